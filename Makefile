@@ -1,0 +1,59 @@
+# Harvest: the two commands of the README.
+#   make demo   install what is missing, build, run the main job
+#   make test   install what is missing, build, run every test (ctest)
+# Also: make build, make asan-test (ASan+UBSan build of the tests), make deps,
+# make bench (needs ../shared/peers; see bench/README.md), make clean.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc)
+HOME_DIR   ?= ./harvest-data
+CMAKE_FLAGS ?=
+
+DEB_PACKAGES = build-essential cmake pkg-config git libsqlite3-dev \
+  libjansson-dev libmicrohttpd-dev libsodium-dev libjwt-dev libopenblas-dev \
+  libcurl4-gnutls-dev libzip-dev libgsl-dev libcmocka-dev
+
+.PHONY: all deps build test asan-test demo bench clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' \
+	    || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+
+$(BUILD)/Makefile: CMakeLists.txt
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/Makefile
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+asan-test: deps
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DHV_ASAN=ON \
+	  -DHV_UBSAN=ON $(CMAKE_FLAGS)
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j $(JOBS)
+
+demo: build
+	rm -rf $(HOME_DIR)
+	./$(BUILD)/harvest --home $(HOME_DIR) data synth --users 2000 \
+	  --movies 1000 --ratings 200000 --days 120 --seed 42 --drift sudden
+	./$(BUILD)/harvest --home $(HOME_DIR) data stats
+
+bench: build
+	bench/run_all.sh
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

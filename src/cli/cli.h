@@ -1,0 +1,79 @@
+/*
+ * cli.h - what the `harvest` subcommands share: context, common flags,
+ * error reporting and JSON output.
+ *
+ * Design: main() parses global flags, picks a command from its table and
+ * calls it with the remaining argv (argv[0] is the command name). A command
+ * parses its own flags with getopt_long (CLI_COMMON_LONGOPTS adds --home,
+ * --json, --help), calls one service, prints, and returns 0 or a negative
+ * HV_E* code; main turns that into the exit status (0 ok, 1 failure,
+ * 2 usage). Commands report their own errors with cli_report().
+ */
+#ifndef HV_CLI_CLI_H
+#define HV_CLI_CLI_H
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+
+#include "util/err.h"
+
+struct hv_db;
+
+struct cli_ctx {
+  const char *home; /* --home / HARVEST_HOME / ./harvest-data */
+  int json;         /* --json: print machine-readable output on stdout */
+};
+
+typedef int (*cli_fn)(struct cli_ctx *ctx, int argc, char **argv);
+
+struct cli_command {
+  const char *name;
+  const char *summary;
+  cli_fn fn;
+};
+
+/* getopt_long entries every command accepts; handle them with
+ * cli_common_opt(). */
+#define CLI_OPT_HOME 0x1001
+#define CLI_OPT_JSON 0x1002
+#define CLI_COMMON_LONGOPTS                                \
+  {"home", required_argument, NULL, CLI_OPT_HOME},         \
+      {"json", no_argument, NULL, CLI_OPT_JSON},           \
+  {                                                        \
+    "help", no_argument, NULL, 'h'                         \
+  }
+
+/* Apply a common option c (CLI_OPT_HOME / CLI_OPT_JSON); returns 1 when it
+ * was one of them, 0 otherwise. */
+int cli_common_opt(struct cli_ctx *ctx, int c, const char *arg);
+
+/* Print "harvest CMD: MESSAGE" and a hint to run --help on stderr; returns
+ * HV_EUSAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) HV_PRINTF(2, 3);
+
+/* Print "harvest: error: MESSAGE" for err on stderr; returns err->code (or
+ * HV_EINTERNAL when err has no code). */
+int cli_report(const struct hv_err *err);
+
+/* Resolve the home folder, create it and its artifacts/ folder, and open
+ * (creating or upgrading) its database. The caller closes *db. */
+int cli_open_home(const struct cli_ctx *ctx, struct hv_db **db,
+                  struct hv_err *err) HV_WARN_UNUSED;
+
+/* Print j (stolen) as indented JSON plus a newline on stdout. */
+void cli_print_json(json_t *j);
+
+/* Reset getopt before a (sub)command parses its own argv. */
+void cli_getopt_reset(void);
+
+/* Run a command group: look up argv[1] in table (n entries) and call it with
+ * argv+1; prints the group's help for "help", -h, --help or no subcommand. */
+int cli_dispatch_group(struct cli_ctx *ctx, const char *group,
+                       const struct cli_command *table, size_t n, int argc,
+                       char **argv);
+
+/* Commands (one per cmd_*.c). */
+int cmd_data(struct cli_ctx *ctx, int argc, char **argv);
+
+#endif

@@ -1,0 +1,105 @@
+/*
+ * cli_common.c - helpers every `harvest` command shares: see cli.h.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "store/db.h"
+#include "util/fsutil.h"
+
+int cli_common_opt(struct cli_ctx *ctx, int c, const char *arg)
+{
+  if (c == CLI_OPT_HOME) {
+    ctx->home = arg;
+    return 1;
+  }
+  if (c == CLI_OPT_JSON) {
+    ctx->json = 1;
+    return 1;
+  }
+  return 0;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+  va_list ap;
+  fprintf(stderr, "harvest %s: ", cmd);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "\nTry 'harvest %s --help'.\n", cmd);
+  return HV_EUSAGE;
+}
+
+int cli_report(const struct hv_err *err)
+{
+  int code = err->code ? err->code : HV_EINTERNAL;
+  fprintf(stderr, "harvest: error: %s\n",
+          err->msg[0] ? err->msg : hv_strerror(code));
+  return code;
+}
+
+int cli_open_home(const struct cli_ctx *ctx, struct hv_db **db,
+                  struct hv_err *err)
+{
+  char path[4096];
+  if (hv_mkdir_p(ctx->home, err))
+    return err->code;
+  if (hv_path_join(path, sizeof(path), ctx->home, "artifacts", err) ||
+      hv_mkdir_p(path, err))
+    return err->code;
+  if (hv_path_join(path, sizeof(path), ctx->home, "harvest.db", err))
+    return err->code;
+  return db_open(path, db, err);
+}
+
+void cli_print_json(json_t *j)
+{
+  if (!j) {
+    fprintf(stderr, "harvest: error: out of memory building JSON output\n");
+    return;
+  }
+  json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+  fputc('\n', stdout);
+  json_decref(j);
+}
+
+void cli_getopt_reset(void)
+{
+  optind = 0; /* glibc: 0 re-initialises getopt fully */
+  opterr = 1;
+}
+
+static void group_help(const char *group, const struct cli_command *t,
+                       size_t n)
+{
+  printf("Usage: harvest %s <command> [options]\n\nCommands:\n", group);
+  for (size_t i = 0; i < n; i++)
+    printf("  %-10s %s\n", t[i].name, t[i].summary);
+  printf("\nRun 'harvest %s <command> --help' for a command's options.\n",
+         group);
+}
+
+int cli_dispatch_group(struct cli_ctx *ctx, const char *group,
+                       const struct cli_command *table, size_t n, int argc,
+                       char **argv)
+{
+  if (argc < 2) {
+    group_help(group, table, n);
+    return cli_usage_error(group, "missing command");
+  }
+  const char *sub = argv[1];
+  if (!strcmp(sub, "help") || !strcmp(sub, "-h") || !strcmp(sub, "--help")) {
+    group_help(group, table, n);
+    return 0;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (!strcmp(table[i].name, sub)) {
+      cli_getopt_reset();
+      return table[i].fn(ctx, argc - 1, argv + 1);
+    }
+  return cli_usage_error(group, "unknown command '%s'", sub);
+}

@@ -1,0 +1,18 @@
+/*
+ * cmd_data.c - `harvest data <command>`: the dataset commands' group table.
+ * Each subcommand lives in its own cmd_data_*.c file.
+ */
+#include "cli/cli.h"
+#include "cli/cmd_data.h"
+
+static const struct cli_command data_commands[] = {
+    {"stats", "counts, time span, rating histogram, sparsity, top movies",
+     cmd_data_stats},
+};
+
+int cmd_data(struct cli_ctx *ctx, int argc, char **argv)
+{
+  return cli_dispatch_group(ctx, "data", data_commands,
+                            sizeof(data_commands) / sizeof(data_commands[0]),
+                            argc, argv);
+}

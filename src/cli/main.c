@@ -1,0 +1,118 @@
+/*
+ * main.c - the `harvest` entry point: global flags, the command table, and
+ * the mapping of error codes to exit statuses (0 ok, 1 failure, 2 usage).
+ *
+ * The only global state is the cli_ctx built here before any command runs.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static int cmd_help(struct cli_ctx *ctx, int argc, char **argv);
+static int cmd_version(struct cli_ctx *ctx, int argc, char **argv);
+
+/* One row per command; keep sorted as `harvest help` shows it. */
+static const struct cli_command commands[] = {
+    {"data", "import, fetch, synthesise and summarise datasets", cmd_data},
+    {"help", "show this help", cmd_help},
+    {"version", "print the version and the code version built in",
+     cmd_version},
+};
+static const size_t n_commands = sizeof(commands) / sizeof(commands[0]);
+
+static void usage(FILE *out)
+{
+  fprintf(out,
+          "Usage: harvest [--home DIR] <command> [options]\n\n"
+          "Harvest trains, tracks, serves and monitors a two-tower movie\n"
+          "recommender.\n\nCommands:\n");
+  for (size_t i = 0; i < n_commands; i++)
+    fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf(out,
+          "\nGlobal options (also accepted after any command):\n"
+          "  --home DIR   data folder (default $HARVEST_HOME or "
+          "./harvest-data)\n"
+          "  --json       machine-readable output where a command reports\n"
+          "  -h, --help   help; 'harvest <command> --help' for a command\n");
+}
+
+static int cmd_help(struct cli_ctx *ctx, int argc, char **argv)
+{
+  if (argc > 1) {
+    for (size_t i = 0; i < n_commands; i++)
+      if (!strcmp(commands[i].name, argv[1])) {
+        char *sub[] = {argv[1], "--help", NULL};
+        cli_getopt_reset();
+        return commands[i].fn(ctx, 2, sub);
+      }
+    return cli_usage_error("help", "unknown command '%s'", argv[1]);
+  }
+  usage(stdout);
+  return 0;
+}
+
+static int cmd_version(struct cli_ctx *ctx, int argc, char **argv)
+{
+  if (ctx->json) {
+    cli_print_json(json_pack("{s:s, s:s}", "version", HV_VERSION, "git",
+                             HV_GIT_VERSION));
+  } else {
+    printf("harvest %s (%s)\n", HV_VERSION, HV_GIT_VERSION);
+  }
+  return 0;
+}
+
+/* Parse the flags before the command name; returns the index of the command
+ * or -1 after printing a usage error. */
+static int parse_global(struct cli_ctx *ctx, int argc, char **argv)
+{
+  int i = 1;
+  for (; i < argc && argv[i][0] == '-'; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--json")) {
+      ctx->json = 1;
+    } else if (!strcmp(a, "--home") && i + 1 < argc) {
+      ctx->home = argv[++i];
+    } else if (!strncmp(a, "--home=", 7)) {
+      ctx->home = a + 7;
+    } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      usage(stdout);
+      exit(0);
+    } else if (!strcmp(a, "--version")) {
+      return -2;
+    } else {
+      fprintf(stderr, "harvest: unknown option '%s'\n", a);
+      usage(stderr);
+      return -1;
+    }
+  }
+  return i;
+}
+
+int main(int argc, char **argv)
+{
+  struct cli_ctx ctx = {.home = getenv("HARVEST_HOME"), .json = 0};
+  if (!ctx.home || !*ctx.home)
+    ctx.home = "./harvest-data";
+  int i = parse_global(&ctx, argc, argv);
+  if (i == -2)
+    return cmd_version(&ctx, 0, NULL);
+  if (i < 0)
+    return 2;
+  if (i >= argc) {
+    usage(stderr);
+    return 2;
+  }
+  for (size_t k = 0; k < n_commands; k++) {
+    if (strcmp(commands[k].name, argv[i]))
+      continue;
+    cli_getopt_reset();
+    int rc = commands[k].fn(&ctx, argc - i, argv + i);
+    fflush(stdout);
+    return hv_err_exit_code(rc);
+  }
+  fprintf(stderr, "harvest: unknown command '%s'; run 'harvest help'\n",
+          argv[i]);
+  return 2;
+}

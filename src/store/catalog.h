@@ -1,0 +1,76 @@
+/*
+ * catalog.h - writing the catalogue (genres, movies, users) and ratings.
+ *
+ * Design: a store_loader is one write transaction. Readers (ml-100k, ml-1m,
+ * ml-latest, synth) push rows into it and either commit everything or abort
+ * and leave the database as it was, so a bad line anywhere loses nothing.
+ * Statements are prepared once and bound per row.
+ *
+ * Threads: a loader uses its connection exclusively until commit/abort.
+ */
+#ifndef HV_STORE_CATALOG_H
+#define HV_STORE_CATALOG_H
+
+#include <stdint.h>
+
+#include "util/err.h"
+
+struct hv_db;
+struct store_loader;
+
+struct hv_movie {
+  int64_t id;
+  const char *title;        /* UTF-8 */
+  const char *release_date; /* as in the source, NULL when unknown */
+  int release_year;         /* 0 when unknown */
+  const char *imdb_url;     /* NULL when unknown */
+  const int *genre_ids;     /* n_genres ids of genres already loaded */
+  int n_genres;
+};
+
+struct hv_user {
+  int64_t id;
+  int raw_age;              /* -1 when unknown (stored NULL) */
+  int bucketized_age;       /* -1 when unknown */
+  const char *gender;       /* "M"/"F", NULL when unknown */
+  const char *occupation_text; /* NULL when unknown */
+  int occupation_label;     /* -1 when unknown */
+  const char *zip_code;     /* NULL when unknown */
+};
+
+struct hv_rating {
+  int64_t rating_id; /* 1-based; 0 lets the store assign the next id */
+  int64_t user_id;
+  int64_t movie_id;
+  double rating;     /* 0.5 .. 5 */
+  int64_t timestamp; /* seconds since the epoch */
+};
+
+/* MovieLens age bucket of a raw age: 1 (<18), 18, 25, 35, 45, 50, 56. */
+int catalog_age_bucket(int raw_age);
+
+/* Start a load. With replace set, the existing catalogue and ratings are
+ * deleted inside the same transaction; without it a database that already
+ * holds ratings or movies is refused (HV_ECONFLICT). *out is freed by
+ * store_loader_commit or store_loader_abort. */
+int store_loader_begin(struct hv_db *db, int replace, struct store_loader **out,
+                       struct hv_err *err) HV_WARN_UNUSED;
+
+int store_loader_genre(struct store_loader *ld, int id, const char *name,
+                       struct hv_err *err) HV_WARN_UNUSED;
+int store_loader_movie(struct store_loader *ld, const struct hv_movie *m,
+                       struct hv_err *err) HV_WARN_UNUSED;
+int store_loader_user(struct store_loader *ld, const struct hv_user *u,
+                      struct hv_err *err) HV_WARN_UNUSED;
+int store_loader_rating(struct store_loader *ld, const struct hv_rating *r,
+                        struct hv_err *err) HV_WARN_UNUSED;
+
+/* Record the dataset (name, source) with its counts and commit. Frees ld
+ * on every path; on failure everything is rolled back. */
+int store_loader_commit(struct store_loader *ld, const char *name,
+                        const char *source, struct hv_err *err) HV_WARN_UNUSED;
+
+/* Roll back and free; NULL does nothing. */
+void store_loader_abort(struct store_loader *ld);
+
+#endif

@@ -1,0 +1,166 @@
+/*
+ * fsutil.c - file-system helpers: see fsutil.h.
+ */
+#include "util/fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int hv_mkdir_p(const char *dir, struct hv_err *err)
+{
+  char buf[4096];
+  size_t n = strlen(dir);
+  if (n == 0 || n >= sizeof(buf))
+    return hv_err_set(err, HV_EINVAL, "bad directory name '%.200s'", dir);
+  memcpy(buf, dir, n + 1);
+  for (size_t i = 1; i <= n; i++) {
+    if (buf[i] != '/' && buf[i] != '\0')
+      continue;
+    char c = buf[i];
+    buf[i] = '\0';
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+      return hv_err_set(err, HV_EIO, "cannot create directory '%.200s': %s",
+                        buf, strerror(errno));
+    buf[i] = c;
+  }
+  struct stat st;
+  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+    return hv_err_set(err, HV_EIO, "'%.200s' is not a directory", dir);
+  return 0;
+}
+
+static int fsync_dir_of(const char *path)
+{
+  char buf[4096];
+  snprintf(buf, sizeof(buf), "%s", path);
+  int fd = open(dirname(buf), O_RDONLY | O_DIRECTORY);
+  if (fd < 0)
+    return -1;
+  int rc = fsync(fd);
+  close(fd);
+  return rc;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+  const char *p = data;
+  while (len > 0) {
+    ssize_t w = write(fd, p, len);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      return -1;
+    p += w;
+    len -= (size_t)w;
+  }
+  return 0;
+}
+
+int hv_write_atomic(const char *path, const void *data, size_t len,
+                    mode_t mode, struct hv_err *err)
+{
+  char tmp[4096];
+  if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
+    return hv_err_set(err, HV_EINVAL, "path too long: '%.200s'", path);
+  int fd = mkstemp(tmp);
+  if (fd < 0)
+    return hv_err_set(err, HV_EIO, "cannot create '%.200s': %s", tmp,
+                      strerror(errno));
+  int rc = 0;
+  if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 ||
+      fsync(fd) != 0) {
+    rc = hv_err_set(err, HV_EIO, "cannot write '%.200s': %s", tmp,
+                    strerror(errno));
+    close(fd);
+    unlink(tmp);
+    return rc;
+  }
+  close(fd);
+  if (rename(tmp, path) != 0) {
+    rc = hv_err_set(err, HV_EIO, "cannot rename to '%.200s': %s", path,
+                    strerror(errno));
+    unlink(tmp);
+    return rc;
+  }
+  fsync_dir_of(path);
+  return 0;
+}
+
+int hv_read_file(const char *path, size_t max, char **out, size_t *len,
+                 struct hv_err *err)
+{
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return hv_err_set(err, errno == ENOENT ? HV_ENOTFOUND : HV_EIO,
+                      "cannot open '%.200s': %s", path, strerror(errno));
+  size_t cap = 1 << 16, n = 0;
+  char *buf = malloc(cap);
+  int rc = 0;
+  while (buf) {
+    if (n + 1 >= cap) {
+      char *nb = realloc(buf, cap * 2);
+      if (!nb) {
+        free(buf);
+        buf = NULL;
+        break;
+      }
+      buf = nb;
+      cap *= 2;
+    }
+    size_t r = fread(buf + n, 1, cap - n - 1, f);
+    n += r;
+    if (n > max) {
+      rc = hv_err_set(err, HV_ETOOBIG, "'%.200s' is larger than %zu bytes",
+                      path, max);
+      break;
+    }
+    if (r == 0)
+      break;
+  }
+  if (!buf)
+    rc = hv_err_set(err, HV_ENOMEM, "out of memory reading '%.200s'", path);
+  else if (!rc && ferror(f))
+    rc = hv_err_set(err, HV_EIO, "cannot read '%.200s'", path);
+  fclose(f);
+  if (rc) {
+    free(buf);
+    return rc;
+  }
+  buf[n] = '\0';
+  *out = buf;
+  if (len)
+    *len = n;
+  return 0;
+}
+
+int hv_path_join(char *out, size_t cap, const char *a, const char *b,
+                 struct hv_err *err)
+{
+  size_t la = strlen(a);
+  const char *sep = (la && a[la - 1] == '/') ? "" : "/";
+  int n = snprintf(out, cap, "%s%s%s", a, sep, b);
+  if (n < 0 || (size_t)n >= cap)
+    return hv_err_set(err, HV_EINVAL, "path too long: '%.100s/%.100s'", a, b);
+  return 0;
+}
+
+double hv_now(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+double hv_mono(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}

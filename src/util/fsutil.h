@@ -1,0 +1,39 @@
+/*
+ * fsutil.h - file-system helpers: directories, atomic writes, whole-file reads.
+ *
+ * Design: every file Harvest writes for keeps (models, artifacts, reports,
+ * keys) goes through hv_write_atomic: temp name in the same directory, fsync,
+ * rename, fsync of the directory, so a crash leaves the old file or the new
+ * one, never half of either. Thread-safe (no shared state).
+ */
+#ifndef HV_UTIL_FSUTIL_H
+#define HV_UTIL_FSUTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util/err.h"
+
+/* Create dir and its parents with mode 0755 (like mkdir -p). */
+int hv_mkdir_p(const char *dir, struct hv_err *err) HV_WARN_UNUSED;
+
+/* Write len bytes to path atomically with the given mode (e.g. 0644). */
+int hv_write_atomic(const char *path, const void *data, size_t len,
+                    mode_t mode, struct hv_err *err) HV_WARN_UNUSED;
+
+/* Read all of path into a new NUL-terminated buffer (*out, caller frees),
+ * refusing files larger than max bytes (HV_ETOOBIG). */
+int hv_read_file(const char *path, size_t max, char **out, size_t *len,
+                 struct hv_err *err) HV_WARN_UNUSED;
+
+/* Join a and b with one '/' into out (size cap); HV_EINVAL if it would not
+ * fit. */
+int hv_path_join(char *out, size_t cap, const char *a, const char *b,
+                 struct hv_err *err) HV_WARN_UNUSED;
+
+/* Seconds since the epoch as a double (CLOCK_REALTIME) and a monotonic clock
+ * for timing (CLOCK_MONOTONIC). */
+double hv_now(void);
+double hv_mono(void);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * parse.c - strict number parsing: see parse.h.
+ */
+#include "util/parse.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int hv_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out,
+                 const char *what, struct hv_err *err)
+{
+  if (!s || !*s)
+    return hv_err_set(err, HV_EINVAL, "%s: empty value, expected an integer",
+                      what);
+  char *end = NULL;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (end == s || *end != '\0')
+    return hv_err_set(err, HV_EINVAL, "%s: '%.64s' is not an integer", what, s);
+  if (errno == ERANGE || v < min || v > max)
+    return hv_err_set(err, HV_EINVAL,
+                      "%s: %.64s is out of range [%lld, %lld]", what, s,
+                      (long long)min, (long long)max);
+  *out = v;
+  return 0;
+}
+
+int hv_parse_f64(const char *s, double min, double max, double *out,
+                 const char *what, struct hv_err *err)
+{
+  if (!s || !*s)
+    return hv_err_set(err, HV_EINVAL, "%s: empty value, expected a number",
+                      what);
+  char *end = NULL;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (end == s || *end != '\0')
+    return hv_err_set(err, HV_EINVAL, "%s: '%.64s' is not a number", what, s);
+  if (errno == ERANGE || !isfinite(v))
+    return hv_err_set(err, HV_EINVAL, "%s: '%.64s' is not a finite number",
+                      what, s);
+  if (v < min || v > max)
+    return hv_err_set(err, HV_EINVAL, "%s: %.64s is out of range [%g, %g]",
+                      what, s, min, max);
+  *out = v;
+  return 0;
+}
+
+int hv_parse_range(const char *s, int64_t *first, int64_t *last,
+                   const char *what, struct hv_err *err)
+{
+  if (!s)
+    return hv_err_set(err, HV_EINVAL, "%s: empty range", what);
+  const char *colon = strchr(s, ':');
+  if (!colon)
+    return hv_err_set(err, HV_EINVAL, "%s: '%.64s' is not FIRST:LAST", what, s);
+  char a[32], b[32];
+  size_t la = (size_t)(colon - s), lb = strlen(colon + 1);
+  if (la >= sizeof(a) || lb >= sizeof(b))
+    return hv_err_set(err, HV_EINVAL, "%s: '%.64s' is too long", what, s);
+  memcpy(a, s, la);
+  a[la] = '\0';
+  memcpy(b, colon + 1, lb + 1);
+  int64_t f = 0, l = INT64_MAX;
+  if (la && hv_parse_i64(a, 0, INT64_MAX, &f, what, err))
+    return HV_EINVAL;
+  if (lb && hv_parse_i64(b, 0, INT64_MAX, &l, what, err))
+    return HV_EINVAL;
+  if (f > l)
+    return hv_err_set(err, HV_EINVAL, "%s: first %lld is after last %lld",
+                      what, (long long)f, (long long)l);
+  *first = f;
+  *last = l;
+  return 0;
+}

@@ -1,0 +1,79 @@
+/*
+ * testutil.c - helpers shared by the cmocka tests: see testutil.h.
+ */
+#define _GNU_SOURCE
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+const char *tu_shared(const char *rel, char *out, size_t cap)
+{
+  const char *base = getenv("HV_SHARED_DIR");
+  if (!base || !*base)
+    return NULL;
+  snprintf(out, cap, "%s/%s", base, rel);
+  struct stat st;
+  return stat(out, &st) == 0 ? out : NULL;
+}
+
+void tu_tmpdir(char *out, size_t cap)
+{
+  const char *t = getenv("TMPDIR");
+  snprintf(out, cap, "%s/hvtest.XXXXXX", t && *t ? t : "/tmp");
+  if (!mkdtemp(out)) {
+    perror("mkdtemp");
+    abort();
+  }
+}
+
+void tu_rmtree(const char *dir)
+{
+  char cmd[4200];
+  if (!dir || strlen(dir) < 5 || strstr(dir, "hvtest.") == NULL)
+    return;
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+  if (system(cmd) != 0)
+    fprintf(stderr, "could not remove %s\n", dir);
+}
+
+void tu_write(const char *dir, const char *name, const char *text, char *out,
+              size_t cap)
+{
+  snprintf(out, cap, "%s/%s", dir, name);
+  FILE *f = fopen(out, "wb");
+  if (!f) {
+    perror(out);
+    abort();
+  }
+  fputs(text, f);
+  fclose(f);
+}
+
+const char *tu_bin(void)
+{
+  const char *b = getenv("HV_BIN");
+  return b && *b ? b : "./harvest";
+}
+
+int tu_run(const char *cmd, char *out, size_t cap)
+{
+  FILE *p = popen(cmd, "r");
+  if (!p)
+    return -1;
+  size_t n = 0;
+  if (out && cap) {
+    n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+  } else {
+    char buf[4096];
+    while (fread(buf, 1, sizeof(buf), p) > 0) {
+    }
+  }
+  int st = pclose(p);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}

@@ -1,0 +1,36 @@
+/*
+ * testutil.h - helpers shared by the cmocka tests.
+ */
+#ifndef HV_TESTS_TESTUTIL_H
+#define HV_TESTS_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+/* cmocka needs the includes above first. */
+#include <cmocka.h>
+
+/* Path of a file under ../shared (e.g. "data/ml-100k") in out, or NULL when
+ * ../shared is not there (tests then skip). */
+const char *tu_shared(const char *rel, char *out, size_t cap);
+
+/* Make a fresh empty temporary directory; returns its path (static buffer
+ * per call is NOT used: out is filled). */
+void tu_tmpdir(char *out, size_t cap);
+
+/* Remove a directory tree (rm -rf). */
+void tu_rmtree(const char *dir);
+
+/* Write text to dir/name; returns the full path in out. */
+void tu_write(const char *dir, const char *name, const char *text, char *out,
+              size_t cap);
+
+/* Path of the built harvest binary (HV_BIN), for end-to-end tests. */
+const char *tu_bin(void);
+
+/* Run a shell command, capture stdout into out (cap bytes, NUL-terminated);
+ * returns the exit status (or -1). */
+int tu_run(const char *cmd, char *out, size_t cap);
+
+#endif
