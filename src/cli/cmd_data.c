@@ -6,6 +6,8 @@
 #include "cli/cmd_data.h"
 
 static const struct cli_command data_commands[] = {
+    {"import", "load ml-100k, ml-1m or ml-latest from a folder or .zip",
+     cmd_data_import},
     {"stats", "counts, time span, rating histogram, sparsity, top movies",
      cmd_data_stats},
 };
