@@ -1,0 +1,583 @@
+/*
+ * cmd_drift.c - `harvest drift`: drift statistics between two plain columns
+ * (one value per line), so anyone can check them against their own tools.
+ *
+ * Numeric columns get KS (scipy's ks_2samp 'auto' rules), Wasserstein-1 (raw
+ * and normed by the reference std), PSI and Jensen-Shannon on reference
+ * quantile bins; --categorical columns (any label per line) get the
+ * chi-square test, PSI and JS on category proportions. Each statistic is
+ * judged with the Evidently-style thresholds of monitor/drift.h and the
+ * default test for the sample size gives the overall verdict. Lines are
+ * trimmed of ASCII white space and blank lines skipped (like drift_ref.py).
+ * --time-reps R times the numeric statistics R times on the loaded samples
+ * (reading excluded) for bench/bench_drift.sh.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <float.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "monitor/drift.h"
+#include "util/fsutil.h"
+#include "util/parse.h"
+
+static void help(void)
+{
+  printf(
+      "Usage: harvest drift --reference FILE --current FILE [--categorical]\n"
+      "                     [--bins N] [--name NAME] [--json]\n\n"
+      "Compare the distribution of CURRENT with REFERENCE. Each file holds\n"
+      "one value per line (blank lines ignored).\n\n"
+      "Numeric (default): two-sample Kolmogorov-Smirnov (statistic, p-value\n"
+      "as scipy.stats.ks_2samp: exact when both samples have <= 10000\n"
+      "values, else asymptotic), Wasserstein-1 distance (raw and divided by\n"
+      "max(std(reference), 0.001)), PSI and Jensen-Shannon distance (natural\n"
+      "log) on N quantile bins of the reference (duplicate edges dropped,\n"
+      "empty-bin proportions floored at 1e-4 for PSI).\n"
+      "Categorical: chi-square test of the 2 x k count table (Yates'\n"
+      "correction for 2 categories), PSI and JS on category proportions.\n\n"
+      "Verdicts (drift when): KS p < 0.05, normed Wasserstein >= 0.1,\n"
+      "PSI >= 0.1 (>= 0.2 major), JS >= 0.1, chi-square p < 0.05. The\n"
+      "overall verdict uses KS (numeric) or chi-square (categorical) when\n"
+      "the reference has <= 1000 values, else normed Wasserstein / JS.\n\n"
+      "Options:\n"
+      "  --reference FILE  reference sample (e.g. training data)\n"
+      "  --current FILE    current sample (e.g. live data)\n"
+      "  --categorical     values are category labels, not numbers\n"
+      "  --bins N          quantile bins for numeric PSI/JS (2..%d, default "
+      "%d)\n"
+      "  --name NAME       feature name in the verdicts (default 'feature')\n"
+      "  --json            machine-readable output\n"
+      "  --time-reps R     also time the numeric statistics R times\n"
+      "                    (reading excluded; for bench/bench_drift.sh)\n",
+      DRIFT_MAX_BINS, DRIFT_DEFAULT_BINS);
+}
+
+/* ---- reading ----------------------------------------------------------- */
+
+/* Trim ASCII white space in place; returns the first non-space byte. */
+static char *trim(char *s)
+{
+  while (isspace((unsigned char)*s))
+    s++;
+  size_t n = strlen(s);
+  while (n && isspace((unsigned char)s[n - 1]))
+    s[--n] = '\0';
+  return s;
+}
+
+struct column {
+  double *x;     /* numeric values */
+  char **labels; /* categorical labels (each malloc'd) */
+  size_t n, cap;
+};
+
+static void column_free(struct column *c)
+{
+  for (size_t i = 0; c->labels && i < c->n; i++)
+    free(c->labels[i]);
+  free(c->labels);
+  free(c->x);
+  memset(c, 0, sizeof(*c));
+}
+
+static int column_grow(struct column *c, int categorical, struct hv_err *err)
+{
+  if (c->n < c->cap)
+    return 0;
+  size_t cap = c->cap ? 2 * c->cap : 1024;
+  void *p = categorical ? realloc(c->labels, cap * sizeof(char *))
+                        : realloc(c->x, cap * sizeof(double));
+  if (!p)
+    return hv_err_set(err, HV_ENOMEM, "out of memory reading %zu values",
+                      c->n);
+  if (categorical)
+    c->labels = p;
+  else
+    c->x = p;
+  c->cap = cap;
+  return 0;
+}
+
+/* Add one trimmed, non-empty line to c. */
+static int column_add(struct column *c, const char *path, size_t lineno,
+                      const char *s, int categorical, struct hv_err *err)
+{
+  if (column_grow(c, categorical, err))
+    return err->code;
+  if (categorical) {
+    if (!(c->labels[c->n] = strdup(s)))
+      return hv_err_set(err, HV_ENOMEM, "out of memory reading %s", path);
+    c->n++;
+    return 0;
+  }
+  char what[512];
+  snprintf(what, sizeof(what), "%s:%zu", path, lineno);
+  if (hv_parse_f64(s, -DBL_MAX, DBL_MAX, &c->x[c->n], what, err))
+    return HV_EINVAL;
+  c->n++;
+  return 0;
+}
+
+/* Read path into c (caller frees with column_free). */
+static int column_read(const char *path, int categorical, struct column *c,
+                       struct hv_err *err)
+{
+  memset(c, 0, sizeof(*c));
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return hv_err_set(err, HV_ENOTFOUND, "%s: cannot open: %s", path,
+                      strerror(errno));
+  char *line = NULL;
+  size_t cap = 0, lineno = 0;
+  int rc = 0;
+  while (getline(&line, &cap, f) != -1) {
+    lineno++;
+    char *s = trim(line);
+    if (*s && (rc = column_add(c, path, lineno, s, categorical, err)))
+      break;
+  }
+  if (!rc && ferror(f))
+    rc = hv_err_set(err, HV_EIO, "%s: read error", path);
+  free(line);
+  fclose(f);
+  if (!rc && c->n == 0)
+    rc = hv_err_set(err, HV_EINVAL, "%s: empty file (no values)", path);
+  if (rc)
+    column_free(c);
+  return rc;
+}
+
+/* ---- categorical counts ------------------------------------------------ */
+
+struct tagged {
+  const char *label;
+  int side; /* 0 reference, 1 current */
+};
+
+static int tagged_cmp(const void *a, const void *b)
+{
+  return strcmp(((const struct tagged *)a)->label,
+                ((const struct tagged *)b)->label);
+}
+
+struct cat_table {
+  const char **names; /* borrowed from the columns */
+  int64_t *ref, *cur;
+  size_t k;
+};
+
+static void cat_table_free(struct cat_table *t)
+{
+  free(t->names);
+  free(t->ref);
+  free(t->cur);
+}
+
+/* Count the sorted union of labels (byte order = code-point order for
+ * UTF-8, as Python's sorted). */
+static int cat_count(const struct column *r, const struct column *c,
+                     struct cat_table *t, struct hv_err *err)
+{
+  size_t n = r->n + c->n, k = 0;
+  struct tagged *all = malloc(n * sizeof(*all));
+  t->names = malloc(n * sizeof(*t->names));
+  t->ref = calloc(n, sizeof(*t->ref));
+  t->cur = calloc(n, sizeof(*t->cur));
+  if (!all || !t->names || !t->ref || !t->cur) {
+    free(all);
+    return hv_err_set(err, HV_ENOMEM, "out of memory counting categories");
+  }
+  for (size_t i = 0; i < r->n; i++)
+    all[i] = (struct tagged){r->labels[i], 0};
+  for (size_t i = 0; i < c->n; i++)
+    all[r->n + i] = (struct tagged){c->labels[i], 1};
+  qsort(all, n, sizeof(*all), tagged_cmp);
+  for (size_t i = 0; i < n; i++) {
+    if (i == 0 || strcmp(all[i].label, all[i - 1].label))
+      t->names[k++] = all[i].label;
+    (all[i].side ? t->cur : t->ref)[k - 1]++;
+  }
+  t->k = k;
+  free(all);
+  return 0;
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+static json_t *num_or_null(double v)
+{
+  return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *result_json(const struct drift_feature_result *r)
+{
+  return json_pack("{s:s, s:s, s:o, s:o, s:f, s:b}", "name", r->name, "test",
+                   drift_test_name(r->test), "statistic",
+                   num_or_null(r->statistic), "pvalue", num_or_null(r->pvalue),
+                   "threshold", r->threshold, "drift", r->drift);
+}
+
+static json_t *results_json(const struct drift_feature_result *r, size_t n,
+                            const struct drift_feature_result *verdict)
+{
+  json_t *a = json_array();
+  for (size_t i = 0; i < n; i++)
+    json_array_append_new(a, result_json(&r[i]));
+  return json_pack("{s:o, s:o, s:b}", "tests", a, "verdict",
+                   result_json(verdict), "drift", verdict->drift);
+}
+
+static json_t *doubles_json(const double *v, size_t n)
+{
+  json_t *a = json_array();
+  for (size_t i = 0; i < n; i++)
+    json_array_append_new(a, json_real(v[i]));
+  return a;
+}
+
+static void print_results(const struct drift_feature_result *r, size_t n,
+                          const struct drift_feature_result *verdict)
+{
+  printf("\n%-18s %14s %12s %12s  %s\n", "test", "statistic", "p-value",
+         "threshold", "drift");
+  for (size_t i = 0; i < n; i++) {
+    char p[32] = "-", th[32];
+    int pv = drift_test_is_pvalue(r[i].test);
+    if (pv)
+      snprintf(p, sizeof(p), "%.4g", r[i].pvalue);
+    snprintf(th, sizeof(th), "%s %g", pv ? "p <" : ">=", r[i].threshold);
+    printf("%-18s %14.6g %12s %12s  %s\n", drift_test_name(r[i].test),
+           r[i].statistic, p, th, r[i].drift ? "DRIFT" : "no");
+  }
+  printf("\nverdict for '%s': %s (default test %s)\n", verdict->name,
+         verdict->drift ? "DRIFT" : "no drift",
+         drift_test_name(verdict->test));
+}
+
+/* ---- numeric ----------------------------------------------------------- */
+
+static int cmp_double(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Seconds per statistic over --time-reps runs. */
+struct timing {
+  double min_s, median_s;
+};
+
+/* Time drift_ks, drift_wasserstein and drift_numeric (each sorting its own
+ * copies, like scipy) reps times; fills min and median seconds in t. */
+static int time_numeric(const struct column *r, const struct column *c,
+                        int reps, int bins, struct timing t[3],
+                        struct hv_err *err)
+{
+  double *ts = malloc((size_t)reps * 3 * sizeof(double));
+  if (!ts)
+    return hv_err_set(err, HV_ENOMEM, "out of memory");
+  int rc = 0;
+  for (int i = 0; i < reps && !rc; i++) {
+    struct drift_ks ks;
+    struct drift_numeric_report *rep = malloc(sizeof(*rep));
+    double w, t0 = hv_mono();
+    rc = drift_ks(r->x, r->n, c->x, c->n, &ks, err);
+    double t1 = hv_mono();
+    rc = rc ? rc : drift_wasserstein(r->x, r->n, c->x, c->n, &w, err);
+    double t2 = hv_mono();
+    rc = rc ? rc
+            : (rep ? drift_numeric(r->x, r->n, c->x, c->n, bins, rep, err)
+                   : hv_err_set(err, HV_ENOMEM, "out of memory"));
+    double t3 = hv_mono();
+    free(rep);
+    ts[i] = t1 - t0;
+    ts[reps + i] = t2 - t1;
+    ts[2 * reps + i] = t3 - t2;
+  }
+  for (int s = 0; s < 3 && !rc; s++) {
+    qsort(ts + s * reps, (size_t)reps, sizeof(double), cmp_double);
+    t[s].min_s = ts[s * reps];
+    t[s].median_s = reps % 2 ? ts[s * reps + reps / 2]
+                             : (ts[s * reps + reps / 2 - 1] +
+                                ts[s * reps + reps / 2]) / 2;
+  }
+  free(ts);
+  return rc;
+}
+
+static json_t *timing_json(const struct timing t[3], int reps)
+{
+  static const char *names[] = {"ks_2samp_auto", "wasserstein_distance",
+                                "all_numeric"};
+  json_t *o = json_pack("{s:i}", "reps", reps);
+  for (int s = 0; s < 3; s++)
+    json_object_set_new(o, names[s],
+                        json_pack("{s:f, s:f}", "min_s", t[s].min_s,
+                                  "median_s", t[s].median_s));
+  return o;
+}
+
+static void numeric_judge_all(const char *name,
+                              const struct drift_numeric_report *r,
+                              struct drift_feature_result res[4],
+                              struct drift_feature_result *verdict)
+{
+  static const enum drift_test tests[] = {
+      DRIFT_TEST_KS, DRIFT_TEST_WASSERSTEIN_NORM, DRIFT_TEST_PSI,
+      DRIFT_TEST_JS};
+  struct drift_thresholds th;
+  struct hv_err e = {0};
+  drift_thresholds_default(&th);
+  for (int i = 0; i < 4; i++)
+    if (drift_numeric_judge(name, r, tests[i], &th, &res[i], &e))
+      memset(&res[i], 0, sizeof(res[i])); /* cannot happen: all apply */
+  enum drift_test dt = drift_default_test(0, r->n_ref, &th);
+  if (drift_numeric_judge(name, r, dt, &th, verdict, &e))
+    memset(verdict, 0, sizeof(*verdict));
+}
+
+static void numeric_print(const char *ref, const char *cur,
+                          const struct drift_numeric_report *r,
+                          const struct drift_feature_result res[4],
+                          const struct drift_feature_result *verdict)
+{
+  printf("reference  %s  (n = %zu, std %.6g)\n", ref, r->n_ref, r->ref_std);
+  printf("current    %s  (n = %zu)\n", cur, r->n_cur);
+  printf("\nks                 D = %.6g  p = %.6g  (%s)\n", r->ks.statistic,
+         r->ks.pvalue, drift_ks_method_name(r->ks.method));
+  printf("wasserstein        %.6g  (normed %.6g)\n", r->wasserstein,
+         r->wasserstein_norm);
+  printf("psi                %.6g  on %d bins\n", r->psi, r->n_edges + 1);
+  printf("js                 %.6g  (natural log)\n", r->js);
+  print_results(res, 4, verdict);
+}
+
+static json_t *numeric_json(const struct drift_numeric_report *r,
+                            const struct drift_feature_result res[4],
+                            const struct drift_feature_result *verdict)
+{
+  size_t nb = (size_t)r->n_edges + 1;
+  json_t *o = json_pack(
+      "{s:s, s:I, s:I, s:{s:f, s:f, s:s}, s:f, s:f, s:f, s:f, s:o}", "kind",
+      "numeric", "n_ref", (json_int_t)r->n_ref, "n_cur",
+      (json_int_t)r->n_cur, "ks", "statistic", r->ks.statistic, "pvalue",
+      r->ks.pvalue, "method", drift_ks_method_name(r->ks.method),
+      "wasserstein",
+      r->wasserstein, "wasserstein_norm", r->wasserstein_norm, "ref_std",
+      r->ref_std, "psi", r->psi, "js", num_or_null(r->js));
+  if (!o)
+    return NULL;
+  json_object_set_new(
+      o, "bins",
+      json_pack("{s:o, s:o, s:o, s:f}", "edges",
+                doubles_json(r->edges, (size_t)r->n_edges), "p_ref",
+                doubles_json(r->p_ref, nb), "p_cur",
+                doubles_json(r->p_cur, nb), "eps", DRIFT_PSI_EPS));
+  json_object_update_new(o, results_json(res, 4, verdict));
+  return o;
+}
+
+static int run_numeric(struct cli_ctx *ctx, const char *ref, const char *cur,
+                       int bins, const char *name, int reps)
+{
+  struct hv_err err = {0};
+  struct column r, c;
+  struct drift_numeric_report *rep = malloc(sizeof(*rep));
+  struct timing t[3];
+  int rc = rep ? 0 : hv_err_set(&err, HV_ENOMEM, "out of memory");
+  if (rc || (rc = column_read(ref, 0, &r, &err))) {
+    free(rep);
+    return cli_report(&err);
+  }
+  if ((rc = column_read(cur, 0, &c, &err)) ||
+      (rc = drift_numeric(r.x, r.n, c.x, c.n, bins, rep, &err)) ||
+      (reps > 0 && (rc = time_numeric(&r, &c, reps, bins, t, &err)))) {
+    column_free(&r);
+    column_free(&c);
+    free(rep);
+    return cli_report(&err);
+  }
+  struct drift_feature_result res[4], verdict;
+  numeric_judge_all(name, rep, res, &verdict);
+  if (ctx->json) {
+    json_t *o = numeric_json(rep, res, &verdict);
+    if (o && reps > 0)
+      json_object_set_new(o, "timing", timing_json(t, reps));
+    cli_print_json(o);
+  } else {
+    numeric_print(ref, cur, rep, res, &verdict);
+    for (int s = 0; reps > 0 && s < 3; s++)
+      printf("%s %s: min %.4f s, median %.4f s over %d runs\n",
+             s == 0 ? "\ntime" : "time",
+             s == 0 ? "ks" : (s == 1 ? "wasserstein" : "all numeric"),
+             t[s].min_s, t[s].median_s, reps);
+  }
+  column_free(&r);
+  column_free(&c);
+  free(rep);
+  return 0;
+}
+
+/* ---- categorical ------------------------------------------------------- */
+
+static json_t *categorical_json(const struct cat_table *t,
+                                const struct drift_categorical_report *r,
+                                const struct drift_feature_result res[3],
+                                const struct drift_feature_result *verdict)
+{
+  json_t *cats = json_array();
+  for (size_t i = 0; i < t->k; i++)
+    json_array_append_new(cats, json_pack("{s:s, s:I, s:I}", "value",
+                                          t->names[i], "ref",
+                                          (json_int_t)t->ref[i], "cur",
+                                          (json_int_t)t->cur[i]));
+  json_t *o = json_pack(
+      "{s:s, s:I, s:I, s:{s:f, s:f, s:i}, s:f, s:o, s:o}", "kind",
+      "categorical", "n_ref", (json_int_t)r->n_ref, "n_cur",
+      (json_int_t)r->n_cur, "chi2", "statistic", r->chi2.statistic, "pvalue",
+      r->chi2.pvalue, "dof", r->chi2.dof, "psi", r->psi, "js",
+      num_or_null(r->js), "categories", cats);
+  if (o)
+    json_object_update_new(o, results_json(res, 3, verdict));
+  return o;
+}
+
+static void categorical_print(const char *ref, const char *cur,
+                              const struct cat_table *t,
+                              const struct drift_categorical_report *r,
+                              const struct drift_feature_result res[3],
+                              const struct drift_feature_result *verdict)
+{
+  printf("reference  %s  (n = %lld)\ncurrent    %s  (n = %lld)\n\n", ref,
+         (long long)r->n_ref, cur, (long long)r->n_cur);
+  printf("%-24s %10s %10s %10s %10s\n", "category", "ref", "ref %", "cur",
+         "cur %");
+  size_t shown = t->k < 30 ? t->k : 30;
+  for (size_t i = 0; i < shown; i++)
+    printf("%-24.24s %10lld %9.2f%% %10lld %9.2f%%\n", t->names[i],
+           (long long)t->ref[i], 100.0 * (double)t->ref[i] / (double)r->n_ref,
+           (long long)t->cur[i], 100.0 * (double)t->cur[i] / (double)r->n_cur);
+  if (shown < t->k)
+    printf("... %zu more categories (see --json)\n", t->k - shown);
+  printf("\nchi2               %.6g  p = %.6g  (dof %d)\n", r->chi2.statistic,
+         r->chi2.pvalue, r->chi2.dof);
+  printf("psi                %.6g\njs                 %.6g  (natural log)\n",
+         r->psi, r->js);
+  print_results(res, 3, verdict);
+}
+
+static void categorical_judge_all(const char *name,
+                                  const struct drift_categorical_report *r,
+                                  struct drift_feature_result res[3],
+                                  struct drift_feature_result *verdict)
+{
+  static const enum drift_test tests[] = {DRIFT_TEST_CHI2, DRIFT_TEST_PSI,
+                                          DRIFT_TEST_JS};
+  struct drift_thresholds th;
+  struct hv_err e = {0};
+  drift_thresholds_default(&th);
+  for (int i = 0; i < 3; i++)
+    if (drift_categorical_judge(name, r, tests[i], &th, &res[i], &e))
+      memset(&res[i], 0, sizeof(res[i])); /* cannot happen: all apply */
+  enum drift_test dt = drift_default_test(1, (size_t)r->n_ref, &th);
+  if (drift_categorical_judge(name, r, dt, &th, verdict, &e))
+    memset(verdict, 0, sizeof(*verdict));
+}
+
+static int run_categorical(struct cli_ctx *ctx, const char *ref,
+                           const char *cur, const char *name)
+{
+  struct hv_err err = {0};
+  struct column r, c;
+  struct cat_table t = {0};
+  struct drift_categorical_report rep;
+  if (column_read(ref, 1, &r, &err))
+    return cli_report(&err);
+  if (column_read(cur, 1, &c, &err) || cat_count(&r, &c, &t, &err) ||
+      drift_categorical(t.ref, t.cur, t.k, &rep, &err)) {
+    cat_table_free(&t);
+    column_free(&r);
+    column_free(&c);
+    return cli_report(&err);
+  }
+  struct drift_feature_result res[3], verdict;
+  categorical_judge_all(name, &rep, res, &verdict);
+  if (ctx->json)
+    cli_print_json(categorical_json(&t, &rep, res, &verdict));
+  else
+    categorical_print(ref, cur, &t, &rep, res, &verdict);
+  cat_table_free(&t);
+  column_free(&r);
+  column_free(&c);
+  return 0;
+}
+
+/* ---- entry ------------------------------------------------------------- */
+
+enum { OPT_REF = 0x2001, OPT_CUR, OPT_CAT, OPT_BINS, OPT_NAME, OPT_REPS };
+
+int cmd_drift(struct cli_ctx *ctx, int argc, char **argv)
+{
+  static const struct option opts[] = {
+      {"reference", required_argument, NULL, OPT_REF},
+      {"current", required_argument, NULL, OPT_CUR},
+      {"categorical", no_argument, NULL, OPT_CAT},
+      {"bins", required_argument, NULL, OPT_BINS},
+      {"name", required_argument, NULL, OPT_NAME},
+      {"time-reps", required_argument, NULL, OPT_REPS},
+      CLI_COMMON_LONGOPTS,
+      {0}};
+  const char *ref = NULL, *cur = NULL, *name = "feature";
+  int categorical = 0, c;
+  int64_t bins = DRIFT_DEFAULT_BINS, reps = 0;
+  struct hv_err err = {0};
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    if (cli_common_opt(ctx, c, optarg))
+      continue;
+    switch (c) {
+    case 'h':
+      help();
+      return 0;
+    case OPT_REF:
+      ref = optarg;
+      break;
+    case OPT_CUR:
+      cur = optarg;
+      break;
+    case OPT_CAT:
+      categorical = 1;
+      break;
+    case OPT_NAME:
+      name = optarg;
+      break;
+    case OPT_BINS:
+      if (hv_parse_i64(optarg, 2, DRIFT_MAX_BINS, &bins, "--bins", &err))
+        return cli_usage_error("drift", "%s", err.msg);
+      break;
+    case OPT_REPS:
+      if (hv_parse_i64(optarg, 1, 1000, &reps, "--time-reps", &err))
+        return cli_usage_error("drift", "%s", err.msg);
+      break;
+    default:
+      return cli_usage_error("drift", "bad option");
+    }
+  }
+  if (optind < argc)
+    return cli_usage_error("drift", "unexpected argument '%s'",
+                           argv[optind]);
+  if (!ref || !cur)
+    return cli_usage_error("drift", "--reference FILE and --current FILE "
+                           "are required");
+  if (categorical && reps)
+    return cli_usage_error("drift", "--time-reps times numeric statistics; "
+                           "drop --categorical");
+  if (categorical)
+    return run_categorical(ctx, ref, cur, name);
+  return run_numeric(ctx, ref, cur, (int)bins, name, (int)reps);
+}
