@@ -1,0 +1,509 @@
+/*
+ * eval.c - ranking metrics and evaluation loss: see eval.h.
+ */
+#include "model/eval.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model_internal.h"
+#include "model/score.h"
+#include "store/ratings.h"
+
+const int eval_ks[EVAL_NK] = {1, 5, 10, 50, 100};
+
+#define EVAL_TILE 128
+#define TOPN 100
+
+/* segment slots: 0..2 gender unknown/M/F, 3..9 age buckets, 10 age
+ * unknown */
+enum { SEG_GENDER = 0, SEG_AGE = 3, SEG_AGE_UNKNOWN = 10, SEG_N = 11 };
+static const int age_buckets[7] = {1, 18, 25, 35, 45, 50, 56};
+
+struct seg_acc {
+  size_t pairs, users, rank_users;
+  double hit10, hit100, rec10, ndcg10;
+};
+
+struct eval_state {
+  const struct eval_model *em;
+  const struct eval_input *in;
+  size_t *order;      /* (n) pair indices grouped by user row */
+  size_t *uoff;       /* (n_users + 2) start of each user row in order */
+  float *S;           /* (EVAL_TILE, n_movies) scores */
+  float *U;           /* (EVAL_TILE, dim) */
+  unsigned char *rel; /* (n_movies + 1) relevance marks */
+  unsigned char *cov; /* (n_movies + 1) coverage marks */
+  int64_t top[TOPN];
+  double hits[EVAL_NK];
+  double rec10, rec100, ndcg10;
+  size_t rank_users, users;
+  struct seg_acc seg[SEG_N];
+};
+
+static int seg_age(int age)
+{
+  for (int i = 0; i < 7; i++)
+    if (age == age_buckets[i])
+      return SEG_AGE + i;
+  return SEG_AGE_UNKNOWN;
+}
+
+/* Segments of user row r: gender slot and age slot. */
+static void segs_of(const struct eval_input *in, int32_t r, int s[2])
+{
+  int g = in->gender_by_row ? in->gender_by_row[r] : 0;
+  s[0] = SEG_GENDER + (g >= 0 && g <= 2 ? g : 0);
+  s[1] = in->age_by_row ? seg_age(in->age_by_row[r]) : SEG_AGE_UNKNOWN;
+}
+
+/* Top-K accuracy of the user's pairs from its score row S (n_movies). */
+static void rank_pairs(struct eval_state *st, const float *S, int32_t r)
+{
+  const struct eval_input *in = st->in;
+  const size_t nm = st->em->n_movies;
+  int sg[2];
+  segs_of(in, r, sg);
+  for (size_t o = st->uoff[r]; o < st->uoff[r + 1]; o++) {
+    int32_t m = in->mrow[st->order[o]];
+    size_t rank = SIZE_MAX; /* unknown movie: a miss at every K */
+    if (m > 0) {
+      const float s = S[m - 1];
+      size_t c = 0;
+      for (size_t k = 0; k < nm; k++)
+        c += S[k] > s;
+      rank = c;
+    }
+    for (int k = 0; k < EVAL_NK; k++)
+      st->hits[k] += rank < (size_t)eval_ks[k];
+    for (int j = 0; j < 2; j++) {
+      st->seg[sg[j]].pairs++;
+      st->seg[sg[j]].hit10 += rank < 10;
+      st->seg[sg[j]].hit100 += rank < 100;
+    }
+  }
+}
+
+/* Recall/NDCG of user row r with its seen movies masked in S. */
+static void rank_user(struct eval_state *st, float *S, int32_t r)
+{
+  const struct eval_input *in = st->in;
+  size_t nrel = 0;
+  for (size_t o = st->uoff[r]; o < st->uoff[r + 1]; o++) {
+    int32_t m = in->mrow[st->order[o]];
+    if (m > 0 && !st->rel[m]) {
+      st->rel[m] = 1;
+      nrel++;
+    }
+  }
+  if (in->seen_off)
+    for (size_t j = in->seen_off[r]; j < in->seen_off[r + 1]; j++) {
+      int32_t m = in->seen[j];
+      if (m > 0 && (size_t)m <= st->em->n_movies && !st->rel[m])
+        S[m - 1] = -INFINITY;
+    }
+  if (nrel > 0) {
+    size_t got = score_topk(S, st->em->n_movies, TOPN, st->top);
+    double h10 = 0, h100 = 0, dcg = 0, idcg = 0;
+    for (size_t i = 0; i < got; i++) {
+      int32_t m = (int32_t)st->top[i] + 1;
+      if (i < 10)
+        st->cov[m] = 1;
+      if (!st->rel[m])
+        continue;
+      h100 += 1;
+      if (i < 10) {
+        h10 += 1;
+        dcg += 1.0 / log2((double)i + 2.0);
+      }
+    }
+    for (size_t i = 0; i < nrel && i < 10; i++)
+      idcg += 1.0 / log2((double)i + 2.0);
+    st->rec10 += h10 / nrel;
+    st->rec100 += h100 / nrel;
+    st->ndcg10 += dcg / idcg;
+    st->rank_users++;
+    int sg[2];
+    segs_of(in, r, sg);
+    for (int j = 0; j < 2; j++) {
+      st->seg[sg[j]].rank_users++;
+      st->seg[sg[j]].rec10 += h10 / nrel;
+      st->seg[sg[j]].ndcg10 += dcg / idcg;
+    }
+  }
+  for (size_t o = st->uoff[r]; o < st->uoff[r + 1]; o++)
+    st->rel[in->mrow[st->order[o]]] = 0;
+}
+
+/* Score the users rows[0..t) (all with pairs) and account their pairs. */
+static void eval_tile(struct eval_state *st, const int32_t *rows, size_t t)
+{
+  const struct eval_model *em = st->em;
+  const int d = em->dim;
+  const size_t nm = em->n_movies;
+  for (size_t i = 0; i < t; i++)
+    memcpy(st->U + i * d, em->user_vec + (size_t)rows[i] * d,
+           sizeof(float) * d);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)t, (int)nm, d,
+              1.0f, st->U, d, em->movie_vec + d, d, 0.0f, st->S, (int)nm);
+  for (size_t i = 0; i < t; i++) {
+    float *S = st->S + i * nm;
+    int sg[2];
+    rank_pairs(st, S, rows[i]);
+    if (rows[i] == 0)
+      continue; /* the OOV row merges many users: no per-user metrics */
+    st->users++;
+    segs_of(st->in, rows[i], sg);
+    st->seg[sg[0]].users++;
+    st->seg[sg[1]].users++;
+    rank_user(st, S, rows[i]);
+  }
+}
+
+static int group_by_user(struct eval_state *st, struct hv_err *err)
+{
+  const struct eval_input *in = st->in;
+  const size_t nr = st->em->n_users + 1;
+  st->uoff = calloc(nr + 1, sizeof(size_t));
+  st->order = malloc((in->n ? in->n : 1) * sizeof(size_t));
+  if (!st->uoff || !st->order)
+    return hv_err_set(err, HV_ENOMEM, "evaluate: out of memory");
+  for (size_t i = 0; i < in->n; i++) {
+    if (in->urow[i] < 0 || (size_t)in->urow[i] >= nr || in->mrow[i] < 0 ||
+        (size_t)in->mrow[i] > st->em->n_movies)
+      return hv_err_set(err, HV_EINVAL, "evaluate: pair %zu has a row out "
+                        "of range", i);
+    st->uoff[in->urow[i] + 1]++;
+  }
+  for (size_t r = 0; r < nr; r++)
+    st->uoff[r + 1] += st->uoff[r];
+  size_t *pos = malloc(nr * sizeof(size_t));
+  if (!pos)
+    return hv_err_set(err, HV_ENOMEM, "evaluate: out of memory");
+  memcpy(pos, st->uoff, nr * sizeof(size_t));
+  for (size_t i = 0; i < in->n; i++)
+    st->order[pos[in->urow[i]]++] = i;
+  free(pos);
+  return 0;
+}
+
+/* In-batch softmax loss of the pairs in slice order (no L2). */
+static int eval_loss(const struct eval_model *em, const struct eval_input *in,
+                     struct eval_metrics *out, struct hv_err *err)
+{
+  const int d = em->dim;
+  struct loss_ws *w =
+      loss_ws_new(EVAL_LOSS_BATCH, em->n_users + 1, em->n_movies + 1, d);
+  if (!w)
+    return hv_err_set(err, HV_ENOMEM, "evaluate: out of memory");
+  struct loss_opts lo = em->lo;
+  lo.l2 = 0.0;
+  double total = 0.0;
+  size_t nb = 0;
+  for (size_t s = 0; s < in->n; s += EVAL_LOSS_BATCH, nb++) {
+    size_t B = in->n - s < EVAL_LOSS_BATCH ? in->n - s : EVAL_LOSS_BATCH;
+    loss_ws_group(w, in->urow + s, in->mrow + s, B, em->logq_by_row);
+    for (size_t u = 0; u < w->nu; u++)
+      memcpy(w->U + u * d, em->user_vec + (size_t)w->urows[u] * d,
+             sizeof(float) * d);
+    for (size_t k = 0; k < w->nm; k++)
+      memcpy(w->M + k * d, em->movie_vec + (size_t)w->mrows[k] * d,
+             sizeof(float) * d);
+    total += loss_distinct(w, &lo, 0);
+  }
+  loss_ws_free(w);
+  out->loss = nb ? total / (double)nb : 0.0;
+  out->loss_per_pair = in->n ? total / (double)in->n : 0.0;
+  return 0;
+}
+
+static void finish(struct eval_state *st, struct eval_metrics *out)
+{
+  const double np = st->in->n ? (double)st->in->n : 1.0;
+  const double nu = st->rank_users ? (double)st->rank_users : 1.0;
+  for (int k = 0; k < EVAL_NK; k++)
+    out->top_k[k] = st->hits[k] / np;
+  out->n_users = st->users;
+  out->recall_at_10 = st->rec10 / nu;
+  out->recall_at_100 = st->rec100 / nu;
+  out->ndcg_at_10 = st->ndcg10 / nu;
+  size_t c = 0;
+  for (size_t m = 1; m <= st->em->n_movies; m++)
+    c += st->cov[m];
+  out->coverage_at_10 =
+      st->em->n_movies ? (double)c / (double)st->em->n_movies : 0.0;
+  static const char *const gname[3] = {"unknown", "M", "F"};
+  for (int s = 0; s < SEG_N; s++) {
+    const struct seg_acc *a = &st->seg[s];
+    if (!a->pairs)
+      continue;
+    struct eval_segment *g = &out->seg[out->n_segments++];
+    if (s < SEG_AGE)
+      snprintf(g->name, sizeof(g->name), "gender=%s", gname[s]);
+    else if (s < SEG_AGE_UNKNOWN)
+      snprintf(g->name, sizeof(g->name), "age=%d", age_buckets[s - SEG_AGE]);
+    else
+      snprintf(g->name, sizeof(g->name), "age=unknown");
+    g->n_pairs = a->pairs;
+    g->n_users = a->users;
+    g->top_10 = a->hit10 / (double)a->pairs;
+    g->top_100 = a->hit100 / (double)a->pairs;
+    double ru = a->rank_users ? (double)a->rank_users : 1.0;
+    g->recall_at_10 = a->rec10 / ru;
+    g->ndcg_at_10 = a->ndcg10 / ru;
+  }
+}
+
+int eval_run(const struct eval_model *em, const struct eval_input *in,
+             struct eval_metrics *out, struct hv_err *err)
+{
+  memset(out, 0, sizeof(*out));
+  if (!em || !in || (in->n && (!in->urow || !in->mrow)) || em->dim < 1)
+    return hv_err_set(err, HV_EINVAL, "evaluate: bad arguments");
+  struct eval_state st;
+  memset(&st, 0, sizeof(st));
+  st.em = em;
+  st.in = in;
+  int32_t rows[EVAL_TILE];
+  int rc = group_by_user(&st, err);
+  if (!rc) {
+    st.S = malloc(EVAL_TILE * (em->n_movies + 1) * sizeof(float));
+    st.U = malloc(EVAL_TILE * (size_t)em->dim * sizeof(float));
+    st.rel = calloc(em->n_movies + 1, 1);
+    st.cov = calloc(em->n_movies + 1, 1);
+    if (!st.S || !st.U || !st.rel || !st.cov)
+      rc = hv_err_set(err, HV_ENOMEM, "evaluate: out of memory");
+  }
+  if (!rc && em->n_movies > 0) {
+    size_t t = 0;
+    for (size_t r = 0; r <= em->n_users; r++) {
+      if (st.uoff[r + 1] == st.uoff[r])
+        continue;
+      rows[t++] = (int32_t)r;
+      if (t == EVAL_TILE) {
+        eval_tile(&st, rows, t);
+        t = 0;
+      }
+    }
+    if (t)
+      eval_tile(&st, rows, t);
+  }
+  if (!rc) {
+    out->n_pairs = in->n;
+    for (size_t i = 0; i < in->n; i++) {
+      out->n_unknown_users += in->urow[i] == 0;
+      out->n_unknown_movies += in->mrow[i] == 0;
+    }
+    finish(&st, out);
+    rc = eval_loss(em, in, out, err);
+  }
+  free(st.order);
+  free(st.uoff);
+  free(st.S);
+  free(st.U);
+  free(st.rel);
+  free(st.cov);
+  return rc;
+}
+
+static int cmp_i32(const void *a, const void *b)
+{
+  int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+  return (x > y) - (x < y);
+}
+
+int eval_build_seen(size_t n_user_rows, const int32_t *urow,
+                    const int32_t *mrow, size_t n, size_t **off,
+                    int32_t **seen, struct hv_err *err)
+{
+  *off = calloc(n_user_rows + 1, sizeof(size_t));
+  *seen = malloc((n ? n : 1) * sizeof(int32_t));
+  size_t *pos = malloc((n_user_rows + 1) * sizeof(size_t));
+  if (!*off || !*seen || !pos) {
+    free(*off);
+    free(*seen);
+    free(pos);
+    *off = NULL;
+    *seen = NULL;
+    return hv_err_set(err, HV_ENOMEM, "evaluate: out of memory");
+  }
+  for (size_t i = 0; i < n; i++)
+    if (urow[i] > 0 && (size_t)urow[i] < n_user_rows)
+      (*off)[urow[i] + 1]++;
+  for (size_t r = 0; r < n_user_rows; r++)
+    (*off)[r + 1] += (*off)[r];
+  memcpy(pos, *off, (n_user_rows + 1) * sizeof(size_t));
+  for (size_t i = 0; i < n; i++)
+    if (urow[i] > 0 && (size_t)urow[i] < n_user_rows)
+      (*seen)[pos[urow[i]]++] = mrow[i];
+  /* sort and dedupe each row in place, compacting the CSR */
+  size_t w = 0, start = 0;
+  for (size_t r = 0; r < n_user_rows; r++) {
+    size_t a = start, b = (*off)[r + 1];
+    qsort(*seen + a, b - a, sizeof(int32_t), cmp_i32);
+    (*off)[r] = w;
+    for (size_t j = a; j < b; j++)
+      if (j == a || (*seen)[j] != (*seen)[j - 1])
+        (*seen)[w++] = (*seen)[j];
+    start = b;
+  }
+  (*off)[n_user_rows] = w;
+  free(pos);
+  return 0;
+}
+
+json_t *eval_metrics_json(const struct eval_metrics *m)
+{
+  json_t *j = json_object(), *segs = json_array();
+  if (!j || !segs) {
+    json_decref(j);
+    json_decref(segs);
+    return NULL;
+  }
+  char key[48];
+  for (int k = 0; k < EVAL_NK; k++) {
+    snprintf(key, sizeof(key), "top_%d_categorical_accuracy", eval_ks[k]);
+    json_object_set_new(j, key, json_real(m->top_k[k]));
+  }
+  json_object_set_new(j, "loss", json_real(m->loss));
+  json_object_set_new(j, "loss_per_pair", json_real(m->loss_per_pair));
+  json_object_set_new(j, "recall_at_10", json_real(m->recall_at_10));
+  json_object_set_new(j, "recall_at_100", json_real(m->recall_at_100));
+  json_object_set_new(j, "ndcg_at_10", json_real(m->ndcg_at_10));
+  json_object_set_new(j, "coverage_at_10", json_real(m->coverage_at_10));
+  json_object_set_new(j, "n_pairs", json_integer((json_int_t)m->n_pairs));
+  json_object_set_new(j, "n_users", json_integer((json_int_t)m->n_users));
+  json_object_set_new(j, "n_unknown_users",
+                      json_integer((json_int_t)m->n_unknown_users));
+  json_object_set_new(j, "n_unknown_movies",
+                      json_integer((json_int_t)m->n_unknown_movies));
+  for (int s = 0; s < m->n_segments; s++) {
+    const struct eval_segment *g = &m->seg[s];
+    json_array_append_new(
+        segs, json_pack("{s:s, s:I, s:I, s:f, s:f, s:f, s:f}", "segment",
+                        g->name, "n_pairs", (json_int_t)g->n_pairs,
+                        "n_users", (json_int_t)g->n_users,
+                        "top_10_categorical_accuracy", g->top_10,
+                        "top_100_categorical_accuracy", g->top_100,
+                        "recall_at_10", g->recall_at_10, "ndcg_at_10",
+                        g->ndcg_at_10));
+  }
+  json_object_set_new(j, "segments", segs);
+  return j;
+}
+
+/* ---- model_evaluate -------------------------------------------------------- */
+
+struct me_data {
+  struct ratings_cols R, T; /* slice, training range */
+  struct ratings_users US;
+  int32_t *ur, *mr, *tu, *tm;
+  int *gender, *age;
+  float *logq;
+  size_t *off;
+  int32_t *seen;
+};
+
+static void me_free(struct me_data *d)
+{
+  ratings_cols_free(&d->R);
+  ratings_cols_free(&d->T);
+  ratings_users_free(&d->US);
+  free(d->ur);
+  free(d->mr);
+  free(d->tu);
+  free(d->tm);
+  free(d->gender);
+  free(d->age);
+  free(d->logq);
+  free(d->off);
+  free(d->seen);
+}
+
+/* Rows of the ratings in T that are outside [first, last] (the "seen"). */
+static int me_seen(const struct hv_model *m, struct me_data *d, int64_t first,
+                   int64_t last, struct hv_err *err)
+{
+  size_t k = 0;
+  d->tu = malloc((d->T.n + 1) * sizeof(int32_t));
+  d->tm = malloc((d->T.n + 1) * sizeof(int32_t));
+  if (!d->tu || !d->tm)
+    return hv_err_set(err, HV_ENOMEM, "evaluate: out of memory");
+  for (size_t i = 0; i < d->T.n; i++) {
+    if (d->T.rating_id[i] >= first && d->T.rating_id[i] <= last)
+      continue;
+    d->tu[k] = (int32_t)model_lookup(m->user_ids, m->n_users, d->T.user_id[i]);
+    d->tm[k++] =
+        (int32_t)model_lookup(m->movie_ids, m->n_movies, d->T.movie_id[i]);
+  }
+  return eval_build_seen(m->n_users + 1, d->tu, d->tm, k, &d->off, &d->seen,
+                         err);
+}
+
+static int me_rows(const struct hv_model *m, struct me_data *d,
+                   struct hv_err *err)
+{
+  size_t n = d->R.n;
+  d->ur = malloc((n + 1) * sizeof(int32_t));
+  d->mr = malloc((n + 1) * sizeof(int32_t));
+  d->gender = calloc(m->n_users + 1, sizeof(int));
+  d->age = malloc((m->n_users + 1) * sizeof(int));
+  d->logq = malloc((m->n_movies + 1) * sizeof(float));
+  if (!d->ur || !d->mr || !d->gender || !d->age || !d->logq)
+    return hv_err_set(err, HV_ENOMEM, "evaluate: out of memory");
+  for (size_t i = 0; i < n; i++) {
+    d->ur[i] = (int32_t)model_lookup(m->user_ids, m->n_users, d->R.user_id[i]);
+    d->mr[i] =
+        (int32_t)model_lookup(m->movie_ids, m->n_movies, d->R.movie_id[i]);
+  }
+  d->age[0] = -1;
+  for (size_t r = 1; r <= m->n_users; r++) {
+    size_t k = model_lookup(d->US.id, d->US.n, m->user_ids[r - 1]);
+    d->gender[r] = k ? d->US.gender[k - 1] : 0;
+    d->age[r] = k ? d->US.age_bucket[k - 1] : -1;
+  }
+  for (size_t r = 0; r <= m->n_movies; r++) {
+    double c = m->movie_count[r] > 0 ? (double)m->movie_count[r] : 1.0;
+    double nt = m->meta.n_train_ratings ? (double)m->meta.n_train_ratings : 1;
+    d->logq[r] = (float)log(c / nt);
+  }
+  return 0;
+}
+
+int model_evaluate(struct hv_db *db, const struct hv_model *m,
+                   int64_t first_rating_id, int64_t last_rating_id,
+                   struct eval_metrics *out, struct hv_err *err)
+{
+  if (!db || !m || !out)
+    return hv_err_set(err, HV_EINVAL, "evaluate: no database or model");
+  struct me_data d;
+  memset(&d, 0, sizeof(d));
+  const struct train_config *c = &m->meta.cfg;
+  int rc = ratings_load(db, first_rating_id, last_rating_id, &d.R, err);
+  if (!rc && d.R.n == 0)
+    rc = hv_err_set(err, HV_ENOTFOUND,
+                    "evaluate: no ratings with rating_id in %lld:%lld",
+                    (long long)first_rating_id, (long long)last_rating_id);
+  if (!rc)
+    rc = ratings_load(db, c->first_rating_id, c->last_rating_id, &d.T, err);
+  if (!rc)
+    rc = ratings_load_users(db, &d.US, err);
+  if (!rc)
+    rc = me_rows(m, &d, err);
+  if (!rc)
+    rc = me_seen(m, &d, first_rating_id, last_rating_id, err);
+  if (!rc) {
+    struct eval_model em = {
+        m->L.dim, m->n_users, m->n_movies, m->user_vec, m->movie_vec,
+        {c->temperature, 0.0, c->remove_accidental_hits},
+        c->logq ? d.logq : NULL};
+    struct eval_input in = {d.R.n, d.ur, d.mr, d.off, d.seen, d.gender,
+                            d.age};
+    rc = eval_run(&em, &in, out, err);
+  }
+  me_free(&d);
+  return rc;
+}

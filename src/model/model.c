@@ -1,0 +1,248 @@
+/*
+ * model.c - the model object: layout, id lookup, loading (mmap), saving,
+ * accessors. See model.h for the contract and model_internal.h for the
+ * representation.
+ *
+ * A model is its file image plus the tower outputs computed once at load
+ * (user_vec, movie_vec), so scoring is one sgemv and never touches the
+ * feature tables. model_load maps the file read-only (MAP_PRIVATE); files
+ * are replaced by rename (hv_write_atomic), so a mapping stays valid while
+ * a newer model is written over the same name.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "model/modelfile.h"
+#include "model/tower.h"
+#include "util/fsutil.h"
+
+void model_layout_init(struct model_layout *L, int dim, size_t n_users,
+                       size_t n_movies, const size_t n_vals[MODEL_NFEAT],
+                       int features)
+{
+  memset(L, 0, sizeof(*L));
+  L->dim = dim;
+  L->rows[TAB_USER] = n_users + 1;
+  L->rows[TAB_MOVIE] = n_movies + 1;
+  for (int f = 0; f < MODEL_NFEAT; f++)
+    L->rows[TAB_AGE + f] = features ? n_vals[f] + 1 : 0;
+  size_t off = 0;
+  for (int t = 0; t < TAB_COUNT; t++) {
+    L->off[t] = off;
+    off += L->rows[t] * (size_t)dim;
+  }
+  L->n_params = off;
+}
+
+size_t model_lookup(const int64_t *ids, size_t n, int64_t id)
+{
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (ids[mid] < id)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < n && ids[lo] == id ? lo + 1 : 0;
+}
+
+int64_t model_year_bucket(int year)
+{
+  return year > 0 ? (int64_t)(year / 5) * 5 : 0;
+}
+
+static void release_image(unsigned char *image, size_t len, int mapped)
+{
+  if (!image)
+    return;
+  if (mapped)
+    munmap(image, len);
+  else
+    free(image);
+}
+
+/* Tower outputs of every row; HV_ECORRUPT when one is not finite. */
+static int compute_vecs(struct hv_model *m, struct hv_err *err)
+{
+  const int d = m->L.dim;
+  size_t nu = m->n_users + 1, nm = m->n_movies + 1;
+  size_t nmax = nu > nm ? nu : nm;
+  int32_t *rows = malloc(nmax * sizeof(int32_t));
+  m->user_vec = malloc(nu * d * sizeof(float));
+  m->movie_vec = malloc(nm * d * sizeof(float));
+  if (!rows || !m->user_vec || !m->movie_vec) {
+    free(rows);
+    return hv_err_set(err, HV_ENOMEM, "model: out of memory");
+  }
+  for (size_t i = 0; i < nmax; i++)
+    rows[i] = (int32_t)i;
+  int feat = m->meta.cfg.features;
+  tower_user_forward(&m->L, m->params, &m->F, feat, rows, nu, m->user_vec);
+  tower_movie_forward(&m->L, m->params, &m->F, feat, rows, nm, m->movie_vec);
+  free(rows);
+  for (size_t i = 0; i < nu * d; i++)
+    if (!isfinite(m->user_vec[i]))
+      return hv_err_set(err, HV_ECORRUPT, "user tower output is not finite");
+  for (size_t i = 0; i < nm * d; i++)
+    if (!isfinite(m->movie_vec[i]))
+      return hv_err_set(err, HV_ECORRUPT, "movie tower output is not finite");
+  return 0;
+}
+
+int model_from_image(unsigned char *image, size_t len, int mapped,
+                     struct hv_model **out, struct hv_err *err)
+{
+  *out = NULL;
+  struct hv_model *m = calloc(1, sizeof(*m));
+  if (!m) {
+    release_image(image, len, mapped);
+    return hv_err_set(err, HV_ENOMEM, "model: out of memory");
+  }
+  m->image = image;
+  m->image_len = len;
+  m->image_mapped = mapped;
+  if (modelfile_parse(image, len, m, err) || compute_vecs(m, err)) {
+    model_free(m);
+    return err->code;
+  }
+  *out = m;
+  return 0;
+}
+
+void model_free(struct hv_model *m)
+{
+  if (!m)
+    return;
+  release_image((unsigned char *)m->image, m->image_len, m->image_mapped);
+  free(m->user_vec);
+  free(m->movie_vec);
+  free(m);
+}
+
+int model_load_buffer(const void *buf, size_t len, struct hv_model **out,
+                      struct hv_err *err)
+{
+  *out = NULL;
+  if (!buf)
+    return hv_err_set(err, HV_EINVAL, "model: no buffer");
+  if (len > MODELFILE_MAX_BYTES)
+    return hv_err_set(err, HV_ETOOBIG, "model: %zu bytes is too large", len);
+  unsigned char *copy = aligned_alloc(64, (len + 63) / 64 * 64 + 64);
+  if (!copy)
+    return hv_err_set(err, HV_ENOMEM, "model: out of memory");
+  memcpy(copy, buf, len);
+  return model_from_image(copy, len, 0, out, err);
+}
+
+int model_load(const char *path, struct hv_model **out, struct hv_err *err)
+{
+  *out = NULL;
+  if (!path || !*path)
+    return hv_err_set(err, HV_EINVAL, "model: no file name");
+  if (sodium_init() < 0)
+    return hv_err_set(err, HV_EINTERNAL, "libsodium failed to initialise");
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return hv_err_set(err, errno == ENOENT ? HV_ENOTFOUND : HV_EIO,
+                      "%s: %s", path, strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return hv_err_set(err, HV_EINVAL, "%s: not a regular file", path);
+  }
+  size_t len = (size_t)st.st_size;
+  if (len == 0) {
+    close(fd);
+    return hv_err_set(err, HV_ECORRUPT, "%s: empty file (truncated)", path);
+  }
+  if ((uint64_t)st.st_size > MODELFILE_MAX_BYTES) {
+    close(fd);
+    return hv_err_set(err, HV_ETOOBIG, "%s: %zu bytes is too large", path,
+                      len);
+  }
+  void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (map == MAP_FAILED)
+    return hv_err_set(err, HV_EIO, "%s: mmap: %s", path, strerror(errno));
+  int rc = model_from_image(map, len, 1, out, err);
+  if (rc)
+    hv_err_prefix(err, "%s", path);
+  return rc;
+}
+
+int model_save(const struct hv_model *m, const char *path,
+               struct hv_err *err)
+{
+  if (!m || !path || !*path)
+    return hv_err_set(err, HV_EINVAL, "model save: no model or path");
+  return hv_write_atomic(path, m->image, m->image_len, 0644, err);
+}
+
+int model_knows_user(const struct hv_model *m, int64_t user_id)
+{
+  return m && model_lookup(m->user_ids, m->n_users, user_id) != 0;
+}
+
+int model_knows_movie(const struct hv_model *m, int64_t movie_id)
+{
+  return m && model_lookup(m->movie_ids, m->n_movies, movie_id) != 0;
+}
+
+int model_dim(const struct hv_model *m)
+{
+  return m->L.dim;
+}
+
+size_t model_n_users(const struct hv_model *m)
+{
+  return m->n_users;
+}
+
+size_t model_n_movies(const struct hv_model *m)
+{
+  return m->n_movies;
+}
+
+int64_t model_movie_id(const struct hv_model *m, size_t i)
+{
+  return i < m->n_movies ? m->movie_ids[i] : -1;
+}
+
+int64_t model_user_id(const struct hv_model *m, size_t i)
+{
+  return i < m->n_users ? m->user_ids[i] : -1;
+}
+
+void model_config(const struct hv_model *m, struct train_config *out)
+{
+  *out = m->meta.cfg;
+}
+
+size_t model_n_train_ratings(const struct hv_model *m)
+{
+  return (size_t)m->meta.n_train_ratings;
+}
+
+int model_epochs_total(const struct hv_model *m)
+{
+  return m->meta.epochs_total;
+}
+
+double model_created_at(const struct hv_model *m)
+{
+  return m->meta.created_at;
+}
+
+void model_sha256_hex(const struct hv_model *m, char out[65])
+{
+  sodium_bin2hex(out, 65, m->sha256, sizeof(m->sha256));
+}

@@ -1,0 +1,119 @@
+/*
+ * model_internal.h - what the files of src/model/ share: the layout of the
+ * parameter block, the vocabularies and features, and struct hv_model.
+ * Nothing outside src/model/ includes this header.
+ *
+ * Layout: all embedding tables live in ONE float block (params), one table
+ * after another, each (rows, dim) row-major; the optimiser state is one
+ * block of the same shape per slot (Adagrad: accumulator; Adam: m, v).
+ * Row 0 of every table is the "unknown" row.
+ */
+#ifndef HV_MODEL_MODEL_INTERNAL_H
+#define HV_MODEL_MODEL_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model/model.h"
+
+enum {
+  TAB_USER,   /* (n_users + 1, dim) user id embeddings */
+  TAB_MOVIE,  /* (n_movies + 1, dim) movie id embeddings */
+  TAB_AGE,    /* (n_age + 1, dim) age bucket (features only) */
+  TAB_GENDER, /* (n_gender + 1, dim) */
+  TAB_OCC,    /* (n_occ + 1, dim) occupation label */
+  TAB_GENRE,  /* (n_genre + 1, dim) genre id */
+  TAB_YEAR,   /* (n_year + 1, dim) release year / 5 */
+  TAB_COUNT
+};
+
+/* Feature vocabularies (the values seen, ascending; index = 1 + position,
+ * 0 = unknown), indexed by TAB_AGE.. TAB_YEAR. */
+#define MODEL_NFEAT 5
+
+struct model_layout {
+  int dim;
+  size_t rows[TAB_COUNT]; /* rows of each table (0 when absent) */
+  size_t off[TAB_COUNT];  /* float offset of each table in params */
+  size_t n_params;        /* total floats */
+};
+
+/* Per-row features of the towers (all int32 indices into the tables). */
+struct model_feats {
+  const int32_t *user_feat;  /* (n_users + 1, 3): age, gender, occ index */
+  const int32_t *movie_year; /* (n_movies + 1) year index */
+  const int32_t *genre_off;  /* (n_movies + 2) CSR offsets into genre */
+  const int32_t *genre;      /* (genre_off[n_movies + 1]) genre indices */
+};
+
+/* Hyperparameters and lineage stored in the file header. */
+struct model_meta {
+  struct train_config cfg; /* as last trained */
+  uint64_t adam_step;      /* Adam's t */
+  int epochs_total;
+  uint64_t n_train_ratings;
+  double created_at;
+};
+
+struct hv_model {
+  struct model_meta meta;
+  struct model_layout L;
+  size_t n_users, n_movies;
+  const int64_t *user_ids;  /* (n_users) ascending; row = index + 1 */
+  const int64_t *movie_ids; /* (n_movies) ascending */
+  size_t n_vals[MODEL_NFEAT];
+  const int64_t *vals[MODEL_NFEAT]; /* feature vocabularies */
+  struct model_feats F;
+  const int64_t *movie_count; /* (n_movies + 1) ratings per movie in the
+                                 last training split (for logQ) */
+  const float *params;      /* (L.n_params) */
+  const float *opt_state;   /* (n_slots * L.n_params) */
+  int n_slots;              /* 1 Adagrad, 2 Adam */
+  float *user_vec;          /* (n_users + 1, dim) tower outputs, owned */
+  float *movie_vec;         /* (n_movies + 1, dim) */
+  const unsigned char *image; /* the file image */
+  size_t image_len;
+  int image_mapped;         /* 1: munmap(image), 0: free(image) */
+  unsigned char sha256[32];
+};
+
+/* Fill L for dim, the vocabulary sizes and whether features are on. */
+void model_layout_init(struct model_layout *L, int dim, size_t n_users,
+                       size_t n_movies, const size_t n_vals[MODEL_NFEAT],
+                       int features);
+
+/* Row of id in the ascending ids[0..n): index + 1, or 0 when absent. */
+size_t model_lookup(const int64_t *ids, size_t n, int64_t id);
+
+/* The feature value stored for a year (5-year buckets). */
+int64_t model_year_bucket(int year);
+
+/* Everything a model file image is made from (borrowed pointers). */
+struct model_parts {
+  struct model_meta meta;
+  struct model_layout L;
+  size_t n_users, n_movies;
+  const int64_t *user_ids, *movie_ids;
+  size_t n_vals[MODEL_NFEAT];
+  const int64_t *vals[MODEL_NFEAT];
+  struct model_feats F;
+  const int64_t *movie_count;
+  const float *params, *opt_state;
+  int n_slots;
+};
+
+/* Serialise parts into a new image (*out, free()) of *len bytes. */
+int modelfile_build(const struct model_parts *p, unsigned char **out,
+                    size_t *len, struct hv_err *err) HV_WARN_UNUSED;
+
+/* Validate image[0..len) and point m's fields into it (no copy). On
+ * failure m is untouched except for fields the caller must ignore. */
+int modelfile_parse(const unsigned char *image, size_t len,
+                    struct hv_model *m, struct hv_err *err) HV_WARN_UNUSED;
+
+/* Make a model that owns image (malloc'd, or mmap'd when mapped): parse,
+ * compute the tower outputs. On failure image is released too. */
+int model_from_image(unsigned char *image, size_t len, int mapped,
+                     struct hv_model **out, struct hv_err *err) HV_WARN_UNUSED;
+
+#endif

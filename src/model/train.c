@@ -1,0 +1,764 @@
+/*
+ * train.c - train_run and the configurations: see train.h and model.h.
+ */
+#include "model/train.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/eval.h"
+#include "model/loss.h"
+#include "model/model_internal.h"
+#include "model/optim.h"
+#include "model/rng.h"
+#include "model/tower.h"
+#include "store/ratings.h"
+#include "util/fsutil.h"
+
+/* openblas_set_num_threads is OpenBLAS's own extension of CBLAS. */
+void openblas_set_num_threads(int num_threads);
+
+void train_config_defaults(struct train_config *c)
+{
+  memset(c, 0, sizeof(*c));
+  c->dim = 64;
+  c->lr = 0.05;
+  c->optimizer = MODEL_OPT_ADAGRAD;
+  c->epochs = 8;
+  c->batch = 8192;
+  c->split = 0.8;
+  c->seed = 42;
+  c->features = 1;
+  c->l2 = 0.05;
+  c->temperature = 1.0;
+  c->logq = 1;
+  c->remove_accidental_hits = 0;
+  c->threads = 0;
+  c->eval_every = 0;
+  c->init_scale = 0.05;
+  c->first_rating_id = 0;
+  c->last_rating_id = INT64_MAX;
+}
+
+void train_config_tutorial(struct train_config *c)
+{
+  train_config_defaults(c);
+  c->dim = 32;
+  c->lr = 0.1;
+  c->epochs = 3;
+  c->logq = 0;
+  c->features = 0;
+  c->l2 = 0.0;
+}
+
+int train_config_check(const struct train_config *c, struct hv_err *err)
+{
+  if (!c)
+    return hv_err_set(err, HV_EINVAL, "train: no configuration");
+  if (c->dim < 1 || c->dim > 1024)
+    return hv_err_set(err, HV_EINVAL, "dim %d is outside 1..1024", c->dim);
+  if (!(isfinite(c->lr) && c->lr > 0 && c->lr <= 100))
+    return hv_err_set(err, HV_EINVAL, "lr %g is outside (0, 100]", c->lr);
+  if (c->optimizer != MODEL_OPT_ADAGRAD && c->optimizer != MODEL_OPT_ADAM)
+    return hv_err_set(err, HV_EINVAL, "optimizer %d is not adagrad or adam",
+                      c->optimizer);
+  if (c->epochs < 0 || c->epochs > 10000)
+    return hv_err_set(err, HV_EINVAL, "epochs %d is outside 0..10000",
+                      c->epochs);
+  if (c->batch < 1 || c->batch > (1 << 20))
+    return hv_err_set(err, HV_EINVAL, "batch %d is outside 1..1048576",
+                      c->batch);
+  if (!(c->split > 0 && c->split <= 1))
+    return hv_err_set(err, HV_EINVAL, "split %g is outside (0, 1]",
+                      c->split);
+  if (!(isfinite(c->l2) && c->l2 >= 0))
+    return hv_err_set(err, HV_EINVAL, "l2 %g must be >= 0", c->l2);
+  if (!(isfinite(c->temperature) && c->temperature > 1e-6 &&
+        c->temperature <= 1e6))
+    return hv_err_set(err, HV_EINVAL, "temperature %g is outside "
+                      "(1e-6, 1e6]", c->temperature);
+  if (!(isfinite(c->init_scale) && c->init_scale >= 0 && c->init_scale <= 1))
+    return hv_err_set(err, HV_EINVAL, "init scale %g is outside [0, 1]",
+                      c->init_scale);
+  if (c->threads < 0 || c->threads > 256 || c->eval_every < 0)
+    return hv_err_set(err, HV_EINVAL, "threads %d / eval_every %d out of "
+                      "range", c->threads, c->eval_every);
+  if (c->first_rating_id > c->last_rating_id)
+    return hv_err_set(err, HV_EINVAL, "rating range %lld:%lld is empty",
+                      (long long)c->first_rating_id,
+                      (long long)c->last_rating_id);
+  return 0;
+}
+
+void train_result_free(struct train_result *res)
+{
+  if (!res)
+    return;
+  free(res->epoch_seconds);
+  free(res->epoch_loss);
+  res->epoch_seconds = res->epoch_loss = NULL;
+}
+
+float train_logq(int64_t count, size_t n_train)
+{
+  double c = count > 0 ? (double)count : 1.0;
+  return (float)log(c / (double)(n_train ? n_train : 1));
+}
+
+struct trainer {
+  struct train_config cfg;
+  const struct hv_model *init;
+  struct ratings_cols R;
+  struct ratings_users US;
+  struct ratings_movies MS;
+  size_t n_users, n_movies;
+  int64_t *user_ids, *movie_ids;
+  size_t n_vals[MODEL_NFEAT];
+  int64_t *vals[MODEL_NFEAT];
+  int32_t *user_feat, *movie_year, *genre_off, *genre;
+  struct model_layout L;
+  float *params, *state, *grad;
+  int n_slots;
+  uint64_t adam_step;
+  int epochs_total;
+  int32_t *urow, *mrow;       /* (R.n) rows of each rating */
+  size_t n_train, n_test;
+  int32_t *tr_u, *tr_m, *te_u, *te_m;
+  size_t *order;              /* (n_train) epoch order */
+  int64_t *movie_count;       /* (n_movies + 1) train-split counts */
+  float *logq_by_row;         /* (n_movies + 1) */
+  int *gender_by_row, *age_by_row;
+  struct loss_ws *ws;
+  struct optim_span *spans;
+  int32_t *bu, *bm;           /* (batch) */
+  struct rng_xo rng;
+  double flop;                /* sgemm FLOPs counted so far */
+};
+
+static void trainer_free(struct trainer *t)
+{
+  ratings_cols_free(&t->R);
+  ratings_users_free(&t->US);
+  ratings_movies_free(&t->MS);
+  free(t->user_ids);
+  free(t->movie_ids);
+  for (int f = 0; f < MODEL_NFEAT; f++)
+    free(t->vals[f]);
+  free(t->user_feat);
+  free(t->movie_year);
+  free(t->genre_off);
+  free(t->genre);
+  free(t->params);
+  free(t->state);
+  free(t->grad);
+  free(t->urow);
+  free(t->mrow);
+  free(t->tr_u);
+  free(t->tr_m);
+  free(t->te_u);
+  free(t->te_m);
+  free(t->order);
+  free(t->movie_count);
+  free(t->logq_by_row);
+  free(t->gender_by_row);
+  free(t->age_by_row);
+  loss_ws_free(t->ws);
+  free(t->spans);
+  free(t->bu);
+  free(t->bm);
+}
+
+#define NOMEM(what) hv_err_set(err, HV_ENOMEM, "train: out of memory (%s)", what)
+
+/* ---- vocabularies --------------------------------------------------------- */
+
+static int cmp_i64(const void *a, const void *b)
+{
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* Sorted unique union of up to three id lists into a new array. */
+static int union_ids(const int64_t *a, size_t na, const int64_t *b, size_t nb,
+                     const int64_t *c, size_t nc, int64_t **out, size_t *n)
+{
+  size_t tot = na + nb + nc;
+  int64_t *v = malloc((tot ? tot : 1) * sizeof(int64_t));
+  if (!v)
+    return HV_ENOMEM;
+  if (na)
+    memcpy(v, a, na * sizeof(int64_t));
+  if (nb)
+    memcpy(v + na, b, nb * sizeof(int64_t));
+  if (nc)
+    memcpy(v + na + nb, c, nc * sizeof(int64_t));
+  qsort(v, tot, sizeof(int64_t), cmp_i64);
+  size_t w = 0;
+  for (size_t i = 0; i < tot; i++)
+    if (w == 0 || v[i] != v[w - 1])
+      v[w++] = v[i];
+  *out = v;
+  *n = w;
+  return 0;
+}
+
+/* The feature values the DB holds for vocabulary f (unsorted, may repeat). */
+static int db_feature_values(const struct trainer *t, int f, int64_t **out,
+                             size_t *n)
+{
+  size_t cap = f == 3 ? t->MS.genre_off[t->MS.n] : (f == 4 ? t->MS.n : t->US.n);
+  int64_t *v = malloc((cap ? cap : 1) * sizeof(int64_t));
+  size_t k = 0;
+  if (!v)
+    return HV_ENOMEM;
+  for (size_t i = 0; i < cap; i++) {
+    int64_t x = -1;
+    if (f == 0)
+      x = t->US.age_bucket[i];
+    else if (f == 1)
+      x = t->US.gender[i] ? t->US.gender[i] : -1;
+    else if (f == 2)
+      x = t->US.occupation[i];
+    else if (f == 3)
+      x = t->MS.genre_ids[i];
+    else
+      x = t->MS.year[i] > 0 ? model_year_bucket(t->MS.year[i]) : -1;
+    if (x >= 0)
+      v[k++] = x;
+  }
+  *out = v;
+  *n = k;
+  return 0;
+}
+
+static int build_vocab(struct trainer *t, struct hv_err *err)
+{
+  const struct hv_model *im = t->init;
+  if (union_ids(t->US.id, t->US.n, t->R.user_id, t->R.n,
+                im ? im->user_ids : NULL, im ? im->n_users : 0, &t->user_ids,
+                &t->n_users) ||
+      union_ids(t->MS.id, t->MS.n, t->R.movie_id, t->R.n,
+                im ? im->movie_ids : NULL, im ? im->n_movies : 0,
+                &t->movie_ids, &t->n_movies))
+    return NOMEM("vocabulary");
+  if (t->n_users > INT32_MAX - 2 || t->n_movies > INT32_MAX - 2)
+    return hv_err_set(err, HV_ETOOBIG, "train: too many users or movies");
+  for (int f = 0; f < MODEL_NFEAT; f++) {
+    int64_t *v = NULL;
+    size_t n = 0;
+    if (db_feature_values(t, f, &v, &n))
+      return NOMEM("features");
+    int rc = union_ids(v, n, im ? im->vals[f] : NULL, im ? im->n_vals[f] : 0,
+                       NULL, 0, &t->vals[f], &t->n_vals[f]);
+    free(v);
+    if (rc)
+      return NOMEM("features");
+  }
+  return 0;
+}
+
+/* Index (1 + position, 0 unknown) of value x in feature vocabulary f. */
+static int32_t fidx(const struct trainer *t, int f, int64_t x)
+{
+  return (int32_t)model_lookup(t->vals[f], t->n_vals[f], x);
+}
+
+/* Value of index i of the init model's vocabulary f (-1 for unknown). */
+static int64_t init_val(const struct hv_model *im, int f, int32_t i)
+{
+  return i > 0 ? im->vals[f][i - 1] : -1;
+}
+
+static void user_features(struct trainer *t)
+{
+  const struct hv_model *im = t->init;
+  for (size_t r = 1; r <= t->n_users; r++) {
+    int64_t id = t->user_ids[r - 1];
+    int32_t *f = t->user_feat + 3 * r;
+    size_t k = model_lookup(t->US.id, t->US.n, id);
+    size_t ir = im ? model_lookup(im->user_ids, im->n_users, id) : 0;
+    if (k) {
+      f[0] = fidx(t, 0, t->US.age_bucket[k - 1]);
+      f[1] = fidx(t, 1, t->US.gender[k - 1]);
+      f[2] = fidx(t, 2, t->US.occupation[k - 1]);
+    } else if (ir) {
+      for (int c = 0; c < 3; c++)
+        f[c] = fidx(t, c, init_val(im, c, im->F.user_feat[3 * ir + c]));
+    }
+  }
+}
+
+static int movie_features(struct trainer *t, struct hv_err *err)
+{
+  const struct hv_model *im = t->init;
+  size_t cap = t->MS.genre_off[t->MS.n] +
+               (im ? (size_t)im->F.genre_off[im->n_movies + 1] : 0);
+  t->genre = malloc((cap ? cap : 1) * sizeof(int32_t));
+  if (!t->genre)
+    return NOMEM("genres");
+  size_t ng = 0;
+  for (size_t r = 1; r <= t->n_movies; r++) {
+    int64_t id = t->movie_ids[r - 1];
+    size_t k = model_lookup(t->MS.id, t->MS.n, id);
+    size_t ir = im ? model_lookup(im->movie_ids, im->n_movies, id) : 0;
+    t->genre_off[r] = (int32_t)ng;
+    if (k) {
+      int y = t->MS.year[k - 1];
+      t->movie_year[r] = y > 0 ? fidx(t, 4, model_year_bucket(y)) : 0;
+      for (size_t g = t->MS.genre_off[k - 1]; g < t->MS.genre_off[k]; g++)
+        t->genre[ng++] = fidx(t, 3, t->MS.genre_ids[g]);
+    } else if (ir) {
+      t->movie_year[r] = fidx(t, 4, init_val(im, 4, im->F.movie_year[ir]));
+      for (int32_t g = im->F.genre_off[ir]; g < im->F.genre_off[ir + 1]; g++)
+        t->genre[ng++] = fidx(t, 3, init_val(im, 3, im->F.genre[g]));
+    }
+  }
+  t->genre_off[t->n_movies + 1] = (int32_t)ng;
+  return 0;
+}
+
+/* ---- parameters ------------------------------------------------------------ */
+
+/* Row of init's table tab holding the same id/value as row r of ours. */
+static size_t init_row(const struct trainer *t, int tab, size_t r)
+{
+  const struct hv_model *im = t->init;
+  if (r == 0)
+    return 0;
+  if (tab == TAB_USER)
+    return model_lookup(im->user_ids, im->n_users, t->user_ids[r - 1]);
+  if (tab == TAB_MOVIE)
+    return model_lookup(im->movie_ids, im->n_movies, t->movie_ids[r - 1]);
+  int f = tab - TAB_AGE;
+  return model_lookup(im->vals[f], im->n_vals[f], t->vals[f][r - 1]);
+}
+
+static void init_params(struct trainer *t, size_t *new_users,
+                        size_t *new_movies)
+{
+  const struct hv_model *im = t->init;
+  const int d = t->L.dim;
+  const float s = (float)t->cfg.init_scale;
+  int same_opt = im && im->meta.cfg.optimizer == t->cfg.optimizer;
+  optim_init_state(t->cfg.optimizer, t->state, t->L.n_params, 0,
+                   t->L.n_params);
+  for (int tab = 0; tab < TAB_COUNT; tab++) {
+    for (size_t r = 0; r < t->L.rows[tab]; r++) {
+      float *p = t->params + t->L.off[tab] + r * d;
+      size_t ir = im && im->L.rows[tab] ? init_row(t, tab, r) : 0;
+      int have = im && im->L.rows[tab] && (ir || r == 0);
+      if (have) {
+        size_t io = im->L.off[tab] + ir * d;
+        memcpy(p, im->params + io, sizeof(float) * d);
+        for (int k = 0; same_opt && k < t->n_slots; k++)
+          memcpy(t->state + k * t->L.n_params + t->L.off[tab] + r * d,
+                 im->opt_state + k * im->L.n_params + io, sizeof(float) * d);
+        continue;
+      }
+      if (im && tab == TAB_USER)
+        (*new_users)++;
+      if (im && tab == TAB_MOVIE)
+        (*new_movies)++;
+      /* New id rows: random; with features on a continued model starts
+       * them at 0 so the feature towers give the vector (cold start).
+       * Feature tables start at 0. */
+      int random = tab <= TAB_MOVIE && !(im && t->cfg.features);
+      for (int k = 0; k < d; k++)
+        p[k] = random ? rng_xo_uniform(&t->rng, s) : 0.0f;
+    }
+  }
+  if (same_opt)
+    t->adam_step = im->meta.adam_step;
+}
+
+static int setup_model(struct trainer *t, size_t *new_users,
+                       size_t *new_movies, struct hv_err *err)
+{
+  t->user_feat = calloc(3 * (t->n_users + 1), sizeof(int32_t));
+  t->movie_year = calloc(t->n_movies + 1, sizeof(int32_t));
+  t->genre_off = calloc(t->n_movies + 2, sizeof(int32_t));
+  if (!t->user_feat || !t->movie_year || !t->genre_off)
+    return NOMEM("features");
+  user_features(t);
+  if (movie_features(t, err))
+    return err->code;
+  model_layout_init(&t->L, t->cfg.dim, t->n_users, t->n_movies, t->n_vals,
+                    t->cfg.features);
+  t->n_slots = optim_slots(t->cfg.optimizer);
+  t->params = malloc(t->L.n_params * sizeof(float));
+  t->grad = calloc(t->L.n_params, sizeof(float));
+  t->state = malloc(t->L.n_params * t->n_slots * sizeof(float));
+  if (!t->params || !t->grad || !t->state)
+    return NOMEM("parameters");
+  init_params(t, new_users, new_movies);
+  return 0;
+}
+
+/* ---- data ------------------------------------------------------------------ */
+
+static int split_data(struct trainer *t, struct hv_err *err)
+{
+  const size_t n = t->R.n;
+  t->urow = malloc(n * sizeof(int32_t));
+  t->mrow = malloc(n * sizeof(int32_t));
+  size_t *perm = malloc(n * sizeof(size_t));
+  if (!t->urow || !t->mrow || !perm) {
+    free(perm);
+    return NOMEM("ratings");
+  }
+  for (size_t i = 0; i < n; i++) {
+    t->urow[i] = (int32_t)model_lookup(t->user_ids, t->n_users,
+                                       t->R.user_id[i]);
+    t->mrow[i] = (int32_t)model_lookup(t->movie_ids, t->n_movies,
+                                       t->R.movie_id[i]);
+  }
+  rng_numpy_permutation((uint32_t)t->cfg.seed, perm, n);
+  /* Python's round(): halves to even, as the peer's int(round(...)) */
+  t->n_train = (size_t)nearbyint(t->cfg.split * (double)n);
+  if (t->n_train == 0)
+    t->n_train = 1;
+  if (t->n_train > n)
+    t->n_train = n;
+  t->n_test = n - t->n_train;
+  t->tr_u = malloc(t->n_train * sizeof(int32_t));
+  t->tr_m = malloc(t->n_train * sizeof(int32_t));
+  t->te_u = malloc((t->n_test + 1) * sizeof(int32_t));
+  t->te_m = malloc((t->n_test + 1) * sizeof(int32_t));
+  t->order = malloc(t->n_train * sizeof(size_t));
+  t->movie_count = calloc(t->n_movies + 1, sizeof(int64_t));
+  t->logq_by_row = malloc((t->n_movies + 1) * sizeof(float));
+  if (!t->tr_u || !t->tr_m || !t->te_u || !t->te_m || !t->order ||
+      !t->movie_count || !t->logq_by_row) {
+    free(perm);
+    return NOMEM("split");
+  }
+  for (size_t i = 0; i < n; i++) {
+    size_t j = perm[i];
+    if (i < t->n_train) {
+      t->tr_u[i] = t->urow[j];
+      t->tr_m[i] = t->mrow[j];
+      t->movie_count[t->mrow[j]]++;
+    } else {
+      t->te_u[i - t->n_train] = t->urow[j];
+      t->te_m[i - t->n_train] = t->mrow[j];
+    }
+  }
+  free(perm);
+  for (size_t r = 0; r <= t->n_movies; r++)
+    t->logq_by_row[r] = train_logq(t->movie_count[r], t->n_train);
+  return 0;
+}
+
+static int segments_by_row(struct trainer *t, struct hv_err *err)
+{
+  t->gender_by_row = calloc(t->n_users + 1, sizeof(int));
+  t->age_by_row = malloc((t->n_users + 1) * sizeof(int));
+  if (!t->gender_by_row || !t->age_by_row)
+    return NOMEM("segments");
+  t->age_by_row[0] = -1;
+  for (size_t r = 1; r <= t->n_users; r++) {
+    size_t k = model_lookup(t->US.id, t->US.n, t->user_ids[r - 1]);
+    t->gender_by_row[r] = k ? t->US.gender[k - 1] : 0;
+    t->age_by_row[r] = k ? t->US.age_bucket[k - 1] : -1;
+  }
+  return 0;
+}
+
+/* ---- the loop -------------------------------------------------------------- */
+
+static double train_batch(struct trainer *t, size_t s, size_t B)
+{
+  const int d = t->L.dim;
+  const int feat = t->cfg.features;
+  struct loss_ws *w = t->ws;
+  for (size_t i = 0; i < B; i++) {
+    t->bu[i] = t->tr_u[t->order[s + i]];
+    t->bm[i] = t->tr_m[t->order[s + i]];
+  }
+  loss_ws_group(w, t->bu, t->bm, B, t->cfg.logq ? t->logq_by_row : NULL);
+  struct model_feats F = {t->user_feat, t->movie_year, t->genre_off,
+                          t->genre};
+  tower_user_forward(&t->L, t->params, &F, feat, w->urows, w->nu, w->U);
+  tower_movie_forward(&t->L, t->params, &F, feat, w->mrows, w->nm, w->M);
+  struct loss_opts lo = {t->cfg.temperature, t->cfg.l2,
+                         t->cfg.remove_accidental_hits};
+  double loss = loss_distinct(w, &lo, 1);
+  t->flop += 6.0 * (double)w->nu * (double)w->nm * d;
+  tower_user_backward(&t->L, &F, feat, w->urows, w->nu, w->dU, t->grad);
+  tower_movie_backward(&t->L, &F, feat, w->mrows, w->nm, w->dM, t->grad);
+  size_t ns = 0;
+  for (size_t u = 0; u < w->nu; u++)
+    t->spans[ns++] = (struct optim_span){
+        t->L.off[TAB_USER] + (size_t)w->urows[u] * d, (size_t)d};
+  for (size_t m = 0; m < w->nm; m++)
+    t->spans[ns++] = (struct optim_span){
+        t->L.off[TAB_MOVIE] + (size_t)w->mrows[m] * d, (size_t)d};
+  if (feat && t->L.n_params > t->L.off[TAB_AGE])
+    t->spans[ns++] = (struct optim_span){t->L.off[TAB_AGE],
+                                         t->L.n_params - t->L.off[TAB_AGE]};
+  t->adam_step++;
+  optim_step(t->cfg.optimizer, t->cfg.lr, t->adam_step, t->params, t->state,
+             t->L.n_params, t->grad, t->spans, ns);
+  return loss;
+}
+
+/* Tower outputs of every row with the current weights (for eval). */
+static int current_vecs(struct trainer *t, float **uv, float **mv)
+{
+  const int d = t->L.dim;
+  size_t nu = t->n_users + 1, nm = t->n_movies + 1, nx = nu > nm ? nu : nm;
+  int32_t *rows = malloc(nx * sizeof(int32_t));
+  *uv = malloc(nu * d * sizeof(float));
+  *mv = malloc(nm * d * sizeof(float));
+  if (!rows || !*uv || !*mv) {
+    free(rows);
+    return HV_ENOMEM;
+  }
+  for (size_t i = 0; i < nx; i++)
+    rows[i] = (int32_t)i;
+  struct model_feats F = {t->user_feat, t->movie_year, t->genre_off, t->genre};
+  tower_user_forward(&t->L, t->params, &F, t->cfg.features, rows, nu, *uv);
+  tower_movie_forward(&t->L, t->params, &F, t->cfg.features, rows, nm, *mv);
+  free(rows);
+  return 0;
+}
+
+static void fill_em(const struct trainer *t, const float *uv, const float *mv,
+                    struct eval_model *em)
+{
+  em->dim = t->L.dim;
+  em->n_users = t->n_users;
+  em->n_movies = t->n_movies;
+  em->user_vec = uv;
+  em->movie_vec = mv;
+  em->lo = (struct loss_opts){t->cfg.temperature, 0.0,
+                              t->cfg.remove_accidental_hits};
+  em->logq_by_row = t->cfg.logq ? t->logq_by_row : NULL;
+}
+
+static int eval_split(struct trainer *t, const float *uv, const float *mv,
+                      int test, struct eval_metrics *out, struct hv_err *err)
+{
+  struct eval_model em;
+  fill_em(t, uv, mv, &em);
+  struct eval_input in = {0};
+  size_t *off = NULL;
+  int32_t *seen = NULL;
+  in.n = test ? t->n_test : t->n_train;
+  in.urow = test ? t->te_u : t->tr_u;
+  in.mrow = test ? t->te_m : t->tr_m;
+  in.gender_by_row = t->gender_by_row;
+  in.age_by_row = t->age_by_row;
+  if (test) {
+    if (eval_build_seen(t->n_users + 1, t->tr_u, t->tr_m, t->n_train, &off,
+                        &seen, err))
+      return err->code;
+    in.seen_off = off;
+    in.seen = seen;
+  }
+  int rc = eval_run(&em, &in, out, err);
+  free(off);
+  free(seen);
+  return rc;
+}
+
+static int run_epochs(struct trainer *t, const struct train_callbacks *cb,
+                      struct train_result *res, struct hv_err *err)
+{
+  const size_t B = (size_t)t->cfg.batch;
+  for (int ep = 0; ep < t->cfg.epochs; ep++) {
+    double t0 = hv_mono(), loss = 0.0;
+    for (size_t i = 0; i < t->n_train; i++)
+      t->order[i] = i;
+    rng_xo_shuffle(&t->rng, t->order, t->n_train);
+    for (size_t s = 0; s < t->n_train; s += B)
+      loss += train_batch(t, s, t->n_train - s < B ? t->n_train - s : B);
+    double dt = hv_mono() - t0;
+    res->epoch_seconds[ep] = dt;
+    res->epoch_loss[ep] = loss;
+    res->epochs = ep + 1;
+    t->epochs_total++;
+    if (!isfinite(loss))
+      return hv_err_set(err, HV_EINVAL,
+                        "train: the loss diverged at epoch %d; lower --lr "
+                        "or raise --temperature", ep + 1);
+    struct eval_metrics m, *mp = NULL;
+    if (t->cfg.eval_every && (ep + 1) % t->cfg.eval_every == 0 && t->n_test) {
+      float *uv = NULL, *mv = NULL;
+      int rc = current_vecs(t, &uv, &mv);
+      if (!rc)
+        rc = eval_split(t, uv, mv, 1, &m, err);
+      else
+        NOMEM("eval");
+      free(uv);
+      free(mv);
+      if (rc)
+        return rc;
+      mp = &m;
+    }
+    if (cb && cb->on_epoch)
+      cb->on_epoch(cb->ud, ep + 1, loss, dt, mp);
+  }
+  return 0;
+}
+
+static int make_model(struct trainer *t, struct hv_model **out,
+                      struct hv_err *err)
+{
+  struct model_parts p;
+  memset(&p, 0, sizeof(p));
+  p.meta.cfg = t->cfg;
+  p.meta.adam_step = t->adam_step;
+  p.meta.epochs_total = t->epochs_total;
+  p.meta.n_train_ratings = t->n_train;
+  p.meta.created_at = hv_now();
+  p.L = t->L;
+  p.n_users = t->n_users;
+  p.n_movies = t->n_movies;
+  p.user_ids = t->user_ids;
+  p.movie_ids = t->movie_ids;
+  for (int f = 0; f < MODEL_NFEAT; f++) {
+    p.n_vals[f] = t->n_vals[f];
+    p.vals[f] = t->vals[f];
+  }
+  p.F = (struct model_feats){t->user_feat, t->movie_year, t->genre_off,
+                             t->genre};
+  p.movie_count = t->movie_count;
+  p.params = t->params;
+  p.opt_state = t->state;
+  p.n_slots = t->n_slots;
+  unsigned char *img = NULL;
+  size_t len = 0;
+  if (modelfile_build(&p, &img, &len, err))
+    return err->code;
+  return model_from_image(img, len, 0, out, err);
+}
+
+static int load_data(struct trainer *t, struct hv_db *db, struct hv_err *err)
+{
+  if (ratings_load(db, t->cfg.first_rating_id, t->cfg.last_rating_id, &t->R,
+                   err) ||
+      ratings_load_users(db, &t->US, err) ||
+      ratings_load_movies(db, &t->MS, err))
+    return err->code;
+  if (t->R.n == 0)
+    return hv_err_set(err, HV_ENOTFOUND,
+                      "train: no ratings with rating_id in %lld:%lld; "
+                      "import data first ('harvest data import')",
+                      (long long)t->cfg.first_rating_id,
+                      (long long)t->cfg.last_rating_id);
+  t->cfg.first_rating_id = t->R.rating_id[0];
+  t->cfg.last_rating_id = t->R.rating_id[t->R.n - 1];
+  return 0;
+}
+
+static int prepare(struct trainer *t, struct train_result *res,
+                   struct hv_err *err)
+{
+  const size_t B = (size_t)t->cfg.batch;
+  size_t cap = B < t->R.n ? B : t->R.n;
+  t->ws = loss_ws_new(cap, t->n_users + 1, t->n_movies + 1, t->L.dim);
+  t->spans = malloc((2 * cap + 1) * sizeof(struct optim_span));
+  t->bu = malloc(cap * sizeof(int32_t));
+  t->bm = malloc(cap * sizeof(int32_t));
+  res->epoch_seconds = calloc((size_t)t->cfg.epochs + 1, sizeof(double));
+  res->epoch_loss = calloc((size_t)t->cfg.epochs + 1, sizeof(double));
+  if (!t->ws || !t->spans || !t->bu || !t->bm || !res->epoch_seconds ||
+      !res->epoch_loss)
+    return NOMEM("workspace");
+  t->cfg.batch = (int)B;
+  return 0;
+}
+
+static int train_body(struct trainer *t, struct hv_db *db,
+                      const struct train_callbacks *cb,
+                      struct train_result *res, struct hv_model **out,
+                      struct hv_err *err)
+{
+  if (load_data(t, db, err) || build_vocab(t, err))
+    return err->code;
+  rng_xo_seed(&t->rng, t->cfg.seed ^ 0x6876747261696eull);
+  if (setup_model(t, &res->new_users, &res->new_movies, err) ||
+      split_data(t, err) || segments_by_row(t, err) || prepare(t, res, err))
+    return err->code;
+  double t0 = hv_mono();
+  if (run_epochs(t, cb, res, err))
+    return err->code;
+  res->train_seconds = hv_mono() - t0;
+  res->gemm_flop_per_epoch = res->epochs ? t->flop / res->epochs : 0.0;
+  if (make_model(t, out, err))
+    return err->code;
+  t0 = hv_mono();
+  if (eval_split(t, (*out)->user_vec, (*out)->movie_vec, 0, &res->train,
+                 err) ||
+      (t->n_test &&
+       eval_split(t, (*out)->user_vec, (*out)->movie_vec, 1, &res->test, err)))
+    return err->code;
+  res->has_test = t->n_test > 0;
+  res->eval_seconds = hv_mono() - t0;
+  res->n_ratings = t->R.n;
+  res->n_train = t->n_train;
+  res->n_test = t->n_test;
+  res->n_users = t->n_users;
+  res->n_movies = t->n_movies;
+  return 0;
+}
+
+int train_run(struct hv_db *db, const struct train_config *c,
+              const struct hv_model *init_from,
+              const struct train_callbacks *cb, struct train_result *res_out,
+              struct hv_model **out, struct hv_err *err)
+{
+  if (!out)
+    return hv_err_set(err, HV_EINVAL, "train: no output model pointer");
+  *out = NULL;
+  if (!db)
+    return hv_err_set(err, HV_EINVAL, "train: no database");
+  if (train_config_check(c, err))
+    return err->code;
+  struct trainer t;
+  memset(&t, 0, sizeof(t));
+  t.cfg = *c;
+  t.init = init_from;
+  if (init_from) {
+    /* the stored shape wins: dim and feature towers */
+    t.cfg.dim = init_from->L.dim;
+    t.cfg.features = init_from->meta.cfg.features;
+    t.epochs_total = init_from->meta.epochs_total;
+  }
+  if (c->threads > 0)
+    openblas_set_num_threads(c->threads);
+  struct train_result res;
+  memset(&res, 0, sizeof(res));
+  int rc = train_body(&t, db, cb, &res, out, err);
+  trainer_free(&t);
+  if (rc) {
+    model_free(*out);
+    *out = NULL;
+    train_result_free(&res);
+    return rc;
+  }
+  if (res_out)
+    *res_out = res;
+  else
+    train_result_free(&res);
+  return 0;
+}
+
+json_t *train_config_json(const struct train_config *c)
+{
+  return json_pack(
+      "{s:i, s:f, s:s, s:i, s:i, s:f, s:I, s:b, s:f, s:f, s:b, s:b, s:i, "
+      "s:f, s:I, s:I}",
+      "dim", c->dim, "lr", c->lr, "optimizer",
+      c->optimizer == MODEL_OPT_ADAM ? "adam" : "adagrad", "epochs",
+      c->epochs, "batch", c->batch, "split", c->split, "seed",
+      (json_int_t)c->seed, "features", c->features, "l2", c->l2,
+      "temperature", c->temperature, "logq", c->logq,
+      "remove_accidental_hits", c->remove_accidental_hits, "threads",
+      c->threads, "init_scale", c->init_scale, "first_rating_id",
+      (json_int_t)c->first_rating_id, "last_rating_id",
+      (json_int_t)c->last_rating_id);
+}

@@ -1,0 +1,198 @@
+/*
+ * test_eval.c - model/eval on a hand-made model where every rank is known:
+ * FactorizedTopK accuracies with the in_top_k tie rule, unknown ids,
+ * recall/NDCG with seen movies excluded, coverage, segments, the loss
+ * against the naive oracle, the seen-set builder, JSON names, bad input.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/eval.h"
+#include "store/ratings.h"
+#include "testutil.h"
+
+/* dim 1: user rows 0 (OOV) = 1, 1 = 1, 2 = -1; movies 1..5 = 5 4 4 2 1 */
+static const float UV[3] = {1, 1, -1};
+static const float MV[6] = {0, 5, 4, 4, 2, 1};
+static const int32_t UR[5] = {1, 1, 2, 0, 1};
+static const int32_t MR[5] = {3, 2, 4, 1, 0};
+static const int GENDER[3] = {0, RATINGS_GENDER_M, RATINGS_GENDER_F};
+static const int AGE[3] = {-1, 25, 56};
+
+static void fill(struct eval_model *em, struct eval_input *in)
+{
+  memset(em, 0, sizeof(*em));
+  memset(in, 0, sizeof(*in));
+  em->dim = 1;
+  em->n_users = 2;
+  em->n_movies = 5;
+  em->user_vec = UV;
+  em->movie_vec = MV;
+  em->lo = (struct loss_opts){1.0, 0.0, 0};
+  in->n = 5;
+  in->urow = UR;
+  in->mrow = MR;
+  in->gender_by_row = GENDER;
+  in->age_by_row = AGE;
+}
+
+static const struct eval_segment *seg(const struct eval_metrics *m,
+                                      const char *name)
+{
+  for (int s = 0; s < m->n_segments; s++)
+    if (!strcmp(m->seg[s].name, name))
+      return &m->seg[s];
+  return NULL;
+}
+
+static void test_known_ranks(void **state)
+{
+  struct eval_model em;
+  struct eval_input in;
+  fill(&em, &in);
+  /* user row 1 has seen movie row 1 (excluded from recall/ndcg only) */
+  static const size_t off[4] = {0, 0, 1, 1};
+  static const int32_t seen[1] = {1};
+  in.seen_off = off;
+  in.seen = seen;
+  struct eval_metrics m;
+  struct hv_err e = {0};
+  assert_int_equal(eval_run(&em, &in, &m, &e), 0);
+  /* ranks: (1,m3)=1 [tie with m2 counts for it], (1,m2)=1, (2,m4)=1,
+   * (OOV,m1)=0, (1,unknown)=miss */
+  assert_true(fabs(m.top_k[0] - 0.2) < 1e-12);
+  for (int k = 1; k < EVAL_NK; k++)
+    assert_true(fabs(m.top_k[k] - 0.8) < 1e-12);
+  assert_int_equal(m.n_pairs, 5);
+  assert_int_equal(m.n_users, 2);
+  assert_int_equal(m.n_unknown_users, 1);
+  assert_int_equal(m.n_unknown_movies, 1);
+  /* user 1: relevant {2,3} at positions 0,1 after masking movie 1 -> 1, 1;
+   * user 2: relevant {4} at position 1 -> recall 1, ndcg 1/log2(3) */
+  double n2 = 1.0 / log2(3.0);
+  assert_true(fabs(m.recall_at_10 - 1.0) < 1e-12);
+  assert_true(fabs(m.recall_at_100 - 1.0) < 1e-12);
+  assert_true(fabs(m.ndcg_at_10 - (1.0 + n2) / 2) < 1e-9);
+  assert_true(fabs(m.coverage_at_10 - 1.0) < 1e-12);
+  const struct eval_segment *s = seg(&m, "gender=M");
+  assert_non_null(s);
+  assert_int_equal(s->n_pairs, 3);
+  assert_int_equal(s->n_users, 1);
+  assert_true(fabs(s->top_10 - 2.0 / 3.0) < 1e-12);
+  s = seg(&m, "gender=F");
+  assert_non_null(s);
+  assert_true(fabs(s->ndcg_at_10 - n2) < 1e-9);
+  assert_non_null(seg(&m, "age=25"));
+  assert_non_null(seg(&m, "age=56"));
+  assert_non_null(seg(&m, "age=unknown"));
+  assert_null(seg(&m, "age=18"));
+  /* the loss equals the oracle on the same 5 rows (one batch) */
+  float ue[5], me[5];
+  int64_t key[5];
+  for (int i = 0; i < 5; i++) {
+    ue[i] = UV[UR[i]];
+    me[i] = MV[MR[i]];
+    key[i] = MR[i];
+  }
+  double want = loss_naive(5, 1, ue, me, key, NULL, &em.lo, NULL, NULL);
+  assert_true(fabs(m.loss - want) < 1e-4 * want);
+  assert_true(fabs(m.loss_per_pair - want / 5) < 1e-4 * want);
+}
+
+static void test_without_seen_masks_nothing(void **state)
+{
+  struct eval_model em;
+  struct eval_input in;
+  fill(&em, &in);
+  struct eval_metrics m;
+  struct hv_err e = {0};
+  assert_int_equal(eval_run(&em, &in, &m, &e), 0);
+  /* user 1 now ranks movie 1 first: relevant {2,3} at positions 1,2 */
+  double dcg = 1.0 / log2(3.0) + 0.5, idcg = 1.0 + 1.0 / log2(3.0);
+  double n2 = 1.0 / log2(3.0);
+  assert_true(fabs(m.ndcg_at_10 - (dcg / idcg + n2) / 2) < 1e-9);
+  /* top-K accuracy ignores seen sets entirely */
+  assert_true(fabs(m.top_k[0] - 0.2) < 1e-12);
+}
+
+static void test_bad_input(void **state)
+{
+  struct eval_model em;
+  struct eval_input in;
+  struct eval_metrics m;
+  struct hv_err e = {0};
+  fill(&em, &in);
+  int32_t bad[5] = {1, 1, 3, 0, 1}; /* user row 3 does not exist */
+  in.urow = bad;
+  assert_int_equal(eval_run(&em, &in, &m, &e), HV_EINVAL);
+  fill(&em, &in);
+  int32_t badm[5] = {3, 2, 6, 1, 0};
+  in.mrow = badm;
+  assert_int_equal(eval_run(&em, &in, &m, &e), HV_EINVAL);
+  assert_int_equal(eval_run(NULL, &in, &m, &e), HV_EINVAL);
+  fill(&em, &in);
+  in.urow = NULL;
+  assert_int_equal(eval_run(&em, &in, &m, &e), HV_EINVAL);
+  fill(&em, &in);
+  in.n = 0;
+  assert_int_equal(eval_run(&em, &in, &m, &e), 0);
+  assert_int_equal(m.n_pairs, 0);
+  assert_true(m.top_k[4] == 0.0 && m.loss == 0.0);
+}
+
+static void test_build_seen(void **state)
+{
+  int32_t ur[7] = {2, 1, 2, 2, 0, 1, 2};
+  int32_t mr[7] = {5, 3, 1, 5, 4, 3, 2};
+  size_t *off;
+  int32_t *seen;
+  struct hv_err e = {0};
+  assert_int_equal(eval_build_seen(3, ur, mr, 7, &off, &seen, &e), 0);
+  assert_int_equal(off[0], 0); /* row 0 (unknown users) skipped */
+  assert_int_equal(off[1], 0);
+  assert_int_equal(off[2], 1); /* row 1: {3} */
+  assert_int_equal(off[3], 4); /* row 2: {1, 2, 5} */
+  assert_int_equal(seen[0], 3);
+  assert_int_equal(seen[1], 1);
+  assert_int_equal(seen[2], 2);
+  assert_int_equal(seen[3], 5);
+  free(off);
+  free(seen);
+}
+
+static void test_json_names(void **state)
+{
+  struct eval_model em;
+  struct eval_input in;
+  struct eval_metrics m;
+  struct hv_err e = {0};
+  fill(&em, &in);
+  assert_int_equal(eval_run(&em, &in, &m, &e), 0);
+  json_t *j = eval_metrics_json(&m);
+  assert_non_null(j);
+  static const char *const keys[] = {
+      "top_1_categorical_accuracy", "top_5_categorical_accuracy",
+      "top_10_categorical_accuracy", "top_50_categorical_accuracy",
+      "top_100_categorical_accuracy", "loss", "recall_at_10",
+      "recall_at_100", "ndcg_at_10", "coverage_at_10", "segments"};
+  for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+    assert_non_null(json_object_get(j, keys[i]));
+  assert_true(fabs(json_real_value(json_object_get(
+                       j, "top_1_categorical_accuracy")) - 0.2) < 1e-12);
+  assert_int_equal(json_array_size(json_object_get(j, "segments")),
+                   (size_t)m.n_segments);
+  json_decref(j);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_known_ranks),
+      cmocka_unit_test(test_without_seen_masks_nothing),
+      cmocka_unit_test(test_bad_input),
+      cmocka_unit_test(test_build_seen),
+      cmocka_unit_test(test_json_names),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

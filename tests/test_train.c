@@ -1,0 +1,391 @@
+/*
+ * test_train.c - model/train end to end on synthetic data: numpy-compatible
+ * split, configurations, learning, determinism, consistency with
+ * model_evaluate, continued training (new rows; fewer epochs than from
+ * scratch), bad input, the CLI (train/evaluate/recommend), and on ml-100k
+ * (skipped without ../shared/data) the tutorial and default accuracies.
+ */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/import.h"
+#include "model/rng.h"
+#include "model_fixture.h"
+#include "testutil.h"
+
+static void test_numpy_permutation(void **state)
+{
+  /* np.random.RandomState(seed).permutation(n), values from numpy 1.24 */
+  size_t p10[10];
+  static const size_t want10[10] = {8, 1, 5, 0, 7, 2, 9, 4, 3, 6};
+  rng_numpy_permutation(42, p10, 10);
+  assert_memory_equal(p10, want10, sizeof(want10));
+  size_t *p = malloc(100000 * sizeof(size_t));
+  rng_numpy_permutation(42, p, 100000);
+  static const size_t head[5] = {75721, 80184, 19864, 76699, 92991};
+  static const size_t tail[3] = {76820, 860, 15795};
+  assert_memory_equal(p, head, sizeof(head));
+  assert_memory_equal(p + 99997, tail, sizeof(tail));
+  free(p);
+  rng_numpy_permutation(42, p10, 0); /* empty is fine */
+}
+
+static void test_configs(void **state)
+{
+  struct train_config c;
+  struct hv_err e = {0};
+  train_config_tutorial(&c);
+  assert_int_equal(c.dim, 32);
+  assert_true(c.lr == 0.1 && c.epochs == 3 && c.batch == 8192 && !c.logq);
+  assert_int_equal(train_config_check(&c, &e), 0);
+  train_config_defaults(&c);
+  assert_int_equal(train_config_check(&c, &e), 0);
+  struct train_config b;
+#define CHECK_BAD(stmt, word)                                     \
+  do {                                                            \
+    train_config_defaults(&b);                                    \
+    stmt;                                                         \
+    assert_int_equal(train_config_check(&b, &e), HV_EINVAL);      \
+    assert_non_null(strstr(e.msg, word));                         \
+  } while (0)
+  CHECK_BAD(b.dim = 0, "dim");
+  CHECK_BAD(b.dim = 5000, "dim");
+  CHECK_BAD(b.lr = 0, "lr");
+  CHECK_BAD(b.lr = NAN, "lr");
+  CHECK_BAD(b.optimizer = 7, "optimizer");
+  CHECK_BAD(b.epochs = -1, "epochs");
+  CHECK_BAD(b.batch = 0, "batch");
+  CHECK_BAD(b.split = 0, "split");
+  CHECK_BAD(b.split = 1.5, "split");
+  CHECK_BAD(b.l2 = -1, "l2");
+  CHECK_BAD(b.temperature = 0, "temperature");
+  CHECK_BAD(b.temperature = INFINITY, "temperature");
+  CHECK_BAD(b.init_scale = -0.1, "init scale");
+  CHECK_BAD(b.threads = -2, "threads");
+  CHECK_BAD((b.first_rating_id = 10, b.last_rating_id = 5), "range");
+  assert_int_equal(train_config_check(NULL, &e), HV_EINVAL);
+}
+
+static struct hv_db *fx_dbk(int users, int movies, int per_user, int k,
+                            uint64_t seed)
+{
+  struct hv_db *db = NULL;
+  struct hv_err e = {0};
+  assert_int_equal(db_open(":memory:", &db, &e), 0);
+  struct fx_spec s = {users, movies, per_user, k, 0, 0, 1, seed, 1, 0};
+  assert_true(fx_load(db, &s) > 0);
+  return db;
+}
+
+static struct hv_db *fx_db(int users, int movies, int per_user, uint64_t seed)
+{
+  return fx_dbk(users, movies, per_user, 5, seed);
+}
+
+static void small_config(struct train_config *c)
+{
+  train_config_defaults(c);
+  c->dim = 16;
+  c->batch = 512;
+  c->epochs = 6;
+  c->lr = 0.1;
+  c->threads = 1;
+}
+
+static void test_learns_and_is_deterministic(void **state)
+{
+  struct hv_db *db = fx_db(200, 150, 30, 1);
+  struct train_config c;
+  small_config(&c);
+  struct train_result r1, r2;
+  struct hv_model *m1 = NULL, *m2 = NULL;
+  struct hv_err e = {0};
+  assert_int_equal(train_run(db, &c, NULL, NULL, &r1, &m1, &e), 0);
+  assert_int_equal(train_run(db, &c, NULL, NULL, &r2, &m2, &e), 0);
+  assert_int_equal(r1.n_ratings, 6000);
+  assert_int_equal(r1.n_train, 4800);
+  assert_int_equal(r1.n_test, 1200);
+  assert_int_equal(r1.n_users, 200);
+  assert_int_equal(r1.n_movies, 150);
+  assert_true(r1.has_test);
+  assert_int_equal(r1.epochs, 6);
+  /* learning: loss falls, and test top-10 is far above chance (10/150) */
+  assert_true(r1.epoch_loss[5] < r1.epoch_loss[0]);
+  assert_true(r1.test.top_k[2] > 0.2);
+  assert_true(r1.test.recall_at_10 > 0.1);
+  assert_true(r1.test.n_segments >= 2);
+  /* deterministic with one thread: same losses, same scores */
+  for (int i = 0; i < 6; i++)
+    assert_true(r1.epoch_loss[i] == r2.epoch_loss[i]);
+  assert_memory_equal(r1.test.top_k, r2.test.top_k, sizeof(r1.test.top_k));
+  int64_t ids[3] = {1, 77, 200};
+  float *s1 = malloc(3 * 150 * sizeof(float)), *s2 = malloc(3 * 150 * 4);
+  assert_int_equal(model_score_users(m1, ids, 3, s1, &e), 0);
+  assert_int_equal(model_score_users(m2, ids, 3, s2, &e), 0);
+  assert_memory_equal(s1, s2, 3 * 150 * sizeof(float));
+  /* another seed gives another model */
+  struct hv_model *m3 = NULL;
+  c.seed = 7;
+  assert_int_equal(train_run(db, &c, NULL, NULL, NULL, &m3, &e), 0);
+  assert_int_equal(model_score_users(m3, ids, 3, s2, &e), 0);
+  assert_memory_not_equal(s1, s2, 3 * 150 * sizeof(float));
+  /* model_evaluate on the whole range: top-K over all pairs is the
+   * pair-weighted mean of the train and test splits */
+  struct eval_metrics all;
+  assert_int_equal(model_evaluate(db, m1, 0, INT64_MAX, &all, &e), 0);
+  assert_int_equal(all.n_pairs, 6000);
+  for (int k = 0; k < EVAL_NK; k++) {
+    double want = (r1.train.top_k[k] * 4800 + r1.test.top_k[k] * 1200) / 6000;
+    assert_true(fabs(all.top_k[k] - want) < 1e-9);
+  }
+  assert_int_equal(model_evaluate(db, m1, 7000, 8000, &all, &e),
+                   HV_ENOTFOUND);
+  free(s1);
+  free(s2);
+  train_result_free(&r1);
+  train_result_free(&r2);
+  model_free(m1);
+  model_free(m2);
+  model_free(m3);
+  db_close(db);
+}
+
+static void test_bad_input(void **state)
+{
+  struct hv_db *db = fx_db(20, 20, 5, 2);
+  struct train_config c;
+  small_config(&c);
+  struct hv_model *m = NULL;
+  struct hv_err e = {0};
+  assert_int_equal(train_run(NULL, &c, NULL, NULL, NULL, &m, &e), HV_EINVAL);
+  assert_int_equal(train_run(db, &c, NULL, NULL, NULL, NULL, &e), HV_EINVAL);
+  c.first_rating_id = 1000;
+  c.last_rating_id = 2000;
+  assert_int_equal(train_run(db, &c, NULL, NULL, NULL, &m, &e), HV_ENOTFOUND);
+  assert_non_null(strstr(e.msg, "1000"));
+  small_config(&c);
+  c.dim = -3;
+  assert_int_equal(train_run(db, &c, NULL, NULL, NULL, &m, &e), HV_EINVAL);
+  assert_null(m);
+  /* an exploding learning rate is reported, not returned as a model */
+  small_config(&c);
+  c.lr = 100;
+  c.temperature = 1e-5;
+  c.optimizer = MODEL_OPT_ADAM;
+  int rc = train_run(db, &c, NULL, NULL, NULL, &m, &e);
+  if (rc) {
+    assert_int_equal(rc, HV_EINVAL);
+    assert_null(m);
+  }
+  model_free(m);
+  /* split 1: no test split; epochs 0: initial weights only */
+  small_config(&c);
+  c.split = 1.0;
+  c.epochs = 0;
+  struct train_result r;
+  assert_int_equal(train_run(db, &c, NULL, NULL, &r, &m, &e), 0);
+  assert_false(r.has_test);
+  assert_int_equal(r.n_test, 0);
+  train_result_free(&r);
+  train_result_free(NULL);
+  model_free(m);
+  db_close(db);
+}
+
+struct curve {
+  int n;
+  double top[64];
+};
+
+static void on_epoch(void *ud, int epoch, double loss, double seconds,
+                     const struct eval_metrics *t)
+{
+  struct curve *c = ud;
+  if (t && c->n < 64)
+    c->top[c->n++] = t->top_k[2];
+}
+
+static int epochs_to(const struct curve *c, double target)
+{
+  for (int i = 0; i < c->n; i++)
+    if (c->top[i] >= target)
+      return i + 1;
+  return 1000;
+}
+
+static void test_continue_training(void **state)
+{
+  /* db1: users 1..150, movies 1..120; db2 adds users 151..220 and movies
+   * 121..160 with new ratings (same cluster structure). */
+  struct hv_db *db1 = fx_dbk(300, 240, 30, 20, 3);
+  struct hv_db *db2 = fx_dbk(400, 320, 30, 20, 4);
+  struct train_config c;
+  struct hv_err e = {0};
+  small_config(&c);
+  c.epochs = 8;
+  c.lr = 0.03;
+  struct hv_model *m0 = NULL, *cont = NULL, *scr = NULL;
+  assert_int_equal(train_run(db1, &c, NULL, NULL, NULL, &m0, &e), 0);
+  assert_false(model_knows_user(m0, 350));
+  c.epochs = 15;
+  c.eval_every = 1;
+  struct curve cc = {0}, cs = {0};
+  struct train_callbacks cbc = {on_epoch, &cc}, cbs = {on_epoch, &cs};
+  struct train_result rc, rs;
+  assert_int_equal(train_run(db2, &c, m0, &cbc, &rc, &cont, &e), 0);
+  assert_int_equal(train_run(db2, &c, NULL, &cbs, &rs, &scr, &e), 0);
+  assert_int_equal(rc.new_users, 100);
+  assert_int_equal(rc.new_movies, 80);
+  assert_int_equal(rs.new_users, 0);
+  assert_true(model_knows_user(cont, 350));
+  assert_int_equal(model_epochs_total(cont), 8 + 15);
+  assert_int_equal(cc.n, 15);
+  assert_int_equal(cs.n, 15);
+  /* the same test accuracy, reached in fewer epochs when continuing */
+  double best = 0;
+  for (int i = 0; i < cs.n; i++)
+    best = fmax(best, cs.top[i]);
+  double target = 0.95 * best;
+  int ec = epochs_to(&cc, target), es = epochs_to(&cs, target);
+  fprintf(stderr, "continue: %d epochs, scratch: %d epochs to top-10 %.3f\n",
+          ec, es, target);
+  assert_true(ec < es);
+  /* a new user is served */
+  float *scratch = malloc(model_scratch_size(cont) * sizeof(float));
+  int64_t ids[5];
+  assert_int_equal(model_recommend(cont, 350, 5, NULL, 0, ids, NULL, scratch,
+                                   &e),
+                   5);
+  free(scratch);
+  train_result_free(&rc);
+  train_result_free(&rs);
+  model_free(m0);
+  model_free(cont);
+  model_free(scr);
+  db_close(db1);
+  db_close(db2);
+}
+
+static void test_cli(void **state)
+{
+  const char *bin = tu_bin();
+  if (!bin)
+    skip();
+  char dir[256], path[600], cmd[2048], out[1 << 16];
+  tu_tmpdir(dir, sizeof(dir));
+  snprintf(path, sizeof(path), "%s/harvest.db", dir);
+  struct hv_db *db = NULL;
+  struct hv_err e = {0};
+  assert_int_equal(db_open(path, &db, &e), 0);
+  struct fx_spec s = {60, 50, 20, 5, 0, 0, 1, 5, 1, 0};
+  assert_true(fx_load(db, &s) > 0);
+  db_close(db);
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s train --dim 8 --batch 256 --epochs 2 --threads 1 "
+           "--out %s/m.hvm --json 2>/dev/null", bin, dir, dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  json_error_t je;
+  json_t *j = json_loads(out, 0, &je);
+  assert_non_null(j);
+  assert_int_equal(json_array_size(json_object_get(j, "epoch_seconds")), 2);
+  json_t *t = json_object_get(j, "test");
+  assert_non_null(json_object_get(t, "top_100_categorical_accuracy"));
+  assert_non_null(json_object_get(t, "segments"));
+  assert_int_equal(json_integer_value(json_object_get(
+                       json_object_get(j, "config"), "dim")), 8);
+  json_decref(j);
+  snprintf(cmd, sizeof(cmd), "%s --home %s evaluate --model %s/m.hvm --json",
+           bin, dir, dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_non_null(strstr(out, "top_10_categorical_accuracy"));
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s recommend --model %s/m.hvm --user 3 -n 4 "
+           "--exclude-rated --json", bin, dir, dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  j = json_loads(out, 0, &je);
+  assert_non_null(j);
+  assert_int_equal(json_array_size(json_object_get(j, "recommendations")), 4);
+  json_decref(j);
+  /* continue training from the file; tutorial flags; usage errors */
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s train --tutorial --epochs 1 --batch 128 "
+           "--init-from %s/m.hvm --out %s/m2.hvm >/dev/null 2>&1",
+           bin, dir, dir, dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  static const char *const bad[] = {
+      "train --dim 0", "train --optimizer sgd", "train --lr x",
+      "train --ratings 5:1", "train extra", "evaluate",
+      "recommend --model m.hvm", "recommend --user 1"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    snprintf(cmd, sizeof(cmd), "%s --home %s %s >/dev/null 2>&1", bin, dir,
+             bad[i]);
+    assert_int_equal(tu_run(cmd, out, sizeof(out)), 2);
+  }
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s recommend --model %s/nope.hvm --user 1 2>&1", bin,
+           dir, dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 1);
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s recommend --model %s/m.hvm --user 9999 2>&1", bin,
+           dir, dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 1);
+  assert_non_null(strstr(out, "9999"));
+  snprintf(cmd, sizeof(cmd), "%s train --help", bin);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_non_null(strstr(out, "ties count as hits"));
+  tu_rmtree(dir);
+}
+
+/* ml-100k, 80/20 numpy split: the tutorial configuration and the
+ * defaults reach the accuracies the issue asks for. */
+static void test_ml100k(void **state)
+{
+  char dir[512];
+  if (!tu_shared("data/ml-100k", dir, sizeof(dir)))
+    skip();
+  struct hv_db *db = NULL;
+  struct hv_err e = {0};
+  struct import_result ir;
+  assert_int_equal(db_open(":memory:", &db, &e), 0);
+  if (import_dataset(db, "ml-100k", dir, 0, &ir, &e)) {
+    fprintf(stderr, "import: %s\n", e.msg);
+    fail();
+  }
+  struct train_config c;
+  struct train_result r;
+  struct hv_model *m = NULL;
+  train_config_tutorial(&c);
+  c.threads = 1;
+  assert_int_equal(train_run(db, &c, NULL, NULL, &r, &m, &e), 0);
+  assert_int_equal(r.n_test, 20000);
+  fprintf(stderr, "ml-100k tutorial: test top-100 %.4f, %.3f s/epoch\n",
+          r.test.top_k[4], r.epoch_seconds[0]);
+  assert_true(r.test.top_k[4] >= 0.22);
+  train_result_free(&r);
+  model_free(m);
+  train_config_defaults(&c);
+  c.threads = 1;
+  assert_int_equal(train_run(db, &c, NULL, NULL, &r, &m, &e), 0);
+  fprintf(stderr, "ml-100k defaults: test top-100 %.4f\n", r.test.top_k[4]);
+  assert_true(r.test.top_k[4] >= 0.40);
+  train_result_free(&r);
+  model_free(m);
+  db_close(db);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_numpy_permutation),
+      cmocka_unit_test(test_configs),
+      cmocka_unit_test(test_learns_and_is_deterministic),
+      cmocka_unit_test(test_bad_input),
+      cmocka_unit_test(test_continue_training),
+      cmocka_unit_test(test_cli),
+      cmocka_unit_test(test_ml100k),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
