@@ -1,0 +1,497 @@
+/*
+ * cmd_models.c - `harvest models register|list|show|transition|alias|
+ * resolve|check`: the model registry (versions, stages, aliases, audit).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "store/db.h"
+#include "track/artifacts.h"
+#include "track/registry.h"
+#include "track/runs.h"
+#include "track/uri.h"
+#include "util/parse.h"
+
+static const char *iso_time(double t, char buf[32])
+{
+  time_t s = (time_t)t;
+  struct tm tm;
+  gmtime_r(&s, &tm);
+  strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+static int parse_version(const char *cmd, const char *s, int *out)
+{
+  struct hv_err err = {0};
+  int64_t v = 0;
+  if (hv_parse_i64(s, 1, 1000000000, &v, "VERSION", &err))
+    return cli_usage_error(cmd, "%s", err.msg);
+  *out = (int)v;
+  return 0;
+}
+
+/* Common options only; 1 after help, 0 go on, HV_EUSAGE bad option. */
+static int common_only(struct cli_ctx *ctx, const char *cmd, int argc,
+                       char **argv, void (*help)(void))
+{
+  static const struct option opts[] = {CLI_COMMON_LONGOPTS, {0}};
+  int c;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    if (cli_common_opt(ctx, c, optarg))
+      continue;
+    if (c == 'h') {
+      help();
+      return 1;
+    }
+    return cli_usage_error(cmd, "bad option");
+  }
+  return 0;
+}
+
+/* ---- register ---- */
+
+static void register_help(void)
+{
+  printf(
+      "Usage: harvest models register (--run RUN_ID | --best --experiment "
+      "NAME\n         --metric KEY [--order asc|desc]) [--name NAME]\n"
+      "         [--stage STAGE [--archive-existing]] [--artifact PATH]\n"
+      "         [--description TEXT] [--reason TEXT] [--json]\n\n"
+      "Register a run's model artifact (default model/model.hvm) as the "
+      "next\nversion of NAME (default %s), after verifying its SHA-256.\n"
+      "--best picks the FINISHED run of the experiment with the best value\n"
+      "of KEY (--order desc, the default, means higher is better).\n"
+      "--stage moves the new version to None, Staging, Production or\n"
+      "Archived in the same transaction; if another version is in\n"
+      "Production, --archive-existing archives it, otherwise nothing is\n"
+      "registered and the command fails.\n",
+      REGISTRY_DEFAULT_MODEL);
+}
+
+enum { OPT_RUN = 0x2001, OPT_BEST, OPT_EXP, OPT_METRIC, OPT_ORDER, OPT_NAME,
+       OPT_STAGE, OPT_ARCHIVE, OPT_ARTIFACT, OPT_DESC, OPT_REASON,
+       OPT_DELETE };
+
+static int models_register(struct cli_ctx *ctx, int argc, char **argv)
+{
+  static const struct option opts[] = {
+      {"run", required_argument, NULL, OPT_RUN},
+      {"best", no_argument, NULL, OPT_BEST},
+      {"experiment", required_argument, NULL, OPT_EXP},
+      {"metric", required_argument, NULL, OPT_METRIC},
+      {"order", required_argument, NULL, OPT_ORDER},
+      {"name", required_argument, NULL, OPT_NAME},
+      {"stage", required_argument, NULL, OPT_STAGE},
+      {"archive-existing", no_argument, NULL, OPT_ARCHIVE},
+      {"artifact", required_argument, NULL, OPT_ARTIFACT},
+      {"description", required_argument, NULL, OPT_DESC},
+      {"reason", required_argument, NULL, OPT_REASON},
+      CLI_COMMON_LONGOPTS,
+      {0}};
+  struct registry_register_opts o = {0};
+  const char *exp = NULL, *metric = NULL, *order = "desc";
+  int best = 0, c;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    if (cli_common_opt(ctx, c, optarg))
+      continue;
+    switch (c) {
+    case OPT_RUN: o.run_id = optarg; break;
+    case OPT_BEST: best = 1; break;
+    case OPT_EXP: exp = optarg; break;
+    case OPT_METRIC: metric = optarg; break;
+    case OPT_ORDER: order = optarg; break;
+    case OPT_NAME: o.name = optarg; break;
+    case OPT_STAGE: o.stage = optarg; break;
+    case OPT_ARCHIVE: o.archive_existing = 1; break;
+    case OPT_ARTIFACT: o.artifact_path = optarg; break;
+    case OPT_DESC: o.description = optarg; break;
+    case OPT_REASON: o.reason = optarg; break;
+    case 'h': register_help(); return 0;
+    default: return cli_usage_error("models register", "bad option");
+    }
+  }
+  const char *cmd = "models register";
+  if (optind < argc)
+    return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+  if (best == (o.run_id != NULL))
+    return cli_usage_error(cmd, "give exactly one of --run and --best");
+  if (best && (!exp || !metric))
+    return cli_usage_error(cmd, "--best needs --experiment and --metric");
+  if (strcmp(order, "asc") && strcmp(order, "desc"))
+    return cli_usage_error(cmd, "--order must be asc or desc");
+  struct hv_err err = {0};
+  struct hv_db *db = NULL;
+  char best_id[33];
+  double value = 0;
+  int version = 0;
+  if (cli_open_home(ctx, &db, &err))
+    return cli_report(&err);
+  if (best && registry_best_run(db, exp, metric, !strcmp(order, "desc"),
+                                o.artifact_path, best_id, &value, &err)) {
+    db_close(db);
+    return cli_report(&err);
+  }
+  if (best)
+    o.run_id = best_id;
+  if (registry_register(ctx->home, db, &o, &version, &err)) {
+    db_close(db);
+    return cli_report(&err);
+  }
+  struct registry_version v;
+  const char *name = o.name ? o.name : REGISTRY_DEFAULT_MODEL;
+  int rc = registry_db_find(db, name, version, NULL, NULL, &v, &err);
+  db_close(db);
+  if (rc)
+    return cli_report(&err);
+  if (ctx->json) {
+    json_t *j = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s}", "name", name,
+                          "version", version, "stage", v.stage, "run_id",
+                          v.run_id, "artifact_path", v.artifact_path,
+                          "sha256", v.sha256);
+    if (j && best)
+      json_object_set_new(j, "metric_value", json_real(value));
+    cli_print_json(j);
+  } else {
+    printf("registered %s version %d (run %s, %s) in stage %s\n", name,
+           version, v.run_id, v.artifact_path, v.stage);
+    if (best)
+      printf("best run by %s (%s): %.6g\n", metric, order, value);
+  }
+  registry_db_version_free(&v);
+  return 0;
+}
+
+/* ---- list / show ---- */
+
+static void list_help(void)
+{
+  printf("Usage: harvest models list [--json]\n\n"
+         "Registered models with their versions, stages and aliases.\n");
+}
+
+static int models_list(struct cli_ctx *ctx, int argc, char **argv)
+{
+  int rc = common_only(ctx, "models list", argc, argv, list_help);
+  if (rc)
+    return rc > 0 ? 0 : rc;
+  if (optind < argc)
+    return cli_usage_error("models list", "unexpected argument '%s'",
+                           argv[optind]);
+  struct hv_err err = {0};
+  struct hv_db *db = NULL;
+  struct registry_model *ms = NULL;
+  size_t n = 0;
+  if (cli_open_home(ctx, &db, &err) || registry_db_list(db, &ms, &n, &err)) {
+    db_close(db);
+    return cli_report(&err);
+  }
+  db_close(db);
+  if (ctx->json) {
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++)
+      json_array_append_new(a, registry_model_to_json(&ms[i], 0));
+    cli_print_json(a);
+  } else {
+    if (n == 0)
+      printf("no registered models\n");
+    for (size_t i = 0; i < n; i++) {
+      int prod = 0, staging = 0;
+      for (size_t k = 0; k < ms[i].n_versions; k++) {
+        if (!strcmp(ms[i].versions[k].stage, "Production"))
+          prod = ms[i].versions[k].version;
+        if (!strcmp(ms[i].versions[k].stage, "Staging"))
+          staging = ms[i].versions[k].version;
+      }
+      char p[16] = "-", st[16] = "-";
+      if (prod)
+        snprintf(p, sizeof(p), "%d", prod);
+      if (staging)
+        snprintf(st, sizeof(st), "%d", staging);
+      printf("%-28s %3zu versions  Production: %-4s Staging: %-4s",
+             ms[i].name, ms[i].n_versions, p, st);
+      for (size_t k = 0; k < ms[i].n_aliases; k++)
+        printf(" @%s=%d", ms[i].aliases[k].alias, ms[i].aliases[k].version);
+      printf("\n");
+    }
+  }
+  registry_db_models_free(ms, n);
+  return 0;
+}
+
+static void show_help(void)
+{
+  printf("Usage: harvest models show NAME [--json]\n\n"
+         "A model's versions (version, stage, source run, artifact, hash),\n"
+         "aliases and audit log of stage changes and alias moves.\n");
+}
+
+static void print_model(const struct registry_model *m)
+{
+  char t[32];
+  printf("model %s (created %s)\n", m->name, iso_time(m->created_at, t));
+  printf("%-8s %-11s %-33s %-20s %s\n", "version", "stage", "run",
+         "created", "aliases");
+  for (size_t i = 0; i < m->n_versions; i++) {
+    const struct registry_version *v = &m->versions[i];
+    printf("%-8d %-11s %-33s %-20s", v->version, v->stage,
+           v->run_id[0] ? v->run_id : "-", iso_time(v->created_at, t));
+    for (size_t k = 0; k < m->n_aliases; k++)
+      if (m->aliases[k].version == v->version)
+        printf(" @%s", m->aliases[k].alias);
+    printf("\n");
+  }
+  printf("audit:\n");
+  for (size_t i = 0; i < m->n_audit; i++) {
+    const struct registry_audit *a = &m->audit[i];
+    printf("  %s  %-12s v%-4d ", iso_time(a->time, t), a->action, a->version);
+    if (a->alias) {
+      printf("@%s", a->alias);
+      if (a->from_version)
+        printf(" (was v%d)", a->from_version);
+    } else {
+      printf("%s -> %s", a->from_stage ? a->from_stage : "(new)",
+             a->to_stage ? a->to_stage : "?");
+    }
+    printf("  by %s%s%s\n", a->who, a->reason && *a->reason ? ": " : "",
+           a->reason ? a->reason : "");
+  }
+}
+
+static int models_show(struct cli_ctx *ctx, int argc, char **argv)
+{
+  int rc = common_only(ctx, "models show", argc, argv, show_help);
+  if (rc)
+    return rc > 0 ? 0 : rc;
+  if (argc - optind != 1)
+    return cli_usage_error("models show", "expected one NAME");
+  struct hv_err err = {0};
+  struct hv_db *db = NULL;
+  struct registry_model m;
+  if (registry_check_name(argv[optind], &err) ||
+      cli_open_home(ctx, &db, &err) ||
+      registry_db_get(db, argv[optind], &m, &err)) {
+    db_close(db);
+    return cli_report(&err);
+  }
+  db_close(db);
+  if (ctx->json)
+    cli_print_json(registry_model_to_json(&m, 1));
+  else
+    print_model(&m);
+  registry_db_model_free(&m);
+  return 0;
+}
+
+/* ---- transition / alias ---- */
+
+static void transition_help(void)
+{
+  printf("Usage: harvest models transition NAME VERSION --stage STAGE\n"
+         "         [--archive-existing] [--reason TEXT] [--json]\n\n"
+         "Move a version to None, Staging, Production or Archived. A model\n"
+         "has at most one Production version: if another is there, pass\n"
+         "--archive-existing to archive it in the same transaction (unlike\n"
+         "MLflow, Harvest refuses rather than keeping two). For Staging,\n"
+         "--archive-existing archives the other Staging versions. Every\n"
+         "change is written to the audit log with --reason and $USER.\n");
+}
+
+static int models_transition(struct cli_ctx *ctx, int argc, char **argv)
+{
+  static const struct option opts[] = {
+      {"stage", required_argument, NULL, OPT_STAGE},
+      {"archive-existing", no_argument, NULL, OPT_ARCHIVE},
+      {"reason", required_argument, NULL, OPT_REASON},
+      CLI_COMMON_LONGOPTS,
+      {0}};
+  const char *stage = NULL, *reason = NULL, *cmd = "models transition";
+  int archive = 0, c, version = 0;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    if (cli_common_opt(ctx, c, optarg))
+      continue;
+    switch (c) {
+    case OPT_STAGE: stage = optarg; break;
+    case OPT_ARCHIVE: archive = 1; break;
+    case OPT_REASON: reason = optarg; break;
+    case 'h': transition_help(); return 0;
+    default: return cli_usage_error(cmd, "bad option");
+    }
+  }
+  if (argc - optind != 2)
+    return cli_usage_error(cmd, "expected NAME and VERSION");
+  if (!stage)
+    return cli_usage_error(cmd, "--stage is required");
+  if (parse_version(cmd, argv[optind + 1], &version))
+    return HV_EUSAGE;
+  struct hv_err err = {0};
+  struct hv_db *db = NULL;
+  const char *name = argv[optind];
+  if (cli_open_home(ctx, &db, &err) ||
+      registry_transition(db, name, version, stage, archive, reason, NULL,
+                          &err)) {
+    db_close(db);
+    return cli_report(&err);
+  }
+  struct registry_version v;
+  int rc = registry_db_find(db, name, version, NULL, NULL, &v, &err);
+  db_close(db);
+  if (rc)
+    return cli_report(&err);
+  if (ctx->json)
+    cli_print_json(json_pack("{s:s, s:i, s:s}", "name", name, "version",
+                             version, "stage", v.stage));
+  else
+    printf("%s version %d is now in %s\n", name, version, v.stage);
+  registry_db_version_free(&v);
+  return 0;
+}
+
+static void alias_help(void)
+{
+  printf("Usage: harvest models alias NAME ALIAS VERSION [--json]\n"
+         "       harvest models alias NAME ALIAS --delete\n\n"
+         "Point ALIAS ([a-z0-9_-], e.g. champion, challenger) at VERSION,\n"
+         "moving it if it is set, or delete it. Use it as models:/NAME@ALIAS."
+         "\nEvery move is written to the audit log.\n");
+}
+
+static int models_alias(struct cli_ctx *ctx, int argc, char **argv)
+{
+  static const struct option opts[] = {
+      {"delete", no_argument, NULL, OPT_DELETE}, CLI_COMMON_LONGOPTS, {0}};
+  const char *cmd = "models alias";
+  int del = 0, c, version = 0;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    if (cli_common_opt(ctx, c, optarg))
+      continue;
+    if (c == OPT_DELETE) {
+      del = 1;
+      continue;
+    }
+    if (c == 'h') {
+      alias_help();
+      return 0;
+    }
+    return cli_usage_error(cmd, "bad option");
+  }
+  if (argc - optind != (del ? 2 : 3))
+    return cli_usage_error(cmd, del ? "expected NAME and ALIAS with --delete"
+                                    : "expected NAME, ALIAS and VERSION");
+  if (!del && parse_version(cmd, argv[optind + 2], &version))
+    return HV_EUSAGE;
+  struct hv_err err = {0};
+  struct hv_db *db = NULL;
+  const char *name = argv[optind], *alias = argv[optind + 1];
+  if (cli_open_home(ctx, &db, &err) ||
+      (del ? registry_delete_alias(db, name, alias, NULL, &err)
+           : registry_set_alias(db, name, alias, version, NULL, &err))) {
+    db_close(db);
+    return cli_report(&err);
+  }
+  db_close(db);
+  if (ctx->json)
+    cli_print_json(json_pack("{s:s, s:s, s:o}", "name", name, "alias", alias,
+                             "version",
+                             del ? json_null() : json_integer(version)));
+  else if (del)
+    printf("deleted alias %s@%s\n", name, alias);
+  else
+    printf("%s@%s -> version %d\n", name, alias, version);
+  return 0;
+}
+
+/* ---- resolve / check ---- */
+
+static void resolve_help(void)
+{
+  printf("Usage: harvest models resolve URI [--json]\n\n"
+         "Resolve a model URI to a checksum-verified file:\n"
+         "  models:/NAME/Production  models:/NAME/3  models:/NAME/latest\n"
+         "  models:/NAME@champion    runs:/RUN_ID[/PATH]   file path\n");
+}
+
+static int models_resolve(struct cli_ctx *ctx, int argc, char **argv)
+{
+  int rc = common_only(ctx, "models resolve", argc, argv, resolve_help);
+  if (rc)
+    return rc > 0 ? 0 : rc;
+  if (argc - optind != 1)
+    return cli_usage_error("models resolve", "expected one URI");
+  struct hv_err err = {0};
+  struct hv_db *db = NULL;
+  static struct uri_target t; /* large; one per process */
+  if (cli_open_home(ctx, &db, &err) ||
+      uri_resolve_ex(ctx->home, db, argv[optind], &t, &err)) {
+    db_close(db);
+    return cli_report(&err);
+  }
+  db_close(db);
+  if (ctx->json) {
+    json_t *j = json_pack("{s:s, s:s}", "uri", argv[optind], "path", t.path);
+    if (j && t.sha256[0])
+      json_object_set_new(j, "sha256", json_string(t.sha256));
+    if (j && t.model[0]) {
+      json_object_set_new(j, "model", json_string(t.model));
+      json_object_set_new(j, "version", json_integer(t.version));
+      json_object_set_new(j, "stage", json_string(t.stage));
+    }
+    if (j && t.run_id[0]) {
+      json_object_set_new(j, "run_id", json_string(t.run_id));
+      json_object_set_new(j, "artifact_path", json_string(t.artifact_path));
+    }
+    cli_print_json(j);
+  } else {
+    printf("%s\n", t.path);
+  }
+  return 0;
+}
+
+static void check_help(void)
+{
+  printf("Usage: harvest models check [--json]\n\n"
+         "Verify the store: database integrity, at most one Production\n"
+         "version per model, every version's artifact present with a valid\n"
+         "SHA-256, stages and aliases matching the audit log. Exit 1 with\n"
+         "the first problem otherwise.\n");
+}
+
+static int models_check(struct cli_ctx *ctx, int argc, char **argv)
+{
+  int rc = common_only(ctx, "models check", argc, argv, check_help);
+  if (rc)
+    return rc > 0 ? 0 : rc;
+  struct hv_err err = {0};
+  struct hv_db *db = NULL;
+  if (cli_open_home(ctx, &db, &err))
+    return cli_report(&err);
+  rc = registry_check(ctx->home, db, &err);
+  db_close(db);
+  if (ctx->json)
+    cli_print_json(json_pack("{s:b, s:s}", "ok", rc == 0, "problem",
+                             rc ? err.msg : ""));
+  else if (!rc)
+    printf("ok\n");
+  return rc ? cli_report(&err) : 0;
+}
+
+static const struct cli_command models_commands[] = {
+    {"register", "register a run's model as a new version", models_register},
+    {"list", "registered models, stages and aliases", models_list},
+    {"show", "versions, aliases and audit log of a model", models_show},
+    {"transition", "move a version to another stage", models_transition},
+    {"alias", "set, move or delete an alias (@champion)", models_alias},
+    {"resolve", "resolve a model URI to a verified file", models_resolve},
+    {"check", "verify registry invariants and checksums", models_check},
+};
+
+int cmd_models(struct cli_ctx *ctx, int argc, char **argv)
+{
+  return cli_dispatch_group(ctx, "models", models_commands,
+                            sizeof(models_commands) /
+                                sizeof(models_commands[0]),
+                            argc, argv);
+}

@@ -1,0 +1,475 @@
+/*
+ * cmd_runs.c - `harvest runs list|show|compare|history|gc`: search and
+ * inspect tracked runs, and mark runs whose process died as FAILED.
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "store/db.h"
+#include "track/artifacts.h"
+#include "track/runs.h"
+#include "util/parse.h"
+
+/* "2024-01-02T03:04:05Z" for t (seconds since the epoch) into buf. */
+static const char *iso_time(double t, char buf[32])
+{
+  if (t <= 0)
+    return "-";
+  time_t s = (time_t)t;
+  struct tm tm;
+  gmtime_r(&s, &tm);
+  strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+/* Parse only the common options (and -h); returns 1 after printing help,
+ * 0 to go on, HV_EUSAGE on a bad option. */
+static int common_only(struct cli_ctx *ctx, const char *cmd, int argc,
+                       char **argv, void (*help)(void))
+{
+  static const struct option opts[] = {CLI_COMMON_LONGOPTS, {0}};
+  int c;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    if (cli_common_opt(ctx, c, optarg))
+      continue;
+    if (c == 'h') {
+      help();
+      return 1;
+    }
+    return cli_usage_error(cmd, "bad option");
+  }
+  return 0;
+}
+
+/* ---- list ---- */
+
+static void list_help(void)
+{
+  printf("Usage: harvest runs list [--experiment NAME] [--filter EXPR]\n"
+         "         [--order-by \"metrics.KEY DESC\"] [--max N] [--json]\n\n"
+         "Runs, newest first, with their params, latest metrics and tags.\n"
+         "EXPR follows MLflow's search syntax, e.g.\n"
+         "  params.dim = '32' and metrics.top_100_categorical_accuracy > "
+         "0.3\n"
+         "  tags.x != 'y'   attributes.status = 'FINISHED'   "
+         "attributes.run_name LIKE 'tune-%%'\n"
+         "Operators: = != < <= > >= LIKE ILIKE IN; AND joins comparisons.\n"
+         "A RUNNING run whose process is gone is marked \"owner gone\" "
+         "until\n'harvest runs gc' marks it FAILED.\n");
+}
+
+static void print_run_line(const struct tracking_run *r)
+{
+  char t[32];
+  int gone = !strcmp(r->status, "RUNNING") &&
+             runs_owner_state(r) == RUNS_OWNER_DEAD;
+  printf("%s  %-8s  %-20s  %-16.16s  %s%s\n", r->run_id, r->status,
+         iso_time(r->start_time, t), r->experiment, r->name,
+         gone ? "  (owner gone; see 'harvest runs gc')" : "");
+}
+
+static int runs_list(struct cli_ctx *ctx, int argc, char **argv)
+{
+  static const struct option opts[] = {
+      {"experiment", required_argument, NULL, 'e'},
+      {"filter", required_argument, NULL, 'f'},
+      {"order-by", required_argument, NULL, 'o'},
+      {"max", required_argument, NULL, 'n'},
+      CLI_COMMON_LONGOPTS,
+      {0}};
+  struct runs_query q = {0};
+  struct hv_err err = {0};
+  int64_t max = 0;
+  int c;
+  while ((c = getopt_long(argc, argv, "e:f:o:n:h", opts, NULL)) != -1) {
+    if (cli_common_opt(ctx, c, optarg))
+      continue;
+    switch (c) {
+    case 'e': q.experiment = optarg; break;
+    case 'f': q.filter = optarg; break;
+    case 'o': q.order_by = optarg; break;
+    case 'n':
+      if (hv_parse_i64(optarg, 1, 1000000000, &max, "--max", &err))
+        return cli_usage_error("runs list", "%s", err.msg);
+      q.max = (size_t)max;
+      break;
+    case 'h': list_help(); return 0;
+    default: return cli_usage_error("runs list", "bad option");
+    }
+  }
+  if (optind < argc)
+    return cli_usage_error("runs list", "unexpected argument '%s'",
+                           argv[optind]);
+  struct hv_db *db = NULL;
+  struct tracking_run *runs = NULL;
+  size_t n = 0;
+  if (cli_open_home(ctx, &db, &err) || runs_search(db, &q, &runs, &n, &err)) {
+    db_close(db);
+    return err.code == HV_EINVAL ? (cli_report(&err), HV_EUSAGE)
+                                 : cli_report(&err);
+  }
+  db_close(db);
+  if (ctx->json) {
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++)
+      json_array_append_new(a, runs_to_json(&runs[i]));
+    cli_print_json(a);
+  } else {
+    if (n == 0)
+      printf("no runs\n");
+    for (size_t i = 0; i < n; i++)
+      print_run_line(&runs[i]);
+  }
+  runs_free(runs, n);
+  return 0;
+}
+
+/* ---- show ---- */
+
+static void show_help(void)
+{
+  printf("Usage: harvest runs show RUN_ID [--json]\n\n"
+         "One run: status, times, owner, lineage (code and data version),\n"
+         "params, latest metrics, tags and artifacts.\n");
+}
+
+static json_t *artifacts_json(struct hv_db *db, const char *run_id)
+{
+  struct tracking_artifact *a = NULL;
+  size_t n = 0;
+  struct hv_err err = {0};
+  json_t *arr = json_array();
+  if (!arr || artifacts_list(db, run_id, &a, &n, &err))
+    return arr;
+  for (size_t i = 0; i < n; i++)
+    json_array_append_new(arr, json_pack("{s:s, s:I, s:s, s:f}", "path",
+                                         a[i].path, "size",
+                                         (json_int_t)a[i].size, "sha256",
+                                         a[i].sha256, "created_at",
+                                         a[i].created_at));
+  tracking_artifacts_free(a, n);
+  return arr;
+}
+
+static void print_kv(const char *title, const struct tracking_kv *kv,
+                     size_t n)
+{
+  printf("%s:%s\n", title, n ? "" : " (none)");
+  for (size_t i = 0; i < n; i++)
+    printf("  %-32s %s\n", kv[i].key, kv[i].value);
+}
+
+static void print_run(const struct tracking_run *r, json_t *arts)
+{
+  char t1[32], t2[32];
+  print_run_line(r);
+  printf("experiment:  %s\nname:        %s\nuser:        %s\n"
+         "started:     %s\nended:       %s\nparent:      %s\n"
+         "owner:       pid %lld on %s\ncode:        %s\n",
+         r->experiment, r->name, r->user, iso_time(r->start_time, t1),
+         iso_time(r->end_time, t2), r->parent_run_id ? r->parent_run_id : "-",
+         (long long)r->owner.pid, r->owner.host,
+         r->code_version ? r->code_version : "-");
+  if (r->data_rows >= 0)
+    printf("data:        rating_id %lld..%lld, %lld rows, sha256 %s\n",
+           (long long)r->data_first_rating_id,
+           (long long)r->data_last_rating_id, (long long)r->data_rows,
+           r->data_sha256 ? r->data_sha256 : "-");
+  print_kv("params", r->params, r->n_params);
+  printf("metrics:%s\n", r->n_metrics ? "" : " (none)");
+  for (size_t i = 0; i < r->n_metrics; i++)
+    printf("  %-32s %.6g (step %lld)\n", r->metrics[i].key,
+           r->metrics[i].value, (long long)r->metrics[i].step);
+  print_kv("tags", r->tags, r->n_tags);
+  printf("artifacts:%s\n", json_array_size(arts) ? "" : " (none)");
+  size_t i;
+  json_t *a;
+  json_array_foreach(arts, i, a)
+  {
+    printf("  %-32s %lld bytes  sha256 %s\n",
+           json_string_value(json_object_get(a, "path")),
+           (long long)json_integer_value(json_object_get(a, "size")),
+           json_string_value(json_object_get(a, "sha256")));
+  }
+}
+
+static int runs_show(struct cli_ctx *ctx, int argc, char **argv)
+{
+  int rc = common_only(ctx, "runs show", argc, argv, show_help);
+  if (rc)
+    return rc > 0 ? 0 : rc;
+  if (argc - optind != 1)
+    return cli_usage_error("runs show", "expected one RUN_ID");
+  struct hv_err err = {0};
+  struct hv_db *db = NULL;
+  struct tracking_run *r = NULL;
+  if (cli_open_home(ctx, &db, &err) ||
+      runs_get(db, argv[optind], &r, &err)) {
+    db_close(db);
+    return cli_report(&err);
+  }
+  json_t *arts = artifacts_json(db, r->run_id);
+  db_close(db);
+  if (ctx->json) {
+    json_t *j = runs_to_json(r);
+    if (j)
+      json_object_set(j, "artifacts", arts);
+    cli_print_json(j);
+  } else {
+    print_run(r, arts);
+  }
+  json_decref(arts);
+  runs_free(r, 1);
+  return 0;
+}
+
+/* ---- compare ---- */
+
+static void compare_help(void)
+{
+  printf("Usage: harvest runs compare RUN_ID RUN_ID... [--json]\n\n"
+         "Params and latest metrics of several runs side by side; '*' marks\n"
+         "rows whose values differ. JSON: {runs: [...], params: {key: "
+         "[value per run]}, metrics: {key: [value per run]}}.\n");
+}
+
+/* Collect values of key (param when is_param, else metric) across runs. */
+static json_t *compare_row(const struct tracking_run *rs, size_t n,
+                           const char *key, int is_param)
+{
+  json_t *row = json_array();
+  for (size_t i = 0; row && i < n; i++) {
+    json_t *v = json_null();
+    if (is_param) {
+      for (size_t k = 0; k < rs[i].n_params; k++)
+        if (!strcmp(rs[i].params[k].key, key))
+          v = json_string(rs[i].params[k].value);
+    } else {
+      for (size_t k = 0; k < rs[i].n_metrics; k++)
+        if (!strcmp(rs[i].metrics[k].key, key) &&
+            isfinite(rs[i].metrics[k].value))
+          v = json_real(rs[i].metrics[k].value);
+    }
+    json_array_append_new(row, v);
+  }
+  return row;
+}
+
+static json_t *compare_json(const struct tracking_run *rs, size_t n)
+{
+  json_t *ids = json_array(), *params = json_object(),
+         *metrics = json_object();
+  for (size_t i = 0; i < n; i++) {
+    json_array_append_new(ids, json_string(rs[i].run_id));
+    for (size_t k = 0; k < rs[i].n_params; k++)
+      if (!json_object_get(params, rs[i].params[k].key))
+        json_object_set_new(params, rs[i].params[k].key,
+                            compare_row(rs, n, rs[i].params[k].key, 1));
+    for (size_t k = 0; k < rs[i].n_metrics; k++)
+      if (!json_object_get(metrics, rs[i].metrics[k].key))
+        json_object_set_new(metrics, rs[i].metrics[k].key,
+                            compare_row(rs, n, rs[i].metrics[k].key, 0));
+  }
+  return json_pack("{s:o, s:o, s:o}", "runs", ids, "params", params,
+                   "metrics", metrics);
+}
+
+static void print_compare_section(const char *title, json_t *rows)
+{
+  const char *key;
+  json_t *row;
+  printf("%s\n", title);
+  json_object_foreach(rows, key, row)
+  {
+    size_t i;
+    json_t *v;
+    int differ = 0;
+    json_array_foreach(row, i, v)
+    {
+      differ |= !json_equal(v, json_array_get(row, 0));
+    }
+    printf("%c %-30.30s", differ ? '*' : ' ', key);
+    json_array_foreach(row, i, v)
+    {
+      if (json_is_string(v))
+        printf("  %-14.14s", json_string_value(v));
+      else if (json_is_number(v))
+        printf("  %-14.6g", json_number_value(v));
+      else
+        printf("  %-14s", "-");
+    }
+    printf("\n");
+  }
+}
+
+static int runs_compare(struct cli_ctx *ctx, int argc, char **argv)
+{
+  int rc = common_only(ctx, "runs compare", argc, argv, compare_help);
+  if (rc)
+    return rc > 0 ? 0 : rc;
+  size_t n = (size_t)(argc - optind);
+  if (n < 2)
+    return cli_usage_error("runs compare", "expected at least two RUN_IDs");
+  struct hv_err err = {0};
+  struct hv_db *db = NULL;
+  struct tracking_run *rs = calloc(n, sizeof(*rs));
+  if (!rs)
+    return hv_err_set(&err, HV_ENOMEM, "out of memory"), cli_report(&err);
+  size_t got = 0;
+  rc = cli_open_home(ctx, &db, &err);
+  for (; !rc && got < n; got++) {
+    struct tracking_run *r = NULL;
+    if ((rc = runs_get(db, argv[optind + (int)got], &r, &err)))
+      break;
+    rs[got] = *r;
+    free(r);
+  }
+  db_close(db);
+  if (rc) {
+    runs_free(rs, got);
+    return cli_report(&err);
+  }
+  json_t *j = compare_json(rs, n);
+  if (ctx->json) {
+    cli_print_json(j);
+  } else if (j) {
+    printf("  %-30s", "run");
+    for (size_t i = 0; i < n; i++)
+      printf("  %-14.8s", rs[i].run_id);
+    printf("\n");
+    print_compare_section("params:", json_object_get(j, "params"));
+    print_compare_section("metrics:", json_object_get(j, "metrics"));
+    json_decref(j);
+  }
+  runs_free(rs, n);
+  return 0;
+}
+
+/* ---- history ---- */
+
+static void history_help(void)
+{
+  printf("Usage: harvest runs history RUN_ID METRIC [--json]\n\n"
+         "Every logged value of one metric of a run, by step (e.g. the\n"
+         "per-epoch loss).\n");
+}
+
+static int runs_history(struct cli_ctx *ctx, int argc, char **argv)
+{
+  int rc = common_only(ctx, "runs history", argc, argv, history_help);
+  if (rc)
+    return rc > 0 ? 0 : rc;
+  if (argc - optind != 2)
+    return cli_usage_error("runs history", "expected RUN_ID and METRIC");
+  struct hv_err err = {0};
+  struct hv_db *db = NULL;
+  struct tracking_metric *m = NULL;
+  size_t n = 0;
+  const char *id = argv[optind], *key = argv[optind + 1];
+  if (runs_check_id(id, &err) || runs_check_key(key, "metric", &err) ||
+      cli_open_home(ctx, &db, &err) ||
+      tracking_metric_history(db, id, key, &m, &n, &err)) {
+    db_close(db);
+    return cli_report(&err);
+  }
+  db_close(db);
+  if (ctx->json) {
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++)
+      json_array_append_new(
+          a, json_pack("{s:I, s:o, s:f}", "step", (json_int_t)m[i].step,
+                       "value",
+                       isfinite(m[i].value) ? json_real(m[i].value)
+                                            : json_null(),
+                       "timestamp", m[i].timestamp));
+    cli_print_json(a);
+  } else {
+    printf("%-10s %-16s %s\n", "step", "value", "time");
+    for (size_t i = 0; i < n; i++) {
+      char t[32];
+      printf("%-10lld %-16.8g %s\n", (long long)m[i].step, m[i].value,
+             iso_time(m[i].timestamp, t));
+    }
+  }
+  tracking_metrics_free(m, n);
+  return 0;
+}
+
+/* ---- gc ---- */
+
+static void gc_help(void)
+{
+  printf("Usage: harvest runs gc [--older-than SECONDS] [--json]\n\n"
+         "Mark as FAILED every RUNNING run whose owning process is gone\n"
+         "(killed, crashed, or the machine rebooted), optionally only runs\n"
+         "started at least SECONDS ago. Runs of live processes and runs\n"
+         "started on other hosts are left alone.\n");
+}
+
+static int runs_gc_cmd(struct cli_ctx *ctx, int argc, char **argv)
+{
+  static const struct option opts[] = {
+      {"older-than", required_argument, NULL, 'o'}, CLI_COMMON_LONGOPTS, {0}};
+  struct hv_err err = {0};
+  double older = 0;
+  int c;
+  while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+    if (cli_common_opt(ctx, c, optarg))
+      continue;
+    if (c == 'o') {
+      if (hv_parse_f64(optarg, 0, 1e12, &older, "--older-than", &err))
+        return cli_usage_error("runs gc", "%s", err.msg);
+      continue;
+    }
+    if (c == 'h') {
+      gc_help();
+      return 0;
+    }
+    return cli_usage_error("runs gc", "bad option");
+  }
+  if (optind < argc)
+    return cli_usage_error("runs gc", "unexpected argument '%s'",
+                           argv[optind]);
+  struct hv_db *db = NULL;
+  size_t n = 0;
+  char(*ids)[33] = NULL;
+  if (cli_open_home(ctx, &db, &err) ||
+      runs_gc(db, older, &n, &ids, &err)) {
+    db_close(db);
+    return cli_report(&err);
+  }
+  db_close(db);
+  if (ctx->json) {
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++)
+      json_array_append_new(a, json_string(ids[i]));
+    cli_print_json(json_pack("{s:o}", "marked_failed", a));
+  } else {
+    for (size_t i = 0; i < n; i++)
+      printf("%s  RUNNING -> FAILED (owner process gone)\n", ids[i]);
+    printf("%zu run%s marked FAILED\n", n, n == 1 ? "" : "s");
+  }
+  free(ids);
+  return 0;
+}
+
+static const struct cli_command runs_commands[] = {
+    {"list", "search runs (filter, order, JSON)", runs_list},
+    {"show", "one run with params, metrics, tags, lineage, artifacts",
+     runs_show},
+    {"compare", "params and metrics of runs side by side", runs_compare},
+    {"history", "all values of one metric of a run by step", runs_history},
+    {"gc", "mark RUNNING runs of dead processes as FAILED", runs_gc_cmd},
+};
+
+int cmd_runs(struct cli_ctx *ctx, int argc, char **argv)
+{
+  return cli_dispatch_group(ctx, "runs", runs_commands,
+                            sizeof(runs_commands) / sizeof(runs_commands[0]),
+                            argc, argv);
+}

@@ -1,0 +1,550 @@
+/*
+ * artifacts.c - content-addressed artifact store: see artifacts.h.
+ */
+#include "track/artifacts.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "track/runs.h"
+#include "util/fsutil.h"
+
+#define COPY_BUF (1 << 16)
+
+int artifacts_check_path(const char *p, size_t len, struct hv_err *err)
+{
+  if (!p || len == 0)
+    return hv_err_set(err, HV_EINVAL, "artifact path is empty");
+  if (len > ARTIFACTS_MAX_PATH)
+    return hv_err_set(err, HV_EINVAL,
+                      "artifact path is %zu bytes; the limit is %d", len,
+                      ARTIFACTS_MAX_PATH);
+  if (p[0] == '/')
+    return hv_err_set(err, HV_EINVAL,
+                      "artifact path '%.100s' is absolute; use a path "
+                      "relative to the run, e.g. model/model.hvm",
+                      p);
+  size_t start = 0;
+  for (size_t i = 0; i <= len; i++) {
+    unsigned char c = i < len ? (unsigned char)p[i] : '/';
+    if (i < len && c == '\0')
+      return hv_err_set(err, HV_EINVAL,
+                        "artifact path contains a NUL byte at %zu", i + 1);
+    if (c == '\\')
+      return hv_err_set(err, HV_EINVAL,
+                        "artifact path '%.100s' contains a backslash", p);
+    if (c < 0x20 || c == 0x7f)
+      return hv_err_set(err, HV_EINVAL,
+                        "artifact path contains control byte 0x%02x at %zu",
+                        c, i + 1);
+    if (c != '/')
+      continue;
+    size_t clen = i - start;
+    if (clen == 0)
+      return hv_err_set(err, HV_EINVAL,
+                        "artifact path '%.100s' has an empty component "
+                        "(leading, trailing or double '/')",
+                        p);
+    if (clen > ARTIFACTS_MAX_COMPONENT)
+      return hv_err_set(err, HV_EINVAL,
+                        "artifact path has a component of %zu bytes; the "
+                        "limit is %d",
+                        clen, ARTIFACTS_MAX_COMPONENT);
+    if ((clen == 1 && p[start] == '.') ||
+        (clen == 2 && p[start] == '.' && p[start + 1] == '.'))
+      return hv_err_set(err, HV_EINVAL,
+                        "artifact path '%.100s' contains a '%.*s' component; "
+                        "paths may not leave or alias their directory",
+                        p, (int)clen, p + start);
+    start = i + 1;
+  }
+  return 0;
+}
+
+static int check_sha(const char *s, struct hv_err *err)
+{
+  size_t n = s ? strlen(s) : 0;
+  int ok = n == 64;
+  for (size_t i = 0; ok && i < n; i++)
+    ok = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f');
+  return ok ? 0
+            : hv_err_set(err, HV_ECORRUPT,
+                         "artifact hash '%.70s' is not 64 lowercase hex",
+                         s ? s : "(null)");
+}
+
+static int root_path(const char *home, char *out, size_t cap,
+                     struct hv_err *err)
+{
+  if (!home || !*home)
+    return hv_err_set(err, HV_EINVAL, "no home folder given");
+  return hv_path_join(out, cap, home, "artifacts", err);
+}
+
+/* Open (creating when create is set) directory name beneath dirfd without
+ * following a symlink. Returns the fd or a negative code. */
+static int open_dir_beneath(int dirfd, const char *name, int create,
+                            struct hv_err *err)
+{
+  if (create && mkdirat(dirfd, name, 0755) != 0 && errno != EEXIST)
+    return hv_err_set(err, HV_EIO, "cannot create artifact folder '%s': %s",
+                      name, strerror(errno));
+  int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+                                   O_CLOEXEC);
+  if (fd >= 0)
+    return fd;
+  if (errno == ENOENT)
+    return hv_err_set(err, HV_ENOTFOUND, "artifact folder '%s' is missing",
+                      name);
+  if (errno == ELOOP || errno == ENOTDIR)
+    return hv_err_set(err, HV_ECORRUPT,
+                      "artifact store: '%s' is a symlink or not a folder; "
+                      "refusing to follow it out of the artifact root",
+                      name);
+  return hv_err_set(err, HV_EIO, "cannot open artifact folder '%s': %s",
+                    name, strerror(errno));
+}
+
+/* Open root and root/sha256/XX (created when create); *root_fd and *leaf_fd
+ * are the caller's to close. */
+static int open_bucket(const char *home, const char *sha, int create,
+                       int *root_fd, int *leaf_fd, struct hv_err *err)
+{
+  char root[4096];
+  *root_fd = *leaf_fd = -1;
+  int rc = root_path(home, root, sizeof(root), err);
+  if (rc)
+    return rc;
+  if (create && (rc = hv_mkdir_p(root, err)))
+    return rc;
+  int r = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (r < 0)
+    return hv_err_set(err, errno == ENOENT ? HV_ENOTFOUND : HV_EIO,
+                      "cannot open artifact root '%.200s': %s", root,
+                      strerror(errno));
+  int d1 = open_dir_beneath(r, "sha256", create, err);
+  if (d1 < 0) {
+    close(r);
+    return d1;
+  }
+  char two[3] = {sha[0], sha[1], '\0'};
+  int d2 = open_dir_beneath(d1, two, create, err);
+  if (create && d2 >= 0)
+    fsync(d1); /* persist a new bucket entry */
+  close(d1);
+  if (d2 < 0) {
+    close(r);
+    return d2;
+  }
+  *root_fd = r;
+  *leaf_fd = d2;
+  return 0;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+  const char *p = data;
+  while (len > 0) {
+    ssize_t w = write(fd, p, len);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      return -1;
+    p += w;
+    len -= (size_t)w;
+  }
+  return 0;
+}
+
+static ssize_t read_some(int fd, void *buf, size_t cap)
+{
+  for (;;) {
+    ssize_t r = read(fd, buf, cap);
+    if (r < 0 && errno == EINTR)
+      continue;
+    return r;
+  }
+}
+
+/* Hash all of fd from its current offset: hex and *size. */
+static int hash_fd(int fd, char hex[65], int64_t *size, struct hv_err *err)
+{
+  unsigned char *buf = malloc(COPY_BUF);
+  if (!buf)
+    return hv_err_set(err, HV_ENOMEM, "out of memory hashing artifact");
+  crypto_hash_sha256_state h;
+  crypto_hash_sha256_init(&h);
+  int64_t n = 0;
+  ssize_t r;
+  while ((r = read_some(fd, buf, COPY_BUF)) > 0) {
+    crypto_hash_sha256_update(&h, buf, (size_t)r);
+    n += r;
+  }
+  free(buf);
+  if (r < 0)
+    return hv_err_set(err, HV_EIO, "cannot read artifact: %s",
+                      strerror(errno));
+  unsigned char dig[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256_final(&h, dig);
+  sodium_bin2hex(hex, 65, dig, sizeof(dig));
+  *size = n;
+  return 0;
+}
+
+/* Open blob sha beneath the root (no symlinks) and verify it; *fd is
+ * positioned at 0 and the caller's to close. */
+static int open_verified(const char *home, const char *sha, int64_t size,
+                         int *fd, struct hv_err *err)
+{
+  int root = -1, leaf = -1;
+  *fd = -1;
+  int rc = check_sha(sha, err);
+  if (rc || (rc = open_bucket(home, sha, 0, &root, &leaf, err))) {
+    if (rc == HV_ENOTFOUND)
+      hv_err_set(err, HV_ENOTFOUND, "artifact blob %.64s is missing", sha);
+    return rc;
+  }
+  int f = openat(leaf, sha, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  int saved = errno;
+  close(leaf);
+  close(root);
+  if (f < 0) {
+    if (saved == ENOENT)
+      return hv_err_set(err, HV_ENOTFOUND, "artifact blob %.64s is missing",
+                        sha);
+    if (saved == ELOOP)
+      return hv_err_set(err, HV_ECORRUPT,
+                        "artifact blob %.64s is a symlink; refusing to "
+                        "follow it out of the artifact root",
+                        sha);
+    return hv_err_set(err, HV_EIO, "cannot open artifact blob %.64s: %s",
+                      sha, strerror(saved));
+  }
+  struct stat st;
+  char hex[65];
+  int64_t n = 0;
+  if (fstat(f, &st) != 0 || !S_ISREG(st.st_mode))
+    rc = hv_err_set(err, HV_ECORRUPT, "artifact blob %.64s is not a file",
+                    sha);
+  else if (size >= 0 && st.st_size != size)
+    rc = hv_err_set(err, HV_ECORRUPT,
+                    "artifact blob %.64s is %lld bytes, expected %lld", sha,
+                    (long long)st.st_size, (long long)size);
+  else if (!(rc = hash_fd(f, hex, &n, err)) && strcmp(hex, sha))
+    rc = hv_err_set(err, HV_ECORRUPT,
+                    "artifact blob %.16s... fails its checksum (content "
+                    "hashes to %.16s...); it was modified or damaged",
+                    sha, hex);
+  if (!rc && lseek(f, 0, SEEK_SET) != 0)
+    rc = hv_err_set(err, HV_EIO, "cannot rewind artifact blob");
+  if (rc) {
+    close(f);
+    return rc;
+  }
+  *fd = f;
+  return 0;
+}
+
+int artifacts_verify_blob(const char *home, const char *sha256, int64_t size,
+                          char *path, size_t cap, struct hv_err *err)
+{
+  int fd = -1;
+  int rc = open_verified(home, sha256, size, &fd, err);
+  if (rc)
+    return rc;
+  close(fd);
+  if (!path)
+    return 0;
+  char root[4096];
+  if ((rc = root_path(home, root, sizeof(root), err)))
+    return rc;
+  int n = snprintf(path, cap, "%s/sha256/%.2s/%s", root, sha256, sha256);
+  if (n < 0 || (size_t)n >= cap)
+    return hv_err_set(err, HV_EINVAL, "artifact path too long for buffer");
+  return 0;
+}
+
+/* Stream src (fd >= 0) or data/len into a temp file beneath root/tmp while
+ * hashing; on success *tmp_fd (dir) and tmp_name name the fsynced file. */
+static int spool(int root, int src, const void *data, size_t len,
+                 int *tmp_dir, char tmp_name[40], char hex[65],
+                 int64_t *size, struct hv_err *err)
+{
+  int td = open_dir_beneath(root, "tmp", 1, err);
+  if (td < 0)
+    return td;
+  unsigned char rnd[8];
+  randombytes_buf(rnd, sizeof(rnd));
+  char r16[17];
+  sodium_bin2hex(r16, sizeof(r16), rnd, sizeof(rnd));
+  snprintf(tmp_name, 40, "put-%s", r16);
+  int out = openat(td, tmp_name,
+                   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                   0644);
+  if (out < 0) {
+    int rc = hv_err_set(err, HV_EIO, "cannot create artifact temp file: %s",
+                        strerror(errno));
+    close(td);
+    return rc;
+  }
+  crypto_hash_sha256_state h;
+  crypto_hash_sha256_init(&h);
+  unsigned char *buf = src >= 0 ? malloc(COPY_BUF) : NULL;
+  int64_t n = 0;
+  int bad = src >= 0 && !buf;
+  if (src < 0 && !bad) {
+    crypto_hash_sha256_update(&h, data, len);
+    bad = write_all(out, data, len) != 0;
+    n = (int64_t)len;
+  }
+  ssize_t r = 0;
+  while (!bad && src >= 0 && (r = read_some(src, buf, COPY_BUF)) > 0) {
+    crypto_hash_sha256_update(&h, buf, (size_t)r);
+    bad = write_all(out, buf, (size_t)r) != 0;
+    n += r;
+  }
+  free(buf);
+  bad = bad || r < 0 || fchmod(out, 0444) != 0 || fsync(out) != 0;
+  int saved = errno;
+  close(out);
+  if (bad) {
+    unlinkat(td, tmp_name, 0);
+    close(td);
+    return hv_err_set(err, HV_EIO, "cannot write artifact: %s",
+                      strerror(saved));
+  }
+  unsigned char dig[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256_final(&h, dig);
+  sodium_bin2hex(hex, 65, dig, sizeof(dig));
+  *size = n;
+  *tmp_dir = td;
+  return 0;
+}
+
+/* Move the spooled file into sha256/XX/HEX unless an intact copy is there. */
+static int publish(const char *home, int tmp_dir, const char *tmp_name,
+                   const char *hex, int64_t size, struct hv_err *err)
+{
+  int root = -1, leaf = -1, fd = -1;
+  int rc = open_bucket(home, hex, 1, &root, &leaf, err);
+  if (rc) {
+    unlinkat(tmp_dir, tmp_name, 0);
+    return rc;
+  }
+  struct hv_err ignored = {0};
+  if (open_verified(home, hex, size, &fd, &ignored) == 0) {
+    close(fd); /* same content already stored: deduplicate */
+    unlinkat(tmp_dir, tmp_name, 0);
+  } else if (renameat(tmp_dir, tmp_name, leaf, hex) != 0) {
+    /* rename replaces a damaged file or planted symlink entry itself */
+    rc = hv_err_set(err, HV_EIO, "cannot move artifact into the store: %s",
+                    strerror(errno));
+    unlinkat(tmp_dir, tmp_name, 0);
+  } else if (fsync(leaf) != 0) {
+    rc = hv_err_set(err, HV_EIO, "cannot fsync artifact folder: %s",
+                    strerror(errno));
+  }
+  close(leaf);
+  close(root);
+  return rc;
+}
+
+static int put_common(const char *home, struct hv_db *db, const char *run_id,
+                      const char *logical, int src, const void *data,
+                      size_t len, char sha_out[65], struct hv_err *err)
+{
+  if (runs_check_id(run_id, err) ||
+      artifacts_check_path(logical, logical ? strlen(logical) : 0, err))
+    return err ? err->code : HV_EINVAL;
+  if (sodium_init() < 0)
+    return hv_err_set(err, HV_EINTERNAL, "libsodium failed to initialise");
+  int rc = tracking_run_exists(db, run_id, err);
+  if (rc)
+    return rc;
+  char root[4096], hex[65], tmp_name[40];
+  if ((rc = root_path(home, root, sizeof(root), err)) ||
+      (rc = hv_mkdir_p(root, err)))
+    return rc;
+  int rfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (rfd < 0)
+    return hv_err_set(err, HV_EIO, "cannot open artifact root '%.200s': %s",
+                      root, strerror(errno));
+  int tmp_dir = -1;
+  int64_t size = 0;
+  rc = spool(rfd, src, data, len, &tmp_dir, tmp_name, hex, &size, err);
+  close(rfd);
+  if (rc)
+    return rc;
+  rc = publish(home, tmp_dir, tmp_name, hex, size, err);
+  close(tmp_dir);
+  if (!rc)
+    rc = tracking_artifact_put(db, run_id, logical, hex, size, err);
+  if (!rc && sha_out)
+    memcpy(sha_out, hex, 65);
+  return rc;
+}
+
+int artifacts_put_file(const char *home, struct hv_db *db, const char *run_id,
+                       const char *logical_path, const char *src_path,
+                       char sha256[65], struct hv_err *err)
+{
+  if (!src_path || !*src_path)
+    return hv_err_set(err, HV_EINVAL, "no source file given");
+  int fd = open(src_path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return hv_err_set(err, errno == ENOENT ? HV_ENOTFOUND : HV_EIO,
+                      "cannot open '%.200s': %s", src_path, strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return hv_err_set(err, HV_EINVAL, "'%.200s' is not a regular file",
+                      src_path);
+  }
+  int rc = put_common(home, db, run_id, logical_path, fd, NULL, 0, sha256,
+                      err);
+  close(fd);
+  return rc;
+}
+
+int artifacts_put_bytes(const char *home, struct hv_db *db,
+                        const char *run_id, const char *logical_path,
+                        const void *data, size_t len, char sha256[65],
+                        struct hv_err *err)
+{
+  if (len && !data)
+    return hv_err_set(err, HV_EINVAL, "artifact data is NULL");
+  return put_common(home, db, run_id, logical_path, -1, len ? data : "", len,
+                    sha256, err);
+}
+
+int artifacts_list(struct hv_db *db, const char *run_id,
+                   struct tracking_artifact **out, size_t *n,
+                   struct hv_err *err)
+{
+  *out = NULL;
+  *n = 0;
+  if (runs_check_id(run_id, err))
+    return HV_EINVAL;
+  return tracking_artifact_list(db, run_id, out, n, err);
+}
+
+/* Look up the record and open the verified blob. */
+static int open_artifact(const char *home, struct hv_db *db,
+                         const char *run_id, const char *logical,
+                         struct tracking_artifact *meta, int *fd,
+                         struct hv_err *err)
+{
+  if (runs_check_id(run_id, err) ||
+      artifacts_check_path(logical, logical ? strlen(logical) : 0, err))
+    return err ? err->code : HV_EINVAL;
+  int rc = tracking_artifact_get(db, run_id, logical, meta, err);
+  if (rc)
+    return rc;
+  rc = open_verified(home, meta->sha256, meta->size, fd, err);
+  if (rc) {
+    hv_err_prefix(err, "run %s artifact '%.200s'", run_id, logical);
+    free(meta->path);
+    meta->path = NULL;
+  }
+  return rc;
+}
+
+int artifacts_resolve(const char *home, struct hv_db *db, const char *run_id,
+                      const char *logical_path,
+                      struct tracking_artifact *meta, char *path, size_t cap,
+                      struct hv_err *err)
+{
+  struct tracking_artifact m = {0};
+  int fd = -1;
+  int rc = open_artifact(home, db, run_id, logical_path, &m, &fd, err);
+  if (rc)
+    return rc;
+  close(fd);
+  if (path && (rc = artifacts_verify_blob(home, m.sha256, m.size, path, cap,
+                                          err))) {
+    free(m.path);
+    return rc;
+  }
+  if (meta)
+    *meta = m;
+  else
+    free(m.path);
+  return 0;
+}
+
+static int copy_fd(int in, int out, struct hv_err *err)
+{
+  char *buf = malloc(COPY_BUF);
+  if (!buf)
+    return hv_err_set(err, HV_ENOMEM, "out of memory copying artifact");
+  ssize_t r;
+  int rc = 0;
+  while ((r = read_some(in, buf, COPY_BUF)) > 0)
+    if (write_all(out, buf, (size_t)r) != 0) {
+      rc = hv_err_set(err, HV_EIO, "cannot write artifact: %s",
+                      strerror(errno));
+      break;
+    }
+  if (!rc && r < 0)
+    rc = hv_err_set(err, HV_EIO, "cannot read artifact: %s",
+                    strerror(errno));
+  free(buf);
+  return rc;
+}
+
+int artifacts_write_to(const char *home, struct hv_db *db, const char *run_id,
+                       const char *logical_path, FILE *out,
+                       struct hv_err *err)
+{
+  struct tracking_artifact m = {0};
+  int fd = -1;
+  int rc = open_artifact(home, db, run_id, logical_path, &m, &fd, err);
+  if (rc)
+    return rc;
+  free(m.path);
+  fflush(out);
+  rc = copy_fd(fd, fileno(out), err);
+  close(fd);
+  return rc;
+}
+
+int artifacts_save_as(const char *home, struct hv_db *db, const char *run_id,
+                      const char *logical_path, const char *out_path,
+                      struct hv_err *err)
+{
+  if (!out_path || !*out_path)
+    return hv_err_set(err, HV_EINVAL, "no output file given");
+  char tmp[4096];
+  if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", out_path) >=
+      (int)sizeof(tmp))
+    return hv_err_set(err, HV_EINVAL, "output path too long");
+  struct tracking_artifact m = {0};
+  int fd = -1;
+  int rc = open_artifact(home, db, run_id, logical_path, &m, &fd, err);
+  if (rc)
+    return rc;
+  free(m.path);
+  int out = mkstemp(tmp);
+  if (out < 0) {
+    close(fd);
+    return hv_err_set(err, HV_EIO, "cannot create '%.200s': %s", tmp,
+                      strerror(errno));
+  }
+  rc = copy_fd(fd, out, err);
+  close(fd);
+  if (!rc && (fchmod(out, 0644) != 0 || fsync(out) != 0))
+    rc = hv_err_set(err, HV_EIO, "cannot write '%.200s': %s", tmp,
+                    strerror(errno));
+  close(out);
+  if (!rc && rename(tmp, out_path) != 0)
+    rc = hv_err_set(err, HV_EIO, "cannot rename to '%.200s': %s", out_path,
+                    strerror(errno));
+  if (rc)
+    unlink(tmp);
+  return rc;
+}

@@ -1,0 +1,586 @@
+/*
+ * test_runs.c - track/runs + store/tracking: run lifecycle, params,
+ * metrics (batch, latest, NaN, history), tags, lineage and the ratings
+ * fingerprint, search, owner liveness and gc, JSON, and the `harvest runs`
+ * CLI end to end.
+ */
+#include <math.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "store/catalog.h"
+#include "store/db.h"
+#include "store/tracking.h"
+#include "testutil.h"
+#include "track/artifacts.h"
+#include "track/runs.h"
+#include "util/fsutil.h"
+
+static struct hv_db *open_mem(void)
+{
+  struct hv_db *db = NULL;
+  struct hv_err e = {0};
+  assert_int_equal(db_open(":memory:", &db, &e), 0);
+  return db;
+}
+
+static void test_lifecycle(void **state)
+{
+  struct hv_db *db = open_mem();
+  struct hv_err e = {0};
+  char id[33], id2[33];
+  assert_int_equal(runs_start(db, NULL, NULL, NULL, id, &e), 0);
+  assert_int_equal(runs_check_id(id, &e), 0);
+  assert_int_equal(runs_start(db, "exp-a", "named", id, id2, &e), 0);
+  assert_string_not_equal(id, id2);
+  struct tracking_run *r = NULL;
+  assert_int_equal(runs_get(db, id2, &r, &e), 0);
+  assert_string_equal(r->status, "RUNNING");
+  assert_string_equal(r->experiment, "exp-a");
+  assert_string_equal(r->name, "named");
+  assert_string_equal(r->parent_run_id, id);
+  assert_int_equal(r->owner.pid, getpid());
+  assert_int_equal(runs_owner_state(r), RUNS_OWNER_ALIVE);
+  assert_string_equal(r->code_version, HV_GIT_VERSION);
+  runs_free(r, 1);
+  assert_int_equal(runs_get(db, id, &r, &e), 0);
+  assert_string_equal(r->experiment, "Default");
+  assert_int_equal(strncmp(r->name, "run-", 4), 0);
+  runs_free(r, 1);
+
+  assert_int_equal(runs_end(db, id2, "FINISHED", &e), 0);
+  assert_int_equal(runs_end(db, id2, "FAILED", &e), HV_ECONFLICT);
+  assert_int_equal(runs_end(db, id, "DONE", &e), HV_EINVAL);
+  assert_int_equal(runs_end(db, id, NULL, &e), HV_EINVAL);
+  assert_int_equal(runs_get(db, id2, &r, &e), 0);
+  assert_string_equal(r->status, "FINISHED");
+  assert_true(r->end_time >= r->start_time);
+  runs_free(r, 1);
+
+  /* bad input */
+  static const char *const bad_ids[] = {"", "xyz", "0123456789abcdef",
+                                        "0123456789ABCDEF0123456789ABCDEF",
+                                        "0123456789abcdef0123456789abcdef0"};
+  for (size_t i = 0; i < sizeof(bad_ids) / sizeof(bad_ids[0]); i++) {
+    assert_int_equal(runs_get(db, bad_ids[i], &r, &e), HV_EINVAL);
+    assert_int_equal(runs_end(db, bad_ids[i], "FINISHED", &e), HV_EINVAL);
+  }
+  assert_int_equal(runs_get(db, NULL, &r, &e), HV_EINVAL);
+  const char *unknown = "0123456789abcdef0123456789abcdef";
+  assert_int_equal(runs_get(db, unknown, &r, &e), HV_ENOTFOUND);
+  assert_null(r);
+  assert_int_equal(runs_end(db, unknown, "KILLED", &e), HV_ENOTFOUND);
+  assert_int_equal(runs_start(db, "x", NULL, unknown, id2, &e), HV_ENOTFOUND);
+  assert_non_null(strstr(e.msg, "parent run"));
+  assert_int_equal(runs_start(db, "", NULL, NULL, id2, &e), HV_EINVAL);
+  assert_int_equal(runs_start(db, "x", "", NULL, id2, &e), HV_EINVAL);
+  assert_int_equal(runs_start(db, "x", NULL, "nothex", id2, &e), HV_EINVAL);
+  assert_int_equal(runs_start(NULL, "x", NULL, NULL, id2, &e), HV_EINVAL);
+  db_close(db);
+}
+
+static void test_params_and_tags(void **state)
+{
+  struct hv_db *db = open_mem();
+  struct hv_err e = {0};
+  char id[33];
+  assert_int_equal(runs_start(db, "p", NULL, NULL, id, &e), 0);
+  assert_int_equal(runs_log_param(db, id, "dim", "32", &e), 0);
+  assert_int_equal(runs_log_param(db, id, "dim", "32", &e), 0);
+  assert_int_equal(runs_log_param(db, id, "dim", "64", &e), HV_ECONFLICT);
+  assert_non_null(strstr(e.msg, "immutable"));
+  assert_int_equal(runs_log_param(db, id, "val/lr rate.x-1", "0.1", &e), 0);
+  assert_int_equal(runs_set_tag(db, id, "t", "a", &e), 0);
+  assert_int_equal(runs_set_tag(db, id, "t", "b", &e), 0);
+  static const char *const bad_keys[] = {"", "a\\b", "a\nb", "a;b", "é",
+                                         "a'b"};
+  for (size_t i = 0; i < sizeof(bad_keys) / sizeof(bad_keys[0]); i++) {
+    assert_int_equal(runs_log_param(db, id, bad_keys[i], "1", &e), HV_EINVAL);
+    assert_int_equal(runs_set_tag(db, id, bad_keys[i], "1", &e), HV_EINVAL);
+  }
+  assert_int_equal(runs_log_param(db, id, NULL, "1", &e), HV_EINVAL);
+  assert_int_equal(runs_log_param(db, id, "k", NULL, &e), HV_EINVAL);
+  char longkey[RUNS_MAX_KEY + 2];
+  memset(longkey, 'k', sizeof(longkey) - 1);
+  longkey[sizeof(longkey) - 1] = '\0';
+  assert_int_equal(runs_log_param(db, id, longkey, "1", &e), HV_EINVAL);
+  longkey[RUNS_MAX_KEY] = '\0';
+  assert_int_equal(runs_log_param(db, id, longkey, "1", &e), 0);
+  char *big = malloc(RUNS_MAX_PARAM_VALUE + 2);
+  memset(big, 'v', RUNS_MAX_PARAM_VALUE + 1);
+  big[RUNS_MAX_PARAM_VALUE + 1] = '\0';
+  assert_int_equal(runs_log_param(db, id, "big", big, &e), HV_ETOOBIG);
+  free(big);
+  assert_int_equal(runs_log_param(db, "0123456789abcdef0123456789abcdef",
+                                  "k", "v", &e),
+                   HV_ENOTFOUND);
+  struct tracking_run *r = NULL;
+  assert_int_equal(runs_get(db, id, &r, &e), 0);
+  assert_int_equal(r->n_params, 3);
+  assert_int_equal(r->n_tags, 1);
+  assert_string_equal(r->tags[0].value, "b");
+  runs_free(r, 1);
+  db_close(db);
+}
+
+static void test_metrics(void **state)
+{
+  struct hv_db *db = open_mem();
+  struct hv_err e = {0};
+  char id[33];
+  assert_int_equal(runs_start(db, "m", NULL, NULL, id, &e), 0);
+  /* latest is by step, not by insertion order */
+  assert_int_equal(runs_log_metric(db, id, "loss", 3.0, 2, &e), 0);
+  assert_int_equal(runs_log_metric(db, id, "loss", 5.0, 1, &e), 0);
+  assert_int_equal(runs_log_metric(db, id, "acc", NAN, 0, &e), 0);
+  struct tracking_metric batch[] = {
+      {"loss", 2.0, 3, 1000.0}, {"loss", 1.0, 3, 999.0}, /* older ts */
+      {"x", INFINITY, 0, 0}};
+  assert_int_equal(runs_log_metrics_batch(db, id, batch, 3, &e), 0);
+  struct tracking_run *r = NULL;
+  assert_int_equal(runs_get(db, id, &r, &e), 0);
+  assert_int_equal(r->n_metrics, 3);
+  for (size_t i = 0; i < r->n_metrics; i++) {
+    if (!strcmp(r->metrics[i].key, "loss")) {
+      assert_true(r->metrics[i].value == 2.0);
+      assert_int_equal(r->metrics[i].step, 3);
+    } else if (!strcmp(r->metrics[i].key, "acc")) {
+      assert_true(isnan(r->metrics[i].value));
+    } else {
+      assert_true(isinf(r->metrics[i].value));
+    }
+  }
+  json_t *j = runs_to_json(r);
+  assert_non_null(j);
+  assert_true(json_is_null(json_object_get(json_object_get(j, "metrics"),
+                                           "acc")));
+  assert_true(json_real_value(json_object_get(json_object_get(j, "metrics"),
+                                              "loss")) == 2.0);
+  json_decref(j);
+  runs_free(r, 1);
+
+  struct tracking_metric *h = NULL;
+  size_t n = 0;
+  assert_int_equal(tracking_metric_history(db, id, "loss", &h, &n, &e), 0);
+  assert_int_equal(n, 4);
+  assert_int_equal(h[0].step, 1);
+  assert_true(h[3].value == 2.0);
+  tracking_metrics_free(h, n);
+
+  /* a bad key anywhere rejects the whole batch */
+  struct tracking_metric bad[] = {{"ok", 1, 10, 0}, {"b@d", 1, 10, 0}};
+  assert_int_equal(runs_log_metrics_batch(db, id, bad, 2, &e), HV_EINVAL);
+  assert_non_null(strstr(e.msg, "entry 1"));
+  assert_int_equal(tracking_metric_history(db, id, "ok", &h, &n, &e), 0);
+  assert_int_equal(n, 0);
+  tracking_metrics_free(h, n);
+  struct tracking_metric nokey[] = {{NULL, 1, 0, 0}};
+  assert_int_equal(runs_log_metrics_batch(db, id, nokey, 1, &e), HV_EINVAL);
+  assert_int_equal(runs_log_metrics_batch(db, id, NULL, 3, &e), HV_EINVAL);
+  assert_int_equal(runs_log_metrics_batch(db, id, NULL, 0, &e), 0);
+  assert_int_equal(runs_log_metrics_batch(
+                       db, "0123456789abcdef0123456789abcdef", batch, 1, &e),
+                   HV_ENOTFOUND);
+  db_close(db);
+}
+
+static void test_batch_100k(void **state)
+{
+  char dir[256], path[512];
+  tu_tmpdir(dir, sizeof(dir));
+  snprintf(path, sizeof(path), "%s/h.db", dir);
+  struct hv_db *db = NULL;
+  struct hv_err e = {0};
+  assert_int_equal(db_open(path, &db, &e), 0);
+  char id[33];
+  assert_int_equal(runs_start(db, "bench", NULL, NULL, id, &e), 0);
+  enum { N = 100000 };
+  struct tracking_metric *m = malloc(N * sizeof(*m));
+  static const char *const keys[] = {"loss", "top_100_categorical_accuracy",
+                                     "val/loss", "lr"};
+  for (int i = 0; i < N; i++)
+    m[i] = (struct tracking_metric){keys[i % 4], i * 0.5, i / 4, 0};
+  double t0 = hv_mono();
+  assert_int_equal(runs_log_metrics_batch(db, id, m, N, &e), 0);
+  double dt = hv_mono() - t0;
+  print_message("100000 metric values in %.3f s (file database)\n", dt);
+  assert_true(dt < 10.0); /* < 1 s unsanitized; see bench_tracking.sh */
+  struct tracking_metric *h = NULL;
+  size_t n = 0;
+  assert_int_equal(tracking_metric_history(db, id, "lr", &h, &n, &e), 0);
+  assert_int_equal(n, N / 4);
+  assert_true(h[n - 1].value == (N - 1) * 0.5);
+  tracking_metrics_free(h, n);
+  free(m);
+  db_close(db);
+  tu_rmtree(dir);
+}
+
+static void load_ratings(struct hv_db *db)
+{
+  struct hv_err e = {0};
+  struct store_loader *ld = NULL;
+  assert_int_equal(store_loader_begin(db, 1, &ld, &e), 0);
+  struct hv_movie mv = {.id = 1, .title = "Toy Story (1995)"};
+  assert_int_equal(store_loader_movie(ld, &mv, &e), 0);
+  struct hv_user u = {.id = 7, .raw_age = -1, .bucketized_age = -1,
+                      .occupation_label = -1};
+  assert_int_equal(store_loader_user(ld, &u, &e), 0);
+  static const struct hv_rating rs[] = {
+      {1, 7, 1, 4, 100}, {2, 7, 1, 3.5, 200}, {3, 7, 1, 0.5, 300}};
+  for (size_t i = 0; i < 3; i++)
+    assert_int_equal(store_loader_rating(ld, &rs[i], &e), 0);
+  assert_int_equal(store_loader_commit(ld, "t", "memory", &e), 0);
+}
+
+static void sha_hex(const char *text, char hex[65])
+{
+  unsigned char d[32];
+  assert_true(sodium_init() >= 0);
+  crypto_hash_sha256(d, (const unsigned char *)text, strlen(text));
+  sodium_bin2hex(hex, 65, d, 32);
+}
+
+static void test_lineage(void **state)
+{
+  struct hv_db *db = open_mem();
+  struct hv_err e = {0};
+  load_ratings(db);
+  char sha[65], want[65];
+  int64_t rows = 0;
+  assert_int_equal(runs_fingerprint_data(db, 1, 3, &rows, sha, &e), 0);
+  assert_int_equal(rows, 3);
+  sha_hex("1,7,1,4,100\n2,7,1,3.5,200\n3,7,1,0.5,300\n", want);
+  assert_string_equal(sha, want);
+  assert_int_equal(runs_fingerprint_data(db, 2, 1000, &rows, sha, &e), 0);
+  assert_int_equal(rows, 2);
+  sha_hex("2,7,1,3.5,200\n3,7,1,0.5,300\n", want);
+  assert_string_equal(sha, want);
+  assert_int_equal(runs_fingerprint_data(db, 50, 60, &rows, sha, &e), 0);
+  assert_int_equal(rows, 0);
+  sha_hex("", want);
+  assert_string_equal(sha, want);
+  assert_int_equal(runs_fingerprint_data(db, 3, 1, &rows, sha, &e),
+                   HV_EINVAL);
+
+  char id[33];
+  assert_int_equal(runs_start(db, "l", NULL, NULL, id, &e), 0);
+  assert_int_equal(runs_log_data_lineage(db, id, 1, 2, &e), 0);
+  struct tracking_run *r = NULL;
+  assert_int_equal(runs_get(db, id, &r, &e), 0);
+  assert_int_equal(r->data_rows, 2);
+  assert_int_equal(r->data_first_rating_id, 1);
+  assert_int_equal(r->data_last_rating_id, 2);
+  sha_hex("1,7,1,4,100\n2,7,1,3.5,200\n", want);
+  assert_string_equal(r->data_sha256, want);
+  runs_free(r, 1);
+  assert_int_equal(runs_set_lineage(db, id, 1, 2, 2, "XYZ", &e), HV_EINVAL);
+  assert_int_equal(runs_set_lineage(db, id, 5, 2, 2, want, &e), HV_EINVAL);
+  assert_int_equal(runs_set_lineage(db, id, 1, 2, -1, want, &e), HV_EINVAL);
+  assert_int_equal(runs_set_lineage(db, "0123456789abcdef0123456789abcdef",
+                                    1, 2, 2, want, &e),
+                   HV_ENOTFOUND);
+  db_close(db);
+}
+
+/* Three runs in two experiments with dims and accuracies. */
+static void seed_runs(struct hv_db *db, char ids[3][33])
+{
+  struct hv_err e = {0};
+  static const char *const dims[] = {"16", "32", "64"};
+  static const double acc[] = {0.2, 0.35, 0.31};
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(
+        runs_start(db, i < 2 ? "tune" : "other", NULL, NULL, ids[i], &e), 0);
+    assert_int_equal(runs_log_param(db, ids[i], "dim", dims[i], &e), 0);
+    assert_int_equal(runs_log_metric(db, ids[i],
+                                     "top_100_categorical_accuracy", acc[i],
+                                     4, &e),
+                     0);
+    if (i < 2)
+      assert_int_equal(runs_end(db, ids[i], "FINISHED", &e), 0);
+  }
+}
+
+static void test_search(void **state)
+{
+  struct hv_db *db = open_mem();
+  struct hv_err e = {0};
+  char ids[3][33];
+  seed_runs(db, ids);
+  struct tracking_run *rs = NULL;
+  size_t n = 0;
+  struct runs_query q = {0};
+  assert_int_equal(runs_search(db, &q, &rs, &n, &e), 0);
+  assert_int_equal(n, 3);
+  assert_string_equal(rs[0].run_id, ids[2]); /* newest first */
+  runs_free(rs, n);
+  q.experiment = "tune";
+  assert_int_equal(runs_search(db, &q, &rs, &n, &e), 0);
+  assert_int_equal(n, 2);
+  runs_free(rs, n);
+  q.experiment = NULL;
+  q.filter = "params.dim = '32' and metrics.top_100_categorical_accuracy > "
+             "0.3";
+  assert_int_equal(runs_search(db, &q, &rs, &n, &e), 0);
+  assert_int_equal(n, 1);
+  assert_string_equal(rs[0].run_id, ids[1]);
+  runs_free(rs, n);
+  q.filter = "attributes.status = 'RUNNING'";
+  assert_int_equal(runs_search(db, &q, &rs, &n, &e), 0);
+  assert_int_equal(n, 1);
+  assert_string_equal(rs[0].run_id, ids[2]);
+  runs_free(rs, n);
+  q.filter = NULL;
+  q.order_by = "metrics.top_100_categorical_accuracy DESC";
+  q.max = 2;
+  assert_int_equal(runs_search(db, &q, &rs, &n, &e), 0);
+  assert_int_equal(n, 2);
+  assert_string_equal(rs[0].run_id, ids[1]);
+  assert_string_equal(rs[1].run_id, ids[2]);
+  runs_free(rs, n);
+  q.experiment = "nope";
+  assert_int_equal(runs_search(db, &q, &rs, &n, &e), HV_ENOTFOUND);
+  q.experiment = NULL;
+  q.filter = "params.dim ~ '3'";
+  assert_int_equal(runs_search(db, &q, &rs, &n, &e), HV_EINVAL);
+  assert_non_null(strstr(e.msg, "position 12"));
+  q.filter = NULL;
+  q.order_by = "bogus";
+  assert_int_equal(runs_search(db, &q, &rs, &n, &e), HV_EINVAL);
+  db_close(db);
+}
+
+/* Start a run in a child process that exits at once; returns its pid
+ * (reaped unless keep_zombie). */
+static pid_t run_in_child(const char *path, char id[33], int keep_zombie)
+{
+  int fds[2];
+  assert_int_equal(pipe(fds), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    struct hv_db *db = NULL;
+    struct hv_err e = {0};
+    char cid[33] = {0};
+    if (db_open(path, &db, &e) == 0 &&
+        runs_start(db, "gc", NULL, NULL, cid, &e) == 0)
+      (void)!write(fds[1], cid, 33);
+    db_close(db);
+    _exit(0);
+  }
+  close(fds[1]);
+  assert_int_equal(read(fds[0], id, 33), 33);
+  close(fds[0]);
+  if (!keep_zombie)
+    waitpid(pid, NULL, 0);
+  return pid;
+}
+
+static void test_gc(void **state)
+{
+  char dir[256], path[512];
+  tu_tmpdir(dir, sizeof(dir));
+  snprintf(path, sizeof(path), "%s/h.db", dir);
+  struct hv_db *db = NULL;
+  struct hv_err e = {0};
+  assert_int_equal(db_open(path, &db, &e), 0);
+  char mine[33], dead[33], zombie[33];
+  char other[33] = "fedcba9876543210fedcba9876543210";
+  assert_int_equal(runs_start(db, "gc", NULL, NULL, mine, &e), 0);
+  run_in_child(path, dead, 0);
+  pid_t zpid = run_in_child(path, zombie, 1);
+  usleep(100000); /* let the zombie child finish exiting */
+  /* a run owned by a process on another host is never touched */
+  struct tracking_owner far = {.pid = 1, .start = 1};
+  snprintf(far.host, sizeof(far.host), "some-other-host");
+  int64_t exp = 0;
+  assert_int_equal(tracking_experiment_id(db, "gc", 0, &exp, &e), 0);
+  struct tracking_run_new rn = {other, exp, "far", NULL, "bob", 1.0, &far};
+  assert_int_equal(tracking_run_insert(db, &rn, &e), 0);
+
+  struct tracking_run *r = NULL;
+  assert_int_equal(runs_get(db, dead, &r, &e), 0);
+  assert_string_equal(r->status, "RUNNING"); /* shown as RUNNING until gc */
+  assert_int_equal(runs_owner_state(r), RUNS_OWNER_DEAD);
+  json_t *j = runs_to_json(r);
+  assert_true(json_is_false(json_object_get(j, "owner_alive")));
+  json_decref(j);
+  runs_free(r, 1);
+  assert_int_equal(runs_get(db, other, &r, &e), 0);
+  assert_int_equal(runs_owner_state(r), RUNS_OWNER_UNKNOWN);
+  runs_free(r, 1);
+
+  size_t n = 99;
+  char(*ids)[33] = NULL;
+  assert_int_equal(runs_gc(db, 3600, &n, &ids, &e), 0); /* too young */
+  assert_int_equal(n, 0);
+  free(ids);
+  assert_int_equal(runs_gc(db, -1, &n, &ids, &e), HV_EINVAL);
+  assert_int_equal(runs_gc(db, 0, &n, &ids, &e), 0);
+  assert_int_equal(n, 2);
+  int saw_dead = 0, saw_zombie = 0;
+  for (size_t i = 0; i < n; i++) {
+    saw_dead |= !strcmp(ids[i], dead);
+    saw_zombie |= !strcmp(ids[i], zombie);
+  }
+  assert_true(saw_dead && saw_zombie);
+  free(ids);
+  waitpid(zpid, NULL, 0);
+  static const struct {
+    const char *id, *status;
+  } want[] = {{NULL, "RUNNING"}, {NULL, "FAILED"}, {NULL, "FAILED"},
+              {NULL, "RUNNING"}};
+  const char *which[] = {mine, dead, zombie, other};
+  for (int i = 0; i < 4; i++) {
+    assert_int_equal(runs_get(db, which[i], &r, &e), 0);
+    assert_string_equal(r->status, want[i].status);
+    if (i == 1) {
+      assert_int_equal(r->n_tags, 1);
+      assert_string_equal(r->tags[0].key, "harvest.gc_reason");
+    }
+    runs_free(r, 1);
+  }
+  assert_int_equal(runs_gc(db, 0, NULL, NULL, &e), 0); /* idempotent */
+  db_close(db);
+  tu_rmtree(dir);
+}
+
+/* ---- CLI ---- */
+
+static int have_bin(void)
+{
+  return access(tu_bin(), X_OK) == 0;
+}
+
+static void test_cli(void **state)
+{
+  if (!have_bin())
+    skip();
+  char dir[256], path[512], cmd[2048], out[65536];
+  tu_tmpdir(dir, sizeof(dir));
+  snprintf(path, sizeof(path), "%s/harvest.db", dir);
+  struct hv_db *db = NULL;
+  struct hv_err e = {0};
+  assert_int_equal(db_open(path, &db, &e), 0);
+  char ids[3][33];
+  seed_runs(db, ids);
+  assert_int_equal(runs_log_metric(db, ids[0], "loss", 1.5, 1, &e), 0);
+  db_close(db);
+
+  snprintf(cmd, sizeof(cmd), "%s --home %s runs list --json", tu_bin(), dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  json_error_t je;
+  json_t *j = json_loads(out, 0, &je);
+  assert_non_null(j);
+  assert_int_equal(json_array_size(j), 3);
+  assert_string_equal(
+      json_string_value(json_object_get(json_array_get(j, 0), "run_id")),
+      ids[2]);
+  assert_non_null(json_object_get(json_array_get(j, 0), "params"));
+  json_decref(j);
+
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s runs list --experiment tune --filter \"params.dim "
+           "= '32' and metrics.top_100_categorical_accuracy > 0.3\" --json",
+           tu_bin(), dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  j = json_loads(out, 0, &je);
+  assert_int_equal(json_array_size(j), 1);
+  assert_string_equal(
+      json_string_value(json_object_get(json_array_get(j, 0), "run_id")),
+      ids[1]);
+  json_decref(j);
+
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s runs list --order-by "
+           "'metrics.top_100_categorical_accuracy DESC' --max 1 --json",
+           tu_bin(), dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  j = json_loads(out, 0, &je);
+  assert_int_equal(json_array_size(j), 1);
+  assert_string_equal(
+      json_string_value(json_object_get(json_array_get(j, 0), "run_id")),
+      ids[1]);
+  json_decref(j);
+
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s runs list --filter \"params.dim = \" 2>&1",
+           tu_bin(), dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 2);
+  assert_non_null(strstr(out, "position 14"));
+
+  snprintf(cmd, sizeof(cmd), "%s --home %s runs show %s --json", tu_bin(),
+           dir, ids[0]);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  j = json_loads(out, 0, &je);
+  assert_non_null(j);
+  assert_true(json_real_value(json_object_get(
+                  json_object_get(j, "metrics"), "loss")) == 1.5);
+  assert_non_null(json_object_get(j, "artifacts"));
+  json_decref(j);
+  snprintf(cmd, sizeof(cmd), "%s --home %s runs show %s", tu_bin(), dir,
+           ids[0]);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_non_null(strstr(out, "dim"));
+
+  snprintf(cmd, sizeof(cmd), "%s --home %s runs compare %s %s --json",
+           tu_bin(), dir, ids[0], ids[1]);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  j = json_loads(out, 0, &je);
+  json_t *dim = json_object_get(json_object_get(j, "params"), "dim");
+  assert_string_equal(json_string_value(json_array_get(dim, 0)), "16");
+  assert_string_equal(json_string_value(json_array_get(dim, 1)), "32");
+  json_t *loss = json_object_get(json_object_get(j, "metrics"), "loss");
+  assert_true(json_is_null(json_array_get(loss, 1)));
+  json_decref(j);
+  snprintf(cmd, sizeof(cmd), "%s --home %s runs compare %s %s", tu_bin(),
+           dir, ids[0], ids[1]);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_non_null(strstr(out, "* dim"));
+
+  snprintf(cmd, sizeof(cmd), "%s --home %s runs history %s loss --json",
+           tu_bin(), dir, ids[0]);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  j = json_loads(out, 0, &je);
+  assert_int_equal(json_array_size(j), 1);
+  json_decref(j);
+
+  snprintf(cmd, sizeof(cmd), "%s --home %s runs gc --json", tu_bin(), dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  j = json_loads(out, 0, &je);
+  /* ids[2] was left RUNNING by this (live) test process: not marked */
+  assert_int_equal(json_array_size(json_object_get(j, "marked_failed")), 0);
+  json_decref(j);
+
+  static const char *const bad[] = {
+      "runs show", "runs show nothex", "runs compare", "runs list --max 0",
+      "runs list --bogus", "runs gc --older-than -5", "runs nope",
+      "runs show 0123456789abcdef0123456789abcdef"};
+  static const int want[] = {2, 1, 2, 2, 2, 2, 2, 1};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    snprintf(cmd, sizeof(cmd), "%s --home %s %s 2>/dev/null", tu_bin(), dir,
+             bad[i]);
+    if (tu_run(cmd, out, sizeof(out)) != want[i])
+      fail_msg("'%s' should exit %d", bad[i], want[i]);
+  }
+  snprintf(cmd, sizeof(cmd), "%s runs list --help", tu_bin());
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_non_null(strstr(out, "--filter"));
+  tu_rmtree(dir);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_lifecycle), cmocka_unit_test(test_params_and_tags),
+      cmocka_unit_test(test_metrics),   cmocka_unit_test(test_batch_100k),
+      cmocka_unit_test(test_lineage),   cmocka_unit_test(test_search),
+      cmocka_unit_test(test_gc),        cmocka_unit_test(test_cli),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
