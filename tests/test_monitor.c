@@ -1,0 +1,775 @@
+/*
+ * test_monitor.c - monitor/: window parsing, the monitoring queries, the
+ * monitoring pass (performance checked against model_evaluate; planted
+ * drift from the synthetic generator found, none on a stationary dataset),
+ * the tracked run with its report artifact, bad input, and `harvest
+ * monitor` end to end.
+ */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "data/synth.h"
+#include "model/model.h"
+#include "model_fixture.h"
+#include "monitor/monitor.h"
+#include "monitor/window.h"
+#include "store/db.h"
+#include "store/monitor_q.h"
+#include "testutil.h"
+#include "track/artifacts.h"
+#include "track/runs.h"
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static struct hv_model *train(struct hv_db *db, int64_t first, int64_t last,
+                              int dim, int epochs)
+{
+  struct train_config c;
+  struct hv_err e = {0};
+  struct hv_model *m = NULL;
+  train_config_defaults(&c);
+  c.dim = dim;
+  c.epochs = epochs;
+  c.batch = 1024;
+  c.split = 1.0;
+  c.threads = 1;
+  c.seed = 3;
+  c.first_rating_id = first;
+  c.last_rating_id = last;
+  if (train_run(db, &c, NULL, NULL, NULL, &m, &e))
+    fail_msg("train_run: %s", e.msg);
+  return m;
+}
+
+static const json_t *feature(const json_t *w, const char *name)
+{
+  size_t i;
+  const json_t *f;
+  json_array_foreach(json_object_get(w, "features"), i, f)
+  {
+    if (!strcmp(json_string_value(json_object_get(f, "name")), name))
+      return f;
+  }
+  fail_msg("feature %s missing", name);
+  return NULL;
+}
+
+static int drifted(const json_t *w, const char *name)
+{
+  return json_is_true(json_object_get(feature(w, name), "drift"));
+}
+
+static double num(const json_t *o, const char *k)
+{
+  const json_t *v = json_object_get(o, k);
+  if (!json_is_number(v))
+    fail_msg("%s is not a number", k);
+  return json_number_value(v);
+}
+
+/* A synthetic home: synth dataset of the given drift, model trained on the
+ * first half (before the drift point). */
+struct synth_home {
+  struct hv_db *db;
+  struct hv_model *m;
+  struct synth_result res;
+};
+
+static void synth_home(struct synth_home *h, enum synth_drift drift)
+{
+  struct synth_config c;
+  struct hv_err e = {0};
+  synth_defaults(&c);
+  /* sparse (about 5 ratings per user) so that the no-drift stream is
+   * stationary: with many ratings per user, "each pair rated once" makes
+   * later ratings go to less popular movies, a real popularity drift */
+  c.users = 3000;
+  c.movies = 1200;
+  c.ratings = 16000;
+  c.days = 60;
+  c.seed = 7;
+  c.drift = drift;
+  assert_int_equal(db_open(":memory:", &h->db, &e), 0);
+  if (synth_run(h->db, &c, NULL, NULL, &h->res, &e))
+    fail_msg("synth_run: %s", e.msg);
+  h->m = train(h->db, 1, c.ratings / 2, 32, 4);
+}
+
+static void synth_home_free(struct synth_home *h)
+{
+  model_free(h->m);
+  db_close(h->db);
+}
+
+/* Time windows of 6 days from the middle of the synth span. */
+static json_t *monitor_synth(struct synth_home *h)
+{
+  struct monitor_config cfg;
+  struct hv_err e = {0};
+  json_t *rep = NULL;
+  monitor_config_defaults(&cfg);
+  cfg.mode = MONITOR_TIME;
+  cfg.window_seconds = 6 * 86400;
+  cfg.max_windows = 5;
+  if (monitor_run(h->db, NULL, h->m, &cfg, &rep, &e))
+    fail_msg("monitor_run: %s", e.msg);
+  assert_int_equal(json_array_size(json_object_get(rep, "windows")), 5);
+  return rep;
+}
+
+/* ---- windows ----------------------------------------------------------------- */
+
+static void test_parse_duration(void **state)
+{
+  static const struct {
+    const char *s;
+    int ok;
+    int64_t v;
+  } cases[] = {{"7d", 1, 604800},   {"12h", 1, 43200}, {"3600", 1, 3600},
+               {"30m", 1, 1800},    {"2w", 1, 1209600}, {"1s", 1, 1},
+               {"", 0, 0},          {"d", 0, 0},       {"0d", 0, 0},
+               {"-1d", 0, 0},       {"7x", 0, 0},      {"7 d", 0, 0},
+               {"1.5d", 0, 0},      {"99999999w", 0, 0},
+               {"nan", 0, 0},       {"1111111111111111111111111111111d", 0, 0}};
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    int64_t v = -1;
+    struct hv_err e = {0};
+    int rc = window_parse_duration(cases[i].s, &v, "--window", &e);
+    if (cases[i].ok) {
+      assert_int_equal(rc, 0);
+      assert_int_equal(v, cases[i].v);
+    } else {
+      assert_int_equal(rc, HV_EINVAL);
+      assert_non_null(strstr(e.msg, "--window"));
+    }
+  }
+  int64_t v;
+  struct hv_err e = {0};
+  assert_int_equal(window_parse_duration(NULL, &v, "x", &e), HV_EINVAL);
+}
+
+static void test_parse_time(void **state)
+{
+  static const struct {
+    const char *s;
+    int ok;
+    int64_t v;
+  } cases[] = {{"874724710", 1, 874724710},
+               {"1998-01-01", 1, 883612800},
+               {"1998-01-01T06:00:00", 1, 883634400},
+               {"1998-01-01T06:00:00Z", 1, 883634400},
+               {"0", 1, 0},
+               {"1998-02-30", 0, 0},
+               {"1998-13-01", 0, 0},
+               {"1998-01-01T25:00:00", 0, 0},
+               {"1998-01-01 junk", 0, 0},
+               {"yesterday", 0, 0},
+               {"", 0, 0},
+               {" 1998-01-01", 0, 0},
+               {"12abc", 0, 0}};
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    int64_t v = -1;
+    struct hv_err e = {0};
+    int rc = window_parse_time(cases[i].s, &v, "--since", &e);
+    if (cases[i].ok) {
+      assert_int_equal(rc, 0);
+      assert_int_equal(v, cases[i].v);
+    } else {
+      assert_int_equal(rc, HV_EINVAL);
+    }
+  }
+  char buf[32];
+  window_format_time(883634400, buf, sizeof(buf));
+  assert_string_equal(buf, "1998-01-01T06:00:00Z");
+}
+
+static void test_parse_batches(void **state)
+{
+  struct window_spec *w = NULL;
+  size_t n = 0;
+  struct hv_err e = {0};
+  assert_int_equal(window_parse_batches("0:50000,0:60000,70000:", &w, &n, &e),
+                   0);
+  assert_int_equal(n, 3);
+  assert_int_equal(w[1].first, 0);
+  assert_int_equal(w[1].last, 60000);
+  assert_int_equal(w[2].last, INT64_MAX);
+  assert_string_equal(w[0].name, "0:50000");
+  assert_int_equal(w[0].kind, WINDOW_RATING_IDS);
+  free(w);
+  static const char *const bad[] = {"",      ",",        "1:2,",
+                                    "5:1",   "a:b",      "1-2",
+                                    "1:2,,3:4", "-1:5"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    assert_int_equal(window_parse_batches(bad[i], &w, &n, &e), HV_EINVAL);
+    assert_null(w);
+  }
+  /* more than WINDOW_MAX ranges */
+  size_t len = (WINDOW_MAX + 1) * 4;
+  char *big = malloc(len + 1);
+  for (size_t i = 0; i <= WINDOW_MAX; i++)
+    memcpy(big + i * 4, "1:2,", 4);
+  big[len - 1] = '\0';
+  assert_int_equal(window_parse_batches(big, &w, &n, &e), HV_EINVAL);
+  free(big);
+}
+
+static void test_time_series(void **state)
+{
+  struct window_spec *w = NULL;
+  size_t n = 0;
+  struct hv_err e = {0};
+  assert_int_equal(window_time_series(86400, 86400 * 11 + 1, 86400, 0, &w,
+                                      &n, &e),
+                   0);
+  assert_int_equal(n, 11); /* the last covers the 1 s left over */
+  assert_int_equal(w[0].first, 86400);
+  assert_int_equal(w[10].last, 86400 * 12);
+  assert_string_equal(w[0].name, "1970-01-02");
+  free(w);
+  assert_int_equal(window_time_series(0, 1000, 100, 3, &w, &n, &e), 0);
+  assert_int_equal(n, 3);
+  assert_string_equal(w[1].name, "1970-01-01T00:01:40Z");
+  free(w);
+  assert_int_equal(window_time_series(5, 5, 100, 0, &w, &n, &e),
+                   HV_ENOTFOUND);
+  assert_int_equal(window_time_series(0, 5, 0, 0, &w, &n, &e), HV_EINVAL);
+}
+
+static void test_config_check(void **state)
+{
+  struct monitor_config c;
+  struct hv_err e = {0};
+  struct window_spec w = {"a", WINDOW_RATING_IDS, 1, 10};
+  monitor_config_defaults(&c);
+  assert_int_equal(monitor_config_check(&c, &e), 0);
+  assert_int_equal(monitor_config_check(NULL, &e), HV_EINVAL);
+  c.mode = MONITOR_BATCHES;
+  assert_int_equal(monitor_config_check(&c, &e), HV_EINVAL); /* no windows */
+  c.windows = &w;
+  c.n_windows = 1;
+  assert_int_equal(monitor_config_check(&c, &e), 0);
+  struct {
+    int field;
+    double v;
+  } bad[] = {{0, NAN}, {0, -0.1}, {0, 1.5}, {1, 0.0}, {1, 2.0},
+             {2, 0.0}, {2, INFINITY}, {3, -1}, {4, 1.5}};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    struct monitor_config d = c;
+    switch (bad[i].field) {
+    case 0: d.threshold_share = bad[i].v; break;
+    case 1: d.th.ks_pvalue = bad[i].v; break;
+    case 2: d.th.wasserstein_norm = bad[i].v; break;
+    case 3: d.th.psi = bad[i].v; break;
+    default: d.th.js = bad[i].v; break;
+    }
+    assert_int_equal(monitor_config_check(&d, &e), HV_EINVAL);
+  }
+  struct monitor_config d = c;
+  d.num_test = DRIFT_TEST_CHI2; /* categorical only */
+  assert_int_equal(monitor_config_check(&d, &e), HV_EINVAL);
+  assert_non_null(strstr(e.msg, "--num-stattest"));
+  d = c;
+  d.cat_test = DRIFT_TEST_KS;
+  assert_int_equal(monitor_config_check(&d, &e), HV_EINVAL);
+  d = c;
+  d.has_reference = 1;
+  d.ref_first = 10;
+  d.ref_last = 1;
+  assert_int_equal(monitor_config_check(&d, &e), HV_EINVAL);
+  d = c;
+  d.mode = (enum monitor_mode)7;
+  assert_int_equal(monitor_config_check(&d, &e), HV_EINVAL);
+  struct window_spec bw = {"b", WINDOW_RATING_IDS, 10, 1};
+  d = c;
+  d.windows = &bw;
+  assert_int_equal(monitor_config_check(&d, &e), HV_EINVAL);
+}
+
+/* ---- queries ------------------------------------------------------------------ */
+
+static void test_queries(void **state)
+{
+  struct hv_db *db = NULL;
+  struct hv_err e = {0};
+  assert_int_equal(db_open(":memory:", &db, &e), 0);
+  struct fx_spec s = {40, 60, 10, 4, 0, 0, 1, 5, 1, 0};
+  assert_int_equal(fx_load(db, &s), 400);
+  struct monitor_q_users u;
+  assert_int_equal(monitor_q_users(db, &u, &e), 0);
+  assert_int_equal(u.n, 40);
+  for (size_t i = 0; i < u.n; i++) {
+    assert_true(u.raw_age[i] >= 15 && u.raw_age[i] < 60);
+    assert_int_equal(u.age_bucket[i], catalog_age_bucket(u.raw_age[i]));
+    assert_true(i == 0 || u.id[i] > u.id[i - 1]);
+  }
+  monitor_q_users_free(&u);
+  monitor_q_users_free(NULL);
+  struct monitor_q_names g, o;
+  assert_int_equal(monitor_q_names(db, MONITOR_Q_GENRES, &g, &e), 0);
+  assert_int_equal(g.n, 4);
+  assert_string_equal(monitor_q_name_of(&g, 2), "Drama");
+  assert_null(monitor_q_name_of(&g, 99));
+  assert_int_equal(monitor_q_names(db, MONITOR_Q_OCCUPATIONS, &o, &e), 0);
+  assert_int_equal(o.n, 4); /* labels 0..3, all "other" */
+  assert_string_equal(monitor_q_name_of(&o, 3), "other");
+  monitor_q_names_free(&g);
+  monitor_q_names_free(&o);
+  assert_int_equal(
+      monitor_q_names(db, (enum monitor_q_names_kind)5, &o, &e), HV_EINVAL);
+  /* fixture timestamps: rating_id r has timestamp 1000000 + r + 1 */
+  int64_t t0, t1, n;
+  assert_int_equal(monitor_q_time_span(db, 11, 20, &t0, &t1, &n, &e), 0);
+  assert_int_equal(n, 10);
+  assert_int_equal(t0, 1000012);
+  assert_int_equal(t1, 1000021);
+  assert_int_equal(monitor_q_time_span(db, 5000, 6000, &t0, &t1, &n, &e), 0);
+  assert_int_equal(n, 0);
+  struct ratings_cols r;
+  assert_int_equal(
+      monitor_q_ratings_time(db, 1000012, 1000032, 15, 24, &r, &e), 0);
+  assert_int_equal(r.n, 10); /* 11..30 minus 15..24 */
+  for (size_t i = 0; i < r.n; i++) {
+    assert_true(r.rating_id[i] < 15 || r.rating_id[i] > 24);
+    assert_true(i == 0 || r.timestamp[i] >= r.timestamp[i - 1]);
+  }
+  ratings_cols_free(&r);
+  assert_int_equal(monitor_q_ratings_time(db, 5, 1, 1, 0, &r, &e), HV_EINVAL);
+  ratings_cols_free(&r);
+  assert_int_equal(monitor_q_ratings_time(NULL, 0, 1, 1, 0, &r, &e),
+                   HV_EINVAL);
+  assert_int_equal(monitor_q_users(NULL, &u, &e), HV_EINVAL);
+  db_close(db);
+}
+
+/* ---- the pass --------------------------------------------------------------------- */
+
+/* The monitor's top-K accuracies follow the same rule as model_evaluate:
+ * compare them on rating_id windows (all users known for the first). */
+static void test_metrics_match_evaluate(void **state)
+{
+  struct hv_db *db = NULL;
+  struct hv_err e = {0};
+  assert_int_equal(db_open(":memory:", &db, &e), 0);
+  struct fx_spec s = {200, 300, 30, 5, 0, 0, 1, 11, 1, 0};
+  assert_int_equal(fx_load(db, &s), 6000);
+  struct hv_model *m = train(db, 1, 4000, 16, 3);
+  struct window_spec ws[2] = {{"a", WINDOW_RATING_IDS, 1, 4000},
+                              {"b", WINDOW_RATING_IDS, 4001, 6000}};
+  struct monitor_config cfg;
+  monitor_config_defaults(&cfg);
+  cfg.mode = MONITOR_BATCHES;
+  cfg.windows = ws;
+  cfg.n_windows = 2;
+  json_t *rep = NULL;
+  assert_int_equal(monitor_run(db, NULL, m, &cfg, &rep, &e), 0);
+  const json_t *wins = json_object_get(rep, "windows");
+  for (int k = 0; k < 2; k++) {
+    struct eval_metrics em;
+    assert_int_equal(
+        model_evaluate(db, m, ws[k].first, ws[k].last, &em, &e), 0);
+    const json_t *met = json_object_get(json_array_get(wins, k), "metrics");
+    assert_int_equal((size_t)num(met, "n_pairs"), em.n_pairs);
+    assert_int_equal((size_t)num(met, "n_users"), em.n_users);
+    assert_int_equal((size_t)num(met, "n_unknown_users"), em.n_unknown_users);
+    for (int i = 0; i < EVAL_NK; i++) {
+      char key[48];
+      snprintf(key, sizeof(key), "top_%d_categorical_accuracy", eval_ks[i]);
+      assert_float_equal(num(met, key), em.top_k[i], 1e-12);
+    }
+    if (k)
+      continue; /* unknown users: evaluate puts them in "unknown" */
+    for (int g = 0; g < em.n_segments; g++) {
+      size_t j;
+      const json_t *sg;
+      int found = 0;
+      json_array_foreach(json_object_get(met, "segments"), j, sg)
+      {
+        if (strcmp(json_string_value(json_object_get(sg, "segment")),
+                   em.seg[g].name))
+          continue;
+        found = 1;
+        assert_int_equal((size_t)num(sg, "n_pairs"), em.seg[g].n_pairs);
+        assert_float_equal(num(sg, "top_10_categorical_accuracy"),
+                           em.seg[g].top_10, 1e-12);
+        assert_float_equal(num(sg, "top_100_categorical_accuracy"),
+                           em.seg[g].top_100, 1e-12);
+      }
+      assert_true(found);
+    }
+  }
+  /* the reference is the model's lineage and its metrics are in-sample */
+  const json_t *ref = json_object_get(rep, "reference");
+  assert_int_equal((int64_t)num(ref, "last_rating_id"), 4000);
+  assert_string_equal(json_string_value(json_object_get(ref, "source")),
+                      "model lineage");
+  assert_float_equal(
+      num(json_object_get(ref, "metrics"), "top_100_categorical_accuracy"),
+      num(json_object_get(json_array_get(wins, 0), "metrics"),
+          "top_100_categorical_accuracy"),
+      1e-12);
+  /* the same window as the reference shows no drift at all */
+  const json_t *w0 = json_array_get(wins, 0);
+  assert_int_equal((int)num(w0, "n_drifted"), 0);
+  assert_int_equal((int)num(w0, "n_features"), 8);
+  json_decref(rep);
+  model_free(m);
+  db_close(db);
+}
+
+/* synth --drift sudden: every planted change is flagged, in every window
+ * after the drift point; what was not planted is not. */
+static void test_synth_sudden(void **state)
+{
+  struct synth_home h;
+  synth_home(&h, SYNTH_DRIFT_SUDDEN);
+  assert_int_equal(h.res.drift_first_rating_id, 8001);
+  json_t *rep = monitor_synth(&h);
+  size_t i;
+  const json_t *w;
+  json_array_foreach(json_object_get(rep, "windows"), i, w)
+  {
+    assert_true(num(w, "end_ts") > (double)h.res.drift_start_ts);
+    /* 3. user mix: a younger cohort (ages, more students) */
+    assert_true(drifted(w, "user_age"));
+    assert_true(drifted(w, "user_occupation"));
+    assert_true(num(feature(w, "user_age"), "cur_mean") <
+                num(feature(w, "user_age"), "ref_mean") - 3);
+    /* ... whom the model never trained on: its top scores move */
+    assert_true(drifted(w, "prediction_top1_score"));
+    /* 1. new movies: their release year is the year they appear */
+    assert_true(drifted(w, "movie_year"));
+    assert_true(num(feature(w, "movie_year"), "ks_pvalue") < 1e-6);
+    /* 2. popularity shift */
+    assert_true(drifted(w, "movie_popularity"));
+    /* 4. rating scale: the mean falls by about 0.35 stars */
+    assert_true(drifted(w, "rating"));
+    assert_true(num(json_object_get(w, "metrics"), "rating_mean") <
+                num(json_object_get(json_object_get(rep, "reference"),
+                                    "metrics"),
+                    "rating_mean") -
+                    0.2);
+    /* not planted: the genre mix follows tastes, which did not change */
+    assert_false(drifted(w, "movie_genres"));
+    assert_true(json_is_true(json_object_get(w, "dataset_drift")));
+    assert_true(num(w, "drifted_share") >= 6.0 / 8.0);
+    /* the model decays: accuracy below its in-sample level */
+    assert_true(
+        num(json_object_get(w, "metrics"), "top_100_categorical_accuracy") <
+        num(json_object_get(json_object_get(rep, "reference"), "metrics"),
+            "top_100_categorical_accuracy"));
+  }
+  json_decref(rep);
+  synth_home_free(&h);
+}
+
+/* synth --drift gradual: the drift grows window after window. */
+static void test_synth_gradual(void **state)
+{
+  struct synth_home h;
+  synth_home(&h, SYNTH_DRIFT_GRADUAL);
+  json_t *rep = monitor_synth(&h);
+  const json_t *wins = json_object_get(rep, "windows");
+  const json_t *first = json_array_get(wins, 0), *last = json_array_get(wins, 4);
+  assert_true(num(first, "drifted_share") <= 0.25);
+  assert_false(json_is_true(json_object_get(first, "dataset_drift")));
+  assert_true(json_is_true(json_object_get(last, "dataset_drift")));
+  double prev = -1;
+  size_t i;
+  const json_t *w;
+  json_array_foreach(wins, i, w)
+  {
+    /* the age shift grows with the blend weight */
+    double d = num(feature(w, "user_age"), "statistic");
+    assert_true(d > prev - 0.03);
+    prev = d;
+  }
+  assert_true(drifted(last, "user_age") && drifted(last, "movie_popularity") &&
+              drifted(last, "rating") && drifted(last, "movie_year"));
+  json_decref(rep);
+  synth_home_free(&h);
+}
+
+/* synth --drift none: no data feature (covariates, label) drifts beyond
+ * the false-positive rate allowed (5% of the verdicts, rounded up), and no
+ * window has dataset drift. Prediction drift may show: users active only
+ * after the training period were never trained, so their scores differ;
+ * such users are counted in n_users_not_in_reference. */
+static void test_synth_none(void **state)
+{
+  struct synth_home h;
+  synth_home(&h, SYNTH_DRIFT_NONE);
+  json_t *rep = monitor_synth(&h);
+  size_t i, verdicts = 0, flagged = 0;
+  const json_t *w;
+  json_array_foreach(json_object_get(rep, "windows"), i, w)
+  {
+    size_t k;
+    const json_t *f;
+    json_array_foreach(json_object_get(w, "features"), k, f)
+    {
+      if (!strcmp(json_string_value(json_object_get(f, "group")),
+                  "prediction")) {
+        if (json_is_true(json_object_get(f, "drift")))
+          assert_true(num(json_object_get(w, "metrics"),
+                          "n_users_not_in_reference") > 0);
+        continue;
+      }
+      verdicts++;
+      flagged += json_is_true(json_object_get(f, "drift"));
+    }
+    assert_false(json_is_true(json_object_get(w, "dataset_drift")));
+    const json_t *hl = json_object_get(w, "health");
+    assert_true(num(hl, "coverage_at_10") > 0 &&
+                num(hl, "coverage_at_10") <= 1);
+    assert_true(num(hl, "gini_at_10") >= 0 && num(hl, "gini_at_10") < 1);
+  }
+  assert_int_equal(verdicts, 35);
+  assert_true(flagged <= (verdicts + 19) / 20);
+  json_decref(rep);
+  synth_home_free(&h);
+}
+
+/* A logged pass: a run in "Model monitoring", metrics by step, the report
+ * as artifact, byte for byte what monitor_run returned. */
+static void test_logged_run(void **state)
+{
+  char home[256], path[512];
+  tu_tmpdir(home, sizeof(home));
+  snprintf(path, sizeof(path), "%s/harvest.db", home);
+  struct hv_db *db = NULL;
+  struct hv_err e = {0};
+  assert_int_equal(db_open(path, &db, &e), 0);
+  struct fx_spec s = {100, 120, 30, 4, 0, 0, 1, 13, 1, 0};
+  assert_int_equal(fx_load(db, &s), 3000);
+  struct hv_model *m = train(db, 1, 2000, 8, 2);
+  struct window_spec *ws = NULL;
+  size_t n = 0;
+  assert_int_equal(window_parse_batches("2001:2500,2501:3000,9000:9999", &ws,
+                                        &n, &e),
+                   0);
+  struct monitor_config cfg;
+  monitor_config_defaults(&cfg);
+  cfg.mode = MONITOR_BATCHES;
+  cfg.windows = ws;
+  cfg.n_windows = n;
+  cfg.log_run = 1;
+  cfg.model_uri = "file.hvm";
+  json_t *rep = NULL;
+  assert_int_equal(monitor_run(db, home, m, &cfg, &rep, &e), 0);
+  const char *run = json_string_value(json_object_get(rep, "run_id"));
+  assert_non_null(run);
+  /* the empty window is reported, not an error */
+  const json_t *w2 = json_array_get(json_object_get(rep, "windows"), 2);
+  assert_int_equal((int)num(w2, "n_ratings"), 0);
+  assert_false(json_is_true(json_object_get(w2, "dataset_drift")));
+  struct tracking_run *r = NULL;
+  assert_int_equal(runs_get(db, run, &r, &e), 0);
+  assert_string_equal(r->status, "FINISHED");
+  runs_free(r, 1);
+  struct tracking_metric *hist = NULL;
+  size_t nh = 0;
+  assert_int_equal(tracking_metric_history(db, run,
+                                           "top_100_categorical_accuracy",
+                                           &hist, &nh, &e),
+                   0);
+  assert_int_equal(nh, 2); /* not for the empty window */
+  assert_int_equal(hist[1].step, 1);
+  assert_float_equal(
+      hist[1].value,
+      num(json_object_get(json_array_get(json_object_get(rep, "windows"), 1),
+                          "metrics"),
+          "top_100_categorical_accuracy"),
+      1e-9);
+  tracking_metrics_free(hist, nh);
+  assert_int_equal(
+      tracking_metric_history(db, run, "user_age.statistic", &hist, &nh, &e),
+      0);
+  assert_int_equal(nh, 2);
+  tracking_metrics_free(hist, nh);
+  /* the artifact is the report */
+  char out[600];
+  snprintf(out, sizeof(out), "%s/report-copy.json", home);
+  assert_int_equal(artifacts_save_as(home, db, run, MONITOR_ARTIFACT, out, &e),
+                   0);
+  json_error_t je;
+  json_t *back = json_load_file(out, 0, &je);
+  assert_non_null(back);
+  assert_true(json_equal(back, rep));
+  assert_int_equal(json_array_size(json_object_get(back, "windows")), 3);
+  assert_string_equal(json_string_value(json_object_get(back, "run_id")),
+                      run);
+  json_decref(back);
+  json_decref(rep);
+  /* the run is in the experiment "Model monitoring" */
+  struct runs_query q = {MONITOR_EXPERIMENT, NULL, NULL, 0};
+  struct tracking_run *rs = NULL;
+  size_t nr = 0;
+  assert_int_equal(runs_search(db, &q, &rs, &nr, &e), 0);
+  assert_int_equal(nr, 1);
+  runs_free(rs, nr);
+  /* logging without a home is refused, and leaves a FAILED run */
+  assert_int_equal(monitor_run(db, NULL, m, &cfg, &rep, &e), HV_EINVAL);
+  assert_null(rep);
+  free(ws);
+  model_free(m);
+  db_close(db);
+  tu_rmtree(home);
+}
+
+static void test_bad_input(void **state)
+{
+  struct hv_db *db = NULL;
+  struct hv_err e = {0};
+  assert_int_equal(db_open(":memory:", &db, &e), 0);
+  struct fx_spec s = {60, 80, 20, 4, 0, 0, 1, 17, 1, 0};
+  assert_int_equal(fx_load(db, &s), 1200);
+  struct hv_model *m = train(db, 1, 1200, 8, 1);
+  struct monitor_config cfg;
+  monitor_config_defaults(&cfg);
+  json_t *rep = (json_t *)1;
+  assert_int_equal(monitor_run(NULL, NULL, m, &cfg, &rep, &e), HV_EINVAL);
+  assert_null(rep);
+  assert_int_equal(monitor_run(db, NULL, NULL, &cfg, &rep, &e), HV_EINVAL);
+  assert_int_equal(monitor_run(db, NULL, m, NULL, &rep, &e), HV_EINVAL);
+  assert_int_equal(monitor_run(db, NULL, m, &cfg, NULL, &e), HV_EINVAL);
+  /* trained on everything: nothing after it to monitor */
+  assert_int_equal(monitor_run(db, NULL, m, &cfg, &rep, &e), HV_ENOTFOUND);
+  assert_non_null(strstr(e.msg, "--since"));
+  /* an empty reference */
+  cfg.has_reference = 1;
+  cfg.ref_first = 5000;
+  cfg.ref_last = 6000;
+  assert_int_equal(monitor_run(db, NULL, m, &cfg, &rep, &e), HV_EINVAL);
+  assert_non_null(strstr(e.msg, "reference"));
+  /* --since alone: one window to the end; a window below min_ratings gets
+   * statistics but no verdicts */
+  cfg.ref_first = 1;
+  cfg.ref_last = 1000;
+  cfg.has_since = 1;
+  cfg.since = 0;
+  assert_int_equal(monitor_run(db, NULL, m, &cfg, &rep, &e), 0);
+  const json_t *w = json_array_get(json_object_get(rep, "windows"), 0);
+  assert_int_equal(json_array_size(json_object_get(rep, "windows")), 1);
+  assert_int_equal((int)num(w, "n_ratings"), 200); /* reference excluded */
+  assert_int_equal((int)num(w, "n_features"), 8);
+  json_decref(rep);
+  cfg.min_ratings = 201;
+  assert_int_equal(monitor_run(db, NULL, m, &cfg, &rep, &e), 0);
+  w = json_array_get(json_object_get(rep, "windows"), 0);
+  assert_int_equal((int)num(w, "n_features"), 0);
+  assert_non_null(json_object_get(feature(w, "user_age"), "skipped"));
+  assert_true(json_is_number(json_object_get(feature(w, "user_age"),
+                                             "statistic")));
+  json_decref(rep);
+  /* a forced test that does not fit is refused before any work */
+  cfg.num_test = DRIFT_TEST_CHI2;
+  assert_int_equal(monitor_run(db, NULL, m, &cfg, &rep, &e), HV_EINVAL);
+  /* forcing PSI everywhere names it in every verdict */
+  cfg.num_test = DRIFT_TEST_PSI;
+  cfg.cat_test = DRIFT_TEST_PSI;
+  cfg.min_ratings = 0;
+  cfg.th.psi = 0.3;
+  assert_int_equal(monitor_run(db, NULL, m, &cfg, &rep, &e), 0);
+  size_t i;
+  const json_t *f;
+  json_array_foreach(json_object_get(
+                         json_array_get(json_object_get(rep, "windows"), 0),
+                         "features"),
+                     i, f)
+  {
+    assert_string_equal(json_string_value(json_object_get(f, "test")), "psi");
+    assert_float_equal(num(f, "threshold"), 0.3, 0);
+    assert_int_equal(json_is_true(json_object_get(f, "drift")),
+                     num(f, "psi") >= 0.3);
+  }
+  json_decref(rep);
+  monitor_print_table(NULL, stdout);
+  model_free(m);
+  db_close(db);
+}
+
+/* `harvest monitor` end to end: usage errors, the table, --json. */
+static void test_cli(void **state)
+{
+  char home[256], path[512], cmd[2048], out[1 << 16];
+  tu_tmpdir(home, sizeof(home));
+  snprintf(path, sizeof(path), "%s/harvest.db", home);
+  struct hv_db *db = NULL;
+  struct hv_err e = {0};
+  assert_int_equal(db_open(path, &db, &e), 0);
+  struct fx_spec s = {100, 120, 30, 4, 0, 0, 1, 19, 1, 0};
+  assert_int_equal(fx_load(db, &s), 3000);
+  struct hv_model *m = train(db, 1, 2000, 8, 2);
+  snprintf(path, sizeof(path), "%s/m.hvm", home);
+  assert_int_equal(model_save(m, path, &e), 0);
+  model_free(m);
+  db_close(db);
+  const char *bin = tu_bin();
+  static const char *const usage[] = {
+      "", "--window 7x", "--batches 5:1", "--batches 1:2 --window 7d",
+      "--window 7d --threshold-share 2", "--window 7d --num-stattest chi2",
+      "--window 7d --cat-stattest nope", "--since 1998-02-30", "extra",
+      "--windows 3", "--window 7d --psi-bound -1"};
+  for (size_t i = 0; i < sizeof(usage) / sizeof(usage[0]); i++) {
+    snprintf(cmd, sizeof(cmd), "%s --home %s monitor --model %s %s 2>&1",
+             bin, home, path, usage[i]);
+    assert_int_equal(tu_run(cmd, out, sizeof(out)), 2);
+  }
+  snprintf(cmd, sizeof(cmd), "%s monitor --help", bin);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_non_null(strstr(out, "--threshold-share"));
+  /* no Production model registered */
+  snprintf(cmd, sizeof(cmd), "%s --home %s monitor --batches 1:10 2>&1", bin,
+           home);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 1);
+  assert_non_null(strstr(out, "Production"));
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s monitor --model %s --batches 1:2000,2001:3000", bin,
+           home, path);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_non_null(strstr(out, "top-100"));
+  assert_non_null(strstr(out, "Model monitoring"));
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s monitor --model %s --batches 2001:3000 --no-log "
+           "--json --psi-bound 0.25",
+           bin, home, path);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  json_error_t je;
+  json_t *j = json_loads(out, 0, &je);
+  assert_non_null(j);
+  assert_null(json_object_get(j, "run_id"));
+  const json_t *w = json_array_get(json_object_get(j, "windows"), 0);
+  assert_int_equal((int)num(w, "first_rating_id"), 2001);
+  assert_int_equal((int)num(w, "n_ratings"), 1000);
+  assert_non_null(json_object_get(w, "dataset_drift"));
+  assert_float_equal(
+      num(json_object_get(json_object_get(j, "config"), "thresholds"), "psi"),
+      0.25, 0);
+  json_decref(j);
+  tu_rmtree(home);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_parse_duration),
+      cmocka_unit_test(test_parse_time),
+      cmocka_unit_test(test_parse_batches),
+      cmocka_unit_test(test_time_series),
+      cmocka_unit_test(test_config_check),
+      cmocka_unit_test(test_queries),
+      cmocka_unit_test(test_metrics_match_evaluate),
+      cmocka_unit_test(test_synth_sudden),
+      cmocka_unit_test(test_synth_gradual),
+      cmocka_unit_test(test_synth_none),
+      cmocka_unit_test(test_logged_run),
+      cmocka_unit_test(test_bad_input),
+      cmocka_unit_test(test_cli),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
