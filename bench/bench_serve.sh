@@ -1,0 +1,102 @@
+#!/bin/bash
+# bench_serve.sh - `harvest serve` against the FastAPI peer (2 workers) and nginx serving a static 1 KB file,
+# same wrk settings (wrk -t2 -c64 -d15s, random users 1..943 on /movies/recommend/{user}/10 via
+# ../shared/peers/recommend.lua), in one run on this machine; then 10 hot swaps of the served model under load,
+# and the server's RSS with ml-100k loaded, after warm-up and after >= 1,000,000 requests.
+#
+# Usage: bench/bench_serve.sh [-d SECS] [-c CONNS] [-t WRK_THREADS] [-s SWAPS]
+#   env HARVEST = harvest binary (default: build-srv/harvest, else build/harvest)
+#   env HPORT   = port for harvest (default 18123)
+# Harvest runs with its access log on, written to /dev/null (the formatting and write(2) per request are paid).
+# Prints one line per server, the ratios against the targets (>= 6x peer, p99 < 2 ms, >= 0.8x nginx), the swap
+# results and the RSS numbers. Needs: wrk, curl, nginx, /usr/bin/python3 with fastapi/uvicorn (the peer).
+set -u
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+PEERS="$ROOT/../shared/peers"
+DATA="$ROOT/../shared/data/ml-100k"
+D=15 C=64 T=2 SWAPS=10
+while getopts "d:c:t:s:" o; do case $o in
+  d) D=$OPTARG;; c) C=$OPTARG;; t) T=$OPTARG;; s) SWAPS=$OPTARG;; *) sed -n 2,12p "$0"; exit 2;; esac; done
+HARVEST="${HARVEST:-}"
+for b in "$HARVEST" "$ROOT/build-srv/harvest" "$ROOT/build/harvest"; do
+  [ -n "$b" ] && [ -x "$b" ] && { HARVEST="$b"; break; }; done
+[ -x "$HARVEST" ] || { echo "no harvest binary; build it or set HARVEST" >&2; exit 1; }
+HPORT="${HPORT:-18123}"
+URL="http://127.0.0.1:$HPORT"
+H="$(mktemp -d /tmp/hvbench.XXXXXX)"
+LOGDIR="$H/logs"; mkdir -p "$LOGDIR"
+SPID=""
+cleanup() { [ -n "$SPID" ] && kill "$SPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$H"; }
+trap cleanup EXIT
+
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+version_of() { curl -s -D - -o /dev/null "$URL/movies/recommend/1/10" | tr -d '\r' | sed -n 's/^X-Model-Version: //Ip'; }
+
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (shared with other engineers' builds)"
+echo "== preparing ml-100k home and two models (tutorial config, seeds 42 and 43)"
+"$HARVEST" --home "$H" data import "$DATA" >/dev/null || exit 1
+"$HARVEST" --home "$H" train --tutorial --out "$H/m1.hvm" >/dev/null 2>&1 || exit 1
+"$HARVEST" --home "$H" train --tutorial --seed 43 --out "$H/m2.hvm" >/dev/null 2>&1 || exit 1
+cp "$H/m1.hvm" "$H/served.hvm"
+
+"$HARVEST" --home "$H" serve --port "$HPORT" --model-file "$H/served.hvm" 2>/dev/null & SPID=$!
+for i in $(seq 1 100); do curl -sf -o /dev/null "$URL/readyz" && break; sleep 0.1; done
+curl -sf -o /dev/null "$URL/readyz" || { echo "harvest serve did not become ready" >&2; exit 1; }
+RSS0=$(rss_kb $SPID)
+
+echo "== harvest serve: wrk -t$T -c$C -d${D}s on /movies/recommend/{1..943}/10"
+HLINE=$(LOGDIR=$LOGDIR "$PEERS/run_serve_bench.sh" -t "$T" -c "$C" -d "$D" -l harvest "$URL")
+echo "$HLINE"
+RSS1=$(rss_kb $SPID)
+TOTAL=$(field "$HLINE" requests)
+
+echo "== $SWAPS hot swaps of the served model under the same load"
+SW="$LOGDIR/swap_wrk.log"
+WRK_N=10 wrk -t"$T" -c"$C" -d"$((SWAPS * 2 + 4))s" --latency -s "$PEERS/recommend.lua" "$URL" >"$SW" 2>&1 &
+WPID=$!
+sleep 2
+OKSWAPS=0 STALE=0 MAXVIS=0
+for k in $(seq 1 "$SWAPS"); do
+  src="$H/m$(( (k % 2) + 1 )).hvm"   # alternate m2, m1, m2, ...
+  want="served.hvm/$((k + 1))"
+  t0=$(date +%s.%N)
+  cp "$src" "$H/served.tmp" && mv "$H/served.tmp" "$H/served.hvm"
+  seen=""
+  for i in $(seq 1 300); do v=$(version_of); [ "$v" = "$want" ] && { seen=1; break; }; sleep 0.01; done
+  t1=$(date +%s.%N)
+  vis=$(echo "$t1 - $t0" | bc)
+  MAXVIS=$(echo "if ($vis > $MAXVIS) $vis else $MAXVIS" | bc)
+  if [ -n "$seen" ]; then
+    OKSWAPS=$((OKSWAPS + 1))
+    for i in $(seq 1 20); do [ "$(version_of)" = "$want" ] || STALE=$((STALE + 1)); done
+  fi
+  sleep 1
+done
+wait $WPID
+SSUM=$(sed -n 's/^SUMMARY //p' "$SW")
+echo "swaps visible: $OKSWAPS/$SWAPS (slowest ${MAXVIS}s after the file was replaced);" \
+     "responses after a swap from the old version: $STALE of $((OKSWAPS * 20));" \
+     "wrk during swaps: $SSUM"
+TOTAL=$((TOTAL + $(field "$SSUM" requests)))
+while [ "$TOTAL" -lt 1000000 ]; do
+  EX=$(WRK_N=10 wrk -t"$T" -c"$C" -d5s -s "$PEERS/recommend.lua" "$URL" 2>&1 | sed -n 's/^SUMMARY //p')
+  TOTAL=$((TOTAL + $(field "$EX" requests)))
+done
+RSS2=$(rss_kb $SPID)
+kill -TERM $SPID; wait $SPID; SRC=$?; SPID=""
+echo "RSS of harvest serve with ml-100k: ${RSS0} kB after start, ${RSS1} kB after the first wrk run," \
+     "${RSS2} kB after $TOTAL requests; exit status on SIGTERM: $SRC"
+
+echo "== FastAPI peer, 2 workers (same wrk settings)"
+PLINE=$(LOGDIR=$LOGDIR "$PEERS/run_serve_bench.sh" -w 2 -t "$T" -c "$C" -d "$D")
+echo "$PLINE"
+echo "== nginx static 1 KB JSON (same wrk settings)"
+NLINE=$(LOGDIR=$LOGDIR bash "$PEERS/bench_nginx_static.sh" -t "$T" -c "$C" -d "$D" 2>/dev/null)
+echo "$NLINE"
+
+HR=$(field "$HLINE" rps) PR=$(field "$PLINE" rps) NR=$(field "$NLINE" rps) HP99=$(field "$HLINE" p99_ms)
+echo "== summary"
+printf "harvest %s req/s p99 %s ms | peer %s req/s | nginx %s req/s\n" "$HR" "$HP99" "$PR" "$NR"
+printf "ratio harvest/peer = %.2fx (target >= 6)   harvest/nginx = %.2fx (target >= 0.8)   p99 %s ms (target < 2)\n" \
+  "$(echo "$HR / $PR" | bc -l)" "$(echo "$HR / $NR" | bc -l)" "$HP99"

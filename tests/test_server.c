@@ -1,0 +1,1234 @@
+/*
+ * test_server.c - serve/: the REST API in process on 127.0.0.1 (free port)
+ * against a generated catalogue and small trained models, spoken to with
+ * libcurl: route shapes and statuses, bad and hostile input on every
+ * parameter, live ratings, the auth flows, body limits, hot swap from the
+ * registry and from a file (including a refused corrupt model), readiness,
+ * graceful stop with a request in flight, TLS, the access log, and the
+ * `harvest serve` binary stopping on SIGTERM.
+ */
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <jansson.h>
+#include <jwt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "model/model.h"
+#include "serve/server.h"
+#include "store/api.h"
+#include "store/catalog.h"
+#include "store/db.h"
+#include "store/stats.h"
+#include "track/artifacts.h"
+#include "track/registry.h"
+#include "track/runs.h"
+#include "util/fsutil.h"
+#include "testutil.h"
+
+#define N_USERS 30
+#define N_MOVIES 40
+#define PER_USER 15
+
+static const char *const hostile_titles[] = {
+    "Robert'); DROP TABLE movies;-- (1999)", "Quote \" back\\slash (2000)",
+    "<script>alert(1)</script> (2001)", "Am\xc3\xa9lie (2001)"};
+
+/* ---- fixture: home with catalogue and two models ------------------------ */
+
+static char g_home[256], g_db[512], g_m1[512], g_m2[512], g_logs[512];
+
+static void load_catalogue(struct hv_db *db)
+{
+  struct hv_err e = {0};
+  struct store_loader *ld = NULL;
+  assert_int_equal(store_loader_begin(db, 1, &ld, &e), 0);
+  assert_int_equal(store_loader_genre(ld, 0, "Drama", &e), 0);
+  int g[] = {0};
+  for (int m = 1; m <= N_MOVIES; m++) {
+    char title[64];
+    snprintf(title, sizeof(title), "Movie %d (19%02d)", m, 50 + m);
+    struct hv_movie mv = {.id = m, .title = m <= 4 ? hostile_titles[m - 1]
+                                                   : title,
+                          .release_year = 1950 + m, .genre_ids = g,
+                          .n_genres = 1};
+    assert_int_equal(store_loader_movie(ld, &mv, &e), 0);
+  }
+  int64_t rid = 1;
+  unsigned seed = 7;
+  for (int u = 1; u <= N_USERS + 1; u++) { /* the last user has no ratings */
+    struct hv_user us = {.id = u, .raw_age = 20 + u % 40,
+                         .bucketized_age = catalog_age_bucket(20 + u % 40),
+                         .gender = u % 2 ? "M" : "F",
+                         .occupation_text = "writer", .occupation_label = 3,
+                         .zip_code = "55455"};
+    assert_int_equal(store_loader_user(ld, &us, &e), 0);
+    for (int k = 0; u <= N_USERS && k < PER_USER; k++) {
+      seed = seed * 1103515245u + 12345u;
+      int m = 1 + (int)((seed >> 8) % N_MOVIES);
+      struct hv_rating r = {.rating_id = rid++, .user_id = u, .movie_id = m,
+                            .rating = 1 + (seed >> 4) % 5,
+                            .timestamp = 100000 + rid};
+      assert_int_equal(store_loader_rating(ld, &r, &e), 0);
+    }
+  }
+  assert_int_equal(store_loader_commit(ld, "test", "generated", &e), 0);
+}
+
+static void train_to(struct hv_db *db, uint64_t seed, const char *path)
+{
+  struct train_config c;
+  struct hv_err e = {0};
+  struct hv_model *m = NULL;
+  train_config_tutorial(&c);
+  c.dim = 8;
+  c.epochs = 2;
+  c.batch = 64;
+  c.split = 1;
+  c.seed = seed;
+  c.threads = 1;
+  c.first_rating_id = 0;
+  c.last_rating_id = INT64_MAX;
+  if (train_run(db, &c, NULL, NULL, NULL, &m, &e))
+    fail_msg("train_run: %s", e.msg);
+  assert_int_equal(model_save(m, path, &e), 0);
+  model_free(m);
+}
+
+static int group_setup(void **state)
+{
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  unsetenv("HARVEST_JWT_SECRET");
+  unsetenv("HARVEST_ADMIN_KEY");
+  tu_tmpdir(g_home, sizeof(g_home));
+  snprintf(g_db, sizeof(g_db), "%s/harvest.db", g_home);
+  snprintf(g_m1, sizeof(g_m1), "%s/m1.hvm", g_home);
+  snprintf(g_m2, sizeof(g_m2), "%s/m2.hvm", g_home);
+  snprintf(g_logs, sizeof(g_logs), "%s/server.log", g_home);
+  struct hv_db *db = NULL;
+  struct hv_err e = {0};
+  assert_int_equal(db_open(g_db, &db, &e), 0);
+  load_catalogue(db);
+  train_to(db, 1, g_m1);
+  train_to(db, 2, g_m2);
+  db_close(db);
+  return 0;
+}
+
+static int group_teardown(void **state)
+{
+  tu_rmtree(g_home);
+  curl_global_cleanup();
+  return 0;
+}
+
+/* ---- a server per test ---------------------------------------------------- */
+
+struct srv {
+  struct serve *s;
+  char base[64];
+  int log_fd;
+};
+
+static struct serve_config base_config(const char *model_file)
+{
+  struct serve_config c = {.home = g_home, .port = 0, .threads = 2,
+                           .model_file = model_file, .access_log = 1,
+                           .poll_seconds = 0.1, .max_body = 4096,
+                           .timeout_s = 5};
+  c.auth.opslimit = 1;    /* crypto_pwhash_OPSLIMIT_MIN: fast tests */
+  c.auth.memlimit = 8192; /* crypto_pwhash_MEMLIMIT_MIN */
+  c.auth.login_burst = 5;
+  c.auth.login_per_sec = 0.001;
+  return c;
+}
+
+static void start(struct srv *v, struct serve_config *c)
+{
+  struct hv_err e = {0};
+  v->log_fd = open(g_logs, O_WRONLY | O_CREAT | O_APPEND, 0600);
+  assert_true(v->log_fd > 0);
+  c->log_fd = v->log_fd;
+  if (serve_start(c, &v->s, &e))
+    fail_msg("serve_start: %s", e.msg);
+  snprintf(v->base, sizeof(v->base), "%s://127.0.0.1:%d",
+           c->tls_cert ? "https" : "http", serve_port(v->s));
+}
+
+static void stop(struct srv *v)
+{
+  serve_stop(v->s, 5.0);
+  close(v->log_fd);
+}
+
+/* ---- HTTP with libcurl ---------------------------------------------------- */
+
+struct res {
+  long status;
+  char body[1 << 16];
+  size_t len;
+  char headers[4096];
+  size_t hlen;
+  CURLcode rc;
+};
+
+static size_t on_body(char *p, size_t sz, size_t n, void *ud)
+{
+  struct res *r = ud;
+  size_t k = sz * n;
+  if (r->len + k >= sizeof(r->body))
+    k = sizeof(r->body) - 1 - r->len;
+  memcpy(r->body + r->len, p, k);
+  r->len += k;
+  r->body[r->len] = '\0';
+  return sz * n;
+}
+
+static size_t on_header(char *p, size_t sz, size_t n, void *ud)
+{
+  struct res *r = ud;
+  size_t k = sz * n;
+  if (r->hlen + k >= sizeof(r->headers))
+    k = sizeof(r->headers) - 1 - r->hlen;
+  memcpy(r->headers + r->hlen, p, k);
+  r->hlen += k;
+  r->headers[r->hlen] = '\0';
+  return sz * n;
+}
+
+static const char *g_cainfo; /* for https */
+
+/* One request on a fresh connection; body NULL for none. */
+static long http(const char *method, const char *url, const char *body,
+                 const char *const *hdrs, struct res *r)
+{
+  memset(r, 0, sizeof(*r));
+  CURL *c = curl_easy_init();
+  struct curl_slist *h = NULL;
+  for (const char *const *p = hdrs; p && *p; p++)
+    h = curl_slist_append(h, *p);
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+  if (!strcmp(method, "HEAD"))
+    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+  if (body) {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+  }
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  if (g_cainfo)
+    curl_easy_setopt(c, CURLOPT_CAINFO, g_cainfo);
+  r->rc = curl_easy_perform(c);
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+  curl_slist_free_all(h);
+  curl_easy_cleanup(c);
+  return r->rc == CURLE_OK ? r->status : -1;
+}
+
+static long req_with(struct srv *v, const char *method, const char *path,
+                     const char *body, const char *const *hdrs, struct res *r)
+{
+  char url[2048];
+  snprintf(url, sizeof(url), "%s%s", v->base, path);
+  return http(method, url, body, hdrs, r);
+}
+
+static long get(struct srv *v, const char *path, struct res *r)
+{
+  return req_with(v, "GET", path, NULL, NULL, r);
+}
+
+static long post(struct srv *v, const char *path, const char *body,
+                 const char *const *hdrs, struct res *r)
+{
+  return req_with(v, "POST", path, body, hdrs, r);
+}
+
+static json_t *parse(const struct res *r)
+{
+  json_error_t je;
+  json_t *j = json_loadb(r->body, r->len, 0, &je);
+  if (!j)
+    fail_msg("not JSON (%s): %.200s", je.text, r->body);
+  return j;
+}
+
+/* The "detail" of an error answer contains want. */
+static void expect_error(const struct res *r, long status, const char *want)
+{
+  if (r->status != status)
+    fail_msg("status %ld, want %ld: %.300s", r->status, status, r->body);
+  json_t *j = parse(r);
+  const char *d = json_string_value(json_object_get(j, "detail"));
+  if (!d || (want && !strstr(d, want)))
+    fail_msg("detail '%s' lacks '%s'", d ? d : "(none)", want);
+  json_decref(j);
+}
+
+static const char *header(const struct res *r, const char *name, char *out,
+                          size_t cap)
+{
+  const char *p = r->headers;
+  size_t n = strlen(name);
+  while (p && *p) {
+    if (!strncasecmp(p, name, n) && p[n] == ':') {
+      p += n + 1;
+      while (*p == ' ')
+        p++;
+      size_t k = strcspn(p, "\r\n");
+      snprintf(out, cap, "%.*s", (int)k, p);
+      return out;
+    }
+    p = strchr(p, '\n');
+    p = p ? p + 1 : NULL;
+  }
+  return NULL;
+}
+
+/* ---- tests ---------------------------------------------------------------- */
+
+static void test_routes_and_shapes(void **state)
+{
+  struct srv v;
+  struct serve_config c = base_config(g_m1);
+  start(&v, &c);
+  struct res r;
+  char hv[256];
+  assert_int_equal(get(&v, "/", &r), 200);
+  json_t *j = parse(&r);
+  assert_true(json_is_string(json_object_get(j, "message")));
+  json_decref(j);
+
+  assert_int_equal(get(&v, "/users/", &r), 200);
+  j = parse(&r);
+  assert_int_equal(json_array_size(json_object_get(j, "message")),
+                   N_USERS + 1);
+  json_decref(j);
+
+  assert_int_equal(get(&v, "/users/3", &r), 200);
+  j = parse(&r);
+  assert_int_equal(json_array_size(j), 1);
+  static const char *const keys[] = {
+      "user_id", "bucketized_user_age", "raw_user_age", "user_gender",
+      "user_occupation_label", "user_occupation_text", "user_zip_code"};
+  for (size_t i = 0; i < 7; i++)
+    assert_non_null(json_object_get(json_array_get(j, 0), keys[i]));
+  assert_int_equal(json_object_size(json_array_get(j, 0)), 7);
+  json_decref(j);
+
+  assert_int_equal(get(&v, "/movies/", &r), 200);
+  j = parse(&r);
+  json_t *movies = json_object_get(j, "message");
+  assert_int_equal(json_array_size(movies), N_MOVIES);
+  assert_string_equal(
+      json_string_value(json_object_get(json_array_get(movies, 1),
+                                        "movie_title")),
+      hostile_titles[1]);
+  json_decref(j);
+
+  assert_int_equal(get(&v, "/movies/random/5", &r), 200);
+  j = parse(&r);
+  assert_int_equal(json_array_size(json_object_get(j, "message")), 5);
+  json_decref(j);
+
+  assert_int_equal(get(&v, "/movies/ratings/?min_rating=2&max_rating=3.5",
+                       &r),
+                   200);
+  j = parse(&r);
+  size_t i;
+  json_t *it;
+  assert_true(json_array_size(j) > 0);
+  json_array_foreach(j, i, it)
+  {
+    double x = json_number_value(json_object_get(it, "rating"));
+    assert_true(x >= 2 && x <= 3.5);
+    assert_true(json_is_string(json_object_get(it, "movie_title")));
+  }
+  json_decref(j);
+
+  assert_int_equal(get(&v, "/movies/recommend/1/5", &r), 200);
+  assert_non_null(header(&r, "X-Model-Version", hv, sizeof(hv)));
+  assert_string_equal(hv, "m1.hvm/1");
+  j = parse(&r);
+  json_t *titles = json_object_get(j, "message");
+  assert_int_equal(json_array_size(titles), 5);
+  json_array_foreach(titles, i, it) assert_true(json_is_string(it));
+  json_decref(j);
+  /* the same request answers the same titles (deterministic model) */
+  struct res r2;
+  assert_int_equal(get(&v, "/movies/recommend/1/5", &r2), 200);
+  assert_string_equal(r.body, r2.body);
+
+  /* all movies, then all but the rated ones */
+  assert_int_equal(get(&v, "/movies/recommend/1/100", &r), 200);
+  j = parse(&r);
+  assert_int_equal(json_array_size(json_object_get(j, "message")), N_MOVIES);
+  json_decref(j);
+  assert_int_equal(get(&v, "/movies/recommend/1/100?exclude_rated=true", &r),
+                   200);
+  j = parse(&r);
+  size_t left = json_array_size(json_object_get(j, "message"));
+  assert_true(left > 0 && left < N_MOVIES);
+  json_decref(j);
+
+  assert_int_equal(get(&v, "/movies/recommend/batch/3?users=1&users=2&users=7",
+                       &r),
+                   200);
+  assert_non_null(header(&r, "X-Model-Version", hv, sizeof(hv)));
+  j = parse(&r);
+  assert_int_equal(json_array_size(j), 3);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(j, 2),
+                                                        "user_id")),
+                      "7");
+  assert_int_equal(json_array_size(json_object_get(json_array_get(j, 0),
+                                                   "movies")),
+                   3);
+  json_decref(j);
+
+  assert_int_equal(get(&v, "/healthz", &r), 200);
+  assert_int_equal(get(&v, "/readyz", &r), 200);
+  assert_int_equal(get(&v, "/openapi.json", &r), 200);
+  j = parse(&r);
+  assert_non_null(json_object_get(json_object_get(j, "paths"),
+                                  "/movies/recommend/{user}/{n}"));
+  json_decref(j);
+  assert_int_equal(get(&v, "/docs", &r), 200);
+  assert_non_null(strstr(r.body, "<!DOCTYPE html>"));
+  assert_non_null(header(&r, "Content-Type", hv, sizeof(hv)));
+  assert_non_null(strstr(hv, "text/html"));
+  char url[256];
+  snprintf(url, sizeof(url), "%s/", v.base);
+  assert_int_equal(http("HEAD", url, NULL, NULL, &r), 200);
+  assert_int_equal(r.len, 0);
+
+  assert_int_equal(get(&v, "/metrics", &r), 200);
+  assert_non_null(strstr(r.body, "harvest_http_requests_total{route="
+                                  "\"recommend\",status=\"200\"} 4"));
+  assert_non_null(strstr(r.body, "harvest_model_info{name=\"m1.hvm\""));
+  assert_non_null(strstr(r.body, "harvest_recommendations_total 7"));
+  stop(&v);
+}
+
+static void test_bad_parameters(void **state)
+{
+  struct srv v;
+  struct serve_config c = base_config(g_m1);
+  start(&v, &c);
+  static const struct {
+    const char *path;
+    long status;
+    const char *detail;
+  } cases[] = {
+      {"/users/999", 404, "unknown user 999"},
+      {"/users/abc", 422, "user_id"},
+      {"/users/-1", 422, "user_id"},
+      {"/users/1.5", 422, "user_id"},
+      {"/users/99999999999999999999999", 422, "user_id"},
+      {"/users/%20", 422, "user_id"},
+      {"/movies/random/0", 422, "n"},
+      {"/movies/random/10001", 422, "n"},
+      {"/movies/random/abc", 422, "n"},
+      {"/movies/ratings/?min_rating=abc", 422, "min_rating"},
+      {"/movies/ratings/?max_rating=nan", 422, "max_rating"},
+      {"/movies/ratings/?min_rating=4&max_rating=3", 422, "min_rating"},
+      {"/movies/ratings/?min_rating=-1", 422, "min_rating"},
+      {"/movies/ratings/?max_rating=1e999", 422, "max_rating"},
+      {"/movies/recommend/9999/5", 422, "unknown user 9999"},
+      {"/movies/recommend/1/0", 422, "n"},
+      {"/movies/recommend/1/1001", 422, "n"},
+      {"/movies/recommend/1/-5", 422, "n"},
+      {"/movies/recommend/x/5", 422, "user"},
+      {"/movies/recommend/1/5?exclude_rated=maybe", 422, "exclude_rated"},
+      {"/movies/recommend/batch/3", 422, "users"},
+      {"/movies/recommend/batch/3?users=1&users=abc", 422, "users[1]"},
+      {"/movies/recommend/batch/3?users=1&users=9999", 422, "users[1]"},
+      {"/movies/recommend/batch/0?users=1", 422, "n"},
+      {"/monitor/evaluate", 422, "first_rating_id"},
+      {"/monitor/evaluate?first_rating_id=5&last_rating_id=abc", 422,
+       "last_rating_id"},
+      {"/monitor/evaluate?first_rating_id=9&last_rating_id=2", 422,
+       "first_rating_id"},
+      {"/no/such/route", 404, "Not Found"},
+      {"/users/secure_ratings/", 401, "Bearer"},
+  };
+  struct res r;
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    get(&v, cases[i].path, &r);
+    if (r.status != cases[i].status)
+      fail_msg("%s: status %ld, want %ld (%s)", cases[i].path, r.status,
+               cases[i].status, r.body);
+    expect_error(&r, cases[i].status, cases[i].detail);
+  }
+  char url[256];
+  snprintf(url, sizeof(url), "%s/users/1", v.base);
+  assert_int_equal(http("DELETE", url, NULL, NULL, &r), 405);
+  char allow[64];
+  assert_non_null(header(&r, "Allow", allow, sizeof(allow)));
+  /* an evaluation on a real slice works */
+  assert_int_equal(get(&v, "/monitor/evaluate?first_rating_id=1&"
+                           "last_rating_id=200",
+                       &r),
+                   200);
+  json_t *j = parse(&r);
+  json_t *m = json_object_get(j, "metrics");
+  assert_int_equal(json_integer_value(json_object_get(m, "n_pairs")), 200);
+  assert_true(json_is_number(json_object_get(m,
+                                             "top_10_categorical_accuracy")));
+  json_decref(j);
+  stop(&v);
+}
+
+/* Every parameter given SQL, path, format-string and script injections:
+ * all refused with 4xx, nothing changed in the database, server healthy. */
+static void test_injection_everywhere(void **state)
+{
+  struct srv v;
+  struct serve_config c = base_config(g_m1);
+  start(&v, &c);
+  static const char *const inj[] = {
+      "1' OR '1'='1", "1; DROP TABLE users; --", "1%27%20OR%201=1",
+      "../../etc/passwd", "%s%s%s%n", "<script>alert(1)</script>",
+      "1 UNION SELECT password_hash FROM users", "%00", "1%0d%0aX-Evil: 1"};
+  struct hv_err e = {0};
+  struct hv_db *db = NULL;
+  struct store_counts before, after;
+  assert_int_equal(db_open(g_db, &db, &e), 0);
+  assert_int_equal(store_counts(db, &before, &e), 0);
+  CURL *esc = curl_easy_init();
+  for (size_t i = 0; i < sizeof(inj) / sizeof(inj[0]); i++) {
+    char *q = curl_easy_escape(esc, inj[i], 0);
+    char paths[8][1024];
+    snprintf(paths[0], 1024, "/users/%s", q);
+    snprintf(paths[1], 1024, "/movies/random/%s", q);
+    snprintf(paths[2], 1024, "/movies/recommend/%s/5", q);
+    snprintf(paths[3], 1024, "/movies/recommend/1/%s", q);
+    snprintf(paths[4], 1024, "/movies/ratings/?min_rating=%s", q);
+    snprintf(paths[5], 1024, "/movies/recommend/batch/3?users=%s", q);
+    snprintf(paths[6], 1024, "/monitor/evaluate?first_rating_id=%s&"
+                             "last_rating_id=%s", q, q);
+    snprintf(paths[7], 1024, "/movies/ratings/?max_rating=%s", q);
+    struct res r;
+    for (int k = 0; k < 8; k++) {
+      get(&v, paths[k], &r);
+      if (r.status < 400 || r.status >= 500)
+        fail_msg("%s answered %ld", paths[k], r.status);
+      expect_error(&r, r.status, NULL);
+    }
+    char form[1024], auth[1024], adm[1024];
+    snprintf(form, sizeof(form), "username=%s&password=%s", q, q);
+    post(&v, "/users/token", form, NULL, &r);
+    assert_true(r.status == 422 || r.status == 401 || r.status == 429);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", inj[i]);
+    const char *h1[] = {auth, NULL};
+    req_with(&v, "GET", "/users/secure_ratings/", NULL, h1, &r);
+    assert_int_equal(r.status, 401);
+    snprintf(adm, sizeof(adm), "X-Admin-Key: %s", inj[i]);
+    const char *h2[] = {adm, NULL};
+    snprintf(form, sizeof(form), "username=1&new_password=%s", q);
+    post(&v, "/users/update_password", form, h2, &r);
+    assert_true(r.status == 401 || r.status == 429);
+    char body[1024];
+    snprintf(body, sizeof(body),
+             "[{\"user_id\": \"%s\", \"movie_id\": 1, \"user_rating\": 3}]",
+             q);
+    post(&v, "/users/add_user_rating/", body, NULL, &r);
+    expect_error(&r, 422, "ratings[0].user_id");
+    curl_free(q);
+  }
+  curl_easy_cleanup(esc);
+  assert_int_equal(store_counts(db, &after, &e), 0);
+  assert_int_equal(after.users, before.users);
+  assert_int_equal(after.movies, before.movies);
+  assert_int_equal(after.ratings, before.ratings);
+  assert_int_equal(db_check(db, &e), 0);
+  db_close(db);
+  struct res r;
+  assert_int_equal(get(&v, "/movies/recommend/1/3", &r), 200);
+  stop(&v);
+}
+
+static void test_add_ratings_and_limits(void **state)
+{
+  struct srv v;
+  struct serve_config c = base_config(g_m1);
+  start(&v, &c);
+  struct hv_err e = {0};
+  struct api_conn *api = NULL;
+  struct store_counts before, after;
+  assert_int_equal(api_open(g_db, &api, &e), 0);
+  assert_int_equal(store_counts(api_db(api), &before, &e), 0);
+  struct res r;
+  static const struct {
+    const char *body;
+    long status;
+    const char *detail;
+  } bad[] = {
+      {"[{\"user_id\": 1, \"movie_id\": 1, \"user_rating\": 4},"
+       " {\"user_id\": 2, \"movie_id\": 99999, \"user_rating\": 4}]",
+       422, "ratings[1]: unknown movie_id 99999"},
+      {"[{\"user_id\": 424242, \"movie_id\": 1, \"user_rating\": 4}]", 422,
+       "ratings[0]: unknown user_id 424242"},
+      {"[{\"user_id\": 1, \"movie_id\": 1, \"user_rating\": 9}]", 422,
+       "user_rating"},
+      {"[{\"user_id\": 1, \"movie_id\": 1}]", 422,
+       "ratings[0].user_rating: field required"},
+      {"[{\"user_id\": 1, \"movie_id\": 1, \"user_rating\": \"x\"}]", 422,
+       "user_rating"},
+      {"[{\"user_id\": -1, \"movie_id\": 1, \"user_rating\": 3}]", 422,
+       "ratings[0].user_id"},
+      {"[{\"user_id\": 1.5, \"movie_id\": 1, \"user_rating\": 3}]", 422,
+       "ratings[0].user_id"},
+      {"[{\"user_id\": 1, \"movie_id\": 1, \"user_rating\": 3},", 422,
+       "line 1 column"},
+      {"[{\"user_id\": 1, \"user_id\": 2, \"movie_id\": 1, \"user_rating\": 3}]",
+       422, "duplicate"},
+      {"{\"user_id\": 1}", 422, "expected a list"},
+      {"[]", 422, "empty"},
+      {"[1, 2]", 422, "ratings[0]: expected an object"},
+      {"", 422, "invalid JSON"},
+      {"\xff\xfe", 422, "invalid JSON"},
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    post(&v, "/users/add_user_rating/", bad[i].body, NULL, &r);
+    expect_error(&r, bad[i].status, bad[i].detail);
+  }
+  assert_int_equal(store_counts(api_db(api), &after, &e), 0);
+  assert_int_equal(after.ratings, before.ratings);
+  /* a good batch, with ids as strings (pydantic coerces them) */
+  assert_int_equal(
+      post(&v, "/users/add_user_rating/",
+           "[{\"user_id\": 31, \"movie_id\": 5, \"user_rating\": 4.5},"
+           " {\"user_id\": \"31\", \"movie_id\": \"6\", \"user_rating\": 2}]",
+           NULL, &r),
+      200);
+  json_t *j = parse(&r);
+  assert_int_equal(json_integer_value(json_object_get(j, "inserted")), 2);
+  assert_int_equal(json_integer_value(json_object_get(j, "first_rating_id")),
+                   before.last_rating_id + 1);
+  json_decref(j);
+  assert_int_equal(store_counts(api_db(api), &after, &e), 0);
+  assert_int_equal(after.ratings, before.ratings + 2);
+  api_close(api);
+  /* 413: declared too large, and too large while streaming (chunked) */
+  char *big = malloc(c.max_body + 100);
+  memset(big, ' ', c.max_body + 99);
+  big[0] = '[';
+  big[c.max_body + 98] = ']';
+  big[c.max_body + 99] = '\0';
+  post(&v, "/users/add_user_rating/", big, NULL, &r);
+  expect_error(&r, 413, "larger than 4096");
+  const char *chunked[] = {"Transfer-Encoding: chunked", NULL};
+  post(&v, "/users/add_user_rating/", big, chunked, &r);
+  expect_error(&r, 413, "larger than 4096");
+  free(big);
+  /* the server is still fine */
+  assert_int_equal(get(&v, "/healthz", &r), 200);
+  stop(&v);
+}
+
+static void read_key(const char *name, char *out, size_t cap)
+{
+  char path[512];
+  snprintf(path, sizeof(path), "%s/%s", g_home, name);
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  assert_non_null(fgets(out, (int)cap, f));
+  fclose(f);
+  out[strcspn(out, "\n")] = '\0';
+}
+
+static char *forge(jwt_alg_t alg, const char *key, const char *sub, long exp)
+{
+  jwt_t *jwt = NULL;
+  assert_int_equal(jwt_new(&jwt), 0);
+  assert_int_equal(jwt_add_grant(jwt, "sub", sub), 0);
+  assert_int_equal(jwt_add_grant_int(jwt, "exp", exp), 0);
+  assert_int_equal(jwt_set_alg(jwt, alg, (const unsigned char *)key,
+                               key ? (int)strlen(key) : 0),
+                   0);
+  char *t = jwt_encode_str(jwt);
+  jwt_free(jwt);
+  return t;
+}
+
+/* GET /users/secure_ratings/ with "Authorization: Bearer token". */
+static long secure(struct srv *v, const char *token, struct res *r)
+{
+  char h[2048];
+  snprintf(h, sizeof(h), "Authorization: Bearer %s", token);
+  const char *hdrs[] = {h, NULL};
+  return req_with(v, "GET", "/users/secure_ratings/", NULL, hdrs, r);
+}
+
+static void test_auth_flow(void **state)
+{
+  struct srv v;
+  struct serve_config c = base_config(g_m1);
+  start(&v, &c);
+  struct res r;
+  char admin[256], hdr[300], key[256];
+  read_key("admin.key", admin, sizeof(admin));
+  /* no password yet: login refused */
+  post(&v, "/users/token", "username=2&password=whatever1", NULL, &r);
+  expect_error(&r, 401, "incorrect");
+  /* first provisioning needs the admin key */
+  snprintf(hdr, sizeof(hdr), "X-Admin-Key: %s", admin);
+  const char *adm[] = {hdr, NULL};
+  const char *wrong[] = {"X-Admin-Key: not-the-key", NULL};
+  post(&v, "/users/update_password", "username=2&new_password=s3cret-pw",
+       wrong, &r);
+  expect_error(&r, 401, "admin key");
+  post(&v, "/users/update_password", "username=2&new_password=s3cret-pw",
+       NULL, &r);
+  expect_error(&r, 401, "Bearer");
+  post(&v, "/users/update_password", "username=2&new_password=short", adm,
+       &r);
+  expect_error(&r, 422, "at least 8");
+  post(&v, "/users/update_password", "username=999&new_password=s3cret-pw",
+       adm, &r);
+  expect_error(&r, 404, "unknown user");
+  assert_int_equal(post(&v, "/users/update_password",
+                        "username=2&new_password=s3cret-pw", adm, &r),
+                   200);
+  /* JSON bodies work for the same fields */
+  const char *json_adm[] = {hdr, "Content-Type: application/json", NULL};
+  assert_int_equal(post(&v, "/users/update_password",
+                        "{\"username\": 3, \"new_password\": \"other-pw-3\"}",
+                        json_adm, &r),
+                   200);
+  /* login */
+  post(&v, "/users/token", "username=2&password=wrong-pw", NULL, &r);
+  expect_error(&r, 401, "incorrect");
+  post(&v, "/users/token", "username=2", NULL, &r);
+  expect_error(&r, 422, "password");
+  assert_int_equal(post(&v, "/users/token", "username=2&password=s3cret-pw",
+                        NULL, &r),
+                   200);
+  json_t *j = parse(&r);
+  assert_string_equal(json_string_value(json_object_get(j, "token_type")),
+                      "bearer");
+  char token[2048];
+  snprintf(token, sizeof(token), "%s",
+           json_string_value(json_object_get(j, "access_token")));
+  json_decref(j);
+  /* the token reads its own user's ratings */
+  assert_int_equal(secure(&v, token, &r), 200);
+  j = parse(&r);
+  assert_int_equal(json_array_size(j), PER_USER);
+  assert_int_equal(json_integer_value(json_object_get(json_array_get(j, 0),
+                                                      "user_id")),
+                   2);
+  json_decref(j);
+  /* bad tokens */
+  read_key("jwt.key", key, sizeof(key));
+  char *expired = forge(JWT_ALG_HS256, key, "2", (long)time(NULL) - 10);
+  char *none = forge(JWT_ALG_NONE, NULL, "2", (long)time(NULL) + 100);
+  char *other = forge(JWT_ALG_HS256, "a-different-secret-0123456789abcdef", "2",
+                      (long)time(NULL) + 100);
+  char tampered[2048];
+  snprintf(tampered, sizeof(tampered), "%s", token);
+  char *dot = strchr(tampered, '.');
+  dot[2] = dot[2] == 'x' ? 'y' : 'x';
+  const char *bad[] = {expired, none, other, tampered, "", "abc.def.ghi"};
+  for (size_t i = 0; i < 6; i++) {
+    secure(&v, bad[i], &r);
+    expect_error(&r, 401, "token");
+    char www[64];
+    assert_non_null(header(&r, "WWW-Authenticate", www, sizeof(www)));
+  }
+  free(expired);
+  free(none);
+  free(other);
+  /* own token changes own password, not someone else's */
+  snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", token);
+  const char *bearer[] = {hdr, NULL};
+  post(&v, "/users/update_password", "username=3&new_password=hijacked-pw",
+       bearer, &r);
+  expect_error(&r, 403, "own");
+  assert_int_equal(post(&v, "/users/update_password",
+                        "new_password=new-s3cret-pw", bearer, &r),
+                   200);
+  post(&v, "/users/token", "username=2&password=s3cret-pw", NULL, &r);
+  /* burst 5 per address and user: this is the 5th login attempt for user
+   * 2 from here (no password set, wrong, no password field, right) */
+  assert_true(r.status == 401 || r.status == 429);
+  post(&v, "/users/token", "username=2&password=new-s3cret-pw", NULL, &r);
+  expect_error(&r, 429, "too many login attempts");
+  char ra[16];
+  assert_non_null(header(&r, "Retry-After", ra, sizeof(ra)));
+  /* user 3 logs in from the same address: the address's bucket is spent
+   * too */
+  post(&v, "/users/token", "username=3&password=other-pw-3", NULL, &r);
+  expect_error(&r, 429, "address");
+  stop(&v);
+}
+
+/* Register model file path as a new version of the default model in
+ * Production (archiving the previous one); returns the version. */
+static int register_production(const char *path)
+{
+  struct hv_db *db = NULL;
+  struct hv_err e = {0};
+  char run_id[33];
+  int version = 0;
+  assert_int_equal(db_open(g_db, &db, &e), 0);
+  if (runs_start(db, "serve-test", NULL, NULL, run_id, &e) ||
+      artifacts_put_file(g_home, db, run_id, ARTIFACTS_MODEL_PATH, path, NULL,
+                         &e) ||
+      runs_end(db, run_id, "FINISHED", &e))
+    fail_msg("run: %s", e.msg);
+  struct registry_register_opts o = {.run_id = run_id,
+                                     .stage = "Production",
+                                     .archive_existing = 1,
+                                     .reason = "test"};
+  if (registry_register(g_home, db, &o, &version, &e))
+    fail_msg("register: %s", e.msg);
+  db_close(db);
+  return version;
+}
+
+/* Poll GET path until X-Model-Version equals want (or 3 s pass). */
+static int wait_version(struct srv *v, const char *want)
+{
+  struct res r;
+  char hv[256];
+  for (int i = 0; i < 60; i++) {
+    if (get(v, "/movies/recommend/1/3", &r) == 200 &&
+        header(&r, "X-Model-Version", hv, sizeof(hv)) && !strcmp(hv, want))
+      return 1;
+    usleep(50000);
+  }
+  return 0;
+}
+
+struct hammer {
+  struct srv *v;
+  atomic_int stop;
+  int ok, bad;
+};
+
+static void *hammer_main(void *arg)
+{
+  struct hammer *h = arg;
+  struct res *r = malloc(sizeof(*r));
+  while (!atomic_load(&h->stop)) {
+    if (get(h->v, "/movies/recommend/2/5", r) == 200)
+      h->ok++;
+    else
+      h->bad++;
+  }
+  free(r);
+  return NULL;
+}
+
+static void test_registry_unready_then_hot_swap(void **state)
+{
+  struct srv v;
+  struct serve_config c = base_config(NULL); /* registry mode */
+  start(&v, &c);
+  struct res r;
+  assert_int_equal(serve_ready(v.s), 0);
+  get(&v, "/readyz", &r);
+  expect_error(&r, 503, "no Production version of model "
+                        "'harvest_recommender'");
+  get(&v, "/movies/recommend/1/3", &r);
+  expect_error(&r, 503, "no model is loaded");
+  assert_int_equal(get(&v, "/healthz", &r), 200);
+  post(&v, "/monitor/reload_models", "", NULL, &r);
+  expect_error(&r, 404, "no Production version");
+  /* registering makes it ready within the poll period */
+  int v1 = register_production(g_m1);
+  char want[64];
+  snprintf(want, sizeof(want), "harvest_recommender/%d", v1);
+  assert_true(wait_version(&v, want));
+  assert_int_equal(serve_ready(v.s), 1);
+  /* swaps under load: no failed request, and the new version answers */
+  struct hammer h = {.v = &v};
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, hammer_main, &h), 0);
+  for (int k = 0; k < 3; k++) {
+    int vn = register_production(k % 2 ? g_m1 : g_m2);
+    snprintf(want, sizeof(want), "harvest_recommender/%d", vn);
+    assert_true(wait_version(&v, want));
+  }
+  /* reload on demand answers the version served */
+  assert_int_equal(post(&v, "/monitor/reload_models", "", NULL, &r), 200);
+  json_t *j = parse(&r);
+  assert_int_equal(json_integer_value(json_object_get(j, "version")),
+                   v1 + 3);
+  json_decref(j);
+  assert_int_equal(get(&v, "/monitor/reload_models", &r), 200);
+  atomic_store(&h.stop, 1);
+  pthread_join(t, NULL);
+  assert_int_equal(h.bad, 0);
+  assert_true(h.ok > 0);
+  assert_int_equal(get(&v, "/metrics", &r), 200);
+  assert_non_null(strstr(r.body, "harvest_model_info{name=\"harvest_"
+                                  "recommender\""));
+  assert_non_null(strstr(r.body, "stage=\"Production\""));
+  stop(&v);
+}
+
+static void copy_file(const char *from, const char *to)
+{
+  char *data = NULL;
+  size_t len = 0;
+  struct hv_err e = {0};
+  assert_int_equal(hv_read_file(from, 1 << 26, &data, &len, &e), 0);
+  assert_int_equal(hv_write_atomic(to, data, len, 0644, &e), 0);
+  free(data);
+}
+
+static void test_file_swap_and_refusal(void **state)
+{
+  char served[512];
+  snprintf(served, sizeof(served), "%s/served.hvm", g_home);
+  copy_file(g_m1, served);
+  struct srv v;
+  struct serve_config c = base_config(served);
+  start(&v, &c);
+  struct res r, before, after;
+  assert_int_equal(get(&v, "/movies/recommend/2/10", &before), 200);
+  /* a corrupt replacement is refused; the old model keeps serving */
+  struct hv_err e = {0};
+  assert_int_equal(hv_write_atomic(served, "not a model", 11, 0644, &e), 0);
+  int refused = 0;
+  for (int i = 0; i < 60 && !refused; i++) {
+    usleep(50000);
+    get(&v, "/metrics", &r);
+    refused = strstr(r.body, "harvest_model_reloads_total{result=\"refused\"}"
+                             " 1") != NULL;
+  }
+  assert_true(refused);
+  assert_int_equal(get(&v, "/movies/recommend/2/10", &r), 200);
+  assert_string_equal(r.body, before.body);
+  post(&v, "/monitor/reload_models", "", NULL, &r);
+  assert_true(r.status >= 500);
+  expect_error(&r, r.status, "served.hvm");
+  assert_int_equal(get(&v, "/readyz", &r), 200);
+  /* a good replacement is swapped in */
+  copy_file(g_m2, served);
+  int changed = 0;
+  for (int i = 0; i < 60 && !changed; i++) {
+    usleep(50000);
+    get(&v, "/movies/recommend/2/10", &after);
+    changed = strcmp(after.body, before.body) != 0;
+  }
+  assert_true(changed);
+  char hv[64]; /* the second good load of the file; the refused one did
+                * not count */
+  assert_non_null(header(&after, "X-Model-Version", hv, sizeof(hv)));
+  assert_string_equal(hv, "served.hvm/2");
+  stop(&v);
+}
+
+/* A POST whose body arrives slowly is in flight when the stop begins. */
+struct slow {
+  struct srv *v;
+  const char *body;
+  size_t off;
+  int calls;
+  long status;
+};
+
+static size_t slow_read(char *buf, size_t sz, size_t n, void *ud)
+{
+  struct slow *s = ud;
+  if (s->calls++ == 1)
+    usleep(400000);
+  size_t left = strlen(s->body) - s->off;
+  size_t k = left < 10 ? left : 10; /* send in small pieces */
+  if (s->calls == 1)
+    k = left / 2;
+  if (k > sz * n)
+    k = sz * n;
+  memcpy(buf, s->body + s->off, k);
+  s->off += k;
+  return k;
+}
+
+static void *slow_main(void *arg)
+{
+  struct slow *s = arg;
+  char url[256];
+  snprintf(url, sizeof(url), "%s/users/add_user_rating/", s->v->base);
+  CURL *c = curl_easy_init();
+  struct res *r = calloc(1, sizeof(*r));
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_POST, 1L);
+  curl_easy_setopt(c, CURLOPT_READFUNCTION, slow_read);
+  curl_easy_setopt(c, CURLOPT_READDATA, s);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(s->body));
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+  if (curl_easy_perform(c) == CURLE_OK)
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &s->status);
+  curl_easy_cleanup(c);
+  free(r);
+  return NULL;
+}
+
+static void test_graceful_stop_with_request_in_flight(void **state)
+{
+  struct srv v;
+  struct serve_config c = base_config(g_m1);
+  start(&v, &c);
+  struct hv_err e = {0};
+  struct hv_db *db = NULL;
+  struct store_counts before, after;
+  assert_int_equal(db_open(g_db, &db, &e), 0);
+  assert_int_equal(store_counts(db, &before, &e), 0);
+  struct slow s = {.v = &v,
+                   .body = "[{\"user_id\": 4, \"movie_id\": 7, "
+                           "\"user_rating\": 3.5}]"};
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, slow_main, &s), 0);
+  usleep(150000); /* the headers and half the body are in */
+  char base[64];
+  snprintf(base, sizeof(base), "%s", v.base);
+  double t0 = hv_mono();
+  stop(&v); /* blocks until the slow request is answered */
+  double took = hv_mono() - t0;
+  pthread_join(t, NULL);
+  assert_int_equal(s.status, 200);
+  assert_true(took > 0.1 && took < 5);
+  assert_int_equal(store_counts(db, &after, &e), 0);
+  assert_int_equal(after.ratings, before.ratings + 1);
+  db_close(db);
+  /* nothing listens any more */
+  struct res r;
+  char url[128];
+  snprintf(url, sizeof(url), "%s/healthz", base);
+  assert_int_equal(http("GET", url, NULL, NULL, &r), -1);
+}
+
+static void test_tls(void **state)
+{
+  char out[256], cert[512], key[512], cmd[2048];
+  if (tu_run("command -v openssl", out, sizeof(out)) != 0)
+    skip();
+  snprintf(cert, sizeof(cert), "%s/cert.pem", g_home);
+  snprintf(key, sizeof(key), "%s/key.pem", g_home);
+  snprintf(cmd, sizeof(cmd),
+           "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "
+           "/CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout '%s' "
+           "-out '%s' 2>/dev/null",
+           key, cert);
+  if (tu_run(cmd, NULL, 0) != 0)
+    skip();
+  struct srv v;
+  struct serve_config c = base_config(g_m1);
+  c.tls_cert = cert;
+  c.tls_key = key;
+  start(&v, &c);
+  assert_non_null(strstr(v.base, "https://"));
+  struct res r;
+  g_cainfo = cert;
+  assert_int_equal(get(&v, "/movies/recommend/1/3", &r), 200);
+  json_t *j = parse(&r);
+  assert_int_equal(json_array_size(json_object_get(j, "message")), 3);
+  json_decref(j);
+  g_cainfo = NULL; /* not trusted: the handshake fails */
+  assert_int_equal(get(&v, "/healthz", &r), -1);
+  char url[128]; /* plain HTTP to the TLS port gets no HTTP answer */
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthz", serve_port(v.s));
+  assert_true(http("GET", url, NULL, NULL, &r) != 200);
+  stop(&v);
+  /* a cert without its key is a usage error */
+  struct serve *s = NULL;
+  struct hv_err e = {0};
+  c.tls_key = NULL;
+  assert_int_equal(serve_start(&c, &s, &e), HV_EUSAGE);
+  assert_null(s);
+  c.tls_key = "/nonexistent/key.pem";
+  assert_int_not_equal(serve_start(&c, &s, &e), 0);
+  assert_null(s);
+}
+
+static void test_access_log_lines(void **state)
+{
+  struct srv v;
+  struct serve_config c = base_config(g_m1);
+  assert_int_equal(truncate(g_logs, 0), 0);
+  start(&v, &c);
+  struct res r;
+  get(&v, "/movies/recommend/1/2", &r);
+  get(&v, "/users/%22%0Aevil=1%20x", &r);
+  stop(&v);
+  char *log = NULL;
+  size_t len = 0;
+  struct hv_err e = {0};
+  assert_int_equal(hv_read_file(g_logs, 1 << 20, &log, &len, &e), 0);
+  assert_non_null(strstr(log, "event=model_loaded"));
+  assert_non_null(strstr(log, "method=GET path=\"/movies/recommend/1/2\" "
+                              "status=200 route=recommend"));
+  assert_non_null(strstr(log, "model=\"m1.hvm/1\""));
+  /* the hostile path is escaped: no raw quote or newline from it */
+  assert_non_null(strstr(log, "path=\"/users/\\x22\\x0aevil=1 x\" status=422"));
+  assert_null(strstr(log, "\nevil=1"));
+  free(log);
+}
+
+
+/* A raw TCP connection to the server (no request sent yet). */
+static int raw_connect(int port)
+{
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  assert_true(fd >= 0);
+  assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+  return fd;
+}
+
+/* 1 when the server closed fd within secs seconds. */
+static int closed_within(int fd, double secs)
+{
+  struct timeval tv = {.tv_sec = (time_t)secs,
+                       .tv_usec = (suseconds_t)((secs - (time_t)secs) * 1e6)};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  char buf[256];
+  ssize_t n;
+  while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
+  }
+  return n == 0 || (n < 0 && errno == ECONNRESET);
+}
+
+static void test_connection_limits_and_slow_clients(void **state)
+{
+  struct srv v;
+  struct serve_config c = base_config(g_m1);
+  c.per_ip = 3;
+  c.timeout_s = 2; /* margin for slow sanitizer builds before the check */
+  start(&v, &c);
+  int port = serve_port(v.s);
+  struct res r;
+  /* two idle clients (slowloris) do not stall a third */
+  int a = raw_connect(port), b = raw_connect(port);
+  assert_int_equal(send(b, "GET /heal", 9, 0), 9); /* half a request */
+  assert_int_equal(get(&v, "/healthz", &r), 200);
+  close(a);
+  close(b);
+  usleep(200000);
+  /* at most per_ip connections from one address: of six, three are
+   * refused at once (closed without a byte), three wait */
+  int fds[6], refused = 0;
+  for (int i = 0; i < 6; i++)
+    fds[i] = raw_connect(port);
+  usleep(500000);
+  for (int i = 0; i < 6; i++) {
+    char ch;
+    ssize_t n = recv(fds[i], &ch, 1, MSG_DONTWAIT);
+    refused += n == 0 || (n < 0 && errno == ECONNRESET);
+  }
+  assert_int_equal(refused, 3);
+  /* idle connections are closed after the timeout, and service comes
+   * back */
+  for (int i = 0; i < 6; i++) {
+    assert_true(closed_within(fds[i], 4));
+    close(fds[i]);
+  }
+  assert_int_equal(get(&v, "/healthz", &r), 200);
+  /* a malformed request gets an error, not a crash */
+  int m = raw_connect(port);
+  const char junk[] = "GARBAGE \x01\x02 NOT-HTTP\r\n\r\n";
+  assert_int_equal(send(m, junk, sizeof(junk) - 1, 0), sizeof(junk) - 1);
+  char buf[512] = "";
+  ssize_t n = recv(m, buf, sizeof(buf) - 1, 0);
+  assert_true(n <= 0 || strncmp(buf, "HTTP/1.1 200", 12) != 0);
+  close(m);
+  assert_int_equal(get(&v, "/movies/recommend/1/3", &r), 200);
+  stop(&v);
+}
+
+static void test_cli_sigterm(void **state)
+{
+  char logf[512], cmd[2048];
+  snprintf(logf, sizeof(logf), "%s/cli.log", g_home);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    int fd = open(logf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(fd, 2);
+    execl(tu_bin(), "harvest", "--home", g_home, "serve", "--port", "0",
+          "--model-file", g_m1, (char *)NULL);
+    _exit(127);
+  }
+  int port = 0;
+  for (int i = 0; i < 200 && !port; i++) {
+    usleep(50000);
+    char *log = NULL;
+    size_t len;
+    struct hv_err e = {0};
+    if (hv_read_file(logf, 1 << 20, &log, &len, &e) == 0) {
+      const char *p = strstr(log, "url=http://127.0.0.1:");
+      if (p)
+        port = atoi(p + strlen("url=http://127.0.0.1:"));
+      free(log);
+    }
+  }
+  assert_true(port > 0);
+  struct res r;
+  snprintf(cmd, sizeof(cmd), "http://127.0.0.1:%d/movies/recommend/1/3",
+           port);
+  assert_int_equal(http("GET", cmd, NULL, NULL, &r), 200);
+  assert_int_equal(kill(pid, SIGTERM), 0);
+  int st = 0;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  assert_true(WIFEXITED(st));
+  assert_int_equal(WEXITSTATUS(st), 0);
+  char *log = NULL;
+  size_t len;
+  struct hv_err e = {0};
+  assert_int_equal(hv_read_file(logf, 1 << 20, &log, &len, &e), 0);
+  assert_non_null(strstr(log, "event=stopping signal=SIGTERM"));
+  assert_non_null(strstr(log, "event=stopped"));
+  free(log);
+  /* usage errors exit 2 */
+  snprintf(cmd, sizeof(cmd), "'%s' --home '%s' serve --port 70000 2>/dev/null",
+           tu_bin(), g_home);
+  assert_int_equal(tu_run(cmd, NULL, 0), 2);
+  snprintf(cmd, sizeof(cmd),
+           "'%s' --home '%s' serve --tls-cert x.pem 2>/dev/null", tu_bin(),
+           g_home);
+  assert_int_equal(tu_run(cmd, NULL, 0), 2);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_routes_and_shapes),
+      cmocka_unit_test(test_bad_parameters),
+      cmocka_unit_test(test_injection_everywhere),
+      cmocka_unit_test(test_add_ratings_and_limits),
+      cmocka_unit_test(test_auth_flow),
+      cmocka_unit_test(test_registry_unready_then_hot_swap),
+      cmocka_unit_test(test_file_swap_and_refusal),
+      cmocka_unit_test(test_graceful_stop_with_request_in_flight),
+      cmocka_unit_test(test_tls),
+      cmocka_unit_test(test_access_log_lines),
+      cmocka_unit_test(test_connection_limits_and_slow_clients),
+      cmocka_unit_test(test_cli_sigterm),
+  };
+  return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
