@@ -1,6 +1,6 @@
 /*
- * cmd_evaluate.c - `harvest evaluate`: metrics of a model file on a slice
- * of the home's ratings.
+ * cmd_evaluate.c - `harvest evaluate`: metrics of a model (a model URI or
+ * a file, resolved by track/uri.h) on a slice of the home's ratings.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -10,13 +10,18 @@
 #include "model/eval.h"
 #include "model/model.h"
 #include "store/db.h"
+#include "track/uri.h"
 #include "util/parse.h"
 
 static void help(void)
 {
   printf(
-      "Usage: harvest evaluate --model FILE [--ratings FIRST:LAST] [--json]\n"
+      "Usage: harvest evaluate --model URI [--ratings FIRST:LAST] [--json]\n"
       "\n"
+      "URI: models:/NAME/Production (or Staging, Archived, None),\n"
+      "models:/NAME/3, models:/NAME/latest, models:/NAME@champion,\n"
+      "runs:/RUN_ID, or a model file path. Registry and run models are\n"
+      "SHA-256 checked before loading.\n\n"
       "Evaluate a model on the ratings with rating_id FIRST..LAST (default\n"
       "all): top_1/5/10/50/100_categorical_accuracy as TFRS FactorizedTopK\n"
       "(every movie scored; a hit at K when fewer than K movies score\n"
@@ -80,20 +85,28 @@ int cmd_evaluate(struct cli_ctx *ctx, int argc, char **argv)
     return cli_usage_error("evaluate", "unexpected argument '%s'",
                            argv[optind]);
   if (!model_path)
-    return cli_usage_error("evaluate", "--model FILE is required");
+    return cli_usage_error("evaluate", "--model URI is required");
   struct hv_db *db = NULL;
   struct hv_model *m = NULL;
   struct eval_metrics met;
-  int rc = model_load(model_path, &m, &err);
+  static struct uri_target t; /* large; one per process */
+  int rc = cli_open_home(ctx, &db, &err);
   if (!rc)
-    rc = cli_open_home(ctx, &db, &err);
+    rc = uri_resolve_ex(ctx->home, db, model_path, &t, &err);
+  if (!rc)
+    rc = model_load(t.path, &m, &err);
   if (!rc)
     rc = model_evaluate(db, m, first, last, &met, &err);
   if (!rc) {
     if (ctx->json) {
       json_t *j = eval_metrics_json(&met);
-      if (j)
+      if (j) {
         json_object_set_new(j, "model", json_string(model_path));
+        if (t.run_id[0])
+          json_object_set_new(j, "model_run_id", json_string(t.run_id));
+        if (t.version)
+          json_object_set_new(j, "model_version", json_integer(t.version));
+      }
       cli_print_json(j);
     } else {
       print_metrics(&met);

@@ -1,6 +1,7 @@
 /*
  * cmd_recommend.c - `harvest recommend`: the top movies for one user from a
- * model file, with titles from the home's database.
+ * model (a model URI or a file, resolved by track/uri.h), with titles from
+ * the home's database.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -10,13 +11,18 @@
 #include "model/model.h"
 #include "store/db.h"
 #include "store/ratings.h"
+#include "track/uri.h"
 #include "util/fsutil.h"
 #include "util/parse.h"
 
 static void help(void)
 {
-  printf("Usage: harvest recommend --model FILE --user ID [-n 10]\n"
+  printf("Usage: harvest recommend --model URI --user ID [-n 10]\n"
          "                         [--exclude-rated] [--json]\n\n"
+         "URI: models:/NAME/Production (or Staging, Archived, None),\n"
+         "models:/NAME/3, models:/NAME/latest, models:/NAME@champion,\n"
+         "runs:/RUN_ID, or a model file path (registry and run models are\n"
+         "SHA-256 checked before loading).\n"
          "Score every movie for the user (dot product of the towers) and\n"
          "print the best n (ties: lower movie id first). --exclude-rated\n"
          "skips the movies the user has rated in the database.\n"
@@ -117,16 +123,19 @@ int cmd_recommend(struct cli_ctx *ctx, int argc, char **argv)
     return cli_usage_error("recommend", "unexpected argument '%s'",
                            argv[optind]);
   if (!model_path || user < 0)
-    return cli_usage_error("recommend", "--model FILE and --user ID are "
+    return cli_usage_error("recommend", "--model URI and --user ID are "
                                         "required");
   struct hv_db *db = NULL;
   struct hv_model *m = NULL;
   int64_t *seen = NULL, *ids = NULL;
   size_t n_seen = 0;
   float *sc = NULL, *scratch = NULL;
-  int rc = model_load(model_path, &m, &err);
+  char path[4096];
+  int rc = cli_open_home(ctx, &db, &err);
   if (!rc)
-    rc = cli_open_home(ctx, &db, &err);
+    rc = uri_resolve(ctx->home, db, model_path, path, sizeof(path), &err);
+  if (!rc)
+    rc = model_load(path, &m, &err);
   if (!rc && excl)
     rc = ratings_user_movies(db, user, &seen, &n_seen, &err);
   if (!rc) {
