@@ -6,10 +6,14 @@
 #include "cli/cmd_data.h"
 
 static const struct cli_command data_commands[] = {
+    {"fetch", "download ml-100k, ml-1m or ml-latest-small and import it",
+     cmd_data_fetch},
     {"import", "load ml-100k, ml-1m or ml-latest from a folder or .zip",
      cmd_data_import},
     {"stats", "counts, time span, rating histogram, sparsity, top movies",
      cmd_data_stats},
+    {"synth", "generate a MovieLens-shaped dataset with planted drift",
+     cmd_data_synth},
 };
 
 int cmd_data(struct cli_ctx *ctx, int argc, char **argv)

@@ -6,7 +6,9 @@
 
 #include "cli/cli.h"
 
+int cmd_data_fetch(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_data_import(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_data_stats(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_data_synth(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -4,7 +4,12 @@
  * Design: a store_loader is one write transaction. Readers (ml-100k, ml-1m,
  * ml-latest, synth) push rows into it and either commit everything or abort
  * and leave the database as it was, so a bad line anywhere loses nothing.
- * Statements are prepared once and bound per row.
+ * Statements are prepared once and bound per row. It is built for bulk
+ * loads (tens of millions of ratings): the ratings indexes are dropped for
+ * the load and re-created at commit, ratings are written in multi-row
+ * batches, and foreign keys are checked in C against the ids loaded so far
+ * (see catalog.c), so rows must come parents first: genres, movies, users,
+ * then ratings.
  *
  * Threads: a loader uses its connection exclusively until commit/abort.
  */
@@ -56,6 +61,13 @@ int catalog_age_bucket(int raw_age);
 int store_loader_begin(struct hv_db *db, int replace, struct store_loader **out,
                        struct hv_err *err) HV_WARN_UNUSED;
 
+/* Add one row. Each returns 0 or a negative HV_E* code with err filled:
+ * HV_EINVAL for a row that refers to an unknown genre, user or movie id
+ * ("rating 17: unknown user id 99") or has a rating outside 0.5..5,
+ * HV_ECONFLICT for a duplicate id, HV_EDB for a database failure. Ratings
+ * are buffered: rows with increasing rating_id are written in batches (a
+ * database failure of a batch names its id range); a rating_id <= one seen
+ * before is written at once. After a failure call store_loader_abort. */
 int store_loader_genre(struct store_loader *ld, int id, const char *name,
                        struct hv_err *err) HV_WARN_UNUSED;
 int store_loader_movie(struct store_loader *ld, const struct hv_movie *m,
@@ -65,8 +77,9 @@ int store_loader_user(struct store_loader *ld, const struct hv_user *u,
 int store_loader_rating(struct store_loader *ld, const struct hv_rating *r,
                         struct hv_err *err) HV_WARN_UNUSED;
 
-/* Record the dataset (name, source) with its counts and commit. Frees ld
- * on every path; on failure everything is rolled back. */
+/* Write buffered ratings, re-create the ratings indexes, record the dataset
+ * (name, source) with its counts and commit. Frees ld on every path; on
+ * failure everything is rolled back. */
 int store_loader_commit(struct store_loader *ld, const char *name,
                         const char *source, struct hv_err *err) HV_WARN_UNUSED;
 
