@@ -46,11 +46,12 @@ asan-test: deps
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j $(JOBS)
 
+# The whole loop on a fresh home (docs/retraining.md): synthetic data with a
+# planted drift, tuning, Production, the server, a week-by-week replay through
+# the HTTP API, monitoring, stateful retraining, promotion, hot swap.
 demo: build
 	rm -rf $(HOME_DIR)
-	./$(BUILD)/harvest --home $(HOME_DIR) data synth --users 2000 \
-	  --movies 1000 --ratings 200000 --days 120 --seed 42 --drift sudden
-	./$(BUILD)/harvest --home $(HOME_DIR) data stats
+	./$(BUILD)/harvest --home $(HOME_DIR) demo
 
 bench: build
 	bench/run_all.sh

@@ -75,5 +75,18 @@ int cli_dispatch_group(struct cli_ctx *ctx, const char *group,
 
 /* Commands (one per cmd_*.c). */
 int cmd_data(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_runs(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_artifacts(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_models(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_train(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_tune(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_evaluate(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_recommend(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_drift(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_monitor(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_serve(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_retrain(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_watch(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_demo(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

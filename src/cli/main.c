@@ -14,10 +14,34 @@ static int cmd_version(struct cli_ctx *ctx, int argc, char **argv);
 
 /* One row per command; keep sorted as `harvest help` shows it. */
 static const struct cli_command commands[] = {
+    {"artifacts", "list, get and put a run's artifacts (SHA-256 checked)",
+     cmd_artifacts},
     {"data", "import, fetch, synthesise and summarise datasets", cmd_data},
+    {"demo", "the whole loop end to end: replay, drift, retrain, hot swap",
+     cmd_demo},
+    {"drift", "compare two samples: KS, Wasserstein, PSI, JS, chi-square",
+     cmd_drift},
+    {"evaluate", "metrics of a model (URI or file) on a slice of ratings",
+     cmd_evaluate},
     {"help", "show this help", cmd_help},
+    {"models", "model registry: register, stages, aliases, URIs, audit",
+     cmd_models},
+    {"monitor", "performance, drift and health of a model on live windows",
+     cmd_monitor},
+    {"recommend", "top movies for a user from a model (URI or file)",
+     cmd_recommend},
+    {"retrain", "retraining policy: decide, train a challenger, promote",
+     cmd_retrain},
+    {"runs", "tracked runs: list, show, compare, history, gc", cmd_runs},
+    {"serve", "REST API: recommendations, ratings, auth, metrics, hot swap",
+     cmd_serve},
+    {"train", "train the two-tower model as a tracked run", cmd_train},
+    {"tune", "grid search: a parent run, one child run per combination",
+     cmd_tune},
     {"version", "print the version and the code version built in",
      cmd_version},
+    {"watch", "run the retraining policy on a schedule (until SIGINT)",
+     cmd_watch},
 };
 static const size_t n_commands = sizeof(commands) / sizeof(commands[0]);
 

@@ -102,6 +102,14 @@ struct train_config {
                             and pass it to on_epoch (costs time) */
   double init_scale;     /* new id rows ~ uniform(-s, s); 0.05 as Keras */
   int64_t first_rating_id, last_rating_id; /* range trained on */
+  /* Extra ratings trained on besides the range, e.g. a replay sample of
+   * older ratings against forgetting (monitor/retrain.c): rating ids in
+   * ascending order, borrowed for the call; NULL / 0 (the defaults) for
+   * none. Ids inside the range or not in the database are skipped. The
+   * range (first/last_rating_id, the model's lineage) still names only the
+   * range. Not stored in the model file. */
+  const int64_t *extra_rating_ids;
+  size_t n_extra_rating_ids;
 };
 
 /* The best configuration found on ml-100k (80/20 split, seed 42; a sweep

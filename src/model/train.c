@@ -89,6 +89,13 @@ int train_config_check(const struct train_config *c, struct hv_err *err)
     return hv_err_set(err, HV_EINVAL, "rating range %lld:%lld is empty",
                       (long long)c->first_rating_id,
                       (long long)c->last_rating_id);
+  if (c->n_extra_rating_ids && !c->extra_rating_ids)
+    return hv_err_set(err, HV_EINVAL, "extra rating ids: %zu ids but no "
+                      "array", c->n_extra_rating_ids);
+  for (size_t i = 1; i < c->n_extra_rating_ids; i++)
+    if (c->extra_rating_ids[i] <= c->extra_rating_ids[i - 1])
+      return hv_err_set(err, HV_EINVAL, "extra rating ids must be strictly "
+                        "ascending (index %zu)", i);
   return 0;
 }
 
@@ -636,6 +643,66 @@ static int make_model(struct trainer *t, struct hv_model **out,
   return model_from_image(img, len, 0, out, err);
 }
 
+/* Append the ratings of cfg.extra_rating_ids that lie outside the range
+ * (already in t->R) to t->R; the range bounds in cfg stay as they are. */
+static int append_extra(struct trainer *t, struct hv_db *db,
+                        struct hv_err *err)
+{
+  const int64_t *ids = t->cfg.extra_rating_ids;
+  const size_t n_ids = t->cfg.n_extra_rating_ids;
+  if (!n_ids)
+    return 0;
+  struct ratings_cols X;
+  if (ratings_load(db, ids[0], ids[n_ids - 1], &X, err)) {
+    ratings_cols_free(&X);
+    return err->code;
+  }
+  size_t keep = 0, j = 0;
+  for (size_t i = 0; i < X.n; i++) { /* both ascending: merge */
+    while (j < n_ids && ids[j] < X.rating_id[i])
+      j++;
+    if (j < n_ids && ids[j] == X.rating_id[i] &&
+        (X.rating_id[i] < t->cfg.first_rating_id ||
+         X.rating_id[i] > t->cfg.last_rating_id)) {
+      X.rating_id[keep] = X.rating_id[i];
+      X.user_id[keep] = X.user_id[i];
+      X.movie_id[keep] = X.movie_id[i];
+      X.rating[keep] = X.rating[i];
+      X.timestamp[keep] = X.timestamp[i];
+      keep++;
+    }
+  }
+  struct ratings_cols *R = &t->R;
+  size_t n = R->n + keep;
+  int64_t *a = realloc(R->rating_id, n * sizeof(int64_t));
+  if (a)
+    R->rating_id = a;
+  int64_t *b = a ? realloc(R->user_id, n * sizeof(int64_t)) : NULL;
+  if (b)
+    R->user_id = b;
+  int64_t *c = b ? realloc(R->movie_id, n * sizeof(int64_t)) : NULL;
+  if (c)
+    R->movie_id = c;
+  float *d = c ? realloc(R->rating, n * sizeof(float)) : NULL;
+  if (d)
+    R->rating = d;
+  int64_t *e = d ? realloc(R->timestamp, n * sizeof(int64_t)) : NULL;
+  if (e)
+    R->timestamp = e;
+  if (!e) {
+    ratings_cols_free(&X);
+    return NOMEM("extra ratings");
+  }
+  memcpy(R->rating_id + R->n, X.rating_id, keep * sizeof(int64_t));
+  memcpy(R->user_id + R->n, X.user_id, keep * sizeof(int64_t));
+  memcpy(R->movie_id + R->n, X.movie_id, keep * sizeof(int64_t));
+  memcpy(R->rating + R->n, X.rating, keep * sizeof(float));
+  memcpy(R->timestamp + R->n, X.timestamp, keep * sizeof(int64_t));
+  R->n = n;
+  ratings_cols_free(&X);
+  return 0;
+}
+
 static int load_data(struct trainer *t, struct hv_db *db, struct hv_err *err)
 {
   if (ratings_load(db, t->cfg.first_rating_id, t->cfg.last_rating_id, &t->R,
@@ -651,7 +718,7 @@ static int load_data(struct trainer *t, struct hv_db *db, struct hv_err *err)
                       (long long)t->cfg.last_rating_id);
   t->cfg.first_rating_id = t->R.rating_id[0];
   t->cfg.last_rating_id = t->R.rating_id[t->R.n - 1];
-  return 0;
+  return append_extra(t, db, err);
 }
 
 static int prepare(struct trainer *t, struct train_result *res,

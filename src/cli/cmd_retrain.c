@@ -1,0 +1,167 @@
+/*
+ * cmd_retrain.c - `harvest retrain`: run the retraining policy once on the
+ * Production model; when it fires, train a challenger (stateful by
+ * default), compare it with the champion on held-out new data, register it
+ * and promote it when it wins by the margin.
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+
+#include "cli/cli.h"
+#include "cli/retrain_flags.h"
+#include "monitor/retrain.h"
+#include "store/db.h"
+#include "track/trainrun.h"
+
+static void help(void)
+{
+  printf("Usage: harvest retrain [--model NAME] [--policy FILE | policy "
+         "flags]\n"
+         "                       [--from-scratch] [--replay X] [--margin X]\n"
+         "                       [--epochs N] [--compare] [--force] "
+         "[--dry-run] [--json]\n\n"
+         "Run the retraining policy once against the Production version of\n"
+         "the model: monitor it on the ratings that arrived since its\n"
+         "training data ended, decide (the decision and its reasons are a\n"
+         "run in the experiment \"Retraining\" whether or not it retrains),\n"
+         "and when a trigger fires: hold out the newest share of the new\n"
+         "ratings, train a challenger (stateful: continue the Production\n"
+         "model's weights and optimiser state on the new ratings plus a\n"
+         "replay sample of older ones), evaluate champion and challenger on\n"
+         "the held-out slice, register the challenger (@challenger) and\n"
+         "promote it to Production (old version archived, @champion moved)\n"
+         "only when its top-100 accuracy wins by more than --margin. Every\n"
+         "registry step is in the audit log ('harvest models show NAME').\n"
+         "A running 'harvest serve' picks up the new Production version by\n"
+         "itself.\n\n");
+  retrain_flags_help_policy(stdout);
+  printf("\n");
+  retrain_flags_help_opts(stdout);
+  printf("\n  --no-monitor-log      do not record the monitoring pass as a "
+         "run\n"
+         "  --json                print the result as JSON\n"
+         "  --home DIR            data folder\n\n"
+         "Exit status 0 whatever was decided; 1 on errors (e.g. no\n"
+         "Production version), 2 on bad flags. See docs/retraining.md.\n");
+}
+
+static void print_side(const char *label, const struct retrain_side *s,
+                       int version)
+{
+  char v[16] = "-";
+  if (version)
+    snprintf(v, sizeof(v), "v%d", version);
+  printf("%-10s %-4s %-8s ratings %lld:%lld (%zu new + %zu replayed), %d "
+         "epochs, %.2f s: held-out top-100 %.4f, top-10 %.4f  [run %s]\n",
+         label, v, s->stateful ? "stateful" : "scratch",
+         (long long)s->train_first, (long long)s->train_last, s->n_new,
+         s->n_replay, s->epochs, s->train_seconds, s->top100, s->top10,
+         s->run_id);
+}
+
+static void print_windows(const json_t *report)
+{
+  size_t i;
+  const json_t *w;
+  printf("%-10s %-20s %8s %8s  %s\n", "window", "rating ids", "ratings",
+         "top-100", "drift");
+  json_array_foreach(json_object_get(report, "windows"), i, w) {
+    const json_t *m = json_object_get(w, "metrics");
+    json_t *dd = json_object_get(w, "dataset_drift");
+    printf("%-10zu %-20s %8lld %8.4f  %s (%lld/%lld)\n", i,
+           json_string_value(json_object_get(w, "name")),
+           (long long)json_integer_value(json_object_get(w, "n_ratings")),
+           json_number_value(
+               json_object_get(m, "top_100_categorical_accuracy")),
+           json_is_true(dd) ? "DATASET DRIFT" : "ok",
+           (long long)json_integer_value(json_object_get(w, "n_drifted")),
+           (long long)json_integer_value(json_object_get(w, "n_features")));
+  }
+}
+
+static void print_text(const struct retrain_result *r)
+{
+  printf("model      %s v%d (Production), trained up to rating_id %lld; "
+         "%lld new ratings\n",
+         r->model, r->champion_version, (long long)r->last_trained_id,
+         (long long)r->new_ratings);
+  if (r->report)
+    print_windows(r->report);
+  for (size_t i = 0; i < r->decision.n_checks; i++)
+    printf("check      %-26s %s  %s\n", r->decision.checks[i].trigger,
+           r->decision.checks[i].fired ? "FIRED" : "-    ",
+           r->decision.checks[i].text);
+  printf("decision   %s  [run %s]\n",
+         r->decision.retrain ? "retrain" : "keep", r->decision_run_id);
+  if (r->n_holdout)
+    printf("held out   ratings %lld:%lld (%zu); champion v%d top-100 %.4f, "
+           "top-10 %.4f\n",
+           (long long)r->holdout_first, (long long)r->holdout_last,
+           r->n_holdout, r->champion_version, r->champion_top100,
+           r->champion_top10);
+  if (r->challenger.ran)
+    print_side("challenger", &r->challenger, r->challenger_version);
+  if (r->other.ran)
+    print_side("compare", &r->other, 0);
+  printf("action     %s: %s (%.2f s)\n", r->action, r->detail, r->seconds);
+}
+
+int cmd_retrain(struct cli_ctx *ctx, int argc, char **argv)
+{
+  enum { OPT_NO_MONLOG = 0x3100 };
+  static const struct option opts[] = {
+      CLI_COMMON_LONGOPTS, RETRAIN_POLICY_LONGOPTS, RETRAIN_OPTS_LONGOPTS,
+      {"no-monitor-log", no_argument, NULL, OPT_NO_MONLOG}, {0}};
+  struct retrain_flags f;
+  retrain_flags_init(&f);
+  int c;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    if (cli_common_opt(ctx, c, optarg))
+      continue;
+    if (c == 'h') {
+      help();
+      return 0;
+    }
+    if (c == OPT_NO_MONLOG) {
+      f.opts.log_monitor = 0;
+      continue;
+    }
+    int r = retrain_flags_opt(&f, c, optarg, "retrain");
+    if (r < 0)
+      return r;
+    if (r == 0)
+      return cli_usage_error("retrain", "bad option");
+  }
+  if (optind < argc)
+    return cli_usage_error("retrain", "unexpected argument '%s'",
+                           argv[optind]);
+  int rc = retrain_flags_finish(&f, "retrain");
+  if (rc)
+    return rc;
+  f.opts.home = ctx->home;
+  struct hv_err err = {0};
+  struct hv_db *db = NULL;
+  /* SIGINT/SIGTERM mid-training: the runs this process owns end KILLED */
+  if (cli_open_home(ctx, &db, &err) ||
+      trainrun_guard_install(db_path(db), &err)) {
+    db_close(db);
+    return cli_report(&err);
+  }
+  struct retrain_result res;
+  rc = retrain_run(db, &f.opts, &res, &err);
+  db_close(db);
+  if (rc) {
+    if (res.decision_run_id[0])
+      fprintf(stderr, "harvest: decision run %s ended FAILED\n",
+              res.decision_run_id);
+    retrain_result_free(&res);
+    return cli_report(&err);
+  }
+  if (ctx->json)
+    cli_print_json(retrain_result_to_json(&res));
+  else
+    print_text(&res);
+  retrain_result_free(&res);
+  return 0;
+}

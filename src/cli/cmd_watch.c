@@ -1,0 +1,196 @@
+/*
+ * cmd_watch.c - `harvest watch`: run the retraining policy on a schedule
+ * (monitor/loop.h) until SIGINT or SIGTERM, while `harvest serve` in
+ * another process keeps answering and swaps in every promoted model by
+ * itself.
+ *
+ * SIGINT/SIGTERM are blocked before the loop thread starts (it inherits the
+ * mask) and taken with sigtimedwait on the main thread, which then stops the
+ * loop after the tick in progress: a retraining is never cut in half.
+ */
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "cli/retrain_flags.h"
+#include "monitor/loop.h"
+#include "monitor/window.h"
+#include "store/db.h"
+#include "util/fsutil.h"
+#include "util/parse.h"
+
+static void help(void)
+{
+  printf("Usage: harvest watch [--model NAME] [--interval SECONDS] "
+         "[--ticks N]\n"
+         "                     [--policy FILE | policy flags] [retraining "
+         "options] [--json]\n\n"
+         "Run the retraining policy every --interval seconds (first run at\n"
+         "once) until SIGINT or SIGTERM, exactly as 'harvest retrain' does\n"
+         "once: each run is a decision run in the experiment \"Retraining\";\n"
+         "when a challenger wins it is promoted, and a running 'harvest\n"
+         "serve' swaps it in by itself (it polls the registry). A tick is\n"
+         "skipped as idle, with no run logged, when neither the newest\n"
+         "rating nor the Production version changed since the last one\n"
+         "(unless --max-age-days or --force is given). A failing tick is\n"
+         "reported and the next one retries. On a signal the tick in\n"
+         "progress finishes first.\n\n"
+         "  --interval SECONDS    between runs (default 60; units s m h d\n"
+         "                        accepted: 30s, 5m)\n"
+         "  --ticks N             stop after N runs (default: never)\n\n");
+  retrain_flags_help_policy(stdout);
+  printf("\n");
+  retrain_flags_help_opts(stdout);
+  printf("\n  --json                one JSON object per run on stdout\n"
+         "  --home DIR            data folder\n");
+}
+
+struct watch_ctx {
+  int json;
+};
+
+static void on_tick(void *ud, const struct loop_tick *t)
+{
+  const struct watch_ctx *w = ud;
+  char when[32];
+  window_format_time((int64_t)hv_now(), when, sizeof(when));
+  if (w->json) {
+    json_t *j = t->res ? retrain_result_to_json(t->res) : json_object();
+    if (!j)
+      return;
+    json_object_set_new(j, "tick", json_integer((json_int_t)t->index));
+    json_object_set_new(j, "time", json_string(when));
+    if (t->idle)
+      json_object_set_new(j, "action", json_string("idle"));
+    if (t->rc) {
+      json_object_set_new(j, "action", json_string("error"));
+      json_object_set_new(j, "error", json_string(t->err->msg));
+    }
+    json_dumpf(j, stdout, JSON_COMPACT);
+    fputc('\n', stdout);
+    json_decref(j);
+  } else if (t->idle) {
+    printf("%s tick %zu: idle (no new ratings, same Production version)\n",
+           when, t->index);
+  } else if (t->rc) {
+    printf("%s tick %zu: error: %s\n", when, t->index, t->err->msg);
+  } else {
+    printf("%s tick %zu: v%d %s: %s [run %s]\n", when, t->index,
+           t->res->production_version, t->res->action, t->res->detail,
+           t->res->decision_run_id);
+  }
+  fflush(stdout);
+}
+
+/* Wait for SIGINT/SIGTERM (blocked in set) or the end of the loop. */
+static int wait_signal(struct loop *l, const sigset_t *set)
+{
+  struct timespec ts = {0, 200 * 1000 * 1000};
+  while (!loop_done(l)) {
+    int sig = sigtimedwait(set, NULL, &ts);
+    if (sig == SIGINT || sig == SIGTERM)
+      return sig;
+  }
+  return 0;
+}
+
+static int parse(struct cli_ctx *ctx, int argc, char **argv,
+                 struct retrain_flags *f, struct loop_config *lc, int *help_)
+{
+  enum { OPT_INTERVAL = 0x3200, OPT_TICKS };
+  static const struct option opts[] = {
+      CLI_COMMON_LONGOPTS, RETRAIN_POLICY_LONGOPTS, RETRAIN_OPTS_LONGOPTS,
+      {"interval", required_argument, NULL, OPT_INTERVAL},
+      {"ticks", required_argument, NULL, OPT_TICKS}, {0}};
+  struct hv_err e = {0};
+  int c;
+  int64_t v;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    if (cli_common_opt(ctx, c, optarg))
+      continue;
+    if (c == 'h') {
+      *help_ = 1;
+      return 0;
+    }
+    if (c == OPT_INTERVAL) {
+      if (window_parse_duration(optarg, &v, "--interval", &e))
+        return cli_usage_error("watch", "%s", e.msg);
+      lc->interval_s = (double)v;
+      continue;
+    }
+    if (c == OPT_TICKS) {
+      if (hv_parse_i64(optarg, 1, 1000000000, &v, "--ticks", &e))
+        return cli_usage_error("watch", "%s", e.msg);
+      lc->max_ticks = (size_t)v;
+      continue;
+    }
+    int r = retrain_flags_opt(f, c, optarg, "watch");
+    if (r < 0)
+      return r;
+    if (r == 0)
+      return cli_usage_error("watch", "bad option");
+  }
+  if (optind < argc)
+    return cli_usage_error("watch", "unexpected argument '%s'",
+                           argv[optind]);
+  return retrain_flags_finish(f, "watch");
+}
+
+int cmd_watch(struct cli_ctx *ctx, int argc, char **argv)
+{
+  struct retrain_flags f;
+  retrain_flags_init(&f);
+  struct loop_config lc;
+  memset(&lc, 0, sizeof(lc));
+  lc.interval_s = 60;
+  int want_help = 0;
+  int rc = parse(ctx, argc, argv, &f, &lc, &want_help);
+  if (want_help) {
+    help();
+    return 0;
+  }
+  if (rc)
+    return rc;
+  struct hv_err err = {0};
+  struct hv_db *db = NULL;
+  char path[4096];
+  if (cli_open_home(ctx, &db, &err) ||
+      hv_path_join(path, sizeof(path), ctx->home, "harvest.db", &err)) {
+    db_close(db);
+    return cli_report(&err);
+  }
+  db_close(db); /* created / migrated; the loop opens its own */
+  f.opts.home = ctx->home;
+  lc.db_path = path;
+  lc.opts = f.opts;
+  lc.policy = f.policy;
+  struct watch_ctx w = {ctx->json};
+  lc.on_tick = on_tick;
+  lc.ud = &w;
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+  struct loop *l = NULL;
+  if (loop_start(&lc, &l, &err))
+    return cli_report(&err);
+  if (!ctx->json)
+    fprintf(stderr, "watch: running the policy every %g s on model %s; "
+            "SIGINT or SIGTERM stops\n", lc.interval_s,
+            f.opts.model_name ? f.opts.model_name : "harvest_recommender");
+  int sig = wait_signal(l, &set);
+  if (sig && !ctx->json)
+    fprintf(stderr, "watch: %s: stopping after the current tick\n",
+            sig == SIGINT ? "SIGINT" : "SIGTERM");
+  size_t ticks = loop_ticks(l);
+  if (loop_stop(l, &err))
+    return cli_report(&err);
+  if (!ctx->json)
+    fprintf(stderr, "watch: %zu tick%s\n", ticks, ticks == 1 ? "" : "s");
+  return 0;
+}

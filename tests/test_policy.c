@@ -1,0 +1,395 @@
+/*
+ * test_policy.c - the retraining policy (monitor/policy.h): each trigger
+ * firing and not firing on hand-made monitoring reports, small windows not
+ * judged, force, flags (policy_set) and policy files with their
+ * FILE:LINE:COLUMN errors and unknown keys, and bad input.
+ */
+#include "testutil.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "monitor/policy.h"
+
+/* A report with n windows: top100[i], n_ratings[i], drift[i], and the PSI
+ * of user_age psi_age[i] (movie_year is always 0.05). */
+static json_t *report(size_t n, const double *top100, const int *n_ratings,
+                      const int *drift, const double *psi_age)
+{
+  json_t *wins = json_array();
+  for (size_t i = 0; i < n; i++) {
+    json_t *feats = json_pack(
+        "[{s:s, s:f, s:b}, {s:s, s:f, s:b}, {s:s, s:f, s:b, s:s}]", "name",
+        "user_age", "psi", psi_age[i], "drift", drift[i], "name",
+        "movie_year", "psi", 0.05, "drift", 0, "name", "rating", "psi", 9.0,
+        "drift", 0, "skipped", "empty sample");
+    json_array_append_new(
+        wins, json_pack("{s:s, s:i, s:{s:f}, s:o, s:b, s:i, s:i}", "name",
+                        "w", "n_ratings", n_ratings[i], "metrics",
+                        "top_100_categorical_accuracy", top100[i],
+                        "features", feats, "dataset_drift", drift[i],
+                        "n_drifted", drift[i], "n_features", 3));
+  }
+  return json_pack("{s:o}", "windows", wins);
+}
+
+static const struct policy_check *find(const struct policy_decision *d,
+                                       const char *trigger)
+{
+  for (size_t i = 0; i < d->n_checks; i++)
+    if (!strcmp(d->checks[i].trigger, trigger))
+      return &d->checks[i];
+  return NULL;
+}
+
+static void test_defaults(void **state)
+{
+  (void)state;
+  struct policy p;
+  policy_defaults(&p);
+  assert_false(policy_any_trigger(&p));
+  assert_false(policy_needs_report(&p));
+  assert_int_equal(policy_check(&p, NULL), 0);
+  policy_seed(&p);
+  assert_true(p.min_top100 == 0.5);
+  assert_true(policy_any_trigger(&p));
+  assert_true(policy_needs_report(&p));
+  /* nothing on: no retraining, says so */
+  policy_defaults(&p);
+  struct policy_input in = {NULL, 100, 1.0, 0};
+  struct policy_decision d;
+  struct hv_err e = {0};
+  assert_int_equal(policy_decide(&p, &in, &d, &e), 0);
+  assert_false(d.retrain);
+  assert_string_equal(d.reasons, "no trigger is on");
+}
+
+/* The performance trigger: worst judged window, <= fires, > does not. */
+static void test_top100(void **state)
+{
+  (void)state;
+  const struct {
+    double threshold;
+    double top[3];
+    int n[3];
+    int fires;
+    double worst;
+  } cases[] = {
+      {0.5, {0.6, 0.45, 0.7}, {500, 500, 500}, 1, 0.45},
+      {0.5, {0.6, 0.55, 0.7}, {500, 500, 500}, 0, 0.55},
+      {0.5, {0.5, 0.9, 0.9}, {500, 500, 500}, 1, 0.5},   /* <= fires */
+      {0.5, {0.1, 0.9, 0.9}, {10, 500, 500}, 0, 0.9},    /* small: unjudged */
+      {0.5, {0.1, 0.2, 0.3}, {10, 20, 30}, 0, NAN},      /* none judged */
+  };
+  for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+    struct policy p;
+    policy_defaults(&p);
+    p.min_top100 = cases[k].threshold;
+    int drift[3] = {0, 0, 0};
+    double psi[3] = {0, 0, 0};
+    json_t *r = report(3, cases[k].top, cases[k].n, drift, psi);
+    struct policy_input in = {r, 1500, 1.0, 0};
+    struct policy_decision d;
+    struct hv_err e = {0};
+    assert_int_equal(policy_decide(&p, &in, &d, &e), 0);
+    assert_int_equal(d.retrain, cases[k].fires);
+    const struct policy_check *c = find(&d, "min_top100");
+    assert_non_null(c);
+    assert_int_equal(c->fired, cases[k].fires);
+    if (isnan(cases[k].worst))
+      assert_true(isnan(d.worst_top100));
+    else
+      assert_true(fabs(d.worst_top100 - cases[k].worst) < 1e-12);
+    assert_int_equal(d.n_windows, 3);
+    if (cases[k].fires)
+      assert_non_null(strstr(d.reasons, "worst top-100"));
+    else
+      assert_non_null(strstr(d.reasons, "no trigger fired"));
+    json_decref(r);
+  }
+}
+
+static void test_drift_and_psi(void **state)
+{
+  (void)state;
+  double top[2] = {0.9, 0.9};
+  int n[2] = {500, 500};
+  struct policy p;
+  policy_defaults(&p);
+  p.on_dataset_drift = 1;
+  struct hv_err e = {0};
+  assert_int_equal(policy_set(&p, "psi_bound", "user_age=0.2", NULL, &e), 0);
+  assert_int_equal(policy_set(&p, "psi-bound", "rating=0.1", NULL, &e), 0);
+  /* no drift, PSI below the bound: nothing fires */
+  int d0[2] = {0, 0};
+  double psi0[2] = {0.1, 0.15};
+  json_t *r = report(2, top, n, d0, psi0);
+  struct policy_input in = {r, 1000, 0.5, 0};
+  struct policy_decision d;
+  assert_int_equal(policy_decide(&p, &in, &d, &e), 0);
+  assert_false(d.retrain);
+  assert_int_equal(d.dataset_drift, 0);
+  const struct policy_check *c = find(&d, "psi:user_age");
+  assert_non_null(c);
+  assert_false(c->fired);
+  assert_true(fabs(c->value - 0.15) < 1e-12);
+  /* rating is skipped in every window: not measured, never fires */
+  c = find(&d, "psi:rating");
+  assert_non_null(c);
+  assert_false(c->fired);
+  assert_true(isnan(c->value));
+  json_decref(r);
+  /* drift in the second window, PSI above the bound in the first */
+  int d1[2] = {0, 1};
+  double psi1[2] = {0.3, 0.1};
+  r = report(2, top, n, d1, psi1);
+  in.report = r;
+  assert_int_equal(policy_decide(&p, &in, &d, &e), 0);
+  assert_true(d.retrain);
+  assert_int_equal(d.dataset_drift, 1);
+  assert_true(find(&d, "dataset_drift")->fired);
+  assert_true(find(&d, "psi:user_age")->fired);
+  assert_non_null(strstr(d.reasons, "dataset drift in window 1"));
+  assert_non_null(strstr(d.reasons, "PSI of user_age 0.3000 > 0.2"));
+  json_decref(r);
+  /* a drifted window too small to judge does not count */
+  int n2[2] = {50, 500};
+  int d2[2] = {1, 0};
+  r = report(2, top, n2, d2, psi0);
+  in.report = r;
+  assert_int_equal(policy_decide(&p, &in, &d, &e), 0);
+  assert_false(d.retrain);
+  assert_int_equal(d.n_judged, 1);
+  json_decref(r);
+}
+
+static void test_volume_age_force(void **state)
+{
+  (void)state;
+  struct policy p;
+  policy_defaults(&p);
+  p.min_new_ratings = 1000;
+  p.max_age_days = 7;
+  const struct {
+    int64_t n;
+    double age;
+    int force, fires;
+  } cases[] = {
+      {999, 6.9, 0, 0}, {1000, 1, 0, 1}, {5, 7.0, 0, 1},
+      {5, NAN, 0, 0},   {0, 0, 1, 1},
+  };
+  for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+    struct policy_input in = {NULL, cases[k].n, cases[k].age, cases[k].force};
+    struct policy_decision d;
+    struct hv_err e = {0};
+    assert_int_equal(policy_decide(&p, &in, &d, &e), 0);
+    assert_int_equal(d.retrain, cases[k].fires);
+    assert_int_equal(d.new_ratings, cases[k].n);
+    assert_non_null(find(&d, "min_new_ratings"));
+    assert_non_null(find(&d, "max_age_days"));
+    if (cases[k].force)
+      assert_non_null(strstr(d.reasons, "forced"));
+  }
+}
+
+static void test_set_flags(void **state)
+{
+  (void)state;
+  struct policy p;
+  policy_defaults(&p);
+  struct hv_err e = {0};
+  assert_int_equal(policy_set(&p, "min-top100", "0.25", "--min-top100", &e),
+                   0);
+  assert_true(p.min_top100 == 0.25);
+  assert_int_equal(policy_set(&p, "on_dataset_drift", "yes", NULL, &e), 0);
+  assert_int_equal(p.on_dataset_drift, 1);
+  assert_int_equal(policy_set(&p, "min_new_ratings", "5000", NULL, &e), 0);
+  assert_int_equal(policy_set(&p, "max-age-days", "2.5", NULL, &e), 0);
+  assert_int_equal(policy_set(&p, "windows", "4", NULL, &e), 0);
+  assert_int_equal(policy_set(&p, "psi_bound", "user_age=0.2", NULL, &e), 0);
+  assert_int_equal(policy_set(&p, "psi_bound", "user_age=0.3", NULL, &e), 0);
+  assert_int_equal(p.n_psi, 1); /* replaced, not added */
+  assert_true(p.psi[0].bound == 0.3);
+  struct policy before = p;
+  const struct {
+    const char *key, *value, *msg;
+    int code;
+  } bad[] = {
+      {"min_top100", "1.5", "--x", HV_EINVAL},
+      {"min_top100", "nan", "--x", HV_EINVAL},
+      {"min_top100", "", "--x", HV_EINVAL},
+      {"on_dataset_drift", "maybe", "not true or false", HV_EINVAL},
+      {"psi_bound", "user_age", "FEATURE=BOUND", HV_EINVAL},
+      {"psi_bound", "=0.2", "FEATURE=BOUND", HV_EINVAL},
+      {"psi_bound", "shoe_size=0.2", "unknown feature 'shoe_size'", HV_EINVAL},
+      {"psi_bound", "user_age=-1", "--x", HV_EINVAL},
+      {"psi_bound", "user_age=abc", "--x", HV_EINVAL},
+      {"min_new_ratings", "-5", "--x", HV_EINVAL},
+      {"windows", "0", "--x", HV_EINVAL},
+      {"windows", "101", "--x", HV_EINVAL},
+      {"max_age_days", "inf", "--x", HV_EINVAL},
+      {"colour", "red", "unknown policy key 'colour'", HV_ENOTFOUND},
+  };
+  for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+    hv_err_clear(&e);
+    assert_int_equal(policy_set(&p, bad[k].key, bad[k].value, "--x", &e),
+                     bad[k].code);
+    assert_non_null(strstr(e.msg, bad[k].msg));
+    assert_memory_equal(&p, &before, sizeof(p)); /* unchanged */
+  }
+  assert_int_equal(policy_set(NULL, "windows", "1", NULL, &e), HV_EINVAL);
+  assert_int_equal(policy_set(&p, NULL, "1", NULL, &e), HV_EINVAL);
+  assert_int_equal(policy_set(&p, "windows", NULL, NULL, &e), HV_EINVAL);
+}
+
+static void test_file(void **state)
+{
+  (void)state;
+  char dir[256], path[512];
+  tu_tmpdir(dir, sizeof(dir));
+  tu_write(dir, "p.json",
+           "{\n  \"min_top100\": 0.3,\n  \"on_dataset_drift\": true,\n"
+           "  \"psi_bounds\": {\"user_age\": 0.2, \"movie_popularity\": "
+           "0.25},\n  \"min_new_ratings\": 5000,\n  \"max_age_days\": 7,\n"
+           "  \"windows\": 2, \"window_ratings\": 1000,\n"
+           "  \"min_window_ratings\": 100\n}\n",
+           path, sizeof(path));
+  struct policy p;
+  policy_defaults(&p);
+  struct hv_err e = {0};
+  assert_int_equal(policy_load_file(&p, path, &e), 0);
+  assert_true(p.min_top100 == 0.3);
+  assert_int_equal(p.on_dataset_drift, 1);
+  assert_int_equal(p.n_psi, 2);
+  assert_int_equal(p.min_new_ratings, 5000);
+  assert_true(p.max_age_days == 7);
+  assert_int_equal(p.windows, 2);
+  assert_int_equal(p.window_ratings, 1000);
+  assert_int_equal(p.min_window_ratings, 100);
+  /* round trip through policy_to_json */
+  json_t *j = policy_to_json(&p);
+  char *text = json_dumps(j, 0);
+  struct policy q;
+  policy_defaults(&q);
+  assert_int_equal(policy_parse(&q, text, strlen(text), "rt", &e), 0);
+  assert_memory_equal(&p, &q, sizeof(p));
+  free(text);
+  json_decref(j);
+  tu_rmtree(dir);
+}
+
+static void test_file_errors(void **state)
+{
+  (void)state;
+  const struct {
+    const char *text, *msg;
+  } bad[] = {
+      {"{\"min_top100\": 0.5,\n \"colour\": 1}", "f:2:2: colour: unknown "
+                                                 "policy key 'colour'"},
+      {"{\"min_top100\": 0.5,\n\n   \"windows\": 1.5}",
+       "f:3:4: windows: expected an integer"},
+      {"{\"min_top100\": \"high\"}", "f:1:2: min_top100: expected a number"},
+      {"{\"min_top100\": 2}", "f:1:2: min_top100: 2 is out of range"},
+      {"{\"on_dataset_drift\": 1}", "expected true or false"},
+      {"{\"psi_bounds\": [1]}", "psi_bounds: expected an object"},
+      {"{\"psi_bounds\": {\n  \"user_age\": \"x\"}}",
+       "f:2:3: psi_bounds.user_age: expected a number"},
+      {"{\"psi_bounds\": {\"nope\": 0.1}}", "unknown feature 'nope'"},
+      {"{\"psi_bound\": \"user_age=0.1\"}", "use \"psi_bounds\""},
+      {"{\"min_top100\": 0.5,}", "f:1:"},
+      {"{\"windows\": 1, \"windows\": 2}", "f:1:"},
+      {"[1, 2]", "f:1:1: a policy is a JSON object"},
+      {"", "f:"},
+      {"{\"min_top100\": 0.5", "f:1:"},
+  };
+  for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+    struct policy p, before;
+    policy_defaults(&p);
+    before = p;
+    struct hv_err e = {0};
+    int rc = policy_parse(&p, bad[k].text, strlen(bad[k].text), "f", &e);
+    assert_int_equal(rc, HV_EINVAL);
+    if (!strstr(e.msg, bad[k].msg))
+      fail_msg("case %zu: got '%s', want '%s'", k, e.msg, bad[k].msg);
+    assert_memory_equal(&p, &before, sizeof(p));
+  }
+  /* missing and oversized files */
+  struct policy p;
+  policy_defaults(&p);
+  struct hv_err e = {0};
+  assert_int_equal(policy_load_file(&p, "/nonexistent/p.json", &e),
+                   HV_ENOTFOUND);
+  assert_int_equal(policy_load_file(&p, NULL, &e), HV_EINVAL);
+  assert_int_equal(policy_load_file(&p, "", &e), HV_EINVAL);
+  char dir[256], path[512];
+  tu_tmpdir(dir, sizeof(dir));
+  size_t big = POLICY_FILE_MAX + 10;
+  char *text = malloc(big + 1);
+  memset(text, ' ', big);
+  text[0] = '{';
+  text[big - 1] = '}';
+  text[big] = '\0';
+  tu_write(dir, "big.json", text, path, sizeof(path));
+  free(text);
+  assert_int_equal(policy_load_file(&p, path, &e), HV_ETOOBIG);
+  tu_rmtree(dir);
+}
+
+static void test_decide_bad_input(void **state)
+{
+  (void)state;
+  struct policy p;
+  policy_seed(&p);
+  struct policy_decision d;
+  struct hv_err e = {0};
+  struct policy_input in = {NULL, 0, 0, 0};
+  assert_int_equal(policy_decide(NULL, &in, &d, &e), HV_EINVAL);
+  assert_int_equal(policy_decide(&p, NULL, &d, &e), HV_EINVAL);
+  assert_int_equal(policy_decide(&p, &in, NULL, &e), HV_EINVAL);
+  json_t *r = json_pack("{s:i}", "windows", 3);
+  in.report = r;
+  assert_int_equal(policy_decide(&p, &in, &d, &e), HV_EINVAL);
+  assert_non_null(strstr(e.msg, "windows"));
+  json_decref(r);
+  /* windows with junk inside are not judged, not a crash */
+  r = json_pack("{s:[i, {s:s}, {s:i, s:s}]}", "windows", 1, "n_ratings",
+                "x", "n_ratings", 900, "metrics", "none");
+  in.report = r;
+  assert_int_equal(policy_decide(&p, &in, &d, &e), 0);
+  assert_false(d.retrain);
+  assert_int_equal(d.n_judged, 1);
+  assert_true(isnan(d.worst_top100));
+  json_decref(r);
+  /* a bad policy is refused */
+  p.windows = 0;
+  in.report = NULL;
+  assert_int_equal(policy_decide(&p, &in, &d, &e), HV_EINVAL);
+  /* JSON of a decision names every check */
+  policy_seed(&p);
+  p.min_new_ratings = 10;
+  in.new_ratings = 20;
+  assert_int_equal(policy_decide(&p, &in, &d, &e), 0);
+  json_t *j = policy_decision_to_json(&d);
+  assert_non_null(j);
+  assert_true(json_is_true(json_object_get(j, "retrain")));
+  assert_int_equal(json_array_size(json_object_get(j, "checks")), 2);
+  assert_true(json_is_null(json_object_get(j, "worst_top100")));
+  json_decref(j);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_defaults),
+      cmocka_unit_test(test_top100),
+      cmocka_unit_test(test_drift_and_psi),
+      cmocka_unit_test(test_volume_age_force),
+      cmocka_unit_test(test_set_flags),
+      cmocka_unit_test(test_file),
+      cmocka_unit_test(test_file_errors),
+      cmocka_unit_test(test_decide_bad_input),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
