@@ -466,6 +466,14 @@ static void test_bad_parameters(void **state)
        "last_rating_id"},
       {"/monitor/evaluate?first_rating_id=9&last_rating_id=2", 422,
        "first_rating_id"},
+      {"/monitor/drift?batches=x", 422, "batches"},
+      {"/monitor/drift?batches=1:5&first_rating_id=1", 422, "batches"},
+      {"/monitor/drift?first_rating_id=5", 422, "last_rating_id"},
+      {"/monitor/drift?window=7q", 422, "window"},
+      {"/monitor/drift?window=7d&windows=1000", 422, "windows"},
+      {"/monitor/drift?since=yesterday", 422, "since"},
+      {"/monitor/drift?batches=1:5&threshold_share=2", 422,
+       "threshold_share"},
       {"/no/such/route", 404, "Not Found"},
       {"/users/secure_ratings/", 401, "Bearer"},
   };
@@ -492,6 +500,17 @@ static void test_bad_parameters(void **state)
   assert_int_equal(json_integer_value(json_object_get(m, "n_pairs")), 200);
   assert_true(json_is_number(json_object_get(m,
                                              "top_10_categorical_accuracy")));
+  json_decref(j);
+  /* the drift report of the served model on two rating-id windows */
+  assert_int_equal(get(&v, "/monitor/drift?batches=1:100,101:200", &r), 200);
+  j = parse(&r);
+  json_t *w = json_object_get(j, "windows");
+  assert_int_equal(json_array_size(w), 2);
+  json_t *w0 = json_array_get(w, 0);
+  assert_int_equal(json_integer_value(json_object_get(w0, "n_ratings")), 100);
+  assert_true(json_is_boolean(json_object_get(w0, "dataset_drift")));
+  assert_true(json_array_size(json_object_get(w0, "features")) > 0);
+  assert_non_null(json_object_get(json_object_get(j, "served"), "version"));
   json_decref(j);
   stop(&v);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "serve/ui.h"
 #include "util/parse.h"
 
 static const int E_NONE[] = {0};
@@ -18,8 +19,11 @@ static const int E_TOKEN[] = {401, 422, 429, 0};
 static const int E_PW[] = {401, 403, 404, 413, 422, 0};
 static const int E_SECURE[] = {401, 404, 0};
 static const int E_EVAL[] = {422, 503, 0};
+static const int E_DRIFT[] = {404, 422, 503, 0};
 static const int E_RELOAD[] = {404, 500, 0};
 static const int E_READY[] = {503, 0};
+static const int E_UI[] = {404, 422, 0};
+static const int E_UI_POST[] = {401, 403, 404, 409, 422, 429, 0};
 
 static const struct rt_param P_NONE[] = {{NULL}};
 static const struct rt_param P_USER[] = {
@@ -52,9 +56,57 @@ static const struct rt_param P_PW[] = {
     {"X-Admin-Key", "header", "string", 0,
      "admin key (first provisioning, instead of a bearer token)"},
     {NULL}};
+static const struct rt_param P_UI_RUNS[] = {
+    {"name", "path", "string", 1, "experiment name"},
+    {"filter", "query", "string", 0,
+     "runs filter, as harvest runs list --filter"},
+    {"order_by", "query", "string", 0, "e.g. metrics.loss ASC"},
+    {"params", "query", "string", 0, "param columns (comma list)"},
+    {"metrics", "query", "string", 0, "metric columns (comma list)"},
+    {"max", "query", "integer", 0, "rows shown (default 1000)"},
+    {NULL}};
+static const struct rt_param P_UI_RUN[] = {
+    {"run_id", "path", "string", 1, "32-hex run id"}, {NULL}};
+static const struct rt_param P_UI_COMPARE[] = {
+    {"runs", "query", "array", 1, "run ids: ?runs=A,B or ?runs=A&runs=B"},
+    {NULL}};
+static const struct rt_param P_UI_MODEL[] = {
+    {"name", "path", "string", 1, "registered model name"}, {NULL}};
+static const struct rt_param P_UI_TRANSITION[] = {
+    {"name", "path", "string", 1, "registered model name"},
+    {"action", "form", "string", 1, "VERSION:STAGE, e.g. 3:Production"},
+    {"csrf", "form", "string", 1, "the model page's CSRF token"},
+    {"credential", "form", "string", 0,
+     "admin key or bearer token (or X-Admin-Key / Authorization)"},
+    {"reason", "form", "string", 0, "for the audit log"},
+    {NULL}};
+static const struct rt_param P_UI_MON[] = {
+    {"run", "query", "string", 0,
+     "monitoring run to show (default: the newest)"},
+    {NULL}};
+static const struct rt_param P_UI_USER[] = {
+    {"user_id", "path", "integer", 1, "user id"}, {NULL}};
+static const struct rt_param P_UI_STATIC[] = {
+    {"file", "path", "string", 1, "ui.css or ui.js"}, {NULL}};
+
 static const struct rt_param P_EVAL[] = {
     {"first_rating_id", "query", "integer", 1, "first rating id of the slice"},
     {"last_rating_id", "query", "integer", 1, "last rating id of the slice"},
+    {NULL}};
+static const struct rt_param P_DRIFT[] = {
+    {"batches", "query", "string", 0,
+     "rating-id windows F:L,F:L,... (at most 100)"},
+    {"first_rating_id", "query", "integer", 0,
+     "one rating-id window, with last_rating_id"},
+    {"last_rating_id", "query", "integer", 0, "end of that window"},
+    {"window", "query", "string", 0,
+     "time window length (7d, 12h, 3600s); default one window"},
+    {"since", "query", "string", 0,
+     "start of the first time window (YYYY-MM-DD or epoch seconds); default "
+     "the end of the model's training data"},
+    {"windows", "query", "integer", 0, "number of time windows (1..100)"},
+    {"threshold_share", "query", "number", 0,
+     "dataset drift when this share of features drifted (default 0.5)"},
     {NULL}};
 
 const struct rt_route routes_table[] = {
@@ -123,10 +175,58 @@ const struct rt_route routes_table[] = {
     {RT_GET, "/monitor/evaluate", routes_evaluate, "evaluate", "monitor",
      "Metrics of the served model on a slice of ratings.", NULL, NULL,
      "{\"model\", \"version\", \"metrics\": {...}}", P_EVAL, E_EVAL},
+    {RT_GET, "/monitor/drift", routes_drift, "drift", "monitor",
+     "Monitoring report of the served model: performance, drift per "
+     "feature, dataset drift and feedback-loop health per window.",
+     NULL, NULL,
+     "{\"model\", \"reference\", \"windows\": [{\"metrics\", "
+     "\"features\": [{\"name\", \"test\", \"statistic\", "
+     "\"threshold\", \"drift\"}], \"dataset_drift\"}], \"served\"}",
+     P_DRIFT, E_DRIFT},
     {RT_GET | RT_POST, "/monitor/reload_models", routes_reload, "reload",
      "monitor", "Load the Production model again and swap it in.", NULL,
      NULL, "{\"message\", \"model\", \"version\", \"previous_version\"}",
      P_NONE, E_RELOAD},
+    {RT_GET, "/ui", ui_route_experiments, "ui_experiments", "ui",
+     "Web UI: experiments with run counts and last activity.", NULL, NULL,
+     "HTML", P_NONE, E_NONE},
+    {RT_GET, "/ui/experiments", ui_route_experiments, "ui_experiments_q",
+     "ui", "Web UI: experiments, or with ?name= that experiment's runs.",
+     NULL, NULL, "HTML", P_NONE, E_UI},
+    {RT_GET, "/ui/experiments/{name}", ui_route_runs, "ui_runs", "ui",
+     "Web UI: runs table of an experiment (filter, sort, compare).", NULL,
+     NULL, "HTML", P_UI_RUNS, E_UI},
+    {RT_GET, "/ui/runs/{run_id}", ui_route_run, "ui_run", "ui",
+     "Web UI: one run with metric charts, lineage and artifacts.", NULL,
+     NULL, "HTML", P_UI_RUN, E_UI},
+    {RT_GET, "/ui/compare", ui_route_compare, "ui_compare", "ui",
+     "Web UI: runs side by side, metric charts overlaid.", NULL, NULL,
+     "HTML", P_UI_COMPARE, E_UI},
+    {RT_GET, "/ui/models", ui_route_models, "ui_models", "ui",
+     "Web UI: registered models.", NULL, NULL, "HTML", P_NONE, E_NONE},
+    {RT_GET, "/ui/models/{name}", ui_route_model, "ui_model", "ui",
+     "Web UI: a model's versions, aliases and audit log.", NULL, NULL,
+     "HTML", P_UI_MODEL, E_UI},
+    {RT_POST, "/ui/models/{name}/transition", ui_route_transition,
+     "ui_transition", "ui",
+     "Web UI: move a version to a stage (archives the old Production).",
+     "admin key or bearer token, plus CSRF token",
+     "form: csrf, credential, action, reason", "303 to the model page",
+     P_UI_TRANSITION, E_UI_POST},
+    {RT_GET, "/ui/monitoring", ui_route_monitoring, "ui_monitoring", "ui",
+     "Web UI: performance, drift grid, health and retraining decisions.",
+     NULL, NULL, "HTML", P_UI_MON, E_UI},
+    {RT_GET, "/ui/data", ui_route_data, "ui_data", "ui",
+     "Web UI: counts, rating histogram, top movies.", NULL, NULL, "HTML",
+     P_NONE, E_NONE},
+    {RT_GET, "/ui/users", ui_route_user, "ui_user_q", "ui",
+     "Web UI: a user's page by ?id=.", NULL, NULL, "HTML", P_NONE, E_UI},
+    {RT_GET, "/ui/users/{user_id}", ui_route_user, "ui_user", "ui",
+     "Web UI: a user's ratings and current recommendations.", NULL, NULL,
+     "HTML", P_UI_USER, E_UI},
+    {RT_GET, "/ui/static/{file}", ui_route_static, "ui_static", "ui",
+     "Web UI assets built into the binary.", NULL, NULL, "CSS or JS",
+     P_UI_STATIC, E_UI},
 };
 const size_t routes_count = sizeof(routes_table) / sizeof(routes_table[0]);
 
@@ -139,6 +239,22 @@ int routes_json(struct srv_resp *resp, json_t *j, struct hv_err *err)
   if (!resp->body)
     return hv_err_set(err, HV_ENOMEM, "out of memory building the answer");
   resp->len = strlen(resp->body);
+  return 0;
+}
+
+int routes_header(struct srv_resp *resp, const char *name, const char *value,
+                  struct hv_err *err)
+{
+  if (!name || !value || !*name || strpbrk(name, "\r\n:") ||
+      strpbrk(value, "\r\n"))
+    return hv_err_set(err, HV_EINVAL, "response header: bad name or value");
+  size_t have = resp->headers ? strlen(resp->headers) : 0;
+  size_t add = strlen(name) + 2 + strlen(value) + 1;
+  char *h = realloc(resp->headers, have + add + 1);
+  if (!h)
+    return hv_err_set(err, HV_ENOMEM, "out of memory");
+  snprintf(h + have, add + 1, "%s: %s\n", name, value);
+  resp->headers = h;
   return 0;
 }
 

@@ -56,6 +56,8 @@ struct srv_resp {
   const char *content_type; /* static; NULL = application/json */
   char model_version[192];  /* X-Model-Version when not empty */
   int retry_after;          /* Retry-After seconds when > 0 */
+  char *headers;            /* NULL, or malloc'd "Name: value\n" lines
+                               (routes_header); the server frees it */
 };
 
 /* ---- request accessors (server.c) ---------------------------------------- */
@@ -70,6 +72,12 @@ int srv_query_each(struct srv_req *req, const char *name,
 
 /* A request header, or NULL (borrowed for the request). */
 const char *srv_header(struct srv_req *req, const char *name);
+
+/* The value of cookie name, or NULL (borrowed for the request). */
+const char *srv_cookie(struct srv_req *req, const char *name);
+
+/* The web UI's state (serve/ui.h; borrowed, lives as long as the server). */
+struct ui *srv_ui(struct srv_req *req);
 
 /* The field name of a urlencoded or multipart form body, or of a JSON
  * object body, or NULL. Parses the body once per request. */
@@ -109,6 +117,11 @@ int srv_metrics_text(struct srv_req *req, char **out, size_t *len,
 
 /* Serialise j (stolen) as compact JSON into resp; HV_ENOMEM on failure. */
 int routes_json(struct srv_resp *resp, json_t *j, struct hv_err *err);
+
+/* Add response header name: value (no CR or LF in either; HV_EINVAL
+ * otherwise, HV_ENOMEM when out of memory). */
+int routes_header(struct srv_resp *resp, const char *name, const char *value,
+                  struct hv_err *err) HV_WARN_UNUSED;
 
 /* {"message": msg} */
 int routes_message(struct srv_resp *resp, const char *msg, struct hv_err *err);
@@ -157,5 +170,6 @@ int routes_recommend_batch(struct srv_req *, struct srv_resp *,
 
 int routes_evaluate(struct srv_req *, struct srv_resp *, struct hv_err *);
 int routes_reload(struct srv_req *, struct srv_resp *, struct hv_err *);
+int routes_drift(struct srv_req *, struct srv_resp *, struct hv_err *);
 
 #endif

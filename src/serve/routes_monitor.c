@@ -1,10 +1,15 @@
 /*
  * routes_monitor.c - /monitor/evaluate (the served model's metrics on a
- * slice of ratings) and /monitor/reload_models (hot swap on demand).
+ * slice of ratings), /monitor/drift (the monitoring report of the served
+ * model, as `harvest monitor --json` prints it) and /monitor/reload_models
+ * (hot swap on demand).
  */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "model/model.h"
+#include "monitor/monitor.h"
+#include "monitor/window.h"
 #include "serve/modelslot.h"
 #include "serve/routes.h"
 #include "store/api.h"
@@ -75,6 +80,97 @@ int routes_evaluate(struct srv_req *req, struct srv_resp *resp,
                                (json_int_t)first, "last_rating_id",
                                (json_int_t)last, "metrics", metrics_json(&m)),
                      err);
+}
+
+/* Windows over HTTP are capped well below WINDOW_MAX: each costs a pass. */
+#define DRIFT_MAX_WINDOWS 100
+
+/* Fill cfg's windows from the query: batches=F:L,... or
+ * first_rating_id/last_rating_id (rating-id windows), else window=LEN
+ * [since=TIME] [windows=N] (time windows; the default is one window from
+ * the end of the model's training data). *spec is the caller's to free. */
+static int drift_windows(struct srv_req *req, struct monitor_config *cfg,
+                         struct window_spec **spec, struct hv_err *err)
+{
+  const char *batches = srv_query(req, "batches");
+  int has_first = srv_query(req, "first_rating_id") != NULL;
+  if (batches || has_first) {
+    if (batches && has_first)
+      return hv_err_set(err, HV_EINVAL, "batches: give either batches or "
+                        "first_rating_id/last_rating_id, not both");
+    if (batches) {
+      if (window_parse_batches(batches, spec, &cfg->n_windows, err))
+        return err->code;
+    } else {
+      int64_t first, last;
+      if (routes_query_int(req, "first_rating_id", 1, 0, 0, INT64_MAX,
+                           &first, err) ||
+          routes_query_int(req, "last_rating_id", 1, 0, 0, INT64_MAX, &last,
+                           err))
+        return err->code;
+      char range[64];
+      snprintf(range, sizeof(range), "%lld:%lld", (long long)first,
+               (long long)last);
+      if (window_parse_batches(range, spec, &cfg->n_windows, err))
+        return err->code;
+    }
+    if (cfg->n_windows > DRIFT_MAX_WINDOWS)
+      return hv_err_set(err, HV_EINVAL, "batches: %zu windows, at most %d",
+                        cfg->n_windows, DRIFT_MAX_WINDOWS);
+    cfg->mode = MONITOR_BATCHES;
+    cfg->windows = *spec;
+    return 0;
+  }
+  const char *len = srv_query(req, "window");
+  const char *since = srv_query(req, "since");
+  int64_t n;
+  if (len && window_parse_duration(len, &cfg->window_seconds, "window", err))
+    return err->code;
+  if (since && window_parse_time(since, &cfg->since, "since", err))
+    return err->code;
+  cfg->has_since = since != NULL;
+  if (routes_query_int(req, "windows", 0, len ? 10 : 1, 1, DRIFT_MAX_WINDOWS,
+                       &n, err))
+    return err->code;
+  cfg->max_windows = (size_t)n;
+  return 0;
+}
+
+int routes_drift(struct srv_req *req, struct srv_resp *resp,
+                 struct hv_err *err)
+{
+  struct monitor_config cfg;
+  struct window_spec *spec = NULL;
+  json_t *report = NULL;
+  monitor_config_defaults(&cfg);
+  int rc = drift_windows(req, &cfg, &spec, err);
+  if (!rc)
+    rc = routes_query_num(req, "threshold_share", 0, cfg.threshold_share, 0,
+                          1, &cfg.threshold_share, err);
+  if (!rc)
+    rc = monitor_config_check(&cfg, err);
+  if (rc) {
+    free(spec);
+    return rc;
+  }
+  char why[320];
+  struct modelslot_snap *snap = srv_model(req, why, sizeof(why));
+  if (!snap) {
+    free(spec);
+    resp->status = 503;
+    return routes_json(resp, json_pack("{s:s}", "detail", why), err);
+  }
+  struct api_conn *c = srv_api(req, err);
+  if (c)
+    rc = monitor_run(api_db(c), NULL, snap->model, &cfg, &report, err);
+  free(spec);
+  if (!c || rc)
+    return err->code;
+  json_object_set_new(report, "served",
+                      json_pack("{s:s, s:I, s:s}", "model", snap->name,
+                                "version", (json_int_t)snap->version,
+                                "stage", snap->stage));
+  return routes_json(resp, report, err);
 }
 
 int routes_reload(struct srv_req *req, struct srv_resp *resp,

@@ -25,6 +25,7 @@
 #include "serve/modelslot.h"
 #include "serve/openapi.h"
 #include "serve/routes.h"
+#include "serve/ui.h"
 #include "store/api.h"
 #include "store/registry_db.h"
 #include "track/uri.h"
@@ -88,6 +89,7 @@ struct serve {
   struct modelslot *slot;
   struct auth *auth;
   struct metrics *metrics;
+  struct ui *ui;            /* the web UI's secret (serve/ui.h) */
   pthread_mutex_t threads_lock;
   struct srv_thread *threads; /* workers with state, for log flushing */
   const char **route_names; /* (routes_count) for the metrics labels */
@@ -366,6 +368,16 @@ int srv_query_each(struct srv_req *req, const char *name,
 const char *srv_header(struct srv_req *req, const char *name)
 {
   return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *srv_cookie(struct srv_req *req, const char *name)
+{
+  return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
+}
+
+struct ui *srv_ui(struct srv_req *req)
+{
+  return req->srv->ui;
 }
 
 #define FORM_VALUE_MAX 4096
@@ -778,6 +790,22 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
   }
 }
 
+/* Add r's extra "Name: value\n" header lines to resp and free them. */
+static void add_headers(struct MHD_Response *resp, struct srv_resp *r)
+{
+  char *save = NULL;
+  for (char *line = r->headers ? strtok_r(r->headers, "\n", &save) : NULL;
+       line; line = strtok_r(NULL, "\n", &save)) {
+    char *colon = strstr(line, ": ");
+    if (!colon)
+      continue;
+    *colon = '\0';
+    MHD_add_response_header(resp, line, colon + 2);
+  }
+  free(r->headers);
+  r->headers = NULL;
+}
+
 /* Queue r (its body is handed to MHD, which frees it). */
 static enum MHD_Result send_resp(struct MHD_Connection *conn,
                                  struct conn_ctx *cc, struct srv_resp *r)
@@ -789,8 +817,10 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn,
                                                 MHD_RESPMEM_PERSISTENT);
   if (!resp) {
     free(r->body);
+    free(r->headers);
     return MHD_NO;
   }
+  add_headers(resp, r);
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                           r->content_type ? r->content_type
                                           : "application/json");
@@ -838,6 +868,12 @@ static enum MHD_Result dispatch(struct serve *s, struct MHD_Connection *conn,
                         .body_len = cc->body_len};
   req.method_bit = rt_method_bit(method);
   int m = rt_match(routes_table, routes_count, method, url, &req.match);
+  if (m == 404 && ui_path(url)) { /* an HTML page, not JSON */
+    struct srv_resp page = {.status = 404};
+    ui_not_found(&req, &page);
+    modelslot_release(req.snap); /* the nav bar names the served model */
+    return send_resp(conn, cc, &page);
+  }
   if (m == 404)
     return send_error(conn, cc, 404, "Not Found");
   cc->route = req.match.route;
@@ -850,6 +886,7 @@ static enum MHD_Result dispatch(struct serve *s, struct MHD_Connection *conn,
   form_free(&req);
   if (rc) {
     free(resp.body);
+    free(resp.headers);
     int status = rt_status_of(rc);
     if (status >= 500)
       log_line(s, "event=error route=%s status=%d error=\"%s\"",
@@ -1140,6 +1177,7 @@ static void serve_free(struct serve *s)
   modelslot_free(s->slot);
   auth_close(s->auth);
   metrics_free(s->metrics);
+  ui_close(s->ui);
   free(s->route_names);
   free(s->openapi);
   free(s->docs);
@@ -1172,7 +1210,7 @@ static int serve_init(struct serve *s, const struct serve_config *cfg,
       !(s->metrics = metrics_new(s->route_names, routes_count)))
     return hv_err_set(err, HV_ENOMEM, "out of memory");
   if (auth_open(&s->cfg.auth, &s->auth, err) || build_docs(s, err) ||
-      read_tls(s, cfg, err))
+      read_tls(s, cfg, err) || ui_open(s->tls_cert != NULL, &s->ui, err))
     return err->code;
   /* the loader's connection also migrates the database before any worker */
   if (api_open(s->db_path, &s->load_api, err))
