@@ -40,21 +40,12 @@ static char home[256], dbpath[512];
 static char runs[N_RUNS][33];
 static char mine[33]; /* RUNNING, owned by this live process */
 
-static struct hv_db *open_db(void)
-{
-  struct hv_db *db = NULL;
-  struct hv_err e = {0};
-  if (db_open(dbpath, &db, &e))
-    fail_msg("open: %s", e.msg);
-  return db;
-}
-
 static void setup_store(void)
 {
   struct hv_err e = {0};
   tu_tmpdir(home, sizeof(home));
   snprintf(dbpath, sizeof(dbpath), "%s/harvest.db", home);
-  struct hv_db *db = open_db();
+  struct hv_db *db = tu_open_db(dbpath);
   for (int i = 0; i < N_RUNS; i++) {
     char model[64];
     snprintf(model, sizeof(model), "model weights #%d", i);
@@ -116,15 +107,7 @@ static pid_t spawn_cli_loop(int max_version)
                           "%s >/dev/null 2>&1; ", cmd);
   }
   snprintf(script + o, sizeof(script) - o, "done");
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    setpgid(0, 0);
-    execl("/bin/sh", "sh", "-c", script, (char *)NULL);
-    _exit(127);
-  }
-  setpgid(pid, pid);
-  return pid;
+  return tu_spawn_sh(script);
 }
 
 /* The trainer's path through the library, forever. */
@@ -269,7 +252,7 @@ static int check_runs(struct hv_db *db)
 static void check_gc(void)
 {
   struct hv_err e = {0};
-  struct hv_db *db = open_db();
+  struct hv_db *db = tu_open_db(dbpath);
   struct tracking_run *rs = NULL;
   size_t n = 0;
   struct runs_query q = {.filter = "attributes.status = 'RUNNING'"};
@@ -292,7 +275,7 @@ static void check_gc(void)
   assert_int_equal(json_array_size(json_object_get(j, "marked_failed")),
                    dead);
   json_decref(j);
-  db = open_db();
+  db = tu_open_db(dbpath);
   assert_int_equal(runs_search(db, &q, &rs, &n, &e), 0);
   assert_int_equal(n, 1);
   assert_string_equal(rs[0].run_id, mine);
@@ -322,7 +305,7 @@ static void test_kill_at_random_points(void **state)
     assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
     usleep(2000); /* let killed grandchildren (harvest) finish dying */
     double tc = hv_mono();
-    struct hv_db *db = open_db();
+    struct hv_db *db = tu_open_db(dbpath);
     struct hv_err e = {0};
     /* registry_check runs db_check (PRAGMA integrity_check and
      * foreign_key_check) first, then the registry invariants */

@@ -174,6 +174,14 @@ static void q_text(struct hv_db *db, const char *sql, char *out, size_t cap)
   sqlite3_close(h);
 }
 
+/* Assert that the first column of the first row of sql is want. */
+static void expect_text(struct hv_db *db, const char *sql, const char *want)
+{
+  char s[512];
+  q_text(db, sql, s, sizeof(s));
+  assert_string_equal(s, want);
+}
+
 /* Everything a failed import must leave as it was, as one string. */
 static void fingerprint(struct hv_db *db, char *out, size_t cap)
 {
@@ -218,36 +226,31 @@ static void test_ml100k_folder(void **state)
   assert_int_equal(r.genres, 3);
   assert_true(r.seconds > 0);
   check_counts(v.db, 3, 3, 4, 3);
-  char s[512];
-  q_text(v.db, "SELECT title || '|' || release_year FROM movies WHERE id=2", s,
-         sizeof(s));
-  assert_string_equal(s, "Mis\xC3\xA9rables, Les (1995)|1971");
-  q_text(v.db,
-         "SELECT IFNULL(release_date,'-') || IFNULL(release_year,'-') ||"
-         " IFNULL(imdb_url,'-') FROM movies WHERE id=3",
-         s, sizeof(s));
-  assert_string_equal(s, "---");
-  q_text(v.db,
-         "SELECT GROUP_CONCAT(genre_id) FROM (SELECT genre_id FROM "
-         "movie_genres WHERE movie_id=2 ORDER BY genre_id)",
-         s, sizeof(s));
-  assert_string_equal(s, "1,2");
-  q_text(v.db,
-         "SELECT raw_age||','||bucketized_age||','||gender||','||"
-         "occupation_text||','||occupation_label||','||zip_code FROM users "
-         "WHERE id=3",
-         s, sizeof(s));
-  assert_string_equal(s, "17,1,M,administrator,0,T8H1N");
-  q_text(v.db,
-         "SELECT user_id||','||movie_id||','||rating||','||timestamp FROM "
-         "ratings WHERE rating_id=1",
-         s, sizeof(s));
-  assert_string_equal(s, "1,1,5.0,881250949");
-  q_text(v.db, "SELECT user_id||','||movie_id FROM ratings WHERE rating_id=4",
-         s, sizeof(s));
-  assert_string_equal(s, "1,2");
-  q_text(v.db, "SELECT name FROM datasets", s, sizeof(s));
-  assert_string_equal(s, "ml-100k");
+  expect_text(v.db,
+              "SELECT title || '|' || release_year FROM movies WHERE id=2",
+              "Mis\xC3\xA9rables, Les (1995)|1971");
+  expect_text(v.db,
+              "SELECT IFNULL(release_date,'-') || IFNULL(release_year,'-') ||"
+              " IFNULL(imdb_url,'-') FROM movies WHERE id=3",
+              "---");
+  expect_text(v.db,
+              "SELECT GROUP_CONCAT(genre_id) FROM (SELECT genre_id FROM "
+              "movie_genres WHERE movie_id=2 ORDER BY genre_id)",
+              "1,2");
+  expect_text(
+      v.db,
+      "SELECT raw_age||','||bucketized_age||','||gender||','||"
+      "occupation_text||','||occupation_label||','||zip_code FROM users "
+      "WHERE id=3",
+      "17,1,M,administrator,0,T8H1N");
+  expect_text(v.db,
+              "SELECT user_id||','||movie_id||','||rating||','||timestamp FROM "
+              "ratings WHERE rating_id=1",
+              "1,1,5.0,881250949");
+  expect_text(v.db,
+              "SELECT user_id||','||movie_id FROM ratings WHERE rating_id=4",
+              "1,2");
+  expect_text(v.db, "SELECT name FROM datasets", "ml-100k");
   env_close(&v);
 }
 
@@ -260,28 +263,25 @@ static void test_ml1m_folder(void **state)
   assert_int_equal(import_dataset(v.db, "ml-1m", v.data, 0, &r, &e), 0);
   check_counts(v.db, 2, 3, 3, 5);
   assert_int_equal(r.genres, 5);
-  char s[512];
-  q_text(v.db,
-         "SELECT IFNULL(raw_age,'NULL')||','||bucketized_age||','||gender||','"
-         "||occupation_text||','||occupation_label||','||zip_code FROM users "
-         "WHERE id=1",
-         s, sizeof(s));
-  assert_string_equal(s, "NULL,1,F,K-12 student,10,48067");
-  q_text(v.db, "SELECT occupation_text FROM users WHERE id=2", s, sizeof(s));
-  assert_string_equal(s, "self-employed");
-  q_text(v.db, "SELECT title||'|'||release_year FROM movies WHERE id=3", s,
-         sizeof(s));
-  assert_string_equal(s, "Caf\xC3\xA9 au Lait (1993)|1993");
-  q_text(v.db,
-         "SELECT GROUP_CONCAT(name, ',') FROM (SELECT name FROM genres ORDER "
-         "BY id)",
-         s, sizeof(s));
-  assert_string_equal(s, "Animation,Children's,Comedy,Adventure,Fantasy");
-  q_text(v.db,
-         "SELECT user_id||','||movie_id||','||rating FROM ratings WHERE "
-         "rating_id=3",
-         s, sizeof(s));
-  assert_string_equal(s, "1,2,4.0");
+  expect_text(
+      v.db,
+      "SELECT IFNULL(raw_age,'NULL')||','||bucketized_age||','||gender||','"
+      "||occupation_text||','||occupation_label||','||zip_code FROM users "
+      "WHERE id=1",
+      "NULL,1,F,K-12 student,10,48067");
+  expect_text(v.db, "SELECT occupation_text FROM users WHERE id=2",
+              "self-employed");
+  expect_text(v.db, "SELECT title||'|'||release_year FROM movies WHERE id=3",
+              "Caf\xC3\xA9 au Lait (1993)|1993");
+  expect_text(
+      v.db,
+      "SELECT GROUP_CONCAT(name, ',') FROM (SELECT name FROM genres ORDER "
+      "BY id)",
+      "Animation,Children's,Comedy,Adventure,Fantasy");
+  expect_text(v.db,
+              "SELECT user_id||','||movie_id||','||rating FROM ratings WHERE "
+              "rating_id=3",
+              "1,2,4.0");
   env_close(&v);
 }
 
@@ -294,25 +294,20 @@ static void test_mllatest_folder(void **state)
   assert_int_equal(import_dataset(v.db, "ml-latest-small", v.data, 0, &r, &e),
                    0);
   check_counts(v.db, 2, 4, 4, 8);
-  char s[512];
-  q_text(v.db, "SELECT title FROM movies WHERE id=2", s, sizeof(s));
-  assert_string_equal(s, "American President, The (1995)");
-  q_text(v.db, "SELECT title||'|'||release_year FROM movies WHERE id=3", s,
-         sizeof(s));
-  assert_string_equal(s, "\"Great Performances\" Cats (1998)|1998");
-  q_text(v.db, "SELECT COUNT(*) FROM movie_genres WHERE movie_id=4", s,
-         sizeof(s));
-  assert_string_equal(s, "0");
-  q_text(v.db,
-         "SELECT COUNT(*) FROM users WHERE raw_age IS NULL AND bucketized_age"
-         " IS NULL AND gender IS NULL AND occupation_text IS NULL AND "
-         "occupation_label IS NULL AND zip_code IS NULL",
-         s, sizeof(s));
-  assert_string_equal(s, "2");
-  q_text(v.db, "SELECT GROUP_CONCAT(rating, ',') FROM ratings", s, sizeof(s));
-  assert_string_equal(s, "4.0,4.5,0.5,5.0");
-  q_text(v.db, "SELECT name FROM datasets", s, sizeof(s));
-  assert_string_equal(s, "ml-latest-small");
+  expect_text(v.db, "SELECT title FROM movies WHERE id=2",
+              "American President, The (1995)");
+  expect_text(v.db, "SELECT title||'|'||release_year FROM movies WHERE id=3",
+              "\"Great Performances\" Cats (1998)|1998");
+  expect_text(v.db, "SELECT COUNT(*) FROM movie_genres WHERE movie_id=4", "0");
+  expect_text(
+      v.db,
+      "SELECT COUNT(*) FROM users WHERE raw_age IS NULL AND bucketized_age"
+      " IS NULL AND gender IS NULL AND occupation_text IS NULL AND "
+      "occupation_label IS NULL AND zip_code IS NULL",
+      "2");
+  expect_text(v.db, "SELECT GROUP_CONCAT(rating, ',') FROM ratings",
+              "4.0,4.5,0.5,5.0");
+  expect_text(v.db, "SELECT name FROM datasets", "ml-latest-small");
   env_close(&v);
 }
 

@@ -52,15 +52,6 @@ static int teardown(void **state)
   return 0;
 }
 
-static struct hv_db *open_db(void)
-{
-  struct hv_db *db = NULL;
-  struct hv_err e = {0};
-  if (db_open(dbpath, &db, &e))
-    fail_msg("open: %s", e.msg);
-  return db;
-}
-
 static void small_config(struct train_config *c)
 {
   train_config_tutorial(c);
@@ -247,7 +238,7 @@ static void test_metric_names(void **state)
 
 static void test_run_records_everything(void **state)
 {
-  struct hv_db *db = open_db();
+  struct hv_db *db = tu_open_db(dbpath);
   struct hv_err e = {0};
   struct train_config c;
   small_config(&c);
@@ -358,7 +349,7 @@ static void test_run_records_everything(void **state)
 /* init_from by URI: the stored dim wins, the URI is a param. */
 static void test_init_from_uri(void **state)
 {
-  struct hv_db *db = open_db();
+  struct hv_db *db = tu_open_db(dbpath);
   struct hv_err e = {0};
   struct train_config c;
   small_config(&c);
@@ -395,7 +386,7 @@ static void test_init_from_uri(void **state)
 /* Bad input before the run: no run is created. Errors after: FAILED. */
 static void test_bad_input_and_failures(void **state)
 {
-  struct hv_db *db = open_db();
+  struct hv_db *db = tu_open_db(dbpath);
   struct hv_err e = {0};
   struct train_config c;
   small_config(&c);
@@ -557,21 +548,12 @@ static void test_sigint_kills_run(void **state)
   const char *bin = tu_bin();
   if (access(bin, X_OK) != 0)
     skip();
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    int fd = open("/dev/null", O_WRONLY);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-    }
-    execl(bin, bin, "--home", home, "train", "--tutorial", "--dim", "8",
-          "--batch", "64", "--epochs", "10000", "--threads", "1",
-          "--experiment", "sigint", (char *)NULL);
-    _exit(127);
-  }
+  char *const argv[] = {(char *)bin, "--home", home, "train", "--tutorial",
+                        "--dim", "8", "--batch", "64", "--epochs", "10000",
+                        "--threads", "1", "--experiment", "sigint", NULL};
+  pid_t pid = tu_spawn_quiet(argv);
   /* wait until the run exists */
-  struct hv_db *db = open_db();
+  struct hv_db *db = tu_open_db(dbpath);
   struct hv_err e = {0};
   struct runs_query q = {.experiment = "sigint"};
   struct tracking_run *rs = NULL;
@@ -593,11 +575,7 @@ static void test_sigint_kills_run(void **state)
   assert_string_equal(rs[0].status, "RUNNING");
   runs_free(rs, n);
   usleep(100000);
-  kill(pid, SIGINT);
-  int st = 0;
-  waitpid(pid, &st, 0);
-  assert_true(WIFEXITED(st));
-  assert_int_equal(WEXITSTATUS(st), 128 + SIGINT);
+  assert_int_equal(tu_kill_wait(pid, SIGINT), 128 + SIGINT);
   struct tracking_run *run = NULL;
   assert_int_equal(runs_get(db, id, &run, &e), 0);
   assert_string_equal(run->status, "KILLED");

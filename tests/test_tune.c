@@ -63,15 +63,6 @@ static int teardown(void **state)
   return 0;
 }
 
-static struct hv_db *open_db(const char *path)
-{
-  struct hv_db *db = NULL;
-  struct hv_err e = {0};
-  if (db_open(path, &db, &e))
-    fail_msg("open: %s", e.msg);
-  return db;
-}
-
 static void small_config(struct train_config *c)
 {
   train_config_tutorial(c);
@@ -228,7 +219,7 @@ static double metric_of(const struct tracking_run *r, const char *key)
 
 static void test_search_and_register(void **state)
 {
-  struct hv_db *db = open_db(dbpath);
+  struct hv_db *db = tu_open_db(dbpath);
   struct hv_err e = {0};
   struct train_config base;
   small_config(&base);
@@ -333,7 +324,7 @@ static size_t count_runs(struct hv_db *db)
 /* Bad input writes nothing; failing trials are FAILED, the rest go on. */
 static void test_bad_input_and_failing_trials(void **state)
 {
-  struct hv_db *db = open_db(dbpath);
+  struct hv_db *db = tu_open_db(dbpath);
   struct hv_err e = {0};
   struct train_config base;
   small_config(&base);
@@ -501,20 +492,12 @@ static void test_sigint(void **state)
   const char *bin = tu_bin();
   if (access(bin, X_OK) != 0)
     skip();
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    int fd = open("/dev/null", O_WRONLY);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-    }
-    execl(bin, bin, "--home", home, "tune", "--grid", "lr=0.05,0.1",
-          "--tutorial", "--dim", "4", "--batch", "64", "--epochs", "10000",
-          "--threads", "1", "--experiment", "sigint", (char *)NULL);
-    _exit(127);
-  }
-  struct hv_db *db = open_db(dbpath);
+  char *const argv[] = {(char *)bin, "--home", home, "tune", "--grid",
+                        "lr=0.05,0.1", "--tutorial", "--dim", "4", "--batch",
+                        "64", "--epochs", "10000", "--threads", "1",
+                        "--experiment", "sigint", NULL};
+  pid_t pid = tu_spawn_quiet(argv);
+  struct hv_db *db = tu_open_db(dbpath);
   struct hv_err e = {0};
   struct runs_query q = {.experiment = "sigint"};
   struct tracking_run *rs = NULL;
@@ -531,11 +514,7 @@ static void test_sigint(void **state)
     usleep(20000);
   }
   runs_free(rs, n);
-  kill(pid, SIGINT);
-  int st = 0;
-  waitpid(pid, &st, 0);
-  assert_true(WIFEXITED(st));
-  assert_int_equal(WEXITSTATUS(st), 128 + SIGINT);
+  assert_int_equal(tu_kill_wait(pid, SIGINT), 128 + SIGINT);
   assert_int_equal(runs_search(db, &q, &rs, &n, &e), 0);
   assert_int_equal(n, 2);
   for (size_t i = 0; i < n; i++) {
@@ -555,7 +534,7 @@ static char chome[256], cdb[512];
 static void check_gc(int k)
 {
   struct hv_err e = {0};
-  struct hv_db *db = open_db(cdb);
+  struct hv_db *db = tu_open_db(cdb);
   struct tracking_run *rs = NULL;
   size_t n = 0;
   struct runs_query q = {.filter = "attributes.status = 'RUNNING'"};
@@ -573,7 +552,7 @@ static void check_gc(int k)
   assert_non_null(j);
   assert_int_equal(json_array_size(json_object_get(j, "marked_failed")), n);
   json_decref(j);
-  db = open_db(cdb);
+  db = tu_open_db(cdb);
   assert_int_equal(runs_search(db, &q, &rs, &n, &e), 0);
   assert_int_equal(n, 0);
   runs_free(rs, n);
@@ -585,7 +564,7 @@ static void check_gc(int k)
 static size_t check_runs(int k)
 {
   struct hv_err e = {0};
-  struct hv_db *db = open_db(cdb);
+  struct hv_db *db = tu_open_db(cdb);
   if (registry_check(chome, db, &e))
     fail_msg("kill %d: registry: %s", k, e.msg);
   struct tracking_run *rs = NULL;
@@ -628,15 +607,7 @@ static pid_t spawn_tune_loop(void)
            "lr=0.05,0.1 --tutorial --batch 256 --epochs 2 --threads 1 "
            "--register crash_tuned --stage Production >/dev/null 2>&1; done",
            tu_bin(), chome);
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    setpgid(0, 0);
-    execl("/bin/sh", "sh", "-c", script, (char *)NULL);
-    _exit(127);
-  }
-  setpgid(pid, pid);
-  return pid;
+  return tu_spawn_sh(script);
 }
 
 static void test_kill_during_tune(void **state)
@@ -673,7 +644,7 @@ static void test_kill_during_tune(void **state)
     check_gc(k);
   }
   struct hv_err e = {0};
-  struct hv_db *db = open_db(cdb);
+  struct hv_db *db = tu_open_db(cdb);
   struct registry_model m;
   assert_int_equal(registry_db_get(db, "crash_tuned", &m, &e), 0);
   int prod = 0;

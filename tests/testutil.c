@@ -4,12 +4,16 @@
 #define _GNU_SOURCE
 #include "testutil.h"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "store/db.h"
 
 const char *tu_shared(const char *rel, char *out, size_t cap)
 {
@@ -75,5 +79,51 @@ int tu_run(const char *cmd, char *out, size_t cap)
     }
   }
   int st = pclose(p);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+struct hv_db *tu_open_db(const char *path)
+{
+  struct hv_db *db = NULL;
+  struct hv_err e = {0};
+  if (db_open(path, &db, &e))
+    fail_msg("open: %s", e.msg);
+  return db;
+}
+
+pid_t tu_spawn_sh(const char *script)
+{
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    setpgid(0, 0);
+    execl("/bin/sh", "sh", "-c", script, (char *)NULL);
+    _exit(127);
+  }
+  setpgid(pid, pid);
+  return pid;
+}
+
+pid_t tu_spawn_quiet(char *const argv[])
+{
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    int fd = open("/dev/null", O_WRONLY);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
+    execv(argv[0], argv);
+    _exit(127);
+  }
+  return pid;
+}
+
+int tu_kill_wait(pid_t pid, int sig)
+{
+  kill(pid, sig);
+  int st = 0;
+  waitpid(pid, &st, 0);
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 /* cmocka needs the includes above first. */
 #include <cmocka.h>
 
@@ -32,5 +33,23 @@ const char *tu_bin(void);
 /* Run a shell command, capture stdout into out (cap bytes, NUL-terminated);
  * returns the exit status (or -1). */
 int tu_run(const char *cmd, char *out, size_t cap);
+
+struct hv_db;
+
+/* Open (creating or upgrading) the database at path; fails the test with
+ * the error message when that does not work. The caller closes it. */
+struct hv_db *tu_open_db(const char *path);
+
+/* Start /bin/sh -c script in a new process group (kill it with
+ * kill(-pid, sig)); returns the pid. Fails the test when fork fails. */
+pid_t tu_spawn_sh(const char *script);
+
+/* Start argv[0] with argv (NULL-terminated) and its stdout and stderr on
+ * /dev/null; returns the pid. Fails the test when fork fails. */
+pid_t tu_spawn_quiet(char *const argv[]);
+
+/* Send sig to pid and wait for it: its exit status, or -1 when it did not
+ * exit normally. */
+int tu_kill_wait(pid_t pid, int sig);
 
 #endif

@@ -56,6 +56,27 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) HV_PRINTF(2, 3);
  * HV_EINTERNAL when err has no code). */
 int cli_report(const struct hv_err *err);
 
+/* Parse the flags of a command that takes only the common options (and
+ * -h) plus nargs positional arguments (any number when nargs < 0); help()
+ * prints its --help text. Returns 1 after printing help (the command then
+ * returns 0), 0 to go on with the positionals at argv[optind..], or
+ * HV_EUSAGE after reporting a bad option or a wrong count: "unexpected
+ * argument 'X'" when nargs is 0, else the message expected (e.g. "expected
+ * one RUN_ID"). */
+int cli_parse_common(struct cli_ctx *ctx, const char *cmd, int argc,
+                     char **argv, void (*help)(void), int nargs,
+                     const char *expected);
+
+/* Format t (seconds since the epoch) in UTC into buf (cap bytes) as
+ * "2024-01-02T03:04:05Z" (CLI_UTC_TIME) or "2024-01-02" (CLI_UTC_DATE);
+ * returns buf. */
+enum { CLI_UTC_TIME = 0, CLI_UTC_DATE = 1 };
+const char *cli_utc(double t, int what, char *buf, size_t cap);
+
+/* A JSON real for v, or JSON null when v is NaN or infinite (new
+ * reference). */
+json_t *cli_json_num(double v);
+
 /* Resolve the home folder, create it and its artifacts/ folder, and open
  * (creating or upgrading) its database. The caller closes *db. */
 int cli_open_home(const struct cli_ctx *ctx, struct hv_db **db,

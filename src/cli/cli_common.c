@@ -2,9 +2,11 @@
  * cli_common.c - helpers every `harvest` command shares: see cli.h.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/cli.h"
 #include "store/db.h"
@@ -40,6 +42,45 @@ int cli_report(const struct hv_err *err)
   fprintf(stderr, "harvest: error: %s\n",
           err->msg[0] ? err->msg : hv_strerror(code));
   return code;
+}
+
+int cli_parse_common(struct cli_ctx *ctx, const char *cmd, int argc,
+                     char **argv, void (*help)(void), int nargs,
+                     const char *expected)
+{
+  static const struct option opts[] = {CLI_COMMON_LONGOPTS, {0}};
+  int c;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    if (cli_common_opt(ctx, c, optarg))
+      continue;
+    if (c == 'h') {
+      help();
+      return 1;
+    }
+    return cli_usage_error(cmd, "bad option");
+  }
+  if (nargs == 0 && optind < argc)
+    return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+  if (nargs > 0 && argc - optind != nargs)
+    return cli_usage_error(cmd, "%s", expected);
+  return 0;
+}
+
+const char *cli_utc(double t, int what, char *buf, size_t cap)
+{
+  time_t s = (time_t)t;
+  struct tm tm;
+  gmtime_r(&s, &tm);
+  if (what == CLI_UTC_DATE)
+    strftime(buf, cap, "%Y-%m-%d", &tm);
+  else
+    strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+json_t *cli_json_num(double v)
+{
+  return isfinite(v) ? json_real(v) : json_null();
 }
 
 int cli_open_home(const struct cli_ctx *ctx, struct hv_db **db,

@@ -32,23 +32,24 @@ static void put_help(void)
          "no-op, other content at a taken path is refused.\n");
 }
 
-/* Parse common options plus --out (when out != NULL). Returns 1 after
- * help, 0 to go on, HV_EUSAGE on a bad option. */
-static int parse(struct cli_ctx *ctx, const char *cmd, int argc, char **argv,
-                 const char **out, void (*help)(void))
+/* Parse the options of `artifacts get`: the common ones plus --out.
+ * Returns 1 after help, 0 to go on, HV_EUSAGE on a bad option. */
+static int parse_get(struct cli_ctx *ctx, int argc, char **argv,
+                     const char **out)
 {
+  const char *cmd = "artifacts get";
   static const struct option opts[] = {
       {"out", required_argument, NULL, 'o'}, CLI_COMMON_LONGOPTS, {0}};
   int c;
   while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
     if (cli_common_opt(ctx, c, optarg))
       continue;
-    if (c == 'o' && out) {
+    if (c == 'o') {
       *out = optarg;
       continue;
     }
     if (c == 'h') {
-      help();
+      get_help();
       return 1;
     }
     return cli_usage_error(cmd, "bad option");
@@ -58,11 +59,10 @@ static int parse(struct cli_ctx *ctx, const char *cmd, int argc, char **argv,
 
 static int art_list(struct cli_ctx *ctx, int argc, char **argv)
 {
-  int rc = parse(ctx, "artifacts list", argc, argv, NULL, list_help);
+  int rc = cli_parse_common(ctx, "artifacts list", argc, argv, list_help, 1,
+                            "expected one RUN_ID");
   if (rc)
     return rc > 0 ? 0 : rc;
-  if (argc - optind != 1)
-    return cli_usage_error("artifacts list", "expected one RUN_ID");
   struct hv_err err = {0};
   struct hv_db *db = NULL;
   struct tracking_artifact *a = NULL;
@@ -96,7 +96,7 @@ static int art_list(struct cli_ctx *ctx, int argc, char **argv)
 static int art_get(struct cli_ctx *ctx, int argc, char **argv)
 {
   const char *out = NULL;
-  int rc = parse(ctx, "artifacts get", argc, argv, &out, get_help);
+  int rc = parse_get(ctx, argc, argv, &out);
   if (rc)
     return rc > 0 ? 0 : rc;
   if (argc - optind != 2)
@@ -116,11 +116,10 @@ static int art_get(struct cli_ctx *ctx, int argc, char **argv)
 
 static int art_put(struct cli_ctx *ctx, int argc, char **argv)
 {
-  int rc = parse(ctx, "artifacts put", argc, argv, NULL, put_help);
+  int rc = cli_parse_common(ctx, "artifacts put", argc, argv, put_help, 3,
+                            "expected RUN_ID, PATH and FILE");
   if (rc)
     return rc > 0 ? 0 : rc;
-  if (argc - optind != 3)
-    return cli_usage_error("artifacts put", "expected RUN_ID, PATH and FILE");
   struct hv_err err = {0};
   struct hv_db *db = NULL;
   char sha[65];

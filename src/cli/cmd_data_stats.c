@@ -27,14 +27,10 @@ static void help(void)
 
 static void iso_date(int64_t ts, int have, char *out, size_t cap)
 {
-  if (!have) {
+  if (!have)
     snprintf(out, cap, "-");
-    return;
-  }
-  time_t t = (time_t)ts;
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  strftime(out, cap, "%Y-%m-%d", &tm);
+  else
+    cli_utc((double)ts, CLI_UTC_DATE, out, cap);
 }
 
 /* "1", "4.5": the rating as a histogram key. */
@@ -121,20 +117,9 @@ static void stats_text(const struct store_stats *s,
 
 int cmd_data_stats(struct cli_ctx *ctx, int argc, char **argv)
 {
-  static const struct option opts[] = {CLI_COMMON_LONGOPTS, {0}};
-  int c;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (cli_common_opt(ctx, c, optarg))
-      continue;
-    if (c == 'h') {
-      help();
-      return 0;
-    }
-    return cli_usage_error("data stats", "bad option");
-  }
-  if (optind < argc)
-    return cli_usage_error("data stats", "unexpected argument '%s'",
-                           argv[optind]);
+  int rc = cli_parse_common(ctx, "data stats", argc, argv, help, 0, NULL);
+  if (rc)
+    return rc > 0 ? 0 : rc;
   struct hv_err err = {0};
   struct hv_db *db = NULL;
   struct store_stats s;
@@ -143,7 +128,7 @@ int cmd_data_stats(struct cli_ctx *ctx, int argc, char **argv)
     db_close(db);
     return cli_report(&err);
   }
-  int rc = store_dataset_latest(db, &ds, &err);
+  rc = store_dataset_latest(db, &ds, &err);
   db_close(db);
   if (rc && rc != HV_ENOTFOUND)
     return cli_report(&err);

@@ -75,14 +75,6 @@ static void on_progress(void *ctx, const char *phase, int64_t done,
   fflush(stderr);
 }
 
-static void iso_date(int64_t ts, char *out, size_t cap)
-{
-  time_t t = (time_t)ts;
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static void print_result(const struct cli_ctx *ctx,
                          const struct synth_config *c,
                          const struct synth_result *r)
@@ -90,9 +82,9 @@ static void print_result(const struct cli_ctx *ctx,
   double rows = (double)(r->users + r->movies + r->ratings);
   double rate = r->seconds > 0 ? rows / r->seconds : 0;
   char a[32], b[32], d[32];
-  iso_date(r->first_ts, a, sizeof(a));
-  iso_date(r->last_ts, b, sizeof(b));
-  iso_date(r->drift_start_ts, d, sizeof(d));
+  cli_utc((double)r->first_ts, CLI_UTC_TIME, a, sizeof(a));
+  cli_utc((double)r->last_ts, CLI_UTC_TIME, b, sizeof(b));
+  cli_utc((double)r->drift_start_ts, CLI_UTC_TIME, d, sizeof(d));
   if (ctx->json) {
     cli_print_json(json_pack(
         "{s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:I, s:s, s:s, s:I, s:I, "

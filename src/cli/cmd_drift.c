@@ -210,17 +210,13 @@ static int cat_count(const struct column *r, const struct column *c,
 
 /* ---- output ------------------------------------------------------------ */
 
-static json_t *num_or_null(double v)
-{
-  return isfinite(v) ? json_real(v) : json_null();
-}
-
 static json_t *result_json(const struct drift_feature_result *r)
 {
   return json_pack("{s:s, s:s, s:o, s:o, s:f, s:b}", "name", r->name, "test",
                    drift_test_name(r->test), "statistic",
-                   num_or_null(r->statistic), "pvalue", num_or_null(r->pvalue),
-                   "threshold", r->threshold, "drift", r->drift);
+                   cli_json_num(r->statistic), "pvalue",
+                   cli_json_num(r->pvalue), "threshold", r->threshold, "drift",
+                   r->drift);
 }
 
 static json_t *results_json(const struct drift_feature_result *r, size_t n,
@@ -370,7 +366,7 @@ static json_t *numeric_json(const struct drift_numeric_report *r,
       r->ks.pvalue, "method", drift_ks_method_name(r->ks.method),
       "wasserstein",
       r->wasserstein, "wasserstein_norm", r->wasserstein_norm, "ref_std",
-      r->ref_std, "psi", r->psi, "js", num_or_null(r->js));
+      r->ref_std, "psi", r->psi, "js", cli_json_num(r->js));
   if (!o)
     return NULL;
   json_object_set_new(
@@ -442,7 +438,7 @@ static json_t *categorical_json(const struct cat_table *t,
       "categorical", "n_ref", (json_int_t)r->n_ref, "n_cur",
       (json_int_t)r->n_cur, "chi2", "statistic", r->chi2.statistic, "pvalue",
       r->chi2.pvalue, "dof", r->chi2.dof, "psi", r->psi, "js",
-      num_or_null(r->js), "categories", cats);
+      cli_json_num(r->js), "categories", cats);
   if (o)
     json_object_update_new(o, results_json(res, 3, verdict));
   return o;

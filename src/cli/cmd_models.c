@@ -15,15 +15,6 @@
 #include "track/uri.h"
 #include "util/parse.h"
 
-static const char *iso_time(double t, char buf[32])
-{
-  time_t s = (time_t)t;
-  struct tm tm;
-  gmtime_r(&s, &tm);
-  strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 static int parse_version(const char *cmd, const char *s, int *out)
 {
   struct hv_err err = {0};
@@ -31,24 +22,6 @@ static int parse_version(const char *cmd, const char *s, int *out)
   if (hv_parse_i64(s, 1, 1000000000, &v, "VERSION", &err))
     return cli_usage_error(cmd, "%s", err.msg);
   *out = (int)v;
-  return 0;
-}
-
-/* Common options only; 1 after help, 0 go on, HV_EUSAGE bad option. */
-static int common_only(struct cli_ctx *ctx, const char *cmd, int argc,
-                       char **argv, void (*help)(void))
-{
-  static const struct option opts[] = {CLI_COMMON_LONGOPTS, {0}};
-  int c;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (cli_common_opt(ctx, c, optarg))
-      continue;
-    if (c == 'h') {
-      help();
-      return 1;
-    }
-    return cli_usage_error(cmd, "bad option");
-  }
   return 0;
 }
 
@@ -175,12 +148,10 @@ static void list_help(void)
 
 static int models_list(struct cli_ctx *ctx, int argc, char **argv)
 {
-  int rc = common_only(ctx, "models list", argc, argv, list_help);
+  int rc =
+      cli_parse_common(ctx, "models list", argc, argv, list_help, 0, NULL);
   if (rc)
     return rc > 0 ? 0 : rc;
-  if (optind < argc)
-    return cli_usage_error("models list", "unexpected argument '%s'",
-                           argv[optind]);
   struct hv_err err = {0};
   struct hv_db *db = NULL;
   struct registry_model *ms = NULL;
@@ -232,13 +203,15 @@ static void show_help(void)
 static void print_model(const struct registry_model *m)
 {
   char t[32];
-  printf("model %s (created %s)\n", m->name, iso_time(m->created_at, t));
+  printf("model %s (created %s)\n", m->name,
+         cli_utc(m->created_at, CLI_UTC_TIME, t, sizeof(t)));
   printf("%-8s %-11s %-33s %-20s %s\n", "version", "stage", "run",
          "created", "aliases");
   for (size_t i = 0; i < m->n_versions; i++) {
     const struct registry_version *v = &m->versions[i];
     printf("%-8d %-11s %-33s %-20s", v->version, v->stage,
-           v->run_id[0] ? v->run_id : "-", iso_time(v->created_at, t));
+           v->run_id[0] ? v->run_id : "-",
+           cli_utc(v->created_at, CLI_UTC_TIME, t, sizeof(t)));
     for (size_t k = 0; k < m->n_aliases; k++)
       if (m->aliases[k].version == v->version)
         printf(" @%s", m->aliases[k].alias);
@@ -247,7 +220,8 @@ static void print_model(const struct registry_model *m)
   printf("audit:\n");
   for (size_t i = 0; i < m->n_audit; i++) {
     const struct registry_audit *a = &m->audit[i];
-    printf("  %s  %-12s v%-4d ", iso_time(a->time, t), a->action, a->version);
+    printf("  %s  %-12s v%-4d ", cli_utc(a->time, CLI_UTC_TIME, t, sizeof(t)),
+           a->action, a->version);
     if (a->alias) {
       printf("@%s", a->alias);
       if (a->from_version)
@@ -263,11 +237,10 @@ static void print_model(const struct registry_model *m)
 
 static int models_show(struct cli_ctx *ctx, int argc, char **argv)
 {
-  int rc = common_only(ctx, "models show", argc, argv, show_help);
+  int rc = cli_parse_common(ctx, "models show", argc, argv, show_help, 1,
+                            "expected one NAME");
   if (rc)
     return rc > 0 ? 0 : rc;
-  if (argc - optind != 1)
-    return cli_usage_error("models show", "expected one NAME");
   struct hv_err err = {0};
   struct hv_db *db = NULL;
   struct registry_model m;
@@ -416,11 +389,10 @@ static void resolve_help(void)
 
 static int models_resolve(struct cli_ctx *ctx, int argc, char **argv)
 {
-  int rc = common_only(ctx, "models resolve", argc, argv, resolve_help);
+  int rc = cli_parse_common(ctx, "models resolve", argc, argv,
+                            resolve_help, 1, "expected one URI");
   if (rc)
     return rc > 0 ? 0 : rc;
-  if (argc - optind != 1)
-    return cli_usage_error("models resolve", "expected one URI");
   struct hv_err err = {0};
   struct hv_db *db = NULL;
   static struct uri_target t; /* large; one per process */
@@ -461,7 +433,8 @@ static void check_help(void)
 
 static int models_check(struct cli_ctx *ctx, int argc, char **argv)
 {
-  int rc = common_only(ctx, "models check", argc, argv, check_help);
+  int rc = cli_parse_common(ctx, "models check", argc, argv, check_help, -1,
+                            NULL);
   if (rc)
     return rc > 0 ? 0 : rc;
   struct hv_err err = {0};

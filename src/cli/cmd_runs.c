@@ -18,32 +18,7 @@
 /* "2024-01-02T03:04:05Z" for t (seconds since the epoch) into buf. */
 static const char *iso_time(double t, char buf[32])
 {
-  if (t <= 0)
-    return "-";
-  time_t s = (time_t)t;
-  struct tm tm;
-  gmtime_r(&s, &tm);
-  strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-/* Parse only the common options (and -h); returns 1 after printing help,
- * 0 to go on, HV_EUSAGE on a bad option. */
-static int common_only(struct cli_ctx *ctx, const char *cmd, int argc,
-                       char **argv, void (*help)(void))
-{
-  static const struct option opts[] = {CLI_COMMON_LONGOPTS, {0}};
-  int c;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (cli_common_opt(ctx, c, optarg))
-      continue;
-    if (c == 'h') {
-      help();
-      return 1;
-    }
-    return cli_usage_error(cmd, "bad option");
-  }
-  return 0;
+  return t <= 0 ? "-" : cli_utc(t, CLI_UTC_TIME, buf, 32);
 }
 
 /* ---- list ---- */
@@ -200,11 +175,10 @@ static void print_run(const struct tracking_run *r, json_t *arts)
 
 static int runs_show(struct cli_ctx *ctx, int argc, char **argv)
 {
-  int rc = common_only(ctx, "runs show", argc, argv, show_help);
+  int rc = cli_parse_common(ctx, "runs show", argc, argv, show_help, 1,
+                            "expected one RUN_ID");
   if (rc)
     return rc > 0 ? 0 : rc;
-  if (argc - optind != 1)
-    return cli_usage_error("runs show", "expected one RUN_ID");
   struct hv_err err = {0};
   struct hv_db *db = NULL;
   struct tracking_run *r = NULL;
@@ -309,7 +283,8 @@ static void print_compare_section(const char *title, json_t *rows)
 
 static int runs_compare(struct cli_ctx *ctx, int argc, char **argv)
 {
-  int rc = common_only(ctx, "runs compare", argc, argv, compare_help);
+  int rc = cli_parse_common(ctx, "runs compare", argc, argv, compare_help,
+                            -1, NULL);
   if (rc)
     return rc > 0 ? 0 : rc;
   size_t n = (size_t)(argc - optind);
@@ -361,11 +336,10 @@ static void history_help(void)
 
 static int runs_history(struct cli_ctx *ctx, int argc, char **argv)
 {
-  int rc = common_only(ctx, "runs history", argc, argv, history_help);
+  int rc = cli_parse_common(ctx, "runs history", argc, argv, history_help, 2,
+                            "expected RUN_ID and METRIC");
   if (rc)
     return rc > 0 ? 0 : rc;
-  if (argc - optind != 2)
-    return cli_usage_error("runs history", "expected RUN_ID and METRIC");
   struct hv_err err = {0};
   struct hv_db *db = NULL;
   struct tracking_metric *m = NULL;

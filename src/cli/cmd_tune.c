@@ -154,11 +154,6 @@ static void print_table(const struct tune_grid *g, const struct tune_result *r,
          metric, b->value, b->run_id);
 }
 
-static json_t *num_or_null(double v)
-{
-  return isfinite(v) ? json_real(v) : json_null();
-}
-
 static json_t *result_json(const struct tune_grid *g,
                            const struct tune_result *r, const char *metric,
                            const char *experiment, int ascending,
@@ -171,14 +166,14 @@ static json_t *result_json(const struct tune_grid *g,
     for (size_t i = 0; params && i < g->n_axes; i++)
       json_object_set_new(params, g->axes[i].key,
                           json_string(trial_value(g, i, t)));
-    json_t *j = json_pack(
-        "{s:I, s:I, s:s?, s:s, s:s, s:o, s:o, s:o, s:o, s:f}", "rank",
-        (json_int_t)(k + 1), "trial", (json_int_t)t->index, "run_id",
-        t->run_id[0] ? t->run_id : NULL, "label", t->label, "status",
-        t->failed ? "FAILED" : "FINISHED", "params", params, "value",
-        num_or_null(t->value), "top_10_categorical_accuracy",
-        num_or_null(t->test_top_10), "top_100_categorical_accuracy",
-        num_or_null(t->test_top_100), "seconds", t->seconds);
+    json_t *j =
+        json_pack("{s:I, s:I, s:s?, s:s, s:s, s:o, s:o, s:o, s:o, s:f}", "rank",
+                  (json_int_t)(k + 1), "trial", (json_int_t)t->index, "run_id",
+                  t->run_id[0] ? t->run_id : NULL, "label", t->label, "status",
+                  t->failed ? "FAILED" : "FINISHED", "params", params, "value",
+                  cli_json_num(t->value), "top_10_categorical_accuracy",
+                  cli_json_num(t->test_top_10), "top_100_categorical_accuracy",
+                  cli_json_num(t->test_top_100), "seconds", t->seconds);
     if (j && t->failed)
       json_object_set_new(j, "error", json_string(t->error));
     json_array_append_new(trials, j);
@@ -186,20 +181,20 @@ static json_t *result_json(const struct tune_grid *g,
   const struct tune_trial *b = &r->trials[r->best];
   char uri[64];
   snprintf(uri, sizeof(uri), "runs:/%s", b->run_id);
-  json_t *reg = r->registered_version
-                    ? json_pack("{s:s, s:i, s:s}", "name", reg_name,
-                                "version", r->registered_version, "stage",
-                                r->registered_stage)
-                    : json_null();
+  json_t *reg =
+      r->registered_version
+          ? json_pack("{s:s, s:i, s:s}", "name", reg_name, "version",
+                      r->registered_version, "stage", r->registered_stage)
+          : json_null();
   return json_pack(
       "{s:s, s:s, s:s, s:s, s:I, s:I, s:f, s:{s:s, s:s, s:o, s:s}, s:o, "
       "s:o}",
       "parent_run_id", r->parent_run_id, "experiment", experiment, "metric",
       metric, "order", ascending ? "asc" : "desc", "n_trials",
-      (json_int_t)r->n_trials, "n_failed", (json_int_t)r->n_failed,
-      "seconds", r->seconds, "best", "run_id", b->run_id, "label", b->label,
-      "value", num_or_null(b->value), "model_uri", uri, "registered", reg,
-      "trials", trials);
+      (json_int_t)r->n_trials, "n_failed", (json_int_t)r->n_failed, "seconds",
+      r->seconds, "best", "run_id", b->run_id, "label", b->label, "value",
+      cli_json_num(b->value), "model_uri", uri, "registered", reg, "trials",
+      trials);
 }
 
 /* Parse argv into cfg, g and o; returns 0, 1 after --help, or HV_EUSAGE

@@ -1246,24 +1246,28 @@ int drift_numeric_judge(const char *name, const struct drift_numeric_report *r,
                         enum drift_test test, const struct drift_thresholds *t,
                         struct drift_feature_result *out, struct hv_err *err)
 {
+  double stat, p = NAN;
   switch (test) {
   case DRIFT_TEST_KS:
-    drift_judge(name, test, r->ks.statistic, r->ks.pvalue, t, out);
-    return 0;
-  case DRIFT_TEST_WASSERSTEIN_NORM:
-    drift_judge(name, test, r->wasserstein_norm, NAN, t, out);
-    return 0;
-  case DRIFT_TEST_PSI:
-    drift_judge(name, test, r->psi, NAN, t, out);
-    return 0;
-  case DRIFT_TEST_JS:
-    drift_judge(name, test, r->js, NAN, t, out);
-    return 0;
-  case DRIFT_TEST_CHI2:
+    stat = r->ks.statistic;
+    p = r->ks.pvalue;
     break;
+  case DRIFT_TEST_WASSERSTEIN_NORM:
+    stat = r->wasserstein_norm;
+    break;
+  case DRIFT_TEST_PSI:
+    stat = r->psi;
+    break;
+  case DRIFT_TEST_JS:
+    stat = r->js;
+    break;
+  case DRIFT_TEST_CHI2:
+  default:
+    return hv_err_set(err, HV_EINVAL, "test '%s' does not apply to a numeric "
+                      "feature", drift_test_name(test));
   }
-  return hv_err_set(err, HV_EINVAL, "test '%s' does not apply to a numeric "
-                    "feature", drift_test_name(test));
+  drift_judge(name, test, stat, p, t, out);
+  return 0;
 }
 
 int drift_categorical_judge(const char *name,
@@ -1273,22 +1277,26 @@ int drift_categorical_judge(const char *name,
                             struct drift_feature_result *out,
                             struct hv_err *err)
 {
+  double stat, p = NAN;
   switch (test) {
   case DRIFT_TEST_CHI2:
-    drift_judge(name, test, r->chi2.statistic, r->chi2.pvalue, t, out);
-    return 0;
+    stat = r->chi2.statistic;
+    p = r->chi2.pvalue;
+    break;
   case DRIFT_TEST_PSI:
-    drift_judge(name, test, r->psi, NAN, t, out);
-    return 0;
+    stat = r->psi;
+    break;
   case DRIFT_TEST_JS:
-    drift_judge(name, test, r->js, NAN, t, out);
-    return 0;
+    stat = r->js;
+    break;
   case DRIFT_TEST_KS:
   case DRIFT_TEST_WASSERSTEIN_NORM:
-    break;
+  default:
+    return hv_err_set(err, HV_EINVAL, "test '%s' does not apply to a "
+                      "categorical feature", drift_test_name(test));
   }
-  return hv_err_set(err, HV_EINVAL, "test '%s' does not apply to a "
-                    "categorical feature", drift_test_name(test));
+  drift_judge(name, test, stat, p, t, out);
+  return 0;
 }
 
 int drift_psi_grade(double psi, const struct drift_thresholds *t)

@@ -102,17 +102,6 @@ static void done(sqlite3_stmt *st)
   sqlite3_clear_bindings(st);
 }
 
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-  return (const char *)sqlite3_column_text(st, i);
-}
-
-static int col_int_or(sqlite3_stmt *st, int i, int dflt)
-{
-  return sqlite3_column_type(st, i) == SQLITE_NULL ? dflt
-                                                   : sqlite3_column_int(st, i);
-}
-
 /* Step st to the end, handing each row to row(); returns 0, the callback's
  * non-zero value, or HV_EDB. Always resets st. */
 static int each_row(struct api_conn *c, sqlite3_stmt *st,
@@ -144,12 +133,12 @@ static int user_row(sqlite3_stmt *st, void *arg)
   const struct user_cb *cb = arg;
   struct api_user_row u = {
       .id = sqlite3_column_int64(st, 0),
-      .raw_age = col_int_or(st, 1, -1),
-      .bucketized_age = col_int_or(st, 2, -1),
-      .gender = col_text(st, 3),
-      .occupation_text = col_text(st, 4),
-      .occupation_label = col_int_or(st, 5, -1),
-      .zip_code = col_text(st, 6),
+      .raw_age = db_col_int_or(st, 1, -1),
+      .bucketized_age = db_col_int_or(st, 2, -1),
+      .gender = db_col_text(st, 3),
+      .occupation_text = db_col_text(st, 4),
+      .occupation_label = db_col_int_or(st, 5, -1),
+      .zip_code = db_col_text(st, 6),
   };
   return cb->fn(cb->ctx, &u);
 }
@@ -181,13 +170,13 @@ struct movie_cb {
 static int movie_row(sqlite3_stmt *st, void *arg)
 {
   const struct movie_cb *cb = arg;
-  const char *genres = col_text(st, 5);
+  const char *genres = db_col_text(st, 5);
   struct api_movie_row m = {
       .id = sqlite3_column_int64(st, 0),
-      .title = col_text(st, 1),
-      .release_date = col_text(st, 2),
-      .release_year = col_int_or(st, 3, 0),
-      .imdb_url = col_text(st, 4),
+      .title = db_col_text(st, 1),
+      .release_date = db_col_text(st, 2),
+      .release_year = db_col_int_or(st, 3, 0),
+      .imdb_url = db_col_text(st, 4),
       .genres = genres ? genres : "",
   };
   if (!m.title)
@@ -220,7 +209,7 @@ struct title_cb {
 static int title_row(sqlite3_stmt *st, void *arg)
 {
   const struct title_cb *cb = arg;
-  const char *t = col_text(st, 1);
+  const char *t = db_col_text(st, 1);
   return cb->fn(cb->ctx, sqlite3_column_int64(st, 0), t ? t : "");
 }
 
@@ -240,7 +229,7 @@ struct avg_cb {
 static int avg_row(sqlite3_stmt *st, void *arg)
 {
   const struct avg_cb *cb = arg;
-  const char *t = col_text(st, 1);
+  const char *t = db_col_text(st, 1);
   return cb->fn(cb->ctx, sqlite3_column_int64(st, 0), t ? t : "",
                 sqlite3_column_double(st, 2), sqlite3_column_int64(st, 3));
 }
@@ -280,7 +269,7 @@ struct rating_cb {
 static int rating_row(sqlite3_stmt *st, void *arg)
 {
   const struct rating_cb *cb = arg;
-  const char *t = col_text(st, 3), *s = col_text(st, 6);
+  const char *t = db_col_text(st, 3), *s = db_col_text(st, 6);
   struct api_rating_row r = {
       .rating_id = sqlite3_column_int64(st, 0),
       .user_id = sqlite3_column_int64(st, 1),
@@ -310,30 +299,14 @@ int api_user_movie_ids(struct api_conn *c, int64_t uid, int64_t **ids,
                        size_t *n, struct hv_err *err)
 {
   sqlite3_stmt *st = c->st[Q_RATED_IDS];
-  size_t cap = 0, k = 0;
   int64_t *out = NULL;
-  int rc;
+  size_t k = 0;
   sqlite3_bind_int64(st, 1, uid);
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (k == cap) {
-      cap = cap ? 2 * cap : 256;
-      int64_t *p = realloc(out, cap * sizeof(*p));
-      if (!p) {
-        done(st);
-        free(out);
-        return hv_err_set(err, HV_ENOMEM, "out of memory");
-      }
-      out = p;
-    }
-    out[k++] = sqlite3_column_int64(st, 0);
-  }
-  if (rc != SQLITE_DONE) {
-    db_fail(c->db, err, "rated movies");
-    done(st);
-    free(out);
-    return HV_EDB;
-  }
+  int rc = db_step_i64s(c->db, st, &out, &k, "out of memory", "rated movies",
+                        err);
   done(st);
+  if (rc)
+    return rc;
   *ids = out;
   *n = k;
   return 0;
@@ -416,7 +389,7 @@ int api_password_get(struct api_conn *c, int64_t uid, char *hash, size_t cap,
   sqlite3_bind_int64(st, 1, uid);
   int rc = sqlite3_step(st), out = 0;
   if (rc == SQLITE_ROW) {
-    const char *h = col_text(st, 0);
+    const char *h = db_col_text(st, 0);
     if (h && strlen(h) >= cap)
       out = hv_err_set(err, HV_ECORRUPT,
                        "password hash of user %lld is too long",

@@ -8,41 +8,6 @@
 
 #include "store/db_internal.h"
 
-/* Grow *p (elements of size sz) to hold at least need elements; *cap is
- * updated. Returns 0 or HV_ENOMEM. */
-static int grow(void **p, size_t sz, size_t *cap, size_t need)
-{
-  if (need <= *cap)
-    return 0;
-  size_t nc = *cap ? *cap : 1024;
-  while (nc < need)
-    nc *= 2;
-  void *q = realloc(*p, nc * sz);
-  if (!q)
-    return HV_ENOMEM;
-  *p = q;
-  *cap = nc;
-  return 0;
-}
-
-static int col_int_or(sqlite3_stmt *st, int col, int dflt)
-{
-  if (sqlite3_column_type(st, col) == SQLITE_NULL)
-    return dflt;
-  return sqlite3_column_int(st, col);
-}
-
-static int gender_code(const unsigned char *g)
-{
-  if (!g)
-    return RATINGS_GENDER_UNKNOWN;
-  if (g[0] == 'M' || g[0] == 'm')
-    return RATINGS_GENDER_M;
-  if (g[0] == 'F' || g[0] == 'f')
-    return RATINGS_GENDER_F;
-  return RATINGS_GENDER_UNKNOWN;
-}
-
 void monitor_q_users_free(struct monitor_q_users *u)
 {
   if (!u)
@@ -60,11 +25,11 @@ static int users_reserve(struct monitor_q_users *u, size_t *cap, size_t need)
   if (need <= *cap)
     return 0;
   size_t c[5] = {*cap, *cap, *cap, *cap, *cap};
-  if (grow((void **)&u->id, sizeof(int64_t), &c[0], need) ||
-      grow((void **)&u->raw_age, sizeof(int), &c[1], need) ||
-      grow((void **)&u->age_bucket, sizeof(int), &c[2], need) ||
-      grow((void **)&u->gender, sizeof(int), &c[3], need) ||
-      grow((void **)&u->occupation, sizeof(int), &c[4], need))
+  if (db_grow((void **)&u->id, sizeof(int64_t), &c[0], need) ||
+      db_grow((void **)&u->raw_age, sizeof(int), &c[1], need) ||
+      db_grow((void **)&u->age_bucket, sizeof(int), &c[2], need) ||
+      db_grow((void **)&u->gender, sizeof(int), &c[3], need) ||
+      db_grow((void **)&u->occupation, sizeof(int), &c[4], need))
     return HV_ENOMEM;
   *cap = c[0];
   return 0;
@@ -91,10 +56,10 @@ int monitor_q_users(struct hv_db *db, struct monitor_q_users *out,
     }
     size_t i = out->n++;
     out->id[i] = sqlite3_column_int64(st, 0);
-    out->raw_age[i] = col_int_or(st, 1, -1);
-    out->age_bucket[i] = col_int_or(st, 2, -1);
-    out->gender[i] = gender_code(sqlite3_column_text(st, 3));
-    out->occupation[i] = col_int_or(st, 4, -1);
+    out->raw_age[i] = db_col_int_or(st, 1, -1);
+    out->age_bucket[i] = db_col_int_or(st, 2, -1);
+    out->gender[i] = db_gender_code(sqlite3_column_text(st, 3));
+    out->occupation[i] = db_col_int_or(st, 4, -1);
   }
   if (!ret && rc != SQLITE_DONE)
     ret = db_fail(db, err, "reading users");
@@ -131,8 +96,8 @@ int monitor_q_names(struct hv_db *db, enum monitor_q_names_kind kind,
   int rc, ret = 0;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     size_t c0 = cap, c1 = cap;
-    if (grow((void **)&out->code, sizeof(int), &c0, out->n + 1) ||
-        grow((void **)&out->name, sizeof(char *), &c1, out->n + 1)) {
+    if (db_grow((void **)&out->code, sizeof(int), &c0, out->n + 1) ||
+        db_grow((void **)&out->name, sizeof(char *), &c1, out->n + 1)) {
       ret = hv_err_set(err, HV_ENOMEM, "names: out of memory");
       break;
     }
@@ -167,21 +132,6 @@ const char *monitor_q_name_of(const struct monitor_q_names *nm, int code)
   return lo < nm->n && nm->code[lo] == code ? nm->name[lo] : NULL;
 }
 
-static int cols_reserve(struct ratings_cols *c, size_t *cap, size_t need)
-{
-  if (need <= *cap)
-    return 0;
-  size_t k[5] = {*cap, *cap, *cap, *cap, *cap};
-  if (grow((void **)&c->rating_id, sizeof(int64_t), &k[0], need) ||
-      grow((void **)&c->user_id, sizeof(int64_t), &k[1], need) ||
-      grow((void **)&c->movie_id, sizeof(int64_t), &k[2], need) ||
-      grow((void **)&c->rating, sizeof(float), &k[3], need) ||
-      grow((void **)&c->timestamp, sizeof(int64_t), &k[4], need))
-    return HV_ENOMEM;
-  *cap = k[0];
-  return 0;
-}
-
 int monitor_q_ratings_time(struct hv_db *db, int64_t t0, int64_t t1,
                            int64_t excl_first, int64_t excl_last,
                            struct ratings_cols *out, struct hv_err *err)
@@ -205,23 +155,8 @@ int monitor_q_ratings_time(struct hv_db *db, int64_t t0, int64_t t1,
   sqlite3_bind_int64(st, 2, t1);
   sqlite3_bind_int64(st, 3, excl_first);
   sqlite3_bind_int64(st, 4, excl_last);
-  size_t cap = 0;
-  int rc, ret = 0;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (cols_reserve(out, &cap, out->n + 1)) {
-      ret = hv_err_set(err, HV_ENOMEM, "ratings: out of memory at row %zu",
-                       out->n);
-      break;
-    }
-    size_t i = out->n++;
-    out->rating_id[i] = sqlite3_column_int64(st, 0);
-    out->user_id[i] = sqlite3_column_int64(st, 1);
-    out->movie_id[i] = sqlite3_column_int64(st, 2);
-    out->rating[i] = (float)sqlite3_column_double(st, 3);
-    out->timestamp[i] = sqlite3_column_int64(st, 4);
-  }
-  if (!ret && rc != SQLITE_DONE)
-    ret = db_fail(db, err, "reading ratings by time");
+  int ret = db_step_ratings_cols(db, st, out, "ratings",
+                                 "reading ratings by time", err);
   sqlite3_finalize(st);
   return ret;
 }

@@ -13,23 +13,6 @@
 
 #include "store/db_internal.h"
 
-/* Grow *p (elements of size sz) so that it holds at least need elements;
- * *cap is updated. Returns 0 or HV_ENOMEM. */
-static int grow(void **p, size_t sz, size_t *cap, size_t need)
-{
-  if (need <= *cap)
-    return 0;
-  size_t nc = *cap ? *cap : 1024;
-  while (nc < need)
-    nc *= 2;
-  void *q = realloc(*p, nc * sz);
-  if (!q)
-    return HV_ENOMEM;
-  *p = q;
-  *cap = nc;
-  return 0;
-}
-
 void ratings_cols_free(struct ratings_cols *c)
 {
   if (!c)
@@ -40,21 +23,6 @@ void ratings_cols_free(struct ratings_cols *c)
   free(c->rating);
   free(c->timestamp);
   memset(c, 0, sizeof(*c));
-}
-
-static int cols_reserve(struct ratings_cols *c, size_t *cap, size_t need)
-{
-  if (need <= *cap)
-    return 0;
-  size_t c0 = *cap, c1 = *cap, c2 = *cap, c3 = *cap, c4 = *cap;
-  if (grow((void **)&c->rating_id, sizeof(int64_t), &c0, need) ||
-      grow((void **)&c->user_id, sizeof(int64_t), &c1, need) ||
-      grow((void **)&c->movie_id, sizeof(int64_t), &c2, need) ||
-      grow((void **)&c->rating, sizeof(float), &c3, need) ||
-      grow((void **)&c->timestamp, sizeof(int64_t), &c4, need))
-    return HV_ENOMEM;
-  *cap = c0;
-  return 0;
 }
 
 int ratings_load(struct hv_db *db, int64_t first, int64_t last,
@@ -76,23 +44,8 @@ int ratings_load(struct hv_db *db, int64_t first, int64_t last,
     return err->code;
   sqlite3_bind_int64(st, 1, first);
   sqlite3_bind_int64(st, 2, last);
-  size_t cap = 0;
-  int rc, ret = 0;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (cols_reserve(out, &cap, out->n + 1)) {
-      ret = hv_err_set(err, HV_ENOMEM, "ratings: out of memory at row %zu",
-                       out->n);
-      break;
-    }
-    size_t i = out->n++;
-    out->rating_id[i] = sqlite3_column_int64(st, 0);
-    out->user_id[i] = sqlite3_column_int64(st, 1);
-    out->movie_id[i] = sqlite3_column_int64(st, 2);
-    out->rating[i] = (float)sqlite3_column_double(st, 3);
-    out->timestamp[i] = sqlite3_column_int64(st, 4);
-  }
-  if (!ret && rc != SQLITE_DONE)
-    ret = db_fail(db, err, "reading ratings");
+  int ret = db_step_ratings_cols(db, st, out, "ratings", "reading ratings",
+                                 err);
   sqlite3_finalize(st);
   return ret;
 }
@@ -106,24 +59,6 @@ void ratings_users_free(struct ratings_users *u)
   free(u->gender);
   free(u->occupation);
   memset(u, 0, sizeof(*u));
-}
-
-static int gender_code(const unsigned char *g)
-{
-  if (!g)
-    return RATINGS_GENDER_UNKNOWN;
-  if (g[0] == 'M' || g[0] == 'm')
-    return RATINGS_GENDER_M;
-  if (g[0] == 'F' || g[0] == 'f')
-    return RATINGS_GENDER_F;
-  return RATINGS_GENDER_UNKNOWN;
-}
-
-static int col_int_or(sqlite3_stmt *st, int col, int dflt)
-{
-  if (sqlite3_column_type(st, col) == SQLITE_NULL)
-    return dflt;
-  return sqlite3_column_int(st, col);
 }
 
 int ratings_load_users(struct hv_db *db, struct ratings_users *out,
@@ -142,19 +77,19 @@ int ratings_load_users(struct hv_db *db, struct ratings_users *out,
   int rc, ret = 0;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     size_t c0 = cap, c1 = cap, c2 = cap, c3 = cap;
-    if (grow((void **)&out->id, sizeof(int64_t), &c0, out->n + 1) ||
-        grow((void **)&out->age_bucket, sizeof(int), &c1, out->n + 1) ||
-        grow((void **)&out->gender, sizeof(int), &c2, out->n + 1) ||
-        grow((void **)&out->occupation, sizeof(int), &c3, out->n + 1)) {
+    if (db_grow((void **)&out->id, sizeof(int64_t), &c0, out->n + 1) ||
+        db_grow((void **)&out->age_bucket, sizeof(int), &c1, out->n + 1) ||
+        db_grow((void **)&out->gender, sizeof(int), &c2, out->n + 1) ||
+        db_grow((void **)&out->occupation, sizeof(int), &c3, out->n + 1)) {
       ret = hv_err_set(err, HV_ENOMEM, "users: out of memory");
       break;
     }
     cap = c0;
     size_t i = out->n++;
     out->id[i] = sqlite3_column_int64(st, 0);
-    out->age_bucket[i] = col_int_or(st, 1, -1);
-    out->gender[i] = gender_code(sqlite3_column_text(st, 2));
-    out->occupation[i] = col_int_or(st, 3, -1);
+    out->age_bucket[i] = db_col_int_or(st, 1, -1);
+    out->gender[i] = db_gender_code(sqlite3_column_text(st, 2));
+    out->occupation[i] = db_col_int_or(st, 3, -1);
   }
   if (!ret && rc != SQLITE_DONE)
     ret = db_fail(db, err, "reading users");
@@ -194,7 +129,7 @@ static int load_movie_genres(struct hv_db *db, struct ratings_movies *out,
       out->genre_off[++mi] = ng;
     if (mi >= out->n || out->id[mi] != mid)
       continue; /* cannot happen with foreign keys on; skip defensively */
-    if (grow((void **)&out->genre_ids, sizeof(int), &cap, ng + 1)) {
+    if (db_grow((void **)&out->genre_ids, sizeof(int), &cap, ng + 1)) {
       ret = hv_err_set(err, HV_ENOMEM, "movie genres: out of memory");
       break;
     }
@@ -222,15 +157,15 @@ int ratings_load_movies(struct hv_db *db, struct ratings_movies *out,
   int rc, ret = 0;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     size_t c0 = cap, c1 = cap;
-    if (grow((void **)&out->id, sizeof(int64_t), &c0, out->n + 1) ||
-        grow((void **)&out->year, sizeof(int), &c1, out->n + 1)) {
+    if (db_grow((void **)&out->id, sizeof(int64_t), &c0, out->n + 1) ||
+        db_grow((void **)&out->year, sizeof(int), &c1, out->n + 1)) {
       ret = hv_err_set(err, HV_ENOMEM, "movies: out of memory");
       break;
     }
     cap = c0;
     size_t i = out->n++;
     out->id[i] = sqlite3_column_int64(st, 0);
-    out->year[i] = col_int_or(st, 1, 0);
+    out->year[i] = db_col_int_or(st, 1, 0);
   }
   if (!ret && rc != SQLITE_DONE)
     ret = db_fail(db, err, "reading movies");
@@ -254,23 +189,9 @@ int ratings_user_movies(struct hv_db *db, int64_t user_id, int64_t **out,
                  &st, err))
     return err->code;
   sqlite3_bind_int64(st, 1, user_id);
-  size_t cap = 0;
-  int rc, ret = 0;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (grow((void **)out, sizeof(int64_t), &cap, *n + 1)) {
-      ret = hv_err_set(err, HV_ENOMEM, "ratings: out of memory");
-      break;
-    }
-    (*out)[(*n)++] = sqlite3_column_int64(st, 0);
-  }
-  if (!ret && rc != SQLITE_DONE)
-    ret = db_fail(db, err, "reading a user's ratings");
+  int ret = db_step_i64s(db, st, out, n, "ratings: out of memory",
+                         "reading a user's ratings", err);
   sqlite3_finalize(st);
-  if (ret) {
-    free(*out);
-    *out = NULL;
-    *n = 0;
-  }
   return ret;
 }
 

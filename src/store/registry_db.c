@@ -10,30 +10,6 @@
 #include "store/db_internal.h"
 #include "util/fsutil.h"
 
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-  return (const char *)sqlite3_column_text(st, i);
-}
-
-static char *col_dup(sqlite3_stmt *st, int i, int *oom)
-{
-  const char *s = col_text(st, i);
-  if (!s)
-    return NULL;
-  char *d = strdup(s);
-  if (!d)
-    *oom = 1;
-  return d;
-}
-
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-  if (s)
-    sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-  else
-    sqlite3_bind_null(st, i);
-}
-
 struct audit_row {
   const char *model;
   int version;
@@ -55,22 +31,18 @@ static int audit(struct hv_db *db, const struct audit_row *a,
                  &st, err))
     return HV_EDB;
   sqlite3_bind_double(st, 1, a->time);
-  bind_text(st, 2, a->model);
+  db_bind_text(st, 2, a->model);
   if (a->version > 0)
     sqlite3_bind_int(st, 3, a->version);
-  bind_text(st, 4, a->action);
-  bind_text(st, 5, a->from_stage);
-  bind_text(st, 6, a->to_stage);
-  bind_text(st, 7, a->alias);
+  db_bind_text(st, 4, a->action);
+  db_bind_text(st, 5, a->from_stage);
+  db_bind_text(st, 6, a->to_stage);
+  db_bind_text(st, 7, a->alias);
   if (a->from_version > 0)
     sqlite3_bind_int(st, 8, a->from_version);
-  bind_text(st, 9, a->reason ? a->reason : "");
-  bind_text(st, 10, a->who ? a->who : "api");
-  int rc = 0;
-  if (sqlite3_step(st) != SQLITE_DONE)
-    rc = db_fail(db, err, "writing audit log");
-  sqlite3_finalize(st);
-  return rc;
+  db_bind_text(st, 9, a->reason ? a->reason : "");
+  db_bind_text(st, 10, a->who ? a->who : "api");
+  return db_step_done(db, st, "writing audit log", err);
 }
 
 /* Current stage of (model, version) into stage; HV_ENOTFOUND if missing. */
@@ -83,11 +55,11 @@ static int version_stage(struct hv_db *db, const char *model, int version,
                  "version = ?",
                  &st, err))
     return HV_EDB;
-  bind_text(st, 1, model);
+  db_bind_text(st, 1, model);
   sqlite3_bind_int(st, 2, version);
   int s = sqlite3_step(st), rc = 0;
   if (s == SQLITE_ROW)
-    snprintf(stage, 16, "%s", col_text(st, 0));
+    snprintf(stage, 16, "%s", db_col_text(st, 0));
   else if (s == SQLITE_DONE)
     rc = hv_err_set(err, HV_ENOTFOUND,
                     "model '%.100s' has no version %d; see 'harvest models "
@@ -108,15 +80,11 @@ static int set_stage(struct hv_db *db, const char *model, int version,
                  "model = ? AND version = ?",
                  &st, err))
     return HV_EDB;
-  bind_text(st, 1, stage);
+  db_bind_text(st, 1, stage);
   sqlite3_bind_double(st, 2, now);
-  bind_text(st, 3, model);
+  db_bind_text(st, 3, model);
   sqlite3_bind_int(st, 4, version);
-  int rc = 0;
-  if (sqlite3_step(st) != SQLITE_DONE)
-    rc = db_fail(db, err, "changing stage");
-  sqlite3_finalize(st);
-  return rc;
+  return db_step_done(db, st, "changing stage", err);
 }
 
 /* Versions of model other than version in stage, into vs (up to cap);
@@ -131,8 +99,8 @@ static int others_in_stage(struct hv_db *db, const char *model, int version,
                  "stage = ? AND version != ? ORDER BY version",
                  &st, err))
     return HV_EDB;
-  bind_text(st, 1, model);
-  bind_text(st, 2, stage);
+  db_bind_text(st, 1, model);
+  db_bind_text(st, 2, stage);
   sqlite3_bind_int(st, 3, version);
   int n = 0, s;
   while ((s = sqlite3_step(st)) == SQLITE_ROW && n < cap)
@@ -198,11 +166,7 @@ int registry_db_transition(struct hv_db *db, const char *model, int version,
     return rc;
   rc = transition_locked(db, model, version, stage, archive_existing, reason,
                          who, err);
-  if (rc) {
-    db_rollback(db);
-    return rc;
-  }
-  return db_commit(db, err);
+  return db_end(db, rc, err);
 }
 
 static int ensure_model(struct hv_db *db, const char *model,
@@ -217,15 +181,11 @@ static int ensure_model(struct hv_db *db, const char *model,
                  "excluded.updated_at",
                  &st, err))
     return HV_EDB;
-  bind_text(st, 1, model);
-  bind_text(st, 2, description ? description : "");
+  db_bind_text(st, 1, model);
+  db_bind_text(st, 2, description ? description : "");
   sqlite3_bind_double(st, 3, now);
   sqlite3_bind_double(st, 4, now);
-  int rc = 0;
-  if (sqlite3_step(st) != SQLITE_DONE)
-    rc = db_fail(db, err, "creating registered model");
-  sqlite3_finalize(st);
-  return rc;
+  return db_step_done(db, st, "creating registered model", err);
 }
 
 static int insert_version(struct hv_db *db, const struct registry_db_new *v,
@@ -240,12 +200,12 @@ static int insert_version(struct hv_db *db, const struct registry_db_new *v,
                  " model_versions WHERE model = ?1 RETURNING version",
                  &st, err))
     return HV_EDB;
-  bind_text(st, 1, v->model);
-  bind_text(st, 2, v->run_id);
-  bind_text(st, 3, v->artifact_path);
-  bind_text(st, 4, v->sha256);
+  db_bind_text(st, 1, v->model);
+  db_bind_text(st, 2, v->run_id);
+  db_bind_text(st, 3, v->artifact_path);
+  db_bind_text(st, 4, v->sha256);
   sqlite3_bind_int64(st, 5, v->size);
-  bind_text(st, 6, v->description ? v->description : "");
+  db_bind_text(st, 6, v->description ? v->description : "");
   sqlite3_bind_double(st, 7, now);
   int rc = 0;
   if (sqlite3_step(st) == SQLITE_ROW)
@@ -291,8 +251,8 @@ static int alias_target(struct hv_db *db, const char *model,
                  "alias = ?",
                  &st, err))
     return HV_EDB;
-  bind_text(st, 1, model);
-  bind_text(st, 2, alias);
+  db_bind_text(st, 1, model);
+  db_bind_text(st, 2, alias);
   int s = sqlite3_step(st), rc = 0;
   *cur = s == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
   if (s != SQLITE_ROW && s != SQLITE_DONE)
@@ -313,15 +273,11 @@ static int alias_write(struct hv_db *db, const char *model, const char *alias,
           : "DELETE FROM model_aliases WHERE model = ? AND alias = ?";
   if (db_prepare(db, sql, &st, err))
     return HV_EDB;
-  bind_text(st, 1, model);
-  bind_text(st, 2, alias);
+  db_bind_text(st, 1, model);
+  db_bind_text(st, 2, alias);
   if (version > 0)
     sqlite3_bind_int(st, 3, version);
-  int rc = 0;
-  if (sqlite3_step(st) != SQLITE_DONE)
-    rc = db_fail(db, err, "writing alias");
-  sqlite3_finalize(st);
-  return rc;
+  return db_step_done(db, st, "writing alias", err);
 }
 
 static int alias_locked(struct hv_db *db, const char *model,
@@ -355,11 +311,7 @@ int registry_db_set_alias(struct hv_db *db, const char *model,
   if (rc)
     return rc;
   rc = alias_locked(db, model, alias, version, reason, who, err);
-  if (rc) {
-    db_rollback(db);
-    return rc;
-  }
-  return db_commit(db, err);
+  return db_end(db, rc, err);
 }
 
 /* ---- reading ---- */
@@ -411,22 +363,6 @@ void registry_db_models_free(struct registry_model *m, size_t n)
   free(m);
 }
 
-/* Append one zeroed slot of size sz to *arr (count *n); NULL on OOM. */
-static void *grow(void **arr, size_t *n, size_t sz)
-{
-  size_t cnt = *n;
-  if ((cnt & (cnt - 1)) == 0) {
-    void *p = realloc(*arr, (cnt ? cnt * 2 : 4) * sz);
-    if (!p)
-      return NULL;
-    *arr = p;
-  }
-  *n = cnt + 1;
-  void *slot = (char *)*arr + cnt * sz;
-  memset(slot, 0, sz);
-  return slot;
-}
-
 #define VERSION_COLS                                                     \
   "model, version, run_id, artifact_path, sha256, size, stage, "         \
   "description, created_at, updated_at"
@@ -434,17 +370,14 @@ static void *grow(void **arr, size_t *n, size_t sz)
 static void read_version(sqlite3_stmt *st, struct registry_version *v,
                          int *oom)
 {
-  v->model = col_dup(st, 0, oom);
+  v->model = db_col_dup(st, 0, oom);
   v->version = sqlite3_column_int(st, 1);
-  snprintf(v->run_id, sizeof(v->run_id), "%s",
-           col_text(st, 2) ? col_text(st, 2) : "");
-  v->artifact_path = col_dup(st, 3, oom);
-  snprintf(v->sha256, sizeof(v->sha256), "%s",
-           col_text(st, 4) ? col_text(st, 4) : "");
+  db_col_copy(st, 2, v->run_id, sizeof(v->run_id));
+  v->artifact_path = db_col_dup(st, 3, oom);
+  db_col_copy(st, 4, v->sha256, sizeof(v->sha256));
   v->size = sqlite3_column_int64(st, 5);
-  snprintf(v->stage, sizeof(v->stage), "%s",
-           col_text(st, 6) ? col_text(st, 6) : "");
-  v->description = col_dup(st, 7, oom);
+  db_col_copy(st, 6, v->stage, sizeof(v->stage));
+  v->description = db_col_dup(st, 7, oom);
   v->created_at = sqlite3_column_double(st, 8);
   v->updated_at = sqlite3_column_double(st, 9);
 }
@@ -466,35 +399,35 @@ static int load_details(struct hv_db *db, struct registry_model *m,
     sqlite3_stmt *st = NULL;
     if (db_prepare(db, sql[k], &st, err))
       return HV_EDB;
-    bind_text(st, 1, m->name);
+    db_bind_text(st, 1, m->name);
     int s = SQLITE_DONE;
     while (!oom && (s = sqlite3_step(st)) == SQLITE_ROW) {
       if (k == 0) {
         struct registry_version *v =
-            grow((void **)&m->versions, &m->n_versions, sizeof(*v));
+            db_append((void **)&m->versions, &m->n_versions, sizeof(*v));
         if (!(oom = !v))
           read_version(st, v, &oom);
       } else if (k == 1) {
         struct registry_alias *a =
-            grow((void **)&m->aliases, &m->n_aliases, sizeof(*a));
+            db_append((void **)&m->aliases, &m->n_aliases, sizeof(*a));
         if (!(oom = !a)) {
-          a->alias = col_dup(st, 0, &oom);
+          a->alias = db_col_dup(st, 0, &oom);
           a->version = sqlite3_column_int(st, 1);
         }
       } else {
         struct registry_audit *a =
-            grow((void **)&m->audit, &m->n_audit, sizeof(*a));
+            db_append((void **)&m->audit, &m->n_audit, sizeof(*a));
         if (!(oom = !a)) {
           a->id = sqlite3_column_int64(st, 0);
           a->time = sqlite3_column_double(st, 1);
           a->version = sqlite3_column_int(st, 2);
-          a->action = col_dup(st, 3, &oom);
-          a->from_stage = col_dup(st, 4, &oom);
-          a->to_stage = col_dup(st, 5, &oom);
-          a->alias = col_dup(st, 6, &oom);
+          a->action = db_col_dup(st, 3, &oom);
+          a->from_stage = db_col_dup(st, 4, &oom);
+          a->to_stage = db_col_dup(st, 5, &oom);
+          a->alias = db_col_dup(st, 6, &oom);
           a->from_version = sqlite3_column_int(st, 7);
-          a->reason = col_dup(st, 8, &oom);
-          a->who = col_dup(st, 9, &oom);
+          a->reason = db_col_dup(st, 8, &oom);
+          a->who = db_col_dup(st, 9, &oom);
         }
       }
     }
@@ -518,16 +451,16 @@ static int load_models(struct hv_db *db, const char *name,
                  "name",
                  &st, err))
     return HV_EDB;
-  bind_text(st, 1, name);
+  db_bind_text(st, 1, name);
   struct registry_model *ms = NULL;
   size_t cnt = 0;
   int s = SQLITE_DONE, oom = 0, rc = 0;
   while (!oom && (s = sqlite3_step(st)) == SQLITE_ROW) {
-    struct registry_model *m = grow((void **)&ms, &cnt, sizeof(*m));
+    struct registry_model *m = db_append((void **)&ms, &cnt, sizeof(*m));
     if ((oom = !m))
       break;
-    m->name = col_dup(st, 0, &oom);
-    m->description = col_dup(st, 1, &oom);
+    m->name = db_col_dup(st, 0, &oom);
+    m->description = db_col_dup(st, 1, &oom);
     m->created_at = sqlite3_column_double(st, 2);
     m->updated_at = sqlite3_column_double(st, 3);
   }
@@ -590,10 +523,10 @@ int registry_db_find(struct hv_db *db, const char *model, int version,
                  "?4) ORDER BY version DESC LIMIT 1",
                  &st, err))
     return HV_EDB;
-  bind_text(st, 1, model);
+  db_bind_text(st, 1, model);
   sqlite3_bind_int(st, 2, version);
-  bind_text(st, 3, version > 0 ? NULL : alias);
-  bind_text(st, 4, version > 0 || alias ? NULL : stage);
+  db_bind_text(st, 3, version > 0 ? NULL : alias);
+  db_bind_text(st, 4, version > 0 || alias ? NULL : stage);
   int s = sqlite3_step(st), rc = 0, oom = 0;
   if (s == SQLITE_ROW) {
     read_version(st, out, &oom);

@@ -8,22 +8,6 @@
 
 #include "store/db_internal.h"
 
-/* Grow *p (elements of size sz) to hold at least need elements. */
-static int grow(void **p, size_t sz, size_t *cap, size_t need)
-{
-  if (need <= *cap)
-    return 0;
-  size_t nc = *cap ? *cap : 1024;
-  while (nc < need)
-    nc *= 2;
-  void *q = realloc(*p, nc * sz);
-  if (!q)
-    return HV_ENOMEM;
-  *p = q;
-  *cap = nc;
-  return 0;
-}
-
 int retrain_q_ids(struct hv_db *db, int64_t first, int64_t last,
                   int64_t **ids, size_t *n, struct hv_err *err)
 {
@@ -42,23 +26,9 @@ int retrain_q_ids(struct hv_db *db, int64_t first, int64_t last,
     return err->code;
   sqlite3_bind_int64(st, 1, first);
   sqlite3_bind_int64(st, 2, last);
-  size_t cap = 0;
-  int rc, ret = 0;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (grow((void **)ids, sizeof(int64_t), &cap, *n + 1)) {
-      ret = hv_err_set(err, HV_ENOMEM, "rating ids: out of memory");
-      break;
-    }
-    (*ids)[(*n)++] = sqlite3_column_int64(st, 0);
-  }
-  if (!ret && rc != SQLITE_DONE)
-    ret = db_fail(db, err, "reading rating ids");
+  int ret = db_step_i64s(db, st, ids, n, "rating ids: out of memory",
+                         "reading rating ids", err);
   sqlite3_finalize(st);
-  if (ret) {
-    free(*ids);
-    *ids = NULL;
-    *n = 0;
-  }
   return ret;
 }
 
@@ -106,21 +76,6 @@ int retrain_q_last_id(struct hv_db *db, int64_t *id, struct hv_err *err)
                  0, id, "reading the last rating id", err);
 }
 
-static int cols_reserve(struct ratings_cols *c, size_t *cap, size_t need)
-{
-  if (need <= *cap)
-    return 0;
-  size_t k[5] = {*cap, *cap, *cap, *cap, *cap};
-  if (grow((void **)&c->rating_id, sizeof(int64_t), &k[0], need) ||
-      grow((void **)&c->user_id, sizeof(int64_t), &k[1], need) ||
-      grow((void **)&c->movie_id, sizeof(int64_t), &k[2], need) ||
-      grow((void **)&c->rating, sizeof(float), &k[3], need) ||
-      grow((void **)&c->timestamp, sizeof(int64_t), &k[4], need))
-    return HV_ENOMEM;
-  *cap = k[0];
-  return 0;
-}
-
 static int take_load(struct hv_db *db, int64_t from_ts,
                      struct ratings_cols *out, struct hv_err *err)
 {
@@ -132,22 +87,8 @@ static int take_load(struct hv_db *db, int64_t from_ts,
                  &st, err))
     return err->code;
   sqlite3_bind_int64(st, 1, from_ts);
-  size_t cap = 0;
-  int rc, ret = 0;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (cols_reserve(out, &cap, out->n + 1)) {
-      ret = hv_err_set(err, HV_ENOMEM, "take ratings: out of memory");
-      break;
-    }
-    size_t i = out->n++;
-    out->rating_id[i] = sqlite3_column_int64(st, 0);
-    out->user_id[i] = sqlite3_column_int64(st, 1);
-    out->movie_id[i] = sqlite3_column_int64(st, 2);
-    out->rating[i] = (float)sqlite3_column_double(st, 3);
-    out->timestamp[i] = sqlite3_column_int64(st, 4);
-  }
-  if (!ret && rc != SQLITE_DONE)
-    ret = db_fail(db, err, "reading the ratings to take");
+  int ret = db_step_ratings_cols(db, st, out, "take ratings",
+                                 "reading the ratings to take", err);
   sqlite3_finalize(st);
   return ret;
 }

@@ -13,32 +13,6 @@
 #include "store/db_internal.h"
 #include "util/fsutil.h"
 
-/* Text of column i, or NULL. */
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-  return (const char *)sqlite3_column_text(st, i);
-}
-
-/* strdup of column i (NULL stays NULL); *oom set on allocation failure. */
-static char *col_dup(sqlite3_stmt *st, int i, int *oom)
-{
-  const char *s = col_text(st, i);
-  if (!s)
-    return NULL;
-  char *d = strdup(s);
-  if (!d)
-    *oom = 1;
-  return d;
-}
-
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-  if (s)
-    sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-  else
-    sqlite3_bind_null(st, i);
-}
-
 static int is_constraint(struct hv_db *db)
 {
   return (sqlite3_errcode(db->h) & 0xff) == SQLITE_CONSTRAINT;
@@ -50,7 +24,7 @@ int tracking_run_exists(struct hv_db *db, const char *run_id,
   sqlite3_stmt *st = NULL;
   if (db_prepare(db, "SELECT 1 FROM runs WHERE run_id = ?", &st, err))
     return HV_EDB;
-  bind_text(st, 1, run_id);
+  db_bind_text(st, 1, run_id);
   int s = sqlite3_step(st);
   int rc = 0;
   if (s == SQLITE_DONE)
@@ -73,7 +47,7 @@ int tracking_experiment_id(struct hv_db *db, const char *name, int create,
                    "ON CONFLICT(name) DO NOTHING",
                    &st, err))
       return HV_EDB;
-    bind_text(st, 1, name);
+    db_bind_text(st, 1, name);
     sqlite3_bind_double(st, 2, hv_now());
     if (sqlite3_step(st) != SQLITE_DONE)
       rc = db_fail(db, err, "creating experiment");
@@ -83,7 +57,7 @@ int tracking_experiment_id(struct hv_db *db, const char *name, int create,
   }
   if (db_prepare(db, "SELECT id FROM experiments WHERE name = ?", &st, err))
     return HV_EDB;
-  bind_text(st, 1, name);
+  db_bind_text(st, 1, name);
   int s = sqlite3_step(st);
   if (s == SQLITE_ROW)
     *id = sqlite3_column_int64(st, 0);
@@ -112,19 +86,19 @@ int tracking_run_insert(struct hv_db *db, const struct tracking_run_new *r,
                  " VALUES (?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?)",
                  &st, err))
     return HV_EDB;
-  bind_text(st, 1, r->run_id);
+  db_bind_text(st, 1, r->run_id);
   sqlite3_bind_int64(st, 2, r->experiment_id);
-  bind_text(st, 3, r->name);
+  db_bind_text(st, 3, r->name);
   sqlite3_bind_double(st, 4, r->start_time);
-  bind_text(st, 5, r->parent_run_id);
-  bind_text(st, 6, r->user);
+  db_bind_text(st, 5, r->parent_run_id);
+  db_bind_text(st, 6, r->user);
   if (r->owner) {
     sqlite3_bind_int64(st, 7, r->owner->pid);
-    bind_text(st, 8, r->owner->host);
-    bind_text(st, 9, r->owner->boot_id);
+    db_bind_text(st, 8, r->owner->host);
+    db_bind_text(st, 9, r->owner->boot_id);
     sqlite3_bind_int64(st, 10, r->owner->start);
   }
-  bind_text(st, 11, HV_GIT_VERSION);
+  db_bind_text(st, 11, HV_GIT_VERSION);
   int rc = 0;
   if (sqlite3_step(st) != SQLITE_DONE)
     rc = is_constraint(db)
@@ -147,9 +121,9 @@ int tracking_run_finish(struct hv_db *db, const char *run_id,
                  " AND (? = 0 OR status = 'RUNNING')",
                  &st, err))
     return HV_EDB;
-  bind_text(st, 1, status);
+  db_bind_text(st, 1, status);
   sqlite3_bind_double(st, 2, end_time);
-  bind_text(st, 3, run_id);
+  db_bind_text(st, 3, run_id);
   sqlite3_bind_int(st, 4, only_running);
   int rc = 0;
   if (sqlite3_step(st) != SQLITE_DONE)
@@ -164,39 +138,47 @@ int tracking_run_finish(struct hv_db *db, const char *run_id,
   return rc;
 }
 
-int tracking_param_put(struct hv_db *db, const char *run_id, const char *key,
-                       const char *value, struct hv_err *err)
+/* Write (run_id, key, value) with sql (three parameters) after checking
+ * that the run exists; WHAT names the step in a database error. */
+static int kv_write(struct hv_db *db, const char *sql, const char *run_id,
+                    const char *key, const char *value, const char *what,
+                    struct hv_err *err)
 {
   int rc = tracking_run_exists(db, run_id, err);
   if (rc)
     return rc;
   sqlite3_stmt *st = NULL;
-  if (db_prepare(db,
-                 "INSERT INTO params(run_id, key, value) VALUES (?, ?, ?)"
-                 " ON CONFLICT(run_id, key) DO NOTHING",
-                 &st, err))
+  if (db_prepare(db, sql, &st, err))
     return HV_EDB;
-  bind_text(st, 1, run_id);
-  bind_text(st, 2, key);
-  bind_text(st, 3, value);
-  if (sqlite3_step(st) != SQLITE_DONE)
-    rc = db_fail(db, err, "logging param");
-  int inserted = sqlite3_changes(db->h);
-  sqlite3_finalize(st);
-  if (rc || inserted)
+  db_bind_text(st, 1, run_id);
+  db_bind_text(st, 2, key);
+  db_bind_text(st, 3, value);
+  return db_step_done(db, st, what, err);
+}
+
+int tracking_param_put(struct hv_db *db, const char *run_id, const char *key,
+                       const char *value, struct hv_err *err)
+{
+  int rc = kv_write(db,
+                    "INSERT INTO params(run_id, key, value) VALUES (?, ?, ?)"
+                    " ON CONFLICT(run_id, key) DO NOTHING",
+                    run_id, key, value, "logging param", err);
+  /* sqlite3_changes still counts the INSERT after its finalize */
+  if (rc || sqlite3_changes(db->h))
     return rc;
+  sqlite3_stmt *st = NULL;
   if (db_prepare(db, "SELECT value FROM params WHERE run_id = ? AND key = ?",
                  &st, err))
     return HV_EDB;
-  bind_text(st, 1, run_id);
-  bind_text(st, 2, key);
+  db_bind_text(st, 1, run_id);
+  db_bind_text(st, 2, key);
   if (sqlite3_step(st) != SQLITE_ROW)
     rc = db_fail(db, err, "reading param");
-  else if (strcmp(col_text(st, 0), value))
+  else if (strcmp(db_col_text(st, 0), value))
     rc = hv_err_set(err, HV_ECONFLICT,
                     "param '%.64s' of run %s is already '%.64s'; params are "
                     "immutable (log a new key or start a new run)",
-                    key, run_id, col_text(st, 0));
+                    key, run_id, db_col_text(st, 0));
   sqlite3_finalize(st);
   return rc;
 }
@@ -204,30 +186,18 @@ int tracking_param_put(struct hv_db *db, const char *run_id, const char *key,
 int tracking_tag_set(struct hv_db *db, const char *run_id, const char *key,
                      const char *value, struct hv_err *err)
 {
-  int rc = tracking_run_exists(db, run_id, err);
-  if (rc)
-    return rc;
-  sqlite3_stmt *st = NULL;
-  if (db_prepare(db,
-                 "INSERT INTO tags(run_id, key, value) VALUES (?, ?, ?)"
-                 " ON CONFLICT(run_id, key) DO UPDATE SET value = "
-                 "excluded.value",
-                 &st, err))
-    return HV_EDB;
-  bind_text(st, 1, run_id);
-  bind_text(st, 2, key);
-  bind_text(st, 3, value);
-  if (sqlite3_step(st) != SQLITE_DONE)
-    rc = db_fail(db, err, "setting tag");
-  sqlite3_finalize(st);
-  return rc;
+  return kv_write(db,
+                  "INSERT INTO tags(run_id, key, value) VALUES (?, ?, ?)"
+                  " ON CONFLICT(run_id, key) DO UPDATE SET value = "
+                  "excluded.value",
+                  run_id, key, value, "setting tag", err);
 }
 
 static void bind_metric(sqlite3_stmt *st, const char *run_id,
                         const struct tracking_metric *m)
 {
   sqlite3_reset(st);
-  bind_text(st, 1, run_id);
+  db_bind_text(st, 1, run_id);
   sqlite3_bind_text(st, 2, m->key, -1, SQLITE_STATIC);
   if (isnan(m->value))
     sqlite3_bind_null(st, 3);
@@ -259,11 +229,7 @@ static int update_latest(struct hv_db *db, sqlite3_int64 first,
     return HV_EDB;
   sqlite3_bind_int64(st, 1, first);
   sqlite3_bind_int64(st, 2, last);
-  int rc = 0;
-  if (sqlite3_step(st) != SQLITE_DONE)
-    rc = db_fail(db, err, "updating latest metrics");
-  sqlite3_finalize(st);
-  return rc;
+  return db_step_done(db, st, "updating latest metrics", err);
 }
 
 int tracking_metrics_put(struct hv_db *db, const char *run_id,
@@ -295,11 +261,7 @@ int tracking_metrics_put(struct hv_db *db, const char *run_id,
     rc = update_latest(db, first, sqlite3_last_insert_rowid(db->h), err);
 done:
   sqlite3_finalize(ins);
-  if (rc) {
-    db_rollback(db);
-    return rc;
-  }
-  return db_commit(db, err);
+  return db_end(db, rc, err);
 }
 
 int tracking_lineage_set(struct hv_db *db, const char *run_id,
@@ -312,14 +274,14 @@ int tracking_lineage_set(struct hv_db *db, const char *run_id,
                  " data_rows = ?, data_sha256 = ? WHERE run_id = ?",
                  &st, err))
     return HV_EDB;
-  bind_text(st, 1, l->code_version);
+  db_bind_text(st, 1, l->code_version);
   if (l->data_rows >= 0) {
     sqlite3_bind_int64(st, 2, l->data_first_rating_id);
     sqlite3_bind_int64(st, 3, l->data_last_rating_id);
     sqlite3_bind_int64(st, 4, l->data_rows);
-    bind_text(st, 5, l->data_sha256);
+    db_bind_text(st, 5, l->data_sha256);
   }
-  bind_text(st, 6, run_id);
+  db_bind_text(st, 6, run_id);
   int rc = 0;
   if (sqlite3_step(st) != SQLITE_DONE)
     rc = db_fail(db, err, "recording lineage");
@@ -339,8 +301,8 @@ static void bind_filter(sqlite3_stmt *st, int64_t exp, const char *run_id,
                         const char *status)
 {
   sqlite3_bind_int64(st, 1, exp);
-  bind_text(st, 2, run_id);
-  bind_text(st, 3, status);
+  db_bind_text(st, 2, run_id);
+  db_bind_text(st, 3, status);
 }
 
 void tracking_run_clear(struct tracking_run *r)
@@ -379,36 +341,26 @@ void tracking_runs_free(struct tracking_run *runs, size_t n)
   free(runs);
 }
 
-static int64_t col_i64_or(sqlite3_stmt *st, int i, int64_t dflt)
-{
-  return sqlite3_column_type(st, i) == SQLITE_NULL
-             ? dflt
-             : sqlite3_column_int64(st, i);
-}
-
 static void read_run_row(sqlite3_stmt *st, struct tracking_run *r, int *oom)
 {
-  snprintf(r->run_id, sizeof(r->run_id), "%s",
-           col_text(st, 0) ? col_text(st, 0) : "");
+  db_col_copy(st, 0, r->run_id, sizeof(r->run_id));
   r->experiment_id = sqlite3_column_int64(st, 1);
-  r->experiment = col_dup(st, 2, oom);
-  r->name = col_dup(st, 3, oom);
-  r->status = col_dup(st, 4, oom);
+  r->experiment = db_col_dup(st, 2, oom);
+  r->name = db_col_dup(st, 3, oom);
+  r->status = db_col_dup(st, 4, oom);
   r->start_time = sqlite3_column_double(st, 5);
   r->end_time = sqlite3_column_double(st, 6);
-  r->parent_run_id = col_dup(st, 7, oom);
-  r->user = col_dup(st, 8, oom);
-  r->owner.pid = col_i64_or(st, 9, 0);
-  snprintf(r->owner.host, sizeof(r->owner.host), "%s",
-           col_text(st, 10) ? col_text(st, 10) : "");
-  snprintf(r->owner.boot_id, sizeof(r->owner.boot_id), "%s",
-           col_text(st, 11) ? col_text(st, 11) : "");
-  r->owner.start = col_i64_or(st, 12, 0);
-  r->code_version = col_dup(st, 13, oom);
-  r->data_first_rating_id = col_i64_or(st, 14, -1);
-  r->data_last_rating_id = col_i64_or(st, 15, -1);
-  r->data_rows = col_i64_or(st, 16, -1);
-  r->data_sha256 = col_dup(st, 17, oom);
+  r->parent_run_id = db_col_dup(st, 7, oom);
+  r->user = db_col_dup(st, 8, oom);
+  r->owner.pid = db_col_i64_or(st, 9, 0);
+  db_col_copy(st, 10, r->owner.host, sizeof(r->owner.host));
+  db_col_copy(st, 11, r->owner.boot_id, sizeof(r->owner.boot_id));
+  r->owner.start = db_col_i64_or(st, 12, 0);
+  r->code_version = db_col_dup(st, 13, oom);
+  r->data_first_rating_id = db_col_i64_or(st, 14, -1);
+  r->data_last_rating_id = db_col_i64_or(st, 15, -1);
+  r->data_rows = db_col_i64_or(st, 16, -1);
+  r->data_sha256 = db_col_dup(st, 17, oom);
 }
 
 static int load_run_rows(struct hv_db *db, int64_t exp, const char *run_id,
@@ -482,22 +434,6 @@ static struct tracking_run *find_run(struct tracking_run **idx, size_t n,
   return NULL;
 }
 
-/* Append to a growable array (element size sz) held in *arr / *n; capacity
- * doubles at powers of two. Returns the new slot or NULL (out of memory). */
-static void *grow(void **arr, size_t *n, size_t sz)
-{
-  size_t cnt = *n;
-  if ((cnt & (cnt - 1)) == 0) { /* 0, 1, 2, 4, ...: full */
-    size_t nc = cnt ? cnt * 2 : 4;
-    void *p = realloc(*arr, nc * sz);
-    if (!p)
-      return NULL;
-    *arr = p;
-  }
-  *n = cnt + 1;
-  return (char *)*arr + cnt * sz;
-}
-
 enum child_kind { CHILD_PARAMS, CHILD_TAGS, CHILD_METRICS };
 
 static int load_children(struct hv_db *db, enum child_kind kind, int64_t exp,
@@ -520,17 +456,17 @@ static int load_children(struct hv_db *db, enum child_kind kind, int64_t exp,
   bind_filter(st, exp, run_id, status);
   int s, oom = 0;
   while ((s = sqlite3_step(st)) == SQLITE_ROW && !oom) {
-    struct tracking_run *r = find_run(idx, n, col_text(st, 0));
+    struct tracking_run *r = find_run(idx, n, db_col_text(st, 0));
     if (!r)
       continue; /* inserted between the two queries */
     if (kind == CHILD_METRICS) {
       struct tracking_metric *m =
-          grow((void **)&r->metrics, &r->n_metrics, sizeof(*m));
+          db_append((void **)&r->metrics, &r->n_metrics, sizeof(*m));
       if (!m) {
         oom = 1;
         break;
       }
-      m->key = col_dup(st, 1, &oom);
+      m->key = db_col_dup(st, 1, &oom);
       m->value = sqlite3_column_type(st, 2) == SQLITE_NULL
                      ? NAN
                      : sqlite3_column_double(st, 2);
@@ -540,13 +476,13 @@ static int load_children(struct hv_db *db, enum child_kind kind, int64_t exp,
     }
     struct tracking_kv **arr = kind == CHILD_PARAMS ? &r->params : &r->tags;
     size_t *cnt = kind == CHILD_PARAMS ? &r->n_params : &r->n_tags;
-    struct tracking_kv *kv = grow((void **)arr, cnt, sizeof(*kv));
+    struct tracking_kv *kv = db_append((void **)arr, cnt, sizeof(*kv));
     if (!kv) {
       oom = 1;
       break;
     }
-    kv->key = col_dup(st, 1, &oom);
-    kv->value = col_dup(st, 2, &oom);
+    kv->key = db_col_dup(st, 1, &oom);
+    kv->value = db_col_dup(st, 2, &oom);
   }
   int rc = 0;
   if (oom)
@@ -616,18 +552,18 @@ int tracking_metric_history(struct hv_db *db, const char *run_id,
                  "run_id = ? AND key = ? ORDER BY step, timestamp, rowid",
                  &st, err))
     return HV_EDB;
-  bind_text(st, 1, run_id);
-  bind_text(st, 2, key);
+  db_bind_text(st, 1, run_id);
+  db_bind_text(st, 2, key);
   struct tracking_metric *m = NULL;
   size_t cnt = 0;
   int s, oom = 0;
   while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-    struct tracking_metric *x = grow((void **)&m, &cnt, sizeof(*x));
+    struct tracking_metric *x = db_append((void **)&m, &cnt, sizeof(*x));
     if (!x) {
       oom = 1;
       break;
     }
-    x->key = col_dup(st, 0, &oom);
+    x->key = db_col_dup(st, 0, &oom);
     x->value = sqlite3_column_type(st, 1) == SQLITE_NULL
                    ? NAN
                    : sqlite3_column_double(st, 1);
@@ -676,9 +612,9 @@ int tracking_artifact_put(struct hv_db *db, const char *run_id,
                  "created_at) VALUES (?, ?, ?, ?, ?)",
                  &st, err))
     return HV_EDB;
-  bind_text(st, 1, run_id);
-  bind_text(st, 2, path);
-  bind_text(st, 3, sha256);
+  db_bind_text(st, 1, run_id);
+  db_bind_text(st, 2, path);
+  db_bind_text(st, 3, sha256);
   sqlite3_bind_int64(st, 4, size);
   sqlite3_bind_double(st, 5, hv_now());
   if (sqlite3_step(st) != SQLITE_DONE)
@@ -695,9 +631,8 @@ int tracking_artifact_put(struct hv_db *db, const char *run_id,
 static void read_artifact(sqlite3_stmt *st, struct tracking_artifact *a,
                           int *oom)
 {
-  a->path = col_dup(st, 0, oom);
-  snprintf(a->sha256, sizeof(a->sha256), "%s",
-           col_text(st, 1) ? col_text(st, 1) : "");
+  a->path = db_col_dup(st, 0, oom);
+  db_col_copy(st, 1, a->sha256, sizeof(a->sha256));
   a->size = sqlite3_column_int64(st, 2);
   a->created_at = sqlite3_column_double(st, 3);
 }
@@ -713,8 +648,8 @@ int tracking_artifact_get(struct hv_db *db, const char *run_id,
                  "WHERE run_id = ? AND path = ?",
                  &st, err))
     return HV_EDB;
-  bind_text(st, 1, run_id);
-  bind_text(st, 2, path);
+  db_bind_text(st, 1, run_id);
+  db_bind_text(st, 2, path);
   int s = sqlite3_step(st), rc = 0, oom = 0;
   if (s == SQLITE_ROW) {
     read_artifact(st, out, &oom);
@@ -754,12 +689,12 @@ int tracking_artifact_list(struct hv_db *db, const char *run_id,
                  "WHERE run_id = ? ORDER BY path",
                  &st, err))
     return HV_EDB;
-  bind_text(st, 1, run_id);
+  db_bind_text(st, 1, run_id);
   struct tracking_artifact *a = NULL;
   size_t cnt = 0;
   int s, oom = 0;
   while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-    struct tracking_artifact *x = grow((void **)&a, &cnt, sizeof(*x));
+    struct tracking_artifact *x = db_append((void **)&a, &cnt, sizeof(*x));
     if (!x) {
       oom = 1;
       break;

@@ -146,29 +146,12 @@ static int open_bucket(const char *home, const char *sha, int create,
   return 0;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+/* Finish h into 64 lowercase hex digits (and a NUL) in hex. */
+static void final_hex(crypto_hash_sha256_state *h, char hex[65])
 {
-  const char *p = data;
-  while (len > 0) {
-    ssize_t w = write(fd, p, len);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0)
-      return -1;
-    p += w;
-    len -= (size_t)w;
-  }
-  return 0;
-}
-
-static ssize_t read_some(int fd, void *buf, size_t cap)
-{
-  for (;;) {
-    ssize_t r = read(fd, buf, cap);
-    if (r < 0 && errno == EINTR)
-      continue;
-    return r;
-  }
+  unsigned char dig[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256_final(h, dig);
+  sodium_bin2hex(hex, 65, dig, sizeof(dig));
 }
 
 /* Hash all of fd from its current offset: hex and *size. */
@@ -181,7 +164,7 @@ static int hash_fd(int fd, char hex[65], int64_t *size, struct hv_err *err)
   crypto_hash_sha256_init(&h);
   int64_t n = 0;
   ssize_t r;
-  while ((r = read_some(fd, buf, COPY_BUF)) > 0) {
+  while ((r = hv_read_some(fd, buf, COPY_BUF)) > 0) {
     crypto_hash_sha256_update(&h, buf, (size_t)r);
     n += r;
   }
@@ -189,9 +172,7 @@ static int hash_fd(int fd, char hex[65], int64_t *size, struct hv_err *err)
   if (r < 0)
     return hv_err_set(err, HV_EIO, "cannot read artifact: %s",
                       strerror(errno));
-  unsigned char dig[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256_final(&h, dig);
-  sodium_bin2hex(hex, 65, dig, sizeof(dig));
+  final_hex(&h, hex);
   *size = n;
   return 0;
 }
@@ -299,13 +280,13 @@ static int spool(int root, int src, const void *data, size_t len,
   int bad = src >= 0 && !buf;
   if (src < 0 && !bad) {
     crypto_hash_sha256_update(&h, data, len);
-    bad = write_all(out, data, len) != 0;
+    bad = hv_write_all(out, data, len) != 0;
     n = (int64_t)len;
   }
   ssize_t r = 0;
-  while (!bad && src >= 0 && (r = read_some(src, buf, COPY_BUF)) > 0) {
+  while (!bad && src >= 0 && (r = hv_read_some(src, buf, COPY_BUF)) > 0) {
     crypto_hash_sha256_update(&h, buf, (size_t)r);
-    bad = write_all(out, buf, (size_t)r) != 0;
+    bad = hv_write_all(out, buf, (size_t)r) != 0;
     n += r;
   }
   free(buf);
@@ -318,9 +299,7 @@ static int spool(int root, int src, const void *data, size_t len,
     return hv_err_set(err, HV_EIO, "cannot write artifact: %s",
                       strerror(saved));
   }
-  unsigned char dig[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256_final(&h, dig);
-  sodium_bin2hex(hex, 65, dig, sizeof(dig));
+  final_hex(&h, hex);
   *size = n;
   *tmp_dir = td;
   return 0;
@@ -484,8 +463,8 @@ static int copy_fd(int in, int out, struct hv_err *err)
     return hv_err_set(err, HV_ENOMEM, "out of memory copying artifact");
   ssize_t r;
   int rc = 0;
-  while ((r = read_some(in, buf, COPY_BUF)) > 0)
-    if (write_all(out, buf, (size_t)r) != 0) {
+  while ((r = hv_read_some(in, buf, COPY_BUF)) > 0)
+    if (hv_write_all(out, buf, (size_t)r) != 0) {
       rc = hv_err_set(err, HV_EIO, "cannot write artifact: %s",
                       strerror(errno));
       break;
@@ -513,15 +492,21 @@ int artifacts_write_to(const char *home, struct hv_db *db, const char *run_id,
   return rc;
 }
 
+/* hv_fill_fn: copy the verified blob (fd *arg) into the temp file. */
+static int fill_from_blob(int fd, const char *tmp, void *arg,
+                          struct hv_err *err)
+{
+  (void)tmp;
+  return copy_fd(*(const int *)arg, fd, err);
+}
+
 int artifacts_save_as(const char *home, struct hv_db *db, const char *run_id,
                       const char *logical_path, const char *out_path,
                       struct hv_err *err)
 {
   if (!out_path || !*out_path)
     return hv_err_set(err, HV_EINVAL, "no output file given");
-  char tmp[4096];
-  if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", out_path) >=
-      (int)sizeof(tmp))
+  if (strlen(out_path) + sizeof(".tmp.XXXXXX") > 4096)
     return hv_err_set(err, HV_EINVAL, "output path too long");
   struct tracking_artifact m = {0};
   int fd = -1;
@@ -529,22 +514,7 @@ int artifacts_save_as(const char *home, struct hv_db *db, const char *run_id,
   if (rc)
     return rc;
   free(m.path);
-  int out = mkstemp(tmp);
-  if (out < 0) {
-    close(fd);
-    return hv_err_set(err, HV_EIO, "cannot create '%.200s': %s", tmp,
-                      strerror(errno));
-  }
-  rc = copy_fd(fd, out, err);
+  rc = hv_write_atomic_with(out_path, 0644, fill_from_blob, &fd, err);
   close(fd);
-  if (!rc && (fchmod(out, 0644) != 0 || fsync(out) != 0))
-    rc = hv_err_set(err, HV_EIO, "cannot write '%.200s': %s", tmp,
-                    strerror(errno));
-  close(out);
-  if (!rc && rename(tmp, out_path) != 0)
-    rc = hv_err_set(err, HV_EIO, "cannot rename to '%.200s': %s", out_path,
-                    strerror(errno));
-  if (rc)
-    unlink(tmp);
   return rc;
 }

@@ -48,7 +48,7 @@ static int fsync_dir_of(const char *path)
   return rc;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int hv_write_all(int fd, const void *data, size_t len)
 {
   const char *p = data;
   while (len > 0) {
@@ -63,8 +63,18 @@ static int write_all(int fd, const void *data, size_t len)
   return 0;
 }
 
-int hv_write_atomic(const char *path, const void *data, size_t len,
-                    mode_t mode, struct hv_err *err)
+ssize_t hv_read_some(int fd, void *buf, size_t cap)
+{
+  for (;;) {
+    ssize_t r = read(fd, buf, cap);
+    if (r < 0 && errno == EINTR)
+      continue;
+    return r;
+  }
+}
+
+int hv_write_atomic_with(const char *path, mode_t mode, hv_fill_fn fill,
+                         void *arg, struct hv_err *err)
 {
   char tmp[4096];
   if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
@@ -73,16 +83,15 @@ int hv_write_atomic(const char *path, const void *data, size_t len,
   if (fd < 0)
     return hv_err_set(err, HV_EIO, "cannot create '%.200s': %s", tmp,
                       strerror(errno));
-  int rc = 0;
-  if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 ||
-      fsync(fd) != 0) {
+  int rc = fill(fd, tmp, arg, err);
+  if (!rc && (fchmod(fd, mode) != 0 || fsync(fd) != 0))
     rc = hv_err_set(err, HV_EIO, "cannot write '%.200s': %s", tmp,
                     strerror(errno));
-    close(fd);
+  close(fd);
+  if (rc) {
     unlink(tmp);
     return rc;
   }
-  close(fd);
   if (rename(tmp, path) != 0) {
     rc = hv_err_set(err, HV_EIO, "cannot rename to '%.200s': %s", path,
                     strerror(errno));
@@ -91,6 +100,27 @@ int hv_write_atomic(const char *path, const void *data, size_t len,
   }
   fsync_dir_of(path);
   return 0;
+}
+
+struct buf_arg {
+  const void *data;
+  size_t len;
+};
+
+static int fill_buf(int fd, const char *tmp, void *arg, struct hv_err *err)
+{
+  const struct buf_arg *b = arg;
+  if (hv_write_all(fd, b->data, b->len) != 0)
+    return hv_err_set(err, HV_EIO, "cannot write '%.200s': %s", tmp,
+                      strerror(errno));
+  return 0;
+}
+
+int hv_write_atomic(const char *path, const void *data, size_t len,
+                    mode_t mode, struct hv_err *err)
+{
+  struct buf_arg b = {data, len};
+  return hv_write_atomic_with(path, mode, fill_buf, &b, err);
 }
 
 int hv_read_file(const char *path, size_t max, char **out, size_t *len,

@@ -21,6 +21,25 @@ int hv_mkdir_p(const char *dir, struct hv_err *err) HV_WARN_UNUSED;
 int hv_write_atomic(const char *path, const void *data, size_t len,
                     mode_t mode, struct hv_err *err) HV_WARN_UNUSED;
 
+/* Fills the temp file fd (named tmp, for messages) of an atomic write;
+ * returns 0 or a negative HV_E* code after filling err. */
+typedef int (*hv_fill_fn)(int fd, const char *tmp, void *arg,
+                          struct hv_err *err);
+
+/* hv_write_atomic for content produced by fill(fd, tmp, arg, err), e.g.
+ * streamed from another file: the same temp file, fsync, rename and fsync
+ * of the directory; the temp file is removed when anything fails. */
+int hv_write_atomic_with(const char *path, mode_t mode, hv_fill_fn fill,
+                         void *arg, struct hv_err *err) HV_WARN_UNUSED;
+
+/* write() all len bytes, retrying on EINTR and short writes. Returns 0, or
+ * -1 with errno set. */
+int hv_write_all(int fd, const void *data, size_t len);
+
+/* read() up to cap bytes, retrying on EINTR: the byte count, 0 at the end,
+ * -1 with errno set. */
+ssize_t hv_read_some(int fd, void *buf, size_t cap);
+
 /* Read all of path into a new NUL-terminated buffer (*out, caller frees),
  * refusing files larger than max bytes (HV_ETOOBIG). */
 int hv_read_file(const char *path, size_t max, char **out, size_t *len,
