@@ -4,19 +4,25 @@
 # ../shared/peers/recommend.lua), in one run on this machine; then 10 hot swaps of the served model under load,
 # and the server's RSS with ml-100k loaded, after warm-up and after >= 1,000,000 requests.
 #
-# Usage: bench/bench_serve.sh [-d SECS] [-c CONNS] [-t WRK_THREADS] [-s SWAPS]
+# Usage: bench/bench_serve.sh [-d SECS] [-c CONNS] [-t WRK_THREADS] [-s SWAPS] [-r REPS] [-T SERVER_THREADS]
+#   -r REPS     measure harvest and nginx REPS times, alternating (default 3), and compare the medians: on a
+#               shared 2-core machine one 15 s run of either swings by 2x with the neighbours' load
+#   -T N        harvest serve --threads N (default: the server's own default)
 #   env HARVEST = harvest binary (default: build-srv/harvest, else build/harvest)
 #   env HPORT   = port for harvest (default 18123)
 # Harvest runs with its access log on, written to /dev/null (the formatting and write(2) per request are paid).
-# Prints one line per server, the ratios against the targets (>= 6x peer, p99 < 2 ms, >= 0.8x nginx), the swap
-# results and the RSS numbers. Needs: wrk, curl, nginx, /usr/bin/python3 with fastapi/uvicorn (the peer).
+# Prints one line per run with the 1-minute load average before it (the targets are for a quiet machine), the
+# harvest server's CPU time per request (user+system, from /proc: steadier than requests/s under load), the
+# ratios against the targets (>= 6x peer, p99 < 2 ms, >= 0.8x nginx), the swap results and the RSS numbers.
+# Needs: wrk, curl, nginx, bc, /usr/bin/python3 with fastapi/uvicorn (the peer).
 set -u
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PEERS="$ROOT/../shared/peers"
 DATA="$ROOT/../shared/data/ml-100k"
-D=15 C=64 T=2 SWAPS=10
-while getopts "d:c:t:s:" o; do case $o in
-  d) D=$OPTARG;; c) C=$OPTARG;; t) T=$OPTARG;; s) SWAPS=$OPTARG;; *) sed -n 2,12p "$0"; exit 2;; esac; done
+D=15 C=64 T=2 SWAPS=10 REPS=3 STHREADS=""
+while getopts "d:c:t:s:r:T:" o; do case $o in
+  d) D=$OPTARG;; c) C=$OPTARG;; t) T=$OPTARG;; s) SWAPS=$OPTARG;; r) REPS=$OPTARG;; T) STHREADS=$OPTARG;;
+  *) sed -n 2,19p "$0"; exit 2;; esac; done
 HARVEST="${HARVEST:-}"
 for b in "$HARVEST" "$ROOT/build-srv/harvest" "$ROOT/build/harvest"; do
   [ -n "$b" ] && [ -x "$b" ] && { HARVEST="$b"; break; }; done
@@ -30,6 +36,10 @@ cleanup() { [ -n "$SPID" ] && kill "$SPID" 2>/dev/null; wait 2>/dev/null; rm -rf
 trap cleanup EXIT
 
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }   # utime + stime, clock ticks
+load1() { cut -d' ' -f1 /proc/loadavg; }
+served() { curl -s "$URL/metrics" | sed -n 's/^harvest_http_requests_total{route="recommend",status="200"} //p'; }
+median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 version_of() { curl -s -D - -o /dev/null "$URL/movies/recommend/1/10" | tr -d '\r' | sed -n 's/^X-Model-Version: //Ip'; }
 
@@ -40,16 +50,30 @@ echo "== preparing ml-100k home and two models (tutorial config, seeds 42 and 43
 "$HARVEST" --home "$H" train --tutorial --seed 43 --out "$H/m2.hvm" >/dev/null 2>&1 || exit 1
 cp "$H/m1.hvm" "$H/served.hvm"
 
-"$HARVEST" --home "$H" serve --port "$HPORT" --model-file "$H/served.hvm" 2>/dev/null & SPID=$!
+"$HARVEST" --home "$H" serve --port "$HPORT" --model-file "$H/served.hvm" ${STHREADS:+--threads "$STHREADS"} \
+  2>/dev/null & SPID=$!
 for i in $(seq 1 100); do curl -sf -o /dev/null "$URL/readyz" && break; sleep 0.1; done
 curl -sf -o /dev/null "$URL/readyz" || { echo "harvest serve did not become ready" >&2; exit 1; }
 RSS0=$(rss_kb $SPID)
 
-echo "== harvest serve: wrk -t$T -c$C -d${D}s on /movies/recommend/{1..943}/10"
-HLINE=$(LOGDIR=$LOGDIR "$PEERS/run_serve_bench.sh" -t "$T" -c "$C" -d "$D" -l harvest "$URL")
-echo "$HLINE"
+HZ=$(getconf CLK_TCK)
+HRPS="" HP99="" NRPS="" NP99="" TOTAL=0
+for rep in $(seq 1 "$REPS"); do
+  echo "== run $rep/$REPS: harvest serve${STHREADS:+ --threads $STHREADS}, wrk -t$T -c$C -d${D}s on /movies/recommend/{1..943}/10 (load $(load1))"
+  c0=$(cpu_ticks $SPID) r0=$(served)
+  HLINE=$(LOGDIR=$LOGDIR "$PEERS/run_serve_bench.sh" -t "$T" -c "$C" -d "$D" -l harvest "$URL")
+  c1=$(cpu_ticks $SPID) r1=$(served)
+  n=$(field "$HLINE" requests)
+  # CPU over the warm-up and the run, per request served in both (from /metrics)
+  echo "$HLINE server_cpu_us_per_req=$(echo "scale=2; ($c1 - $c0) * 1000000 / $HZ / (${r1:-0} - ${r0:-0} + 1)" | bc)"
+  HRPS="$HRPS $(field "$HLINE" rps)" HP99="$HP99 $(field "$HLINE" p99_ms)"
+  TOTAL=$((TOTAL + n))
+  echo "== run $rep/$REPS: nginx static 1 KB JSON, same wrk settings (load $(load1))"
+  NLINE=$(LOGDIR=$LOGDIR bash "$PEERS/bench_nginx_static.sh" -t "$T" -c "$C" -d "$D" 2>/dev/null)
+  echo "$NLINE"
+  NRPS="$NRPS $(field "$NLINE" rps)" NP99="$NP99 $(field "$NLINE" p99_ms)"
+done
 RSS1=$(rss_kb $SPID)
-TOTAL=$(field "$HLINE" requests)
 
 echo "== $SWAPS hot swaps of the served model under the same load"
 SW="$LOGDIR/swap_wrk.log"
@@ -85,18 +109,16 @@ while [ "$TOTAL" -lt 1000000 ]; do
 done
 RSS2=$(rss_kb $SPID)
 kill -TERM $SPID; wait $SPID; SRC=$?; SPID=""
-echo "RSS of harvest serve with ml-100k: ${RSS0} kB after start, ${RSS1} kB after the first wrk run," \
+echo "RSS of harvest serve with ml-100k: ${RSS0} kB after start, ${RSS1} kB after the measured runs," \
      "${RSS2} kB after $TOTAL requests; exit status on SIGTERM: $SRC"
 
-echo "== FastAPI peer, 2 workers (same wrk settings)"
+echo "== FastAPI peer, 2 workers (same wrk settings; load $(load1))"
 PLINE=$(LOGDIR=$LOGDIR "$PEERS/run_serve_bench.sh" -w 2 -t "$T" -c "$C" -d "$D")
 echo "$PLINE"
-echo "== nginx static 1 KB JSON (same wrk settings)"
-NLINE=$(LOGDIR=$LOGDIR bash "$PEERS/bench_nginx_static.sh" -t "$T" -c "$C" -d "$D" 2>/dev/null)
-echo "$NLINE"
 
-HR=$(field "$HLINE" rps) PR=$(field "$PLINE" rps) NR=$(field "$NLINE" rps) HP99=$(field "$HLINE" p99_ms)
-echo "== summary"
-printf "harvest %s req/s p99 %s ms | peer %s req/s | nginx %s req/s\n" "$HR" "$HP99" "$PR" "$NR"
+HR=$(echo "$HRPS" | median) HP=$(echo "$HP99" | median) NR=$(echo "$NRPS" | median) NP=$(echo "$NP99" | median)
+PR=$(field "$PLINE" rps)
+echo "== summary (medians of $REPS runs; load average now $(cut -d' ' -f1-3 /proc/loadavg))"
+printf "harvest %s req/s p99 %s ms | nginx %s req/s p99 %s ms | peer %s req/s\n" "$HR" "$HP" "$NR" "$NP" "$PR"
 printf "ratio harvest/peer = %.2fx (target >= 6)   harvest/nginx = %.2fx (target >= 0.8)   p99 %s ms (target < 2)\n" \
-  "$(echo "$HR / $PR" | bc -l)" "$(echo "$HR / $NR" | bc -l)" "$HP99"
+  "$(echo "$HR / $PR" | bc -l)" "$(echo "$HR / $NR" | bc -l)" "$HP"

@@ -1,7 +1,10 @@
 /*
- * test_score.c - model/score: top-k selection against a full sort (ties,
- * masks, k beyond n), model_recommend against a naive dot product with
- * exclusions, model_score_users, and bad input.
+ * test_score.c - model/score: packed dot products against a naive double
+ * loop (every d and n around the block and register widths), top-k
+ * selection against a full sort (ties, masks, NaN, +/-INFINITY, sorted and
+ * constant inputs, k around the class-bound limit and beyond n),
+ * model_recommend against a naive dot product with exclusions,
+ * model_score_users, and bad input.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -130,11 +133,215 @@ static void test_recommend(void **state)
   free(scratch);
 }
 
+
+/* ---- packed dot products ------------------------------------------------ */
+
+static void test_dots_vs_naive(void **state)
+{
+  static const int dims[] = {1, 2, 3, 5, 7, 15, 16, 17, 31, 32, 33, 64, 65};
+  static const size_t rows[] = {1, 2, 15, 16, 17, 63, 64, 65, 127, 130, 1682};
+  uint64_t r = 11;
+  for (size_t a = 0; a < sizeof(dims) / sizeof(dims[0]); a++)
+    for (size_t b = 0; b < sizeof(rows) / sizeof(rows[0]); b++) {
+      int d = dims[a];
+      size_t n = rows[b];
+      float *M = malloc(n * (size_t)d * sizeof(float));
+      float *u = malloc((size_t)d * sizeof(float));
+      float *out = malloc((n + 1) * sizeof(float));
+      for (size_t i = 0; i < n * (size_t)d; i++)
+        M[i] = (float)((int)(fx_next(&r) % 2001) - 1000) / 250.0f;
+      for (int k = 0; k < d; k++)
+        u[k] = (float)((int)(fx_next(&r) % 2001) - 1000) / 250.0f;
+      out[n] = 12345.0f; /* canary: nothing is written past n */
+      float *P = score_pack(M, n, d);
+      assert_non_null(P);
+      assert_int_equal(score_pack_floats(n, d),
+                       (n + SCORE_BLOCK - 1) / SCORE_BLOCK * SCORE_BLOCK * d);
+      score_dots(P, n, d, u, out);
+      for (size_t i = 0; i < n; i++) {
+        double want = 0, mag = 0;
+        for (int k = 0; k < d; k++) {
+          want += (double)M[i * d + k] * u[k];
+          mag += fabs((double)M[i * d + k] * u[k]);
+        }
+        if (fabs(out[i] - want) > 1e-6 * mag + 1e-6)
+          fail_msg("d %d n %zu row %zu: %g, want %g", d, n, i,
+                   (double)out[i], want);
+      }
+      assert_true(out[n] == 12345.0f);
+      free(P);
+      free(M);
+      free(u);
+      free(out);
+    }
+}
+
+static void test_pack_bad(void **state)
+{
+  float one = 1.0f;
+  assert_null(score_pack(NULL, 4, 2));
+  assert_null(score_pack(&one, 0, 1));
+  assert_null(score_pack(&one, 1, 0));
+  assert_null(score_pack(&one, 1, -3));
+  assert_int_equal(score_pack_floats(0, 8), 0);
+  assert_int_equal(score_pack_floats(5, 0), 0);
+  assert_int_equal(score_pack_floats(1, 3), SCORE_BLOCK * 3);
+  assert_int_equal(score_pack_floats(SCORE_BLOCK + 1, 2), 4 * SCORE_BLOCK);
+  float out = 7.0f;
+  score_dots(NULL, 0, 4, &one, &out); /* n = 0 touches nothing */
+  assert_true(out == 7.0f);
+}
+
+/* ---- top-k: table of score shapes -------------------------------------- */
+
+enum shape { RANDOM, TIES, ASCENDING, DESCENDING, CONSTANT, ALL_MASKED,
+             SPECIALS, NAN_TAIL, SHAPES };
+
+static float shape_value(enum shape sh, size_t i, size_t n, uint64_t *r)
+{
+  switch (sh) {
+  case RANDOM: return (float)(fx_next(r) % 1000000) / 1000.0f - 500.0f;
+  case TIES: return (float)(fx_next(r) % 7);
+  case ASCENDING: return (float)i; /* every entry beats the threshold */
+  case DESCENDING: return (float)(n - i);
+  case CONSTANT: return 3.0f;
+  case ALL_MASKED: return -INFINITY;
+  case NAN_TAIL: /* NaN last in its class: must not poison the bound */
+    return i + 64 >= n && i % 2 ? NAN : (float)(fx_next(r) % 1000);
+  default: break;
+  }
+  switch (fx_next(r) % 6) { /* SPECIALS */
+  case 0: return NAN;
+  case 1: return -INFINITY;
+  case 2: return INFINITY;
+  default: return (float)(fx_next(r) % 13) - 6.0f;
+  }
+}
+
+static void check_topk(const float *sc, size_t n, size_t k, const char *what)
+{
+  int64_t *all = malloc((n + 1) * sizeof(int64_t));
+  int64_t *top = malloc((k + 1) * sizeof(int64_t));
+  size_t live = 0;
+  for (size_t i = 0; i < n; i++)
+    if (sc[i] != -INFINITY && !isnan(sc[i])) /* never returned */
+      all[live++] = (int64_t)i;
+  cmp_sc = sc;
+  qsort(all, live, sizeof(int64_t), cmp_desc);
+  size_t got = score_topk(sc, n, k, top);
+  if (got != (k < live ? k : live))
+    fail_msg("%s n %zu k %zu: %zu returned, want %zu", what, n, k, got,
+             k < live ? k : live);
+  for (size_t i = 0; i < got; i++)
+    if (top[i] != all[i])
+      fail_msg("%s n %zu k %zu: rank %zu is %lld, want %lld", what, n, k, i,
+               (long long)top[i], (long long)all[i]);
+  free(all);
+  free(top);
+}
+
+static void test_topk_shapes(void **state)
+{
+  static const char *names[SHAPES] = {"random", "ties", "ascending",
+                                      "descending", "constant", "masked",
+                                      "specials", "nan-tail"};
+  static const size_t ns[] = {1, 15, 16, 63, 64, 65, 100, 257, 1682};
+  static const size_t ks[] = {1, 2, 10, 15, 16, 17, 40, 300, 2000};
+  uint64_t r = 5;
+  for (int sh = 0; sh < SHAPES; sh++)
+    for (size_t a = 0; a < sizeof(ns) / sizeof(ns[0]); a++)
+      for (size_t b = 0; b < sizeof(ks) / sizeof(ks[0]); b++) {
+        size_t n = ns[a];
+        float *sc = malloc(n * sizeof(float));
+        for (size_t i = 0; i < n; i++)
+          sc[i] = shape_value((enum shape)sh, i, n, &r);
+        check_topk(sc, n, ks[b], names[sh]);
+        free(sc);
+      }
+}
+
+static void test_topk_bad(void **state)
+{
+  float sc[3] = {1, 2, 3};
+  int64_t idx[3] = {-1, -1, -1};
+  assert_int_equal(score_topk(sc, 3, 0, idx), 0);
+  assert_int_equal(score_topk(NULL, 3, 2, idx), 0);
+  assert_int_equal(score_topk(sc, 3, 2, NULL), 0);
+  assert_int_equal(score_topk(sc, 0, 2, idx), 0);
+  assert_int_equal(idx[0], -1); /* untouched */
+}
+
+/* model_recommend on a ml-100k-sized model against a naive double dot
+ * product: the returned scores match, every returned score is at least
+ * every other (within rounding), and model_score_users agrees bit for bit
+ * (same kernel). */
+static void test_recommend_large(void **state)
+{
+  static const int dims[] = {32, 64, 7};
+  for (size_t a = 0; a < sizeof(dims) / sizeof(dims[0]); a++) {
+    unsigned char *img;
+    size_t len;
+    struct hv_model *m = NULL;
+    struct hv_err e = {0};
+    int d = dims[a];
+    assert_int_equal(fx_image(d, 30, 1682, a == 2, 0, 77 + a, &img, &len),
+                     0);
+    assert_int_equal(model_load_buffer(img, len, &m, &e), 0);
+    free(img);
+    size_t nm = model_n_movies(m);
+    float *scratch = malloc(model_scratch_size(m) * sizeof(float));
+    float *row = malloc(nm * sizeof(float));
+    double *naive = malloc(nm * sizeof(double));
+    for (size_t u = 0; u < model_n_users(m); u += 7) {
+      int64_t uid = model_user_id(m, u), ids[10];
+      float sc[10];
+      const float *uv = m->user_vec + (u + 1) * (size_t)d;
+      double mag = 0;
+      for (size_t i = 0; i < nm; i++) {
+        const float *mv = m->movie_vec + (i + 1) * (size_t)d;
+        naive[i] = 0;
+        for (int k = 0; k < d; k++) {
+          naive[i] += (double)mv[k] * uv[k];
+          mag = fmax(mag, fabs((double)mv[k] * uv[k]));
+        }
+      }
+      double tol = 1e-6 * mag * d + 1e-6;
+      assert_int_equal(model_recommend(m, uid, 10, NULL, 0, ids, sc, scratch,
+                                       &e),
+                       10);
+      assert_int_equal(model_score_users(m, &uid, 1, row, &e), 0);
+      for (int i = 0; i < 10; i++) {
+        size_t r = (size_t)(ids[i] - 1) / 2; /* fixture ids 1, 3, 5, ... */
+        assert_true(fabs(sc[i] - naive[r]) <= tol);
+        assert_true(sc[i] == row[r]);
+        if (i)
+          assert_true(sc[i] <= sc[i - 1]);
+      }
+      for (size_t i = 0; i < nm; i++) {
+        int in = 0;
+        for (int j = 0; j < 10; j++)
+          in |= ids[j] == model_movie_id(m, i);
+        if (!in)
+          assert_true(naive[i] <= naive[(ids[9] - 1) / 2] + 2 * tol);
+      }
+    }
+    free(naive);
+    free(row);
+    free(scratch);
+    model_free(m);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_topk_vs_sort),
       cmocka_unit_test(test_recommend),
+      cmocka_unit_test(test_dots_vs_naive),
+      cmocka_unit_test(test_pack_bad),
+      cmocka_unit_test(test_topk_shapes),
+      cmocka_unit_test(test_topk_bad),
+      cmocka_unit_test(test_recommend_large),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

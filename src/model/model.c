@@ -4,10 +4,11 @@
  * representation.
  *
  * A model is its file image plus the tower outputs computed once at load
- * (user_vec, movie_vec), so scoring is one sgemv and never touches the
- * feature tables. model_load maps the file read-only (MAP_PRIVATE); files
- * are replaced by rename (hv_write_atomic), so a mapping stays valid while
- * a newer model is written over the same name.
+ * (user_vec, movie_vec, and movie_pack: movie_vec in the layout of
+ * score.h), so scoring is one packed matrix-vector product and never
+ * touches the feature tables. model_load maps the file read-only
+ * (MAP_PRIVATE); files are replaced by rename (hv_write_atomic), so a
+ * mapping stays valid while a newer model is written over the same name.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "model/modelfile.h"
+#include "model/score.h"
 #include "model/tower.h"
 #include "util/fsutil.h"
 
@@ -95,6 +97,10 @@ static int compute_vecs(struct hv_model *m, struct hv_err *err)
   for (size_t i = 0; i < nm * d; i++)
     if (!isfinite(m->movie_vec[i]))
       return hv_err_set(err, HV_ECORRUPT, "movie tower output is not finite");
+  /* the layout model_recommend scores against (score.h) */
+  if (m->n_movies &&
+      !(m->movie_pack = score_pack(m->movie_vec + d, m->n_movies, d)))
+    return hv_err_set(err, HV_ENOMEM, "model: out of memory");
   return 0;
 }
 
@@ -125,6 +131,7 @@ void model_free(struct hv_model *m)
   release_image((unsigned char *)m->image, m->image_len, m->image_mapped);
   free(m->user_vec);
   free(m->movie_vec);
+  free(m->movie_pack);
   free(m);
 }
 

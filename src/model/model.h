@@ -216,7 +216,7 @@ int model_recommend(const struct hv_model *m, int64_t user_id, int n,
                     int64_t *out_movie_ids, float *out_scores, float *scratch,
                     struct hv_err *err) HV_WARN_UNUSED;
 
-/* Scores of every movie for n_users users (one sgemv each, no
+/* Scores of every movie for n_users users (score_dots each, no
  * allocation): out is (n_users, model_n_movies(m)) row-major, columns in
  * model_movie_id() order. Unknown users score with the OOV row.
  * Thread-safe. */

@@ -71,6 +71,9 @@ struct hv_model {
   int n_slots;              /* 1 Adagrad, 2 Adam */
   float *user_vec;          /* (n_users + 1, dim) tower outputs, owned */
   float *movie_vec;         /* (n_movies + 1, dim) */
+  float *movie_pack;        /* rows 1..n_movies of movie_vec packed for
+                               score_dots (score.h), owned; NULL when
+                               n_movies is 0 */
   const unsigned char *image; /* the file image */
   size_t image_len;
   int image_mapped;         /* 1: munmap(image), 0: free(image) */

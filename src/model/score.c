@@ -1,14 +1,141 @@
 /*
- * score.c - top-k selection and the model's scoring entry points
- * (model_recommend, model_score_users, model_scratch_size): see score.h and
- * model.h.
+ * score.c - packed dot products, top-k selection and the model's scoring
+ * entry points (model_recommend, model_score_users, model_scratch_size):
+ * see score.h and model.h.
+ *
+ * Two builds of each kernel: AVX-512 intrinsics when the compiler targets
+ * it (-march=native on this project's machines), else portable GCC vector
+ * extensions (the sanitizer builds, which drop -march=native, test that
+ * path). Both compute the same sums in the same order; the AVX-512 one
+ * fuses each multiply-add, so the two differ in the last bits only.
  */
 #include "model/score.h"
 
-#include <cblas.h>
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "model/model_internal.h"
+
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
+
+/* ---- packed dot products ------------------------------------------------ */
+
+_Static_assert(SCORE_BLOCK == 64, "dots_block handles 4 x 16 floats a row");
+
+size_t score_pack_floats(size_t n, int d)
+{
+  if (d < 1)
+    return 0;
+  return (n + SCORE_BLOCK - 1) / SCORE_BLOCK * SCORE_BLOCK * (size_t)d;
+}
+
+float *score_pack(const float *rows, size_t n, int d)
+{
+  size_t nf = score_pack_floats(n, d);
+  if (!rows || nf == 0 || nf > SIZE_MAX / sizeof(float))
+    return NULL;
+  /* nf * 4 bytes is a multiple of 256, as aligned_alloc wants */
+  float *p = aligned_alloc(64, nf * sizeof(float));
+  if (!p)
+    return NULL;
+  memset(p, 0, nf * sizeof(float));
+  for (size_t i = 0; i < n; i++) {
+    /* block b = i / SCORE_BLOCK is (d, SCORE_BLOCK): column k of it holds
+     * component k of its rows */
+    float *blk = p + i / SCORE_BLOCK * SCORE_BLOCK * (size_t)d;
+    size_t j = i % SCORE_BLOCK;
+    for (int k = 0; k < d; k++)
+      blk[(size_t)k * SCORE_BLOCK + j] = rows[i * (size_t)d + (size_t)k];
+  }
+  return p;
+}
+
+#ifdef __AVX512F__
+
+/* The SCORE_BLOCK scores of one packed block B (d, 64) into out[0..64). */
+static inline void dots_block(const float *B, int d, const float *u,
+                              float *out)
+{
+  /* 8 independent accumulators (4 registers x even/odd k) hide the FMA
+   * latency */
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  __m512 b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+  int k = 0;
+  for (; k + 1 < d; k += 2) {
+    const float *p = B + (size_t)k * SCORE_BLOCK;
+    __m512 x = _mm512_set1_ps(u[k]), y = _mm512_set1_ps(u[k + 1]);
+    a0 = _mm512_fmadd_ps(x, _mm512_load_ps(p), a0);
+    a1 = _mm512_fmadd_ps(x, _mm512_load_ps(p + 16), a1);
+    a2 = _mm512_fmadd_ps(x, _mm512_load_ps(p + 32), a2);
+    a3 = _mm512_fmadd_ps(x, _mm512_load_ps(p + 48), a3);
+    b0 = _mm512_fmadd_ps(y, _mm512_load_ps(p + 64), b0);
+    b1 = _mm512_fmadd_ps(y, _mm512_load_ps(p + 80), b1);
+    b2 = _mm512_fmadd_ps(y, _mm512_load_ps(p + 96), b2);
+    b3 = _mm512_fmadd_ps(y, _mm512_load_ps(p + 112), b3);
+  }
+  if (k < d) {
+    const float *p = B + (size_t)k * SCORE_BLOCK;
+    __m512 x = _mm512_set1_ps(u[k]);
+    a0 = _mm512_fmadd_ps(x, _mm512_load_ps(p), a0);
+    a1 = _mm512_fmadd_ps(x, _mm512_load_ps(p + 16), a1);
+    a2 = _mm512_fmadd_ps(x, _mm512_load_ps(p + 32), a2);
+    a3 = _mm512_fmadd_ps(x, _mm512_load_ps(p + 48), a3);
+  }
+  _mm512_storeu_ps(out, _mm512_add_ps(a0, b0));
+  _mm512_storeu_ps(out + 16, _mm512_add_ps(a1, b1));
+  _mm512_storeu_ps(out + 32, _mm512_add_ps(a2, b2));
+  _mm512_storeu_ps(out + 48, _mm512_add_ps(a3, b3));
+}
+
+#else
+
+typedef float v16 __attribute__((vector_size(64), may_alias));
+
+/* The SCORE_BLOCK scores of one packed block B (d, 64) into out[0..64):
+ * the same sums as the AVX-512 kernel, in portable vector code. */
+static inline void dots_block(const float *B, int d, const float *u,
+                              float *out)
+{
+  v16 a[4] = {{0}}, b[4] = {{0}};
+  int k = 0;
+  for (; k + 1 < d; k += 2) {
+    const v16 *p = (const v16 *)(B + (size_t)k * SCORE_BLOCK);
+    for (int r = 0; r < 4; r++) {
+      a[r] += u[k] * p[r];
+      b[r] += u[k + 1] * p[r + 4];
+    }
+  }
+  if (k < d) {
+    const v16 *p = (const v16 *)(B + (size_t)k * SCORE_BLOCK);
+    for (int r = 0; r < 4; r++)
+      a[r] += u[k] * p[r];
+  }
+  for (int r = 0; r < 4; r++) {
+    v16 s = a[r] + b[r];
+    memcpy(out + 16 * r, &s, sizeof(s));
+  }
+}
+
+#endif
+
+void score_dots(const float *packed, size_t n, int d, const float *u,
+                float *out)
+{
+  size_t full = n / SCORE_BLOCK, stride = (size_t)SCORE_BLOCK * (size_t)d;
+  for (size_t b = 0; b < full; b++)
+    dots_block(packed + b * stride, d, u, out + b * SCORE_BLOCK);
+  size_t rest = n - full * SCORE_BLOCK;
+  if (rest) { /* the padded last block: only n - full*64 scores are kept */
+    float tail[SCORE_BLOCK];
+    dots_block(packed + full * stride, d, u, tail);
+    memcpy(out + full * SCORE_BLOCK, tail, rest * sizeof(float));
+  }
+}
+
+/* ---- top-k -------------------------------------------------------------- */
 
 /* 1 when entry a ranks below entry b. */
 static inline int worse(const float *sc, int64_t a, int64_t b)
@@ -46,31 +173,110 @@ static void sift_up(const float *sc, int64_t *h, size_t i)
   }
 }
 
+/* The heap of the best entries seen so far: idx[0..h) with the worst at
+ * idx[0]; an entry gets in when it scores at least lb (a lower bound of
+ * the k-th best score, see class_bound) and above thr (-INFINITY while the
+ * heap is not full, so masked and NaN entries never enter; then the worst
+ * score in it). Entries arrive by ascending index, so an entry tying the
+ * worst never beats it. */
+struct topk {
+  const float *sc;
+  int64_t *idx;
+  size_t h, k;
+  float thr, lb;
+};
+
+static inline void topk_offer(struct topk *t, size_t i)
+{
+  float x = t->sc[i];
+  if (!(x > t->thr && x >= t->lb))
+    return;
+  if (t->h < t->k) {
+    t->idx[t->h] = (int64_t)i;
+    sift_up(t->sc, t->idx, t->h++);
+  } else {
+    t->idx[0] = (int64_t)i;
+    sift_down(t->sc, t->idx, t->h, 0);
+  }
+  if (t->h == t->k)
+    t->thr = t->sc[t->idx[0]];
+}
+
+#define CLASSES 16 /* residue classes of class_bound */
+
+/* A lower bound of the k-th best score of sc[0..n) (k <= CLASSES), so the
+ * scan can skip what cannot make the top k: the maxima of the CLASSES
+ * residue classes i mod CLASSES are CLASSES distinct entries, so at least
+ * k entries score >= the k-th largest of them. NaN is ignored; -INFINITY
+ * when fewer than k classes hold a finite score (then there is no bound).
+ * On a random order only a few times k entries pass it, where the running
+ * threshold alone lets O(k log(n/k)) through the heap. */
+static float class_bound(const float *sc, size_t n, size_t k)
+{
+  float cm[CLASSES];
+  size_t i = 0;
+#ifdef __AVX512F__
+  /* four chains hide the max latency; max(x, a) keeps a when x is NaN */
+  __m512 a0 = _mm512_set1_ps(-INFINITY), a1 = a0, a2 = a0, a3 = a0;
+  for (; i + 4 * CLASSES <= n; i += 4 * CLASSES) {
+    a0 = _mm512_max_ps(_mm512_loadu_ps(sc + i), a0);
+    a1 = _mm512_max_ps(_mm512_loadu_ps(sc + i + 16), a1);
+    a2 = _mm512_max_ps(_mm512_loadu_ps(sc + i + 32), a2);
+    a3 = _mm512_max_ps(_mm512_loadu_ps(sc + i + 48), a3);
+  }
+  _mm512_storeu_ps(cm, _mm512_max_ps(_mm512_max_ps(a0, a1),
+                                     _mm512_max_ps(a2, a3)));
+#else
+  for (int c = 0; c < CLASSES; c++)
+    cm[c] = -INFINITY;
+#endif
+  for (; i < n; i++)
+    if (sc[i] > cm[i % CLASSES])
+      cm[i % CLASSES] = sc[i];
+  /* k-th largest: insertion sort of CLASSES values, descending */
+  for (int a = 1; a < CLASSES; a++) {
+    float x = cm[a];
+    int b = a;
+    for (; b > 0 && cm[b - 1] < x; b--)
+      cm[b] = cm[b - 1];
+    cm[b] = x;
+  }
+  return cm[k - 1];
+}
+
 size_t score_topk(const float *sc, size_t n, size_t k, int64_t *idx)
 {
-  size_t h = 0;
-  if (k == 0)
+  if (k == 0 || !sc || !idx)
     return 0;
-  for (size_t i = 0; i < n; i++) {
-    if (sc[i] == -INFINITY)
-      continue;
-    if (h < k) {
-      idx[h] = (int64_t)i;
-      sift_up(sc, idx, h++);
-    } else if (worse(sc, idx[0], (int64_t)i)) {
-      idx[0] = (int64_t)i;
-      sift_down(sc, idx, h, 0);
+  struct topk t = {sc, idx, 0, k, -INFINITY, -INFINITY};
+  if (k <= CLASSES && n >= 4 * CLASSES)
+    t.lb = class_bound(sc, n, k);
+  size_t i = 0;
+#ifdef __AVX512F__
+  /* 16 scores per compare; most blocks hold none that can get in */
+  for (; i + 16 <= n; i += 16) {
+    __m512 x = _mm512_loadu_ps(sc + i);
+    __mmask16 m = _mm512_cmp_ps_mask(x, _mm512_set1_ps(t.thr), _CMP_GT_OQ) &
+                  _mm512_cmp_ps_mask(x, _mm512_set1_ps(t.lb), _CMP_GE_OQ);
+    while (m) {
+      topk_offer(&t, i + (size_t)__builtin_ctz(m)); /* rechecks thr */
+      m &= (__mmask16)(m - 1);
     }
   }
+#endif
+  for (; i < n; i++)
+    topk_offer(&t, i);
   /* heap sort: repeatedly move the worst to the end -> best first */
-  for (size_t end = h; end > 1; end--) {
-    int64_t t = idx[0];
+  for (size_t end = t.h; end > 1; end--) {
+    int64_t x = idx[0];
     idx[0] = idx[end - 1];
-    idx[end - 1] = t;
+    idx[end - 1] = x;
     sift_down(sc, idx, end - 1, 0);
   }
-  return h;
+  return t.h;
 }
+
+/* ---- the model's entry points ------------------------------------------- */
 
 size_t model_scratch_size(const struct hv_model *m)
 {
@@ -93,9 +299,7 @@ int model_recommend(const struct hv_model *m, int64_t user_id, int n,
   const int d = m->L.dim;
   const size_t nm = m->n_movies;
   /* scratch[i] = <movie i+1, user> for the nm known movies */
-  cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)nm, d, 1.0f,
-              m->movie_vec + d, d, m->user_vec + row * d, 1, 0.0f, scratch,
-              1);
+  score_dots(m->movie_pack, nm, d, m->user_vec + row * d, scratch);
   for (size_t e = 0; e < n_exclude; e++) {
     size_t r = model_lookup(m->movie_ids, nm, exclude_sorted[e]);
     if (r)
@@ -118,13 +322,12 @@ int model_score_users(const struct hv_model *m, const int64_t *user_ids,
     return hv_err_set(err, HV_EINVAL, "score: bad arguments");
   const int d = m->L.dim;
   const size_t nm = m->n_movies;
-  /* one sgemv per user against the shared movie matrix; rows of out are
-   * independent so the caller may split users across threads */
+  /* the same kernel as model_recommend, so these scores rank exactly as
+   * the served recommendations do; rows of out are independent so the
+   * caller may split users across threads */
   for (size_t i = 0; i < n_users; i++) {
     size_t row = model_lookup(m->user_ids, m->n_users, user_ids[i]);
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)nm, d, 1.0f,
-                m->movie_vec + d, d, m->user_vec + row * d, 1, 0.0f,
-                out + i * nm, 1);
+    score_dots(m->movie_pack, nm, d, m->user_vec + row * d, out + i * nm);
   }
   return 0;
 }
