@@ -1,7 +1,10 @@
 /*
  * test_catalog.c - store/catalog.c (the bulk loader: batching, C-side
- * foreign keys, dropped and re-created indexes, pragmas restored, all or
- * nothing) and store/stats.c (full dataset summary).
+ * foreign keys, indexes written in key order or rebuilt, the fallback that
+ * drops and re-creates them, rollback journal or WAL, pragmas restored, all
+ * or nothing) and store/stats.c (full dataset summary). Every load's result
+ * goes through PRAGMA integrity_check, which compares each index with the
+ * table row by row and checks key order.
  */
 #include <math.h>
 #include <sqlite3.h>
@@ -60,13 +63,25 @@ static int teardown(void **state)
   return 0;
 }
 
-/* Genres 0..1, movies 1..m, users 1..u (plus the extra ids given). */
-static struct store_loader *begin_catalogue(struct hv_db *db, int replace,
-                                            int m, int u)
+static const char *q1s(sqlite3 *h, const char *sql, char *buf, size_t cap)
+{
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+  snprintf(buf, cap, "(none)");
+  if (sqlite3_step(st) == SQLITE_ROW)
+    snprintf(buf, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  return buf;
+}
+
+/* Genres 0..1, movies 1..m, users 1..u, with loader options. */
+static struct store_loader *begin_opts(struct hv_db *db,
+                                       const struct store_loader_opts *o,
+                                       int m, int u)
 {
   struct hv_err e = {0};
   struct store_loader *ld = NULL;
-  assert_int_equal(store_loader_begin(db, replace, &ld, &e), 0);
+  assert_int_equal(store_loader_begin_opts(db, o, &ld, &e), 0);
   assert_int_equal(store_loader_genre(ld, 0, "Action", &e), 0);
   assert_int_equal(store_loader_genre(ld, 1, "Drama", &e), 0);
   for (int i = 1; i <= m; i++) {
@@ -86,6 +101,14 @@ static struct store_loader *begin_catalogue(struct hv_db *db, int replace,
     assert_int_equal(store_loader_user(ld, &us, &e), 0);
   }
   return ld;
+}
+
+/* Genres 0..1, movies 1..m, users 1..u (plus the extra ids given). */
+static struct store_loader *begin_catalogue(struct hv_db *db, int replace,
+                                            int m, int u)
+{
+  struct store_loader_opts o = {.replace = replace};
+  return begin_opts(db, &o, m, u);
 }
 
 static int add_rating(struct store_loader *ld, int64_t id, int64_t u,
@@ -215,22 +238,168 @@ static void assert_pragmas_default(struct hv_db *db)
   assert_int_equal(q1(db->h, "PRAGMA foreign_keys"), 1);
   assert_int_equal(q1(db->h, "PRAGMA temp_store"), 2);
   assert_int_equal(q1(db->h, "PRAGMA threads"), 0);
+  assert_int_equal(q1(db->h, "PRAGMA wal_autocheckpoint"), 1000);
 }
 
-/* Pragmas come back after commit and abort; indexes come back after an
- * abort too (the drop was rolled back). */
+/* How the rows of one load arrive, and what the loader must make of it:
+ * which indexes it can append to and which it rebuilds. */
+enum order {
+  IN_ORDER, TIME_BACK, ID_GAP, OUT_OF_ORDER, ASSIGNED, BIG_IDS, BIG_KEY
+};
+
+static void add_ordered(struct store_loader *ld, enum order o, int n)
+{
+  struct hv_err e = {0};
+  for (int k = 0; k < n; k++) {
+    int64_t id = k + 1, ts = 5000 + k / 3, user = 1 + (k * 7) % 40;
+    int64_t movie = 1 + (k * 13) % 50;
+    if (o == TIME_BACK && k == n / 2)
+      ts = 10; /* one rating from the past */
+    if (o == ID_GAP && k >= n / 2)
+      id += 100;
+    if (o == OUT_OF_ORDER && k == n - 1)
+      id = n + 50, ts = 1; /* then k = n - 2 below comes after it */
+    if (o == ASSIGNED)
+      id = 0;
+    if (o == BIG_IDS && k == 7) /* beyond 32 bits: no kept ids */
+      user = (int64_t)1 << 40, movie = 20000000;
+    if (o == BIG_KEY && k == 7) /* too sparse to counting-sort */
+      movie = 20000000;
+    assert_int_equal(add_rating(ld, id, user, movie, 1 + k % 5, ts, &e), 0);
+  }
+}
+
+/* Each arrival order on each path gives a database that passes
+ * integrity_check, with every rating findable through every index. */
+static void test_index_paths(void **state)
+{
+  struct fixture *f = *state;
+  static const struct {
+    enum order order;
+    int plain, keep_wal;
+    int fast, rebuilt;
+  } cases[] = {
+      {IN_ORDER, 0, 0, 1, 0},    {IN_ORDER, 0, 1, 1, 0},
+      {TIME_BACK, 0, 0, 1, 1},   {ID_GAP, 0, 0, 1, 2},
+      {OUT_OF_ORDER, 0, 0, 1, 3}, {ASSIGNED, 0, 0, 1, 0},
+      {BIG_IDS, 0, 0, 1, 2},     {BIG_KEY, 0, 0, 1, 1},
+      {IN_ORDER, 1, 0, 0, 3},
+      {OUT_OF_ORDER, 1, 1, 0, 3},
+  };
+  char buf[64];
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    struct hv_err e = {0};
+    struct store_load_times t;
+    memset(&t, 0xff, sizeof(t));
+    struct store_loader_opts o = {.replace = 1, .plain = cases[i].plain,
+                                  .keep_wal = cases[i].keep_wal, .times = &t};
+    struct store_loader *ld = begin_opts(f->db, &o, 50, 40);
+    if (cases[i].order == BIG_IDS || cases[i].order == BIG_KEY) {
+      struct hv_user big = {.id = (int64_t)1 << 40, .raw_age = -1,
+                            .bucketized_age = -1, .occupation_label = -1};
+      struct hv_movie mv = {.id = 20000000, .title = "Far"};
+      assert_int_equal(store_loader_user(ld, &big, &e), 0);
+      assert_int_equal(store_loader_movie(ld, &mv, &e), 0);
+    }
+    /* 2500 rows: several feed batches and a remainder */
+    add_ordered(ld, cases[i].order, 2500);
+    if (cases[i].order == OUT_OF_ORDER)
+      assert_int_equal(add_rating(ld, 2499, 3, 4, 2, 77, &e), HV_ECONFLICT);
+    assert_int_equal(store_loader_commit(ld, "t", "u", &e), 0);
+    assert_int_equal(t.fast, cases[i].fast);
+    assert_int_equal(t.rebuilt, cases[i].rebuilt);
+    assert_int_equal(t.rollback_journal, !cases[i].keep_wal);
+    assert_true(t.rows >= 0 && t.indexes >= 0 && t.commit >= 0 &&
+                t.checkpoint >= 0);
+    sqlite3 *h = raw_open(f->path);
+    assert_string_equal(q1s(h, "PRAGMA integrity_check", buf, sizeof(buf)),
+                        "ok");
+    assert_string_equal(q1s(h, "PRAGMA journal_mode", buf, sizeof(buf)),
+                        "wal");
+    assert_int_equal(q1(h, "SELECT COUNT(*) FROM ratings"), 2500);
+    /* the same rows through each index as through the table */
+    int64_t all = q1(h, "SELECT SUM(rating_id * 3 + user_id + movie_id + "
+                        "timestamp) FROM ratings NOT INDEXED");
+    assert_int_equal(q1(h, "SELECT SUM(rating_id * 3 + user_id + movie_id + "
+                           "timestamp) FROM ratings INDEXED BY "
+                           "ratings_by_user WHERE user_id > -1"),
+                     all);
+    assert_int_equal(q1(h, "SELECT SUM(rating_id * 3 + user_id + movie_id + "
+                           "timestamp) FROM ratings INDEXED BY "
+                           "ratings_by_movie WHERE movie_id > -1"),
+                     all);
+    assert_int_equal(q1(h, "SELECT SUM(rating_id * 3 + user_id + movie_id + "
+                           "timestamp) FROM ratings INDEXED BY "
+                           "ratings_by_time WHERE timestamp > -1"),
+                     all);
+    assert_int_equal(q1(h, "SELECT COUNT(*) FROM ratings INDEXED BY "
+                           "ratings_by_user WHERE user_id = 8"),
+                     q1(h, "SELECT COUNT(*) FROM ratings WHERE +user_id = 8"));
+    /* a rating written by the loader reads the column default */
+    assert_int_equal(q1(h, "SELECT COUNT(*) FROM ratings WHERE source = "
+                           "'import'"),
+                     2500);
+    assert_int_equal(q1(h, "SELECT COUNT(*) FROM sqlite_schema WHERE name "
+                           "LIKE 'hv_load%'"),
+                     0);
+    sqlite3_close(h);
+    assert_int_equal(db_check(f->db, &e), 0);
+  }
+}
+
+/* With another connection open the loader cannot leave WAL mode: it loads
+ * in WAL mode and the other connection keeps reading its snapshot. */
+static void test_wal_with_reader(void **state)
+{
+  struct fixture *f = *state;
+  struct hv_err e = {0};
+  struct store_loader *ld = begin_catalogue(f->db, 0, 50, 40);
+  add_ordered(ld, IN_ORDER, 10);
+  assert_int_equal(store_loader_commit(ld, "first", "unit", &e), 0);
+  sqlite3 *h = raw_open(f->path);
+  assert_int_equal(sqlite3_exec(h, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+  assert_int_equal(q1(h, "SELECT COUNT(*) FROM ratings"), 10);
+  struct store_load_times t;
+  struct store_loader_opts o = {.replace = 1, .times = &t};
+  ld = begin_opts(f->db, &o, 50, 40);
+  add_ordered(ld, IN_ORDER, 3000);
+  assert_int_equal(q1(h, "SELECT COUNT(*) FROM ratings"), 10);
+  assert_int_equal(store_loader_commit(ld, "second", "unit", &e), 0);
+  assert_int_equal(t.rollback_journal, 0);
+  assert_int_equal(q1(h, "SELECT COUNT(*) FROM ratings"), 10);
+  assert_int_equal(sqlite3_exec(h, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+  assert_int_equal(q1(h, "SELECT COUNT(*) FROM ratings"), 3000);
+  char buf[64];
+  assert_string_equal(q1s(h, "PRAGMA integrity_check", buf, sizeof(buf)),
+                      "ok");
+  sqlite3_close(h);
+}
+
+/* Pragmas and the journal mode come back after commit and abort; the
+ * indexes stay in the schema during a load (only their contents are written
+ * by the loader) and the imposters do not outlive it. */
 static void test_pragmas_restored(void **state)
 {
   struct fixture *f = *state;
   struct hv_err e = {0};
+  char buf[64];
   assert_pragmas_default(f->db);
   struct store_loader *ld = begin_catalogue(f->db, 0, 1, 1);
   assert_int_equal(q1(f->db->h, "PRAGMA foreign_keys"), 0);
   assert_int_equal(q1(f->db->h, "SELECT COUNT(*) FROM sqlite_schema WHERE "
                                 "type='index' AND tbl_name='ratings'"),
-                   0);
+                   3);
+  /* alone on the database: a rollback journal for the load */
+  assert_string_equal(q1s(f->db->h, "PRAGMA journal_mode", buf, sizeof(buf)),
+                      "delete");
+  assert_int_equal(q1(f->db->h, "SELECT COUNT(*) FROM hv_load_ratings"), 0);
   store_loader_abort(ld);
   assert_pragmas_default(f->db);
+  assert_string_equal(q1s(f->db->h, "PRAGMA journal_mode", buf, sizeof(buf)),
+                      "wal");
+  assert_int_not_equal(sqlite3_exec(f->db->h, "SELECT * FROM hv_load_ratings",
+                                    NULL, NULL, NULL),
+                       SQLITE_OK);
   assert_int_equal(q1(f->db->h, "SELECT COUNT(*) FROM sqlite_schema WHERE "
                                 "type='index' AND tbl_name='ratings'"),
                    3);
@@ -238,6 +407,11 @@ static void test_pragmas_restored(void **state)
   assert_int_equal(add_rating(ld, 1, 1, 1, 2, 1, &e), 0);
   assert_int_equal(store_loader_commit(ld, "t", "u", &e), 0);
   assert_pragmas_default(f->db);
+  assert_string_equal(q1s(f->db->h, "PRAGMA journal_mode", buf, sizeof(buf)),
+                      "wal");
+  assert_int_not_equal(sqlite3_exec(f->db->h, "SELECT * FROM hv_load_idx_0",
+                                    NULL, NULL, NULL),
+                       SQLITE_OK);
   /* foreign keys are enforced again for other writers */
   assert_int_not_equal(sqlite3_exec(f->db->h,
                                     "INSERT INTO ratings(user_id, movie_id, "
@@ -366,6 +540,8 @@ int main(void)
                                       teardown),
       cmocka_unit_test_setup_teardown(test_bad_rows, setup, teardown),
       cmocka_unit_test_setup_teardown(test_pragmas_restored, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_index_paths, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_wal_with_reader, setup, teardown),
       cmocka_unit_test_setup_teardown(test_replace_orphans_refused, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_stats_small, setup, teardown),

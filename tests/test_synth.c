@@ -81,6 +81,18 @@ static uint64_t ratings_hash(sqlite3 *h)
   return x;
 }
 
+static int integrity_ok(sqlite3 *h)
+{
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_prepare_v2(h, "PRAGMA integrity_check", -1, &st,
+                                      NULL),
+                   SQLITE_OK);
+  int ok = sqlite3_step(st) == SQLITE_ROW &&
+           !strcmp((const char *)sqlite3_column_text(st, 0), "ok");
+  sqlite3_finalize(st);
+  return ok;
+}
+
 static void run_synth(struct home *hm, struct synth_config *c,
                       struct synth_result *r)
 {
@@ -106,6 +118,13 @@ static void test_defaults_shape(void **state)
   assert_int_equal(qd(h, "SELECT COUNT(*) FROM ratings"), 100000);
   assert_int_equal(qd(h, "SELECT COUNT(*) FROM genres"), 19);
   assert_int_equal(qd(h, "SELECT MAX(rating_id) FROM ratings"), 100000);
+  assert_true(integrity_ok(h));
+  /* phases add up to no more than the whole */
+  assert_true(r.t_model >= 0 && r.t_rows > 0 && r.t_indexes >= 0 &&
+              r.t_commit >= 0 && r.t_checkpoint >= 0 && r.t_generate > 0 &&
+              r.t_wait >= 0);
+  assert_true(r.t_model + r.t_rows + r.t_indexes + r.t_commit +
+                  r.t_checkpoint <= r.seconds + 1e-6);
   /* each pair at most once; time order follows rating_id */
   assert_int_equal(qd(h, "SELECT COUNT(*) FROM (SELECT 1 FROM ratings "
                          "GROUP BY user_id, movie_id HAVING COUNT(*) > 1)"),
@@ -203,6 +222,46 @@ static void test_planted_structure(void **state)
   assert_true(lift > 1.5);
   assert_true(in - out > 0.15);
   home_close(&hm);
+}
+
+/* Alone on the database (no second connection) the load runs with a
+ * rollback journal; the result is the same data, consistent, in WAL mode. */
+static void test_alone_rollback_journal(void **state)
+{
+  uint64_t hash[2];
+  for (int k = 0; k < 2; k++) {
+    struct home hm;
+    tu_tmpdir(hm.dir, sizeof(hm.dir));
+    snprintf(hm.path, sizeof(hm.path), "%s/h.db", hm.dir);
+    struct hv_err e = {0};
+    assert_int_equal(db_open(hm.path, &hm.db, &e), 0);
+    hm.h = NULL;
+    if (k == 1) /* a second connection keeps the load in WAL mode */
+      assert_int_equal(sqlite3_open(hm.path, &hm.h), SQLITE_OK);
+    struct synth_config c;
+    synth_defaults(&c);
+    c.users = 300, c.movies = 400, c.ratings = 30000;
+    struct synth_result r;
+    run_synth(&hm, &c, &r);
+    sqlite3_close(hm.h);
+    db_close(hm.db);
+    assert_int_equal(sqlite3_open(hm.path, &hm.h), SQLITE_OK);
+    assert_true(integrity_ok(hm.h));
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(hm.h, "PRAGMA journal_mode", -1, &st,
+                                        NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+    sqlite3_finalize(st);
+    assert_int_equal(qd(hm.h, "SELECT COUNT(*) FROM ratings INDEXED BY "
+                              "ratings_by_user WHERE user_id > 0"),
+                     30000);
+    hash[k] = ratings_hash(hm.h);
+    sqlite3_close(hm.h);
+    tu_rmtree(hm.dir);
+  }
+  assert_true(hash[0] == hash[1]);
 }
 
 static void test_deterministic(void **state)
@@ -484,6 +543,7 @@ int main(void)
       cmocka_unit_test(test_defaults_shape),
       cmocka_unit_test(test_planted_structure),
       cmocka_unit_test(test_deterministic),
+      cmocka_unit_test(test_alone_rollback_journal),
       cmocka_unit_test(test_drift_sudden),
       cmocka_unit_test(test_drift_gradual_and_none),
       cmocka_unit_test(test_bad_config),

@@ -86,7 +86,7 @@ static void print_result(const struct cli_ctx *ctx,
   cli_utc((double)r->last_ts, CLI_UTC_TIME, b, sizeof(b));
   cli_utc((double)r->drift_start_ts, CLI_UTC_TIME, d, sizeof(d));
   if (ctx->json) {
-    cli_print_json(json_pack(
+    json_t *j = json_pack(
         "{s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:I, s:s, s:s, s:I, s:I, "
         "s:I, s:I, s:I, s:f, s:f, s:f}",
         "dataset", "synth", "users", (json_int_t)r->users, "movies",
@@ -100,7 +100,15 @@ static void print_result(const struct cli_ctx *ctx,
         "new_movies_from_id", (json_int_t)r->new_movies_from_id,
         "young_users_from_id", (json_int_t)r->young_users_from_id,
         "rating_shift", r->rating_shift, "seconds", r->seconds,
-        "rows_per_second", rate));
+        "rows_per_second", rate);
+    json_object_set_new(
+        j, "phases",
+        json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "model", r->t_model,
+                  "rows", r->t_rows, "indexes", r->t_indexes, "commit",
+                  r->t_commit, "checkpoint", r->t_checkpoint,
+                  "generator_cpu", r->t_generate, "waiting_for_generator",
+                  r->t_wait));
+    cli_print_json(j);
     return;
   }
   printf("synth: %lld users, %lld movies, %lld ratings, %lld genres "

@@ -5,11 +5,13 @@
  * ml-latest, synth) push rows into it and either commit everything or abort
  * and leave the database as it was, so a bad line anywhere loses nothing.
  * Statements are prepared once and bound per row. It is built for bulk
- * loads (tens of millions of ratings): the ratings indexes are dropped for
- * the load and re-created at commit, ratings are written in multi-row
- * batches, and foreign keys are checked in C against the ids loaded so far
- * (see catalog.c), so rows must come parents first: genres, movies, users,
- * then ratings.
+ * loads (tens of millions of ratings): ratings go into the table without
+ * per-row index maintenance and each ratings index is written in key order
+ * (appended, not sorted by SQLite) when the rows allow it, else rebuilt at
+ * commit; foreign keys are checked in C against the ids loaded so far (see
+ * catalog.c), so rows must come parents first: genres, movies, users, then
+ * ratings. Ratings in increasing rating_id order with non-decreasing
+ * timestamps (what synth and the importers produce) take the fastest path.
  *
  * Threads: a loader uses its connection exclusively until commit/abort.
  */
@@ -54,12 +56,41 @@ struct hv_rating {
 /* MovieLens age bucket of a raw age: 1 (<18), 18, 25, 35, 45, 50, 56. */
 int catalog_age_bucket(int raw_age);
 
+/* Where the time of a load went, filled by store_loader_commit (seconds of
+ * wall time). */
+struct store_load_times {
+  double rows;     /* store_loader_begin .. store_loader_commit called */
+  double indexes;  /* writing or rebuilding the ratings indexes at commit */
+  double commit;   /* COMMIT: the rest of the pages into the WAL */
+  double checkpoint; /* copying the WAL into the database file */
+  int fast;        /* 1: rows and indexes written through key-order b-tree
+                    * appends; 0: indexes dropped and re-created */
+  int rebuilt;     /* ratings indexes rebuilt by sorting at commit */
+  int rollback_journal; /* 1: loaded with journal_mode=DELETE (no other
+                         * connection was open), then back to WAL */
+};
+
+struct store_loader_opts {
+  int replace; /* swap an existing dataset instead of refusing */
+  int plain;   /* 1: skip the key-order fast path (tests, diagnosis) */
+  int keep_wal; /* 1: stay in WAL mode even when no other connection is
+                 * open (else the load uses a rollback journal) */
+  struct store_load_times *times; /* filled by commit when not NULL */
+};
+
 /* Start a load. With replace set, the existing catalogue and ratings are
  * deleted inside the same transaction; without it a database that already
  * holds ratings or movies is refused (HV_ECONFLICT). *out is freed by
  * store_loader_commit or store_loader_abort. */
 int store_loader_begin(struct hv_db *db, int replace, struct store_loader **out,
                        struct hv_err *err) HV_WARN_UNUSED;
+
+/* store_loader_begin with options (opts NULL: all zero). opts->times must
+ * stay valid until commit or abort. */
+int store_loader_begin_opts(struct hv_db *db,
+                            const struct store_loader_opts *opts,
+                            struct store_loader **out,
+                            struct hv_err *err) HV_WARN_UNUSED;
 
 /* Add one row. Each returns 0 or a negative HV_E* code with err filled:
  * HV_EINVAL for a row that refers to an unknown genre, user or movie id
@@ -77,7 +108,7 @@ int store_loader_user(struct store_loader *ld, const struct hv_user *u,
 int store_loader_rating(struct store_loader *ld, const struct hv_rating *r,
                         struct hv_err *err) HV_WARN_UNUSED;
 
-/* Write buffered ratings, re-create the ratings indexes, record the dataset
+/* Write buffered ratings, fill the ratings indexes, record the dataset
  * (name, source) with its counts and commit. Frees ld on every path; on
  * failure everything is rolled back. */
 int store_loader_commit(struct store_loader *ld, const char *name,
