@@ -7,7 +7,9 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
-HOME_DIR   ?= ./harvest-data
+# make demo works in a folder of its own, re-created on every run, so that it
+# never touches a home (./harvest-data) that holds the user's own data.
+DEMO_HOME  ?= ./harvest-demo
 CMAKE_FLAGS ?=
 
 DEB_PACKAGES = build-essential cmake pkg-config git libsqlite3-dev \
@@ -50,8 +52,8 @@ asan-test: deps
 # planted drift, tuning, Production, the server, a week-by-week replay through
 # the HTTP API, monitoring, stateful retraining, promotion, hot swap.
 demo: build
-	rm -rf $(HOME_DIR)
-	./$(BUILD)/harvest --home $(HOME_DIR) demo
+	rm -rf $(DEMO_HOME)
+	./$(BUILD)/harvest --home $(DEMO_HOME) demo
 
 bench: build
 	bench/run_all.sh
