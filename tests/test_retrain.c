@@ -92,22 +92,6 @@ static void opts_for(struct retrain_opts *o, const struct home *h,
   o->who = "test";
 }
 
-static const char *tag(const struct tracking_run *r, const char *k)
-{
-  for (size_t i = 0; i < r->n_tags; i++)
-    if (!strcmp(r->tags[i].key, k))
-      return r->tags[i].value;
-  return NULL;
-}
-
-static const char *param(const struct tracking_run *r, const char *k)
-{
-  for (size_t i = 0; i < r->n_params; i++)
-    if (!strcmp(r->params[i].key, k))
-      return r->params[i].value;
-  return NULL;
-}
-
 static double metric_of(const struct tracking_run *r, const char *k)
 {
   for (size_t i = 0; i < r->n_metrics; i++)
@@ -176,13 +160,13 @@ static void test_keep_logged(void **state)
   assert_int_equal(runs_get(h.db, r.decision_run_id, &run, &e), 0);
   assert_string_equal(run->status, "FINISHED");
   assert_string_equal(run->experiment, RETRAIN_EXPERIMENT);
-  assert_string_equal(tag(run, "retrain.decision"), "keep");
-  assert_string_equal(tag(run, "retrain.action"), "none");
-  assert_non_null(strstr(tag(run, "retrain.reasons"), "no trigger fired"));
+  assert_string_equal(runs_tag(run, "retrain.decision"), "keep");
+  assert_string_equal(runs_tag(run, "retrain.action"), "none");
+  assert_non_null(strstr(runs_tag(run, "retrain.reasons"), "no trigger fired"));
   assert_true(metric_of(run, "decision") == 0);
   assert_true(metric_of(run, "check.min_top100") == 0);
   assert_true(metric_of(run, "new_ratings") == (double)(16000 - h.L));
-  assert_non_null(strstr(param(run, "policy"), "\"min_top100\":0"));
+  assert_non_null(strstr(runs_param(run, "policy"), "\"min_top100\":0"));
   runs_free(run, 1);
   json_t *j = retrain_result_to_json(&r);
   assert_string_equal(json_string_value(json_object_get(j, "action")),
@@ -224,9 +208,9 @@ static void test_dry_run_drift(void **state)
   assert_int_equal(n_versions(h.db), 1);
   struct tracking_run *run = NULL;
   assert_int_equal(runs_get(h.db, r.decision_run_id, &run, &e), 0);
-  assert_string_equal(tag(run, "retrain.decision"), "retrain");
-  assert_string_equal(tag(run, "retrain.action"), "dry-run");
-  assert_non_null(strstr(tag(run, "retrain.reasons"), "dataset drift"));
+  assert_string_equal(runs_tag(run, "retrain.decision"), "retrain");
+  assert_string_equal(runs_tag(run, "retrain.action"), "dry-run");
+  assert_non_null(strstr(runs_tag(run, "retrain.reasons"), "dataset drift"));
   assert_true(metric_of(run, "check.dataset_drift") == 1);
   runs_free(run, 1);
   retrain_result_free(&r);
@@ -304,15 +288,15 @@ static void test_stateful_promote(void **state)
   /* the challenger run continued from version 1 */
   struct tracking_run *run = NULL;
   assert_int_equal(runs_get(h.db, r.challenger.run_id, &run, &e), 0);
-  assert_string_equal(param(run, "init_from"), "models:/" MODEL "/1");
-  assert_string_equal(tag(run, "retrain.mode"), "stateful");
+  assert_string_equal(runs_param(run, "init_from"), "models:/" MODEL "/1");
+  assert_string_equal(runs_tag(run, "retrain.mode"), "stateful");
   assert_string_equal(run->parent_run_id, r.decision_run_id);
   assert_true(fabs(metric_of(run, "holdout_top_100_categorical_accuracy") -
                    r.challenger.top100) < 1e-12);
   runs_free(run, 1);
   assert_int_equal(runs_get(h.db, r.decision_run_id, &run, &e), 0);
   assert_true(metric_of(run, "promoted") == 1);
-  assert_string_equal(tag(run, "retrain.challenger_version"), "2");
+  assert_string_equal(runs_tag(run, "retrain.challenger_version"), "2");
   runs_free(run, 1);
   int64_t prev_hold = r.holdout_first;
   retrain_result_free(&r);
@@ -357,7 +341,7 @@ static void test_margin_keeps(void **state)
   struct tracking_run *run = NULL;
   assert_int_equal(runs_get(h.db, r.decision_run_id, &run, &e), 0);
   assert_true(metric_of(run, "promoted") == 0);
-  assert_non_null(strstr(tag(run, "retrain.reasons"), "forced"));
+  assert_non_null(strstr(runs_tag(run, "retrain.reasons"), "forced"));
   runs_free(run, 1);
   retrain_result_free(&r);
   /* a second challenger moves the alias; the audit log says so */

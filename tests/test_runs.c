@@ -574,12 +574,37 @@ static void test_cli(void **state)
   tu_rmtree(dir);
 }
 
+/* Lookups on a loaded run: present, absent, empty run. */
+static void test_run_lookups(void **state)
+{
+  struct tracking_kv params[] = {{"dim", "32"}, {"lr", "0.1"}};
+  struct tracking_kv tags[] = {{"best_run_id", "abc"}};
+  struct tracking_metric metrics[] = {{"loss", 2.5, 3, 0},
+                                      {"top_100_categorical_accuracy", 0.4,
+                                       0, 0}};
+  struct tracking_run r = {0};
+  assert_null(runs_param(&r, "dim"));
+  assert_null(runs_tag(&r, "x"));
+  assert_true(isnan(runs_metric(&r, "loss")));
+  r.params = params;
+  r.n_params = 2;
+  r.tags = tags;
+  r.n_tags = 1;
+  r.metrics = metrics;
+  r.n_metrics = 2;
+  assert_string_equal(runs_param(&r, "lr"), "0.1");
+  assert_null(runs_param(&r, "best_run_id")); /* a tag, not a param */
+  assert_string_equal(runs_tag(&r, "best_run_id"), "abc");
+  assert_true(runs_metric(&r, "loss") == 2.5);
+  assert_true(isnan(runs_metric(&r, "dim")));
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_lifecycle), cmocka_unit_test(test_params_and_tags),
       cmocka_unit_test(test_metrics),   cmocka_unit_test(test_batch_100k),
-      cmocka_unit_test(test_lineage),   cmocka_unit_test(test_search),
+      cmocka_unit_test(test_lineage), cmocka_unit_test(test_run_lookups),   cmocka_unit_test(test_search),
       cmocka_unit_test(test_gc),        cmocka_unit_test(test_cli),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

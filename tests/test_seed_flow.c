@@ -27,22 +27,6 @@
 
 #define EXPERIMENT "seed_flow"
 
-static const char *param_of(const struct tracking_run *r, const char *key)
-{
-  for (size_t i = 0; i < r->n_params; i++)
-    if (!strcmp(r->params[i].key, key))
-      return r->params[i].value;
-  return NULL;
-}
-
-static double metric_of(const struct tracking_run *r, const char *key)
-{
-  for (size_t i = 0; i < r->n_metrics; i++)
-    if (!strcmp(r->metrics[i].key, key))
-      return r->metrics[i].value;
-  return NAN;
-}
-
 /* The best FINISHED child of parent by the metric, from the store. */
 static void best_child(struct hv_db *db, const char *parent, char id[33],
                        double *value, size_t *children)
@@ -59,7 +43,7 @@ static void best_child(struct hv_db *db, const char *parent, char id[33],
       continue;
     (*children)++;
     assert_string_equal(rs[i].status, "FINISHED");
-    double v = metric_of(&rs[i], TUNE_DEFAULT_METRIC);
+    double v = runs_metric(&rs[i], TUNE_DEFAULT_METRIC);
     assert_false(isnan(v));
     if (v > *value) {
       *value = v;
@@ -114,8 +98,8 @@ static void seed_flow(const char *home, struct hv_db *db, int64_t last,
   assert_int_equal(runs_get(db, best_id, &run, &e), 0);
   assert_int_equal(run->data_rows, rows);
   assert_int_equal(run->data_last_rating_id, last);
-  assert_string_equal(param_of(run, "epochs"), "5");
-  int best_dim = atoi(param_of(run, "dim"));
+  assert_string_equal(runs_param(run, "epochs"), "5");
+  int best_dim = atoi(runs_param(run, "dim"));
   runs_free(run, 1);
   /* registered in Production; load it back by URI */
   const char *uri = "models:/" REGISTRY_DEFAULT_MODEL "/Production";

@@ -61,22 +61,6 @@ static void small_config(struct train_config *c)
   c->threads = 1;
 }
 
-static const char *param(const struct tracking_run *r, const char *key)
-{
-  for (size_t i = 0; i < r->n_params; i++)
-    if (!strcmp(r->params[i].key, key))
-      return r->params[i].value;
-  return NULL;
-}
-
-static const char *tag(const struct tracking_run *r, const char *key)
-{
-  for (size_t i = 0; i < r->n_tags; i++)
-    if (!strcmp(r->tags[i].key, key))
-      return r->tags[i].value;
-  return NULL;
-}
-
 static int metric(const struct tracking_run *r, const char *key, double *v,
                   int64_t *step)
 {
@@ -271,7 +255,7 @@ static void test_run_records_everything(void **state)
       continue;
     char want[64];
     assert_int_equal(trainrun_config_get(&c, f, want, sizeof(want)), 0);
-    const char *got = param(run, f);
+    const char *got = runs_param(run, f);
     if (!got || strcmp(got, want))
       fail_msg("param %s = %s, want %s", f, got ? got : "(missing)", want);
   }
@@ -373,9 +357,9 @@ static void test_init_from_uri(void **state)
   assert_int_equal(b.used.dim, 8);
   struct tracking_run *run = NULL;
   assert_int_equal(runs_get(db, b.run_id, &run, &e), 0);
-  assert_string_equal(param(run, "dim"), "8");
-  assert_string_equal(param(run, "init_from"), a.model_uri);
-  assert_string_equal(tag(run, "init_from_sha256"), a_sha);
+  assert_string_equal(runs_param(run, "dim"), "8");
+  assert_string_equal(runs_param(run, "init_from"), a.model_uri);
+  assert_string_equal(runs_tag(run, "init_from_sha256"), a_sha);
   assert_string_equal(run->experiment, RUNS_DEFAULT_EXPERIMENT);
   runs_free(run, 1);
   trainrun_result_free(&a);
@@ -428,7 +412,7 @@ static void test_bad_input_and_failures(void **state)
   struct tracking_run *run = NULL;
   assert_int_equal(runs_get(db, r.run_id, &run, &e), 0);
   assert_string_equal(run->status, "FAILED");
-  assert_non_null(tag(run, "harvest.error"));
+  assert_non_null(runs_tag(run, "harvest.error"));
   assert_int_equal(run->data_rows, 0);
   runs_free(run, 1);
   assert_int_equal(count_runs(db), before + 1);
@@ -579,7 +563,7 @@ static void test_sigint_kills_run(void **state)
   struct tracking_run *run = NULL;
   assert_int_equal(runs_get(db, id, &run, &e), 0);
   assert_string_equal(run->status, "KILLED");
-  assert_string_equal(tag(run, "harvest.killed_by"), "SIGINT");
+  assert_string_equal(runs_tag(run, "harvest.killed_by"), "SIGINT");
   assert_true(run->end_time > 0);
   runs_free(run, 1);
   db_close(db);

@@ -193,30 +193,6 @@ static void on_progress(void *ud, const struct tune_progress *p)
   }
 }
 
-static const char *tag_of(const struct tracking_run *r, const char *key)
-{
-  for (size_t i = 0; i < r->n_tags; i++)
-    if (!strcmp(r->tags[i].key, key))
-      return r->tags[i].value;
-  return NULL;
-}
-
-static const char *param_of(const struct tracking_run *r, const char *key)
-{
-  for (size_t i = 0; i < r->n_params; i++)
-    if (!strcmp(r->params[i].key, key))
-      return r->params[i].value;
-  return NULL;
-}
-
-static double metric_of(const struct tracking_run *r, const char *key)
-{
-  for (size_t i = 0; i < r->n_metrics; i++)
-    if (!strcmp(r->metrics[i].key, key))
-      return r->metrics[i].value;
-  return NAN;
-}
-
 static void test_search_and_register(void **state)
 {
   struct hv_db *db = tu_open_db(dbpath);
@@ -246,13 +222,13 @@ static void test_search_and_register(void **state)
   assert_int_equal(runs_get(db, r.parent_run_id, &p, &e), 0);
   assert_string_equal(p->status, "FINISHED");
   assert_null(p->parent_run_id);
-  assert_string_equal(param_of(p, "grid.dim"), "4,8");
-  assert_string_equal(param_of(p, "grid.lr"), "0.05,0.2");
-  assert_string_equal(param_of(p, "base.epochs"), "2");
-  assert_null(param_of(p, "base.dim"));
-  assert_string_equal(tag_of(p, "best_run_id"), r.trials[r.best].run_id);
-  assert_string_equal(tag_of(p, "registered_version"), "1");
-  assert_true(metric_of(p, TUNE_DEFAULT_METRIC) == r.best_value);
+  assert_string_equal(runs_param(p, "grid.dim"), "4,8");
+  assert_string_equal(runs_param(p, "grid.lr"), "0.05,0.2");
+  assert_string_equal(runs_param(p, "base.epochs"), "2");
+  assert_null(runs_param(p, "base.dim"));
+  assert_string_equal(runs_tag(p, "best_run_id"), r.trials[r.best].run_id);
+  assert_string_equal(runs_tag(p, "registered_version"), "1");
+  assert_true(runs_metric(p, TUNE_DEFAULT_METRIC) == r.best_value);
   assert_true(p->data_rows == 3000 && p->data_sha256);
   double best = -1;
   char best_id[33] = "";
@@ -264,7 +240,7 @@ static void test_search_and_register(void **state)
     assert_string_equal(c->name, r.trials[i].label);
     assert_string_equal(c->experiment, "t1");
     assert_string_equal(c->data_sha256, p->data_sha256);
-    double v = metric_of(c, TUNE_DEFAULT_METRIC);
+    double v = runs_metric(c, TUNE_DEFAULT_METRIC);
     assert_true(v == r.trials[i].value);
     if (v > best) {
       best = v;
@@ -380,7 +356,7 @@ static void test_bad_input_and_failing_trials(void **state)
   runs_free(c, 1);
   assert_int_equal(runs_get(db, r.parent_run_id, &c, &e), 0);
   assert_string_equal(c->status, "FINISHED");
-  assert_true(metric_of(c, "n_failed") == 1);
+  assert_true(runs_metric(c, "n_failed") == 1);
   assert_int_equal(c->data_rows, -1); /* trials differ in their data */
   runs_free(c, 1);
   tune_result_free(&r);
@@ -519,7 +495,7 @@ static void test_sigint(void **state)
   assert_int_equal(n, 2);
   for (size_t i = 0; i < n; i++) {
     assert_string_equal(rs[i].status, "KILLED");
-    assert_string_equal(tag_of(&rs[i], "harvest.killed_by"), "SIGINT");
+    assert_string_equal(runs_tag(&rs[i], "harvest.killed_by"), "SIGINT");
   }
   runs_free(rs, n);
   db_close(db);

@@ -160,25 +160,18 @@ static const char *header(const struct res *r, const char *name, char *out,
   return NULL;
 }
 
-static const char *kv_or(const struct tracking_kv *kv, size_t n,
-                         const char *key)
-{
-  for (size_t i = 0; i < n; i++)
-    if (!strcmp(kv[i].key, key))
-      return kv[i].value;
-  return "";
-}
-
 static const char *ui_run_param_or(const struct tracking_run *r,
                                    const char *key)
 {
-  return kv_or(r->params, r->n_params, key);
+  const char *v = runs_param(r, key);
+  return v ? v : "";
 }
 
 static const char *ui_run_tag_or(const struct tracking_run *r,
                                  const char *key)
 {
-  return kv_or(r->tags, r->n_tags, key);
+  const char *v = runs_tag(r, key);
+  return v ? v : "";
 }
 
 #define EXPECT_HAS(r, s)                                                    \

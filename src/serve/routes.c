@@ -273,17 +273,28 @@ int routes_path_int(struct srv_req *req, size_t i, int64_t min, int64_t max,
   return hv_parse_i64(buf, min, max, out, what, err);
 }
 
+/* Query argument name into *v (borrowed; NULL when absent). Absent and
+ * required is HV_EINVAL naming it. */
+static int query_value(struct srv_req *req, const char *name, int required,
+                       const char **v, struct hv_err *err)
+{
+  *v = srv_query(req, name);
+  if (!*v && required)
+    return hv_err_set(err, HV_EINVAL, "%s: query parameter is required",
+                      name);
+  return 0;
+}
+
 int routes_query_int(struct srv_req *req, const char *name, int required,
                      int64_t dflt, int64_t min, int64_t max, int64_t *out,
                      struct hv_err *err)
 {
-  const char *v = srv_query(req, name);
-  if (!v) {
-    if (required)
-      return hv_err_set(err, HV_EINVAL, "%s: query parameter is required",
-                        name);
-    *out = dflt;
-    return 0;
+  const char *v = NULL;
+  int rc = query_value(req, name, required, &v, err);
+  if (rc || !v) {
+    if (!rc)
+      *out = dflt;
+    return rc;
   }
   return hv_parse_i64(v, min, max, out, name, err);
 }
@@ -292,13 +303,12 @@ int routes_query_num(struct srv_req *req, const char *name, int required,
                      double dflt, double min, double max, double *out,
                      struct hv_err *err)
 {
-  const char *v = srv_query(req, name);
-  if (!v) {
-    if (required)
-      return hv_err_set(err, HV_EINVAL, "%s: query parameter is required",
-                        name);
-    *out = dflt;
-    return 0;
+  const char *v = NULL;
+  int rc = query_value(req, name, required, &v, err);
+  if (rc || !v) {
+    if (!rc)
+      *out = dflt;
+    return rc;
   }
   return hv_parse_f64(v, min, max, out, name, err);
 }

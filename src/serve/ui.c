@@ -198,33 +198,6 @@ void ui_empty(struct html *h, const char *what, const char *hint_cmd)
   html_raw(h, "</div>");
 }
 
-double ui_run_metric(const struct tracking_run *r, const char *key)
-{
-  for (size_t i = 0; i < r->n_metrics; i++)
-    if (!strcmp(r->metrics[i].key, key))
-      return r->metrics[i].value;
-  return NAN;
-}
-
-static const char *kv_find(const struct tracking_kv *kv, size_t n,
-                           const char *key)
-{
-  for (size_t i = 0; i < n; i++)
-    if (!strcmp(kv[i].key, key))
-      return kv[i].value;
-  return NULL;
-}
-
-const char *ui_run_param(const struct tracking_run *r, const char *key)
-{
-  return kv_find(r->params, r->n_params, key);
-}
-
-const char *ui_run_tag(const struct tracking_run *r, const char *key)
-{
-  return kv_find(r->tags, r->n_tags, key);
-}
-
 /* ---- layout and answers ------------------------------------------------ */
 
 static void nav(struct html *h, const struct ui_page *p)

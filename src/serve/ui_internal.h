@@ -77,13 +77,6 @@ void ui_error_box(struct html *h, const char *msg);
 /* An empty-state box: what is missing and the command that fills it. */
 void ui_empty(struct html *h, const char *what, const char *hint_cmd);
 
-/* Metric value of a run by key, NaN when it has none. */
-double ui_run_metric(const struct tracking_run *r, const char *key);
-
-/* Param / tag value of a run by key, NULL when it has none (borrowed). */
-const char *ui_run_param(const struct tracking_run *r, const char *key);
-const char *ui_run_tag(const struct tracking_run *r, const char *key);
-
 /* ---- the pages --------------------------------------------------------- */
 
 int ui_page_experiments(struct ui_page *p, struct hv_err *err);

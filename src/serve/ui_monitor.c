@@ -122,7 +122,7 @@ static void threshold_of(struct hv_db *db, double *th, char *src, size_t cap)
   size_t n = 0;
   struct hv_err e = {0};
   if (runs_search(db, &q, &runs, &n, &e) == 0 && n == 1) {
-    const char *text = ui_run_param(&runs[0], "policy");
+    const char *text = runs_param(&runs[0], "policy");
     struct policy p2;
     policy_defaults(&p2);
     if (text && policy_parse(&p2, text, strlen(text), "policy", &e) == 0) {
@@ -393,11 +393,11 @@ static void health_section(struct html *h, const json_t *report)
 static void decision_row(struct html *h, const struct tracking_run *r)
 {
   char t[32], a[32], b[32], c[32];
-  const char *dec = ui_run_tag(r, "retrain.decision");
-  const char *act = ui_run_tag(r, "retrain.action");
-  const char *why = ui_run_tag(r, "retrain.reasons");
-  const char *errt = ui_run_tag(r, "harvest.error");
-  const char *cv = ui_run_tag(r, "retrain.challenger_version");
+  const char *dec = runs_tag(r, "retrain.decision");
+  const char *act = runs_tag(r, "retrain.action");
+  const char *why = runs_tag(r, "retrain.reasons");
+  const char *errt = runs_tag(r, "harvest.error");
+  const char *cv = runs_tag(r, "retrain.challenger_version");
   html_f(h, "<tr><td data-v=\"%.3f\">%s</td><td>", r->start_time,
          ui_time(r->start_time, t, sizeof(t)));
   ui_run_link(h, r->run_id, NULL);
@@ -408,9 +408,9 @@ static void decision_row(struct html *h, const struct tracking_run *r)
          r->status, r->status, dec ? dec : "-", act ? act : "-",
          cv && strcmp(cv, "0") ? " v" : "", cv && strcmp(cv, "0") ? cv : "",
          why ? why : errt ? errt : "",
-         html_num(ui_run_metric(r, "worst_top100"), a, sizeof(a)),
-         html_num(ui_run_metric(r, "champion_top100"), b, sizeof(b)),
-         html_num(ui_run_metric(r, "challenger_top100"), c, sizeof(c)));
+         html_num(runs_metric(r, "worst_top100"), a, sizeof(a)),
+         html_num(runs_metric(r, "champion_top100"), b, sizeof(b)),
+         html_num(runs_metric(r, "challenger_top100"), c, sizeof(c)));
 }
 
 static int decisions(struct html *h, struct hv_db *db, struct hv_err *err)

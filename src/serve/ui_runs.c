@@ -224,7 +224,7 @@ static int param_varies(const struct tracking_run *r, size_t n,
 {
   const char *first = NULL;
   for (size_t i = 0; i < n; i++) {
-    const char *v = ui_run_param(&r[i], key);
+    const char *v = runs_param(&r[i], key);
     if (v && !first)
       first = v;
     else if (v && strcmp(v, first))
@@ -389,11 +389,11 @@ static void runs_row(struct html *h, const struct runs_view *v,
          r->start_time, ui_time(r->start_time, t, sizeof(t)), secs,
          ui_duration(secs, d, sizeof(d)));
   for (size_t i = 0; i < v->n_p; i++) {
-    const char *pv = ui_run_param(r, v->cols_p[i]);
+    const char *pv = runs_param(r, v->cols_p[i]);
     html_f(h, "<td>%s</td>", pv ? pv : "");
   }
   for (size_t i = 0; i < v->n_m; i++) {
-    double m = ui_run_metric(r, v->cols_m[i]);
+    double m = runs_metric(r, v->cols_m[i]);
     char num[32];
     if (isnan(m))
       html_raw(h, "<td class=\"num\"></td>");
@@ -875,13 +875,13 @@ static void compare_row(struct html *h, const struct compare *c,
   double firstv = NAN;
   for (size_t i = 0; i < c->n; i++) {
     if (metric) {
-      double v = ui_run_metric(c->runs[i], key);
+      double v = runs_metric(c->runs[i], key);
       if (i && !(v == firstv || (isnan(v) && isnan(firstv))))
         differ = 1;
       if (!i)
         firstv = v;
     } else {
-      const char *v = ui_run_param(c->runs[i], key);
+      const char *v = runs_param(c->runs[i], key);
       if (i && ((v == NULL) != (first == NULL) || (v && strcmp(v, first))))
         differ = 1;
       if (!i)
@@ -896,9 +896,9 @@ static void compare_row(struct html *h, const struct compare *c,
     char num[32];
     if (metric)
       html_f(h, "<td class=\"num\">%s</td>",
-             html_num(ui_run_metric(c->runs[i], key), num, sizeof(num)));
+             html_num(runs_metric(c->runs[i], key), num, sizeof(num)));
     else {
-      const char *v = ui_run_param(c->runs[i], key);
+      const char *v = runs_param(c->runs[i], key);
       html_f(h, "<td>%s</td>", v ? v : "");
     }
   }

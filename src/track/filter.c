@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "track/runs.h"
 #include "util/parse.h"
 
 /* ---- tokens ---- */
@@ -689,26 +690,13 @@ int filter_like(const char *pat, const char *s, int icase)
   return *pat == '\0';
 }
 
-static const char *kv_find(const struct tracking_kv *kv, size_t n,
-                           const char *key)
-{
-  for (size_t i = 0; i < n; i++)
-    if (!strcmp(kv[i].key, key))
-      return kv[i].value;
-  return NULL;
-}
-
 /* Numeric value of key in r into *v; 0 when missing. */
 static int key_num(const struct key *k, const struct tracking_run *r,
                    double *v)
 {
   if (k->kind == K_METRIC) {
-    for (size_t i = 0; i < r->n_metrics; i++)
-      if (!strcmp(r->metrics[i].key, k->name)) {
-        *v = r->metrics[i].value;
-        return !isnan(*v);
-      }
-    return 0;
+    *v = runs_metric(r, k->name);
+    return !isnan(*v);
   }
   switch (k->attr) {
   case A_START_TIME:
@@ -736,9 +724,9 @@ static const char *key_text(const struct key *k, const struct tracking_run *r)
 {
   switch (k->kind) {
   case K_PARAM:
-    return kv_find(r->params, r->n_params, k->name);
+    return runs_param(r, k->name);
   case K_TAG:
-    return kv_find(r->tags, r->n_tags, k->name);
+    return runs_tag(r, k->name);
   case K_METRIC:
     return NULL;
   case K_ATTR:

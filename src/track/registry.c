@@ -135,12 +135,8 @@ int registry_register(const char *home, struct hv_db *db,
 static int has_metric(const struct tracking_run *r, const char *key,
                       double *v)
 {
-  for (size_t i = 0; i < r->n_metrics; i++)
-    if (!strcmp(r->metrics[i].key, key)) {
-      *v = r->metrics[i].value;
-      return !isnan(*v);
-    }
-  return 0;
+  *v = runs_metric(r, key);
+  return !isnan(*v);
 }
 
 int registry_best_run(struct hv_db *db, const char *experiment,

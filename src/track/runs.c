@@ -499,3 +499,30 @@ json_t *runs_to_json(const struct tracking_run *r)
   json_object_set_new(j, "tags", kv_object(r->tags, r->n_tags));
   return j;
 }
+
+static const char *kv_find(const struct tracking_kv *kv, size_t n,
+                           const char *key)
+{
+  for (size_t i = 0; i < n; i++)
+    if (!strcmp(kv[i].key, key))
+      return kv[i].value;
+  return NULL;
+}
+
+const char *runs_param(const struct tracking_run *r, const char *key)
+{
+  return kv_find(r->params, r->n_params, key);
+}
+
+const char *runs_tag(const struct tracking_run *r, const char *key)
+{
+  return kv_find(r->tags, r->n_tags, key);
+}
+
+double runs_metric(const struct tracking_run *r, const char *key)
+{
+  for (size_t i = 0; i < r->n_metrics; i++)
+    if (!strcmp(r->metrics[i].key, key))
+      return r->metrics[i].value;
+  return NAN;
+}

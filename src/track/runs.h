@@ -111,6 +111,14 @@ int runs_search(struct hv_db *db, const struct runs_query *q,
 /* Free n runs; NULL does nothing. */
 void runs_free(struct tracking_run *runs, size_t n);
 
+/* Lookups on a loaded run (no database access). runs_param / runs_tag
+ * return the value of key (borrowed from r) or NULL when r has none;
+ * runs_metric returns the latest value of metric key, or NAN when r has
+ * none. */
+const char *runs_param(const struct tracking_run *r, const char *key);
+const char *runs_tag(const struct tracking_run *r, const char *key);
+double runs_metric(const struct tracking_run *r, const char *key);
+
 enum runs_owner_state {
   RUNS_OWNER_ALIVE = 1, /* the owning process is still running */
   RUNS_OWNER_DEAD = 0,  /* gone: same host and it exited or rebooted */

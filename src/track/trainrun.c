@@ -518,6 +518,10 @@ int trainrun_run(struct hv_db *db, const struct train_config *c,
   if (o->init_from && load_init(o, db, &init, err))
     return err->code;
   res->used = *c;
+  /* extra_rating_ids is borrowed for the call only; the result outlives it
+   * (callers free their replay sample), so keep the count, not the
+   * pointer. */
+  res->used.extra_rating_ids = NULL;
   if (init) {
     struct train_config ic;
     model_config(init, &ic);

@@ -82,7 +82,9 @@ struct trainrun_result {
   char model_sha256[65];     /* SHA-256 of the model artifact */
   char data_sha256[65];      /* fingerprint of the rows trained on */
   int64_t data_rows;
-  struct train_config used;  /* as trained (init_from's dim/features win) */
+  struct train_config used;  /* as trained (init_from's dim/features win);
+                                extra_rating_ids is NULL here, the count
+                                n_extra_rating_ids is kept */
   struct train_result train; /* per-epoch arrays and split metrics */
   struct hv_model *model;    /* with keep_model, else NULL */
 };
