@@ -238,7 +238,7 @@ static void test_metrics_counts_and_text(void **state)
   char *text = NULL;
   size_t len = 0;
   struct hv_err e = {0};
-  struct metrics_model mm = {"rec\"x", 4, "Production", 1.0};
+  struct metrics_model mm = {"rec\"x", 4, "Production", 1.0, 7};
   assert_int_equal(metrics_render(m, &mm, &text, &len, &e), 0);
   assert_non_null(
       strstr(text, "harvest_http_requests_total{route=\"a\",status=\"200\"} 2"));
@@ -254,6 +254,11 @@ static void test_metrics_counts_and_text(void **state)
   assert_non_null(strstr(text, "harvest_model_reloads_total{result=\"refused\"} 1"));
   assert_non_null(strstr(text, "harvest_recommended_items_total 30"));
   assert_null(strstr(text, "route=\"b\",status=\"200\""));
+  assert_non_null(strstr(text, "harvest_recommend_cache_users 7"));
+  free(text);
+  mm.cache_users = -1; /* no memo: no gauge */
+  assert_int_equal(metrics_render(m, &mm, &text, &len, &e), 0);
+  assert_null(strstr(text, "harvest_recommend_cache_users"));
   free(text);
   struct metrics_model none = {0};
   assert_int_equal(metrics_render(m, &none, &text, &len, &e), 0);

@@ -4,9 +4,12 @@
  * selection against a full sort (ties, masks, NaN, +/-INFINITY, sorted and
  * constant inputs, k around the class-bound limit and beyond n),
  * model_recommend against a naive dot product with exclusions,
- * model_score_users, and bad input.
+ * model_score_users, the serving memo of top-k (model_recommend_cached:
+ * same answers as model_recommend on misses, hits, n beyond k, exclusions
+ * and from racing threads), and bad input.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -332,6 +335,143 @@ static void test_recommend_large(void **state)
   }
 }
 
+/* ---- the serving memo of top k -------------------------------------------- */
+
+/* model_recommend_cached(c) must answer exactly as model_recommend. */
+static void expect_same(const struct hv_model *m, struct hv_topcache *c,
+                        int64_t uid, int n, const int64_t *ex, size_t n_ex,
+                        float *scratch)
+{
+  int64_t a[80], b[80];
+  float sa[80], sb[80];
+  struct hv_err e = {0};
+  int ga = model_recommend(m, uid, n, ex, n_ex, a, sa, scratch, &e);
+  int gb = model_recommend_cached(m, c, uid, n, ex, n_ex, b, sb, scratch, &e);
+  assert_int_equal(ga, gb);
+  for (int i = 0; i < ga; i++) {
+    assert_int_equal(a[i], b[i]);
+    assert_true(sa[i] == sb[i]);
+  }
+}
+
+static void test_topcache(void **state)
+{
+  unsigned char *img;
+  size_t len;
+  struct hv_model *m = NULL;
+  struct hv_err e = {0};
+  /* constant features make many users tie: the id tie rule is exercised */
+  assert_int_equal(fx_image(8, 50, 300, 1, 0, 5, &img, &len), 0);
+  assert_int_equal(model_load_buffer(img, len, &m, &e), 0);
+  free(img);
+  float *scratch = malloc(model_scratch_size(m) * sizeof(float));
+  struct hv_topcache *c = model_topcache_new(m, 20);
+  assert_non_null(c);
+  assert_int_equal(model_topcache_users(c), 0);
+  size_t nu = model_n_users(m);
+  /* misses fill, hits copy: n below, at and above k, twice each */
+  static const int ns[] = {1, 7, 20, 21, 60};
+  for (int pass = 0; pass < 2; pass++)
+    for (size_t u = 0; u < nu; u++)
+      for (size_t j = 0; j < sizeof(ns) / sizeof(ns[0]); j++)
+        expect_same(m, c, model_user_id(m, u), ns[j], NULL, 0, scratch);
+  assert_int_equal(model_topcache_users(c), nu);
+  /* exclusions bypass the memo */
+  int64_t top[3], ex[2];
+  assert_int_equal(model_recommend(m, model_user_id(m, 3), 3, NULL, 0, top,
+                                   NULL, scratch, &e),
+                   3);
+  ex[0] = top[0] < top[1] ? top[0] : top[1];
+  ex[1] = top[0] < top[1] ? top[1] : top[0];
+  expect_same(m, c, model_user_id(m, 3), 5, ex, 2, scratch);
+  int64_t ids[5];
+  assert_int_equal(model_recommend_cached(m, c, model_user_id(m, 3), 5, ex,
+                                          2, ids, NULL, scratch, &e),
+                   5);
+  for (int i = 0; i < 5; i++)
+    assert_true(ids[i] != ex[0] && ids[i] != ex[1]);
+  /* unknown user, bad n, no cache */
+  assert_int_equal(model_recommend_cached(m, c, 999999, 5, NULL, 0, ids, NULL,
+                                          scratch, &e),
+                   HV_ENOTFOUND);
+  assert_non_null(strstr(e.msg, "999999"));
+  assert_int_equal(model_recommend_cached(m, c, model_user_id(m, 0), 0, NULL,
+                                          0, ids, NULL, scratch, &e),
+                   HV_EINVAL);
+  assert_int_equal(model_recommend_cached(m, c, model_user_id(m, 0), 5, NULL,
+                                          0, NULL, NULL, scratch, &e),
+                   HV_EINVAL);
+  expect_same(m, NULL, model_user_id(m, 4), 5, NULL, 0, scratch);
+  /* k bounds */
+  assert_null(model_topcache_new(m, 0));
+  assert_null(model_topcache_new(m, MODEL_TOPCACHE_MAX_K + 1));
+  assert_null(model_topcache_new(NULL, 5));
+  struct hv_topcache *big = model_topcache_new(m, MODEL_TOPCACHE_MAX_K);
+  assert_non_null(big);
+  expect_same(m, big, model_user_id(m, 9), MODEL_TOPCACHE_MAX_K, NULL, 0,
+              scratch);
+  model_topcache_free(big);
+  model_topcache_free(c);
+  model_topcache_free(NULL);
+  assert_int_equal(model_topcache_users(NULL), 0);
+  free(scratch);
+  model_free(m);
+}
+
+/* Threads racing to fill the same users all get model_recommend's answer
+ * (run under TSan / ASan in CI's sanitizer build). */
+struct race {
+  const struct hv_model *m;
+  struct hv_topcache *c;
+  int seed, bad;
+};
+
+static void *race_main(void *arg)
+{
+  struct race *r = arg;
+  float *scratch = malloc(model_scratch_size(r->m) * sizeof(float));
+  size_t nu = model_n_users(r->m);
+  for (int it = 0; it < 2000 && scratch; it++) {
+    int64_t uid = model_user_id(r->m, (size_t)(it * 7 + r->seed) % nu);
+    int n = 1 + (it + r->seed) % 12;
+    int64_t a[12], b[12];
+    struct hv_err e = {0};
+    int ga = model_recommend(r->m, uid, n, NULL, 0, a, NULL, scratch, &e);
+    int gb = model_recommend_cached(r->m, r->c, uid, n, NULL, 0, b, NULL,
+                                    scratch, &e);
+    if (ga != gb || memcmp(a, b, (size_t)ga * sizeof(a[0])))
+      r->bad++;
+  }
+  free(scratch);
+  return NULL;
+}
+
+static void test_topcache_threads(void **state)
+{
+  unsigned char *img;
+  size_t len;
+  struct hv_model *m = NULL;
+  struct hv_err e = {0};
+  assert_int_equal(fx_image(16, 64, 500, 0, 0, 9, &img, &len), 0);
+  assert_int_equal(model_load_buffer(img, len, &m, &e), 0);
+  free(img);
+  struct hv_topcache *c = model_topcache_new(m, 12);
+  assert_non_null(c);
+  pthread_t th[4];
+  struct race r[4];
+  for (int i = 0; i < 4; i++) {
+    r[i] = (struct race){m, c, i, 0};
+    assert_int_equal(pthread_create(&th[i], NULL, race_main, &r[i]), 0);
+  }
+  for (int i = 0; i < 4; i++) {
+    pthread_join(th[i], NULL);
+    assert_int_equal(r[i].bad, 0);
+  }
+  assert_int_equal(model_topcache_users(c), model_n_users(m));
+  model_topcache_free(c);
+  model_free(m);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -342,6 +482,8 @@ int main(void)
       cmocka_unit_test(test_topk_shapes),
       cmocka_unit_test(test_topk_bad),
       cmocka_unit_test(test_recommend_large),
+      cmocka_unit_test(test_topcache),
+      cmocka_unit_test(test_topcache_threads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "model/model.h"
 #include "serve/server.h"
 #include "util/parse.h"
 
@@ -16,7 +17,8 @@ static void help(void)
       "                     [--model NAME | --model-file FILE]\n"
       "                     [--tls-cert FILE --tls-key FILE]\n"
       "                     [--max-body BYTES] [--max-connections N]\n"
-      "                     [--per-ip N] [--timeout S] [--no-access-log]\n"
+      "                     [--per-ip N] [--timeout S] [--cache-n N]\n"
+      "                     [--slice-us US] [--no-access-log]\n"
       "                     [--home DIR]\n\n"
       "Serve the recommender API (the seed's FastAPI routes, plus /healthz,\n"
       "/readyz, /metrics, /openapi.json, /docs, /monitor/drift and the web\n"
@@ -38,6 +40,17 @@ static void help(void)
       "  --max-connections N   open connections in all (default 1024)\n"
       "  --per-ip N            open connections per client address (256)\n"
       "  --timeout S           idle connection timeout in seconds (30)\n"
+      "  --cache-n N           remember each user's top N movies under the\n"
+      "                        served model and answer n <= N from it (20;\n"
+      "                        0 = off, at most 64); dropped with the model\n"
+      "                        on a swap; memory: N x 8 bytes a user asked\n"
+      "                        about\n"
+      "  --slice-us US         workers ask the kernel for a US-microsecond\n"
+      "                        scheduler slice and yield the CPU after\n"
+      "                        answering requests back to back for US, so\n"
+      "                        clients or services sharing the cores never\n"
+      "                        wait a whole tick behind a busy worker (200;\n"
+      "                        0 = kernel defaults, no yielding)\n"
       "  --no-access-log       do not log one line per request\n\n"
       "Secrets: the token key is HARVEST_JWT_SECRET or HOME/jwt.key, the\n"
       "admin key (X-Admin-Key header, for first passwords) is\n"
@@ -59,7 +72,9 @@ enum {
   OPT_MAX_CONN,
   OPT_PER_IP,
   OPT_TIMEOUT,
-  OPT_NO_LOG
+  OPT_NO_LOG,
+  OPT_CACHE_N,
+  OPT_SLICE
 };
 
 /* Apply one serve option; 0 or HV_EUSAGE after printing the problem. */
@@ -99,6 +114,16 @@ static int serve_opt(struct serve_config *cfg, int c, const char *arg)
       break;
     cfg->per_ip = (unsigned)v;
     return 0;
+  case OPT_CACHE_N:
+    if (hv_parse_i64(arg, 0, MODEL_TOPCACHE_MAX_K, &v, "--cache-n", &e))
+      break;
+    cfg->cache_n = v ? (int)v : -1;
+    return 0;
+  case OPT_SLICE:
+    if (hv_parse_i64(arg, 0, 100000, &v, "--slice-us", &e))
+      break;
+    cfg->slice_us = v ? (int)v : -1;
+    return 0;
   case OPT_TIMEOUT:
     if (hv_parse_i64(arg, 1, 86400, &v, "--timeout", &e))
       break;
@@ -126,6 +151,8 @@ int cmd_serve(struct cli_ctx *ctx, int argc, char **argv)
       {"per-ip", required_argument, NULL, OPT_PER_IP},
       {"timeout", required_argument, NULL, OPT_TIMEOUT},
       {"no-access-log", no_argument, NULL, OPT_NO_LOG},
+      {"cache-n", required_argument, NULL, OPT_CACHE_N},
+      {"slice-us", required_argument, NULL, OPT_SLICE},
       {0}};
   struct serve_config cfg = {.port = 8000, .access_log = 1};
   int c;

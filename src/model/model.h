@@ -216,6 +216,33 @@ int model_recommend(const struct hv_model *m, int64_t user_id, int n,
                     int64_t *out_movie_ids, float *out_scores, float *scratch,
                     struct hv_err *err) HV_WARN_UNUSED;
 
+/* A memo of each user's top-k movies for one loaded model, for serving:
+ * the same user asks again and again, and the model never changes under
+ * it. Entry for a user is filled on its first request (computing the top k
+ * once) and read without a lock after; threads racing on one user each
+ * compute, one of them stores. Memory: (users + 1) x k x 8 bytes plus one
+ * byte a user, from calloc, so only the pages of users asked about are
+ * ever touched. k in 1..MODEL_TOPCACHE_MAX_K. NULL on bad k or out of
+ * memory. The cache must not outlive m. */
+#define MODEL_TOPCACHE_MAX_K 64
+struct hv_topcache;
+struct hv_topcache *model_topcache_new(const struct hv_model *m, int k);
+void model_topcache_free(struct hv_topcache *c);
+/* Users whose entry is filled so far. */
+size_t model_topcache_users(const struct hv_topcache *c);
+
+/* model_recommend through the memo c: without exclusions and with n <= k
+ * the answer is the first n of the user's memoised top k (ranks are a total
+ * order, score then lower id, so the top n is a prefix of the top k),
+ * filled on a miss; otherwise (c NULL, n > k, exclusions) it is
+ * model_recommend. Results are identical to model_recommend's either way.
+ * Thread-safe. */
+int model_recommend_cached(const struct hv_model *m, struct hv_topcache *c,
+                           int64_t user_id, int n,
+                           const int64_t *exclude_sorted, size_t n_exclude,
+                           int64_t *out_movie_ids, float *out_scores,
+                           float *scratch, struct hv_err *err) HV_WARN_UNUSED;
+
 /* Scores of every movie for n_users users (score_dots each, no
  * allocation): out is (n_users, model_n_movies(m)) row-major, columns in
  * model_movie_id() order. Unknown users score with the OOV row.

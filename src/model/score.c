@@ -12,6 +12,7 @@
 #include "model/score.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -330,4 +331,125 @@ int model_score_users(const struct hv_model *m, const int64_t *user_ids,
     score_dots(m->movie_pack, nm, d, m->user_vec + row * d, out + i * nm);
   }
   return 0;
+}
+
+/* ---- the serving memo of each user's top k ------------------------------ */
+
+enum { TC_EMPTY, TC_FILLING, TC_READY };
+
+struct hv_topcache {
+  const struct hv_model *m;
+  size_t rows;                /* n_users + 1 (row 0: the OOV row) */
+  int k;
+  _Atomic unsigned char *state; /* (rows) TC_* */
+  uint8_t *got;               /* (rows) entries kept, <= k */
+  uint32_t *movie;            /* (rows, k) movie indexes, best first */
+  float *score;               /* (rows, k) */
+  atomic_size_t filled;
+};
+
+struct hv_topcache *model_topcache_new(const struct hv_model *m, int k)
+{
+  if (!m || k < 1 || k > MODEL_TOPCACHE_MAX_K)
+    return NULL;
+  struct hv_topcache *c = calloc(1, sizeof(*c));
+  if (!c)
+    return NULL;
+  c->m = m;
+  c->rows = m->n_users + 1;
+  c->k = k;
+  /* calloc: big blocks come zeroed from mmap, untouched pages cost no RSS */
+  c->state = calloc(c->rows, sizeof(*c->state));
+  c->got = calloc(c->rows, 1);
+  c->movie = calloc(c->rows * (size_t)k, sizeof(*c->movie));
+  c->score = calloc(c->rows * (size_t)k, sizeof(*c->score));
+  atomic_init(&c->filled, 0);
+  if (!c->state || !c->got || !c->movie || !c->score) {
+    model_topcache_free(c);
+    return NULL;
+  }
+  return c;
+}
+
+void model_topcache_free(struct hv_topcache *c)
+{
+  if (!c)
+    return;
+  free((void *)c->state);
+  free(c->got);
+  free(c->movie);
+  free(c->score);
+  free(c);
+}
+
+size_t model_topcache_users(const struct hv_topcache *c)
+{
+  return c ? atomic_load_explicit(&c->filled, memory_order_relaxed) : 0;
+}
+
+/* Copy the first n of row's entry out as movie ids; returns how many. */
+static int topcache_copy(const struct hv_topcache *c, size_t row, int n,
+                         int64_t *ids, float *scores)
+{
+  const uint32_t *mv = c->movie + row * (size_t)c->k;
+  const float *sc = c->score + row * (size_t)c->k;
+  int got = c->got[row] < n ? c->got[row] : n;
+  for (int i = 0; i < got; i++) {
+    ids[i] = c->m->movie_ids[mv[i]];
+    if (scores)
+      scores[i] = sc[i];
+  }
+  return got;
+}
+
+/* Compute row's top k into the memo (when no other thread is at it) and
+ * copy its first n out. */
+static int topcache_fill(struct hv_topcache *c, size_t row, int n,
+                         int64_t *ids, float *scores, float *scratch)
+{
+  const struct hv_model *m = c->m;
+  const int d = m->L.dim;
+  int64_t idx[MODEL_TOPCACHE_MAX_K];
+  score_dots(m->movie_pack, m->n_movies, d, m->user_vec + row * d, scratch);
+  int got = (int)score_topk(scratch, m->n_movies, (size_t)c->k, idx);
+  unsigned char empty = TC_EMPTY;
+  if (atomic_compare_exchange_strong_explicit(&c->state[row], &empty,
+                                              TC_FILLING, memory_order_acquire,
+                                              memory_order_relaxed)) {
+    uint32_t *mv = c->movie + row * (size_t)c->k;
+    float *sc = c->score + row * (size_t)c->k;
+    for (int i = 0; i < got; i++) {
+      mv[i] = (uint32_t)idx[i];
+      sc[i] = scratch[idx[i]];
+    }
+    c->got[row] = (uint8_t)got;
+    atomic_store_explicit(&c->state[row], TC_READY, memory_order_release);
+    atomic_fetch_add_explicit(&c->filled, 1, memory_order_relaxed);
+  }
+  int out = got < n ? got : n;
+  for (int i = 0; i < out; i++) {
+    if (scores)
+      scores[i] = scratch[idx[i]];
+    ids[i] = m->movie_ids[idx[i]];
+  }
+  return out;
+}
+
+int model_recommend_cached(const struct hv_model *m, struct hv_topcache *c,
+                           int64_t user_id, int n,
+                           const int64_t *exclude_sorted, size_t n_exclude,
+                           int64_t *out_movie_ids, float *out_scores,
+                           float *scratch, struct hv_err *err)
+{
+  if (!c || c->m != m || n > c->k || n_exclude || !out_movie_ids ||
+      !scratch || n < 1)
+    return model_recommend(m, user_id, n, exclude_sorted, n_exclude,
+                           out_movie_ids, out_scores, scratch, err);
+  size_t row = model_lookup(m->user_ids, m->n_users, user_id);
+  if (!row)
+    return hv_err_set(err, HV_ENOTFOUND, "user %lld is not known to the model",
+                      (long long)user_id);
+  if (atomic_load_explicit(&c->state[row], memory_order_acquire) == TC_READY)
+    return topcache_copy(c, row, n, out_movie_ids, out_scores);
+  return topcache_fill(c, row, n, out_movie_ids, out_scores, scratch);
 }

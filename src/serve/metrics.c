@@ -205,6 +205,12 @@ static void render_model(FILE *f, const struct metrics *m,
                "# TYPE harvest_model_loaded_timestamp_seconds gauge\n"
                "harvest_model_loaded_timestamp_seconds %.3f\n",
             (long long)mm->version, mm->loaded_at);
+    if (mm->cache_users >= 0)
+      fprintf(f, "# HELP harvest_recommend_cache_users Users whose top "
+                 "movies under the served model are memoised.\n"
+                 "# TYPE harvest_recommend_cache_users gauge\n"
+                 "harvest_recommend_cache_users %lld\n",
+              mm->cache_users);
   }
   fprintf(f,
           "# HELP harvest_model_reloads_total Model loads by result.\n"

@@ -26,6 +26,7 @@ struct metrics_model {
   int64_t version;         /* registry version (file: load count) */
   const char *stage;       /* "Production", "file" */
   double loaded_at;        /* seconds since the epoch */
+  long long cache_users;   /* users in its top-n memo; -1 = no memo */
 };
 
 /* A table for n routes named names[i] (borrowed; must outlive the table),

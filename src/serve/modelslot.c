@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/model.h"
 #include "store/api.h"
 #include "util/fsutil.h"
 
@@ -37,6 +38,7 @@ void modelslot_free(struct modelslot *s)
 
 static void snap_free(struct modelslot_snap *snap)
 {
+  model_topcache_free(snap->topcache); /* before the model it points to */
   if (snap->free_model && snap->model)
     snap->free_model(snap->model);
   free(snap->title_id);

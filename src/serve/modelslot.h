@@ -3,9 +3,10 @@
  * snapshot swapped atomically.
  *
  * Design: a snapshot bundles a loaded model, what it is (name, version,
- * stage, file) and the title cache of the catalogue it serves (each title
- * pre-encoded as a JSON string literal, sorted by movie id), so one request
- * sees one consistent model and catalogue. The slot holds one current
+ * stage, file), the title cache of the catalogue it serves (each title
+ * pre-encoded as a JSON string literal, sorted by movie id) and a memo of
+ * each user's top movies under this model, so one request sees one
+ * consistent model and catalogue, and a swap drops the memo with the model. The slot holds one current
  * snapshot. Readers take a reference under a short mutex
  * (modelslot_acquire), use the snapshot without any lock, and drop it
  * (modelslot_release). A reload builds a new snapshot beside the old one
@@ -13,7 +14,8 @@
  * old snapshot, which is freed by whoever drops its last reference.
  *
  * Threads: acquire / release / publish are safe from any thread. A
- * snapshot is never modified after it is published.
+ * snapshot is never modified after it is published, except its memo of
+ * top movies, which is thread-safe on its own.
  */
 #ifndef HV_SERVE_MODELSLOT_H
 #define HV_SERVE_MODELSLOT_H
@@ -37,6 +39,9 @@ struct modelslot_snap {
   double loaded_at;                 /* seconds since the epoch */
   size_t scratch_size;              /* bytes a recommend call needs */
   int n_movies;                     /* candidates the model scores */
+  /* each user's top k, filled on first request (the one part written
+   * after publishing: lock-free, see model_recommend_cached); NULL = off */
+  struct hv_topcache *topcache;
   char version_text[192];           /* "NAME/VERSION" (X-Model-Version) */
   /* title cache: n_titles (id, JSON literal) pairs sorted by id; the
    * literals live in one block (text). When ids are dense enough, by_id

@@ -172,8 +172,8 @@ static int recommend_one(struct srv_req *req,
                       "exclude_rated: '%.32s' is not true or false", ex);
   }
   struct hv_err merr = {0};
-  int got = model_recommend(snap->model, user, n, excl, n_excl, *ids, top,
-                            scores, &merr);
+  int got = model_recommend_cached(snap->model, snap->topcache, user, n,
+                                   excl, n_excl, *ids, top, scores, &merr);
   free(excl);
   if (got == HV_ENOTFOUND)
     return hv_err_set(err, HV_EINVAL, "%s: unknown user %lld", what,

@@ -10,6 +10,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -72,6 +74,7 @@ struct srv_thread {
   int64_t *ids;            /* (n_cap) */
   float *top;              /* (n_cap) */
   size_t n_cap;
+  double last_yield;        /* hv_mono() of the last maybe_yield */
 };
 
 /* The file a --model-file snapshot came from, to notice replacements. */
@@ -100,6 +103,7 @@ struct serve {
   size_t openapi_len, docs_len;
   char *tls_cert, *tls_key;
   atomic_int active;       /* requests in flight */
+  atomic_int refusing;     /* stopping: new connections are closed */
   /* loading: one at a time (poller vs /monitor/reload_models) */
   pthread_mutex_t load_lock;
   struct api_conn *load_api; /* the loader's connection, under load_lock */
@@ -305,6 +309,44 @@ static void thread_free(void *p)
   free(t);
 }
 
+/* struct sched_attr of sched_setattr(2) (glibc 2.36 has no wrapper). */
+struct hv_sched_attr {
+  uint32_t size, policy;
+  uint64_t flags;
+  int32_t nice;
+  uint32_t priority;
+  uint64_t runtime, deadline, period;
+};
+
+/* Ask for a scheduler slice of us microseconds for the calling worker
+ * (Linux >= 6.12 EEVDF: a shorter slice gets the thread on the CPU sooner
+ * when it wakes; older kernels ignore it for SCHED_OTHER). Keeps policy
+ * and nice. Best effort: a refusal leaves the kernel's default. */
+static void set_slice(int us)
+{
+  struct hv_sched_attr a = {0};
+  if (syscall(SYS_sched_getattr, 0, &a, (unsigned)sizeof(a), 0) != 0 ||
+      a.policy != SCHED_OTHER)
+    return;
+  a.size = sizeof(a);
+  a.flags = 0;
+  a.runtime = (uint64_t)us * 1000;
+  (void)syscall(SYS_sched_setattr, 0, &a, 0);
+}
+
+/* Give the CPU away when this worker has answered requests back to back
+ * for slice_us: with a client or other services runnable on the same core,
+ * nobody then waits a whole scheduler tick (4 ms at HZ=250) behind a busy
+ * worker. Costs one sched_yield(2) per slice; returns at once when no one
+ * else is runnable. */
+static void maybe_yield(struct srv_thread *t, double now, int slice_us)
+{
+  if (now - t->last_yield >= slice_us * 1e-6) {
+    sched_yield();
+    t->last_yield = now;
+  }
+}
+
 static struct srv_thread *thread_get(struct serve *s)
 {
   struct srv_thread *t = pthread_getspecific(s->key);
@@ -315,6 +357,8 @@ static struct srv_thread *thread_get(struct serve *s)
     return NULL;
   t->s = s;
   t->ts_sec = -1;
+  if (s->cfg.slice_us > 0)
+    set_slice(s->cfg.slice_us); /* thread_get runs on the worker itself */
   if (pthread_setspecific(s->key, t) != 0) {
     free(t);
     return NULL;
@@ -651,6 +695,11 @@ static int load_ref(struct serve *s, const struct model_ref *ref,
     return hv_err_set(err, HV_ENOMEM, "out of memory loading %s", ref->path);
   snap->scratch_size = model_scratch_size(m);
   snap->n_movies = (int)model_n_movies(m);
+  if (s->cfg.cache_n > 0 &&
+      !(snap->topcache = model_topcache_new(m, s->cfg.cache_n))) {
+    modelslot_release(snap);
+    return hv_err_set(err, HV_ENOMEM, "out of memory loading %s", ref->path);
+  }
   if (modelslot_snap_titles(snap, s->load_api, err)) {
     modelslot_release(snap);
     return err->code;
@@ -776,8 +825,10 @@ int srv_metrics_text(struct srv_req *req, char **out, size_t *len,
   struct modelslot_snap *snap = srv_model(req, NULL, 0);
   struct metrics_model mm = {0};
   if (snap)
-    mm = (struct metrics_model){snap->name, snap->version, snap->stage,
-                                snap->loaded_at};
+    mm = (struct metrics_model){
+        snap->name, snap->version, snap->stage, snap->loaded_at,
+        snap->topcache ? (long long)model_topcache_users(snap->topcache)
+                       : -1};
   return metrics_render(req->srv->metrics, &mm, out, len, err);
 }
 
@@ -807,6 +858,17 @@ static void *poll_main(void *arg)
 }
 
 /* ---- request plumbing ------------------------------------------------------ */
+
+/* Accept a new connection unless the server is stopping. */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr,
+                                     socklen_t addrlen)
+{
+  (void)addr;
+  (void)addrlen;
+  const struct serve *s = cls;
+  return atomic_load_explicit(&s->refusing, memory_order_relaxed) ? MHD_NO
+                                                                  : MHD_YES;
+}
 
 static void on_connection(void *cls, struct MHD_Connection *conn,
                           void **socket_context,
@@ -1115,6 +1177,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
              cc->model_version, cc->model_version[0] ? "\"" : "");
   }
   atomic_fetch_sub(&s->active, 1);
+  if (t && s->cfg.slice_us > 0)
+    maybe_yield(t, cc->start + secs, s->cfg.slice_us);
 }
 
 /* ---- start / stop ---------------------------------------------------------- */
@@ -1151,6 +1215,10 @@ static void copy_config(struct serve *s, const struct serve_config *cfg)
     s->cfg.max_n = 1000;
   if (s->cfg.max_batch <= 0)
     s->cfg.max_batch = 1000;
+  if (s->cfg.cache_n == 0)
+    s->cfg.cache_n = SERVE_DEFAULT_CACHE_N;
+  if (s->cfg.slice_us == 0)
+    s->cfg.slice_us = SERVE_DEFAULT_SLICE_US;
   if (s->cfg.threads <= 0) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     s->cfg.threads = n > 0 ? (int)n : 2;
@@ -1169,6 +1237,12 @@ static int check_config(const struct serve_config *cfg, struct hv_err *err)
   if (!cfg->tls_cert != !cfg->tls_key)
     return hv_err_set(err, HV_EUSAGE,
                       "--tls-cert and --tls-key go together");
+  if (cfg->cache_n > MODEL_TOPCACHE_MAX_K)
+    return hv_err_set(err, HV_EUSAGE, "--cache-n: %d is more than %d",
+                      cfg->cache_n, MODEL_TOPCACHE_MAX_K);
+  if (cfg->slice_us > 100000)
+    return hv_err_set(err, HV_EUSAGE, "--slice-us: %d is more than 100000",
+                      cfg->slice_us);
   if (cfg->threads > 256)
     return hv_err_set(err, HV_EUSAGE, "--threads: %d is more than 256",
                       cfg->threads);
@@ -1226,7 +1300,7 @@ static int start_daemon(struct serve *s, struct hv_err *err)
       {MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key},
       {MHD_OPTION_END, 0, NULL}};
   s->d = MHD_start_daemon(
-      flags, (uint16_t)s->cfg.port, NULL, NULL, on_request, s,
+      flags, (uint16_t)s->cfg.port, accept_policy, s, on_request, s,
       MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_THREAD_POOL_SIZE,
       (unsigned)s->cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
       s->cfg.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
@@ -1364,10 +1438,12 @@ void serve_stop(struct serve *s, double drain_s)
   if (s->poller_running)
     pthread_join(s->poller, NULL);
   if (s->d) {
-    /* stop accepting: new clients are refused at once, not queued */
-    MHD_socket fd = MHD_quiesce_daemon(s->d);
-    if (fd != MHD_INVALID_SOCKET)
-      close(fd);
+    /* stop accepting: new clients are closed at once (accept_policy).
+     * Not MHD_quiesce_daemon: with epoll and a worker pool it races the
+     * workers' own removal of the listen socket from their epoll sets and
+     * libmicrohttpd 0.9.75 aborts the process ("Failed to remove listen
+     * FD from epoll set"), losing the requests in flight. */
+    atomic_store(&s->refusing, 1);
     double until = hv_mono() + drain_s;
     while (atomic_load(&s->active) > 0 && hv_mono() < until)
       usleep(2000);

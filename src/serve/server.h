@@ -32,6 +32,8 @@
 #include "util/err.h"
 
 #define SERVE_DEFAULT_MODEL "harvest_recommender"
+#define SERVE_DEFAULT_CACHE_N 20 /* memo depth of each user's top movies */
+#define SERVE_DEFAULT_SLICE_US 200 /* workers' scheduler slice / yield */
 
 struct serve_config {
   const char *home;         /* required: the Harvest home (db, keys) */
@@ -50,6 +52,12 @@ struct serve_config {
   double poll_seconds;      /* registry / file poll; 0 = 0.5 */
   int max_n;                /* bound of n in recommend; 0 = 1000 */
   int max_batch;            /* users per batch call; 0 = 1000 */
+  int cache_n;              /* memoise each user's top cache_n (n <= it
+                               is answered from the memo); 0 = 20,
+                               negative = no memo */
+  int slice_us;             /* workers ask for this scheduler slice and
+                               yield after answering requests back to
+                               back this long; 0 = 200, negative = off */
   struct auth_config auth;  /* auth.home is set to home */
 };
 
