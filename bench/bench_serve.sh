@@ -5,9 +5,12 @@
 # and the server's RSS with ml-100k loaded, after warm-up and after >= 1,000,000 requests.
 #
 # Usage: bench/bench_serve.sh [-d SECS] [-c CONNS] [-t WRK_THREADS] [-s SWAPS] [-r REPS] [-T SERVER_THREADS]
+#                            [-X "MORE SERVE ARGS"]
 #   -r REPS     measure harvest and nginx REPS times, alternating (default 3), and compare the medians: on a
 #               shared 2-core machine one 15 s run of either swings by 2x with the neighbours' load
 #   -T N        harvest serve --threads N (default: the server's own default)
+#   -X ARGS     more `harvest serve` arguments, e.g. -X "--cache-n 0" (no per-user memo: every request scores
+#               all movies) or -X "--slice-us 0" (kernel scheduler defaults, no yielding)
 #   env HARVEST = harvest binary (default: build-srv/harvest, else build/harvest)
 #   env HPORT   = port for harvest (default 18123)
 # Harvest runs with its access log on, written to /dev/null (the formatting and write(2) per request are paid).
@@ -19,10 +22,10 @@ set -u
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PEERS="$ROOT/../shared/peers"
 DATA="$ROOT/../shared/data/ml-100k"
-D=15 C=64 T=2 SWAPS=10 REPS=3 STHREADS=""
-while getopts "d:c:t:s:r:T:" o; do case $o in
+D=15 C=64 T=2 SWAPS=10 REPS=3 STHREADS="" XARGS=""
+while getopts "d:c:t:s:r:T:X:" o; do case $o in
   d) D=$OPTARG;; c) C=$OPTARG;; t) T=$OPTARG;; s) SWAPS=$OPTARG;; r) REPS=$OPTARG;; T) STHREADS=$OPTARG;;
-  *) sed -n 2,19p "$0"; exit 2;; esac; done
+  X) XARGS=$OPTARG;; *) sed -n 2,22p "$0"; exit 2;; esac; done
 HARVEST="${HARVEST:-}"
 for b in "$HARVEST" "$ROOT/build-srv/harvest" "$ROOT/build/harvest"; do
   [ -n "$b" ] && [ -x "$b" ] && { HARVEST="$b"; break; }; done
@@ -50,8 +53,9 @@ echo "== preparing ml-100k home and two models (tutorial config, seeds 42 and 43
 "$HARVEST" --home "$H" train --tutorial --seed 43 --out "$H/m2.hvm" >/dev/null 2>&1 || exit 1
 cp "$H/m1.hvm" "$H/served.hvm"
 
+# shellcheck disable=SC2086  # XARGS is a list of arguments
 "$HARVEST" --home "$H" serve --port "$HPORT" --model-file "$H/served.hvm" ${STHREADS:+--threads "$STHREADS"} \
-  2>/dev/null & SPID=$!
+  $XARGS 2>/dev/null & SPID=$!
 for i in $(seq 1 100); do curl -sf -o /dev/null "$URL/readyz" && break; sleep 0.1; done
 curl -sf -o /dev/null "$URL/readyz" || { echo "harvest serve did not become ready" >&2; exit 1; }
 RSS0=$(rss_kb $SPID)
@@ -59,7 +63,7 @@ RSS0=$(rss_kb $SPID)
 HZ=$(getconf CLK_TCK)
 HRPS="" HP99="" NRPS="" NP99="" TOTAL=0
 for rep in $(seq 1 "$REPS"); do
-  echo "== run $rep/$REPS: harvest serve${STHREADS:+ --threads $STHREADS}, wrk -t$T -c$C -d${D}s on /movies/recommend/{1..943}/10 (load $(load1))"
+  echo "== run $rep/$REPS: harvest serve${STHREADS:+ --threads $STHREADS}${XARGS:+ $XARGS}, wrk -t$T -c$C -d${D}s on /movies/recommend/{1..943}/10 (load $(load1))"
   c0=$(cpu_ticks $SPID) r0=$(served)
   HLINE=$(LOGDIR=$LOGDIR "$PEERS/run_serve_bench.sh" -t "$T" -c "$C" -d "$D" -l harvest "$URL")
   c1=$(cpu_ticks $SPID) r1=$(served)

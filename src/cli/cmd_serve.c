@@ -49,7 +49,7 @@ static void help(void)
       "                        scheduler slice and yield the CPU after\n"
       "                        answering requests back to back for US, so\n"
       "                        clients or services sharing the cores never\n"
-      "                        wait a whole tick behind a busy worker (200;\n"
+      "                        wait a whole tick behind a busy worker (100;\n"
       "                        0 = kernel defaults, no yielding)\n"
       "  --no-access-log       do not log one line per request\n\n"
       "Secrets: the token key is HARVEST_JWT_SECRET or HOME/jwt.key, the\n"

@@ -33,7 +33,7 @@
 
 #define SERVE_DEFAULT_MODEL "harvest_recommender"
 #define SERVE_DEFAULT_CACHE_N 20 /* memo depth of each user's top movies */
-#define SERVE_DEFAULT_SLICE_US 200 /* workers' scheduler slice / yield */
+#define SERVE_DEFAULT_SLICE_US 100 /* workers' scheduler slice / yield */
 
 struct serve_config {
   const char *home;         /* required: the Harvest home (db, keys) */
@@ -57,7 +57,7 @@ struct serve_config {
                                negative = no memo */
   int slice_us;             /* workers ask for this scheduler slice and
                                yield after answering requests back to
-                               back this long; 0 = 200, negative = off */
+                               back this long; 0 = 100, negative = off */
   struct auth_config auth;  /* auth.home is set to home */
 };
 
