@@ -107,10 +107,14 @@ echo "swaps visible: $OKSWAPS/$SWAPS (slowest ${MAXVIS}s after the file was repl
      "responses after a swap from the old version: $STALE of $((OKSWAPS * 20));" \
      "wrk during swaps: $SSUM"
 TOTAL=$((TOTAL + $(field "$SSUM" requests)))
-while [ "$TOTAL" -lt 1000000 ]; do
+# leak check: RSS after each further 5 s of load (at least 4 of them, and >= 1,000,000 requests in all)
+SERIES="" k=0
+while [ "$k" -lt 4 ] || [ "$TOTAL" -lt 1000000 ]; do
   EX=$(WRK_N=10 wrk -t"$T" -c"$C" -d5s -s "$PEERS/recommend.lua" "$URL" 2>&1 | sed -n 's/^SUMMARY //p')
-  TOTAL=$((TOTAL + $(field "$EX" requests)))
+  TOTAL=$((TOTAL + $(field "$EX" requests))) k=$((k + 1))
+  SERIES="$SERIES $(rss_kb $SPID)@$TOTAL"
 done
+echo "RSS kB after each further 5 s of load (kB@requests so far):$SERIES"
 RSS2=$(rss_kb $SPID)
 kill -TERM $SPID; wait $SPID; SRC=$?; SPID=""
 echo "RSS of harvest serve with ml-100k: ${RSS0} kB after start, ${RSS1} kB after the measured runs," \
