@@ -17,6 +17,7 @@
 #include "model/model_internal.h"
 #include "store/catalog.h"
 #include "store/db.h"
+#include "testutil.h"
 
 struct fx_spec {
   int users, movies, per_user, clusters;
@@ -165,6 +166,21 @@ static inline int fx_image(int d, size_t nu, size_t nm, int feat, int opt,
   free(par);
   free(st);
   return rc;
+}
+
+/* fx_image loaded as a model (for tests that only score); fails the test
+ * when it cannot be built or loaded. */
+static inline struct hv_model *fx_model(int d, size_t nu, size_t nm, int feat,
+                                        uint64_t seed)
+{
+  unsigned char *img;
+  size_t len;
+  struct hv_model *m = NULL;
+  struct hv_err e = {0};
+  assert_int_equal(fx_image(d, nu, nm, feat, 0, seed, &img, &len), 0);
+  assert_int_equal(model_load_buffer(img, len, &m, &e), 0);
+  free(img);
+  return m;
 }
 
 #endif

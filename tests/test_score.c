@@ -56,13 +56,8 @@ static void test_topk_vs_sort(void **state)
 
 static void test_recommend(void **state)
 {
-  unsigned char *img;
-  size_t len;
-  struct hv_model *m = NULL;
   struct hv_err e = {0};
-  assert_int_equal(fx_image(5, 8, 40, 1, 0, 21, &img, &len), 0);
-  assert_int_equal(model_load_buffer(img, len, &m, &e), 0);
-  free(img);
+  struct hv_model *m = fx_model(5, 8, 40, 1, 21);
   size_t nm = model_n_movies(m);
   float *scratch = malloc(model_scratch_size(m) * sizeof(float));
   float *all = malloc(nm * sizeof(float));
@@ -356,14 +351,9 @@ static void expect_same(const struct hv_model *m, struct hv_topcache *c,
 
 static void test_topcache(void **state)
 {
-  unsigned char *img;
-  size_t len;
-  struct hv_model *m = NULL;
   struct hv_err e = {0};
   /* constant features make many users tie: the id tie rule is exercised */
-  assert_int_equal(fx_image(8, 50, 300, 1, 0, 5, &img, &len), 0);
-  assert_int_equal(model_load_buffer(img, len, &m, &e), 0);
-  free(img);
+  struct hv_model *m = fx_model(8, 50, 300, 1, 5);
   float *scratch = malloc(model_scratch_size(m) * sizeof(float));
   struct hv_topcache *c = model_topcache_new(m, 20);
   assert_non_null(c);
@@ -448,13 +438,7 @@ static void *race_main(void *arg)
 
 static void test_topcache_threads(void **state)
 {
-  unsigned char *img;
-  size_t len;
-  struct hv_model *m = NULL;
-  struct hv_err e = {0};
-  assert_int_equal(fx_image(16, 64, 500, 0, 0, 9, &img, &len), 0);
-  assert_int_equal(model_load_buffer(img, len, &m, &e), 0);
-  free(img);
+  struct hv_model *m = fx_model(16, 64, 500, 0, 9);
   struct hv_topcache *c = model_topcache_new(m, 12);
   assert_non_null(c);
   pthread_t th[4];
