@@ -4,6 +4,7 @@
  * aliases, the audit log, checksum verification at register time, best-run
  * selection, invariant checking against tampering, and `harvest models`.
  */
+#include <pwd.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -503,6 +504,27 @@ static void test_cli(void **state)
   }
 }
 
+/* Who the audit log and runs name: $USER, $LOGNAME, then the account. */
+static void test_who(void **state)
+{
+  char *user = getenv("USER") ? strdup(getenv("USER")) : NULL;
+  char *logname = getenv("LOGNAME") ? strdup(getenv("LOGNAME")) : NULL;
+  setenv("USER", "alice", 1);
+  setenv("LOGNAME", "bob", 1);
+  assert_string_equal(registry_who(), "alice");
+  unsetenv("USER");
+  assert_string_equal(registry_who(), "bob");
+  unsetenv("LOGNAME");
+  struct passwd *pw = getpwuid(geteuid());
+  assert_string_equal(registry_who(), pw ? pw->pw_name : "unknown");
+  if (user)
+    setenv("USER", user, 1);
+  if (logname)
+    setenv("LOGNAME", logname, 1);
+  free(user);
+  free(logname);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -515,6 +537,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_invariants_detect_tampering, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_cli, setup, teardown),
+      cmocka_unit_test(test_who),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,7 +41,7 @@ static int audit(struct hv_db *db, const struct audit_row *a,
   if (a->from_version > 0)
     sqlite3_bind_int(st, 8, a->from_version);
   db_bind_text(st, 9, a->reason ? a->reason : "");
-  db_bind_text(st, 10, a->who ? a->who : "api");
+  db_bind_text(st, 10, a->who ? a->who : "unknown");
   return db_step_done(db, st, "writing audit log", err);
 }
 

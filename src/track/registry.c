@@ -4,10 +4,12 @@
 #include "track/registry.h"
 
 #include <math.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "store/db.h"
 #include "track/artifacts.h"
@@ -79,8 +81,21 @@ int registry_parse_stage(const char *s, const char **out, struct hv_err *err)
 
 const char *registry_who(void)
 {
+  static _Thread_local char name[64];
   const char *u = getenv("USER");
-  return u && *u ? u : "api";
+  if (!u || !*u)
+    u = getenv("LOGNAME");
+  if (u && *u)
+    return u;
+  /* root shells and services often have neither: the account's name */
+  struct passwd pw, *found = NULL;
+  char buf[1024];
+  if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &found) == 0 && found &&
+      found->pw_name && *found->pw_name) {
+    snprintf(name, sizeof(name), "%s", found->pw_name);
+    return name;
+  }
+  return "unknown";
 }
 
 static int check_text(const char *s, const char *what, struct hv_err *err)

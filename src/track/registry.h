@@ -48,7 +48,9 @@ int registry_check_alias(const char *alias,
 int registry_parse_stage(const char *s, const char **out,
                          struct hv_err *err) HV_WARN_UNUSED;
 
-/* Who to write in the audit log: $USER, or "api" when unset. Borrowed. */
+/* Who to write in the audit log and on runs: $USER, else $LOGNAME, else
+ * the name of the effective user id's account, else "unknown". Borrowed
+ * (valid until the calling thread's next call). */
 const char *registry_who(void);
 
 struct registry_register_opts {

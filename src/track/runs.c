@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "track/filter.h"
+#include "track/registry.h"
 #include "util/fsutil.h"
 
 int runs_check_id(const char *s, struct hv_err *err)
@@ -60,14 +61,6 @@ static int check_value(const char *v, size_t max, const char *what,
     return hv_err_set(err, HV_ETOOBIG, "%s is %zu bytes; the limit is %zu",
                       what, n, max);
   return 0;
-}
-
-static const char *user_name(void)
-{
-  const char *u = getenv("USER");
-  if (!u || !*u)
-    u = getenv("LOGNAME");
-  return u && *u ? u : "unknown";
 }
 
 /* ---- owner identity ---- */
@@ -187,7 +180,7 @@ int runs_start(struct hv_db *db, const char *experiment, const char *name,
       .experiment_id = exp_id,
       .name = name ? name : dflt,
       .parent_run_id = parent_run_id,
-      .user = user_name(),
+      .user = registry_who(),
       .start_time = hv_now(),
       .owner = &owner,
   };
