@@ -687,6 +687,41 @@ static void test_source_api(void **state)
   source_file_close(f);
   source_close(src);
   source_close(NULL);
+  /* the folder above it: one folder down, as in a zip */
+  assert_int_equal(source_open(v.dir, &src, &e), 0);
+  assert_true(source_has(src, "u.data"));
+  assert_false(source_has(src, "u.nothing"));
+  assert_int_equal(source_open_file(src, "u.data", &f, &e), 0);
+  snprintf(want, sizeof(want), "%s/ml-100k/u.data", v.dir);
+  assert_string_equal(source_file_name(f), want);
+  source_file_close(f);
+  /* a file at the top wins over the subfolder's */
+  char top[700];
+  tu_write(v.dir, "u.data", "1\t1\t5\t1\n", top, sizeof(top));
+  assert_int_equal(source_open_file(src, "u.data", &f, &e), 0);
+  assert_string_equal(source_file_name(f), top);
+  assert_int_equal(source_file_size(f), 8);
+  source_file_close(f);
+  unlink(top);
+  source_close(src);
+  /* two folders down, or in a hidden folder: not found */
+  char deep[700], cmd[2200];
+  snprintf(deep, sizeof(deep), "%s/a", v.dir);
+  snprintf(cmd, sizeof(cmd), "mkdir -p '%s/b' '%s/.h' && cp '%s/u.item' '%s/b/' "
+           "&& cp '%s/u.item' '%s/.h/'", deep, deep, v.data, deep, v.data, deep);
+  assert_int_equal(system(cmd), 0);
+  assert_int_equal(source_open(deep, &src, &e), 0);
+  assert_true(source_has(src, "u.item")); /* a/b/u.item: one down */
+  source_close(src);
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s/b'", deep);
+  assert_int_equal(system(cmd), 0);
+  assert_int_equal(source_open(deep, &src, &e), 0);
+  assert_false(source_has(src, "u.item")); /* only a/.h/u.item is left */
+  source_close(src);
+  /* and the import takes the folder above the dataset as it is */
+  struct import_result r;
+  assert_int_equal(import_dataset(v.db, NULL, v.dir, 0, &r, &e), 0);
+  assert_int_equal(r.ratings, 4);
   /* bad paths */
   assert_int_equal(source_open("", &src, &e), HV_EINVAL);
   assert_int_equal(source_open(NULL, &src, &e), HV_EINVAL);

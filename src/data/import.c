@@ -55,6 +55,15 @@ static const char *guess(const struct source *src)
   return NULL;
 }
 
+static int no_format(const char *path, struct hv_err *err)
+{
+  return hv_err_set(err, HV_EINVAL,
+                    "%s: cannot tell the dataset format (no u.data, "
+                    "ratings.dat or ratings.csv in it or in a folder inside "
+                    "it); pass --format",
+                    path);
+}
+
 int import_guess_format(const char *path, const char **format,
                         struct hv_err *err)
 {
@@ -65,10 +74,7 @@ int import_guess_format(const char *path, const char **format,
   *format = guess(src);
   source_close(src);
   if (!*format)
-    return hv_err_set(err, HV_EINVAL,
-                      "%s: cannot tell the dataset format (no u.data, "
-                      "ratings.dat or ratings.csv); pass --format",
-                      path);
+    return no_format(path, err);
   return 0;
 }
 
@@ -80,10 +86,7 @@ static int pick_format(const struct source *src, const char *format,
   if (!format || !*format || !strcmp(format, "auto")) {
     format = guess(src);
     if (!format)
-      return hv_err_set(err, HV_EINVAL,
-                        "%s: cannot tell the dataset format (no u.data, "
-                        "ratings.dat or ratings.csv); pass --format",
-                        source_path(src));
+      return no_format(source_path(src), err);
   }
   *read = format_reader(format);
   if (!*read)

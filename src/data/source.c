@@ -3,6 +3,7 @@
  */
 #include "data/source.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,14 +123,54 @@ static zip_int64_t zip_find(const struct source *src, const char *name)
   return best;
 }
 
+/* 1 when dir/name is a regular file; its path in out (cap bytes). */
+static int dir_has(const char *dir, const char *name, char *out, size_t cap)
+{
+  size_t n = strlen(dir);
+  int w = snprintf(out, cap, "%s%s%s", dir,
+                   n && dir[n - 1] == '/' ? "" : "/", name);
+  struct stat st;
+  return w > 0 && (size_t)w < cap && stat(out, &st) == 0 &&
+         S_ISREG(st.st_mode);
+}
+
+static int not_dot(const struct dirent *d)
+{
+  return d->d_name[0] != '.' && strcmp(d->d_name, "__MACOSX");
+}
+
+/* The path of `name` in a folder source, as zip_find: directly inside it,
+ * else inside one of its subfolders (the first by name holding it). 1 and
+ * the path in out when found, else 0 (out holds the top-level path). */
+static int dir_find(const struct source *src, const char *name, char *out,
+                    size_t cap)
+{
+  if (dir_has(src->path, name, out, cap))
+    return 1;
+  struct dirent **list = NULL;
+  int n = scandir(src->path, &list, not_dot, alphasort), found = 0;
+  char sub[SOURCE_NAME_MAX], tmp[SOURCE_NAME_MAX];
+  for (int i = 0; i < n; i++) {
+    if (!found) {
+      snprintf(sub, sizeof(sub), "%s/%s", src->path, list[i]->d_name);
+      found = dir_has(sub, name, tmp, sizeof(tmp));
+    }
+    free(list[i]);
+  }
+  free(list);
+  if (found)
+    snprintf(out, cap, "%s", tmp);
+  else
+    dir_has(src->path, name, out, cap);
+  return found;
+}
+
 int source_has(const struct source *src, const char *name)
 {
   if (src->zip)
     return zip_find(src, name) >= 0;
-  char p[SOURCE_NAME_MAX + 256];
-  snprintf(p, sizeof(p), "%s/%s", src->path, name);
-  struct stat st;
-  return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+  char p[SOURCE_NAME_MAX];
+  return dir_find(src, name, p, sizeof(p));
 }
 
 static int open_zip_file(struct source *src, const char *name,
@@ -157,8 +198,7 @@ static int open_zip_file(struct source *src, const char *name,
 static int open_dir_file(struct source *src, const char *name,
                          struct source_file *f, struct hv_err *err)
 {
-  snprintf(f->name, sizeof(f->name), "%s%s%s", src->path,
-           src->path[strlen(src->path) - 1] == '/' ? "" : "/", name);
+  dir_find(src, name, f->name, sizeof(f->name));
   f->fp = fopen(f->name, "rb");
   if (!f->fp)
     return hv_err_set(err, errno == ENOENT ? HV_ENOTFOUND : HV_EIO, "%s: %s",

@@ -3,9 +3,11 @@
  * .zip archive (libzip), without unpacking anything to disk.
  *
  * Design: a dataset is addressed by the base names of its files ("u.data",
- * "ratings.csv"). In a folder they sit directly inside it; in a zip they sit
- * at the top or inside one top folder (ml-100k.zip holds ml-100k/u.data);
- * macOS "__MACOSX/" entries are ignored. Each opened file has a display name
+ * "ratings.csv"). In a folder or a zip they sit at the top or inside one
+ * top folder (ml-100k.zip holds ml-100k/u.data; a folder the zip was
+ * unpacked into holds ml-100k/u.data too); the top level wins, then the
+ * first subfolder by name; macOS "__MACOSX" and hidden folders are
+ * ignored. Each opened file has a display name
  * a user recognises: "DIR/u.data" for folders, "ZIP/ml-100k/u.data" for
  * archives, used as the FILE in "FILE:LINE: what is wrong". Zips are opened
  * with consistency checks, and entries are CRC-checked as they are read, so
