@@ -123,24 +123,16 @@ struct serve {
 /* ---- logging ------------------------------------------------------------- */
 
 /* Format "ts=... " + the message + '\n' into buf (cap bytes); returns the
- * length. prefix/sec cache the seconds part of the time stamp (may be
- * NULL). */
-static size_t format_line(char *buf, size_t cap, char *prefix, time_t *sec,
-                          const char *fmt, va_list ap)
+ * length. */
+static size_t format_line(char *buf, size_t cap, const char *fmt, va_list ap)
 {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  char local[40];
-  if (!prefix || !sec || *sec != ts.tv_sec) {
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    char *p = prefix && sec ? prefix : local;
-    strftime(p, 40, "ts=%Y-%m-%dT%H:%M:%S", &tm);
-    if (sec)
-      *sec = ts.tv_sec;
-    prefix = p;
-  }
-  int n = snprintf(buf, cap, "%s.%03ldZ ", prefix, ts.tv_nsec / 1000000);
+  struct tm tm;
+  gmtime_r(&ts.tv_sec, &tm);
+  char stamp[40];
+  strftime(stamp, sizeof(stamp), "ts=%Y-%m-%dT%H:%M:%S", &tm);
+  int n = snprintf(buf, cap, "%s.%03ldZ ", stamp, ts.tv_nsec / 1000000);
   size_t len = n < 0 ? 0 : (size_t)n;
   int k = vsnprintf(buf + len, cap - len - 1, fmt, ap);
   len = k < 0 ? len : (len + (size_t)k > cap - 2 ? cap - 2 : len + (size_t)k);
@@ -157,7 +149,7 @@ static void log_line(const struct serve *s, const char *fmt, ...)
   char buf[1024];
   va_list ap;
   va_start(ap, fmt);
-  size_t n = format_line(buf, sizeof(buf), NULL, NULL, fmt, ap);
+  size_t n = format_line(buf, sizeof(buf), fmt, ap);
   va_end(ap);
   ssize_t w = write(s->cfg.log_fd, buf, n);
   (void)w;
@@ -176,39 +168,9 @@ static void logbuf_flush(const struct serve *s, struct logbuf *b, double now)
   b->last_flush = now;
 }
 
-/* Append one access-log line to the calling worker's buffer (written when
- * it is full, when the last write is over 0.1 s old, or by the poller
- * within poll_seconds); without thread state, write it at once. */
-static void log_access(struct serve *s, struct srv_thread *t, const char *fmt,
-                       ...) HV_PRINTF(3, 4);
-
-static void log_access(struct serve *s, struct srv_thread *t, const char *fmt,
-                       ...)
-{
-  char buf[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  size_t n = format_line(buf, sizeof(buf), t ? t->ts_prefix : NULL,
-                         t ? &t->ts_sec : NULL, fmt, ap);
-  va_end(ap);
-  if (!t) {
-    ssize_t w = write(s->cfg.log_fd, buf, n);
-    (void)w;
-    return;
-  }
-  double now = hv_mono();
-  struct logbuf *b = &t->log;
-  pthread_mutex_lock(&b->lock);
-  if (b->len + n > sizeof(b->data))
-    logbuf_flush(s, b, now);
-  memcpy(b->data + b->len, buf, n);
-  b->len += n;
-  if (now - b->last_flush >= 0.1)
-    logbuf_flush(s, b, now);
-  pthread_mutex_unlock(&b->lock);
-}
-
-/* Append n bytes of formatted line(s) to t's buffer (as log_access). */
+/* Append n bytes of formatted line(s) to t's buffer: written when it is
+ * full, when the last write is over 0.1 s old, or by the poller within
+ * poll_seconds. */
 static void logbuf_append(struct serve *s, struct srv_thread *t,
                           const char *buf, size_t n)
 {
@@ -1168,7 +1130,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
     char path[sizeof(cc->path) * 4], method[sizeof(cc->method) * 4];
     log_safe(cc->path, path, sizeof(path));
     log_safe(cc->method, method, sizeof(method));
-    log_access(s, NULL,
+    log_line(s, /* no worker state yet: written at once */
              "ip=%s method=%s path=\"%s\" status=%d route=%s us=%.0f "
              "bytes=%zu%s%s%s",
              cc->ip, method, path, status,
