@@ -1,7 +1,8 @@
 #!/bin/bash
 # bench_serve.sh - `harvest serve` against the FastAPI peer (2 workers) and nginx serving a static 1 KB file,
 # same wrk settings (wrk -t2 -c64 -d15s, random users 1..943 on /movies/recommend/{user}/10 via
-# ../shared/peers/recommend.lua), in one run on this machine; then 10 hot swaps of the served model under load,
+# ../shared/peers/recommend.lua), in one run on this machine; then 10 hot swaps of the Production model under load
+# (each a new registry version moved to Production with `harvest models register --stage Production`),
 # and the server's RSS with ml-100k loaded, after warm-up and after >= 1,000,000 requests.
 #
 # Usage: bench/bench_serve.sh [-d SECS] [-c CONNS] [-t WRK_THREADS] [-s SWAPS] [-r REPS] [-T SERVER_THREADS]
@@ -49,15 +50,19 @@ version_of() { curl -s -D - -o /dev/null "$URL/movies/recommend/1/10" | tr -d '\
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (shared with other engineers' builds)"
 echo "== preparing ml-100k home and two models (tutorial config, seeds 42 and 43)"
 "$HARVEST" --home "$H" data import "$DATA" >/dev/null || exit 1
-"$HARVEST" --home "$H" train --tutorial --out "$H/m1.hvm" >/dev/null 2>&1 || exit 1
-"$HARVEST" --home "$H" train --tutorial --seed 43 --out "$H/m2.hvm" >/dev/null 2>&1 || exit 1
-cp "$H/m1.hvm" "$H/served.hvm"
+run_id() { sed -n 's/^ *"run_id": "\([0-9a-f]*\)".*/\1/p' | head -1; }
+RUN1=$("$HARVEST" --home "$H" --json train --tutorial 2>/dev/null | run_id)
+RUN2=$("$HARVEST" --home "$H" --json train --tutorial --seed 43 2>/dev/null | run_id)
+[ -n "$RUN1" ] && [ -n "$RUN2" ] || { echo "training the two models failed" >&2; exit 1; }
+promote() { "$HARVEST" --home "$H" models register --run "$1" --stage Production --archive-existing >/dev/null; }
+promote "$RUN1" || exit 1   # harvest_recommender version 1
 
 # shellcheck disable=SC2086  # XARGS is a list of arguments
-"$HARVEST" --home "$H" serve --port "$HPORT" --model-file "$H/served.hvm" ${STHREADS:+--threads "$STHREADS"} \
+"$HARVEST" --home "$H" serve --port "$HPORT" ${STHREADS:+--threads "$STHREADS"} \
   $XARGS 2>/dev/null & SPID=$!
 for i in $(seq 1 100); do curl -sf -o /dev/null "$URL/readyz" && break; sleep 0.1; done
 curl -sf -o /dev/null "$URL/readyz" || { echo "harvest serve did not become ready" >&2; exit 1; }
+kill -0 "$SPID" 2>/dev/null || { echo "harvest serve exited (is port $HPORT taken? set HPORT)" >&2; exit 1; }
 RSS0=$(rss_kb $SPID)
 
 HZ=$(getconf CLK_TCK)
@@ -79,17 +84,17 @@ for rep in $(seq 1 "$REPS"); do
 done
 RSS1=$(rss_kb $SPID)
 
-echo "== $SWAPS hot swaps of the served model under the same load"
+echo "== $SWAPS hot swaps of the Production model under the same load"
 SW="$LOGDIR/swap_wrk.log"
 WRK_N=10 wrk -t"$T" -c"$C" -d"$((SWAPS * 2 + 4))s" --latency -s "$PEERS/recommend.lua" "$URL" >"$SW" 2>&1 &
 WPID=$!
 sleep 2
 OKSWAPS=0 STALE=0 MAXVIS=0
 for k in $(seq 1 "$SWAPS"); do
-  src="$H/m$(( (k % 2) + 1 )).hvm"   # alternate m2, m1, m2, ...
-  want="served.hvm/$((k + 1))"
+  run=$([ $((k % 2)) -eq 1 ] && echo "$RUN2" || echo "$RUN1")   # alternate the two models
+  want="harvest_recommender/$((k + 1))"
   t0=$(date +%s.%N)
-  cp "$src" "$H/served.tmp" && mv "$H/served.tmp" "$H/served.hvm"
+  promote "$run" || echo "registering version $((k + 1)) failed" >&2
   seen=""
   for i in $(seq 1 300); do v=$(version_of); [ "$v" = "$want" ] && { seen=1; break; }; sleep 0.01; done
   t1=$(date +%s.%N)
@@ -103,7 +108,7 @@ for k in $(seq 1 "$SWAPS"); do
 done
 wait $WPID
 SSUM=$(sed -n 's/^SUMMARY //p' "$SW")
-echo "swaps visible: $OKSWAPS/$SWAPS (slowest ${MAXVIS}s after the file was replaced);" \
+echo "swaps visible: $OKSWAPS/$SWAPS (slowest ${MAXVIS}s after the new version went to Production);" \
      "responses after a swap from the old version: $STALE of $((OKSWAPS * 20));" \
      "wrk during swaps: $SSUM"
 TOTAL=$((TOTAL + $(field "$SSUM" requests)))
