@@ -290,9 +290,19 @@ static void test_stateful_promote(void **state)
   assert_int_equal(runs_get(h.db, r.challenger.run_id, &run, &e), 0);
   assert_string_equal(runs_param(run, "init_from"), "models:/" MODEL "/1");
   assert_string_equal(runs_tag(run, "retrain.mode"), "stateful");
+  /* the replay sample is fingerprinted: SHA-256 of its ids, one a line */
+  const char *fp = runs_param(run, "replay_ids_sha256");
+  assert_non_null(fp);
+  assert_int_equal(strlen(fp), 64);
+  assert_int_equal(strspn(fp, "0123456789abcdef"), 64);
+  assert_string_not_equal(fp, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934"
+                              "ca495991b7852b855"); /* not the empty input */
   assert_string_equal(run->parent_run_id, r.decision_run_id);
   assert_true(fabs(metric_of(run, "holdout_top_100_categorical_accuracy") -
                    r.challenger.top100) < 1e-12);
+  runs_free(run, 1);
+  assert_int_equal(runs_get(h.db, r.other.run_id, &run, &e), 0);
+  assert_null(runs_param(run, "replay_ids_sha256")); /* scratch: no sample */
   runs_free(run, 1);
   assert_int_equal(runs_get(h.db, r.decision_run_id, &run, &e), 0);
   assert_true(metric_of(run, "promoted") == 1);

@@ -5,6 +5,7 @@
 #include "monitor/retrain.h"
 
 #include <math.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,19 +294,42 @@ static int replay_sample(struct hv_db *db, const struct retrain_opts *o,
 struct side_ctx {
   struct hv_db *db;
   const char *mode;
+  const int64_t *replay; /* the replay sample's rating ids, ascending */
   size_t n_replay;
   int failed;
   struct hv_err err;
 };
 
+/* SHA-256 (hex) of ids as decimal lines "ID\n": the replay sample's
+ * fingerprint (ratings never change once stored, so the ids name the
+ * rows). */
+static void ids_sha256(const int64_t *ids, size_t n, char hex[65])
+{
+  crypto_hash_sha256_state h;
+  crypto_hash_sha256_init(&h);
+  char line[24];
+  for (size_t i = 0; i < n; i++) {
+    int len = snprintf(line, sizeof(line), "%lld\n", (long long)ids[i]);
+    crypto_hash_sha256_update(&h, (const unsigned char *)line, (size_t)len);
+  }
+  unsigned char dig[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256_final(&h, dig);
+  sodium_bin2hex(hex, 65, dig, sizeof(dig));
+}
+
 static void side_started(void *ud, const char *run_id)
 {
   struct side_ctx *x = ud;
-  char buf[32];
+  char buf[32], hex[65];
   snprintf(buf, sizeof(buf), "%zu", x->n_replay);
   if (runs_set_tag(x->db, run_id, "retrain.mode", x->mode, &x->err) ||
       runs_log_param(x->db, run_id, "replay_ratings", buf, &x->err))
     x->failed = 1;
+  if (!x->failed && x->n_replay) {
+    ids_sha256(x->replay, x->n_replay, hex);
+    if (runs_log_param(x->db, run_id, "replay_ids_sha256", hex, &x->err))
+      x->failed = 1;
+  }
 }
 
 /* Train one challenger (stateful or from scratch) as a tracked run; *m
@@ -331,8 +355,8 @@ static int train_side(struct hv_db *db, const struct retrain_opts *o,
     return err->code;
   tc.extra_rating_ids = replay;
   tc.n_extra_rating_ids = n_replay;
-  struct side_ctx x = {db, stateful ? "stateful" : "scratch", n_replay, 0,
-                       {0}};
+  struct side_ctx x = {db, stateful ? "stateful" : "scratch", replay,
+                       n_replay, 0, {0}};
   struct trainrun_opts to;
   memset(&to, 0, sizeof(to));
   to.home = o->home;
