@@ -313,6 +313,7 @@ static void test_run_records_everything(void **state)
   assert_int_equal(artifacts_resolve(home, db, r.run_id, ARTIFACTS_MODEL_PATH,
                                      &meta, NULL, 0, &e), 0);
   assert_string_equal(meta.sha256, r.model_sha256);
+  assert_string_equal(model_sha, meta.sha256); /* the file's own hash */
   free(meta.path);
   assert_int_equal(uri_resolve(home, db, r.model_uri, path, sizeof(path), &e),
                    0);

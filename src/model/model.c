@@ -251,5 +251,9 @@ double model_created_at(const struct hv_model *m)
 
 void model_sha256_hex(const struct hv_model *m, char out[65])
 {
-  sodium_bin2hex(out, 65, m->sha256, sizeof(m->sha256));
+  /* the whole file, checksum included, so it matches the artifact's and
+   * sha256sum's hash (the stored checksum covers all but itself) */
+  unsigned char sum[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(sum, m->image, m->image_len);
+  sodium_bin2hex(out, 65, sum, sizeof(sum));
 }

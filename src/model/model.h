@@ -264,7 +264,9 @@ void model_config(const struct hv_model *m, struct train_config *out);
 size_t model_n_train_ratings(const struct hv_model *m);
 int model_epochs_total(const struct hv_model *m); /* over all continuations */
 double model_created_at(const struct hv_model *m); /* epoch seconds */
-/* SHA-256 of the model file image as 64 hex chars + NUL into out[65]. */
+/* SHA-256 of the model file (all its bytes: what sha256sum prints and what
+ * its artifact record holds) as 64 hex chars + NUL into out[65]; computed
+ * on each call. */
 void model_sha256_hex(const struct hv_model *m, char out[65]);
 
 #endif

@@ -77,7 +77,6 @@ struct hv_model {
   const unsigned char *image; /* the file image */
   size_t image_len;
   int image_mapped;         /* 1: munmap(image), 0: free(image) */
-  unsigned char sha256[32];
 };
 
 /* Fill L for dim, the vocabulary sizes and whether features are on. */

@@ -399,7 +399,6 @@ int modelfile_parse(const unsigned char *img, size_t len, struct hv_model *m,
   crypto_hash_sha256(sum, img, len - sizeof(sum));
   if (sodium_memcmp(sum, img + len - sizeof(sum), sizeof(sum)))
     return BAD("checksum mismatch: the file is corrupt");
-  memcpy(m->sha256, sum, sizeof(sum));
   if (parse_meta(img, m, err))
     return err->code;
   struct sec s[MODELFILE_NSECT];

@@ -10,7 +10,8 @@
  *   features, l2, temperature, logq, remove_accidental_hits, threads,
  *   init_scale, first_rating_id, last_rating_id); with init_from, its dim
  *   and features (which win over the given ones), init_from = the URI, and
- *   the tag init_from_sha256 = that model's checksum (model_sha256_hex).
+ *   the tag init_from_sha256 = the SHA-256 of that model file
+ *   (model_sha256_hex, as its artifact record).
  *   Values are text: integers in decimal, reals in the shortest form that
  *   reads back exactly ("0.001"), booleans "true"/"false".
  * - metrics by step (step = epoch, 1-based): loss (summed training loss of
