@@ -298,8 +298,8 @@ static void set_slice(int us)
 
 /* Give the CPU away when this worker has answered requests back to back
  * for slice_us: with a client or other services runnable on the same core,
- * nobody then waits a whole scheduler tick (4 ms at HZ=250) behind a busy
- * worker. Costs one sched_yield(2) per slice; returns at once when no one
+ * they are then not kept waiting a whole scheduler tick (4 ms at HZ=250)
+ * behind a busy worker. Costs one sched_yield(2) per slice; returns at once when no one
  * else is runnable. */
 static void maybe_yield(struct srv_thread *t, double now, int slice_us)
 {
