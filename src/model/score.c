@@ -350,7 +350,8 @@ struct hv_topcache {
 
 struct hv_topcache *model_topcache_new(const struct hv_model *m, int k)
 {
-  if (!m || k < 1 || k > MODEL_TOPCACHE_MAX_K)
+  if (!m || k < 1 || k > MODEL_TOPCACHE_MAX_K ||
+      m->n_users >= SIZE_MAX / MODEL_TOPCACHE_MAX_K / sizeof(float))
     return NULL;
   struct hv_topcache *c = calloc(1, sizeof(*c));
   if (!c)

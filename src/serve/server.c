@@ -657,11 +657,12 @@ static int load_ref(struct serve *s, const struct model_ref *ref,
     return hv_err_set(err, HV_ENOMEM, "out of memory loading %s", ref->path);
   snap->scratch_size = model_scratch_size(m);
   snap->n_movies = (int)model_n_movies(m);
+  /* the memo is an optimisation: without memory for it, serve without */
   if (s->cfg.cache_n > 0 &&
-      !(snap->topcache = model_topcache_new(m, s->cfg.cache_n))) {
-    modelslot_release(snap);
-    return hv_err_set(err, HV_ENOMEM, "out of memory loading %s", ref->path);
-  }
+      !(snap->topcache = model_topcache_new(m, s->cfg.cache_n)))
+    log_line(s, "event=warning message=\"no memory for the top-%d memo of "
+                "%zu users: every request scores\"",
+             s->cfg.cache_n, model_n_users(m));
   if (modelslot_snap_titles(snap, s->load_api, err)) {
     modelslot_release(snap);
     return err->code;
