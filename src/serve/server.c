@@ -296,11 +296,12 @@ static void set_slice(int us)
   (void)syscall(SYS_sched_setattr, 0, &a, 0);
 }
 
-/* Give the CPU away when this worker has answered requests back to back
- * for slice_us: with a client or other services runnable on the same core,
- * they are then not kept waiting a whole scheduler tick (4 ms at HZ=250)
- * behind a busy worker. Costs one sched_yield(2) per slice; returns at once when no one
- * else is runnable. */
+/* At the end of a request, give the CPU away when this worker's last yield
+ * is slice_us or more ago: a busy worker thus yields once per slice of
+ * work, and a client or other services runnable on the same core are not
+ * kept waiting a whole scheduler tick (4 ms at HZ=250) behind it. Costs at
+ * most one sched_yield(2) per slice; it returns at once when no one else is
+ * runnable. */
 static void maybe_yield(struct srv_thread *t, double now, int slice_us)
 {
   if (now - t->last_yield >= slice_us * 1e-6) {

@@ -56,8 +56,8 @@ struct serve_config {
                                is answered from the memo); 0 = 20,
                                negative = no memo */
   int slice_us;             /* workers ask for this scheduler slice and
-                               yield after answering requests back to
-                               back this long; 0 = 100, negative = off */
+                               yield at most once per slice (every slice
+                               while busy); 0 = 100, negative = off */
   struct auth_config auth;  /* auth.home is set to home */
 };
 
