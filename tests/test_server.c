@@ -218,31 +218,8 @@ static long http(const char *method, const char *url, const char *body,
                  const char *const *hdrs, struct res *r)
 {
   memset(r, 0, sizeof(*r));
-  CURL *c = curl_easy_init();
-  struct curl_slist *h = NULL;
-  for (const char *const *p = hdrs; p && *p; p++)
-    h = curl_slist_append(h, *p);
-  curl_easy_setopt(c, CURLOPT_URL, url);
-  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-  if (!strcmp(method, "HEAD"))
-    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-  if (body) {
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-  }
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  if (g_cainfo)
-    curl_easy_setopt(c, CURLOPT_CAINFO, g_cainfo);
-  r->rc = curl_easy_perform(c);
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-  curl_slist_free_all(h);
-  curl_easy_cleanup(c);
+  r->rc = (CURLcode)tu_curl(method, url, body, hdrs, g_cainfo, 20, on_body,
+                            on_header, r, &r->status);
   return r->rc == CURLE_OK ? r->status : -1;
 }
 

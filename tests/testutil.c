@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "testutil.h"
 
+#include <curl/curl.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -126,4 +127,39 @@ int tu_kill_wait(pid_t pid, int sig)
   int st = 0;
   waitpid(pid, &st, 0);
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int tu_curl(const char *method, const char *url, const char *body,
+            const char *const *hdrs, const char *cainfo, long timeout_s,
+            tu_curl_cb on_body, tu_curl_cb on_header, void *ud, long *status)
+{
+  *status = 0;
+  CURL *c = curl_easy_init();
+  if (!c)
+    return CURLE_FAILED_INIT;
+  struct curl_slist *h = NULL;
+  for (const char *const *p = hdrs; p && *p; p++)
+    h = curl_slist_append(h, *p);
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+  if (!strcmp(method, "HEAD"))
+    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+  if (body) {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+  }
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, ud);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, ud);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  if (cainfo)
+    curl_easy_setopt(c, CURLOPT_CAINFO, cainfo);
+  CURLcode rc = curl_easy_perform(c);
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+  curl_slist_free_all(h);
+  curl_easy_cleanup(c);
+  return (int)rc;
 }

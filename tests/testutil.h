@@ -52,4 +52,17 @@ pid_t tu_spawn_quiet(char *const argv[]);
  * exit normally. */
 int tu_kill_wait(pid_t pid, int sig);
 
+/* libcurl write/header callback: (data, size, count, user pointer). */
+typedef size_t (*tu_curl_cb)(char *p, size_t sz, size_t n, void *ud);
+
+/* One HTTP request with libcurl on a fresh connection: method as given
+ * (HEAD sends no body back), body NULL for none, hdrs NULL-terminated or
+ * NULL, cainfo a CA file for https or NULL; the response's bytes go to
+ * on_body and on_header with ud. Returns the CURLcode (0 = the exchange
+ * worked) and the HTTP status in *status (0 when there was none). */
+int tu_curl(const char *method, const char *url, const char *body,
+            const char *const *hdrs, const char *cainfo, long timeout_s,
+            tu_curl_cb on_body, tu_curl_cb on_header, void *ud,
+            long *status);
+
 #endif
