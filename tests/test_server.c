@@ -1220,6 +1220,12 @@ static void test_topn_memo_and_slice(void **state)
         assert_int_equal(get(&plain, path, &b), 200);
         assert_string_equal(a.body, b.body);
       }
+  /* the batch route goes through the same memo */
+  static const char batch[] = "/movies/recommend/batch/7?users=3&users=1"
+                              "&users=3&users=30";
+  assert_int_equal(get(&memo, batch, &a), 200);
+  assert_int_equal(get(&plain, batch, &b), 200);
+  assert_string_equal(a.body, b.body);
   /* exclude_rated goes around the memo */
   assert_int_equal(get(&memo, "/movies/recommend/2/5?exclude_rated=true", &a),
                    200);
