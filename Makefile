@@ -1,11 +1,16 @@
 # Harvest: the two commands of the README.
 #   make demo   install what is missing, build, run the main job
 #   make test   install what is missing, build, run every test (ctest)
-# Also: make build, make asan-test (ASan+UBSan build of the tests), make deps,
+# Also: make build, make asan-test (ASan+UBSan build of the tests), make
+# tsan-test (ThreadSanitizer build of the multi-threaded tests), make deps,
 # make bench (needs ../shared/peers; see bench/README.md), make clean.
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
+# the tests whose code runs on several threads at once: the server and its
+# model slot, the top-n memo (test_score races it), auth's rate limits
+TSAN_TESTS  = test_server test_modelslot test_score test_auth
 JOBS       ?= $(shell nproc)
 # make demo works in a folder of its own, re-created on every run, so that it
 # never touches a home (./harvest-data) that holds the user's own data.
@@ -16,7 +21,7 @@ DEB_PACKAGES = build-essential cmake pkg-config git libsqlite3-dev \
   libjansson-dev libmicrohttpd-dev libsodium-dev libjwt-dev libopenblas-dev \
   libcurl4-gnutls-dev libzip-dev libgsl-dev libcmocka-dev
 
-.PHONY: all deps build test asan-test demo bench clean
+.PHONY: all deps build test asan-test tsan-test demo bench clean
 
 all: build
 
@@ -48,6 +53,13 @@ asan-test: deps
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j $(JOBS)
 
+tsan-test: deps
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DHV_TSAN=ON \
+	  $(CMAKE_FLAGS)
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target harvest $(TSAN_TESTS)
+	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1 \
+	  ctest --output-on-failure -R '^($(shell echo $(TSAN_TESTS) | tr ' ' '|'))$$'
+
 # The whole loop on a fresh home (docs/retraining.md): synthetic data with a
 # planted drift, tuning, Production, the server, a week-by-week replay through
 # the HTTP API, monitoring, stateful retraining, promotion, hot swap.
@@ -59,4 +71,4 @@ bench: build
 	bench/run_all.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
