@@ -1291,15 +1291,17 @@ static void test_topn_memo_and_slice(void **state)
   stop(&plain);
 }
 
-static void test_cli_sigterm(void **state)
+/* Start `harvest serve --port 0` with stderr in logf and OpenBLAS allowed
+ * its own threads (they start before main, with every signal open); returns
+ * the port it listens on. */
+static int cli_start(const char *logf, pid_t *pid)
 {
-  char logf[512], cmd[2048];
-  snprintf(logf, sizeof(logf), "%s/cli.log", g_home);
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
+  *pid = fork();
+  assert_true(*pid >= 0);
+  if (*pid == 0) {
     int fd = open(logf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     dup2(fd, 2);
+    setenv("OPENBLAS_NUM_THREADS", "2", 1);
     execl(tu_bin(), "harvest", "--home", g_home, "serve", "--port", "0",
           "--model-file", g_m1, (char *)NULL);
     _exit(127);
@@ -1326,6 +1328,60 @@ static void test_cli_sigterm(void **state)
     free(log);
   }
   assert_true(port > 0);
+  return port;
+}
+
+static int raw_connect(int port);
+
+/* SIGTERM while a request is in flight, then SIGINT: the second signal
+ * ends the drain at once with status 128 + SIGINT and says so. */
+static void test_cli_second_signal(void **state)
+{
+  char logf[512];
+  snprintf(logf, sizeof(logf), "%s/cli2.log", g_home);
+  pid_t pid;
+  int port = cli_start(logf, &pid);
+  int fd = raw_connect(port);
+  static const char part[] = "POST /users/add_user_rating/ HTTP/1.1\r\n"
+                             "Host: x\r\nContent-Length: 100\r\n\r\n[{";
+  assert_int_equal(write(fd, part, sizeof(part) - 1), (ssize_t)sizeof(part) - 1);
+  usleep(300000); /* the headers are in: the request is in flight */
+  assert_int_equal(kill(pid, SIGTERM), 0);
+  int stopping = 0;
+  for (int i = 0; i < 100 && !stopping; i++) {
+    usleep(20000);
+    char *log = NULL;
+    size_t len;
+    struct hv_err e = {0};
+    if (hv_read_file(logf, 1 << 20, &log, &len, &e) == 0)
+      stopping = strstr(log, "event=stopping signal=SIGTERM in_flight=1") !=
+                 NULL;
+    free(log);
+  }
+  assert_true(stopping);
+  double t0 = hv_mono();
+  assert_int_equal(kill(pid, SIGINT), 0);
+  int st = 0;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  assert_true(hv_mono() - t0 < 3.0); /* not the 10 s drain */
+  assert_true(WIFEXITED(st));
+  assert_int_equal(WEXITSTATUS(st), 128 + SIGINT);
+  char *log = NULL;
+  size_t len;
+  struct hv_err e = {0};
+  assert_int_equal(hv_read_file(logf, 1 << 20, &log, &len, &e), 0);
+  assert_non_null(strstr(log, "event=forced_stop"));
+  assert_null(strstr(log, "event=stopped"));
+  free(log);
+  close(fd);
+}
+
+static void test_cli_sigterm(void **state)
+{
+  char logf[512], cmd[2048];
+  snprintf(logf, sizeof(logf), "%s/cli.log", g_home);
+  pid_t pid;
+  int port = cli_start(logf, &pid);
   struct res r;
   snprintf(cmd, sizeof(cmd), "http://127.0.0.1:%d/movies/recommend/1/3",
            port);
@@ -1378,6 +1434,7 @@ int main(void)
       cmocka_unit_test(test_connection_limits_and_slow_clients),
       cmocka_unit_test(test_topn_memo_and_slice),
       cmocka_unit_test(test_cli_sigterm),
+      cmocka_unit_test(test_cli_second_signal),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -57,7 +57,8 @@ static void help(void)
       "admin key (X-Admin-Key header, for first passwords) is\n"
       "HARVEST_ADMIN_KEY or HOME/admin.key; the files are created with mode\n"
       "0600 on first start. Logs go to stderr. SIGINT/SIGTERM stop\n"
-      "accepting, finish the requests in flight and exit 0.\n",
+      "accepting, finish the requests in flight (up to 10 s) and exit\n"
+      "0; a second SIGINT/SIGTERM meanwhile exits at once (128 + signal).\n",
       SERVE_DEFAULT_MODEL);
 }
 

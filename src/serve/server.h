@@ -84,7 +84,10 @@ int serve_reload(struct serve *s, struct hv_err *err) HV_WARN_UNUSED;
 void serve_stop(struct serve *s, double drain_s);
 
 /* For the CLI: start, log the address, block until SIGINT or SIGTERM, stop
- * gracefully. Returns 0 after a clean stop. */
+ * gracefully (up to 10 s for the requests in flight); a second SIGINT or
+ * SIGTERM during that stop ends the process at once with status 128 +
+ * signal. Returns 0 after a clean stop. Installs its signal handlers for
+ * the call and restores the old ones. */
 int serve_run(const struct serve_config *cfg,
               struct hv_err *err) HV_WARN_UNUSED;
 
