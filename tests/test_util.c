@@ -1,16 +1,25 @@
 /*
- * test_util.c - util/: error records, strict parsing, atomic files.
+ * test_util.c - util/: error records, strict parsing, atomic files, and
+ * signals passed on to the waiting thread (sigfwd).
  */
+#define _GNU_SOURCE
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "testutil.h"
 #include "util/err.h"
 #include "util/fsutil.h"
 #include "util/parse.h"
+#include "util/sigfwd.h"
 
 static void test_err_set_and_prefix(void **state)
 {
@@ -111,10 +120,80 @@ static void test_atomic_write_and_read(void **state)
   tu_rmtree(dir);
 }
 
+/* ---- sigfwd ---------------------------------------------------------------- */
+
+static void *open_thread(void *arg)
+{
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_UNBLOCK, &set, NULL); /* as OpenBLAS's threads */
+  atomic_store((atomic_int *)arg, 1);
+  while (atomic_load((atomic_int *)arg) == 1)
+    usleep(1000);
+  return NULL;
+}
+
+/* A SIGTERM the kernel hands to a thread that does not block it reaches the
+ * waiting thread instead of ending the process; force_exit ends it with
+ * 128 + signal after the message; restore puts the old handler back. */
+static void test_sigfwd(void **state)
+{
+  sigset_t set, old;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, &old);
+  struct sigaction before;
+  sigaction(SIGTERM, NULL, &before);
+  struct sigfwd_saved saved;
+  sigfwd_install(&saved);
+  atomic_int run = 0;
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, open_thread, &run), 0);
+  while (!atomic_load(&run))
+    usleep(1000);
+  /* only the other thread can take it now: without sigfwd this kills us */
+  assert_int_equal(kill(getpid(), SIGTERM), 0);
+  struct timespec ts = {5, 0};
+  assert_int_equal(sigtimedwait(&set, NULL, &ts), SIGTERM);
+  atomic_store(&run, 2);
+  pthread_join(th, NULL);
+  sigfwd_restore(&saved);
+  struct sigaction after;
+  sigaction(SIGTERM, NULL, &after);
+  assert_true(after.sa_handler == before.sa_handler);
+  /* force_exit, in a child */
+  int p[2];
+  assert_int_equal(pipe(p), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    close(p[0]);
+    sigfwd_install(&saved);
+    sigfwd_force_exit(p[1], "bye\n");
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    raise(SIGINT);
+    _exit(0); /* not reached */
+  }
+  close(p[1]);
+  char buf[16] = "";
+  ssize_t n = read(p[0], buf, sizeof(buf) - 1);
+  close(p[0]);
+  int st = 0;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  assert_true(WIFEXITED(st));
+  assert_int_equal(WEXITSTATUS(st), 128 + SIGINT);
+  assert_int_equal(n, 4);
+  assert_string_equal(buf, "bye\n");
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_err_set_and_prefix),
+      cmocka_unit_test(test_sigfwd),
       cmocka_unit_test(test_parse_i64_table),
       cmocka_unit_test(test_parse_f64),
       cmocka_unit_test(test_parse_range),

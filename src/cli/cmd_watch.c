@@ -5,8 +5,9 @@
  * itself.
  *
  * SIGINT/SIGTERM are blocked before the loop thread starts (it inherits the
- * mask) and taken with sigtimedwait on the main thread, which then stops the
- * loop after the tick in progress: a retraining is never cut in half.
+ * mask) and taken with sigtimedwait on the main thread (sigfwd passes on
+ * those that reach OpenBLAS's threads), which then stops the loop after the
+ * tick in progress: a retraining is never cut in half.
  */
 #include <getopt.h>
 #include <pthread.h>
@@ -18,6 +19,7 @@
 #include "cli/cli.h"
 #include "cli/retrain_flags.h"
 #include "monitor/loop.h"
+#include "util/sigfwd.h"
 #include "monitor/window.h"
 #include "store/db.h"
 #include "util/fsutil.h"
@@ -176,9 +178,13 @@ int cmd_watch(struct cli_ctx *ctx, int argc, char **argv)
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, NULL);
+  struct sigfwd_saved saved;
+  sigfwd_install(&saved); /* OpenBLAS's threads do not block them */
   struct loop *l = NULL;
-  if (loop_start(&lc, &l, &err))
+  if (loop_start(&lc, &l, &err)) {
+    sigfwd_restore(&saved);
     return cli_report(&err);
+  }
   if (!ctx->json)
     fprintf(stderr, "watch: running the policy every %g s on model %s; "
             "SIGINT or SIGTERM stops\n", lc.interval_s,
@@ -188,7 +194,9 @@ int cmd_watch(struct cli_ctx *ctx, int argc, char **argv)
     fprintf(stderr, "watch: %s: stopping after the current tick\n",
             sig == SIGINT ? "SIGINT" : "SIGTERM");
   size_t ticks = loop_ticks(l);
-  if (loop_stop(l, &err))
+  rc = loop_stop(l, &err);
+  sigfwd_restore(&saved);
+  if (rc)
     return cli_report(&err);
   if (!ctx->json)
     fprintf(stderr, "watch: %zu tick%s\n", ticks, ticks == 1 ? "" : "s");

@@ -33,6 +33,7 @@
 #include "track/uri.h"
 #include "util/fsutil.h"
 #include "util/parse.h"
+#include "util/sigfwd.h"
 
 /* Per-connection state, reused by every request on a keep-alive
  * connection (so a request allocates no bookkeeping of its own). */
@@ -1419,54 +1420,22 @@ void serve_stop(struct serve *s, double drain_s)
   serve_free(s);
 }
 
-/* serve_run's signal plumbing: the thread in sigwait, whether the stop has
- * begun, and where the forced-stop line goes. Set before the handler is
- * installed; the handler only reads them. */
-static pthread_t g_sig_thread;
-static atomic_int g_sig_stopping;
-static int g_sig_log_fd = 2;
-
-/* SIGINT/SIGTERM taken by a thread that does not block them (OpenBLAS
- * starts its threads before main, with every signal open): before the stop,
- * hand the signal to serve_run's thread (pending there until its sigwait);
- * during the stop, a second signal ends the process at once, as uvicorn
- * does on a second Ctrl-C. */
-static void on_stop_signal(int sig)
-{
-  if (atomic_load(&g_sig_stopping)) {
-    static const char msg[] = "event=forced_stop (second signal: requests in "
-                              "flight are dropped)\n";
-    ssize_t w = write(g_sig_log_fd, msg, sizeof(msg) - 1);
-    (void)w;
-    _exit(128 + sig);
-  }
-  pthread_kill(g_sig_thread, sig);
-}
-
 int serve_run(const struct serve_config *cfg, struct hv_err *err)
 {
   sigset_t set, old;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
-  g_sig_thread = pthread_self();
-  atomic_store(&g_sig_stopping, 0);
-  g_sig_log_fd = cfg->log_fd > 0 ? cfg->log_fd : 2;
-  struct sigaction sa = {0}, old_int, old_term;
-  sa.sa_handler = on_stop_signal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESTART;
-  sigaction(SIGINT, &sa, &old_int);
-  sigaction(SIGTERM, &sa, &old_term);
-  /* blocked here, so the threads started from here on inherit the block
-   * and only this thread's sigwait (or the handler above) sees them */
+  /* blocked here, so the threads started from here on inherit the block;
+   * sigfwd passes on what reaches threads started before main (OpenBLAS) */
   pthread_sigmask(SIG_BLOCK, &set, &old);
+  struct sigfwd_saved saved;
+  sigfwd_install(&saved);
   signal(SIGPIPE, SIG_IGN);
   struct serve *s = NULL;
   if (serve_start(cfg, &s, err)) {
+    sigfwd_restore(&saved);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
     return err->code;
   }
   log_line(s, "event=listening url=%s://%s:%d threads=%d model=%s ready=%d",
@@ -1479,15 +1448,16 @@ int serve_run(const struct serve_config *cfg, struct hv_err *err)
   log_line(s, "event=stopping signal=%s in_flight=%d",
            sig == SIGINT ? "SIGINT" : "SIGTERM", atomic_load(&s->active));
   /* a second signal while the requests in flight finish stops at once */
-  atomic_store(&g_sig_stopping, 1);
+  sigfwd_force_exit(s->cfg.log_fd, "event=forced_stop (second signal: "
+                                   "requests in flight are dropped)\n");
   pthread_sigmask(SIG_UNBLOCK, &set, NULL);
   int fd = s->cfg.log_fd;
   serve_stop(s, 10.0);
   char done[] = "event=stopped\n";
   ssize_t w = write(fd, done, sizeof(done) - 1);
   (void)w;
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+  sigfwd_restore(&saved);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
-  sigaction(SIGINT, &old_int, NULL);
-  sigaction(SIGTERM, &old_term, NULL);
   return 0;
 }
