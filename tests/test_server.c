@@ -1333,6 +1333,21 @@ static int cli_start(const char *logf, pid_t *pid)
 
 static int raw_connect(int port);
 
+/* Wait for the CLI server pid to exit with status want; returns its log
+ * (caller frees). */
+static char *cli_exit_log(pid_t pid, int want, const char *logf)
+{
+  int st = 0;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  assert_true(WIFEXITED(st));
+  assert_int_equal(WEXITSTATUS(st), want);
+  char *log = NULL;
+  size_t len;
+  struct hv_err e = {0};
+  assert_int_equal(hv_read_file(logf, 1 << 20, &log, &len, &e), 0);
+  return log;
+}
+
 /* SIGTERM while a request is in flight, then SIGINT: the second signal
  * ends the drain at once with status 128 + SIGINT and says so. */
 static void test_cli_second_signal(void **state)
@@ -1361,15 +1376,8 @@ static void test_cli_second_signal(void **state)
   assert_true(stopping);
   double t0 = hv_mono();
   assert_int_equal(kill(pid, SIGINT), 0);
-  int st = 0;
-  assert_int_equal(waitpid(pid, &st, 0), pid);
+  char *log = cli_exit_log(pid, 128 + SIGINT, logf);
   assert_true(hv_mono() - t0 < 3.0); /* not the 10 s drain */
-  assert_true(WIFEXITED(st));
-  assert_int_equal(WEXITSTATUS(st), 128 + SIGINT);
-  char *log = NULL;
-  size_t len;
-  struct hv_err e = {0};
-  assert_int_equal(hv_read_file(logf, 1 << 20, &log, &len, &e), 0);
   assert_non_null(strstr(log, "event=forced_stop"));
   assert_null(strstr(log, "event=stopped"));
   free(log);
@@ -1387,14 +1395,7 @@ static void test_cli_sigterm(void **state)
            port);
   assert_int_equal(http("GET", cmd, NULL, NULL, &r), 200);
   assert_int_equal(kill(pid, SIGTERM), 0);
-  int st = 0;
-  assert_int_equal(waitpid(pid, &st, 0), pid);
-  assert_true(WIFEXITED(st));
-  assert_int_equal(WEXITSTATUS(st), 0);
-  char *log = NULL;
-  size_t len;
-  struct hv_err e = {0};
-  assert_int_equal(hv_read_file(logf, 1 << 20, &log, &len, &e), 0);
+  char *log = cli_exit_log(pid, 0, logf);
   assert_non_null(strstr(log, "event=stopping signal=SIGTERM"));
   assert_non_null(strstr(log, "event=stopped"));
   free(log);
