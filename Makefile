@@ -9,9 +9,10 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 # the tests whose code runs on several threads at once: the server and its
-# model slot, the top-n memo (test_score races it), auth's rate limits,
-# signals passed between threads (test_util)
-TSAN_TESTS  = test_server test_modelslot test_score test_auth test_util
+# model slot, the top-n memo (test_score races it), auth's rate limits.
+# Not test_util: its signal test loses signals to ThreadSanitizer's own
+# delayed signal delivery (54 of 300 runs), never in the plain or ASan builds
+TSAN_TESTS  = test_server test_modelslot test_score test_auth
 JOBS       ?= $(shell nproc)
 # make demo works in a folder of its own, re-created on every run, so that it
 # never touches a home (./harvest-data) that holds the user's own data.
