@@ -1289,6 +1289,18 @@ static void test_topn_memo_and_slice(void **state)
   }
   stop(&memo);
   stop(&plain);
+  /* out-of-range settings through the API are usage errors */
+  struct serve *s = NULL;
+  struct hv_err e = {0};
+  struct serve_config bad = base_config(served);
+  bad.cache_n = MODEL_TOPCACHE_MAX_K + 1;
+  assert_int_equal(serve_start(&bad, &s, &e), HV_EUSAGE);
+  assert_non_null(strstr(e.msg, "--cache-n"));
+  bad = base_config(served);
+  bad.slice_us = 100001;
+  assert_int_equal(serve_start(&bad, &s, &e), HV_EUSAGE);
+  assert_non_null(strstr(e.msg, "--slice-us"));
+  assert_null(s);
 }
 
 /* Start `harvest serve --port 0` with stderr in logf and OpenBLAS allowed

@@ -442,14 +442,13 @@ int model_recommend_cached(const struct hv_model *m, struct hv_topcache *c,
                            int64_t *out_movie_ids, float *out_scores,
                            float *scratch, struct hv_err *err)
 {
-  if (!c || c->m != m || n > c->k || n_exclude || !out_movie_ids ||
-      !scratch || n < 1)
+  size_t row = c && c->m == m && n <= c->k && !n_exclude && out_movie_ids &&
+                       scratch && n >= 1
+                   ? model_lookup(m->user_ids, m->n_users, user_id)
+                   : 0;
+  if (!row) /* not memoised, or an error model_recommend reports */
     return model_recommend(m, user_id, n, exclude_sorted, n_exclude,
                            out_movie_ids, out_scores, scratch, err);
-  size_t row = model_lookup(m->user_ids, m->n_users, user_id);
-  if (!row)
-    return hv_err_set(err, HV_ENOTFOUND, "user %lld is not known to the model",
-                      (long long)user_id);
   if (atomic_load_explicit(&c->state[row], memory_order_acquire) == TC_READY)
     return topcache_copy(c, row, n, out_movie_ids, out_scores);
   return topcache_fill(c, row, n, out_movie_ids, out_scores, scratch);
