@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "serve/auth.h"
+#include "serve/http/auth.h"
 #include "util/fsutil.h"
 #include "testutil.h"
 

@@ -17,10 +17,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "monitor/apiclient.h"
-#include "monitor/demo.h"
-#include "monitor/loop.h"
-#include "serve/server.h"
+#include "demo/apiclient.h"
+#include "demo/demo.h"
+#include "retrain/loop.h"
+#include "serve/http/server.h"
 #include "store/db.h"
 #include "store/registry_db.h"
 #include "track/runs.h"

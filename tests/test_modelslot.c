@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "serve/modelslot.h"
+#include "serve/http/modelslot.h"
 #include "store/api.h"
 #include "store/catalog.h"
 #include "store/db.h"

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "monitor/policy.h"
+#include "retrain/policy.h"
 
 /* A report with n windows: top100[i], n_ratings[i], drift[i], and the PSI
  * of user_age psi_age[i] (movie_year is always 0.05). */

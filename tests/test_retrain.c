@@ -16,13 +16,13 @@
 
 #include "data/synth.h"
 #include "model/model.h"
-#include "monitor/retrain.h"
+#include "retrain/retrain.h"
 #include "store/db.h"
 #include "store/registry_db.h"
 #include "store/retrain_q.h"
 #include "track/registry.h"
 #include "track/runs.h"
-#include "track/trainrun.h"
+#include "train/trainrun.h"
 
 #define MODEL "rt_model"
 

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "serve/metrics.h"
-#include "serve/openapi.h"
-#include "serve/router.h"
-#include "serve/routes.h"
+#include "serve/http/metrics.h"
+#include "serve/http/openapi.h"
+#include "serve/http/router.h"
+#include "serve/http/routes.h"
 #include "testutil.h"
 
 static int h_dummy(struct srv_req *req, struct srv_resp *resp,

@@ -21,7 +21,7 @@
 #include "testutil.h"
 #include "track/registry.h"
 #include "track/runs.h"
-#include "track/tune.h"
+#include "train/tune.h"
 #include "track/uri.h"
 #include "util/fsutil.h"
 

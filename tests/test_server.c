@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #include "model/model.h"
-#include "serve/server.h"
+#include "serve/http/server.h"
 #include "store/api.h"
 #include "store/catalog.h"
 #include "store/db.h"

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "data/idset.h"
+#include "util/idset.h"
 #include "data/text.h"
 #include "testutil.h"
 

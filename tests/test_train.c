@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "data/import.h"
-#include "model/rng.h"
+#include "util/rng.h"
 #include "model_fixture.h"
 #include "testutil.h"
 

@@ -20,7 +20,7 @@
 #include "testutil.h"
 #include "track/artifacts.h"
 #include "track/runs.h"
-#include "track/trainrun.h"
+#include "train/trainrun.h"
 #include "track/uri.h"
 #include "util/fsutil.h"
 

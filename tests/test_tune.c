@@ -25,8 +25,8 @@
 #include "track/artifacts.h"
 #include "track/registry.h"
 #include "track/runs.h"
-#include "track/trainrun.h"
-#include "track/tune.h"
+#include "train/trainrun.h"
+#include "train/tune.h"
 #include "track/uri.h"
 #include "util/fsutil.h"
 

@@ -20,10 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "serve/auth.h"
-#include "serve/html.h"
-#include "serve/svg.h"
-#include "serve/ui.h"
+#include "serve/http/auth.h"
+#include "serve/ui/html.h"
+#include "serve/ui/svg.h"
+#include "serve/ui/ui.h"
 #include "store/registry_db.h"
 #include "ui_fixture.h"
 #include "util/fsutil.h"

@@ -13,8 +13,8 @@
 
 #include "cli/cli.h"
 #include "cli/retrain_flags.h"
-#include "monitor/demo.h"
-#include "serve/server.h"
+#include "demo/demo.h"
+#include "serve/http/server.h"
 #include "util/parse.h"
 
 static void help(void)

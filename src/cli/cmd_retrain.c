@@ -10,9 +10,9 @@
 
 #include "cli/cli.h"
 #include "cli/retrain_flags.h"
-#include "monitor/retrain.h"
+#include "retrain/retrain.h"
 #include "store/db.h"
-#include "track/trainrun.h"
+#include "train/trainrun.h"
 
 static void help(void)
 {

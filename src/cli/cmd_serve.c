@@ -7,7 +7,7 @@
 
 #include "cli/cli.h"
 #include "model/model.h"
-#include "serve/server.h"
+#include "serve/http/server.h"
 #include "util/parse.h"
 
 static void help(void)

@@ -17,7 +17,7 @@
 #include "store/db.h"
 #include "track/artifacts.h"
 #include "track/runs.h"
-#include "track/trainrun.h"
+#include "train/trainrun.h"
 
 static void help(void)
 {

@@ -16,8 +16,8 @@
 #include "store/db.h"
 #include "track/registry.h"
 #include "track/runs.h"
-#include "track/trainrun.h"
-#include "track/tune.h"
+#include "train/trainrun.h"
+#include "train/tune.h"
 
 static void help(void)
 {

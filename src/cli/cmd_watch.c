@@ -18,7 +18,7 @@
 
 #include "cli/cli.h"
 #include "cli/retrain_flags.h"
-#include "monitor/loop.h"
+#include "retrain/loop.h"
 #include "util/sigfwd.h"
 #include "monitor/window.h"
 #include "store/db.h"

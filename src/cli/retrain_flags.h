@@ -18,8 +18,8 @@
 #include <getopt.h>
 #include <stdio.h>
 
-#include "monitor/policy.h"
-#include "monitor/retrain.h"
+#include "retrain/policy.h"
+#include "retrain/retrain.h"
 
 /* getopt_long codes of the shared flags (commands number theirs outside
  * RETRAIN_FLAG_FIRST..RETRAIN_FLAG_LAST). */

@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#include "track/trainrun.h"
+#include "train/trainrun.h"
 
 void train_flags_init(int argc, char **argv, struct train_config *cfg)
 {

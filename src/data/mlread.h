@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "data/idset.h"
+#include "util/idset.h"
 #include "data/import.h"
 #include "data/lines.h"
 #include "data/text.h"

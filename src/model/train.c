@@ -12,7 +12,7 @@
 #include "model/loss.h"
 #include "model/model_internal.h"
 #include "model/optim.h"
-#include "model/rng.h"
+#include "util/rng.h"
 #include "model/tower.h"
 #include "store/ratings.h"
 #include "util/fsutil.h"

@@ -1,0 +1,752 @@
+/*
+ * retrain.c - the retraining service: decide, train a challenger, compare,
+ * register, promote. See retrain.h for the steps.
+ */
+#include "retrain/retrain.h"
+
+#include <math.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model.h"
+#include "monitor/monitor.h"
+#include "monitor/window.h"
+#include "store/registry_db.h"
+#include "store/retrain_q.h"
+#include "track/registry.h"
+#include "track/runs.h"
+#include "train/trainrun.h"
+#include "track/uri.h"
+#include "util/fsutil.h"
+
+void retrain_opts_defaults(struct retrain_opts *o)
+{
+  memset(o, 0, sizeof(*o));
+  o->replay = RETRAIN_DEFAULT_REPLAY;
+  o->holdout = RETRAIN_DEFAULT_HOLDOUT;
+  o->margin = 0.0;
+}
+
+static int check_opts(const struct retrain_opts *o, struct hv_err *err)
+{
+  if (!o || !o->home || !*o->home)
+    return hv_err_set(err, HV_EINVAL, "retrain: no home folder");
+  if (!(isfinite(o->replay) && o->replay >= 0 && o->replay <= 10))
+    return hv_err_set(err, HV_EINVAL, "replay %g is outside [0, 10]",
+                      o->replay);
+  if (!(isfinite(o->holdout) && o->holdout > 0 && o->holdout <= 0.9))
+    return hv_err_set(err, HV_EINVAL, "holdout %g is outside (0, 0.9]",
+                      o->holdout);
+  if (!(isfinite(o->margin) && o->margin >= -1 && o->margin <= 1))
+    return hv_err_set(err, HV_EINVAL, "margin %g is outside [-1, 1]",
+                      o->margin);
+  if (o->epochs < 0 || o->epochs > 10000)
+    return hv_err_set(err, HV_EINVAL, "epochs %d is outside 0..10000",
+                      o->epochs);
+  if (o->threads < 0 || o->threads > 256)
+    return hv_err_set(err, HV_EINVAL, "threads %d is outside 0..256",
+                      o->threads);
+  if (o->model_name && registry_check_name(o->model_name, err))
+    return err->code;
+  if (o->policy && policy_check(o->policy, err))
+    return err->code;
+  return 0;
+}
+
+/* ---- small helpers ------------------------------------------------------ */
+
+/* splitmix64: the replay sample's random stream (seeded, reproducible). */
+static uint64_t mix64(uint64_t *s)
+{
+  uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* Log key=value metric at step 0 (value may be NaN). */
+static int metric(struct hv_db *db, const char *run, const char *key,
+                  double v, struct hv_err *err)
+{
+  return runs_log_metric(db, run, key, v, 0, err);
+}
+
+static int paramf(struct hv_db *db, const char *run, const char *key,
+                  double v, struct hv_err *err)
+{
+  char buf[64];
+  snprintf(buf, sizeof(buf), "%g", v);
+  return runs_log_param(db, run, key, buf, err);
+}
+
+/* ---- the champion -------------------------------------------------------- */
+
+struct champ {
+  int version;
+  char uri[256];
+  struct hv_model *m;
+  struct train_config cfg;
+};
+
+static int load_champion(struct hv_db *db, const struct retrain_opts *o,
+                         const char *name, struct champ *c,
+                         struct hv_err *err)
+{
+  struct registry_version v;
+  memset(&v, 0, sizeof(v));
+  if (registry_db_find(db, name, 0, NULL, "Production", &v, err)) {
+    if (err->code == HV_ENOTFOUND)
+      hv_err_set(err, HV_ENOTFOUND, "model '%s' has no Production version; "
+                 "register one first ('harvest models register --run RUN "
+                 "--name %s --stage Production')", name, name);
+    registry_db_version_free(&v);
+    return err->code;
+  }
+  c->version = v.version;
+  registry_db_version_free(&v);
+  snprintf(c->uri, sizeof(c->uri), "models:/%s/%d", name, c->version);
+  char path[4096];
+  if (uri_resolve(o->home, db, c->uri, path, sizeof(path), err))
+    return err->code;
+  if (model_load(path, &c->m, err)) {
+    hv_err_prefix(err, "champion %s", c->uri);
+    return err->code;
+  }
+  model_config(c->m, &c->cfg);
+  return 0;
+}
+
+/* ---- monitoring ------------------------------------------------------------ */
+
+/* The policy's windows over the new rating ids ids[0..n) into *w. */
+static int make_windows(const struct policy *p, const int64_t *ids, size_t n,
+                        struct window_spec **w, size_t *nw,
+                        struct hv_err *err)
+{
+  *w = NULL;
+  *nw = 0;
+  if (!n)
+    return 0;
+  size_t k = (size_t)p->windows, size;
+  if (p->window_ratings > 0) {
+    size = (size_t)p->window_ratings;
+    if (k * size > n)
+      k = (n + size - 1) / size;
+  } else {
+    if (k > n)
+      k = n;
+    size = n / k;
+  }
+  *w = calloc(k, sizeof(**w));
+  if (!*w)
+    return hv_err_set(err, HV_ENOMEM, "retrain: out of memory (windows)");
+  /* windows end at the newest rating; the oldest takes what is left over
+   * when splitting evenly */
+  size_t end = n;
+  for (size_t i = k; i-- > 0;) {
+    size_t start = (i == 0 && p->window_ratings == 0) ? 0
+                   : (end > size ? end - size : 0);
+    struct window_spec *s = &(*w)[i];
+    s->kind = WINDOW_RATING_IDS;
+    s->first = ids[start];
+    s->last = ids[end - 1];
+    snprintf(s->name, sizeof(s->name), "%lld:%lld", (long long)s->first,
+             (long long)s->last);
+    end = start;
+  }
+  *nw = k;
+  return 0;
+}
+
+static int monitor_new(struct hv_db *db, const struct retrain_opts *o,
+                       const struct policy *p, const struct champ *c,
+                       const char *run_id, const int64_t *ids, size_t n,
+                       json_t **report, struct hv_err *err)
+{
+  struct window_spec *w = NULL;
+  size_t nw = 0;
+  if (make_windows(p, ids, n, &w, &nw, err))
+    return err->code;
+  if (!nw)
+    return 0;
+  struct monitor_config mc;
+  monitor_config_defaults(&mc);
+  mc.mode = MONITOR_BATCHES;
+  mc.windows = w;
+  mc.n_windows = nw;
+  mc.min_ratings = (size_t)p->min_window_ratings;
+  mc.model_uri = c->uri;
+  mc.log_run = o->log_monitor;
+  mc.parent_run_id = run_id;
+  int rc = monitor_run(db, o->home, c->m, &mc, report, err);
+  free(w);
+  return rc;
+}
+
+/* ---- logging the decision ---------------------------------------------- */
+
+static int log_params(struct hv_db *db, const char *run,
+                      const struct retrain_opts *o, const struct policy *p,
+                      const char *name, const struct champ *c,
+                      struct hv_err *err)
+{
+  json_t *pj = policy_to_json(p);
+  char *ptext = pj ? json_dumps(pj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+  json_decref(pj);
+  if (!ptext)
+    return hv_err_set(err, HV_ENOMEM, "retrain: out of memory (policy)");
+  int rc = runs_log_param(db, run, "policy", ptext, err);
+  free(ptext);
+  if (rc || runs_log_param(db, run, "model", name, err) ||
+      runs_log_param(db, run, "champion_uri", c->uri, err) ||
+      runs_log_param(db, run, "mode",
+                     o->from_scratch ? "scratch" : "stateful", err) ||
+      paramf(db, run, "replay", o->replay, err) ||
+      paramf(db, run, "holdout", o->holdout, err) ||
+      paramf(db, run, "margin", o->margin, err) ||
+      runs_log_param(db, run, "dry_run", o->dry_run ? "true" : "false",
+                     err) ||
+      runs_log_param(db, run, "force", o->force ? "true" : "false", err) ||
+      runs_log_param(db, run, "compare", o->compare ? "true" : "false", err))
+    return err->code;
+  return 0;
+}
+
+static int log_decision(struct hv_db *db, const char *run,
+                        const struct policy_decision *d, struct hv_err *err)
+{
+  if (runs_set_tag(db, run, "retrain.decision", d->retrain ? "retrain" : "keep",
+                   err) ||
+      runs_set_tag(db, run, "retrain.reasons", d->reasons, err) ||
+      metric(db, run, "decision", d->retrain, err) ||
+      metric(db, run, "new_ratings", (double)d->new_ratings, err) ||
+      metric(db, run, "model_age_days", d->age_days, err) ||
+      metric(db, run, "worst_top100", d->worst_top100, err) ||
+      metric(db, run, "dataset_drift",
+             d->dataset_drift < 0 ? NAN : d->dataset_drift, err))
+    return err->code;
+  for (size_t i = 0; i < d->n_checks; i++) {
+    char key[128], t[80];
+    snprintf(t, sizeof(t), "%s", d->checks[i].trigger);
+    for (char *q = t; *q; q++)
+      if (*q == ':')
+        *q = '.';
+    snprintf(key, sizeof(key), "check.%s", t);
+    if (metric(db, run, key, d->checks[i].fired, err))
+      return err->code;
+    snprintf(key, sizeof(key), "check.%s.value", t);
+    if (metric(db, run, key, d->checks[i].value, err))
+      return err->code;
+  }
+  return 0;
+}
+
+/* ---- training a challenger ----------------------------------------------- */
+
+struct plan {
+  const char *name;         /* model name */
+  const char *parent;       /* decision run */
+  int64_t L;                /* end of the champion's training data */
+  int64_t train_last;       /* last new rating trained on */
+  int64_t hold_first, hold_last;
+  size_t n_new_train;       /* new ratings before the held-out slice */
+  uint64_t seed;
+};
+
+/* A uniform sample of round(replay * n_new_train) rating ids <= L,
+ * ascending, into *out (*n; caller frees). */
+static int replay_sample(struct hv_db *db, const struct retrain_opts *o,
+                         const struct plan *pl, int64_t **out, size_t *n,
+                         struct hv_err *err)
+{
+  *out = NULL;
+  *n = 0;
+  size_t want = (size_t)llround(o->replay * (double)pl->n_new_train);
+  if (!want || pl->L < 0)
+    return 0;
+  int64_t *ids = NULL;
+  size_t n_old = 0;
+  if (retrain_q_ids(db, 0, pl->L, &ids, &n_old, err))
+    return err->code;
+  if (want > n_old)
+    want = n_old;
+  uint64_t s = pl->seed ^ 0x7265706c6179ull; /* "replay" */
+  for (size_t i = 0; i < want; i++) { /* partial Fisher-Yates */
+    size_t j = i + (size_t)(mix64(&s) % (uint64_t)(n_old - i));
+    int64_t t = ids[i];
+    ids[i] = ids[j];
+    ids[j] = t;
+  }
+  qsort(ids, want, sizeof(int64_t), cmp_i64);
+  *out = ids;
+  *n = want;
+  return 0;
+}
+
+struct side_ctx {
+  struct hv_db *db;
+  const char *mode;
+  const int64_t *replay; /* the replay sample's rating ids, ascending */
+  size_t n_replay;
+  int failed;
+  struct hv_err err;
+};
+
+/* SHA-256 (hex) of ids as decimal lines "ID\n": the replay sample's
+ * fingerprint (ratings never change once stored, so the ids name the
+ * rows). */
+static void ids_sha256(const int64_t *ids, size_t n, char hex[65])
+{
+  crypto_hash_sha256_state h;
+  crypto_hash_sha256_init(&h);
+  char line[24];
+  for (size_t i = 0; i < n; i++) {
+    int len = snprintf(line, sizeof(line), "%lld\n", (long long)ids[i]);
+    crypto_hash_sha256_update(&h, (const unsigned char *)line, (size_t)len);
+  }
+  unsigned char dig[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256_final(&h, dig);
+  sodium_bin2hex(hex, 65, dig, sizeof(dig));
+}
+
+static void side_started(void *ud, const char *run_id)
+{
+  struct side_ctx *x = ud;
+  char buf[32], hex[65];
+  snprintf(buf, sizeof(buf), "%zu", x->n_replay);
+  if (runs_set_tag(x->db, run_id, "retrain.mode", x->mode, &x->err) ||
+      runs_log_param(x->db, run_id, "replay_ratings", buf, &x->err))
+    x->failed = 1;
+  if (!x->failed && x->n_replay) {
+    ids_sha256(x->replay, x->n_replay, hex);
+    if (runs_log_param(x->db, run_id, "replay_ids_sha256", hex, &x->err))
+      x->failed = 1;
+  }
+}
+
+/* Train one challenger (stateful or from scratch) as a tracked run; *m
+ * gets the model (caller frees). */
+static int train_side(struct hv_db *db, const struct retrain_opts *o,
+                      const struct champ *c, const struct plan *pl,
+                      int stateful, const char *run_name,
+                      struct retrain_side *side, struct hv_model **m,
+                      struct hv_err *err)
+{
+  struct train_config tc = c->cfg;
+  tc.split = 1.0;
+  tc.eval_every = 0;
+  tc.threads = o->threads;
+  tc.seed = pl->seed;
+  if (o->epochs > 0)
+    tc.epochs = o->epochs;
+  tc.first_rating_id = stateful ? pl->L + 1 : 0;
+  tc.last_rating_id = pl->train_last;
+  int64_t *replay = NULL;
+  size_t n_replay = 0;
+  if (stateful && replay_sample(db, o, pl, &replay, &n_replay, err))
+    return err->code;
+  tc.extra_rating_ids = replay;
+  tc.n_extra_rating_ids = n_replay;
+  struct side_ctx x = {db, stateful ? "stateful" : "scratch", replay,
+                       n_replay, 0, {0}};
+  struct trainrun_opts to;
+  memset(&to, 0, sizeof(to));
+  to.home = o->home;
+  to.experiment = RETRAIN_EXPERIMENT;
+  to.run_name = run_name;
+  to.parent_run_id = pl->parent;
+  to.init_from = stateful ? c->uri : NULL;
+  to.keep_model = 1;
+  to.on_start = side_started;
+  to.ud = &x;
+  struct trainrun_result tr;
+  double t0 = hv_mono();
+  int rc = trainrun_run(db, &tc, &to, &tr, err);
+  free(replay);
+  if (!rc && x.failed) {
+    *err = x.err;
+    rc = err->code ? err->code : HV_EDB;
+  }
+  if (rc) {
+    trainrun_result_free(&tr);
+    return rc;
+  }
+  side->ran = 1;
+  side->stateful = stateful;
+  memcpy(side->run_id, tr.run_id, sizeof(side->run_id));
+  struct train_config got;
+  model_config(tr.model, &got); /* the range as loaded, not as asked */
+  side->train_first = got.first_rating_id;
+  side->train_last = got.last_rating_id;
+  side->n_replay = n_replay;
+  side->n_new = tr.train.n_ratings - n_replay;
+  side->epochs = tr.train.epochs;
+  side->train_seconds = tr.train.train_seconds;
+  side->seconds = hv_mono() - t0;
+  *m = tr.model;
+  tr.model = NULL;
+  trainrun_result_free(&tr);
+  return 0;
+}
+
+/* Top-100 / top-10 of m on the held-out slice. */
+static int holdout_eval(struct hv_db *db, const struct hv_model *m,
+                        const struct plan *pl, double *top100, double *top10,
+                        struct hv_err *err)
+{
+  struct eval_metrics em;
+  if (model_evaluate(db, m, pl->hold_first, pl->hold_last, &em, err))
+    return err->code;
+  *top100 = em.top_k[EVAL_NK - 1];
+  *top10 = em.top_k[2];
+  return 0;
+}
+
+/* Train, evaluate and log one side (the challenger or the comparison). */
+static int run_side(struct hv_db *db, const struct retrain_opts *o,
+                    const struct champ *c, const struct plan *pl,
+                    int stateful, const char *prefix,
+                    struct retrain_side *side, struct hv_model **keep,
+                    struct hv_err *err)
+{
+  char name[64];
+  snprintf(name, sizeof(name), "%s-%s", prefix,
+           stateful ? "stateful" : "scratch");
+  struct hv_model *m = NULL;
+  if (train_side(db, o, c, pl, stateful, name, side, &m, err))
+    return err->code;
+  int rc = holdout_eval(db, m, pl, &side->top100, &side->top10, err);
+  if (!rc)
+    rc = metric(db, side->run_id, "holdout_top_100_categorical_accuracy",
+                side->top100, err);
+  if (!rc)
+    rc = metric(db, side->run_id, "holdout_top_10_categorical_accuracy",
+                side->top10, err);
+  if (!rc && keep) {
+    *keep = m;
+    m = NULL;
+  }
+  model_free(m);
+  return rc;
+}
+
+/* ---- registry ------------------------------------------------------------ */
+
+static int register_and_promote(struct hv_db *db,
+                                const struct retrain_opts *o,
+                                const struct plan *pl,
+                                struct retrain_result *r, struct hv_err *err)
+{
+  const char *who = o->who ? o->who : registry_who();
+  char reason[512], desc[512];
+  const struct retrain_side *s = &r->challenger;
+  snprintf(desc, sizeof(desc), "%s challenger of version %d on ratings "
+           "%lld:%lld%s (%zu replayed)",
+           s->stateful ? "stateful" : "from-scratch", r->champion_version,
+           (long long)s->train_first, (long long)s->train_last,
+           s->stateful ? " + replay" : "", s->n_replay);
+  snprintf(reason, sizeof(reason), "challenger: held-out top-100 %.4f vs "
+           "champion v%d %.4f on ratings %lld:%lld (margin %g); decision "
+           "run %s", s->top100, r->champion_version, r->champion_top100,
+           (long long)pl->hold_first, (long long)pl->hold_last, o->margin,
+           r->decision_run_id);
+  struct registry_register_opts ro = {0};
+  ro.name = pl->name;
+  ro.run_id = s->run_id;
+  ro.description = desc;
+  ro.reason = reason;
+  ro.who = who;
+  if (registry_register(o->home, db, &ro, &r->challenger_version, err) ||
+      registry_db_set_alias(db, pl->name, RETRAIN_ALIAS_CHALLENGER,
+                            r->challenger_version, reason, who, err))
+    return err->code;
+  r->production_version = r->champion_version;
+  if (!(s->top100 > r->champion_top100 + o->margin)) {
+    snprintf(r->detail, sizeof(r->detail), "v%d registered as @%s, not "
+             "promoted: top-100 %.4f vs champion %.4f (margin %g)",
+             r->challenger_version, RETRAIN_ALIAS_CHALLENGER, s->top100,
+             r->champion_top100, o->margin);
+    snprintf(r->action, sizeof(r->action), "challenger");
+    return 0;
+  }
+  snprintf(reason, sizeof(reason), "promoted: held-out top-100 %.4f > "
+           "champion v%d %.4f + margin %g on ratings %lld:%lld; decision "
+           "run %s", s->top100, r->champion_version, r->champion_top100,
+           o->margin, (long long)pl->hold_first, (long long)pl->hold_last,
+           r->decision_run_id);
+  if (registry_transition(db, pl->name, r->challenger_version, "Production",
+                          1, reason, who, err) ||
+      registry_db_set_alias(db, pl->name, RETRAIN_ALIAS_CHAMPION,
+                            r->challenger_version, reason, who, err) ||
+      registry_db_set_alias(db, pl->name, RETRAIN_ALIAS_CHALLENGER, 0, reason,
+                            who, err))
+    return err->code;
+  r->production_version = r->challenger_version;
+  snprintf(r->action, sizeof(r->action), "promoted");
+  snprintf(r->detail, sizeof(r->detail), "v%d promoted to Production "
+           "(v%d archived): top-100 %.4f vs %.4f", r->challenger_version,
+           r->champion_version, s->top100, r->champion_top100);
+  return 0;
+}
+
+/* ---- the whole call --------------------------------------------------------- */
+
+/* Plan the held-out slice over the new ids; 0 with *ok = 0 when there are
+ * too few new ratings to hold out and train. */
+static void plan_slices(const struct retrain_opts *o, const int64_t *ids,
+                        size_t n, struct plan *pl, int *ok)
+{
+  *ok = 0;
+  if (n < 2)
+    return;
+  size_t n_hold = (size_t)ceil(o->holdout * (double)n);
+  if (n_hold < 1)
+    n_hold = 1;
+  if (n_hold >= n)
+    n_hold = n - 1;
+  pl->n_new_train = n - n_hold;
+  pl->hold_first = ids[n - n_hold];
+  pl->hold_last = ids[n - 1];
+  pl->train_last = ids[n - n_hold - 1];
+  *ok = 1;
+}
+
+static int do_retrain(struct hv_db *db, const struct retrain_opts *o,
+                      const struct champ *c, struct plan *pl,
+                      const int64_t *ids, size_t n,
+                      struct retrain_result *r, struct hv_err *err)
+{
+  int ok;
+  plan_slices(o, ids, n, pl, &ok);
+  if (!ok) {
+    snprintf(r->action, sizeof(r->action), "skipped");
+    snprintf(r->detail, sizeof(r->detail), "%zu new rating%s: too few to "
+             "hold out a slice and train", n, n == 1 ? "" : "s");
+    return 0;
+  }
+  r->holdout_first = pl->hold_first;
+  r->holdout_last = pl->hold_last;
+  r->n_holdout = n - pl->n_new_train;
+  if (holdout_eval(db, c->m, pl, &r->champion_top100, &r->champion_top10,
+                   err))
+    return err->code;
+  int stateful = !o->from_scratch;
+  if (run_side(db, o, c, pl, stateful, "challenger", &r->challenger, NULL,
+               err))
+    return err->code;
+  if (o->compare &&
+      run_side(db, o, c, pl, !stateful, "compare", &r->other, NULL, err))
+    return err->code;
+  return register_and_promote(db, o, pl, r, err);
+}
+
+static int log_outcome(struct hv_db *db, const char *run,
+                       const struct retrain_result *r, struct hv_err *err)
+{
+  char v[32];
+  snprintf(v, sizeof(v), "%d", r->challenger_version);
+  if (runs_set_tag(db, run, "retrain.action", r->action, err) ||
+      runs_set_tag(db, run, "retrain.detail", r->detail, err))
+    return err->code;
+  if (!r->challenger.ran)
+    return 0;
+  if (runs_set_tag(db, run, "retrain.challenger_version", v, err) ||
+      runs_set_tag(db, run, "retrain.challenger_run_id", r->challenger.run_id,
+                   err) ||
+      metric(db, run, "champion_top100", r->champion_top100, err) ||
+      metric(db, run, "challenger_top100", r->challenger.top100, err) ||
+      metric(db, run, "promoted", !strcmp(r->action, "promoted"), err) ||
+      metric(db, run, "train_seconds", r->challenger.train_seconds, err) ||
+      metric(db, run, "holdout_ratings", (double)r->n_holdout, err))
+    return err->code;
+  if (r->other.ran &&
+      (metric(db, run, "compare_top100", r->other.top100, err) ||
+       metric(db, run, "compare_train_seconds", r->other.train_seconds, err)))
+    return err->code;
+  return 0;
+}
+
+/* Everything between the start and the end of the decision run. */
+static int decide_and_act(struct hv_db *db, const struct retrain_opts *o,
+                          const struct policy *p, struct champ *c,
+                          struct plan *pl, struct retrain_result *r,
+                          struct hv_err *err)
+{
+  const char *run = r->decision_run_id;
+  int64_t *ids = NULL;
+  size_t n = 0;
+  int rc = log_params(db, run, o, p, pl->name, c, err);
+  if (!rc && r->newest_id > pl->L)
+    rc = retrain_q_ids(db, pl->L + 1, r->newest_id, &ids, &n, err);
+  r->new_ratings = (int64_t)n;
+  const json_t *report = o->report;
+  if (!rc && !report && policy_needs_report(p) && n > 0) {
+    rc = monitor_new(db, o, p, c, run, ids, n, &r->report, err);
+    report = r->report;
+  }
+  struct policy_input in = {report, (int64_t)n,
+                            (hv_now() - model_created_at(c->m)) / 86400.0,
+                            o->force};
+  if (!rc)
+    rc = policy_decide(p, &in, &r->decision, err);
+  if (!rc)
+    rc = log_decision(db, run, &r->decision, err);
+  if (!rc) {
+    if (!r->decision.retrain) {
+      snprintf(r->action, sizeof(r->action), "none");
+      snprintf(r->detail, sizeof(r->detail), "%s", r->decision.reasons);
+    } else if (o->dry_run) {
+      snprintf(r->action, sizeof(r->action), "dry-run");
+      snprintf(r->detail, sizeof(r->detail), "would retrain: %s",
+               r->decision.reasons);
+    } else {
+      rc = do_retrain(db, o, c, pl, ids, n, r, err);
+    }
+  }
+  free(ids);
+  if (!rc)
+    rc = log_outcome(db, run, r, err);
+  return rc;
+}
+
+int retrain_run(struct hv_db *db, const struct retrain_opts *o,
+                struct retrain_result *res, struct hv_err *err)
+{
+  if (!res)
+    return hv_err_set(err, HV_EINVAL, "retrain: no result record");
+  memset(res, 0, sizeof(*res));
+  if (!db)
+    return hv_err_set(err, HV_EINVAL, "retrain: no database");
+  if (check_opts(o, err))
+    return err->code;
+  double t0 = hv_mono();
+  struct policy seed;
+  policy_seed(&seed);
+  const struct policy *p = o->policy ? o->policy : &seed;
+  const char *name = o->model_name ? o->model_name : REGISTRY_DEFAULT_MODEL;
+  snprintf(res->model, sizeof(res->model), "%s", name);
+  struct champ c;
+  memset(&c, 0, sizeof(c));
+  int rc = load_champion(db, o, name, &c, err);
+  if (!rc)
+    rc = retrain_q_last_id(db, &res->newest_id, err);
+  if (rc) {
+    model_free(c.m);
+    return rc;
+  }
+  res->champion_version = res->production_version = c.version;
+  res->last_trained_id = c.cfg.last_rating_id;
+  struct plan pl = {name, res->decision_run_id, c.cfg.last_rating_id, 0, 0,
+                    0, 0, o->seed ? o->seed : c.cfg.seed};
+  char run_name[160];
+  snprintf(run_name, sizeof(run_name), "retrain-%s-v%d", name, c.version);
+  rc = runs_start(db, RETRAIN_EXPERIMENT, run_name, NULL,
+                  res->decision_run_id, err);
+  if (!rc) {
+    rc = decide_and_act(db, o, p, &c, &pl, res, err);
+    if (!rc)
+      rc = runs_end(db, res->decision_run_id, "FINISHED", err);
+    if (rc) {
+      struct hv_err e = {0};
+      (void)!runs_set_tag(db, res->decision_run_id, "harvest.error",
+                          err->msg[0] ? err->msg : hv_strerror(err->code),
+                          &e);
+      (void)!runs_end(db, res->decision_run_id, "FAILED", &e);
+    }
+  }
+  model_free(c.m);
+  res->seconds = hv_mono() - t0;
+  return rc;
+}
+
+void retrain_result_free(struct retrain_result *res)
+{
+  if (!res)
+    return;
+  json_decref(res->report);
+  res->report = NULL;
+}
+
+/* ---- JSON ------------------------------------------------------------------- */
+
+static json_t *jnum(double v)
+{
+  return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *side_json(const struct retrain_side *s)
+{
+  return json_pack(
+      "{s:s, s:s, s:I, s:I, s:I, s:I, s:i, s:o, s:o, s:o, s:o}", "mode",
+      s->stateful ? "stateful" : "scratch", "run_id", s->run_id,
+      "train_first_rating_id", (json_int_t)s->train_first,
+      "train_last_rating_id", (json_int_t)s->train_last, "new_ratings",
+      (json_int_t)s->n_new, "replay_ratings", (json_int_t)s->n_replay,
+      "epochs", s->epochs, "train_seconds", jnum(s->train_seconds),
+      "seconds", jnum(s->seconds), "top_100_categorical_accuracy",
+      jnum(s->top100), "top_10_categorical_accuracy", jnum(s->top10));
+}
+
+static json_t *windows_json(const json_t *report)
+{
+  json_t *out = json_array();
+  size_t i;
+  const json_t *w;
+  json_array_foreach(json_object_get(report, "windows"), i, w) {
+    const json_t *m = json_object_get(w, "metrics");
+    json_t *dd = json_object_get(w, "dataset_drift");
+    json_array_append_new(
+        out, json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?}", "name",
+                       json_object_get(w, "name"), "n_ratings",
+                       json_object_get(w, "n_ratings"),
+                       "top_100_categorical_accuracy",
+                       json_object_get(m, "top_100_categorical_accuracy"),
+                       "dataset_drift", dd, "n_drifted",
+                       json_object_get(w, "n_drifted")));
+  }
+  return out;
+}
+
+json_t *retrain_result_to_json(const struct retrain_result *r)
+{
+  json_t *j = json_pack(
+      "{s:s, s:s, s:s, s:o, s:s, s:i, s:i, s:i, s:I, s:I, s:I, s:o}",
+      "model", r->model, "action", r->action, "detail", r->detail,
+      "decision", policy_decision_to_json(&r->decision), "decision_run_id",
+      r->decision_run_id, "champion_version", r->champion_version,
+      "challenger_version", r->challenger_version, "production_version",
+      r->production_version, "last_trained_rating_id",
+      (json_int_t)r->last_trained_id, "newest_rating_id",
+      (json_int_t)r->newest_id, "new_ratings", (json_int_t)r->new_ratings,
+      "seconds", jnum(r->seconds));
+  if (!j)
+    return NULL;
+  if (r->n_holdout) {
+    json_object_set_new(
+        j, "holdout",
+        json_pack("{s:I, s:I, s:I}", "first_rating_id",
+                  (json_int_t)r->holdout_first, "last_rating_id",
+                  (json_int_t)r->holdout_last, "n_ratings",
+                  (json_int_t)r->n_holdout));
+    json_object_set_new(
+        j, "champion",
+        json_pack("{s:i, s:o, s:o}", "version", r->champion_version,
+                  "top_100_categorical_accuracy", jnum(r->champion_top100),
+                  "top_10_categorical_accuracy", jnum(r->champion_top10)));
+  }
+  if (r->challenger.ran)
+    json_object_set_new(j, "challenger", side_json(&r->challenger));
+  if (r->other.ran)
+    json_object_set_new(j, "compare", side_json(&r->other));
+  if (r->report)
+    json_object_set_new(j, "windows", windows_json(r->report));
+  return j;
+}

@@ -1,0 +1,401 @@
+/*
+ * auth.c - argon2id passwords, HS256 tokens, admin key, login limits: see
+ * auth.h.
+ */
+#include "serve/http/auth.h"
+
+#include <errno.h>
+#include <jwt.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "util/fsutil.h"
+#include "util/parse.h"
+
+#define SECRET_MAX 256
+#define TOKEN_MAX 4096
+#define RL_SLOTS 4096 /* power of two */
+#define RL_PROBES 16
+
+struct rl_entry {
+  char key[80];     /* "ip:ADDR" or "user:ID"; "" = free */
+  double tokens;
+  double last;      /* monotonic seconds of the last update */
+};
+
+struct auth {
+  unsigned char secret[SECRET_MAX];
+  size_t secret_len;
+  unsigned char admin_hash[crypto_generichash_BYTES];
+  char dummy_hash[crypto_pwhash_STRBYTES]; /* of random bytes */
+  unsigned long long opslimit;
+  size_t memlimit;
+  long ttl;
+  double burst, per_sec;
+  pthread_mutex_t lock;
+  struct rl_entry *rl; /* RL_SLOTS */
+};
+
+/* Read a 0600 key file of hex text, or create it with 32 random bytes.
+ * hex gets the file's text (NUL-terminated, cap bytes). */
+static int key_file(const char *home, const char *name, char *hex, size_t cap,
+                    struct hv_err *err)
+{
+  char path[4096];
+  if (hv_path_join(path, sizeof(path), home, name, err))
+    return err->code;
+  struct stat st;
+  if (stat(path, &st) != 0) {
+    unsigned char raw[32];
+    randombytes_buf(raw, sizeof(raw));
+    sodium_bin2hex(hex, cap, raw, sizeof(raw));
+    sodium_memzero(raw, sizeof(raw));
+    if (hv_mkdir_p(home, err) ||
+        hv_write_atomic(path, hex, strlen(hex), 0600, err))
+      return err->code;
+    return 0;
+  }
+  if (st.st_mode & 077)
+    return hv_err_set(err, HV_EINVAL,
+                      "%s can be read by other users (mode %03o); run "
+                      "'chmod 600 %s'",
+                      path, (unsigned)(st.st_mode & 0777), path);
+  char *text = NULL;
+  size_t len = 0;
+  if (hv_read_file(path, cap - 1, &text, &len, err))
+    return err->code;
+  while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+    text[--len] = '\0';
+  if (len < 32) {
+    free(text);
+    return hv_err_set(err, HV_EINVAL,
+                      "%s holds %zu characters; a key needs at least 32 "
+                      "(delete it to make a new one)",
+                      path, len);
+  }
+  memcpy(hex, text, len + 1);
+  sodium_memzero(text, len);
+  free(text);
+  return 0;
+}
+
+static int load_secret(struct auth *a, const char *home, struct hv_err *err)
+{
+  const char *env = getenv("HARVEST_JWT_SECRET");
+  if (env && *env) {
+    size_t n = strlen(env);
+    if (n < 32 || n > SECRET_MAX)
+      return hv_err_set(err, HV_EINVAL,
+                        "HARVEST_JWT_SECRET is %zu bytes; use 32 to %d "
+                        "(e.g. 'openssl rand -hex 32')",
+                        n, SECRET_MAX);
+    memcpy(a->secret, env, n);
+    a->secret_len = n;
+    return 0;
+  }
+  char hex[SECRET_MAX + 1];
+  if (key_file(home, "jwt.key", hex, sizeof(hex), err))
+    return err->code;
+  a->secret_len = strlen(hex);
+  memcpy(a->secret, hex, a->secret_len);
+  sodium_memzero(hex, sizeof(hex));
+  return 0;
+}
+
+static int load_admin(struct auth *a, const char *home, struct hv_err *err)
+{
+  const char *env = getenv("HARVEST_ADMIN_KEY");
+  char hex[SECRET_MAX + 1];
+  if (env && *env) {
+    if (strlen(env) < 16)
+      return hv_err_set(err, HV_EINVAL,
+                        "HARVEST_ADMIN_KEY is shorter than 16 characters");
+    crypto_generichash(a->admin_hash, sizeof(a->admin_hash),
+                       (const unsigned char *)env, strlen(env), NULL, 0);
+    return 0;
+  }
+  if (key_file(home, "admin.key", hex, sizeof(hex), err))
+    return err->code;
+  crypto_generichash(a->admin_hash, sizeof(a->admin_hash),
+                     (const unsigned char *)hex, strlen(hex), NULL, 0);
+  sodium_memzero(hex, sizeof(hex));
+  return 0;
+}
+
+int auth_open(const struct auth_config *cfg, struct auth **out,
+              struct hv_err *err)
+{
+  *out = NULL;
+  if (sodium_init() < 0)
+    return hv_err_set(err, HV_EINTERNAL, "libsodium failed to initialise");
+  struct auth *a = calloc(1, sizeof(*a));
+  if (!a || !(a->rl = calloc(RL_SLOTS, sizeof(*a->rl)))) {
+    free(a);
+    return hv_err_set(err, HV_ENOMEM, "out of memory");
+  }
+  pthread_mutex_init(&a->lock, NULL);
+  a->opslimit = cfg->opslimit ? cfg->opslimit
+                              : crypto_pwhash_OPSLIMIT_INTERACTIVE;
+  a->memlimit = cfg->memlimit ? cfg->memlimit
+                              : crypto_pwhash_MEMLIMIT_INTERACTIVE;
+  a->ttl = cfg->token_ttl > 0 ? cfg->token_ttl : 1800;
+  a->burst = cfg->login_burst > 0 ? cfg->login_burst : 10;
+  a->per_sec = cfg->login_per_sec > 0 ? cfg->login_per_sec : 10.0 / 60;
+  unsigned char rnd[16];
+  randombytes_buf(rnd, sizeof(rnd));
+  if (crypto_pwhash_str(a->dummy_hash, (const char *)rnd, sizeof(rnd),
+                        a->opslimit, a->memlimit) != 0) {
+    auth_close(a);
+    return hv_err_set(err, HV_ENOMEM, "not enough memory for argon2id");
+  }
+  if (load_secret(a, cfg->home, err) || load_admin(a, cfg->home, err)) {
+    auth_close(a);
+    return err ? err->code : HV_EINVAL;
+  }
+  *out = a;
+  return 0;
+}
+
+void auth_close(struct auth *a)
+{
+  if (!a)
+    return;
+  sodium_memzero(a->secret, sizeof(a->secret));
+  pthread_mutex_destroy(&a->lock);
+  free(a->rl);
+  free(a);
+}
+
+static int password_ok(const char *pw, struct hv_err *err)
+{
+  size_t n = pw ? strlen(pw) : 0;
+  if (n < AUTH_PASSWORD_MIN)
+    return hv_err_set(err, HV_EINVAL,
+                      "password: must be at least %d characters",
+                      AUTH_PASSWORD_MIN);
+  if (n > AUTH_PASSWORD_MAX)
+    return hv_err_set(err, HV_EINVAL,
+                      "password: must be at most %d bytes", AUTH_PASSWORD_MAX);
+  return 0;
+}
+
+int auth_hash_password(const struct auth *a, const char *password,
+                       char out[AUTH_HASH_MAX], struct hv_err *err)
+{
+  if (password_ok(password, err))
+    return HV_EINVAL;
+  char buf[crypto_pwhash_STRBYTES];
+  if (crypto_pwhash_str(buf, password, strlen(password), a->opslimit,
+                        a->memlimit) != 0)
+    return hv_err_set(err, HV_ENOMEM,
+                      "not enough memory to hash the password");
+  snprintf(out, AUTH_HASH_MAX, "%s", buf);
+  return 0;
+}
+
+int auth_check_password(const struct auth *a, const char *hash,
+                        const char *password, struct hv_err *err)
+{
+  int real = hash && *hash;
+  if (!password || strlen(password) > AUTH_PASSWORD_MAX ||
+      crypto_pwhash_str_verify(real ? hash : a->dummy_hash, password,
+                               strlen(password)) != 0 ||
+      !real)
+    return hv_err_set(err, HV_EAUTH, "incorrect username or password");
+  return 0;
+}
+
+int auth_token_issue(const struct auth *a, int64_t uid, char **token,
+                     struct hv_err *err)
+{
+  jwt_t *jwt = NULL;
+  char sub[32];
+  time_t now = time(NULL);
+  snprintf(sub, sizeof(sub), "%lld", (long long)uid);
+  *token = NULL;
+  if (jwt_new(&jwt) || jwt_add_grant(jwt, "sub", sub) ||
+      jwt_add_grant(jwt, "iss", "harvest") ||
+      jwt_add_grant_int(jwt, "iat", (long)now) ||
+      jwt_add_grant_int(jwt, "exp", (long)now + a->ttl) ||
+      jwt_set_alg(jwt, JWT_ALG_HS256, a->secret, (int)a->secret_len) ||
+      !(*token = jwt_encode_str(jwt))) {
+    jwt_free(jwt);
+    return hv_err_set(err, HV_ENOMEM, "cannot make a token: %s",
+                      strerror(errno));
+  }
+  jwt_free(jwt);
+  return 0;
+}
+
+/* Recompute HMAC-SHA256 over "header.payload" and compare it with the
+ * token's signature in constant time. 0 when it matches. */
+static int hmac_ok(const struct auth *a, const char *token, size_t signed_len,
+                   const char *sig)
+{
+  unsigned char mac[crypto_auth_hmacsha256_BYTES];
+  char b64[sodium_base64_ENCODED_LEN(crypto_auth_hmacsha256_BYTES,
+                                     sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+  crypto_auth_hmacsha256_state st;
+  crypto_auth_hmacsha256_init(&st, a->secret, a->secret_len);
+  crypto_auth_hmacsha256_update(&st, (const unsigned char *)token, signed_len);
+  crypto_auth_hmacsha256_final(&st, mac);
+  sodium_bin2base64(b64, sizeof(b64), mac, sizeof(mac),
+                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  size_t n = strlen(b64);
+  if (strlen(sig) != n)
+    return -1;
+  return sodium_memcmp(b64, sig, n);
+}
+
+static int claims_ok(jwt_t *jwt, int64_t *uid, struct hv_err *err)
+{
+  if (jwt_get_alg(jwt) != JWT_ALG_HS256)
+    return hv_err_set(err, HV_EAUTH, "token: algorithm must be HS256");
+  errno = 0;
+  long exp = jwt_get_grant_int(jwt, "exp");
+  if (errno || exp <= 0)
+    return hv_err_set(err, HV_EAUTH, "token: no expiry (exp)");
+  if ((long)time(NULL) >= exp)
+    return hv_err_set(err, HV_EAUTH, "token: expired; log in again");
+  const char *sub = jwt_get_grant(jwt, "sub");
+  if (!sub || hv_parse_i64(sub, 0, INT64_MAX, uid, "token sub", NULL))
+    return hv_err_set(err, HV_EAUTH, "token: no valid subject (sub)");
+  return 0;
+}
+
+int auth_token_verify(const struct auth *a, const char *token, int64_t *uid,
+                      struct hv_err *err)
+{
+  size_t n = token ? strnlen(token, TOKEN_MAX + 1) : 0;
+  if (n == 0 || n > TOKEN_MAX)
+    return hv_err_set(err, HV_EAUTH, "token: missing or too long");
+  const char *d1 = strchr(token, '.');
+  const char *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+  if (!d1 || !d2 || strchr(d2 + 1, '.'))
+    return hv_err_set(err, HV_EAUTH, "token: malformed (want 3 parts)");
+  if (hmac_ok(a, token, (size_t)(d2 - token), d2 + 1) != 0)
+    return hv_err_set(err, HV_EAUTH, "token: bad signature");
+  jwt_t *jwt = NULL;
+  if (jwt_decode(&jwt, token, a->secret, (int)a->secret_len) != 0 || !jwt)
+    return hv_err_set(err, HV_EAUTH, "token: cannot be decoded");
+  int rc = claims_ok(jwt, uid, err);
+  jwt_free(jwt);
+  return rc;
+}
+
+int auth_bearer(const struct auth *a, const char *header, int64_t *uid,
+                struct hv_err *err)
+{
+  if (!header || !*header)
+    return hv_err_set(err, HV_EAUTH,
+                      "not authenticated: send 'Authorization: Bearer TOKEN' "
+                      "(get one from POST /users/token)");
+  if (strncasecmp(header, "Bearer ", 7) != 0)
+    return hv_err_set(err, HV_EAUTH,
+                      "Authorization: expected the Bearer scheme");
+  const char *t = header + 7;
+  while (*t == ' ')
+    t++;
+  return auth_token_verify(a, t, uid, err);
+}
+
+int auth_admin_check(const struct auth *a, const char *key,
+                     struct hv_err *err)
+{
+  unsigned char h[crypto_generichash_BYTES];
+  if (!key || !*key)
+    return hv_err_set(err, HV_EAUTH, "admin key missing");
+  crypto_generichash(h, sizeof(h), (const unsigned char *)key, strlen(key),
+                     NULL, 0);
+  if (sodium_memcmp(h, a->admin_hash, sizeof(h)) != 0)
+    return hv_err_set(err, HV_EAUTH, "admin key is wrong");
+  return 0;
+}
+
+static double mono(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* The entry for key, inserted in a free probed slot or else over the least
+ * recently used probed slot other than keep. Caller holds a->lock. */
+static struct rl_entry *rl_find(struct auth *a, const char *key, double now,
+                                const struct rl_entry *keep)
+{
+  uint64_t h = 1469598103934665603ull; /* FNV-1a */
+  for (const char *p = key; *p; p++)
+    h = (h ^ (unsigned char)*p) * 1099511628211ull;
+  struct rl_entry *free_slot = NULL, *lru = NULL;
+  for (int i = 0; i < RL_PROBES; i++) {
+    struct rl_entry *e = &a->rl[(h + (uint64_t)i) & (RL_SLOTS - 1)];
+    if (!strcmp(e->key, key))
+      return e;
+    if (!e->key[0] && !free_slot)
+      free_slot = e;
+    else if (e->key[0] && e != keep && (!lru || e->last < lru->last))
+      lru = e;
+  }
+  struct rl_entry *v = free_slot ? free_slot : lru;
+  snprintf(v->key, sizeof(v->key), "%s", key);
+  v->tokens = a->burst;
+  v->last = now;
+  return v;
+}
+
+static double rl_refill(struct auth *a, struct rl_entry *e, double now)
+{
+  e->tokens += (now - e->last) * a->per_sec;
+  if (e->tokens > a->burst)
+    e->tokens = a->burst;
+  e->last = now;
+  return e->tokens;
+}
+
+/* Take a token from the bucket k1 and (when k2 is not NULL) k2, both or
+ * neither. */
+static int rate_take(struct auth *a, const char *k1, const char *k2,
+                     const char *what1, struct hv_err *err)
+{
+  double now = mono();
+  pthread_mutex_lock(&a->lock);
+  struct rl_entry *e1 = rl_find(a, k1, now, NULL);
+  double t1 = rl_refill(a, e1, now);
+  struct rl_entry *e2 = k2 ? rl_find(a, k2, now, e1) : NULL;
+  double t2 = e2 ? rl_refill(a, e2, now) : a->burst;
+  int ok = t1 >= 1 && t2 >= 1;
+  if (ok) {
+    e1->tokens -= 1;
+    if (e2)
+      e2->tokens -= 1;
+  }
+  pthread_mutex_unlock(&a->lock);
+  if (ok)
+    return 0;
+  double need = 1 - (t1 < t2 ? t1 : t2);
+  return hv_err_set(err, HV_ELIMIT,
+                    "too many login attempts for this %s; retry in %.0f s",
+                    t1 < 1 ? what1 : "user", need / a->per_sec + 0.5);
+}
+
+int auth_rate_take(struct auth *a, const char *ip, const char *user,
+                   struct hv_err *err)
+{
+  char k1[80], k2[80];
+  snprintf(k1, sizeof(k1), "ip:%.64s", ip ? ip : "?");
+  snprintf(k2, sizeof(k2), "user:%.64s", user ? user : "");
+  return rate_take(a, k1, user ? k2 : NULL, "address", err);
+}
+
+int auth_rate_take_admin(struct auth *a, const char *ip, struct hv_err *err)
+{
+  char k[80];
+  snprintf(k, sizeof(k), "admin:%.64s", ip ? ip : "?");
+  return rate_take(a, k, NULL, "address (admin key)", err);
+}

@@ -1,0 +1,90 @@
+/*
+ * auth.h - passwords, bearer tokens, the admin key and login rate limits.
+ *
+ * Design: passwords are stored as argon2id strings (libsodium
+ * crypto_pwhash_str, parameters inside the string). Tokens are HS256 JWTs
+ * made and parsed by libjwt, with "sub" (the user id), "iat" and "exp". The
+ * signing secret comes from HARVEST_JWT_SECRET or from <home>/jwt.key, made
+ * with 32 random bytes and mode 0600 on first use; it is never in the code.
+ * Verification checks, in order: shape and size, the HMAC in constant time
+ * (libsodium, so no timing leak whatever libjwt does), then libjwt's decode,
+ * the algorithm (exactly HS256, so "alg": "none" and key-confusion tokens
+ * fail) and expiry. The admin key (HARVEST_ADMIN_KEY or <home>/admin.key,
+ * 0600) lets an operator set a first password; it is compared in constant
+ * time. Login attempts draw from token buckets per client IP and per user.
+ *
+ * Threads: all functions are safe to call concurrently; the rate-limit table
+ * is guarded by a mutex, everything else is read-only after auth_open.
+ */
+#ifndef HV_SERVE_HTTP_AUTH_H
+#define HV_SERVE_HTTP_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+#define AUTH_HASH_MAX 128   /* fits crypto_pwhash_STRBYTES */
+#define AUTH_PASSWORD_MIN 8
+#define AUTH_PASSWORD_MAX 1024
+
+struct auth;
+
+struct auth_config {
+  const char *home;            /* folder for jwt.key / admin.key */
+  unsigned long long opslimit; /* argon2id passes; 0 = INTERACTIVE */
+  size_t memlimit;             /* argon2id bytes; 0 = INTERACTIVE */
+  long token_ttl;              /* seconds; 0 = 1800 */
+  double login_burst;          /* attempts allowed at once; 0 = 10 */
+  double login_per_sec;        /* refill rate; 0 = 10 per minute */
+};
+
+/* Load or create the secrets and set up the limiter. *out is the caller's to
+ * auth_close. Fails (HV_EINVAL) on a short HARVEST_JWT_SECRET or a key file
+ * that others can read. */
+int auth_open(const struct auth_config *cfg, struct auth **out,
+              struct hv_err *err) HV_WARN_UNUSED;
+void auth_close(struct auth *a);
+
+/* Hash a new password into out (AUTH_HASH_MAX bytes). HV_EINVAL when it is
+ * shorter than AUTH_PASSWORD_MIN or longer than AUTH_PASSWORD_MAX bytes. */
+int auth_hash_password(const struct auth *a, const char *password,
+                       char out[AUTH_HASH_MAX],
+                       struct hv_err *err) HV_WARN_UNUSED;
+
+/* 0 when password matches the stored hash; HV_EAUTH otherwise. An empty or
+ * NULL hash (unknown user, no password set) is checked against a dummy hash
+ * so that it takes as long as a real check and fails. */
+int auth_check_password(const struct auth *a, const char *hash,
+                        const char *password,
+                        struct hv_err *err) HV_WARN_UNUSED;
+
+/* A signed token for user uid, valid token_ttl seconds from now; *token is
+ * the caller's to free(). */
+int auth_token_issue(const struct auth *a, int64_t uid, char **token,
+                     struct hv_err *err) HV_WARN_UNUSED;
+
+/* Verify token and return its user in *uid; HV_EAUTH with the reason
+ * (malformed, bad signature, wrong algorithm, expired) otherwise. */
+int auth_token_verify(const struct auth *a, const char *token, int64_t *uid,
+                      struct hv_err *err) HV_WARN_UNUSED;
+
+/* Verify an "Authorization: Bearer TOKEN" header value (NULL = missing). */
+int auth_bearer(const struct auth *a, const char *header, int64_t *uid,
+                struct hv_err *err) HV_WARN_UNUSED;
+
+/* 0 when key equals the admin key (constant time); HV_EAUTH otherwise. */
+int auth_admin_check(const struct auth *a, const char *key,
+                     struct hv_err *err) HV_WARN_UNUSED;
+
+/* Take one login attempt from the buckets of ip and of user (user may be
+ * NULL); HV_ELIMIT with the wait in seconds when either is empty. */
+int auth_rate_take(struct auth *a, const char *ip, const char *user,
+                   struct hv_err *err) HV_WARN_UNUSED;
+
+/* Take one admin-key attempt from ip's admin bucket (separate from logins,
+ * same burst and rate); HV_ELIMIT when it is empty. */
+int auth_rate_take_admin(struct auth *a, const char *ip,
+                         struct hv_err *err) HV_WARN_UNUSED;
+
+#endif

@@ -1,0 +1,314 @@
+/*
+ * routes.c - the route table (paths, handlers, documentation) and the
+ * helpers handlers share: see routes.h.
+ */
+#include "serve/http/routes.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "serve/ui/ui.h"
+#include "util/parse.h"
+
+static const int E_NONE[] = {0};
+static const int E_422[] = {422, 0};
+static const int E_404_422[] = {404, 422, 0};
+static const int E_REC[] = {422, 503, 0};
+static const int E_RATE[] = {400, 413, 422, 0};
+static const int E_TOKEN[] = {401, 422, 429, 0};
+static const int E_PW[] = {401, 403, 404, 413, 422, 0};
+static const int E_SECURE[] = {401, 404, 0};
+static const int E_EVAL[] = {422, 503, 0};
+static const int E_DRIFT[] = {404, 422, 503, 0};
+static const int E_RELOAD[] = {404, 500, 0};
+static const int E_READY[] = {503, 0};
+static const int E_UI[] = {404, 422, 0};
+static const int E_UI_POST[] = {401, 403, 404, 409, 422, 429, 0};
+
+static const struct rt_param P_NONE[] = {{NULL}};
+static const struct rt_param P_USER[] = {
+    {"user_id", "path", "integer", 1, "user id"}, {NULL}};
+static const struct rt_param P_RANDOM[] = {
+    {"n", "path", "integer", 1, "how many movies (1..10000)"}, {NULL}};
+static const struct rt_param P_AVG[] = {
+    {"min_rating", "query", "number", 0, "lowest average (default 0)"},
+    {"max_rating", "query", "number", 0, "highest average (default 5)"},
+    {NULL}};
+static const struct rt_param P_REC[] = {
+    {"user", "path", "integer", 1, "user id the model knows"},
+    {"n", "path", "integer", 1, "how many titles (1..1000)"},
+    {"exclude_rated", "query", "string", 0,
+     "true: leave out movies the user has rated"},
+    {NULL}};
+static const struct rt_param P_BATCH[] = {
+    {"n", "path", "integer", 1, "titles per user (1..1000)"},
+    {"users", "query", "array", 1, "user ids, repeated: ?users=1&users=2"},
+    {NULL}};
+static const struct rt_param P_TOKEN[] = {
+    {"username", "form", "string", 1, "the user id"},
+    {"password", "form", "string", 1, "the user's password"},
+    {NULL}};
+static const struct rt_param P_PW[] = {
+    {"new_password", "form", "string", 1,
+     "the new password (8 to 1024 bytes)"},
+    {"username", "form", "string", 0,
+     "user id; required with the admin key, else must be the token's"},
+    {"X-Admin-Key", "header", "string", 0,
+     "admin key (first provisioning, instead of a bearer token)"},
+    {NULL}};
+static const struct rt_param P_UI_RUNS[] = {
+    {"name", "path", "string", 1, "experiment name"},
+    {"filter", "query", "string", 0,
+     "runs filter, as harvest runs list --filter"},
+    {"order_by", "query", "string", 0, "e.g. metrics.loss ASC"},
+    {"params", "query", "string", 0, "param columns (comma list)"},
+    {"metrics", "query", "string", 0, "metric columns (comma list)"},
+    {"max", "query", "integer", 0, "rows shown (default 1000)"},
+    {NULL}};
+static const struct rt_param P_UI_RUN[] = {
+    {"run_id", "path", "string", 1, "32-hex run id"}, {NULL}};
+static const struct rt_param P_UI_COMPARE[] = {
+    {"runs", "query", "array", 1, "run ids: ?runs=A,B or ?runs=A&runs=B"},
+    {NULL}};
+static const struct rt_param P_UI_MODEL[] = {
+    {"name", "path", "string", 1, "registered model name"}, {NULL}};
+static const struct rt_param P_UI_TRANSITION[] = {
+    {"name", "path", "string", 1, "registered model name"},
+    {"action", "form", "string", 1, "VERSION:STAGE, e.g. 3:Production"},
+    {"csrf", "form", "string", 1, "the model page's CSRF token"},
+    {"credential", "form", "string", 0,
+     "admin key or bearer token (or X-Admin-Key / Authorization)"},
+    {"reason", "form", "string", 0, "for the audit log"},
+    {NULL}};
+static const struct rt_param P_UI_MON[] = {
+    {"run", "query", "string", 0,
+     "monitoring run to show (default: the newest)"},
+    {NULL}};
+static const struct rt_param P_UI_USER[] = {
+    {"user_id", "path", "integer", 1, "user id"}, {NULL}};
+static const struct rt_param P_UI_STATIC[] = {
+    {"file", "path", "string", 1, "ui.css or ui.js"}, {NULL}};
+
+static const struct rt_param P_EVAL[] = {
+    {"first_rating_id", "query", "integer", 1, "first rating id of the slice"},
+    {"last_rating_id", "query", "integer", 1, "last rating id of the slice"},
+    {NULL}};
+static const struct rt_param P_DRIFT[] = {
+    {"batches", "query", "string", 0,
+     "rating-id windows F:L,F:L,... (at most 100)"},
+    {"first_rating_id", "query", "integer", 0,
+     "one rating-id window, with last_rating_id"},
+    {"last_rating_id", "query", "integer", 0, "end of that window"},
+    {"window", "query", "string", 0,
+     "time window length (7d, 12h, 3600s); default one window"},
+    {"since", "query", "string", 0,
+     "start of the first time window (YYYY-MM-DD or epoch seconds); default "
+     "the end of the model's training data"},
+    {"windows", "query", "integer", 0, "number of time windows (1..100)"},
+    {"threshold_share", "query", "number", 0,
+     "dataset drift when this share of features drifted (default 0.5)"},
+    {NULL}};
+
+const struct rt_route routes_table[] = {
+    {RT_GET, "/", routes_root, "root", "system", "A greeting.", NULL, NULL,
+     "{\"message\": \"...\"}", P_NONE, E_NONE},
+    {RT_GET, "/healthz", routes_healthz, "healthz", "system",
+     "Liveness: the process answers.", NULL, NULL, "{\"status\": \"ok\"}",
+     P_NONE, E_NONE},
+    {RT_GET, "/readyz", routes_readyz, "readyz", "system",
+     "Readiness: a model is loaded.", NULL, NULL,
+     "{\"status\": \"ready\", \"model\", \"version\"}", P_NONE, E_READY},
+    {RT_GET, "/metrics", routes_metrics, "metrics", "system",
+     "Prometheus metrics (text format 0.0.4).", NULL, NULL,
+     "Prometheus text", P_NONE, E_NONE},
+    {RT_GET, "/openapi.json", routes_openapi, "openapi", "system",
+     "This API description (OpenAPI 3.0).", NULL, NULL, "OpenAPI JSON",
+     P_NONE, E_NONE},
+    {RT_GET, "/docs", routes_docs, "docs", "system",
+     "Readable API documentation.", NULL, NULL, "HTML", P_NONE, E_NONE},
+    {RT_GET, "/users/", routes_users, "users", "users", "Every user.", NULL,
+     NULL, "{\"message\": [user, ...]}", P_NONE, E_NONE},
+    {RT_GET, "/users/{user_id}", routes_user, "user", "users", "One user.",
+     NULL, NULL,
+     "[{\"user_id\", \"bucketized_user_age\", \"raw_user_age\", "
+     "\"user_gender\", \"user_occupation_label\", \"user_occupation_text\", "
+     "\"user_zip_code\"}]",
+     P_USER, E_404_422},
+    {RT_POST, "/users/add_user_rating/", routes_add_ratings, "add_rating",
+     "users", "Add live ratings, all or nothing.", NULL,
+     "[{\"user_id\": int, \"movie_id\": int, \"user_rating\": 0.5..5}, ...]",
+     "{\"message\": \"...\", \"inserted\": n, \"first_rating_id\": id}",
+     P_NONE, E_RATE},
+    {RT_POST, "/users/token", routes_token, "token", "auth",
+     "Log in: a bearer token for a user id and password.", NULL, NULL,
+     "{\"access_token\": \"...\", \"token_type\": \"bearer\"}", P_TOKEN,
+     E_TOKEN},
+    {RT_POST, "/users/update_password", routes_update_password,
+     "update_password", "auth",
+     "Set a password: the user's own token, or the admin key for the first "
+     "one.",
+     "bearer or admin key", NULL, "{\"message\": \"password updated\"}", P_PW,
+     E_PW},
+    {RT_GET, "/users/secure_ratings/", routes_secure_ratings,
+     "secure_ratings", "auth", "The token's user's own ratings.", "bearer",
+     NULL,
+     "[{\"user_id\", \"movie_id\", \"movie_title\", \"user_rating\", "
+     "\"timestamp\", \"source\"}, ...]",
+     P_NONE, E_SECURE},
+    {RT_GET, "/movies/", routes_movies, "movies", "movies", "Every movie.",
+     NULL, NULL, "{\"message\": [movie, ...]}", P_NONE, E_NONE},
+    {RT_GET, "/movies/random/{n}", routes_random, "random", "movies",
+     "n random movies.", NULL, NULL, "{\"message\": [movie, ...]}", P_RANDOM,
+     E_422},
+    {RT_GET, "/movies/ratings/", routes_avg_ratings, "avg_ratings", "movies",
+     "Movies whose average rating lies in [min_rating, max_rating].", NULL,
+     NULL, "[{\"movie_title\", \"rating\"}]", P_AVG, E_422},
+    {RT_GET, "/movies/recommend/{user}/{n}", routes_recommend, "recommend",
+     "recommend", "Top n titles for a user from the served model.", NULL,
+     NULL,
+     "{\"message\": [title, ...]}; header X-Model-Version: NAME/VERSION",
+     P_REC, E_REC},
+    {RT_GET, "/movies/recommend/batch/{n}", routes_recommend_batch,
+     "recommend_batch", "recommend", "Top n titles for several users.", NULL,
+     NULL, "[{\"user_id\": \"1\", \"movies\": [title, ...]}, ...]", P_BATCH,
+     E_REC},
+    {RT_GET, "/monitor/evaluate", routes_evaluate, "evaluate", "monitor",
+     "Metrics of the served model on a slice of ratings.", NULL, NULL,
+     "{\"model\", \"version\", \"metrics\": {...}}", P_EVAL, E_EVAL},
+    {RT_GET, "/monitor/drift", routes_drift, "drift", "monitor",
+     "Monitoring report of the served model: performance, drift per "
+     "feature, dataset drift and feedback-loop health per window.",
+     NULL, NULL,
+     "{\"model\", \"reference\", \"windows\": [{\"metrics\", "
+     "\"features\": [{\"name\", \"test\", \"statistic\", "
+     "\"threshold\", \"drift\"}], \"dataset_drift\"}], \"served\"}",
+     P_DRIFT, E_DRIFT},
+    {RT_GET | RT_POST, "/monitor/reload_models", routes_reload, "reload",
+     "monitor", "Load the Production model again and swap it in.", NULL,
+     NULL, "{\"message\", \"model\", \"version\", \"previous_version\"}",
+     P_NONE, E_RELOAD},
+    {RT_GET, "/ui", ui_route_experiments, "ui_experiments", "ui",
+     "Web UI: experiments with run counts and last activity.", NULL, NULL,
+     "HTML", P_NONE, E_NONE},
+    {RT_GET, "/ui/experiments", ui_route_experiments, "ui_experiments_q",
+     "ui", "Web UI: experiments, or with ?name= that experiment's runs.",
+     NULL, NULL, "HTML", P_NONE, E_UI},
+    {RT_GET, "/ui/experiments/{name}", ui_route_runs, "ui_runs", "ui",
+     "Web UI: runs table of an experiment (filter, sort, compare).", NULL,
+     NULL, "HTML", P_UI_RUNS, E_UI},
+    {RT_GET, "/ui/runs/{run_id}", ui_route_run, "ui_run", "ui",
+     "Web UI: one run with metric charts, lineage and artifacts.", NULL,
+     NULL, "HTML", P_UI_RUN, E_UI},
+    {RT_GET, "/ui/compare", ui_route_compare, "ui_compare", "ui",
+     "Web UI: runs side by side, metric charts overlaid.", NULL, NULL,
+     "HTML", P_UI_COMPARE, E_UI},
+    {RT_GET, "/ui/models", ui_route_models, "ui_models", "ui",
+     "Web UI: registered models.", NULL, NULL, "HTML", P_NONE, E_NONE},
+    {RT_GET, "/ui/models/{name}", ui_route_model, "ui_model", "ui",
+     "Web UI: a model's versions, aliases and audit log.", NULL, NULL,
+     "HTML", P_UI_MODEL, E_UI},
+    {RT_POST, "/ui/models/{name}/transition", ui_route_transition,
+     "ui_transition", "ui",
+     "Web UI: move a version to a stage (archives the old Production).",
+     "admin key or bearer token, plus CSRF token",
+     "form: csrf, credential, action, reason", "303 to the model page",
+     P_UI_TRANSITION, E_UI_POST},
+    {RT_GET, "/ui/monitoring", ui_route_monitoring, "ui_monitoring", "ui",
+     "Web UI: performance, drift grid, health and retraining decisions.",
+     NULL, NULL, "HTML", P_UI_MON, E_UI},
+    {RT_GET, "/ui/data", ui_route_data, "ui_data", "ui",
+     "Web UI: counts, rating histogram, top movies.", NULL, NULL, "HTML",
+     P_NONE, E_NONE},
+    {RT_GET, "/ui/users", ui_route_user, "ui_user_q", "ui",
+     "Web UI: a user's page by ?id=.", NULL, NULL, "HTML", P_NONE, E_UI},
+    {RT_GET, "/ui/users/{user_id}", ui_route_user, "ui_user", "ui",
+     "Web UI: a user's ratings and current recommendations.", NULL, NULL,
+     "HTML", P_UI_USER, E_UI},
+    {RT_GET, "/ui/static/{file}", ui_route_static, "ui_static", "ui",
+     "Web UI assets built into the binary.", NULL, NULL, "CSS or JS",
+     P_UI_STATIC, E_UI},
+};
+const size_t routes_count = sizeof(routes_table) / sizeof(routes_table[0]);
+
+int routes_json(struct srv_resp *resp, json_t *j, struct hv_err *err)
+{
+  if (!j)
+    return hv_err_set(err, HV_ENOMEM, "out of memory building the answer");
+  resp->body = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(10));
+  json_decref(j);
+  if (!resp->body)
+    return hv_err_set(err, HV_ENOMEM, "out of memory building the answer");
+  resp->len = strlen(resp->body);
+  return 0;
+}
+
+int routes_header(struct srv_resp *resp, const char *name, const char *value,
+                  struct hv_err *err)
+{
+  if (!name || !value || !*name || strpbrk(name, "\r\n:") ||
+      strpbrk(value, "\r\n"))
+    return hv_err_set(err, HV_EINVAL, "response header: bad name or value");
+  size_t have = resp->headers ? strlen(resp->headers) : 0;
+  size_t add = strlen(name) + 2 + strlen(value) + 1;
+  char *h = realloc(resp->headers, have + add + 1);
+  if (!h)
+    return hv_err_set(err, HV_ENOMEM, "out of memory");
+  snprintf(h + have, add + 1, "%s: %s\n", name, value);
+  resp->headers = h;
+  return 0;
+}
+
+int routes_message(struct srv_resp *resp, const char *msg, struct hv_err *err)
+{
+  return routes_json(resp, json_pack("{s:s}", "message", msg), err);
+}
+
+int routes_path_int(struct srv_req *req, size_t i, int64_t min, int64_t max,
+                    const char *what, int64_t *out, struct hv_err *err)
+{
+  char buf[32];
+  if (rt_capture(&req->match, i, buf, sizeof(buf)))
+    return hv_err_set(err, HV_EINVAL, "%s: value is too long for an integer",
+                      what);
+  return hv_parse_i64(buf, min, max, out, what, err);
+}
+
+/* Query argument name into *v (borrowed; NULL when absent). Absent and
+ * required is HV_EINVAL naming it. */
+static int query_value(struct srv_req *req, const char *name, int required,
+                       const char **v, struct hv_err *err)
+{
+  *v = srv_query(req, name);
+  if (!*v && required)
+    return hv_err_set(err, HV_EINVAL, "%s: query parameter is required",
+                      name);
+  return 0;
+}
+
+int routes_query_int(struct srv_req *req, const char *name, int required,
+                     int64_t dflt, int64_t min, int64_t max, int64_t *out,
+                     struct hv_err *err)
+{
+  const char *v = NULL;
+  int rc = query_value(req, name, required, &v, err);
+  if (rc || !v) {
+    if (!rc)
+      *out = dflt;
+    return rc;
+  }
+  return hv_parse_i64(v, min, max, out, name, err);
+}
+
+int routes_query_num(struct srv_req *req, const char *name, int required,
+                     double dflt, double min, double max, double *out,
+                     struct hv_err *err)
+{
+  const char *v = NULL;
+  int rc = query_value(req, name, required, &v, err);
+  if (rc || !v) {
+    if (!rc)
+      *out = dflt;
+    return rc;
+  }
+  return hv_parse_f64(v, min, max, out, name, err);
+}

@@ -1,0 +1,175 @@
+/*
+ * routes.h - what a route handler sees: the request, the response it fills,
+ * and the server services it may use (per-thread database connection and
+ * scratch, the current model, auth, metrics).
+ *
+ * Design: handlers never touch libmicrohttpd; they read the request through
+ * the srv_* accessors (implemented in server.c) and fill a struct srv_resp
+ * whose body they malloc (the server hands it to the network and frees it).
+ * On failure a handler returns a negative HV_E* code with err filled and the
+ * router answers {"detail": err->msg} with the status from rt_status_of().
+ * One table (routes_table in routes.c) lists every route with its docs;
+ * /openapi.json and /docs are generated from it.
+ *
+ * Threads: handlers run concurrently on the server's worker threads; what
+ * srv_api() and srv_scratch() return belongs to the calling thread.
+ */
+#ifndef HV_SERVE_HTTP_ROUTES_H
+#define HV_SERVE_HTTP_ROUTES_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "serve/http/router.h"
+#include "util/err.h"
+
+struct serve;
+struct api_conn;
+struct auth;
+struct metrics;
+struct modelslot_snap;
+struct serve_config;
+
+#define SRV_FORM_MAX 8
+
+struct srv_req {
+  struct serve *srv;
+  void *conn;               /* the MHD connection (server.c only) */
+  void *thread;             /* the worker's state (server.c only) */
+  const char *method;
+  unsigned method_bit;
+  const char *path;         /* decoded path without the query string */
+  struct rt_match match;
+  const char *body;         /* NUL-terminated; body_len bytes */
+  size_t body_len;
+  const char *ip;           /* client address as text */
+  struct modelslot_snap *snap; /* taken by srv_model, released after */
+  int n_form;
+  char *form_key[SRV_FORM_MAX], *form_val[SRV_FORM_MAX];
+};
+
+struct srv_resp {
+  int status;               /* 200 unless set */
+  char *body;               /* malloc'd; the server frees it */
+  size_t len;
+  const char *content_type; /* static; NULL = application/json */
+  char model_version[192];  /* X-Model-Version when not empty */
+  int retry_after;          /* Retry-After seconds when > 0 */
+  char *headers;            /* NULL, or malloc'd "Name: value\n" lines
+                               (routes_header); the server frees it */
+};
+
+/* ---- request accessors (server.c) ---------------------------------------- */
+
+/* First value of query argument name, or NULL (borrowed for the request). */
+const char *srv_query(struct srv_req *req, const char *name);
+
+/* Call fn for every value of query argument name in order (the repeated
+ * ?users=1&users=2 form); stops at and returns fn's first non-zero. */
+int srv_query_each(struct srv_req *req, const char *name,
+                   int (*fn)(void *ctx, const char *value), void *ctx);
+
+/* A request header, or NULL (borrowed for the request). */
+const char *srv_header(struct srv_req *req, const char *name);
+
+/* The value of cookie name, or NULL (borrowed for the request). */
+const char *srv_cookie(struct srv_req *req, const char *name);
+
+/* The web UI's state (serve/ui.h; borrowed, lives as long as the server). */
+struct ui *srv_ui(struct srv_req *req);
+
+/* The field name of a urlencoded or multipart form body, or of a JSON
+ * object body, or NULL. Parses the body once per request. */
+const char *srv_form(struct srv_req *req, const char *name,
+                     struct hv_err *err);
+
+/* The calling worker's database connection (opened on first use). */
+struct api_conn *srv_api(struct srv_req *req, struct hv_err *err);
+
+/* The current model snapshot (taken once per request and released by the
+ * server after the response is built), or NULL when none is loaded; why
+ * (cap bytes, may be NULL) then says why. */
+struct modelslot_snap *srv_model(struct srv_req *req, char *why, size_t cap);
+
+/* Per-thread scratch for a recommendation over snap: score buffer and room
+ * for n ids and scores, grown only when a bigger model arrives (so the
+ * steady state allocates nothing). 0, or HV_ENOMEM. */
+int srv_scratch(struct srv_req *req, const struct modelslot_snap *snap,
+                size_t n, float **scores, int64_t **ids, float **top);
+
+struct auth *srv_auth(struct srv_req *req);
+struct metrics *srv_metrics(struct srv_req *req);
+const struct serve_config *srv_config(struct srv_req *req);
+
+/* Load the model again now (see serve_reload); fills a JSON summary. */
+int srv_reload(struct srv_req *req, json_t **summary, struct hv_err *err);
+
+/* The cached /openapi.json and /docs texts (borrowed). */
+const char *srv_openapi(struct srv_req *req, size_t *len);
+const char *srv_docs(struct srv_req *req, size_t *len);
+
+/* Render /metrics into a new string (caller frees). */
+int srv_metrics_text(struct srv_req *req, char **out, size_t *len,
+                     struct hv_err *err) HV_WARN_UNUSED;
+
+/* ---- response helpers (routes.c) ---------------------------------------- */
+
+/* Serialise j (stolen) as compact JSON into resp; HV_ENOMEM on failure. */
+int routes_json(struct srv_resp *resp, json_t *j, struct hv_err *err);
+
+/* Add response header name: value (no CR or LF in either; HV_EINVAL
+ * otherwise, HV_ENOMEM when out of memory). */
+int routes_header(struct srv_resp *resp, const char *name, const char *value,
+                  struct hv_err *err) HV_WARN_UNUSED;
+
+/* {"message": msg} */
+int routes_message(struct srv_resp *resp, const char *msg, struct hv_err *err);
+
+/* Parse capture i of the route as an integer in [min, max] named what;
+ * HV_EINVAL (422) naming the field otherwise. */
+int routes_path_int(struct srv_req *req, size_t i, int64_t min, int64_t max,
+                    const char *what, int64_t *out, struct hv_err *err);
+
+/* Parse query argument name as an integer / number in [min, max]; when it is
+ * absent, *out = dflt, or HV_EINVAL when required. */
+int routes_query_int(struct srv_req *req, const char *name, int required,
+                     int64_t dflt, int64_t min, int64_t max, int64_t *out,
+                     struct hv_err *err);
+int routes_query_num(struct srv_req *req, const char *name, int required,
+                     double dflt, double min, double max, double *out,
+                     struct hv_err *err);
+
+/* ---- the table and the handlers (routes_*.c) ----------------------------- */
+
+extern const struct rt_route routes_table[];
+extern const size_t routes_count;
+
+int routes_root(struct srv_req *, struct srv_resp *, struct hv_err *);
+int routes_healthz(struct srv_req *, struct srv_resp *, struct hv_err *);
+int routes_readyz(struct srv_req *, struct srv_resp *, struct hv_err *);
+int routes_metrics(struct srv_req *, struct srv_resp *, struct hv_err *);
+int routes_openapi(struct srv_req *, struct srv_resp *, struct hv_err *);
+int routes_docs(struct srv_req *, struct srv_resp *, struct hv_err *);
+
+int routes_users(struct srv_req *, struct srv_resp *, struct hv_err *);
+int routes_user(struct srv_req *, struct srv_resp *, struct hv_err *);
+int routes_add_ratings(struct srv_req *, struct srv_resp *, struct hv_err *);
+int routes_token(struct srv_req *, struct srv_resp *, struct hv_err *);
+int routes_update_password(struct srv_req *, struct srv_resp *,
+                           struct hv_err *);
+int routes_secure_ratings(struct srv_req *, struct srv_resp *,
+                          struct hv_err *);
+
+int routes_movies(struct srv_req *, struct srv_resp *, struct hv_err *);
+int routes_random(struct srv_req *, struct srv_resp *, struct hv_err *);
+int routes_avg_ratings(struct srv_req *, struct srv_resp *, struct hv_err *);
+int routes_recommend(struct srv_req *, struct srv_resp *, struct hv_err *);
+int routes_recommend_batch(struct srv_req *, struct srv_resp *,
+                           struct hv_err *);
+
+int routes_evaluate(struct srv_req *, struct srv_resp *, struct hv_err *);
+int routes_reload(struct srv_req *, struct srv_resp *, struct hv_err *);
+int routes_drift(struct srv_req *, struct srv_resp *, struct hv_err *);
+
+#endif

@@ -1,0 +1,183 @@
+/*
+ * routes_monitor.c - /monitor/evaluate (the served model's metrics on a
+ * slice of ratings), /monitor/drift (the monitoring report of the served
+ * model, as `harvest monitor --json` prints it) and /monitor/reload_models
+ * (hot swap on demand).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "model/model.h"
+#include "monitor/monitor.h"
+#include "monitor/window.h"
+#include "serve/http/modelslot.h"
+#include "serve/http/routes.h"
+#include "store/api.h"
+
+static json_t *segments_json(const struct eval_metrics *m)
+{
+  json_t *a = json_array();
+  for (int i = 0; a && i < m->n_segments && i < EVAL_MAX_SEG; i++) {
+    const struct eval_segment *s = &m->seg[i];
+    json_array_append_new(
+        a, json_pack("{s:s, s:I, s:I, s:f, s:f, s:f, s:f}", "segment",
+                     s->name, "n_pairs", (json_int_t)s->n_pairs, "n_users",
+                     (json_int_t)s->n_users, "top_10_categorical_accuracy",
+                     s->top_10, "top_100_categorical_accuracy", s->top_100,
+                     "recall_at_10", s->recall_at_10, "ndcg_at_10",
+                     s->ndcg_at_10));
+  }
+  return a;
+}
+
+static json_t *metrics_json(const struct eval_metrics *m)
+{
+  json_t *j = json_pack(
+      "{s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:o}", "n_pairs",
+      (json_int_t)m->n_pairs, "n_users", (json_int_t)m->n_users,
+      "n_unknown_users", (json_int_t)m->n_unknown_users, "n_unknown_movies",
+      (json_int_t)m->n_unknown_movies, "loss", m->loss, "loss_per_pair",
+      m->loss_per_pair, "recall_at_10", m->recall_at_10, "recall_at_100",
+      m->recall_at_100, "ndcg_at_10", m->ndcg_at_10, "coverage_at_10",
+      m->coverage_at_10, "segments", segments_json(m));
+  for (int k = 0; j && k < EVAL_NK; k++) {
+    char key[48];
+    snprintf(key, sizeof(key), "top_%d_categorical_accuracy", eval_ks[k]);
+    json_object_set_new(j, key, json_real(m->top_k[k]));
+  }
+  return j;
+}
+
+int routes_evaluate(struct srv_req *req, struct srv_resp *resp,
+                    struct hv_err *err)
+{
+  int64_t first, last;
+  if (routes_query_int(req, "first_rating_id", 1, 0, 0, INT64_MAX, &first,
+                       err) ||
+      routes_query_int(req, "last_rating_id", 1, 0, 0, INT64_MAX, &last, err))
+    return err->code;
+  if (first > last)
+    return hv_err_set(err, HV_EINVAL,
+                      "first_rating_id: %lld is after last_rating_id %lld",
+                      (long long)first, (long long)last);
+  char why[320];
+  struct modelslot_snap *snap = srv_model(req, why, sizeof(why));
+  if (!snap) {
+    resp->status = 503;
+    return routes_json(resp, json_pack("{s:s}", "detail", why), err);
+  }
+  struct api_conn *c = srv_api(req, err);
+  if (!c)
+    return err->code;
+  struct eval_metrics m;
+  if (model_evaluate(api_db(c), snap->model, first, last, &m, err))
+    return err->code;
+  return routes_json(resp,
+                     json_pack("{s:s, s:I, s:s, s:I, s:I, s:o}", "model",
+                               snap->name, "version",
+                               (json_int_t)snap->version, "stage",
+                               snap->stage, "first_rating_id",
+                               (json_int_t)first, "last_rating_id",
+                               (json_int_t)last, "metrics", metrics_json(&m)),
+                     err);
+}
+
+/* Windows over HTTP are capped well below WINDOW_MAX: each costs a pass. */
+#define DRIFT_MAX_WINDOWS 100
+
+/* Fill cfg's windows from the query: batches=F:L,... or
+ * first_rating_id/last_rating_id (rating-id windows), else window=LEN
+ * [since=TIME] [windows=N] (time windows; the default is one window from
+ * the end of the model's training data). *spec is the caller's to free. */
+static int drift_windows(struct srv_req *req, struct monitor_config *cfg,
+                         struct window_spec **spec, struct hv_err *err)
+{
+  const char *batches = srv_query(req, "batches");
+  int has_first = srv_query(req, "first_rating_id") != NULL;
+  if (batches || has_first) {
+    if (batches && has_first)
+      return hv_err_set(err, HV_EINVAL, "batches: give either batches or "
+                        "first_rating_id/last_rating_id, not both");
+    if (batches) {
+      if (window_parse_batches(batches, spec, &cfg->n_windows, err))
+        return err->code;
+    } else {
+      int64_t first, last;
+      if (routes_query_int(req, "first_rating_id", 1, 0, 0, INT64_MAX,
+                           &first, err) ||
+          routes_query_int(req, "last_rating_id", 1, 0, 0, INT64_MAX, &last,
+                           err))
+        return err->code;
+      char range[64];
+      snprintf(range, sizeof(range), "%lld:%lld", (long long)first,
+               (long long)last);
+      if (window_parse_batches(range, spec, &cfg->n_windows, err))
+        return err->code;
+    }
+    if (cfg->n_windows > DRIFT_MAX_WINDOWS)
+      return hv_err_set(err, HV_EINVAL, "batches: %zu windows, at most %d",
+                        cfg->n_windows, DRIFT_MAX_WINDOWS);
+    cfg->mode = MONITOR_BATCHES;
+    cfg->windows = *spec;
+    return 0;
+  }
+  const char *len = srv_query(req, "window");
+  const char *since = srv_query(req, "since");
+  int64_t n;
+  if (len && window_parse_duration(len, &cfg->window_seconds, "window", err))
+    return err->code;
+  if (since && window_parse_time(since, &cfg->since, "since", err))
+    return err->code;
+  cfg->has_since = since != NULL;
+  if (routes_query_int(req, "windows", 0, len ? 10 : 1, 1, DRIFT_MAX_WINDOWS,
+                       &n, err))
+    return err->code;
+  cfg->max_windows = (size_t)n;
+  return 0;
+}
+
+int routes_drift(struct srv_req *req, struct srv_resp *resp,
+                 struct hv_err *err)
+{
+  struct monitor_config cfg;
+  struct window_spec *spec = NULL;
+  json_t *report = NULL;
+  monitor_config_defaults(&cfg);
+  int rc = drift_windows(req, &cfg, &spec, err);
+  if (!rc)
+    rc = routes_query_num(req, "threshold_share", 0, cfg.threshold_share, 0,
+                          1, &cfg.threshold_share, err);
+  if (!rc)
+    rc = monitor_config_check(&cfg, err);
+  if (rc) {
+    free(spec);
+    return rc;
+  }
+  char why[320];
+  struct modelslot_snap *snap = srv_model(req, why, sizeof(why));
+  if (!snap) {
+    free(spec);
+    resp->status = 503;
+    return routes_json(resp, json_pack("{s:s}", "detail", why), err);
+  }
+  struct api_conn *c = srv_api(req, err);
+  if (c)
+    rc = monitor_run(api_db(c), NULL, snap->model, &cfg, &report, err);
+  free(spec);
+  if (!c || rc)
+    return err->code;
+  json_object_set_new(report, "served",
+                      json_pack("{s:s, s:I, s:s}", "model", snap->name,
+                                "version", (json_int_t)snap->version,
+                                "stage", snap->stage));
+  return routes_json(resp, report, err);
+}
+
+int routes_reload(struct srv_req *req, struct srv_resp *resp,
+                  struct hv_err *err)
+{
+  json_t *summary = NULL;
+  if (srv_reload(req, &summary, err))
+    return err->code;
+  return routes_json(resp, summary, err);
+}

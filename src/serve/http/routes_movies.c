@@ -1,0 +1,322 @@
+/*
+ * routes_movies.c - /movies/...: the catalogue, random picks, average
+ * ratings, and recommendations from the served model.
+ *
+ * The recommend path is the hot one: parse two path integers, take the
+ * model snapshot, score into per-thread scratch (model_recommend allocates
+ * nothing), and copy the pre-encoded JSON titles of the snapshot into the
+ * one allocation this request makes, its response body.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model.h"
+#include "serve/http/metrics.h"
+#include "serve/http/modelslot.h"
+#include "serve/http/routes.h"
+#include "serve/http/server.h"
+#include "store/api.h"
+#include "util/parse.h"
+
+#define MAX_RANDOM 10000
+
+static int append_movie(void *ctx, const struct api_movie_row *m)
+{
+  json_t *genres = json_array();
+  char buf[1024];
+  snprintf(buf, sizeof(buf), "%s", m->genres);
+  char *save = NULL;
+  for (char *g = strtok_r(buf, "|", &save); g; g = strtok_r(NULL, "|", &save))
+    json_array_append_new(genres, json_string(g));
+  json_t *j = json_pack(
+      "{s:I, s:s, s:o, s:o, s:o, s:o}", "movie_id", (json_int_t)m->id,
+      "movie_title", m->title, "movie_genres", genres, "release_date",
+      m->release_date ? json_string(m->release_date) : json_null(),
+      "release_year", m->release_year ? json_integer(m->release_year)
+                                      : json_null(),
+      "imdb_url", m->imdb_url ? json_string(m->imdb_url) : json_null());
+  return j && json_array_append_new(ctx, j) == 0 ? 0 : HV_ENOMEM;
+}
+
+/* {"message": [...]} of a filled list, or the error. */
+static int message_list(struct srv_resp *resp, json_t *list, int rc,
+                        struct hv_err *err)
+{
+  if (rc) {
+    json_decref(list);
+    return rc == HV_ENOMEM ? hv_err_set(err, HV_ENOMEM, "out of memory") : rc;
+  }
+  return routes_json(resp, json_pack("{s:o}", "message", list), err);
+}
+
+int routes_movies(struct srv_req *req, struct srv_resp *resp,
+                  struct hv_err *err)
+{
+  struct api_conn *c = srv_api(req, err);
+  if (!c)
+    return err->code;
+  json_t *list = json_array();
+  return message_list(resp, list,
+                      list ? api_movies_each(c, append_movie, list, err)
+                           : HV_ENOMEM,
+                      err);
+}
+
+int routes_random(struct srv_req *req, struct srv_resp *resp,
+                  struct hv_err *err)
+{
+  int64_t n;
+  if (routes_path_int(req, 0, 1, MAX_RANDOM, "n", &n, err))
+    return err->code;
+  struct api_conn *c = srv_api(req, err);
+  if (!c)
+    return err->code;
+  json_t *list = json_array();
+  return message_list(resp, list,
+                      list ? api_movies_random(c, n, append_movie, list, err)
+                           : HV_ENOMEM,
+                      err);
+}
+
+static int append_avg(void *ctx, int64_t id, const char *title, double avg,
+                      int64_t n)
+{
+  json_t *j = json_pack("{s:s, s:f, s:I, s:I}", "movie_title", title,
+                        "rating", avg, "movie_id", (json_int_t)id,
+                        "n_ratings", (json_int_t)n);
+  return j && json_array_append_new(ctx, j) == 0 ? 0 : HV_ENOMEM;
+}
+
+int routes_avg_ratings(struct srv_req *req, struct srv_resp *resp,
+                       struct hv_err *err)
+{
+  double lo, hi;
+  if (routes_query_num(req, "min_rating", 0, 0, 0, 5, &lo, err) ||
+      routes_query_num(req, "max_rating", 0, 5, 0, 5, &hi, err))
+    return err->code;
+  if (lo > hi)
+    return hv_err_set(err, HV_EINVAL,
+                      "min_rating: %g is above max_rating %g", lo, hi);
+  struct api_conn *c = srv_api(req, err);
+  if (!c)
+    return err->code;
+  json_t *list = json_array();
+  int rc = list ? api_movie_avg_each(c, lo, hi, append_avg, list, err)
+                : HV_ENOMEM;
+  if (rc) {
+    json_decref(list);
+    return rc == HV_ENOMEM ? hv_err_set(err, HV_ENOMEM, "out of memory") : rc;
+  }
+  return routes_json(resp, list, err);
+}
+
+/* 503 {"detail": why} when no model is loaded. */
+static int no_model(struct srv_resp *resp, const char *why,
+                    struct hv_err *err)
+{
+  resp->status = 503;
+  resp->retry_after = 1;
+  return routes_json(resp, json_pack("{s:s}", "detail", why), err);
+}
+
+/* Bytes the JSON list of ids[0..k) takes: titles, commas, brackets. */
+static size_t titles_size(const struct modelslot_snap *snap,
+                          const int64_t *ids, int k)
+{
+  size_t total = 2, len;
+  for (int i = 0; i < k; i++)
+    total += (modelslot_title(snap, ids[i], &len) ? len : 4) + 1;
+  return total;
+}
+
+/* Write the JSON list of titles of ids[0..k) at p; returns the end. */
+static char *put_titles(const struct modelslot_snap *snap, const int64_t *ids,
+                        int k, char *p)
+{
+  size_t len;
+  *p++ = '[';
+  for (int i = 0; i < k; i++) {
+    const char *t = modelslot_title(snap, ids[i], &len);
+    if (i)
+      *p++ = ',';
+    if (!t) { /* a movie the catalogue no longer holds */
+      t = "null";
+      len = 4;
+    }
+    memcpy(p, t, len);
+    p += len;
+  }
+  *p++ = ']';
+  return p;
+}
+
+/* Top n for one user into the thread's buffers; k = how many. */
+static int recommend_one(struct srv_req *req,
+                         const struct modelslot_snap *snap, int64_t user,
+                         int n, const char *what, int64_t **ids, int *k,
+                         struct hv_err *err)
+{
+  float *scores, *top;
+  if (srv_scratch(req, snap, (size_t)n, &scores, ids, &top))
+    return hv_err_set(err, HV_ENOMEM, "out of memory");
+  int64_t *excl = NULL;
+  size_t n_excl = 0;
+  const char *ex = srv_query(req, "exclude_rated");
+  if (ex && (!strcmp(ex, "true") || !strcmp(ex, "1"))) {
+    struct api_conn *c = srv_api(req, err);
+    if (!c || api_user_movie_ids(c, user, &excl, &n_excl, err))
+      return err->code;
+  } else if (ex && strcmp(ex, "false") && strcmp(ex, "0")) {
+    return hv_err_set(err, HV_EINVAL,
+                      "exclude_rated: '%.32s' is not true or false", ex);
+  }
+  struct hv_err merr = {0};
+  int got = model_recommend_cached(snap->model, snap->topcache, user, n,
+                                   excl, n_excl, *ids, top, scores, &merr);
+  free(excl);
+  if (got == HV_ENOTFOUND)
+    return hv_err_set(err, HV_EINVAL, "%s: unknown user %lld", what,
+                      (long long)user);
+  if (got < 0)
+    return hv_err_set(err, got, "%s", merr.msg);
+  *k = got;
+  return 0;
+}
+
+static void set_version(struct srv_resp *resp,
+                        const struct modelslot_snap *snap)
+{
+  _Static_assert(sizeof(resp->model_version) == sizeof(snap->version_text),
+                 "X-Model-Version buffers differ");
+  memcpy(resp->model_version, snap->version_text,
+         sizeof(resp->model_version));
+}
+
+int routes_recommend(struct srv_req *req, struct srv_resp *resp,
+                     struct hv_err *err)
+{
+  int64_t user, n;
+  if (routes_path_int(req, 0, 0, INT64_MAX, "user", &user, err) ||
+      routes_path_int(req, 1, 1, srv_config(req)->max_n, "n", &n, err))
+    return err->code;
+  char why[320];
+  struct modelslot_snap *snap = srv_model(req, why, sizeof(why));
+  if (!snap)
+    return no_model(resp, why, err);
+  int64_t *ids;
+  int k;
+  if (recommend_one(req, snap, user, (int)n, "user", &ids, &k, err))
+    return err->code;
+  static const char head[] = "{\"message\":";
+  size_t cap = sizeof(head) + titles_size(snap, ids, k) + 2;
+  char *body = malloc(cap), *p = body;
+  if (!body)
+    return hv_err_set(err, HV_ENOMEM, "out of memory");
+  memcpy(p, head, sizeof(head) - 1);
+  p = put_titles(snap, ids, k, p + sizeof(head) - 1);
+  *p++ = '}';
+  *p = '\0';
+  resp->body = body;
+  resp->len = (size_t)(p - body);
+  set_version(resp, snap);
+  metrics_recommend(srv_metrics(req), 1, (uint64_t)k);
+  return 0;
+}
+
+struct batch {
+  int64_t *users;
+  size_t n, cap, max;
+  struct hv_err *err;
+};
+
+static int batch_user(void *ctx, const char *value)
+{
+  struct batch *b = ctx;
+  char what[32];
+  snprintf(what, sizeof(what), "users[%zu]", b->n);
+  if (b->n == b->max)
+    return hv_err_set(b->err, HV_EINVAL, "users: at most %zu per call",
+                      b->max);
+  int64_t id;
+  if (hv_parse_i64(value, 0, INT64_MAX, &id, what, b->err))
+    return HV_EINVAL;
+  if (b->n == b->cap) {
+    b->cap = b->cap ? 2 * b->cap : 16;
+    int64_t *p = realloc(b->users, b->cap * sizeof(*p));
+    if (!p)
+      return hv_err_set(b->err, HV_ENOMEM, "out of memory");
+    b->users = p;
+  }
+  b->users[b->n++] = id;
+  return 0;
+}
+
+/* Write the batch answer for b's users to f. */
+static int batch_write(struct srv_req *req, const struct modelslot_snap *snap,
+                       const struct batch *b, int n, FILE *f,
+                       struct hv_err *err)
+{
+  uint64_t items = 0;
+  fputc('[', f);
+  for (size_t i = 0; i < b->n; i++) {
+    char what[32];
+    int64_t *ids;
+    int k;
+    snprintf(what, sizeof(what), "users[%zu]", i);
+    if (recommend_one(req, snap, b->users[i], n, what, &ids, &k, err))
+      return err->code;
+    char *list = malloc(titles_size(snap, ids, k) + 1);
+    if (!list)
+      return hv_err_set(err, HV_ENOMEM, "out of memory");
+    char *end = put_titles(snap, ids, k, list);
+    fprintf(f, "%s{\"user_id\":\"%lld\",\"movies\":", i ? "," : "",
+            (long long)b->users[i]);
+    fwrite(list, 1, (size_t)(end - list), f);
+    fputc('}', f);
+    free(list);
+    items += (uint64_t)k;
+  }
+  fputc(']', f);
+  metrics_recommend(srv_metrics(req), b->n, items);
+  return 0;
+}
+
+int routes_recommend_batch(struct srv_req *req, struct srv_resp *resp,
+                           struct hv_err *err)
+{
+  int64_t n;
+  if (routes_path_int(req, 0, 1, srv_config(req)->max_n, "n", &n, err))
+    return err->code;
+  struct batch b = {.max = (size_t)srv_config(req)->max_batch, .err = err};
+  if (srv_query_each(req, "users", batch_user, &b)) {
+    free(b.users);
+    return err->code;
+  }
+  if (b.n == 0)
+    return hv_err_set(err, HV_EINVAL,
+                      "users: query parameter is required "
+                      "(?users=1&users=2)");
+  char why[320];
+  struct modelslot_snap *snap = srv_model(req, why, sizeof(why));
+  if (!snap) {
+    free(b.users);
+    return no_model(resp, why, err);
+  }
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  int rc = f ? batch_write(req, snap, &b, (int)n, f, err)
+             : hv_err_set(err, HV_ENOMEM, "out of memory");
+  free(b.users);
+  if (f && fclose(f) != 0 && !rc)
+    rc = hv_err_set(err, HV_ENOMEM, "out of memory");
+  if (rc) {
+    free(buf);
+    return rc;
+  }
+  resp->body = buf;
+  resp->len = len;
+  set_version(resp, snap);
+  return 0;
+}

@@ -1,0 +1,78 @@
+/*
+ * routes_system.c - /, /healthz, /readyz, /metrics, /openapi.json, /docs.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "serve/http/modelslot.h"
+#include "serve/http/routes.h"
+
+int routes_root(struct srv_req *req, struct srv_resp *resp, struct hv_err *err)
+{
+  return routes_message(resp,
+                        "Harvest movie recommender API; see /docs for the "
+                        "routes",
+                        err);
+}
+
+int routes_healthz(struct srv_req *req, struct srv_resp *resp,
+                   struct hv_err *err)
+{
+  return routes_json(resp, json_pack("{s:s}", "status", "ok"), err);
+}
+
+int routes_readyz(struct srv_req *req, struct srv_resp *resp,
+                  struct hv_err *err)
+{
+  char why[320];
+  struct modelslot_snap *snap = srv_model(req, why, sizeof(why));
+  if (!snap) {
+    resp->status = 503;
+    resp->retry_after = 1;
+    return routes_json(resp, json_pack("{s:s}", "detail", why), err);
+  }
+  return routes_json(resp,
+                     json_pack("{s:s, s:s, s:I, s:s}", "status", "ready",
+                               "model", snap->name, "version",
+                               (json_int_t)snap->version, "stage",
+                               snap->stage),
+                     err);
+}
+
+int routes_metrics(struct srv_req *req, struct srv_resp *resp,
+                   struct hv_err *err)
+{
+  if (srv_metrics_text(req, &resp->body, &resp->len, err))
+    return err->code;
+  resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+  return 0;
+}
+
+/* Answer a copy of a cached text. */
+static int cached(struct srv_resp *resp, const char *text, size_t len,
+                  const char *type, struct hv_err *err)
+{
+  resp->body = malloc(len + 1);
+  if (!resp->body)
+    return hv_err_set(err, HV_ENOMEM, "out of memory");
+  memcpy(resp->body, text, len + 1);
+  resp->len = len;
+  resp->content_type = type;
+  return 0;
+}
+
+int routes_openapi(struct srv_req *req, struct srv_resp *resp,
+                   struct hv_err *err)
+{
+  size_t len;
+  const char *t = srv_openapi(req, &len);
+  return cached(resp, t, len, "application/json", err);
+}
+
+int routes_docs(struct srv_req *req, struct srv_resp *resp,
+                struct hv_err *err)
+{
+  size_t len;
+  const char *t = srv_docs(req, &len);
+  return cached(resp, t, len, "text/html; charset=utf-8", err);
+}

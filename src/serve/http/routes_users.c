@@ -1,0 +1,304 @@
+/*
+ * routes_users.c - /users/...: the user list and rows, live ratings, login,
+ * passwords and a user's own ratings.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "serve/http/auth.h"
+#include "serve/http/routes.h"
+#include "store/api.h"
+#include "util/parse.h"
+
+#define MAX_RATINGS_PER_CALL 10000
+
+/* JSON value of a nullable string / int column. */
+static json_t *opt_str(const char *s)
+{
+  return s ? json_string(s) : json_null();
+}
+
+static json_t *opt_int(int v)
+{
+  return v >= 0 ? json_integer(v) : json_null();
+}
+
+static json_t *user_json(const struct api_user_row *u)
+{
+  return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "user_id",
+                   (json_int_t)u->id, "bucketized_user_age",
+                   opt_int(u->bucketized_age), "raw_user_age",
+                   opt_int(u->raw_age), "user_gender", opt_str(u->gender),
+                   "user_occupation_label", opt_int(u->occupation_label),
+                   "user_occupation_text", opt_str(u->occupation_text),
+                   "user_zip_code", opt_str(u->zip_code));
+}
+
+static int append_user(void *ctx, const struct api_user_row *u)
+{
+  json_t *j = user_json(u);
+  return j && json_array_append_new(ctx, j) == 0 ? 0 : HV_ENOMEM;
+}
+
+int routes_users(struct srv_req *req, struct srv_resp *resp,
+                 struct hv_err *err)
+{
+  struct api_conn *c = srv_api(req, err);
+  if (!c)
+    return err->code;
+  json_t *list = json_array();
+  int rc = list ? api_users_each(c, append_user, list, err) : HV_ENOMEM;
+  if (rc) {
+    json_decref(list);
+    return rc == HV_ENOMEM ? hv_err_set(err, HV_ENOMEM, "out of memory") : rc;
+  }
+  return routes_json(resp, json_pack("{s:o}", "message", list), err);
+}
+
+int routes_user(struct srv_req *req, struct srv_resp *resp, struct hv_err *err)
+{
+  int64_t id;
+  if (routes_path_int(req, 0, 0, INT64_MAX, "user_id", &id, err))
+    return err->code;
+  struct api_conn *c = srv_api(req, err);
+  if (!c)
+    return err->code;
+  json_t *list = json_array();
+  int rc = list ? api_user_get(c, id, append_user, list, err) : HV_ENOMEM;
+  if (rc) {
+    json_decref(list);
+    return rc == HV_ENOMEM ? hv_err_set(err, HV_ENOMEM, "out of memory") : rc;
+  }
+  return routes_json(resp, list, err);
+}
+
+/* An integer field of item i: a JSON integer or a string of digits (as
+ * pydantic accepts). */
+static int item_int(json_t *item, size_t i, const char *key, int64_t *out,
+                    struct hv_err *err)
+{
+  json_t *v = json_object_get(item, key);
+  char what[64];
+  snprintf(what, sizeof(what), "ratings[%zu].%s", i, key);
+  if (!v)
+    return hv_err_set(err, HV_EINVAL, "%s: field required", what);
+  if (json_is_integer(v)) {
+    *out = json_integer_value(v);
+    if (*out < 0)
+      return hv_err_set(err, HV_EINVAL, "%s: must not be negative", what);
+    return 0;
+  }
+  if (json_is_string(v))
+    return hv_parse_i64(json_string_value(v), 0, INT64_MAX, out, what, err);
+  return hv_err_set(err, HV_EINVAL, "%s: expected an integer", what);
+}
+
+static int item_rating(json_t *item, size_t i, double *out,
+                       struct hv_err *err)
+{
+  json_t *v = json_object_get(item, "user_rating");
+  char what[64];
+  snprintf(what, sizeof(what), "ratings[%zu].user_rating", i);
+  if (!v)
+    return hv_err_set(err, HV_EINVAL, "%s: field required", what);
+  if (json_is_number(v))
+    *out = json_number_value(v);
+  else if (json_is_string(v))
+    return hv_parse_f64(json_string_value(v), 0.5, 5, out, what, err);
+  else
+    return hv_err_set(err, HV_EINVAL, "%s: expected a number", what);
+  return 0;
+}
+
+/* Parse and check the body into a new array *out of *n ratings. */
+static int parse_ratings(struct srv_req *req, struct api_new_rating **out,
+                         size_t *n, struct hv_err *err)
+{
+  json_error_t je;
+  json_t *j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
+  if (!j)
+    return hv_err_set(err, HV_EINVAL,
+                      "body: invalid JSON at line %d column %d: %s", je.line,
+                      je.column, je.text);
+  int rc = 0;
+  size_t len = json_array_size(j);
+  if (!json_is_array(j))
+    rc = hv_err_set(err, HV_EINVAL,
+                    "body: expected a list of {\"user_id\", \"movie_id\", "
+                    "\"user_rating\"}");
+  else if (len == 0)
+    rc = hv_err_set(err, HV_EINVAL, "body: the list is empty");
+  else if (len > MAX_RATINGS_PER_CALL)
+    rc = hv_err_set(err, HV_ETOOBIG, "body: %zu ratings; at most %d per call",
+                    len, MAX_RATINGS_PER_CALL);
+  struct api_new_rating *r = rc ? NULL : calloc(len, sizeof(*r));
+  if (!rc && !r)
+    rc = hv_err_set(err, HV_ENOMEM, "out of memory");
+  for (size_t i = 0; !rc && i < len; i++) {
+    json_t *item = json_array_get(j, i);
+    if (!json_is_object(item))
+      rc = hv_err_set(err, HV_EINVAL, "ratings[%zu]: expected an object", i);
+    else if (item_int(item, i, "user_id", &r[i].user_id, err) ||
+             item_int(item, i, "movie_id", &r[i].movie_id, err) ||
+             item_rating(item, i, &r[i].rating, err))
+      rc = err->code;
+  }
+  json_decref(j);
+  if (rc) {
+    free(r);
+    return rc;
+  }
+  *out = r;
+  *n = len;
+  return 0;
+}
+
+int routes_add_ratings(struct srv_req *req, struct srv_resp *resp,
+                       struct hv_err *err)
+{
+  struct api_new_rating *r = NULL;
+  size_t n = 0;
+  int64_t first = 0;
+  if (parse_ratings(req, &r, &n, err))
+    return err->code;
+  struct api_conn *c = srv_api(req, err);
+  int rc = c ? api_ratings_insert(c, r, n, (int64_t)time(NULL), &first, err)
+             : err->code;
+  free(r);
+  if (rc)
+    return rc;
+  char msg[64];
+  snprintf(msg, sizeof(msg), "added %zu rating%s", n, n == 1 ? "" : "s");
+  return routes_json(resp,
+                     json_pack("{s:s, s:I, s:I}", "message", msg, "inserted",
+                               (json_int_t)n, "first_rating_id",
+                               (json_int_t)first),
+                     err);
+}
+
+/* The user id in a form field (required). */
+static int form_user(struct srv_req *req, const char *field, int64_t *uid,
+                     struct hv_err *err)
+{
+  const char *v = srv_form(req, field, err);
+  if (!v)
+    return err->code ? err->code
+                     : hv_err_set(err, HV_EINVAL, "%s: field required",
+                                  field);
+  return hv_parse_i64(v, 0, INT64_MAX, uid, field, err);
+}
+
+int routes_token(struct srv_req *req, struct srv_resp *resp,
+                 struct hv_err *err)
+{
+  const char *user = srv_form(req, "username", err);
+  if (err->code)
+    return err->code;
+  if (auth_rate_take(srv_auth(req), req->ip, user, err)) {
+    resp->retry_after = 60;
+    return err->code;
+  }
+  int64_t uid;
+  const char *pw = srv_form(req, "password", err);
+  if (form_user(req, "username", &uid, err))
+    return err->code;
+  if (!pw)
+    return hv_err_set(err, HV_EINVAL, "password: field required");
+  struct api_conn *c = srv_api(req, err);
+  if (!c)
+    return err->code;
+  char hash[AUTH_HASH_MAX] = "";
+  int rc = api_password_get(c, uid, hash, sizeof(hash), err);
+  if (rc && rc != HV_ENOTFOUND)
+    return rc;
+  if (auth_check_password(srv_auth(req), hash, pw, err))
+    return err->code;
+  char *token = NULL;
+  if (auth_token_issue(srv_auth(req), uid, &token, err))
+    return err->code;
+  rc = routes_json(resp,
+                   json_pack("{s:s, s:s}", "access_token", token, "token_type",
+                             "bearer"),
+                   err);
+  free(token);
+  return rc;
+}
+
+/* Who may set the password: the admin key (with a username) or the user's
+ * own bearer token. */
+static int password_target(struct srv_req *req, int64_t *uid,
+                           struct hv_err *err)
+{
+  struct auth *a = srv_auth(req);
+  const char *key = srv_header(req, "X-Admin-Key");
+  if (key) {
+    if (auth_rate_take_admin(a, req->ip, err) ||
+        auth_admin_check(a, key, err))
+      return err->code;
+    return form_user(req, "username", uid, err);
+  }
+  if (auth_bearer(a, srv_header(req, "Authorization"), uid, err))
+    return err->code;
+  const char *named = srv_form(req, "username", err);
+  if (err->code)
+    return err->code;
+  int64_t other;
+  if (named && (hv_parse_i64(named, 0, INT64_MAX, &other, "username", err) ||
+                other != *uid))
+    return err->code ? err->code
+                     : hv_err_set(err, HV_EFORBIDDEN,
+                                  "a token may only change its own user's "
+                                  "password");
+  return 0;
+}
+
+int routes_update_password(struct srv_req *req, struct srv_resp *resp,
+                           struct hv_err *err)
+{
+  int64_t uid;
+  if (password_target(req, &uid, err))
+    return err->code;
+  const char *pw = srv_form(req, "new_password", err);
+  if (!pw && !err->code)
+    pw = srv_form(req, "password", err);
+  if (!pw)
+    return err->code ? err->code
+                     : hv_err_set(err, HV_EINVAL,
+                                  "new_password: field required");
+  char hash[AUTH_HASH_MAX];
+  struct api_conn *c = srv_api(req, err);
+  if (!c || auth_hash_password(srv_auth(req), pw, hash, err) ||
+      api_password_set(c, uid, hash, err))
+    return err->code;
+  return routes_message(resp, "password updated", err);
+}
+
+static int append_rating(void *ctx, const struct api_rating_row *r)
+{
+  json_t *j = json_pack("{s:I, s:I, s:s, s:f, s:I, s:s}", "user_id",
+                        (json_int_t)r->user_id, "movie_id",
+                        (json_int_t)r->movie_id, "movie_title", r->title,
+                        "user_rating", r->rating, "timestamp",
+                        (json_int_t)r->timestamp, "source", r->source);
+  return j && json_array_append_new(ctx, j) == 0 ? 0 : HV_ENOMEM;
+}
+
+int routes_secure_ratings(struct srv_req *req, struct srv_resp *resp,
+                          struct hv_err *err)
+{
+  int64_t uid;
+  if (auth_bearer(srv_auth(req), srv_header(req, "Authorization"), &uid, err))
+    return err->code;
+  struct api_conn *c = srv_api(req, err);
+  if (!c)
+    return err->code;
+  json_t *list = json_array();
+  int rc = list ? api_user_ratings_each(c, uid, append_rating, list, err)
+                : HV_ENOMEM;
+  if (rc) {
+    json_decref(list);
+    return rc == HV_ENOMEM ? hv_err_set(err, HV_ENOMEM, "out of memory") : rc;
+  }
+  return routes_json(resp, list, err);
+}

@@ -1,0 +1,302 @@
+/*
+ * ui_data.c - the data pages of the web UI: the catalogue's counts,
+ * rating histogram and top movies, and one user's page with their ratings
+ * and their current recommendations from the model this server serves.
+ *
+ * Design: the data page is store_stats (a handful of aggregate queries);
+ * the user page reads the user's row and ratings through the API
+ * connection and asks the served snapshot (srv_model) for the top 10
+ * movies the user has not rated, with the same model_recommend call and
+ * per-thread scratch as GET /movies/recommend. Titles come from data
+ * files and users, so every one is escaped (html_f's %s).
+ *
+ * Threads: page functions run on one worker with its own connection.
+ */
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model.h"
+#include "serve/ui/html.h"
+#include "serve/http/modelslot.h"
+#include "serve/http/routes.h"
+#include "serve/ui/svg.h"
+#include "serve/ui/ui_internal.h"
+#include "store/api.h"
+#include "store/stats.h"
+#include "util/parse.h"
+
+#define USER_RATINGS_SHOWN 500
+#define USER_RECS 10
+
+static void card(struct html *h, const char *label, const char *value)
+{
+  html_f(h, "<div class=\"card\"><div class=\"v\">%s</div><div class=\"k\">"
+            "%s</div></div>",
+         value, label);
+}
+
+static void cards_counts(struct html *h, const struct store_stats *st)
+{
+  char v[64], a[32], b[32];
+  html_raw(h, "<div class=\"cards\">");
+  snprintf(v, sizeof(v), "%lld", (long long)st->n.users);
+  card(h, "users", v);
+  snprintf(v, sizeof(v), "%lld", (long long)st->n.movies);
+  card(h, "movies", v);
+  snprintf(v, sizeof(v), "%lld", (long long)st->n.ratings);
+  card(h, "ratings", v);
+  snprintf(v, sizeof(v), "%lld", (long long)st->n.genres);
+  card(h, "genres", v);
+  snprintf(v, sizeof(v), "%.1f", st->days);
+  card(h, "days of ratings", v);
+  snprintf(v, sizeof(v), "%.4f", st->sparsity);
+  card(h, "sparsity", v);
+  snprintf(v, sizeof(v), "%s", html_num(st->per_user.median, a, sizeof(a)));
+  card(h, "median ratings per user", v);
+  snprintf(v, sizeof(v), "%s", html_num(st->per_movie.median, b, sizeof(b)));
+  card(h, "median ratings per movie", v);
+  html_raw(h, "</div>");
+  char t0[32], t1[32];
+  html_f(h, "<p class=\"muted\">Ratings from %s to %s UTC, rating_id %lld "
+            "to %lld.</p>",
+         ui_time((double)st->n.first_ts, t0, sizeof(t0)),
+         ui_time((double)st->n.last_ts, t1, sizeof(t1)),
+         (long long)st->n.first_rating_id, (long long)st->n.last_rating_id);
+}
+
+static void histogram(struct html *h, const struct store_stats *st)
+{
+  char lab[STORE_STATS_HIST][8];
+  const char *labels[STORE_STATS_HIST];
+  double values[STORE_STATS_HIST];
+  for (int i = 0; i < st->n_hist; i++) {
+    snprintf(lab[i], sizeof(lab[i]), "%g", st->hist[i].rating);
+    labels[i] = lab[i];
+    values[i] = (double)st->hist[i].count;
+  }
+  struct svg_bar_opts o = {.width = 560, .height = 260,
+                           .title = "Rating histogram", .x_label = "rating",
+                           .y_label = "ratings"};
+  html_raw(h, "<h2>Ratings</h2>");
+  svg_bar_chart(h, &o, labels, values, (size_t)st->n_hist);
+}
+
+static void top_movies(struct html *h, const struct store_stats *st)
+{
+  html_raw(h, "<h2>Most rated movies</h2><table class=\"data sortable top\">"
+              "<thead><tr><th>Movie id</th><th>Title</th><th>Ratings</th>"
+              "<th>Mean rating</th></tr></thead><tbody>");
+  for (int i = 0; i < st->n_top; i++)
+    html_f(h,
+           "<tr><td class=\"num\">%lld</td><td>%s</td><td class=\"num\">%lld"
+           "</td><td class=\"num\">%.2f</td></tr>",
+           (long long)st->top[i].movie_id, st->top[i].title,
+           (long long)st->top[i].count, st->top[i].mean_rating);
+  html_raw(h, "</tbody></table>");
+}
+
+int ui_page_data(struct ui_page *p, struct hv_err *err)
+{
+  struct hv_db *db = ui_db(p, err);
+  struct store_stats *st = calloc(1, sizeof(*st));
+  if (!st)
+    return hv_err_set(err, HV_ENOMEM, "out of memory");
+  if (!db || store_stats(db, st, err)) {
+    free(st);
+    return err->code;
+  }
+  snprintf(p->title, sizeof(p->title), "Data");
+  html_raw(&p->h, "<h1>Data</h1>");
+  struct store_dataset ds;
+  struct hv_err derr = {0};
+  if (store_dataset_latest(db, &ds, &derr) == 0) {
+    char t[32];
+    html_f(&p->h, "<p class=\"dataset\">Dataset <b>%s</b> loaded %s UTC "
+                  "from <span class=\"mono\">%.300s</span></p>",
+           ds.name, ui_time(ds.imported_at, t, sizeof(t)), ds.source);
+  }
+  if (st->n.ratings == 0 && st->n.movies == 0)
+    ui_empty(&p->h, "The database holds no data yet.",
+             "harvest data synth   (or: harvest data fetch ml-100k)");
+  cards_counts(&p->h, st);
+  html_raw(&p->h, "<form method=\"get\" action=\"/ui/users\"><label>User id "
+                  "<input type=\"number\" name=\"id\" min=\"0\" required>"
+                  "</label> <button type=\"submit\">Show user</button>"
+                  "</form>");
+  if (st->n_hist)
+    histogram(&p->h, st);
+  if (st->n_top)
+    top_movies(&p->h, st);
+  free(st);
+  return 0;
+}
+
+/* ---- a user ------------------------------------------------------------------- */
+
+static int user_row(void *ctx, const struct api_user_row *u)
+{
+  struct html *h = ctx;
+  char age[16] = "-";
+  if (u->raw_age >= 0)
+    snprintf(age, sizeof(age), "%d", u->raw_age);
+  html_f(h,
+         "<table class=\"data user\"><tbody><tr><th>User id</th><td>%lld"
+         "</td></tr><tr><th>Age</th><td>%s</td></tr><tr><th>Gender</th>"
+         "<td>%s</td></tr><tr><th>Occupation</th><td>%s</td></tr>"
+         "<tr><th>Zip code</th><td>%s</td></tr></tbody></table>",
+         (long long)u->id, age, u->gender ? u->gender : "-",
+         u->occupation_text ? u->occupation_text : "-",
+         u->zip_code ? u->zip_code : "-");
+  return 0;
+}
+
+struct rating_list {
+  struct api_rating_row *rows; /* title and source strdup'd */
+  size_t n, cap, total;
+};
+
+static int rating_add(void *ctx, const struct api_rating_row *r)
+{
+  struct rating_list *l = ctx;
+  l->total++;
+  if (l->n == l->cap) {
+    size_t nc = l->cap ? l->cap * 2 : 64;
+    struct api_rating_row *p = realloc(l->rows, nc * sizeof(*p));
+    if (!p)
+      return HV_ENOMEM;
+    l->rows = p;
+    l->cap = nc;
+  }
+  struct api_rating_row *c = &l->rows[l->n];
+  *c = *r;
+  c->title = strdup(r->title ? r->title : "");
+  c->source = strdup(r->source ? r->source : "");
+  if (!c->title || !c->source) {
+    free((char *)c->title);
+    free((char *)c->source);
+    return HV_ENOMEM;
+  }
+  l->n++;
+  return 0;
+}
+
+static void rating_list_free(struct rating_list *l)
+{
+  for (size_t i = 0; i < l->n; i++) {
+    free((char *)l->rows[i].title);
+    free((char *)l->rows[i].source);
+  }
+  free(l->rows);
+}
+
+static void ratings_table(struct html *h, const struct rating_list *l)
+{
+  html_f(h, "<h2>Ratings (%zu)</h2>", l->total);
+  if (l->total == 0) {
+    html_raw(h, "<p class=\"muted\">This user has rated nothing.</p>");
+    return;
+  }
+  size_t first = l->n > USER_RATINGS_SHOWN ? l->n - USER_RATINGS_SHOWN : 0;
+  if (first)
+    html_f(h, "<p class=\"muted\">The newest %d are shown.</p>",
+           USER_RATINGS_SHOWN);
+  html_raw(h, "<table class=\"data sortable ratings\"><thead><tr><th>When "
+              "(UTC)</th><th>Movie id</th><th>Title</th><th>Rating</th>"
+              "<th>Source</th></tr></thead><tbody>");
+  for (size_t i = l->n; i-- > first;) { /* newest first */
+    const struct api_rating_row *r = &l->rows[i];
+    char t[32];
+    html_f(h,
+           "<tr><td data-v=\"%lld\">%s</td><td class=\"num\">%lld</td>"
+           "<td>%s</td><td class=\"num\">%g</td><td>%s</td></tr>",
+           (long long)r->timestamp, ui_time((double)r->timestamp, t,
+                                            sizeof(t)),
+           (long long)r->movie_id, r->title, r->rating, r->source);
+  }
+  html_raw(h, "</tbody></table>");
+}
+
+static void recommendations(struct ui_page *p, struct api_conn *c,
+                            int64_t uid)
+{
+  struct html *h = &p->h;
+  char why[320];
+  struct modelslot_snap *snap = srv_model(p->req, why, sizeof(why));
+  html_raw(h, "<h2>Current recommendations</h2>");
+  if (!snap) {
+    ui_empty(h, why, "harvest models register ... --stage Production");
+    return;
+  }
+  float *scores, *top;
+  int64_t *ids;
+  struct hv_err e = {0};
+  size_t n_ex = 0;
+  int64_t *ex = NULL;
+  if (api_user_movie_ids(c, uid, &ex, &n_ex, &e) || srv_scratch(p->req, snap, USER_RECS, &scores, &ids, &top)) {
+    ui_error_box(h, e.code ? e.msg : "out of memory");
+    free(ex);
+    return;
+  }
+  int k = model_recommend(snap->model, uid, USER_RECS, ex, n_ex, ids, top,
+                          scores, &e);
+  free(ex);
+  if (k == HV_ENOTFOUND) {
+    html_f(h, "<p class=\"muted\">The served model (%s) was trained before "
+              "this user existed; a retrained model will know them.</p>",
+           snap->version_text);
+    return;
+  }
+  if (k < 0) {
+    ui_error_box(h, e.msg);
+    return;
+  }
+  html_f(h, "<p class=\"muted\">Top %d movies the user has not rated, from "
+            "%s.</p><ol class=\"recs\">",
+         k, snap->version_text);
+  for (int i = 0; i < k; i++) {
+    size_t len = 0;
+    const char *lit = modelslot_title(snap, ids[i], &len);
+    json_t *t = lit ? json_loadb(lit, len, JSON_DECODE_ANY, NULL) : NULL;
+    html_f(h, "<li>%s <span class=\"muted\">(movie %lld, score %.3f)</span>"
+              "</li>",
+           json_string_value(t) ? json_string_value(t) : "(unknown title)",
+           (long long)ids[i], (double)top[i]);
+    json_decref(t);
+  }
+  html_raw(h, "</ol>");
+}
+
+int ui_page_user(struct ui_page *p, struct hv_err *err)
+{
+  int64_t uid;
+  const char *q = srv_query(p->req, "id");
+  if (p->req->match.n_captures > 0) {
+    if (routes_path_int(p->req, 0, 0, INT64_MAX, "user id", &uid, err))
+      return err->code;
+  } else if (!q) {
+    return hv_err_set(err, HV_EINVAL, "id: the user id is required "
+                                      "(/ui/users/ID)");
+  } else if (hv_parse_i64(q, 0, INT64_MAX, &uid, "user id", err)) {
+    return err->code;
+  }
+  struct api_conn *c = srv_api(p->req, err);
+  if (!c)
+    return err->code;
+  snprintf(p->title, sizeof(p->title), "User %lld", (long long)uid);
+  html_f(&p->h, "<h1>User %lld</h1>", (long long)uid);
+  if (api_user_get(c, uid, user_row, &p->h, err))
+    return err->code;
+  struct rating_list l = {0};
+  int rc = api_user_ratings_each(c, uid, rating_add, &l, err);
+  if (rc) {
+    rating_list_free(&l);
+    return err->msg[0] ? rc : hv_err_set(err, rc, "out of memory");
+  }
+  recommendations(p, c, uid);
+  ratings_table(&p->h, &l);
+  rating_list_free(&l);
+  return 0;
+}

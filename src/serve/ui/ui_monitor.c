@@ -1,0 +1,498 @@
+/*
+ * ui_monitor.c - the monitoring page of the web UI: the served model's
+ * performance per window against the retraining threshold, the drift grid
+ * (feature x window, coloured by each feature's test statistic against
+ * its threshold, the test named), the feedback-loop health metrics and
+ * the retraining decisions with their reasons.
+ *
+ * Design: the page reads what the monitor and the retraining loop already
+ * recorded, never recomputes: the report.json artifact of the newest
+ * FINISHED run in experiment MONITOR_EXPERIMENT (or of ?run=ID), read
+ * after artifacts_resolve verified its checksum, and the runs of
+ * RETRAIN_EXPERIMENT (tags retrain.decision / retrain.reasons /
+ * retrain.action, their metrics). The threshold line is the min_top100
+ * trigger of the newest retraining run's "policy" param (policy_parse),
+ * else the seed's rule (policy_seed: 0.5). A drift cell's colour score is
+ * statistic / threshold for distance tests and log(p) / log(threshold)
+ * for p-value tests (ks, chi2), so 1 is the verdict boundary for every
+ * test alike. Without runs the page says what to run.
+ *
+ * Threads: page functions run on one worker with its own connection.
+ */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "monitor/monitor.h"
+#include "retrain/policy.h"
+#include "retrain/retrain.h"
+#include "serve/ui/html.h"
+#include "serve/http/routes.h"
+#include "serve/ui/svg.h"
+#include "serve/ui/ui_internal.h"
+#include "store/tracking.h"
+#include "track/artifacts.h"
+#include "track/runs.h"
+#include "util/fsutil.h"
+
+#define MAX_WINDOWS 200
+#define MAX_FEATURES 64
+#define MAX_DECISIONS 50
+#define MAX_REPORT (64 << 20)
+
+/* A number from a JSON object (NaN when absent or not a number). */
+static double jnum(const json_t *o, const char *key)
+{
+  const json_t *v = json_object_get(o, key);
+  return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static const char *jstr(const json_t *o, const char *key)
+{
+  return json_string_value(json_object_get(o, key));
+}
+
+/* Load the verified report of run_id (artifacts_resolve re-hashes the
+ * blob; blobs are immutable, so the bytes read next are those); HV_ENOTFOUND
+ * when it has none. */
+static int load_report(struct ui_page *p, struct hv_db *db,
+                       const char *run_id, json_t **out, struct hv_err *err)
+{
+  char path[4096];
+  char *buf = NULL;
+  size_t len = 0;
+  if (artifacts_resolve(ui_home(p), db, run_id, MONITOR_ARTIFACT, NULL, path,
+                        sizeof(path), err) ||
+      hv_read_file(path, MAX_REPORT, &buf, &len, err))
+    return err->code;
+  json_error_t je;
+  int rc = 0;
+  if (!(*out = json_loadb(buf, len, 0, &je)))
+    rc = hv_err_set(err, HV_ECORRUPT, "%s of run %s: line %d: %s",
+                    MONITOR_ARTIFACT, run_id, je.line, je.text);
+  free(buf);
+  return rc;
+}
+
+/* The monitoring run to show: ?run=ID or the newest FINISHED one with a
+ * report. *report NULL (and 0) when there is none. */
+static int pick_report(struct ui_page *p, struct hv_db *db, char run_id[33],
+                       json_t **report, struct hv_err *err)
+{
+  *report = NULL;
+  const char *want = srv_query(p->req, "run");
+  if (want) {
+    if (runs_check_id(want, err))
+      return err->code;
+    snprintf(run_id, 33, "%s", want);
+    return load_report(p, db, run_id, report, err);
+  }
+  struct runs_query q = {.experiment = MONITOR_EXPERIMENT,
+                         .filter = "attributes.status = 'FINISHED'",
+                         .max = 20};
+  struct tracking_run *runs = NULL;
+  size_t n = 0;
+  struct hv_err serr = {0};
+  int rc = runs_search(db, &q, &runs, &n, &serr);
+  if (rc == HV_ENOTFOUND)
+    return 0; /* no such experiment yet */
+  if (rc)
+    return hv_err_set(err, rc, "%s", serr.msg);
+  for (size_t i = 0; i < n && !*report && !rc; i++) {
+    snprintf(run_id, 33, "%s", runs[i].run_id);
+    rc = load_report(p, db, run_id, report, err);
+    if (rc == HV_ENOTFOUND) /* a run without a report: try the next */
+      rc = 0;
+  }
+  runs_free(runs, n);
+  return rc;
+}
+
+/* The threshold of the performance chart and where it comes from. */
+static void threshold_of(struct hv_db *db, double *th, char *src, size_t cap)
+{
+  struct policy pol;
+  policy_seed(&pol);
+  snprintf(src, cap, "seed rule (no retraining run yet)");
+  struct runs_query q = {.experiment = RETRAIN_EXPERIMENT,
+                         .filter = "params.policy LIKE '%'", .max = 1};
+  struct tracking_run *runs = NULL;
+  size_t n = 0;
+  struct hv_err e = {0};
+  if (runs_search(db, &q, &runs, &n, &e) == 0 && n == 1) {
+    const char *text = runs_param(&runs[0], "policy");
+    struct policy p2;
+    policy_defaults(&p2);
+    if (text && policy_parse(&p2, text, strlen(text), "policy", &e) == 0) {
+      pol = p2;
+      snprintf(src, cap, "policy of retraining run %.8s", runs[0].run_id);
+    }
+  }
+  runs_free(runs, n);
+  *th = pol.min_top100;
+}
+
+static void performance_chart(struct html *h, const json_t *report,
+                              double th, const char *th_src)
+{
+  static const char *const keys[] = {"top_100_categorical_accuracy",
+                                     "top_50_categorical_accuracy",
+                                     "top_10_categorical_accuracy"};
+  static const char *const names[] = {"top-100", "top-50", "top-10"};
+  const json_t *wins = json_object_get(report, "windows");
+  size_t nw = json_array_size(wins);
+  if (nw > MAX_WINDOWS)
+    nw = MAX_WINDOWS;
+  double x[MAX_WINDOWS + 1], y[3][MAX_WINDOWS + 1];
+  const char *xn[MAX_WINDOWS + 1];
+  const json_t *ref = json_object_get(json_object_get(report, "reference"),
+                                      "metrics");
+  xn[0] = "reference";
+  x[0] = 0;
+  for (size_t k = 0; k < 3; k++)
+    y[k][0] = jnum(ref, keys[k]);
+  for (size_t i = 0; i < nw; i++) {
+    const json_t *w = json_array_get(wins, i);
+    const json_t *m = json_object_get(w, "metrics");
+    xn[i + 1] = jstr(w, "name");
+    x[i + 1] = (double)(i + 1);
+    int small = jnum(w, "n_ratings") <= 0;
+    for (size_t k = 0; k < 3; k++)
+      y[k][i + 1] = small ? NAN : jnum(m, keys[k]);
+  }
+  struct svg_series s[3];
+  for (size_t k = 0; k < 3; k++)
+    s[k] = (struct svg_series){names[k], x, y[k], nw + 1};
+  char label[96];
+  snprintf(label, sizeof(label), "retrain if top-100 <=");
+  struct svg_line_opts o = {.width = 760, .height = 300,
+                            .title = "Performance per window "
+                                     "(categorical accuracy)",
+                            .x_label = "window", .y_label = "accuracy",
+                            .threshold = th, .threshold_label = label,
+                            .x_names = xn, .n_x_names = nw + 1,
+                            .y_from_zero = 1};
+  html_raw(h, "<h2>Performance</h2>");
+  svg_line_chart(h, &o, s, 3);
+  char v[32];
+  if (isfinite(th))
+    html_f(h, "<p class=\"muted\">Dashed line: the retraining threshold "
+              "min_top100 = %s (%s).</p>",
+           html_num(th, v, sizeof(v)), th_src);
+  else
+    html_f(h, "<p class=\"muted\">The retraining policy has no min_top100 "
+              "trigger (%s).</p>",
+           th_src);
+}
+
+/* Colour score of a feature verdict (see the header comment). */
+static double drift_score(const json_t *f)
+{
+  if (json_is_true(json_object_get(f, "skipped")))
+    return NAN;
+  double th = jnum(f, "threshold"), p = jnum(f, "pvalue");
+  if (isfinite(p)) {
+    if (!(th > 0 && th < 1))
+      return NAN;
+    return p <= 0 ? 2 : log(p) / log(th);
+  }
+  double st = jnum(f, "statistic");
+  return th > 0 && isfinite(st) ? st / th : NAN;
+}
+
+/* The feature named name in window w, or NULL. */
+static const json_t *feature_of(const json_t *w, const char *name)
+{
+  const json_t *fs = json_object_get(w, "features");
+  for (size_t i = 0; i < json_array_size(fs); i++) {
+    const char *fn = jstr(json_array_get(fs, i), "name");
+    if (fn && !strcmp(fn, name))
+      return json_array_get(fs, i);
+  }
+  return NULL;
+}
+
+/* Cell text, tooltip: into the caller's buffers. */
+static void drift_cell(const json_t *f, const char *wname,
+                       struct svg_heat_cell *c, char *text, size_t tcap,
+                       char *tip, size_t pcap)
+{
+  char st[32], pv[32], th[32];
+  const char *test = jstr(f, "test");
+  int skipped = json_is_true(json_object_get(f, "skipped"));
+  double p = jnum(f, "pvalue");
+  c->score = drift_score(f);
+  c->mark = json_is_true(json_object_get(f, "drift"));
+  html_num(jnum(f, "statistic"), st, sizeof(st));
+  html_num(jnum(f, "threshold"), th, sizeof(th));
+  html_num(p, pv, sizeof(pv));
+  snprintf(text, tcap, "%s%s", skipped ? "skipped" : st,
+           c->mark ? " *" : "");
+  if (isfinite(p))
+    snprintf(tip, pcap, "%s, window %s: %s statistic %s, p = %s "
+                        "(drift when p < %s)%s",
+             jstr(f, "name"), wname, test ? test : "?", st, pv, th,
+             c->mark ? ": DRIFT" : "");
+  else
+    snprintf(tip, pcap, "%s, window %s: %s = %s (drift when >= %s)%s",
+             jstr(f, "name"), wname, test ? test : "?", st, th,
+             c->mark ? ": DRIFT" : skipped ? ": skipped (too few rows)" : "");
+  c->text = text;
+  c->tip = tip;
+}
+
+static int drift_grid(struct html *h, const json_t *report,
+                      struct hv_err *err)
+{
+  const json_t *wins = json_object_get(report, "windows");
+  size_t nw = json_array_size(wins), nf = 0;
+  if (nw > MAX_WINDOWS)
+    nw = MAX_WINDOWS;
+  const json_t *f0 = nw ? json_object_get(json_array_get(wins, 0),
+                                          "features")
+                        : NULL;
+  nf = json_array_size(f0) < MAX_FEATURES ? json_array_size(f0)
+                                          : MAX_FEATURES;
+  html_raw(h, "<h2>Drift per feature and window</h2>");
+  if (nf == 0 || nw == 0) {
+    html_raw(h, "<p class=\"muted\">The report has no feature verdicts."
+                "</p>");
+    return 0;
+  }
+  struct svg_heat_cell *cells = calloc(nf * nw, sizeof(*cells));
+  char(*text)[40] = calloc(nf * nw, sizeof(*text));
+  char(*tip)[256] = calloc(nf * nw, sizeof(*tip));
+  char(*rowl)[96] = calloc(nf, sizeof(*rowl));
+  const char **rows = calloc(nf, sizeof(*rows)),
+             **cols = calloc(nw, sizeof(*cols));
+  int rc = 0;
+  if (!cells || !text || !tip || !rowl || !rows || !cols) {
+    rc = hv_err_set(err, HV_ENOMEM, "out of memory");
+    goto cleanup;
+  }
+  for (size_t r = 0; r < nf; r++) {
+    const json_t *f = json_array_get(f0, r);
+    snprintf(rowl[r], sizeof(rowl[r]), "%s (%s)", jstr(f, "name"),
+             jstr(f, "test") ? jstr(f, "test") : "?");
+    rows[r] = rowl[r];
+  }
+  for (size_t c = 0; c < nw; c++) {
+    const json_t *w = json_array_get(wins, c);
+    cols[c] = jstr(w, "name") ? jstr(w, "name") : "?";
+    for (size_t r = 0; r < nf; r++) {
+      const json_t *f = feature_of(w, jstr(json_array_get(f0, r), "name"));
+      size_t i = r * nw + c;
+      if (f)
+        drift_cell(f, cols[c], &cells[i], text[i], sizeof(text[i]), tip[i],
+                   sizeof(tip[i]));
+      else
+        cells[i] = (struct svg_heat_cell){NAN, "-", "not measured", 0};
+    }
+  }
+  struct svg_heat_opts o = {.title = "Test statistic per feature "
+                                     "(* = drift)"};
+  svg_heat_grid(h, &o, rows, nf, cols, nw, cells);
+  html_raw(h, "<p class=\"legend muted\">Colour: statistic against the "
+              "test's threshold (p-value tests: log p / log threshold)"
+              "<span class=\"l0\"></span>far below"
+              "<span class=\"l1\"></span>half way"
+              "<span class=\"l2\"></span>at the threshold (drift)"
+              "<span class=\"l3\"></span>twice past it"
+              "<span class=\"lx\"></span>skipped. The test is named after "
+              "each feature.</p>");
+cleanup:
+  free(cells);
+  free(text);
+  free(tip);
+  free(rowl);
+  free(rows);
+  free(cols);
+  return rc;
+}
+
+static void windows_table(struct html *h, const json_t *report)
+{
+  const json_t *wins = json_object_get(report, "windows");
+  html_raw(h, "<table class=\"data sortable windows\"><thead><tr><th>Window"
+              "</th><th>Ratings</th><th>Users</th><th>Top-10</th>"
+              "<th>Top-100</th><th>Drifted features</th><th>Drifted share"
+              "</th><th>Dataset drift</th></tr></thead><tbody>");
+  for (size_t i = 0; i < json_array_size(wins) && i < MAX_WINDOWS; i++) {
+    const json_t *w = json_array_get(wins, i), *m = json_object_get(w,
+                                                                   "metrics");
+    char a[32], b[32], c[32];
+    int dd = json_is_true(json_object_get(w, "dataset_drift"));
+    html_f(h,
+           "<tr><td>%s</td><td class=\"num\">%.0f</td><td class=\"num\">"
+           "%.0f</td><td class=\"num\">%s</td><td class=\"num\">%s</td>"
+           "<td class=\"num\">%.0f / %.0f</td><td class=\"num\">%s</td>"
+           "<td class=\"%s\">%s</td></tr>",
+           jstr(w, "name") ? jstr(w, "name") : "?", jnum(w, "n_ratings"),
+           jnum(w, "n_users"),
+           html_num(jnum(m, "top_10_categorical_accuracy"), a, sizeof(a)),
+           html_num(jnum(m, "top_100_categorical_accuracy"), b, sizeof(b)),
+           jnum(w, "n_drifted"), jnum(w, "n_features"),
+           html_num(jnum(w, "drifted_share"), c, sizeof(c)),
+           dd ? "drift" : "nodrift", dd ? "yes" : "no");
+  }
+  html_raw(h, "</tbody></table>");
+}
+
+static void health_section(struct html *h, const json_t *report)
+{
+  static const struct {
+    const char *key, *label;
+  } cols[] = {{"coverage_at_10", "Coverage@10"},
+              {"gini_at_10", "Gini@10"},
+              {"mean_popularity_at_10", "Mean popularity@10"},
+              {"top1_score_mean", "Mean top-1 score"}};
+  const json_t *wins = json_object_get(report, "windows");
+  size_t nw = json_array_size(wins) < MAX_WINDOWS ? json_array_size(wins)
+                                                  : MAX_WINDOWS;
+  html_raw(h, "<h2>Feedback-loop health</h2><p class=\"muted\">Of the "
+              "top-10 lists of the window's users, against as many "
+              "reference users (in brackets).</p><table class=\"data "
+              "health\"><thead><tr><th>Window</th>");
+  for (size_t k = 0; k < sizeof(cols) / sizeof(cols[0]); k++)
+    html_f(h, "<th>%s</th>", cols[k].label);
+  html_raw(h, "</tr></thead><tbody>");
+  double x[MAX_WINDOWS], cov[MAX_WINDOWS], covr[MAX_WINDOWS];
+  const char *xn[MAX_WINDOWS];
+  for (size_t i = 0; i < nw; i++) {
+    const json_t *w = json_array_get(wins, i),
+                 *hl = json_object_get(w, "health"),
+                 *ref = json_object_get(hl, "reference");
+    html_f(h, "<tr><td>%s</td>", jstr(w, "name") ? jstr(w, "name") : "?");
+    for (size_t k = 0; k < sizeof(cols) / sizeof(cols[0]); k++) {
+      char a[32], b[32];
+      html_f(h, "<td class=\"num\">%s <span class=\"muted\">(%s)</span></td>",
+             html_num(jnum(hl, cols[k].key), a, sizeof(a)),
+             html_num(jnum(ref, cols[k].key), b, sizeof(b)));
+    }
+    html_raw(h, "</tr>");
+    x[i] = (double)i;
+    xn[i] = jstr(w, "name");
+    cov[i] = jnum(hl, "coverage_at_10");
+    covr[i] = jnum(ref, "coverage_at_10");
+  }
+  html_raw(h, "</tbody></table>");
+  struct svg_series s[2] = {{"coverage@10", x, cov, nw},
+                            {"reference coverage@10", x, covr, nw}};
+  struct svg_line_opts o = {.width = 760, .height = 260,
+                            .title = "Catalogue coverage of the top-10 "
+                                     "lists",
+                            .x_label = "window", .threshold = NAN,
+                            .x_names = xn, .n_x_names = nw,
+                            .y_from_zero = 1};
+  if (nw)
+    svg_line_chart(h, &o, s, 2);
+}
+
+static void decision_row(struct html *h, const struct tracking_run *r)
+{
+  char t[32], a[32], b[32], c[32];
+  const char *dec = runs_tag(r, "retrain.decision");
+  const char *act = runs_tag(r, "retrain.action");
+  const char *why = runs_tag(r, "retrain.reasons");
+  const char *errt = runs_tag(r, "harvest.error");
+  const char *cv = runs_tag(r, "retrain.challenger_version");
+  html_f(h, "<tr><td data-v=\"%.3f\">%s</td><td>", r->start_time,
+         ui_time(r->start_time, t, sizeof(t)));
+  ui_run_link(h, r->run_id, NULL);
+  html_f(h,
+         "</td><td><span class=\"status %s\">%s</span></td>"
+         "<td><b>%s</b></td><td>%s%s%s</td><td>%s</td><td class=\"num\">%s"
+         "</td><td class=\"num\">%s</td><td class=\"num\">%s</td></tr>",
+         r->status, r->status, dec ? dec : "-", act ? act : "-",
+         cv && strcmp(cv, "0") ? " v" : "", cv && strcmp(cv, "0") ? cv : "",
+         why ? why : errt ? errt : "",
+         html_num(runs_metric(r, "worst_top100"), a, sizeof(a)),
+         html_num(runs_metric(r, "champion_top100"), b, sizeof(b)),
+         html_num(runs_metric(r, "challenger_top100"), c, sizeof(c)));
+}
+
+static int decisions(struct html *h, struct hv_db *db, struct hv_err *err)
+{
+  /* decision runs, not their challenger children */
+  struct runs_query q = {.experiment = RETRAIN_EXPERIMENT,
+                         .filter = "tags.`retrain.decision` LIKE '%'",
+                         .max = MAX_DECISIONS};
+  struct tracking_run *runs = NULL;
+  size_t n = 0;
+  struct hv_err serr = {0};
+  int rc = runs_search(db, &q, &runs, &n, &serr);
+  if (rc && rc != HV_ENOTFOUND)
+    return hv_err_set(err, rc, "%s", serr.msg);
+  html_raw(h, "<h2>Retraining decisions</h2>");
+  if (n == 0) {
+    ui_empty(h, "No retraining decision has been logged yet.",
+             "harvest retrain --dry-run");
+    return 0;
+  }
+  html_raw(h, "<table class=\"data sortable decisions\"><thead><tr><th>When "
+              "(UTC)</th><th>Run</th><th>Status</th><th>Decision</th>"
+              "<th>Action</th><th>Reasons</th><th>Worst top-100</th>"
+              "<th>Champion top-100</th><th>Challenger top-100</th></tr>"
+              "</thead><tbody>");
+  for (size_t i = 0; i < n; i++)
+    decision_row(h, &runs[i]);
+  html_raw(h, "</tbody></table>");
+  runs_free(runs, n);
+  return 0;
+}
+
+static void report_header(struct html *h, const json_t *report,
+                          const char *run_id)
+{
+  const json_t *model = json_object_get(report, "model"),
+               *ref = json_object_get(report, "reference");
+  const char *uri = jstr(model, "uri");
+  html_raw(h, "<p>From monitoring run ");
+  ui_run_link(h, run_id, NULL);
+  html_f(h,
+         " &middot; model <b>%s</b> sha256 <span class=\"mono\">%.12s</span> "
+         "&middot; reference rating_id %.0f..%.0f (%s, %.0f ratings) "
+         "&middot; %zu windows</p>",
+         uri && *uri ? uri : "", jstr(model, "sha256") ? jstr(model,
+                                                                  "sha256")
+                                                            : "",
+         jnum(ref, "first_rating_id"), jnum(ref, "last_rating_id"),
+         jstr(ref, "source") ? jstr(ref, "source") : "?",
+         jnum(ref, "n_ratings"),
+         json_array_size(json_object_get(report, "windows")));
+}
+
+int ui_page_monitoring(struct ui_page *p, struct hv_err *err)
+{
+  struct hv_db *db = ui_db(p, err);
+  char run_id[33] = "";
+  json_t *report = NULL;
+  if (!db || pick_report(p, db, run_id, &report, err))
+    return err->code;
+  snprintf(p->title, sizeof(p->title), "Monitoring");
+  html_raw(&p->h, "<h1>Monitoring</h1>");
+  int rc = 0;
+  if (!report) {
+    ui_empty(&p->h, "No monitoring report yet: no finished run in the "
+                    "experiment \"" MONITOR_EXPERIMENT "\" has a "
+                    MONITOR_ARTIFACT ".",
+             "harvest monitor --model models:/harvest_recommender/"
+             "Production --window 7d");
+  } else {
+    double th;
+    char src[96];
+    threshold_of(db, &th, src, sizeof(src));
+    report_header(&p->h, report, run_id);
+    performance_chart(&p->h, report, th, src);
+    windows_table(&p->h, report);
+    rc = drift_grid(&p->h, report, err);
+    if (!rc)
+      health_section(&p->h, report);
+  }
+  if (!rc)
+    rc = decisions(&p->h, db, err);
+  json_decref(report);
+  return rc;
+}
