@@ -185,6 +185,145 @@ static void test_json_names(void **state)
   json_decref(j);
 }
 
+/* eval_segment_of: every gender and age code, in range and not. */
+static void test_segment_of(void **state)
+{
+  static const struct {
+    int gender, age, want_g, want_a;
+  } cases[] = {
+      {0, 1, EVAL_SEG_GENDER + 0, EVAL_SEG_AGE + 0},
+      {1, 18, EVAL_SEG_GENDER + 1, EVAL_SEG_AGE + 1},
+      {2, 56, EVAL_SEG_GENDER + 2, EVAL_SEG_AGE + 6},
+      {2, 35, EVAL_SEG_GENDER + 2, EVAL_SEG_AGE + 3},
+      {3, 25, EVAL_SEG_GENDER + 0, EVAL_SEG_AGE + 2},  /* bad gender */
+      {-1, -1, EVAL_SEG_GENDER + 0, EVAL_SEG_AGE_UNKNOWN},
+      {1, 24, EVAL_SEG_GENDER + 1, EVAL_SEG_AGE_UNKNOWN}, /* not a bucket */
+      {1, 0, EVAL_SEG_GENDER + 1, EVAL_SEG_AGE_UNKNOWN},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    int s[2] = {-9, -9};
+    eval_segment_of(cases[i].gender, cases[i].age, s);
+    assert_int_equal(s[0], cases[i].want_g);
+    assert_int_equal(s[1], cases[i].want_a);
+  }
+}
+
+static void test_segment_name(void **state)
+{
+  static const struct {
+    int slot;
+    const char *want;
+  } cases[] = {
+      {0, "gender=unknown"}, {1, "gender=M"}, {2, "gender=F"},
+      {EVAL_SEG_AGE, "age=1"}, {EVAL_SEG_AGE + 2, "age=25"},
+      {EVAL_SEG_AGE + 6, "age=56"}, {EVAL_SEG_AGE_UNKNOWN, "age=unknown"},
+      {-1, ""}, {EVAL_NSEG, ""}, {1000, ""},
+  };
+  char buf[24];
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    memset(buf, 'x', sizeof(buf));
+    eval_segment_name(cases[i].slot, buf, sizeof(buf));
+    assert_string_equal(buf, cases[i].want);
+  }
+  char small[4];
+  eval_segment_name(1, small, sizeof(small)); /* truncated, terminated */
+  assert_string_equal(small, "gen");
+  eval_segment_name(1, NULL, 8); /* no buffer: nothing happens */
+  eval_segment_name(1, buf, 0);
+}
+
+/* eval_rank: strictly-higher count, ties in the true movie's favour,
+ * unknown columns and NULL scores are misses. */
+static void test_rank(void **state)
+{
+  static const float S[6] = {5, 4, 4, 2, 1, NAN};
+  static const struct {
+    size_t n, col, want;
+  } cases[] = {
+      {5, 0, 0}, {5, 1, 1}, {5, 2, 1}, /* the tie: both rank 1 */
+      {5, 3, 3}, {5, 4, 4}, {5, 5, SIZE_MAX}, {0, 0, SIZE_MAX},
+      {5, SIZE_MAX, SIZE_MAX},
+      {6, 5, 0}, /* NaN: nothing compares higher than it */
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    assert_true(eval_rank(S, cases[i].n, cases[i].col) == cases[i].want);
+  assert_true(eval_rank(NULL, 5, 0) == SIZE_MAX);
+}
+
+static void test_hits(void **state)
+{
+  struct eval_hits h;
+  memset(&h, 0, sizeof(h));
+  int seg[2];
+  eval_segment_of(2, 25, seg);
+  /* ranks 0, 4, 9, 49, 99, 100 and a miss: K=1 gets 1 hit, K=5 2, ... */
+  static const size_t ranks[7] = {0, 4, 9, 49, 99, 100, SIZE_MAX};
+  for (int i = 0; i < 7; i++)
+    eval_hits_add(&h, ranks[i], seg);
+  eval_hits_user(&h, seg);
+  assert_int_equal(h.n_pairs, 7);
+  for (int k = 0; k < EVAL_NK; k++) {
+    assert_true(h.hits[k] == (double)(k + 1));
+    assert_true(h.seg_hits[seg[0]][k] == (double)(k + 1));
+    assert_true(h.seg_hits[seg[1]][k] == (double)(k + 1));
+    assert_true(h.seg_hits[1][k] == 0.0);
+  }
+  assert_int_equal(h.seg_pairs[seg[0]], 7);
+  assert_int_equal(h.seg_pairs[seg[1]], 7);
+  assert_int_equal(h.seg_users[seg[0]], 1);
+  assert_int_equal(h.seg_users[seg[1]], 1);
+  /* bad input: NULL accumulators and slots out of range are ignored */
+  int bad[2] = {-1, EVAL_NSEG};
+  eval_hits_add(NULL, 0, seg);
+  eval_hits_user(NULL, seg);
+  eval_hits_user(&h, NULL);
+  eval_hits_add(&h, 0, bad);
+  eval_hits_user(&h, bad);
+  eval_hits_add(&h, 0, NULL);
+  assert_int_equal(h.n_pairs, 9);
+  assert_true(h.hits[0] == 3.0);
+  assert_int_equal(h.seg_pairs[seg[0]], 7);
+  assert_int_equal(h.seg_users[seg[0]], 1);
+}
+
+/* eval_run's segment metrics agree with eval_hits fed by eval_rank over
+ * the same score rows (the path monitor/monitor.c takes). */
+static void test_run_matches_hits(void **state)
+{
+  struct eval_model em;
+  struct eval_input in;
+  struct eval_metrics m;
+  struct hv_err e = {0};
+  fill(&em, &in);
+  assert_int_equal(eval_run(&em, &in, &m, &e), 0);
+  struct eval_hits h;
+  memset(&h, 0, sizeof(h));
+  for (size_t i = 0; i < in.n; i++) {
+    float row[5];
+    for (int c = 0; c < 5; c++)
+      row[c] = UV[UR[i]] * MV[c + 1];
+    int seg[2];
+    eval_segment_of(GENDER[UR[i]], AGE[UR[i]], seg);
+    eval_hits_add(&h, eval_rank(row, 5, MR[i] ? (size_t)MR[i] - 1 : SIZE_MAX),
+                  seg);
+  }
+  for (int k = 0; k < EVAL_NK; k++)
+    assert_true(fabs(m.top_k[k] - h.hits[k] / (double)in.n) < 1e-12);
+  for (int s = 0; s < m.n_segments; s++) {
+    char name[24];
+    int slot = -1;
+    for (int t = 0; t < EVAL_NSEG && slot < 0; t++) {
+      eval_segment_name(t, name, sizeof(name));
+      if (!strcmp(name, m.seg[s].name))
+        slot = t;
+    }
+    assert_true(slot >= 0);
+    assert_int_equal(m.seg[s].n_pairs, h.seg_pairs[slot]);
+    assert_true(fabs(m.seg[s].top_10 - h.seg_hits[slot][2] /
+                                           (double)h.seg_pairs[slot]) < 1e-12);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -193,6 +332,11 @@ int main(void)
       cmocka_unit_test(test_bad_input),
       cmocka_unit_test(test_build_seen),
       cmocka_unit_test(test_json_names),
+      cmocka_unit_test(test_segment_of),
+      cmocka_unit_test(test_segment_name),
+      cmocka_unit_test(test_rank),
+      cmocka_unit_test(test_hits),
+      cmocka_unit_test(test_run_matches_hits),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,14 +18,16 @@ const int eval_ks[EVAL_NK] = {1, 5, 10, 50, 100};
 #define EVAL_TILE 128
 #define TOPN 100
 
-/* segment slots: 0..2 gender unknown/M/F, 3..9 age buckets, 10 age
- * unknown */
-enum { SEG_GENDER = 0, SEG_AGE = 3, SEG_AGE_UNKNOWN = 10, SEG_N = 11 };
-static const int age_buckets[7] = {1, 18, 25, 35, 45, 50, 56};
+const int eval_age_buckets[EVAL_N_AGE] = {1, 18, 25, 35, 45, 50, 56};
 
-struct seg_acc {
-  size_t pairs, users, rank_users;
-  double hit10, hit100, rec10, ndcg10;
+enum { K10 = 2, K100 = 4 }; /* indices of K = 10 and 100 in eval_ks */
+_Static_assert(EVAL_NSEG <= EVAL_MAX_SEG, "struct eval_metrics holds every "
+               "segment slot");
+
+/* Per-slot sums of the per-user ranking metrics (recall, NDCG). */
+struct seg_rank {
+  size_t rank_users;
+  double rec10, ndcg10;
 };
 
 struct eval_state {
@@ -38,52 +40,101 @@ struct eval_state {
   unsigned char *rel; /* (n_movies + 1) relevance marks */
   unsigned char *cov; /* (n_movies + 1) coverage marks */
   int64_t top[TOPN];
-  double hits[EVAL_NK];
+  struct eval_hits h;
   double rec10, rec100, ndcg10;
   size_t rank_users, users;
-  struct seg_acc seg[SEG_N];
+  struct seg_rank segr[EVAL_NSEG];
 };
 
-static int seg_age(int age)
+/* ---- segments and ranking (public, see eval.h) ----------------------------- */
+
+void eval_segment_of(int gender, int age_bucket, int seg[2])
 {
-  for (int i = 0; i < 7; i++)
-    if (age == age_buckets[i])
-      return SEG_AGE + i;
-  return SEG_AGE_UNKNOWN;
+  seg[0] = EVAL_SEG_GENDER + (gender >= 0 && gender <= 2 ? gender : 0);
+  seg[1] = EVAL_SEG_AGE_UNKNOWN;
+  for (int i = 0; i < EVAL_N_AGE; i++)
+    if (age_bucket == eval_age_buckets[i])
+      seg[1] = EVAL_SEG_AGE + i;
 }
+
+void eval_segment_name(int slot, char *buf, size_t cap)
+{
+  static const char *const gname[3] = {"unknown", "M", "F"};
+  if (!buf || !cap)
+    return;
+  if (slot < EVAL_SEG_GENDER || slot >= EVAL_NSEG)
+    buf[0] = '\0';
+  else if (slot < EVAL_SEG_AGE)
+    snprintf(buf, cap, "gender=%s", gname[slot - EVAL_SEG_GENDER]);
+  else if (slot < EVAL_SEG_AGE_UNKNOWN)
+    snprintf(buf, cap, "age=%d", eval_age_buckets[slot - EVAL_SEG_AGE]);
+  else
+    snprintf(buf, cap, "age=unknown");
+}
+
+size_t eval_rank(const float *scores, size_t n, size_t col)
+{
+  if (!scores || col >= n)
+    return SIZE_MAX;
+  const float s = scores[col];
+  size_t c = 0;
+  for (size_t k = 0; k < n; k++)
+    c += scores[k] > s;
+  return c;
+}
+
+static int slot_ok(int s)
+{
+  return s >= 0 && s < EVAL_NSEG;
+}
+
+void eval_hits_add(struct eval_hits *h, size_t rank, const int seg[2])
+{
+  if (!h)
+    return;
+  h->n_pairs++;
+  for (int j = 0; j < 2; j++)
+    if (seg && slot_ok(seg[j]))
+      h->seg_pairs[seg[j]]++;
+  for (int k = 0; k < EVAL_NK; k++) {
+    if (rank >= (size_t)eval_ks[k])
+      continue;
+    h->hits[k] += 1.0;
+    for (int j = 0; j < 2; j++)
+      if (seg && slot_ok(seg[j]))
+        h->seg_hits[seg[j]][k] += 1.0;
+  }
+}
+
+void eval_hits_user(struct eval_hits *h, const int seg[2])
+{
+  if (!h || !seg)
+    return;
+  for (int j = 0; j < 2; j++)
+    if (slot_ok(seg[j]))
+      h->seg_users[seg[j]]++;
+}
+
+/* ---- eval_run ------------------------------------------------------------------ */
 
 /* Segments of user row r: gender slot and age slot. */
 static void segs_of(const struct eval_input *in, int32_t r, int s[2])
 {
-  int g = in->gender_by_row ? in->gender_by_row[r] : 0;
-  s[0] = SEG_GENDER + (g >= 0 && g <= 2 ? g : 0);
-  s[1] = in->age_by_row ? seg_age(in->age_by_row[r]) : SEG_AGE_UNKNOWN;
+  eval_segment_of(in->gender_by_row ? in->gender_by_row[r] : 0,
+                  in->age_by_row ? in->age_by_row[r] : -1, s);
 }
 
-/* Top-K accuracy of the user's pairs from its score row S (n_movies). */
+/* Top-K accuracy of the user's pairs from its score row S (n_movies);
+ * movie row m is column m - 1, row 0 (unknown) is no column. */
 static void rank_pairs(struct eval_state *st, const float *S, int32_t r)
 {
   const struct eval_input *in = st->in;
-  const size_t nm = st->em->n_movies;
   int sg[2];
   segs_of(in, r, sg);
   for (size_t o = st->uoff[r]; o < st->uoff[r + 1]; o++) {
     int32_t m = in->mrow[st->order[o]];
-    size_t rank = SIZE_MAX; /* unknown movie: a miss at every K */
-    if (m > 0) {
-      const float s = S[m - 1];
-      size_t c = 0;
-      for (size_t k = 0; k < nm; k++)
-        c += S[k] > s;
-      rank = c;
-    }
-    for (int k = 0; k < EVAL_NK; k++)
-      st->hits[k] += rank < (size_t)eval_ks[k];
-    for (int j = 0; j < 2; j++) {
-      st->seg[sg[j]].pairs++;
-      st->seg[sg[j]].hit10 += rank < 10;
-      st->seg[sg[j]].hit100 += rank < 100;
-    }
+    size_t col = m > 0 ? (size_t)m - 1 : SIZE_MAX;
+    eval_hits_add(&st->h, eval_rank(S, st->em->n_movies, col), sg);
   }
 }
 
@@ -129,9 +180,9 @@ static void rank_user(struct eval_state *st, float *S, int32_t r)
     int sg[2];
     segs_of(in, r, sg);
     for (int j = 0; j < 2; j++) {
-      st->seg[sg[j]].rank_users++;
-      st->seg[sg[j]].rec10 += h10 / nrel;
-      st->seg[sg[j]].ndcg10 += dcg / idcg;
+      st->segr[sg[j]].rank_users++;
+      st->segr[sg[j]].rec10 += h10 / nrel;
+      st->segr[sg[j]].ndcg10 += dcg / idcg;
     }
   }
   for (size_t o = st->uoff[r]; o < st->uoff[r + 1]; o++)
@@ -157,8 +208,7 @@ static void eval_tile(struct eval_state *st, const int32_t *rows, size_t t)
       continue; /* the OOV row merges many users: no per-user metrics */
     st->users++;
     segs_of(st->in, rows[i], sg);
-    st->seg[sg[0]].users++;
-    st->seg[sg[1]].users++;
+    eval_hits_user(&st->h, sg);
     rank_user(st, S, rows[i]);
   }
 }
@@ -225,7 +275,7 @@ static void finish(struct eval_state *st, struct eval_metrics *out)
   const double np = st->in->n ? (double)st->in->n : 1.0;
   const double nu = st->rank_users ? (double)st->rank_users : 1.0;
   for (int k = 0; k < EVAL_NK; k++)
-    out->top_k[k] = st->hits[k] / np;
+    out->top_k[k] = st->h.hits[k] / np;
   out->n_users = st->users;
   out->recall_at_10 = st->rec10 / nu;
   out->recall_at_100 = st->rec100 / nu;
@@ -235,22 +285,17 @@ static void finish(struct eval_state *st, struct eval_metrics *out)
     c += st->cov[m];
   out->coverage_at_10 =
       st->em->n_movies ? (double)c / (double)st->em->n_movies : 0.0;
-  static const char *const gname[3] = {"unknown", "M", "F"};
-  for (int s = 0; s < SEG_N; s++) {
-    const struct seg_acc *a = &st->seg[s];
-    if (!a->pairs)
+  for (int s = 0; s < EVAL_NSEG; s++) {
+    const struct eval_hits *h = &st->h;
+    const struct seg_rank *a = &st->segr[s];
+    if (!h->seg_pairs[s])
       continue;
     struct eval_segment *g = &out->seg[out->n_segments++];
-    if (s < SEG_AGE)
-      snprintf(g->name, sizeof(g->name), "gender=%s", gname[s]);
-    else if (s < SEG_AGE_UNKNOWN)
-      snprintf(g->name, sizeof(g->name), "age=%d", age_buckets[s - SEG_AGE]);
-    else
-      snprintf(g->name, sizeof(g->name), "age=unknown");
-    g->n_pairs = a->pairs;
-    g->n_users = a->users;
-    g->top_10 = a->hit10 / (double)a->pairs;
-    g->top_100 = a->hit100 / (double)a->pairs;
+    eval_segment_name(s, g->name, sizeof(g->name));
+    g->n_pairs = h->seg_pairs[s];
+    g->n_users = h->seg_users[s];
+    g->top_10 = h->seg_hits[s][K10] / (double)h->seg_pairs[s];
+    g->top_100 = h->seg_hits[s][K100] / (double)h->seg_pairs[s];
     double ru = a->rank_users ? (double)a->rank_users : 1.0;
     g->recall_at_10 = a->rec10 / ru;
     g->ndcg_at_10 = a->ndcg10 / ru;

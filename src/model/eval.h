@@ -8,6 +8,11 @@
  * are computed once, in sgemm tiles of users; a pair's rank is the count of
  * movies scoring strictly higher (tf.math.in_top_k's tie rule). Allocates
  * its own scratch; thread-safe (reads its inputs only).
+ *
+ * The ranking rule and the segments are public (eval_rank, eval_hits_*,
+ * eval_segment_*) so that monitoring (monitor/monitor.c), which scores the
+ * users of a window through model_score_users, counts hits exactly as
+ * evaluation does: one implementation of each.
  */
 #ifndef HV_MODEL_EVAL_H
 #define HV_MODEL_EVAL_H
@@ -36,9 +41,62 @@ struct eval_input {
                                     exclude from the ranking metrics, or
                                     NULL for none */
   const int32_t *seen;           /* ascending within each user row */
-  const int *gender_by_row;      /* (n_users + 1) RATINGS_GENDER_*, or NULL */
+  const int *gender_by_row;      /* (n_users + 1) gender 0/1/2, or NULL */
   const int *age_by_row;         /* (n_users + 1) age bucket, -1, or NULL */
 };
+
+/* ---- segments: the user groups the metrics are broken down by ---------- */
+
+/* Slots: 0..2 gender unknown/M/F (the gender codes 0/1/2), 3..9 the
+ * MovieLens age buckets in eval_age_buckets order, 10 age unknown. Every
+ * user is in exactly two slots, its gender's and its age's. Metrics list
+ * the segments in slot order. */
+enum {
+  EVAL_SEG_GENDER = 0,
+  EVAL_SEG_AGE = 3,
+  EVAL_SEG_AGE_UNKNOWN = 10,
+  EVAL_NSEG = 11
+};
+#define EVAL_N_AGE 7
+extern const int eval_age_buckets[EVAL_N_AGE]; /* 1, 18, 25, .., 56 */
+
+/* The two slots of a user: seg[0] for gender (0 unknown, 1 M, 2 F; any
+ * other value is unknown), seg[1] for age_bucket (a value not in
+ * eval_age_buckets, -1 included, is unknown). */
+void eval_segment_of(int gender, int age_bucket, int seg[2]);
+
+/* The name of slot ("gender=F", "age=25", "age=unknown") into buf (cap
+ * bytes, NUL-terminated, at least 16 fit every name); "" for a slot outside
+ * 0..EVAL_NSEG-1. */
+void eval_segment_name(int slot, char *buf, size_t cap);
+
+/* ---- ranking: one implementation for evaluation and monitoring --------- */
+
+/* The rank of column col of one user's score row scores[0..n): how many
+ * columns score STRICTLY higher (tf.math.in_top_k's rule: a tie counts in
+ * the true movie's favour), so the pair is a hit at K when rank < K.
+ * SIZE_MAX (a miss at every K) when col >= n, i.e. a movie the model does
+ * not know, or when scores is NULL. Reads only; no allocation. */
+size_t eval_rank(const float *scores, size_t n, size_t col);
+
+/* Top-K hit counts of a slice of pairs, overall and per segment slot. Zero
+ * it (memset or = {0}) before the first add. */
+struct eval_hits {
+  size_t n_pairs;                       /* pairs added */
+  double hits[EVAL_NK];                 /* pairs with rank < eval_ks[k] */
+  size_t seg_pairs[EVAL_NSEG];          /* pairs per slot */
+  size_t seg_users[EVAL_NSEG];          /* users per slot (eval_hits_user) */
+  double seg_hits[EVAL_NSEG][EVAL_NK];  /* hits per slot */
+};
+
+/* Add one pair of rank (eval_rank) whose user is in slots seg[2]
+ * (eval_segment_of); slots out of range are ignored. NULL h does nothing. */
+void eval_hits_add(struct eval_hits *h, size_t rank, const int seg[2]);
+
+/* Count one user in its slots seg[2]. NULL h does nothing. */
+void eval_hits_user(struct eval_hits *h, const int seg[2]);
+
+/* ---- the whole evaluation -------------------------------------------------- */
 
 /* Fill *out; HV_ENOMEM or HV_EINVAL (rows out of range) on failure. */
 int eval_run(const struct eval_model *em, const struct eval_input *in,

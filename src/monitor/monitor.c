@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/eval.h"
 #include "model/model.h"
 #include "model/score.h"
 #include "store/monitor_q.h"
@@ -25,13 +26,8 @@
 
 #define TILE 64    /* users scored per model_score_users call */
 #define TOP 10     /* recommendation list length for health */
-#define NSEG 11    /* gender unknown/M/F, 7 age buckets, age unknown */
-#define SEG_AGE 3
-#define SEG_AGE_UNKNOWN 10
 #define RATING_CATS 10 /* half stars 0.5 .. 5 */
 #define SAMPLE_SEED 0x5eed2024ULL
-
-static const int age_buckets[7] = {1, 18, 25, 35, 45, 50, 56};
 
 /* Numeric features per rating, categorical features per rating. */
 enum { F_AGE, F_YEAR, F_POP, F_NUM };
@@ -57,9 +53,7 @@ struct upass {
   double *top10_mean;   /* (n) */
   int32_t *top10;       /* (n, TOP) model movie columns, -1 padding */
   size_t n_pairs, n_unknown_users, n_unknown_movies;
-  double hits[EVAL_NK];
-  size_t seg_pairs[NSEG], seg_users[NSEG];
-  double seg_hits[NSEG][EVAL_NK];
+  struct eval_hits ev;  /* top-K hits by eval_rank, overall and by segment */
 };
 
 struct health {
@@ -122,14 +116,6 @@ static uint64_t splitmix(uint64_t *s)
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
   return z ^ (z >> 31);
-}
-
-static int seg_age(int age)
-{
-  for (int i = 0; i < 7; i++)
-    if (age == age_buckets[i])
-      return SEG_AGE + i;
-  return SEG_AGE_UNKNOWN;
 }
 
 static int oom(struct hv_err *err)
@@ -420,39 +406,24 @@ static int group_pairs(const struct ratings_cols *R, const struct upass *p,
   return 0;
 }
 
-/* Rank the pairs of user u (scores row) and add them to p. */
+/* Rank the pairs of user u (scores row) and add them to p, by the
+ * evaluation's rule and segments (eval_rank, eval_segment_of). */
 static void rank_user(const struct mon *x, const struct ratings_cols *R,
                       const size_t *order, size_t lo, size_t hi,
                       const float *row, struct upass *p, size_t u)
 {
   size_t ui = find_i64(x->U.id, x->U.n, p->uid[u]);
-  int sg = ui != (size_t)-1 ? x->U.gender[ui] : 0;
-  int sa = ui != (size_t)-1 ? seg_age(x->U.age_bucket[ui]) : SEG_AGE_UNKNOWN;
-  int segs[2] = {sg >= 0 && sg <= 2 ? sg : 0, sa};
+  int segs[2];
+  eval_segment_of(ui != (size_t)-1 ? x->U.gender[ui] : 0,
+                  ui != (size_t)-1 ? x->U.age_bucket[ui] : -1, segs);
   int known_user = model_knows_user(x->m, p->uid[u]);
-  for (int s = 0; s < 2; s++) {
-    p->seg_users[segs[s]]++;
-    p->seg_pairs[segs[s]] += hi - lo;
-  }
+  eval_hits_user(&p->ev, segs);
   for (size_t j = lo; j < hi; j++) {
     size_t i = order[j];
     p->n_unknown_users += !known_user;
     size_t col = find_i64(x->col_id, x->n_cols, R->movie_id[i]);
-    if (col == (size_t)-1) {
-      p->n_unknown_movies++;
-      continue;
-    }
-    float t = row[col];
-    size_t above = 0;
-    for (size_t c = 0; c < x->n_cols; c++)
-      above += row[c] > t;
-    for (int k = 0; k < EVAL_NK; k++) {
-      if (above >= (size_t)eval_ks[k])
-        continue;
-      p->hits[k] += 1.0;
-      for (int s = 0; s < 2; s++)
-        p->seg_hits[segs[s]][k] += 1.0;
-    }
+    p->n_unknown_movies += col == (size_t)-1;
+    eval_hits_add(&p->ev, eval_rank(row, x->n_cols, col), segs);
   }
 }
 
@@ -623,23 +594,17 @@ static json_t *metrics_json(const struct upass *p, const struct side *s)
     json_decref(segs);
     return NULL;
   }
-  set_topk(j, p->hits, p->n_pairs);
-  static const char *const gname[3] = {"unknown", "M", "F"};
-  for (int s2 = 0; s2 < NSEG; s2++) {
-    if (!p->seg_pairs[s2])
+  set_topk(j, p->ev.hits, p->n_pairs);
+  for (int s2 = 0; s2 < EVAL_NSEG; s2++) {
+    if (!p->ev.seg_pairs[s2])
       continue;
     char name[32];
-    if (s2 < SEG_AGE)
-      snprintf(name, sizeof(name), "gender=%s", gname[s2]);
-    else if (s2 < SEG_AGE_UNKNOWN)
-      snprintf(name, sizeof(name), "age=%d", age_buckets[s2 - SEG_AGE]);
-    else
-      snprintf(name, sizeof(name), "age=unknown");
+    eval_segment_name(s2, name, sizeof(name));
     json_t *g = json_pack("{s:s, s:I, s:I}", "segment", name, "n_pairs",
-                          (json_int_t)p->seg_pairs[s2], "n_users",
-                          (json_int_t)p->seg_users[s2]);
+                          (json_int_t)p->ev.seg_pairs[s2], "n_users",
+                          (json_int_t)p->ev.seg_users[s2]);
     if (g) {
-      set_topk(g, p->seg_hits[s2], p->seg_pairs[s2]);
+      set_topk(g, p->ev.seg_hits[s2], p->ev.seg_pairs[s2]);
       json_array_append_new(segs, g);
     }
   }
