@@ -18,6 +18,7 @@
 #include "testutil.h"
 #include "util/err.h"
 #include "util/fsutil.h"
+#include "util/mutex.h"
 #include "util/parse.h"
 #include "util/sigfwd.h"
 
@@ -120,6 +121,51 @@ static void test_atomic_write_and_read(void **state)
   tu_rmtree(dir);
 }
 
+/* ---- mutex_held ---------------------------------------------------------- */
+
+struct holder {
+  pthread_mutex_t *m;
+  int p[2]; /* the holder writes here once it holds m */
+  int q[2]; /* and reads its "go" here */
+};
+
+static void *hold_main(void *arg)
+{
+  struct holder *h = arg;
+  char c = 'l';
+  pthread_mutex_lock(h->m);
+  assert_int_equal(write(h->p[1], &c, 1), 1);
+  assert_int_equal(read(h->q[0], &c, 1), 1);
+  pthread_mutex_unlock(h->m);
+  return NULL;
+}
+
+/* Free: 0 and still free; held here or by another thread: 1. */
+static void test_mutex_held(void **state)
+{
+  pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+  assert_int_equal(mutex_held(&m), 0);
+  assert_int_equal(mutex_held(&m), 0); /* it left m free */
+  pthread_mutex_lock(&m);
+  assert_int_equal(mutex_held(&m), 1);
+  pthread_mutex_unlock(&m);
+  struct holder h = {.m = &m};
+  assert_int_equal(pipe(h.p), 0);
+  assert_int_equal(pipe(h.q), 0);
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, hold_main, &h), 0);
+  char c;
+  assert_int_equal(read(h.p[0], &c, 1), 1);
+  assert_int_equal(mutex_held(&m), 1);
+  assert_int_equal(write(h.q[1], "g", 1), 1);
+  pthread_join(t, NULL);
+  assert_int_equal(mutex_held(&m), 0);
+  for (int i = 0; i < 2; i++) {
+    close(h.p[i]);
+    close(h.q[i]);
+  }
+}
+
 /* ---- sigfwd ---------------------------------------------------------------- */
 
 static void *open_thread(void *arg)
@@ -201,6 +247,7 @@ int main(void)
       cmocka_unit_test(test_parse_f64),
       cmocka_unit_test(test_parse_range),
       cmocka_unit_test(test_atomic_write_and_read),
+      cmocka_unit_test(test_mutex_held),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

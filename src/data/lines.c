@@ -3,6 +3,7 @@
  */
 #include "data/lines.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +44,7 @@ static long refill(struct lines *l, struct hv_err *err)
   long n = l->read(l->ctx, l->buf + l->end, l->cap - l->end, err);
   if (n < 0)
     return n;
+  assert((size_t)n <= l->cap - l->end); /* lines_read_fn: at most cap */
   if (n == 0)
     l->eof = 1;
   l->end += (size_t)n;
@@ -55,6 +57,7 @@ static int emit(struct lines *l, size_t len, size_t skip, char **line,
                 size_t *out_len, struct hv_err *err)
 {
   char *s = l->buf + l->start;
+  assert(l->start + len + skip <= l->end && l->end <= l->cap);
   l->start += len + skip;
   l->lineno++;
   if (len > 0 && s[len - 1] == '\r')

@@ -4,6 +4,7 @@
  */
 #include "model/loss.h"
 
+#include <assert.h>
 #include <cblas.h>
 #include <float.h>
 #include <math.h>
@@ -123,7 +124,10 @@ void loss_ws_group(struct loss_ws *w, const int32_t *urow,
                    const int32_t *mrow, size_t B, const float *logq_by_row)
 {
   w->nu = w->nm = w->np = 0;
+  assert(B <= w->cap_b); /* keys holds 2 cap_b: the radix scratch after B */
   for (size_t i = 0; i < B; i++) {
+    assert(urow[i] >= 0 && (size_t)urow[i] < w->n_user_rows &&
+           mrow[i] >= 0 && (size_t)mrow[i] < w->n_movie_rows);
     int32_t u = w->uloc[urow[i]], m = w->mloc[mrow[i]];
     if (u < 0) {
       u = w->uloc[urow[i]] = (int32_t)w->nu;
@@ -314,6 +318,7 @@ double loss_distinct(struct loss_ws *w, const struct loss_opts *o, int grad)
   const float invt = (float)(1.0 / o->temperature);
   double loss = 0.0;
   size_t p = 0;
+  assert(o->temperature > 0);
   if (nu == 0 || nm == 0)
     return 0.0;
   for (size_t u0 = 0; u0 < nu; u0 += w->tile) {
@@ -337,6 +342,9 @@ double loss_distinct(struct loss_ws *w, const struct loss_opts *o, int grad)
                 invt, w->Z, (int)nm, w->U + u0 * d, d, u0 ? 1.0f : 0.0f,
                 w->dM, d);
   }
+  /* the walk above takes each user's pairs in turn: every pair is used
+   * only when they are sorted by user (loss_ws_group) */
+  assert(p == w->np);
   if (o->l2 > 0)
     loss += l2_term(w, o, grad);
   return loss;

@@ -10,6 +10,7 @@
  * (MAP_PRIVATE); files are replaced by rename (hv_write_atomic), so a
  * mapping stays valid while a newer model is written over the same name.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -30,6 +31,7 @@ void model_layout_init(struct model_layout *L, int dim, size_t n_users,
                        size_t n_movies, const size_t n_vals[MODEL_NFEAT],
                        int features)
 {
+  assert(dim >= 1 && (!features || n_vals));
   memset(L, 0, sizeof(*L));
   L->dim = dim;
   L->rows[TAB_USER] = n_users + 1;
@@ -46,6 +48,7 @@ void model_layout_init(struct model_layout *L, int dim, size_t n_users,
 
 size_t model_lookup(const int64_t *ids, size_t n, int64_t id)
 {
+  assert(ids || n == 0);
   size_t lo = 0, hi = n;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;

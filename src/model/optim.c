@@ -7,6 +7,7 @@
  */
 #include "model/optim.h"
 
+#include <assert.h>
 #include <math.h>
 #include <string.h>
 
@@ -20,6 +21,7 @@ int optim_slots(int kind)
 void optim_init_state(int kind, float *state, size_t n_params, size_t off,
                       size_t len)
 {
+  assert(off <= n_params && len <= n_params - off);
   if (kind == MODEL_OPT_ADAM) {
     memset(state + off, 0, len * sizeof(float));
     memset(state + n_params + off, 0, len * sizeof(float));
@@ -55,6 +57,9 @@ void optim_step(int kind, double lr, uint64_t t, float *params,
                 float *state, size_t n_params, float *grad,
                 const struct optim_span *spans, size_t n_spans)
 {
+  for (size_t s = 0; s < n_spans; s++) /* each span lies in the table */
+    assert(spans[s].off <= n_params &&
+           spans[s].len <= n_params - spans[s].off);
   if (kind == MODEL_OPT_ADAM) {
     double tt = (double)(t ? t : 1);
     float lrt = (float)(lr * sqrt(1.0 - pow(OPTIM_BETA2, tt)) /

@@ -11,6 +11,7 @@
  */
 #include "model/score.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -125,6 +126,8 @@ static inline void dots_block(const float *B, int d, const float *u,
 void score_dots(const float *packed, size_t n, int d, const float *u,
                 float *out)
 {
+  /* score_pack's block: the AVX-512 kernel's aligned loads need it */
+  assert(d >= 1 && ((uintptr_t)packed & 63) == 0);
   size_t full = n / SCORE_BLOCK, stride = (size_t)SCORE_BLOCK * (size_t)d;
   for (size_t b = 0; b < full; b++)
     dots_block(packed + b * stride, d, u, out + b * SCORE_BLOCK);
@@ -216,6 +219,7 @@ static float class_bound(const float *sc, size_t n, size_t k)
 {
   float cm[CLASSES];
   size_t i = 0;
+  assert(k >= 1 && k <= CLASSES); /* cm[k - 1] below */
 #ifdef __AVX512F__
   /* four chains hide the max latency; max(x, a) keeps a when x is NaN */
   __m512 a0 = _mm512_set1_ps(-INFINITY), a1 = a0, a2 = a0, a3 = a0;
@@ -336,6 +340,7 @@ int model_score_users(const struct hv_model *m, const int64_t *user_ids,
 /* ---- the serving memo of each user's top k ------------------------------ */
 
 enum { TC_EMPTY, TC_FILLING, TC_READY };
+_Static_assert(MODEL_TOPCACHE_MAX_K <= UINT8_MAX, "got[] is uint8_t");
 
 struct hv_topcache {
   const struct hv_model *m;
@@ -411,6 +416,8 @@ static int topcache_fill(struct hv_topcache *c, size_t row, int n,
   const struct hv_model *m = c->m;
   const int d = m->L.dim;
   int64_t idx[MODEL_TOPCACHE_MAX_K];
+  /* model_topcache_new bounds k (idx, and got fits its uint8_t) */
+  assert(row >= 1 && row < c->rows && c->k <= MODEL_TOPCACHE_MAX_K);
   score_dots(m->movie_pack, m->n_movies, d, m->user_vec + row * d, scratch);
   int got = (int)score_topk(scratch, m->n_movies, (size_t)c->k, idx);
   unsigned char empty = TC_EMPTY;

@@ -3,10 +3,12 @@
  *
  * The loops run over dim innermost on contiguous rows so the compiler
  * vectorises them; rows are int32 indices validated by the caller (train.c
- * builds them, modelfile.c checks the stored feature indices).
+ * builds them, modelfile.c checks the stored feature indices), asserted
+ * here row by row (one compare beside d multiply-adds).
  */
 #include "model/tower.h"
 
+#include <assert.h>
 #include <string.h>
 
 static void add_row(float *restrict dst, const float *restrict src, int d,
@@ -24,6 +26,7 @@ void tower_user_forward(const struct model_layout *L, const float *params,
   for (size_t i = 0; i < n; i++) {
     float *o = out + i * (size_t)d;
     const size_t r = (size_t)rows[i];
+    assert(r < L->rows[TAB_USER]);
     memcpy(o, params + L->off[TAB_USER] + r * d, sizeof(float) * d);
     if (!features)
       continue;
@@ -42,6 +45,7 @@ void tower_movie_forward(const struct model_layout *L, const float *params,
   for (size_t i = 0; i < n; i++) {
     float *o = out + i * (size_t)d;
     const size_t r = (size_t)rows[i];
+    assert(r < L->rows[TAB_MOVIE]);
     memcpy(o, params + L->off[TAB_MOVIE] + r * d, sizeof(float) * d);
     if (!features)
       continue;
@@ -66,6 +70,7 @@ void tower_user_backward(const struct model_layout *L,
   for (size_t i = 0; i < n; i++) {
     const float *g = dout + i * (size_t)d;
     const size_t r = (size_t)rows[i];
+    assert(r < L->rows[TAB_USER]);
     add_row(grad + L->off[TAB_USER] + r * d, g, d, 1.0f);
     if (!features)
       continue;
@@ -85,6 +90,7 @@ void tower_movie_backward(const struct model_layout *L,
   for (size_t i = 0; i < n; i++) {
     const float *g = dout + i * (size_t)d;
     const size_t r = (size_t)rows[i];
+    assert(r < L->rows[TAB_MOVIE]);
     add_row(grad + L->off[TAB_MOVIE] + r * d, g, d, 1.0f);
     if (!features)
       continue;

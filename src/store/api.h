@@ -87,7 +87,8 @@ int api_movies_each(struct api_conn *c, api_movie_fn fn, void *ctx,
 int api_movies_random(struct api_conn *c, int64_t n, api_movie_fn fn,
                       void *ctx, struct hv_err *err) HV_WARN_UNUSED;
 
-/* (id, title) of every movie, for the server's title cache. */
+/* (id, title) of every movie by ascending id, for the server's title
+ * cache. */
 int api_titles_each(struct api_conn *c,
                     int (*fn)(void *ctx, int64_t id, const char *title),
                     void *ctx, struct hv_err *err) HV_WARN_UNUSED;

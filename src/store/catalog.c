@@ -630,10 +630,11 @@ static int drop_rating_indexes(struct store_loader *ld, struct hv_err *err)
 /* Columns the loader writes, in the order the feed returns them. */
 static const char *const rating_cols[] = {"rating_id", "user_id", "movie_id",
                                           "rating", "timestamp"};
+#define N_RATING_COLS (sizeof(rating_cols) / sizeof(rating_cols[0]))
 
 static int is_rating_col(const char *name)
 {
-  for (size_t i = 0; i < sizeof(rating_cols) / sizeof(rating_cols[0]); i++)
+  for (size_t i = 0; i < N_RATING_COLS; i++)
     if (!strcmp(name, rating_cols[i]))
       return 1;
   return 0;
@@ -672,7 +673,8 @@ static char *imposter_table_sql(struct hv_db *db)
   sqlite3_str *s = sqlite3_str_new(db->h);
   sqlite3_str *tail = sqlite3_str_new(db->h); /* columns not yet kept */
   sqlite3_str_appendall(s, "CREATE TABLE " IMP_TABLE "(");
-  int ok = 1, n = 0, has_pk = 0, n_mine = 0;
+  int ok = 1, n = 0, has_pk = 0;
+  size_t n_mine = 0;
   while (sqlite3_step(st) == SQLITE_ROW) {
     const char *name = (const char *)sqlite3_column_text(st, 0);
     const char *type = (const char *)sqlite3_column_text(st, 1);
@@ -709,7 +711,7 @@ static char *imposter_table_sql(struct hv_db *db)
   sqlite3_free(sqlite3_str_finish(tail));
   sqlite3_str_appendall(s, ")");
   char *sql = sqlite3_str_finish(s);
-  if (!ok || !has_pk || n_mine != 5) {
+  if (!ok || !has_pk || n_mine != N_RATING_COLS) {
     sqlite3_free(sql);
     return NULL;
   }

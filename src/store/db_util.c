@@ -9,6 +9,7 @@
  *
  * Threads: no state of their own; a statement belongs to one thread.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +82,7 @@ int db_end(struct hv_db *db, int rc, struct hv_err *err)
 
 int db_grow(void **p, size_t sz, size_t *cap, size_t need)
 {
+  assert(sz > 0);
   if (need <= *cap)
     return 0;
   size_t nc = *cap ? *cap : 1024;
@@ -96,6 +98,7 @@ int db_grow(void **p, size_t sz, size_t *cap, size_t need)
 
 void *db_append(void **arr, size_t *n, size_t sz)
 {
+  assert(sz > 0 && (*arr != NULL || *n == 0));
   size_t cnt = *n;
   if ((cnt & (cnt - 1)) == 0) { /* 0, 1, 2, 4, ...: full */
     void *p = realloc(*arr, (cnt ? cnt * 2 : 4) * sz);
@@ -126,6 +129,8 @@ int db_step_i64s(struct hv_db *db, sqlite3_stmt *st, int64_t **out,
 {
   size_t cap = 0;
   int rc, ret = 0;
+  assert(*out == NULL && *n == 0); /* cap starts at 0 */
+  assert(sqlite3_column_count(st) >= 1);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     if (db_grow((void **)out, sizeof(int64_t), &cap, *n + 1)) {
       ret = hv_err_set(err, HV_ENOMEM, "%s", oom_msg);
@@ -164,6 +169,8 @@ int db_step_ratings_cols(struct hv_db *db, sqlite3_stmt *st,
 {
   size_t cap = 0;
   int rc, ret = 0;
+  assert(out->n == 0 && !out->rating_id); /* zeroed: cap starts at 0 */
+  assert(sqlite3_column_count(st) == 5); /* the five read below */
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     if (cols_reserve(out, &cap, out->n + 1)) {
       ret = hv_err_set(err, HV_ENOMEM, "%s: out of memory at row %zu", label,

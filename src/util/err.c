@@ -3,6 +3,7 @@
  */
 #include "util/err.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +18,7 @@ void hv_err_clear(struct hv_err *err)
 
 int hv_err_set(struct hv_err *err, int code, const char *fmt, ...)
 {
+  assert(code < 0); /* a failure: 0 here would read as success upstream */
   if (!err)
     return code;
   va_list ap;

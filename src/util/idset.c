@@ -3,16 +3,19 @@
  */
 #include "util/idset.h"
 
+#include <assert.h>
 #include <stdlib.h>
 
 static size_t slot_of(int64_t id, size_t cap)
 {
+  assert(cap && (cap & (cap - 1)) == 0); /* the mask below needs it */
   uint64_t h = (uint64_t)id * 0x9E3779B97F4A7C15ull; /* Fibonacci hashing */
   return (size_t)(h ^ (h >> 29)) & (cap - 1);
 }
 
 static void put(int64_t *slot, size_t cap, int64_t id)
 {
+  assert(id >= 1); /* 0 marks an empty slot */
   size_t i = slot_of(id, cap);
   while (slot[i] != 0) i = (i + 1) & (cap - 1);
   slot[i] = id;
@@ -41,6 +44,7 @@ int idset_add(struct idset *s, int64_t id, struct hv_err *err)
     return 0;
   if ((s->n + 1) * 2 > s->cap && grow(s, err))
     return HV_ENOMEM;
+  assert(s->n * 2 < s->cap); /* a free slot ends every probe */
   put(s->slot, s->cap, id);
   s->n++;
   return 1;

@@ -4,6 +4,7 @@
  */
 #include "serve/http/auth.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <jwt.h>
 #include <pthread.h>
@@ -15,12 +16,15 @@
 #include <time.h>
 
 #include "util/fsutil.h"
+#include "util/mutex.h"
 #include "util/parse.h"
 
 #define SECRET_MAX 256
 #define TOKEN_MAX 4096
 #define RL_SLOTS 4096 /* power of two */
 #define RL_PROBES 16
+_Static_assert((RL_SLOTS & (RL_SLOTS - 1)) == 0 && RL_PROBES >= 2,
+               "rl_find masks the hash and always finds a slot");
 
 struct rl_entry {
   char key[80];     /* "ip:ADDR" or "user:ID"; "" = free */
@@ -329,6 +333,7 @@ static double mono(void)
 static struct rl_entry *rl_find(struct auth *a, const char *key, double now,
                                 const struct rl_entry *keep)
 {
+  assert(mutex_held(&a->lock));
   uint64_t h = 1469598103934665603ull; /* FNV-1a */
   for (const char *p = key; *p; p++)
     h = (h ^ (unsigned char)*p) * 1099511628211ull;
@@ -343,6 +348,7 @@ static struct rl_entry *rl_find(struct auth *a, const char *key, double now,
       lru = e;
   }
   struct rl_entry *v = free_slot ? free_slot : lru;
+  assert(v); /* RL_PROBES >= 2 slots and only keep is skipped */
   snprintf(v->key, sizeof(v->key), "%s", key);
   v->tokens = a->burst;
   v->last = now;

@@ -4,6 +4,7 @@
  */
 #include "serve/http/modelslot.h"
 
+#include <assert.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -118,6 +119,9 @@ static int add_title(void *ctx, int64_t id, const char *title)
   if (!lit)
     return b->failed = HV_ENOMEM;
   size_t len = strlen(lit);
+  /* api_titles_each hands ids out ascending: modelslot_title's binary
+   * search and by_id's range rely on it */
+  assert(snap->n_titles == 0 || id > snap->title_id[snap->n_titles - 1]);
   if (snap->n_titles == b->cap) {
     b->cap = b->cap ? 2 * b->cap : 1024;
     if (grow((void **)&snap->title_id, b->cap, sizeof(int64_t)) ||
@@ -197,6 +201,8 @@ struct modelslot_snap *modelslot_acquire(struct modelslot *s)
 {
   pthread_mutex_lock(&s->lock);
   struct modelslot_snap *snap = s->cur;
+  /* the slot's own reference keeps it alive while we hold the lock */
+  assert(!snap || atomic_load_explicit(&snap->refs, memory_order_relaxed) >= 1);
   if (snap)
     atomic_fetch_add_explicit(&snap->refs, 1, memory_order_relaxed);
   pthread_mutex_unlock(&s->lock);
@@ -205,8 +211,11 @@ struct modelslot_snap *modelslot_acquire(struct modelslot *s)
 
 void modelslot_release(struct modelslot_snap *snap)
 {
-  if (snap &&
-      atomic_fetch_sub_explicit(&snap->refs, 1, memory_order_acq_rel) == 1)
+  if (!snap)
+    return;
+  int before = atomic_fetch_sub_explicit(&snap->refs, 1, memory_order_acq_rel);
+  assert(before >= 1); /* one release per reference */
+  if (before == 1)
     snap_free(snap);
 }
 

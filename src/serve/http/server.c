@@ -5,6 +5,7 @@
 #include "serve/http/server.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <cblas.h>
 #include <errno.h>
 #include <microhttpd.h>
@@ -32,6 +33,7 @@
 #include "store/registry_db.h"
 #include "track/uri.h"
 #include "util/fsutil.h"
+#include "util/mutex.h"
 #include "util/parse.h"
 #include "util/sigfwd.h"
 
@@ -161,6 +163,7 @@ static void log_line(const struct serve *s, const char *fmt, ...)
  * threads never interleave even on a pipe. */
 static void logbuf_flush(const struct serve *s, struct logbuf *b, double now)
 {
+  assert(mutex_held(&b->lock));
   if (b->len) {
     ssize_t w = write(s->cfg.log_fd, b->data, b->len);
     (void)w;
@@ -177,6 +180,7 @@ static void logbuf_append(struct serve *s, struct srv_thread *t,
 {
   double now = hv_mono();
   struct logbuf *b = &t->log;
+  assert(n <= sizeof(b->data)); /* fits once flushed: lines are < 1 KiB */
   pthread_mutex_lock(&b->lock);
   if (b->len + n > sizeof(b->data))
     logbuf_flush(s, b, now);
@@ -615,6 +619,7 @@ static int resolve_registry(struct serve *s, struct api_conn *c,
                             struct model_ref *r, int force,
                             struct hv_err *err)
 {
+  assert(mutex_held(&s->load_lock));
   struct registry_version v;
   memset(&v, 0, sizeof(v));
   int rc = registry_db_find(api_db(c), s->model_name, 0, NULL, "Production",
@@ -647,6 +652,7 @@ static int resolve_registry(struct serve *s, struct api_conn *c,
 static int load_ref(struct serve *s, const struct model_ref *ref,
                     struct hv_err *err)
 {
+  assert(mutex_held(&s->load_lock));
   struct hv_model *m = NULL;
   if (model_load(ref->path, &m, err))
     return err->code;
@@ -687,6 +693,7 @@ static void set_why(struct serve *s, const char *msg)
 static int load_locked(struct serve *s, int force, int *swapped,
                        struct hv_err *err)
 {
+  assert(mutex_held(&s->load_lock)); /* load_api and the versions */
   struct model_ref ref = {.version = 0};
   *swapped = 0;
   if (!s->load_api && api_open(s->db_path, &s->load_api, err))
