@@ -1,11 +1,10 @@
 /*
  * test_text.c - data/text.c (UTF-8 validation, Latin-1 conversion, release
- * years) and data/idset.c (the id sets behind duplicate/unknown-id checks).
+ * years). The id sets are tested in test_idset.c.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "util/idset.h"
 #include "data/text.h"
 #include "testutil.h"
 
@@ -113,39 +112,12 @@ static void test_years(void **state)
   assert_int_equal(text_title_year(NULL), 0);
 }
 
-static void test_idset(void **state)
-{
-  struct idset s = {0};
-  struct hv_err e = {0};
-  assert_int_equal(idset_has(&s, 1), 0);
-  assert_int_equal(idset_add(&s, 0, &e), HV_EINVAL);
-  assert_int_equal(idset_add(&s, -5, &e), HV_EINVAL);
-  /* many ids, including huge ones, then each exactly once */
-  for (int64_t i = 1; i <= 100000; i++)
-    assert_int_equal(
-        idset_add(&s, i * 7919 + (i % 3 ? 0 : INT64_C(1) << 50), &e), 1);
-  assert_int_equal(s.n, 100000);
-  for (int64_t i = 1; i <= 100000; i++) {
-    int64_t id = i * 7919 + (i % 3 ? 0 : INT64_C(1) << 50);
-    assert_int_equal(idset_has(&s, id), 1);
-    assert_int_equal(idset_add(&s, id, &e), 0);
-    assert_int_equal(idset_has(&s, id + 1), 0);
-  }
-  assert_int_equal(idset_has(&s, 0), 0);
-  assert_int_equal(s.n, 100000);
-  idset_free(&s);
-  assert_int_equal(idset_has(&s, 7919 + 1), 0);
-  assert_int_equal(idset_add(&s, 42, &e), 1);
-  idset_free(&s);
-}
-
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_utf8_valid),
       cmocka_unit_test(test_latin1),
       cmocka_unit_test(test_years),
-      cmocka_unit_test(test_idset),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

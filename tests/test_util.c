@@ -1,6 +1,6 @@
 /*
  * test_util.c - util/: error records, strict parsing, atomic files, and
- * signals passed on to the waiting thread (sigfwd).
+ * signals (sigfwd: passed on to the waiting thread, or to a watcher).
  */
 #define _GNU_SOURCE
 #include <math.h>
@@ -238,11 +238,82 @@ static void test_sigfwd(void **state)
   pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+/* ---- sigfwd_watch ------------------------------------------------------- */
+
+struct watch_case {
+  int wfd;   /* where the callback reports */
+  int stall; /* 1: the callback never returns (a second signal must end it) */
+};
+
+static void watch_cb(int sig, void *arg)
+{
+  const struct watch_case *c = arg;
+  char b[8];
+  int n = snprintf(b, sizeof(b), "%d\n", sig);
+  ssize_t w = write(c->wfd, b, (size_t)n);
+  (void)w;
+  while (c->stall)
+    pause();
+}
+
+/* In a child: install the watcher, send it sig (and, once its callback has
+ * reported, second); returns what the callback wrote and the exit status. */
+static int watch_child(int sig, int second, char *out, size_t cap)
+{
+  int p[2];
+  assert_int_equal(pipe(p), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    close(p[0]);
+    static struct watch_case c;
+    c.wfd = p[1];
+    c.stall = second != 0;
+    struct hv_err e = {0};
+    if (sigfwd_watch(watch_cb, &c, &e) || sigfwd_watch(NULL, NULL, &e))
+      _exit(3); /* the second call must be a no-op */
+    kill(getpid(), sig);
+    for (;;)
+      pause();
+  }
+  close(p[1]);
+  ssize_t n = read(p[0], out, cap - 1);
+  out[n > 0 ? n : 0] = '\0';
+  if (second)
+    kill(pid, second);
+  close(p[0]);
+  int st = 0;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  assert_true(WIFEXITED(st));
+  return WEXITSTATUS(st);
+}
+
+/* The first signal runs the callback on the watcher and exits 128 + sig; a
+ * second one while the callback runs exits at once with 128 + its own. */
+static void test_sigfwd_watch(void **state)
+{
+  static const struct {
+    int sig, second, status;
+  } cases[] = {
+      {SIGTERM, 0, 128 + SIGTERM},
+      {SIGINT, 0, 128 + SIGINT},
+      {SIGTERM, SIGINT, 128 + SIGINT},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char buf[16], want[16];
+    int status = watch_child(cases[i].sig, cases[i].second, buf, sizeof(buf));
+    snprintf(want, sizeof(want), "%d\n", cases[i].sig);
+    assert_string_equal(buf, want);
+    assert_int_equal(status, cases[i].status);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_err_set_and_prefix),
       cmocka_unit_test(test_sigfwd),
+      cmocka_unit_test(test_sigfwd_watch),
       cmocka_unit_test(test_parse_i64_table),
       cmocka_unit_test(test_parse_f64),
       cmocka_unit_test(test_parse_range),

@@ -73,10 +73,6 @@ int cli_parse_common(struct cli_ctx *ctx, const char *cmd, int argc,
 enum { CLI_UTC_TIME = 0, CLI_UTC_DATE = 1 };
 const char *cli_utc(double t, int what, char *buf, size_t cap);
 
-/* A JSON real for v, or JSON null when v is NaN or infinite (new
- * reference). */
-json_t *cli_json_num(double v);
-
 /* Resolve the home folder, create it and its artifacts/ folder, and open
  * (creating or upgrading) its database. The caller closes *db. */
 int cli_open_home(const struct cli_ctx *ctx, struct hv_db **db,

@@ -78,11 +78,6 @@ const char *cli_utc(double t, int what, char *buf, size_t cap)
   return buf;
 }
 
-json_t *cli_json_num(double v)
-{
-  return isfinite(v) ? json_real(v) : json_null();
-}
-
 int cli_open_home(const struct cli_ctx *ctx, struct hv_db **db,
                   struct hv_err *err)
 {

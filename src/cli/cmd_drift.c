@@ -24,6 +24,7 @@
 #include "cli/cli.h"
 #include "monitor/drift.h"
 #include "util/fsutil.h"
+#include "util/json.h"
 #include "util/parse.h"
 
 static void help(void)
@@ -214,8 +215,8 @@ static json_t *result_json(const struct drift_feature_result *r)
 {
   return json_pack("{s:s, s:s, s:o, s:o, s:f, s:b}", "name", r->name, "test",
                    drift_test_name(r->test), "statistic",
-                   cli_json_num(r->statistic), "pvalue",
-                   cli_json_num(r->pvalue), "threshold", r->threshold, "drift",
+                   hv_json_num(r->statistic), "pvalue",
+                   hv_json_num(r->pvalue), "threshold", r->threshold, "drift",
                    r->drift);
 }
 
@@ -366,7 +367,7 @@ static json_t *numeric_json(const struct drift_numeric_report *r,
       r->ks.pvalue, "method", drift_ks_method_name(r->ks.method),
       "wasserstein",
       r->wasserstein, "wasserstein_norm", r->wasserstein_norm, "ref_std",
-      r->ref_std, "psi", r->psi, "js", cli_json_num(r->js));
+      r->ref_std, "psi", r->psi, "js", hv_json_num(r->js));
   if (!o)
     return NULL;
   json_object_set_new(
@@ -438,7 +439,7 @@ static json_t *categorical_json(const struct cat_table *t,
       "categorical", "n_ref", (json_int_t)r->n_ref, "n_cur",
       (json_int_t)r->n_cur, "chi2", "statistic", r->chi2.statistic, "pvalue",
       r->chi2.pvalue, "dof", r->chi2.dof, "psi", r->psi, "js",
-      cli_json_num(r->js), "categories", cats);
+      hv_json_num(r->js), "categories", cats);
   if (o)
     json_object_update_new(o, results_json(res, 3, verdict));
   return o;

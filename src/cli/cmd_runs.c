@@ -13,6 +13,7 @@
 #include "store/db.h"
 #include "track/artifacts.h"
 #include "track/runs.h"
+#include "util/json.h"
 #include "util/parse.h"
 
 /* "2024-01-02T03:04:05Z" for t (seconds since the epoch) into buf. */
@@ -357,10 +358,8 @@ static int runs_history(struct cli_ctx *ctx, int argc, char **argv)
     for (size_t i = 0; a && i < n; i++)
       json_array_append_new(
           a, json_pack("{s:I, s:o, s:f}", "step", (json_int_t)m[i].step,
-                       "value",
-                       isfinite(m[i].value) ? json_real(m[i].value)
-                                            : json_null(),
-                       "timestamp", m[i].timestamp));
+                       "value", hv_json_num(m[i].value), "timestamp",
+                       m[i].timestamp));
     cli_print_json(a);
   } else {
     printf("%-10s %-16s %s\n", "step", "value", "time");

@@ -18,6 +18,7 @@
 #include "track/runs.h"
 #include "train/trainrun.h"
 #include "train/tune.h"
+#include "util/json.h"
 
 static void help(void)
 {
@@ -171,9 +172,9 @@ static json_t *result_json(const struct tune_grid *g,
                   (json_int_t)(k + 1), "trial", (json_int_t)t->index, "run_id",
                   t->run_id[0] ? t->run_id : NULL, "label", t->label, "status",
                   t->failed ? "FAILED" : "FINISHED", "params", params, "value",
-                  cli_json_num(t->value), "top_10_categorical_accuracy",
-                  cli_json_num(t->test_top_10), "top_100_categorical_accuracy",
-                  cli_json_num(t->test_top_100), "seconds", t->seconds);
+                  hv_json_num(t->value), "top_10_categorical_accuracy",
+                  hv_json_num(t->test_top_10), "top_100_categorical_accuracy",
+                  hv_json_num(t->test_top_100), "seconds", t->seconds);
     if (j && t->failed)
       json_object_set_new(j, "error", json_string(t->error));
     json_array_append_new(trials, j);
@@ -193,7 +194,7 @@ static json_t *result_json(const struct tune_grid *g,
       metric, "order", ascending ? "asc" : "desc", "n_trials",
       (json_int_t)r->n_trials, "n_failed", (json_int_t)r->n_failed, "seconds",
       r->seconds, "best", "run_id", b->run_id, "label", b->label, "value",
-      cli_json_num(b->value), "model_uri", uri, "registered", reg, "trials",
+      hv_json_num(b->value), "model_uri", uri, "registered", reg, "trials",
       trials);
 }
 

@@ -277,6 +277,9 @@ int ml_add_genre(struct ml_load *ml, const struct ml_file *f, int id,
 int ml_add_user(struct ml_load *ml, const struct ml_file *f,
                 const struct hv_user *u, struct hv_err *err)
 {
+  if (u->id < 1)
+    return ml_fail(f, err, HV_EINVAL, "id %lld is not positive",
+                   (long long)u->id);
   int rc = idset_add(&ml->users, u->id, err);
   if (rc < 0)
     return ml_prefix(f, err);
@@ -292,6 +295,9 @@ int ml_add_user(struct ml_load *ml, const struct ml_file *f,
 int ml_add_movie(struct ml_load *ml, const struct ml_file *f,
                  const struct hv_movie *m, struct hv_err *err)
 {
+  if (m->id < 1)
+    return ml_fail(f, err, HV_EINVAL, "id %lld is not positive",
+                   (long long)m->id);
   int rc = idset_add(&ml->movies, m->id, err);
   if (rc < 0)
     return ml_prefix(f, err);

@@ -22,6 +22,7 @@
 #include "store/catalog.h"
 #include "util/fsutil.h"
 #include "util/parse.h"
+#include "util/rng.h"
 
 #define DIM 8          /* latent factor size */
 #define N_GENRES 19
@@ -40,74 +41,38 @@
 #define MAX_RATINGS ((int64_t)1000000000)
 #define LOOKAHEAD 16   /* candidate pairs drawn ahead (see struct cand) */
 
-/* ---- random numbers: splitmix64 seeds xoshiro256** -------------------- */
-
-struct xo {
-  uint64_t s[4];
-};
-
-static uint64_t splitmix64(uint64_t *x)
-{
-  uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
+/* ---- random numbers: splitmix64 seeds xoshiro256** (util/rng.h) -------- */
 
 /* Independent stream `stream` (and item `item`) of seed. */
-static void xo_seed(struct xo *r, uint64_t seed, uint64_t stream,
+static void xo_seed(struct rng_xo *r, uint64_t seed, uint64_t stream,
                     uint64_t item)
 {
   uint64_t x = seed ^ (stream * 0xD1B54A32D192ED03ull);
-  x = splitmix64(&x) ^ item;
+  x = rng_splitmix64(&x) ^ item;
   for (int i = 0; i < 4; i++)
-    r->s[i] = splitmix64(&x);
-}
-
-static inline uint64_t rotl(uint64_t x, int k)
-{
-  return (x << k) | (x >> (64 - k));
-}
-
-static inline uint64_t xo_next(struct xo *r)
-{
-  uint64_t *s = r->s;
-  uint64_t out = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-  s[2] ^= s[0];
-  s[3] ^= s[1];
-  s[1] ^= s[2];
-  s[0] ^= s[3];
-  s[2] ^= t;
-  s[3] = rotl(s[3], 45);
-  return out;
-}
-
-/* Uniform in [0, 1). */
-static inline double xo_u01(struct xo *r)
-{
-  return (double)(xo_next(r) >> 11) * 0x1.0p-53;
+    r->s[i] = rng_splitmix64(&x);
 }
 
 /* Uniform in [0, n). */
-static inline uint64_t xo_below(struct xo *r, uint64_t n)
+static inline uint64_t xo_below(struct rng_xo *r, uint64_t n)
 {
-  return (uint64_t)(xo_u01(r) * (double)n);
+  return (uint64_t)(rng_xo_u01(r) * (double)n);
 }
 
 /* Standard normal (Box-Muller, one value per call for simple determinism). */
-static double xo_normal(struct xo *r)
+static double xo_normal(struct rng_xo *r)
 {
-  double u = 1.0 - xo_u01(r), v = xo_u01(r);
+  double u = 1.0 - rng_xo_u01(r), v = rng_xo_u01(r);
   return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
 }
 
 /* Index drawn from weights w[0..n) (small n; linear scan). */
-static int xo_pick(struct xo *r, const double *w, int n)
+static int xo_pick(struct rng_xo *r, const double *w, int n)
 {
   double tot = 0;
   for (int i = 0; i < n; i++)
     tot += w[i];
-  double x = xo_u01(r) * tot;
+  double x = rng_xo_u01(r) * tot;
   for (int i = 0; i < n; i++) {
     if (x < w[i])
       return i;
@@ -257,7 +222,7 @@ struct synth {
   /* candidates drawn ahead from this segment's tables (ring) */
   struct cand q[2 * LOOKAHEAD];
   int q_head, q_n;
-  struct xo pick;             /* the candidates' own random stream */
+  struct rng_xo pick;             /* the candidates' own random stream */
   /* generator results */
   int64_t first_ts, last_ts, drift_first_id;
 };
@@ -324,15 +289,15 @@ static int alias_build(struct alias *a, const uint32_t *items, const double *w,
   return 0;
 }
 
-static inline uint32_t alias_draw(const struct alias *a, struct xo *r)
+static inline uint32_t alias_draw(const struct alias *a, struct rng_xo *r)
 {
-  uint64_t x = xo_next(r);
+  uint64_t x = rng_xo_u64(r);
   const struct alias_slot *sl = &a->slot[((x >> 32) * a->n) >> 32];
   float f = (float)(uint32_t)x * 0x1.0p-32f;
   return f < sl->prob ? sl->item : sl->other;
 }
 
-static void unit_random(struct xo *r, float *v)
+static void unit_random(struct rng_xo *r, float *v)
 {
   double n2 = 0;
   double x[DIM];
@@ -369,7 +334,7 @@ static void genre_prior(int age, int female, double *w)
   }
 }
 
-static void user_demographics(struct xo *r, struct suser_cold *u, int young)
+static void user_demographics(struct rng_xo *r, struct suser_cold *u, int young)
 {
   double w[N_AGES];
   for (int i = 0; i < N_AGES; i++)
@@ -379,7 +344,7 @@ static void user_demographics(struct xo *r, struct suser_cold *u, int young)
   u->raw_age = (uint8_t)(ages[a].lo +
                          (int)xo_below(r, (uint64_t)(ages[a].hi - ages[a].lo +
                                                      1)));
-  u->gender_f = xo_u01(r) < (young ? 0.45 : 0.29);
+  u->gender_f = rng_xo_u01(r) < (young ? 0.45 : 0.29);
   double ow[N_OCC];
   for (int i = 0; i < N_OCC; i++)
     ow[i] = occ_freq[i];
@@ -396,7 +361,7 @@ static void user_demographics(struct xo *r, struct suser_cold *u, int young)
   u->zip = (uint32_t)xo_below(r, 100000);
 }
 
-static void user_taste(struct synth *s, struct xo *r, struct suser *u,
+static void user_taste(struct synth *s, struct rng_xo *r, struct suser *u,
                        struct suser_cold *c)
 {
   double w[N_GENRES], fw[N_FAV], tot = 0;
@@ -405,7 +370,7 @@ static void user_taste(struct synth *s, struct xo *r, struct suser *u,
     int g = xo_pick(r, w, N_GENRES);
     u->fav[k] = (uint8_t)g;
     w[g] = 0; /* without replacement */
-    fw[k] = (N_FAV - k) * (0.5 + xo_u01(r));
+    fw[k] = (N_FAV - k) * (0.5 + rng_xo_u01(r));
     tot += fw[k];
   }
   double cum = 0;
@@ -432,7 +397,7 @@ static int seg_of(const struct synth *s, int64_t t);
  * to [lo, N_SEG - 1], so every segment from lo on has the same expected
  * number of active users: the mix, and how far users are into their
  * history, do not change with time. */
-static void user_window(struct xo *r, struct suser_cold *u, int lo)
+static void user_window(struct rng_xo *r, struct suser_cold *u, int lo)
 {
   int len = 8 + (int)xo_below(r, 25);
   int start = lo - len + 1 + (int)xo_below(r, (uint64_t)(N_SEG - lo + len - 1));
@@ -447,7 +412,7 @@ static void build_users(struct synth *s)
   int64_t n = s->cfg.users, young = s->young_from;
   int64_t tail = s->t1 - s->td;
   for (int64_t i = 0; i < n; i++) {
-    struct xo r;
+    struct rng_xo r;
     xo_seed(&r, s->cfg.seed, S_USER, (uint64_t)i);
     struct suser *u = &s->us[i];
     struct suser_cold *c = &s->uc[i];
@@ -479,11 +444,11 @@ static int year_of(int64_t ts)
   return tm.tm_year + 1900;
 }
 
-static void movie_genres(struct xo *r, struct smovie *m)
+static void movie_genres(struct rng_xo *r, struct smovie *m)
 {
   double w[N_GENRES];
   memcpy(w, genre_freq, sizeof(w));
-  double u = xo_u01(r);
+  double u = rng_xo_u01(r);
   m->n_genres = u < 0.55 ? 1 : u < 0.85 ? 2 : 3;
   for (int k = 0; k < m->n_genres; k++) {
     int g = xo_pick(r, w, N_GENRES);
@@ -497,7 +462,7 @@ static int build_movies(struct synth *s)
 {
   int64_t n = s->cfg.movies, nold = s->new_from;
   int last_year = year_of(s->t0);
-  struct xo pr;
+  struct rng_xo pr;
   xo_seed(&pr, s->cfg.seed, S_POP, 0);
   /* Old movies get Zipf ranks in a random order (Fisher-Yates). */
   uint32_t *rank = malloc((size_t)(nold > 0 ? nold : 1) * sizeof(*rank));
@@ -513,12 +478,12 @@ static int build_movies(struct synth *s)
   }
   double c = 50.0 * (double)n / 1682.0 + 1.0, tail = (double)(s->t1 - s->td);
   for (int64_t i = 0; i < n; i++) {
-    struct xo r;
+    struct rng_xo r;
     xo_seed(&r, s->cfg.seed, S_MOVIE, (uint64_t)i);
     struct smovie *m = &s->mv[i];
     movie_genres(&r, m);
     int is_new = i >= nold;
-    double rk = is_new ? xo_u01(&r) * 0.3 * (double)n : (double)rank[i];
+    double rk = is_new ? rng_xo_u01(&r) * 0.3 * (double)n : (double)rank[i];
     double w = pow(rk + c, -0.9) * exp(-3.0 * (rk / n) * (rk / n));
     m->w_old = is_new ? 0 : (float)w;
     m->w_new = (float)(is_new ? w : w * exp(xo_normal(&pr)));
@@ -697,12 +662,12 @@ static int seg_prepare(struct synth *s, int seg)
 /* ---- rating generation ------------------------------------------------ */
 
 static uint32_t pick_movie(const struct synth *s, const struct suser *u,
-                           struct xo *r, int attempt)
+                           struct rng_xo *r, int attempt)
 {
   if (attempt >= 32)
     return (uint32_t)xo_below(r, (uint64_t)s->n_movies_in);
-  if (xo_u01(r) < FAV_P) {
-    float x = (float)xo_u01(r);
+  if (rng_xo_u01(r) < FAV_P) {
+    float x = (float)rng_xo_u01(r);
     int k = x < u->fav_w[0] ? 0 : x < u->fav_w[1] ? 1 : 2;
     const struct alias *a = &s->ga[u->fav[k]];
     if (a->n > 0)
@@ -712,7 +677,7 @@ static uint32_t pick_movie(const struct synth *s, const struct suser *u,
 }
 
 static double latent(const struct synth *s, uint32_t ui, uint32_t mi,
-                     struct xo *r)
+                     struct rng_xo *r)
 {
   const struct suser *u = &s->us[ui];
   const struct smovie *m = &s->mv[mi];
@@ -720,13 +685,13 @@ static double latent(const struct synth *s, uint32_t ui, uint32_t mi,
   for (int d = 0; d < DIM; d++)
     dot += (double)u->p[d] * m->q[d];
   return u->bias + m->bias + 0.9 * dot +
-         0.6 * s->ntab[xo_next(r) >> 52]; /* 4096 quantiles: N(0,1) */
+         0.6 * s->ntab[rng_xo_u64(r) >> 52]; /* 4096 quantiles: N(0,1) */
 }
 
 static inline uint64_t seen_hash(uint32_t ui, uint32_t mi)
 {
   uint64_t x = ((uint64_t)ui << 32 | mi) + 1;
-  return splitmix64(&x);
+  return rng_splitmix64(&x);
 }
 
 /* Add the pair with hash h to the seen filter; 1 when new, 0 when seen
@@ -786,7 +751,7 @@ static int cand_next(struct synth *s, struct cand *out)
 
 /* Last resort for dense small configurations: scan every user who has
  * arrived (active window or not) for an unseen pair. */
-static int scan_free_pair(struct synth *s, struct xo *r, int64_t t,
+static int scan_free_pair(struct synth *s, struct rng_xo *r, int64_t t,
                           uint32_t *ui, uint32_t *mi)
 {
   int64_t nu = s->cfg.users, nm = s->n_movies_in;
@@ -849,10 +814,10 @@ static int rating_of(const struct synth *s, double z)
 
 /* Rating i (0-based) into *out; -1 when no free pair exists (too dense) or
  * out of memory. */
-static int gen_rating(struct synth *s, struct xo *r, int64_t i,
+static int gen_rating(struct synth *s, struct rng_xo *r, int64_t i,
                       struct hv_rating *out)
 {
-  double f = ((double)i + xo_u01(r)) * (double)s->span /
+  double f = ((double)i + rng_xo_u01(r)) * (double)s->span /
              (double)s->cfg.ratings;
   int64_t t = s->t0 + (int64_t)f;
   if (t >= s->t1)
@@ -908,7 +873,7 @@ static int calibrate(struct synth *s)
   double *z = malloc(CALIBRATION * sizeof(*z));
   if (!z)
     return -1;
-  struct xo r;
+  struct rng_xo r;
   xo_seed(&r, s->cfg.seed, S_CALIB, 0);
   int n = 0;
   for (int i = 0; i < CALIBRATION * 4 && n < CALIBRATION && s->ua.n; i++) {
@@ -990,7 +955,7 @@ static int synth_init(struct synth *s, const struct synth_config *cfg,
   s->zbuf = malloc(ZCAP * sizeof(*s->zbuf));
   if (!s->mv || !s->us || !s->uc || !s->seen || !s->zbuf)
     goto oom;
-  struct xo r;
+  struct rng_xo r;
   xo_seed(&r, cfg->seed, S_GENRE, 0);
   for (int g = 0; g < N_GENRES; g++)
     unit_random(&r, s->dir[g]);
@@ -1028,7 +993,7 @@ static void *generator_main(void *arg)
 {
   struct ring *g = arg;
   struct synth *s = g->s;
-  struct xo r;
+  struct rng_xo r;
   xo_seed(&r, s->cfg.seed, S_RATING, 0);
   xo_seed(&s->pick, s->cfg.seed, S_PICK, 0);
   s->q_n = 0;
@@ -1112,7 +1077,7 @@ static int write_genres(struct store_loader *ld, struct hv_err *err)
 static void movie_title(const struct synth *s, int64_t i, char *out,
                         size_t cap)
 {
-  struct xo r;
+  struct rng_xo r;
   xo_seed(&r, s->cfg.seed, S_MOVIE, (uint64_t)i ^ 0x5A5A5A5Aull << 32);
   const char *a = title_adj[xo_below(&r, N_ADJ)];
   const char *n1 = title_noun[xo_below(&r, N_NOUN)];

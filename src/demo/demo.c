@@ -26,6 +26,8 @@
 #include "train/tune.h"
 #include "track/uri.h"
 #include "util/fsutil.h"
+#include "util/json.h"
+#include "util/rng.h"
 
 #define WEEK (7 * 86400)
 
@@ -124,14 +126,6 @@ struct demo {
   atomic_llong load_ok, load_failed, regressions;
   pthread_mutex_t mu;          /* first_failure */
 };
-
-static uint64_t next_rand(uint64_t *s)
-{
-  uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
 
 static void note_failure(struct demo *d, const struct hv_err *e)
 {
@@ -345,7 +339,7 @@ static void *load_main(void *arg)
   int max_seen = 0;
   int64_t users = d->r->users > 0 ? d->r->users : 1;
   while (!atomic_load(&d->stop)) {
-    int64_t u = 1 + (int64_t)(next_rand(&s) % (uint64_t)users);
+    int64_t u = 1 + (int64_t)(rng_splitmix64(&s) % (uint64_t)users);
     char ver[192];
     hv_err_clear(&e);
     if (apiclient_recommend(c, u, 10, ver, sizeof(ver), NULL, &e)) {
@@ -790,39 +784,36 @@ void demo_result_free(struct demo_result *res)
 
 /* ---- JSON ---------------------------------------------------------------------------- */
 
-static json_t *jnum(double v)
-{
-  return isfinite(v) ? json_real(v) : json_null();
-}
-
 static json_t *week_json(const struct demo_week *w)
 {
   json_t *retrain = json_null();
   if (!isnan(w->stateful_top100))
     retrain = json_pack(
         "{s:o, s:{s:o, s:o, s:I}, s:{s:o, s:o, s:I}, s:b, s:o}",
-        "champion_top_100", jnum(w->champion_top100), "stateful", "seconds",
-        jnum(w->stateful_seconds), "top_100_categorical_accuracy",
-        jnum(w->stateful_top100), "ratings", (json_int_t)w->stateful_ratings,
-        "scratch", "seconds", jnum(w->scratch_seconds),
-        "top_100_categorical_accuracy", jnum(w->scratch_top100), "ratings",
+        "champion_top_100", hv_json_num(w->champion_top100), "stateful",
+        "seconds", hv_json_num(w->stateful_seconds),
+        "top_100_categorical_accuracy", hv_json_num(w->stateful_top100),
+        "ratings", (json_int_t)w->stateful_ratings, "scratch", "seconds",
+        hv_json_num(w->scratch_seconds), "top_100_categorical_accuracy",
+        hv_json_num(w->scratch_top100), "ratings",
         (json_int_t)w->scratch_ratings, "promoted", w->stateful_promoted,
-        "swap_seconds", jnum(w->swap_seconds));
+        "swap_seconds", hv_json_num(w->swap_seconds));
   return json_pack(
       "{s:i, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:i, s:i, s:s, s:s, s:s, "
       "s:s, s:i, s:i, s:o, s:I, s:I, s:s}",
       "week", w->week, "new_ratings", (json_int_t)w->new_ratings,
       "first_rating_id", (json_int_t)w->first_id, "last_rating_id",
-      (json_int_t)w->last_id, "top_100_categorical_accuracy", jnum(w->top100),
-      "top_10_categorical_accuracy", jnum(w->top10),
-      "never_retrained_top_100", jnum(w->top100_never), "dataset_drift",
+      (json_int_t)w->last_id, "top_100_categorical_accuracy",
+      hv_json_num(w->top100), "top_10_categorical_accuracy",
+      hv_json_num(w->top10), "never_retrained_top_100",
+      hv_json_num(w->top100_never), "dataset_drift",
       w->dataset_drift < 0 ? json_null() : json_boolean(w->dataset_drift),
       "n_drifted", w->n_drifted, "n_features", w->n_features,
-      "drifted_features", w->drifted, "action", w->action, "detail",
-      w->detail, "reasons", w->reasons, "model_version", w->version,
-      "next_model_version", w->version_after, "retrain", retrain, "requests",
-      (json_int_t)w->requests, "failed_requests", (json_int_t)w->failed,
-      "decision_run_id", w->decision_run_id);
+      "drifted_features", w->drifted, "action", w->action, "detail", w->detail,
+      "reasons", w->reasons, "model_version", w->version, "next_model_version",
+      w->version_after, "retrain", retrain, "requests", (json_int_t)w->requests,
+      "failed_requests", (json_int_t)w->failed, "decision_run_id",
+      w->decision_run_id);
 }
 
 static json_t *comparison_json(const struct demo_result *r)
@@ -833,28 +824,28 @@ static json_t *comparison_json(const struct demo_result *r)
     if (isnan(w->stateful_top100))
       continue;
     json_array_append_new(
-        rows, json_pack("{s:i, s:o, s:{s:o, s:o, s:I}, s:{s:o, s:o, s:I}}",
-                        "week", w->week, "champion_top_100",
-                        jnum(w->champion_top100), "stateful", "seconds",
-                        jnum(w->stateful_seconds), "top_100",
-                        jnum(w->stateful_top100), "ratings",
-                        (json_int_t)w->stateful_ratings, "scratch",
-                        "seconds", jnum(w->scratch_seconds), "top_100",
-                        jnum(w->scratch_top100), "ratings",
-                        (json_int_t)w->scratch_ratings));
+        rows,
+        json_pack("{s:i, s:o, s:{s:o, s:o, s:I}, s:{s:o, s:o, s:I}}", "week",
+                  w->week, "champion_top_100", hv_json_num(w->champion_top100),
+                  "stateful", "seconds", hv_json_num(w->stateful_seconds),
+                  "top_100", hv_json_num(w->stateful_top100), "ratings",
+                  (json_int_t)w->stateful_ratings, "scratch", "seconds",
+                  hv_json_num(w->scratch_seconds), "top_100",
+                  hv_json_num(w->scratch_top100), "ratings",
+                  (json_int_t)w->scratch_ratings));
   }
   return json_pack(
       "{s:o, s:o, s:o, s:o, s:o, s:{s:i, s:o, s:o, s:o, s:o}}",
       "stateful_vs_scratch", rows, "stateful_mean_seconds",
-      jnum(r->stateful_mean_seconds), "scratch_mean_seconds",
-      jnum(r->scratch_mean_seconds), "stateful_mean_top_100",
-      jnum(r->stateful_mean_top100), "scratch_mean_top_100",
-      jnum(r->scratch_mean_top100), "never_vs_retrained",
+      hv_json_num(r->stateful_mean_seconds), "scratch_mean_seconds",
+      hv_json_num(r->scratch_mean_seconds), "stateful_mean_top_100",
+      hv_json_num(r->stateful_mean_top100), "scratch_mean_top_100",
+      hv_json_num(r->scratch_mean_top100), "never_vs_retrained",
       "first_promotion_week", r->first_promotion_week,
-      "never_retrained_mean_top_100_later", jnum(r->never_mean_later),
-      "retrained_mean_top_100_later", jnum(r->serving_mean_later),
-      "never_retrained_mean_top_100_all", jnum(r->never_mean_all),
-      "serving_mean_top_100_all", jnum(r->serving_mean_all));
+      "never_retrained_mean_top_100_later", hv_json_num(r->never_mean_later),
+      "retrained_mean_top_100_later", hv_json_num(r->serving_mean_later),
+      "never_retrained_mean_top_100_all", hv_json_num(r->never_mean_all),
+      "serving_mean_top_100_all", hv_json_num(r->serving_mean_all));
 }
 
 json_t *demo_result_to_json(const struct demo_result *r)
@@ -869,22 +860,21 @@ json_t *demo_result_to_json(const struct demo_result *r)
       "s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}, s:o, s:i, s:i, "
       "s:i, s:i, s:s, s:o}",
       "dataset", "name", r->dataset, "users", (json_int_t)r->users, "movies",
-      (json_int_t)r->movies, "ratings", (json_int_t)r->ratings,
-      "train_ratings", (json_int_t)r->train_ratings, "replay_ratings",
+      (json_int_t)r->movies, "ratings", (json_int_t)r->ratings, "train_ratings",
+      (json_int_t)r->train_ratings, "replay_ratings",
       (json_int_t)r->replay_ratings, "drift_ts", (json_int_t)r->drift_ts,
       "drift_week", r->drift_week, "tune", "parent_run_id", r->tune_run_id,
-      "best", r->tune_best, "best_top_100", jnum(r->tune_best_top100),
-      "seconds", jnum(r->tune_seconds), "initial_version",
+      "best", r->tune_best, "best_top_100", hv_json_num(r->tune_best_top100),
+      "seconds", hv_json_num(r->tune_seconds), "initial_version",
       r->initial_version, "timeline", tl, "requests", "total",
-      (json_int_t)(r->posts_ok + r->recs_ok + r->load_ok + failed),
-      "failed", (json_int_t)failed, "posts_ok", (json_int_t)r->posts_ok,
-      "posts_failed", (json_int_t)r->posts_failed, "recommend_ok",
+      (json_int_t)(r->posts_ok + r->recs_ok + r->load_ok + failed), "failed",
+      (json_int_t)failed, "posts_ok", (json_int_t)r->posts_ok, "posts_failed",
+      (json_int_t)r->posts_failed, "recommend_ok",
       (json_int_t)(r->recs_ok + r->load_ok), "recommend_failed",
       (json_int_t)(r->recs_failed + r->load_failed), "background_ok",
       (json_int_t)r->load_ok, "version_regressions",
       (json_int_t)r->version_regressions, "first_failure", r->first_failure,
-      "comparison", comparison_json(r), "retrains", r->n_retrains,
-      "promotions", r->n_promotions, "final_version", r->final_version,
-      "port", r->port, "report", r->report_path, "seconds",
-      jnum(r->seconds));
+      "comparison", comparison_json(r), "retrains", r->n_retrains, "promotions",
+      r->n_promotions, "final_version", r->final_version, "port", r->port,
+      "report", r->report_path, "seconds", hv_json_num(r->seconds));
 }

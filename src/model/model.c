@@ -26,6 +26,7 @@
 #include "model/score.h"
 #include "model/tower.h"
 #include "util/fsutil.h"
+#include "util/sort.h"
 
 void model_layout_init(struct model_layout *L, int dim, size_t n_users,
                        size_t n_movies, const size_t n_vals[MODEL_NFEAT],
@@ -49,15 +50,7 @@ void model_layout_init(struct model_layout *L, int dim, size_t n_users,
 size_t model_lookup(const int64_t *ids, size_t n, int64_t id)
 {
   assert(ids || n == 0);
-  size_t lo = 0, hi = n;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (ids[mid] < id)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo < n && ids[lo] == id ? lo + 1 : 0;
+  return sort_find_i64(ids, n, id) + 1; /* SORT_NONE + 1 == 0: the OOV row */
 }
 
 int64_t model_year_bucket(int year)

@@ -16,6 +16,7 @@
 #include "model/tower.h"
 #include "store/ratings.h"
 #include "util/fsutil.h"
+#include "util/sort.h"
 
 /* openblas_set_num_threads is OpenBLAS's own extension of CBLAS. */
 void openblas_set_num_threads(int num_threads);
@@ -181,12 +182,6 @@ static void trainer_free(struct trainer *t)
 
 /* ---- vocabularies --------------------------------------------------------- */
 
-static int cmp_i64(const void *a, const void *b)
-{
-  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-  return (x > y) - (x < y);
-}
-
 /* Sorted unique union of up to three id lists into a new array. */
 static int union_ids(const int64_t *a, size_t na, const int64_t *b, size_t nb,
                      const int64_t *c, size_t nc, int64_t **out, size_t *n)
@@ -201,13 +196,8 @@ static int union_ids(const int64_t *a, size_t na, const int64_t *b, size_t nb,
     memcpy(v + na, b, nb * sizeof(int64_t));
   if (nc)
     memcpy(v + na + nb, c, nc * sizeof(int64_t));
-  qsort(v, tot, sizeof(int64_t), cmp_i64);
-  size_t w = 0;
-  for (size_t i = 0; i < tot; i++)
-    if (w == 0 || v[i] != v[w - 1])
-      v[w++] = v[i];
   *out = v;
-  *n = w;
+  *n = sort_unique_i64(v, tot);
   return 0;
 }
 

@@ -23,6 +23,9 @@
 #include "track/artifacts.h"
 #include "track/runs.h"
 #include "util/fsutil.h"
+#include "util/json.h"
+#include "util/rng.h"
+#include "util/sort.h"
 
 #define TILE 64    /* users scored per model_score_users call */
 #define TOP 10     /* recommendation list length for health */
@@ -85,38 +88,6 @@ struct mon {
 };
 
 /* ---- small helpers ------------------------------------------------------ */
-
-static json_t *jnum(double v)
-{
-  return isfinite(v) ? json_real(v) : json_null();
-}
-
-static size_t find_i64(const int64_t *a, size_t n, int64_t x)
-{
-  size_t lo = 0, hi = n;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (a[mid] < x)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo < n && a[lo] == x ? lo : (size_t)-1;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-  return (x > y) - (x < y);
-}
-
-static uint64_t splitmix(uint64_t *s)
-{
-  uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
 
 static int oom(struct hv_err *err)
 {
@@ -261,13 +232,13 @@ static int load_catalogue(struct mon *x, struct hv_err *err)
 static void count_popularity(struct mon *x)
 {
   for (size_t i = 0; i < x->R.n; i++) {
-    size_t k = find_i64(x->M.id, x->M.n, x->R.movie_id[i]);
-    if (k != (size_t)-1)
+    size_t k = sort_find_i64(x->M.id, x->M.n, x->R.movie_id[i]);
+    if (k != SORT_NONE)
       x->pop[k]++;
   }
   for (size_t c = 0; c < x->n_cols; c++) {
-    size_t k = find_i64(x->M.id, x->M.n, x->col_id[c]);
-    x->pop_by_col[c] = k != (size_t)-1 ? (double)x->pop[k] : 0.0;
+    size_t k = sort_find_i64(x->M.id, x->M.n, x->col_id[c]);
+    x->pop_by_col[c] = k != SORT_NONE ? (double)x->pop[k] : 0.0;
   }
 }
 
@@ -300,9 +271,9 @@ static void side_add(const struct mon *x, const struct ratings_cols *R,
                      size_t i, int is_ref, unsigned char *seen,
                      struct side *s)
 {
-  size_t u = find_i64(x->U.id, x->U.n, R->user_id[i]);
-  size_t mv = find_i64(x->M.id, x->M.n, R->movie_id[i]);
-  if (u != (size_t)-1 && !seen[u]) {
+  size_t u = sort_find_i64(x->U.id, x->U.n, R->user_id[i]);
+  size_t mv = sort_find_i64(x->M.id, x->M.n, R->movie_id[i]);
+  if (u != SORT_NONE && !seen[u]) {
     seen[u] = 1;
     if (x->U.raw_age[u] >= 0)
       s->num[F_AGE][s->n_num[F_AGE]++] = x->U.raw_age[u];
@@ -310,13 +281,13 @@ static void side_add(const struct mon *x, const struct ratings_cols *R,
     s->cat[C_GENDER][gender >= 0 && gender <= 2 ? gender : 0]++;
     s->cat[C_OCC][occ >= 0 ? (size_t)occ + 1 : 0]++;
   }
-  if (mv != (size_t)-1) {
+  if (mv != SORT_NONE) {
     if (x->M.year[mv] > 0)
       s->num[F_YEAR][s->n_num[F_YEAR]++] = x->M.year[mv];
     for (size_t g = x->M.genre_off[mv]; g < x->M.genre_off[mv + 1]; g++)
       s->cat[C_GENRE][x->M.genre_ids[g] - x->genre_base]++;
   }
-  double pop = mv != (size_t)-1 ? (double)x->pop[mv] : 0.0;
+  double pop = mv != SORT_NONE ? (double)x->pop[mv] : 0.0;
   s->num[F_POP][s->n_num[F_POP]++] =
       log1p(is_ref && pop >= 1.0 ? pop - 1.0 : pop);
   s->cat[C_RATING][rating_cat(R->rating[i])]++;
@@ -367,11 +338,7 @@ static int upass_users(const struct ratings_cols *R, struct upass *p,
     return oom(err);
   if (R->n)
     memcpy(p->uid, R->user_id, R->n * sizeof(int64_t));
-  qsort(p->uid, R->n, sizeof(int64_t), cmp_i64);
-  size_t k = 0;
-  for (size_t i = 0; i < R->n; i++)
-    if (k == 0 || p->uid[k - 1] != p->uid[i])
-      p->uid[k++] = p->uid[i];
+  size_t k = sort_unique_i64(p->uid, R->n);
   p->n = k;
   p->top1 = malloc((k + 1) * sizeof(double));
   p->top1_sorted = malloc((k + 1) * sizeof(double));
@@ -395,7 +362,7 @@ static int group_pairs(const struct ratings_cols *R, const struct upass *p,
     return oom(err);
   }
   for (size_t i = 0; i < R->n; i++) {
-    uix[i] = find_i64(p->uid, p->n, R->user_id[i]);
+    uix[i] = sort_find_i64(p->uid, p->n, R->user_id[i]);
     (*off)[uix[i] + 2]++;
   }
   for (size_t u = 0; u < p->n; u++)
@@ -412,17 +379,17 @@ static void rank_user(const struct mon *x, const struct ratings_cols *R,
                       const size_t *order, size_t lo, size_t hi,
                       const float *row, struct upass *p, size_t u)
 {
-  size_t ui = find_i64(x->U.id, x->U.n, p->uid[u]);
+  size_t ui = sort_find_i64(x->U.id, x->U.n, p->uid[u]);
   int segs[2];
-  eval_segment_of(ui != (size_t)-1 ? x->U.gender[ui] : 0,
-                  ui != (size_t)-1 ? x->U.age_bucket[ui] : -1, segs);
+  eval_segment_of(ui != SORT_NONE ? x->U.gender[ui] : 0,
+                  ui != SORT_NONE ? x->U.age_bucket[ui] : -1, segs);
   int known_user = model_knows_user(x->m, p->uid[u]);
   eval_hits_user(&p->ev, segs);
   for (size_t j = lo; j < hi; j++) {
     size_t i = order[j];
     p->n_unknown_users += !known_user;
-    size_t col = find_i64(x->col_id, x->n_cols, R->movie_id[i]);
-    p->n_unknown_movies += col == (size_t)-1;
+    size_t col = sort_find_i64(x->col_id, x->n_cols, R->movie_id[i]);
+    p->n_unknown_movies += col == SORT_NONE;
     eval_hits_add(&p->ev, eval_rank(row, x->n_cols, col), segs);
   }
 }
@@ -474,11 +441,6 @@ static int upass_run(struct mon *x, const struct ratings_cols *R,
 
 /* ---- health ------------------------------------------------------------------- */
 
-static int cmp_i64_asc(const void *a, const void *b)
-{
-  return cmp_i64(a, b);
-}
-
 /* Health of the top-10 lists of the users pick[0..n) of p (pick NULL: all
  * p->n users). */
 static void health_of(struct mon *x, const struct upass *p,
@@ -501,7 +463,7 @@ static void health_of(struct mon *x, const struct upass *p,
   size_t covered = 0;
   for (size_t c = 0; c < x->n_cols; c++)
     covered += x->cnt[c] > 0;
-  qsort(x->cnt, x->n_cols, sizeof(int64_t), cmp_i64_asc);
+  qsort(x->cnt, x->n_cols, sizeof(int64_t), sort_cmp_i64);
   double num = 0.0, nc = (double)x->n_cols;
   for (size_t c = 0; c < x->n_cols; c++)
     num += (2.0 * (double)(c + 1) - nc - 1.0) * (double)x->cnt[c];
@@ -528,7 +490,7 @@ static int health_ref_sample(struct mon *x, size_t k, struct health *h,
     idx[i] = i;
   uint64_t s = SAMPLE_SEED;
   for (size_t i = 0; i < k; i++) {
-    size_t j = i + (size_t)(splitmix(&s) % (p->n - i));
+    size_t j = i + (size_t)(rng_splitmix64(&s) % (p->n - i));
     size_t t = idx[i];
     idx[i] = idx[j];
     idx[j] = t;
@@ -542,9 +504,9 @@ static json_t *health_json(const struct health *h)
 {
   return json_pack("{s:I, s:o, s:o, s:o, s:o}", "n_users",
                    (json_int_t)h->n_users, "coverage_at_10",
-                   jnum(h->coverage), "gini_at_10", jnum(h->gini),
-                   "mean_popularity_at_10", jnum(h->mean_pop),
-                   "top1_score_mean", jnum(h->top1_mean));
+                   hv_json_num(h->coverage), "gini_at_10", hv_json_num(h->gini),
+                   "mean_popularity_at_10", hv_json_num(h->mean_pop),
+                   "top1_score_mean", hv_json_num(h->top1_mean));
 }
 
 /* Window health vs the same number of reference users. */
@@ -559,12 +521,13 @@ static int health_window(struct mon *x, const struct upass *p, json_t **out,
   if (!j)
     return oom(err);
   json_object_set_new(j, "reference", health_json(&r));
-  json_object_set_new(j, "coverage_ratio",
-                      jnum(r.coverage > 0 ? w.coverage / r.coverage : NAN));
-  json_object_set_new(j, "gini_delta", jnum(w.gini - r.gini));
+  json_object_set_new(
+      j, "coverage_ratio",
+      hv_json_num(r.coverage > 0 ? w.coverage / r.coverage : NAN));
+  json_object_set_new(j, "gini_delta", hv_json_num(w.gini - r.gini));
   json_object_set_new(
       j, "mean_popularity_ratio",
-      jnum(r.mean_pop > 0 ? w.mean_pop / r.mean_pop : NAN));
+      hv_json_num(r.mean_pop > 0 ? w.mean_pop / r.mean_pop : NAN));
   *out = j;
   return 0;
 }
@@ -576,18 +539,17 @@ static void set_topk(json_t *j, const double *hits, size_t n)
   for (int k = 0; k < EVAL_NK; k++) {
     char key[48];
     snprintf(key, sizeof(key), "top_%d_categorical_accuracy", eval_ks[k]);
-    json_object_set_new(j, key, jnum(n ? hits[k] / (double)n : NAN));
+    json_object_set_new(j, key, hv_json_num(n ? hits[k] / (double)n : NAN));
   }
 }
 
 static json_t *metrics_json(const struct upass *p, const struct side *s)
 {
   json_t *j = json_pack(
-      "{s:I, s:I, s:I, s:I, s:o}", "n_pairs", (json_int_t)p->n_pairs,
-      "n_users", (json_int_t)p->n, "n_unknown_users",
-      (json_int_t)p->n_unknown_users, "n_unknown_movies",
-      (json_int_t)p->n_unknown_movies, "rating_mean",
-      jnum(s->n ? s->rating_sum / (double)s->n : NAN));
+      "{s:I, s:I, s:I, s:I, s:o}", "n_pairs", (json_int_t)p->n_pairs, "n_users",
+      (json_int_t)p->n, "n_unknown_users", (json_int_t)p->n_unknown_users,
+      "n_unknown_movies", (json_int_t)p->n_unknown_movies, "rating_mean",
+      hv_json_num(s->n ? s->rating_sum / (double)s->n : NAN));
   json_t *segs = json_array();
   if (!j || !segs) {
     json_decref(j);
@@ -640,9 +602,9 @@ static json_t *skipped_json(const char *name, const char *group,
 static void verdict_json(json_t *j, const struct drift_feature_result *v)
 {
   json_object_set_new(j, "test", json_string(drift_test_name(v->test)));
-  json_object_set_new(j, "statistic", jnum(v->statistic));
-  json_object_set_new(j, "pvalue", jnum(v->pvalue));
-  json_object_set_new(j, "threshold", jnum(v->threshold));
+  json_object_set_new(j, "statistic", hv_json_num(v->statistic));
+  json_object_set_new(j, "pvalue", hv_json_num(v->pvalue));
+  json_object_set_new(j, "threshold", hv_json_num(v->threshold));
   json_object_set_new(j, "drift", json_boolean(v->drift));
 }
 
@@ -677,13 +639,14 @@ static int feat_numeric(const struct mon *x, const char *name,
   json_t *j = json_pack(
       "{s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:f, s:o, s:s, s:o, s:o, s:o, "
       "s:o, s:s}",
-      "name", name, "group", group, "kind", "numeric", "n_ref",
-      (json_int_t)nr, "n_cur", (json_int_t)nc, "ref_mean",
-      jnum(mean_of(r, nr)), "cur_mean", jnum(mean_of(c, nc)), "ks_statistic",
-      rep.ks.statistic, "ks_pvalue", jnum(rep.ks.pvalue), "ks_method",
+      "name", name, "group", group, "kind", "numeric", "n_ref", (json_int_t)nr,
+      "n_cur", (json_int_t)nc, "ref_mean", hv_json_num(mean_of(r, nr)),
+      "cur_mean", hv_json_num(mean_of(c, nc)), "ks_statistic", rep.ks.statistic,
+      "ks_pvalue", hv_json_num(rep.ks.pvalue), "ks_method",
       drift_ks_method_name(rep.ks.method), "wasserstein",
-      jnum(rep.wasserstein), "wasserstein_norm", jnum(rep.wasserstein_norm),
-      "psi", jnum(rep.psi), "js", jnum(rep.js), "psi_grade",
+      hv_json_num(rep.wasserstein), "wasserstein_norm",
+      hv_json_num(rep.wasserstein_norm), "psi", hv_json_num(rep.psi), "js",
+      hv_json_num(rep.js), "psi_grade",
       psi_grade_name(drift_psi_grade(rep.psi, th)));
   if (!j)
     return oom(err);
@@ -766,14 +729,15 @@ static int feat_categorical(const struct mon *x, int f, const char *group,
     hv_err_prefix(err, "%s", name);
     return err->code;
   }
-  json_t *j = json_pack(
-      "{s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:i, s:o, s:o, s:s, s:o}", "name",
-      name, "group", group, "kind", "categorical", "n_ref", (json_int_t)nr,
-      "n_cur", (json_int_t)nc, "chi2_statistic", jnum(rep.chi2.statistic),
-      "chi2_pvalue", jnum(rep.chi2.pvalue), "chi2_dof", rep.chi2.dof, "psi",
-      jnum(rep.psi), "js", jnum(rep.js), "psi_grade",
-      psi_grade_name(drift_psi_grade(rep.psi, th)), "categories",
-      categories_json(x, f, r, c, nr, nc));
+  json_t *j =
+      json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:i, s:o, s:o, s:s, s:o}",
+                "name", name, "group", group, "kind", "categorical", "n_ref",
+                (json_int_t)nr, "n_cur", (json_int_t)nc, "chi2_statistic",
+                hv_json_num(rep.chi2.statistic), "chi2_pvalue",
+                hv_json_num(rep.chi2.pvalue), "chi2_dof", rep.chi2.dof, "psi",
+                hv_json_num(rep.psi), "js", hv_json_num(rep.js), "psi_grade",
+                psi_grade_name(drift_psi_grade(rep.psi, th)), "categories",
+                categories_json(x, f, r, c, nr, nc));
   if (!j)
     return oom(err);
   verdict_json(j, &v);
@@ -909,7 +873,8 @@ static int run_window(struct mon *x, const struct window_spec *ws,
     if (!rc) {
       size_t fresh = 0; /* users without a rating in the reference */
       for (size_t u = 0; u < p.n; u++)
-        fresh += find_i64(x->ref_up.uid, x->ref_up.n, p.uid[u]) == (size_t)-1;
+        fresh +=
+            sort_find_i64(x->ref_up.uid, x->ref_up.n, p.uid[u]) == SORT_NONE;
       json_t *met = metrics_json(&p, &s);
       if (met)
         json_object_set_new(met, "n_users_not_in_reference",

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "util/fsutil.h"
+#include "util/json.h"
 #include "util/parse.h"
 
 /* The feature names monitor_run reports (docs/monitoring.md). */
@@ -667,11 +668,6 @@ int policy_decide(const struct policy *p, const struct policy_input *in,
   return 0;
 }
 
-static json_t *jnum(double v)
-{
-  return isfinite(v) ? json_real(v) : json_null();
-}
-
 json_t *policy_decision_to_json(const struct policy_decision *d)
 {
   json_t *checks = json_array();
@@ -681,18 +677,18 @@ json_t *policy_decision_to_json(const struct policy_decision *d)
     const struct policy_check *c = &d->checks[i];
     json_array_append_new(
         checks, json_pack("{s:s, s:o, s:o, s:b, s:s}", "trigger", c->trigger,
-                          "value", jnum(c->value), "threshold",
-                          jnum(c->threshold), "fired", c->fired, "text",
+                          "value", hv_json_num(c->value), "threshold",
+                          hv_json_num(c->threshold), "fired", c->fired, "text",
                           c->text));
   }
   return json_pack("{s:b, s:s, s:o, s:o, s:o, s:I, s:I, s:I, s:o}",
                    "retrain", d->retrain, "reasons", d->reasons, "checks",
-                   checks, "worst_top100", jnum(d->worst_top100),
+                   checks, "worst_top100", hv_json_num(d->worst_top100),
                    "dataset_drift",
                    d->dataset_drift < 0 ? json_null()
                                         : json_boolean(d->dataset_drift),
                    "n_windows", (json_int_t)d->n_windows, "n_judged",
                    (json_int_t)d->n_judged, "new_ratings",
                    (json_int_t)d->new_ratings, "age_days",
-                   jnum(d->age_days));
+                   hv_json_num(d->age_days));
 }

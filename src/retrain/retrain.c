@@ -20,6 +20,9 @@
 #include "train/trainrun.h"
 #include "track/uri.h"
 #include "util/fsutil.h"
+#include "util/json.h"
+#include "util/rng.h"
+#include "util/sort.h"
 
 void retrain_opts_defaults(struct retrain_opts *o)
 {
@@ -56,21 +59,6 @@ static int check_opts(const struct retrain_opts *o, struct hv_err *err)
 }
 
 /* ---- small helpers ------------------------------------------------------ */
-
-/* splitmix64: the replay sample's random stream (seeded, reproducible). */
-static uint64_t mix64(uint64_t *s)
-{
-  uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-  return (x > y) - (x < y);
-}
 
 /* Log key=value metric at step 0 (value may be NaN). */
 static int metric(struct hv_db *db, const char *run, const char *key,
@@ -280,12 +268,12 @@ static int replay_sample(struct hv_db *db, const struct retrain_opts *o,
     want = n_old;
   uint64_t s = pl->seed ^ 0x7265706c6179ull; /* "replay" */
   for (size_t i = 0; i < want; i++) { /* partial Fisher-Yates */
-    size_t j = i + (size_t)(mix64(&s) % (uint64_t)(n_old - i));
+    size_t j = i + (size_t)(rng_splitmix64(&s) % (uint64_t)(n_old - i));
     int64_t t = ids[i];
     ids[i] = ids[j];
     ids[j] = t;
   }
-  qsort(ids, want, sizeof(int64_t), cmp_i64);
+  qsort(ids, want, sizeof(int64_t), sort_cmp_i64);
   *out = ids;
   *n = want;
   return 0;
@@ -677,11 +665,6 @@ void retrain_result_free(struct retrain_result *res)
 
 /* ---- JSON ------------------------------------------------------------------- */
 
-static json_t *jnum(double v)
-{
-  return isfinite(v) ? json_real(v) : json_null();
-}
-
 static json_t *side_json(const struct retrain_side *s)
 {
   return json_pack(
@@ -689,10 +672,11 @@ static json_t *side_json(const struct retrain_side *s)
       s->stateful ? "stateful" : "scratch", "run_id", s->run_id,
       "train_first_rating_id", (json_int_t)s->train_first,
       "train_last_rating_id", (json_int_t)s->train_last, "new_ratings",
-      (json_int_t)s->n_new, "replay_ratings", (json_int_t)s->n_replay,
-      "epochs", s->epochs, "train_seconds", jnum(s->train_seconds),
-      "seconds", jnum(s->seconds), "top_100_categorical_accuracy",
-      jnum(s->top100), "top_10_categorical_accuracy", jnum(s->top10));
+      (json_int_t)s->n_new, "replay_ratings", (json_int_t)s->n_replay, "epochs",
+      s->epochs, "train_seconds", hv_json_num(s->train_seconds), "seconds",
+      hv_json_num(s->seconds), "top_100_categorical_accuracy",
+      hv_json_num(s->top100), "top_10_categorical_accuracy",
+      hv_json_num(s->top10));
 }
 
 static json_t *windows_json(const json_t *report)
@@ -718,15 +702,15 @@ static json_t *windows_json(const json_t *report)
 json_t *retrain_result_to_json(const struct retrain_result *r)
 {
   json_t *j = json_pack(
-      "{s:s, s:s, s:s, s:o, s:s, s:i, s:i, s:i, s:I, s:I, s:I, s:o}",
-      "model", r->model, "action", r->action, "detail", r->detail,
-      "decision", policy_decision_to_json(&r->decision), "decision_run_id",
+      "{s:s, s:s, s:s, s:o, s:s, s:i, s:i, s:i, s:I, s:I, s:I, s:o}", "model",
+      r->model, "action", r->action, "detail", r->detail, "decision",
+      policy_decision_to_json(&r->decision), "decision_run_id",
       r->decision_run_id, "champion_version", r->champion_version,
       "challenger_version", r->challenger_version, "production_version",
       r->production_version, "last_trained_rating_id",
       (json_int_t)r->last_trained_id, "newest_rating_id",
       (json_int_t)r->newest_id, "new_ratings", (json_int_t)r->new_ratings,
-      "seconds", jnum(r->seconds));
+      "seconds", hv_json_num(r->seconds));
   if (!j)
     return NULL;
   if (r->n_holdout) {
@@ -738,9 +722,10 @@ json_t *retrain_result_to_json(const struct retrain_result *r)
                   (json_int_t)r->n_holdout));
     json_object_set_new(
         j, "champion",
-        json_pack("{s:i, s:o, s:o}", "version", r->champion_version,
-                  "top_100_categorical_accuracy", jnum(r->champion_top100),
-                  "top_10_categorical_accuracy", jnum(r->champion_top10)));
+        json_pack(
+            "{s:i, s:o, s:o}", "version", r->champion_version,
+            "top_100_categorical_accuracy", hv_json_num(r->champion_top100),
+            "top_10_categorical_accuracy", hv_json_num(r->champion_top10)));
   }
   if (r->challenger.ran)
     json_object_set_new(j, "challenger", side_json(&r->challenger));

@@ -66,15 +66,13 @@
 
 #include "store/db_internal.h"
 #include "util/fsutil.h"
+#include "util/idset.h"
 
 enum { ST_GENRE, ST_MOVIE, ST_MOVIE_GENRE, ST_USER, ST_RATING, ST_BATCH,
        ST_TIME, ST_COUNT };
 
 /* Rows per INSERT .. SELECT from the feed. */
 #define LOAD_BATCH 1024
-
-/* Ids below this live in a bitmap (at most 8 MiB); others in a hash set. */
-#define IDSET_DENSE_MAX ((int64_t)1 << 26)
 
 /* Counting sort of user/movie keys when the largest key is at most this or
  * at most the number of rows (the count array is 4 bytes per key value). */
@@ -90,15 +88,6 @@ static const char *const loader_sql[ST_RATING] = {
     "INSERT INTO movie_genres(movie_id, genre_id) VALUES (?, ?)",
     "INSERT INTO users(id, raw_age, bucketized_age, gender, occupation_text, "
     "occupation_label, zip_code) VALUES (?, ?, ?, ?, ?, ?, ?)",
-};
-
-/* A set of int64 ids: bitmap for 0 <= id < IDSET_DENSE_MAX, open-addressing
- * hash (kept at most half full) for the rest. */
-struct ld_idset {
-  uint64_t *bits;
-  int64_t nbits;     /* capacity of bits in ids */
-  int64_t *slot;     /* sparse ids; INT64_MIN marks an empty slot */
-  size_t cap, n;
 };
 
 /* What a ratings index is keyed on, as far as the fast path cares. */
@@ -128,7 +117,7 @@ struct store_loader {
   struct hv_db *db;
   sqlite3_stmt *st[ST_COUNT];
   int64_t n_users, n_movies, n_ratings;
-  struct ld_idset users, movies, genres;
+  struct idset users, movies, genres; /* util/idset.h */
   int64_t max_rating_id;          /* largest rating_id written or buffered */
   struct hv_rating buf[LOAD_BATCH];
   int nbuf;
@@ -163,90 +152,8 @@ int catalog_age_bucket(int raw_age)
   return bucket;
 }
 
-/* ---- id sets ---------------------------------------------------------- */
-
-static size_t ids_hash(int64_t id, size_t cap)
-{
-  uint64_t h = (uint64_t)id * 0x9E3779B97F4A7C15ull;
-  return (size_t)(h ^ (h >> 31)) & (cap - 1);
-}
-
-static int ids_has(const struct ld_idset *s, int64_t id)
-{
-  if (id >= 0 && id < IDSET_DENSE_MAX)
-    return id < s->nbits && (s->bits[id >> 6] >> (id & 63) & 1);
-  if (!s->cap)
-    return 0;
-  for (size_t i = ids_hash(id, s->cap); s->slot[i] != INT64_MIN;
-       i = (i + 1) & (s->cap - 1))
-    if (s->slot[i] == id)
-      return 1;
-  return 0;
-}
-
-static int ids_grow_sparse(struct ld_idset *s)
-{
-  size_t cap = s->cap ? s->cap * 2 : 256;
-  int64_t *slot = malloc(cap * sizeof(*slot));
-  if (!slot)
-    return -1;
-  for (size_t i = 0; i < cap; i++)
-    slot[i] = INT64_MIN;
-  for (size_t i = 0; i < s->cap; i++) {
-    if (s->slot[i] == INT64_MIN)
-      continue;
-    size_t j = ids_hash(s->slot[i], cap);
-    while (slot[j] != INT64_MIN)
-      j = (j + 1) & (cap - 1);
-    slot[j] = s->slot[i];
-  }
-  free(s->slot);
-  s->slot = slot;
-  s->cap = cap;
-  return 0;
-}
-
-/* Add id; returns 0, or -1 when out of memory. Ids already there are fine.
- * INT64_MIN (the empty-slot marker) is kept in the bitmap's place: never
- * stored, and ids_has() reports it absent, which only ever refuses it. */
-static int ids_add(struct ld_idset *s, int64_t id)
-{
-  if (id >= 0 && id < IDSET_DENSE_MAX) {
-    if (id >= s->nbits) {
-      int64_t n = s->nbits ? s->nbits : 4096;
-      while (n <= id)
-        n *= 2;
-      uint64_t *b = realloc(s->bits, (size_t)n / 8);
-      if (!b)
-        return -1;
-      memset(b + s->nbits / 64, 0, (size_t)(n - s->nbits) / 8);
-      s->bits = b;
-      s->nbits = n;
-    }
-    s->bits[id >> 6] |= (uint64_t)1 << (id & 63);
-    return 0;
-  }
-  if (id == INT64_MIN || ids_has(s, id))
-    return 0;
-  if ((s->n + 1) * 2 > s->cap && ids_grow_sparse(s))
-    return -1;
-  size_t i = ids_hash(id, s->cap);
-  while (s->slot[i] != INT64_MIN)
-    i = (i + 1) & (s->cap - 1);
-  s->slot[i] = id;
-  s->n++;
-  return 0;
-}
-
-static void ids_free(struct ld_idset *s)
-{
-  free(s->bits);
-  free(s->slot);
-  memset(s, 0, sizeof(*s));
-}
-
 /* Fill s with the ids sql returns (one integer column). */
-static int ids_load(struct hv_db *db, struct ld_idset *s, const char *sql,
+static int ids_load(struct hv_db *db, struct idset *s, const char *sql,
                     struct hv_err *err)
 {
   sqlite3_stmt *st = NULL;
@@ -254,7 +161,7 @@ static int ids_load(struct hv_db *db, struct ld_idset *s, const char *sql,
     return HV_EDB;
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-    if (ids_add(s, sqlite3_column_int64(st, 0))) {
+    if (idset_add(s, sqlite3_column_int64(st, 0), NULL) == HV_ENOMEM) {
       sqlite3_finalize(st);
       return hv_err_set(err, HV_ENOMEM, "out of memory loading ids");
     }
@@ -928,7 +835,7 @@ int store_loader_genre(struct store_loader *ld, int id, const char *name,
   sqlite3_bind_int(st, 1, id);
   sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
   int rc = step_reset(ld, ST_GENRE, "genre", id, err);
-  if (!rc && ids_add(&ld->genres, id))
+  if (!rc && idset_add(&ld->genres, id, NULL) == HV_ENOMEM)
     return hv_err_set(err, HV_ENOMEM, "out of memory");
   return rc;
 }
@@ -940,7 +847,7 @@ int store_loader_movie(struct store_loader *ld, const struct hv_movie *m,
     return hv_err_set(err, HV_EINVAL, "movie %lld: missing title",
                       m ? (long long)m->id : 0LL);
   for (int i = 0; i < m->n_genres; i++)
-    if (!ids_has(&ld->genres, m->genre_ids[i]))
+    if (!idset_has(&ld->genres, m->genre_ids[i]))
       return hv_err_set(err, HV_EINVAL,
                         "movie %lld: unknown genre id %d (load genres first)",
                         (long long)m->id, m->genre_ids[i]);
@@ -959,7 +866,7 @@ int store_loader_movie(struct store_loader *ld, const struct hv_movie *m,
     if (step_reset(ld, ST_MOVIE_GENRE, "genre of movie", m->id, err))
       return err ? err->code : HV_EDB;
   }
-  if (ids_add(&ld->movies, m->id))
+  if (idset_add(&ld->movies, m->id, NULL) == HV_ENOMEM)
     return hv_err_set(err, HV_ENOMEM, "out of memory");
   ld->n_movies++;
   return 0;
@@ -980,7 +887,7 @@ int store_loader_user(struct store_loader *ld, const struct hv_user *u,
   bind_text_or_null(st, 7, u->zip_code);
   if (step_reset(ld, ST_USER, "user", u->id, err))
     return err ? err->code : HV_EDB;
-  if (ids_add(&ld->users, u->id))
+  if (idset_add(&ld->users, u->id, NULL) == HV_ENOMEM)
     return hv_err_set(err, HV_ENOMEM, "out of memory");
   ld->n_users++;
   return 0;
@@ -1082,10 +989,10 @@ int store_loader_rating(struct store_loader *ld, const struct hv_rating *r,
   struct hv_rating row = *r;
   if (row.rating_id <= 0)
     row.rating_id = ld->max_rating_id + 1;
-  if (!ids_has(&ld->users, row.user_id))
+  if (!idset_has(&ld->users, row.user_id))
     return hv_err_set(err, HV_EINVAL, "rating %lld: unknown user id %lld",
                       (long long)row.rating_id, (long long)row.user_id);
-  if (!ids_has(&ld->movies, row.movie_id))
+  if (!idset_has(&ld->movies, row.movie_id))
     return hv_err_set(err, HV_EINVAL, "rating %lld: unknown movie id %lld",
                       (long long)row.rating_id, (long long)row.movie_id);
   if (!isfinite(row.rating) || row.rating < 0.5 || row.rating > 5)
@@ -1301,9 +1208,9 @@ static void loader_free(struct store_loader *ld)
   free(ld->idx);
   free(ld->ukey);
   free(ld->mkey);
-  ids_free(&ld->users);
-  ids_free(&ld->movies);
-  ids_free(&ld->genres);
+  idset_free(&ld->users);
+  idset_free(&ld->movies);
+  idset_free(&ld->genres);
   free(ld);
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "store/db_internal.h"
+#include "util/sort.h"
 
 int store_counts(struct hv_db *db, struct store_counts *out,
                  struct hv_err *err)
@@ -69,12 +70,6 @@ static int histogram(struct hv_db *db, struct store_stats *out,
   return rc;
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-  return (x > y) - (x < y);
-}
-
 /* Spread of counts[0..n) plus `zeros` members with a count of 0. */
 static struct store_spread spread_of(int64_t *counts, size_t n, int64_t zeros)
 {
@@ -82,7 +77,7 @@ static struct store_spread spread_of(int64_t *counts, size_t n, int64_t zeros)
   size_t total = n + (size_t)(zeros > 0 ? zeros : 0);
   if (total == 0)
     return s;
-  qsort(counts, n, sizeof(*counts), cmp_i64);
+  qsort(counts, n, sizeof(*counts), sort_cmp_i64);
   size_t z = total - n;
   s.min = z > 0 ? 0 : counts[0];
   s.max = n > 0 ? counts[n - 1] : 0;

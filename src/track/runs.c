@@ -17,6 +17,7 @@
 #include "track/filter.h"
 #include "track/registry.h"
 #include "util/fsutil.h"
+#include "util/json.h"
 
 int runs_check_id(const char *s, struct hv_err *err)
 {
@@ -419,11 +420,6 @@ int runs_gc(struct hv_db *db, double older_than, size_t *marked,
 
 /* ---- JSON ---- */
 
-static json_t *num_or_null(double v)
-{
-  return isfinite(v) ? json_real(v) : json_null();
-}
-
 static json_t *kv_object(const struct tracking_kv *kv, size_t n)
 {
   json_t *o = json_object();
@@ -465,7 +461,7 @@ json_t *runs_to_json(const struct tracking_run *r)
   }
   for (size_t i = 0; i < r->n_metrics; i++)
     json_object_set_new(metrics, r->metrics[i].key,
-                        num_or_null(r->metrics[i].value));
+                        hv_json_num(r->metrics[i].value));
   json_object_set_new(j, "run_id", json_string(r->run_id));
   json_object_set_new(j, "run_name", str_or_null(r->name));
   json_object_set_new(j, "experiment", str_or_null(r->experiment));

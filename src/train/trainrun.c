@@ -5,9 +5,7 @@
 #include "train/trainrun.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -22,6 +20,7 @@
 #include "track/uri.h"
 #include "util/fsutil.h"
 #include "util/parse.h"
+#include "util/sigfwd.h"
 
 /* ---- config fields by name ---------------------------------------------- */
 
@@ -561,24 +560,12 @@ void trainrun_result_free(struct trainrun_result *res)
   memset(res, 0, sizeof(*res));
 }
 
-/* ---- SIGINT / SIGTERM guard ----------------------------------------------
+/* ---- SIGINT / SIGTERM guard (util/sigfwd: sigfwd_watch) ------------------
  * Process-wide on purpose: signal dispositions are per process. Written
  * once by trainrun_guard_install (main thread, before the watcher starts),
  * then only read. */
-static int guard_fd[2] = {-1, -1};
 static char guard_db[4096];
-static volatile sig_atomic_t guard_hits;
-
-static void guard_handler(int sig)
-{
-  int saved = errno;
-  if (++guard_hits > 1)
-    _exit(128 + sig); /* a second Ctrl-C: leave now */
-  unsigned char b = (unsigned char)sig;
-  ssize_t w = write(guard_fd[1], &b, 1);
-  (void)w;
-  errno = saved;
-}
+static int guard_on;
 
 /* Mark every RUNNING run this process owns KILLED; returns how many. */
 static int guard_mark_killed(int sig)
@@ -615,48 +602,20 @@ static int guard_mark_killed(int sig)
   return marked;
 }
 
-static void *guard_main(void *arg)
+static void guard_on_signal(int sig, void *arg)
 {
   (void)arg;
-  unsigned char b = 0;
-  ssize_t r;
-  do
-    r = read(guard_fd[0], &b, 1);
-  while (r < 0 && errno == EINTR);
-  int sig = r == 1 ? b : SIGTERM;
   guard_mark_killed(sig);
-  _exit(128 + sig);
-  return NULL;
 }
 
 int trainrun_guard_install(const char *db_path, struct hv_err *err)
 {
-  if (guard_fd[0] >= 0)
+  if (guard_on)
     return 0;
   if (!db_path || strlen(db_path) >= sizeof(guard_db))
     return hv_err_set(err, HV_EINVAL, "guard: bad database path");
   snprintf(guard_db, sizeof(guard_db), "%s", db_path);
-  if (pipe(guard_fd) != 0)
-    return hv_err_set(err, HV_EIO, "guard: pipe: %s", strerror(errno));
-  int fl = fcntl(guard_fd[1], F_GETFL);
-  if (fl < 0 || fcntl(guard_fd[1], F_SETFL, fl | O_NONBLOCK) < 0 ||
-      fcntl(guard_fd[0], F_SETFD, FD_CLOEXEC) < 0 ||
-      fcntl(guard_fd[1], F_SETFD, FD_CLOEXEC) < 0)
-    return hv_err_set(err, HV_EIO, "guard: fcntl: %s", strerror(errno));
-  pthread_t t;
-  pthread_attr_t at;
-  pthread_attr_init(&at);
-  pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-  int rc = pthread_create(&t, &at, guard_main, NULL);
-  pthread_attr_destroy(&at);
-  if (rc != 0)
-    return hv_err_set(err, HV_EINTERNAL, "guard: thread: %s", strerror(rc));
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = guard_handler;
-  sa.sa_flags = SA_RESTART;
-  sigemptyset(&sa.sa_mask);
-  if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
-    return hv_err_set(err, HV_EIO, "guard: sigaction: %s", strerror(errno));
-  return 0;
+  int rc = sigfwd_watch(guard_on_signal, NULL, err);
+  guard_on = rc == 0;
+  return rc;
 }

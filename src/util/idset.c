@@ -1,34 +1,47 @@
 /*
- * idset.c - hash set of positive ids: see idset.h.
+ * idset.c - set of 64-bit ids, bitmap + hash table: see idset.h.
  */
 #include "util/idset.h"
 
 #include <assert.h>
 #include <stdlib.h>
+#include <string.h>
 
-static size_t slot_of(int64_t id, size_t cap)
+/* Grow the bitmap to hold id (0 <= id < IDSET_DENSE_MAX). */
+static int grow_dense(struct idset *s, int64_t id)
 {
-  assert(cap && (cap & (cap - 1)) == 0); /* the mask below needs it */
-  uint64_t h = (uint64_t)id * 0x9E3779B97F4A7C15ull; /* Fibonacci hashing */
-  return (size_t)(h ^ (h >> 29)) & (cap - 1);
+  int64_t n = s->nbits ? s->nbits : 4096;
+  while (n <= id)
+    n *= 2;
+  uint64_t *b = realloc(s->bits, (size_t)n / 8);
+  if (!b)
+    return HV_ENOMEM;
+  memset(b + s->nbits / 64, 0, (size_t)(n - s->nbits) / 8);
+  s->bits = b;
+  s->nbits = n;
+  return 0;
 }
 
 static void put(int64_t *slot, size_t cap, int64_t id)
 {
-  assert(id >= 1); /* 0 marks an empty slot */
-  size_t i = slot_of(id, cap);
-  while (slot[i] != 0) i = (i + 1) & (cap - 1);
+  assert(id != INT64_MIN);               /* it marks an empty slot */
+  assert(cap && (cap & (cap - 1)) == 0); /* idset_slot_of's mask needs it */
+  size_t i = idset_slot_of(id, cap);
+  while (slot[i] != INT64_MIN)
+    i = (i + 1) & (cap - 1);
   slot[i] = id;
 }
 
-static int grow(struct idset *s, struct hv_err *err)
+static int grow_sparse(struct idset *s)
 {
-  size_t cap = s->cap ? s->cap * 2 : 1024;
-  int64_t *slot = calloc(cap, sizeof(*slot));
+  size_t cap = s->cap ? s->cap * 2 : 256;
+  int64_t *slot = malloc(cap * sizeof(*slot));
   if (!slot)
-    return hv_err_set(err, HV_ENOMEM, "out of memory for %zu ids", s->n);
+    return HV_ENOMEM;
+  for (size_t i = 0; i < cap; i++)
+    slot[i] = INT64_MIN;
   for (size_t i = 0; i < s->cap; i++)
-    if (s->slot[i])
+    if (s->slot[i] != INT64_MIN)
       put(slot, cap, s->slot[i]);
   free(s->slot);
   s->slot = slot;
@@ -38,34 +51,29 @@ static int grow(struct idset *s, struct hv_err *err)
 
 int idset_add(struct idset *s, int64_t id, struct hv_err *err)
 {
-  if (id < 1)
-    return hv_err_set(err, HV_EINVAL, "id %lld is not positive", (long long)id);
+  if (id == INT64_MIN)
+    return hv_err_set(err, HV_EINVAL, "id %lld cannot be held in an id set",
+                      (long long)id);
   if (idset_has(s, id))
     return 0;
-  if ((s->n + 1) * 2 > s->cap && grow(s, err))
-    return HV_ENOMEM;
+  if (id >= 0 && id < IDSET_DENSE_MAX) {
+    if (id >= s->nbits && grow_dense(s, id))
+      return hv_err_set(err, HV_ENOMEM, "out of memory for id %lld",
+                        (long long)id);
+    s->bits[id >> 6] |= (uint64_t)1 << (id & 63);
+    return 1;
+  }
+  if ((s->n + 1) * 2 > s->cap && grow_sparse(s))
+    return hv_err_set(err, HV_ENOMEM, "out of memory for %zu ids", s->n);
   assert(s->n * 2 < s->cap); /* a free slot ends every probe */
   put(s->slot, s->cap, id);
   s->n++;
   return 1;
 }
 
-int idset_has(const struct idset *s, int64_t id)
-{
-  if (!s->cap || id < 1)
-    return 0;
-  size_t i = slot_of(id, s->cap);
-  while (s->slot[i] != 0) {
-    if (s->slot[i] == id)
-      return 1;
-    i = (i + 1) & (s->cap - 1);
-  }
-  return 0;
-}
-
 void idset_free(struct idset *s)
 {
+  free(s->bits);
   free(s->slot);
-  s->slot = NULL;
-  s->cap = s->n = 0;
+  memset(s, 0, sizeof(*s));
 }

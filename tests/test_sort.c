@@ -1,0 +1,66 @@
+/*
+ * test_sort.c - util/sort: the int64 comparator (no overflow at the ends),
+ * sort-and-dedupe, and the binary search (hits, misses, repeats, empty).
+ */
+#include <stdlib.h>
+
+#include "testutil.h"
+#include "util/sort.h"
+
+static void test_cmp_i64(void **state)
+{
+  static const struct {
+    int64_t a, b;
+    int want;
+  } cases[] = {
+      {1, 2, -1},         {2, 1, 1},          {5, 5, 0},
+      {INT64_MIN, INT64_MAX, -1}, {INT64_MAX, INT64_MIN, 1},
+      {-1, 0, -1},        {INT64_MIN, INT64_MIN, 0},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    assert_int_equal(sort_cmp_i64(&cases[i].a, &cases[i].b), cases[i].want);
+}
+
+static void test_unique(void **state)
+{
+  int64_t v[] = {5, -3, 5, INT64_MAX, 0, -3, INT64_MIN, 5};
+  size_t n = sort_unique_i64(v, sizeof(v) / sizeof(v[0]));
+  static const int64_t want[] = {INT64_MIN, -3, 0, 5, INT64_MAX};
+  assert_int_equal(n, 5);
+  for (size_t i = 0; i < n; i++)
+    assert_true(v[i] == want[i]);
+  assert_int_equal(sort_unique_i64(NULL, 0), 0);
+  int64_t one = 9;
+  assert_int_equal(sort_unique_i64(&one, 1), 1);
+  assert_true(one == 9);
+}
+
+static void test_find(void **state)
+{
+  static const int64_t a[] = {-7, 1, 2, 2, 2, 9, 100};
+  size_t n = sizeof(a) / sizeof(a[0]);
+  static const struct {
+    int64_t x;
+    size_t want;
+  } cases[] = {
+      {-7, 0}, {1, 1}, {2, 2}, /* the first of repeats */
+      {9, 5}, {100, 6}, {-8, SORT_NONE}, {0, SORT_NONE}, {3, SORT_NONE},
+      {101, SORT_NONE}, {INT64_MIN, SORT_NONE}, {INT64_MAX, SORT_NONE},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    assert_int_equal(sort_find_i64(a, n, cases[i].x), cases[i].want);
+  assert_int_equal(sort_find_i64(NULL, 0, 1), SORT_NONE);
+  assert_int_equal(sort_find_i64(a, 1, -7), 0);
+  assert_int_equal(sort_find_i64(a, 1, 1), SORT_NONE);
+  assert_int_equal(SORT_NONE + 1, 0); /* model_lookup relies on it */
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_cmp_i64),
+      cmocka_unit_test(test_unique),
+      cmocka_unit_test(test_find),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
