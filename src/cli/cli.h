@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include <stdio.h>
 
+#include "cli/cli_opts.h"
 #include "util/err.h"
 
 struct hv_db;
@@ -66,6 +67,13 @@ int cli_report(const struct hv_err *err);
 int cli_parse_common(struct cli_ctx *ctx, const char *cmd, int argc,
                      char **argv, void (*help)(void), int nargs,
                      const char *expected);
+
+/* cli_opt callbacks (CLI_FN) for values a service parses, dst as named:
+ * synth_drift_parse (enum synth_drift *), synth_parse_date (int64_t *). */
+int cli_set_synth_drift(const struct cli_opt *o, const char *flag,
+                        const char *arg, struct hv_err *err);
+int cli_set_synth_date(const struct cli_opt *o, const char *flag,
+                       const char *arg, struct hv_err *err);
 
 /* Format t (seconds since the epoch) in UTC into buf (cap bytes) as
  * "2024-01-02T03:04:05Z" (CLI_UTC_TIME) or "2024-01-02" (CLI_UTC_DATE);

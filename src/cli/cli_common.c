@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "data/synth.h"
 #include "store/db.h"
 #include "util/fsutil.h"
 
@@ -64,6 +65,18 @@ int cli_parse_common(struct cli_ctx *ctx, const char *cmd, int argc,
   if (nargs > 0 && argc - optind != nargs)
     return cli_usage_error(cmd, "%s", expected);
   return 0;
+}
+
+int cli_set_synth_drift(const struct cli_opt *o, const char *flag,
+                        const char *arg, struct hv_err *err)
+{
+  return synth_drift_parse(arg, o->dst, err);
+}
+
+int cli_set_synth_date(const struct cli_opt *o, const char *flag,
+                       const char *arg, struct hv_err *err)
+{
+  return synth_parse_date(arg, o->dst, err);
 }
 
 const char *cli_utc(double t, int what, char *buf, size_t cap)

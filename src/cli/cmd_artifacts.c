@@ -10,59 +10,35 @@
 #include "store/db.h"
 #include "track/artifacts.h"
 
-static void list_help(void)
-{
-  printf("Usage: harvest artifacts list RUN_ID [--json]\n\n"
-         "The run's artifacts: logical path, size and SHA-256.\n");
-}
+static const struct cli_opt no_opts[] = {CLI_OPTS_END};
 
-static void get_help(void)
-{
-  printf("Usage: harvest artifacts get RUN_ID PATH [--out FILE]\n\n"
-         "Write artifact PATH of the run to FILE (atomically) or to stdout.\n"
-         "The content is verified against its SHA-256 first; nothing is\n"
-         "written when it does not match.\n");
-}
+static const struct cli_spec list_spec = {
+    .cmd = "artifacts list",
+    .usage = "RUN_ID [--json]",
+    .about = "The run's artifacts: logical path, size and SHA-256.\n",
+    .opts = no_opts,
+    .min_args = 1,
+    .max_args = 1,
+    .args_msg = "expected one RUN_ID",
+};
 
-static void put_help(void)
-{
-  printf("Usage: harvest artifacts put RUN_ID PATH FILE [--json]\n\n"
-         "Store FILE as artifact PATH (e.g. report.json, model/model.hvm) "
-         "of\nthe run. Artifacts are immutable: the same content again is a\n"
-         "no-op, other content at a taken path is refused.\n");
-}
-
-/* Parse the options of `artifacts get`: the common ones plus --out.
- * Returns 1 after help, 0 to go on, HV_EUSAGE on a bad option. */
-static int parse_get(struct cli_ctx *ctx, int argc, char **argv,
-                     const char **out)
-{
-  const char *cmd = "artifacts get";
-  static const struct option opts[] = {
-      {"out", required_argument, NULL, 'o'}, CLI_COMMON_LONGOPTS, {0}};
-  int c;
-  while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-    if (cli_common_opt(ctx, c, optarg))
-      continue;
-    if (c == 'o') {
-      *out = optarg;
-      continue;
-    }
-    if (c == 'h') {
-      get_help();
-      return 1;
-    }
-    return cli_usage_error(cmd, "bad option");
-  }
-  return 0;
-}
+static const struct cli_spec put_spec = {
+    .cmd = "artifacts put",
+    .usage = "RUN_ID PATH FILE [--json]",
+    .about = "Store FILE as artifact PATH (e.g. report.json, model/model.hvm) "
+             "of\nthe run. Artifacts are immutable: the same content again "
+             "is a\nno-op, other content at a taken path is refused.\n",
+    .opts = no_opts,
+    .min_args = 3,
+    .max_args = 3,
+    .args_msg = "expected RUN_ID, PATH and FILE",
+};
 
 static int art_list(struct cli_ctx *ctx, int argc, char **argv)
 {
-  int rc = cli_parse_common(ctx, "artifacts list", argc, argv, list_help, 1,
-                            "expected one RUN_ID");
+  int rc = cli_parse(ctx, &list_spec, argc, argv);
   if (rc)
-    return rc > 0 ? 0 : rc;
+    return cli_parse_rc(rc);
   struct hv_err err = {0};
   struct hv_db *db = NULL;
   struct tracking_artifact *a = NULL;
@@ -96,11 +72,25 @@ static int art_list(struct cli_ctx *ctx, int argc, char **argv)
 static int art_get(struct cli_ctx *ctx, int argc, char **argv)
 {
   const char *out = NULL;
-  int rc = parse_get(ctx, argc, argv, &out);
+  const struct cli_opt opts[] = {
+      {CLI_OPT(CLI_STR, "out", 'o', "FILE",
+               "write to FILE (atomically) instead of stdout", &out)},
+      CLI_OPTS_END};
+  const struct cli_spec spec = {
+      .cmd = "artifacts get",
+      .usage = "RUN_ID PATH [--out FILE]",
+      .about = "Write artifact PATH of the run to FILE (atomically) or to "
+               "stdout.\nThe content is verified against its SHA-256 first; "
+               "nothing is\nwritten when it does not match.\n",
+      .opts = opts,
+      .min_args = 2,
+      .max_args = 2,
+      .args_msg = "expected RUN_ID and PATH",
+      .json_help = "",
+  };
+  int rc = cli_parse(ctx, &spec, argc, argv);
   if (rc)
-    return rc > 0 ? 0 : rc;
-  if (argc - optind != 2)
-    return cli_usage_error("artifacts get", "expected RUN_ID and PATH");
+    return cli_parse_rc(rc);
   struct hv_err err = {0};
   struct hv_db *db = NULL;
   const char *id = argv[optind], *path = argv[optind + 1];
@@ -116,10 +106,9 @@ static int art_get(struct cli_ctx *ctx, int argc, char **argv)
 
 static int art_put(struct cli_ctx *ctx, int argc, char **argv)
 {
-  int rc = cli_parse_common(ctx, "artifacts put", argc, argv, put_help, 3,
-                            "expected RUN_ID, PATH and FILE");
+  int rc = cli_parse(ctx, &put_spec, argc, argv);
   if (rc)
-    return rc > 0 ? 0 : rc;
+    return cli_parse_rc(rc);
   struct hv_err err = {0};
   struct hv_db *db = NULL;
   char sha[65];

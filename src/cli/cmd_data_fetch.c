@@ -2,7 +2,6 @@
  * cmd_data_fetch.c - `harvest data fetch`: download a MovieLens archive
  * into HOME/downloads (resumable, checked) and import it.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -11,27 +10,6 @@
 #include "store/db.h"
 #include "util/fsutil.h"
 #include "util/parse.h"
-
-static void help(void)
-{
-  printf(
-      "Usage: harvest data fetch [--dataset ml-100k|ml-1m|ml-latest-small]\n"
-      "         [--url URL] [--sha256 HEX] [--size BYTES] [--replace]\n"
-      "         [--home DIR] [--json]\n\n"
-      "Download a MovieLens archive into HOME/downloads/ and import it.\n"
-      "The file is written as NAME.part, resumed with an HTTP Range request\n"
-      "when a .part is already there, checked, and renamed when complete.\n\n"
-      "  --dataset NAME  ml-100k (default), ml-1m or ml-latest-small; picks\n"
-      "                  the GroupLens URL and the import format\n"
-      "  --url URL       download from URL instead (http or https); without\n"
-      "                  --dataset the format is guessed from the archive\n"
-      "  --sha256 HEX    expected SHA-256 of the file; on a mismatch the file\n"
-      "                  is removed and nothing is imported. A file already\n"
-      "                  downloaded with this checksum is used as is.\n"
-      "  --size BYTES    expected size of the file\n"
-      "  --replace       replace a dataset already in the database\n"
-      "  --json          print the result as JSON\n");
-}
 
 struct progress {
   int on;
@@ -85,51 +63,47 @@ static void print_result(const struct cli_ctx *ctx,
          (long long)r->ratings, (long long)r->genres, r->import_seconds);
 }
 
-enum { O_DATASET = 1, O_URL, O_SHA, O_SIZE, O_REPLACE };
+/* Parse argv into q; 0, CLI_HELP or HV_EUSAGE (reported). */
+static int parse(struct cli_ctx *ctx, int argc, char **argv,
+                 struct fetch_request *q)
+{
+  const struct cli_opt opts[] = {
+      {CLI_OPT(CLI_STR, "dataset", 0, "NAME",
+               "ml-100k (default), ml-1m or ml-latest-small; picks the "
+               "GroupLens URL and the import format", &q->dataset)},
+      {CLI_OPT(CLI_STR, "url", 0, "URL",
+               "download from URL instead (http or https); without --dataset "
+               "the format is guessed from the archive", &q->url)},
+      {CLI_OPT(CLI_STR, "sha256", 0, "HEX",
+               "expected SHA-256 of the file; on a mismatch the file is "
+               "removed and nothing is imported. A file already downloaded "
+               "with this checksum is used as is.", &q->sha256_hex)},
+      {CLI_OPT(CLI_I64, "size", 0, "BYTES", "expected size of the file",
+               &q->size), .hi = INT64_MAX},
+      {CLI_OPT(CLI_TRUE, "replace", 0, NULL,
+               "replace a dataset already in the database", &q->replace)},
+      CLI_OPTS_END};
+  const struct cli_spec spec = {
+      .cmd = "data fetch",
+      .usage = "[--dataset ml-100k|ml-1m|ml-latest-small]\n"
+               "         [--url URL] [--sha256 HEX] [--size BYTES] "
+               "[--replace]\n         [--home DIR] [--json]",
+      .about = "Download a MovieLens archive into HOME/downloads/ and import "
+               "it.\nThe file is written as NAME.part, resumed with an HTTP "
+               "Range request\nwhen a .part is already there, checked, and "
+               "renamed when complete.\n",
+      .opts = opts,
+  };
+  return cli_parse(ctx, &spec, argc, argv);
+}
 
 int cmd_data_fetch(struct cli_ctx *ctx, int argc, char **argv)
 {
-  static const struct option opts[] = {
-      {"dataset", required_argument, NULL, O_DATASET},
-      {"url", required_argument, NULL, O_URL},
-      {"sha256", required_argument, NULL, O_SHA},
-      {"size", required_argument, NULL, O_SIZE},
-      {"replace", no_argument, NULL, O_REPLACE},
-      CLI_COMMON_LONGOPTS,
-      {0}};
   struct fetch_request q = {.size = -1};
   struct hv_err err = {0};
-  int c;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (cli_common_opt(ctx, c, optarg))
-      continue;
-    switch (c) {
-    case 'h':
-      help();
-      return 0;
-    case O_DATASET:
-      q.dataset = optarg;
-      break;
-    case O_URL:
-      q.url = optarg;
-      break;
-    case O_SHA:
-      q.sha256_hex = optarg;
-      break;
-    case O_SIZE:
-      if (hv_parse_i64(optarg, 0, INT64_MAX, &q.size, "--size", &err))
-        return cli_usage_error("data fetch", "%s", err.msg);
-      break;
-    case O_REPLACE:
-      q.replace = 1;
-      break;
-    default:
-      return cli_usage_error("data fetch", "bad option");
-    }
-  }
-  if (optind < argc)
-    return cli_usage_error("data fetch", "unexpected argument '%s'",
-                           argv[optind]);
+  int rc = parse(ctx, argc, argv, &q);
+  if (rc)
+    return cli_parse_rc(rc);
   if (!q.dataset && !q.url)
     q.dataset = "ml-100k";
   if (q.dataset && !fetch_dataset_format(q.dataset))
@@ -147,7 +121,7 @@ int cmd_data_fetch(struct cli_ctx *ctx, int argc, char **argv)
   q.dir = dir;
   struct progress p = {isatty(STDERR_FILENO), 0};
   struct fetch_import_result r;
-  int rc = fetch_and_import(db, &q, on_progress, &p, &r, &err);
+  rc = fetch_and_import(db, &q, on_progress, &p, &r, &err);
   if (p.on)
     fprintf(stderr, "\r%60s\r", "");
   db_close(db);

@@ -2,7 +2,6 @@
  * cmd_data_import.c - `harvest data import`: load a MovieLens dataset from
  * its folder or .zip into the home's database (one transaction).
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,33 +9,6 @@
 #include "cli/cmd_data.h"
 #include "data/import.h"
 #include "store/db.h"
-
-static void help(void)
-{
-  printf(
-      "Usage: harvest data import [--format FORMAT] [--replace] [--json]\n"
-      "                           [--home DIR] PATH\n\n"
-      "Import a MovieLens dataset into the home folder's database. PATH is\n"
-      "the dataset folder or its .zip (as downloaded; in both, files may sit\n"
-      "inside one top folder such as ml-100k/).\n\n"
-      "Options:\n"
-      "  -f, --format FORMAT  ml-100k, ml-1m, ml-latest or ml-latest-small.\n"
-      "                       When omitted, the format is guessed from the\n"
-      "                       files present: u.data -> ml-100k, ratings.dat\n"
-      "                       -> ml-1m, ratings.csv -> ml-latest.\n"
-      "  -r, --replace        replace the dataset already in the database\n"
-      "                       (otherwise the import is refused)\n"
-      "      --json           print {\"users\", \"movies\", \"ratings\",\n"
-      "                       \"genres\", \"seconds\", \"format\"}\n"
-      "      --home DIR       data folder (default $HARVEST_HOME or\n"
-      "                       ./harvest-data)\n"
-      "  -h, --help           this help\n\n"
-      "The import is all or nothing: the first bad line is reported as\n"
-      "FILE:LINE: what is wrong, and the database is left unchanged.\n"
-      "A progress line is shown on stderr when it is a terminal.\n"
-      "Exit status: 0 imported, 1 failed (bad data, already imported, I/O),\n"
-      "2 usage error.\n");
-}
 
 struct progress {
   char file[256];
@@ -86,31 +58,41 @@ static void print_result(const struct cli_ctx *ctx, const char *format,
 
 int cmd_data_import(struct cli_ctx *ctx, int argc, char **argv)
 {
-  static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
-                                       {"replace", no_argument, NULL, 'r'},
-                                       CLI_COMMON_LONGOPTS,
-                                       {0}};
   const char *format = NULL;
-  int replace = 0, c;
-  while ((c = getopt_long(argc, argv, "f:rh", opts, NULL)) != -1) {
-    if (cli_common_opt(ctx, c, optarg))
-      continue;
-    if (c == 'f') {
-      format = optarg;
-    } else if (c == 'r') {
-      replace = 1;
-    } else if (c == 'h') {
-      help();
-      return 0;
-    } else {
-      return cli_usage_error("data import", "bad option");
-    }
-  }
-  if (optind >= argc)
-    return cli_usage_error("data import", "missing the dataset PATH");
-  if (optind + 1 < argc)
-    return cli_usage_error("data import", "unexpected argument '%s'",
-                           argv[optind + 1]);
+  int replace = 0;
+  const struct cli_opt opts[] = {
+      {CLI_OPT(CLI_STR, "format", 'f', "FORMAT",
+               "ml-100k, ml-1m, ml-latest or ml-latest-small. When omitted, "
+               "the format is guessed from the files present: u.data -> "
+               "ml-100k, ratings.dat -> ml-1m, ratings.csv -> ml-latest.",
+               &format)},
+      {CLI_OPT(CLI_TRUE, "replace", 'r', NULL,
+               "replace the dataset already in the database (otherwise the "
+               "import is refused)", &replace)},
+      CLI_OPTS_END};
+  const struct cli_spec spec = {
+      .cmd = "data import",
+      .usage = "[--format FORMAT] [--replace] [--json]\n"
+               "                           [--home DIR] PATH",
+      .about = "Import a MovieLens dataset into the home folder's database. "
+               "PATH is\nthe dataset folder or its .zip (as downloaded; in "
+               "both, files may sit\ninside one top folder such as "
+               "ml-100k/).\n",
+      .more = "The import is all or nothing: the first bad line is reported "
+              "as\nFILE:LINE: what is wrong, and the database is left "
+              "unchanged.\nA progress line is shown on stderr when it is a "
+              "terminal.\nExit status: 0 imported, 1 failed (bad data, "
+              "already imported, I/O),\n2 usage error.\n",
+      .opts = opts,
+      .min_args = 1,
+      .max_args = 1,
+      .args_msg = "missing the dataset PATH",
+      .json_help = "print {\"users\", \"movies\", \"ratings\", "
+                   "\"genres\", \"seconds\", \"format\"}",
+  };
+  int rc = cli_parse(ctx, &spec, argc, argv);
+  if (rc)
+    return cli_parse_rc(rc);
   const char *path = argv[optind];
   struct hv_err err = {0};
   if (format && !import_format_name(format))
@@ -128,7 +110,7 @@ int cmd_data_import(struct cli_ctx *ctx, int argc, char **argv)
   struct progress prog = {.percent = -1};
   int tty = isatty(STDERR_FILENO);
   struct import_result res;
-  int rc = import_dataset_progress(
+  rc = import_dataset_progress(
       db, format, path, replace, tty ? show_progress : NULL, &prog, &res, &err);
   if (prog.shown)
     fprintf(stderr, "\r\033[K");

@@ -3,7 +3,6 @@
  * counts, time span, rating histogram, sparsity, ratings per user and per
  * movie, top movies.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -11,19 +10,23 @@
 #include "store/db.h"
 #include "store/stats.h"
 
-static void help(void)
-{
-  printf("Usage: harvest data stats [--home DIR] [--json]\n\n"
-         "Counts, time span (first/last rating, days), rating histogram,\n"
-         "sparsity (1 - ratings / (users x movies)), ratings per user and per\n"
-         "movie (min/median/max; users and movies without ratings count as\n"
-         "0) and the 10 most rated movies of the dataset in the home folder.\n"
-         "JSON keys: users, movies, ratings, genres, first_timestamp,\n"
-         "last_timestamp, first_date, last_date, days, histogram {\"1\": n,\n"
-         "...}, sparsity, ratings_per_user and ratings_per_movie {min,\n"
-         "median, max}, top_movies [{movie_id, title, count, mean_rating}],\n"
-         "dataset {name, source, imported_at} (null when none).\n");
-}
+static const struct cli_opt no_opts[] = {CLI_OPTS_END};
+
+static const struct cli_spec spec = {
+    .cmd = "data stats",
+    .usage = "[--home DIR] [--json]",
+    .about =
+        "Counts, time span (first/last rating, days), rating histogram,\n"
+        "sparsity (1 - ratings / (users x movies)), ratings per user and per\n"
+        "movie (min/median/max; users and movies without ratings count as\n"
+        "0) and the 10 most rated movies of the dataset in the home folder.\n"
+        "JSON keys: users, movies, ratings, genres, first_timestamp,\n"
+        "last_timestamp, first_date, last_date, days, histogram {\"1\": n,\n"
+        "...}, sparsity, ratings_per_user and ratings_per_movie {min,\n"
+        "median, max}, top_movies [{movie_id, title, count, mean_rating}],\n"
+        "dataset {name, source, imported_at} (null when none).\n",
+    .opts = no_opts,
+};
 
 static void iso_date(int64_t ts, int have, char *out, size_t cap)
 {
@@ -117,9 +120,9 @@ static void stats_text(const struct store_stats *s,
 
 int cmd_data_stats(struct cli_ctx *ctx, int argc, char **argv)
 {
-  int rc = cli_parse_common(ctx, "data stats", argc, argv, help, 0, NULL);
+  int rc = cli_parse(ctx, &spec, argc, argv);
   if (rc)
-    return rc > 0 ? 0 : rc;
+    return cli_parse_rc(rc);
   struct hv_err err = {0};
   struct hv_db *db = NULL;
   struct store_stats s;

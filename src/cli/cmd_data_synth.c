@@ -2,7 +2,6 @@
  * cmd_data_synth.c - `harvest data synth`: generate a MovieLens-shaped
  * dataset with planted structure and drift into the home's database.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -14,47 +13,34 @@
 #include "util/fsutil.h"
 #include "util/parse.h"
 
-static void help(void)
-{
-  printf(
-      "Usage: harvest data synth [--users N] [--movies M] [--ratings R]\n"
-      "         [--days D] [--seed S] [--drift none|gradual|sudden]\n"
-      "         [--start YYYY-MM-DD] [--replace] [--home DIR] [--json]\n\n"
-      "Generate a MovieLens-shaped synthetic dataset (named \"synth\") into\n"
-      "the home's database, as one transaction. Deterministic for a seed.\n\n"
-      "  --users N      users (default 943)\n"
-      "  --movies M     movies (default 1682)\n"
-      "  --ratings R    ratings, at most half of users x movies (default "
-      "100000)\n"
-      "  --days D       days the ratings span (default 215)\n"
-      "  --seed S       random seed (default 42)\n"
-      "  --start DATE   first day, UTC (default 1997-09-20)\n"
-      "  --drift KIND   none (default), gradual or sudden\n"
-      "  --replace      replace a dataset already in the database\n"
-      "  --json         print the result as JSON\n\n"
-      "Planted structure: 8-dim latent user/movie factors tied to the 19\n"
-      "ml-100k genres (users mostly watch and like their 3 favourite\n"
-      "genres), power-law movie popularity, ml-100k demographics (age\n"
-      "buckets, gender, 21 occupations, zip codes) that shape taste, release\n"
-      "years, a rating histogram matching ml-100k, each user/movie pair rated\n"
-      "at most once, ratings in time order (rating_id follows time).\n\n"
-      "Drift: the drift point Td is the middle of the time span. sudden:\n"
-      "everything below switches at Td; gradual: it blends in linearly from\n"
-      "Td to the end.\n"
-      "  1. new movies: the last 20%% of movie ids appear only from Td on\n"
-      "     (gradual: one by one over the second half);\n"
-      "  2. popularity shift: movie weights move to new ones (log-normal\n"
-      "     reshuffle; new movies among the most popular);\n"
-      "  3. user mix: the last 25%% of user ids are a younger cohort (mostly\n"
-      "     under 25, more students, action/sci-fi/comedy/horror/animation\n"
-      "     fans, 1.5x as active) arriving at Td (gradual: over the second\n"
-      "     half);\n"
-      "  4. rating scale: ratings get harsher, about -0.35 stars on average.\n"
-      "Td, the first rating_id at or after it, and the first new movie and\n"
-      "young user ids are printed (--json: drift_start, drift_end,\n"
-      "drift_first_rating_id, new_movies_from_id, young_users_from_id) and\n"
-      "stored as JSON in the dataset's source (datasets table).\n");
-}
+static const char synth_about[] =
+    "Generate a MovieLens-shaped synthetic dataset (named \"synth\") into\n"
+    "the home's database, as one transaction. Deterministic for a seed.\n";
+
+static const char synth_more[] =
+    "Planted structure: 8-dim latent user/movie factors tied to the 19\n"
+    "ml-100k genres (users mostly watch and like their 3 favourite\n"
+    "genres), power-law movie popularity, ml-100k demographics (age\n"
+    "buckets, gender, 21 occupations, zip codes) that shape taste, release\n"
+    "years, a rating histogram matching ml-100k, each user/movie pair rated\n"
+    "at most once, ratings in time order (rating_id follows time).\n"
+    "\n"
+    "Drift: the drift point Td is the middle of the time span. sudden:\n"
+    "everything below switches at Td; gradual: it blends in linearly from\n"
+    "Td to the end.\n"
+    "  1. new movies: the last 20% of movie ids appear only from Td on\n"
+    "     (gradual: one by one over the second half);\n"
+    "  2. popularity shift: movie weights move to new ones (log-normal\n"
+    "     reshuffle; new movies among the most popular);\n"
+    "  3. user mix: the last 25% of user ids are a younger cohort (mostly\n"
+    "     under 25, more students, action/sci-fi/comedy/horror/animation\n"
+    "     fans, 1.5x as active) arriving at Td (gradual: over the second\n"
+    "     half);\n"
+    "  4. rating scale: ratings get harsher, about -0.35 stars on average.\n"
+    "Td, the first rating_id at or after it, and the first new movie and\n"
+    "young user ids are printed (--json: drift_start, drift_end,\n"
+    "drift_first_rating_id, new_movies_from_id, young_users_from_id) and\n"
+    "stored as JSON in the dataset's source (datasets table).\n";
 
 struct progress {
   int on;
@@ -129,77 +115,50 @@ static void print_result(const struct cli_ctx *ctx,
          (long long)r->new_movies_from_id, (long long)r->young_users_from_id);
 }
 
-enum { O_USERS = 1, O_MOVIES, O_RATINGS, O_DAYS, O_SEED, O_DRIFT, O_START,
-       O_REPLACE };
-
-static int parse_flag(struct synth_config *c, int opt, const char *arg,
-                      struct hv_err *err)
+/* Parse argv into c; 0, CLI_HELP or HV_EUSAGE (reported). */
+static int parse(struct cli_ctx *ctx, int argc, char **argv,
+                 struct synth_config *c)
 {
-  int64_t v = 0;
-  int rc = 0;
-  switch (opt) {
-  case O_USERS:
-    rc = hv_parse_i64(arg, 1, INT64_MAX, &c->users, "--users", err);
-    break;
-  case O_MOVIES:
-    rc = hv_parse_i64(arg, 1, INT64_MAX, &c->movies, "--movies", err);
-    break;
-  case O_RATINGS:
-    rc = hv_parse_i64(arg, 0, INT64_MAX, &c->ratings, "--ratings", err);
-    break;
-  case O_DAYS:
-    rc = hv_parse_i64(arg, 1, 36500, &c->days, "--days", err);
-    break;
-  case O_SEED:
-    rc = hv_parse_i64(arg, 0, INT64_MAX, &v, "--seed", err);
-    c->seed = (uint64_t)v;
-    break;
-  case O_DRIFT:
-    rc = synth_drift_parse(arg, &c->drift, err);
-    break;
-  case O_START:
-    rc = synth_parse_date(arg, &c->start, err);
-    break;
-  case O_REPLACE:
-    c->replace = 1;
-    break;
-  default:
-    rc = hv_err_set(err, HV_EUSAGE, "bad option");
-  }
-  return rc;
+  const struct cli_opt opts[] = {
+      {CLI_OPT(CLI_I64, "users", 0, "N", "users (default 943)", &c->users),
+       .lo = 1, .hi = INT64_MAX},
+      {CLI_OPT(CLI_I64, "movies", 0, "M", "movies (default 1682)",
+               &c->movies), .lo = 1, .hi = INT64_MAX},
+      {CLI_OPT(CLI_I64, "ratings", 0, "R",
+               "ratings, at most half of users x movies (default 100000)",
+               &c->ratings), .hi = INT64_MAX},
+      {CLI_OPT(CLI_I64, "days", 0, "D", "days the ratings span (default 215)",
+               &c->days), .lo = 1, .hi = 36500},
+      {CLI_OPT(CLI_U64, "seed", 0, "S", "random seed (default 42)", &c->seed),
+       .hi = INT64_MAX},
+      {CLI_OPT(CLI_FN, "start", 0, "DATE", "first day, UTC (default "
+               "1997-09-20)", &c->start), .fn = cli_set_synth_date},
+      {CLI_OPT(CLI_FN, "drift", 0, "KIND", "none (default), gradual or sudden",
+               &c->drift), .fn = cli_set_synth_drift},
+      {CLI_OPT(CLI_TRUE, "replace", 0, NULL,
+               "replace a dataset already in the database", &c->replace)},
+      CLI_OPTS_END};
+  const struct cli_spec spec = {
+      .cmd = "data synth",
+      .usage = "[--users N] [--movies M] [--ratings R]\n"
+               "         [--days D] [--seed S] [--drift none|gradual|sudden]\n"
+               "         [--start YYYY-MM-DD] [--replace] [--home DIR] "
+               "[--json]",
+      .about = synth_about,
+      .more = synth_more,
+      .opts = opts,
+  };
+  return cli_parse(ctx, &spec, argc, argv);
 }
 
 int cmd_data_synth(struct cli_ctx *ctx, int argc, char **argv)
 {
-  static const struct option opts[] = {
-      {"users", required_argument, NULL, O_USERS},
-      {"movies", required_argument, NULL, O_MOVIES},
-      {"ratings", required_argument, NULL, O_RATINGS},
-      {"days", required_argument, NULL, O_DAYS},
-      {"seed", required_argument, NULL, O_SEED},
-      {"drift", required_argument, NULL, O_DRIFT},
-      {"start", required_argument, NULL, O_START},
-      {"replace", no_argument, NULL, O_REPLACE},
-      CLI_COMMON_LONGOPTS,
-      {0}};
   struct synth_config cfg;
   synth_defaults(&cfg);
   struct hv_err err = {0};
-  int c;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (cli_common_opt(ctx, c, optarg))
-      continue;
-    if (c == 'h') {
-      help();
-      return 0;
-    }
-    if (c == '?' || parse_flag(&cfg, c, optarg, &err))
-      return cli_usage_error("data synth", "%s",
-                             err.msg[0] ? err.msg : "bad option");
-  }
-  if (optind < argc)
-    return cli_usage_error("data synth", "unexpected argument '%s'",
-                           argv[optind]);
+  int rc = parse(ctx, argc, argv, &cfg);
+  if (rc)
+    return cli_parse_rc(rc);
   if (synth_check(&cfg, &err))
     return cli_usage_error("data synth", "%s", err.msg);
   struct hv_db *db = NULL;
@@ -207,7 +166,7 @@ int cmd_data_synth(struct cli_ctx *ctx, int argc, char **argv)
     return cli_report(&err);
   struct progress p = {isatty(STDERR_FILENO), 0};
   struct synth_result r;
-  int rc = synth_run(db, &cfg, on_progress, &p, &r, &err);
+  rc = synth_run(db, &cfg, on_progress, &p, &r, &err);
   if (p.on)
     fprintf(stderr, "\r%60s\r", "");
   db_close(db);

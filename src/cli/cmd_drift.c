@@ -15,7 +15,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <float.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,37 +26,23 @@
 #include "util/json.h"
 #include "util/parse.h"
 
-static void help(void)
-{
-  printf(
-      "Usage: harvest drift --reference FILE --current FILE [--categorical]\n"
-      "                     [--bins N] [--name NAME] [--json]\n\n"
-      "Compare the distribution of CURRENT with REFERENCE. Each file holds\n"
-      "one value per line (blank lines ignored).\n\n"
-      "Numeric (default): two-sample Kolmogorov-Smirnov (statistic, p-value\n"
-      "as scipy.stats.ks_2samp: exact when both samples have <= 10000\n"
-      "values, else asymptotic), Wasserstein-1 distance (raw and divided by\n"
-      "max(std(reference), 0.001)), PSI and Jensen-Shannon distance (natural\n"
-      "log) on N quantile bins of the reference (duplicate edges dropped,\n"
-      "empty-bin proportions floored at 1e-4 for PSI).\n"
-      "Categorical: chi-square test of the 2 x k count table (Yates'\n"
-      "correction for 2 categories), PSI and JS on category proportions.\n\n"
-      "Verdicts (drift when): KS p < 0.05, normed Wasserstein >= 0.1,\n"
-      "PSI >= 0.1 (>= 0.2 major), JS >= 0.1, chi-square p < 0.05. The\n"
-      "overall verdict uses KS (numeric) or chi-square (categorical) when\n"
-      "the reference has <= 1000 values, else normed Wasserstein / JS.\n\n"
-      "Options:\n"
-      "  --reference FILE  reference sample (e.g. training data)\n"
-      "  --current FILE    current sample (e.g. live data)\n"
-      "  --categorical     values are category labels, not numbers\n"
-      "  --bins N          quantile bins for numeric PSI/JS (2..%d, default "
-      "%d)\n"
-      "  --name NAME       feature name in the verdicts (default 'feature')\n"
-      "  --json            machine-readable output\n"
-      "  --time-reps R     also time the numeric statistics R times\n"
-      "                    (reading excluded; for bench/bench_drift.sh)\n",
-      DRIFT_MAX_BINS, DRIFT_DEFAULT_BINS);
-}
+static const char drift_about[] =
+    "Compare the distribution of CURRENT with REFERENCE. Each file holds\n"
+    "one value per line (blank lines ignored).\n"
+    "\n"
+    "Numeric (default): two-sample Kolmogorov-Smirnov (statistic, p-value\n"
+    "as scipy.stats.ks_2samp: exact when both samples have <= 10000\n"
+    "values, else asymptotic), Wasserstein-1 distance (raw and divided by\n"
+    "max(std(reference), 0.001)), PSI and Jensen-Shannon distance (natural\n"
+    "log) on N quantile bins of the reference (duplicate edges dropped,\n"
+    "empty-bin proportions floored at 1e-4 for PSI).\n"
+    "Categorical: chi-square test of the 2 x k count table (Yates'\n"
+    "correction for 2 categories), PSI and JS on category proportions.\n"
+    "\n"
+    "Verdicts (drift when): KS p < 0.05, normed Wasserstein >= 0.1,\n"
+    "PSI >= 0.1 (>= 0.2 major), JS >= 0.1, chi-square p < 0.05. The\n"
+    "overall verdict uses KS (numeric) or chi-square (categorical) when\n"
+    "the reference has <= 1000 values, else normed Wasserstein / JS.\n";
 
 /* ---- reading ----------------------------------------------------------- */
 
@@ -517,64 +502,57 @@ static int run_categorical(struct cli_ctx *ctx, const char *ref,
 
 /* ---- entry ------------------------------------------------------------- */
 
-enum { OPT_REF = 0x2001, OPT_CUR, OPT_CAT, OPT_BINS, OPT_NAME, OPT_REPS };
+struct drift_args {
+  const char *ref, *cur, *name;
+  int categorical;
+  int64_t bins, reps;
+};
+
+/* Parse argv into a; 0, CLI_HELP or HV_EUSAGE (reported). */
+static int parse(struct cli_ctx *ctx, int argc, char **argv,
+                 struct drift_args *a)
+{
+  const struct cli_opt opts[] = {
+      {CLI_OPT(CLI_STR, "reference", 0, "FILE",
+               "reference sample (e.g. training data)", &a->ref),
+       .flags = CLI_REQUIRED},
+      {CLI_OPT(CLI_STR, "current", 0, "FILE",
+               "current sample (e.g. live data)", &a->cur),
+       .flags = CLI_REQUIRED},
+      {CLI_OPT(CLI_TRUE, "categorical", 0, NULL,
+               "values are category labels, not numbers", &a->categorical)},
+      {CLI_OPT(CLI_I64, "bins", 0, "N",
+               "quantile bins for numeric PSI/JS (2.." CLI_XSTR(DRIFT_MAX_BINS)
+               ", default " CLI_XSTR(DRIFT_DEFAULT_BINS) ")", &a->bins),
+       .lo = 2, .hi = DRIFT_MAX_BINS},
+      {CLI_OPT(CLI_STR, "name", 0, "NAME",
+               "feature name in the verdicts (default 'feature')", &a->name)},
+      {CLI_OPT(CLI_I64, "time-reps", 0, "R",
+               "also time the numeric statistics R times (reading excluded; "
+               "for bench/bench_drift.sh)", &a->reps), .lo = 1, .hi = 1000},
+      CLI_OPTS_END};
+  const struct cli_spec spec = {
+      .cmd = "drift",
+      .usage = "--reference FILE --current FILE [--categorical]\n"
+               "                     [--bins N] [--name NAME] [--json]",
+      .about = drift_about,
+      .opts = opts,
+      .json_help = "machine-readable output",
+      .home_help = "",
+  };
+  return cli_parse(ctx, &spec, argc, argv);
+}
 
 int cmd_drift(struct cli_ctx *ctx, int argc, char **argv)
 {
-  static const struct option opts[] = {
-      {"reference", required_argument, NULL, OPT_REF},
-      {"current", required_argument, NULL, OPT_CUR},
-      {"categorical", no_argument, NULL, OPT_CAT},
-      {"bins", required_argument, NULL, OPT_BINS},
-      {"name", required_argument, NULL, OPT_NAME},
-      {"time-reps", required_argument, NULL, OPT_REPS},
-      CLI_COMMON_LONGOPTS,
-      {0}};
-  const char *ref = NULL, *cur = NULL, *name = "feature";
-  int categorical = 0, c;
-  int64_t bins = DRIFT_DEFAULT_BINS, reps = 0;
-  struct hv_err err = {0};
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (cli_common_opt(ctx, c, optarg))
-      continue;
-    switch (c) {
-    case 'h':
-      help();
-      return 0;
-    case OPT_REF:
-      ref = optarg;
-      break;
-    case OPT_CUR:
-      cur = optarg;
-      break;
-    case OPT_CAT:
-      categorical = 1;
-      break;
-    case OPT_NAME:
-      name = optarg;
-      break;
-    case OPT_BINS:
-      if (hv_parse_i64(optarg, 2, DRIFT_MAX_BINS, &bins, "--bins", &err))
-        return cli_usage_error("drift", "%s", err.msg);
-      break;
-    case OPT_REPS:
-      if (hv_parse_i64(optarg, 1, 1000, &reps, "--time-reps", &err))
-        return cli_usage_error("drift", "%s", err.msg);
-      break;
-    default:
-      return cli_usage_error("drift", "bad option");
-    }
-  }
-  if (optind < argc)
-    return cli_usage_error("drift", "unexpected argument '%s'",
-                           argv[optind]);
-  if (!ref || !cur)
-    return cli_usage_error("drift", "--reference FILE and --current FILE "
-                           "are required");
-  if (categorical && reps)
+  struct drift_args a = {NULL, NULL, "feature", 0, DRIFT_DEFAULT_BINS, 0};
+  int rc = parse(ctx, argc, argv, &a);
+  if (rc)
+    return cli_parse_rc(rc);
+  if (a.categorical && a.reps)
     return cli_usage_error("drift", "--time-reps times numeric statistics; "
                            "drop --categorical");
-  if (categorical)
-    return run_categorical(ctx, ref, cur, name);
-  return run_numeric(ctx, ref, cur, (int)bins, name, (int)reps);
+  if (a.categorical)
+    return run_categorical(ctx, a.ref, a.cur, a.name);
+  return run_numeric(ctx, a.ref, a.cur, (int)a.bins, a.name, (int)a.reps);
 }

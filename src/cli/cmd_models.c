@@ -25,114 +25,130 @@ static int parse_version(const char *cmd, const char *s, int *out)
   return 0;
 }
 
+static const struct cli_opt no_opts[] = {CLI_OPTS_END};
+
 /* ---- register ---- */
 
-static void register_help(void)
+struct reg_args {
+  struct registry_register_opts o;
+  const char *exp, *metric; /* --best */
+  int best, desc;
+  char best_id[33];         /* the run --best picked */
+  double value;             /* ... and its metric */
+};
+
+static const char *const order_names[] = {"asc", "desc", NULL};
+
+/* Parse and check `models register`'s flags into a; 0, CLI_HELP or
+ * HV_EUSAGE (reported). */
+static int register_parse(struct cli_ctx *ctx, int argc, char **argv,
+                          struct reg_args *a)
 {
-  printf(
-      "Usage: harvest models register (--run RUN_ID | --best --experiment "
-      "NAME\n         --metric KEY [--order asc|desc]) [--name NAME]\n"
-      "         [--stage STAGE [--archive-existing]] [--artifact PATH]\n"
-      "         [--description TEXT] [--reason TEXT] [--json]\n\n"
-      "Register a run's model artifact (default model/model.hvm) as the "
-      "next\nversion of NAME (default %s), after verifying its SHA-256.\n"
-      "--best picks the FINISHED run of the experiment with the best value\n"
-      "of KEY (--order desc, the default, means higher is better).\n"
-      "--stage moves the new version to None, Staging, Production or\n"
-      "Archived in the same transaction; if another version is in\n"
-      "Production, --archive-existing archives it, otherwise nothing is\n"
-      "registered and the command fails.\n",
-      REGISTRY_DEFAULT_MODEL);
+  struct registry_register_opts *o = &a->o;
+  const struct cli_opt opts[] = {
+      {CLI_OPT(CLI_STR, "run", 0, "RUN_ID", "the run whose model to register",
+               &o->run_id)},
+      {CLI_OPT(CLI_TRUE, "best", 0, NULL,
+               "the best FINISHED run of --experiment by --metric", &a->best)},
+      {CLI_OPT(CLI_STR, "experiment", 0, "NAME", "with --best", &a->exp)},
+      {CLI_OPT(CLI_STR, "metric", 0, "KEY", "with --best", &a->metric)},
+      {CLI_OPT(CLI_CHOICE, "order", 0, "asc|desc",
+               "desc (default): higher is better", &a->desc),
+       .choices = order_names},
+      {CLI_OPT(CLI_STR, "name", 0, "NAME",
+               "model name (default " REGISTRY_DEFAULT_MODEL ")", &o->name)},
+      {CLI_OPT(CLI_STR, "stage", 0, "STAGE",
+               "None, Staging, Production or Archived", &o->stage)},
+      {CLI_OPT(CLI_TRUE, "archive-existing", 0, NULL,
+               "archive the version in Production, if any",
+               &o->archive_existing)},
+      {CLI_OPT(CLI_STR, "artifact", 0, "PATH",
+               "the run's artifact (default model/model.hvm)",
+               &o->artifact_path)},
+      {CLI_OPT(CLI_STR, "description", 0, "TEXT", "of the version",
+               &o->description)},
+      {CLI_OPT(CLI_STR, "reason", 0, "TEXT", "for the audit log", &o->reason)},
+      CLI_OPTS_END};
+  const struct cli_spec spec = {
+      .cmd = "models register",
+      .usage = "(--run RUN_ID | --best --experiment NAME\n"
+               "         --metric KEY [--order asc|desc]) [--name NAME]\n"
+               "         [--stage STAGE [--archive-existing]] [--artifact "
+               "PATH]\n"
+               "         [--description TEXT] [--reason TEXT] [--json]",
+      .about =
+          "Register a run's model artifact (default model/model.hvm) as the "
+          "next\nversion of NAME (default " REGISTRY_DEFAULT_MODEL "), after "
+          "verifying its SHA-256.\n"
+          "--best picks the FINISHED run of the experiment with the best "
+          "value\nof KEY (--order desc, the default, means higher is "
+          "better).\n"
+          "--stage moves the new version to None, Staging, Production or\n"
+          "Archived in the same transaction; if another version is in\n"
+          "Production, --archive-existing archives it, otherwise nothing is\n"
+          "registered and the command fails.\n",
+      .opts = opts,
+  };
+  a->desc = 1;
+  int rc = cli_parse(ctx, &spec, argc, argv);
+  if (rc)
+    return rc;
+  if (a->best == (o->run_id != NULL))
+    return cli_usage_error(spec.cmd, "give exactly one of --run and --best");
+  if (a->best && (!a->exp || !a->metric))
+    return cli_usage_error(spec.cmd,
+                           "--best needs --experiment and --metric");
+  return 0;
 }
 
-enum { OPT_RUN = 0x2001, OPT_BEST, OPT_EXP, OPT_METRIC, OPT_ORDER, OPT_NAME,
-       OPT_STAGE, OPT_ARCHIVE, OPT_ARTIFACT, OPT_DESC, OPT_REASON,
-       OPT_DELETE };
+/* Pick the run (--best), register its model and read the new version
+ * back into v (the caller frees it). */
+static int register_run(struct cli_ctx *ctx, struct reg_args *a,
+                        const char *name, struct registry_version *v,
+                        struct hv_err *err)
+{
+  struct hv_db *db = NULL;
+  int version = 0;
+  int rc = cli_open_home(ctx, &db, err);
+  if (!rc && a->best)
+    rc = registry_best_run(db, a->exp, a->metric, a->desc,
+                           a->o.artifact_path, a->best_id, &a->value, err);
+  if (!rc && a->best)
+    a->o.run_id = a->best_id;
+  if (!rc)
+    rc = registry_register(ctx->home, db, &a->o, &version, err);
+  if (!rc)
+    rc = registry_db_find(db, name, version, NULL, NULL, v, err);
+  db_close(db);
+  return rc;
+}
 
 static int models_register(struct cli_ctx *ctx, int argc, char **argv)
 {
-  static const struct option opts[] = {
-      {"run", required_argument, NULL, OPT_RUN},
-      {"best", no_argument, NULL, OPT_BEST},
-      {"experiment", required_argument, NULL, OPT_EXP},
-      {"metric", required_argument, NULL, OPT_METRIC},
-      {"order", required_argument, NULL, OPT_ORDER},
-      {"name", required_argument, NULL, OPT_NAME},
-      {"stage", required_argument, NULL, OPT_STAGE},
-      {"archive-existing", no_argument, NULL, OPT_ARCHIVE},
-      {"artifact", required_argument, NULL, OPT_ARTIFACT},
-      {"description", required_argument, NULL, OPT_DESC},
-      {"reason", required_argument, NULL, OPT_REASON},
-      CLI_COMMON_LONGOPTS,
-      {0}};
-  struct registry_register_opts o = {0};
-  const char *exp = NULL, *metric = NULL, *order = "desc";
-  int best = 0, c;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (cli_common_opt(ctx, c, optarg))
-      continue;
-    switch (c) {
-    case OPT_RUN: o.run_id = optarg; break;
-    case OPT_BEST: best = 1; break;
-    case OPT_EXP: exp = optarg; break;
-    case OPT_METRIC: metric = optarg; break;
-    case OPT_ORDER: order = optarg; break;
-    case OPT_NAME: o.name = optarg; break;
-    case OPT_STAGE: o.stage = optarg; break;
-    case OPT_ARCHIVE: o.archive_existing = 1; break;
-    case OPT_ARTIFACT: o.artifact_path = optarg; break;
-    case OPT_DESC: o.description = optarg; break;
-    case OPT_REASON: o.reason = optarg; break;
-    case 'h': register_help(); return 0;
-    default: return cli_usage_error("models register", "bad option");
-    }
-  }
-  const char *cmd = "models register";
-  if (optind < argc)
-    return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-  if (best == (o.run_id != NULL))
-    return cli_usage_error(cmd, "give exactly one of --run and --best");
-  if (best && (!exp || !metric))
-    return cli_usage_error(cmd, "--best needs --experiment and --metric");
-  if (strcmp(order, "asc") && strcmp(order, "desc"))
-    return cli_usage_error(cmd, "--order must be asc or desc");
-  struct hv_err err = {0};
-  struct hv_db *db = NULL;
-  char best_id[33];
-  double value = 0;
-  int version = 0;
-  if (cli_open_home(ctx, &db, &err))
-    return cli_report(&err);
-  if (best && registry_best_run(db, exp, metric, !strcmp(order, "desc"),
-                                o.artifact_path, best_id, &value, &err)) {
-    db_close(db);
-    return cli_report(&err);
-  }
-  if (best)
-    o.run_id = best_id;
-  if (registry_register(ctx->home, db, &o, &version, &err)) {
-    db_close(db);
-    return cli_report(&err);
-  }
-  struct registry_version v;
-  const char *name = o.name ? o.name : REGISTRY_DEFAULT_MODEL;
-  int rc = registry_db_find(db, name, version, NULL, NULL, &v, &err);
-  db_close(db);
+  struct reg_args a;
+  memset(&a, 0, sizeof(a));
+  int rc = register_parse(ctx, argc, argv, &a);
   if (rc)
+    return cli_parse_rc(rc);
+  struct hv_err err = {0};
+  struct registry_version v;
+  const char *name = a.o.name ? a.o.name : REGISTRY_DEFAULT_MODEL;
+  if (register_run(ctx, &a, name, &v, &err))
     return cli_report(&err);
   if (ctx->json) {
     json_t *j = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s}", "name", name,
-                          "version", version, "stage", v.stage, "run_id",
+                          "version", v.version, "stage", v.stage, "run_id",
                           v.run_id, "artifact_path", v.artifact_path,
                           "sha256", v.sha256);
-    if (j && best)
-      json_object_set_new(j, "metric_value", json_real(value));
+    if (j && a.best)
+      json_object_set_new(j, "metric_value", json_real(a.value));
     cli_print_json(j);
   } else {
     printf("registered %s version %d (run %s, %s) in stage %s\n", name,
-           version, v.run_id, v.artifact_path, v.stage);
-    if (best)
-      printf("best run by %s (%s): %.6g\n", metric, order, value);
+           v.version, v.run_id, v.artifact_path, v.stage);
+    if (a.best)
+      printf("best run by %s (%s): %.6g\n", a.metric, order_names[a.desc],
+             a.value);
   }
   registry_db_version_free(&v);
   return 0;
@@ -140,18 +156,19 @@ static int models_register(struct cli_ctx *ctx, int argc, char **argv)
 
 /* ---- list / show ---- */
 
-static void list_help(void)
-{
-  printf("Usage: harvest models list [--json]\n\n"
-         "Registered models with their versions, stages and aliases.\n");
-}
+static const struct cli_spec list_spec = {
+    .cmd = "models list",
+    .usage = "[--json]",
+    .about =
+        "Registered models with their versions, stages and aliases.\n",
+    .opts = no_opts,
+};
 
 static int models_list(struct cli_ctx *ctx, int argc, char **argv)
 {
-  int rc =
-      cli_parse_common(ctx, "models list", argc, argv, list_help, 0, NULL);
+  int rc = cli_parse(ctx, &list_spec, argc, argv);
   if (rc)
-    return rc > 0 ? 0 : rc;
+    return cli_parse_rc(rc);
   struct hv_err err = {0};
   struct hv_db *db = NULL;
   struct registry_model *ms = NULL;
@@ -193,12 +210,17 @@ static int models_list(struct cli_ctx *ctx, int argc, char **argv)
   return 0;
 }
 
-static void show_help(void)
-{
-  printf("Usage: harvest models show NAME [--json]\n\n"
-         "A model's versions (version, stage, source run, artifact, hash),\n"
-         "aliases and audit log of stage changes and alias moves.\n");
-}
+static const struct cli_spec show_spec = {
+    .cmd = "models show",
+    .usage = "NAME [--json]",
+    .about =
+        "A model's versions (version, stage, source run, artifact, hash),\n"
+        "aliases and audit log of stage changes and alias moves.\n",
+    .opts = no_opts,
+    .min_args = 1,
+    .max_args = 1,
+    .args_msg = "expected one NAME",
+};
 
 static void print_model(const struct registry_model *m)
 {
@@ -237,10 +259,9 @@ static void print_model(const struct registry_model *m)
 
 static int models_show(struct cli_ctx *ctx, int argc, char **argv)
 {
-  int rc = cli_parse_common(ctx, "models show", argc, argv, show_help, 1,
-                            "expected one NAME");
+  int rc = cli_parse(ctx, &show_spec, argc, argv);
   if (rc)
-    return rc > 0 ? 0 : rc;
+    return cli_parse_rc(rc);
   struct hv_err err = {0};
   struct hv_db *db = NULL;
   struct registry_model m;
@@ -261,43 +282,40 @@ static int models_show(struct cli_ctx *ctx, int argc, char **argv)
 
 /* ---- transition / alias ---- */
 
-static void transition_help(void)
-{
-  printf("Usage: harvest models transition NAME VERSION --stage STAGE\n"
-         "         [--archive-existing] [--reason TEXT] [--json]\n\n"
-         "Move a version to None, Staging, Production or Archived. A model\n"
-         "has at most one Production version: if another is there, pass\n"
-         "--archive-existing to archive it in the same transaction (unlike\n"
-         "MLflow, Harvest refuses rather than keeping two). For Staging,\n"
-         "--archive-existing archives the other Staging versions. Every\n"
-         "change is written to the audit log with --reason and $USER.\n");
-}
+static const struct cli_spec transition_spec = {
+    .cmd = "models transition",
+    .usage = "NAME VERSION --stage STAGE\n"
+             "         [--archive-existing] [--reason TEXT] [--json]",
+    .about =
+        "Move a version to None, Staging, Production or Archived. A model\n"
+        "has at most one Production version: if another is there, pass\n"
+        "--archive-existing to archive it in the same transaction (unlike\n"
+        "MLflow, Harvest refuses rather than keeping two). For Staging,\n"
+        "--archive-existing archives the other Staging versions. Every\n"
+        "change is written to the audit log with --reason and $USER.\n",
+    .opts = no_opts,
+    .min_args = 2,
+    .max_args = 2,
+    .args_msg = "expected NAME and VERSION",
+};
 
 static int models_transition(struct cli_ctx *ctx, int argc, char **argv)
 {
-  static const struct option opts[] = {
-      {"stage", required_argument, NULL, OPT_STAGE},
-      {"archive-existing", no_argument, NULL, OPT_ARCHIVE},
-      {"reason", required_argument, NULL, OPT_REASON},
-      CLI_COMMON_LONGOPTS,
-      {0}};
   const char *stage = NULL, *reason = NULL, *cmd = "models transition";
-  int archive = 0, c, version = 0;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (cli_common_opt(ctx, c, optarg))
-      continue;
-    switch (c) {
-    case OPT_STAGE: stage = optarg; break;
-    case OPT_ARCHIVE: archive = 1; break;
-    case OPT_REASON: reason = optarg; break;
-    case 'h': transition_help(); return 0;
-    default: return cli_usage_error(cmd, "bad option");
-    }
-  }
-  if (argc - optind != 2)
-    return cli_usage_error(cmd, "expected NAME and VERSION");
-  if (!stage)
-    return cli_usage_error(cmd, "--stage is required");
+  int archive = 0, version = 0;
+  const struct cli_opt opts[] = {
+      {CLI_OPT(CLI_STR, "stage", 0, "STAGE",
+               "None, Staging, Production or Archived", &stage),
+       .flags = CLI_REQUIRED},
+      {CLI_OPT(CLI_TRUE, "archive-existing", 0, NULL,
+               "archive the version(s) now in that stage", &archive)},
+      {CLI_OPT(CLI_STR, "reason", 0, "TEXT", "for the audit log", &reason)},
+      CLI_OPTS_END};
+  struct cli_spec spec = transition_spec;
+  spec.opts = opts;
+  int rc = cli_parse(ctx, &spec, argc, argv);
+  if (rc)
+    return cli_parse_rc(rc);
   if (parse_version(cmd, argv[optind + 1], &version))
     return HV_EUSAGE;
   struct hv_err err = {0};
@@ -310,7 +328,7 @@ static int models_transition(struct cli_ctx *ctx, int argc, char **argv)
     return cli_report(&err);
   }
   struct registry_version v;
-  int rc = registry_db_find(db, name, version, NULL, NULL, &v, &err);
+  rc = registry_db_find(db, name, version, NULL, NULL, &v, &err);
   db_close(db);
   if (rc)
     return cli_report(&err);
@@ -323,34 +341,30 @@ static int models_transition(struct cli_ctx *ctx, int argc, char **argv)
   return 0;
 }
 
-static void alias_help(void)
-{
-  printf("Usage: harvest models alias NAME ALIAS VERSION [--json]\n"
-         "       harvest models alias NAME ALIAS --delete\n\n"
-         "Point ALIAS ([a-z0-9_-], e.g. champion, challenger) at VERSION,\n"
-         "moving it if it is set, or delete it. Use it as models:/NAME@ALIAS."
-         "\nEvery move is written to the audit log.\n");
-}
+static const struct cli_spec alias_spec = {
+    .cmd = "models alias",
+    .usage = "NAME ALIAS VERSION [--json]\n"
+             "       harvest models alias NAME ALIAS --delete",
+    .about =
+        "Point ALIAS ([a-z0-9_-], e.g. champion, challenger) at VERSION,\n"
+        "moving it if it is set, or delete it. Use it as models:/NAME@ALIAS.\n"
+        "Every move is written to the audit log.\n",
+    .opts = no_opts,
+    .max_args = 3,
+};
 
 static int models_alias(struct cli_ctx *ctx, int argc, char **argv)
 {
-  static const struct option opts[] = {
-      {"delete", no_argument, NULL, OPT_DELETE}, CLI_COMMON_LONGOPTS, {0}};
   const char *cmd = "models alias";
-  int del = 0, c, version = 0;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (cli_common_opt(ctx, c, optarg))
-      continue;
-    if (c == OPT_DELETE) {
-      del = 1;
-      continue;
-    }
-    if (c == 'h') {
-      alias_help();
-      return 0;
-    }
-    return cli_usage_error(cmd, "bad option");
-  }
+  int del = 0, version = 0;
+  const struct cli_opt opts[] = {
+      {CLI_OPT(CLI_TRUE, "delete", 0, NULL, "delete the alias", &del)},
+      CLI_OPTS_END};
+  struct cli_spec spec = alias_spec;
+  spec.opts = opts;
+  int rc = cli_parse(ctx, &spec, argc, argv);
+  if (rc)
+    return cli_parse_rc(rc);
   if (argc - optind != (del ? 2 : 3))
     return cli_usage_error(cmd, del ? "expected NAME and ALIAS with --delete"
                                     : "expected NAME, ALIAS and VERSION");
@@ -379,20 +393,24 @@ static int models_alias(struct cli_ctx *ctx, int argc, char **argv)
 
 /* ---- resolve / check ---- */
 
-static void resolve_help(void)
-{
-  printf("Usage: harvest models resolve URI [--json]\n\n"
-         "Resolve a model URI to a checksum-verified file:\n"
-         "  models:/NAME/Production  models:/NAME/3  models:/NAME/latest\n"
-         "  models:/NAME@champion    runs:/RUN_ID[/PATH]   file path\n");
-}
+static const struct cli_spec resolve_spec = {
+    .cmd = "models resolve",
+    .usage = "URI [--json]",
+    .about =
+        "Resolve a model URI to a checksum-verified file:\n"
+        "  models:/NAME/Production  models:/NAME/3  models:/NAME/latest\n"
+        "  models:/NAME@champion    runs:/RUN_ID[/PATH]   file path\n",
+    .opts = no_opts,
+    .min_args = 1,
+    .max_args = 1,
+    .args_msg = "expected one URI",
+};
 
 static int models_resolve(struct cli_ctx *ctx, int argc, char **argv)
 {
-  int rc = cli_parse_common(ctx, "models resolve", argc, argv,
-                            resolve_help, 1, "expected one URI");
+  int rc = cli_parse(ctx, &resolve_spec, argc, argv);
   if (rc)
-    return rc > 0 ? 0 : rc;
+    return cli_parse_rc(rc);
   struct hv_err err = {0};
   struct hv_db *db = NULL;
   static struct uri_target t; /* large; one per process */
@@ -422,21 +440,23 @@ static int models_resolve(struct cli_ctx *ctx, int argc, char **argv)
   return 0;
 }
 
-static void check_help(void)
-{
-  printf("Usage: harvest models check [--json]\n\n"
-         "Verify the store: database integrity, at most one Production\n"
-         "version per model, every version's artifact present with a valid\n"
-         "SHA-256, stages and aliases matching the audit log. Exit 1 with\n"
-         "the first problem otherwise.\n");
-}
+static const struct cli_spec check_spec = {
+    .cmd = "models check",
+    .usage = "[--json]",
+    .about =
+        "Verify the store: database integrity, at most one Production\n"
+        "version per model, every version's artifact present with a valid\n"
+        "SHA-256, stages and aliases matching the audit log. Exit 1 with\n"
+        "the first problem otherwise.\n",
+    .opts = no_opts,
+    .max_args = -1,
+};
 
 static int models_check(struct cli_ctx *ctx, int argc, char **argv)
 {
-  int rc = cli_parse_common(ctx, "models check", argc, argv, check_help, -1,
-                            NULL);
+  int rc = cli_parse(ctx, &check_spec, argc, argv);
   if (rc)
-    return rc > 0 ? 0 : rc;
+    return cli_parse_rc(rc);
   struct hv_err err = {0};
   struct hv_db *db = NULL;
   if (cli_open_home(ctx, &db, &err))

@@ -3,7 +3,6 @@
  * model (a model URI or a file, resolved by track/uri.h), with titles from
  * the home's database.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -15,23 +14,17 @@
 #include "util/fsutil.h"
 #include "util/parse.h"
 
-static void help(void)
-{
-  printf("Usage: harvest recommend --model URI --user ID [-n 10]\n"
-         "                         [--exclude-rated] [--json]\n\n"
-         "URI: models:/NAME/Production (or Staging, Archived, None),\n"
-         "models:/NAME/3, models:/NAME/latest, models:/NAME@champion,\n"
-         "runs:/RUN_ID, or a model file path (registry and run models are\n"
-         "SHA-256 checked before loading).\n"
-         "Score every movie for the user (dot product of the towers) and\n"
-         "print the best n (ties: lower movie id first). --exclude-rated\n"
-         "skips the movies the user has rated in the database.\n"
-         "--bench N also times N recommendation calls (round-robin over\n"
-         "all the model's users, no exclusions) and prints the mean\n"
-         "microseconds per call (scoring every movie + top-n).\n");
-}
-
-enum { O_MODEL = 0x2200, O_USER, O_EXCL, O_BENCH };
+static const char rec_about[] =
+    "URI: models:/NAME/Production (or Staging, Archived, None),\n"
+    "models:/NAME/3, models:/NAME/latest, models:/NAME@champion,\n"
+    "runs:/RUN_ID, or a model file path (registry and run models are\n"
+    "SHA-256 checked before loading).\n"
+    "Score every movie for the user (dot product of the towers) and\n"
+    "print the best n (ties: lower movie id first). --exclude-rated\n"
+    "skips the movies the user has rated in the database.\n"
+    "--bench N also times N recommendation calls (round-robin over\n"
+    "all the model's users, no exclusions) and prints the mean\n"
+    "microseconds per call (scoring every movie + top-n).\n";
 
 static int print_recs(const struct cli_ctx *ctx, struct hv_db *db,
                       int64_t user, const int64_t *ids, const float *sc,
@@ -82,56 +75,55 @@ static int run_bench(const struct hv_model *m, int n, int64_t iters,
   return 0;
 }
 
+struct rec_args {
+  const char *model;
+  int64_t user, n, bench;
+  int excl;
+};
+
+/* Parse argv into a; 0, CLI_HELP or HV_EUSAGE (reported). */
+static int parse(struct cli_ctx *ctx, int argc, char **argv,
+                 struct rec_args *a)
+{
+  const struct cli_opt opts[] = {
+      {CLI_OPT(CLI_STR, "model", 0, "URI", "the model (see above)",
+               &a->model), .flags = CLI_REQUIRED},
+      {CLI_OPT(CLI_I64, "user", 0, "ID", "the user", &a->user),
+       .hi = INT64_MAX, .flags = CLI_REQUIRED},
+      {CLI_OPT(CLI_I64, NULL, 'n', "N", "how many movies (10)", &a->n),
+       .lo = 1, .hi = 100000},
+      {CLI_OPT(CLI_TRUE, "exclude-rated", 0, NULL,
+               "skip the movies the user has rated", &a->excl)},
+      {CLI_OPT(CLI_I64, "bench", 0, "N", "also time N calls (see above)",
+               &a->bench), .lo = 1, .hi = 100000000},
+      CLI_OPTS_END};
+  const struct cli_spec spec = {
+      .cmd = "recommend",
+      .usage = "--model URI --user ID [-n 10]\n"
+               "                         [--exclude-rated] [--json]",
+      .about = rec_about,
+      .opts = opts,
+  };
+  return cli_parse(ctx, &spec, argc, argv);
+}
+
 int cmd_recommend(struct cli_ctx *ctx, int argc, char **argv)
 {
-  static const struct option opts[] = {
-      CLI_COMMON_LONGOPTS,
-      {"model", required_argument, NULL, O_MODEL},
-      {"user", required_argument, NULL, O_USER},
-      {"exclude-rated", no_argument, NULL, O_EXCL},
-      {"bench", required_argument, NULL, O_BENCH},
-      {0}};
-  const char *model_path = NULL;
-  int64_t user = -1, n = 10, bench = 0;
-  int excl = 0, c;
+  struct rec_args a = {NULL, -1, 10, 0, 0};
+  int rc = parse(ctx, argc, argv, &a);
+  if (rc)
+    return cli_parse_rc(rc);
+  const char *model_path = a.model;
+  int64_t user = a.user, n = a.n, bench = a.bench;
+  int excl = a.excl;
   struct hv_err err = {0};
-  while ((c = getopt_long(argc, argv, "hn:", opts, NULL)) != -1) {
-    if (cli_common_opt(ctx, c, optarg))
-      continue;
-    if (c == 'h') {
-      help();
-      return 0;
-    }
-    if (c == O_MODEL)
-      model_path = optarg;
-    else if (c == O_EXCL)
-      excl = 1;
-    else if (c == O_USER) {
-      if (hv_parse_i64(optarg, INT64_MIN, INT64_MAX, &user, "--user", &err))
-        return cli_usage_error("recommend", "%s", err.msg);
-    } else if (c == O_BENCH) {
-      if (hv_parse_i64(optarg, 1, 100000000, &bench, "--bench", &err))
-        return cli_usage_error("recommend", "%s", err.msg);
-    } else if (c == 'n') {
-      if (hv_parse_i64(optarg, 1, 100000, &n, "-n", &err))
-        return cli_usage_error("recommend", "%s", err.msg);
-    } else {
-      return cli_usage_error("recommend", "bad option");
-    }
-  }
-  if (optind < argc)
-    return cli_usage_error("recommend", "unexpected argument '%s'",
-                           argv[optind]);
-  if (!model_path || user < 0)
-    return cli_usage_error("recommend", "--model URI and --user ID are "
-                                        "required");
   struct hv_db *db = NULL;
   struct hv_model *m = NULL;
   int64_t *seen = NULL, *ids = NULL;
   size_t n_seen = 0;
   float *sc = NULL, *scratch = NULL;
   char path[4096];
-  int rc = cli_open_home(ctx, &db, &err);
+  rc = cli_open_home(ctx, &db, &err);
   if (!rc)
     rc = uri_resolve(ctx->home, db, model_path, path, sizeof(path), &err);
   if (!rc)

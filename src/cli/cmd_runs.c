@@ -22,22 +22,9 @@ static const char *iso_time(double t, char buf[32])
   return t <= 0 ? "-" : cli_utc(t, CLI_UTC_TIME, buf, 32);
 }
 
-/* ---- list ---- */
+static const struct cli_opt no_opts[] = {CLI_OPTS_END};
 
-static void list_help(void)
-{
-  printf("Usage: harvest runs list [--experiment NAME] [--filter EXPR]\n"
-         "         [--order-by \"metrics.KEY DESC\"] [--max N] [--json]\n\n"
-         "Runs, newest first, with their params, latest metrics and tags.\n"
-         "EXPR follows MLflow's search syntax, e.g.\n"
-         "  params.dim = '32' and metrics.top_100_categorical_accuracy > "
-         "0.3\n"
-         "  tags.x != 'y'   attributes.status = 'FINISHED'   "
-         "attributes.run_name LIKE 'tune-%%'\n"
-         "Operators: = != < <= > >= LIKE ILIKE IN; AND joins comparisons.\n"
-         "A RUNNING run whose process is gone is marked \"owner gone\" "
-         "until\n'harvest runs gc' marks it FAILED.\n");
-}
+/* ---- list ---- */
 
 static void print_run_line(const struct tracking_run *r)
 {
@@ -51,36 +38,37 @@ static void print_run_line(const struct tracking_run *r)
 
 static int runs_list(struct cli_ctx *ctx, int argc, char **argv)
 {
-  static const struct option opts[] = {
-      {"experiment", required_argument, NULL, 'e'},
-      {"filter", required_argument, NULL, 'f'},
-      {"order-by", required_argument, NULL, 'o'},
-      {"max", required_argument, NULL, 'n'},
-      CLI_COMMON_LONGOPTS,
-      {0}};
   struct runs_query q = {0};
   struct hv_err err = {0};
-  int64_t max = 0;
-  int c;
-  while ((c = getopt_long(argc, argv, "e:f:o:n:h", opts, NULL)) != -1) {
-    if (cli_common_opt(ctx, c, optarg))
-      continue;
-    switch (c) {
-    case 'e': q.experiment = optarg; break;
-    case 'f': q.filter = optarg; break;
-    case 'o': q.order_by = optarg; break;
-    case 'n':
-      if (hv_parse_i64(optarg, 1, 1000000000, &max, "--max", &err))
-        return cli_usage_error("runs list", "%s", err.msg);
-      q.max = (size_t)max;
-      break;
-    case 'h': list_help(); return 0;
-    default: return cli_usage_error("runs list", "bad option");
-    }
-  }
-  if (optind < argc)
-    return cli_usage_error("runs list", "unexpected argument '%s'",
-                           argv[optind]);
+  const struct cli_opt opts[] = {
+      {CLI_OPT(CLI_STR, "experiment", 'e', "NAME", "runs of this experiment",
+               &q.experiment)},
+      {CLI_OPT(CLI_STR, "filter", 'f', "EXPR",
+               "MLflow search expression (see above)", &q.filter)},
+      {CLI_OPT(CLI_STR, "order-by", 'o', "\"metrics.KEY DESC\"",
+               "sort order (default: newest first)", &q.order_by)},
+      {CLI_OPT(CLI_SIZE, "max", 'n', "N", "at most N runs", &q.max),
+       .lo = 1, .hi = 1000000000},
+      CLI_OPTS_END};
+  const struct cli_spec spec = {
+      .cmd = "runs list",
+      .usage = "[--experiment NAME] [--filter EXPR]\n"
+               "         [--order-by \"metrics.KEY DESC\"] [--max N] [--json]",
+      .about =
+          "Runs, newest first, with their params, latest metrics and tags.\n"
+          "EXPR follows MLflow's search syntax, e.g.\n"
+          "  params.dim = '32' and metrics.top_100_categorical_accuracy > "
+          "0.3\n"
+          "  tags.x != 'y'   attributes.status = 'FINISHED'   "
+          "attributes.run_name LIKE 'tune-%'\n"
+          "Operators: = != < <= > >= LIKE ILIKE IN; AND joins comparisons.\n"
+          "A RUNNING run whose process is gone is marked \"owner gone\" "
+          "until\n'harvest runs gc' marks it FAILED.\n",
+      .opts = opts,
+  };
+  int rc = cli_parse(ctx, &spec, argc, argv);
+  if (rc)
+    return cli_parse_rc(rc);
   struct hv_db *db = NULL;
   struct tracking_run *runs = NULL;
   size_t n = 0;
@@ -107,12 +95,17 @@ static int runs_list(struct cli_ctx *ctx, int argc, char **argv)
 
 /* ---- show ---- */
 
-static void show_help(void)
-{
-  printf("Usage: harvest runs show RUN_ID [--json]\n\n"
-         "One run: status, times, owner, lineage (code and data version),\n"
-         "params, latest metrics, tags and artifacts.\n");
-}
+static const struct cli_spec show_spec = {
+    .cmd = "runs show",
+    .usage = "RUN_ID [--json]",
+    .about =
+        "One run: status, times, owner, lineage (code and data version),\n"
+        "params, latest metrics, tags and artifacts.\n",
+    .opts = no_opts,
+    .min_args = 1,
+    .max_args = 1,
+    .args_msg = "expected one RUN_ID",
+};
 
 static json_t *artifacts_json(struct hv_db *db, const char *run_id)
 {
@@ -176,10 +169,9 @@ static void print_run(const struct tracking_run *r, json_t *arts)
 
 static int runs_show(struct cli_ctx *ctx, int argc, char **argv)
 {
-  int rc = cli_parse_common(ctx, "runs show", argc, argv, show_help, 1,
-                            "expected one RUN_ID");
+  int rc = cli_parse(ctx, &show_spec, argc, argv);
   if (rc)
-    return rc > 0 ? 0 : rc;
+    return cli_parse_rc(rc);
   struct hv_err err = {0};
   struct hv_db *db = NULL;
   struct tracking_run *r = NULL;
@@ -205,13 +197,18 @@ static int runs_show(struct cli_ctx *ctx, int argc, char **argv)
 
 /* ---- compare ---- */
 
-static void compare_help(void)
-{
-  printf("Usage: harvest runs compare RUN_ID RUN_ID... [--json]\n\n"
-         "Params and latest metrics of several runs side by side; '*' marks\n"
-         "rows whose values differ. JSON: {runs: [...], params: {key: "
-         "[value per run]}, metrics: {key: [value per run]}}.\n");
-}
+static const struct cli_spec compare_spec = {
+    .cmd = "runs compare",
+    .usage = "RUN_ID RUN_ID... [--json]",
+    .about =
+        "Params and latest metrics of several runs side by side; '*' marks\n"
+        "rows whose values differ. JSON: {runs: [...], params: {key: "
+        "[value per run]}, metrics: {key: [value per run]}}.\n",
+    .opts = no_opts,
+    .min_args = 2,
+    .max_args = -1,
+    .args_msg = "expected at least two RUN_IDs",
+};
 
 /* Collect values of key (param when is_param, else metric) across runs. */
 static json_t *compare_row(const struct tracking_run *rs, size_t n,
@@ -284,13 +281,10 @@ static void print_compare_section(const char *title, json_t *rows)
 
 static int runs_compare(struct cli_ctx *ctx, int argc, char **argv)
 {
-  int rc = cli_parse_common(ctx, "runs compare", argc, argv, compare_help,
-                            -1, NULL);
+  int rc = cli_parse(ctx, &compare_spec, argc, argv);
   if (rc)
-    return rc > 0 ? 0 : rc;
+    return cli_parse_rc(rc);
   size_t n = (size_t)(argc - optind);
-  if (n < 2)
-    return cli_usage_error("runs compare", "expected at least two RUN_IDs");
   struct hv_err err = {0};
   struct hv_db *db = NULL;
   struct tracking_run *rs = calloc(n, sizeof(*rs));
@@ -328,19 +322,23 @@ static int runs_compare(struct cli_ctx *ctx, int argc, char **argv)
 
 /* ---- history ---- */
 
-static void history_help(void)
-{
-  printf("Usage: harvest runs history RUN_ID METRIC [--json]\n\n"
-         "Every logged value of one metric of a run, by step (e.g. the\n"
-         "per-epoch loss).\n");
-}
+static const struct cli_spec history_spec = {
+    .cmd = "runs history",
+    .usage = "RUN_ID METRIC [--json]",
+    .about =
+        "Every logged value of one metric of a run, by step (e.g. the\n"
+        "per-epoch loss).\n",
+    .opts = no_opts,
+    .min_args = 2,
+    .max_args = 2,
+    .args_msg = "expected RUN_ID and METRIC",
+};
 
 static int runs_history(struct cli_ctx *ctx, int argc, char **argv)
 {
-  int rc = cli_parse_common(ctx, "runs history", argc, argv, history_help, 2,
-                            "expected RUN_ID and METRIC");
+  int rc = cli_parse(ctx, &history_spec, argc, argv);
   if (rc)
-    return rc > 0 ? 0 : rc;
+    return cli_parse_rc(rc);
   struct hv_err err = {0};
   struct hv_db *db = NULL;
   struct tracking_metric *m = NULL;
@@ -375,39 +373,30 @@ static int runs_history(struct cli_ctx *ctx, int argc, char **argv)
 
 /* ---- gc ---- */
 
-static void gc_help(void)
-{
-  printf("Usage: harvest runs gc [--older-than SECONDS] [--json]\n\n"
-         "Mark as FAILED every RUNNING run whose owning process is gone\n"
-         "(killed, crashed, or the machine rebooted), optionally only runs\n"
-         "started at least SECONDS ago. Runs of live processes and runs\n"
-         "started on other hosts are left alone.\n");
-}
+static const struct cli_spec gc_spec = {
+    .cmd = "runs gc",
+    .usage = "[--older-than SECONDS] [--json]",
+    .about =
+        "Mark as FAILED every RUNNING run whose owning process is gone\n"
+        "(killed, crashed, or the machine rebooted), optionally only runs\n"
+        "started at least SECONDS ago. Runs of live processes and runs\n"
+        "started on other hosts are left alone.\n",
+};
 
 static int runs_gc_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
-  static const struct option opts[] = {
-      {"older-than", required_argument, NULL, 'o'}, CLI_COMMON_LONGOPTS, {0}};
   struct hv_err err = {0};
   double older = 0;
-  int c;
-  while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-    if (cli_common_opt(ctx, c, optarg))
-      continue;
-    if (c == 'o') {
-      if (hv_parse_f64(optarg, 0, 1e12, &older, "--older-than", &err))
-        return cli_usage_error("runs gc", "%s", err.msg);
-      continue;
-    }
-    if (c == 'h') {
-      gc_help();
-      return 0;
-    }
-    return cli_usage_error("runs gc", "bad option");
-  }
-  if (optind < argc)
-    return cli_usage_error("runs gc", "unexpected argument '%s'",
-                           argv[optind]);
+  const struct cli_opt opts[] = {
+      {CLI_OPT(CLI_DBL, "older-than", 'o', "SECONDS",
+               "only runs started at least SECONDS ago", &older),
+       .fhi = 1e12},
+      CLI_OPTS_END};
+  struct cli_spec spec = gc_spec;
+  spec.opts = opts;
+  int rc = cli_parse(ctx, &spec, argc, argv);
+  if (rc)
+    return cli_parse_rc(rc);
   struct hv_db *db = NULL;
   size_t n = 0;
   char(*ids)[33] = NULL;
