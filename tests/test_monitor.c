@@ -22,6 +22,7 @@
 #include "testutil.h"
 #include "track/artifacts.h"
 #include "track/runs.h"
+#include "train/dataset.h"
 
 /* ---- helpers --------------------------------------------------------------- */
 
@@ -40,7 +41,7 @@ static struct hv_model *train(struct hv_db *db, int64_t first, int64_t last,
   c.seed = 3;
   c.first_rating_id = first;
   c.last_rating_id = last;
-  if (train_run(db, &c, NULL, NULL, NULL, &m, &e))
+  if (dataset_train(db, &c, NULL, NULL, NULL, &m, &e))
     fail_msg("train_run: %s", e.msg);
   return m;
 }
@@ -371,7 +372,7 @@ static void test_metrics_match_evaluate(void **state)
   for (int k = 0; k < 2; k++) {
     struct eval_metrics em;
     assert_int_equal(
-        model_evaluate(db, m, ws[k].first, ws[k].last, &em, &e), 0);
+        dataset_evaluate(db, m, ws[k].first, ws[k].last, &em, &e), 0);
     const json_t *met = json_object_get(json_array_get(wins, k), "metrics");
     assert_int_equal((size_t)num(met, "n_pairs"), em.n_pairs);
     assert_int_equal((size_t)num(met, "n_users"), em.n_users);

@@ -22,6 +22,7 @@
 #include "store/retrain_q.h"
 #include "track/registry.h"
 #include "track/runs.h"
+#include "train/dataset.h"
 #include "train/trainrun.h"
 
 #define MODEL "rt_model"
@@ -390,7 +391,7 @@ static void test_extra_ids(void **state)
   struct train_result res;
   struct hv_model *m = NULL;
   struct hv_err e = {0};
-  assert_int_equal(train_run(h.db, &tc, NULL, NULL, &res, &m, &e), 0);
+  assert_int_equal(dataset_train(h.db, &tc, NULL, NULL, &res, &m, &e), 0);
   assert_int_equal(res.n_ratings, 2000 + 3);
   struct train_config got;
   model_config(m, &got);
@@ -403,7 +404,8 @@ static void test_extra_ids(void **state)
   int64_t bad[] = {5, 5};
   tc.extra_rating_ids = bad;
   tc.n_extra_rating_ids = 2;
-  assert_int_equal(train_run(h.db, &tc, NULL, NULL, NULL, &m, &e), HV_EINVAL);
+  assert_int_equal(dataset_train(h.db, &tc, NULL, NULL, NULL, &m, &e),
+                   HV_EINVAL);
   assert_non_null(strstr(e.msg, "ascending"));
   tc.extra_rating_ids = NULL;
   assert_int_equal(train_config_check(&tc, &e), HV_EINVAL);

@@ -38,6 +38,7 @@
 #include "track/artifacts.h"
 #include "track/registry.h"
 #include "track/runs.h"
+#include "train/dataset.h"
 #include "util/fsutil.h"
 #include "testutil.h"
 
@@ -104,7 +105,7 @@ static void train_to(struct hv_db *db, uint64_t seed, const char *path)
   c.threads = 1;
   c.first_rating_id = 0;
   c.last_rating_id = INT64_MAX;
-  if (train_run(db, &c, NULL, NULL, NULL, &m, &e))
+  if (dataset_train(db, &c, NULL, NULL, NULL, &m, &e))
     fail_msg("train_run: %s", e.msg);
   assert_int_equal(model_save(m, path, &e), 0);
   model_free(m);

@@ -2,8 +2,10 @@
  * test_train.c - model/train end to end on synthetic data: numpy-compatible
  * split, configurations, learning, determinism, consistency with
  * model_evaluate, continued training (new rows; fewer epochs than from
- * scratch), bad input, the CLI (train/evaluate/recommend), and on ml-100k
- * (skipped without ../shared/data) the tutorial and default accuracies.
+ * scratch), bad input, train_run and model_evaluate on hand-made datasets
+ * (no database: the model is pure computation), the CLI
+ * (train/evaluate/recommend), and on ml-100k (skipped without
+ * ../shared/data) the tutorial and default accuracies.
  */
 #include <jansson.h>
 #include <math.h>
@@ -12,9 +14,10 @@
 #include <string.h>
 
 #include "data/import.h"
-#include "util/rng.h"
 #include "model_fixture.h"
 #include "testutil.h"
+#include "train/dataset.h"
+#include "util/rng.h"
 
 static void test_numpy_permutation(void **state)
 {
@@ -103,8 +106,8 @@ static void test_learns_and_is_deterministic(void **state)
   struct train_result r1, r2;
   struct hv_model *m1 = NULL, *m2 = NULL;
   struct hv_err e = {0};
-  assert_int_equal(train_run(db, &c, NULL, NULL, &r1, &m1, &e), 0);
-  assert_int_equal(train_run(db, &c, NULL, NULL, &r2, &m2, &e), 0);
+  assert_int_equal(dataset_train(db, &c, NULL, NULL, &r1, &m1, &e), 0);
+  assert_int_equal(dataset_train(db, &c, NULL, NULL, &r2, &m2, &e), 0);
   assert_int_equal(r1.n_ratings, 6000);
   assert_int_equal(r1.n_train, 4800);
   assert_int_equal(r1.n_test, 1200);
@@ -129,19 +132,19 @@ static void test_learns_and_is_deterministic(void **state)
   /* another seed gives another model */
   struct hv_model *m3 = NULL;
   c.seed = 7;
-  assert_int_equal(train_run(db, &c, NULL, NULL, NULL, &m3, &e), 0);
+  assert_int_equal(dataset_train(db, &c, NULL, NULL, NULL, &m3, &e), 0);
   assert_int_equal(model_score_users(m3, ids, 3, s2, &e), 0);
   assert_memory_not_equal(s1, s2, 3 * 150 * sizeof(float));
   /* model_evaluate on the whole range: top-K over all pairs is the
    * pair-weighted mean of the train and test splits */
   struct eval_metrics all;
-  assert_int_equal(model_evaluate(db, m1, 0, INT64_MAX, &all, &e), 0);
+  assert_int_equal(dataset_evaluate(db, m1, 0, INT64_MAX, &all, &e), 0);
   assert_int_equal(all.n_pairs, 6000);
   for (int k = 0; k < EVAL_NK; k++) {
     double want = (r1.train.top_k[k] * 4800 + r1.test.top_k[k] * 1200) / 6000;
     assert_true(fabs(all.top_k[k] - want) < 1e-9);
   }
-  assert_int_equal(model_evaluate(db, m1, 7000, 8000, &all, &e),
+  assert_int_equal(dataset_evaluate(db, m1, 7000, 8000, &all, &e),
                    HV_ENOTFOUND);
   free(s1);
   free(s2);
@@ -160,22 +163,25 @@ static void test_bad_input(void **state)
   small_config(&c);
   struct hv_model *m = NULL;
   struct hv_err e = {0};
-  assert_int_equal(train_run(NULL, &c, NULL, NULL, NULL, &m, &e), HV_EINVAL);
-  assert_int_equal(train_run(db, &c, NULL, NULL, NULL, NULL, &e), HV_EINVAL);
+  assert_int_equal(dataset_train(NULL, &c, NULL, NULL, NULL, &m, &e),
+                   HV_EINVAL);
+  assert_int_equal(dataset_train(db, &c, NULL, NULL, NULL, NULL, &e),
+                   HV_EINVAL);
   c.first_rating_id = 1000;
   c.last_rating_id = 2000;
-  assert_int_equal(train_run(db, &c, NULL, NULL, NULL, &m, &e), HV_ENOTFOUND);
+  assert_int_equal(dataset_train(db, &c, NULL, NULL, NULL, &m, &e),
+                   HV_ENOTFOUND);
   assert_non_null(strstr(e.msg, "1000"));
   small_config(&c);
   c.dim = -3;
-  assert_int_equal(train_run(db, &c, NULL, NULL, NULL, &m, &e), HV_EINVAL);
+  assert_int_equal(dataset_train(db, &c, NULL, NULL, NULL, &m, &e), HV_EINVAL);
   assert_null(m);
   /* an exploding learning rate is reported, not returned as a model */
   small_config(&c);
   c.lr = 100;
   c.temperature = 1e-5;
   c.optimizer = MODEL_OPT_ADAM;
-  int rc = train_run(db, &c, NULL, NULL, NULL, &m, &e);
+  int rc = dataset_train(db, &c, NULL, NULL, NULL, &m, &e);
   if (rc) {
     assert_int_equal(rc, HV_EINVAL);
     assert_null(m);
@@ -186,13 +192,200 @@ static void test_bad_input(void **state)
   c.split = 1.0;
   c.epochs = 0;
   struct train_result r;
-  assert_int_equal(train_run(db, &c, NULL, NULL, &r, &m, &e), 0);
+  assert_int_equal(dataset_train(db, &c, NULL, NULL, &r, &m, &e), 0);
   assert_false(r.has_test);
   assert_int_equal(r.n_test, 0);
   train_result_free(&r);
   train_result_free(NULL);
   model_free(m);
   db_close(db);
+}
+
+/* ---- pure: datasets made by hand ------------------------------------------- */
+
+/* 12 users x 10 movies, user u rates movies (u + j) % 10 + 1 for j < 6;
+ * users 1..10 in the users table, 11 and 12 only in the ratings; movies
+ * 1..8 in the movies table. Arrays are static (no dataset_free). */
+#define HU 12
+#define HM 10
+#define HR (HU * 6)
+static int64_t h_rid[HR], h_uid[HR], h_mid[HR], h_ts[HR];
+static float h_rating[HR];
+static int64_t h_users[10], h_movies[8];
+static int h_age[10], h_gender[10], h_occ[10], h_year[8], h_genre[8];
+static size_t h_goff[9];
+
+static void hand_dataset(struct hv_dataset *ds)
+{
+  memset(ds, 0, sizeof(*ds));
+  for (int u = 0; u < HU; u++)
+    for (int j = 0; j < 6; j++) {
+      int i = u * 6 + j;
+      h_rid[i] = 100 + i;
+      h_uid[i] = u + 1;
+      h_mid[i] = (u + j) % HM + 1;
+      h_rating[i] = 4.0f;
+      h_ts[i] = 1000 + i;
+    }
+  for (int u = 0; u < 10; u++) {
+    h_users[u] = u + 1;
+    h_age[u] = u % 2 ? 25 : -1;
+    h_gender[u] = u % 3;
+    h_occ[u] = u % 4;
+  }
+  for (int m = 0; m < 8; m++) {
+    h_movies[m] = m + 1;
+    h_year[m] = 1990 + m;
+    h_genre[m] = m % 3;
+    h_goff[m + 1] = (size_t)m + 1;
+  }
+  ds->ratings = (struct dataset_ratings){HR, h_rid, h_uid, h_mid, h_rating,
+                                         h_ts};
+  ds->users = (struct dataset_users){10, h_users, h_age, h_gender, h_occ};
+  ds->movies = (struct dataset_movies){8, h_movies, h_year, h_goff, h_genre};
+  ds->first_rating_id = 100;
+  ds->last_rating_id = 100 + HR - 1;
+}
+
+static void tiny_config(struct train_config *c)
+{
+  small_config(c);
+  c->dim = 4;
+  c->batch = 16;
+  c->epochs = 2;
+}
+
+static void test_train_run_dataset(void **state)
+{
+  struct hv_dataset ds;
+  hand_dataset(&ds);
+  struct train_config c, got;
+  tiny_config(&c);
+  c.first_rating_id = 0; /* the dataset's range is the lineage, not c's */
+  c.last_rating_id = INT64_MAX;
+  struct train_result r;
+  struct hv_model *m = NULL;
+  struct hv_err e = {0};
+  assert_int_equal(train_run(&ds, &c, NULL, NULL, &r, &m, &e), 0);
+  assert_int_equal(r.n_ratings, HR);
+  assert_int_equal(r.n_users, HU);   /* ratings-only users get rows */
+  assert_int_equal(r.n_movies, HM);  /* movies 9, 10: no table entry */
+  model_config(m, &got);
+  assert_int_equal(got.first_rating_id, 100);
+  assert_int_equal(got.last_rating_id, 100 + HR - 1);
+  assert_int_equal(model_n_train_ratings(m), r.n_train);
+  assert_true(model_knows_user(m, 12) && model_knows_movie(m, 10));
+  /* evaluation on a slice of the same dataset: the other ratings in the
+   * training range are the seen set; unknown ids count as such */
+  struct eval_metrics em;
+  ds.first_rating_id = 100;
+  ds.last_rating_id = 111; /* users 1 and 2 */
+  assert_int_equal(model_evaluate(&ds, m, &em, &e), 0);
+  assert_int_equal(em.n_pairs, 12);
+  assert_int_equal(em.n_users, 2);
+  assert_int_equal(em.n_unknown_users + em.n_unknown_movies, 0);
+  h_uid[0] = 999; /* a user the model never saw */
+  h_mid[1] = 999; /* a movie it never saw */
+  assert_int_equal(model_evaluate(&ds, m, &em, &e), 0);
+  assert_int_equal(em.n_unknown_users, 1);
+  assert_int_equal(em.n_unknown_movies, 1);
+  /* a slice with no ratings */
+  ds.first_rating_id = 5000;
+  ds.last_rating_id = 6000;
+  assert_int_equal(model_evaluate(&ds, m, &em, &e), HV_ENOTFOUND);
+  assert_non_null(strstr(e.msg, "5000"));
+  train_result_free(&r);
+  model_free(m);
+}
+
+/* The same dataset gives bit-identical models however it was made: from
+ * the database by dataset_load_train, or copied by hand. */
+static void test_train_run_matches_loader(void **state)
+{
+  struct hv_db *db = fx_db(40, 30, 10, 9);
+  struct train_config c;
+  tiny_config(&c);
+  struct hv_dataset ds;
+  struct hv_model *a = NULL, *b = NULL;
+  struct hv_err e = {0};
+  assert_int_equal(dataset_load_train(db, &c, &ds, &e), 0);
+  assert_int_equal(train_run(&ds, &c, NULL, NULL, NULL, &a, &e), 0);
+  assert_int_equal(dataset_train(db, &c, NULL, NULL, NULL, &b, &e), 0);
+  int64_t ids[2] = {1, 40};
+  size_t nm = model_n_movies(a);
+  float *sa = malloc(2 * nm * sizeof(float)), *sb = malloc(2 * nm * 4);
+  assert_int_equal(model_score_users(a, ids, 2, sa, &e), 0);
+  assert_int_equal(model_score_users(b, ids, 2, sb, &e), 0);
+  assert_memory_equal(sa, sb, 2 * nm * sizeof(float));
+  free(sa);
+  free(sb);
+  model_free(a);
+  model_free(b);
+  dataset_free(&ds);
+  db_close(db);
+}
+
+static void test_train_run_bad_dataset(void **state)
+{
+  struct train_config c;
+  tiny_config(&c);
+  struct hv_dataset ds;
+  struct hv_model *m = NULL;
+  struct eval_metrics em;
+  struct hv_err e = {0};
+  assert_int_equal(train_run(NULL, &c, NULL, NULL, NULL, &m, &e), HV_EINVAL);
+  hand_dataset(&ds);
+  assert_int_equal(train_run(&ds, &c, NULL, NULL, NULL, NULL, &e),
+                   HV_EINVAL);
+  assert_int_equal(train_run(&ds, NULL, NULL, NULL, NULL, &m, &e),
+                   HV_EINVAL);
+  ds.ratings.n = 0; /* empty */
+  assert_int_equal(train_run(&ds, &c, NULL, NULL, NULL, &m, &e),
+                   HV_ENOTFOUND);
+  assert_null(m);
+  static const struct {
+    int what;
+    const char *word;
+  } cases[] = {{0, "user ids"}, {1, "movie ids"}, {2, "missing column"},
+               {3, "range"}, {4, "genre offsets"}, {5, "missing column"}};
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    hand_dataset(&ds);
+    if (cases[i].what == 0)
+      h_users[3] = h_users[2]; /* not strictly increasing */
+    else if (cases[i].what == 1)
+      h_movies[7] = 1;
+    else if (cases[i].what == 2)
+      ds.ratings.user_id = NULL;
+    else if (cases[i].what == 3)
+      ds.first_rating_id = ds.last_rating_id + 1;
+    else if (cases[i].what == 4)
+      h_goff[4] = 0;
+    else
+      ds.users.gender = NULL;
+    assert_int_equal(train_run(&ds, &c, NULL, NULL, NULL, &m, &e),
+                     HV_EINVAL);
+    assert_non_null(strstr(e.msg, cases[i].word));
+    assert_null(m);
+    assert_int_equal(dataset_check(&ds, "x", &e), HV_EINVAL);
+  }
+  assert_int_equal(dataset_check(NULL, NULL, &e), HV_EINVAL);
+  /* model_evaluate: NULL arguments and a bad dataset */
+  hand_dataset(&ds);
+  assert_int_equal(train_run(&ds, &c, NULL, NULL, NULL, &m, &e), 0);
+  assert_int_equal(model_evaluate(NULL, m, &em, &e), HV_EINVAL);
+  assert_int_equal(model_evaluate(&ds, NULL, &em, &e), HV_EINVAL);
+  assert_int_equal(model_evaluate(&ds, m, NULL, &e), HV_EINVAL);
+  h_users[1] = 99;
+  assert_int_equal(model_evaluate(&ds, m, &em, &e), HV_EINVAL);
+  model_free(m);
+  /* tables may be empty: ids only, no features */
+  hand_dataset(&ds);
+  memset(&ds.users, 0, sizeof(ds.users));
+  memset(&ds.movies, 0, sizeof(ds.movies));
+  assert_int_equal(train_run(&ds, &c, NULL, NULL, NULL, &m, &e), 0);
+  assert_int_equal(model_evaluate(&ds, m, &em, &e), 0);
+  assert_int_equal(em.n_pairs, HR);
+  model_free(m);
 }
 
 struct curve {
@@ -228,15 +421,15 @@ static void test_continue_training(void **state)
   c.epochs = 8;
   c.lr = 0.03;
   struct hv_model *m0 = NULL, *cont = NULL, *scr = NULL;
-  assert_int_equal(train_run(db1, &c, NULL, NULL, NULL, &m0, &e), 0);
+  assert_int_equal(dataset_train(db1, &c, NULL, NULL, NULL, &m0, &e), 0);
   assert_false(model_knows_user(m0, 350));
   c.epochs = 15;
   c.eval_every = 1;
   struct curve cc = {0}, cs = {0};
   struct train_callbacks cbc = {on_epoch, &cc}, cbs = {on_epoch, &cs};
   struct train_result rc, rs;
-  assert_int_equal(train_run(db2, &c, m0, &cbc, &rc, &cont, &e), 0);
-  assert_int_equal(train_run(db2, &c, NULL, &cbs, &rs, &scr, &e), 0);
+  assert_int_equal(dataset_train(db2, &c, m0, &cbc, &rc, &cont, &e), 0);
+  assert_int_equal(dataset_train(db2, &c, NULL, &cbs, &rs, &scr, &e), 0);
   assert_int_equal(rc.new_users, 100);
   assert_int_equal(rc.new_movies, 80);
   assert_int_equal(rs.new_users, 0);
@@ -359,7 +552,7 @@ static void test_ml100k(void **state)
   struct hv_model *m = NULL;
   train_config_tutorial(&c);
   c.threads = 1;
-  assert_int_equal(train_run(db, &c, NULL, NULL, &r, &m, &e), 0);
+  assert_int_equal(dataset_train(db, &c, NULL, NULL, &r, &m, &e), 0);
   assert_int_equal(r.n_test, 20000);
   fprintf(stderr, "ml-100k tutorial: test top-100 %.4f, %.3f s/epoch\n",
           r.test.top_k[4], r.epoch_seconds[0]);
@@ -368,7 +561,7 @@ static void test_ml100k(void **state)
   model_free(m);
   train_config_defaults(&c);
   c.threads = 1;
-  assert_int_equal(train_run(db, &c, NULL, NULL, &r, &m, &e), 0);
+  assert_int_equal(dataset_train(db, &c, NULL, NULL, &r, &m, &e), 0);
   fprintf(stderr, "ml-100k defaults: test top-100 %.4f\n", r.test.top_k[4]);
   assert_true(r.test.top_k[4] >= 0.40);
   train_result_free(&r);
@@ -383,6 +576,9 @@ int main(void)
       cmocka_unit_test(test_configs),
       cmocka_unit_test(test_learns_and_is_deterministic),
       cmocka_unit_test(test_bad_input),
+      cmocka_unit_test(test_train_run_dataset),
+      cmocka_unit_test(test_train_run_matches_loader),
+      cmocka_unit_test(test_train_run_bad_dataset),
       cmocka_unit_test(test_continue_training),
       cmocka_unit_test(test_cli),
       cmocka_unit_test(test_ml100k),

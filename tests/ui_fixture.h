@@ -33,6 +33,7 @@
 #include "store/db.h"
 #include "track/registry.h"
 #include "track/runs.h"
+#include "train/dataset.h"
 #include "train/tune.h"
 #include "track/uri.h"
 #include "testutil.h"
@@ -234,7 +235,7 @@ UIF_FN void uif_hostile_home(char *home, size_t cap, char *model, size_t mcap)
   c.threads = 1;
   c.first_rating_id = 0;
   c.last_rating_id = INT64_MAX;
-  UIF_CHECK(train_run(db, &c, NULL, NULL, NULL, &m, &e), e);
+  UIF_CHECK(dataset_train(db, &c, NULL, NULL, NULL, &m, &e), e);
   UIF_CHECK(model_save(m, model, &e), e);
   model_free(m);
   db_close(db);

@@ -11,6 +11,8 @@
 #include "model/model.h"
 #include "store/db.h"
 #include "track/uri.h"
+#include "train/dataset.h"
+#include "train/eval_metrics.h"
 #include "util/parse.h"
 
 static void help(void)
@@ -96,10 +98,10 @@ int cmd_evaluate(struct cli_ctx *ctx, int argc, char **argv)
   if (!rc)
     rc = model_load(t.path, &m, &err);
   if (!rc)
-    rc = model_evaluate(db, m, first, last, &met, &err);
+    rc = dataset_evaluate(db, m, first, last, &met, &err);
   if (!rc) {
     if (ctx->json) {
-      json_t *j = eval_metrics_json(&met);
+      json_t *j = eval_metrics_to_json(&met);
       if (j) {
         json_object_set_new(j, "model", json_string(model_path));
         if (t.run_id[0])

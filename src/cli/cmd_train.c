@@ -13,10 +13,10 @@
 #include "cli/train_flags.h"
 #include "model/eval.h"
 #include "model/model.h"
-#include "model/train.h"
 #include "store/db.h"
 #include "track/artifacts.h"
 #include "track/runs.h"
+#include "train/eval_metrics.h"
 #include "train/trainrun.h"
 
 static void help(void)
@@ -112,9 +112,9 @@ static json_t *result_json(const struct trainrun_result *tr,
   json_t *j = json_pack(
       "{s:o, s:o, s:o, s:o, s:o?, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, "
       "s:I, s:f, s:f, s:f, s:f, s:I}",
-      "config", train_config_json(&used), "epoch_seconds", es, "epoch_loss",
-      el, "train", eval_metrics_json(&r->train), "test",
-      r->has_test ? eval_metrics_json(&r->test) : NULL, "model",
+      "config", trainrun_config_json(&used), "epoch_seconds", es, "epoch_loss",
+      el, "train", eval_metrics_to_json(&r->train), "test",
+      r->has_test ? eval_metrics_to_json(&r->test) : NULL, "model",
       out_path ? out_path : tr->model_uri, "sha256", sha, "n_ratings",
       (json_int_t)r->n_ratings, "n_train", (json_int_t)r->n_train, "n_test",
       (json_int_t)r->n_test, "n_users", (json_int_t)r->n_users, "n_movies",

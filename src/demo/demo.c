@@ -23,6 +23,7 @@
 #include "store/retrain_q.h"
 #include "store/stats.h"
 #include "track/registry.h"
+#include "train/dataset.h"
 #include "train/tune.h"
 #include "track/uri.h"
 #include "util/fsutil.h"
@@ -494,7 +495,7 @@ static int monitor_week(struct demo *d, struct demo_week *w, json_t **report,
   w->n_features = (int)json_integer_value(json_object_get(win, "n_features"));
   drifted_names(win, w->drifted, sizeof(w->drifted));
   struct eval_metrics em;
-  if (model_evaluate(d->db, d->never, w->first_id, w->last_id, &em, err))
+  if (dataset_evaluate(d->db, d->never, w->first_id, w->last_id, &em, err))
     return err->code;
   w->top100_never = em.top_k[EVAL_NK - 1];
   return 0;

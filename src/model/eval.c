@@ -11,7 +11,7 @@
 
 #include "model/model_internal.h"
 #include "model/score.h"
-#include "store/ratings.h"
+#include "model/train.h"
 
 const int eval_ks[EVAL_NK] = {1, 5, 10, 50, 100};
 
@@ -400,63 +400,19 @@ int eval_build_seen(size_t n_user_rows, const int32_t *urow,
   return 0;
 }
 
-json_t *eval_metrics_json(const struct eval_metrics *m)
-{
-  json_t *j = json_object(), *segs = json_array();
-  if (!j || !segs) {
-    json_decref(j);
-    json_decref(segs);
-    return NULL;
-  }
-  char key[48];
-  for (int k = 0; k < EVAL_NK; k++) {
-    snprintf(key, sizeof(key), "top_%d_categorical_accuracy", eval_ks[k]);
-    json_object_set_new(j, key, json_real(m->top_k[k]));
-  }
-  json_object_set_new(j, "loss", json_real(m->loss));
-  json_object_set_new(j, "loss_per_pair", json_real(m->loss_per_pair));
-  json_object_set_new(j, "recall_at_10", json_real(m->recall_at_10));
-  json_object_set_new(j, "recall_at_100", json_real(m->recall_at_100));
-  json_object_set_new(j, "ndcg_at_10", json_real(m->ndcg_at_10));
-  json_object_set_new(j, "coverage_at_10", json_real(m->coverage_at_10));
-  json_object_set_new(j, "n_pairs", json_integer((json_int_t)m->n_pairs));
-  json_object_set_new(j, "n_users", json_integer((json_int_t)m->n_users));
-  json_object_set_new(j, "n_unknown_users",
-                      json_integer((json_int_t)m->n_unknown_users));
-  json_object_set_new(j, "n_unknown_movies",
-                      json_integer((json_int_t)m->n_unknown_movies));
-  for (int s = 0; s < m->n_segments; s++) {
-    const struct eval_segment *g = &m->seg[s];
-    json_array_append_new(
-        segs, json_pack("{s:s, s:I, s:I, s:f, s:f, s:f, s:f}", "segment",
-                        g->name, "n_pairs", (json_int_t)g->n_pairs,
-                        "n_users", (json_int_t)g->n_users,
-                        "top_10_categorical_accuracy", g->top_10,
-                        "top_100_categorical_accuracy", g->top_100,
-                        "recall_at_10", g->recall_at_10, "ndcg_at_10",
-                        g->ndcg_at_10));
-  }
-  json_object_set_new(j, "segments", segs);
-  return j;
-}
-
 /* ---- model_evaluate -------------------------------------------------------- */
 
 struct me_data {
-  struct ratings_cols R, T; /* slice, training range */
-  struct ratings_users US;
-  int32_t *ur, *mr, *tu, *tm;
-  int *gender, *age;
-  float *logq;
+  size_t n;                  /* pairs in the slice */
+  int32_t *ur, *mr, *tu, *tm; /* (n) slice rows, seen rows */
+  int *gender, *age;          /* (n_users + 1) by model user row */
+  float *logq;                /* (n_movies + 1) */
   size_t *off;
   int32_t *seen;
 };
 
 static void me_free(struct me_data *d)
 {
-  ratings_cols_free(&d->R);
-  ratings_cols_free(&d->T);
-  ratings_users_free(&d->US);
   free(d->ur);
   free(d->mr);
   free(d->tu);
@@ -468,84 +424,92 @@ static void me_free(struct me_data *d)
   free(d->seen);
 }
 
-/* Rows of the ratings in T that are outside [first, last] (the "seen"). */
-static int me_seen(const struct hv_model *m, struct me_data *d, int64_t first,
-                   int64_t last, struct hv_err *err)
+static int in_slice(const struct hv_dataset *ds, size_t i)
 {
+  int64_t id = ds->ratings.rating_id[i];
+  return id >= ds->first_rating_id && id <= ds->last_rating_id;
+}
+
+/* Rows of the ratings of ds in m's training range but outside the slice
+ * (the "seen"), as a CSR by user row. */
+static int me_seen(const struct hv_model *m, const struct hv_dataset *ds,
+                   struct me_data *d, struct hv_err *err)
+{
+  const struct dataset_ratings *R = &ds->ratings;
+  const struct train_config *c = &m->meta.cfg;
   size_t k = 0;
-  d->tu = malloc((d->T.n + 1) * sizeof(int32_t));
-  d->tm = malloc((d->T.n + 1) * sizeof(int32_t));
+  d->tu = malloc((R->n + 1) * sizeof(int32_t));
+  d->tm = malloc((R->n + 1) * sizeof(int32_t));
   if (!d->tu || !d->tm)
     return hv_err_set(err, HV_ENOMEM, "evaluate: out of memory");
-  for (size_t i = 0; i < d->T.n; i++) {
-    if (d->T.rating_id[i] >= first && d->T.rating_id[i] <= last)
+  for (size_t i = 0; i < R->n; i++) {
+    if (in_slice(ds, i) || R->rating_id[i] < c->first_rating_id ||
+        R->rating_id[i] > c->last_rating_id)
       continue;
-    d->tu[k] = (int32_t)model_lookup(m->user_ids, m->n_users, d->T.user_id[i]);
+    d->tu[k] = (int32_t)model_lookup(m->user_ids, m->n_users, R->user_id[i]);
     d->tm[k++] =
-        (int32_t)model_lookup(m->movie_ids, m->n_movies, d->T.movie_id[i]);
+        (int32_t)model_lookup(m->movie_ids, m->n_movies, R->movie_id[i]);
   }
   return eval_build_seen(m->n_users + 1, d->tu, d->tm, k, &d->off, &d->seen,
                          err);
 }
 
-static int me_rows(const struct hv_model *m, struct me_data *d,
-                   struct hv_err *err)
+/* Model rows of the slice's pairs, segments by user row, logQ by movie. */
+static int me_rows(const struct hv_model *m, const struct hv_dataset *ds,
+                   struct me_data *d, struct hv_err *err)
 {
-  size_t n = d->R.n;
-  d->ur = malloc((n + 1) * sizeof(int32_t));
-  d->mr = malloc((n + 1) * sizeof(int32_t));
+  const struct dataset_ratings *R = &ds->ratings;
+  const struct dataset_users *US = &ds->users;
+  d->ur = malloc((R->n + 1) * sizeof(int32_t));
+  d->mr = malloc((R->n + 1) * sizeof(int32_t));
   d->gender = calloc(m->n_users + 1, sizeof(int));
   d->age = malloc((m->n_users + 1) * sizeof(int));
   d->logq = malloc((m->n_movies + 1) * sizeof(float));
   if (!d->ur || !d->mr || !d->gender || !d->age || !d->logq)
     return hv_err_set(err, HV_ENOMEM, "evaluate: out of memory");
-  for (size_t i = 0; i < n; i++) {
-    d->ur[i] = (int32_t)model_lookup(m->user_ids, m->n_users, d->R.user_id[i]);
-    d->mr[i] =
-        (int32_t)model_lookup(m->movie_ids, m->n_movies, d->R.movie_id[i]);
+  for (size_t i = 0; i < R->n; i++) {
+    if (!in_slice(ds, i))
+      continue;
+    d->ur[d->n] = (int32_t)model_lookup(m->user_ids, m->n_users,
+                                        R->user_id[i]);
+    d->mr[d->n++] =
+        (int32_t)model_lookup(m->movie_ids, m->n_movies, R->movie_id[i]);
   }
   d->age[0] = -1;
   for (size_t r = 1; r <= m->n_users; r++) {
-    size_t k = model_lookup(d->US.id, d->US.n, m->user_ids[r - 1]);
-    d->gender[r] = k ? d->US.gender[k - 1] : 0;
-    d->age[r] = k ? d->US.age_bucket[k - 1] : -1;
+    size_t k = model_lookup(US->id, US->n, m->user_ids[r - 1]);
+    d->gender[r] = k ? US->gender[k - 1] : 0;
+    d->age[r] = k ? US->age_bucket[k - 1] : -1;
   }
-  for (size_t r = 0; r <= m->n_movies; r++) {
-    double c = m->movie_count[r] > 0 ? (double)m->movie_count[r] : 1.0;
-    double nt = m->meta.n_train_ratings ? (double)m->meta.n_train_ratings : 1;
-    d->logq[r] = (float)log(c / nt);
-  }
+  for (size_t r = 0; r <= m->n_movies; r++)
+    d->logq[r] = train_logq(m->movie_count[r], m->meta.n_train_ratings);
   return 0;
 }
 
-int model_evaluate(struct hv_db *db, const struct hv_model *m,
-                   int64_t first_rating_id, int64_t last_rating_id,
+int model_evaluate(const struct hv_dataset *ds, const struct hv_model *m,
                    struct eval_metrics *out, struct hv_err *err)
 {
-  if (!db || !m || !out)
-    return hv_err_set(err, HV_EINVAL, "evaluate: no database or model");
+  if (!ds || !m || !out)
+    return hv_err_set(err, HV_EINVAL, "evaluate: no dataset or model");
+  if (dataset_check(ds, "evaluate", err))
+    return err->code;
   struct me_data d;
   memset(&d, 0, sizeof(d));
   const struct train_config *c = &m->meta.cfg;
-  int rc = ratings_load(db, first_rating_id, last_rating_id, &d.R, err);
-  if (!rc && d.R.n == 0)
+  int rc = me_rows(m, ds, &d, err);
+  if (!rc && d.n == 0)
     rc = hv_err_set(err, HV_ENOTFOUND,
                     "evaluate: no ratings with rating_id in %lld:%lld",
-                    (long long)first_rating_id, (long long)last_rating_id);
+                    (long long)ds->first_rating_id,
+                    (long long)ds->last_rating_id);
   if (!rc)
-    rc = ratings_load(db, c->first_rating_id, c->last_rating_id, &d.T, err);
-  if (!rc)
-    rc = ratings_load_users(db, &d.US, err);
-  if (!rc)
-    rc = me_rows(m, &d, err);
-  if (!rc)
-    rc = me_seen(m, &d, first_rating_id, last_rating_id, err);
+    rc = me_seen(m, ds, &d, err);
   if (!rc) {
     struct eval_model em = {
         m->L.dim, m->n_users, m->n_movies, m->user_vec, m->movie_vec,
         {c->temperature, 0.0, c->remove_accidental_hits},
         c->logq ? d.logq : NULL};
-    struct eval_input in = {d.R.n, d.ur, d.mr, d.off, d.seen, d.gender,
+    struct eval_input in = {d.n, d.ur, d.mr, d.off, d.seen, d.gender,
                             d.age};
     rc = eval_run(&em, &in, out, err);
   }

@@ -17,7 +17,6 @@
 #ifndef HV_MODEL_EVAL_H
 #define HV_MODEL_EVAL_H
 
-#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,7 +40,7 @@ struct eval_input {
                                     exclude from the ranking metrics, or
                                     NULL for none */
   const int32_t *seen;           /* ascending within each user row */
-  const int *gender_by_row;      /* (n_users + 1) gender 0/1/2, or NULL */
+  const int *gender_by_row;      /* (n_users + 1) DATASET_GENDER_*, or NULL */
   const int *age_by_row;         /* (n_users + 1) age bucket, -1, or NULL */
 };
 
@@ -107,10 +106,5 @@ int eval_run(const struct eval_model *em, const struct eval_input *in,
 int eval_build_seen(size_t n_user_rows, const int32_t *urow,
                     const int32_t *mrow, size_t n, size_t **off,
                     int32_t **seen, struct hv_err *err) HV_WARN_UNUSED;
-
-/* The metrics as a new JSON object (TFRS names without the prefix:
- * top_1_categorical_accuracy.., loss, recall_at_10, ..., segments);
- * NULL when out of memory. Caller owns the reference. */
-json_t *eval_metrics_json(const struct eval_metrics *m);
 
 #endif

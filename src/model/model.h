@@ -20,12 +20,18 @@
  * counts in its favour. Unknown users score with the OOV row; a pair whose
  * movie the model never saw is a miss at every K.
  *
+ * Data: model/ is pure computation. train_run and model_evaluate read a
+ * struct hv_dataset (dataset.h: ratings, users and movies as column arrays)
+ * that the caller prepared; loading it from the store, choosing the rating
+ * range and replay sample, JSON and tracking all live above model/
+ * (train/dataset.h, train/trainrun.h, train/eval_metrics.h).
+ *
  * Threads: a struct hv_model is immutable once returned by train_run or
  * model_load; any number of threads may call the const functions on it at
  * once (model_recommend needs per-thread scratch). train_run and
- * model_evaluate use the caller's struct hv_db exclusively while they run.
- * train_run sets OpenBLAS's process-wide thread count when config.threads >
- * 0 (else OPENBLAS_NUM_THREADS rules).
+ * model_evaluate only read the dataset (share it freely). train_run sets
+ * OpenBLAS's process-wide thread count when config.threads > 0 (else
+ * OPENBLAS_NUM_THREADS rules).
  */
 #ifndef HV_MODEL_MODEL_H
 #define HV_MODEL_MODEL_H
@@ -33,9 +39,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model/dataset.h"
 #include "util/err.h"
 
-struct hv_db;
 struct hv_model;
 
 enum { MODEL_OPT_ADAGRAD = 0, MODEL_OPT_ADAM = 1 };
@@ -101,9 +107,13 @@ struct train_config {
   int eval_every;        /* > 0: evaluate the test split every N epochs
                             and pass it to on_epoch (costs time) */
   double init_scale;     /* new id rows ~ uniform(-s, s); 0.05 as Keras */
+  /* The range to train on and the extra ratings besides it: what the
+   * loader above model/ (train/dataset.h, dataset_load_train) selects the
+   * dataset by; train_run itself trains on the dataset it is given and
+   * records the dataset's range as the model's lineage. */
   int64_t first_rating_id, last_rating_id; /* range trained on */
   /* Extra ratings trained on besides the range, e.g. a replay sample of
-   * older ratings against forgetting (monitor/retrain.c): rating ids in
+   * older ratings against forgetting (retrain/retrain.c): rating ids in
    * ascending order, borrowed for the call; NULL / 0 (the defaults) for
    * none. Ids inside the range or not in the database are skipped. The
    * range (first/last_rating_id, the model's lineage) still names only the
@@ -154,13 +164,18 @@ struct train_result {
 /* Free the arrays inside res (not res itself); NULL is allowed. */
 void train_result_free(struct train_result *res);
 
-/* Train on the ratings with rating_id in [c->first_rating_id,
- * c->last_rating_id] of db. init_from == NULL trains from scratch; else
- * training continues from its weights and optimiser state (its dim and
- * features win over c's), users and movies it never saw get new rows.
+/* Train on all the ratings of ds, in its order (the split permutation
+ * follows it), with its users and movies tables as features and
+ * vocabulary. The model's lineage is ds's range: its first/last_rating_id
+ * replace c's in the stored configuration (c's extra_rating_ids are not
+ * read: the loader selected them). init_from == NULL trains from scratch;
+ * else training continues from its weights and optimiser state (its dim
+ * and features win over c's), users and movies it never saw get new rows.
  * On success *out is a new model (model_free) and *res is filled
- * (train_result_free); on failure nothing is returned. res may be NULL. */
-int train_run(struct hv_db *db, const struct train_config *c,
+ * (train_result_free); on failure nothing is returned. res may be NULL.
+ * HV_EINVAL for a bad config or dataset (dataset_check), HV_ENOTFOUND when
+ * ds has no ratings. */
+int train_run(const struct hv_dataset *ds, const struct train_config *c,
               const struct hv_model *init_from,
               const struct train_callbacks *cb, struct train_result *res,
               struct hv_model **out, struct hv_err *err) HV_WARN_UNUSED;
@@ -191,10 +206,14 @@ void model_free(struct hv_model *m);
 
 /* ---- evaluation and scoring ---------------------------------------------- */
 
-/* Metrics of m on the ratings with rating_id in [first, last] (see struct
- * eval_metrics). Allocates internally; frees before returning. */
-int model_evaluate(struct hv_db *db, const struct hv_model *m,
-                   int64_t first_rating_id, int64_t last_rating_id,
+/* Metrics of m (see struct eval_metrics) on the slice: the ratings of ds
+ * with rating_id in [ds->first_rating_id, ds->last_rating_id], in ds's
+ * order (the loss batches follow it). ds's other ratings that lie in m's
+ * training range (model_config) are the seen movies the ranking metrics
+ * exclude; the rest are ignored. Segments come from ds's users table.
+ * Allocates internally; frees before returning. HV_EINVAL for a bad
+ * dataset, HV_ENOTFOUND when the slice is empty. */
+int model_evaluate(const struct hv_dataset *ds, const struct hv_model *m,
                    struct eval_metrics *out,
                    struct hv_err *err) HV_WARN_UNUSED;
 

@@ -14,7 +14,6 @@
 #include "model/optim.h"
 #include "util/rng.h"
 #include "model/tower.h"
-#include "store/ratings.h"
 #include "util/fsutil.h"
 #include "util/sort.h"
 
@@ -118,9 +117,9 @@ float train_logq(int64_t count, size_t n_train)
 struct trainer {
   struct train_config cfg;
   const struct hv_model *init;
-  struct ratings_cols R;
-  struct ratings_users US;
-  struct ratings_movies MS;
+  const struct dataset_ratings *R; /* borrowed from the dataset */
+  const struct dataset_users *US;
+  const struct dataset_movies *MS;
   size_t n_users, n_movies;
   int64_t *user_ids, *movie_ids;
   size_t n_vals[MODEL_NFEAT];
@@ -131,7 +130,7 @@ struct trainer {
   int n_slots;
   uint64_t adam_step;
   int epochs_total;
-  int32_t *urow, *mrow;       /* (R.n) rows of each rating */
+  int32_t *urow, *mrow;       /* (R->n) rows of each rating */
   size_t n_train, n_test;
   int32_t *tr_u, *tr_m, *te_u, *te_m;
   size_t *order;              /* (n_train) epoch order */
@@ -147,9 +146,6 @@ struct trainer {
 
 static void trainer_free(struct trainer *t)
 {
-  ratings_cols_free(&t->R);
-  ratings_users_free(&t->US);
-  ratings_movies_free(&t->MS);
   free(t->user_ids);
   free(t->movie_ids);
   for (int f = 0; f < MODEL_NFEAT; f++)
@@ -201,11 +197,18 @@ static int union_ids(const int64_t *a, size_t na, const int64_t *b, size_t nb,
   return 0;
 }
 
-/* The feature values the DB holds for vocabulary f (unsorted, may repeat). */
+/* Genre entries of the movies table (0 for an empty table). */
+static size_t n_genres(const struct dataset_movies *ms)
+{
+  return ms->n ? ms->genre_off[ms->n] : 0;
+}
+
+/* The feature values the dataset's tables hold for vocabulary f (unsorted,
+ * may repeat). */
 static int db_feature_values(const struct trainer *t, int f, int64_t **out,
                              size_t *n)
 {
-  size_t cap = f == 3 ? t->MS.genre_off[t->MS.n] : (f == 4 ? t->MS.n : t->US.n);
+  size_t cap = f == 3 ? n_genres(t->MS) : (f == 4 ? t->MS->n : t->US->n);
   int64_t *v = malloc((cap ? cap : 1) * sizeof(int64_t));
   size_t k = 0;
   if (!v)
@@ -213,15 +216,15 @@ static int db_feature_values(const struct trainer *t, int f, int64_t **out,
   for (size_t i = 0; i < cap; i++) {
     int64_t x = -1;
     if (f == 0)
-      x = t->US.age_bucket[i];
+      x = t->US->age_bucket[i];
     else if (f == 1)
-      x = t->US.gender[i] ? t->US.gender[i] : -1;
+      x = t->US->gender[i] ? t->US->gender[i] : -1;
     else if (f == 2)
-      x = t->US.occupation[i];
+      x = t->US->occupation[i];
     else if (f == 3)
-      x = t->MS.genre_ids[i];
+      x = t->MS->genre_ids[i];
     else
-      x = t->MS.year[i] > 0 ? model_year_bucket(t->MS.year[i]) : -1;
+      x = t->MS->year[i] > 0 ? model_year_bucket(t->MS->year[i]) : -1;
     if (x >= 0)
       v[k++] = x;
   }
@@ -233,10 +236,10 @@ static int db_feature_values(const struct trainer *t, int f, int64_t **out,
 static int build_vocab(struct trainer *t, struct hv_err *err)
 {
   const struct hv_model *im = t->init;
-  if (union_ids(t->US.id, t->US.n, t->R.user_id, t->R.n,
+  if (union_ids(t->US->id, t->US->n, t->R->user_id, t->R->n,
                 im ? im->user_ids : NULL, im ? im->n_users : 0, &t->user_ids,
                 &t->n_users) ||
-      union_ids(t->MS.id, t->MS.n, t->R.movie_id, t->R.n,
+      union_ids(t->MS->id, t->MS->n, t->R->movie_id, t->R->n,
                 im ? im->movie_ids : NULL, im ? im->n_movies : 0,
                 &t->movie_ids, &t->n_movies))
     return NOMEM("vocabulary");
@@ -274,12 +277,12 @@ static void user_features(struct trainer *t)
   for (size_t r = 1; r <= t->n_users; r++) {
     int64_t id = t->user_ids[r - 1];
     int32_t *f = t->user_feat + 3 * r;
-    size_t k = model_lookup(t->US.id, t->US.n, id);
+    size_t k = model_lookup(t->US->id, t->US->n, id);
     size_t ir = im ? model_lookup(im->user_ids, im->n_users, id) : 0;
     if (k) {
-      f[0] = fidx(t, 0, t->US.age_bucket[k - 1]);
-      f[1] = fidx(t, 1, t->US.gender[k - 1]);
-      f[2] = fidx(t, 2, t->US.occupation[k - 1]);
+      f[0] = fidx(t, 0, t->US->age_bucket[k - 1]);
+      f[1] = fidx(t, 1, t->US->gender[k - 1]);
+      f[2] = fidx(t, 2, t->US->occupation[k - 1]);
     } else if (ir) {
       for (int c = 0; c < 3; c++)
         f[c] = fidx(t, c, init_val(im, c, im->F.user_feat[3 * ir + c]));
@@ -290,7 +293,7 @@ static void user_features(struct trainer *t)
 static int movie_features(struct trainer *t, struct hv_err *err)
 {
   const struct hv_model *im = t->init;
-  size_t cap = t->MS.genre_off[t->MS.n] +
+  size_t cap = n_genres(t->MS) +
                (im ? (size_t)im->F.genre_off[im->n_movies + 1] : 0);
   t->genre = malloc((cap ? cap : 1) * sizeof(int32_t));
   if (!t->genre)
@@ -298,14 +301,14 @@ static int movie_features(struct trainer *t, struct hv_err *err)
   size_t ng = 0;
   for (size_t r = 1; r <= t->n_movies; r++) {
     int64_t id = t->movie_ids[r - 1];
-    size_t k = model_lookup(t->MS.id, t->MS.n, id);
+    size_t k = model_lookup(t->MS->id, t->MS->n, id);
     size_t ir = im ? model_lookup(im->movie_ids, im->n_movies, id) : 0;
     t->genre_off[r] = (int32_t)ng;
     if (k) {
-      int y = t->MS.year[k - 1];
+      int y = t->MS->year[k - 1];
       t->movie_year[r] = y > 0 ? fidx(t, 4, model_year_bucket(y)) : 0;
-      for (size_t g = t->MS.genre_off[k - 1]; g < t->MS.genre_off[k]; g++)
-        t->genre[ng++] = fidx(t, 3, t->MS.genre_ids[g]);
+      for (size_t g = t->MS->genre_off[k - 1]; g < t->MS->genre_off[k]; g++)
+        t->genre[ng++] = fidx(t, 3, t->MS->genre_ids[g]);
     } else if (ir) {
       t->movie_year[r] = fidx(t, 4, init_val(im, 4, im->F.movie_year[ir]));
       for (int32_t g = im->F.genre_off[ir]; g < im->F.genre_off[ir + 1]; g++)
@@ -397,7 +400,7 @@ static int setup_model(struct trainer *t, size_t *new_users,
 
 static int split_data(struct trainer *t, struct hv_err *err)
 {
-  const size_t n = t->R.n;
+  const size_t n = t->R->n;
   t->urow = malloc(n * sizeof(int32_t));
   t->mrow = malloc(n * sizeof(int32_t));
   size_t *perm = malloc(n * sizeof(size_t));
@@ -407,9 +410,9 @@ static int split_data(struct trainer *t, struct hv_err *err)
   }
   for (size_t i = 0; i < n; i++) {
     t->urow[i] = (int32_t)model_lookup(t->user_ids, t->n_users,
-                                       t->R.user_id[i]);
+                                       t->R->user_id[i]);
     t->mrow[i] = (int32_t)model_lookup(t->movie_ids, t->n_movies,
-                                       t->R.movie_id[i]);
+                                       t->R->movie_id[i]);
   }
   rng_numpy_permutation((uint32_t)t->cfg.seed, perm, n);
   /* Python's round(): halves to even, as the peer's int(round(...)) */
@@ -456,9 +459,9 @@ static int segments_by_row(struct trainer *t, struct hv_err *err)
     return NOMEM("segments");
   t->age_by_row[0] = -1;
   for (size_t r = 1; r <= t->n_users; r++) {
-    size_t k = model_lookup(t->US.id, t->US.n, t->user_ids[r - 1]);
-    t->gender_by_row[r] = k ? t->US.gender[k - 1] : 0;
-    t->age_by_row[r] = k ? t->US.age_bucket[k - 1] : -1;
+    size_t k = model_lookup(t->US->id, t->US->n, t->user_ids[r - 1]);
+    t->gender_by_row[r] = k ? t->US->gender[k - 1] : 0;
+    t->age_by_row[r] = k ? t->US->age_bucket[k - 1] : -1;
   }
   return 0;
 }
@@ -633,89 +636,31 @@ static int make_model(struct trainer *t, struct hv_model **out,
   return model_from_image(img, len, 0, out, err);
 }
 
-/* Append the ratings of cfg.extra_rating_ids that lie outside the range
- * (already in t->R) to t->R; the range bounds in cfg stay as they are. */
-static int append_extra(struct trainer *t, struct hv_db *db,
-                        struct hv_err *err)
+/* Borrow ds's columns; the model's lineage is ds's range. */
+static int use_data(struct trainer *t, const struct hv_dataset *ds,
+                    struct hv_err *err)
 {
-  const int64_t *ids = t->cfg.extra_rating_ids;
-  const size_t n_ids = t->cfg.n_extra_rating_ids;
-  if (!n_ids)
-    return 0;
-  struct ratings_cols X;
-  if (ratings_load(db, ids[0], ids[n_ids - 1], &X, err)) {
-    ratings_cols_free(&X);
+  if (dataset_check(ds, "train", err))
     return err->code;
-  }
-  size_t keep = 0, j = 0;
-  for (size_t i = 0; i < X.n; i++) { /* both ascending: merge */
-    while (j < n_ids && ids[j] < X.rating_id[i])
-      j++;
-    if (j < n_ids && ids[j] == X.rating_id[i] &&
-        (X.rating_id[i] < t->cfg.first_rating_id ||
-         X.rating_id[i] > t->cfg.last_rating_id)) {
-      X.rating_id[keep] = X.rating_id[i];
-      X.user_id[keep] = X.user_id[i];
-      X.movie_id[keep] = X.movie_id[i];
-      X.rating[keep] = X.rating[i];
-      X.timestamp[keep] = X.timestamp[i];
-      keep++;
-    }
-  }
-  struct ratings_cols *R = &t->R;
-  size_t n = R->n + keep;
-  int64_t *a = realloc(R->rating_id, n * sizeof(int64_t));
-  if (a)
-    R->rating_id = a;
-  int64_t *b = a ? realloc(R->user_id, n * sizeof(int64_t)) : NULL;
-  if (b)
-    R->user_id = b;
-  int64_t *c = b ? realloc(R->movie_id, n * sizeof(int64_t)) : NULL;
-  if (c)
-    R->movie_id = c;
-  float *d = c ? realloc(R->rating, n * sizeof(float)) : NULL;
-  if (d)
-    R->rating = d;
-  int64_t *e = d ? realloc(R->timestamp, n * sizeof(int64_t)) : NULL;
-  if (e)
-    R->timestamp = e;
-  if (!e) {
-    ratings_cols_free(&X);
-    return NOMEM("extra ratings");
-  }
-  memcpy(R->rating_id + R->n, X.rating_id, keep * sizeof(int64_t));
-  memcpy(R->user_id + R->n, X.user_id, keep * sizeof(int64_t));
-  memcpy(R->movie_id + R->n, X.movie_id, keep * sizeof(int64_t));
-  memcpy(R->rating + R->n, X.rating, keep * sizeof(float));
-  memcpy(R->timestamp + R->n, X.timestamp, keep * sizeof(int64_t));
-  R->n = n;
-  ratings_cols_free(&X);
-  return 0;
-}
-
-static int load_data(struct trainer *t, struct hv_db *db, struct hv_err *err)
-{
-  if (ratings_load(db, t->cfg.first_rating_id, t->cfg.last_rating_id, &t->R,
-                   err) ||
-      ratings_load_users(db, &t->US, err) ||
-      ratings_load_movies(db, &t->MS, err))
-    return err->code;
-  if (t->R.n == 0)
+  if (ds->ratings.n == 0)
     return hv_err_set(err, HV_ENOTFOUND,
-                      "train: no ratings with rating_id in %lld:%lld; "
+                      "train: the dataset has no ratings (range %lld:%lld); "
                       "import data first ('harvest data import')",
-                      (long long)t->cfg.first_rating_id,
-                      (long long)t->cfg.last_rating_id);
-  t->cfg.first_rating_id = t->R.rating_id[0];
-  t->cfg.last_rating_id = t->R.rating_id[t->R.n - 1];
-  return append_extra(t, db, err);
+                      (long long)ds->first_rating_id,
+                      (long long)ds->last_rating_id);
+  t->R = &ds->ratings;
+  t->US = &ds->users;
+  t->MS = &ds->movies;
+  t->cfg.first_rating_id = ds->first_rating_id;
+  t->cfg.last_rating_id = ds->last_rating_id;
+  return 0;
 }
 
 static int prepare(struct trainer *t, struct train_result *res,
                    struct hv_err *err)
 {
   const size_t B = (size_t)t->cfg.batch;
-  size_t cap = B < t->R.n ? B : t->R.n;
+  size_t cap = B < t->R->n ? B : t->R->n;
   t->ws = loss_ws_new(cap, t->n_users + 1, t->n_movies + 1, t->L.dim);
   t->spans = malloc((2 * cap + 1) * sizeof(struct optim_span));
   t->bu = malloc(cap * sizeof(int32_t));
@@ -729,12 +674,12 @@ static int prepare(struct trainer *t, struct train_result *res,
   return 0;
 }
 
-static int train_body(struct trainer *t, struct hv_db *db,
+static int train_body(struct trainer *t, const struct hv_dataset *ds,
                       const struct train_callbacks *cb,
                       struct train_result *res, struct hv_model **out,
                       struct hv_err *err)
 {
-  if (load_data(t, db, err) || build_vocab(t, err))
+  if (use_data(t, ds, err) || build_vocab(t, err))
     return err->code;
   rng_xo_seed(&t->rng, t->cfg.seed ^ 0x6876747261696eull);
   if (setup_model(t, &res->new_users, &res->new_movies, err) ||
@@ -755,7 +700,7 @@ static int train_body(struct trainer *t, struct hv_db *db,
     return err->code;
   res->has_test = t->n_test > 0;
   res->eval_seconds = hv_mono() - t0;
-  res->n_ratings = t->R.n;
+  res->n_ratings = t->R->n;
   res->n_train = t->n_train;
   res->n_test = t->n_test;
   res->n_users = t->n_users;
@@ -763,7 +708,7 @@ static int train_body(struct trainer *t, struct hv_db *db,
   return 0;
 }
 
-int train_run(struct hv_db *db, const struct train_config *c,
+int train_run(const struct hv_dataset *ds, const struct train_config *c,
               const struct hv_model *init_from,
               const struct train_callbacks *cb, struct train_result *res_out,
               struct hv_model **out, struct hv_err *err)
@@ -771,8 +716,8 @@ int train_run(struct hv_db *db, const struct train_config *c,
   if (!out)
     return hv_err_set(err, HV_EINVAL, "train: no output model pointer");
   *out = NULL;
-  if (!db)
-    return hv_err_set(err, HV_EINVAL, "train: no database");
+  if (!ds)
+    return hv_err_set(err, HV_EINVAL, "train: no dataset");
   if (train_config_check(c, err))
     return err->code;
   struct trainer t;
@@ -789,7 +734,7 @@ int train_run(struct hv_db *db, const struct train_config *c,
     openblas_set_num_threads(c->threads);
   struct train_result res;
   memset(&res, 0, sizeof(res));
-  int rc = train_body(&t, db, cb, &res, out, err);
+  int rc = train_body(&t, ds, cb, &res, out, err);
   trainer_free(&t);
   if (rc) {
     model_free(*out);
@@ -802,20 +747,4 @@ int train_run(struct hv_db *db, const struct train_config *c,
   else
     train_result_free(&res);
   return 0;
-}
-
-json_t *train_config_json(const struct train_config *c)
-{
-  return json_pack(
-      "{s:i, s:f, s:s, s:i, s:i, s:f, s:I, s:b, s:f, s:f, s:b, s:b, s:i, "
-      "s:f, s:I, s:I}",
-      "dim", c->dim, "lr", c->lr, "optimizer",
-      c->optimizer == MODEL_OPT_ADAM ? "adam" : "adagrad", "epochs",
-      c->epochs, "batch", c->batch, "split", c->split, "seed",
-      (json_int_t)c->seed, "features", c->features, "l2", c->l2,
-      "temperature", c->temperature, "logq", c->logq,
-      "remove_accidental_hits", c->remove_accidental_hits, "threads",
-      c->threads, "init_scale", c->init_scale, "first_rating_id",
-      (json_int_t)c->first_rating_id, "last_rating_id",
-      (json_int_t)c->last_rating_id);
 }

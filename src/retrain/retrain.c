@@ -17,6 +17,7 @@
 #include "store/retrain_q.h"
 #include "track/registry.h"
 #include "track/runs.h"
+#include "train/dataset.h"
 #include "train/trainrun.h"
 #include "track/uri.h"
 #include "util/fsutil.h"
@@ -391,7 +392,7 @@ static int holdout_eval(struct hv_db *db, const struct hv_model *m,
                         struct hv_err *err)
 {
   struct eval_metrics em;
-  if (model_evaluate(db, m, pl->hold_first, pl->hold_last, &em, err))
+  if (dataset_evaluate(db, m, pl->hold_first, pl->hold_last, &em, err))
     return err->code;
   *top100 = em.top_k[EVAL_NK - 1];
   *top10 = em.top_k[2];

@@ -16,6 +16,7 @@
 
 #include "store/db.h"
 #include "track/artifacts.h"
+#include "train/dataset.h"
 #include "track/runs.h"
 #include "track/uri.h"
 #include "util/fsutil.h"
@@ -215,6 +216,24 @@ int trainrun_config_get(const struct train_config *c, const char *key,
     break;
   }
   return 0;
+}
+
+json_t *trainrun_config_json(const struct train_config *c)
+{
+  if (!c)
+    return NULL;
+  return json_pack(
+      "{s:i, s:f, s:s, s:i, s:i, s:f, s:I, s:b, s:f, s:f, s:b, s:b, s:i, "
+      "s:f, s:I, s:I}",
+      "dim", c->dim, "lr", c->lr, "optimizer",
+      c->optimizer == MODEL_OPT_ADAM ? "adam" : "adagrad", "epochs",
+      c->epochs, "batch", c->batch, "split", c->split, "seed",
+      (json_int_t)c->seed, "features", c->features, "l2", c->l2,
+      "temperature", c->temperature, "logq", c->logq,
+      "remove_accidental_hits", c->remove_accidental_hits, "threads",
+      c->threads, "init_scale", c->init_scale, "first_rating_id",
+      (json_int_t)c->first_rating_id, "last_rating_id",
+      (json_int_t)c->last_rating_id);
 }
 
 /* ---- metric names --------------------------------------------------------- */
@@ -457,7 +476,8 @@ static int run_body(struct hv_db *db, const struct train_config *c,
   struct epoch_ctx x = {db, res->run_id, c->epochs, o->cb, 0, {0}};
   struct train_callbacks cb = {on_epoch, &x};
   if (!rc)
-    rc = train_run(db, c, init, &cb, &res->train, &m, err);
+    rc = o->data ? train_run(o->data, c, init, &cb, &res->train, &m, err)
+                 : dataset_train(db, c, init, &cb, &res->train, &m, err);
   if (!rc && x.failed) {
     *err = x.err;
     rc = err->code ? err->code : HV_EDB;

@@ -6,7 +6,7 @@
  *
  * What a run records (MLflow users will recognise the shape):
  * - params: every train_config field, under the names of
- *   train_config_json (dim, lr, optimizer, epochs, batch, split, seed,
+ *   trainrun_config_json (dim, lr, optimizer, epochs, batch, split, seed,
  *   features, l2, temperature, logq, remove_accidental_hits, threads,
  *   init_scale, first_rating_id, last_rating_id); with init_from, its dim
  *   and features (which win over the given ones), init_from = the URI, and
@@ -41,12 +41,14 @@
  * fails the run at the end.
  *
  * Threads: trainrun_run uses the caller's connection exclusively while it
- * runs (train_run's rule). The guard is process-wide state: one pipe and one
- * watcher thread, installed once by the command-line program.
+ * runs (it loads the dataset, train/dataset.h, unless given one). The
+ * guard is process-wide state: one pipe and one watcher thread, installed
+ * once by the command-line program.
  */
 #ifndef HV_TRAIN_TRAINRUN_H
 #define HV_TRAIN_TRAINRUN_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,6 +70,10 @@ struct trainrun_opts {
    * fingerprints once for all trials); NULL: computed here. */
   const char *data_sha256;
   int64_t data_rows;
+  /* The dataset to train on, already loaded for this config (range and
+   * extra_rating_ids; tune loads once for all trials); borrowed. NULL:
+   * loaded here (dataset_load_train). */
+  const struct hv_dataset *data;
   int keep_model;            /* 1: hand the model back in res->model */
   /* Called once the run exists (may be NULL; run_id borrowed). */
   void (*on_start)(void *ud, const char *run_id);
@@ -121,7 +127,7 @@ int trainrun_metric_is_test(const char *key);
 void trainrun_metric_names(char *buf, size_t cap);
 
 /* Set one train_config field by name from text: the names of
- * train_config_json, with '-' accepted for '_' (eval-every), and
+ * trainrun_config_json, with '-' accepted for '_' (eval-every), and
  * "ratings" = FIRST:LAST for the rating range. Numbers go through
  * hv_parse_* with the ranges of the `harvest train` flags; booleans
  * (features, logq, remove_accidental_hits) take true/false, 1/0, on/off,
@@ -142,6 +148,12 @@ void trainrun_config_keys(char *buf, size_t cap);
 /* The i-th field name (i from 0; "ratings" is last), or NULL past the
  * end. Static strings. */
 const char *trainrun_config_field(size_t i);
+
+/* The configuration as a new JSON object: the fields by the names above
+ * (the flag names of `harvest train`), without eval_every and the replay
+ * sample; NULL when c is NULL or out of memory. Caller owns the
+ * reference. */
+json_t *trainrun_config_json(const struct train_config *c);
 
 /* The value of field key of c as text (what the run logs as its param),
  * into buf. HV_ENOTFOUND for an unknown key. */

@@ -11,6 +11,7 @@
 
 #include "track/registry.h"
 #include "track/runs.h"
+#include "train/dataset.h"
 #include "train/trainrun.h"
 #include "track/uri.h"
 #include "util/fsutil.h"
@@ -219,6 +220,10 @@ struct search {
   int64_t fp_first, fp_last, fp_rows;
   char fp_sha[65];
   int have_fp;
+  /* the dataset of the last rating range seen, shared by its trials */
+  struct hv_dataset data;
+  int64_t data_first, data_last;
+  int have_data;
   /* the running trial, for the callbacks */
   struct tune_trial *cur;
   struct tune_progress pr;
@@ -286,6 +291,26 @@ static int fingerprint(struct search *s, const struct train_config *c,
   return 0;
 }
 
+/* The dataset of c's range, loaded once per range for all its trials.
+ * NULL when it cannot be loaded: trainrun_run then tries itself and fails
+ * the trial's run with the reason, as for any other training error. */
+static const struct hv_dataset *trial_data(struct search *s,
+                                           const struct train_config *c)
+{
+  if (s->have_data && s->data_first == c->first_rating_id &&
+      s->data_last == c->last_rating_id)
+    return &s->data;
+  struct hv_err e = {0};
+  dataset_free(&s->data);
+  s->have_data = 0;
+  if (c->n_extra_rating_ids || dataset_load_train(s->db, c, &s->data, &e))
+    return NULL;
+  s->data_first = c->first_rating_id;
+  s->data_last = c->last_rating_id;
+  s->have_data = 1;
+  return &s->data;
+}
+
 /* Train trial t as a child run; its failure is recorded in t, not
  * returned. */
 static void run_trial(struct search *s, struct tune_trial *t)
@@ -311,6 +336,7 @@ static void run_trial(struct search *s, struct tune_trial *t)
   if (!rc) {
     to.data_sha256 = s->fp_sha;
     to.data_rows = s->fp_rows;
+    to.data = trial_data(s, &t->cfg);
     rc = trainrun_run(s->db, &t->cfg, &to, &tr, &e);
   }
   if (tr.run_id[0])
@@ -556,6 +582,7 @@ int tune_run(struct hv_db *db, const struct train_config *base,
     rc = conclude(&s, err);
   }
   res->seconds = hv_mono() - s.t0;
+  dataset_free(&s.data);
   struct hv_err e2 = {0};
   if (!rc)
     rc = runs_end(db, res->parent_run_id, "FINISHED", err);

@@ -13,40 +13,8 @@
 #include "serve/http/modelslot.h"
 #include "serve/http/routes.h"
 #include "store/api.h"
-
-static json_t *segments_json(const struct eval_metrics *m)
-{
-  json_t *a = json_array();
-  for (int i = 0; a && i < m->n_segments && i < EVAL_MAX_SEG; i++) {
-    const struct eval_segment *s = &m->seg[i];
-    json_array_append_new(
-        a, json_pack("{s:s, s:I, s:I, s:f, s:f, s:f, s:f}", "segment",
-                     s->name, "n_pairs", (json_int_t)s->n_pairs, "n_users",
-                     (json_int_t)s->n_users, "top_10_categorical_accuracy",
-                     s->top_10, "top_100_categorical_accuracy", s->top_100,
-                     "recall_at_10", s->recall_at_10, "ndcg_at_10",
-                     s->ndcg_at_10));
-  }
-  return a;
-}
-
-static json_t *metrics_json(const struct eval_metrics *m)
-{
-  json_t *j = json_pack(
-      "{s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:o}", "n_pairs",
-      (json_int_t)m->n_pairs, "n_users", (json_int_t)m->n_users,
-      "n_unknown_users", (json_int_t)m->n_unknown_users, "n_unknown_movies",
-      (json_int_t)m->n_unknown_movies, "loss", m->loss, "loss_per_pair",
-      m->loss_per_pair, "recall_at_10", m->recall_at_10, "recall_at_100",
-      m->recall_at_100, "ndcg_at_10", m->ndcg_at_10, "coverage_at_10",
-      m->coverage_at_10, "segments", segments_json(m));
-  for (int k = 0; j && k < EVAL_NK; k++) {
-    char key[48];
-    snprintf(key, sizeof(key), "top_%d_categorical_accuracy", eval_ks[k]);
-    json_object_set_new(j, key, json_real(m->top_k[k]));
-  }
-  return j;
-}
+#include "train/dataset.h"
+#include "train/eval_metrics.h"
 
 int routes_evaluate(struct srv_req *req, struct srv_resp *resp,
                     struct hv_err *err)
@@ -70,7 +38,7 @@ int routes_evaluate(struct srv_req *req, struct srv_resp *resp,
   if (!c)
     return err->code;
   struct eval_metrics m;
-  if (model_evaluate(api_db(c), snap->model, first, last, &m, err))
+  if (dataset_evaluate(api_db(c), snap->model, first, last, &m, err))
     return err->code;
   return routes_json(resp,
                      json_pack("{s:s, s:I, s:s, s:I, s:I, s:o}", "model",
@@ -78,7 +46,7 @@ int routes_evaluate(struct srv_req *req, struct srv_resp *resp,
                                (json_int_t)snap->version, "stage",
                                snap->stage, "first_rating_id",
                                (json_int_t)first, "last_rating_id",
-                               (json_int_t)last, "metrics", metrics_json(&m)),
+                               (json_int_t)last, "metrics", eval_metrics_to_json(&m)),
                      err);
 }
 

@@ -1,0 +1,270 @@
+/*
+ * dataset.c - the model's dataset from the store: see dataset.h.
+ */
+#include "train/dataset.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/ratings.h"
+
+_Static_assert((int)DATASET_GENDER_UNKNOWN == (int)RATINGS_GENDER_UNKNOWN &&
+                   (int)DATASET_GENDER_M == (int)RATINGS_GENDER_M &&
+                   (int)DATASET_GENDER_F == (int)RATINGS_GENDER_F,
+               "the store's gender codes are the dataset's");
+
+/* ---- hand-over of the store's arrays ---------------------------------------- */
+
+static void take_ratings(struct dataset_ratings *d, struct ratings_cols *c)
+{
+  d->n = c->n;
+  d->rating_id = c->rating_id;
+  d->user_id = c->user_id;
+  d->movie_id = c->movie_id;
+  d->rating = c->rating;
+  d->timestamp = c->timestamp;
+  memset(c, 0, sizeof(*c));
+}
+
+static void take_users(struct dataset_users *d, struct ratings_users *u)
+{
+  d->n = u->n;
+  d->id = u->id;
+  d->age_bucket = u->age_bucket;
+  d->gender = u->gender;
+  d->occupation = u->occupation;
+  memset(u, 0, sizeof(*u));
+}
+
+static void take_movies(struct dataset_movies *d, struct ratings_movies *m)
+{
+  d->n = m->n;
+  d->id = m->id;
+  d->year = m->year;
+  d->genre_off = m->genre_off;
+  d->genre_ids = m->genre_ids;
+  memset(m, 0, sizeof(*m));
+}
+
+void dataset_free(struct hv_dataset *ds)
+{
+  if (!ds)
+    return;
+  struct dataset_ratings *r = &ds->ratings;
+  struct dataset_users *u = &ds->users;
+  struct dataset_movies *m = &ds->movies;
+  free(r->rating_id);
+  free(r->user_id);
+  free(r->movie_id);
+  free(r->rating);
+  free(r->timestamp);
+  free(u->id);
+  free(u->age_bucket);
+  free(u->gender);
+  free(u->occupation);
+  free(m->id);
+  free(m->year);
+  free(m->genre_off);
+  free(m->genre_ids);
+  memset(ds, 0, sizeof(*ds));
+}
+
+/* ---- ratings ------------------------------------------------------------------ */
+
+/* Keep row i of X at row k (k <= i). */
+static void move_row(struct ratings_cols *X, size_t k, size_t i)
+{
+  X->rating_id[k] = X->rating_id[i];
+  X->user_id[k] = X->user_id[i];
+  X->movie_id[k] = X->movie_id[i];
+  X->rating[k] = X->rating[i];
+  X->timestamp[k] = X->timestamp[i];
+}
+
+/* Append the first keep rows of X to R. */
+static int append_rows(struct ratings_cols *R, const struct ratings_cols *X,
+                       size_t keep, struct hv_err *err)
+{
+  size_t n = R->n + keep;
+  if (!keep)
+    return 0;
+  int64_t *a = realloc(R->rating_id, n * sizeof(int64_t));
+  if (a)
+    R->rating_id = a;
+  int64_t *b = a ? realloc(R->user_id, n * sizeof(int64_t)) : NULL;
+  if (b)
+    R->user_id = b;
+  int64_t *c = b ? realloc(R->movie_id, n * sizeof(int64_t)) : NULL;
+  if (c)
+    R->movie_id = c;
+  float *d = c ? realloc(R->rating, n * sizeof(float)) : NULL;
+  if (d)
+    R->rating = d;
+  int64_t *e = d ? realloc(R->timestamp, n * sizeof(int64_t)) : NULL;
+  if (!e)
+    return hv_err_set(err, HV_ENOMEM, "dataset: out of memory (ratings)");
+  R->timestamp = e;
+  memcpy(R->rating_id + R->n, X->rating_id, keep * sizeof(int64_t));
+  memcpy(R->user_id + R->n, X->user_id, keep * sizeof(int64_t));
+  memcpy(R->movie_id + R->n, X->movie_id, keep * sizeof(int64_t));
+  memcpy(R->rating + R->n, X->rating, keep * sizeof(float));
+  memcpy(R->timestamp + R->n, X->timestamp, keep * sizeof(int64_t));
+  R->n = n;
+  return 0;
+}
+
+/* Append to R the ratings of the ascending ids[0..n_ids) that lie outside
+ * [first, last] (the range already in R). */
+static int append_extra(struct hv_db *db, struct ratings_cols *R,
+                        const int64_t *ids, size_t n_ids, int64_t first,
+                        int64_t last, struct hv_err *err)
+{
+  if (!n_ids)
+    return 0;
+  struct ratings_cols X;
+  int rc = ratings_load(db, ids[0], ids[n_ids - 1], &X, err);
+  size_t keep = 0, j = 0;
+  for (size_t i = 0; !rc && i < X.n; i++) { /* both ascending: merge */
+    while (j < n_ids && ids[j] < X.rating_id[i])
+      j++;
+    if (j < n_ids && ids[j] == X.rating_id[i] &&
+        (X.rating_id[i] < first || X.rating_id[i] > last))
+      move_row(&X, keep++, i);
+  }
+  if (!rc)
+    rc = append_rows(R, &X, keep, err);
+  ratings_cols_free(&X);
+  return rc;
+}
+
+/* Append to R the ratings of [first, last] outside [skip_first,
+ * skip_last] (the slice already in R). */
+static int append_outside(struct hv_db *db, struct ratings_cols *R,
+                          int64_t first, int64_t last, int64_t skip_first,
+                          int64_t skip_last, struct hv_err *err)
+{
+  struct ratings_cols X;
+  int rc = ratings_load(db, first, last, &X, err);
+  size_t keep = 0;
+  for (size_t i = 0; !rc && i < X.n; i++)
+    if (X.rating_id[i] < skip_first || X.rating_id[i] > skip_last)
+      move_row(&X, keep++, i);
+  if (!rc)
+    rc = append_rows(R, &X, keep, err);
+  ratings_cols_free(&X);
+  return rc;
+}
+
+/* ---- the two datasets ------------------------------------------------------------ */
+
+/* Load the users (and with movies, the movies) tables into out. */
+static int load_tables(struct hv_db *db, int movies, struct hv_dataset *out,
+                       struct hv_err *err)
+{
+  struct ratings_users US;
+  struct ratings_movies MS;
+  memset(&MS, 0, sizeof(MS));
+  int rc = ratings_load_users(db, &US, err);
+  if (!rc && movies)
+    rc = ratings_load_movies(db, &MS, err);
+  take_users(&out->users, &US);
+  take_movies(&out->movies, &MS);
+  return rc;
+}
+
+int dataset_load_train(struct hv_db *db, const struct train_config *c,
+                       struct hv_dataset *out, struct hv_err *err)
+{
+  if (!out)
+    return hv_err_set(err, HV_EINVAL, "dataset: no output");
+  memset(out, 0, sizeof(*out));
+  if (!db || !c)
+    return hv_err_set(err, HV_EINVAL, "dataset: no database or config");
+  if (c->n_extra_rating_ids && !c->extra_rating_ids)
+    return hv_err_set(err, HV_EINVAL, "dataset: %zu extra rating ids but "
+                      "no array", c->n_extra_rating_ids);
+  struct ratings_cols R;
+  int rc = ratings_load(db, c->first_rating_id, c->last_rating_id, &R, err);
+  if (!rc && R.n == 0)
+    rc = hv_err_set(err, HV_ENOTFOUND,
+                    "train: no ratings with rating_id in %lld:%lld; "
+                    "import data first ('harvest data import')",
+                    (long long)c->first_rating_id,
+                    (long long)c->last_rating_id);
+  if (!rc) {
+    out->first_rating_id = R.rating_id[0];
+    out->last_rating_id = R.rating_id[R.n - 1];
+    rc = append_extra(db, &R, c->extra_rating_ids, c->n_extra_rating_ids,
+                      c->first_rating_id, c->last_rating_id, err);
+  }
+  take_ratings(&out->ratings, &R);
+  if (!rc)
+    rc = load_tables(db, 1, out, err);
+  if (rc)
+    dataset_free(out);
+  return rc;
+}
+
+int dataset_load_eval(struct hv_db *db, const struct hv_model *m,
+                      int64_t first, int64_t last, struct hv_dataset *out,
+                      struct hv_err *err)
+{
+  if (!out)
+    return hv_err_set(err, HV_EINVAL, "dataset: no output");
+  memset(out, 0, sizeof(*out));
+  if (!db || !m)
+    return hv_err_set(err, HV_EINVAL, "evaluate: no database or model");
+  struct train_config tc;
+  model_config(m, &tc);
+  struct ratings_cols R;
+  int rc = ratings_load(db, first, last, &R, err);
+  if (!rc && R.n == 0)
+    rc = hv_err_set(err, HV_ENOTFOUND,
+                    "evaluate: no ratings with rating_id in %lld:%lld",
+                    (long long)first, (long long)last);
+  if (!rc)
+    rc = append_outside(db, &R, tc.first_rating_id, tc.last_rating_id,
+                        first, last, err);
+  take_ratings(&out->ratings, &R);
+  out->first_rating_id = first;
+  out->last_rating_id = last;
+  if (!rc)
+    rc = load_tables(db, 0, out, err);
+  if (rc)
+    dataset_free(out);
+  return rc;
+}
+
+/* ---- load, run, free --------------------------------------------------------------- */
+
+int dataset_train(struct hv_db *db, const struct train_config *c,
+                  const struct hv_model *init_from,
+                  const struct train_callbacks *cb, struct train_result *res,
+                  struct hv_model **out, struct hv_err *err)
+{
+  if (!out)
+    return hv_err_set(err, HV_EINVAL, "train: no output model pointer");
+  *out = NULL;
+  if (!db)
+    return hv_err_set(err, HV_EINVAL, "train: no database");
+  if (train_config_check(c, err))
+    return err->code;
+  struct hv_dataset ds;
+  int rc = dataset_load_train(db, c, &ds, err);
+  if (!rc)
+    rc = train_run(&ds, c, init_from, cb, res, out, err);
+  dataset_free(&ds);
+  return rc;
+}
+
+int dataset_evaluate(struct hv_db *db, const struct hv_model *m,
+                     int64_t first, int64_t last, struct eval_metrics *out,
+                     struct hv_err *err)
+{
+  struct hv_dataset ds;
+  int rc = dataset_load_eval(db, m, first, last, &ds, err);
+  if (!rc)
+    rc = model_evaluate(&ds, m, out, err);
+  dataset_free(&ds);
+  return rc;
+}

@@ -1,0 +1,48 @@
+/*
+ * eval_metrics.c - struct eval_metrics as JSON: see eval_metrics.h.
+ */
+#include "train/eval_metrics.h"
+
+#include <stdio.h>
+
+json_t *eval_metrics_to_json(const struct eval_metrics *m)
+{
+  if (!m)
+    return NULL;
+  json_t *j = json_object(), *segs = json_array();
+  if (!j || !segs) {
+    json_decref(j);
+    json_decref(segs);
+    return NULL;
+  }
+  char key[48];
+  for (int k = 0; k < EVAL_NK; k++) {
+    snprintf(key, sizeof(key), "top_%d_categorical_accuracy", eval_ks[k]);
+    json_object_set_new(j, key, json_real(m->top_k[k]));
+  }
+  json_object_set_new(j, "loss", json_real(m->loss));
+  json_object_set_new(j, "loss_per_pair", json_real(m->loss_per_pair));
+  json_object_set_new(j, "recall_at_10", json_real(m->recall_at_10));
+  json_object_set_new(j, "recall_at_100", json_real(m->recall_at_100));
+  json_object_set_new(j, "ndcg_at_10", json_real(m->ndcg_at_10));
+  json_object_set_new(j, "coverage_at_10", json_real(m->coverage_at_10));
+  json_object_set_new(j, "n_pairs", json_integer((json_int_t)m->n_pairs));
+  json_object_set_new(j, "n_users", json_integer((json_int_t)m->n_users));
+  json_object_set_new(j, "n_unknown_users",
+                      json_integer((json_int_t)m->n_unknown_users));
+  json_object_set_new(j, "n_unknown_movies",
+                      json_integer((json_int_t)m->n_unknown_movies));
+  for (int s = 0; s < m->n_segments && s < EVAL_MAX_SEG; s++) {
+    const struct eval_segment *g = &m->seg[s];
+    json_array_append_new(
+        segs, json_pack("{s:s, s:I, s:I, s:f, s:f, s:f, s:f}", "segment",
+                        g->name, "n_pairs", (json_int_t)g->n_pairs,
+                        "n_users", (json_int_t)g->n_users,
+                        "top_10_categorical_accuracy", g->top_10,
+                        "top_100_categorical_accuracy", g->top_100,
+                        "recall_at_10", g->recall_at_10, "ndcg_at_10",
+                        g->ndcg_at_10));
+  }
+  json_object_set_new(j, "segments", segs);
+  return j;
+}
