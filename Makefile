@@ -2,12 +2,19 @@
 #   make demo   install what is missing, build, run the main job
 #   make test   install what is missing, build, run every test (ctest)
 # Also: make build, make asan-test (ASan+UBSan build of the tests), make
-# tsan-test (ThreadSanitizer build of the multi-threaded tests), make deps,
-# make bench (needs ../shared/peers; see bench/README.md), make clean.
+# tsan-test (ThreadSanitizer build of the multi-threaded tests), make fuzz
+# (every libFuzzer target for FUZZ_SECONDS, clang), make fuzz-ci (30 s each,
+# as CI runs them), make deps, make bench (needs ../shared/peers; see
+# bench/README.md), make clean.
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
+FUZZ_BUILD ?= build-fuzz
+# seconds each fuzz target runs (make fuzz; make fuzz-ci uses 30)
+FUZZ_SECONDS ?= 300
+# the fuzz build: clang with libFuzzer, ASan and UBSan (tests/fuzz/README.md)
+FUZZ_CC    ?= clang
 # the tests whose code runs on several threads at once: the server and its
 # model slot, the top-n memo (test_score races it), auth's rate limits.
 # Not test_util: its signal test loses signals to ThreadSanitizer's own
@@ -22,13 +29,22 @@ CMAKE_FLAGS ?=
 DEB_PACKAGES = build-essential cmake pkg-config git libsqlite3-dev \
   libjansson-dev libmicrohttpd-dev libsodium-dev libjwt-dev libopenblas-dev \
   libcurl4-gnutls-dev libzip-dev libgsl-dev libcmocka-dev
+FUZZ_DEB_PACKAGES = clang libclang-rt-dev
 
-.PHONY: all deps build test asan-test tsan-test demo bench clean
+.PHONY: all deps fuzz-deps install-missing build test asan-test tsan-test fuzz-build fuzz fuzz-ci demo \
+  bench clean
 
 all: build
 
 deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
+	@$(MAKE) --no-print-directory install-missing INSTALL_PACKAGES="$(DEB_PACKAGES)"
+
+# the compiler of the fuzz build and its libFuzzer/sanitizer runtimes
+fuzz-deps: deps
+	@$(MAKE) --no-print-directory install-missing INSTALL_PACKAGES="$(FUZZ_DEB_PACKAGES)"
+
+install-missing:
+	@missing=""; for p in $(INSTALL_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' \
 	    || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -62,6 +78,19 @@ tsan-test: deps
 	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1 \
 	  ctest --output-on-failure -R '^($(shell echo $(TSAN_TESTS) | tr ' ' '|'))$$'
 
+# libFuzzer targets (tests/fuzz/fuzz_*.c) built with clang, ASan and UBSan;
+# each runs from its seeds for FUZZ_SECONDS and prints executions and
+# crashes (tests/fuzz/run.sh); a crash fails the target.
+fuzz-build: fuzz-deps
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=$(FUZZ_CC) -DHV_FUZZ=ON
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_targets
+
+fuzz: fuzz-build
+	tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+fuzz-ci: fuzz-build
+	tests/fuzz/run.sh $(FUZZ_BUILD) 30
+
 # The whole loop on a fresh home (docs/retraining.md): synthetic data with a
 # planted drift, tuning, Production, the server, a week-by-week replay through
 # the HTTP API, monitoring, stateful retraining, promotion, hot swap.
@@ -73,4 +102,4 @@ bench: build
 	bench/run_all.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)

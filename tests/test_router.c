@@ -1,7 +1,8 @@
 /*
  * test_router.c - serve/router (matching, statuses, error bodies),
  * serve/openapi (spec and /docs from the real route table) and
- * serve/metrics (counters, histogram text).
+ * serve/metrics (counters, histogram text), and the pure body parsers of
+ * the routes (routes_parse_ratings, srv_form_json).
  */
 #include <jansson.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "serve/http/openapi.h"
 #include "serve/http/router.h"
 #include "serve/http/routes.h"
+#include "store/api.h"
 #include "testutil.h"
 
 static int h_dummy(struct srv_req *req, struct srv_resp *resp,
@@ -269,6 +271,87 @@ static void test_metrics_counts_and_text(void **state)
   metrics_free(NULL);
 }
 
+/* The add_user_rating body parser (pure; also a fuzz target). */
+static void test_parse_ratings(void **state)
+{
+  static const struct {
+    const char *body;
+    int rc;
+    size_t n;
+    const char *msg; /* part of the message */
+  } cases[] = {
+      {"[{\"user_id\": 1, \"movie_id\": 2, \"user_rating\": 4.5}]", 0, 1,
+       NULL},
+      {"[{\"user_id\": \"1\", \"movie_id\": \"2\", \"user_rating\": "
+       "\"3\"}, {\"user_id\": 2, \"movie_id\": 3, \"user_rating\": 5}]",
+       0, 2, NULL},
+      {"", HV_EINVAL, 0, "invalid JSON"},
+      {"[", HV_EINVAL, 0, "invalid JSON"},
+      {"{}", HV_EINVAL, 0, "expected a list"},
+      {"[]", HV_EINVAL, 0, "the list is empty"},
+      {"[7]", HV_EINVAL, 0, "ratings[0]: expected an object"},
+      {"[{\"movie_id\": 2, \"user_rating\": 4}]", HV_EINVAL, 0,
+       "ratings[0].user_id: field required"},
+      {"[{\"user_id\": -1, \"movie_id\": 2, \"user_rating\": 4}]",
+       HV_EINVAL, 0, "must not be negative"},
+      {"[{\"user_id\": 1, \"movie_id\": 2.5, \"user_rating\": 4}]",
+       HV_EINVAL, 0, "ratings[0].movie_id: expected an integer"},
+      {"[{\"user_id\": 1, \"movie_id\": 2, \"user_rating\": null}]",
+       HV_EINVAL, 0, "expected a number"},
+      {"[{\"user_id\": 1, \"user_id\": 2, \"movie_id\": 2, "
+       "\"user_rating\": 4}]",
+       HV_EINVAL, 0, "invalid JSON"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    struct api_new_rating *r = NULL;
+    size_t n = 0;
+    struct hv_err e = {0};
+    int rc = routes_parse_ratings(cases[i].body, strlen(cases[i].body), &r,
+                                  &n, &e);
+    if (rc != cases[i].rc || n != cases[i].n ||
+        (cases[i].msg && !strstr(e.msg, cases[i].msg)))
+      fail_msg("case %zu: rc %d n %zu msg '%s'", i, rc, n, e.msg);
+    assert_true(rc ? r == NULL : r != NULL);
+    free(r);
+  }
+}
+
+/* The JSON form of the login and password routes. */
+static void test_form_json(void **state)
+{
+  static const struct {
+    const char *body;
+    int rc, n_form;
+    const char *username; /* value of "username", NULL when absent */
+  } cases[] = {
+      {"{\"username\": \"6\", \"password\": \"pw\"}", 0, 2, "6"},
+      {"{\"username\": 6, \"flag\": true}", 0, 1, "6"},
+      {"{}", 0, 0, NULL},
+      {"[1]", HV_EINVAL, 0, NULL},
+      {"{\"username\": ", HV_EINVAL, 0, NULL},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    struct srv_req req;
+    struct hv_err e = {0};
+    memset(&req, 0, sizeof(req));
+    req.body = cases[i].body;
+    req.body_len = strlen(cases[i].body);
+    int rc = srv_form_json(&req, &e);
+    const char *user = NULL;
+    for (int k = 0; k < req.n_form; k++)
+      if (!strcmp(req.form_key[k], "username"))
+        user = req.form_val[k];
+    if (rc != cases[i].rc || req.n_form != cases[i].n_form ||
+        (cases[i].username ? !user || strcmp(user, cases[i].username)
+                           : user != NULL))
+      fail_msg("case %zu: rc %d n_form %d", i, rc, req.n_form);
+    for (int k = 0; k < req.n_form; k++) {
+      free(req.form_key[k]);
+      free(req.form_val[k]);
+    }
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -279,6 +362,8 @@ int main(void)
       cmocka_unit_test(test_openapi_real_table),
       cmocka_unit_test(test_openapi_html_escapes_and_rejects),
       cmocka_unit_test(test_metrics_counts_and_text),
+      cmocka_unit_test(test_parse_ratings),
+      cmocka_unit_test(test_form_json),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

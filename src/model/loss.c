@@ -13,8 +13,12 @@
 
 /* Hot loops are vectorised at -O2 too (GCC 12's -O2 cost model is "very
  * cheap" and refuses loops that need an epilogue). */
+#if defined(__clang__) /* clang vectorises at -O2 and has no such attribute */
+#define HV_VECTORIZE
+#else
 #define HV_VECTORIZE \
   __attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic")))
+#endif
 
 /* Users per logits tile: (tile, nm) floats stay around 1 MB for ml-100k. */
 #define LOSS_TILE 160

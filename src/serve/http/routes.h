@@ -76,6 +76,12 @@ const char *srv_header(struct srv_req *req, const char *name);
 /* The value of cookie name, or NULL (borrowed for the request). */
 const char *srv_cookie(struct srv_req *req, const char *name);
 
+/* Parse a JSON object body into req's form fields (what srv_form does for
+ * Content-Type application/json; string and integer members, others
+ * skipped). 0, or HV_EINVAL. The caller frees req->form_key/form_val[0,
+ * n_form). Pure: needs only body and body_len (tests/fuzz calls it). */
+int srv_form_json(struct srv_req *req, struct hv_err *err);
+
 /* The web UI's state (serve/ui.h; borrowed, lives as long as the server). */
 struct ui *srv_ui(struct srv_req *req);
 
@@ -151,6 +157,15 @@ int routes_readyz(struct srv_req *, struct srv_resp *, struct hv_err *);
 int routes_metrics(struct srv_req *, struct srv_resp *, struct hv_err *);
 int routes_openapi(struct srv_req *, struct srv_resp *, struct hv_err *);
 int routes_docs(struct srv_req *, struct srv_resp *, struct hv_err *);
+
+/* Parse and check an add_user_rating body (len bytes of JSON) into a new
+ * array *out (caller frees) of *n ratings; HV_EINVAL naming the item and
+ * field, HV_ETOOBIG over the per-call cap, HV_ENOMEM. Pure (the fuzz
+ * target tests/fuzz/fuzz_http_body.c calls it). */
+struct api_new_rating;
+int routes_parse_ratings(const char *body, size_t len,
+                         struct api_new_rating **out, size_t *n,
+                         struct hv_err *err) HV_WARN_UNUSED;
 
 int routes_users(struct srv_req *, struct srv_resp *, struct hv_err *);
 int routes_user(struct srv_req *, struct srv_resp *, struct hv_err *);

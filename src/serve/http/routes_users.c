@@ -111,12 +111,12 @@ static int item_rating(json_t *item, size_t i, double *out,
   return 0;
 }
 
-/* Parse and check the body into a new array *out of *n ratings. */
-static int parse_ratings(struct srv_req *req, struct api_new_rating **out,
-                         size_t *n, struct hv_err *err)
+int routes_parse_ratings(const char *body, size_t len_body,
+                         struct api_new_rating **out, size_t *n,
+                         struct hv_err *err)
 {
   json_error_t je;
-  json_t *j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
+  json_t *j = json_loadb(body, len_body, JSON_REJECT_DUPLICATES, &je);
   if (!j)
     return hv_err_set(err, HV_EINVAL,
                       "body: invalid JSON at line %d column %d: %s", je.line,
@@ -160,7 +160,7 @@ int routes_add_ratings(struct srv_req *req, struct srv_resp *resp,
   struct api_new_rating *r = NULL;
   size_t n = 0;
   int64_t first = 0;
-  if (parse_ratings(req, &r, &n, err))
+  if (routes_parse_ratings(req->body, req->body_len, &r, &n, err))
     return err->code;
   struct api_conn *c = srv_api(req, err);
   int rc = c ? api_ratings_insert(c, r, n, (int64_t)time(NULL), &first, err)

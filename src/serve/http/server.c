@@ -476,7 +476,7 @@ static enum MHD_Result post_iter(void *cls, enum MHD_ValueKind kind,
                                                                       : MHD_NO;
 }
 
-static int form_from_json(struct srv_req *req, struct hv_err *err)
+int srv_form_json(struct srv_req *req, struct hv_err *err)
 {
   json_error_t je;
   json_t *j = json_loadb(req->body, req->body_len, 0, &je);
@@ -510,7 +510,7 @@ static int form_parse(struct srv_req *req, struct hv_err *err)
 {
   const char *ct = srv_header(req, "Content-Type");
   if (ct && !strncasecmp(ct, "application/json", 16))
-    return form_from_json(req, err);
+    return srv_form_json(req, err);
   struct MHD_PostProcessor *pp =
       MHD_create_post_processor(req->conn, 1024, post_iter, req);
   if (!pp)
