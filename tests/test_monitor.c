@@ -46,30 +46,42 @@ static struct hv_model *train(struct hv_db *db, int64_t first, int64_t last,
   return m;
 }
 
-static const json_t *feature(const json_t *w, const char *name)
+static const struct monitor_feature *feature(const struct monitor_window *w,
+                                             const char *name)
 {
-  size_t i;
-  const json_t *f;
-  json_array_foreach(json_object_get(w, "features"), i, f)
-  {
-    if (!strcmp(json_string_value(json_object_get(f, "name")), name))
-      return f;
-  }
-  fail_msg("feature %s missing", name);
-  return NULL;
+  const struct monitor_feature *f = monitor_report_feature(w, name);
+  if (!f)
+    fail_msg("feature %s missing", name);
+  return f;
 }
 
-static int drifted(const json_t *w, const char *name)
+static int drifted(const struct monitor_window *w, const char *name)
 {
-  return json_is_true(json_object_get(feature(w, name), "drift"));
+  return feature(w, name)->verdict.drift;
 }
 
+static double top(const struct monitor_metrics *m, int k)
+{
+  return monitor_metrics_top(m, k);
+}
+
+/* A number of a JSON object (the CLI's output). */
 static double num(const json_t *o, const char *k)
 {
   const json_t *v = json_object_get(o, k);
   if (!json_is_number(v))
     fail_msg("%s is not a number", k);
   return json_number_value(v);
+}
+
+/* The index of K in eval_ks. */
+static int kix(int k)
+{
+  for (int i = 0; i < EVAL_NK; i++)
+    if (eval_ks[i] == k)
+      return i;
+  fail_msg("K = %d is not evaluated", k);
+  return 0;
 }
 
 /* A synthetic home: synth dataset of the given drift, model trained on the
@@ -107,19 +119,17 @@ static void synth_home_free(struct synth_home *h)
 }
 
 /* Time windows of 6 days from the middle of the synth span. */
-static json_t *monitor_synth(struct synth_home *h)
+static void monitor_synth(struct synth_home *h, struct monitor_report *rep)
 {
   struct monitor_config cfg;
   struct hv_err e = {0};
-  json_t *rep = NULL;
   monitor_config_defaults(&cfg);
   cfg.mode = MONITOR_TIME;
   cfg.window_seconds = 6 * 86400;
   cfg.max_windows = 5;
-  if (monitor_run(h->db, NULL, h->m, &cfg, &rep, &e))
+  if (monitor_run(h->db, NULL, h->m, &cfg, rep, &e))
     fail_msg("monitor_run: %s", e.msg);
-  assert_int_equal(json_array_size(json_object_get(rep, "windows")), 5);
-  return rep;
+  assert_int_equal(rep->n_windows, 5);
 }
 
 /* ---- windows ----------------------------------------------------------------- */
@@ -366,58 +376,45 @@ static void test_metrics_match_evaluate(void **state)
   cfg.mode = MONITOR_BATCHES;
   cfg.windows = ws;
   cfg.n_windows = 2;
-  json_t *rep = NULL;
+  struct monitor_report rep;
   assert_int_equal(monitor_run(db, NULL, m, &cfg, &rep, &e), 0);
-  const json_t *wins = json_object_get(rep, "windows");
   for (int k = 0; k < 2; k++) {
     struct eval_metrics em;
     assert_int_equal(
         dataset_evaluate(db, m, ws[k].first, ws[k].last, &em, &e), 0);
-    const json_t *met = json_object_get(json_array_get(wins, k), "metrics");
-    assert_int_equal((size_t)num(met, "n_pairs"), em.n_pairs);
-    assert_int_equal((size_t)num(met, "n_users"), em.n_users);
-    assert_int_equal((size_t)num(met, "n_unknown_users"), em.n_unknown_users);
-    for (int i = 0; i < EVAL_NK; i++) {
-      char key[48];
-      snprintf(key, sizeof(key), "top_%d_categorical_accuracy", eval_ks[i]);
-      assert_float_equal(num(met, key), em.top_k[i], 1e-12);
-    }
+    const struct monitor_metrics *met = &rep.windows[k].metrics;
+    assert_int_equal(met->n_pairs, em.n_pairs);
+    assert_int_equal(met->n_users, em.n_users);
+    assert_int_equal(met->n_unknown_users, em.n_unknown_users);
+    for (int i = 0; i < EVAL_NK; i++)
+      assert_float_equal(met->top_k[i], em.top_k[i], 1e-12);
     if (k)
       continue; /* unknown users: evaluate puts them in "unknown" */
     for (int g = 0; g < em.n_segments; g++) {
-      size_t j;
-      const json_t *sg;
       int found = 0;
-      json_array_foreach(json_object_get(met, "segments"), j, sg)
-      {
-        if (strcmp(json_string_value(json_object_get(sg, "segment")),
-                   em.seg[g].name))
+      for (size_t j = 0; j < met->n_segments; j++) {
+        const struct monitor_segment *sg = &met->segments[j];
+        if (strcmp(sg->name, em.seg[g].name))
           continue;
         found = 1;
-        assert_int_equal((size_t)num(sg, "n_pairs"), em.seg[g].n_pairs);
-        assert_float_equal(num(sg, "top_10_categorical_accuracy"),
-                           em.seg[g].top_10, 1e-12);
-        assert_float_equal(num(sg, "top_100_categorical_accuracy"),
-                           em.seg[g].top_100, 1e-12);
+        assert_int_equal(sg->n_pairs, em.seg[g].n_pairs);
+        assert_float_equal(sg->top_k[kix(10)], em.seg[g].top_10, 1e-12);
+        assert_float_equal(sg->top_k[kix(100)], em.seg[g].top_100, 1e-12);
       }
       assert_true(found);
     }
   }
   /* the reference is the model's lineage and its metrics are in-sample */
-  const json_t *ref = json_object_get(rep, "reference");
-  assert_int_equal((int64_t)num(ref, "last_rating_id"), 4000);
-  assert_string_equal(json_string_value(json_object_get(ref, "source")),
-                      "model lineage");
-  assert_float_equal(
-      num(json_object_get(ref, "metrics"), "top_100_categorical_accuracy"),
-      num(json_object_get(json_array_get(wins, 0), "metrics"),
-          "top_100_categorical_accuracy"),
-      1e-12);
+  const struct monitor_reference *ref = &rep.reference;
+  assert_int_equal(ref->last_rating_id, 4000);
+  assert_true(ref->from_model);
+  assert_float_equal(top(&ref->metrics, 100),
+                     top(&rep.windows[0].metrics, 100), 1e-12);
   /* the same window as the reference shows no drift at all */
-  const json_t *w0 = json_array_get(wins, 0);
-  assert_int_equal((int)num(w0, "n_drifted"), 0);
-  assert_int_equal((int)num(w0, "n_features"), 8);
-  json_decref(rep);
+  const struct monitor_window *w0 = &rep.windows[0];
+  assert_int_equal(w0->n_drifted, 0);
+  assert_int_equal(w0->n_judged, 8);
+  monitor_report_free(&rep);
   model_free(m);
   db_close(db);
 }
@@ -429,42 +426,35 @@ static void test_synth_sudden(void **state)
   struct synth_home h;
   synth_home(&h, SYNTH_DRIFT_SUDDEN);
   assert_int_equal(h.res.drift_first_rating_id, 8001);
-  json_t *rep = monitor_synth(&h);
-  size_t i;
-  const json_t *w;
-  json_array_foreach(json_object_get(rep, "windows"), i, w)
-  {
-    assert_true(num(w, "end_ts") > (double)h.res.drift_start_ts);
+  struct monitor_report rep;
+  monitor_synth(&h, &rep);
+  const struct monitor_metrics *rm = &rep.reference.metrics;
+  for (size_t i = 0; i < rep.n_windows; i++) {
+    const struct monitor_window *w = &rep.windows[i];
+    assert_true(w->spec.last > h.res.drift_start_ts);
     /* 3. user mix: a younger cohort (ages, more students) */
     assert_true(drifted(w, "user_age"));
     assert_true(drifted(w, "user_occupation"));
-    assert_true(num(feature(w, "user_age"), "cur_mean") <
-                num(feature(w, "user_age"), "ref_mean") - 3);
+    assert_true(feature(w, "user_age")->cur_mean <
+                feature(w, "user_age")->ref_mean - 3);
     /* ... whom the model never trained on: its top scores move */
     assert_true(drifted(w, "prediction_top1_score"));
     /* 1. new movies: their release year is the year they appear */
     assert_true(drifted(w, "movie_year"));
-    assert_true(num(feature(w, "movie_year"), "ks_pvalue") < 1e-6);
+    assert_true(feature(w, "movie_year")->ks.pvalue < 1e-6);
     /* 2. popularity shift */
     assert_true(drifted(w, "movie_popularity"));
     /* 4. rating scale: the mean falls by about 0.35 stars */
     assert_true(drifted(w, "rating"));
-    assert_true(num(json_object_get(w, "metrics"), "rating_mean") <
-                num(json_object_get(json_object_get(rep, "reference"),
-                                    "metrics"),
-                    "rating_mean") -
-                    0.2);
+    assert_true(w->metrics.rating_mean < rm->rating_mean - 0.2);
     /* not planted: the genre mix follows tastes, which did not change */
     assert_false(drifted(w, "movie_genres"));
-    assert_true(json_is_true(json_object_get(w, "dataset_drift")));
-    assert_true(num(w, "drifted_share") >= 6.0 / 8.0);
+    assert_true(w->dataset_drift);
+    assert_true(w->drifted_share >= 6.0 / 8.0);
     /* the model decays: accuracy below its in-sample level */
-    assert_true(
-        num(json_object_get(w, "metrics"), "top_100_categorical_accuracy") <
-        num(json_object_get(json_object_get(rep, "reference"), "metrics"),
-            "top_100_categorical_accuracy"));
+    assert_true(top(&w->metrics, 100) < top(rm, 100));
   }
-  json_decref(rep);
+  monitor_report_free(&rep);
   synth_home_free(&h);
 }
 
@@ -473,25 +463,23 @@ static void test_synth_gradual(void **state)
 {
   struct synth_home h;
   synth_home(&h, SYNTH_DRIFT_GRADUAL);
-  json_t *rep = monitor_synth(&h);
-  const json_t *wins = json_object_get(rep, "windows");
-  const json_t *first = json_array_get(wins, 0), *last = json_array_get(wins, 4);
-  assert_true(num(first, "drifted_share") <= 0.25);
-  assert_false(json_is_true(json_object_get(first, "dataset_drift")));
-  assert_true(json_is_true(json_object_get(last, "dataset_drift")));
+  struct monitor_report rep;
+  monitor_synth(&h, &rep);
+  const struct monitor_window *first = &rep.windows[0],
+                              *last = &rep.windows[4];
+  assert_true(first->drifted_share <= 0.25);
+  assert_false(first->dataset_drift);
+  assert_true(last->dataset_drift);
   double prev = -1;
-  size_t i;
-  const json_t *w;
-  json_array_foreach(wins, i, w)
-  {
+  for (size_t i = 0; i < rep.n_windows; i++) {
     /* the age shift grows with the blend weight */
-    double d = num(feature(w, "user_age"), "statistic");
+    double d = feature(&rep.windows[i], "user_age")->verdict.statistic;
     assert_true(d > prev - 0.03);
     prev = d;
   }
   assert_true(drifted(last, "user_age") && drifted(last, "movie_popularity") &&
               drifted(last, "rating") && drifted(last, "movie_year"));
-  json_decref(rep);
+  monitor_report_free(&rep);
   synth_home_free(&h);
 }
 
@@ -504,34 +492,29 @@ static void test_synth_none(void **state)
 {
   struct synth_home h;
   synth_home(&h, SYNTH_DRIFT_NONE);
-  json_t *rep = monitor_synth(&h);
-  size_t i, verdicts = 0, flagged = 0;
-  const json_t *w;
-  json_array_foreach(json_object_get(rep, "windows"), i, w)
-  {
-    size_t k;
-    const json_t *f;
-    json_array_foreach(json_object_get(w, "features"), k, f)
-    {
-      if (!strcmp(json_string_value(json_object_get(f, "group")),
-                  "prediction")) {
-        if (json_is_true(json_object_get(f, "drift")))
-          assert_true(num(json_object_get(w, "metrics"),
-                          "n_users_not_in_reference") > 0);
+  struct monitor_report rep;
+  monitor_synth(&h, &rep);
+  size_t verdicts = 0, flagged = 0;
+  for (size_t i = 0; i < rep.n_windows; i++) {
+    const struct monitor_window *w = &rep.windows[i];
+    for (size_t k = 0; k < w->n_features; k++) {
+      const struct monitor_feature *f = &w->features[k];
+      if (f->group == MONITOR_PREDICTION) {
+        if (f->verdict.drift)
+          assert_true(w->metrics.n_users_not_in_reference > 0);
         continue;
       }
       verdicts++;
-      flagged += json_is_true(json_object_get(f, "drift"));
+      flagged += f->verdict.drift;
     }
-    assert_false(json_is_true(json_object_get(w, "dataset_drift")));
-    const json_t *hl = json_object_get(w, "health");
-    assert_true(num(hl, "coverage_at_10") > 0 &&
-                num(hl, "coverage_at_10") <= 1);
-    assert_true(num(hl, "gini_at_10") >= 0 && num(hl, "gini_at_10") < 1);
+    assert_false(w->dataset_drift);
+    const struct monitor_health *hl = &w->health;
+    assert_true(hl->coverage_at_10 > 0 && hl->coverage_at_10 <= 1);
+    assert_true(hl->gini_at_10 >= 0 && hl->gini_at_10 < 1);
   }
   assert_int_equal(verdicts, 35);
   assert_true(flagged <= (verdicts + 19) / 20);
-  json_decref(rep);
+  monitor_report_free(&rep);
   synth_home_free(&h);
 }
 
@@ -560,14 +543,15 @@ static void test_logged_run(void **state)
   cfg.n_windows = n;
   cfg.log_run = 1;
   cfg.model_uri = "file.hvm";
-  json_t *rep = NULL;
+  struct monitor_report rep;
   assert_int_equal(monitor_run(db, home, m, &cfg, &rep, &e), 0);
-  const char *run = json_string_value(json_object_get(rep, "run_id"));
-  assert_non_null(run);
+  const char *run = rep.run_id;
+  assert_int_equal(strlen(run), 32);
   /* the empty window is reported, not an error */
-  const json_t *w2 = json_array_get(json_object_get(rep, "windows"), 2);
-  assert_int_equal((int)num(w2, "n_ratings"), 0);
-  assert_false(json_is_true(json_object_get(w2, "dataset_drift")));
+  const struct monitor_window *w2 = &rep.windows[2];
+  assert_int_equal(w2->n_ratings, 0);
+  assert_false(w2->dataset_drift);
+  assert_int_equal(w2->n_features, 0);
   struct tracking_run *r = NULL;
   assert_int_equal(runs_get(db, run, &r, &e), 0);
   assert_string_equal(r->status, "FINISHED");
@@ -580,32 +564,35 @@ static void test_logged_run(void **state)
                    0);
   assert_int_equal(nh, 2); /* not for the empty window */
   assert_int_equal(hist[1].step, 1);
-  assert_float_equal(
-      hist[1].value,
-      num(json_object_get(json_array_get(json_object_get(rep, "windows"), 1),
-                          "metrics"),
-          "top_100_categorical_accuracy"),
-      1e-9);
+  assert_float_equal(hist[1].value, top(&rep.windows[1].metrics, 100), 1e-9);
   tracking_metrics_free(hist, nh);
   assert_int_equal(
       tracking_metric_history(db, run, "user_age.statistic", &hist, &nh, &e),
       0);
   assert_int_equal(nh, 2);
   tracking_metrics_free(hist, nh);
-  /* the artifact is the report */
+  /* the artifact is the report's JSON, and reads back as the report */
   char out[600];
   snprintf(out, sizeof(out), "%s/report-copy.json", home);
   assert_int_equal(artifacts_save_as(home, db, run, MONITOR_ARTIFACT, out, &e),
                    0);
   json_error_t je;
-  json_t *back = json_load_file(out, 0, &je);
+  json_t *back = json_load_file(out, 0, &je), *j = monitor_report_to_json(&rep);
   assert_non_null(back);
-  assert_true(json_equal(back, rep));
+  assert_true(json_equal(back, j));
   assert_int_equal(json_array_size(json_object_get(back, "windows")), 3);
   assert_string_equal(json_string_value(json_object_get(back, "run_id")),
                       run);
+  struct monitor_report rb;
+  assert_int_equal(monitor_report_from_json(back, &rb, &e), 0);
+  json_t *j2 = monitor_report_to_json(&rb);
+  assert_true(json_equal(j2, j));
+  assert_string_equal(rb.model.uri, "file.hvm");
+  json_decref(j2);
   json_decref(back);
-  json_decref(rep);
+  json_decref(j);
+  monitor_report_free(&rb);
+  monitor_report_free(&rep);
   /* the run is in the experiment "Model monitoring" */
   struct runs_query q = {MONITOR_EXPERIMENT, NULL, NULL, 0};
   struct tracking_run *rs = NULL;
@@ -613,9 +600,10 @@ static void test_logged_run(void **state)
   assert_int_equal(runs_search(db, &q, &rs, &nr, &e), 0);
   assert_int_equal(nr, 1);
   runs_free(rs, nr);
-  /* logging without a home is refused, and leaves a FAILED run */
+  /* logging without a home is refused, and leaves the report empty */
   assert_int_equal(monitor_run(db, NULL, m, &cfg, &rep, &e), HV_EINVAL);
-  assert_null(rep);
+  assert_int_equal(rep.n_windows, 0);
+  assert_null(rep.windows);
   free(ws);
   model_free(m);
   db_close(db);
@@ -632,9 +620,10 @@ static void test_bad_input(void **state)
   struct hv_model *m = train(db, 1, 1200, 8, 1);
   struct monitor_config cfg;
   monitor_config_defaults(&cfg);
-  json_t *rep = (json_t *)1;
+  struct monitor_report rep;
+  memset(&rep, 0xff, sizeof(rep));
   assert_int_equal(monitor_run(NULL, NULL, m, &cfg, &rep, &e), HV_EINVAL);
-  assert_null(rep);
+  assert_null(rep.windows); /* zeroed */
   assert_int_equal(monitor_run(db, NULL, NULL, &cfg, &rep, &e), HV_EINVAL);
   assert_int_equal(monitor_run(db, NULL, m, NULL, &rep, &e), HV_EINVAL);
   assert_int_equal(monitor_run(db, NULL, m, &cfg, NULL, &e), HV_EINVAL);
@@ -654,19 +643,19 @@ static void test_bad_input(void **state)
   cfg.has_since = 1;
   cfg.since = 0;
   assert_int_equal(monitor_run(db, NULL, m, &cfg, &rep, &e), 0);
-  const json_t *w = json_array_get(json_object_get(rep, "windows"), 0);
-  assert_int_equal(json_array_size(json_object_get(rep, "windows")), 1);
-  assert_int_equal((int)num(w, "n_ratings"), 200); /* reference excluded */
-  assert_int_equal((int)num(w, "n_features"), 8);
-  json_decref(rep);
+  assert_int_equal(rep.n_windows, 1);
+  assert_int_equal(rep.windows[0].n_ratings, 200); /* reference excluded */
+  assert_int_equal(rep.windows[0].n_judged, 8);
+  assert_false(rep.reference.from_model);
+  monitor_report_free(&rep);
   cfg.min_ratings = 201;
   assert_int_equal(monitor_run(db, NULL, m, &cfg, &rep, &e), 0);
-  w = json_array_get(json_object_get(rep, "windows"), 0);
-  assert_int_equal((int)num(w, "n_features"), 0);
-  assert_non_null(json_object_get(feature(w, "user_age"), "skipped"));
-  assert_true(json_is_number(json_object_get(feature(w, "user_age"),
-                                             "statistic")));
-  json_decref(rep);
+  const struct monitor_window *w = &rep.windows[0];
+  assert_int_equal(w->n_judged, 0);
+  assert_non_null(strstr(feature(w, "user_age")->skipped, "min_ratings"));
+  assert_true(feature(w, "user_age")->measured);
+  assert_true(isfinite(feature(w, "user_age")->verdict.statistic));
+  monitor_report_free(&rep);
   /* a forced test that does not fit is refused before any work */
   cfg.num_test = DRIFT_TEST_CHI2;
   assert_int_equal(monitor_run(db, NULL, m, &cfg, &rep, &e), HV_EINVAL);
@@ -676,20 +665,17 @@ static void test_bad_input(void **state)
   cfg.min_ratings = 0;
   cfg.th.psi = 0.3;
   assert_int_equal(monitor_run(db, NULL, m, &cfg, &rep, &e), 0);
-  size_t i;
-  const json_t *f;
-  json_array_foreach(json_object_get(
-                         json_array_get(json_object_get(rep, "windows"), 0),
-                         "features"),
-                     i, f)
-  {
-    assert_string_equal(json_string_value(json_object_get(f, "test")), "psi");
-    assert_float_equal(num(f, "threshold"), 0.3, 0);
-    assert_int_equal(json_is_true(json_object_get(f, "drift")),
-                     num(f, "psi") >= 0.3);
+  w = &rep.windows[0];
+  assert_int_equal(w->n_features, MONITOR_N_FEATURES);
+  for (size_t i = 0; i < w->n_features; i++) {
+    const struct monitor_feature *f = &w->features[i];
+    assert_int_equal(f->verdict.test, DRIFT_TEST_PSI);
+    assert_float_equal(f->verdict.threshold, 0.3, 0);
+    assert_int_equal(f->verdict.drift, f->psi >= 0.3);
   }
-  json_decref(rep);
-  monitor_print_table(NULL, stdout);
+  monitor_report_free(&rep);
+  monitor_report_print_table(NULL, stdout);
+  monitor_report_free(NULL);
   model_free(m);
   db_close(db);
 }

@@ -11,28 +11,48 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "monitor/monitor_report.h"
 #include "retrain/policy.h"
 
-/* A report with n windows: top100[i], n_ratings[i], drift[i], and the PSI
- * of user_age psi_age[i] (movie_year is always 0.05). */
-static json_t *report(size_t n, const double *top100, const int *n_ratings,
-                      const int *drift, const double *psi_age)
+/* One hand-made feature: its name, PSI, verdict and skip reason. */
+static void feat(struct monitor_feature *f, const char *name, double psi,
+                 int drift, const char *skipped)
 {
-  json_t *wins = json_array();
+  memset(f, 0, sizeof(*f));
+  snprintf(f->verdict.name, sizeof(f->verdict.name), "%s", name);
+  f->verdict.drift = drift;
+  f->measured = 1;
+  f->psi = psi;
+  snprintf(f->skipped, sizeof(f->skipped), "%s", skipped ? skipped : "");
+}
+
+/* A report with n windows: top100[i], n_ratings[i], drift[i], and the PSI
+ * of user_age psi_age[i] (movie_year is always 0.05; rating is skipped).
+ * Release with monitor_report_free. */
+static struct monitor_report report(size_t n, const double *top100,
+                                    const int *n_ratings, const int *drift,
+                                    const double *psi_age)
+{
+  struct monitor_report r;
+  memset(&r, 0, sizeof(r));
+  r.windows = calloc(n, sizeof(*r.windows));
+  assert_non_null(r.windows);
+  r.n_windows = n;
   for (size_t i = 0; i < n; i++) {
-    json_t *feats = json_pack(
-        "[{s:s, s:f, s:b}, {s:s, s:f, s:b}, {s:s, s:f, s:b, s:s}]", "name",
-        "user_age", "psi", psi_age[i], "drift", drift[i], "name",
-        "movie_year", "psi", 0.05, "drift", 0, "name", "rating", "psi", 9.0,
-        "drift", 0, "skipped", "empty sample");
-    json_array_append_new(
-        wins, json_pack("{s:s, s:i, s:{s:f}, s:o, s:b, s:i, s:i}", "name",
-                        "w", "n_ratings", n_ratings[i], "metrics",
-                        "top_100_categorical_accuracy", top100[i],
-                        "features", feats, "dataset_drift", drift[i],
-                        "n_drifted", drift[i], "n_features", 3));
+    struct monitor_window *w = &r.windows[i];
+    snprintf(w->spec.name, sizeof(w->spec.name), "w");
+    w->n_ratings = (size_t)n_ratings[i];
+    monitor_metrics_init(&w->metrics);
+    w->metrics.top_k[EVAL_NK - 1] = top100[i];
+    feat(&w->features[0], "user_age", psi_age[i], drift[i], NULL);
+    feat(&w->features[1], "movie_year", 0.05, 0, NULL);
+    feat(&w->features[2], "rating", 9.0, 0, "empty sample");
+    w->n_features = 3;
+    w->n_judged = 3;
+    w->n_drifted = (size_t)drift[i];
+    w->dataset_drift = drift[i];
   }
-  return json_pack("{s:o}", "windows", wins);
+  return r;
 }
 
 static const struct policy_check *find(const struct policy_decision *d,
@@ -89,8 +109,8 @@ static void test_top100(void **state)
     p.min_top100 = cases[k].threshold;
     int drift[3] = {0, 0, 0};
     double psi[3] = {0, 0, 0};
-    json_t *r = report(3, cases[k].top, cases[k].n, drift, psi);
-    struct policy_input in = {r, 1500, 1.0, 0};
+    struct monitor_report r = report(3, cases[k].top, cases[k].n, drift, psi);
+    struct policy_input in = {&r, 1500, 1.0, 0};
     struct policy_decision d;
     struct hv_err e = {0};
     assert_int_equal(policy_decide(&p, &in, &d, &e), 0);
@@ -107,7 +127,7 @@ static void test_top100(void **state)
       assert_non_null(strstr(d.reasons, "worst top-100"));
     else
       assert_non_null(strstr(d.reasons, "no trigger fired"));
-    json_decref(r);
+    monitor_report_free(&r);
   }
 }
 
@@ -125,8 +145,8 @@ static void test_drift_and_psi(void **state)
   /* no drift, PSI below the bound: nothing fires */
   int d0[2] = {0, 0};
   double psi0[2] = {0.1, 0.15};
-  json_t *r = report(2, top, n, d0, psi0);
-  struct policy_input in = {r, 1000, 0.5, 0};
+  struct monitor_report r = report(2, top, n, d0, psi0);
+  struct policy_input in = {&r, 1000, 0.5, 0};
   struct policy_decision d;
   assert_int_equal(policy_decide(&p, &in, &d, &e), 0);
   assert_false(d.retrain);
@@ -140,12 +160,12 @@ static void test_drift_and_psi(void **state)
   assert_non_null(c);
   assert_false(c->fired);
   assert_true(isnan(c->value));
-  json_decref(r);
+  monitor_report_free(&r);
   /* drift in the second window, PSI above the bound in the first */
   int d1[2] = {0, 1};
   double psi1[2] = {0.3, 0.1};
   r = report(2, top, n, d1, psi1);
-  in.report = r;
+  in.report = &r;
   assert_int_equal(policy_decide(&p, &in, &d, &e), 0);
   assert_true(d.retrain);
   assert_int_equal(d.dataset_drift, 1);
@@ -153,16 +173,17 @@ static void test_drift_and_psi(void **state)
   assert_true(find(&d, "psi:user_age")->fired);
   assert_non_null(strstr(d.reasons, "dataset drift in window 1"));
   assert_non_null(strstr(d.reasons, "PSI of user_age 0.3000 > 0.2"));
-  json_decref(r);
+  assert_non_null(strstr(d.reasons, "(1/3 features: user_age)"));
+  monitor_report_free(&r);
   /* a drifted window too small to judge does not count */
   int n2[2] = {50, 500};
   int d2[2] = {1, 0};
   r = report(2, top, n2, d2, psi0);
-  in.report = r;
+  in.report = &r;
   assert_int_equal(policy_decide(&p, &in, &d, &e), 0);
   assert_false(d.retrain);
   assert_int_equal(d.n_judged, 1);
-  json_decref(r);
+  monitor_report_free(&r);
 }
 
 static void test_volume_age_force(void **state)
@@ -348,20 +369,26 @@ static void test_decide_bad_input(void **state)
   assert_int_equal(policy_decide(NULL, &in, &d, &e), HV_EINVAL);
   assert_int_equal(policy_decide(&p, NULL, &d, &e), HV_EINVAL);
   assert_int_equal(policy_decide(&p, &in, NULL, &e), HV_EINVAL);
-  json_t *r = json_pack("{s:i}", "windows", 3);
-  in.report = r;
+  /* windows counted but not given */
+  struct monitor_report r;
+  memset(&r, 0, sizeof(r));
+  r.n_windows = 3;
+  in.report = &r;
   assert_int_equal(policy_decide(&p, &in, &d, &e), HV_EINVAL);
   assert_non_null(strstr(e.msg, "windows"));
-  json_decref(r);
-  /* windows with junk inside are not judged, not a crash */
-  r = json_pack("{s:[i, {s:s}, {s:i, s:s}]}", "windows", 1, "n_ratings",
-                "x", "n_ratings", 900, "metrics", "none");
-  in.report = r;
+  /* windows without an accuracy are judged, and fire nothing */
+  r.windows = calloc(2, sizeof(*r.windows));
+  assert_non_null(r.windows);
+  r.n_windows = 2;
+  for (size_t i = 0; i < 2; i++) {
+    r.windows[i].n_ratings = 900;
+    monitor_metrics_init(&r.windows[i].metrics);
+  }
   assert_int_equal(policy_decide(&p, &in, &d, &e), 0);
   assert_false(d.retrain);
-  assert_int_equal(d.n_judged, 1);
+  assert_int_equal(d.n_judged, 2);
   assert_true(isnan(d.worst_top100));
-  json_decref(r);
+  monitor_report_free(&r);
   /* a bad policy is refused */
   p.windows = 0;
   in.report = NULL;

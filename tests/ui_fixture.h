@@ -90,9 +90,10 @@ UIF_FN void uif_tune(struct hv_db *db, struct uif *f)
   tune_grid_free(&g);
 }
 
-/* Monitor Production over four windows after the drift; returns the
- * report (caller json_decref's it). */
-UIF_FN json_t *uif_monitor(struct hv_db *db, struct uif *f)
+/* Monitor Production over four windows after the drift into *report
+ * (caller monitor_report_free's it). */
+UIF_FN void uif_monitor(struct hv_db *db, struct uif *f,
+                        struct monitor_report *report)
 {
   struct hv_err e = {0};
   struct uri_target t;
@@ -119,15 +120,13 @@ UIF_FN json_t *uif_monitor(struct hv_db *db, struct uif *f)
   c.n_windows = UIF_WINDOWS;
   c.log_run = 1;
   c.model_uri = "models:/harvest_recommender/Production";
-  json_t *report = NULL;
-  UIF_CHECK(monitor_run(db, f->home, m, &c, &report, &e), e);
-  snprintf(f->monitor_run, 33, "%s",
-           json_string_value(json_object_get(report, "run_id")));
+  UIF_CHECK(monitor_run(db, f->home, m, &c, report, &e), e);
+  snprintf(f->monitor_run, 33, "%s", report->run_id);
   model_free(m);
-  return report;
 }
 
-UIF_FN void uif_retrain(struct hv_db *db, struct uif *f, json_t *report)
+UIF_FN void uif_retrain(struct hv_db *db, struct uif *f,
+                        const struct monitor_report *report)
 {
   struct hv_err e = {0};
   struct retrain_opts o;
@@ -174,9 +173,10 @@ UIF_FN void uif_build(struct uif *f)
   sc.drift = SYNTH_DRIFT_SUDDEN;
   UIF_CHECK(synth_run(db, &sc, NULL, NULL, &f->syn, &e), e);
   uif_tune(db, f);
-  json_t *report = uif_monitor(db, f);
-  uif_retrain(db, f, report);
-  json_decref(report);
+  struct monitor_report report;
+  uif_monitor(db, f, &report);
+  uif_retrain(db, f, &report);
+  monitor_report_free(&report);
   uif_xss_run(db, f);
   db_close(db);
 }

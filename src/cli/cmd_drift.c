@@ -22,6 +22,7 @@
 
 #include "cli/cli.h"
 #include "monitor/drift.h"
+#include "monitor/monitor_report.h"
 #include "util/fsutil.h"
 #include "util/json.h"
 #include "util/parse.h"
@@ -196,13 +197,16 @@ static int cat_count(const struct column *r, const struct column *c,
 
 /* ---- output ------------------------------------------------------------ */
 
+/* {"name", "test", "statistic", "pvalue", "threshold", "drift"}: the
+ * verdict as the monitoring report writes it, with the feature's name. */
 static json_t *result_json(const struct drift_feature_result *r)
 {
-  return json_pack("{s:s, s:s, s:o, s:o, s:f, s:b}", "name", r->name, "test",
-                   drift_test_name(r->test), "statistic",
-                   hv_json_num(r->statistic), "pvalue",
-                   hv_json_num(r->pvalue), "threshold", r->threshold, "drift",
-                   r->drift);
+  json_t *o = json_pack("{s:s}", "name", r->name);
+  if (o && monitor_report_verdict_json(o, r)) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
 }
 
 static json_t *results_json(const struct drift_feature_result *r, size_t n,

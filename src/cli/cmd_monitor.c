@@ -179,8 +179,9 @@ static int run(struct cli_ctx *ctx, struct opts *o,
 {
   struct hv_db *db = NULL;
   struct hv_model *m = NULL;
-  json_t *rep = NULL;
+  struct monitor_report rep;
   char path[4096];
+  memset(&rep, 0, sizeof(rep));
   int rc = cli_open_home(ctx, &db, err);
   if (!rc)
     rc = uri_resolve(ctx->home, db, o->model, path, sizeof(path), err);
@@ -192,19 +193,17 @@ static int run(struct cli_ctx *ctx, struct opts *o,
   if (!rc)
     rc = monitor_run(db, ctx->home, m, cfg, &rep, err);
   if (!rc && ctx->json) {
-    cli_print_json(rep);
-    rep = NULL;
+    cli_print_json(monitor_report_to_json(&rep));
   } else if (!rc) {
-    monitor_print_table(rep, stdout);
-    const char *run_id = json_string_value(json_object_get(rep, "run_id"));
-    printf("%.2f s", json_number_value(json_object_get(rep, "seconds")));
-    if (run_id)
-      printf("; run %s in experiment \"%s\" (artifact %s)", run_id,
+    monitor_report_print_table(&rep, stdout);
+    printf("%.2f s", rep.seconds);
+    if (rep.run_id[0])
+      printf("; run %s in experiment \"%s\" (artifact %s)", rep.run_id,
              cfg->experiment ? cfg->experiment : MONITOR_EXPERIMENT,
              MONITOR_ARTIFACT);
     printf("\n");
   }
-  json_decref(rep);
+  monitor_report_free(&rep);
   model_free(m);
   db_close(db);
   return rc;

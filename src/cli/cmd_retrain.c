@@ -60,23 +60,16 @@ static void print_side(const char *label, const struct retrain_side *s,
          s->run_id);
 }
 
-static void print_windows(const json_t *report)
+static void print_windows(const struct monitor_report *report)
 {
-  size_t i;
-  const json_t *w;
   printf("%-10s %-20s %8s %8s  %s\n", "window", "rating ids", "ratings",
          "top-100", "drift");
-  json_array_foreach(json_object_get(report, "windows"), i, w) {
-    const json_t *m = json_object_get(w, "metrics");
-    json_t *dd = json_object_get(w, "dataset_drift");
-    printf("%-10zu %-20s %8lld %8.4f  %s (%lld/%lld)\n", i,
-           json_string_value(json_object_get(w, "name")),
-           (long long)json_integer_value(json_object_get(w, "n_ratings")),
-           json_number_value(
-               json_object_get(m, "top_100_categorical_accuracy")),
-           json_is_true(dd) ? "DATASET DRIFT" : "ok",
-           (long long)json_integer_value(json_object_get(w, "n_drifted")),
-           (long long)json_integer_value(json_object_get(w, "n_features")));
+  for (size_t i = 0; i < report->n_windows; i++) {
+    const struct monitor_window *w = &report->windows[i];
+    printf("%-10zu %-20s %8zu %8.4f  %s (%zu/%zu)\n", i, w->spec.name,
+           w->n_ratings, monitor_metrics_top(&w->metrics, 100),
+           w->dataset_drift ? "DATASET DRIFT" : "ok", w->n_drifted,
+           w->n_judged);
   }
 }
 

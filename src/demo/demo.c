@@ -445,21 +445,8 @@ static void post_week(struct demo *d, size_t lo, size_t hi,
   }
 }
 
-static void drifted_names(const json_t *win, char *buf, size_t cap)
-{
-  size_t off = 0, i;
-  const json_t *f;
-  buf[0] = '\0';
-  json_array_foreach(json_object_get(win, "features"), i, f) {
-    if (!json_is_true(json_object_get(f, "drift")) || off >= cap)
-      continue;
-    off += (size_t)snprintf(buf + off, cap - off, "%s%s", off ? ", " : "",
-                            json_string_value(json_object_get(f, "name")));
-  }
-}
-
-static int monitor_week(struct demo *d, struct demo_week *w, json_t **report,
-                        struct hv_err *err)
+static int monitor_week(struct demo *d, struct demo_week *w,
+                        struct monitor_report *report, struct hv_err *err)
 {
   struct window_spec ws;
   memset(&ws, 0, sizeof(ws));
@@ -481,19 +468,15 @@ static int monitor_week(struct demo *d, struct demo_week *w, json_t **report,
   mc.run_name = run_name;
   if (monitor_run(d->db, d->c->home, d->serving, &mc, report, err))
     return err->code;
-  const json_t *win = json_array_get(json_object_get(*report, "windows"), 0);
-  const json_t *m = json_object_get(win, "metrics");
-  w->top100 = json_number_value(
-      json_object_get(m, "top_100_categorical_accuracy"));
-  w->top10 =
-      json_number_value(json_object_get(m, "top_10_categorical_accuracy"));
-  json_t *dd = json_object_get(win, "dataset_drift");
+  const struct monitor_window *win = &report->windows[0];
+  w->top100 = monitor_metrics_top(&win->metrics, 100);
+  w->top10 = monitor_metrics_top(&win->metrics, 10);
   w->dataset_drift = w->new_ratings < d->c->policy.min_window_ratings
                          ? -1
-                         : json_is_true(dd);
-  w->n_drifted = (int)json_integer_value(json_object_get(win, "n_drifted"));
-  w->n_features = (int)json_integer_value(json_object_get(win, "n_features"));
-  drifted_names(win, w->drifted, sizeof(w->drifted));
+                         : win->dataset_drift;
+  w->n_drifted = (int)win->n_drifted;
+  w->n_features = (int)win->n_judged;
+  monitor_report_drifted_names(win, w->drifted, sizeof(w->drifted));
   struct eval_metrics em;
   if (dataset_evaluate(d->db, d->never, w->first_id, w->last_id, &em, err))
     return err->code;
@@ -525,7 +508,8 @@ static void wait_swap(struct demo *d, struct demo_week *w, int64_t user)
 }
 
 static int decide_week(struct demo *d, struct demo_week *w,
-                       const json_t *report, struct hv_err *err)
+                       const struct monitor_report *report,
+                       struct hv_err *err)
 {
   struct retrain_opts o;
   retrain_opts_defaults(&o);
@@ -596,11 +580,11 @@ static int run_week(struct demo *d, struct demo_week *w, size_t lo, size_t hi,
     snprintf(w->detail, sizeof(w->detail), "no ratings this week");
     return 0;
   }
-  json_t *report = NULL;
+  struct monitor_report report;
   int rc = monitor_week(d, w, &report, err);
   if (!rc)
-    rc = decide_week(d, w, report, err);
-  json_decref(report);
+    rc = decide_week(d, w, &report, err);
+  monitor_report_free(&report);
   if (!rc)
     say(d->c, "week %2d: %6lld ratings, top-100 %.4f (never retrained "
         "%.4f), drift %s, %s%s%s", w->week, (long long)w->new_ratings,

@@ -39,12 +39,11 @@
 #ifndef HV_MONITOR_MONITOR_H
 #define HV_MONITOR_MONITOR_H
 
-#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "monitor/drift.h"
+#include "monitor/monitor_report.h"
 #include "monitor/window.h"
 #include "util/err.h"
 
@@ -56,13 +55,9 @@ struct hv_model;
 #define MONITOR_ARTIFACT "report.json"
 #define MONITOR_DEFAULT_MIN_RATINGS 200 /* smallest window given verdicts */
 
-enum monitor_mode {
-  MONITOR_BATCHES = 0, /* cfg->windows: explicit rating_id ranges */
-  MONITOR_TIME = 1     /* time windows of window_seconds from `since` */
-};
-
 struct monitor_config {
-  enum monitor_mode mode;
+  enum monitor_mode mode;  /* MONITOR_BATCHES: cfg->windows; MONITOR_TIME:
+                              windows of window_seconds from `since` */
   /* MONITOR_BATCHES: the windows (borrowed; kind WINDOW_RATING_IDS or
    * WINDOW_TIME, bounds as window.h). */
   const struct window_spec *windows;
@@ -107,31 +102,24 @@ void monitor_config_defaults(struct monitor_config *c);
 int monitor_config_check(const struct monitor_config *c,
                          struct hv_err *err) HV_WARN_UNUSED;
 
-/* Run one monitoring pass of model m over the ratings in db. On success
- * *report is a new JSON object (caller json_decref's it):
- *   {"model": {...}, "reference": {...}, "config": {...},
- *    "windows": [{"index", "name", "first_rating_id"/"last_rating_id" or
- *      "start"/"end" (+ _ts), "n_ratings", "n_users", "metrics": {top_K...,
- *      "segments": [...]}, "features": [{"name", "group", "kind", "test",
- *      "statistic", "pvalue", "threshold", "drift", ...}], "n_features",
- *      "n_drifted", "drifted_share", "dataset_drift", "health": {...}}],
- *    "run_id": "..." (when logged), "seconds": wall time}
+/* Run one monitoring pass of model m over the ratings in db into *report
+ * (zeroed first; the caller monitor_report_free's it, also on error):
+ * model, reference, config, one struct monitor_window per window (metrics,
+ * per-feature statistics and verdicts, dataset verdict, health), run_id
+ * (when logged) and the wall time (monitor_report.h; its JSON form is
+ * monitor_report_to_json).
  * With cfg->log_run the pass is a run in cfg->experiment: params (model,
  * reference, thresholds), metrics by step = window index
  * (top_K_categorical_accuracy, drifted_share, dataset_drift, n_ratings,
- * FEATURE.statistic, FEATURE.drift, health.*) and the report as artifact
- * MONITOR_ARTIFACT under home; the run ends FINISHED, or FAILED when
- * logging fails half-way. Without it nothing is written anywhere.
+ * FEATURE.statistic, FEATURE.drift, health.*) and the report's JSON as
+ * artifact MONITOR_ARTIFACT under home; the run ends FINISHED, or FAILED
+ * when logging fails half-way. Without it nothing is written anywhere.
  * Returns 0 or: HV_EINVAL (bad cfg, empty reference), HV_ENOTFOUND (no
  * ratings after the reference for time windows), HV_EDB, HV_EIO,
  * HV_ENOMEM. Windows without ratings are reported with n_ratings 0. */
 int monitor_run(struct hv_db *db, const char *home, const struct hv_model *m,
-                const struct monitor_config *cfg, json_t **report,
+                const struct monitor_config *cfg,
+                struct monitor_report *report,
                 struct hv_err *err) HV_WARN_UNUSED;
-
-/* Print the report as a table (window, n, users, top-10, top-100, drifted
- * features, verdict) plus the drifted features' names per window, on out.
- * Nothing when report is NULL. */
-void monitor_print_table(const json_t *report, FILE *out);
 
 #endif

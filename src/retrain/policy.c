@@ -435,29 +435,24 @@ static struct policy_check *add_check(struct policy_decision *d,
   return c;
 }
 
-static double num_or_nan(const json_t *j)
+/* Window w of the report is judged when it has enough ratings
+ * (min_window_ratings >= 1: policy_check). */
+static int judged(const struct policy *p, const struct monitor_window *w)
 {
-  return json_is_number(j) ? json_number_value(j) : NAN;
+  return w->n_ratings >= (size_t)p->min_window_ratings;
 }
 
-/* Window i of the report is judged when it has enough ratings. */
-static int judged(const struct policy *p, const json_t *w)
-{
-  json_t *n = json_object_get(w, "n_ratings");
-  return json_is_integer(n) && json_integer_value(n) >= p->min_window_ratings;
-}
-
-static void check_top100(const struct policy *p, const json_t *wins,
+static void check_top100(const struct policy *p,
+                         const struct monitor_report *r,
                          struct policy_decision *d)
 {
   double worst = NAN;
-  size_t at = 0, i;
-  const json_t *w;
-  json_array_foreach(wins, i, w) {
+  size_t at = 0;
+  for (size_t i = 0; i < r->n_windows; i++) {
+    const struct monitor_window *w = &r->windows[i];
     if (!judged(p, w))
       continue;
-    double v = num_or_nan(json_object_get(json_object_get(w, "metrics"),
-                                          "top_100_categorical_accuracy"));
+    double v = w->n_ratings ? monitor_metrics_top(&w->metrics, 100) : NAN;
     if (!isnan(v) && (isnan(worst) || v < worst)) {
       worst = v;
       at = i;
@@ -479,33 +474,18 @@ static void check_top100(const struct policy *p, const json_t *wins,
              "(window %zu)", worst, fired ? "<=" : ">", p->min_top100, at);
 }
 
-/* "a, b, c" of the drifted features of window w into buf. */
-static void drifted_names(const json_t *w, char *buf, size_t cap)
-{
-  size_t off = 0, i;
-  const json_t *f;
-  buf[0] = '\0';
-  json_array_foreach(json_object_get(w, "features"), i, f) {
-    if (!json_is_true(json_object_get(f, "drift")) || off >= cap)
-      continue;
-    const char *nm = json_string_value(json_object_get(f, "name"));
-    off += (size_t)snprintf(buf + off, cap - off, "%s%s", off ? ", " : "",
-                            nm ? nm : "?");
-  }
-}
-
-static void check_drift(const struct policy *p, const json_t *wins,
+static void check_drift(const struct policy *p,
+                        const struct monitor_report *r,
                         struct policy_decision *d)
 {
   int any = -1;
-  size_t at = 0, i;
-  const json_t *w;
-  json_array_foreach(wins, i, w) {
-    if (!judged(p, w))
+  size_t at = 0;
+  for (size_t i = 0; i < r->n_windows; i++) {
+    if (!judged(p, &r->windows[i]))
       continue;
     if (any < 0)
       any = 0;
-    if (json_is_true(json_object_get(w, "dataset_drift")) && !any) {
+    if (r->windows[i].dataset_drift && !any) {
       any = 1;
       at = i;
     }
@@ -522,12 +502,10 @@ static void check_drift(const struct policy *p, const json_t *wins,
              "%lld ratings", (long long)p->min_window_ratings);
   } else if (any == 1) {
     char names[160];
-    const json_t *aw = json_array_get(wins, at);
-    drifted_names(aw, names, sizeof(names));
+    const struct monitor_window *aw = &r->windows[at];
+    monitor_report_drifted_names(aw, names, sizeof(names));
     snprintf(c->text, sizeof(c->text), "dataset drift in window %zu "
-             "(%lld/%lld features: %s)", at,
-             (long long)json_integer_value(json_object_get(aw, "n_drifted")),
-             (long long)json_integer_value(json_object_get(aw, "n_features")),
+             "(%zu/%zu features: %s)", at, aw->n_drifted, aw->n_judged,
              names);
   } else {
     snprintf(c->text, sizeof(c->text), "no dataset drift");
@@ -535,36 +513,30 @@ static void check_drift(const struct policy *p, const json_t *wins,
 }
 
 /* Largest PSI of feature over the judged windows (NaN: none). */
-static double max_psi(const struct policy *p, const json_t *wins,
+static double max_psi(const struct policy *p, const struct monitor_report *r,
                       const char *feature, size_t *at)
 {
   double best = NAN;
-  size_t i, k;
-  const json_t *w, *f;
-  json_array_foreach(wins, i, w) {
-    if (!judged(p, w))
+  for (size_t i = 0; i < r->n_windows; i++) {
+    const struct monitor_window *w = &r->windows[i];
+    const struct monitor_feature *f = monitor_report_feature(w, feature);
+    if (!judged(p, w) || !f || f->skipped[0])
       continue;
-    json_array_foreach(json_object_get(w, "features"), k, f) {
-      const char *nm = json_string_value(json_object_get(f, "name"));
-      if (!nm || strcmp(nm, feature) || json_object_get(f, "skipped"))
-        continue;
-      double v = num_or_nan(json_object_get(f, "psi"));
-      if (!isnan(v) && (isnan(best) || v > best)) {
-        best = v;
-        *at = i;
-      }
+    if (!isnan(f->psi) && (isnan(best) || f->psi > best)) {
+      best = f->psi;
+      *at = i;
     }
   }
   return best;
 }
 
-static void check_psi(const struct policy *p, const json_t *wins,
+static void check_psi(const struct policy *p, const struct monitor_report *r,
                       struct policy_decision *d)
 {
   for (size_t k = 0; k < p->n_psi; k++) {
     size_t at = 0;
     const struct policy_psi_bound *b = &p->psi[k];
-    double v = max_psi(p, wins, b->feature, &at);
+    double v = max_psi(p, r, b->feature, &at);
     char trig[80];
     snprintf(trig, sizeof(trig), "psi:%s", b->feature);
     int fired = !isnan(v) && v > b->bound;
@@ -638,27 +610,20 @@ int policy_decide(const struct policy *p, const struct policy_input *in,
     return hv_err_set(err, HV_EINVAL, "policy: no policy or input");
   if (policy_check(p, err))
     return err->code;
-  const json_t *wins = NULL;
-  if (in->report) {
-    wins = json_object_get(in->report, "windows");
-    if (!json_is_array(wins))
-      return hv_err_set(err, HV_EINVAL, "policy: the monitoring report has "
-                        "no \"windows\" list");
-  }
+  static const struct monitor_report none; /* nothing was monitored */
+  const struct monitor_report *r = in->report ? in->report : &none;
+  if (r->n_windows && !r->windows)
+    return hv_err_set(err, HV_EINVAL, "policy: the monitoring report "
+                      "counts %zu windows but has none", r->n_windows);
   d->new_ratings = in->new_ratings;
   d->age_days = in->age_days;
-  json_t *empty = wins ? NULL : json_array();
-  if (!wins && !empty)
-    return hv_err_set(err, HV_ENOMEM, "policy: out of memory");
-  const json_t *ws = wins ? wins : empty;
-  d->n_windows = json_array_size(ws);
-  for (size_t i = 0; i < d->n_windows; i++)
-    d->n_judged += (size_t)judged(p, json_array_get(ws, i));
-  check_top100(p, ws, d);
-  check_drift(p, ws, d);
-  check_psi(p, ws, d);
+  d->n_windows = r->n_windows;
+  for (size_t i = 0; i < r->n_windows; i++)
+    d->n_judged += (size_t)judged(p, &r->windows[i]);
+  check_top100(p, r, d);
+  check_drift(p, r, d);
+  check_psi(p, r, d);
   check_volume_age(p, in, d);
-  json_decref(empty);
   if (in->force) {
     struct policy_check *c = add_check(d, "force", 1, 1, 1);
     if (c)

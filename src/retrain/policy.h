@@ -41,6 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "monitor/monitor_report.h"
 #include "util/err.h"
 
 #define POLICY_MAX_PSI 16       /* named PSI bounds */
@@ -98,8 +99,9 @@ struct policy_decision {
 
 /* What policy_decide looks at. */
 struct policy_input {
-  const json_t *report;         /* monitor_run's report (borrowed) or NULL
-                                   when there was nothing to monitor */
+  const struct monitor_report *report; /* monitor_run's report (borrowed)
+                                   or NULL when there was nothing to
+                                   monitor */
   int64_t new_ratings;          /* since the model's training data ended */
   double age_days;              /* model age; NaN when unknown */
   int force;                    /* 1: decide to retrain whatever the
@@ -150,7 +152,7 @@ json_t *policy_to_json(const struct policy *p);
 
 /* Decide for in (see the header comment) into *d (zeroed first). Every
  * enabled trigger becomes a check, fired or not. Returns 0, or HV_EINVAL
- * for a NULL argument or a report without a "windows" list. */
+ * for a NULL argument or a report with windows counted but not given. */
 int policy_decide(const struct policy *p, const struct policy_input *in,
                   struct policy_decision *d,
                   struct hv_err *err) HV_WARN_UNUSED;

@@ -158,7 +158,7 @@ static int make_windows(const struct policy *p, const int64_t *ids, size_t n,
 static int monitor_new(struct hv_db *db, const struct retrain_opts *o,
                        const struct policy *p, const struct champ *c,
                        const char *run_id, const int64_t *ids, size_t n,
-                       json_t **report, struct hv_err *err)
+                       struct monitor_report **report, struct hv_err *err)
 {
   struct window_spec *w = NULL;
   size_t nw = 0;
@@ -175,9 +175,16 @@ static int monitor_new(struct hv_db *db, const struct retrain_opts *o,
   mc.model_uri = c->uri;
   mc.log_run = o->log_monitor;
   mc.parent_run_id = run_id;
-  int rc = monitor_run(db, o->home, c->m, &mc, report, err);
+  struct monitor_report *rep = calloc(1, sizeof(*rep));
+  int rc = rep ? monitor_run(db, o->home, c->m, &mc, rep, err)
+               : hv_err_set(err, HV_ENOMEM, "retrain: out of memory");
   free(w);
-  return rc;
+  if (rc) {
+    free(rep); /* monitor_run left it empty */
+    return rc;
+  }
+  *report = rep;
+  return 0;
 }
 
 /* ---- logging the decision ---------------------------------------------- */
@@ -576,7 +583,7 @@ static int decide_and_act(struct hv_db *db, const struct retrain_opts *o,
   if (!rc && r->newest_id > pl->L)
     rc = retrain_q_ids(db, pl->L + 1, r->newest_id, &ids, &n, err);
   r->new_ratings = (int64_t)n;
-  const json_t *report = o->report;
+  const struct monitor_report *report = o->report;
   if (!rc && !report && policy_needs_report(p) && n > 0) {
     rc = monitor_new(db, o, p, c, run, ids, n, &r->report, err);
     report = r->report;
@@ -660,7 +667,8 @@ void retrain_result_free(struct retrain_result *res)
 {
   if (!res)
     return;
-  json_decref(res->report);
+  monitor_report_free(res->report);
+  free(res->report);
   res->report = NULL;
 }
 
@@ -680,22 +688,18 @@ static json_t *side_json(const struct retrain_side *s)
       hv_json_num(s->top10));
 }
 
-static json_t *windows_json(const json_t *report)
+static json_t *windows_json(const struct monitor_report *report)
 {
   json_t *out = json_array();
-  size_t i;
-  const json_t *w;
-  json_array_foreach(json_object_get(report, "windows"), i, w) {
-    const json_t *m = json_object_get(w, "metrics");
-    json_t *dd = json_object_get(w, "dataset_drift");
+  for (size_t i = 0; out && i < report->n_windows; i++) {
+    const struct monitor_window *w = &report->windows[i];
     json_array_append_new(
-        out, json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?}", "name",
-                       json_object_get(w, "name"), "n_ratings",
-                       json_object_get(w, "n_ratings"),
+        out, json_pack("{s:s, s:I, s:o, s:b, s:I}", "name", w->spec.name,
+                       "n_ratings", (json_int_t)w->n_ratings,
                        "top_100_categorical_accuracy",
-                       json_object_get(m, "top_100_categorical_accuracy"),
-                       "dataset_drift", dd, "n_drifted",
-                       json_object_get(w, "n_drifted")));
+                       hv_json_num(monitor_metrics_top(&w->metrics, 100)),
+                       "dataset_drift", w->dataset_drift, "n_drifted",
+                       (json_int_t)w->n_drifted));
   }
   return out;
 }

@@ -83,9 +83,9 @@ struct retrain_opts {
   uint64_t seed;               /* replay sample and training; 0: the
                                   champion's */
   int threads;                 /* OpenBLAS threads for training; 0: as is */
-  const json_t *report;        /* monitoring report of the champion on the
-                                  newest windows (borrowed), or NULL to
-                                  monitor here */
+  const struct monitor_report *report; /* monitoring report of the
+                                  champion on the newest windows
+                                  (borrowed), or NULL to monitor here */
   int log_monitor;             /* 1: the monitoring pass done here is a
                                   run (child of the decision run) */
   const char *who;             /* audit log; NULL: registry_who() */
@@ -128,8 +128,8 @@ struct retrain_result {
   double champion_top100, champion_top10; /* on the held-out slice */
   struct retrain_side challenger;
   struct retrain_side other;   /* with compare */
-  json_t *report;              /* the monitoring report made here (owned)
-                                  or NULL */
+  struct monitor_report *report; /* the monitoring report made here
+                                  (owned) or NULL */
   double seconds;
 };
 

@@ -109,7 +109,7 @@ int routes_drift(struct srv_req *req, struct srv_resp *resp,
 {
   struct monitor_config cfg;
   struct window_spec *spec = NULL;
-  json_t *report = NULL;
+  struct monitor_report report;
   monitor_config_defaults(&cfg);
   int rc = drift_windows(req, &cfg, &spec, err);
   if (!rc)
@@ -134,11 +134,14 @@ int routes_drift(struct srv_req *req, struct srv_resp *resp,
   free(spec);
   if (!c || rc)
     return err->code;
-  json_object_set_new(report, "served",
-                      json_pack("{s:s, s:I, s:s}", "model", snap->name,
-                                "version", (json_int_t)snap->version,
-                                "stage", snap->stage));
-  return routes_json(resp, report, err);
+  json_t *j = monitor_report_to_json(&report);
+  monitor_report_free(&report);
+  if (j)
+    json_object_set_new(j, "served",
+                        json_pack("{s:s, s:I, s:s}", "model", snap->name,
+                                  "version", (json_int_t)snap->version,
+                                  "stage", snap->stage));
+  return routes_json(resp, j, err);
 }
 
 int routes_reload(struct srv_req *req, struct srv_resp *resp,

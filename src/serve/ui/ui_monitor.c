@@ -8,14 +8,16 @@
  * Design: the page reads what the monitor and the retraining loop already
  * recorded, never recomputes: the report.json artifact of the newest
  * FINISHED run in experiment MONITOR_EXPERIMENT (or of ?run=ID), read
- * after artifacts_resolve verified its checksum, and the runs of
+ * after artifacts_resolve verified its checksum into a struct
+ * monitor_report (monitor_report_from_json), and the runs of
  * RETRAIN_EXPERIMENT (tags retrain.decision / retrain.reasons /
  * retrain.action, their metrics). The threshold line is the min_top100
  * trigger of the newest retraining run's "policy" param (policy_parse),
  * else the seed's rule (policy_seed: 0.5). A drift cell's colour score is
  * statistic / threshold for distance tests and log(p) / log(threshold)
  * for p-value tests (ks, chi2), so 1 is the verdict boundary for every
- * test alike. Without runs the page says what to run.
+ * test alike; a feature without a verdict (skipped) is grey. Without runs
+ * the page says what to run.
  *
  * Threads: page functions run on one worker with its own connection.
  */
@@ -42,23 +44,12 @@
 #define MAX_DECISIONS 50
 #define MAX_REPORT (64 << 20)
 
-/* A number from a JSON object (NaN when absent or not a number). */
-static double jnum(const json_t *o, const char *key)
-{
-  const json_t *v = json_object_get(o, key);
-  return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
-static const char *jstr(const json_t *o, const char *key)
-{
-  return json_string_value(json_object_get(o, key));
-}
-
 /* Load the verified report of run_id (artifacts_resolve re-hashes the
  * blob; blobs are immutable, so the bytes read next are those); HV_ENOTFOUND
  * when it has none. */
 static int load_report(struct ui_page *p, struct hv_db *db,
-                       const char *run_id, json_t **out, struct hv_err *err)
+                       const char *run_id, struct monitor_report *out,
+                       struct hv_err *err)
 {
   char path[4096];
   char *buf = NULL;
@@ -68,26 +59,34 @@ static int load_report(struct ui_page *p, struct hv_db *db,
       hv_read_file(path, MAX_REPORT, &buf, &len, err))
     return err->code;
   json_error_t je;
-  int rc = 0;
-  if (!(*out = json_loadb(buf, len, 0, &je)))
-    rc = hv_err_set(err, HV_ECORRUPT, "%s of run %s: line %d: %s",
-                    MONITOR_ARTIFACT, run_id, je.line, je.text);
+  json_t *j = json_loadb(buf, len, 0, &je);
   free(buf);
+  if (!j)
+    return hv_err_set(err, HV_ECORRUPT, "%s of run %s: line %d: %s",
+                      MONITOR_ARTIFACT, run_id, je.line, je.text);
+  int rc = monitor_report_from_json(j, out, err);
+  json_decref(j);
+  if (rc)
+    hv_err_prefix(err, "%s of run %s", MONITOR_ARTIFACT, run_id);
   return rc;
 }
 
 /* The monitoring run to show: ?run=ID or the newest FINISHED one with a
- * report. *report NULL (and 0) when there is none. */
+ * report into *report; *found 0 (and 0 returned) when there is none. */
 static int pick_report(struct ui_page *p, struct hv_db *db, char run_id[33],
-                       json_t **report, struct hv_err *err)
+                       struct monitor_report *report, int *found,
+                       struct hv_err *err)
 {
-  *report = NULL;
+  *found = 0;
   const char *want = srv_query(p->req, "run");
   if (want) {
     if (runs_check_id(want, err))
       return err->code;
     snprintf(run_id, 33, "%s", want);
-    return load_report(p, db, run_id, report, err);
+    if (load_report(p, db, run_id, report, err))
+      return err->code;
+    *found = 1;
+    return 0;
   }
   struct runs_query q = {.experiment = MONITOR_EXPERIMENT,
                          .filter = "attributes.status = 'FINISHED'",
@@ -100,9 +99,10 @@ static int pick_report(struct ui_page *p, struct hv_db *db, char run_id[33],
     return 0; /* no such experiment yet */
   if (rc)
     return hv_err_set(err, rc, "%s", serr.msg);
-  for (size_t i = 0; i < n && !*report && !rc; i++) {
+  for (size_t i = 0; i < n && !*found && !rc; i++) {
     snprintf(run_id, 33, "%s", runs[i].run_id);
     rc = load_report(p, db, run_id, report, err);
+    *found = rc == 0;
     if (rc == HV_ENOTFOUND) /* a run without a report: try the next */
       rc = 0;
   }
@@ -134,33 +134,27 @@ static void threshold_of(struct hv_db *db, double *th, char *src, size_t cap)
   *th = pol.min_top100;
 }
 
-static void performance_chart(struct html *h, const json_t *report,
-                              double th, const char *th_src)
+static void performance_chart(struct html *h,
+                              const struct monitor_report *report, double th,
+                              const char *th_src)
 {
-  static const char *const keys[] = {"top_100_categorical_accuracy",
-                                     "top_50_categorical_accuracy",
-                                     "top_10_categorical_accuracy"};
+  static const int ks[] = {100, 50, 10};
   static const char *const names[] = {"top-100", "top-50", "top-10"};
-  const json_t *wins = json_object_get(report, "windows");
-  size_t nw = json_array_size(wins);
-  if (nw > MAX_WINDOWS)
-    nw = MAX_WINDOWS;
+  size_t nw = report->n_windows < MAX_WINDOWS ? report->n_windows
+                                              : MAX_WINDOWS;
   double x[MAX_WINDOWS + 1], y[3][MAX_WINDOWS + 1];
   const char *xn[MAX_WINDOWS + 1];
-  const json_t *ref = json_object_get(json_object_get(report, "reference"),
-                                      "metrics");
   xn[0] = "reference";
   x[0] = 0;
   for (size_t k = 0; k < 3; k++)
-    y[k][0] = jnum(ref, keys[k]);
+    y[k][0] = monitor_metrics_top(&report->reference.metrics, ks[k]);
   for (size_t i = 0; i < nw; i++) {
-    const json_t *w = json_array_get(wins, i);
-    const json_t *m = json_object_get(w, "metrics");
-    xn[i + 1] = jstr(w, "name");
+    const struct monitor_window *w = &report->windows[i];
+    xn[i + 1] = w->spec.name;
     x[i + 1] = (double)(i + 1);
-    int small = jnum(w, "n_ratings") <= 0;
     for (size_t k = 0; k < 3; k++)
-      y[k][i + 1] = small ? NAN : jnum(m, keys[k]);
+      y[k][i + 1] =
+          w->n_ratings == 0 ? NAN : monitor_metrics_top(&w->metrics, ks[k]);
   }
   struct svg_series s[3];
   for (size_t k = 0; k < 3; k++)
@@ -188,73 +182,90 @@ static void performance_chart(struct html *h, const json_t *report,
 }
 
 /* Colour score of a feature verdict (see the header comment). */
-static double drift_score(const json_t *f)
+static double drift_score(const struct monitor_feature *f)
 {
-  if (json_is_true(json_object_get(f, "skipped")))
+  if (f->skipped[0])
     return NAN;
-  double th = jnum(f, "threshold"), p = jnum(f, "pvalue");
+  double th = f->verdict.threshold, p = f->verdict.pvalue;
   if (isfinite(p)) {
     if (!(th > 0 && th < 1))
       return NAN;
     return p <= 0 ? 2 : log(p) / log(th);
   }
-  double st = jnum(f, "statistic");
+  double st = f->verdict.statistic;
   return th > 0 && isfinite(st) ? st / th : NAN;
 }
 
-/* The feature named name in window w, or NULL. */
-static const json_t *feature_of(const json_t *w, const char *name)
+/* The test's name, or "?" for a feature that was not measured. */
+static const char *test_of(const struct monitor_feature *f)
 {
-  const json_t *fs = json_object_get(w, "features");
-  for (size_t i = 0; i < json_array_size(fs); i++) {
-    const char *fn = jstr(json_array_get(fs, i), "name");
-    if (fn && !strcmp(fn, name))
-      return json_array_get(fs, i);
-  }
-  return NULL;
+  return f->measured ? drift_test_name(f->verdict.test) : "?";
 }
 
 /* Cell text, tooltip: into the caller's buffers. */
-static void drift_cell(const json_t *f, const char *wname,
+static void drift_cell(const struct monitor_feature *f, const char *wname,
                        struct svg_heat_cell *c, char *text, size_t tcap,
                        char *tip, size_t pcap)
 {
-  char st[32], pv[32], th[32];
-  const char *test = jstr(f, "test");
-  int skipped = json_is_true(json_object_get(f, "skipped"));
-  double p = jnum(f, "pvalue");
+  char st[32], pv[32], th[32], why[112] = "";
+  const struct drift_feature_result *v = &f->verdict;
   c->score = drift_score(f);
-  c->mark = json_is_true(json_object_get(f, "drift"));
-  html_num(jnum(f, "statistic"), st, sizeof(st));
-  html_num(jnum(f, "threshold"), th, sizeof(th));
-  html_num(p, pv, sizeof(pv));
-  snprintf(text, tcap, "%s%s", skipped ? "skipped" : st,
+  c->mark = v->drift;
+  html_num(v->statistic, st, sizeof(st));
+  html_num(v->threshold, th, sizeof(th));
+  html_num(v->pvalue, pv, sizeof(pv));
+  if (c->mark)
+    snprintf(why, sizeof(why), ": DRIFT");
+  else if (f->skipped[0])
+    snprintf(why, sizeof(why), ": skipped (%s)", f->skipped);
+  snprintf(text, tcap, "%s%s", f->skipped[0] ? "skipped" : st,
            c->mark ? " *" : "");
-  if (isfinite(p))
+  if (isfinite(v->pvalue))
     snprintf(tip, pcap, "%s, window %s: %s statistic %s, p = %s "
                         "(drift when p < %s)%s",
-             jstr(f, "name"), wname, test ? test : "?", st, pv, th,
-             c->mark ? ": DRIFT" : "");
+             v->name, wname, test_of(f), st, pv, th, why);
   else
     snprintf(tip, pcap, "%s, window %s: %s = %s (drift when >= %s)%s",
-             jstr(f, "name"), wname, test ? test : "?", st, th,
-             c->mark ? ": DRIFT" : skipped ? ": skipped (too few rows)" : "");
+             v->name, wname, test_of(f), st, th, why);
   c->text = text;
   c->tip = tip;
 }
 
-static int drift_grid(struct html *h, const json_t *report,
+/* The rows (features of the first window) and the cells of the grid. */
+static void grid_cells(const struct monitor_report *report, size_t nf,
+                       size_t nw, char (*rowl)[96], const char **rows,
+                       const char **cols, struct svg_heat_cell *cells,
+                       char (*text)[40], char (*tip)[256])
+{
+  const struct monitor_window *w0 = &report->windows[0];
+  for (size_t r = 0; r < nf; r++) {
+    const struct monitor_feature *f = &w0->features[r];
+    snprintf(rowl[r], sizeof(rowl[r]), "%s (%s)", f->verdict.name,
+             test_of(f));
+    rows[r] = rowl[r];
+  }
+  for (size_t c = 0; c < nw; c++) {
+    const struct monitor_window *w = &report->windows[c];
+    cols[c] = w->spec.name;
+    for (size_t r = 0; r < nf; r++) {
+      const struct monitor_feature *f =
+          monitor_report_feature(w, w0->features[r].verdict.name);
+      size_t i = r * nw + c;
+      if (f)
+        drift_cell(f, cols[c], &cells[i], text[i], sizeof(text[i]), tip[i],
+                   sizeof(tip[i]));
+      else
+        cells[i] = (struct svg_heat_cell){NAN, "-", "not measured", 0};
+    }
+  }
+}
+
+static int drift_grid(struct html *h, const struct monitor_report *report,
                       struct hv_err *err)
 {
-  const json_t *wins = json_object_get(report, "windows");
-  size_t nw = json_array_size(wins), nf = 0;
-  if (nw > MAX_WINDOWS)
-    nw = MAX_WINDOWS;
-  const json_t *f0 = nw ? json_object_get(json_array_get(wins, 0),
-                                          "features")
-                        : NULL;
-  nf = json_array_size(f0) < MAX_FEATURES ? json_array_size(f0)
-                                          : MAX_FEATURES;
+  size_t nw = report->n_windows < MAX_WINDOWS ? report->n_windows
+                                              : MAX_WINDOWS;
+  size_t nf = nw ? report->windows[0].n_features : 0;
   html_raw(h, "<h2>Drift per feature and window</h2>");
   if (nf == 0 || nw == 0) {
     html_raw(h, "<p class=\"muted\">The report has no feature verdicts."
@@ -272,25 +283,7 @@ static int drift_grid(struct html *h, const json_t *report,
     rc = hv_err_set(err, HV_ENOMEM, "out of memory");
     goto cleanup;
   }
-  for (size_t r = 0; r < nf; r++) {
-    const json_t *f = json_array_get(f0, r);
-    snprintf(rowl[r], sizeof(rowl[r]), "%s (%s)", jstr(f, "name"),
-             jstr(f, "test") ? jstr(f, "test") : "?");
-    rows[r] = rowl[r];
-  }
-  for (size_t c = 0; c < nw; c++) {
-    const json_t *w = json_array_get(wins, c);
-    cols[c] = jstr(w, "name") ? jstr(w, "name") : "?";
-    for (size_t r = 0; r < nf; r++) {
-      const json_t *f = feature_of(w, jstr(json_array_get(f0, r), "name"));
-      size_t i = r * nw + c;
-      if (f)
-        drift_cell(f, cols[c], &cells[i], text[i], sizeof(text[i]), tip[i],
-                   sizeof(tip[i]));
-      else
-        cells[i] = (struct svg_heat_cell){NAN, "-", "not measured", 0};
-    }
-  }
+  grid_cells(report, nf, nw, rowl, rows, cols, cells, text, tip);
   struct svg_heat_opts o = {.title = "Test statistic per feature "
                                      "(* = drift)"};
   svg_heat_grid(h, &o, rows, nf, cols, nw, cells);
@@ -312,70 +305,77 @@ cleanup:
   return rc;
 }
 
-static void windows_table(struct html *h, const json_t *report)
+static void windows_table(struct html *h, const struct monitor_report *report)
 {
-  const json_t *wins = json_object_get(report, "windows");
   html_raw(h, "<table class=\"data sortable windows\"><thead><tr><th>Window"
               "</th><th>Ratings</th><th>Users</th><th>Top-10</th>"
               "<th>Top-100</th><th>Drifted features</th><th>Drifted share"
               "</th><th>Dataset drift</th></tr></thead><tbody>");
-  for (size_t i = 0; i < json_array_size(wins) && i < MAX_WINDOWS; i++) {
-    const json_t *w = json_array_get(wins, i), *m = json_object_get(w,
-                                                                   "metrics");
+  for (size_t i = 0; i < report->n_windows && i < MAX_WINDOWS; i++) {
+    const struct monitor_window *w = &report->windows[i];
+    int empty = w->n_ratings == 0;
     char a[32], b[32], c[32];
-    int dd = json_is_true(json_object_get(w, "dataset_drift"));
     html_f(h,
-           "<tr><td>%s</td><td class=\"num\">%.0f</td><td class=\"num\">"
-           "%.0f</td><td class=\"num\">%s</td><td class=\"num\">%s</td>"
-           "<td class=\"num\">%.0f / %.0f</td><td class=\"num\">%s</td>"
+           "<tr><td>%s</td><td class=\"num\">%zu</td><td class=\"num\">"
+           "%zu</td><td class=\"num\">%s</td><td class=\"num\">%s</td>"
+           "<td class=\"num\">%zu / %zu</td><td class=\"num\">%s</td>"
            "<td class=\"%s\">%s</td></tr>",
-           jstr(w, "name") ? jstr(w, "name") : "?", jnum(w, "n_ratings"),
-           jnum(w, "n_users"),
-           html_num(jnum(m, "top_10_categorical_accuracy"), a, sizeof(a)),
-           html_num(jnum(m, "top_100_categorical_accuracy"), b, sizeof(b)),
-           jnum(w, "n_drifted"), jnum(w, "n_features"),
-           html_num(jnum(w, "drifted_share"), c, sizeof(c)),
-           dd ? "drift" : "nodrift", dd ? "yes" : "no");
+           w->spec.name, w->n_ratings, w->n_users,
+           html_num(empty ? NAN : monitor_metrics_top(&w->metrics, 10), a,
+                    sizeof(a)),
+           html_num(empty ? NAN : monitor_metrics_top(&w->metrics, 100), b,
+                    sizeof(b)),
+           w->n_drifted, w->n_judged, html_num(w->drifted_share, c, sizeof(c)),
+           w->dataset_drift ? "drift" : "nodrift",
+           w->dataset_drift ? "yes" : "no");
   }
   html_raw(h, "</tbody></table>");
 }
 
-static void health_section(struct html *h, const json_t *report)
+/* One value of a health column. */
+static double health_value(const struct monitor_health *h, int k)
 {
-  static const struct {
-    const char *key, *label;
-  } cols[] = {{"coverage_at_10", "Coverage@10"},
-              {"gini_at_10", "Gini@10"},
-              {"mean_popularity_at_10", "Mean popularity@10"},
-              {"top1_score_mean", "Mean top-1 score"}};
-  const json_t *wins = json_object_get(report, "windows");
-  size_t nw = json_array_size(wins) < MAX_WINDOWS ? json_array_size(wins)
-                                                  : MAX_WINDOWS;
+  return k == 0   ? h->coverage_at_10
+         : k == 1 ? h->gini_at_10
+         : k == 2 ? h->mean_popularity_at_10
+                  : h->top1_score_mean;
+}
+
+static void health_section(struct html *h, const struct monitor_report *report)
+{
+  static const char *const labels[] = {"Coverage@10", "Gini@10",
+                                       "Mean popularity@10",
+                                       "Mean top-1 score"};
+  size_t nw = report->n_windows < MAX_WINDOWS ? report->n_windows
+                                              : MAX_WINDOWS;
   html_raw(h, "<h2>Feedback-loop health</h2><p class=\"muted\">Of the "
               "top-10 lists of the window's users, against as many "
               "reference users (in brackets).</p><table class=\"data "
               "health\"><thead><tr><th>Window</th>");
-  for (size_t k = 0; k < sizeof(cols) / sizeof(cols[0]); k++)
-    html_f(h, "<th>%s</th>", cols[k].label);
+  for (int k = 0; k < 4; k++)
+    html_f(h, "<th>%s</th>", labels[k]);
   html_raw(h, "</tr></thead><tbody>");
   double x[MAX_WINDOWS], cov[MAX_WINDOWS], covr[MAX_WINDOWS];
   const char *xn[MAX_WINDOWS];
   for (size_t i = 0; i < nw; i++) {
-    const json_t *w = json_array_get(wins, i),
-                 *hl = json_object_get(w, "health"),
-                 *ref = json_object_get(hl, "reference");
-    html_f(h, "<tr><td>%s</td>", jstr(w, "name") ? jstr(w, "name") : "?");
-    for (size_t k = 0; k < sizeof(cols) / sizeof(cols[0]); k++) {
+    const struct monitor_window *w = &report->windows[i];
+    struct monitor_health hw = w->health, hr = w->health_ref;
+    if (w->n_ratings == 0) { /* reported without health */
+      monitor_health_init(&hw);
+      monitor_health_init(&hr);
+    }
+    html_f(h, "<tr><td>%s</td>", w->spec.name);
+    for (int k = 0; k < 4; k++) {
       char a[32], b[32];
       html_f(h, "<td class=\"num\">%s <span class=\"muted\">(%s)</span></td>",
-             html_num(jnum(hl, cols[k].key), a, sizeof(a)),
-             html_num(jnum(ref, cols[k].key), b, sizeof(b)));
+             html_num(health_value(&hw, k), a, sizeof(a)),
+             html_num(health_value(&hr, k), b, sizeof(b)));
     }
     html_raw(h, "</tr>");
     x[i] = (double)i;
-    xn[i] = jstr(w, "name");
-    cov[i] = jnum(hl, "coverage_at_10");
-    covr[i] = jnum(ref, "coverage_at_10");
+    xn[i] = w->spec.name;
+    cov[i] = hw.coverage_at_10;
+    covr[i] = hr.coverage_at_10;
   }
   html_raw(h, "</tbody></table>");
   struct svg_series s[2] = {{"coverage@10", x, cov, nw},
@@ -443,38 +443,36 @@ static int decisions(struct html *h, struct hv_db *db, struct hv_err *err)
   return 0;
 }
 
-static void report_header(struct html *h, const json_t *report,
+static void report_header(struct html *h, const struct monitor_report *report,
                           const char *run_id)
 {
-  const json_t *model = json_object_get(report, "model"),
-               *ref = json_object_get(report, "reference");
-  const char *uri = jstr(model, "uri");
+  const struct monitor_model_info *model = &report->model;
+  const struct monitor_reference *ref = &report->reference;
   html_raw(h, "<p>From monitoring run ");
   ui_run_link(h, run_id, NULL);
   html_f(h,
          " &middot; model <b>%s</b> sha256 <span class=\"mono\">%.12s</span> "
-         "&middot; reference rating_id %.0f..%.0f (%s, %.0f ratings) "
+         "&middot; reference rating_id %lld..%lld (%s, %zu ratings) "
          "&middot; %zu windows</p>",
-         uri && *uri ? uri : "", jstr(model, "sha256") ? jstr(model,
-                                                                  "sha256")
-                                                            : "",
-         jnum(ref, "first_rating_id"), jnum(ref, "last_rating_id"),
-         jstr(ref, "source") ? jstr(ref, "source") : "?",
-         jnum(ref, "n_ratings"),
-         json_array_size(json_object_get(report, "windows")));
+         model->uri, model->sha256, (long long)ref->first_rating_id,
+         (long long)ref->last_rating_id,
+         ref->from_model ? "model lineage" : "config", ref->n_ratings,
+         report->n_windows);
 }
 
 int ui_page_monitoring(struct ui_page *p, struct hv_err *err)
 {
   struct hv_db *db = ui_db(p, err);
   char run_id[33] = "";
-  json_t *report = NULL;
-  if (!db || pick_report(p, db, run_id, &report, err))
+  struct monitor_report report;
+  int found = 0;
+  memset(&report, 0, sizeof(report));
+  if (!db || pick_report(p, db, run_id, &report, &found, err))
     return err->code;
   snprintf(p->title, sizeof(p->title), "Monitoring");
   html_raw(&p->h, "<h1>Monitoring</h1>");
   int rc = 0;
-  if (!report) {
+  if (!found) {
     ui_empty(&p->h, "No monitoring report yet: no finished run in the "
                     "experiment \"" MONITOR_EXPERIMENT "\" has a "
                     MONITOR_ARTIFACT ".",
@@ -484,15 +482,15 @@ int ui_page_monitoring(struct ui_page *p, struct hv_err *err)
     double th;
     char src[96];
     threshold_of(db, &th, src, sizeof(src));
-    report_header(&p->h, report, run_id);
-    performance_chart(&p->h, report, th, src);
-    windows_table(&p->h, report);
-    rc = drift_grid(&p->h, report, err);
+    report_header(&p->h, &report, run_id);
+    performance_chart(&p->h, &report, th, src);
+    windows_table(&p->h, &report);
+    rc = drift_grid(&p->h, &report, err);
     if (!rc)
-      health_section(&p->h, report);
+      health_section(&p->h, &report);
   }
   if (!rc)
     rc = decisions(&p->h, db, err);
-  json_decref(report);
+  monitor_report_free(&report);
   return rc;
 }
