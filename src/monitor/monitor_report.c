@@ -376,11 +376,23 @@ static double rnum(const json_t *o, const char *k)
   return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
-/* A count or id (0 when absent or not a finite number). */
+/* A count or id (0 when absent or not a finite number; clamped to the
+ * int64 range). */
 static int64_t ri64(const json_t *o, const char *k)
 {
   double v = rnum(o, k);
-  return isfinite(v) ? (int64_t)v : 0;
+  if (!isfinite(v))
+    return 0;
+  if (v >= 0x1p63)
+    return INT64_MAX;
+  return v <= -0x1p63 ? INT64_MIN : (int64_t)v;
+}
+
+/* A small int (0 when absent; clamped to the int range). */
+static int rint32(const json_t *o, const char *k)
+{
+  int64_t v = ri64(o, k);
+  return v > INT32_MAX ? INT32_MAX : (v < INT32_MIN ? INT32_MIN : (int)v);
 }
 
 static size_t rsize(const json_t *o, const char *k)
@@ -492,7 +504,7 @@ static int read_measured(const json_t *o, struct monitor_feature *f,
   }
   f->chi2.statistic = rnum(o, "chi2_statistic");
   f->chi2.pvalue = rnum(o, "chi2_pvalue");
-  f->chi2.dof = (int)ri64(o, "chi2_dof");
+  f->chi2.dof = rint32(o, "chi2_dof");
   return read_categories(json_object_get(o, "categories"), f, err);
 }
 
@@ -577,7 +589,7 @@ static void read_model(const json_t *o, struct monitor_model_info *m)
   m->n_train_ratings = ri64(o, "n_train_ratings");
   m->n_users = ri64(o, "n_users");
   m->n_movies = ri64(o, "n_movies");
-  m->dim = (int)ri64(o, "dim");
+  m->dim = rint32(o, "dim");
   m->features = json_is_true(json_object_get(o, "features"));
 }
 

@@ -1,8 +1,9 @@
 /*
  * fuzz_policy.c - libFuzzer target: the retraining policy file
  * (policy_parse, as `harvest retrain --policy FILE` and `harvest watch`
- * read it) and the decision over a monitoring report (policy_decide reads
- * reports that come back from the database).
+ * read it) and the decision over a monitoring report read back from its
+ * stored JSON (monitor_report_from_json, as the UI reads report.json; then
+ * policy_decide on the struct).
  *
  * Input: the policy document, then optionally a NUL and a JSON report. A
  * policy that parses must pass policy_check or say why, and survives the
@@ -12,6 +13,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "monitor/monitor_report.h"
 #include "retrain/policy.h"
 #include "fuzz_util.h"
 
@@ -25,15 +27,25 @@ static void decide(const struct policy *p, const uint8_t *data, size_t size)
 {
   const uint8_t *rp;
   size_t rn;
-  json_t *report = fz_part(data, size, 1, &rp, &rn)
-                       ? json_loadb((const char *)rp, rn, 0, NULL)
-                       : json_loads(default_report, 0, NULL);
-  struct policy_input in = {report, 1000, 3.5, 0};
-  struct policy_decision d;
+  json_t *j = fz_part(data, size, 1, &rp, &rn)
+                  ? json_loadb((const char *)rp, rn, 0, NULL)
+                  : json_loads(default_report, 0, NULL);
+  struct monitor_report report;
   struct hv_err err = {0};
+  int rc = monitor_report_from_json(j, &report, &err);
+  json_decref(j);
+  if (rc) {
+    if (!err.msg[0])
+      abort();
+    return;
+  }
+  /* what the reader loads, the writer writes */
+  json_decref(monitor_report_to_json(&report));
+  struct policy_input in = {&report, 1000, 3.5, 0};
+  struct policy_decision d;
   if (policy_decide(p, &in, &d, &err) == 0)
     json_decref(policy_decision_to_json(&d));
-  json_decref(report);
+  monitor_report_free(&report);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
