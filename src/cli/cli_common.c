@@ -95,7 +95,7 @@ int cli_open_home(const struct cli_ctx *ctx, struct hv_db **db,
                   struct hv_err *err)
 {
   char path[4096];
-  if (hv_mkdir_p(ctx->home, err))
+  if (hv_mkdir_private(ctx->home, err))
     return err->code;
   if (hv_path_join(path, sizeof(path), ctx->home, "artifacts", err) ||
       hv_mkdir_p(path, err))

@@ -702,7 +702,7 @@ static int demo_body(struct demo *d, struct hv_err *err)
 {
   char path[4096];
   const struct demo_config *c = d->c;
-  if (hv_mkdir_p(c->home, err) ||
+  if (hv_mkdir_private(c->home, err) ||
       hv_path_join(path, sizeof(path), c->home, "artifacts", err) ||
       hv_mkdir_p(path, err) ||
       hv_path_join(path, sizeof(path), c->home, "harvest.db", err) ||

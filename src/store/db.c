@@ -3,9 +3,11 @@
  */
 #include "store/db_internal.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int db_fail(struct hv_db *db, struct hv_err *err, const char *what)
 {
@@ -123,6 +125,22 @@ static int set_pragmas(struct hv_db *db, struct hv_err *err)
                  err);
 }
 
+/* SQLite creates a new database file 0644 (less the umask), and its -wal
+ * and -shm with the database file's mode. The database holds password
+ * hashes, so a new one is created 0600 here first (an empty file is an
+ * empty database); an existing file keeps its mode. Creating the file
+ * rather than changing the umask keeps this safe for the server's threads
+ * opening connections at once. Failures are left to sqlite3_open_v2 to
+ * report. */
+static void create_private(const char *path)
+{
+  if (!*path || !strcmp(path, ":memory:") || !strncmp(path, "file:", 5))
+    return;
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0)
+    close(fd);
+}
+
 int db_open(const char *path, struct hv_db **out, struct hv_err *err)
 {
   *out = NULL;
@@ -132,6 +150,7 @@ int db_open(const char *path, struct hv_db **out, struct hv_err *err)
   snprintf(db->path, sizeof(db->path), "%s", path);
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
               SQLITE_OPEN_NOMUTEX;
+  create_private(path);
   if (sqlite3_open_v2(path, &db->h, flags, NULL) != SQLITE_OK) {
     hv_err_set(err, HV_EDB, "cannot open database %s: %s", path,
                db->h ? sqlite3_errmsg(db->h) : "out of memory");

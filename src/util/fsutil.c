@@ -13,19 +13,23 @@
 #include <time.h>
 #include <unistd.h>
 
-int hv_mkdir_p(const char *dir, struct hv_err *err)
+/* mkdir -p dir: missing parents get 0755, dir itself leaf_mode; existing
+ * directories keep their modes. */
+static int mkdir_tree(const char *dir, mode_t leaf_mode, struct hv_err *err)
 {
   char buf[4096];
   size_t n = strlen(dir);
   if (n == 0 || n >= sizeof(buf))
     return hv_err_set(err, HV_EINVAL, "bad directory name '%.200s'", dir);
   memcpy(buf, dir, n + 1);
+  while (n > 1 && buf[n - 1] == '/')
+    buf[--n] = '\0'; /* "home/" is created as "home", with leaf_mode */
   for (size_t i = 1; i <= n; i++) {
     if (buf[i] != '/' && buf[i] != '\0')
       continue;
     char c = buf[i];
     buf[i] = '\0';
-    if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+    if (mkdir(buf, i == n ? leaf_mode : 0755) != 0 && errno != EEXIST)
       return hv_err_set(err, HV_EIO, "cannot create directory '%.200s': %s",
                         buf, strerror(errno));
     buf[i] = c;
@@ -34,6 +38,16 @@ int hv_mkdir_p(const char *dir, struct hv_err *err)
   if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
     return hv_err_set(err, HV_EIO, "'%.200s' is not a directory", dir);
   return 0;
+}
+
+int hv_mkdir_p(const char *dir, struct hv_err *err)
+{
+  return mkdir_tree(dir, 0755, err);
+}
+
+int hv_mkdir_private(const char *dir, struct hv_err *err)
+{
+  return mkdir_tree(dir, 0700, err);
 }
 
 static int fsync_dir_of(const char *path)

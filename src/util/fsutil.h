@@ -17,6 +17,12 @@
 /* Create dir and its parents with mode 0755 (like mkdir -p). */
 int hv_mkdir_p(const char *dir, struct hv_err *err) HV_WARN_UNUSED;
 
+/* hv_mkdir_p, but dir itself is created 0700: a Harvest home, which holds
+ * the database (password hashes) and the key files. A directory that
+ * already exists keeps its mode (never loosened, nor changed under a user
+ * who set it). */
+int hv_mkdir_private(const char *dir, struct hv_err *err) HV_WARN_UNUSED;
+
 /* Write len bytes to path atomically with the given mode (e.g. 0644). */
 int hv_write_atomic(const char *path, const void *data, size_t len,
                     mode_t mode, struct hv_err *err) HV_WARN_UNUSED;

@@ -59,7 +59,7 @@ static int key_file(const char *home, const char *name, char *hex, size_t cap,
     randombytes_buf(raw, sizeof(raw));
     sodium_bin2hex(hex, cap, raw, sizeof(raw));
     sodium_memzero(raw, sizeof(raw));
-    if (hv_mkdir_p(home, err) ||
+    if (hv_mkdir_private(home, err) ||
         hv_write_atomic(path, hex, strlen(hex), 0600, err))
       return err->code;
     return 0;

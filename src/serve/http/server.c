@@ -1335,7 +1335,7 @@ static int serve_init(struct serve *s, const struct serve_config *cfg,
     return hv_err_set(err, HV_ENOMEM, "out of memory");
   for (size_t i = 0; i < routes_count; i++)
     s->route_names[i] = routes_table[i].name;
-  if (hv_mkdir_p(s->home, err) ||
+  if (hv_mkdir_private(s->home, err) ||
       hv_path_join(s->db_path, sizeof(s->db_path), s->home, "harvest.db",
                    err))
     return err->code;
