@@ -13,19 +13,6 @@
 #include "store/db.h"
 #include "util/fsutil.h"
 
-int cli_common_opt(struct cli_ctx *ctx, int c, const char *arg)
-{
-  if (c == CLI_OPT_HOME) {
-    ctx->home = arg;
-    return 1;
-  }
-  if (c == CLI_OPT_JSON) {
-    ctx->json = 1;
-    return 1;
-  }
-  return 0;
-}
-
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
   va_list ap;
@@ -43,28 +30,6 @@ int cli_report(const struct hv_err *err)
   fprintf(stderr, "harvest: error: %s\n",
           err->msg[0] ? err->msg : hv_strerror(code));
   return code;
-}
-
-int cli_parse_common(struct cli_ctx *ctx, const char *cmd, int argc,
-                     char **argv, void (*help)(void), int nargs,
-                     const char *expected)
-{
-  static const struct option opts[] = {CLI_COMMON_LONGOPTS, {0}};
-  int c;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (cli_common_opt(ctx, c, optarg))
-      continue;
-    if (c == 'h') {
-      help();
-      return 1;
-    }
-    return cli_usage_error(cmd, "bad option");
-  }
-  if (nargs == 0 && optind < argc)
-    return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-  if (nargs > 0 && argc - optind != nargs)
-    return cli_usage_error(cmd, "%s", expected);
-  return 0;
 }
 
 int cli_set_synth_drift(const struct cli_opt *o, const char *flag,
@@ -116,12 +81,6 @@ void cli_print_json(json_t *j)
   json_decref(j);
 }
 
-void cli_getopt_reset(void)
-{
-  optind = 0; /* glibc: 0 re-initialises getopt fully */
-  opterr = 1;
-}
-
 static void group_help(const char *group, const struct cli_command *t,
                        size_t n)
 {
@@ -147,7 +106,6 @@ int cli_dispatch_group(struct cli_ctx *ctx, const char *group,
   }
   for (size_t i = 0; i < n; i++)
     if (!strcmp(table[i].name, sub)) {
-      cli_getopt_reset();
       return table[i].fn(ctx, argc - 1, argv + 1);
     }
   return cli_usage_error(group, "unknown command '%s'", sub);

@@ -6,68 +6,41 @@
  * promotion; prints the timeline and the comparisons and writes the HTML
  * report.
  */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
+#include <assert.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "cli/retrain_flags.h"
 #include "demo/demo.h"
 #include "serve/http/server.h"
-#include "util/parse.h"
 
-static void help(void)
-{
-  printf(
-      "Usage: harvest demo [--dataset synth|ml-100k] [--weeks N] [--port P]\n"
-      "                    [--seed S] [--report-dir DIR] [--json] [options]\n"
-      "\n"
-      "Run the continual-learning loop end to end on a fresh home, offline:\n"
-      "generate a synthetic dataset with a planted sudden drift (or use the\n"
-      "home's imported ml-100k), keep the first --train-weeks weeks in the\n"
-      "database and move every later rating to memory (deleted in one\n"
-      "transaction), tune a small grid on the training weeks and register\n"
-      "the best into Production, start the server on 127.0.0.1, then replay\n"
-      "the later ratings in time order, week by week, through POST\n"
-      "/users/add_user_rating/ while clients ask GET\n"
-      "/movies/recommend/{user}/10 (checking X-Model-Version). After each\n"
-      "week: monitor the serving model on the week's ratings, let the\n"
-      "retraining policy decide, retrain statefully (and from scratch, for\n"
-      "the comparison) and promote when the challenger wins; the server\n"
-      "swaps the new model in without a restart.\n"
-      "\n"
-      "Prints the timeline (week, new ratings, top-100 accuracy of the\n"
-      "serving model and of the never-retrained one, drift verdict, action,\n"
-      "model version serving), the stateful-vs-scratch table and the\n"
-      "never-retrained-vs-retrained summary, with the count of failed HTTP\n"
-      "requests; writes the same as HTML with inline SVG charts into\n"
-      "<home>/reports/demo-<time>.html.\n"
-      "\n"
-      "Options:\n"
-      "  --dataset NAME        synth (default) or ml-100k (import it first)\n"
-      "  --weeks N             replay at most N weeks (default: all)\n"
-      "  --train-weeks N       weeks of data for the first model (4)\n"
-      "  --port P              server port on 127.0.0.1 (default: a free "
-      "one)\n"
-      "  --seed S              synth seed (42)\n"
-      "  --users N --movies N --ratings N --days N\n"
-      "                        synth size (2000, 1000, 200000, 120)\n"
-      "  --drift KIND          synth drift: sudden (default), gradual, none\n"
-      "  --grid KEY=V1,V2      tuning axis (repeatable, up to 4; default\n"
-      "                        dim=32,64 and lr=0.05,0.1)\n"
-      "  --epochs N            epochs of the tune trials and retrainings (8)\n"
-      "  --replay X --holdout X --margin X   retraining (0.2, 0.2, 0)\n"
-      "  --no-compare          do not train the from-scratch comparison\n"
-      "  --batch N             ratings per POST (500)\n"
-      "  --clients N           background recommendation clients (1)\n"
-      "  --model NAME          registered model name (harvest_recommender)\n"
-      "  --report-dir DIR      where the HTML report goes\n"
-      "  --json                print the result as JSON\n"
-      "  --home DIR            data folder (fresh for synth)\n\n"
-      "Policy (default here: --on-dataset-drift --min-top100 0.25):\n");
-  retrain_flags_help_policy(stdout);
-}
+static const char demo_usage[] =
+    "[--dataset synth|ml-100k] [--weeks N] [--port P]\n"
+    "                    [--seed S] [--report-dir DIR] [--json] [options]";
+
+static const char demo_about[] =
+    "Run the continual-learning loop end to end on a fresh home, offline:\n"
+    "generate a synthetic dataset with a planted sudden drift (or use the\n"
+    "home's imported ml-100k), keep the first --train-weeks weeks in the\n"
+    "database and move every later rating to memory (deleted in one\n"
+    "transaction), tune a small grid on the training weeks and register\n"
+    "the best into Production, start the server on 127.0.0.1, then replay\n"
+    "the later ratings in time order, week by week, through POST\n"
+    "/users/add_user_rating/ while clients ask GET\n"
+    "/movies/recommend/{user}/10 (checking X-Model-Version). After each\n"
+    "week: monitor the serving model on the week's ratings, let the\n"
+    "retraining policy decide, retrain statefully (and from scratch, for\n"
+    "the comparison) and promote when the challenger wins; the server\n"
+    "swaps the new model in without a restart.\n"
+    "\n"
+    "Prints the timeline (week, new ratings, top-100 accuracy of the\n"
+    "serving model and of the never-retrained one, drift verdict, action,\n"
+    "model version serving), the stateful-vs-scratch table and the\n"
+    "never-retrained-vs-retrained summary, with the count of failed HTTP\n"
+    "requests; writes the same as HTML with inline SVG charts into\n"
+    "<home>/reports/demo-<time>.html.\n";
 
 /* The server, in-process. */
 struct srv {
@@ -107,81 +80,107 @@ static void progress(void *ud, const char *line)
   fprintf(stderr, "demo: %s\n", line);
 }
 
-enum {
-  OPT_DATASET = 0x3300, OPT_WEEKS, OPT_TRAIN_WEEKS, OPT_PORT, OPT_USERS,
-  OPT_MOVIES, OPT_RATINGS, OPT_DAYS, OPT_DRIFT_KIND, OPT_GRID, OPT_BATCH,
-  OPT_CLIENTS, OPT_NO_COMPARE, OPT_REPORT_DIR
+static const char *const datasets[] = {"synth", "ml-100k", NULL};
+
+/* What the demo's flags set besides the config. */
+struct demo_args {
+  int dataset;                      /* index in datasets */
+  const char *grid[DEMO_MAX_GRID];  /* --grid axes given */
+  int n_grid;
 };
 
-static int i64(const char *arg, int64_t lo, int64_t hi, const char *what,
-               int64_t *out)
+/* The demo's own flags (the policy ones are f's table). */
+static void demo_table(struct demo_config *c, struct srv *x,
+                       struct demo_args *a, struct cli_opt t[22])
 {
-  struct hv_err e = {0};
-  if (hv_parse_i64(arg, lo, hi, out, what, &e))
-    return cli_usage_error("demo", "%s", e.msg);
-  return 0;
+  const struct cli_opt opts[] = {
+      {CLI_OPT(CLI_CHOICE, "dataset", 0, "NAME",
+               "synth (default) or ml-100k (import it first)", &a->dataset),
+       .choices = datasets},
+      {CLI_OPT(CLI_INT, "weeks", 0, "N", "replay at most N weeks (default: "
+               "all)", &c->weeks), .lo = 1, .hi = 520},
+      {CLI_OPT(CLI_INT, "train-weeks", 0, "N", "weeks of data for the first "
+               "model (4)", &c->train_weeks), .lo = 1, .hi = 520},
+      {CLI_OPT(CLI_INT, "port", 0, "P", "server port on 127.0.0.1 (default: "
+               "a free one)", &x->port), .hi = 65535},
+      {CLI_OPT(CLI_U64, "seed", 0, "S", "synth seed (42)", &c->synth.seed),
+       .lo = 1, .hi = INT64_MAX},
+      {CLI_OPT(CLI_I64, "users", 0, "N", "synth users (2000)",
+               &c->synth.users), .lo = 1, .hi = 10000000},
+      {CLI_OPT(CLI_I64, "movies", 0, "N", "synth movies (1000)",
+               &c->synth.movies), .lo = 1, .hi = 1000000},
+      {CLI_OPT(CLI_I64, "ratings", 0, "N", "synth ratings (200000)",
+               &c->synth.ratings), .lo = 1, .hi = 100000000},
+      {CLI_OPT(CLI_I64, "days", 0, "N", "synth days (120)", &c->synth.days),
+       .lo = 1, .hi = 36500},
+      {CLI_OPT(CLI_FN, "drift", 0, "KIND", "synth drift: sudden (default), "
+               "gradual, none", &c->synth.drift), .fn = cli_set_synth_drift},
+      {CLI_OPT(CLI_LIST, "grid", 0, "KEY=V1,V2", "tuning axis (repeatable, "
+               "up to " CLI_XSTR(DEMO_MAX_GRID) "; default dim=32,64 and "
+               "lr=0.05,0.1)", a->grid), .hi = DEMO_MAX_GRID,
+       .seen = &a->n_grid},
+      {CLI_OPT(CLI_INT, "epochs", 0, "N", "epochs of the tune trials and "
+               "retrainings (8)", &c->epochs), .lo = 1, .hi = 10000},
+      {CLI_OPT(CLI_DBL, "replay", 0, "X", "retraining replay share (0.2)",
+               &c->replay), .fhi = 10},
+      {CLI_OPT(CLI_DBL, "holdout", 0, "X", "retraining held-out share (0.2)",
+               &c->holdout), .flo = 0.001, .fhi = 0.9},
+      {CLI_OPT(CLI_DBL, "margin", 0, "X", "retraining promotion margin (0)",
+               &c->margin), .flo = -1, .fhi = 1},
+      {CLI_OPT(CLI_FALSE, "no-compare", 0, NULL, "do not train the "
+               "from-scratch comparison", &c->compare)},
+      {CLI_OPT(CLI_INT, "batch", 0, "N", "ratings per POST (500)", &c->batch),
+       .lo = 1, .hi = 10000},
+      {CLI_OPT(CLI_INT, "clients", 0, "N", "background recommendation "
+               "clients (1)", &c->load_clients), .hi = 16},
+      {CLI_OPT(CLI_STR, "model", 0, "NAME", "registered model name "
+               "(harvest_recommender)", &c->model_name)},
+      {CLI_OPT(CLI_STR, "report-dir", 0, "DIR", "where the HTML report goes",
+               &c->report_dir)},
+      {.type = CLI_COMMON},
+      CLI_OPTS_END};
+  static_assert(sizeof(opts) == 22 * sizeof(*t), "demo_table");
+  memcpy(t, opts, sizeof(opts));
 }
 
-/* Demo-only flags; 1 consumed, 0 not one, HV_EUSAGE. */
-static int demo_opt(struct demo_config *c, struct srv *x, int *grid_given,
-                    int opt, const char *arg)
+/* Parse argv into c (and x's port); 0, CLI_HELP or an error already
+ * reported. */
+static int parse(struct cli_ctx *ctx, int argc, char **argv,
+                 struct demo_config *c, struct srv *x)
 {
-  int64_t v;
-  struct hv_err e = {0};
-  switch (opt) {
-  case OPT_DATASET: c->dataset = arg; return 1;
-  case OPT_REPORT_DIR: c->report_dir = arg; return 1;
-  case OPT_NO_COMPARE: c->compare = 0; return 1;
-  case OPT_GRID:
-    if (!*grid_given) { /* the first --grid replaces the default grid */
-      *grid_given = 1;
-      c->n_grid = 0;
-    }
-    if (c->n_grid == DEMO_MAX_GRID)
-      return cli_usage_error("demo", "at most %d --grid axes",
-                             DEMO_MAX_GRID);
-    c->grid[c->n_grid++] = arg;
-    return 1;
-  case OPT_DRIFT_KIND:
-    if (synth_drift_parse(arg, &c->synth.drift, &e))
-      return cli_usage_error("demo", "%s", e.msg);
-    return 1;
-  case OPT_WEEKS:
-    if (i64(arg, 1, 520, "--weeks", &v))
-      return HV_EUSAGE;
-    c->weeks = (int)v;
-    return 1;
-  case OPT_TRAIN_WEEKS:
-    if (i64(arg, 1, 520, "--train-weeks", &v))
-      return HV_EUSAGE;
-    c->train_weeks = (int)v;
-    return 1;
-  case OPT_PORT:
-    if (i64(arg, 0, 65535, "--port", &v))
-      return HV_EUSAGE;
-    x->port = (int)v;
-    return 1;
-  case OPT_USERS: return i64(arg, 1, 10000000, "--users", &c->synth.users)
-                             ? HV_EUSAGE : 1;
-  case OPT_MOVIES: return i64(arg, 1, 1000000, "--movies", &c->synth.movies)
-                              ? HV_EUSAGE : 1;
-  case OPT_RATINGS: return i64(arg, 1, 100000000, "--ratings",
-                               &c->synth.ratings) ? HV_EUSAGE : 1;
-  case OPT_DAYS: return i64(arg, 1, 36500, "--days", &c->synth.days)
-                            ? HV_EUSAGE : 1;
-  case OPT_BATCH:
-    if (i64(arg, 1, 10000, "--batch", &v))
-      return HV_EUSAGE;
-    c->batch = (int)v;
-    return 1;
-  case OPT_CLIENTS:
-    if (i64(arg, 0, 16, "--clients", &v))
-      return HV_EUSAGE;
-    c->load_clients = (int)v;
-    return 1;
-  default:
-    return 0;
+  struct retrain_flags f;
+  struct demo_args a = {0};
+  struct cli_opt own[22];
+  retrain_flags_init(&f);
+  demo_table(c, x, &a, own);
+  const struct cli_opt opts[] = {
+      {.type = CLI_GROUP, .sub = own},
+      {.type = CLI_GROUP, .sub = f.policy_opts,
+       .help = "Policy (any trigger fires a retraining; default here:\n"
+               "--on-dataset-drift --min-top100 0.25; flags override "
+               "--policy FILE):"},
+      CLI_OPTS_END};
+  const struct cli_spec spec = {
+      .cmd = "demo",
+      .usage = demo_usage,
+      .about = demo_about,
+      .opts = opts,
+      .home_help = "data folder (fresh for synth)",
+  };
+  int rc = cli_parse(ctx, &spec, argc, argv);
+  int own_policy = f.n_set > 0 || f.policy_file;
+  if (!rc)
+    rc = retrain_flags_finish(&f, spec.cmd);
+  if (rc)
+    return rc;
+  c->dataset = datasets[a.dataset];
+  if (own_policy)
+    c->policy = f.policy;
+  if (a.n_grid) { /* the --grid axes replace the default grid */
+    c->n_grid = (size_t)a.n_grid;
+    memcpy(c->grid, a.grid, sizeof(a.grid));
   }
+  return 0;
 }
 
 /* ---- output ------------------------------------------------------------ */
@@ -280,70 +279,12 @@ static void print_text(const struct demo_result *r)
 
 int cmd_demo(struct cli_ctx *ctx, int argc, char **argv)
 {
-  static const struct option opts[] = {
-      CLI_COMMON_LONGOPTS,
-      RETRAIN_POLICY_LONGOPTS,
-      {"model", required_argument, NULL, RF_MODEL},
-      {"replay", required_argument, NULL, RF_REPLAY},
-      {"margin", required_argument, NULL, RF_MARGIN},
-      {"holdout", required_argument, NULL, RF_HOLDOUT},
-      {"epochs", required_argument, NULL, RF_EPOCHS},
-      {"seed", required_argument, NULL, RF_SEED},
-      {"dataset", required_argument, NULL, OPT_DATASET},
-      {"weeks", required_argument, NULL, OPT_WEEKS},
-      {"train-weeks", required_argument, NULL, OPT_TRAIN_WEEKS},
-      {"port", required_argument, NULL, OPT_PORT},
-      {"users", required_argument, NULL, OPT_USERS},
-      {"movies", required_argument, NULL, OPT_MOVIES},
-      {"ratings", required_argument, NULL, OPT_RATINGS},
-      {"days", required_argument, NULL, OPT_DAYS},
-      {"drift", required_argument, NULL, OPT_DRIFT_KIND},
-      {"grid", required_argument, NULL, OPT_GRID},
-      {"batch", required_argument, NULL, OPT_BATCH},
-      {"clients", required_argument, NULL, OPT_CLIENTS},
-      {"no-compare", no_argument, NULL, OPT_NO_COMPARE},
-      {"report-dir", required_argument, NULL, OPT_REPORT_DIR},
-      {0}};
   struct demo_config cfg;
   demo_config_defaults(&cfg);
-  struct retrain_flags f;
-  retrain_flags_init(&f);
   struct srv x = {NULL, 0};
-  int grid_given = 0, c;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (cli_common_opt(ctx, c, optarg))
-      continue;
-    if (c == 'h') {
-      help();
-      return 0;
-    }
-    int r = demo_opt(&cfg, &x, &grid_given, c, optarg);
-    if (r == 0)
-      r = retrain_flags_opt(&f, c, optarg, "demo");
-    if (r < 0)
-      return r;
-    if (r == 0)
-      return cli_usage_error("demo", "bad option");
-  }
-  if (optind < argc)
-    return cli_usage_error("demo", "unexpected argument '%s'", argv[optind]);
-  if (strcmp(cfg.dataset, "synth") && strcmp(cfg.dataset, "ml-100k"))
-    return cli_usage_error("demo", "--dataset must be synth or ml-100k, "
-                           "not '%s'", cfg.dataset);
-  int own_policy = f.n_set > 0 || f.policy_file;
-  int rc = retrain_flags_finish(&f, "demo");
+  int rc = parse(ctx, argc, argv, &cfg, &x);
   if (rc)
-    return rc;
-  if (own_policy)
-    cfg.policy = f.policy;
-  if (f.opts.seed)
-    cfg.synth.seed = f.opts.seed;
-  if (f.opts.epochs)
-    cfg.epochs = f.opts.epochs;
-  cfg.replay = f.opts.replay;
-  cfg.holdout = f.opts.holdout;
-  cfg.margin = f.opts.margin;
-  cfg.model_name = f.opts.model_name;
+    return cli_parse_rc(rc);
   cfg.home = ctx->home;
   cfg.server = (struct demo_server){srv_start, srv_stop, &x};
   if (!ctx->json) {

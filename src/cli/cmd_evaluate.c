@@ -2,7 +2,6 @@
  * cmd_evaluate.c - `harvest evaluate`: metrics of a model (a model URI or
  * a file, resolved by track/uri.h) on a slice of the home's ratings.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -13,29 +12,22 @@
 #include "track/uri.h"
 #include "train/dataset.h"
 #include "train/eval_metrics.h"
-#include "util/parse.h"
 
-static void help(void)
-{
-  printf(
-      "Usage: harvest evaluate --model URI [--ratings FIRST:LAST] [--json]\n"
-      "\n"
-      "URI: models:/NAME/Production (or Staging, Archived, None),\n"
-      "models:/NAME/3, models:/NAME/latest, models:/NAME@champion,\n"
-      "runs:/RUN_ID, or a model file path. Registry and run models are\n"
-      "SHA-256 checked before loading.\n\n"
-      "Evaluate a model on the ratings with rating_id FIRST..LAST (default\n"
-      "all): top_1/5/10/50/100_categorical_accuracy as TFRS FactorizedTopK\n"
-      "(every movie scored; a hit at K when fewer than K movies score\n"
-      "strictly higher, so ties count as hits; seen movies not excluded;\n"
-      "unknown users use the OOV row, unknown movies are misses), the\n"
-      "in-batch loss (mean over batches of 4096), recall@10/@100 and\n"
-      "NDCG@10 excluding the movies the user rated in the model's training\n"
-      "range outside this slice, coverage@10, and the same per gender and\n"
-      "age segment.\n");
-}
-
-enum { O_MODEL = 0x2100, O_RATINGS };
+static const char eval_about[] =
+    "URI: models:/NAME/Production (or Staging, Archived, None),\n"
+    "models:/NAME/3, models:/NAME/latest, models:/NAME@champion,\n"
+    "runs:/RUN_ID, or a model file path. Registry and run models are\n"
+    "SHA-256 checked before loading.\n"
+    "\n"
+    "Evaluate a model on the ratings with rating_id FIRST..LAST (default\n"
+    "all): top_1/5/10/50/100_categorical_accuracy as TFRS FactorizedTopK\n"
+    "(every movie scored; a hit at K when fewer than K movies score\n"
+    "strictly higher, so ties count as hits; seen movies not excluded;\n"
+    "unknown users use the OOV row, unknown movies are misses), the\n"
+    "in-batch loss (mean over batches of 4096), recall@10/@100 and\n"
+    "NDCG@10 excluding the movies the user rated in the model's training\n"
+    "range outside this slice, coverage@10, and the same per gender and\n"
+    "age segment.\n";
 
 static void print_metrics(const struct eval_metrics *m)
 {
@@ -58,41 +50,30 @@ static void print_metrics(const struct eval_metrics *m)
 
 int cmd_evaluate(struct cli_ctx *ctx, int argc, char **argv)
 {
-  static const struct option opts[] = {
-      CLI_COMMON_LONGOPTS,
-      {"model", required_argument, NULL, O_MODEL},
-      {"ratings", required_argument, NULL, O_RATINGS},
-      {0}};
   const char *model_path = NULL;
-  int64_t first = 0, last = INT64_MAX;
+  int64_t range[2] = {0, INT64_MAX};
   struct hv_err err = {0};
-  int c;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (cli_common_opt(ctx, c, optarg))
-      continue;
-    if (c == 'h') {
-      help();
-      return 0;
-    }
-    if (c == O_MODEL) {
-      model_path = optarg;
-    } else if (c == O_RATINGS) {
-      if (hv_parse_range(optarg, &first, &last, "--ratings", &err))
-        return cli_usage_error("evaluate", "%s", err.msg);
-    } else {
-      return cli_usage_error("evaluate", "bad option");
-    }
-  }
-  if (optind < argc)
-    return cli_usage_error("evaluate", "unexpected argument '%s'",
-                           argv[optind]);
-  if (!model_path)
-    return cli_usage_error("evaluate", "--model URI is required");
+  const struct cli_opt opts[] = {
+      {CLI_OPT(CLI_STR, "model", 0, "URI", "the model (see above)",
+               &model_path), .flags = CLI_REQUIRED},
+      {CLI_OPT(CLI_RANGE, "ratings", 0, "FIRST:LAST",
+               "the slice of rating ids (default all)", range)},
+      CLI_OPTS_END};
+  const struct cli_spec spec = {
+      .cmd = "evaluate",
+      .usage = "--model URI [--ratings FIRST:LAST] [--json]",
+      .about = eval_about,
+      .opts = opts,
+  };
+  int rc = cli_parse(ctx, &spec, argc, argv);
+  if (rc)
+    return cli_parse_rc(rc);
+  int64_t first = range[0], last = range[1];
   struct hv_db *db = NULL;
   struct hv_model *m = NULL;
   struct eval_metrics met;
   static struct uri_target t; /* large; one per process */
-  int rc = cli_open_home(ctx, &db, &err);
+  rc = cli_open_home(ctx, &db, &err);
   if (!rc)
     rc = uri_resolve_ex(ctx->home, db, model_path, &t, &err);
   if (!rc)

@@ -3,7 +3,6 @@
  * windows of the home's ratings (performance, drift, health), logged as a
  * run in the experiment "Model monitoring"; see monitor/monitor.h.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,144 +16,143 @@
 
 #define DEFAULT_MODEL "models:/harvest_recommender/Production"
 
-static void help(void)
-{
-  printf(
-      "Usage: harvest monitor [--model URI]\n"
-      "                       (--batches F:L,F:L,... | --window LEN | "
-      "--since TIME)\n"
-      "                       [options] [--json]\n\n"
-      "Monitor a model on windows of the ratings against the data it was\n"
-      "trained on (its lineage): top-1/5/10/50/100 accuracy overall and per\n"
-      "gender and age bucket; covariate drift (user_age, user_gender,\n"
-      "user_occupation, movie_genres, movie_year, movie_popularity), label\n"
-      "shift (rating), prediction drift (prediction_top1_score per user);\n"
-      "feedback-loop health (coverage, Gini and mean popularity of the\n"
-      "top-10s vs as many reference users). Each feature gets a verdict;\n"
-      "a window has dataset drift when the share of drifted features is at\n"
-      "least --threshold-share. The pass is a run in the experiment\n"
-      "\"Model monitoring\" (metrics by step = window index, report.json\n"
-      "artifact) unless --no-log.\n\n"
-      "Windows:\n"
-      "  --batches LIST        rating_id ranges FIRST:LAST,... (as the seed)\n"
-      "  --window LEN          consecutive time windows of LEN (7d, 12h,\n"
-      "                        3600; units s m h d w) from --since, or from\n"
-      "                        the reference's last timestamp, to the end;\n"
-      "                        time windows leave out the reference ratings\n"
-      "  --since TIME          start of the time windows (epoch seconds,\n"
-      "                        YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS, UTC);\n"
-      "                        alone: one window from TIME to the end\n"
-      "  --windows N           at most N time windows (default: all)\n\n"
-      "Options:\n"
-      "  --model URI           models:/NAME/STAGE|VERSION, models:/NAME@ALIAS,\n"
-      "                        runs:/RUN_ID or a file (default\n"
-      "                        " DEFAULT_MODEL ")\n"
-      "  --reference F:L       reference rating_id range (default: the\n"
-      "                        model's training range)\n"
-      "  --threshold-share X   dataset drift when drifted share >= X (0.5)\n"
-      "  --num-stattest NAME   numeric test for every numeric feature: ks,\n"
-      "                        wasserstein_norm, psi or js (default:\n"
-      "                        Evidently's: ks when the reference has <=\n"
-      "                        --small-n values, else wasserstein_norm)\n"
-      "  --cat-stattest NAME   chi2, psi or js (default: chi2 when small,\n"
-      "                        else js)\n"
-      "  --ks-pvalue X         drift when KS p < X (0.05)\n"
-      "  --chi2-pvalue X       drift when chi-square p < X (0.05)\n"
-      "  --wasserstein-bound X drift when W1/std(reference) >= X (0.1)\n"
-      "  --psi-bound X         drift when PSI >= X (0.1; 0.2 is 'major')\n"
-      "  --js-bound X          drift when Jensen-Shannon distance >= X (0.1)\n"
-      "  --small-n N           largest reference judged by p-values (1000)\n"
-      "  --min-ratings N       windows with fewer ratings get no verdicts\n"
-      "                        (200)\n"
-      "  --no-log              do not record a run\n"
-      "  --experiment NAME     experiment of the run (default \"Model "
-      "monitoring\")\n"
-      "  --run-name NAME       name of the run\n"
-      "  --json                print the full report as JSON\n"
-      "  --home DIR            data folder\n\n"
-      "See docs/monitoring.md for the statistics and defaults.\n");
-}
+static const char monitor_usage[] =
+    "[--model URI]\n"
+    "                       (--batches F:L,F:L,... | --window LEN | "
+    "--since TIME)\n"
+    "                       [options] [--json]";
 
-enum {
-  O_MODEL = 0x2600, O_BATCHES, O_WINDOW, O_SINCE, O_WINDOWS, O_REFERENCE,
-  O_SHARE, O_NUMTEST, O_CATTEST, O_KSP, O_CHIP, O_WB, O_PSIB, O_JSB,
-  O_SMALLN, O_MINR, O_NOLOG, O_EXPERIMENT, O_RUNNAME
-};
+static const char monitor_about[] =
+    "Monitor a model on windows of the ratings against the data it was\n"
+    "trained on (its lineage): top-1/5/10/50/100 accuracy overall and per\n"
+    "gender and age bucket; covariate drift (user_age, user_gender,\n"
+    "user_occupation, movie_genres, movie_year, movie_popularity), label\n"
+    "shift (rating), prediction drift (prediction_top1_score per user);\n"
+    "feedback-loop health (coverage, Gini and mean popularity of the\n"
+    "top-10s vs as many reference users). Each feature gets a verdict;\n"
+    "a window has dataset drift when the share of drifted features is at\n"
+    "least --threshold-share. The pass is a run in the experiment\n"
+    "\"Model monitoring\" (metrics by step = window index, report.json\n"
+    "artifact) unless --no-log.\n";
 
 struct opts {
-  const char *model, *batches, *window, *since;
+  const char *model, *batches;
+  int window_given;
   struct window_spec *ws;
   size_t n_ws;
+  int64_t reference[2];
 };
 
-static int parse_test(const char *arg, int *out, const char *what,
-                      struct hv_err *e)
+static int set_test(const struct cli_opt *o, const char *flag,
+                    const char *arg, struct hv_err *e)
 {
   enum drift_test t;
   if (drift_test_parse(arg, &t, e))
-    return hv_err_set(e, HV_EINVAL, "%s: unknown test '%s'", what, arg);
-  *out = (int)t;
+    return hv_err_set(e, HV_EINVAL, "%s: unknown test '%s'", flag, arg);
+  *(int *)o->dst = (int)t;
   return 0;
 }
 
-static int parse_opt(int c, const char *arg, struct opts *o,
-                     struct monitor_config *cfg, struct hv_err *e)
+static int set_duration(const struct cli_opt *o, const char *flag,
+                        const char *arg, struct hv_err *e)
 {
-  int64_t v;
-  switch (c) {
-  case O_MODEL: o->model = arg; return 0;
-  case O_BATCHES: o->batches = arg; return 0;
-  case O_WINDOW: o->window = arg;
-    return window_parse_duration(arg, &cfg->window_seconds, "--window", e);
-  case O_SINCE: o->since = arg; cfg->has_since = 1;
-    return window_parse_time(arg, &cfg->since, "--since", e);
-  case O_WINDOWS:
-    if (hv_parse_i64(arg, 1, WINDOW_MAX, &v, "--windows", e))
-      return HV_EINVAL;
-    cfg->max_windows = (size_t)v;
-    return 0;
-  case O_REFERENCE: cfg->has_reference = 1;
-    return hv_parse_range(arg, &cfg->ref_first, &cfg->ref_last,
-                          "--reference", e);
-  case O_SHARE:
-    return hv_parse_f64(arg, 0, 1, &cfg->threshold_share,
-                        "--threshold-share", e);
-  case O_NUMTEST: return parse_test(arg, &cfg->num_test, "--num-stattest", e);
-  case O_CATTEST: return parse_test(arg, &cfg->cat_test, "--cat-stattest", e);
-  case O_KSP:
-    return hv_parse_f64(arg, 1e-300, 1, &cfg->th.ks_pvalue, "--ks-pvalue", e);
-  case O_CHIP:
-    return hv_parse_f64(arg, 1e-300, 1, &cfg->th.chi2_pvalue,
-                        "--chi2-pvalue", e);
-  case O_WB:
-    return hv_parse_f64(arg, 1e-12, 1e12, &cfg->th.wasserstein_norm,
-                        "--wasserstein-bound", e);
-  case O_PSIB:
-    return hv_parse_f64(arg, 1e-12, 1e12, &cfg->th.psi, "--psi-bound", e);
-  case O_JSB:
-    return hv_parse_f64(arg, 1e-12, 1, &cfg->th.js, "--js-bound", e);
-  case O_SMALLN:
-    if (hv_parse_i64(arg, 0, INT64_MAX / 2, &v, "--small-n", e))
-      return HV_EINVAL;
-    cfg->th.small_n = (size_t)v;
-    return 0;
-  case O_MINR:
-    if (hv_parse_i64(arg, 0, 1000000000, &v, "--min-ratings", e))
-      return HV_EINVAL;
-    cfg->min_ratings = (size_t)v;
-    return 0;
-  case O_NOLOG: cfg->log_run = 0; return 0;
-  case O_EXPERIMENT: cfg->experiment = arg; return 0;
-  case O_RUNNAME: cfg->run_name = arg; return 0;
-  default: return hv_err_set(e, HV_EUSAGE, "bad option");
-  }
+  return window_parse_duration(arg, o->dst, flag, e);
+}
+
+static int set_time(const struct cli_opt *o, const char *flag,
+                    const char *arg, struct hv_err *e)
+{
+  return window_parse_time(arg, o->dst, flag, e);
+}
+
+/* The window flags (a table of 5 entries). */
+static void window_table(struct opts *o, struct monitor_config *cfg,
+                         struct cli_opt t[5])
+{
+  const struct cli_opt w[] = {
+      {CLI_OPT(CLI_STR, "batches", 0, "LIST", "rating_id ranges "
+               "FIRST:LAST,... (as the seed)", &o->batches)},
+      {CLI_OPT(CLI_FN, "window", 0, "LEN", "consecutive time windows of LEN "
+               "(7d, 12h, 3600; units s m h d w) from --since, or from the "
+               "reference's last timestamp, to the end; time windows leave "
+               "out the reference ratings", &cfg->window_seconds),
+       .fn = set_duration, .seen = &o->window_given},
+      {CLI_OPT(CLI_FN, "since", 0, "TIME", "start of the time windows (epoch "
+               "seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS, UTC); alone: one "
+               "window from TIME to the end", &cfg->since),
+       .fn = set_time, .seen = &cfg->has_since},
+      {CLI_OPT(CLI_SIZE, "windows", 0, "N", "at most N time windows "
+               "(default: all)", &cfg->max_windows), .lo = 1,
+       .hi = WINDOW_MAX},
+      CLI_OPTS_END};
+  memcpy(t, w, sizeof(w));
+}
+
+/* Parse argv into o and cfg; 0, CLI_HELP or HV_EUSAGE (reported). */
+static int parse(struct cli_ctx *ctx, int argc, char **argv, struct opts *o,
+                 struct monitor_config *cfg)
+{
+  struct cli_opt windows[5];
+  struct drift_thresholds *th = &cfg->th;
+  window_table(o, cfg, windows);
+  const struct cli_opt opts[] = {
+      {.type = CLI_GROUP, .sub = windows, .help = "Windows:"},
+      {CLI_OPT(CLI_STR, "model", 0, "URI", "models:/NAME/STAGE|VERSION, "
+               "models:/NAME@ALIAS, runs:/RUN_ID or a file (default "
+               DEFAULT_MODEL ")", &o->model)},
+      {CLI_OPT(CLI_RANGE, "reference", 0, "F:L", "reference rating_id range "
+               "(default: the model's training range)", o->reference),
+       .seen = &cfg->has_reference},
+      {CLI_OPT(CLI_DBL, "threshold-share", 0, "X", "dataset drift when "
+               "drifted share >= X (0.5)", &cfg->threshold_share), .fhi = 1},
+      {CLI_OPT(CLI_FN, "num-stattest", 0, "NAME", "numeric test for every "
+               "numeric feature: ks, wasserstein_norm, psi or js (default: "
+               "Evidently's: ks when the reference has <= --small-n values, "
+               "else wasserstein_norm)", &cfg->num_test), .fn = set_test},
+      {CLI_OPT(CLI_FN, "cat-stattest", 0, "NAME", "chi2, psi or js (default: "
+               "chi2 when small, else js)", &cfg->cat_test), .fn = set_test},
+      {CLI_OPT(CLI_DBL, "ks-pvalue", 0, "X", "drift when KS p < X (0.05)",
+               &th->ks_pvalue), .flo = 1e-300, .fhi = 1},
+      {CLI_OPT(CLI_DBL, "chi2-pvalue", 0, "X", "drift when chi-square p < X "
+               "(0.05)", &th->chi2_pvalue), .flo = 1e-300, .fhi = 1},
+      {CLI_OPT(CLI_DBL, "wasserstein-bound", 0, "X", "drift when "
+               "W1/std(reference) >= X (0.1)", &th->wasserstein_norm),
+       .flo = 1e-12, .fhi = 1e12},
+      {CLI_OPT(CLI_DBL, "psi-bound", 0, "X", "drift when PSI >= X (0.1; 0.2 "
+               "is 'major')", &th->psi), .flo = 1e-12, .fhi = 1e12},
+      {CLI_OPT(CLI_DBL, "js-bound", 0, "X", "drift when Jensen-Shannon "
+               "distance >= X (0.1)", &th->js), .flo = 1e-12, .fhi = 1},
+      {CLI_OPT(CLI_SIZE, "small-n", 0, "N", "largest reference judged by "
+               "p-values (1000)", &th->small_n), .hi = INT64_MAX / 2},
+      {CLI_OPT(CLI_SIZE, "min-ratings", 0, "N", "windows with fewer ratings "
+               "get no verdicts (200)", &cfg->min_ratings),
+       .hi = 1000000000},
+      {CLI_OPT(CLI_FALSE, "no-log", 0, NULL, "do not record a run",
+               &cfg->log_run)},
+      {CLI_OPT(CLI_STR, "experiment", 0, "NAME", "experiment of the run "
+               "(default \"Model monitoring\")", &cfg->experiment)},
+      {CLI_OPT(CLI_STR, "run-name", 0, "NAME", "name of the run",
+               &cfg->run_name)},
+      CLI_OPTS_END};
+  const struct cli_spec spec = {
+      .cmd = "monitor",
+      .usage = monitor_usage,
+      .about = monitor_about,
+      .more = "See docs/monitoring.md for the statistics and defaults.\n",
+      .opts = opts,
+      .json_help = "print the full report as JSON",
+  };
+  int rc = cli_parse(ctx, &spec, argc, argv);
+  cfg->ref_first = o->reference[0];
+  cfg->ref_last = o->reference[1];
+  return rc;
 }
 
 /* Pick the mode from the window flags. Returns 0 or a usage error. */
 static int pick_mode(struct opts *o, struct monitor_config *cfg,
                      struct hv_err *e)
 {
-  if (o->batches && (o->window || o->since))
+  if (o->batches && (o->window_given || cfg->has_since))
     return hv_err_set(e, HV_EUSAGE,
                       "--batches cannot be combined with --window/--since");
   if (o->batches) {
@@ -165,10 +163,10 @@ static int pick_mode(struct opts *o, struct monitor_config *cfg,
     cfg->n_windows = o->n_ws;
     return 0;
   }
-  if (!o->window && !o->since)
+  if (!o->window_given && !cfg->has_since)
     return hv_err_set(e, HV_EUSAGE,
                       "one of --batches, --window or --since is required");
-  if (cfg->max_windows && !o->window)
+  if (cfg->max_windows && !o->window_given)
     return hv_err_set(e, HV_EUSAGE, "--windows needs --window");
   cfg->mode = MONITOR_TIME;
   return 0;
@@ -211,55 +209,23 @@ static int run(struct cli_ctx *ctx, struct opts *o,
 
 int cmd_monitor(struct cli_ctx *ctx, int argc, char **argv)
 {
-  static const struct option lo[] = {
-      CLI_COMMON_LONGOPTS,
-      {"model", required_argument, NULL, O_MODEL},
-      {"batches", required_argument, NULL, O_BATCHES},
-      {"window", required_argument, NULL, O_WINDOW},
-      {"since", required_argument, NULL, O_SINCE},
-      {"windows", required_argument, NULL, O_WINDOWS},
-      {"reference", required_argument, NULL, O_REFERENCE},
-      {"threshold-share", required_argument, NULL, O_SHARE},
-      {"num-stattest", required_argument, NULL, O_NUMTEST},
-      {"cat-stattest", required_argument, NULL, O_CATTEST},
-      {"ks-pvalue", required_argument, NULL, O_KSP},
-      {"chi2-pvalue", required_argument, NULL, O_CHIP},
-      {"wasserstein-bound", required_argument, NULL, O_WB},
-      {"psi-bound", required_argument, NULL, O_PSIB},
-      {"js-bound", required_argument, NULL, O_JSB},
-      {"small-n", required_argument, NULL, O_SMALLN},
-      {"min-ratings", required_argument, NULL, O_MINR},
-      {"no-log", no_argument, NULL, O_NOLOG},
-      {"experiment", required_argument, NULL, O_EXPERIMENT},
-      {"run-name", required_argument, NULL, O_RUNNAME},
-      {0}};
   struct monitor_config cfg;
   monitor_config_defaults(&cfg);
   cfg.log_run = 1;
-  struct opts o = {DEFAULT_MODEL, NULL, NULL, NULL, NULL, 0};
+  struct opts o = {.model = DEFAULT_MODEL};
+  o.reference[0] = cfg.ref_first;
+  o.reference[1] = cfg.ref_last;
   struct hv_err err = {0};
-  int c;
-  while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-    if (cli_common_opt(ctx, c, optarg))
-      continue;
-    if (c == 'h') {
-      help();
-      return 0;
-    }
-    if (c == '?' || parse_opt(c, optarg, &o, &cfg, &err))
-      return cli_usage_error("monitor", "%s",
-                             err.msg[0] ? err.msg : "bad option");
-  }
-  if (optind < argc)
-    return cli_usage_error("monitor", "unexpected argument '%s'",
-                           argv[optind]);
+  int rc = parse(ctx, argc, argv, &o, &cfg);
+  if (rc)
+    return cli_parse_rc(rc);
   if (pick_mode(&o, &cfg, &err))
     return cli_usage_error("monitor", "%s", err.msg);
   if (monitor_config_check(&cfg, &err)) {
     free(o.ws);
     return cli_usage_error("monitor", "%s", err.msg);
   }
-  int rc = run(ctx, &o, &cfg, &err);
+  rc = run(ctx, &o, &cfg, &err);
   free(o.ws);
   return rc ? cli_report(&err) : 0;
 }

@@ -4,7 +4,6 @@
  * default), compare it with the champion on held-out new data, register it
  * and promote it when it wins by the margin.
  */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 
@@ -14,37 +13,27 @@
 #include "store/db.h"
 #include "train/trainrun.h"
 
-static void help(void)
-{
-  printf("Usage: harvest retrain [--model NAME] [--policy FILE | policy "
-         "flags]\n"
-         "                       [--from-scratch] [--replay X] [--margin X]\n"
-         "                       [--epochs N] [--compare] [--force] "
-         "[--dry-run] [--json]\n\n"
-         "Run the retraining policy once against the Production version of\n"
-         "the model: monitor it on the ratings that arrived since its\n"
-         "training data ended, decide (the decision and its reasons are a\n"
-         "run in the experiment \"Retraining\" whether or not it retrains),\n"
-         "and when a trigger fires: hold out the newest share of the new\n"
-         "ratings, train a challenger (stateful: continue the Production\n"
-         "model's weights and optimiser state on the new ratings plus a\n"
-         "replay sample of older ones), evaluate champion and challenger on\n"
-         "the held-out slice, register the challenger (@challenger) and\n"
-         "promote it to Production (old version archived, @champion moved)\n"
-         "only when its top-100 accuracy wins by more than --margin. Every\n"
-         "registry step is in the audit log ('harvest models show NAME').\n"
-         "A running 'harvest serve' picks up the new Production version by\n"
-         "itself.\n\n");
-  retrain_flags_help_policy(stdout);
-  printf("\n");
-  retrain_flags_help_opts(stdout);
-  printf("\n  --no-monitor-log      do not record the monitoring pass as a "
-         "run\n"
-         "  --json                print the result as JSON\n"
-         "  --home DIR            data folder\n\n"
-         "Exit status 0 whatever was decided; 1 on errors (e.g. no\n"
-         "Production version), 2 on bad flags. See docs/retraining.md.\n");
-}
+static const char retrain_usage[] =
+    "[--model NAME] [--policy FILE | policy flags]\n"
+    "                       [--from-scratch] [--replay X] [--margin X]\n"
+    "                       [--epochs N] [--compare] [--force] "
+    "[--dry-run] [--json]";
+
+static const char retrain_about[] =
+    "Run the retraining policy once against the Production version of\n"
+    "the model: monitor it on the ratings that arrived since its\n"
+    "training data ended, decide (the decision and its reasons are a\n"
+    "run in the experiment \"Retraining\" whether or not it retrains),\n"
+    "and when a trigger fires: hold out the newest share of the new\n"
+    "ratings, train a challenger (stateful: continue the Production\n"
+    "model's weights and optimiser state on the new ratings plus a\n"
+    "replay sample of older ones), evaluate champion and challenger on\n"
+    "the held-out slice, register the challenger (@challenger) and\n"
+    "promote it to Production (old version archived, @champion moved)\n"
+    "only when its top-100 accuracy wins by more than --margin. Every\n"
+    "registry step is in the audit log ('harvest models show NAME').\n"
+    "A running 'harvest serve' picks up the new Production version by\n"
+    "itself.\n";
 
 static void print_side(const char *label, const struct retrain_side *s,
                        int version)
@@ -100,38 +89,40 @@ static void print_text(const struct retrain_result *r)
   printf("action     %s: %s (%.2f s)\n", r->action, r->detail, r->seconds);
 }
 
+/* Parse argv into f (policy and options resolved); 0, CLI_HELP or an
+ * error already reported. */
+static int parse(struct cli_ctx *ctx, int argc, char **argv,
+                 struct retrain_flags *f)
+{
+  const struct cli_opt opts[] = {
+      {.type = CLI_GROUP, .sub = f->policy_opts,
+       .help = RETRAIN_POLICY_HEADING},
+      {.type = CLI_GROUP, .sub = f->retrain_opts,
+       .help = RETRAIN_OPTS_HEADING},
+      {CLI_OPT(CLI_FALSE, "no-monitor-log", 0, NULL,
+               "do not record the monitoring pass as a run",
+               &f->opts.log_monitor)},
+      CLI_OPTS_END};
+  const struct cli_spec spec = {
+      .cmd = "retrain",
+      .usage = retrain_usage,
+      .about = retrain_about,
+      .more = "Exit status 0 whatever was decided; 1 on errors (e.g. no\n"
+              "Production version), 2 on bad flags. See "
+              "docs/retraining.md.\n",
+      .opts = opts,
+  };
+  int rc = cli_parse(ctx, &spec, argc, argv);
+  return rc ? rc : retrain_flags_finish(f, spec.cmd);
+}
+
 int cmd_retrain(struct cli_ctx *ctx, int argc, char **argv)
 {
-  enum { OPT_NO_MONLOG = 0x3100 };
-  static const struct option opts[] = {
-      CLI_COMMON_LONGOPTS, RETRAIN_POLICY_LONGOPTS, RETRAIN_OPTS_LONGOPTS,
-      {"no-monitor-log", no_argument, NULL, OPT_NO_MONLOG}, {0}};
   struct retrain_flags f;
   retrain_flags_init(&f);
-  int c;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (cli_common_opt(ctx, c, optarg))
-      continue;
-    if (c == 'h') {
-      help();
-      return 0;
-    }
-    if (c == OPT_NO_MONLOG) {
-      f.opts.log_monitor = 0;
-      continue;
-    }
-    int r = retrain_flags_opt(&f, c, optarg, "retrain");
-    if (r < 0)
-      return r;
-    if (r == 0)
-      return cli_usage_error("retrain", "bad option");
-  }
-  if (optind < argc)
-    return cli_usage_error("retrain", "unexpected argument '%s'",
-                           argv[optind]);
-  int rc = retrain_flags_finish(&f, "retrain");
+  int rc = parse(ctx, argc, argv, &f);
   if (rc)
-    return rc;
+    return cli_parse_rc(rc);
   f.opts.home = ctx->home;
   struct hv_err err = {0};
   struct hv_db *db = NULL;

@@ -202,7 +202,7 @@ static const struct cli_spec compare_spec = {
     .usage = "RUN_ID RUN_ID... [--json]",
     .about =
         "Params and latest metrics of several runs side by side; '*' marks\n"
-        "rows whose values differ. JSON: {runs: [...], params: {key: "
+        "rows whose values differ. JSON: {runs: [...], params: {key:\n"
         "[value per run]}, metrics: {key: [value per run]}}.\n",
     .opts = no_opts,
     .min_args = 2,

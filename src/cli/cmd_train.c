@@ -4,7 +4,6 @@
  * the evaluation and the run id; the model is the run's artifact
  * (runs:/RUN_ID), --out writes an extra copy.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -19,44 +18,27 @@
 #include "train/eval_metrics.h"
 #include "train/trainrun.h"
 
-static void help(void)
-{
-  printf(
-      "Usage: harvest train [options]\n\n"
-      "Train the two-tower retrieval model (user tower . movie tower,\n"
-      "in-batch softmax) on the ratings of the home's database as a tracked\n"
-      "run: params, per-epoch loss, the evaluation on the held-out split,\n"
-      "lineage (code version; rating range, row count and SHA-256 of the\n"
-      "rows) and the model file as the run's artifact model/model.hvm.\n"
-      "Prints the run id; the model is then runs:/RUN_ID (register it with\n"
-      "'harvest models register --run RUN_ID').\n\n"
-      "%s"
-      "\nRun options:\n"
-      "  --experiment NAME    experiment of the run (default Default)\n"
-      "  --run-name NAME      name of the run (default run-<8 hex>)\n"
-      "  --init-from URI      continue training that model (weights and\n"
-      "                       optimiser state; its dim and features win);\n"
-      "                       new users and movies get new rows. URI:\n"
-      "                       models:/NAME/Production, models:/NAME/3,\n"
-      "                       models:/NAME@champion, runs:/RUN_ID, or a file\n"
-      "  --out FILE           also write the model file to FILE\n"
-      "  --json               print the result as JSON on stdout (adds\n"
-      "                       run_id and model_uri \"runs:/RUN_ID\")\n"
-      "  --home DIR           data folder\n\n"
-      "Ctrl-C (SIGINT) or SIGTERM ends the run KILLED; an error ends it\n"
-      "FAILED (tag harvest.error).\n\n"
-      "Metrics: top_K_categorical_accuracy as TFRS FactorizedTopK: for each\n"
-      "test (user, movie) all movies are scored; a hit at K when fewer than\n"
-      "K movies score strictly higher (ties count as hits, tf.math.in_top_k);\n"
-      "seen movies are not excluded. recall/ndcg exclude the user's train\n"
-      "movies. loss = mean over batches of 4096 of the summed loss.\n"
-      "Logged metric names: loss and epoch_seconds per epoch (step = epoch);\n"
-      "the test split unprefixed (top_100_categorical_accuracy, recall_at_10,\n"
-      "..., test_loss), the train split prefixed train_ (train_loss, ...).\n",
-      train_flags_help());
-}
+static const char train_about[] =
+    "Train the two-tower retrieval model (user tower . movie tower,\n"
+    "in-batch softmax) on the ratings of the home's database as a tracked\n"
+    "run: params, per-epoch loss, the evaluation on the held-out split,\n"
+    "lineage (code version; rating range, row count and SHA-256 of the\n"
+    "rows) and the model file as the run's artifact model/model.hvm.\n"
+    "Prints the run id; the model is then runs:/RUN_ID (register it with\n"
+    "'harvest models register --run RUN_ID').\n";
 
-enum { O_INIT = 0x2100, O_OUT, O_EXPERIMENT, O_RUN_NAME };
+static const char train_more[] =
+    "Ctrl-C (SIGINT) or SIGTERM ends the run KILLED; an error ends it\n"
+    "FAILED (tag harvest.error).\n"
+    "\n"
+    "Metrics: top_K_categorical_accuracy as TFRS FactorizedTopK: for each\n"
+    "test (user, movie) all movies are scored; a hit at K when fewer than\n"
+    "K movies score strictly higher (ties count as hits, tf.math.in_top_k);\n"
+    "seen movies are not excluded. recall/ndcg exclude the user's train\n"
+    "movies. loss = mean over batches of 4096 of the summed loss.\n"
+    "Logged metric names: loss and epoch_seconds per epoch (step = epoch);\n"
+    "the test split unprefixed (top_100_categorical_accuracy, recall_at_10,\n"
+    "..., test_loss), the train split prefixed train_ (train_loss, ...).\n";
 
 static void on_epoch(void *ud, int epoch, double loss, double seconds,
                      const struct eval_metrics *test)
@@ -139,61 +121,63 @@ static void on_start(void *ud, const char *run_id)
   fprintf(stderr, "run %s started in experiment '%s'\n", run_id, experiment);
 }
 
+/* Parse argv into f->cfg and o; 0, CLI_HELP or HV_EUSAGE (reported). */
+static int parse(struct cli_ctx *ctx, int argc, char **argv,
+                 struct train_flags *f, struct trainrun_opts *o)
+{
+  const struct cli_opt opts[] = {
+      {.type = CLI_GROUP, .sub = f->opts, .help = TRAIN_FLAGS_HEADING},
+      {.type = CLI_SECTION, .help = "Run options:"},
+      {CLI_OPT(CLI_STR, "experiment", 0, "NAME",
+               "experiment of the run (default " RUNS_DEFAULT_EXPERIMENT ")",
+               &o->experiment), .lo = 1, .hi = RUNS_MAX_NAME},
+      {CLI_OPT(CLI_STR, "run-name", 0, "NAME",
+               "name of the run (default run-<8 hex>)", &o->run_name),
+       .lo = 1, .hi = RUNS_MAX_NAME},
+      {CLI_OPT(CLI_STR, "init-from", 0, "URI",
+               "continue training that model (weights and optimiser state; "
+               "its dim and features win); new users and movies get new "
+               "rows. URI: models:/NAME/Production, models:/NAME/3, "
+               "models:/NAME@champion, runs:/RUN_ID, or a file",
+               &o->init_from)},
+      {CLI_OPT(CLI_STR, "out", 0, "FILE", "also write the model file to FILE",
+               &o->out_path)},
+      CLI_OPTS_END};
+  const struct cli_spec spec = {
+      .cmd = "train",
+      .about = train_about,
+      .more = train_more,
+      .opts = opts,
+      .json_help = "print the result as JSON on stdout (adds run_id and "
+                   "model_uri \"runs:/RUN_ID\")",
+  };
+  return cli_parse(ctx, &spec, argc, argv);
+}
+
 int cmd_train(struct cli_ctx *ctx, int argc, char **argv)
 {
-  static const struct option opts[] = {
-      CLI_COMMON_LONGOPTS,
-      TRAIN_FLAGS_LONGOPTS,
-      {"init-from", required_argument, NULL, O_INIT},
-      {"out", required_argument, NULL, O_OUT},
-      {"experiment", required_argument, NULL, O_EXPERIMENT},
-      {"run-name", required_argument, NULL, O_RUN_NAME},
-      {0}};
-  struct train_config cfg;
-  train_flags_init(argc, argv, &cfg);
+  struct train_flags f;
+  train_flags_init(&f);
+  struct train_config *cfg = &f.cfg;
   struct trainrun_opts o = {.experiment = RUNS_DEFAULT_EXPERIMENT,
                             .keep_model = 1};
   struct hv_err err = {0};
-  int c;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (cli_common_opt(ctx, c, optarg))
-      continue;
-    int tf = train_flags_apply(c, optarg, &cfg, &err);
-    if (tf < 0)
-      return cli_usage_error("train", "%s", err.msg);
-    if (tf)
-      continue;
-    switch (c) {
-    case 'h': help(); return 0;
-    case O_INIT: o.init_from = optarg; break;
-    case O_OUT: o.out_path = optarg; break;
-    case O_EXPERIMENT: o.experiment = optarg; break;
-    case O_RUN_NAME: o.run_name = optarg; break;
-    default: return cli_usage_error("train", "bad option");
-    }
-  }
-  if (optind < argc)
-    return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
-  if (!*o.experiment || strlen(o.experiment) > RUNS_MAX_NAME)
-    return cli_usage_error("train", "--experiment must be 1-%d characters",
-                           RUNS_MAX_NAME);
-  if (o.run_name && (!*o.run_name || strlen(o.run_name) > RUNS_MAX_NAME))
-    return cli_usage_error("train", "--run-name must be 1-%d characters",
-                           RUNS_MAX_NAME);
-
+  int rc = parse(ctx, argc, argv, &f, &o);
+  if (rc)
+    return cli_parse_rc(rc);
   struct hv_db *db = NULL;
   struct trainrun_result tr;
   memset(&tr, 0, sizeof(tr));
-  struct train_callbacks cb = {on_epoch, &cfg};
+  struct train_callbacks cb = {on_epoch, cfg};
   o.home = ctx->home;
   o.cb = &cb;
   o.on_start = on_start;
   o.ud = (void *)o.experiment;
-  int rc = cli_open_home(ctx, &db, &err);
+  rc = cli_open_home(ctx, &db, &err);
   if (!rc)
     rc = trainrun_guard_install(db_path(db), &err);
   if (!rc)
-    rc = trainrun_run(db, &cfg, &o, &tr, &err);
+    rc = trainrun_run(db, cfg, &o, &tr, &err);
   if (!rc) {
     if (ctx->json) {
       cli_print_json(result_json(&tr, o.experiment, o.out_path));

@@ -4,7 +4,6 @@
  * progress line on stderr, a final table sorted by the chosen metric, and
  * optionally the best model registered.
  */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,55 +19,33 @@
 #include "train/tune.h"
 #include "util/json.h"
 
-static void help(void)
-{
-  printf(
-      "Usage: harvest tune --grid KEY=V1,V2,... [--grid ...] [training "
-      "options]\n"
-      "         [--experiment NAME] [--run-name NAME] [--metric KEY]\n"
-      "         [--order desc|asc] [--register NAME [--stage STAGE]]\n"
-      "         [--init-from URI] [--json]\n\n"
-      "Train every combination of the grid (cartesian product, the first\n"
-      "--grid varying slowest) over the base configuration given by the\n"
-      "training options, each as a child run of one parent run, and print\n"
-      "the trials sorted by the metric. The seed's search:\n"
-      "  harvest tune --grid dim=16,32,64,128 --grid lr=0.001,0.01,0.1 \\\n"
-      "               --tutorial --epochs 5 --register %s --stage "
-      "Production\n\n"
-      "Grid keys: any training setting by its name: dim, lr, optimizer,\n"
-      "epochs, batch, split, seed, features, l2, temperature, logq,\n"
-      "remove_accidental_hits, threads, eval_every, init_scale, ratings\n"
-      "(FIRST:LAST), first_rating_id, last_rating_id; booleans take\n"
-      "true/false. At most %d combinations.\n\n"
-      "%s"
-      "\nTune options:\n"
-      "  --grid KEY=V1,V2,... one axis of the grid (repeatable)\n"
-      "  --experiment NAME    experiment of the runs (default %s)\n"
-      "  --run-name NAME      name of the parent run\n"
-      "  --metric KEY         what to rank by (default %s); the test\n"
-      "                       split's metrics are unprefixed (recall_at_10,\n"
-      "                       ndcg_at_10, test_loss, ...), the train split's\n"
-      "                       prefixed train_\n"
-      "  --order desc|asc     desc: higher is better (default), asc: lower\n"
-      "  --register NAME      register the best child as the next version\n"
-      "                       of model NAME\n"
-      "  --stage STAGE        ... in stage None, Staging, Production or\n"
-      "                       Archived (the version there before is\n"
-      "                       archived: at most one Production)\n"
-      "  --init-from URI      every trial continues training this model\n"
-      "  --json               print the result as JSON on stdout\n"
-      "  --home DIR           data folder\n\n"
-      "The parent run records the grid (grid.KEY), the base settings\n"
-      "(base.KEY), the best child (tag best_run_id, metric KEY) and the\n"
-      "registration. A failed trial is FAILED and the search goes on.\n"
-      "Ctrl-C ends the running trial and the parent KILLED; after kill -9,\n"
-      "'harvest runs gc' marks the runs left RUNNING as FAILED.\n",
-      REGISTRY_DEFAULT_MODEL, TUNE_MAX_TRIALS, train_flags_help(),
-      TUNE_DEFAULT_EXPERIMENT, TUNE_DEFAULT_METRIC);
-}
+static const char tune_usage[] =
+    "--grid KEY=V1,V2,... [--grid ...] [training options]\n"
+    "         [--experiment NAME] [--run-name NAME] [--metric KEY]\n"
+    "         [--order desc|asc] [--register NAME [--stage STAGE]]\n"
+    "         [--init-from URI] [--json]";
 
-enum { O_GRID = 0x2300, O_EXPERIMENT, O_RUN_NAME, O_METRIC, O_ORDER,
-       O_REGISTER, O_STAGE, O_INIT };
+static const char tune_about[] =
+    "Train every combination of the grid (cartesian product, the first\n"
+    "--grid varying slowest) over the base configuration given by the\n"
+    "training options, each as a child run of one parent run, and print\n"
+    "the trials sorted by the metric. The seed's search:\n"
+    "  harvest tune --grid dim=16,32,64,128 --grid lr=0.001,0.01,0.1 \\\n"
+    "               --tutorial --epochs 5 --register "
+    REGISTRY_DEFAULT_MODEL " --stage Production\n"
+    "\n"
+    "Grid keys: any training setting by its name: dim, lr, optimizer,\n"
+    "epochs, batch, split, seed, features, l2, temperature, logq,\n"
+    "remove_accidental_hits, threads, eval_every, init_scale, ratings\n"
+    "(FIRST:LAST), first_rating_id, last_rating_id; booleans take\n"
+    "true/false. At most " CLI_XSTR(TUNE_MAX_TRIALS) " combinations.\n";
+
+static const char tune_more[] =
+    "The parent run records the grid (grid.KEY), the base settings\n"
+    "(base.KEY), the best child (tag best_run_id, metric KEY) and the\n"
+    "registration. A failed trial is FAILED and the search goes on.\n"
+    "Ctrl-C ends the running trial and the parent KILLED; after kill -9,\n"
+    "'harvest runs gc' marks the runs left RUNNING as FAILED.\n";
 
 struct ui {
   int tty;
@@ -198,59 +175,20 @@ static json_t *result_json(const struct tune_grid *g,
       trials);
 }
 
-/* Parse argv into cfg, g and o; returns 0, 1 after --help, or HV_EUSAGE
- * (already reported). */
-static int parse_args(struct cli_ctx *ctx, int argc, char **argv,
-                      struct train_config *cfg, struct tune_grid *g,
-                      struct tune_opts *o)
+static int add_axis(const struct cli_opt *o, const char *flag,
+                    const char *arg, struct hv_err *err)
 {
-  static const struct option opts[] = {
-      CLI_COMMON_LONGOPTS,
-      TRAIN_FLAGS_LONGOPTS,
-      {"grid", required_argument, NULL, O_GRID},
-      {"experiment", required_argument, NULL, O_EXPERIMENT},
-      {"run-name", required_argument, NULL, O_RUN_NAME},
-      {"metric", required_argument, NULL, O_METRIC},
-      {"order", required_argument, NULL, O_ORDER},
-      {"register", required_argument, NULL, O_REGISTER},
-      {"stage", required_argument, NULL, O_STAGE},
-      {"init-from", required_argument, NULL, O_INIT},
-      {0}};
-  struct hv_err err = {0};
-  int c;
-  train_flags_init(argc, argv, cfg);
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (cli_common_opt(ctx, c, optarg))
-      continue;
-    int tf = train_flags_apply(c, optarg, cfg, &err);
-    if (tf < 0)
-      return cli_usage_error("tune", "%s", err.msg);
-    if (tf)
-      continue;
-    switch (c) {
-    case 'h': help(); return 1;
-    case O_GRID:
-      if (tune_grid_add(g, optarg, &err))
-        return cli_usage_error("tune", "%s", err.msg);
-      break;
-    case O_EXPERIMENT: o->experiment = optarg; break;
-    case O_RUN_NAME: o->run_name = optarg; break;
-    case O_METRIC: o->metric = optarg; break;
-    case O_ORDER:
-      if (strcmp(optarg, "asc") && strcmp(optarg, "desc"))
-        return cli_usage_error("tune", "--order: '%s' is not asc or desc",
-                               optarg);
-      o->ascending = !strcmp(optarg, "asc");
-      break;
-    case O_REGISTER: o->register_name = optarg; break;
-    case O_STAGE: o->stage = optarg; break;
-    case O_INIT: o->init_from = optarg; break;
-    default: return cli_usage_error("tune", "bad option");
-    }
-  }
+  return tune_grid_add(o->dst, arg, err);
+}
+
+static const char *const orders[] = {"asc", "desc", NULL};
+
+/* Check what the table cannot: a grid, a known metric, --stage with
+ * --register, valid names. 0 or HV_EUSAGE (reported). */
+static int check_args(const struct tune_grid *g, const struct tune_opts *o)
+{
   const char *stage = NULL;
-  if (optind < argc)
-    return cli_usage_error("tune", "unexpected argument '%s'", argv[optind]);
+  struct hv_err err = {0};
   if (g->n_axes == 0)
     return cli_usage_error("tune", "give at least one --grid KEY=V1,V2,... "
                                    "(e.g. --grid dim=16,32,64,128)");
@@ -266,23 +204,63 @@ static int parse_args(struct cli_ctx *ctx, int argc, char **argv,
     return cli_usage_error("tune", "--stage: %s", err.msg);
   if (o->register_name && registry_check_name(o->register_name, &err))
     return cli_usage_error("tune", "--register: %s", err.msg);
-  if (!*o->experiment || strlen(o->experiment) > RUNS_MAX_NAME ||
-      (o->run_name && (!*o->run_name || strlen(o->run_name) > RUNS_MAX_NAME)))
-    return cli_usage_error("tune", "--experiment and --run-name must be "
-                                   "1-%d characters", RUNS_MAX_NAME);
   return 0;
+}
+
+/* Parse argv into f->cfg, g and o; returns 0, CLI_HELP or HV_EUSAGE
+ * (already reported). */
+static int parse_args(struct cli_ctx *ctx, int argc, char **argv,
+                      struct train_flags *f, struct tune_grid *g,
+                      struct tune_opts *o)
+{
+  int desc = !o->ascending;
+  const struct cli_opt opts[] = {
+      {.type = CLI_GROUP, .sub = f->opts, .help = TRAIN_FLAGS_HEADING},
+      {.type = CLI_SECTION, .help = "Tune options:"},
+      {CLI_OPT(CLI_FN, "grid", 0, "KEY=V1,V2,...",
+               "one axis of the grid (repeatable)", g), .fn = add_axis},
+      {CLI_OPT(CLI_STR, "experiment", 0, "NAME", "experiment of the runs "
+               "(default " TUNE_DEFAULT_EXPERIMENT ")", &o->experiment),
+       .lo = 1, .hi = RUNS_MAX_NAME},
+      {CLI_OPT(CLI_STR, "run-name", 0, "NAME", "name of the parent run",
+               &o->run_name), .lo = 1, .hi = RUNS_MAX_NAME},
+      {CLI_OPT(CLI_STR, "metric", 0, "KEY", "what to rank by (default "
+               TUNE_DEFAULT_METRIC "); the test split's metrics are "
+               "unprefixed (recall_at_10, ndcg_at_10, test_loss, ...), the "
+               "train split's prefixed train_", &o->metric)},
+      {CLI_OPT(CLI_CHOICE, "order", 0, "desc|asc", "desc: higher is better "
+               "(default), asc: lower", &desc), .choices = orders},
+      {CLI_OPT(CLI_STR, "register", 0, "NAME", "register the best child as "
+               "the next version of model NAME", &o->register_name)},
+      {CLI_OPT(CLI_STR, "stage", 0, "STAGE", "... in stage None, Staging, "
+               "Production or Archived (the version there before is "
+               "archived: at most one Production)", &o->stage)},
+      {CLI_OPT(CLI_STR, "init-from", 0, "URI", "every trial continues "
+               "training this model", &o->init_from)},
+      CLI_OPTS_END};
+  const struct cli_spec spec = {
+      .cmd = "tune",
+      .usage = tune_usage,
+      .about = tune_about,
+      .more = tune_more,
+      .opts = opts,
+  };
+  int rc = cli_parse(ctx, &spec, argc, argv);
+  o->ascending = !desc;
+  return rc ? rc : check_args(g, o);
 }
 
 int cmd_tune(struct cli_ctx *ctx, int argc, char **argv)
 {
-  struct train_config cfg;
+  struct train_flags f;
   struct tune_grid g = {0};
   struct tune_opts o = {.experiment = TUNE_DEFAULT_EXPERIMENT,
                         .metric = TUNE_DEFAULT_METRIC};
-  int prc = parse_args(ctx, argc, argv, &cfg, &g, &o);
+  train_flags_init(&f);
+  int prc = parse_args(ctx, argc, argv, &f, &g, &o);
   if (prc) {
     tune_grid_free(&g);
-    return prc > 0 ? 0 : prc;
+    return cli_parse_rc(prc);
   }
   struct ui u = {isatty(STDERR_FILENO), o.metric, ""};
   const char *tk = strstr(o.metric, "_categorical_accuracy");
@@ -299,7 +277,7 @@ int cmd_tune(struct cli_ctx *ctx, int argc, char **argv)
   if (!rc)
     rc = trainrun_guard_install(db_path(db), &err);
   if (!rc)
-    rc = tune_run(db, &cfg, &g, &o, &r, &err);
+    rc = tune_run(db, &f.cfg, &g, &o, &r, &err);
   if (!rc && ctx->json)
     cli_print_json(result_json(&g, &r, o.metric, o.experiment, o.ascending,
                                o.register_name));

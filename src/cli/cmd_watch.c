@@ -9,7 +9,6 @@
  * those that reach OpenBLAS's threads), which then stops the loop after the
  * tick in progress: a retraining is never cut in half.
  */
-#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,33 +22,23 @@
 #include "monitor/window.h"
 #include "store/db.h"
 #include "util/fsutil.h"
-#include "util/parse.h"
 
-static void help(void)
-{
-  printf("Usage: harvest watch [--model NAME] [--interval SECONDS] "
-         "[--ticks N]\n"
-         "                     [--policy FILE | policy flags] [retraining "
-         "options] [--json]\n\n"
-         "Run the retraining policy every --interval seconds (first run at\n"
-         "once) until SIGINT or SIGTERM, exactly as 'harvest retrain' does\n"
-         "once: each run is a decision run in the experiment \"Retraining\";\n"
-         "when a challenger wins it is promoted, and a running 'harvest\n"
-         "serve' swaps it in by itself (it polls the registry). A tick is\n"
-         "skipped as idle, with no run logged, when neither the newest\n"
-         "rating nor the Production version changed since the last one\n"
-         "(unless --max-age-days or --force is given). A failing tick is\n"
-         "reported and the next one retries. On a signal the tick in\n"
-         "progress finishes first.\n\n"
-         "  --interval SECONDS    between runs (default 60; units s m h d\n"
-         "                        accepted: 30s, 5m)\n"
-         "  --ticks N             stop after N runs (default: never)\n\n");
-  retrain_flags_help_policy(stdout);
-  printf("\n");
-  retrain_flags_help_opts(stdout);
-  printf("\n  --json                one JSON object per run on stdout\n"
-         "  --home DIR            data folder\n");
-}
+static const char watch_usage[] =
+    "[--model NAME] [--interval SECONDS] [--ticks N]\n"
+    "                     [--policy FILE | policy flags] [retraining "
+    "options]\n                     [--json]";
+
+static const char watch_about[] =
+    "Run the retraining policy every --interval seconds (first run at\n"
+    "once) until SIGINT or SIGTERM, exactly as 'harvest retrain' does\n"
+    "once: each run is a decision run in the experiment \"Retraining\";\n"
+    "when a challenger wins it is promoted, and a running 'harvest\n"
+    "serve' swaps it in by itself (it polls the registry). A tick is\n"
+    "skipped as idle, with no run logged, when neither the newest\n"
+    "rating nor the Production version changed since the last one\n"
+    "(unless --max-age-days or --force is given). A failing tick is\n"
+    "reported and the next one retries. On a signal the tick in\n"
+    "progress finishes first.\n";
 
 struct watch_ctx {
   int json;
@@ -100,46 +89,42 @@ static int wait_signal(struct loop *l, const sigset_t *set)
   return 0;
 }
 
-static int parse(struct cli_ctx *ctx, int argc, char **argv,
-                 struct retrain_flags *f, struct loop_config *lc, int *help_)
+/* --interval: a duration (window_parse_duration) into a double. */
+static int set_interval(const struct cli_opt *o, const char *flag,
+                        const char *arg, struct hv_err *err)
 {
-  enum { OPT_INTERVAL = 0x3200, OPT_TICKS };
-  static const struct option opts[] = {
-      CLI_COMMON_LONGOPTS, RETRAIN_POLICY_LONGOPTS, RETRAIN_OPTS_LONGOPTS,
-      {"interval", required_argument, NULL, OPT_INTERVAL},
-      {"ticks", required_argument, NULL, OPT_TICKS}, {0}};
-  struct hv_err e = {0};
-  int c;
   int64_t v;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (cli_common_opt(ctx, c, optarg))
-      continue;
-    if (c == 'h') {
-      *help_ = 1;
-      return 0;
-    }
-    if (c == OPT_INTERVAL) {
-      if (window_parse_duration(optarg, &v, "--interval", &e))
-        return cli_usage_error("watch", "%s", e.msg);
-      lc->interval_s = (double)v;
-      continue;
-    }
-    if (c == OPT_TICKS) {
-      if (hv_parse_i64(optarg, 1, 1000000000, &v, "--ticks", &e))
-        return cli_usage_error("watch", "%s", e.msg);
-      lc->max_ticks = (size_t)v;
-      continue;
-    }
-    int r = retrain_flags_opt(f, c, optarg, "watch");
-    if (r < 0)
-      return r;
-    if (r == 0)
-      return cli_usage_error("watch", "bad option");
-  }
-  if (optind < argc)
-    return cli_usage_error("watch", "unexpected argument '%s'",
-                           argv[optind]);
-  return retrain_flags_finish(f, "watch");
+  if (window_parse_duration(arg, &v, flag, err))
+    return HV_EUSAGE;
+  *(double *)o->dst = (double)v;
+  return 0;
+}
+
+/* Parse argv into f and lc (policy resolved); 0, CLI_HELP or an error
+ * already reported. */
+static int parse(struct cli_ctx *ctx, int argc, char **argv,
+                 struct retrain_flags *f, struct loop_config *lc)
+{
+  const struct cli_opt opts[] = {
+      {CLI_OPT(CLI_FN, "interval", 0, "SECONDS", "between runs (default 60; "
+               "units s m h d accepted: 30s, 5m)", &lc->interval_s),
+       .fn = set_interval},
+      {CLI_OPT(CLI_SIZE, "ticks", 0, "N", "stop after N runs (default: "
+               "never)", &lc->max_ticks), .lo = 1, .hi = 1000000000},
+      {.type = CLI_GROUP, .sub = f->policy_opts,
+       .help = RETRAIN_POLICY_HEADING},
+      {.type = CLI_GROUP, .sub = f->retrain_opts,
+       .help = RETRAIN_OPTS_HEADING},
+      CLI_OPTS_END};
+  const struct cli_spec spec = {
+      .cmd = "watch",
+      .usage = watch_usage,
+      .about = watch_about,
+      .opts = opts,
+      .json_help = "one JSON object per run on stdout",
+  };
+  int rc = cli_parse(ctx, &spec, argc, argv);
+  return rc ? rc : retrain_flags_finish(f, spec.cmd);
 }
 
 int cmd_watch(struct cli_ctx *ctx, int argc, char **argv)
@@ -149,14 +134,9 @@ int cmd_watch(struct cli_ctx *ctx, int argc, char **argv)
   struct loop_config lc;
   memset(&lc, 0, sizeof(lc));
   lc.interval_s = 60;
-  int want_help = 0;
-  int rc = parse(ctx, argc, argv, &f, &lc, &want_help);
-  if (want_help) {
-    help();
-    return 0;
-  }
+  int rc = parse(ctx, argc, argv, &f, &lc);
   if (rc)
-    return rc;
+    return cli_parse_rc(rc);
   struct hv_err err = {0};
   struct hv_db *db = NULL;
   char path[4096];

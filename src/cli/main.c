@@ -61,14 +61,15 @@ static void usage(FILE *out)
           "  -h, --help   help; 'harvest <command> --help' for a command\n");
 }
 
+/* `harvest help CMD [SUB]` runs `harvest CMD [SUB] --help`. */
 static int cmd_help(struct cli_ctx *ctx, int argc, char **argv)
 {
   if (argc > 1) {
     for (size_t i = 0; i < n_commands; i++)
       if (!strcmp(commands[i].name, argv[1])) {
-        char *sub[] = {argv[1], "--help", NULL};
-        cli_getopt_reset();
-        return commands[i].fn(ctx, 2, sub);
+        char *sub[] = {argv[1], argc > 2 ? argv[2] : "--help", "--help",
+                       NULL};
+        return commands[i].fn(ctx, argc > 2 ? 3 : 2, sub);
       }
     return cli_usage_error("help", "unknown command '%s'", argv[1]);
   }
@@ -131,7 +132,6 @@ int main(int argc, char **argv)
   for (size_t k = 0; k < n_commands; k++) {
     if (strcmp(commands[k].name, argv[i]))
       continue;
-    cli_getopt_reset();
     int rc = commands[k].fn(&ctx, argc - i, argv + i);
     fflush(stdout);
     return hv_err_exit_code(rc);

@@ -4,100 +4,75 @@
  */
 #include "cli/train_flags.h"
 
+#include <assert.h>
 #include <string.h>
 
 #include "train/trainrun.h"
 
-void train_flags_init(int argc, char **argv, struct train_config *cfg)
+/* A flag with a value: the field o->key of the train_config at o->dst. */
+static int set_field(const struct cli_opt *o, const char *flag,
+                     const char *arg, struct hv_err *err)
 {
-  train_config_defaults(cfg);
-  for (int i = 1; i < argc; i++)
-    if (!strcmp(argv[i], "--tutorial"))
-      train_config_tutorial(cfg);
+  return trainrun_config_set(o->dst, o->key, arg, flag, err);
 }
 
-/* Field name and flag of each shared flag with a value. */
-static const struct {
-  int code;
-  const char *field, *flag;
-} valued[] = {
-    {TF_DIM, "dim", "--dim"},
-    {TF_LR, "lr", "--lr"},
-    {TF_OPT, "optimizer", "--optimizer"},
-    {TF_EPOCHS, "epochs", "--epochs"},
-    {TF_BATCH, "batch", "--batch"},
-    {TF_SPLIT, "split", "--split"},
-    {TF_SEED, "seed", "--seed"},
-    {TF_RATINGS, "ratings", "--ratings"},
-    {TF_L2, "l2", "--l2"},
-    {TF_TEMP, "temperature", "--temperature"},
-    {TF_THREADS, "threads", "--threads"},
-    {TF_EVAL_EVERY, "eval_every", "--eval-every"},
-    {TF_INIT_SCALE, "init_scale", "--init-scale"},
-};
-
-int train_flags_apply(int c, const char *arg, struct train_config *cfg,
-                      struct hv_err *err)
+static int set_tutorial(const struct cli_opt *o, const char *flag,
+                        const char *arg, struct hv_err *err)
 {
-  if (c < TRAIN_FLAG_FIRST || c > TRAIN_FLAG_LAST)
-    return 0;
-  switch (c) {
-  case TF_FEATURES: cfg->features = 1; return 1;
-  case TF_NOFEATURES: cfg->features = 0; return 1;
-  case TF_LOGQ: cfg->logq = 1; return 1;
-  case TF_NOLOGQ: cfg->logq = 0; return 1;
-  case TF_HITS: cfg->remove_accidental_hits = 1; return 1;
-  case TF_TUTORIAL: return 1; /* applied by train_flags_init */
-  default: break;
-  }
-  for (size_t i = 0; i < sizeof(valued) / sizeof(valued[0]); i++)
-    if (valued[i].code == c) {
-      if (trainrun_config_set(cfg, valued[i].field, arg, valued[i].flag,
-                              err))
-        return err->code = HV_EUSAGE;
-      return 1;
-    }
+  train_config_tutorial(o->dst);
   return 0;
 }
 
-const char *train_flags_help(void)
+#define FIELD(name_, meta_, key_, help_)                                  \
+  {CLI_OPT(CLI_FN, name_, 0, meta_, help_, c), .fn = set_field,          \
+   .key = key_}
+
+void train_flags_init(struct train_flags *f)
 {
-  return "Training options (defaults = the best configuration found on\n"
-         "ml-100k, test top-100 0.414 vs the PyTorch peer's best 0.395):\n"
-         "  --dim N              embedding size (default 64)\n"
-         "  --lr X               learning rate (default 0.05)\n"
-         "  --optimizer NAME     adagrad (init accumulator 0.1, as Keras) or\n"
-         "                       adam (default adagrad)\n"
-         "  --epochs N           passes over the train split (default 8)\n"
-         "  --batch N            ratings per step (default 8192)\n"
-         "  --split X            train fraction of the shuffled ratings\n"
-         "                       (default 0.8; 1 = no test split)\n"
-         "  --seed N             split = numpy RandomState(N).permutation, "
-         "as\n"
-         "                       the PyTorch peer; also init and shuffles "
-         "(42)\n"
-         "  --ratings FIRST:LAST train on rating_id FIRST..LAST (default "
-         "all)\n"
-         "  --features, --no-features  feature towers (age, gender, "
-         "occupation;\n"
-         "                       genres, release year) (default on)\n"
-         "  --l2 X               L2 on the tower outputs per row (default "
-         "0.05)\n"
-         "  --temperature X      logits / X (default 1)\n"
-         "  --logq, --no-logq    logQ popularity correction (default on)\n"
-         "  --remove-accidental-hits  a row's movie elsewhere in the batch "
-         "is\n"
-         "                       not a negative (default off)\n"
-         "  --tutorial           the TFRS tutorial configuration: dim 32,\n"
-         "                       Adagrad 0.1, 3 epochs, batch 8192, no logQ,\n"
-         "                       no features, no L2; later flags override "
-         "it\n"
-         "  --threads N          OpenBLAS threads (default: "
-         "OPENBLAS_NUM_THREADS\n"
-         "                       or all cores); 1 = bit-for-bit "
-         "deterministic\n"
-         "  --eval-every N       evaluate the test split every N epochs\n"
-         "  --init-scale X       new embedding rows ~ uniform(-X, X) "
-         "(default\n"
-         "                       0.05, as Keras)\n";
+  struct train_config *c = &f->cfg;
+  train_config_defaults(c);
+  const struct cli_opt t[] = {
+      FIELD("dim", "N", "dim", "embedding size (default 64)"),
+      FIELD("lr", "X", "lr", "learning rate (default 0.05)"),
+      FIELD("optimizer", "NAME", "optimizer",
+            "adagrad (init accumulator 0.1, as Keras) or adam (default "
+            "adagrad)"),
+      FIELD("epochs", "N", "epochs",
+            "passes over the train split (default 8)"),
+      FIELD("batch", "N", "batch", "ratings per step (default 8192)"),
+      FIELD("split", "X", "split",
+            "train fraction of the shuffled ratings (default 0.8; 1 = no "
+            "test split)"),
+      FIELD("seed", "N", "seed",
+            "split = numpy RandomState(N).permutation, as the PyTorch peer; "
+            "also init and shuffles (42)"),
+      FIELD("ratings", "FIRST:LAST", "ratings",
+            "train on rating_id FIRST..LAST (default all)"),
+      {CLI_OPT(CLI_TRUE, "features", 0, NULL,
+               "feature towers (age, gender, occupation; genres, release "
+               "year) (default on)", &c->features)},
+      {CLI_OPT(CLI_FALSE, "no-features", 0, NULL, NULL, &c->features)},
+      FIELD("l2", "X", "l2", "L2 on the tower outputs per row (default "
+            "0.05)"),
+      FIELD("temperature", "X", "temperature", "logits / X (default 1)"),
+      {CLI_OPT(CLI_TRUE, "logq", 0, NULL,
+               "logQ popularity correction (default on)", &c->logq)},
+      {CLI_OPT(CLI_FALSE, "no-logq", 0, NULL, NULL, &c->logq)},
+      {CLI_OPT(CLI_TRUE, "remove-accidental-hits", 0, NULL,
+               "a row's movie elsewhere in the batch is not a negative "
+               "(default off)", &c->remove_accidental_hits)},
+      {CLI_OPT(CLI_FN0, "tutorial", 0, NULL,
+               "the TFRS tutorial configuration: dim 32, Adagrad 0.1, 3 "
+               "epochs, batch 8192, no logQ, no features, no L2; later flags "
+               "override it", c), .fn = set_tutorial, .flags = CLI_EARLY},
+      FIELD("threads", "N", "threads",
+            "OpenBLAS threads (default: OPENBLAS_NUM_THREADS or all cores); "
+            "1 = bit-for-bit deterministic"),
+      FIELD("eval-every", "N", "eval_every",
+            "evaluate the test split every N epochs"),
+      FIELD("init-scale", "X", "init_scale",
+            "new embedding rows ~ uniform(-X, X) (default 0.05, as Keras)"),
+      CLI_OPTS_END};
+  static_assert(sizeof(t) == sizeof(f->opts), "TRAIN_FLAGS_N");
+  memcpy(f->opts, t, sizeof(t));
 }
