@@ -4,8 +4,9 @@
  * scratch, the current model, auth, metrics).
  *
  * Design: handlers never touch libmicrohttpd; they read the request through
- * the srv_* accessors (implemented in server.c) and fill a struct srv_resp
- * whose body they malloc (the server hands it to the network and frees it).
+ * the srv_* accessors (implemented in request.c and modelload.c) and fill a
+ * struct srv_resp whose body they malloc (the server hands it to the
+ * network and frees it).
  * On failure a handler returns a negative HV_E* code with err filled and the
  * router answers {"detail": err->msg} with the status from rt_status_of().
  * One table (routes_table in routes.c) lists every route with its docs;
@@ -35,8 +36,8 @@ struct serve_config;
 
 struct srv_req {
   struct serve *srv;
-  void *conn;               /* the MHD connection (server.c only) */
-  void *thread;             /* the worker's state (server.c only) */
+  void *conn;               /* the MHD connection (the server only) */
+  void *thread;             /* the worker's state (the server only) */
   const char *method;
   unsigned method_bit;
   const char *path;         /* decoded path without the query string */
@@ -60,7 +61,7 @@ struct srv_resp {
                                (routes_header); the server frees it */
 };
 
-/* ---- request accessors (server.c) ---------------------------------------- */
+/* ---- request accessors (request.c, modelload.c) ------------------------ */
 
 /* First value of query argument name, or NULL (borrowed for the request). */
 const char *srv_query(struct srv_req *req, const char *name);

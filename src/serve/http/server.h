@@ -19,6 +19,9 @@
  * when the buffer fills, after 0.1 s, or by the poller, so logging costs no
  * system call per request.
  *
+ * Files: server.c, request.c, modelload.c, accesslog.c, slice.c (their
+ * shared state in server_internal.h); the snapshot slot is modelslot.c.
+ *
  * Threads: serve_start / serve_stop / serve_reload are called from one
  * controlling thread; everything else runs on the server's own threads.
  */
