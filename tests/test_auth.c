@@ -305,31 +305,31 @@ static void test_rate_limit(void **state)
   struct hv_err e = {0};
   /* burst 3 per user: the 4th attempt for user 1 is limited */
   for (int i = 0; i < 3; i++)
-    assert_int_equal(auth_rate_take(f->a, "10.0.0.1", "1", &e), 0);
-  assert_int_equal(auth_rate_take(f->a, "10.0.0.1", "1", &e), HV_ELIMIT);
+    assert_int_equal(auth_rate_take(f->a, "10.0.0.1", 1, &e), 0);
+  assert_int_equal(auth_rate_take(f->a, "10.0.0.1", 1, &e), HV_ELIMIT);
   assert_non_null(strstr(e.msg, "retry in"));
   /* the address is also spent: another user from it is limited */
-  assert_int_equal(auth_rate_take(f->a, "10.0.0.1", "2", &e), HV_ELIMIT);
+  assert_int_equal(auth_rate_take(f->a, "10.0.0.1", 2, &e), HV_ELIMIT);
   /* another address for another user is fine; user 1 stays limited
    * whatever the address */
-  assert_int_equal(auth_rate_take(f->a, "10.0.0.2", "3", &e), 0);
-  assert_int_equal(auth_rate_take(f->a, "10.0.0.3", "1", &e), HV_ELIMIT);
+  assert_int_equal(auth_rate_take(f->a, "10.0.0.2", 3, &e), 0);
+  assert_int_equal(auth_rate_take(f->a, "10.0.0.3", 1, &e), HV_ELIMIT);
   /* admin-key attempts have their own bucket per address */
   for (int i = 0; i < 3; i++)
     assert_int_equal(auth_rate_take_admin(f->a, "10.0.0.9", &e), 0);
   assert_int_equal(auth_rate_take_admin(f->a, "10.0.0.9", &e), HV_ELIMIT);
   assert_non_null(strstr(e.msg, "admin key"));
-  assert_int_equal(auth_rate_take(f->a, "10.0.0.9", "4", &e), 0);
+  assert_int_equal(auth_rate_take(f->a, "10.0.0.9", 4, &e), 0);
   assert_int_equal(auth_rate_take_admin(f->a, "10.0.0.8", &e), 0);
   /* many distinct addresses do not crash the table or lose the limit */
   char ip[32];
   int limited = 0;
   for (int i = 0; i < 20000; i++) {
     snprintf(ip, sizeof(ip), "192.168.%d.%d", i / 256, i % 256);
-    limited += auth_rate_take(f->a, ip, NULL, &e) != 0;
+    limited += auth_rate_take(f->a, ip, -1, &e) != 0;
   }
   assert_int_equal(limited, 0);
-  assert_int_equal(auth_rate_take(f->a, NULL, NULL, &e), 0);
+  assert_int_equal(auth_rate_take(f->a, NULL, -1, &e), 0);
 }
 
 int main(void)

@@ -1194,6 +1194,67 @@ static void *probe_slice(void *arg)
   return NULL;
 }
 
+/* POST a form to path from source address src (127.0.0.N: the loopback
+ * net answers every one of them), as a client elsewhere would; returns the
+ * HTTP status, 0 when there was no answer. */
+static int post_from(int port, const char *src, const char *path,
+                     const char *form)
+{
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in me = {.sin_family = AF_INET};
+  struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port)};
+  inet_pton(AF_INET, src, &me.sin_addr);
+  inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+  assert_true(fd >= 0);
+  assert_int_equal(bind(fd, (struct sockaddr *)&me, sizeof(me)), 0);
+  assert_int_equal(connect(fd, (struct sockaddr *)&to, sizeof(to)), 0);
+  char req[1024], ans[512] = "";
+  int n = snprintf(req, sizeof(req),
+                   "POST %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                   "Content-Type: application/x-www-form-urlencoded\r\n"
+                   "Content-Length: %zu\r\n\r\n%s",
+                   path, strlen(form), form);
+  assert_int_equal(send(fd, req, (size_t)n, 0), n);
+  size_t got = 0;
+  ssize_t k;
+  while (got < sizeof(ans) - 1 &&
+         (k = recv(fd, ans + got, sizeof(ans) - 1 - got, 0)) > 0)
+    got += (size_t)k;
+  ans[got] = '\0';
+  close(fd);
+  int status = 0;
+  return sscanf(ans, "HTTP/1.%*d %d", &status) == 1 ? status : 0;
+}
+
+/* Issue 17, finding 6: the per-user login limit was keyed by the username
+ * as typed, so "6", "06", "+6", "006" were four users with a full burst
+ * each. From a fresh address each time (so only the user's bucket can
+ * limit), the spellings of user 6 share one burst of 5. */
+static void test_login_limit_by_user_id(void **state)
+{
+  struct srv v;
+  struct serve_config c = base_config(g_m1);
+  start(&v, &c);
+  int port = serve_port(v.s);
+  static const char *const spellings[] = {"6", "06", "%2B6", "006", "0006",
+                                          "00006"};
+  for (int i = 0; i < 6; i++) {
+    char src[32], form[128];
+    snprintf(src, sizeof(src), "127.0.0.%d", 20 + i);
+    snprintf(form, sizeof(form), "username=%s&password=not-the-pw-%d",
+             spellings[i], i);
+    int st = post_from(port, src, "/users/token", form);
+    if (st != (i < 5 ? 401 : 429))
+      fail_msg("attempt %d (username=%s from %s): status %d", i + 1,
+               spellings[i], src, st);
+  }
+  /* another user from a fresh address is not limited */
+  assert_int_equal(post_from(port, "127.0.0.40", "/users/token",
+                             "username=7&password=not-the-pw"),
+                   401);
+  stop(&v);
+}
+
 /* The per-user memo answers exactly as scoring each time does, is counted
  * in /metrics, and starts empty with each model; workers take the asked
  * scheduler slice where the kernel supports it. */
@@ -1446,6 +1507,7 @@ int main(void)
       cmocka_unit_test(test_tls),
       cmocka_unit_test(test_access_log_lines),
       cmocka_unit_test(test_connection_limits_and_slow_clients),
+      cmocka_unit_test(test_login_limit_by_user_id),
       cmocka_unit_test(test_topn_memo_and_slice),
       cmocka_unit_test(test_cli_sigterm),
       cmocka_unit_test(test_cli_second_signal),

@@ -390,13 +390,13 @@ static int rate_take(struct auth *a, const char *k1, const char *k2,
                     t1 < 1 ? what1 : "user", need / a->per_sec + 0.5);
 }
 
-int auth_rate_take(struct auth *a, const char *ip, const char *user,
+int auth_rate_take(struct auth *a, const char *ip, int64_t uid,
                    struct hv_err *err)
 {
   char k1[80], k2[80];
   snprintf(k1, sizeof(k1), "ip:%.64s", ip ? ip : "?");
-  snprintf(k2, sizeof(k2), "user:%.64s", user ? user : "");
-  return rate_take(a, k1, user ? k2 : NULL, "address", err);
+  snprintf(k2, sizeof(k2), "user:%lld", (long long)uid);
+  return rate_take(a, k1, uid >= 0 ? k2 : NULL, "address", err);
 }
 
 int auth_rate_take_admin(struct auth *a, const char *ip, struct hv_err *err)

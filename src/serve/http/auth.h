@@ -77,9 +77,11 @@ int auth_bearer(const struct auth *a, const char *header, int64_t *uid,
 int auth_admin_check(const struct auth *a, const char *key,
                      struct hv_err *err) HV_WARN_UNUSED;
 
-/* Take one login attempt from the buckets of ip and of user (user may be
- * NULL); HV_ELIMIT with the wait in seconds when either is empty. */
-int auth_rate_take(struct auth *a, const char *ip, const char *user,
+/* Take one login attempt from the buckets of ip and of user id uid (< 0:
+ * no user bucket); HV_ELIMIT with the wait in seconds when either is empty.
+ * The user bucket is keyed by the parsed id, so every spelling of one user
+ * ("6", "06", "+6") draws from the same bucket. */
+int auth_rate_take(struct auth *a, const char *ip, int64_t uid,
                    struct hv_err *err) HV_WARN_UNUSED;
 
 /* Take one admin-key attempt from ip's admin bucket (separate from logins,

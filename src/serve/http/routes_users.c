@@ -195,11 +195,17 @@ int routes_token(struct srv_req *req, struct srv_resp *resp,
   const char *user = srv_form(req, "username", err);
   if (err->code)
     return err->code;
-  if (auth_rate_take(srv_auth(req), req->ip, user, err)) {
+  /* The user's bucket is keyed by the id the username parses to ("6",
+   * "06", "+6" are one user); a username that is no id still draws from
+   * the address's bucket, and is refused below. */
+  int64_t uid = -1;
+  struct hv_err ignored = {0};
+  if (user && hv_parse_i64(user, 0, INT64_MAX, &uid, "username", &ignored))
+    uid = -1;
+  if (auth_rate_take(srv_auth(req), req->ip, uid, err)) {
     resp->retry_after = 60;
     return err->code;
   }
-  int64_t uid;
   const char *pw = srv_form(req, "password", err);
   if (form_user(req, "username", &uid, err))
     return err->code;
