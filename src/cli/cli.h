@@ -43,6 +43,10 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) HV_PRINTF(2, 3);
  * HV_EINTERNAL when err has no code). */
 int cli_report(const struct hv_err *err);
 
+/* Close db (NULL allowed) and cli_report(err): a command's way out after
+ * cli_open_home or a call on its database failed. */
+int cli_close_report(struct hv_db *db, const struct hv_err *err);
+
 /* cli_opt callbacks (CLI_FN) for values a service parses, dst as named:
  * synth_drift_parse (enum synth_drift *), synth_parse_date (int64_t *). */
 int cli_set_synth_drift(const struct cli_opt *o, const char *flag,

@@ -44,6 +44,12 @@ int cli_set_synth_date(const struct cli_opt *o, const char *flag,
   return synth_parse_date(arg, o->dst, err);
 }
 
+int cli_close_report(struct hv_db *db, const struct hv_err *err)
+{
+  db_close(db);
+  return cli_report(err);
+}
+
 const char *cli_utc(double t, int what, char *buf, size_t cap)
 {
   time_t s = (time_t)t;

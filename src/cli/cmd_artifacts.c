@@ -44,10 +44,8 @@ static int art_list(struct cli_ctx *ctx, int argc, char **argv)
   struct tracking_artifact *a = NULL;
   size_t n = 0;
   if (cli_open_home(ctx, &db, &err) ||
-      artifacts_list(db, argv[optind], &a, &n, &err)) {
-    db_close(db);
-    return cli_report(&err);
-  }
+      artifacts_list(db, argv[optind], &a, &n, &err))
+    return cli_close_report(db, &err);
   db_close(db);
   if (ctx->json) {
     json_t *arr = json_array();
@@ -96,10 +94,8 @@ static int art_get(struct cli_ctx *ctx, int argc, char **argv)
   const char *id = argv[optind], *path = argv[optind + 1];
   if (cli_open_home(ctx, &db, &err) ||
       (out ? artifacts_save_as(ctx->home, db, id, path, out, &err)
-           : artifacts_write_to(ctx->home, db, id, path, stdout, &err))) {
-    db_close(db);
-    return cli_report(&err);
-  }
+           : artifacts_write_to(ctx->home, db, id, path, stdout, &err)))
+    return cli_close_report(db, &err);
   db_close(db);
   return 0;
 }
@@ -115,10 +111,8 @@ static int art_put(struct cli_ctx *ctx, int argc, char **argv)
   const char *id = argv[optind], *path = argv[optind + 1];
   if (cli_open_home(ctx, &db, &err) ||
       artifacts_put_file(ctx->home, db, id, path, argv[optind + 2], sha,
-                         &err)) {
-    db_close(db);
-    return cli_report(&err);
-  }
+                         &err))
+    return cli_close_report(db, &err);
   db_close(db);
   if (ctx->json)
     cli_print_json(json_pack("{s:s, s:s, s:s}", "run_id", id, "path", path,

@@ -103,10 +103,8 @@ int cmd_data_import(struct cli_ctx *ctx, int argc, char **argv)
   if (!format && import_guess_format(path, &format, &err))
     return cli_report(&err);
   struct hv_db *db = NULL;
-  if (cli_open_home(ctx, &db, &err)) {
-    db_close(db);
-    return cli_report(&err);
-  }
+  if (cli_open_home(ctx, &db, &err))
+    return cli_close_report(db, &err);
   struct progress prog = {.percent = -1};
   int tty = isatty(STDERR_FILENO);
   struct import_result res;

@@ -127,10 +127,8 @@ int cmd_data_stats(struct cli_ctx *ctx, int argc, char **argv)
   struct hv_db *db = NULL;
   struct store_stats s;
   struct store_dataset ds;
-  if (cli_open_home(ctx, &db, &err) || store_stats(db, &s, &err)) {
-    db_close(db);
-    return cli_report(&err);
-  }
+  if (cli_open_home(ctx, &db, &err) || store_stats(db, &s, &err))
+    return cli_close_report(db, &err);
   rc = store_dataset_latest(db, &ds, &err);
   db_close(db);
   if (rc && rc != HV_ENOTFOUND)

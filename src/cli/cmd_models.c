@@ -173,10 +173,8 @@ static int models_list(struct cli_ctx *ctx, int argc, char **argv)
   struct hv_db *db = NULL;
   struct registry_model *ms = NULL;
   size_t n = 0;
-  if (cli_open_home(ctx, &db, &err) || registry_db_list(db, &ms, &n, &err)) {
-    db_close(db);
-    return cli_report(&err);
-  }
+  if (cli_open_home(ctx, &db, &err) || registry_db_list(db, &ms, &n, &err))
+    return cli_close_report(db, &err);
   db_close(db);
   if (ctx->json) {
     json_t *a = json_array();
@@ -267,10 +265,8 @@ static int models_show(struct cli_ctx *ctx, int argc, char **argv)
   struct registry_model m;
   if (registry_check_name(argv[optind], &err) ||
       cli_open_home(ctx, &db, &err) ||
-      registry_db_get(db, argv[optind], &m, &err)) {
-    db_close(db);
-    return cli_report(&err);
-  }
+      registry_db_get(db, argv[optind], &m, &err))
+    return cli_close_report(db, &err);
   db_close(db);
   if (ctx->json)
     cli_print_json(registry_model_to_json(&m, 1));
@@ -323,10 +319,8 @@ static int models_transition(struct cli_ctx *ctx, int argc, char **argv)
   const char *name = argv[optind];
   if (cli_open_home(ctx, &db, &err) ||
       registry_transition(db, name, version, stage, archive, reason, NULL,
-                          &err)) {
-    db_close(db);
-    return cli_report(&err);
-  }
+                          &err))
+    return cli_close_report(db, &err);
   struct registry_version v;
   rc = registry_db_find(db, name, version, NULL, NULL, &v, &err);
   db_close(db);
@@ -375,10 +369,8 @@ static int models_alias(struct cli_ctx *ctx, int argc, char **argv)
   const char *name = argv[optind], *alias = argv[optind + 1];
   if (cli_open_home(ctx, &db, &err) ||
       (del ? registry_delete_alias(db, name, alias, NULL, &err)
-           : registry_set_alias(db, name, alias, version, NULL, &err))) {
-    db_close(db);
-    return cli_report(&err);
-  }
+           : registry_set_alias(db, name, alias, version, NULL, &err)))
+    return cli_close_report(db, &err);
   db_close(db);
   if (ctx->json)
     cli_print_json(json_pack("{s:s, s:s, s:o}", "name", name, "alias", alias,
@@ -415,10 +407,8 @@ static int models_resolve(struct cli_ctx *ctx, int argc, char **argv)
   struct hv_db *db = NULL;
   static struct uri_target t; /* large; one per process */
   if (cli_open_home(ctx, &db, &err) ||
-      uri_resolve_ex(ctx->home, db, argv[optind], &t, &err)) {
-    db_close(db);
-    return cli_report(&err);
-  }
+      uri_resolve_ex(ctx->home, db, argv[optind], &t, &err))
+    return cli_close_report(db, &err);
   db_close(db);
   if (ctx->json) {
     json_t *j = json_pack("{s:s, s:s}", "uri", argv[optind], "path", t.path);

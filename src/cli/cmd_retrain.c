@@ -128,10 +128,8 @@ int cmd_retrain(struct cli_ctx *ctx, int argc, char **argv)
   struct hv_db *db = NULL;
   /* SIGINT/SIGTERM mid-training: the runs this process owns end KILLED */
   if (cli_open_home(ctx, &db, &err) ||
-      trainrun_guard_install(db_path(db), &err)) {
-    db_close(db);
-    return cli_report(&err);
-  }
+      trainrun_guard_install(db_path(db), &err))
+    return cli_close_report(db, &err);
   struct retrain_result res;
   rc = retrain_run(db, &f.opts, &res, &err);
   db_close(db);

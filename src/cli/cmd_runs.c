@@ -176,10 +176,8 @@ static int runs_show(struct cli_ctx *ctx, int argc, char **argv)
   struct hv_db *db = NULL;
   struct tracking_run *r = NULL;
   if (cli_open_home(ctx, &db, &err) ||
-      runs_get(db, argv[optind], &r, &err)) {
-    db_close(db);
-    return cli_report(&err);
-  }
+      runs_get(db, argv[optind], &r, &err))
+    return cli_close_report(db, &err);
   json_t *arts = artifacts_json(db, r->run_id);
   db_close(db);
   if (ctx->json) {
@@ -346,10 +344,8 @@ static int runs_history(struct cli_ctx *ctx, int argc, char **argv)
   const char *id = argv[optind], *key = argv[optind + 1];
   if (runs_check_id(id, &err) || runs_check_key(key, "metric", &err) ||
       cli_open_home(ctx, &db, &err) ||
-      tracking_metric_history(db, id, key, &m, &n, &err)) {
-    db_close(db);
-    return cli_report(&err);
-  }
+      tracking_metric_history(db, id, key, &m, &n, &err))
+    return cli_close_report(db, &err);
   db_close(db);
   if (ctx->json) {
     json_t *a = json_array();
@@ -401,10 +397,8 @@ static int runs_gc_cmd(struct cli_ctx *ctx, int argc, char **argv)
   size_t n = 0;
   char(*ids)[33] = NULL;
   if (cli_open_home(ctx, &db, &err) ||
-      runs_gc(db, older, &n, &ids, &err)) {
-    db_close(db);
-    return cli_report(&err);
-  }
+      runs_gc(db, older, &n, &ids, &err))
+    return cli_close_report(db, &err);
   db_close(db);
   if (ctx->json) {
     json_t *a = json_array();
