@@ -26,7 +26,8 @@ struct vals {
   unsigned u;
   uint64_t u64;
   double dbl;
-  const char *fn_flag, *fn_arg;
+  char fn_flag[64]; /* flag is only valid during the call: copied */
+  const char *fn_arg;
 };
 
 static const char *const colours[] = {"red", "green", "blue", NULL};
@@ -39,7 +40,7 @@ static int fn_set(const struct cli_opt *o, const char *flag, const char *arg,
   if (arg && !strcmp(arg, "bad"))
     return hv_err_set(err, HV_EINVAL, "%s: bad is bad (%s)", flag,
                       (const char *)o->key);
-  v->fn_flag = flag;
+  snprintf(v->fn_flag, sizeof(v->fn_flag), "%s", flag);
   v->fn_arg = arg;
   return 0;
 }
@@ -379,6 +380,41 @@ static void test_help(void **state)
     fail_msg("not wrapped:\n%s", o.out);
 }
 
+/* Every command and subcommand of the binary: --help exits 0 with its
+ * usage line, `harvest help CMD [SUB]` prints the same, and no line of the
+ * generated option lists is wider than 79 columns. */
+static void test_every_command_help(void **state)
+{
+  static const char *const cmds[] = {
+      "artifacts list", "artifacts get", "artifacts put", "data fetch",
+      "data import", "data stats", "data synth", "demo", "drift",
+      "evaluate", "models register", "models list", "models show",
+      "models transition", "models alias", "models resolve",
+      "models check", "monitor", "recommend", "retrain", "runs list",
+      "runs show", "runs compare", "runs history", "runs gc", "serve",
+      "train", "tune", "watch"};
+  static char a[16384], b[16384];
+  char cmd[512], want[128];
+  for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+    snprintf(cmd, sizeof(cmd), "'%s' %s --help 2>&1", tu_bin(), cmds[i]);
+    if (tu_run(cmd, a, sizeof(a)) != 0)
+      fail_msg("%s --help: %s", cmds[i], a);
+    snprintf(want, sizeof(want), "Usage: harvest %s ", cmds[i]);
+    if (strncmp(a, want, strlen(want)) || !strstr(a, "  -h, --help "))
+      fail_msg("%s --help:\n%s", cmds[i], a);
+    snprintf(cmd, sizeof(cmd), "'%s' help %s 2>&1", tu_bin(), cmds[i]);
+    if (tu_run(cmd, b, sizeof(b)) != 0 || strcmp(a, b))
+      fail_msg("help %s differs from %s --help", cmds[i], cmds[i]);
+    const char *opts = strstr(a, "\n  -"); /* the generated part */
+    for (const char *p = opts ? opts + 1 : a; opts && *p;) {
+      size_t n = strcspn(p, "\n");
+      if (n > 79 && p[0] == ' ')
+        fail_msg("%s: %zu columns: %.*s", cmds[i], n, (int)n, p);
+      p += n + (p[n] == '\n');
+    }
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -388,6 +424,7 @@ int main(void)
       cmocka_unit_test(test_early_common_positional),
       cmocka_unit_test(test_required_messages),
       cmocka_unit_test(test_help),
+      cmocka_unit_test(test_every_command_help),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

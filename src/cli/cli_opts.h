@@ -64,8 +64,8 @@ enum {
 struct cli_opt;
 
 /* A callback flag: apply arg (NULL for CLI_FN0) as the flag named flag
- * ("--psi-bound"); 0, or a negative HV_E* code with err set (reported as a
- * usage error). */
+ * ("--psi-bound"; valid during the call only, arg for the process);
+ * 0, or a negative HV_E* code with err set (reported as a usage error). */
 typedef int (*cli_opt_fn)(const struct cli_opt *o, const char *flag,
                           const char *arg, struct hv_err *err);
 
