@@ -10,7 +10,10 @@
  *     logged as a run with its report.json (monitor_run),
  *   - `harvest retrain`: a decision from that report with the seed's
  *     policy, a stateful challenger trained and registered (retrain_run),
- *   - a run whose name, param and tag hold HTML and script.
+ *   - a run whose name, param and tag hold HTML and script,
+ *   - the model UIF_CSRF_MODEL for the promote / archive tests: version 1
+ *     in Production and version 2 in None (from two tune trials), made
+ *     here so those tests never depend on what the retraining decided.
  * And a second, small home whose movie titles are hostile, with a model
  * file, for the escaping tests of the data and user pages.
  *
@@ -42,6 +45,7 @@
 #define UIF_WINDOWS 4
 #define UIF_XSS "<script>alert(1)</script>"
 #define UIF_XSS_ATTR "\"><img src=x onerror=alert(2)>"
+#define UIF_CSRF_MODEL "ui_csrf"
 
 struct uif {
   char home[256], db_path[512];
@@ -155,6 +159,25 @@ UIF_FN void uif_xss_run(struct hv_db *db, struct uif *f)
   UIF_CHECK(runs_end(db, f->xss_run, "FINISHED", &e), e);
 }
 
+/* UIF_CSRF_MODEL: trial 0's model as version 1 in Production, trial 1's
+ * as version 2 in None. */
+UIF_FN void uif_csrf_model(struct hv_db *db, struct uif *f)
+{
+  struct hv_err e = {0};
+  for (int i = 0; i < 2; i++) {
+    struct registry_register_opts o = {.name = UIF_CSRF_MODEL,
+                                       .run_id = f->trials[i],
+                                       .stage = i ? NULL : "Production",
+                                       .reason = "ui fixture",
+                                       .who = "ui-fixture"};
+    int v = 0;
+    UIF_CHECK(registry_register(f->home, db, &o, &v, &e), e);
+    if (v != i + 1)
+      fail_msg("%s: registered version %d, expected %d", UIF_CSRF_MODEL, v,
+               i + 1);
+  }
+}
+
 /* Build the main home into f (a new temporary folder). */
 UIF_FN void uif_build(struct uif *f)
 {
@@ -178,6 +201,7 @@ UIF_FN void uif_build(struct uif *f)
   uif_retrain(db, f, &report);
   monitor_report_free(&report);
   uif_xss_run(db, f);
+  uif_csrf_model(db, f);
   db_close(db);
 }
 
