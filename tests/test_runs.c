@@ -5,6 +5,7 @@
  * CLI end to end.
  */
 #include <math.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -394,7 +395,9 @@ static void test_gc(void **state)
   assert_int_equal(runs_start(db, "gc", NULL, NULL, mine, &e), 0);
   run_in_child(path, dead, 0);
   pid_t zpid = run_in_child(path, zombie, 1);
-  usleep(100000); /* let the zombie child finish exiting */
+  /* until the child has exited, left as a zombie (WNOWAIT: not reaped) */
+  siginfo_t si;
+  assert_int_equal(waitid(P_PID, (id_t)zpid, &si, WEXITED | WNOWAIT), 0);
   /* a run owned by a process on another host is never touched */
   struct tracking_owner far = {.pid = 1, .start = 1};
   snprintf(far.host, sizeof(far.host), "some-other-host");

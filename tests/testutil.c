@@ -5,16 +5,22 @@
 #include "testutil.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/db.h"
+#include "util/fsutil.h"
 
 const char *tu_shared(const char *rel, char *out, size_t cap)
 {
@@ -127,6 +133,101 @@ int tu_kill_wait(pid_t pid, int sig)
   int st = 0;
   waitpid(pid, &st, 0);
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+double tu_wait_s(void)
+{
+  const char *v = getenv("HV_TEST_WAIT_S");
+  double s = v && *v ? atof(v) : 0;
+  return s > 0 ? s : 60.0;
+}
+
+int tu_wait_until(int (*cond)(void *ud), void *ud)
+{
+  double until = hv_mono() + tu_wait_s();
+  useconds_t pause_us = 1000;
+  for (;;) {
+    if (cond(ud))
+      return 1;
+    if (hv_mono() > until)
+      return 0;
+    usleep(pause_us); /* a poll interval, not a guess at readiness */
+    if (pause_us < 50000)
+      pause_us *= 2;
+  }
+}
+
+struct file_wait {
+  const char *path, *needle;
+  char *text;
+};
+
+static int file_has(void *ud)
+{
+  struct file_wait *w = ud;
+  size_t len;
+  struct hv_err e = {0};
+  free(w->text);
+  w->text = NULL;
+  return hv_read_file(w->path, 1 << 24, &w->text, &len, &e) == 0 &&
+         strstr(w->text, w->needle) != NULL;
+}
+
+char *tu_wait_file(const char *path, const char *needle)
+{
+  struct file_wait w = {path, needle, NULL};
+  if (tu_wait_until(file_has, &w))
+    return w.text;
+  free(w.text);
+  return NULL;
+}
+
+int tu_wait_byte(int fd)
+{
+  struct pollfd p = {.fd = fd, .events = POLLIN};
+  int ms = (int)(tu_wait_s() * 1000);
+  int rc;
+  while ((rc = poll(&p, 1, ms)) < 0 && errno == EINTR) {
+  }
+  unsigned char b;
+  if (rc != 1 || read(fd, &b, 1) != 1)
+    return -1;
+  return b;
+}
+
+uint64_t tu_seed(const char *env)
+{
+  const char *v = getenv(env);
+  uint64_t seed;
+  if (v && *v) {
+    seed = strtoull(v, NULL, 10);
+  } else {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    seed = ((uint64_t)ts.tv_sec * 1000000007u) ^ (uint64_t)ts.tv_nsec ^
+           ((uint64_t)getpid() << 32);
+  }
+  print_message("seed %" PRIu64 " (replay: %s=%" PRIu64 ")\n", seed, env,
+                seed);
+  return seed;
+}
+
+void tu_subreaper(void)
+{
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
+    fail_msg("prctl(PR_SET_CHILD_SUBREAPER): %s", strerror(errno));
+}
+
+int tu_kill_group(pid_t pgid)
+{
+  kill(-pgid, SIGKILL);
+  int st = 0, other;
+  if (waitpid(pgid, &st, 0) != pgid)
+    fail_msg("waitpid(%d): %s", (int)pgid, strerror(errno));
+  /* the leader's orphans are ours now (tu_subreaper): reap the group */
+  while (waitpid(-pgid, &other, 0) > 0 || errno == EINTR) {
+  }
+  return st;
 }
 
 int tu_curl(const char *method, const char *url, const char *body,

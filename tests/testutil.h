@@ -52,6 +52,47 @@ pid_t tu_spawn_quiet(char *const argv[]);
  * exit normally. */
 int tu_kill_wait(pid_t pid, int sig);
 
+/* ---- waiting for something that should happen ----------------------------
+ * Tests never sleep a fixed time and hope: they wait for a readiness signal
+ * (a log line, a byte from a child, a server answer) with a deadline that
+ * only a failing test reaches, then fail saying what did not happen. */
+
+/* The deadline in seconds: 60, or HV_TEST_WAIT_S. Generous on purpose: a
+ * slow or loaded CI machine must never outrun it. */
+double tu_wait_s(void);
+
+/* Call cond(ud) until it returns non-zero or tu_wait_s() passes, pausing
+ * 1 ms at first and up to 50 ms between calls. Returns 1 when cond held,
+ * 0 on timeout. */
+int tu_wait_until(int (*cond)(void *ud), void *ud);
+
+/* Wait until the file at path holds needle; returns the file's text
+ * (caller frees), or NULL on timeout. */
+char *tu_wait_file(const char *path, const char *needle);
+
+/* Read one byte from fd (a pipe a child writes when it is ready) within
+ * tu_wait_s(); returns it, or -1 on timeout, EOF or error. */
+int tu_wait_byte(int fd);
+
+/* ---- randomised tests that replay ----------------------------------------- */
+
+/* The seed of a randomised test: the decimal value of the environment
+ * variable env when set, else one from the clock and the pid. Printed
+ * with the line that replays it ("env=SEED"). */
+uint64_t tu_seed(const char *env);
+
+/* ---- killing what a test started -------------------------------------------- */
+
+/* Make this process the reaper of its orphaned descendants (Linux's
+ * PR_SET_CHILD_SUBREAPER), so tu_kill_group can wait for grandchildren. */
+void tu_subreaper(void);
+
+/* SIGKILL the process group pgid (its leader is our child, as tu_spawn_sh
+ * makes it) and wait until every process of it is gone: the leader, then
+ * the descendants tu_subreaper made ours. Returns the leader's wait
+ * status. */
+int tu_kill_group(pid_t pgid);
+
 /* libcurl write/header callback: (data, size, count, user pointer). */
 typedef size_t (*tu_curl_cb)(char *p, size_t sz, size_t n, void *ud);
 
