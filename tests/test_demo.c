@@ -310,6 +310,16 @@ static void on_tick(void *ud, const struct loop_tick *t)
   k->n++;
 }
 
+static int loop_is_done(void *l)
+{
+  return loop_done(l);
+}
+
+static int loop_ticked(void *l)
+{
+  return loop_ticks(l) >= 1;
+}
+
 /* The scheduler: ticks, idle ticks, errors reported, stop at once. */
 static void test_loop(void **state)
 {
@@ -334,9 +344,8 @@ static void test_loop(void **state)
   lc.ud = &k;
   struct loop *l = NULL;
   assert_int_equal(loop_start(&lc, &l, &e), 0);
-  for (int i = 0; i < 200 && !loop_done(l); i++)
-    usleep(20 * 1000);
-  assert_true(loop_done(l));
+  if (!tu_wait_until(loop_is_done, l))
+    fail_msg("the loop did not end after its 3 ticks");
   assert_int_equal(loop_ticks(l), 3);
   assert_int_equal(loop_stop(l, &e), 0);
   /* no model registered: the first tick fails and is reported, the next
@@ -349,8 +358,8 @@ static void test_loop(void **state)
   lc.max_ticks = 0;
   memset(&k, 0, sizeof(k));
   assert_int_equal(loop_start(&lc, &l, &e), 0);
-  for (int i = 0; i < 200 && loop_ticks(l) < 1; i++)
-    usleep(20 * 1000);
+  if (!tu_wait_until(loop_ticked, l))
+    fail_msg("the loop never ticked");
   double t0 = hv_mono();
   assert_int_equal(loop_stop(l, &e), 0);
   assert_true(hv_mono() - t0 < 5.0);
@@ -369,8 +378,8 @@ static void test_loop(void **state)
   policy_seed(&lc.policy);
   lc.db_path = "/nonexistent/dir/harvest.db";
   assert_int_equal(loop_start(&lc, &l, &e), 0);
-  for (int i = 0; i < 200 && !loop_done(l); i++)
-    usleep(10 * 1000);
+  if (!tu_wait_until(loop_is_done, l))
+    fail_msg("the loop did not end on its database error");
   assert_int_not_equal(loop_stop(l, &e), 0);
   tu_rmtree(home);
 }

@@ -240,7 +240,7 @@ static void test_metrics_counts_and_text(void **state)
   char *text = NULL;
   size_t len = 0;
   struct hv_err e = {0};
-  struct metrics_model mm = {"rec\"x", 4, "Production", 1.0, 7};
+  struct metrics_model mm = {"rec\"x", 4, "Production", 1.0, 7, 3};
   assert_int_equal(metrics_render(m, &mm, &text, &len, &e), 0);
   assert_non_null(
       strstr(text, "harvest_http_requests_total{route=\"a\",status=\"200\"} 2"));
@@ -257,6 +257,7 @@ static void test_metrics_counts_and_text(void **state)
   assert_non_null(strstr(text, "harvest_recommended_items_total 30"));
   assert_null(strstr(text, "route=\"b\",status=\"200\""));
   assert_non_null(strstr(text, "harvest_recommend_cache_users 7"));
+  assert_non_null(strstr(text, "harvest_http_requests_in_flight 3"));
   free(text);
   mm.cache_users = -1; /* no memo: no gauge */
   assert_int_equal(metrics_render(m, &mm, &text, &len, &e), 0);

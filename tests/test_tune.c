@@ -6,7 +6,9 @@
  * the `harvest tune` command line, and crash safety: kill -9 at random
  * points of a real `harvest tune --register` loop, then db_check +
  * registry_check + parent/child and artifact consistency + `harvest runs
- * gc` every time (HV_TUNE_KILLS overrides the number of kills, default 12).
+ * gc` every time (HV_TUNE_KILLS overrides the number of kills, default 12;
+ * the kill times come from a seed printed first, HV_TUNE_SEED replays it;
+ * after each kill every process of the loop is reaped before the checks).
  */
 #include <fcntl.h>
 #include <math.h>
@@ -29,6 +31,7 @@
 #include "train/tune.h"
 #include "track/uri.h"
 #include "util/fsutil.h"
+#include "util/rng.h"
 
 static char home[256], dbpath[512];
 
@@ -592,8 +595,9 @@ static void test_kill_during_tune(void **state)
     skip();
   const char *env = getenv("HV_TUNE_KILLS");
   int kills = env && atoi(env) > 0 ? atoi(env) : 12;
-  unsigned seed = (unsigned)time(NULL);
-  srand(seed);
+  struct rng_xo rng;
+  rng_xo_seed(&rng, tu_seed("HV_TUNE_SEED"));
+  tu_subreaper();
   assert_int_equal(make_home(chome, sizeof(chome), cdb, sizeof(cdb), 2000),
                    0);
   /* how long one tune takes here, to spread the kills over it */
@@ -605,17 +609,15 @@ static void test_kill_during_tune(void **state)
   double t0 = hv_mono();
   assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
   double one = hv_mono() - t0;
-  print_message("seed %u, %d kills, one tune %.2f s\n", seed, kills, one);
+  print_message("%d kills, one tune %.2f s\n", kills, one);
   size_t finished = 0;
   for (int k = 0; k < kills; k++) {
     pid_t pid = spawn_tune_loop();
     useconds_t max_us = (useconds_t)(one * 3e6) + 20000;
-    usleep(5000 + (useconds_t)rand() % max_us);
-    kill(-pid, SIGKILL);
-    int st = 0;
-    waitpid(pid, &st, 0);
+    /* the kill point (the experiment, not a wait for anything) */
+    usleep(5000 + (useconds_t)(rng_xo_u64(&rng) % max_us));
+    int st = tu_kill_group(pid); /* the loop and every harvest of it */
     assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-    usleep(2000); /* let the killed harvest finish dying */
     finished = check_runs(k);
     check_gc(k);
   }

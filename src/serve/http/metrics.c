@@ -238,6 +238,11 @@ int metrics_render(const struct metrics *m, const struct metrics_model *model,
   if (!f)
     return hv_err_set(err, HV_ENOMEM, "out of memory rendering metrics");
   render_requests(f, m);
+  fprintf(f, "# HELP harvest_http_requests_in_flight Requests being "
+             "answered, this one included.\n"
+             "# TYPE harvest_http_requests_in_flight gauge\n"
+             "harvest_http_requests_in_flight %d\n",
+          model ? model->in_flight : 0);
   render_model(f, m, model);
   if (fclose(f) != 0 || !buf) {
     free(buf);

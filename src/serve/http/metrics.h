@@ -1,6 +1,7 @@
 /*
  * metrics.h - Prometheus counters for the server: requests and a latency
- * histogram per route and status, model reloads, recommendation counts.
+ * histogram per route and status, requests in flight, model reloads,
+ * recommendation counts.
  *
  * Design: a fixed table of C11 atomics indexed by (route, status slot,
  * bucket), sized at creation from the route table, so recording a request
@@ -20,13 +21,16 @@
 
 struct metrics;
 
-/* What the server is serving, for the model gauges (all fields borrowed). */
+/* What the server is serving, for the model gauges (all fields borrowed),
+ * and how many requests it is answering. */
 struct metrics_model {
   const char *name;        /* NULL when no model is loaded */
   int64_t version;         /* registry version (file: load count) */
   const char *stage;       /* "Production", "file" */
   double loaded_at;        /* seconds since the epoch */
   long long cache_users;   /* users in its top-n memo; -1 = no memo */
+  int in_flight;           /* requests in flight, the /metrics one
+                              included (harvest_http_requests_in_flight) */
 };
 
 /* A table for n routes named names[i] (borrowed; must outlive the table),

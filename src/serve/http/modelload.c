@@ -243,6 +243,8 @@ int srv_metrics_text(struct srv_req *req, char **out, size_t *len,
     mm = (struct metrics_model){
         snap->name, snap->version, snap->stage, snap->loaded_at,
         snap->topcache ? (long long)model_topcache_users(snap->topcache)
-                       : -1};
+                       : -1,
+        0};
+  mm.in_flight = atomic_load(&req->srv->active);
   return metrics_render(req->srv->metrics, &mm, out, len, err);
 }
