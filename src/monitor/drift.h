@@ -10,6 +10,7 @@
  *    value falls outside [0, 1], the exact one-sample distribution kstwo.sf
  *    at en = round(n1*n2/(n1+n2)) (Simard & L'Ecuyer's algorithm choice:
  *    Durbin/Marsaglia-Tsang-Wang matrix, Pomeranz, Pelz-Good, Smirnov sums).
+ *    These distributions live in monitor/ks.h, which names each port.
  *  - Wasserstein-1: scipy.stats.wasserstein_distance (area between the two
  *    empirical CDFs); normalised by max(std(reference, ddof=0), 0.001) like
  *    Evidently's "wasserstein" test.
@@ -85,14 +86,6 @@ int drift_ks(const double *a, size_t na, const double *b, size_t nb,
  * in [0, 1]) / HV_ENOMEM. */
 int drift_ks_pvalue(size_t n1, size_t n2, double d, struct drift_ks *out,
                     struct hv_err *err) HV_WARN_UNUSED;
-
-/* scipy.stats.kstwo.sf(d, n): P(D_n >= d) for the two-sided one-sample KS
- * statistic with n observations. NaN when n < 1; never fails otherwise. */
-double drift_kstwo_sf(int64_t n, double d);
-
-/* scipy.special.smirnov(n, d): P(D+_n >= d), one-sided one-sample KS. NaN
- * outside n >= 1, 0 <= d <= 1. */
-double drift_smirnov_sf(int n, double d);
 
 /* Wasserstein-1 distance between the empirical distributions of a and b
  * (sorted ascending / unsorted). Returns 0 or HV_EINVAL / HV_ENOMEM. */
