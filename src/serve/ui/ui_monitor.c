@@ -217,7 +217,7 @@ static void drift_cell(const struct monitor_feature *f, const char *wname,
   if (c->mark)
     snprintf(why, sizeof(why), ": DRIFT");
   else if (f->skipped[0])
-    snprintf(why, sizeof(why), ": skipped (%s)", f->skipped);
+    snprintf(why, sizeof(why), ": skipped, %s", f->skipped);
   snprintf(text, tcap, "%s%s", f->skipped[0] ? "skipped" : st,
            c->mark ? " *" : "");
   if (isfinite(v->pvalue))
