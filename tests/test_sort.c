@@ -1,7 +1,9 @@
 /*
  * test_sort.c - util/sort: the int64 comparator (no overflow at the ends),
- * sort-and-dedupe, and the binary search (hits, misses, repeats, empty).
+ * the double comparator, sort-and-dedupe, and the binary search (hits,
+ * misses, repeats, empty).
  */
+#include <math.h>
 #include <stdlib.h>
 
 #include "testutil.h"
@@ -19,6 +21,23 @@ static void test_cmp_i64(void **state)
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
     assert_int_equal(sort_cmp_i64(&cases[i].a, &cases[i].b), cases[i].want);
+}
+
+static void test_cmp_f64(void **state)
+{
+  static const struct {
+    double a, b;
+    int want;
+  } cases[] = {
+      {1, 2, -1}, {2, 1, 1}, {0.5, 0.5, 0}, {-0.0, 0.0, 0},
+      {-INFINITY, INFINITY, -1}, {NAN, 1, 0}, {1, NAN, 0},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    assert_int_equal(sort_cmp_f64(&cases[i].a, &cases[i].b), cases[i].want);
+  double v[] = {3.5, -1, 2, 1e300, -1e-300};
+  qsort(v, 5, sizeof(double), sort_cmp_f64);
+  for (int i = 0; i < 4; i++)
+    assert_true(v[i] <= v[i + 1]);
 }
 
 static void test_unique(void **state)
@@ -59,6 +78,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_cmp_i64),
+      cmocka_unit_test(test_cmp_f64),
       cmocka_unit_test(test_unique),
       cmocka_unit_test(test_find),
   };

@@ -26,6 +26,7 @@
 #include "util/fsutil.h"
 #include "util/json.h"
 #include "util/parse.h"
+#include "util/sort.h"
 
 static const char drift_about[] =
     "Compare the distribution of CURRENT with REFERENCE. Each file holds\n"
@@ -248,12 +249,6 @@ static void print_results(const struct drift_feature_result *r, size_t n,
 
 /* ---- numeric ----------------------------------------------------------- */
 
-static int cmp_double(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
 /* Seconds per statistic over --time-reps runs. */
 struct timing {
   double min_s, median_s;
@@ -287,7 +282,7 @@ static int time_numeric(const struct column *r, const struct column *c,
     ts[2 * reps + i] = t3 - t2;
   }
   for (int s = 0; s < 3 && !rc; s++) {
-    qsort(ts + s * reps, (size_t)reps, sizeof(double), cmp_double);
+    qsort(ts + s * reps, (size_t)reps, sizeof(double), sort_cmp_f64);
     t[s].min_s = ts[s * reps];
     t[s].median_s = reps % 2 ? ts[s * reps + reps / 2]
                              : (ts[s * reps + reps / 2 - 1] +

@@ -10,25 +10,28 @@
  *   the process.
  * Both end the process at once with 128 + signal on a second signal.
  *
- * Design (install): a long-running command (serve, watch) blocks SIGINT and SIGTERM
- * before it starts its threads and takes them with sigwait on one thread.
- * But OpenBLAS starts its own threads before main, with no signal blocked,
- * and the kernel hands a process-directed signal to any thread that does
- * not block it: there the default action would end the process on the spot.
+ * Design (install): a long-running command (serve, watch) blocks SIGINT and
+ * SIGTERM before it starts its threads and takes them with sigwait on one
+ * thread. But OpenBLAS starts its own threads before main, with no signal
+ * blocked, and the kernel hands a process-directed signal to any thread
+ * that does not block it: there the default action would end the process
+ * on the spot.
  * sigfwd_install puts a handler in place that passes such a signal on to
  * the waiting thread (pending there until its sigwait); after
  * sigfwd_force_exit a signal ends the process at once instead (the second
  * Ctrl-C of a graceful stop).
  *
- * Design (watch): a self-pipe. The handler only writes the signal number to
- * a pipe (async-signal-safe, on whichever thread the kernel picks, OpenBLAS's
- * included) and a detached watcher thread blocked on the pipe does the work.
- * No signal is blocked anywhere, so no thread needs to cooperate; and, unlike
- * forwarding with pthread_kill, nothing depends on when a signal sent to a
- * thread is delivered (ThreadSanitizer defers those).
+ * Design (watch): a self-pipe. The handler only writes the signal number
+ * to a pipe (async-signal-safe, on whichever thread the kernel picks,
+ * OpenBLAS's included) and a detached watcher thread blocked on the pipe
+ * does the work. No signal is blocked anywhere, so no thread needs to
+ * cooperate; and, unlike forwarding with pthread_kill, nothing depends on
+ * when a signal sent to a thread is delivered (ThreadSanitizer defers
+ * those).
  *
- * Threads (install): install / restore from the thread that waits, with SIGINT and
- * SIGTERM blocked on it. One installation per process at a time.
+ * Threads (install): install / restore from the thread that waits, with
+ * SIGINT and SIGTERM blocked on it. One installation per process at a time.
+ * Threads (watch): call sigfwd_watch from the main thread, once.
  */
 #ifndef HV_UTIL_SIGFWD_H
 #define HV_UTIL_SIGFWD_H

@@ -11,6 +11,12 @@ int sort_cmp_i64(const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
+int sort_cmp_f64(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
 size_t sort_unique_i64(int64_t *v, size_t n)
 {
   if (n == 0)

@@ -1,7 +1,7 @@
 /*
  * sort.h - sorted int64 id arrays: the qsort comparator, sort-and-dedupe,
  * and the binary search every id lookup uses (model rows, the monitor's
- * users and movies, counts).
+ * users and movies, counts); and the qsort comparator of doubles.
  *
  * Design: plain arrays of int64_t ascending, no container; the caller owns
  * the memory. Thread-safe: no state.
@@ -19,6 +19,10 @@
 /* qsort comparator of two int64_t, ascending (no overflow: compares, does
  * not subtract). */
 int sort_cmp_i64(const void *a, const void *b);
+
+/* qsort comparator of two doubles, ascending; NaN compares equal to
+ * everything (callers sort finite samples). */
+int sort_cmp_f64(const void *a, const void *b);
 
 /* Sort v[0..n) ascending and drop repeats in place; returns how many
  * distinct values now lead v. */
