@@ -1,7 +1,8 @@
 /*
  * ui_internal.h - what the web UI's files share: the page being built,
- * the page functions of ui_runs.c, ui_models.c, ui_monitor.c and
- * ui_data.c, and small formatting helpers of ui.c. Only src/serve/ui*.c
+ * the page functions of ui_runs.c, ui_run.c, ui_compare.c, ui_models.c,
+ * ui_monitor.c and ui_data.c, small formatting helpers of ui.c, and the
+ * run helpers the tracking pages share. Only src/serve/ui*.c
  * include it.
  *
  * Design: a page function fills p->h with the page's main content (all
@@ -78,6 +79,25 @@ void ui_error_box(struct html *h, const char *msg);
 void ui_empty(struct html *h, const char *what, const char *hint_cmd);
 
 /* ---- the pages --------------------------------------------------------- */
+
+/* Charts drawn on a page at most (one run, a comparison). */
+#define UI_MAX_CHARTS 24
+
+/* ui_runs.c: a link to the runs page of experiment name (path form unless
+ * the name holds a '/'). */
+void ui_runs_experiment_href(struct html *h, const char *name);
+
+/* ui_runs.c: r's status as a badge, "owner gone" when its process is. */
+void ui_runs_status_badge(struct html *h, const struct tracking_run *r);
+
+/* ui_runs.c: how long r ran (until now while it runs). */
+double ui_runs_seconds(const struct tracking_run *r, double now);
+
+/* ui_run.c: one metric's history as chart arrays (x = step, at most 20000
+ * points); *n 0 when it has none. Caller frees *x and *y. */
+int ui_run_metric_series(struct hv_db *db, const char *run_id,
+                         const char *key, double **x, double **y, size_t *n,
+                         struct hv_err *err);
 
 int ui_page_experiments(struct ui_page *p, struct hv_err *err);
 int ui_page_runs(struct ui_page *p, struct hv_err *err);
