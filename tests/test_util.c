@@ -94,6 +94,22 @@ static void test_parse_range(void **state)
   assert_int_equal(hv_parse_range("-1:1", &a, &b, "r", &e), HV_EINVAL);
 }
 
+static void test_is_hex(void **state)
+{
+  static const struct {
+    const char *s;
+    size_t n;
+    int want;
+  } cases[] = {
+      {"0123456789abcdef", 16, 1}, {"0123456789ABCDEF", 16, 0},
+      {"0123456789abcdeg", 16, 0}, {"abc", 4, 0},  {"abcd", 3, 0},
+      {"", 0, 1},                  {NULL, 0, 0},   {"ab cd", 5, 0},
+      {"4e623b176a98d8c5f8a122d7f5ab0626", 32, 1},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    assert_int_equal(hv_is_hex(cases[i].s, cases[i].n), cases[i].want);
+}
+
 static void test_atomic_write_and_read(void **state)
 {
   char dir[256], path[512], sub[512];
@@ -317,6 +333,7 @@ int main(void)
       cmocka_unit_test(test_parse_i64_table),
       cmocka_unit_test(test_parse_f64),
       cmocka_unit_test(test_parse_range),
+      cmocka_unit_test(test_is_hex),
       cmocka_unit_test(test_atomic_write_and_read),
       cmocka_unit_test(test_mutex_held),
   };

@@ -13,6 +13,7 @@
 
 #include "track/runs.h"
 #include "util/fsutil.h"
+#include "util/parse.h"
 
 #define COPY_BUF (1 << 16)
 
@@ -68,14 +69,11 @@ int artifacts_check_path(const char *p, size_t len, struct hv_err *err)
 
 static int check_sha(const char *s, struct hv_err *err)
 {
-  size_t n = s ? strlen(s) : 0;
-  int ok = n == 64;
-  for (size_t i = 0; ok && i < n; i++)
-    ok = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f');
-  return ok ? 0
-            : hv_err_set(err, HV_ECORRUPT,
-                         "artifact hash '%.70s' is not 64 lowercase hex",
-                         s ? s : "(null)");
+  return hv_is_hex(s, 64)
+             ? 0
+             : hv_err_set(err, HV_ECORRUPT,
+                          "artifact hash '%.70s' is not 64 lowercase hex",
+                          s ? s : "(null)");
 }
 
 static int root_path(const char *home, char *out, size_t cap,
@@ -433,6 +431,17 @@ static int open_artifact(const char *home, struct hv_db *db,
   return rc;
 }
 
+/* Open the verified blob of an artifact when its record is not needed. */
+static int open_blob(const char *home, struct hv_db *db, const char *run_id,
+                     const char *logical, int *fd, struct hv_err *err)
+{
+  struct tracking_artifact m = {0};
+  int rc = open_artifact(home, db, run_id, logical, &m, fd, err);
+  if (!rc)
+    free(m.path);
+  return rc;
+}
+
 int artifacts_resolve(const char *home, struct hv_db *db, const char *run_id,
                       const char *logical_path,
                       struct tracking_artifact *meta, char *path, size_t cap,
@@ -480,12 +489,10 @@ int artifacts_write_to(const char *home, struct hv_db *db, const char *run_id,
                        const char *logical_path, FILE *out,
                        struct hv_err *err)
 {
-  struct tracking_artifact m = {0};
   int fd = -1;
-  int rc = open_artifact(home, db, run_id, logical_path, &m, &fd, err);
+  int rc = open_blob(home, db, run_id, logical_path, &fd, err);
   if (rc)
     return rc;
-  free(m.path);
   fflush(out);
   rc = copy_fd(fd, fileno(out), err);
   close(fd);
@@ -508,12 +515,10 @@ int artifacts_save_as(const char *home, struct hv_db *db, const char *run_id,
     return hv_err_set(err, HV_EINVAL, "no output file given");
   if (strlen(out_path) + sizeof(".tmp.XXXXXX") > 4096)
     return hv_err_set(err, HV_EINVAL, "output path too long");
-  struct tracking_artifact m = {0};
   int fd = -1;
-  int rc = open_artifact(home, db, run_id, logical_path, &m, &fd, err);
+  int rc = open_blob(home, db, run_id, logical_path, &fd, err);
   if (rc)
     return rc;
-  free(m.path);
   rc = hv_write_atomic_with(out_path, 0644, fill_from_blob, &fd, err);
   close(fd);
   return rc;

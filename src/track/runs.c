@@ -18,14 +18,11 @@
 #include "track/registry.h"
 #include "util/fsutil.h"
 #include "util/json.h"
+#include "util/parse.h"
 
 int runs_check_id(const char *s, struct hv_err *err)
 {
-  size_t n = s ? strlen(s) : 0;
-  int ok = n == 32;
-  for (size_t i = 0; ok && i < n; i++)
-    ok = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f');
-  if (!ok)
+  if (!hv_is_hex(s, 32))
     return hv_err_set(err, HV_EINVAL,
                       "'%.64s' is not a run id (32 lowercase hex digits, "
                       "as printed by 'harvest runs list')",
@@ -269,13 +266,10 @@ int runs_log_metrics_batch(struct hv_db *db, const char *run_id,
 
 static int check_sha(const char *s, struct hv_err *err)
 {
-  size_t n = s ? strlen(s) : 0;
-  int ok = n == 64;
-  for (size_t i = 0; ok && i < n; i++)
-    ok = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f');
-  return ok ? 0
-            : hv_err_set(err, HV_EINVAL,
-                         "data fingerprint must be 64 lowercase hex digits");
+  return hv_is_hex(s, 64)
+             ? 0
+             : hv_err_set(err, HV_EINVAL,
+                          "data fingerprint must be 64 lowercase hex digits");
 }
 
 int runs_set_lineage(struct hv_db *db, const char *run_id, int64_t first,

@@ -75,3 +75,13 @@ int hv_parse_range(const char *s, int64_t *first, int64_t *last,
   *last = l;
   return 0;
 }
+
+int hv_is_hex(const char *s, size_t n)
+{
+  if (!s || strlen(s) != n)
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+      return 0;
+  return 1;
+}

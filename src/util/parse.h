@@ -1,5 +1,6 @@
 /*
- * parse.h - strict number parsing for flags, files and query strings.
+ * parse.h - strict number parsing for flags, files and query strings, and
+ * the check of lowercase hex identifiers (run ids, digests, sessions).
  *
  * Every parser checks the end pointer, errno and the range, and never accepts
  * an empty string, trailing garbage, NaN or infinity. Thread-safe.
@@ -7,6 +8,7 @@
 #ifndef HV_UTIL_PARSE_H
 #define HV_UTIL_PARSE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/err.h"
@@ -25,5 +27,9 @@ int hv_parse_f64(const char *s, double min, double max, double *out,
  * meaning 0 / INT64_MAX) into *first, *last. */
 int hv_parse_range(const char *s, int64_t *first, int64_t *last,
                    const char *what, struct hv_err *err) HV_WARN_UNUSED;
+
+/* 1 when s is exactly n lowercase hex digits (a run id is 32, a SHA-256
+ * 64), else 0; NULL is 0. */
+int hv_is_hex(const char *s, size_t n);
 
 #endif

@@ -14,6 +14,7 @@
 #include "model/model.h"
 #include "store/api.h"
 #include "util/fsutil.h"
+#include "util/sort.h"
 
 struct modelslot {
   pthread_mutex_t lock;
@@ -183,18 +184,11 @@ const char *modelslot_title(const struct modelslot_snap *snap, int64_t id,
     *len = snap->title_len[i];
     return snap->text + snap->title_off[i];
   }
-  size_t lo = 0, hi = snap->n_titles;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (snap->title_id[mid] < id)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  if (lo == snap->n_titles || snap->title_id[lo] != id)
+  size_t i = sort_find_i64(snap->title_id, snap->n_titles, id);
+  if (i == SORT_NONE)
     return NULL;
-  *len = snap->title_len[lo];
-  return snap->text + snap->title_off[lo];
+  *len = snap->title_len[i];
+  return snap->text + snap->title_off[i];
 }
 
 struct modelslot_snap *modelslot_acquire(struct modelslot *s)

@@ -291,12 +291,9 @@ int routes_query_int(struct srv_req *req, const char *name, int required,
 {
   const char *v = NULL;
   int rc = query_value(req, name, required, &v, err);
-  if (rc || !v) {
-    if (!rc)
-      *out = dflt;
-    return rc;
-  }
-  return hv_parse_i64(v, min, max, out, name, err);
+  if (!rc && !v)
+    *out = dflt; /* absent and optional */
+  return rc || !v ? rc : hv_parse_i64(v, min, max, out, name, err);
 }
 
 int routes_query_num(struct srv_req *req, const char *name, int required,
@@ -305,10 +302,7 @@ int routes_query_num(struct srv_req *req, const char *name, int required,
 {
   const char *v = NULL;
   int rc = query_value(req, name, required, &v, err);
-  if (rc || !v) {
-    if (!rc)
-      *out = dflt;
-    return rc;
-  }
-  return hv_parse_f64(v, min, max, out, name, err);
+  if (!rc && !v)
+    *out = dflt; /* absent and optional */
+  return rc || !v ? rc : hv_parse_f64(v, min, max, out, name, err);
 }

@@ -20,6 +20,7 @@
 #include "store/api.h"
 #include "store/tracking.h"
 #include "util/fsutil.h"
+#include "util/parse.h"
 
 struct ui {
   unsigned char secret[crypto_auth_hmacsha256_KEYBYTES];
@@ -75,12 +76,7 @@ void ui_csrf_token(const struct ui *u, const char *session, char out[65])
 /* 1 when s is a session id as made here: 32 lowercase hex digits. */
 static int session_ok(const char *s)
 {
-  if (!s || strlen(s) != 32)
-    return 0;
-  for (const char *c = s; *c; c++)
-    if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f')))
-      return 0;
-  return 1;
+  return hv_is_hex(s, 32);
 }
 
 const char *ui_csrf(struct ui_page *p)
