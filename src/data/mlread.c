@@ -274,18 +274,29 @@ int ml_add_genre(struct ml_load *ml, const struct ml_file *f, int id,
   return store_genre(ml, f, id, name, err);
 }
 
-int ml_add_user(struct ml_load *ml, const struct ml_file *f,
-                const struct hv_user *u, struct hv_err *err)
+/* Add id, a new user or movie (what), to set: 0, or an error naming the
+ * file and line (not positive, seen before, out of memory). */
+static int add_new_id(const struct ml_file *f, struct idset *set, int64_t id,
+                      const char *what, struct hv_err *err)
 {
-  if (u->id < 1)
+  if (id < 1)
     return ml_fail(f, err, HV_EINVAL, "id %lld is not positive",
-                   (long long)u->id);
-  int rc = idset_add(&ml->users, u->id, err);
+                   (long long)id);
+  int rc = idset_add(set, id, err);
   if (rc < 0)
     return ml_prefix(f, err);
   if (rc == 0)
-    return ml_fail(f, err, HV_EINVAL, "user id %lld appears twice",
-                   (long long)u->id);
+    return ml_fail(f, err, HV_EINVAL, "%s id %lld appears twice", what,
+                   (long long)id);
+  return 0;
+}
+
+int ml_add_user(struct ml_load *ml, const struct ml_file *f,
+                const struct hv_user *u, struct hv_err *err)
+{
+  int rc = add_new_id(f, &ml->users, u->id, "user", err);
+  if (rc)
+    return rc;
   if (store_loader_user(ml->ld, u, err))
     return ml_prefix(f, err);
   ml->res.users++;
@@ -295,15 +306,9 @@ int ml_add_user(struct ml_load *ml, const struct ml_file *f,
 int ml_add_movie(struct ml_load *ml, const struct ml_file *f,
                  const struct hv_movie *m, struct hv_err *err)
 {
-  if (m->id < 1)
-    return ml_fail(f, err, HV_EINVAL, "id %lld is not positive",
-                   (long long)m->id);
-  int rc = idset_add(&ml->movies, m->id, err);
-  if (rc < 0)
-    return ml_prefix(f, err);
-  if (rc == 0)
-    return ml_fail(f, err, HV_EINVAL, "movie id %lld appears twice",
-                   (long long)m->id);
+  int rc = add_new_id(f, &ml->movies, m->id, "movie", err);
+  if (rc)
+    return rc;
   if (store_loader_movie(ml->ld, m, err))
     return ml_prefix(f, err);
   ml->res.movies++;
