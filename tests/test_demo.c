@@ -42,6 +42,10 @@ static int srv_start(void *ud, const char *home, const char *model,
   cfg.threads = 2;
   cfg.model_name = model;
   cfg.poll_seconds = 0.2;
+  /* the demo's simulated users are the seed's workshop clients, writing
+   * ratings for many user ids without logging in: the seed's open shape,
+   * on loopback and for the demo's length only (docs/serving.md) */
+  cfg.seed_compat = 1;
   int rc = serve_start(&cfg, &x->s, err);
   if (!rc) {
     *port = serve_port(x->s);

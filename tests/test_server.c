@@ -157,6 +157,9 @@ static struct serve_config base_config(const char *model_file)
                            .model_file = model_file, .access_log = 1,
                            .poll_seconds = 0.1, .max_body = 4096,
                            .timeout_s = 5};
+  /* these tests are about the routes' shapes, limits and plumbing, in the
+   * seed's open shape; test_policy_table walks who may call what */
+  c.seed_compat = 1;
   c.auth.opslimit = 1;    /* crypto_pwhash_OPSLIMIT_MIN: fast tests */
   c.auth.memlimit = 8192; /* crypto_pwhash_MEMLIMIT_MIN */
   c.auth.login_burst = 5;

@@ -95,11 +95,39 @@ static long http(const char *method, const char *url, const char *body,
   return rc == CURLE_OK ? r->status : -1;
 }
 
+static char g_key_hdr[300], g_hkey_hdr[300]; /* X-Admin-Key of each home */
+static char g_okey_hdr[300];
+static const char *g_ohome; /* the home of any other server (empty home) */
+
+/* "X-Admin-Key: KEY" of home's admin.key into hdr (once). */
+static const char *key_header(const char *home, char *hdr, size_t cap)
+{
+  if (hdr[0])
+    return hdr;
+  char path[512], key[256] = "";
+  snprintf(path, sizeof(path), "%s/admin.key", home);
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  assert_non_null(fgets(key, (int)sizeof(key), f));
+  fclose(f);
+  key[strcspn(key, "\n")] = '\0';
+  snprintf(hdr, cap, "X-Admin-Key: %s", key);
+  return hdr;
+}
+
+/* GET with the admin key (the pages behind the viewer policy need a
+ * credential; test_transition_csrf_and_auth and test_user_page_needs_a_
+ * credential check what anonymous and end-user callers get). */
 static long get_from(const char *base, const char *path, struct res *r)
 {
   char url[4096];
   snprintf(url, sizeof(url), "%s%s", base, path);
-  return http("GET", url, NULL, NULL, r);
+  const char *hdrs[] = {
+      base == g_hbase  ? key_header(g_hhome, g_hkey_hdr, sizeof(g_hkey_hdr))
+      : base == g_base ? key_header(g_f.home, g_key_hdr, sizeof(g_key_hdr))
+                       : key_header(g_ohome, g_okey_hdr, sizeof(g_okey_hdr)),
+      NULL};
+  return http("GET", url, NULL, hdrs, r);
 }
 
 static long get(const char *path, struct res *r)
@@ -671,6 +699,31 @@ static void test_data_and_user_pages(void **state)
   }
 }
 
+/* A user's page needs a viewer credential (issue 17, finding 7: anyone
+ * could read any user's ratings); an end user's own token is not one. */
+static void test_user_page_needs_a_credential(void **state)
+{
+  struct res r;
+  char url[256];
+  snprintf(url, sizeof(url), "%s/ui/users/5", g_base);
+  assert_int_equal(http("GET", url, NULL, NULL, &r), 401);
+  res_free(&r);
+  struct auth_config ac = {.home = g_f.home};
+  struct auth *a = NULL;
+  struct hv_err e = {0};
+  char *jwt = NULL, hdr[2048];
+  assert_int_equal(auth_open(&ac, &a, &e), 0);
+  assert_int_equal(auth_token_issue(a, 5, &jwt, &e), 0);
+  auth_close(a);
+  snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", jwt);
+  free(jwt);
+  const char *hdrs[] = {hdr, NULL};
+  assert_int_equal(http("GET", url, NULL, hdrs, &r), 403);
+  res_free(&r);
+  assert_int_equal(get("/ui/users/5", &r), 200);
+  res_free(&r);
+}
+
 /* Hostile titles, names, params and tags render as text. */
 static void test_escaping(void **state)
 {
@@ -791,6 +844,8 @@ static void test_empty_home(void **state)
   char home[256], base[64];
   tu_tmpdir(home, sizeof(home));
   struct serve *s = uif_serve(home, NULL, g_log, base, sizeof(base));
+  g_ohome = home;
+  g_okey_hdr[0] = '\0';
   static const struct {
     const char *path, *want;
     long status;
@@ -971,8 +1026,8 @@ static void test_transition_csrf_and_auth(void **state)
   EXPECT_HAS(&r, "Version ");
   EXPECT_HAS(&r, " moved to Staging.");
   res_free(&r);
-  /* a bearer token works as the credential; promoting archives the old
-   * Production version in the same transaction */
+  /* an end user's bearer token is not an operator's (issue 17, finding
+   * 2: one customer login archived the Production model) */
   struct auth_config ac = {.home = g_f.home};
   struct auth *a = NULL;
   struct hv_err e = {0};
@@ -983,11 +1038,19 @@ static void test_transition_csrf_and_auth(void **state)
   snprintf(body, sizeof(body), "csrf=%s&credential=%s&action=%d:Production",
            token, jwt, v);
   free(jwt);
+  assert_int_equal(transition(cookie, NULL, body, &r), 403);
+  EXPECT_HAS(&r, "operator");
+  res_free(&r);
+  assert_string_equal(stage_of(v, &n_prod, NULL, 0), "Staging");
+  /* the admin key promotes; that archives the old Production version in
+   * the same transaction */
+  snprintf(body, sizeof(body), "csrf=%s&credential=%s&action=%d:Production",
+           token, admin, v);
   assert_int_equal(transition(cookie, NULL, body, &r), 303);
   res_free(&r);
   assert_string_equal(stage_of(v, &n_prod, who, sizeof(who)), "Production");
   assert_int_equal(n_prod, 1);
-  assert_string_equal(who, "ui:user:7");
+  assert_string_equal(who, "ui:admin");
   assert_string_equal(stage_of(1, &n_prod, NULL, 0), "Archived");
   /* archive it again with the admin key in a header */
   char hk[300];
@@ -1098,6 +1161,7 @@ int main(void)
       cmocka_unit_test(test_errors_and_headers),
       cmocka_unit_test(test_empty_home),
       cmocka_unit_test(test_transition_csrf_and_auth),
+      cmocka_unit_test(test_user_page_needs_a_credential),
       cmocka_unit_test(test_runs_table_1000),
   };
   int rc = cmocka_run_group_tests_name("ui units", units, NULL, NULL);

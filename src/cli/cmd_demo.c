@@ -61,6 +61,10 @@ static int srv_start(void *ud, const char *home, const char *model,
   cfg.model_name = model;
   cfg.access_log = 0;
   cfg.poll_seconds = 0.25;
+  /* the demo's simulated users are the seed's workshop clients, writing
+   * ratings for many user ids without logging in: the seed's open shape,
+   * on loopback and for the demo's length only (docs/serving.md) */
+  cfg.seed_compat = 1;
   if (serve_start(&cfg, &x->s, err))
     return err->code;
   *port = serve_port(x->s);

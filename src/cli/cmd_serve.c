@@ -23,7 +23,16 @@ static const char serve_more[] =
     "Secrets: the token key is HARVEST_JWT_SECRET or HOME/jwt.key, the\n"
     "admin key (X-Admin-Key header, for first passwords) is\n"
     "HARVEST_ADMIN_KEY or HOME/admin.key; the files are created with mode\n"
-    "0600 on first start. Logs go to stderr. SIGINT/SIGTERM stop\n"
+    "0600 on first start.\n"
+    "\n"
+    "Authorization: every route has a policy (public, self, viewer,\n"
+    "operator, admin; /openapi.json shows it as x-harvest-policy). Rating\n"
+    "writes need the user's own bearer token (POST /users/token) or an\n"
+    "operator's credential; the admin key counts as admin.\n"
+    "--seed-compat opens the seed's routes again (rating writes for anyone,\n"
+    "user rows, monitoring, reload): never use it on a network.\n"
+    "\n"
+    "Logs go to stderr. SIGINT/SIGTERM stop\n"
     "accepting, finish the requests in flight (up to 10 s) and exit\n"
     "0; a second SIGINT/SIGTERM meanwhile exits at once (128 + signal).\n";
 
@@ -68,6 +77,10 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
                "sharing the cores are not kept waiting a whole scheduler "
                "tick behind a busy worker (100; 0 = kernel defaults, no "
                "yielding)", &slice), .hi = 100000, .seen = &slice_given},
+      {CLI_OPT(CLI_TRUE, "seed-compat", 0, NULL, "UNSAFE on a network: the "
+               "seed's open shapes (anyone may add ratings for any user, "
+               "read user rows and run monitoring and reloads) for the "
+               "workshop's clients on a trusted host", &cfg->seed_compat)},
       {CLI_OPT(CLI_FALSE, "no-access-log", 0, NULL, "do not log one line per "
                "request", &cfg->access_log)},
       CLI_OPTS_END};
@@ -80,7 +93,8 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
                "N]\n"
                "                     [--per-ip N] [--timeout S] [--cache-n "
                "N]\n"
-               "                     [--slice-us US] [--no-access-log]\n"
+               "                     [--slice-us US] [--seed-compat] "
+               "[--no-access-log]\n"
                "                     [--home DIR]",
       .about = serve_about,
       .more = serve_more,

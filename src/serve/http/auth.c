@@ -399,9 +399,44 @@ int auth_rate_take(struct auth *a, const char *ip, int64_t uid,
   return rate_take(a, k1, uid >= 0 ? k2 : NULL, "address", err);
 }
 
+int auth_rate_peek_admin(struct auth *a, const char *ip, struct hv_err *err)
+{
+  char k[80];
+  snprintf(k, sizeof(k), "admin:%.64s", ip ? ip : "?");
+  double now = mono();
+  pthread_mutex_lock(&a->lock);
+  double t = rl_refill(a, rl_find(a, k, now, NULL), now);
+  pthread_mutex_unlock(&a->lock);
+  if (t >= 1)
+    return 0;
+  return hv_err_set(err, HV_ELIMIT,
+                    "too many wrong admin keys from this address; retry in "
+                    "%.0f s",
+                    (1 - t) / a->per_sec + 0.5);
+}
+
 int auth_rate_take_admin(struct auth *a, const char *ip, struct hv_err *err)
 {
   char k[80];
   snprintf(k, sizeof(k), "admin:%.64s", ip ? ip : "?");
   return rate_take(a, k, NULL, "address (admin key)", err);
+}
+
+const char *auth_role_name(enum auth_role r)
+{
+  static const char *const names[] = {"anonymous", "user", "viewer",
+                                      "operator", "admin"};
+  return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
+}
+
+int auth_role_parse(const char *s, enum auth_role *out, struct hv_err *err)
+{
+  for (enum auth_role r = AUTH_VIEWER; r <= AUTH_ADMIN; r++)
+    if (s && !strcmp(s, auth_role_name(r))) {
+      *out = r;
+      return 0;
+    }
+  return hv_err_set(err, HV_EINVAL,
+                    "role: '%.40s' is not one of viewer, operator, admin",
+                    s ? s : "");
 }

@@ -30,6 +30,32 @@
 
 struct auth;
 
+/* Who sent a request, from its credential (policy.c resolves it). Roles are
+ * ordered: each one may do what the ones below it may, except that
+ * AUTH_USER (a MovieLens end user, by the token of POST /users/token) acts
+ * only on its own data, and staff roles carry no end-user id. */
+enum auth_role {
+  AUTH_ANON = 0,     /* no credential */
+  AUTH_USER = 1,     /* an end user: uid */
+  AUTH_VIEWER = 2,   /* an operator account with the viewer role */
+  AUTH_OPERATOR = 3,
+  AUTH_ADMIN = 4     /* an admin account, or the admin key */
+};
+
+struct auth_principal {
+  enum auth_role role;
+  int64_t uid;       /* the end user (AUTH_USER), else -1 */
+  char who[64];      /* for audit logs: "user:7", "admin-key", "account:x" */
+};
+
+/* "anonymous", "user", "viewer", "operator", "admin". */
+const char *auth_role_name(enum auth_role r);
+
+/* The role named s (viewer, operator, admin) into *out; HV_EINVAL
+ * otherwise. End users are not an account role. */
+int auth_role_parse(const char *s, enum auth_role *out,
+                    struct hv_err *err) HV_WARN_UNUSED;
+
 struct auth_config {
   const char *home;            /* folder for jwt.key / admin.key */
   unsigned long long opslimit; /* argon2id passes; 0 = INTERACTIVE */
@@ -87,6 +113,12 @@ int auth_rate_take(struct auth *a, const char *ip, int64_t uid,
 /* Take one admin-key attempt from ip's admin bucket (separate from logins,
  * same burst and rate); HV_ELIMIT when it is empty. */
 int auth_rate_take_admin(struct auth *a, const char *ip,
+                         struct hv_err *err) HV_WARN_UNUSED;
+
+/* HV_ELIMIT when ip's admin bucket is empty, without taking from it (the
+ * policy checks this first and takes only for a wrong key, so an
+ * operator's many right ones are never limited). */
+int auth_rate_peek_admin(struct auth *a, const char *ip,
                          struct hv_err *err) HV_WARN_UNUSED;
 
 #endif

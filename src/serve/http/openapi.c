@@ -3,6 +3,7 @@
  * openapi.h.
  */
 #include "serve/http/openapi.h"
+#include "serve/http/policy.h"
 
 #include <ctype.h>
 #include <jansson.h>
@@ -87,11 +88,16 @@ static json_t *operation(const struct rt_route *r, const char *method)
         json_pack("{s:b, s:s, s:{s:{s:{s:s}}}}", "required", 1,
                   "description", r->body, "content", "application/json",
                   "schema", "type", "array"));
-  if (r->auth) {
+  /* x-harvest-policy: who may call it (policy.h); security: how to say
+   * who you are. Under --seed-compat the seed_open routes are public. */
+  json_object_set_new(op, "x-harvest-policy",
+                      json_string(policy_name(r->policy)));
+  if (r->seed_open)
+    json_object_set_new(op, "x-harvest-seed-compat", json_string("public"));
+  if (r->policy != RT_PUBLIC) {
     json_t *sec = json_array();
     json_array_append_new(sec, json_pack("{s:[]}", "bearer"));
-    if (strstr(r->auth, "admin"))
-      json_array_append_new(sec, json_pack("{s:[]}", "adminKey"));
+    json_array_append_new(sec, json_pack("{s:[]}", "adminKey"));
     json_object_set_new(op, "security", sec);
   }
   json_decref(form);
@@ -214,11 +220,13 @@ static void html_operation(FILE *f, const char *path, const char *method,
   fputs("</code></h3>\n<p>", f);
   html(f, str(op, "summary"));
   fputs("</p>\n", f);
-  size_t nsec = json_array_size(json_object_get(op, "security"));
-  if (nsec)
-    fprintf(f, "<p class=auth>Needs a bearer token (Authorization: Bearer "
-               "TOKEN)%s</p>\n",
-            nsec > 1 ? " or the admin key (X-Admin-Key header)" : "");
+  const char *pol = str(op, "x-harvest-policy");
+  if (pol && strcmp(pol, "public"))
+    fprintf(f, "<p class=auth>Policy: %s. Send a bearer token "
+               "(Authorization: Bearer TOKEN) or the admin key (X-Admin-Key "
+               "header)%s</p>\n",
+            pol, !strcmp(pol, "self") ? "; an end user's token acts on that "
+                                        "user's own data only" : "");
   json_t *body = json_object_get(op, "requestBody");
   if (body && json_object_get(body, "description")) {
     fputs("<p>Body: ", f);

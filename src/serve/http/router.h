@@ -44,6 +44,19 @@ struct rt_param {
   const char *description;
 };
 
+/* Who may call a route (policy.h enforces it before the handler runs):
+ * anyone; the end user themself (their own bearer token; the handler names
+ * the user the request touches through policy_self) or an operator for
+ * them; or an operator account of at least that role (the admin key counts
+ * as admin). */
+enum rt_policy {
+  RT_PUBLIC = 0,
+  RT_SELF,
+  RT_VIEWER,
+  RT_OPERATOR,
+  RT_ADMIN
+};
+
 /* Handler: fill resp and return 0, or return a negative HV_E* code with err
  * filled; the router turns that into {"detail": err->msg}. */
 typedef int (*rt_handler)(struct srv_req *req, struct srv_resp *resp,
@@ -56,11 +69,15 @@ struct rt_route {
   const char *name;        /* short label for metrics and logs */
   const char *tag;         /* OpenAPI group */
   const char *summary;     /* one line for /docs */
-  const char *auth;        /* NULL, "bearer" or "bearer or admin key" */
+  enum rt_policy policy;   /* who may call it (see enum rt_policy) */
   const char *body;        /* request body description or NULL */
   const char *response;    /* example / shape of a 200 answer */
   const struct rt_param *params; /* terminated by {NULL} */
   const int *errors;       /* error statuses it can answer, 0-terminated */
+  int seed_open;           /* 1: public under --seed-compat (the seed's
+                              open shape for its workshop clients) */
+  int self_staff;          /* RT_SELF: the least staff role acting for any
+                              user (0 = operator; RT_ADMIN = admin only) */
 };
 
 struct rt_match {

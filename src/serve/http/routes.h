@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "serve/http/auth.h"
 #include "serve/http/router.h"
 #include "util/err.h"
 
@@ -48,6 +49,7 @@ struct srv_req {
   struct modelslot_snap *snap; /* taken by srv_model, released after */
   int n_form;
   char *form_key[SRV_FORM_MAX], *form_val[SRV_FORM_MAX];
+  struct auth_principal who; /* the caller (policy_enforce fills it) */
 };
 
 struct srv_resp {

@@ -7,7 +7,9 @@
 #include <time.h>
 
 #include "serve/http/auth.h"
+#include "serve/http/policy.h"
 #include "serve/http/routes.h"
+#include "serve/http/server.h"
 #include "store/api.h"
 #include "util/parse.h"
 
@@ -41,14 +43,25 @@ static int append_user(void *ctx, const struct api_user_row *u)
   return j && json_array_append_new(ctx, j) == 0 ? 0 : HV_ENOMEM;
 }
 
+/* The list without operator rights: ids only (age, gender, occupation and
+ * zip code are personal data; finding 7 of issue 17). */
+static int append_user_id(void *ctx, const struct api_user_row *u)
+{
+  json_t *j = json_pack("{s:I}", "user_id", (json_int_t)u->id);
+  return j && json_array_append_new(ctx, j) == 0 ? 0 : HV_ENOMEM;
+}
+
 int routes_users(struct srv_req *req, struct srv_resp *resp,
                  struct hv_err *err)
 {
   struct api_conn *c = srv_api(req, err);
   if (!c)
     return err->code;
+  int full = req->who.role >= AUTH_OPERATOR || srv_config(req)->seed_compat;
   json_t *list = json_array();
-  int rc = list ? api_users_each(c, append_user, list, err) : HV_ENOMEM;
+  int rc = list ? api_users_each(c, full ? append_user : append_user_id,
+                                 list, err)
+                : HV_ENOMEM;
   if (rc) {
     json_decref(list);
     return rc == HV_ENOMEM ? hv_err_set(err, HV_ENOMEM, "out of memory") : rc;
@@ -59,7 +72,8 @@ int routes_users(struct srv_req *req, struct srv_resp *resp,
 int routes_user(struct srv_req *req, struct srv_resp *resp, struct hv_err *err)
 {
   int64_t id;
-  if (routes_path_int(req, 0, 0, INT64_MAX, "user_id", &id, err))
+  if (routes_path_int(req, 0, 0, INT64_MAX, "user_id", &id, err) ||
+      policy_self(req, id, err))
     return err->code;
   struct api_conn *c = srv_api(req, err);
   if (!c)
@@ -162,6 +176,12 @@ int routes_add_ratings(struct srv_req *req, struct srv_resp *resp,
   int64_t first = 0;
   if (routes_parse_ratings(req->body, req->body_len, &r, &n, err))
     return err->code;
+  /* every rating must be the caller's own (or the caller an operator) */
+  for (size_t i = 0; i < n; i++)
+    if (policy_self(req, r[i].user_id, err)) {
+      free(r);
+      return err->code;
+    }
   struct api_conn *c = srv_api(req, err);
   int rc = c ? api_ratings_insert(c, r, n, (int64_t)time(NULL), &first, err)
              : err->code;
@@ -231,32 +251,23 @@ int routes_token(struct srv_req *req, struct srv_resp *resp,
   return rc;
 }
 
-/* Who may set the password: the admin key (with a username) or the user's
- * own bearer token. */
+/* Whose password: the form's username, or the token's own user; the
+ * route's policy (self, admin for others) decides whether it may. */
 static int password_target(struct srv_req *req, int64_t *uid,
                            struct hv_err *err)
 {
-  struct auth *a = srv_auth(req);
-  const char *key = srv_header(req, "X-Admin-Key");
-  if (key) {
-    if (auth_rate_take_admin(a, req->ip, err) ||
-        auth_admin_check(a, key, err))
-      return err->code;
-    return form_user(req, "username", uid, err);
-  }
-  if (auth_bearer(a, srv_header(req, "Authorization"), uid, err))
-    return err->code;
   const char *named = srv_form(req, "username", err);
   if (err->code)
     return err->code;
-  int64_t other;
-  if (named && (hv_parse_i64(named, 0, INT64_MAX, &other, "username", err) ||
-                other != *uid))
-    return err->code ? err->code
-                     : hv_err_set(err, HV_EFORBIDDEN,
-                                  "a token may only change its own user's "
-                                  "password");
-  return 0;
+  if (named) {
+    if (hv_parse_i64(named, 0, INT64_MAX, uid, "username", err))
+      return err->code;
+  } else if (policy_user(req, uid, err)) {
+    return err->code == HV_EFORBIDDEN
+               ? hv_err_set(err, HV_EINVAL, "username: field required")
+               : err->code;
+  }
+  return policy_self(req, *uid, err);
 }
 
 int routes_update_password(struct srv_req *req, struct srv_resp *resp,
@@ -294,7 +305,7 @@ int routes_secure_ratings(struct srv_req *req, struct srv_resp *resp,
                           struct hv_err *err)
 {
   int64_t uid;
-  if (auth_bearer(srv_auth(req), srv_header(req, "Authorization"), &uid, err))
+  if (policy_user(req, &uid, err))
     return err->code;
   struct api_conn *c = srv_api(req, err);
   if (!c)

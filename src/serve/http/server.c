@@ -24,6 +24,7 @@
 #include "serve/http/metrics.h"
 #include "serve/http/modelslot.h"
 #include "serve/http/openapi.h"
+#include "serve/http/policy.h"
 #include "serve/http/routes.h"
 #include "serve/http/server_internal.h"
 #include "serve/http/slice.h"
@@ -215,7 +216,9 @@ static enum MHD_Result dispatch(struct serve *s, struct MHD_Connection *conn,
     return send_error(conn, cc, 405, "Method Not Allowed");
   struct srv_resp resp = {.status = 200};
   struct hv_err err = {0};
-  int rc = routes_table[req.match.route].handler(&req, &resp, &err);
+  int rc = policy_enforce(&req, &routes_table[req.match.route], &err);
+  if (!rc)
+    rc = routes_table[req.match.route].handler(&req, &resp, &err);
   modelslot_release(req.snap);
   request_form_free(&req);
   if (rc) {

@@ -61,6 +61,9 @@ struct serve_config {
   int slice_us;             /* workers ask for this scheduler slice and
                                yield at most once per slice (every slice
                                while busy); 0 = 100, negative = off */
+  int seed_compat;          /* 1 = the seed's open shapes: the routes
+                               marked seed_open are public (rating writes,
+                               user rows, monitoring); unsafe on a network */
   struct auth_config auth;  /* auth.home is set to home */
 };
 

@@ -7,8 +7,8 @@
  * CSRF token) and every version row has submit buttons bound to it with
  * the form attribute (name "action", value "VERSION:STAGE"), so each
  * button works without JavaScript and the credential is typed once. The
- * action needs the CSRF token (ui.h) and the admin key or a bearer token,
- * then calls registry_transition with archive_existing, so promoting a
+ * action needs the CSRF token (ui.h) and operator rights (the route's
+ * policy, checked by the server before the page runs), then calls registry_transition with archive_existing, so promoting a
  * version archives the old Production one in the same audited
  * transaction, and answers 303 back to the model page. A server polling
  * the registry swaps the new Production model in by itself.
@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "serve/http/auth.h"
 #include "serve/ui/html.h"
 #include "serve/http/modelslot.h"
 #include "serve/http/routes.h"
@@ -130,7 +129,7 @@ static void transition_form(struct ui_page *p, const char *name)
   model_href(&p->h, name);
   html_f(&p->h,
          "/transition\"><input type=\"hidden\" name=\"csrf\" value=\"%s\">"
-         "<label>Admin key or bearer token <input type=\"password\" "
+         "<label>Operator credential <input type=\"password\" "
          "name=\"credential\" autocomplete=\"off\" required></label> "
          "<label>Reason <input type=\"text\" name=\"reason\" "
          "maxlength=\"500\" placeholder=\"why (audit log)\"></label>"
@@ -235,44 +234,6 @@ int ui_page_model(struct ui_page *p, struct hv_err *err)
   return 0;
 }
 
-/* Who may change the registry: the admin key or a valid bearer token, from
- * the form's credential, X-Admin-Key or Authorization. who gets the audit
- * name. */
-static int authorise(struct ui_page *p, char *who, size_t cap,
-                     struct hv_err *err)
-{
-  struct srv_req *req = p->req;
-  struct auth *a = srv_auth(req);
-  struct hv_err ferr = {0};
-  const char *cred = srv_form(req, "credential", &ferr);
-  const char *hdr_admin = srv_header(req, "X-Admin-Key");
-  const char *bearer = srv_header(req, "Authorization");
-  int64_t uid;
-  if (cred && *cred && strchr(cred, '.') && strchr(strchr(cred, '.') + 1,
-                                                   '.')) { /* a JWT */
-    if (auth_token_verify(a, cred, &uid, err))
-      return err->code;
-    snprintf(who, cap, "ui:user:%lld", (long long)uid);
-    return 0;
-  }
-  const char *key = cred && *cred ? cred : hdr_admin;
-  if (key && *key) {
-    if (auth_rate_take_admin(a, req->ip, err) || auth_admin_check(a, key, err))
-      return err->code;
-    snprintf(who, cap, "ui:admin");
-    return 0;
-  }
-  if (bearer) {
-    if (auth_bearer(a, bearer, &uid, err))
-      return err->code;
-    snprintf(who, cap, "ui:user:%lld", (long long)uid);
-    return 0;
-  }
-  return hv_err_set(err, HV_EAUTH,
-                    "credential: enter the admin key or a bearer token to "
-                    "change a model's stage");
-}
-
 /* "VERSION:STAGE" from the pressed button. */
 static int parse_action(const char *action, int *version, const char **stage,
                         struct hv_err *err)
@@ -304,8 +265,10 @@ int ui_page_transition(struct ui_page *p, struct hv_err *err)
   const char *csrf = srv_form(p->req, "csrf", err);
   if (!csrf && err->code)
     return err->code;
-  if (ui_csrf_check(p, csrf, err) || authorise(p, who, sizeof(who), err))
+  /* who may: the route's policy (operator), enforced before this runs */
+  if (ui_csrf_check(p, csrf, err))
     return err->code;
+  snprintf(who, sizeof(who), "ui:%s", p->req->who.who);
   int version = 0;
   const char *stage = NULL;
   if (parse_action(srv_form(p->req, "action", err), &version, &stage, err))

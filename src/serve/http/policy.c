@@ -1,0 +1,183 @@
+/*
+ * policy.c - credential -> principal, and the one policy check: see
+ * policy.h.
+ */
+#include "serve/http/policy.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "serve/http/routes.h"
+#include "serve/http/server.h"
+
+const char *policy_name(enum rt_policy p)
+{
+  static const char *const names[] = {"public", "self", "viewer", "operator",
+                                      "admin"};
+  return (unsigned)p < sizeof(names) / sizeof(names[0]) ? names[p] : "?";
+}
+
+enum rt_policy policy_of(const struct rt_route *r, int seed_compat)
+{
+  return seed_compat && r->seed_open ? RT_PUBLIC : r->policy;
+}
+
+/* The least role a policy admits (RT_SELF: an end user). */
+static enum auth_role least_role(enum rt_policy p)
+{
+  switch (p) {
+  case RT_PUBLIC: return AUTH_ANON;
+  case RT_SELF: return AUTH_USER;
+  case RT_VIEWER: return AUTH_VIEWER;
+  case RT_OPERATOR: return AUTH_OPERATOR;
+  default: return AUTH_ADMIN;
+  }
+}
+
+int policy_allows(enum rt_policy p, const struct auth_principal *who,
+                  struct hv_err *err)
+{
+  enum auth_role need = least_role(p);
+  if (need == AUTH_ANON)
+    return 0;
+  if (!who || who->role == AUTH_ANON)
+    return hv_err_set(err, HV_EAUTH,
+                      "not authenticated: this route needs %s rights (send "
+                      "'Authorization: Bearer TOKEN')",
+                      policy_name(p));
+  if (who->role < need)
+    return hv_err_set(err, HV_EFORBIDDEN,
+                      "forbidden: this route needs %s rights; the credential "
+                      "is a%s %s's",
+                      policy_name(p),
+                      who->role == AUTH_ADMIN || who->role == AUTH_OPERATOR
+                          ? "n"
+                          : "",
+                      auth_role_name(who->role));
+  return 0;
+}
+
+static int admin_key(struct srv_req *req, const char *key, struct hv_err *err)
+{
+  struct auth *a = srv_auth(req);
+  if (auth_rate_peek_admin(a, req->ip, err))
+    return err->code;
+  if (auth_admin_check(a, key, err)) {
+    struct hv_err lerr = {0};
+    int spent = auth_rate_take_admin(a, req->ip, &lerr);
+    (void)spent; /* empty now: the next attempt gets 429 */
+    return err->code;
+  }
+  req->who.role = AUTH_ADMIN;
+  snprintf(req->who.who, sizeof(req->who.who), "admin");
+  return 0;
+}
+
+static int end_user(struct srv_req *req, const char *token,
+                    struct hv_err *err)
+{
+  int64_t uid;
+  if (auth_token_verify(srv_auth(req), token, &uid, err))
+    return err->code;
+  req->who.role = AUTH_USER;
+  req->who.uid = uid;
+  snprintf(req->who.who, sizeof(req->who.who), "user:%lld", (long long)uid);
+  return 0;
+}
+
+/* A bearer token (JWT: two dots) or else the admin key typed into a form. */
+static int any_credential(struct srv_req *req, const char *cred,
+                          struct hv_err *err)
+{
+  const char *d = strchr(cred, '.');
+  if (d && strchr(d + 1, '.'))
+    return end_user(req, cred, err);
+  return admin_key(req, cred, err);
+}
+
+int policy_resolve(struct srv_req *req, struct hv_err *err)
+{
+  req->who.role = AUTH_ANON;
+  req->who.uid = -1;
+  snprintf(req->who.who, sizeof(req->who.who), "anonymous");
+  const char *bearer = srv_header(req, "Authorization");
+  if (bearer) {
+    if (strncasecmp(bearer, "Bearer ", 7) != 0)
+      return hv_err_set(err, HV_EAUTH,
+                        "Authorization: expected the Bearer scheme");
+    const char *t = bearer + 7;
+    while (*t == ' ')
+      t++;
+    return end_user(req, t, err);
+  }
+  const char *key = srv_header(req, "X-Admin-Key");
+  if (key)
+    return admin_key(req, key, err);
+  const struct rt_route *r = &routes_table[req->match.route];
+  if (req->method_bit == RT_POST && r->tag && !strcmp(r->tag, "ui")) {
+    struct hv_err ferr = {0};
+    const char *cred = srv_form(req, "credential", &ferr);
+    if (cred && *cred)
+      return any_credential(req, cred, err);
+  }
+  return 0;
+}
+
+int policy_enforce(struct srv_req *req, const struct rt_route *r,
+                   struct hv_err *err)
+{
+  enum rt_policy p = policy_of(r, srv_config(req)->seed_compat);
+  struct hv_err rerr = {0};
+  int rc = policy_resolve(req, &rerr);
+  if (p == RT_PUBLIC) {
+    if (rc) { /* ignored: anonymous */
+      req->who.role = AUTH_ANON;
+      req->who.uid = -1;
+    }
+    return 0;
+  }
+  if (rc) {
+    *err = rerr;
+    return rc;
+  }
+  return policy_allows(p, &req->who, err);
+}
+
+int policy_self(struct srv_req *req, int64_t uid, struct hv_err *err)
+{
+  const struct rt_route *r = &routes_table[req->match.route];
+  if (policy_of(r, srv_config(req)->seed_compat) == RT_PUBLIC)
+    return 0;
+  if (req->who.role == AUTH_USER && req->who.uid == uid)
+    return 0;
+  enum auth_role staff =
+      r->self_staff ? least_role((enum rt_policy)r->self_staff)
+                    : AUTH_OPERATOR;
+  if (req->who.role >= staff)
+    return 0;
+  if (req->who.role == AUTH_ANON)
+    return hv_err_set(err, HV_EAUTH,
+                      "not authenticated: send the user's own 'Authorization: "
+                      "Bearer TOKEN'");
+  return hv_err_set(err, HV_EFORBIDDEN,
+                    "forbidden: user %lld's data needs that user's own token "
+                    "or %s rights",
+                    (long long)uid, auth_role_name(staff));
+}
+
+int policy_user(struct srv_req *req, int64_t *uid, struct hv_err *err)
+{
+  if (req->who.role == AUTH_USER) {
+    *uid = req->who.uid;
+    return 0;
+  }
+  if (req->who.role == AUTH_ANON)
+    return hv_err_set(err, HV_EAUTH,
+                      "not authenticated: send 'Authorization: Bearer TOKEN' "
+                      "(get one from POST /users/token)");
+  return hv_err_set(err, HV_EFORBIDDEN,
+                    "forbidden: this route answers for an end user's own "
+                    "token; a %s credential has no ratings",
+                    auth_role_name(req->who.role));
+}

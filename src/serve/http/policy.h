@@ -1,0 +1,60 @@
+/*
+ * policy.h - who sent a request, and whether the route's policy lets them.
+ *
+ * Design: every route declares one enum rt_policy in routes_table
+ * (routes.c); the server calls policy_enforce after matching and before
+ * the handler, so no handler authorises by itself. The credential is read
+ * once, in this order: "Authorization: Bearer T" (an end user's JWT from
+ * POST /users/token), "X-Admin-Key" (the admin key, rate-limited per
+ * address), and on a web UI form post the "credential" field (either of
+ * the two). On a public route a wrong credential is ignored (a stale token
+ * never breaks /healthz); on a protected one it is 401, as is no
+ * credential; a valid one whose role is too low is 403. RT_SELF routes let the
+ * end user or a staff role in and the handler names the user the request
+ * touches with policy_self (403 when that is someone else's data).
+ * Under serve --seed-compat the routes marked seed_open are public.
+ *
+ * Threads: called on the worker running the request.
+ */
+#ifndef HV_SERVE_HTTP_POLICY_H
+#define HV_SERVE_HTTP_POLICY_H
+
+#include "serve/http/auth.h"
+#include "serve/http/router.h"
+#include "util/err.h"
+
+struct srv_req;
+
+/* "public", "self", "viewer", "operator", "admin". */
+const char *policy_name(enum rt_policy p);
+
+/* The effective policy of route r (seed_compat: 1 under --seed-compat). */
+enum rt_policy policy_of(const struct rt_route *r, int seed_compat);
+
+/* Pure decision: 0 when who may call a route of policy p, HV_EAUTH (401)
+ * when who is anonymous, HV_EFORBIDDEN (403) when the role is too low. */
+int policy_allows(enum rt_policy p, const struct auth_principal *who,
+                  struct hv_err *err);
+
+/* Resolve req's credential into req->who (anonymous when there is none);
+ * HV_EAUTH when one is present and invalid, HV_ELIMIT for too many
+ * admin-key attempts from the address. */
+int policy_resolve(struct srv_req *req, struct hv_err *err) HV_WARN_UNUSED;
+
+/* Resolve and check route r's policy for req. 0 lets the handler run. */
+int policy_enforce(struct srv_req *req, const struct rt_route *r,
+                   struct hv_err *err) HV_WARN_UNUSED;
+
+/* On an RT_SELF route: 0 when the request may touch end user uid's data
+ * (the user's own token, or a staff role of at least the route's
+ * self_staff); HV_EFORBIDDEN otherwise. Under --seed-compat on a
+ * seed_open route, always 0. */
+int policy_self(struct srv_req *req, int64_t uid,
+                struct hv_err *err) HV_WARN_UNUSED;
+
+/* The end user the request's own token names; HV_EFORBIDDEN when the
+ * caller is not an end user (staff have no ratings of their own). */
+int policy_user(struct srv_req *req, int64_t *uid,
+                struct hv_err *err) HV_WARN_UNUSED;
+
+#endif
