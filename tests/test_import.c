@@ -975,12 +975,59 @@ static void test_cli_end_to_end(void **state)
   env_close(&v);
 }
 
+/* Issue 17, finding 11: control characters in titles and names (ESC, BEL,
+ * CR, C1 CSI, U+202E) do not reach the database: separators become a
+ * space, the rest is dropped (text_clean), in every reader. */
+static void test_control_chars_cleaned(void **state)
+{
+  static const struct {
+    const char *format, *file, *text, *sql, *want;
+  } cases[] = {
+      {"ml-100k", "u.item",
+       "1|Esc\x1b[2J Bell\x07 (1995)|01-Jan-1995||http://x/1\x1b|0|0|1\n"
+       "2|Csi\x9b" "31m Tab\tEnd (1995)|4-Feb-1971||http://x/2|0|1|1\n"
+       "3|unknown||||1|0|0\n",
+       "SELECT GROUP_CONCAT(title || '|' || imdb_url, '/') FROM movies "
+       "WHERE id < 3",
+       "Esc[2J Bell (1995)|http://x/1/Csi31m Tab End (1995)|http://x/2"},
+      {"ml-100k", "u.genre", "unknown|0\nAct\x1bion|1\nComedy|2\n",
+       "SELECT name FROM genres WHERE id=1", "Action"},
+      {"ml-1m", "movies.dat",
+       "1::Evil \xE2\x80\xAE(5991) yrotS::Comedy\n2::B\x07::Drama\n"
+       "3::C::Drama\n",
+       "SELECT GROUP_CONCAT(title, '/') FROM movies WHERE id < 3",
+       "Evil (5991) yrotS/B"},
+      {"ml-1m", "users.dat", "1::F::1::10::48\x1b" "067\n2::M::56::16::70072\n",
+       "SELECT zip_code FROM users WHERE id=1", "48067"},
+      {"ml-latest", "movies.csv",
+       "movieId,title,genres\n1,\"Two\r\nLines\x1b]0;x\x07 (2000)\",Drama\n"
+       "2,B \xE2\x81\xA6iso\xE2\x81\xA9,Comedy\n3,C,Drama\n4,D,Drama\n",
+       "SELECT GROUP_CONCAT(title || '|' || IFNULL(release_year, '-'), '/') "
+       "FROM movies WHERE id < 3",
+       "Two Lines]0;x (2000)|2000/B iso|-"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    struct env v;
+    struct hv_err e = {0};
+    char p[1024], got[512];
+    env_open(&v, cases[i].format);
+    tu_write(v.data, cases[i].file, cases[i].text, p, sizeof(p));
+    if (import_dataset(v.db, cases[i].format, v.data, 0, NULL, &e))
+      fail_msg("case %zu: %s", i, e.msg);
+    q_text(v.db, cases[i].sql, got, sizeof(got));
+    if (strcmp(got, cases[i].want))
+      fail_msg("case %zu: '%s'", i, got);
+    env_close(&v);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ml100k_folder),
       cmocka_unit_test(test_ml1m_folder),
       cmocka_unit_test(test_mllatest_folder),
+      cmocka_unit_test(test_control_chars_cleaned),
       cmocka_unit_test(test_guess_progress_refuse_replace),
       cmocka_unit_test(test_api_bad_arguments),
       cmocka_unit_test(test_bad_input_leaves_db_unchanged),

@@ -112,12 +112,42 @@ static void test_years(void **state)
   assert_int_equal(text_title_year(NULL), 0);
 }
 
+/* Controls out of imported text: separators become a space, the rest go. */
+static void test_clean(void **state)
+{
+  static const struct {
+    const char *in, *out;
+  } cases[] = {
+      {"Toy Story (1995)", "Toy Story (1995)"},
+      {"Caf\xC3\xA9 (2016)", "Caf\xC3\xA9 (2016)"},
+      {"Red\x1b[31m Bell\x07 (1995)", "Red[31m Bell (1995)"},
+      {"Two\nLines\r\tTab", "Two Lines  Tab"},
+      {"\x1b]0;owned\x07Title", "]0;ownedTitle"},
+      {"Evil \xE2\x80\xAE(5991) yrotS", "Evil (5991) yrotS"},
+      {"\xE2\x81\xA6iso\xE2\x81\xA9 \xE2\x80\xAA" "emb\xE2\x80\xAC", "iso emb"},
+      {"c1\xC2\x9B" "31m nel\xC2\x85x del\x7f", "c131m nel x del"},
+      {"\xE2\x80\x8F rlm stays", "\xE2\x80\x8F rlm stays"},
+      {"bad \xE9 kept", "bad \xE9 kept"},
+      {"\x01\x02\x1f", ""},
+      {"", ""},
+  };
+  struct text_buf b = {0};
+  struct hv_err e = {0};
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    assert_int_equal(text_clean(cases[i].in, &b, &e), 0);
+    if (strcmp(b.p, cases[i].out))
+      fail_msg("case %zu: '%s'", i, b.p);
+  }
+  text_buf_free(&b);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_utf8_valid),
       cmocka_unit_test(test_latin1),
       cmocka_unit_test(test_years),
+      cmocka_unit_test(test_clean),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,6 +21,8 @@
 #include "util/mutex.h"
 #include "util/parse.h"
 #include "util/sigfwd.h"
+#include "util/termstr.h"
+#include "util/utf8.h"
 
 static void test_err_set_and_prefix(void **state)
 {
@@ -324,6 +326,65 @@ static void test_sigfwd_watch(void **state)
   }
 }
 
+/* Terminal escaping: controls visible, other text (UTF-8 too) as is. */
+static void test_termstr(void **state)
+{
+  static const struct {
+    const char *in, *out;
+  } cases[] = {
+      {"Toy Story (1995)", "Toy Story (1995)"},
+      {"Caf\xC3\xA9 \xE6\x97\xA5\xE6\x9C\xAC", "Caf\xC3\xA9 \xE6\x97\xA5\xE6\x9C\xAC"},
+      {"a\x1b[31mred\x1b[0m", "a\\x1B[31mred\\x1B[0m"},
+      {"bell\x07 cr\r lf\n tab\t del\x7f", "bell\\x07 cr\\r lf\\n tab\\t del\\x7F"},
+      {"\x1b]0;owned\x07", "\\x1B]0;owned\\x07"},
+      {"evil \xE2\x80\xAEgpj.exe", "evil \\u{202E}gpj.exe"},
+      {"\xE2\x80\xAA\xE2\x81\xA6\xE2\x81\xA9", "\\u{202A}\\u{2066}\\u{2069}"},
+      {"c1 \xC2\x9B" "31m", "c1 \\u{009B}31m"},
+      {"latin1 \xE9", "latin1 \\xE9"},
+      {"", ""},
+  };
+  char out[128];
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    if (strcmp(termstr(cases[i].in, out, sizeof(out)), cases[i].out))
+      fail_msg("case %zu: '%s'", i, out);
+  assert_string_equal(termstr(NULL, out, sizeof(out)), "");
+  /* cut at a boundary: never half an escape or half a character */
+  assert_string_equal(termstr("ab\x1b", out, 6), "ab");
+  assert_string_equal(termstr("ab\xC3\xA9", out, 4), "ab");
+  assert_string_equal(termstr("ab\xC3\xA9", out, 5), "ab\xC3\xA9");
+  assert_string_equal(termstr("x", out, 1), "");
+  assert_string_equal(termstr("x", NULL, 0), "");
+  assert_true(termstr_is_control(0x1B) && termstr_is_control(0x7F) &&
+              termstr_is_control(0x85) && termstr_is_control(0x202E) &&
+              termstr_is_control(0x2068));
+  assert_false(termstr_is_control(' ') || termstr_is_control(0xA0) ||
+               termstr_is_control(0x2029) || termstr_is_control(0x206A));
+}
+
+static void test_utf8_decode(void **state)
+{
+  static const struct {
+    const char *s;
+    size_t n, len;
+    uint32_t cp;
+  } cases[] = {
+      {"A", 1, 1, 'A'},           {"\xC3\xA9", 2, 2, 0xE9},
+      {"\xE2\x80\xAE", 3, 3, 0x202E}, {"\xF0\x9F\x98\x80", 4, 4, 0x1F600},
+      {"\xC3", 1, 0, 0},          /* truncated */
+      {"\xC0\x80", 2, 0, 0},      /* overlong */
+      {"\xED\xA0\x80", 3, 0, 0},  /* surrogate */
+      {"\xF4\x90\x80\x80", 4, 0, 0}, /* past U+10FFFF */
+      {"\x80", 1, 0, 0},          {"\xE9x", 2, 0, 0},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    uint32_t cp = 0;
+    size_t len = utf8_decode(cases[i].s, cases[i].n, &cp);
+    if (len != cases[i].len || (len && cp != cases[i].cp))
+      fail_msg("case %zu: len %zu cp %X", i, len, (unsigned)cp);
+  }
+  assert_int_equal(utf8_decode("\xC3\xA9", 2, NULL), 2);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -336,6 +397,8 @@ int main(void)
       cmocka_unit_test(test_is_hex),
       cmocka_unit_test(test_atomic_write_and_read),
       cmocka_unit_test(test_mutex_held),
+      cmocka_unit_test(test_termstr),
+      cmocka_unit_test(test_utf8_decode),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

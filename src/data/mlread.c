@@ -21,6 +21,22 @@ void ml_load_free(struct ml_load *ml)
   for (int i = 0; i < ml->n_genres; i++) free(ml->genre[i]);
   ml->n_genres = 0;
   text_buf_free(&ml->text);
+  for (int i = 0; i < 3; i++)
+    text_buf_free(&ml->clean[i]);
+}
+
+/* s cleaned of controls into ml->clean[slot] (NULL stays NULL); *out
+ * borrows it until the next row. */
+static int clean(struct ml_load *ml, int slot, const char *s, const char **out,
+                 struct hv_err *err)
+{
+  *out = NULL;
+  if (!s)
+    return 0;
+  if (text_clean(s, &ml->clean[slot], err))
+    return err->code;
+  *out = ml->clean[slot].p;
+  return 0;
 }
 
 /* lines_read_fn over a dataset file; counts the bytes read for progress. */
@@ -244,6 +260,8 @@ static int find_genre(const struct ml_load *ml, const char *name)
 int ml_genre_id(struct ml_load *ml, const struct ml_file *f, const char *name,
                 int *id, struct hv_err *err)
 {
+  if (clean(ml, 0, name, &name, err))
+    return ml_prefix(f, err);
   if (!*name)
     return ml_fail(f, err, HV_EINVAL, "empty genre name");
   int g = find_genre(ml, name);
@@ -262,6 +280,8 @@ int ml_genre_id(struct ml_load *ml, const struct ml_file *f, const char *name,
 int ml_add_genre(struct ml_load *ml, const struct ml_file *f, int id,
                  const char *name, struct hv_err *err)
 {
+  if (clean(ml, 0, name, &name, err))
+    return ml_prefix(f, err);
   if (!*name)
     return ml_fail(f, err, HV_EINVAL, "empty genre name");
   if (id < 0 || id >= ML_MAX_GENRES)
@@ -297,7 +317,11 @@ int ml_add_user(struct ml_load *ml, const struct ml_file *f,
   int rc = add_new_id(f, &ml->users, u->id, "user", err);
   if (rc)
     return rc;
-  if (store_loader_user(ml->ld, u, err))
+  struct hv_user c = *u;
+  if (clean(ml, 0, u->gender, &c.gender, err) ||
+      clean(ml, 1, u->occupation_text, &c.occupation_text, err) ||
+      clean(ml, 2, u->zip_code, &c.zip_code, err) ||
+      store_loader_user(ml->ld, &c, err))
     return ml_prefix(f, err);
   ml->res.users++;
   return 0;
@@ -309,7 +333,11 @@ int ml_add_movie(struct ml_load *ml, const struct ml_file *f,
   int rc = add_new_id(f, &ml->movies, m->id, "movie", err);
   if (rc)
     return rc;
-  if (store_loader_movie(ml->ld, m, err))
+  struct hv_movie c = *m;
+  if (clean(ml, 0, m->title, &c.title, err) ||
+      clean(ml, 1, m->release_date, &c.release_date, err) ||
+      clean(ml, 2, m->imdb_url, &c.imdb_url, err) ||
+      store_loader_movie(ml->ld, &c, err))
     return ml_prefix(f, err);
   ml->res.movies++;
   return 0;

@@ -8,8 +8,9 @@
  * store_loader it writes to, the ids seen so far, the genre names in the
  * order they were assigned, and the counts. Rows go to the store through
  * ml_add_user / ml_add_movie / ml_add_rating, which check ids first so a
- * problem is reported at its line; rating_id is the 1-based order of the
- * rating in its file.
+ * problem is reported at its line, and clean every text field of control
+ * characters (text_clean: ESC, BEL, CR, bidi overrides ...); rating_id is
+ * the 1-based order of the rating in its file.
  *
  * Threads: a load belongs to one thread.
  */
@@ -41,6 +42,7 @@ struct ml_load {
   char *genre[ML_MAX_GENRES]; /* name of genre id i (owned) */
   int n_genres;
   struct text_buf text;     /* scratch for converted text */
+  struct text_buf clean[3]; /* the text fields of one row, cleaned */
   struct import_result res; /* counts so far */
 };
 

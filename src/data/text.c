@@ -8,34 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at s (n bytes available), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-  unsigned c = s[0];
-  if (c < 0x80)
-    return 1;
-  size_t len;
-  unsigned cp, min;
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2, cp = c & 0x1F, min = 0x80;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3, cp = c & 0x0F, min = 0x800;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4, cp = c & 0x07, min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (n < len)
-    return 0;
-  for (size_t i = 1; i < len; i++) {
-    if ((s[i] & 0xC0) != 0x80)
-      return 0;
-    cp = (cp << 6) | (s[i] & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-    return 0;
-  return len;
-}
+#include "util/termstr.h"
+#include "util/utf8.h"
 
 int text_utf8_valid(const char *s, size_t len, size_t *bad_at)
 {
@@ -46,7 +20,7 @@ int text_utf8_valid(const char *s, size_t len, size_t *bad_at)
       i++;
       continue;
     }
-    size_t k = utf8_seq(u + i, len - i);
+    size_t k = utf8_decode(s + i, len - i, NULL);
     if (!k) {
       if (bad_at)
         *bad_at = i;
@@ -90,6 +64,29 @@ int text_latin1_to_utf8(const char *s, size_t len, struct text_buf *b,
       *o++ = (char)(0xC0 | (c >> 6));
       *o++ = (char)(0x80 | (c & 0x3F));
     }
+  }
+  *o = '\0';
+  return 0;
+}
+
+int text_clean(const char *s, struct text_buf *b, struct hv_err *err)
+{
+  size_t len = strlen(s);
+  if (reserve(b, len + 1, err))
+    return HV_ENOMEM;
+  char *o = b->p;
+  for (size_t i = 0; i < len;) {
+    uint32_t cp;
+    size_t k = utf8_decode(s + i, len - i, &cp);
+    if (k == 0) { /* not UTF-8: the caller's check reports it */
+      *o++ = s[i++];
+      continue;
+    }
+    if (cp == '\t' || cp == '\n' || cp == '\r' || cp == 0x85)
+      *o++ = ' '; /* a line break or tab separated words */
+    else if (!termstr_is_control(cp))
+      memcpy(o, s + i, k), o += k;
+    i += k;
   }
   *o = '\0';
   return 0;

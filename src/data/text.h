@@ -8,6 +8,9 @@
  * are converted byte by byte, except that a field that already is valid
  * UTF-8 is kept as it is, so a copy someone re-saved as UTF-8 imports
  * correctly too (Latin-1 titles are practically never valid UTF-8).
+ * Every text field is cleaned of control characters on its way into the
+ * database (text_clean), so a title cannot drive a terminal or reverse
+ * the text around it wherever it is shown.
  *
  * Threads: no shared state.
  */
@@ -33,6 +36,16 @@ struct text_buf {
  * HV_ENOMEM. */
 int text_latin1_to_utf8(const char *s, size_t len, struct text_buf *b,
                         struct hv_err *err) HV_WARN_UNUSED;
+
+/* s (UTF-8) as NUL-terminated text without what a terminal or a
+ * bidirectional renderer would act on, in b->p (borrowed until the next
+ * call on b): TAB, LF, CR and NEL (U+0085) become a space; the other C0
+ * and C1 controls, DEL and the bidi embedding, override and isolate
+ * controls (U+202A..U+202E, U+2066..U+2069; termstr_is_control) are
+ * dropped. Bytes that are not UTF-8 are kept (validate first). Returns 0 or
+ * HV_ENOMEM. */
+int text_clean(const char *s, struct text_buf *b,
+               struct hv_err *err) HV_WARN_UNUSED;
 
 void text_buf_free(struct text_buf *b);
 
