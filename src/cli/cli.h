@@ -19,8 +19,18 @@
 
 #include "cli/cli_opts.h"
 #include "util/err.h"
+#include "util/termstr.h"
 
 struct hv_db;
+
+/* s (a title, name, tag, reason or path from the database, a file or a
+ * message quoting one) with its control characters escaped for the
+ * terminal (util/termstr.h), in a buffer that lives until the end of the
+ * enclosing block: for printf arguments, any number per call. Text output
+ * prints every such string through it; --json output needs not (jansson
+ * escapes controls). Cut at CLI_SAFE_MAX - 1 bytes. */
+#define CLI_SAFE_MAX 1024
+#define CLI_SAFE(s) termstr((s), (char[CLI_SAFE_MAX]){0}, CLI_SAFE_MAX)
 
 struct cli_ctx {
   const char *home; /* --home / HARVEST_HOME / ./harvest-data */

@@ -27,8 +27,9 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 int cli_report(const struct hv_err *err)
 {
   int code = err->code ? err->code : HV_EINTERNAL;
+  /* messages quote bad input ("u.item:3: title ...") */
   fprintf(stderr, "harvest: error: %s\n",
-          err->msg[0] ? err->msg : hv_strerror(code));
+          err->msg[0] ? CLI_SAFE(err->msg) : hv_strerror(code));
   return code;
 }
 

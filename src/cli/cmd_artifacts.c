@@ -60,7 +60,7 @@ static int art_list(struct cli_ctx *ctx, int argc, char **argv)
     if (n == 0)
       printf("no artifacts\n");
     for (size_t i = 0; i < n; i++)
-      printf("%-40s %12lld  %s\n", a[i].path, (long long)a[i].size,
+      printf("%-40s %12lld  %s\n", CLI_SAFE(a[i].path), (long long)a[i].size,
              a[i].sha256);
   }
   tracking_artifacts_free(a, n);

@@ -90,7 +90,7 @@ static void stats_text(const struct store_stats *s,
   iso_date(s->n.first_ts, have, a, sizeof(a));
   iso_date(s->n.last_ts, have, b, sizeof(b));
   if (have_ds)
-    printf("dataset  %s (%s)\n", ds->name, ds->source);
+    printf("dataset  %s (%s)\n", CLI_SAFE(ds->name), CLI_SAFE(ds->source));
   printf("users    %lld\nmovies   %lld\nratings  %lld\ngenres   %lld\n",
          (long long)s->n.users, (long long)s->n.movies,
          (long long)s->n.ratings, (long long)s->n.genres);
@@ -115,7 +115,7 @@ static void stats_text(const struct store_stats *s,
   for (int i = 0; i < s->n_top; i++)
     printf("  %7lld  %8lld  %.2f  %s\n", (long long)s->top[i].movie_id,
            (long long)s->top[i].count, s->top[i].mean_rating,
-           s->top[i].title);
+           CLI_SAFE(s->top[i].title));
 }
 
 int cmd_data_stats(struct cli_ctx *ctx, int argc, char **argv)

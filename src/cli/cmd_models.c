@@ -144,8 +144,9 @@ static int models_register(struct cli_ctx *ctx, int argc, char **argv)
       json_object_set_new(j, "metric_value", json_real(a.value));
     cli_print_json(j);
   } else {
-    printf("registered %s version %d (run %s, %s) in stage %s\n", name,
-           v.version, v.run_id, v.artifact_path, v.stage);
+    printf("registered %s version %d (run %s, %s) in stage %s\n",
+           CLI_SAFE(name), v.version, v.run_id, CLI_SAFE(v.artifact_path),
+           v.stage);
     if (a.best)
       printf("best run by %s (%s): %.6g\n", a.metric, order_names[a.desc],
              a.value);
@@ -198,9 +199,10 @@ static int models_list(struct cli_ctx *ctx, int argc, char **argv)
       if (staging)
         snprintf(st, sizeof(st), "%d", staging);
       printf("%-28s %3zu versions  Production: %-4s Staging: %-4s",
-             ms[i].name, ms[i].n_versions, p, st);
+             CLI_SAFE(ms[i].name), ms[i].n_versions, p, st);
       for (size_t k = 0; k < ms[i].n_aliases; k++)
-        printf(" @%s=%d", ms[i].aliases[k].alias, ms[i].aliases[k].version);
+        printf(" @%s=%d", CLI_SAFE(ms[i].aliases[k].alias),
+               ms[i].aliases[k].version);
       printf("\n");
     }
   }
@@ -223,7 +225,7 @@ static const struct cli_spec show_spec = {
 static void print_model(const struct registry_model *m)
 {
   char t[32];
-  printf("model %s (created %s)\n", m->name,
+  printf("model %s (created %s)\n", CLI_SAFE(m->name),
          cli_utc(m->created_at, CLI_UTC_TIME, t, sizeof(t)));
   printf("%-8s %-11s %-33s %-20s %s\n", "version", "stage", "run",
          "created", "aliases");
@@ -234,7 +236,7 @@ static void print_model(const struct registry_model *m)
            cli_utc(v->created_at, CLI_UTC_TIME, t, sizeof(t)));
     for (size_t k = 0; k < m->n_aliases; k++)
       if (m->aliases[k].version == v->version)
-        printf(" @%s", m->aliases[k].alias);
+        printf(" @%s", CLI_SAFE(m->aliases[k].alias));
     printf("\n");
   }
   printf("audit:\n");
@@ -243,15 +245,16 @@ static void print_model(const struct registry_model *m)
     printf("  %s  %-12s v%-4d ", cli_utc(a->time, CLI_UTC_TIME, t, sizeof(t)),
            a->action, a->version);
     if (a->alias) {
-      printf("@%s", a->alias);
+      printf("@%s", CLI_SAFE(a->alias));
       if (a->from_version)
         printf(" (was v%d)", a->from_version);
     } else {
       printf("%s -> %s", a->from_stage ? a->from_stage : "(new)",
              a->to_stage ? a->to_stage : "?");
     }
-    printf("  by %s%s%s\n", a->who, a->reason && *a->reason ? ": " : "",
-           a->reason ? a->reason : "");
+    /* who and reason come from the web UI's transition form too */
+    printf("  by %s%s%s\n", CLI_SAFE(a->who),
+           a->reason && *a->reason ? ": " : "", CLI_SAFE(a->reason));
   }
 }
 

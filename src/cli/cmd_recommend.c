@@ -48,7 +48,7 @@ static int print_recs(const struct cli_ctx *ctx, struct hv_db *db,
                                            "score", (double)sc[i]));
     else
       printf("%3d  %6lld  %8.4f  %s\n", i + 1, (long long)ids[i],
-             (double)sc[i], title);
+             (double)sc[i], CLI_SAFE(title));
   }
   if (arr)
     cli_print_json(json_pack("{s:I, s:o}", "user_id", (json_int_t)user,

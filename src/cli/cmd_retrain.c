@@ -66,7 +66,8 @@ static void print_text(const struct retrain_result *r)
 {
   printf("model      %s v%d (Production), trained up to rating_id %lld; "
          "%lld new ratings\n",
-         r->model, r->champion_version, (long long)r->last_trained_id,
+         CLI_SAFE(r->model), r->champion_version,
+         (long long)r->last_trained_id,
          (long long)r->new_ratings);
   if (r->report)
     print_windows(r->report);
@@ -86,7 +87,8 @@ static void print_text(const struct retrain_result *r)
     print_side("challenger", &r->challenger, r->challenger_version);
   if (r->other.ran)
     print_side("compare", &r->other, 0);
-  printf("action     %s: %s (%.2f s)\n", r->action, r->detail, r->seconds);
+  printf("action     %s: %s (%.2f s)\n", r->action, CLI_SAFE(r->detail),
+         r->seconds);
 }
 
 /* Parse argv into f (policy and options resolved); 0, CLI_HELP or an

@@ -32,7 +32,8 @@ static void print_run_line(const struct tracking_run *r)
   int gone = !strcmp(r->status, "RUNNING") &&
              runs_owner_state(r) == RUNS_OWNER_DEAD;
   printf("%s  %-8s  %-20s  %-16.16s  %s%s\n", r->run_id, r->status,
-         iso_time(r->start_time, t), r->experiment, r->name,
+         iso_time(r->start_time, t), CLI_SAFE(r->experiment),
+         CLI_SAFE(r->name),
          gone ? "  (owner gone; see 'harvest runs gc')" : "");
 }
 
@@ -130,7 +131,7 @@ static void print_kv(const char *title, const struct tracking_kv *kv,
 {
   printf("%s:%s\n", title, n ? "" : " (none)");
   for (size_t i = 0; i < n; i++)
-    printf("  %-32s %s\n", kv[i].key, kv[i].value);
+    printf("  %-32s %s\n", CLI_SAFE(kv[i].key), CLI_SAFE(kv[i].value));
 }
 
 static void print_run(const struct tracking_run *r, json_t *arts)
@@ -140,10 +141,11 @@ static void print_run(const struct tracking_run *r, json_t *arts)
   printf("experiment:  %s\nname:        %s\nuser:        %s\n"
          "started:     %s\nended:       %s\nparent:      %s\n"
          "owner:       pid %lld on %s\ncode:        %s\n",
-         r->experiment, r->name, r->user, iso_time(r->start_time, t1),
-         iso_time(r->end_time, t2), r->parent_run_id ? r->parent_run_id : "-",
-         (long long)r->owner.pid, r->owner.host,
-         r->code_version ? r->code_version : "-");
+         CLI_SAFE(r->experiment), CLI_SAFE(r->name), CLI_SAFE(r->user),
+         iso_time(r->start_time, t1), iso_time(r->end_time, t2),
+         r->parent_run_id ? r->parent_run_id : "-", (long long)r->owner.pid,
+         CLI_SAFE(r->owner.host),
+         r->code_version ? CLI_SAFE(r->code_version) : "-");
   if (r->data_rows >= 0)
     printf("data:        rating_id %lld..%lld, %lld rows, sha256 %s\n",
            (long long)r->data_first_rating_id,
@@ -152,7 +154,7 @@ static void print_run(const struct tracking_run *r, json_t *arts)
   print_kv("params", r->params, r->n_params);
   printf("metrics:%s\n", r->n_metrics ? "" : " (none)");
   for (size_t i = 0; i < r->n_metrics; i++)
-    printf("  %-32s %.6g (step %lld)\n", r->metrics[i].key,
+    printf("  %-32s %.6g (step %lld)\n", CLI_SAFE(r->metrics[i].key),
            r->metrics[i].value, (long long)r->metrics[i].step);
   print_kv("tags", r->tags, r->n_tags);
   printf("artifacts:%s\n", json_array_size(arts) ? "" : " (none)");
@@ -161,7 +163,7 @@ static void print_run(const struct tracking_run *r, json_t *arts)
   json_array_foreach(arts, i, a)
   {
     printf("  %-32s %lld bytes  sha256 %s\n",
-           json_string_value(json_object_get(a, "path")),
+           CLI_SAFE(json_string_value(json_object_get(a, "path"))),
            (long long)json_integer_value(json_object_get(a, "size")),
            json_string_value(json_object_get(a, "sha256")));
   }
@@ -263,11 +265,11 @@ static void print_compare_section(const char *title, json_t *rows)
     {
       differ |= !json_equal(v, json_array_get(row, 0));
     }
-    printf("%c %-30.30s", differ ? '*' : ' ', key);
+    printf("%c %-30.30s", differ ? '*' : ' ', CLI_SAFE(key));
     json_array_foreach(row, i, v)
     {
       if (json_is_string(v))
-        printf("  %-14.14s", json_string_value(v));
+        printf("  %-14.14s", CLI_SAFE(json_string_value(v)));
       else if (json_is_number(v))
         printf("  %-14.6g", json_number_value(v));
       else

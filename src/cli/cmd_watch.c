@@ -68,10 +68,12 @@ static void on_tick(void *ud, const struct loop_tick *t)
     printf("%s tick %zu: idle (no new ratings, same Production version)\n",
            when, t->index);
   } else if (t->rc) {
-    printf("%s tick %zu: error: %s\n", when, t->index, t->err->msg);
+    printf("%s tick %zu: error: %s\n", when, t->index,
+           CLI_SAFE(t->err->msg));
   } else {
     printf("%s tick %zu: v%d %s: %s [run %s]\n", when, t->index,
-           t->res->production_version, t->res->action, t->res->detail,
+           t->res->production_version, t->res->action,
+           CLI_SAFE(t->res->detail),
            t->res->decision_run_id);
   }
   fflush(stdout);
