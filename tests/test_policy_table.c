@@ -221,7 +221,8 @@ static long call(const char *base, const struct rt_route *r, int c,
     body = "[{\"user_id\": 2, \"movie_id\": 1, \"user_rating\": 4}]";
     ctype = "Content-Type: application/json";
   } else if (!strcmp(r->name, "update_password")) {
-    body = "username=2&new_password=policy-pw-2";
+    body = "username=2&new_password=short"; /* 422 after the policy: the
+                                               tokens stay valid */
   } else if (!strcmp(r->name, "token")) {
     body = "username=2"; /* 422: no password (a wrong one is 401) */
   } else if (post) {
@@ -362,12 +363,103 @@ static void test_seed_compat(void **state)
   free(res);
 }
 
+/* The password version: issued, read back, changes with the hash. */
+static void test_token_pwv(void **state)
+{
+  (void)state;
+  struct auth_config ac = {.home = g_home, .opslimit = 1, .memlimit = 8192};
+  struct auth *a = NULL;
+  struct hv_err e = {0};
+  assert_int_equal(auth_open(&ac, &a, &e), 0);
+  char v1[AUTH_PWV_LEN + 1], v2[AUTH_PWV_LEN + 1], v0[AUTH_PWV_LEN + 1];
+  char got[AUTH_PWV_LEN + 1];
+  auth_token_pwv(a, "$argon2id$one", v1);
+  auth_token_pwv(a, "$argon2id$two", v2);
+  auth_token_pwv(a, NULL, v0);
+  assert_int_equal(strlen(v1), AUTH_PWV_LEN);
+  assert_string_not_equal(v1, v2);
+  char *t = NULL;
+  int64_t uid = 0;
+  assert_int_equal(auth_token_issue_pw(a, 9, "$argon2id$one", &t, &e), 0);
+  assert_int_equal(auth_token_verify_pw(a, t, &uid, got, &e), 0);
+  assert_int_equal(uid, 9);
+  assert_string_equal(got, v1);
+  free(t);
+  assert_int_equal(auth_token_issue(a, 9, &t, &e), 0);
+  assert_int_equal(auth_token_verify_pw(a, t, &uid, got, &e), 0);
+  assert_string_equal(got, v0); /* no password: the empty hash's */
+  free(t);
+  assert_int_equal(auth_token_verify_pw(a, "x.y.z", &uid, got, &e), HV_EAUTH);
+  auth_close(a);
+}
+
+/* POST as caller hdr (or none); the status. */
+static long post_as(const char *path, const char *body, const char *hdr,
+                    struct res *res)
+{
+  char url[256];
+  snprintf(url, sizeof(url), "%s%s", g_base, path);
+  const char *hdrs[] = {hdr, NULL};
+  long st = 0;
+  res->len = 0;
+  res->body[0] = '\0';
+  assert_int_equal(tu_curl(body ? "POST" : "GET", url, body, hdr ? hdrs : NULL,
+                           NULL, 30, on_body, on_header, res, &st),
+                   0);
+  return st;
+}
+
+/* A token issued before a password change is refused after it (issue 17,
+ * finding 9: tokens stayed valid until they expired). */
+static void test_password_change_revokes_tokens(void **state)
+{
+  (void)state;
+  struct res *res = malloc(sizeof(*res));
+  assert_non_null(res);
+  char adm[128], bearer[2048], bearer2[2048];
+  snprintf(adm, sizeof(adm), "X-Admin-Key: %s", ADMIN_KEY);
+  assert_int_equal(post_as("/users/update_password",
+                           "username=1&new_password=first-pw-1", adm, res),
+                   200);
+  assert_int_equal(post_as("/users/token", "username=1&password=first-pw-1",
+                           NULL, res),
+                   200);
+  json_t *j = json_loads(res->body, 0, NULL);
+  snprintf(bearer, sizeof(bearer), "Authorization: Bearer %s",
+           json_string_value(json_object_get(j, "access_token")));
+  json_decref(j);
+  assert_int_equal(post_as("/users/secure_ratings/", NULL, bearer, res), 200);
+  assert_int_equal(post_as("/users/update_password",
+                           "new_password=second-pw-1", bearer, res),
+                   200);
+  assert_int_equal(post_as("/users/secure_ratings/", NULL, bearer, res), 401);
+  assert_non_null(strstr(res->body, "password changed"));
+  assert_int_equal(post_as("/users/token", "username=1&password=second-pw-1",
+                           NULL, res),
+                   200);
+  j = json_loads(res->body, 0, NULL);
+  snprintf(bearer2, sizeof(bearer2), "Authorization: Bearer %s",
+           json_string_value(json_object_get(j, "access_token")));
+  json_decref(j);
+  assert_int_equal(post_as("/users/secure_ratings/", NULL, bearer2, res),
+                   200);
+  /* the admin setting it again refuses that one too */
+  assert_int_equal(post_as("/users/update_password",
+                           "username=1&new_password=third-pw-1", adm, res),
+                   200);
+  assert_int_equal(post_as("/users/secure_ratings/", NULL, bearer2, res),
+                   401);
+  free(res);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_policy_allows),
       cmocka_unit_test(test_matrix),
       cmocka_unit_test(test_seed_compat),
+      cmocka_unit_test(test_password_change_revokes_tokens),
+      cmocka_unit_test(test_token_pwv),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -214,16 +214,31 @@ int auth_check_password(const struct auth *a, const char *hash,
   return 0;
 }
 
-int auth_token_issue(const struct auth *a, int64_t uid, char **token,
-                     struct hv_err *err)
+void auth_token_pwv(const struct auth *a, const char *pw_hash,
+                    char out[AUTH_PWV_LEN + 1])
+{
+  unsigned char h[8];
+  const char *p = pw_hash ? pw_hash : "";
+  /* keyed: the token says nothing about the hash to whoever reads it */
+  crypto_generichash(h, sizeof(h), (const unsigned char *)p, strlen(p),
+                     a->secret, a->secret_len > crypto_generichash_KEYBYTES_MAX
+                                    ? crypto_generichash_KEYBYTES_MAX
+                                    : a->secret_len);
+  sodium_bin2hex(out, AUTH_PWV_LEN + 1, h, sizeof(h));
+}
+
+int auth_token_issue_pw(const struct auth *a, int64_t uid,
+                        const char *pw_hash, char **token, struct hv_err *err)
 {
   jwt_t *jwt = NULL;
-  char sub[32];
+  char sub[32], pwv[AUTH_PWV_LEN + 1];
   time_t now = time(NULL);
   snprintf(sub, sizeof(sub), "%lld", (long long)uid);
+  auth_token_pwv(a, pw_hash, pwv);
   *token = NULL;
   if (jwt_new(&jwt) || jwt_add_grant(jwt, "sub", sub) ||
       jwt_add_grant(jwt, "iss", "harvest") ||
+      jwt_add_grant(jwt, "pwv", pwv) ||
       jwt_add_grant_int(jwt, "iat", (long)now) ||
       jwt_add_grant_int(jwt, "exp", (long)now + a->ttl) ||
       jwt_set_alg(jwt, JWT_ALG_HS256, a->secret, (int)a->secret_len) ||
@@ -234,6 +249,12 @@ int auth_token_issue(const struct auth *a, int64_t uid, char **token,
   }
   jwt_free(jwt);
   return 0;
+}
+
+int auth_token_issue(const struct auth *a, int64_t uid, char **token,
+                     struct hv_err *err)
+{
+  return auth_token_issue_pw(a, uid, NULL, token, err);
 }
 
 /* Recompute HMAC-SHA256 over "header.payload" and compare it with the
@@ -256,7 +277,8 @@ static int hmac_ok(const struct auth *a, const char *token, size_t signed_len,
   return sodium_memcmp(b64, sig, n);
 }
 
-static int claims_ok(jwt_t *jwt, int64_t *uid, struct hv_err *err)
+static int claims_ok(jwt_t *jwt, int64_t *uid, char *pwv,
+                     struct hv_err *err)
 {
   if (jwt_get_alg(jwt) != JWT_ALG_HS256)
     return hv_err_set(err, HV_EAUTH, "token: algorithm must be HS256");
@@ -269,11 +291,21 @@ static int claims_ok(jwt_t *jwt, int64_t *uid, struct hv_err *err)
   const char *sub = jwt_get_grant(jwt, "sub");
   if (!sub || hv_parse_i64(sub, 0, INT64_MAX, uid, "token sub", NULL))
     return hv_err_set(err, HV_EAUTH, "token: no valid subject (sub)");
+  const char *v = jwt_get_grant(jwt, "pwv");
+  if (pwv)
+    snprintf(pwv, AUTH_PWV_LEN + 1, "%s", v ? v : "");
   return 0;
 }
 
 int auth_token_verify(const struct auth *a, const char *token, int64_t *uid,
                       struct hv_err *err)
+{
+  return auth_token_verify_pw(a, token, uid, NULL, err);
+}
+
+int auth_token_verify_pw(const struct auth *a, const char *token,
+                         int64_t *uid, char pwv[AUTH_PWV_LEN + 1],
+                         struct hv_err *err)
 {
   size_t n = token ? strnlen(token, TOKEN_MAX + 1) : 0;
   if (n == 0 || n > TOKEN_MAX)
@@ -287,7 +319,7 @@ int auth_token_verify(const struct auth *a, const char *token, int64_t *uid,
   jwt_t *jwt = NULL;
   if (jwt_decode(&jwt, token, a->secret, (int)a->secret_len) != 0 || !jwt)
     return hv_err_set(err, HV_EAUTH, "token: cannot be decoded");
-  int rc = claims_ok(jwt, uid, err);
+  int rc = claims_ok(jwt, uid, pwv, err);
   jwt_free(jwt);
   return rc;
 }

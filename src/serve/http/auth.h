@@ -90,6 +90,27 @@ int auth_check_password(const struct auth *a, const char *hash,
 int auth_token_issue(const struct auth *a, int64_t uid, char **token,
                      struct hv_err *err) HV_WARN_UNUSED;
 
+/* Tokens carry a password version ("pwv"): a keyed 8-byte digest of the
+ * user's stored password hash when the token was issued (issue 17,
+ * finding 9). Setting a password changes the hash, so every token issued
+ * before is refused: the server compares the claim with the current
+ * hash's digest on each request (policy.c). AUTH_PWV_LEN hex characters. */
+#define AUTH_PWV_LEN 16
+void auth_token_pwv(const struct auth *a, const char *pw_hash,
+                    char out[AUTH_PWV_LEN + 1]);
+
+/* auth_token_issue with the password version of pw_hash (NULL or "" for
+ * a user with no password yet). */
+int auth_token_issue_pw(const struct auth *a, int64_t uid,
+                        const char *pw_hash, char **token,
+                        struct hv_err *err) HV_WARN_UNUSED;
+
+/* auth_token_verify that also returns the token's password version in pwv
+ * ("" for a token without one). */
+int auth_token_verify_pw(const struct auth *a, const char *token,
+                         int64_t *uid, char pwv[AUTH_PWV_LEN + 1],
+                         struct hv_err *err) HV_WARN_UNUSED;
+
 /* Verify token and return its user in *uid; HV_EAUTH with the reason
  * (malformed, bad signature, wrong algorithm, expired) otherwise. */
 int auth_token_verify(const struct auth *a, const char *token, int64_t *uid,

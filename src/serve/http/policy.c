@@ -6,10 +6,12 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sodium.h>
 #include <strings.h>
 
 #include "serve/http/routes.h"
 #include "serve/http/server.h"
+#include "store/api.h"
 
 const char *policy_name(enum rt_policy p)
 {
@@ -74,12 +76,28 @@ static int admin_key(struct srv_req *req, const char *key, struct hv_err *err)
   return 0;
 }
 
+/* A token issued before the user's password last changed is refused
+ * (finding 9): its password version is not the current hash's. */
 static int end_user(struct srv_req *req, const char *token,
                     struct hv_err *err)
 {
   int64_t uid;
-  if (auth_token_verify(srv_auth(req), token, &uid, err))
+  char pwv[AUTH_PWV_LEN + 1], now_pwv[AUTH_PWV_LEN + 1];
+  char hash[AUTH_HASH_MAX] = "";
+  if (auth_token_verify_pw(srv_auth(req), token, &uid, pwv, err))
     return err->code;
+  struct api_conn *c = srv_api(req, err);
+  if (!c)
+    return err->code;
+  int rc = api_password_get(c, uid, hash, sizeof(hash), err);
+  if (rc && rc != HV_ENOTFOUND)
+    return rc;
+  auth_token_pwv(srv_auth(req), hash, now_pwv);
+  if (strlen(pwv) != AUTH_PWV_LEN ||
+      sodium_memcmp(pwv, now_pwv, AUTH_PWV_LEN) != 0)
+    return hv_err_set(err, HV_EAUTH,
+                      "token: the password changed since it was issued (or "
+                      "it has no password version); log in again");
   req->who.role = AUTH_USER;
   req->who.uid = uid;
   snprintf(req->who.who, sizeof(req->who.who), "user:%lld", (long long)uid);

@@ -241,7 +241,7 @@ int routes_token(struct srv_req *req, struct srv_resp *resp,
   if (auth_check_password(srv_auth(req), hash, pw, err))
     return err->code;
   char *token = NULL;
-  if (auth_token_issue(srv_auth(req), uid, &token, err))
+  if (auth_token_issue_pw(srv_auth(req), uid, hash, &token, err))
     return err->code;
   rc = routes_json(resp,
                    json_pack("{s:s, s:s}", "access_token", token, "token_type",
