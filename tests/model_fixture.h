@@ -16,6 +16,7 @@
 
 #include "model/model_internal.h"
 #include "store/catalog.h"
+#include "store/loader.h"
 #include "store/db.h"
 #include "testutil.h"
 

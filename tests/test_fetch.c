@@ -229,8 +229,8 @@ static void test_success_and_import(void **state)
   assert_int_equal(ir.movies, 4);
   assert_int_equal(ir.ratings, 6);
   assert_string_equal(ir.format, "ml-100k");
-  struct store_counts n;
-  assert_int_equal(store_counts(db, &n, &e), 0);
+  struct stats_counts n;
+  assert_int_equal(stats_counts(db, &n, &e), 0);
   assert_int_equal(n.ratings, 6);
   /* a second import is refused without replace; the guess works with only
    * a URL */

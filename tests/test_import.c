@@ -201,9 +201,9 @@ static void fingerprint(struct hv_db *db, char *out, size_t cap)
 static void check_counts(struct hv_db *db, int64_t users, int64_t movies,
                          int64_t ratings, int64_t genres)
 {
-  struct store_counts n;
+  struct stats_counts n;
   struct hv_err e = {0};
-  assert_int_equal(store_counts(db, &n, &e), 0);
+  assert_int_equal(stats_counts(db, &n, &e), 0);
   assert_int_equal(n.users, users);
   assert_int_equal(n.movies, movies);
   assert_int_equal(n.ratings, ratings);
@@ -356,8 +356,8 @@ static void test_guess_progress_refuse_replace(void **state)
     assert_string_equal(before, after);
     /* with replace: the same rows once, a new datasets row */
     assert_int_equal(import_dataset(v.db, formats[i], v.data, 1, &r, &e), 0);
-    struct store_counts n;
-    assert_int_equal(store_counts(v.db, &n, &e), 0);
+    struct stats_counts n;
+    assert_int_equal(stats_counts(v.db, &n, &e), 0);
     assert_int_equal(n.ratings, r.ratings);
     assert_int_equal(n.first_rating_id, 1);
     assert_int_equal(n.last_rating_id, r.ratings);

@@ -12,8 +12,7 @@
 #include <string.h>
 
 #include "serve/http/modelslot.h"
-#include "store/api.h"
-#include "store/catalog.h"
+#include "store/loader.h"
 #include "store/db.h"
 #include "testutil.h"
 
@@ -133,8 +132,8 @@ static void check_titles(const int64_t *ids, const char *const *t, int n,
   assert_int_equal(db_open(path, &db, &e), 0);
   load(db, ids, t, n);
   db_close(db);
-  struct api_conn *c = NULL;
-  assert_int_equal(api_open(path, &c, &e), 0);
+  struct hv_db *c = NULL;
+  assert_int_equal(db_open(path, &c, &e), 0);
   struct modelslot_snap *s = modelslot_snap_new(NULL, NULL, "m", 1, "file",
                                                 path);
   assert_int_equal(modelslot_snap_titles(s, c, &e), 0);
@@ -157,7 +156,7 @@ static void check_titles(const int64_t *ids, const char *const *t, int n,
   for (size_t i = 0; i < 5; i++)
     assert_null(modelslot_title(s, missing[i], &len));
   modelslot_release(s);
-  api_close(c);
+  db_close(c);
   tu_rmtree(dir);
 }
 

@@ -18,7 +18,8 @@
 #include "monitor/monitor.h"
 #include "monitor/window.h"
 #include "store/db.h"
-#include "store/monitor_q.h"
+#include "store/catalog.h"
+#include "store/ratings.h"
 #include "testutil.h"
 #include "track/artifacts.h"
 #include "track/runs.h"
@@ -310,50 +311,50 @@ static void test_queries(void **state)
   assert_int_equal(db_open(":memory:", &db, &e), 0);
   struct fx_spec s = {40, 60, 10, 4, 0, 0, 1, 5, 1, 0};
   assert_int_equal(fx_load(db, &s), 400);
-  struct monitor_q_users u;
-  assert_int_equal(monitor_q_users(db, &u, &e), 0);
+  struct catalog_users u;
+  assert_int_equal(catalog_load_users(db, &u, &e), 0);
   assert_int_equal(u.n, 40);
   for (size_t i = 0; i < u.n; i++) {
     assert_true(u.raw_age[i] >= 15 && u.raw_age[i] < 60);
     assert_int_equal(u.age_bucket[i], catalog_age_bucket(u.raw_age[i]));
     assert_true(i == 0 || u.id[i] > u.id[i - 1]);
   }
-  monitor_q_users_free(&u);
-  monitor_q_users_free(NULL);
-  struct monitor_q_names g, o;
-  assert_int_equal(monitor_q_names(db, MONITOR_Q_GENRES, &g, &e), 0);
+  catalog_users_free(&u);
+  catalog_users_free(NULL);
+  struct catalog_names g, o;
+  assert_int_equal(catalog_names(db, CATALOG_GENRES, &g, &e), 0);
   assert_int_equal(g.n, 4);
-  assert_string_equal(monitor_q_name_of(&g, 2), "Drama");
-  assert_null(monitor_q_name_of(&g, 99));
-  assert_int_equal(monitor_q_names(db, MONITOR_Q_OCCUPATIONS, &o, &e), 0);
+  assert_string_equal(catalog_name_of(&g, 2), "Drama");
+  assert_null(catalog_name_of(&g, 99));
+  assert_int_equal(catalog_names(db, CATALOG_OCCUPATIONS, &o, &e), 0);
   assert_int_equal(o.n, 4); /* labels 0..3, all "other" */
-  assert_string_equal(monitor_q_name_of(&o, 3), "other");
-  monitor_q_names_free(&g);
-  monitor_q_names_free(&o);
+  assert_string_equal(catalog_name_of(&o, 3), "other");
+  catalog_names_free(&g);
+  catalog_names_free(&o);
   assert_int_equal(
-      monitor_q_names(db, (enum monitor_q_names_kind)5, &o, &e), HV_EINVAL);
+      catalog_names(db, (enum catalog_table)5, &o, &e), HV_EINVAL);
   /* fixture timestamps: rating_id r has timestamp 1000000 + r + 1 */
   int64_t t0, t1, n;
-  assert_int_equal(monitor_q_time_span(db, 11, 20, &t0, &t1, &n, &e), 0);
+  assert_int_equal(ratings_time_span(db, 11, 20, &t0, &t1, &n, &e), 0);
   assert_int_equal(n, 10);
   assert_int_equal(t0, 1000012);
   assert_int_equal(t1, 1000021);
-  assert_int_equal(monitor_q_time_span(db, 5000, 6000, &t0, &t1, &n, &e), 0);
+  assert_int_equal(ratings_time_span(db, 5000, 6000, &t0, &t1, &n, &e), 0);
   assert_int_equal(n, 0);
   struct ratings_cols r;
   assert_int_equal(
-      monitor_q_ratings_time(db, 1000012, 1000032, 15, 24, &r, &e), 0);
+      ratings_load_time(db, 1000012, 1000032, 15, 24, &r, &e), 0);
   assert_int_equal(r.n, 10); /* 11..30 minus 15..24 */
   for (size_t i = 0; i < r.n; i++) {
     assert_true(r.rating_id[i] < 15 || r.rating_id[i] > 24);
     assert_true(i == 0 || r.timestamp[i] >= r.timestamp[i - 1]);
   }
   ratings_cols_free(&r);
-  assert_int_equal(monitor_q_ratings_time(db, 5, 1, 1, 0, &r, &e), HV_EINVAL);
+  assert_int_equal(ratings_load_time(db, 5, 1, 1, 0, &r, &e), HV_EINVAL);
   ratings_cols_free(&r);
-  assert_int_equal(monitor_q_ratings_time(NULL, 0, 1, 1, 0, &r, &e),
+  assert_int_equal(ratings_load_time(NULL, 0, 1, 1, 0, &r, &e),
                    HV_EINVAL);
-  assert_int_equal(monitor_q_users(NULL, &u, &e), HV_EINVAL);
+  assert_int_equal(catalog_load_users(NULL, &u, &e), HV_EINVAL);
   db_close(db);
 }
 

@@ -26,8 +26,8 @@
 #include "serve/http/policy.h"
 #include "serve/http/routes.h"
 #include "serve/http/server.h"
-#include "store/catalog.h"
 #include "store/db.h"
+#include "store/loader.h"
 #include "testutil.h"
 
 #define SECRET "policy-table-test-secret-0123456789abcdef"

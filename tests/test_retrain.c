@@ -19,7 +19,7 @@
 #include "retrain/retrain.h"
 #include "store/db.h"
 #include "store/registry_db.h"
-#include "store/retrain_q.h"
+#include "store/ratings.h"
 #include "track/registry.h"
 #include "track/runs.h"
 #include "train/dataset.h"
@@ -412,15 +412,15 @@ static void test_extra_ids(void **state)
   /* the store queries behind the replay sample */
   int64_t *ids = NULL;
   size_t n = 0;
-  assert_int_equal(retrain_q_ids(h.db, 100, 199, &ids, &n, &e), 0);
+  assert_int_equal(ratings_ids(h.db, 100, 199, &ids, &n, &e), 0);
   assert_int_equal(n, 100);
   assert_int_equal(ids[0], 100);
   free(ids);
-  assert_int_equal(retrain_q_ids(h.db, 5, 4, &ids, &n, &e), HV_EINVAL);
+  assert_int_equal(ratings_ids(h.db, 5, 4, &ids, &n, &e), HV_EINVAL);
   int64_t cnt = 0, last = 0;
-  assert_int_equal(retrain_q_count(h.db, 1, 16000, &cnt, &e), 0);
+  assert_int_equal(ratings_count(h.db, 1, 16000, &cnt, &e), 0);
   assert_int_equal(cnt, 16000);
-  assert_int_equal(retrain_q_last_id(h.db, &last, &e), 0);
+  assert_int_equal(ratings_last_id(h.db, &last, &e), 0);
   assert_int_equal(last, 16000);
   home_close(&h);
 }

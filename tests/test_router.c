@@ -12,7 +12,7 @@
 #include "serve/http/openapi.h"
 #include "serve/http/router.h"
 #include "serve/http/routes.h"
-#include "store/api.h"
+#include "store/ratings.h"
 #include "testutil.h"
 
 static int h_dummy(struct srv_req *req, struct srv_resp *resp,
@@ -311,7 +311,7 @@ static void test_parse_ratings(void **state)
        HV_EINVAL, 0, "invalid JSON"},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    struct api_new_rating *r = NULL;
+    struct ratings_new *r = NULL;
     size_t n = 0;
     struct hv_err e = {0};
     int rc = routes_parse_ratings(cases[i].body, strlen(cases[i].body), &r,

@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "store/catalog.h"
+#include "store/loader.h"
 #include "store/db.h"
 #include "store/tracking.h"
 #include "testutil.h"

@@ -36,9 +36,9 @@
 
 #include "model/model.h"
 #include "serve/http/server.h"
-#include "store/api.h"
 #include "store/catalog.h"
 #include "store/db.h"
+#include "store/loader.h"
 #include "store/stats.h"
 #include "track/artifacts.h"
 #include "track/registry.h"
@@ -586,9 +586,9 @@ static void test_injection_everywhere(void **state)
       "1 UNION SELECT password_hash FROM users", "%00", "1%0d%0aX-Evil: 1"};
   struct hv_err e = {0};
   struct hv_db *db = NULL;
-  struct store_counts before, after;
+  struct stats_counts before, after;
   assert_int_equal(db_open(g_db, &db, &e), 0);
-  assert_int_equal(store_counts(db, &before, &e), 0);
+  assert_int_equal(stats_counts(db, &before, &e), 0);
   CURL *esc = curl_easy_init();
   for (size_t i = 0; i < sizeof(inj) / sizeof(inj[0]); i++) {
     char *q = curl_easy_escape(esc, inj[i], 0);
@@ -631,7 +631,7 @@ static void test_injection_everywhere(void **state)
     curl_free(q);
   }
   curl_easy_cleanup(esc);
-  assert_int_equal(store_counts(db, &after, &e), 0);
+  assert_int_equal(stats_counts(db, &after, &e), 0);
   assert_int_equal(after.users, before.users);
   assert_int_equal(after.movies, before.movies);
   assert_int_equal(after.ratings, before.ratings);
@@ -648,10 +648,10 @@ static void test_add_ratings_and_limits(void **state)
   struct serve_config c = base_config(g_m1);
   start(&v, &c);
   struct hv_err e = {0};
-  struct api_conn *api = NULL;
-  struct store_counts before, after;
-  assert_int_equal(api_open(g_db, &api, &e), 0);
-  assert_int_equal(store_counts(api_db(api), &before, &e), 0);
+  struct hv_db *api = NULL;
+  struct stats_counts before, after;
+  assert_int_equal(db_open(g_db, &api, &e), 0);
+  assert_int_equal(stats_counts(api, &before, &e), 0);
   struct res r;
   static const struct {
     const char *body;
@@ -687,7 +687,7 @@ static void test_add_ratings_and_limits(void **state)
     post(&v, "/users/add_user_rating/", bad[i].body, NULL, &r);
     expect_error(&r, bad[i].status, bad[i].detail);
   }
-  assert_int_equal(store_counts(api_db(api), &after, &e), 0);
+  assert_int_equal(stats_counts(api, &after, &e), 0);
   assert_int_equal(after.ratings, before.ratings);
   /* a good batch, with ids as strings (pydantic coerces them) */
   assert_int_equal(
@@ -701,9 +701,9 @@ static void test_add_ratings_and_limits(void **state)
   assert_int_equal(json_integer_value(json_object_get(j, "first_rating_id")),
                    before.last_rating_id + 1);
   json_decref(j);
-  assert_int_equal(store_counts(api_db(api), &after, &e), 0);
+  assert_int_equal(stats_counts(api, &after, &e), 0);
   assert_int_equal(after.ratings, before.ratings + 2);
-  api_close(api);
+  db_close(api);
   /* 413: declared too large, and too large while streaming (chunked) */
   char *big = malloc(c.max_body + 100);
   memset(big, ' ', c.max_body + 99);
@@ -1097,9 +1097,9 @@ static void test_graceful_stop_with_request_in_flight(void **state)
   start(&v, &c);
   struct hv_err e = {0};
   struct hv_db *db = NULL;
-  struct store_counts before, after;
+  struct stats_counts before, after;
   assert_int_equal(db_open(g_db, &db, &e), 0);
-  assert_int_equal(store_counts(db, &before, &e), 0);
+  assert_int_equal(stats_counts(db, &before, &e), 0);
   static const char body[] = "[{\"user_id\": 4, \"movie_id\": 7, "
                              "\"user_rating\": 3.5}]";
   char head[512];
@@ -1122,7 +1122,7 @@ static void test_graceful_stop_with_request_in_flight(void **state)
   close(fd);
   assert_true(f.stop_seen);
   assert_int_equal(f.status, 200);
-  assert_int_equal(store_counts(db, &after, &e), 0);
+  assert_int_equal(stats_counts(db, &after, &e), 0);
   assert_int_equal(after.ratings, before.ratings + 1);
   db_close(db);
   /* nothing listens any more */

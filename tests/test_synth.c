@@ -173,12 +173,12 @@ static void test_defaults_shape(void **state)
                    0);
   /* power law: the top 1% of movies get a big share, many get few */
   struct hv_err e = {0};
-  struct store_stats s;
-  assert_int_equal(store_stats(hm.db, &s, &e), 0);
+  struct stats_summary s;
+  assert_int_equal(stats_summary(hm.db, &s, &e), 0);
   assert_true(s.top[0].count > 200 && s.top[0].count < 1500);
   assert_true(s.per_movie.median > 10 && s.per_movie.median < 60);
-  struct store_dataset ds;
-  assert_int_equal(store_dataset_latest(hm.db, &ds, &e), 0);
+  struct stats_dataset ds;
+  assert_int_equal(stats_dataset_latest(hm.db, &ds, &e), 0);
   assert_string_equal(ds.name, "synth");
   assert_non_null(strstr(ds.source, "\"drift\":\"none\""));
   home_close(&hm);
@@ -347,8 +347,8 @@ static void test_drift_sudden(void **state)
                   td) < 14);
   /* the dataset row records the drift */
   struct hv_err e = {0};
-  struct store_dataset ds;
-  assert_int_equal(store_dataset_latest(hm.db, &ds, &e), 0);
+  struct stats_dataset ds;
+  assert_int_equal(stats_dataset_latest(hm.db, &ds, &e), 0);
   json_error_t je;
   json_t *j = json_loads(ds.source, 0, &je);
   assert_non_null(j);

@@ -33,6 +33,7 @@
 #include "retrain/retrain.h"
 #include "serve/http/server.h"
 #include "store/catalog.h"
+#include "store/loader.h"
 #include "store/db.h"
 #include "track/registry.h"
 #include "track/runs.h"

@@ -42,14 +42,14 @@ static void rating_key(double r, char *out, size_t cap)
   snprintf(out, cap, "%g", r);
 }
 
-static json_t *spread_json(const struct store_spread *s)
+static json_t *spread_json(const struct stats_spread *s)
 {
   return json_pack("{s:I, s:f, s:I}", "min", (json_int_t)s->min, "median",
                    s->median, "max", (json_int_t)s->max);
 }
 
-static json_t *stats_json(const struct store_stats *s,
-                          const struct store_dataset *ds, int have_ds)
+static json_t *stats_json(const struct stats_summary *s,
+                          const struct stats_dataset *ds, int have_ds)
 {
   char a[16], b[16], key[16];
   int have = s->n.ratings > 0;
@@ -82,8 +82,8 @@ static json_t *stats_json(const struct store_stats *s,
       spread_json(&s->per_movie), "top_movies", top, "dataset", dataset);
 }
 
-static void stats_text(const struct store_stats *s,
-                       const struct store_dataset *ds, int have_ds)
+static void stats_text(const struct stats_summary *s,
+                       const struct stats_dataset *ds, int have_ds)
 {
   char a[16], b[16], key[16];
   int have = s->n.ratings > 0;
@@ -125,11 +125,11 @@ int cmd_data_stats(struct cli_ctx *ctx, int argc, char **argv)
     return cli_parse_rc(rc);
   struct hv_err err = {0};
   struct hv_db *db = NULL;
-  struct store_stats s;
-  struct store_dataset ds;
-  if (cli_open_home(ctx, &db, &err) || store_stats(db, &s, &err))
+  struct stats_summary s;
+  struct stats_dataset ds;
+  if (cli_open_home(ctx, &db, &err) || stats_summary(db, &s, &err))
     return cli_close_report(db, &err);
-  rc = store_dataset_latest(db, &ds, &err);
+  rc = stats_dataset_latest(db, &ds, &err);
   db_close(db);
   if (rc && rc != HV_ENOTFOUND)
     return cli_report(&err);

@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "model/model.h"
+#include "store/catalog.h"
 #include "store/db.h"
 #include "store/ratings.h"
 #include "track/uri.h"
@@ -33,7 +34,7 @@ static int print_recs(const struct cli_ctx *ctx, struct hv_db *db,
   char title[512];
   json_t *arr = ctx->json ? json_array() : NULL;
   for (int i = 0; i < got; i++) {
-    int rc = ratings_movie_title(db, ids[i], title, sizeof(title), err);
+    int rc = catalog_movie_title(db, ids[i], title, sizeof(title), err);
     if (rc == HV_ENOTFOUND)
       snprintf(title, sizeof(title), "(movie %lld not in the database)",
                (long long)ids[i]);

@@ -12,7 +12,7 @@
 #include "data/mllatest.h"
 #include "data/mlread.h"
 #include "data/source.h"
-#include "store/catalog.h"
+#include "store/loader.h"
 #include "util/fsutil.h"
 
 typedef int (*reader_fn)(struct ml_load *ml, struct hv_err *err);

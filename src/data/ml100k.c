@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/catalog.h"
+
 #define OCC_MAX 1000
 
 struct occupations {

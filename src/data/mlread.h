@@ -24,7 +24,7 @@
 #include "data/import.h"
 #include "data/lines.h"
 #include "data/text.h"
-#include "store/catalog.h"
+#include "store/loader.h"
 #include "util/err.h"
 
 struct source;

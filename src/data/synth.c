@@ -20,7 +20,7 @@
 #include <time.h>
 
 #include "data/synth_internal.h"
-#include "store/catalog.h"
+#include "store/loader.h"
 #include "util/fsutil.h"
 #include "util/parse.h"
 

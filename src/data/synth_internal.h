@@ -25,7 +25,7 @@
 #include <stdint.h>
 
 #include "data/synth.h"
-#include "store/catalog.h"
+#include "store/loader.h"
 #include "util/rng.h"
 
 #define DIM 8          /* latent factor size */

@@ -20,7 +20,6 @@
 #include "store/db.h"
 #include "store/ratings.h"
 #include "store/registry_db.h"
-#include "store/retrain_q.h"
 #include "store/stats.h"
 #include "track/registry.h"
 #include "train/dataset.h"
@@ -148,8 +147,8 @@ static int version_of(const char *v)
 
 static int prepare_synth(struct demo *d, struct hv_err *err)
 {
-  struct store_counts n;
-  if (store_counts(d->db, &n, err))
+  struct stats_counts n;
+  if (stats_counts(d->db, &n, err))
     return err->code;
   if (n.ratings > 0 || n.users > 0)
     return hv_err_set(err, HV_ECONFLICT, "demo: home '%s' already holds a "
@@ -170,8 +169,8 @@ static int prepare_synth(struct demo *d, struct hv_err *err)
 
 static int prepare_ml100k(struct demo *d, struct hv_err *err)
 {
-  struct store_dataset ds;
-  int rc = store_dataset_latest(d->db, &ds, err);
+  struct stats_dataset ds;
+  int rc = stats_dataset_latest(d->db, &ds, err);
   if (rc == HV_ENOTFOUND || (!rc && strcmp(ds.name, "ml-100k")))
     return hv_err_set(err, HV_ENOTFOUND, "demo: the home holds no ml-100k "
                       "dataset; import it first ('harvest data import "
@@ -193,8 +192,8 @@ static int prepare_ml100k(struct demo *d, struct hv_err *err)
 /* Move the ratings after the training weeks out of the database. */
 static int take_replay(struct demo *d, struct hv_err *err)
 {
-  struct store_counts n;
-  if (store_counts(d->db, &n, err))
+  struct stats_counts n;
+  if (stats_counts(d->db, &n, err))
     return err->code;
   d->r->users = n.users;
   d->r->movies = n.movies;
@@ -206,7 +205,7 @@ static int take_replay(struct demo *d, struct hv_err *err)
     return hv_err_set(err, HV_ENOTFOUND, "demo: the data spans less than "
                       "the %d training weeks; nothing would be replayed",
                       d->c->train_weeks);
-  if (retrain_q_take(d->db, split, &d->replay, err))
+  if (ratings_take(d->db, split, &d->replay, err))
     return err->code;
   d->r->replay_ratings = (int64_t)d->replay.n;
   d->r->train_ratings = n.ratings - (int64_t)d->replay.n;

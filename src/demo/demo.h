@@ -11,7 +11,7 @@
  * How the replay gets its ratings into the API: after the dataset is in the
  * home, every rating from the end of the training weeks on is moved into
  * memory and deleted from the database in ONE transaction
- * (retrain_q_take), so the database holds exactly the training weeks and
+ * (ratings_take), so the database holds exactly the training weeks and
  * the replayed ratings exist again only because POST
  * /users/add_user_rating/ inserted them (new rating_ids in replay order,
  * timestamp = arrival time). A week's monitoring window is the rating_id

@@ -21,7 +21,7 @@
 #include "model/score.h"
 #include "monitor/monitor_log.h"
 #include "monitor/side.h"
-#include "store/monitor_q.h"
+#include "store/catalog.h"
 #include "store/ratings.h"
 #include "util/fsutil.h"
 #include "util/rng.h"
@@ -50,9 +50,9 @@ struct mon {
   struct hv_db *db;
   const struct hv_model *m;
   const struct monitor_config *cfg;
-  struct monitor_q_users U;
-  struct ratings_movies M;
-  struct monitor_q_names genres, occs;
+  struct catalog_users U;
+  struct catalog_movies M;
+  struct catalog_names genres, occs;
   struct side_catalog cat;
   size_t n_cols;        /* model movies */
   int64_t *col_id;      /* (n_cols) model movie ids ascending */
@@ -150,10 +150,10 @@ int monitor_config_check(const struct monitor_config *c, struct hv_err *err)
 
 static void mon_free(struct mon *x)
 {
-  monitor_q_users_free(&x->U);
-  ratings_movies_free(&x->M);
-  monitor_q_names_free(&x->genres);
-  monitor_q_names_free(&x->occs);
+  catalog_users_free(&x->U);
+  catalog_movies_free(&x->M);
+  catalog_names_free(&x->genres);
+  catalog_names_free(&x->occs);
   free(x->col_id);
   free(x->pop);
   free(x->pop_by_col);
@@ -164,10 +164,10 @@ static void mon_free(struct mon *x)
 
 static int load_catalogue(struct mon *x, struct hv_err *err)
 {
-  if (monitor_q_users(x->db, &x->U, err) ||
-      ratings_load_movies(x->db, &x->M, err) ||
-      monitor_q_names(x->db, MONITOR_Q_GENRES, &x->genres, err) ||
-      monitor_q_names(x->db, MONITOR_Q_OCCUPATIONS, &x->occs, err))
+  if (catalog_load_users(x->db, &x->U, err) ||
+      catalog_load_movies(x->db, &x->M, err) ||
+      catalog_names(x->db, CATALOG_GENRES, &x->genres, err) ||
+      catalog_names(x->db, CATALOG_OCCUPATIONS, &x->occs, err))
     return err->code;
   /* pop is filled later (count_popularity); the catalogue keeps it */
   x->pop = calloc(x->M.n + 1, sizeof(int64_t));
@@ -439,8 +439,8 @@ static int load_window(struct mon *x, const struct window_spec *ws,
 {
   if (ws->kind == WINDOW_RATING_IDS)
     return ratings_load(x->db, ws->first, ws->last, R, err);
-  return monitor_q_ratings_time(x->db, ws->first, ws->last, x->ref_first,
-                                x->ref_last, R, err);
+  return ratings_load_time(x->db, ws->first, ws->last, x->ref_first,
+                           x->ref_last, R, err);
 }
 
 /* Users of p without a rating in the reference. */
@@ -507,8 +507,8 @@ static int make_windows(struct mon *x, struct window_spec **ws, size_t *n,
     return 0;
   }
   int64_t t1, cnt;
-  if (monitor_q_last_time_outside(x->db, x->ref_first, x->ref_last, &t1,
-                                  &cnt, err))
+  if (ratings_last_time_outside(x->db, x->ref_first, x->ref_last, &t1,
+                                &cnt, err))
     return err->code;
   int64_t start = c->has_since ? c->since : x->ref_tmax;
   int64_t end = cnt && t1 >= start ? t1 + 1 : start;
@@ -529,8 +529,8 @@ static int load_reference(struct mon *x, struct hv_err *err)
   x->ref_last = c->has_reference ? c->ref_last : tc.last_rating_id;
   int64_t n = 0;
   if (ratings_load(x->db, x->ref_first, x->ref_last, &x->R, err) ||
-      monitor_q_time_span(x->db, x->ref_first, x->ref_last, &x->ref_tmin,
-                          &x->ref_tmax, &n, err))
+      ratings_time_span(x->db, x->ref_first, x->ref_last, &x->ref_tmin,
+                        &x->ref_tmax, &n, err))
     return err->code;
   if (x->R.n == 0)
     return hv_err_set(err, HV_EINVAL,

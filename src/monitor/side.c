@@ -19,10 +19,10 @@ static int oom(struct hv_err *err)
 /* ---- catalogue ----------------------------------------------------------- */
 
 int side_catalog_init(struct side_catalog *c,
-                      const struct monitor_q_users *users,
-                      const struct ratings_movies *movies,
-                      const struct monitor_q_names *genres,
-                      const struct monitor_q_names *occs, const int64_t *pop,
+                      const struct catalog_users *users,
+                      const struct catalog_movies *movies,
+                      const struct catalog_names *genres,
+                      const struct catalog_names *occs, const int64_t *pop,
                       struct hv_err *err)
 {
   memset(c, 0, sizeof(*c));
@@ -87,8 +87,8 @@ static void side_add(const struct side_catalog *c,
                      const struct ratings_cols *R, size_t i, int is_ref,
                      unsigned char *seen, struct side *s)
 {
-  const struct monitor_q_users *U = c->users;
-  const struct ratings_movies *M = c->movies;
+  const struct catalog_users *U = c->users;
+  const struct catalog_movies *M = c->movies;
   size_t u = sort_find_i64(U->id, U->n, R->user_id[i]);
   size_t mv = sort_find_i64(M->id, M->n, R->movie_id[i]);
   if (u != SORT_NONE && !seen[u]) {
@@ -209,9 +209,9 @@ static void cat_label(const struct side_catalog *c, int f, size_t k,
   if (f == SIDE_GENDER) {
     nm = g[k < 3 ? k : 0];
   } else if (f == SIDE_OCC) {
-    nm = k == 0 ? "unknown" : monitor_q_name_of(c->occs, (int)k - 1);
+    nm = k == 0 ? "unknown" : catalog_name_of(c->occs, (int)k - 1);
   } else if (f == SIDE_GENRE) {
-    nm = monitor_q_name_of(c->genres, (int)k + c->genre_base);
+    nm = catalog_name_of(c->genres, (int)k + c->genre_base);
   } else {
     snprintf(buf, cap, "%g", (double)(k + 1) / 2.0);
     return;

@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #include "monitor/monitor.h"
-#include "store/monitor_q.h"
+#include "store/catalog.h"
 #include "store/ratings.h"
 #include "util/err.h"
 
@@ -37,9 +37,9 @@ enum { SIDE_GENDER, SIDE_OCC, SIDE_GENRE, SIDE_RATING, SIDE_CAT };
 /* What the samples are drawn from (all borrowed) and the category layout
  * derived from it. */
 struct side_catalog {
-  const struct monitor_q_users *users;
-  const struct ratings_movies *movies;
-  const struct monitor_q_names *genres, *occs;
+  const struct catalog_users *users;
+  const struct catalog_movies *movies;
+  const struct catalog_names *genres, *occs;
   const int64_t *pop;       /* (movies->n) reference ratings per movie */
   int genre_base;           /* smallest genre id (category 0) */
   size_t cat_k[SIDE_CAT];   /* categories per categorical feature */
@@ -61,10 +61,10 @@ struct side {
  * and cat_k. Returns 0 or HV_EINVAL when genre ids or occupation labels
  * span too wide a range to count. */
 int side_catalog_init(struct side_catalog *c,
-                      const struct monitor_q_users *users,
-                      const struct ratings_movies *movies,
-                      const struct monitor_q_names *genres,
-                      const struct monitor_q_names *occs, const int64_t *pop,
+                      const struct catalog_users *users,
+                      const struct catalog_movies *movies,
+                      const struct catalog_names *genres,
+                      const struct catalog_names *occs, const int64_t *pop,
                       struct hv_err *err) HV_WARN_UNUSED;
 
 /* The samples of the ratings R into *s (zeroed first; side_free it, also

@@ -11,7 +11,7 @@
 
 #include "store/db.h"
 #include "store/registry_db.h"
-#include "store/retrain_q.h"
+#include "store/ratings.h"
 #include "track/registry.h"
 
 struct loop {
@@ -39,7 +39,7 @@ static void state_of(struct hv_db *db, const struct loop_config *c,
                  ? 0
                  : v.version;
   registry_db_version_free(&v);
-  if (retrain_q_last_id(db, newest, &e))
+  if (ratings_last_id(db, newest, &e))
     *newest = -1;
 }
 

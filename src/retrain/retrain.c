@@ -14,7 +14,7 @@
 #include "monitor/monitor.h"
 #include "monitor/window.h"
 #include "store/registry_db.h"
-#include "store/retrain_q.h"
+#include "store/ratings.h"
 #include "track/registry.h"
 #include "track/runs.h"
 #include "train/dataset.h"
@@ -270,7 +270,7 @@ static int replay_sample(struct hv_db *db, const struct retrain_opts *o,
     return 0;
   int64_t *ids = NULL;
   size_t n_old = 0;
-  if (retrain_q_ids(db, 0, pl->L, &ids, &n_old, err))
+  if (ratings_ids(db, 0, pl->L, &ids, &n_old, err))
     return err->code;
   if (want > n_old)
     want = n_old;
@@ -581,7 +581,7 @@ static int decide_and_act(struct hv_db *db, const struct retrain_opts *o,
   size_t n = 0;
   int rc = log_params(db, run, o, p, pl->name, c, err);
   if (!rc && r->newest_id > pl->L)
-    rc = retrain_q_ids(db, pl->L + 1, r->newest_id, &ids, &n, err);
+    rc = ratings_ids(db, pl->L + 1, r->newest_id, &ids, &n, err);
   r->new_ratings = (int64_t)n;
   const struct monitor_report *report = o->report;
   if (!rc && !report && policy_needs_report(p) && n > 0) {
@@ -633,7 +633,7 @@ int retrain_run(struct hv_db *db, const struct retrain_opts *o,
   memset(&c, 0, sizeof(c));
   int rc = load_champion(db, o, name, &c, err);
   if (!rc)
-    rc = retrain_q_last_id(db, &res->newest_id, err);
+    rc = ratings_last_id(db, &res->newest_id, err);
   if (rc) {
     model_free(c.m);
     return rc;

@@ -1,120 +1,160 @@
 /*
- * catalog.h - writing the catalogue (genres, movies, users) and ratings.
+ * catalog.h - the catalogue: movies, users (their features), genres and
+ * occupations. Listings, lookups, titles and the column loads the model and
+ * monitoring need.
  *
- * Design: a store_loader is one write transaction. Readers (ml-100k, ml-1m,
- * ml-latest, synth) push rows into it and either commit everything or abort
- * and leave the database as it was, so a bad line anywhere loses nothing.
- * Statements are prepared once and bound per row. It is built for bulk
- * loads (tens of millions of ratings): ratings go into the table without
- * per-row index maintenance and each ratings index is written in key order
- * (appended, not sorted by SQLite) when the rows allow it, else rebuilt at
- * commit; foreign keys are checked in C against the ids loaded so far (see
- * catalog.c), so rows must come parents first: genres, movies, users, then
- * ratings. Ratings in increasing rating_id order with non-decreasing
- * timestamps (what synth and the importers produce) take the fastest path.
+ * Design: two shapes of read, each written once. Row reads (listings,
+ * lookups) hand each row to a callback; strings in a row are borrowed and
+ * valid only until the callback returns, and a callback returning non-zero
+ * stops the iteration with that value. Column loads fill plain arrays sorted
+ * by id (so callers binary-search them), malloc'd and owned by the struct;
+ * the matching _free releases them (safe on a zeroed or partly filled
+ * struct). Writes go through store/loader.h. Argument checks live here, so
+ * every backend answers bad input with the same message.
  *
- * Threads: a loader uses its connection exclusively until commit/abort.
+ * Threads: a struct hv_db belongs to one thread at a time (see db.h). A
+ * callback must not call the function that is iterating (the backend may
+ * reuse one prepared query per function).
  */
 #ifndef HV_STORE_CATALOG_H
 #define HV_STORE_CATALOG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/err.h"
 
 struct hv_db;
-struct store_loader;
 
-struct hv_movie {
+/* Gender codes used by the model and the evaluation segments. */
+enum {
+  CATALOG_GENDER_UNKNOWN = 0,
+  CATALOG_GENDER_M = 1,
+  CATALOG_GENDER_F = 2
+};
+
+/* The coded tables of the catalogue. */
+enum catalog_table {
+  CATALOG_USERS = 0,
+  CATALOG_MOVIES = 1,
+  CATALOG_GENRES = 2,     /* genres.id -> name */
+  CATALOG_OCCUPATIONS = 3 /* users.occupation_label -> occupation_text */
+};
+
+struct catalog_user_row {
   int64_t id;
-  const char *title;        /* UTF-8 */
-  const char *release_date; /* as in the source, NULL when unknown */
+  int raw_age;                 /* -1 when unknown */
+  int bucketized_age;          /* -1 when unknown */
+  const char *gender;          /* NULL when unknown */
+  const char *occupation_text; /* NULL when unknown */
+  int occupation_label;        /* -1 when unknown */
+  const char *zip_code;        /* NULL when unknown */
+};
+
+struct catalog_movie_row {
+  int64_t id;
+  const char *title;
+  const char *release_date; /* NULL when unknown */
   int release_year;         /* 0 when unknown */
   const char *imdb_url;     /* NULL when unknown */
-  const int *genre_ids;     /* n_genres ids of genres already loaded */
-  int n_genres;
+  const char *genres;       /* genre names joined with '|', "" when none */
 };
 
-struct hv_user {
-  int64_t id;
-  int raw_age;              /* -1 when unknown (stored NULL) */
-  int bucketized_age;       /* -1 when unknown */
-  const char *gender;       /* "M"/"F", NULL when unknown */
-  const char *occupation_text; /* NULL when unknown */
-  int occupation_label;     /* -1 when unknown */
-  const char *zip_code;     /* NULL when unknown */
+typedef int (*catalog_user_fn)(void *ctx, const struct catalog_user_row *u);
+typedef int (*catalog_movie_fn)(void *ctx, const struct catalog_movie_row *m);
+typedef int (*catalog_title_fn)(void *ctx, int64_t id, const char *title);
+
+/* Every user in id order. */
+int catalog_users_each(struct hv_db *db, catalog_user_fn fn, void *ctx,
+                       struct hv_err *err) HV_WARN_UNUSED;
+
+/* One user; HV_ENOTFOUND ("unknown user ID") when there is none. */
+int catalog_user_get(struct hv_db *db, int64_t id, catalog_user_fn fn,
+                     void *ctx, struct hv_err *err) HV_WARN_UNUSED;
+
+/* Every movie in id order, with its genres. */
+int catalog_movies_each(struct hv_db *db, catalog_movie_fn fn, void *ctx,
+                        struct hv_err *err) HV_WARN_UNUSED;
+
+/* n distinct movies in random order (fewer when the catalogue is smaller);
+ * HV_EINVAL for n < 0. */
+int catalog_movies_random(struct hv_db *db, int64_t n, catalog_movie_fn fn,
+                          void *ctx, struct hv_err *err) HV_WARN_UNUSED;
+
+/* (id, title) of every movie in id order, for the server's title cache. */
+int catalog_titles_each(struct hv_db *db, catalog_title_fn fn, void *ctx,
+                        struct hv_err *err) HV_WARN_UNUSED;
+
+/* The title of movie id into buf (cap bytes, truncated, NUL-terminated).
+ * HV_ENOTFOUND when there is no such movie, HV_EINVAL for no buffer. */
+int catalog_movie_title(struct hv_db *db, int64_t id, char *buf, size_t cap,
+                        struct hv_err *err) HV_WARN_UNUSED;
+
+/* 1 when the users (movies) table has id, 0 when not, negative on error. */
+int catalog_user_exists(struct hv_db *db, int64_t id,
+                        struct hv_err *err) HV_WARN_UNUSED;
+int catalog_movie_exists(struct hv_db *db, int64_t id,
+                         struct hv_err *err) HV_WARN_UNUSED;
+
+/* The ids of table (CATALOG_USERS, _MOVIES or _GENRES), ascending, in a new
+ * array *ids (caller frees; NULL when *n is 0). */
+int catalog_ids(struct hv_db *db, enum catalog_table table, int64_t **ids,
+                size_t *n, struct hv_err *err) HV_WARN_UNUSED;
+
+/* All users, ordered by id, as columns. Unknown values are -1 (ages,
+ * occupation) or CATALOG_GENDER_UNKNOWN. */
+struct catalog_users {
+  size_t n;
+  int64_t *id;     /* (n) strictly increasing */
+  int *raw_age;    /* (n) years, -1 unknown */
+  int *age_bucket; /* (n) MovieLens bucket 1/18/25/.../56, -1 unknown */
+  int *gender;     /* (n) CATALOG_GENDER_* */
+  int *occupation; /* (n) occupation_label, -1 unknown */
 };
 
-struct hv_rating {
-  int64_t rating_id; /* 1-based; 0 lets the store assign the next id */
-  int64_t user_id;
-  int64_t movie_id;
-  double rating;     /* 0.5 .. 5 */
-  int64_t timestamp; /* seconds since the epoch */
+/* All movies, ordered by id, with their genres in CSR form: the genres of
+ * movie i are genre_ids[genre_off[i] .. genre_off[i+1]). */
+struct catalog_movies {
+  size_t n;
+  int64_t *id;       /* (n) strictly increasing */
+  int *year;         /* (n) release year, 0 unknown */
+  size_t *genre_off; /* (n + 1) */
+  int *genre_ids;    /* (genre_off[n]) ascending within a movie */
 };
+
+/* Load every user / movie with its features into *out (zeroed first;
+ * release with the matching _free, also after a failure). Returns 0,
+ * HV_EINVAL (no database), HV_EDB or HV_ENOMEM. */
+int catalog_load_users(struct hv_db *db, struct catalog_users *out,
+                       struct hv_err *err) HV_WARN_UNUSED;
+void catalog_users_free(struct catalog_users *u);
+int catalog_load_movies(struct hv_db *db, struct catalog_movies *out,
+                        struct hv_err *err) HV_WARN_UNUSED;
+void catalog_movies_free(struct catalog_movies *m);
+
+/* Names of a coded table (CATALOG_GENRES or CATALOG_OCCUPATIONS), ordered
+ * by code. */
+struct catalog_names {
+  size_t n;
+  int *code;   /* (n) ascending */
+  char **name; /* (n) owned strings */
+};
+
+/* Load the names of table into *out (release with catalog_names_free).
+ * Returns 0, HV_EINVAL (no database / a table without names), HV_EDB,
+ * HV_ENOMEM. */
+int catalog_names(struct hv_db *db, enum catalog_table table,
+                  struct catalog_names *out, struct hv_err *err) HV_WARN_UNUSED;
+void catalog_names_free(struct catalog_names *nm);
+
+/* Name of code in nm (borrowed), or NULL when absent. */
+const char *catalog_name_of(const struct catalog_names *nm, int code);
 
 /* MovieLens age bucket of a raw age: 1 (<18), 18, 25, 35, 45, 50, 56. */
 int catalog_age_bucket(int raw_age);
 
-/* Where the time of a load went, filled by store_loader_commit (seconds of
- * wall time). */
-struct store_load_times {
-  double rows;     /* store_loader_begin .. store_loader_commit called */
-  double indexes;  /* writing or rebuilding the ratings indexes at commit */
-  double commit;   /* COMMIT: the rest of the pages into the WAL */
-  double checkpoint; /* copying the WAL into the database file */
-  int fast;        /* 1: rows and indexes written through key-order b-tree
-                    * appends; 0: indexes dropped and re-created */
-  int rebuilt;     /* ratings indexes rebuilt by sorting at commit */
-  int rollback_journal; /* 1: loaded with journal_mode=DELETE (no other
-                         * connection was open), then back to WAL */
-};
-
-struct store_loader_opts {
-  int replace; /* swap an existing dataset instead of refusing */
-  int plain;   /* 1: skip the key-order fast path (tests, diagnosis) */
-  int keep_wal; /* 1: stay in WAL mode even when no other connection is
-                 * open (else the load uses a rollback journal) */
-  struct store_load_times *times; /* filled by commit when not NULL */
-};
-
-/* Start a load. With replace set, the existing catalogue and ratings are
- * deleted inside the same transaction; without it a database that already
- * holds ratings or movies is refused (HV_ECONFLICT). *out is freed by
- * store_loader_commit or store_loader_abort. */
-int store_loader_begin(struct hv_db *db, int replace, struct store_loader **out,
-                       struct hv_err *err) HV_WARN_UNUSED;
-
-/* store_loader_begin with options (opts NULL: all zero). opts->times must
- * stay valid until commit or abort. */
-int store_loader_begin_opts(struct hv_db *db,
-                            const struct store_loader_opts *opts,
-                            struct store_loader **out,
-                            struct hv_err *err) HV_WARN_UNUSED;
-
-/* Add one row. Each returns 0 or a negative HV_E* code with err filled:
- * HV_EINVAL for a row that refers to an unknown genre, user or movie id
- * ("rating 17: unknown user id 99") or has a rating outside 0.5..5,
- * HV_ECONFLICT for a duplicate id, HV_EDB for a database failure. Ratings
- * are buffered: rows with increasing rating_id are written in batches (a
- * database failure of a batch names its id range); a rating_id <= one seen
- * before is written at once. After a failure call store_loader_abort. */
-int store_loader_genre(struct store_loader *ld, int id, const char *name,
-                       struct hv_err *err) HV_WARN_UNUSED;
-int store_loader_movie(struct store_loader *ld, const struct hv_movie *m,
-                       struct hv_err *err) HV_WARN_UNUSED;
-int store_loader_user(struct store_loader *ld, const struct hv_user *u,
-                      struct hv_err *err) HV_WARN_UNUSED;
-int store_loader_rating(struct store_loader *ld, const struct hv_rating *r,
-                        struct hv_err *err) HV_WARN_UNUSED;
-
-/* Write buffered ratings, fill the ratings indexes, record the dataset
- * (name, source) with its counts and commit. Frees ld on every path; on
- * failure everything is rolled back. */
-int store_loader_commit(struct store_loader *ld, const char *name,
-                        const char *source, struct hv_err *err) HV_WARN_UNUSED;
-
-/* Roll back and free; NULL does nothing. */
-void store_loader_abort(struct store_loader *ld);
+/* CATALOG_GENDER_* of a users.gender text ("M"/"F", any case; else
+ * unknown). */
+int catalog_gender_code(const char *g);
 
 #endif

@@ -1,13 +1,37 @@
 /*
- * db.h - the one database interface (SQLite now, PostgreSQL later).
+ * db.h - the one database interface: a connection, its transactions and
+ * its schema version. The data itself is read and written through one
+ * module per entity: catalog.h (movies, users, genres, occupations),
+ * ratings.h, users.h (passwords), loader.h (bulk import), tracking.h
+ * (experiments, runs, params, metrics, tags, artifact records),
+ * registry_db.h (model registry) and stats.h (dataset summaries).
  *
- * Design: a struct hv_db is one connection. Opening creates the schema or
- * upgrades an older one through numbered migrations (schema_version table),
- * each in its own transaction; a database from a newer Harvest is refused.
- * WAL mode, foreign keys on, busy_timeout 5 s.
+ * Design: a struct hv_db is one connection, opaque to every caller. Opening
+ * creates the schema or upgrades an older one through numbered migrations
+ * (schema_version table), each in its own transaction; a database from a
+ * newer Harvest is refused.
+ *
+ * Backends. The public headers of store/ name no SQL and no backend type;
+ * an implementation plugs in below them, the way SQLite's VFS does:
+ * - store/backend.h (private to store/) defines struct hv_db as a pointer
+ *   to the backend's function table plus the path, and one table of
+ *   function pointers per entity (struct catalog_ops, ratings_ops, ...).
+ * - Each entity module (catalog.c, ratings.c, ...) is backend-neutral: it
+ *   checks the arguments, writes the composite operations once (an
+ *   all-or-nothing rating batch, take, fingerprints, column growth) and
+ *   calls its table through db->be exactly once per primitive.
+ * - The SQLite implementation lives in store/sqlite/ (sq.c: connection,
+ *   pragmas, migrations, statement cache; sq_<entity>.c: the SQL of one
+ *   entity) and is the only code that includes sqlite3.h. Its connection
+ *   struct embeds struct hv_db as its first member.
+ * - A second backend (PostgreSQL) is one more folder (store/pg/) with one
+ *   file per entity filling the same tables, and one line in db_open that
+ *   picks it by the path ("postgresql://..."). No caller changes, no entity
+ *   module changes.
+ * SQLite connections: WAL mode, foreign keys on, busy_timeout 5 s.
  *
  * Threads: a connection belongs to one thread at a time; servers open one
- * per worker. Only files in store/ see SQLite (through db_internal.h).
+ * per worker.
  */
 #ifndef HV_STORE_DB_H
 #define HV_STORE_DB_H
@@ -30,15 +54,17 @@ int db_begin(struct hv_db *db, struct hv_err *err) HV_WARN_UNUSED;
 int db_commit(struct hv_db *db, struct hv_err *err) HV_WARN_UNUSED;
 void db_rollback(struct hv_db *db);
 
-/* The schema version this build creates, and the one the file holds. */
+/* The schema version this build creates, and the one the database holds
+ * (-1 when it cannot be read). */
 int db_schema_latest(void);
 int db_schema_version(struct hv_db *db);
 
-/* PRAGMA integrity_check and foreign_key_check; 0 when both are clean,
- * HV_ECORRUPT with the first problem otherwise. */
+/* The database's own consistency checks (SQLite: PRAGMA integrity_check
+ * and foreign_key_check); 0 when clean, HV_ECORRUPT with the first problem
+ * otherwise. */
 int db_check(struct hv_db *db, struct hv_err *err) HV_WARN_UNUSED;
 
-/* The database file's path as opened (borrowed). */
+/* The database's path as opened (borrowed). */
 const char *db_path(const struct hv_db *db);
 
 #endif

@@ -1,240 +1,330 @@
 /*
- * ratings.c - column loads of ratings and user/movie features: see
- * ratings.h.
- *
- * Arrays grow geometrically while the statement steps, so a concurrent
- * writer between a COUNT and the load cannot overflow anything.
+ * ratings.c - the ratings, backend-neutral: argument checks, column arrays
+ * grown while the backend streams rows, and the composite operations (an
+ * all-or-nothing insert batch, take, the fingerprint) written once over
+ * the backend's primitives. See ratings.h; the SQL is in
+ * sqlite/sq_ratings.c.
  */
 #include "store/ratings.h"
 
+#include <assert.h>
+#include <math.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/db_internal.h"
+#include "store/backend.h"
+#include "store/catalog.h"
+
+#define RAT(db) ((db)->be->ratings)
+
+/* The columns of c, in one place for growing and freeing. */
+#define RATING_COLS(c)                                                    \
+  {(void **)&(c)->rating_id, (void **)&(c)->user_id,                     \
+   (void **)&(c)->movie_id, (void **)&(c)->rating, (void **)&(c)->timestamp}
 
 void ratings_cols_free(struct ratings_cols *c)
 {
   if (!c)
     return;
-  free(c->rating_id);
-  free(c->user_id);
-  free(c->movie_id);
-  free(c->rating);
-  free(c->timestamp);
+  void **const cols[] = RATING_COLS(c);
+  store_free_cols(cols, 5);
   memset(c, 0, sizeof(*c));
+}
+
+/* ---- column loads ----------------------------------------------------- */
+
+struct cols_acc {
+  struct ratings_cols *c;
+  size_t cap;
+};
+
+static int cols_append(void *ctx, const struct ratings_rec *r)
+{
+  static const size_t size[] = {sizeof(int64_t), sizeof(int64_t),
+                                sizeof(int64_t), sizeof(float),
+                                sizeof(int64_t)};
+  struct cols_acc *a = ctx;
+  struct ratings_cols *c = a->c;
+  if (c->n == a->cap) {
+    void **const cols[] = RATING_COLS(c);
+    size_t nc = a->cap ? a->cap * 2 : 1024;
+    if (store_grow_cols(cols, size, 5, nc))
+      return HV_ENOMEM;
+    a->cap = nc;
+  }
+  size_t i = c->n++;
+  c->rating_id[i] = r->rating_id;
+  c->user_id[i] = r->user_id;
+  c->movie_id[i] = r->movie_id;
+  c->rating[i] = (float)r->rating;
+  c->timestamp[i] = r->timestamp;
+  return 0;
+}
+
+/* Stream sel into out; LABEL names the load in an out-of-memory message. */
+static int load_cols(struct hv_db *db, const struct ratings_sel *sel,
+                     struct ratings_cols *out, const char *label,
+                     struct hv_err *err)
+{
+  assert(out->n == 0 && !out->rating_id); /* zeroed: cap starts at 0 */
+  struct cols_acc a = {out, 0};
+  int rc = RAT(db)->each(db, sel, cols_append, &a, err);
+  if (rc == HV_ENOMEM)
+    return hv_err_set(err, HV_ENOMEM, "%s: out of memory at row %zu", label,
+                      out->n);
+  return rc;
+}
+
+/* ratings_load and ratings_load_time: out zeroed, arguments checked. */
+static int load_sel(struct hv_db *db, const struct ratings_sel *sel,
+                    struct ratings_cols *out, struct hv_err *err)
+{
+  memset(out, 0, sizeof(*out));
+  if (!db)
+    return store_no_db(err, "ratings");
+  if (sel->lo > sel->hi && sel->by_time)
+    return hv_err_set(err, HV_EINVAL,
+                      "time window %lld..%lld is empty (start after end)",
+                      (long long)sel->lo, (long long)sel->hi);
+  if (sel->lo > sel->hi)
+    return hv_err_set(err, HV_EINVAL,
+                      "ratings range %lld:%lld is empty (FIRST > LAST)",
+                      (long long)sel->lo, (long long)sel->hi);
+  return load_cols(db, sel, out, "ratings", err);
 }
 
 int ratings_load(struct hv_db *db, int64_t first, int64_t last,
                  struct ratings_cols *out, struct hv_err *err)
 {
+  struct ratings_sel sel = {.by_time = 0, .lo = first, .hi = last};
+  return load_sel(db, &sel, out, err);
+}
+
+int ratings_load_time(struct hv_db *db, int64_t t0, int64_t t1,
+                      int64_t excl_first, int64_t excl_last,
+                      struct ratings_cols *out, struct hv_err *err)
+{
+  struct ratings_sel sel = {.by_time = 1, .lo = t0, .hi = t1,
+                            .excl_first = excl_first, .excl_last = excl_last};
+  return load_sel(db, &sel, out, err);
+}
+
+int ratings_take(struct hv_db *db, int64_t from_ts, struct ratings_cols *out,
+                 struct hv_err *err)
+{
   memset(out, 0, sizeof(*out));
+  if (!db)
+    return hv_err_set(err, HV_EINVAL, "take ratings: no database");
+  if (db_begin(db, err))
+    return err ? err->code : HV_EDB;
+  /* timestamp < INT64_MAX: no second counts that far */
+  struct ratings_sel sel = {.by_time = 1, .lo = from_ts, .hi = INT64_MAX,
+                            .excl_first = 1, .excl_last = 0};
+  int rc = load_cols(db, &sel, out, "take ratings", err);
+  if (!rc)
+    rc = RAT(db)->delete_from(db, from_ts, err);
+  if (!rc)
+    rc = db_commit(db, err);
+  if (rc) {
+    db_rollback(db);
+    ratings_cols_free(out);
+  }
+  return rc;
+}
+
+/* ---- ids, counts, spans ----------------------------------------------- */
+
+int ratings_ids(struct hv_db *db, int64_t first, int64_t last, int64_t **ids,
+                size_t *n, struct hv_err *err)
+{
+  *ids = NULL;
+  *n = 0;
+  if (!db)
+    return hv_err_set(err, HV_EINVAL, "rating ids: no database");
+  if (first > last)
+    return hv_err_set(err, HV_EINVAL, "rating ids: range %lld:%lld is empty",
+                      (long long)first, (long long)last);
+  return RAT(db)->ids(db, first, last, ids, n, err);
+}
+
+int ratings_time_span(struct hv_db *db, int64_t first, int64_t last,
+                      int64_t *tmin, int64_t *tmax, int64_t *n,
+                      struct hv_err *err)
+{
+  *tmin = *tmax = *n = 0;
   if (!db)
     return hv_err_set(err, HV_EINVAL, "ratings: no database");
   if (first > last)
-    return hv_err_set(err, HV_EINVAL,
-                      "ratings range %lld:%lld is empty (FIRST > LAST)",
-                      (long long)first, (long long)last);
-  sqlite3_stmt *st = NULL;
-  if (db_prepare(db,
-                 "SELECT rating_id, user_id, movie_id, rating, timestamp "
-                 "FROM ratings WHERE rating_id BETWEEN ? AND ? "
-                 "ORDER BY rating_id",
-                 &st, err))
-    return err->code;
-  sqlite3_bind_int64(st, 1, first);
-  sqlite3_bind_int64(st, 2, last);
-  int ret = db_step_ratings_cols(db, st, out, "ratings", "reading ratings",
-                                 err);
-  sqlite3_finalize(st);
-  return ret;
+    return 0;
+  return RAT(db)->span(db, first, last, tmin, tmax, n, err);
 }
 
-void ratings_users_free(struct ratings_users *u)
+int ratings_count(struct hv_db *db, int64_t first, int64_t last, int64_t *n,
+                  struct hv_err *err)
 {
-  if (!u)
-    return;
-  free(u->id);
-  free(u->age_bucket);
-  free(u->gender);
-  free(u->occupation);
-  memset(u, 0, sizeof(*u));
-}
-
-int ratings_load_users(struct hv_db *db, struct ratings_users *out,
-                       struct hv_err *err)
-{
-  memset(out, 0, sizeof(*out));
-  sqlite3_stmt *st = NULL;
-  if (!db)
-    return hv_err_set(err, HV_EINVAL, "users: no database");
-  if (db_prepare(db,
-                 "SELECT id, bucketized_age, gender, occupation_label "
-                 "FROM users ORDER BY id",
-                 &st, err))
-    return err->code;
-  size_t cap = 0;
-  int rc, ret = 0;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    size_t c0 = cap, c1 = cap, c2 = cap, c3 = cap;
-    if (db_grow((void **)&out->id, sizeof(int64_t), &c0, out->n + 1) ||
-        db_grow((void **)&out->age_bucket, sizeof(int), &c1, out->n + 1) ||
-        db_grow((void **)&out->gender, sizeof(int), &c2, out->n + 1) ||
-        db_grow((void **)&out->occupation, sizeof(int), &c3, out->n + 1)) {
-      ret = hv_err_set(err, HV_ENOMEM, "users: out of memory");
-      break;
-    }
-    cap = c0;
-    size_t i = out->n++;
-    out->id[i] = sqlite3_column_int64(st, 0);
-    out->age_bucket[i] = db_col_int_or(st, 1, -1);
-    out->gender[i] = db_gender_code(sqlite3_column_text(st, 2));
-    out->occupation[i] = db_col_int_or(st, 3, -1);
+  int64_t tmin, tmax;
+  if (!db) {
+    *n = 0;
+    return hv_err_set(err, HV_EINVAL, "rating count: no database");
   }
-  if (!ret && rc != SQLITE_DONE)
-    ret = db_fail(db, err, "reading users");
-  sqlite3_finalize(st);
-  return ret;
+  return ratings_time_span(db, first, last, &tmin, &tmax, n, err);
 }
 
-void ratings_movies_free(struct ratings_movies *m)
+int ratings_last_time_outside(struct hv_db *db, int64_t excl_first,
+                              int64_t excl_last, int64_t *tmax, int64_t *n,
+                              struct hv_err *err)
 {
-  if (!m)
-    return;
-  free(m->id);
-  free(m->year);
-  free(m->genre_off);
-  free(m->genre_ids);
-  memset(m, 0, sizeof(*m));
-}
-
-/* Second pass of ratings_load_movies: fill the genre CSR (movies sorted). */
-static int load_movie_genres(struct hv_db *db, struct ratings_movies *out,
-                             struct hv_err *err)
-{
-  sqlite3_stmt *st = NULL;
-  out->genre_off = calloc(out->n + 1, sizeof(size_t));
-  if (!out->genre_off)
-    return hv_err_set(err, HV_ENOMEM, "movies: out of memory");
-  if (db_prepare(db,
-                 "SELECT movie_id, genre_id FROM movie_genres "
-                 "ORDER BY movie_id, genre_id",
-                 &st, err))
-    return err->code;
-  size_t cap = 0, ng = 0, mi = 0;
-  int rc, ret = 0;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    int64_t mid = sqlite3_column_int64(st, 0);
-    while (mi < out->n && out->id[mi] < mid)
-      out->genre_off[++mi] = ng;
-    if (mi >= out->n || out->id[mi] != mid)
-      continue; /* cannot happen with foreign keys on; skip defensively */
-    if (db_grow((void **)&out->genre_ids, sizeof(int), &cap, ng + 1)) {
-      ret = hv_err_set(err, HV_ENOMEM, "movie genres: out of memory");
-      break;
-    }
-    out->genre_ids[ng++] = sqlite3_column_int(st, 1);
-  }
-  if (!ret && rc != SQLITE_DONE)
-    ret = db_fail(db, err, "reading movie genres");
-  while (mi < out->n)
-    out->genre_off[++mi] = ng;
-  sqlite3_finalize(st);
-  return ret;
-}
-
-int ratings_load_movies(struct hv_db *db, struct ratings_movies *out,
-                        struct hv_err *err)
-{
-  memset(out, 0, sizeof(*out));
-  sqlite3_stmt *st = NULL;
-  if (!db)
-    return hv_err_set(err, HV_EINVAL, "movies: no database");
-  if (db_prepare(db, "SELECT id, release_year FROM movies ORDER BY id", &st,
-                 err))
-    return err->code;
-  size_t cap = 0;
-  int rc, ret = 0;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    size_t c0 = cap, c1 = cap;
-    if (db_grow((void **)&out->id, sizeof(int64_t), &c0, out->n + 1) ||
-        db_grow((void **)&out->year, sizeof(int), &c1, out->n + 1)) {
-      ret = hv_err_set(err, HV_ENOMEM, "movies: out of memory");
-      break;
-    }
-    cap = c0;
-    size_t i = out->n++;
-    out->id[i] = sqlite3_column_int64(st, 0);
-    out->year[i] = db_col_int_or(st, 1, 0);
-  }
-  if (!ret && rc != SQLITE_DONE)
-    ret = db_fail(db, err, "reading movies");
-  sqlite3_finalize(st);
-  if (!ret)
-    ret = load_movie_genres(db, out, err);
-  return ret;
-}
-
-int ratings_user_movies(struct hv_db *db, int64_t user_id, int64_t **out,
-                        size_t *n, struct hv_err *err)
-{
-  *out = NULL;
-  *n = 0;
-  sqlite3_stmt *st = NULL;
+  *tmax = *n = 0;
   if (!db)
     return hv_err_set(err, HV_EINVAL, "ratings: no database");
-  if (db_prepare(db,
-                 "SELECT DISTINCT movie_id FROM ratings WHERE user_id = ? "
-                 "ORDER BY movie_id",
-                 &st, err))
-    return err->code;
-  sqlite3_bind_int64(st, 1, user_id);
-  int ret = db_step_i64s(db, st, out, n, "ratings: out of memory",
-                         "reading a user's ratings", err);
-  sqlite3_finalize(st);
-  return ret;
+  return RAT(db)->last_outside(db, excl_first, excl_last, tmax, n, err);
 }
 
-int ratings_movie_title(struct hv_db *db, int64_t id, char *buf, size_t cap,
-                        struct hv_err *err)
+int ratings_last_id(struct hv_db *db, int64_t *id, struct hv_err *err)
 {
-  sqlite3_stmt *st = NULL;
-  if (!db || !buf || cap == 0)
-    return hv_err_set(err, HV_EINVAL, "movie title: bad arguments");
-  buf[0] = '\0';
-  if (db_prepare(db, "SELECT title FROM movies WHERE id = ?", &st, err))
-    return err->code;
-  sqlite3_bind_int64(st, 1, id);
-  int rc = sqlite3_step(st), ret = 0;
-  if (rc == SQLITE_ROW) {
-    const unsigned char *t = sqlite3_column_text(st, 0);
-    snprintf(buf, cap, "%s", t ? (const char *)t : "");
-  } else if (rc == SQLITE_DONE) {
-    ret = hv_err_set(err, HV_ENOTFOUND, "movie %lld not found",
-                     (long long)id);
-  } else {
-    ret = db_fail(db, err, "reading a movie title");
-  }
-  sqlite3_finalize(st);
-  return ret;
-}
-
-int ratings_user_exists(struct hv_db *db, int64_t user_id,
-                        struct hv_err *err)
-{
-  sqlite3_stmt *st = NULL;
+  *id = 0;
   if (!db)
-    return hv_err_set(err, HV_EINVAL, "users: no database");
-  if (db_prepare(db, "SELECT 1 FROM users WHERE id = ?", &st, err))
-    return err->code;
-  sqlite3_bind_int64(st, 1, user_id);
-  int rc = sqlite3_step(st), ret;
-  if (rc == SQLITE_ROW)
-    ret = 1;
-  else if (rc == SQLITE_DONE)
-    ret = 0;
-  else
-    ret = db_fail(db, err, "looking up a user");
-  sqlite3_finalize(st);
-  return ret;
+    return hv_err_set(err, HV_EINVAL, "last rating id: no database");
+  return RAT(db)->last_id(db, id, err);
+}
+
+/* ---- per user and per movie ------------------------------------------- */
+
+int ratings_user_movies(struct hv_db *db, int64_t user_id, int64_t **ids,
+                        size_t *n, struct hv_err *err)
+{
+  *ids = NULL;
+  *n = 0;
+  if (!db)
+    return hv_err_set(err, HV_EINVAL, "ratings: no database");
+  return RAT(db)->user_movies(db, user_id, ids, n, err);
+}
+
+int ratings_user_each(struct hv_db *db, int64_t uid, ratings_row_fn fn,
+                      void *ctx, struct hv_err *err)
+{
+  if (!db || !fn)
+    return hv_err_set(err, HV_EINVAL, "ratings: no database or callback");
+  int known = catalog_user_exists(db, uid, err);
+  if (known < 0)
+    return known;
+  if (!known)
+    return hv_err_set(err, HV_ENOTFOUND, "unknown user %lld", (long long)uid);
+  return RAT(db)->user_each(db, uid, fn, ctx, err);
+}
+
+int ratings_movie_avg_each(struct hv_db *db, double min, double max,
+                           ratings_avg_fn fn, void *ctx, struct hv_err *err)
+{
+  if (!db || !fn)
+    return hv_err_set(err, HV_EINVAL, "ratings: no database or callback");
+  if (!isfinite(min) || !isfinite(max) || min > max)
+    return hv_err_set(err, HV_EINVAL,
+                      "min_rating %g must not exceed max_rating %g", min, max);
+  return RAT(db)->movie_avg(db, min, max, fn, ctx, err);
+}
+
+/* ---- inserts ---------------------------------------------------------- */
+
+/* Check item i of a rating batch; 0 or HV_EINVAL / HV_EDB. */
+static int check_new(struct hv_db *db, const struct ratings_new *r, size_t i,
+                     struct hv_err *err)
+{
+  if (!isfinite(r->rating) || r->rating < 0.5 || r->rating > 5)
+    return hv_err_set(err, HV_EINVAL,
+                      "ratings[%zu]: user_rating %g is outside [0.5, 5]", i,
+                      r->rating);
+  int k = catalog_user_exists(db, r->user_id, err);
+  if (k <= 0)
+    return k < 0 ? k
+                 : hv_err_set(err, HV_EINVAL,
+                              "ratings[%zu]: unknown user_id %lld", i,
+                              (long long)r->user_id);
+  k = catalog_movie_exists(db, r->movie_id, err);
+  if (k <= 0)
+    return k < 0 ? k
+                 : hv_err_set(err, HV_EINVAL,
+                              "ratings[%zu]: unknown movie_id %lld", i,
+                              (long long)r->movie_id);
+  return 0;
+}
+
+int ratings_insert(struct hv_db *db, const struct ratings_new *r, size_t n,
+                   int64_t ts, int64_t *first_id, struct hv_err *err)
+{
+  if (!db)
+    return hv_err_set(err, HV_EINVAL, "ratings: no database");
+  if (n == 0)
+    return hv_err_set(err, HV_EINVAL, "ratings: the list is empty");
+  if (!r)
+    return hv_err_set(err, HV_EINVAL, "ratings: no items");
+  if (db_begin(db, err))
+    return HV_EDB;
+  int rc = 0;
+  for (size_t i = 0; i < n && !rc; i++)
+    rc = check_new(db, &r[i], i, err);
+  int64_t first = 0, id = 0;
+  for (size_t i = 0; i < n && !rc; i++) {
+    if ((rc = RAT(db)->insert(db, &r[i], ts, &id, err)))
+      hv_err_prefix(err, "ratings[%zu]", i);
+    if (i == 0)
+      first = id;
+  }
+  if (!rc)
+    rc = db_commit(db, err);
+  if (rc) {
+    db_rollback(db);
+    return rc;
+  }
+  if (first_id)
+    *first_id = first;
+  return 0;
+}
+
+/* ---- fingerprint ------------------------------------------------------ */
+
+struct fp_acc {
+  crypto_hash_sha256_state h;
+  int64_t rows;
+};
+
+static int fp_row(void *ctx, const struct ratings_rec *r)
+{
+  struct fp_acc *a = ctx;
+  char line[160];
+  int len = snprintf(line, sizeof(line), "%lld,%lld,%lld,%.17g,%lld\n",
+                     (long long)r->rating_id, (long long)r->user_id,
+                     (long long)r->movie_id, r->rating,
+                     (long long)r->timestamp);
+  crypto_hash_sha256_update(&a->h, (const unsigned char *)line, (size_t)len);
+  a->rows++;
+  return 0;
+}
+
+int ratings_fingerprint(struct hv_db *db, int64_t first, int64_t last,
+                        int64_t *rows, char hex[65], struct hv_err *err)
+{
+  if (!db)
+    return hv_err_set(err, HV_EINVAL, "fingerprint: no database");
+  if (first > last)
+    return hv_err_set(err, HV_EINVAL,
+                      "rating range %lld..%lld is empty (first > last)",
+                      (long long)first, (long long)last);
+  if (sodium_init() < 0)
+    return hv_err_set(err, HV_EINTERNAL, "libsodium failed to initialise");
+  struct fp_acc a = {.rows = 0};
+  crypto_hash_sha256_init(&a.h);
+  struct ratings_sel sel = {.by_time = 0, .lo = first, .hi = last};
+  int rc = RAT(db)->each(db, &sel, fp_row, &a, err);
+  if (rc) {
+    hv_err_prefix(err, "fingerprinting ratings");
+    return rc;
+  }
+  unsigned char dig[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256_final(&a.h, dig);
+  sodium_bin2hex(hex, 65, dig, sizeof(dig));
+  *rows = a.rows;
+  return 0;
 }

@@ -1,12 +1,14 @@
 /*
- * registry_db.h - the SQL of the model registry: registered models,
- * versions, stages, aliases and the audit log.
+ * registry_db.h - the model registry's records: registered models,
+ * versions, stages, aliases and the audit log (the store side of
+ * track/registry.c, hence the _db in the name).
  *
- * Design: every change is one BEGIN IMMEDIATE transaction that also writes
- * its audit rows, so a crash at any point leaves either the whole change
+ * Design: every change is one write transaction that also writes its audit
+ * rows, so a crash at any point leaves either the whole change
  * (with its audit entries) or none of it. "At most one Production version
  * per model" is checked here with a clear error and is also a partial unique
- * index in the schema, so no code path can break it. Stage names passed in
+ * index in the schema, so no code path can break it (a backend without
+ * partial indexes must give the same guarantee). Stage names passed in
  * are canonical (None / Staging / Production / Archived); track/registry.c
  * parses user spellings.
  *

@@ -1,308 +1,150 @@
 /*
- * tracking.c - SQL of experiments, runs, params, metrics, tags, lineage,
- * artifact records and the ratings fingerprint: see tracking.h.
+ * tracking.c - the tracking tables, backend-neutral: the record frees and
+ * one dispatch per function (the rules on top live in track/). See
+ * tracking.h; the SQL is in sqlite/sq_tracking.c.
  */
 #include "store/tracking.h"
 
-#include <math.h>
-#include <sodium.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/db_internal.h"
-#include "util/fsutil.h"
+#include "store/backend.h"
 
-static int is_constraint(struct hv_db *db)
-{
-  return (sqlite3_errcode(db->h) & 0xff) == SQLITE_CONSTRAINT;
-}
+#define TR(db) ((db)->be->tracking)
 
-int tracking_run_exists(struct hv_db *db, const char *run_id,
-                        struct hv_err *err)
-{
-  sqlite3_stmt *st = NULL;
-  if (db_prepare(db, "SELECT 1 FROM runs WHERE run_id = ?", &st, err))
-    return HV_EDB;
-  db_bind_text(st, 1, run_id);
-  int s = sqlite3_step(st);
-  int rc = 0;
-  if (s == SQLITE_DONE)
-    rc = hv_err_set(err, HV_ENOTFOUND, "run '%.64s' not found",
-                    run_id ? run_id : "");
-  else if (s != SQLITE_ROW)
-    rc = db_fail(db, err, "looking up run");
-  sqlite3_finalize(st);
-  return rc;
-}
+/* Every function below checks its database (and the pointers it cannot do
+ * without) and then makes exactly one call into the backend. */
 
 int tracking_experiment_id(struct hv_db *db, const char *name, int create,
                            int64_t *id, struct hv_err *err)
 {
-  sqlite3_stmt *st = NULL;
-  int rc = 0;
-  if (create) {
-    if (db_prepare(db,
-                   "INSERT INTO experiments(name, created_at) VALUES (?, ?) "
-                   "ON CONFLICT(name) DO NOTHING",
-                   &st, err))
-      return HV_EDB;
-    db_bind_text(st, 1, name);
-    sqlite3_bind_double(st, 2, hv_now());
-    if (sqlite3_step(st) != SQLITE_DONE)
-      rc = db_fail(db, err, "creating experiment");
-    sqlite3_finalize(st);
-    if (rc)
-      return rc;
-  }
-  if (db_prepare(db, "SELECT id FROM experiments WHERE name = ?", &st, err))
-    return HV_EDB;
-  db_bind_text(st, 1, name);
-  int s = sqlite3_step(st);
-  if (s == SQLITE_ROW)
-    *id = sqlite3_column_int64(st, 0);
-  else if (s == SQLITE_DONE)
-    rc = hv_err_set(err, HV_ENOTFOUND, "experiment '%.100s' not found",
-                    name);
-  else
-    rc = db_fail(db, err, "looking up experiment");
-  sqlite3_finalize(st);
-  return rc;
+  return db && name ? TR(db)->experiment_id(db, name, create, id, err)
+                    : hv_err_set(err, HV_EINVAL, "experiment: no name");
+}
+
+int tracking_experiments(struct hv_db *db, struct tracking_experiment **out,
+                         size_t *n, struct hv_err *err)
+{
+  *out = NULL;
+  *n = 0;
+  return db ? TR(db)->experiments(db, out, n, err)
+            : store_no_db(err, "experiments");
 }
 
 int tracking_run_insert(struct hv_db *db, const struct tracking_run_new *r,
                         struct hv_err *err)
 {
-  if (r->parent_run_id && tracking_run_exists(db, r->parent_run_id, err)) {
-    if (err && err->code == HV_ENOTFOUND)
-      hv_err_prefix(err, "parent run");
-    return err ? err->code : HV_ENOTFOUND;
-  }
-  sqlite3_stmt *st = NULL;
-  if (db_prepare(db,
-                 "INSERT INTO runs(run_id, experiment_id, name, status,"
-                 " start_time, parent_run_id, user, owner_pid, owner_host,"
-                 " owner_boot_id, owner_start, code_version)"
-                 " VALUES (?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?)",
-                 &st, err))
-    return HV_EDB;
-  db_bind_text(st, 1, r->run_id);
-  sqlite3_bind_int64(st, 2, r->experiment_id);
-  db_bind_text(st, 3, r->name);
-  sqlite3_bind_double(st, 4, r->start_time);
-  db_bind_text(st, 5, r->parent_run_id);
-  db_bind_text(st, 6, r->user);
-  if (r->owner) {
-    sqlite3_bind_int64(st, 7, r->owner->pid);
-    db_bind_text(st, 8, r->owner->host);
-    db_bind_text(st, 9, r->owner->boot_id);
-    sqlite3_bind_int64(st, 10, r->owner->start);
-  }
-  db_bind_text(st, 11, HV_GIT_VERSION);
-  int rc = 0;
-  if (sqlite3_step(st) != SQLITE_DONE)
-    rc = is_constraint(db)
-             ? hv_err_set(err, HV_ECONFLICT,
-                          "run id '%.64s' already exists or experiment %lld "
-                          "is unknown",
-                          r->run_id, (long long)r->experiment_id)
-             : db_fail(db, err, "creating run");
-  sqlite3_finalize(st);
-  return rc;
+  return db && r ? TR(db)->run_insert(db, r, err)
+                 : hv_err_set(err, HV_EINVAL, "run: no database or record");
 }
 
 int tracking_run_finish(struct hv_db *db, const char *run_id,
                         const char *status, double end_time, int only_running,
                         struct hv_err *err)
 {
-  sqlite3_stmt *st = NULL;
-  if (db_prepare(db,
-                 "UPDATE runs SET status = ?, end_time = ? WHERE run_id = ?"
-                 " AND (? = 0 OR status = 'RUNNING')",
-                 &st, err))
-    return HV_EDB;
-  db_bind_text(st, 1, status);
-  sqlite3_bind_double(st, 2, end_time);
-  db_bind_text(st, 3, run_id);
-  sqlite3_bind_int(st, 4, only_running);
-  int rc = 0;
-  if (sqlite3_step(st) != SQLITE_DONE)
-    rc = db_fail(db, err, "ending run");
-  else if (sqlite3_changes(db->h) == 0) {
-    rc = tracking_run_exists(db, run_id, err);
-    if (!rc)
-      rc = hv_err_set(err, HV_ECONFLICT,
-                      "run '%s' is not RUNNING; it was already ended", run_id);
-  }
-  sqlite3_finalize(st);
-  return rc;
+  return db ? TR(db)->run_finish(db, run_id, status, end_time, only_running,
+                                 err)
+            : store_no_db(err, "run");
 }
 
-/* Write (run_id, key, value) with sql (three parameters) after checking
- * that the run exists; WHAT names the step in a database error. */
-static int kv_write(struct hv_db *db, const char *sql, const char *run_id,
-                    const char *key, const char *value, const char *what,
-                    struct hv_err *err)
+int tracking_run_exists(struct hv_db *db, const char *run_id,
+                        struct hv_err *err)
 {
-  int rc = tracking_run_exists(db, run_id, err);
-  if (rc)
-    return rc;
-  sqlite3_stmt *st = NULL;
-  if (db_prepare(db, sql, &st, err))
-    return HV_EDB;
-  db_bind_text(st, 1, run_id);
-  db_bind_text(st, 2, key);
-  db_bind_text(st, 3, value);
-  return db_step_done(db, st, what, err);
+  return db ? TR(db)->run_exists(db, run_id, err) : store_no_db(err, "run");
 }
 
 int tracking_param_put(struct hv_db *db, const char *run_id, const char *key,
                        const char *value, struct hv_err *err)
 {
-  int rc = kv_write(db,
-                    "INSERT INTO params(run_id, key, value) VALUES (?, ?, ?)"
-                    " ON CONFLICT(run_id, key) DO NOTHING",
-                    run_id, key, value, "logging param", err);
-  /* sqlite3_changes still counts the INSERT after its finalize */
-  if (rc || sqlite3_changes(db->h))
-    return rc;
-  sqlite3_stmt *st = NULL;
-  if (db_prepare(db, "SELECT value FROM params WHERE run_id = ? AND key = ?",
-                 &st, err))
-    return HV_EDB;
-  db_bind_text(st, 1, run_id);
-  db_bind_text(st, 2, key);
-  if (sqlite3_step(st) != SQLITE_ROW)
-    rc = db_fail(db, err, "reading param");
-  else if (strcmp(db_col_text(st, 0), value))
-    rc = hv_err_set(err, HV_ECONFLICT,
-                    "param '%.64s' of run %s is already '%.64s'; params are "
-                    "immutable (log a new key or start a new run)",
-                    key, run_id, db_col_text(st, 0));
-  sqlite3_finalize(st);
-  return rc;
+  return db ? TR(db)->param_put(db, run_id, key, value, err)
+            : store_no_db(err, "param");
 }
 
 int tracking_tag_set(struct hv_db *db, const char *run_id, const char *key,
                      const char *value, struct hv_err *err)
 {
-  return kv_write(db,
-                  "INSERT INTO tags(run_id, key, value) VALUES (?, ?, ?)"
-                  " ON CONFLICT(run_id, key) DO UPDATE SET value = "
-                  "excluded.value",
-                  run_id, key, value, "setting tag", err);
-}
-
-static void bind_metric(sqlite3_stmt *st, const char *run_id,
-                        const struct tracking_metric *m)
-{
-  sqlite3_reset(st);
-  db_bind_text(st, 1, run_id);
-  sqlite3_bind_text(st, 2, m->key, -1, SQLITE_STATIC);
-  if (isnan(m->value))
-    sqlite3_bind_null(st, 3);
-  else
-    sqlite3_bind_double(st, 3, m->value);
-  sqlite3_bind_int64(st, 4, m->step);
-  sqlite3_bind_double(st, 5, m->timestamp);
-}
-
-/* Fold the metrics rows first..last (rowids, one run) into latest_metrics
- * in one statement: rows are visited in (step, timestamp) order and each
- * replaces the stored latest unless that is newer. */
-static int update_latest(struct hv_db *db, sqlite3_int64 first,
-                         sqlite3_int64 last, struct hv_err *err)
-{
-  sqlite3_stmt *st = NULL;
-  if (db_prepare(
-          db,
-          "INSERT INTO latest_metrics(run_id, key, value, step, timestamp)"
-          " SELECT run_id, key, value, step, timestamp FROM metrics"
-          " WHERE rowid BETWEEN ? AND ? ORDER BY step, timestamp, rowid"
-          " ON CONFLICT(run_id, key) DO UPDATE SET"
-          " value = excluded.value, step = excluded.step,"
-          " timestamp = excluded.timestamp"
-          " WHERE excluded.step > latest_metrics.step OR"
-          " (excluded.step = latest_metrics.step AND"
-          "  excluded.timestamp >= latest_metrics.timestamp)",
-          &st, err))
-    return HV_EDB;
-  sqlite3_bind_int64(st, 1, first);
-  sqlite3_bind_int64(st, 2, last);
-  return db_step_done(db, st, "updating latest metrics", err);
+  return db ? TR(db)->tag_set(db, run_id, key, value, err)
+            : store_no_db(err, "tag");
 }
 
 int tracking_metrics_put(struct hv_db *db, const char *run_id,
                          const struct tracking_metric *m, size_t n,
                          struct hv_err *err)
 {
-  sqlite3_stmt *ins = NULL;
-  sqlite3_int64 first = 0;
-  int rc = db_begin(db, err);
-  if (rc)
-    return rc;
-  if ((rc = tracking_run_exists(db, run_id, err)))
-    goto done;
-  if ((rc = db_prepare(db,
-                       "INSERT INTO metrics(run_id, key, value, step, "
-                       "timestamp) VALUES (?, ?, ?, ?, ?)",
-                       &ins, err)))
-    goto done;
-  for (size_t i = 0; i < n; i++) {
-    bind_metric(ins, run_id, &m[i]);
-    if (sqlite3_step(ins) != SQLITE_DONE) {
-      rc = db_fail(db, err, "logging metrics");
-      goto done;
-    }
-    if (i == 0)
-      first = sqlite3_last_insert_rowid(db->h);
-  }
-  if (n)
-    rc = update_latest(db, first, sqlite3_last_insert_rowid(db->h), err);
-done:
-  sqlite3_finalize(ins);
-  return db_end(db, rc, err);
+  return db && (m || !n)
+             ? TR(db)->metrics_put(db, run_id, m, n, err)
+             : hv_err_set(err, HV_EINVAL, "metrics: no database or values");
 }
 
 int tracking_lineage_set(struct hv_db *db, const char *run_id,
                          const struct tracking_lineage *l, struct hv_err *err)
 {
-  sqlite3_stmt *st = NULL;
-  if (db_prepare(db,
-                 "UPDATE runs SET code_version = IFNULL(?, code_version),"
-                 " data_first_rating_id = ?, data_last_rating_id = ?,"
-                 " data_rows = ?, data_sha256 = ? WHERE run_id = ?",
-                 &st, err))
-    return HV_EDB;
-  db_bind_text(st, 1, l->code_version);
-  if (l->data_rows >= 0) {
-    sqlite3_bind_int64(st, 2, l->data_first_rating_id);
-    sqlite3_bind_int64(st, 3, l->data_last_rating_id);
-    sqlite3_bind_int64(st, 4, l->data_rows);
-    db_bind_text(st, 5, l->data_sha256);
-  }
-  db_bind_text(st, 6, run_id);
-  int rc = 0;
-  if (sqlite3_step(st) != SQLITE_DONE)
-    rc = db_fail(db, err, "recording lineage");
-  else if (sqlite3_changes(db->h) == 0)
-    rc = hv_err_set(err, HV_ENOTFOUND, "run '%.64s' not found", run_id);
-  sqlite3_finalize(st);
-  return rc;
+  return db && l ? TR(db)->lineage_set(db, run_id, l, err)
+                 : hv_err_set(err, HV_EINVAL, "lineage: no database or "
+                                              "record");
 }
 
-/* ---- loading runs ---- */
-
-#define RUN_FILTER                                                   \
-  " WHERE (?1 < 0 OR r.experiment_id = ?1) AND (?2 IS NULL OR "     \
-  "r.run_id = ?2) AND (?3 IS NULL OR r.status = ?3)"
-
-static void bind_filter(sqlite3_stmt *st, int64_t exp, const char *run_id,
-                        const char *status)
+int tracking_runs_load(struct hv_db *db, int64_t experiment_id,
+                       const char *run_id, const char *status,
+                       struct tracking_run **out, size_t *n,
+                       struct hv_err *err)
 {
-  sqlite3_bind_int64(st, 1, exp);
-  db_bind_text(st, 2, run_id);
-  db_bind_text(st, 3, status);
+  *out = NULL;
+  *n = 0;
+  return db ? TR(db)->runs_load(db, experiment_id, run_id, status, out, n,
+                                err)
+            : store_no_db(err, "runs");
+}
+
+int tracking_metric_history(struct hv_db *db, const char *run_id,
+                            const char *key, struct tracking_metric **out,
+                            size_t *n, struct hv_err *err)
+{
+  *out = NULL;
+  *n = 0;
+  return db ? TR(db)->metric_history(db, run_id, key, out, n, err)
+            : store_no_db(err, "metrics");
+}
+
+int tracking_artifact_put(struct hv_db *db, const char *run_id,
+                          const char *path, const char *sha256, int64_t size,
+                          struct hv_err *err)
+{
+  return db && path && sha256
+             ? TR(db)->artifact_put(db, run_id, path, sha256, size, err)
+             : hv_err_set(err, HV_EINVAL, "artifact: no database, path or "
+                                          "hash");
+}
+
+int tracking_artifact_get(struct hv_db *db, const char *run_id,
+                          const char *path, struct tracking_artifact *out,
+                          struct hv_err *err)
+{
+  memset(out, 0, sizeof(*out));
+  return db && path ? TR(db)->artifact_get(db, run_id, path, out, err)
+                    : hv_err_set(err, HV_EINVAL, "artifact: no database or "
+                                                 "path");
+}
+
+int tracking_artifact_list(struct hv_db *db, const char *run_id,
+                           struct tracking_artifact **out, size_t *n,
+                           struct hv_err *err)
+{
+  *out = NULL;
+  *n = 0;
+  return db ? TR(db)->artifact_list(db, run_id, out, n, err)
+            : store_no_db(err, "artifacts");
+}
+
+/* ---- frees ------------------------------------------------------------ */
+
+static void kv_free(struct tracking_kv *kv, size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    free(kv[i].key);
+    free(kv[i].value);
+  }
+  free(kv);
 }
 
 void tracking_run_clear(struct tracking_run *r)
@@ -316,16 +158,8 @@ void tracking_run_clear(struct tracking_run *r)
   free(r->user);
   free(r->code_version);
   free(r->data_sha256);
-  for (size_t i = 0; i < r->n_params; i++) {
-    free(r->params[i].key);
-    free(r->params[i].value);
-  }
-  free(r->params);
-  for (size_t i = 0; i < r->n_tags; i++) {
-    free(r->tags[i].key);
-    free(r->tags[i].value);
-  }
-  free(r->tags);
+  kv_free(r->params, r->n_params);
+  kv_free(r->tags, r->n_tags);
   for (size_t i = 0; i < r->n_metrics; i++)
     free((char *)r->metrics[i].key);
   free(r->metrics);
@@ -341,193 +175,6 @@ void tracking_runs_free(struct tracking_run *runs, size_t n)
   free(runs);
 }
 
-static void read_run_row(sqlite3_stmt *st, struct tracking_run *r, int *oom)
-{
-  db_col_copy(st, 0, r->run_id, sizeof(r->run_id));
-  r->experiment_id = sqlite3_column_int64(st, 1);
-  r->experiment = db_col_dup(st, 2, oom);
-  r->name = db_col_dup(st, 3, oom);
-  r->status = db_col_dup(st, 4, oom);
-  r->start_time = sqlite3_column_double(st, 5);
-  r->end_time = sqlite3_column_double(st, 6);
-  r->parent_run_id = db_col_dup(st, 7, oom);
-  r->user = db_col_dup(st, 8, oom);
-  r->owner.pid = db_col_i64_or(st, 9, 0);
-  db_col_copy(st, 10, r->owner.host, sizeof(r->owner.host));
-  db_col_copy(st, 11, r->owner.boot_id, sizeof(r->owner.boot_id));
-  r->owner.start = db_col_i64_or(st, 12, 0);
-  r->code_version = db_col_dup(st, 13, oom);
-  r->data_first_rating_id = db_col_i64_or(st, 14, -1);
-  r->data_last_rating_id = db_col_i64_or(st, 15, -1);
-  r->data_rows = db_col_i64_or(st, 16, -1);
-  r->data_sha256 = db_col_dup(st, 17, oom);
-}
-
-static int load_run_rows(struct hv_db *db, int64_t exp, const char *run_id,
-                         const char *status, struct tracking_run **out,
-                         size_t *n, struct hv_err *err)
-{
-  sqlite3_stmt *st = NULL;
-  if (db_prepare(db,
-                 "SELECT r.run_id, r.experiment_id, e.name, r.name, r.status,"
-                 " r.start_time, r.end_time, r.parent_run_id, r.user,"
-                 " r.owner_pid, r.owner_host, r.owner_boot_id, r.owner_start,"
-                 " r.code_version, r.data_first_rating_id,"
-                 " r.data_last_rating_id, r.data_rows, r.data_sha256"
-                 " FROM runs r JOIN experiments e ON e.id = r.experiment_id"
-                 RUN_FILTER " ORDER BY r.start_time DESC, r.rowid DESC",
-                 &st, err))
-    return HV_EDB;
-  bind_filter(st, exp, run_id, status);
-  struct tracking_run *runs = NULL;
-  size_t cnt = 0, cap = 0;
-  int oom = 0, s, rc = 0;
-  while ((s = sqlite3_step(st)) == SQLITE_ROW && !oom) {
-    if (cnt == cap) {
-      size_t nc = cap ? cap * 2 : 16;
-      struct tracking_run *nr = realloc(runs, nc * sizeof(*nr));
-      if (!nr) {
-        oom = 1;
-        break;
-      }
-      runs = nr;
-      cap = nc;
-    }
-    memset(&runs[cnt], 0, sizeof(runs[cnt]));
-    read_run_row(st, &runs[cnt++], &oom);
-  }
-  if (oom)
-    rc = hv_err_set(err, HV_ENOMEM, "out of memory loading runs");
-  else if (s != SQLITE_DONE && s != SQLITE_ROW)
-    rc = db_fail(db, err, "loading runs");
-  sqlite3_finalize(st);
-  if (rc) {
-    tracking_runs_free(runs, cnt);
-    return rc;
-  }
-  *out = runs;
-  *n = cnt;
-  return 0;
-}
-
-/* Index of runs sorted by run_id for merging child rows. */
-static int cmp_run_ptr(const void *a, const void *b)
-{
-  const struct tracking_run *const *x = a, *const *y = b;
-  return strcmp((*x)->run_id, (*y)->run_id);
-}
-
-static struct tracking_run *find_run(struct tracking_run **idx, size_t n,
-                                     const char *run_id)
-{
-  size_t lo = 0, hi = n;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    int c = strcmp(idx[mid]->run_id, run_id);
-    if (c == 0)
-      return idx[mid];
-    if (c < 0)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return NULL;
-}
-
-enum child_kind { CHILD_PARAMS, CHILD_TAGS, CHILD_METRICS };
-
-static int load_children(struct hv_db *db, enum child_kind kind, int64_t exp,
-                         const char *run_id, const char *status,
-                         struct tracking_run **idx, size_t n,
-                         struct hv_err *err)
-{
-  static const char *const sql[] = {
-      "SELECT c.run_id, c.key, c.value FROM params c JOIN runs r ON "
-      "r.run_id = c.run_id" RUN_FILTER " ORDER BY c.run_id, c.key",
-      "SELECT c.run_id, c.key, c.value FROM tags c JOIN runs r ON "
-      "r.run_id = c.run_id" RUN_FILTER " ORDER BY c.run_id, c.key",
-      "SELECT c.run_id, c.key, c.value, c.step, c.timestamp FROM "
-      "latest_metrics c JOIN runs r ON r.run_id = c.run_id" RUN_FILTER
-      " ORDER BY c.run_id, c.key",
-  };
-  sqlite3_stmt *st = NULL;
-  if (db_prepare(db, sql[kind], &st, err))
-    return HV_EDB;
-  bind_filter(st, exp, run_id, status);
-  int s, oom = 0;
-  while ((s = sqlite3_step(st)) == SQLITE_ROW && !oom) {
-    struct tracking_run *r = find_run(idx, n, db_col_text(st, 0));
-    if (!r)
-      continue; /* inserted between the two queries */
-    if (kind == CHILD_METRICS) {
-      struct tracking_metric *m =
-          db_append((void **)&r->metrics, &r->n_metrics, sizeof(*m));
-      if (!m) {
-        oom = 1;
-        break;
-      }
-      m->key = db_col_dup(st, 1, &oom);
-      m->value = sqlite3_column_type(st, 2) == SQLITE_NULL
-                     ? NAN
-                     : sqlite3_column_double(st, 2);
-      m->step = sqlite3_column_int64(st, 3);
-      m->timestamp = sqlite3_column_double(st, 4);
-      continue;
-    }
-    struct tracking_kv **arr = kind == CHILD_PARAMS ? &r->params : &r->tags;
-    size_t *cnt = kind == CHILD_PARAMS ? &r->n_params : &r->n_tags;
-    struct tracking_kv *kv = db_append((void **)arr, cnt, sizeof(*kv));
-    if (!kv) {
-      oom = 1;
-      break;
-    }
-    kv->key = db_col_dup(st, 1, &oom);
-    kv->value = db_col_dup(st, 2, &oom);
-  }
-  int rc = 0;
-  if (oom)
-    rc = hv_err_set(err, HV_ENOMEM, "out of memory loading runs");
-  else if (s != SQLITE_DONE)
-    rc = db_fail(db, err, "loading runs");
-  sqlite3_finalize(st);
-  return rc;
-}
-
-int tracking_runs_load(struct hv_db *db, int64_t experiment_id,
-                       const char *run_id, const char *status,
-                       struct tracking_run **out, size_t *n,
-                       struct hv_err *err)
-{
-  struct tracking_run *runs = NULL;
-  size_t cnt = 0;
-  *out = NULL;
-  *n = 0;
-  int rc = load_run_rows(db, experiment_id, run_id, status, &runs, &cnt, err);
-  if (rc)
-    return rc;
-  if (run_id && cnt == 0)
-    return hv_err_set(err, HV_ENOTFOUND, "run '%.64s' not found", run_id);
-  struct tracking_run **idx = malloc((cnt ? cnt : 1) * sizeof(*idx));
-  if (!idx) {
-    tracking_runs_free(runs, cnt);
-    return hv_err_set(err, HV_ENOMEM, "out of memory loading runs");
-  }
-  for (size_t i = 0; i < cnt; i++)
-    idx[i] = &runs[i];
-  qsort(idx, cnt, sizeof(*idx), cmp_run_ptr);
-  for (int k = CHILD_PARAMS; k <= CHILD_METRICS && !rc; k++)
-    rc = load_children(db, (enum child_kind)k, experiment_id, run_id, status,
-                       idx, cnt, err);
-  free(idx);
-  if (rc) {
-    tracking_runs_free(runs, cnt);
-    return rc;
-  }
-  *out = runs;
-  *n = cnt;
-  return 0;
-}
-
 void tracking_metrics_free(struct tracking_metric *m, size_t n)
 {
   if (!m)
@@ -537,134 +184,6 @@ void tracking_metrics_free(struct tracking_metric *m, size_t n)
   free(m);
 }
 
-int tracking_metric_history(struct hv_db *db, const char *run_id,
-                            const char *key, struct tracking_metric **out,
-                            size_t *n, struct hv_err *err)
-{
-  *out = NULL;
-  *n = 0;
-  int rc = tracking_run_exists(db, run_id, err);
-  if (rc)
-    return rc;
-  sqlite3_stmt *st = NULL;
-  if (db_prepare(db,
-                 "SELECT key, value, step, timestamp FROM metrics WHERE "
-                 "run_id = ? AND key = ? ORDER BY step, timestamp, rowid",
-                 &st, err))
-    return HV_EDB;
-  db_bind_text(st, 1, run_id);
-  db_bind_text(st, 2, key);
-  struct tracking_metric *m = NULL;
-  size_t cnt = 0;
-  int s, oom = 0;
-  while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-    struct tracking_metric *x = db_append((void **)&m, &cnt, sizeof(*x));
-    if (!x) {
-      oom = 1;
-      break;
-    }
-    x->key = db_col_dup(st, 0, &oom);
-    x->value = sqlite3_column_type(st, 1) == SQLITE_NULL
-                   ? NAN
-                   : sqlite3_column_double(st, 1);
-    x->step = sqlite3_column_int64(st, 2);
-    x->timestamp = sqlite3_column_double(st, 3);
-  }
-  if (oom)
-    rc = hv_err_set(err, HV_ENOMEM, "out of memory reading metrics");
-  else if (s != SQLITE_DONE)
-    rc = db_fail(db, err, "reading metrics");
-  sqlite3_finalize(st);
-  if (rc) {
-    tracking_metrics_free(m, cnt);
-    return rc;
-  }
-  *out = m;
-  *n = cnt;
-  return 0;
-}
-
-/* ---- artifacts ---- */
-
-int tracking_artifact_put(struct hv_db *db, const char *run_id,
-                          const char *path, const char *sha256, int64_t size,
-                          struct hv_err *err)
-{
-  struct tracking_artifact have = {0};
-  int rc = tracking_artifact_get(db, run_id, path, &have, err);
-  if (rc == 0) {
-    int same = !strcmp(have.sha256, sha256);
-    free(have.path);
-    if (same)
-      return 0;
-    return hv_err_set(err, HV_ECONFLICT,
-                      "artifact '%.200s' of run %s already exists with other "
-                      "content; artifacts are immutable",
-                      path, run_id);
-  }
-  if (rc != HV_ENOTFOUND)
-    return rc;
-  if ((rc = tracking_run_exists(db, run_id, err)))
-    return rc;
-  sqlite3_stmt *st = NULL;
-  if (db_prepare(db,
-                 "INSERT INTO artifacts(run_id, path, sha256, size, "
-                 "created_at) VALUES (?, ?, ?, ?, ?)",
-                 &st, err))
-    return HV_EDB;
-  db_bind_text(st, 1, run_id);
-  db_bind_text(st, 2, path);
-  db_bind_text(st, 3, sha256);
-  sqlite3_bind_int64(st, 4, size);
-  sqlite3_bind_double(st, 5, hv_now());
-  if (sqlite3_step(st) != SQLITE_DONE)
-    rc = is_constraint(db)
-             ? hv_err_set(err, HV_ECONFLICT,
-                          "artifact '%.200s' of run %s was just logged by "
-                          "another process; artifacts are immutable",
-                          path, run_id)
-             : db_fail(db, err, "recording artifact");
-  sqlite3_finalize(st);
-  return rc;
-}
-
-static void read_artifact(sqlite3_stmt *st, struct tracking_artifact *a,
-                          int *oom)
-{
-  a->path = db_col_dup(st, 0, oom);
-  db_col_copy(st, 1, a->sha256, sizeof(a->sha256));
-  a->size = sqlite3_column_int64(st, 2);
-  a->created_at = sqlite3_column_double(st, 3);
-}
-
-int tracking_artifact_get(struct hv_db *db, const char *run_id,
-                          const char *path, struct tracking_artifact *out,
-                          struct hv_err *err)
-{
-  sqlite3_stmt *st = NULL;
-  memset(out, 0, sizeof(*out));
-  if (db_prepare(db,
-                 "SELECT path, sha256, size, created_at FROM artifacts "
-                 "WHERE run_id = ? AND path = ?",
-                 &st, err))
-    return HV_EDB;
-  db_bind_text(st, 1, run_id);
-  db_bind_text(st, 2, path);
-  int s = sqlite3_step(st), rc = 0, oom = 0;
-  if (s == SQLITE_ROW) {
-    read_artifact(st, out, &oom);
-    if (oom)
-      rc = hv_err_set(err, HV_ENOMEM, "out of memory");
-  } else if (s == SQLITE_DONE) {
-    rc = hv_err_set(err, HV_ENOTFOUND,
-                    "run %.64s has no artifact '%.200s'", run_id, path);
-  } else {
-    rc = db_fail(db, err, "looking up artifact");
-  }
-  sqlite3_finalize(st);
-  return rc;
-}
-
 void tracking_artifacts_free(struct tracking_artifact *a, size_t n)
 {
   if (!a)
@@ -672,92 +191,4 @@ void tracking_artifacts_free(struct tracking_artifact *a, size_t n)
   for (size_t i = 0; i < n; i++)
     free(a[i].path);
   free(a);
-}
-
-int tracking_artifact_list(struct hv_db *db, const char *run_id,
-                           struct tracking_artifact **out, size_t *n,
-                           struct hv_err *err)
-{
-  *out = NULL;
-  *n = 0;
-  int rc = tracking_run_exists(db, run_id, err);
-  if (rc)
-    return rc;
-  sqlite3_stmt *st = NULL;
-  if (db_prepare(db,
-                 "SELECT path, sha256, size, created_at FROM artifacts "
-                 "WHERE run_id = ? ORDER BY path",
-                 &st, err))
-    return HV_EDB;
-  db_bind_text(st, 1, run_id);
-  struct tracking_artifact *a = NULL;
-  size_t cnt = 0;
-  int s, oom = 0;
-  while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-    struct tracking_artifact *x = db_append((void **)&a, &cnt, sizeof(*x));
-    if (!x) {
-      oom = 1;
-      break;
-    }
-    read_artifact(st, x, &oom);
-  }
-  if (oom)
-    rc = hv_err_set(err, HV_ENOMEM, "out of memory listing artifacts");
-  else if (s != SQLITE_DONE)
-    rc = db_fail(db, err, "listing artifacts");
-  sqlite3_finalize(st);
-  if (rc) {
-    tracking_artifacts_free(a, cnt);
-    return rc;
-  }
-  *out = a;
-  *n = cnt;
-  return 0;
-}
-
-/* ---- data fingerprint ---- */
-
-int tracking_fingerprint_ratings(struct hv_db *db, int64_t first,
-                                 int64_t last, int64_t *rows, char hex[65],
-                                 struct hv_err *err)
-{
-  if (first > last)
-    return hv_err_set(err, HV_EINVAL,
-                      "rating range %lld..%lld is empty (first > last)",
-                      (long long)first, (long long)last);
-  if (sodium_init() < 0)
-    return hv_err_set(err, HV_EINTERNAL, "libsodium failed to initialise");
-  sqlite3_stmt *st = NULL;
-  if (db_prepare(db,
-                 "SELECT rating_id, user_id, movie_id, rating, timestamp "
-                 "FROM ratings WHERE rating_id BETWEEN ? AND ? "
-                 "ORDER BY rating_id",
-                 &st, err))
-    return HV_EDB;
-  sqlite3_bind_int64(st, 1, first);
-  sqlite3_bind_int64(st, 2, last);
-  crypto_hash_sha256_state h;
-  crypto_hash_sha256_init(&h);
-  int64_t cnt = 0;
-  int s;
-  char line[160];
-  while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-    int len = snprintf(line, sizeof(line), "%lld,%lld,%lld,%.17g,%lld\n",
-                       (long long)sqlite3_column_int64(st, 0),
-                       (long long)sqlite3_column_int64(st, 1),
-                       (long long)sqlite3_column_int64(st, 2),
-                       sqlite3_column_double(st, 3),
-                       (long long)sqlite3_column_int64(st, 4));
-    crypto_hash_sha256_update(&h, (const unsigned char *)line, (size_t)len);
-    cnt++;
-  }
-  int rc = s == SQLITE_DONE ? 0 : db_fail(db, err, "fingerprinting ratings");
-  sqlite3_finalize(st);
-  if (rc)
-    return rc;
-  unsigned char dig[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256_final(&h, dig);
-  sodium_bin2hex(hex, 65, dig, sizeof(dig));
-  *rows = cnt;
-  return 0;
 }

@@ -1,6 +1,6 @@
 /*
- * tracking.h - the SQL of experiment tracking: experiments, runs, params,
- * metrics, tags, lineage, artifact records and the ratings fingerprint.
+ * tracking.h - the tracking tables: experiments, runs, params, metrics,
+ * tags, lineage and artifact records.
  *
  * Design: plain records in, plain records out; track/runs.c and
  * track/artifacts.c add the rules (ids, validation, owners, filters) on top.
@@ -9,6 +9,7 @@
  * well under a second. Metric NaN is stored as NULL and read back as NaN.
  * Latest metric per key (highest step, then newest timestamp) is kept in its
  * own table as the values are written, so "latest" is one indexed lookup.
+ * The ratings fingerprint of a run's data lives in store/ratings.h.
  *
  * Threads: a struct hv_db belongs to one thread at a time (see db.h).
  */
@@ -184,14 +185,20 @@ int tracking_artifact_list(struct hv_db *db, const char *run_id,
 
 void tracking_artifacts_free(struct tracking_artifact *a, size_t n);
 
-/* SHA-256 over the ratings with first <= rating_id <= last, in rating_id
- * order, each row hashed as the text line
- * "rating_id,user_id,movie_id,rating,timestamp\n" (rating printed with
- * %.17g, e.g. "1,196,242,3,881250949\n"). Streams the rows through
- * libsodium's crypto_hash_sha256 (no row buffering). *rows gets the count,
- * hex 64 lowercase digits plus NUL. */
-int tracking_fingerprint_ratings(struct hv_db *db, int64_t first,
-                                 int64_t last, int64_t *rows, char hex[65],
-                                 struct hv_err *err) HV_WARN_UNUSED;
+/* One experiment with its run counts and last activity (the web UI's
+ * front page: one aggregate query, no run loaded). */
+struct tracking_experiment {
+  int64_t id;
+  char name[256];          /* cut at 255 bytes */
+  double created_at;       /* seconds since the epoch */
+  int64_t n_runs, n_running, n_finished, n_failed; /* FAILED or KILLED */
+  double last_activity;    /* newest run start or end; created_at when no
+                              run */
+};
+
+/* Every experiment by name into a new array *out (*n; caller frees).
+ * Returns 0, HV_EINVAL (no database), HV_EDB or HV_ENOMEM. */
+int tracking_experiments(struct hv_db *db, struct tracking_experiment **out,
+                         size_t *n, struct hv_err *err) HV_WARN_UNUSED;
 
 #endif

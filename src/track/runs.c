@@ -14,6 +14,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "store/ratings.h"
 #include "track/filter.h"
 #include "track/registry.h"
 #include "util/fsutil.h"
@@ -289,7 +290,7 @@ int runs_set_lineage(struct hv_db *db, const char *run_id, int64_t first,
 int runs_fingerprint_data(struct hv_db *db, int64_t first, int64_t last,
                           int64_t *rows, char sha256[65], struct hv_err *err)
 {
-  return tracking_fingerprint_ratings(db, first, last, rows, sha256, err);
+  return ratings_fingerprint(db, first, last, rows, sha256, err);
 }
 
 int runs_log_data_lineage(struct hv_db *db, const char *run_id,

@@ -78,7 +78,7 @@ int runs_set_lineage(struct hv_db *db, const char *run_id, int64_t first,
                      int64_t last, int64_t rows, const char *sha256,
                      struct hv_err *err) HV_WARN_UNUSED;
 
-/* SHA-256 of the ratings first..last (see tracking_fingerprint_ratings for
+/* SHA-256 of the ratings first..last (see ratings_fingerprint for
  * the exact bytes); *rows gets the count. */
 int runs_fingerprint_data(struct hv_db *db, int64_t first, int64_t last,
                           int64_t *rows, char sha256[65],

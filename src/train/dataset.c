@@ -6,11 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/catalog.h"
 #include "store/ratings.h"
 
-_Static_assert((int)DATASET_GENDER_UNKNOWN == (int)RATINGS_GENDER_UNKNOWN &&
-                   (int)DATASET_GENDER_M == (int)RATINGS_GENDER_M &&
-                   (int)DATASET_GENDER_F == (int)RATINGS_GENDER_F,
+_Static_assert((int)DATASET_GENDER_UNKNOWN == (int)CATALOG_GENDER_UNKNOWN &&
+                   (int)DATASET_GENDER_M == (int)CATALOG_GENDER_M &&
+                   (int)DATASET_GENDER_F == (int)CATALOG_GENDER_F,
                "the store's gender codes are the dataset's");
 
 /* ---- hand-over of the store's arrays ---------------------------------------- */
@@ -26,17 +27,18 @@ static void take_ratings(struct dataset_ratings *d, struct ratings_cols *c)
   memset(c, 0, sizeof(*c));
 }
 
-static void take_users(struct dataset_users *d, struct ratings_users *u)
+static void take_users(struct dataset_users *d, struct catalog_users *u)
 {
   d->n = u->n;
   d->id = u->id;
   d->age_bucket = u->age_bucket;
   d->gender = u->gender;
   d->occupation = u->occupation;
+  free(u->raw_age); /* the model does not use raw ages */
   memset(u, 0, sizeof(*u));
 }
 
-static void take_movies(struct dataset_movies *d, struct ratings_movies *m)
+static void take_movies(struct dataset_movies *d, struct catalog_movies *m)
 {
   d->n = m->n;
   d->id = m->id;
@@ -161,12 +163,12 @@ static int append_outside(struct hv_db *db, struct ratings_cols *R,
 static int load_tables(struct hv_db *db, int movies, struct hv_dataset *out,
                        struct hv_err *err)
 {
-  struct ratings_users US;
-  struct ratings_movies MS;
+  struct catalog_users US;
+  struct catalog_movies MS;
   memset(&MS, 0, sizeof(MS));
-  int rc = ratings_load_users(db, &US, err);
+  int rc = catalog_load_users(db, &US, err);
   if (!rc && movies)
-    rc = ratings_load_movies(db, &MS, err);
+    rc = catalog_load_movies(db, &MS, err);
   take_users(&out->users, &US);
   take_movies(&out->movies, &MS);
   return rc;

@@ -13,13 +13,13 @@
 #include <string.h>
 
 #include "serve/http/routes.h"
-#include "store/api.h"
+#include "store/ratings.h"
 #include "util/parse.h"
 #include "fuzz_util.h"
 
 static void ratings(const char *body, size_t len)
 {
-  struct api_new_rating *r = NULL;
+  struct ratings_new *r = NULL;
   size_t n = 0;
   struct hv_err err = {0};
   if (routes_parse_ratings(body, len, &r, &n, &err)) {

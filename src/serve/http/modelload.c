@@ -24,7 +24,7 @@
 #include "serve/http/modelslot.h"
 #include "serve/http/routes.h"
 #include "serve/http/server_internal.h"
-#include "store/api.h"
+#include "store/db.h"
 #include "store/registry_db.h"
 #include "track/uri.h"
 #include "util/mutex.h"
@@ -68,14 +68,14 @@ static int resolve_file(struct serve *s, struct model_ref *r,
  * (a poll every half second must not hash files), then, for a version not
  * yet loaded, the pinned URI models:/NAME/VERSION, which re-hashes the blob
  * before handing out its path. Caller holds load_lock. */
-static int resolve_registry(struct serve *s, struct api_conn *c,
+static int resolve_registry(struct serve *s, struct hv_db *c,
                             struct model_ref *r, int force,
                             struct hv_err *err)
 {
   assert(mutex_held(&s->load_lock));
   struct registry_version v;
   memset(&v, 0, sizeof(v));
-  int rc = registry_db_find(api_db(c), s->model_name, 0, NULL, "Production",
+  int rc = registry_db_find(c, s->model_name, 0, NULL, "Production",
                             &v, err);
   if (rc == HV_ENOTFOUND)
     return hv_err_set(err, HV_ENOTFOUND,
@@ -95,7 +95,7 @@ static int resolve_registry(struct serve *s, struct api_conn *c,
   struct uri_target t;
   snprintf(uri, sizeof(uri), "models:/%s/%lld", s->model_name,
            (long long)r->version);
-  if (uri_resolve_ex(s->home, api_db(c), uri, &t, err))
+  if (uri_resolve_ex(s->home, c, uri, &t, err))
     return err->code;
   snprintf(r->path, sizeof(r->path), "%s", t.path);
   return 0;
@@ -124,7 +124,7 @@ static int load_ref(struct serve *s, const struct model_ref *ref,
     accesslog_event(s, "event=warning message=\"no memory for the top-%d memo of "
                 "%zu users: every request scores\"",
              s->cfg.cache_n, model_n_users(m));
-  if (modelslot_snap_titles(snap, s->load_api, err)) {
+  if (modelslot_snap_titles(snap, s->load_db, err)) {
     modelslot_release(snap);
     return err->code;
   }
@@ -146,13 +146,13 @@ static void set_why(struct serve *s, const char *msg)
 static int load_locked(struct serve *s, int force, int *swapped,
                        struct hv_err *err)
 {
-  assert(mutex_held(&s->load_lock)); /* load_api and the versions */
+  assert(mutex_held(&s->load_lock)); /* load_db and the versions */
   struct model_ref ref = {.version = 0};
   *swapped = 0;
-  if (!s->load_api && api_open(s->db_path, &s->load_api, err))
+  if (!s->load_db && db_open(s->db_path, &s->load_db, err))
     return err->code;
   int rc = s->model_file[0] ? resolve_file(s, &ref, err)
-                            : resolve_registry(s, s->load_api, &ref, force,
+                            : resolve_registry(s, s->load_db, &ref, force,
                                                err);
   int have = modelslot_peek(s->slot, NULL, 0, NULL);
   if (rc && (s->model_file[0] || ref.version <= 0)) { /* nothing to load */

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "model/model.h"
-#include "store/api.h"
+#include "store/catalog.h"
 #include "util/fsutil.h"
 #include "util/sort.h"
 
@@ -120,7 +120,7 @@ static int add_title(void *ctx, int64_t id, const char *title)
   if (!lit)
     return b->failed = HV_ENOMEM;
   size_t len = strlen(lit);
-  /* api_titles_each hands ids out ascending: modelslot_title's binary
+  /* catalog_titles_each hands ids out ascending: modelslot_title's binary
    * search and by_id's range rely on it */
   assert(snap->n_titles == 0 || id > snap->title_id[snap->n_titles - 1]);
   if (snap->n_titles == b->cap) {
@@ -151,11 +151,11 @@ oom:
   return b->failed = HV_ENOMEM;
 }
 
-int modelslot_snap_titles(struct modelslot_snap *snap, struct api_conn *c,
+int modelslot_snap_titles(struct modelslot_snap *snap, struct hv_db *c,
                           struct hv_err *err)
 {
   struct title_build b = {.snap = snap};
-  int rc = api_titles_each(c, add_title, &b, err);
+  int rc = catalog_titles_each(c, add_title, &b, err);
   if (b.failed)
     return hv_err_set(err, HV_ENOMEM, "out of memory caching titles");
   if (rc || snap->n_titles == 0)

@@ -26,7 +26,7 @@
 
 #include "util/err.h"
 
-struct api_conn;
+struct hv_db;
 
 struct modelslot_snap {
   void *model;                      /* owned; freed with free_model */
@@ -74,7 +74,7 @@ struct modelslot_snap *modelslot_snap_new(void *model,
                                           const char *source);
 
 /* Fill the snapshot's title cache from the catalogue (before publishing). */
-int modelslot_snap_titles(struct modelslot_snap *snap, struct api_conn *c,
+int modelslot_snap_titles(struct modelslot_snap *snap, struct hv_db *c,
                           struct hv_err *err) HV_WARN_UNUSED;
 
 /* The JSON literal (with quotes) of movie id's title and its length in

@@ -11,7 +11,7 @@
 
 #include "serve/http/routes.h"
 #include "serve/http/server.h"
-#include "store/api.h"
+#include "store/users.h"
 
 const char *policy_name(enum rt_policy p)
 {
@@ -86,10 +86,10 @@ static int end_user(struct srv_req *req, const char *token,
   char hash[AUTH_HASH_MAX] = "";
   if (auth_token_verify_pw(srv_auth(req), token, &uid, pwv, err))
     return err->code;
-  struct api_conn *c = srv_api(req, err);
+  struct hv_db *c = srv_db(req, err);
   if (!c)
     return err->code;
-  int rc = api_password_get(c, uid, hash, sizeof(hash), err);
+  int rc = users_password_get(c, uid, hash, sizeof(hash), err);
   if (rc && rc != HV_ENOTFOUND)
     return rc;
   auth_token_pwv(srv_auth(req), hash, now_pwv);

@@ -8,7 +8,7 @@
  * through here. Form fields are parsed on first use (srv_form) and freed by
  * the server after the handler (request_form_free).
  *
- * Threads: on the worker running the request; srv_api and srv_scratch hand
+ * Threads: on the worker running the request; srv_db and srv_scratch hand
  * out that worker's own connection and buffers.
  */
 #include <jansson.h>
@@ -21,18 +21,18 @@
 #include "serve/http/modelslot.h"
 #include "serve/http/routes.h"
 #include "serve/http/server_internal.h"
-#include "store/api.h"
+#include "store/db.h"
 
-struct api_conn *srv_api(struct srv_req *req, struct hv_err *err)
+struct hv_db *srv_db(struct srv_req *req, struct hv_err *err)
 {
   struct srv_thread *t = req->thread;
   if (!t) {
     hv_err_set(err, HV_ENOMEM, "out of memory (thread state)");
     return NULL;
   }
-  if (!t->api && api_open(req->srv->db_path, &t->api, err))
+  if (!t->db && db_open(req->srv->db_path, &t->db, err))
     return NULL;
-  return t->api;
+  return t->db;
 }
 
 int srv_scratch(struct srv_req *req, const struct modelslot_snap *snap,

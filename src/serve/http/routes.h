@@ -13,7 +13,7 @@
  * /openapi.json and /docs are generated from it.
  *
  * Threads: handlers run concurrently on the server's worker threads; what
- * srv_api() and srv_scratch() return belongs to the calling thread.
+ * srv_db() and srv_scratch() return belongs to the calling thread.
  */
 #ifndef HV_SERVE_HTTP_ROUTES_H
 #define HV_SERVE_HTTP_ROUTES_H
@@ -27,7 +27,7 @@
 #include "util/err.h"
 
 struct serve;
-struct api_conn;
+struct hv_db;
 struct auth;
 struct metrics;
 struct modelslot_snap;
@@ -94,7 +94,7 @@ const char *srv_form(struct srv_req *req, const char *name,
                      struct hv_err *err);
 
 /* The calling worker's database connection (opened on first use). */
-struct api_conn *srv_api(struct srv_req *req, struct hv_err *err);
+struct hv_db *srv_db(struct srv_req *req, struct hv_err *err);
 
 /* The current model snapshot (taken once per request and released by the
  * server after the response is built), or NULL when none is loaded; why
@@ -165,9 +165,9 @@ int routes_docs(struct srv_req *, struct srv_resp *, struct hv_err *);
  * array *out (caller frees) of *n ratings; HV_EINVAL naming the item and
  * field, HV_ETOOBIG over the per-call cap, HV_ENOMEM. Pure (the fuzz
  * target tests/fuzz/fuzz_http_body.c calls it). */
-struct api_new_rating;
+struct ratings_new;
 int routes_parse_ratings(const char *body, size_t len,
-                         struct api_new_rating **out, size_t *n,
+                         struct ratings_new **out, size_t *n,
                          struct hv_err *err) HV_WARN_UNUSED;
 
 int routes_users(struct srv_req *, struct srv_resp *, struct hv_err *);

@@ -12,7 +12,7 @@
 #include "monitor/window.h"
 #include "serve/http/modelslot.h"
 #include "serve/http/routes.h"
-#include "store/api.h"
+#include "store/db.h"
 #include "train/dataset.h"
 #include "train/eval_metrics.h"
 
@@ -34,11 +34,11 @@ int routes_evaluate(struct srv_req *req, struct srv_resp *resp,
     resp->status = 503;
     return routes_json(resp, json_pack("{s:s}", "detail", why), err);
   }
-  struct api_conn *c = srv_api(req, err);
+  struct hv_db *c = srv_db(req, err);
   if (!c)
     return err->code;
   struct eval_metrics m;
-  if (dataset_evaluate(api_db(c), snap->model, first, last, &m, err))
+  if (dataset_evaluate(c, snap->model, first, last, &m, err))
     return err->code;
   return routes_json(resp,
                      json_pack("{s:s, s:I, s:s, s:I, s:I, s:o}", "model",
@@ -128,9 +128,9 @@ int routes_drift(struct srv_req *req, struct srv_resp *resp,
     resp->status = 503;
     return routes_json(resp, json_pack("{s:s}", "detail", why), err);
   }
-  struct api_conn *c = srv_api(req, err);
+  struct hv_db *c = srv_db(req, err);
   if (c)
-    rc = monitor_run(api_db(c), NULL, snap->model, &cfg, &report, err);
+    rc = monitor_run(c, NULL, snap->model, &cfg, &report, err);
   free(spec);
   if (!c || rc)
     return err->code;

@@ -16,12 +16,13 @@
 #include "serve/http/modelslot.h"
 #include "serve/http/routes.h"
 #include "serve/http/server.h"
-#include "store/api.h"
+#include "store/catalog.h"
+#include "store/ratings.h"
 #include "util/parse.h"
 
 #define MAX_RANDOM 10000
 
-static int append_movie(void *ctx, const struct api_movie_row *m)
+static int append_movie(void *ctx, const struct catalog_movie_row *m)
 {
   json_t *genres = json_array();
   char buf[1024];
@@ -53,12 +54,12 @@ static int message_list(struct srv_resp *resp, json_t *list, int rc,
 int routes_movies(struct srv_req *req, struct srv_resp *resp,
                   struct hv_err *err)
 {
-  struct api_conn *c = srv_api(req, err);
+  struct hv_db *c = srv_db(req, err);
   if (!c)
     return err->code;
   json_t *list = json_array();
   return message_list(resp, list,
-                      list ? api_movies_each(c, append_movie, list, err)
+                      list ? catalog_movies_each(c, append_movie, list, err)
                            : HV_ENOMEM,
                       err);
 }
@@ -69,12 +70,12 @@ int routes_random(struct srv_req *req, struct srv_resp *resp,
   int64_t n;
   if (routes_path_int(req, 0, 1, MAX_RANDOM, "n", &n, err))
     return err->code;
-  struct api_conn *c = srv_api(req, err);
+  struct hv_db *c = srv_db(req, err);
   if (!c)
     return err->code;
   json_t *list = json_array();
   return message_list(resp, list,
-                      list ? api_movies_random(c, n, append_movie, list, err)
+                      list ? catalog_movies_random(c, n, append_movie, list, err)
                            : HV_ENOMEM,
                       err);
 }
@@ -98,11 +99,11 @@ int routes_avg_ratings(struct srv_req *req, struct srv_resp *resp,
   if (lo > hi)
     return hv_err_set(err, HV_EINVAL,
                       "min_rating: %g is above max_rating %g", lo, hi);
-  struct api_conn *c = srv_api(req, err);
+  struct hv_db *c = srv_db(req, err);
   if (!c)
     return err->code;
   json_t *list = json_array();
-  int rc = list ? api_movie_avg_each(c, lo, hi, append_avg, list, err)
+  int rc = list ? ratings_movie_avg_each(c, lo, hi, append_avg, list, err)
                 : HV_ENOMEM;
   if (rc) {
     json_decref(list);
@@ -164,8 +165,8 @@ static int recommend_one(struct srv_req *req,
   size_t n_excl = 0;
   const char *ex = srv_query(req, "exclude_rated");
   if (ex && (!strcmp(ex, "true") || !strcmp(ex, "1"))) {
-    struct api_conn *c = srv_api(req, err);
-    if (!c || api_user_movie_ids(c, user, &excl, &n_excl, err))
+    struct hv_db *c = srv_db(req, err);
+    if (!c || ratings_user_movies(c, user, &excl, &n_excl, err))
       return err->code;
   } else if (ex && strcmp(ex, "false") && strcmp(ex, "0")) {
     return hv_err_set(err, HV_EINVAL,

@@ -10,7 +10,9 @@
 #include "serve/http/policy.h"
 #include "serve/http/routes.h"
 #include "serve/http/server.h"
-#include "store/api.h"
+#include "store/catalog.h"
+#include "store/ratings.h"
+#include "store/users.h"
 #include "util/parse.h"
 
 #define MAX_RATINGS_PER_CALL 10000
@@ -26,7 +28,7 @@ static json_t *opt_int(int v)
   return v >= 0 ? json_integer(v) : json_null();
 }
 
-static json_t *user_json(const struct api_user_row *u)
+static json_t *user_json(const struct catalog_user_row *u)
 {
   return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "user_id",
                    (json_int_t)u->id, "bucketized_user_age",
@@ -37,7 +39,7 @@ static json_t *user_json(const struct api_user_row *u)
                    "user_zip_code", opt_str(u->zip_code));
 }
 
-static int append_user(void *ctx, const struct api_user_row *u)
+static int append_user(void *ctx, const struct catalog_user_row *u)
 {
   json_t *j = user_json(u);
   return j && json_array_append_new(ctx, j) == 0 ? 0 : HV_ENOMEM;
@@ -45,7 +47,7 @@ static int append_user(void *ctx, const struct api_user_row *u)
 
 /* The list without operator rights: ids only (age, gender, occupation and
  * zip code are personal data; finding 7 of issue 17). */
-static int append_user_id(void *ctx, const struct api_user_row *u)
+static int append_user_id(void *ctx, const struct catalog_user_row *u)
 {
   json_t *j = json_pack("{s:I}", "user_id", (json_int_t)u->id);
   return j && json_array_append_new(ctx, j) == 0 ? 0 : HV_ENOMEM;
@@ -54,13 +56,13 @@ static int append_user_id(void *ctx, const struct api_user_row *u)
 int routes_users(struct srv_req *req, struct srv_resp *resp,
                  struct hv_err *err)
 {
-  struct api_conn *c = srv_api(req, err);
+  struct hv_db *c = srv_db(req, err);
   if (!c)
     return err->code;
   int full = req->who.role >= AUTH_OPERATOR || srv_config(req)->seed_compat;
   json_t *list = json_array();
-  int rc = list ? api_users_each(c, full ? append_user : append_user_id,
-                                 list, err)
+  int rc = list ? catalog_users_each(c, full ? append_user : append_user_id,
+                                     list, err)
                 : HV_ENOMEM;
   if (rc) {
     json_decref(list);
@@ -75,11 +77,11 @@ int routes_user(struct srv_req *req, struct srv_resp *resp, struct hv_err *err)
   if (routes_path_int(req, 0, 0, INT64_MAX, "user_id", &id, err) ||
       policy_self(req, id, err))
     return err->code;
-  struct api_conn *c = srv_api(req, err);
+  struct hv_db *c = srv_db(req, err);
   if (!c)
     return err->code;
   json_t *list = json_array();
-  int rc = list ? api_user_get(c, id, append_user, list, err) : HV_ENOMEM;
+  int rc = list ? catalog_user_get(c, id, append_user, list, err) : HV_ENOMEM;
   if (rc) {
     json_decref(list);
     return rc == HV_ENOMEM ? hv_err_set(err, HV_ENOMEM, "out of memory") : rc;
@@ -126,7 +128,7 @@ static int item_rating(json_t *item, size_t i, double *out,
 }
 
 int routes_parse_ratings(const char *body, size_t len_body,
-                         struct api_new_rating **out, size_t *n,
+                         struct ratings_new **out, size_t *n,
                          struct hv_err *err)
 {
   json_error_t je;
@@ -146,7 +148,7 @@ int routes_parse_ratings(const char *body, size_t len_body,
   else if (len > MAX_RATINGS_PER_CALL)
     rc = hv_err_set(err, HV_ETOOBIG, "body: %zu ratings; at most %d per call",
                     len, MAX_RATINGS_PER_CALL);
-  struct api_new_rating *r = rc ? NULL : calloc(len, sizeof(*r));
+  struct ratings_new *r = rc ? NULL : calloc(len, sizeof(*r));
   if (!rc && !r)
     rc = hv_err_set(err, HV_ENOMEM, "out of memory");
   for (size_t i = 0; !rc && i < len; i++) {
@@ -171,7 +173,7 @@ int routes_parse_ratings(const char *body, size_t len_body,
 int routes_add_ratings(struct srv_req *req, struct srv_resp *resp,
                        struct hv_err *err)
 {
-  struct api_new_rating *r = NULL;
+  struct ratings_new *r = NULL;
   size_t n = 0;
   int64_t first = 0;
   if (routes_parse_ratings(req->body, req->body_len, &r, &n, err))
@@ -182,8 +184,8 @@ int routes_add_ratings(struct srv_req *req, struct srv_resp *resp,
       free(r);
       return err->code;
     }
-  struct api_conn *c = srv_api(req, err);
-  int rc = c ? api_ratings_insert(c, r, n, (int64_t)time(NULL), &first, err)
+  struct hv_db *c = srv_db(req, err);
+  int rc = c ? ratings_insert(c, r, n, (int64_t)time(NULL), &first, err)
              : err->code;
   free(r);
   if (rc)
@@ -231,11 +233,11 @@ int routes_token(struct srv_req *req, struct srv_resp *resp,
     return err->code;
   if (!pw)
     return hv_err_set(err, HV_EINVAL, "password: field required");
-  struct api_conn *c = srv_api(req, err);
+  struct hv_db *c = srv_db(req, err);
   if (!c)
     return err->code;
   char hash[AUTH_HASH_MAX] = "";
-  int rc = api_password_get(c, uid, hash, sizeof(hash), err);
+  int rc = users_password_get(c, uid, hash, sizeof(hash), err);
   if (rc && rc != HV_ENOTFOUND)
     return rc;
   if (auth_check_password(srv_auth(req), hash, pw, err))
@@ -284,14 +286,14 @@ int routes_update_password(struct srv_req *req, struct srv_resp *resp,
                      : hv_err_set(err, HV_EINVAL,
                                   "new_password: field required");
   char hash[AUTH_HASH_MAX];
-  struct api_conn *c = srv_api(req, err);
+  struct hv_db *c = srv_db(req, err);
   if (!c || auth_hash_password(srv_auth(req), pw, hash, err) ||
-      api_password_set(c, uid, hash, err))
+      users_password_set(c, uid, hash, err))
     return err->code;
   return routes_message(resp, "password updated", err);
 }
 
-static int append_rating(void *ctx, const struct api_rating_row *r)
+static int append_rating(void *ctx, const struct ratings_row *r)
 {
   json_t *j = json_pack("{s:I, s:I, s:s, s:f, s:I, s:s}", "user_id",
                         (json_int_t)r->user_id, "movie_id",
@@ -307,11 +309,11 @@ int routes_secure_ratings(struct srv_req *req, struct srv_resp *resp,
   int64_t uid;
   if (policy_user(req, &uid, err))
     return err->code;
-  struct api_conn *c = srv_api(req, err);
+  struct hv_db *c = srv_db(req, err);
   if (!c)
     return err->code;
   json_t *list = json_array();
-  int rc = list ? api_user_ratings_each(c, uid, append_rating, list, err)
+  int rc = list ? ratings_user_each(c, uid, append_rating, list, err)
                 : HV_ENOMEM;
   if (rc) {
     json_decref(list);

@@ -29,7 +29,7 @@
 #include "serve/http/server_internal.h"
 #include "serve/http/slice.h"
 #include "serve/ui/ui.h"
-#include "store/api.h"
+#include "store/db.h"
 #include "util/fsutil.h"
 #include "util/mutex.h"
 #include "util/parse.h"
@@ -54,7 +54,7 @@ static void thread_free(void *p)
   accesslog_flush(s, &t->log, 0);
   pthread_mutex_unlock(&t->log.lock);
   pthread_mutex_destroy(&t->log.lock);
-  api_close(t->api);
+  db_close(t->db);
   free(t->scores);
   free(t->ids);
   free(t->top);
@@ -550,7 +550,7 @@ static void serve_free(struct serve *s)
 {
   if (!s)
     return;
-  api_close(s->load_api);
+  db_close(s->load_db);
   modelslot_free(s->slot);
   auth_close(s->auth);
   metrics_free(s->metrics);
@@ -590,7 +590,7 @@ static int serve_init(struct serve *s, const struct serve_config *cfg,
       read_tls(s, cfg, err) || ui_open(s->tls_cert != NULL, &s->ui, err))
     return err->code;
   /* the loader's connection also migrates the database before any worker */
-  if (api_open(s->db_path, &s->load_api, err))
+  if (db_open(s->db_path, &s->load_db, err))
     return err->code;
   struct hv_err lerr = {0};
   if (modelload_load(s, 1, &lerr) && !modelslot_peek(s->slot, NULL, 0, NULL))

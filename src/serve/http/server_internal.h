@@ -26,7 +26,7 @@
 #include "util/err.h"
 
 struct MHD_Daemon;
-struct api_conn;
+struct hv_db;
 struct modelslot;
 struct auth;
 struct metrics;
@@ -67,7 +67,7 @@ struct srv_thread {
   struct logbuf log;
   time_t ts_sec;           /* cached time-stamp prefix of that second */
   char ts_prefix[40];
-  struct api_conn *api;
+  struct hv_db *db;        /* this worker's connection, opened on first use */
   float *scores;           /* (scores_cap) model_scratch_size floats */
   size_t scores_cap;
   int64_t *ids;            /* (n_cap) */
@@ -105,7 +105,7 @@ struct serve {
   atomic_int refusing;     /* stopping: new connections are closed */
   /* loading: one at a time (poller vs /monitor/reload_models) */
   pthread_mutex_t load_lock;
-  struct api_conn *load_api; /* the loader's connection, under load_lock */
+  struct hv_db *load_db; /* the loader's connection, under load_lock */
   int64_t loaded_version, refused_version;
   int64_t file_loads;      /* --model-file: successful loads so far */
   struct file_id loaded_file, refused_file;

@@ -17,7 +17,7 @@
 #include "serve/http/routes.h"
 #include "serve/http/server.h"
 #include "serve/ui/ui_internal.h"
-#include "store/api.h"
+#include "store/db.h"
 #include "store/tracking.h"
 #include "util/fsutil.h"
 #include "util/parse.h"
@@ -134,8 +134,7 @@ int ui_csrf_check(struct ui_page *p, const char *token, struct hv_err *err)
 
 struct hv_db *ui_db(struct ui_page *p, struct hv_err *err)
 {
-  struct api_conn *c = srv_api(p->req, err);
-  return c ? api_db(c) : NULL;
+  return srv_db(p->req, err);
 }
 
 const char *ui_home(struct ui_page *p)

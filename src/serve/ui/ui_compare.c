@@ -18,7 +18,6 @@
 #include "serve/ui/svg.h"
 #include "serve/ui/ui_internal.h"
 #include "store/tracking.h"
-#include "store/ui_q.h"
 #include "track/artifacts.h"
 #include "track/runs.h"
 

@@ -3,7 +3,7 @@
  * rating histogram and top movies, and one user's page with their ratings
  * and their current recommendations from the model this server serves.
  *
- * Design: the data page is store_stats (a handful of aggregate queries);
+ * Design: the data page is stats_summary (a handful of aggregate queries);
  * the user page reads the user's row and ratings through the API
  * connection and asks the served snapshot (srv_model) for the top 10
  * movies the user has not rated, with the same model_recommend call and
@@ -24,7 +24,8 @@
 #include "serve/http/routes.h"
 #include "serve/ui/svg.h"
 #include "serve/ui/ui_internal.h"
-#include "store/api.h"
+#include "store/catalog.h"
+#include "store/ratings.h"
 #include "store/stats.h"
 #include "util/parse.h"
 
@@ -38,7 +39,7 @@ static void card(struct html *h, const char *label, const char *value)
          value, label);
 }
 
-static void cards_counts(struct html *h, const struct store_stats *st)
+static void cards_counts(struct html *h, const struct stats_summary *st)
 {
   char v[64], a[32], b[32];
   html_raw(h, "<div class=\"cards\">");
@@ -67,11 +68,11 @@ static void cards_counts(struct html *h, const struct store_stats *st)
          (long long)st->n.first_rating_id, (long long)st->n.last_rating_id);
 }
 
-static void histogram(struct html *h, const struct store_stats *st)
+static void histogram(struct html *h, const struct stats_summary *st)
 {
-  char lab[STORE_STATS_HIST][8];
-  const char *labels[STORE_STATS_HIST];
-  double values[STORE_STATS_HIST];
+  char lab[STATS_HIST][8];
+  const char *labels[STATS_HIST];
+  double values[STATS_HIST];
   for (int i = 0; i < st->n_hist; i++) {
     snprintf(lab[i], sizeof(lab[i]), "%g", st->hist[i].rating);
     labels[i] = lab[i];
@@ -84,7 +85,7 @@ static void histogram(struct html *h, const struct store_stats *st)
   svg_bar_chart(h, &o, labels, values, (size_t)st->n_hist);
 }
 
-static void top_movies(struct html *h, const struct store_stats *st)
+static void top_movies(struct html *h, const struct stats_summary *st)
 {
   html_raw(h, "<h2>Most rated movies</h2><table class=\"data sortable top\">"
               "<thead><tr><th>Movie id</th><th>Title</th><th>Ratings</th>"
@@ -101,18 +102,18 @@ static void top_movies(struct html *h, const struct store_stats *st)
 int ui_page_data(struct ui_page *p, struct hv_err *err)
 {
   struct hv_db *db = ui_db(p, err);
-  struct store_stats *st = calloc(1, sizeof(*st));
+  struct stats_summary *st = calloc(1, sizeof(*st));
   if (!st)
     return hv_err_set(err, HV_ENOMEM, "out of memory");
-  if (!db || store_stats(db, st, err)) {
+  if (!db || stats_summary(db, st, err)) {
     free(st);
     return err->code;
   }
   snprintf(p->title, sizeof(p->title), "Data");
   html_raw(&p->h, "<h1>Data</h1>");
-  struct store_dataset ds;
+  struct stats_dataset ds;
   struct hv_err derr = {0};
-  if (store_dataset_latest(db, &ds, &derr) == 0) {
+  if (stats_dataset_latest(db, &ds, &derr) == 0) {
     char t[32];
     html_f(&p->h, "<p class=\"dataset\">Dataset <b>%s</b> loaded %s UTC "
                   "from <span class=\"mono\">%.300s</span></p>",
@@ -136,7 +137,7 @@ int ui_page_data(struct ui_page *p, struct hv_err *err)
 
 /* ---- a user ------------------------------------------------------------------- */
 
-static int user_row(void *ctx, const struct api_user_row *u)
+static int user_row(void *ctx, const struct catalog_user_row *u)
 {
   struct html *h = ctx;
   char age[16] = "-";
@@ -154,23 +155,23 @@ static int user_row(void *ctx, const struct api_user_row *u)
 }
 
 struct rating_list {
-  struct api_rating_row *rows; /* title and source strdup'd */
+  struct ratings_row *rows; /* title and source strdup'd */
   size_t n, cap, total;
 };
 
-static int rating_add(void *ctx, const struct api_rating_row *r)
+static int rating_add(void *ctx, const struct ratings_row *r)
 {
   struct rating_list *l = ctx;
   l->total++;
   if (l->n == l->cap) {
     size_t nc = l->cap ? l->cap * 2 : 64;
-    struct api_rating_row *p = realloc(l->rows, nc * sizeof(*p));
+    struct ratings_row *p = realloc(l->rows, nc * sizeof(*p));
     if (!p)
       return HV_ENOMEM;
     l->rows = p;
     l->cap = nc;
   }
-  struct api_rating_row *c = &l->rows[l->n];
+  struct ratings_row *c = &l->rows[l->n];
   *c = *r;
   c->title = strdup(r->title ? r->title : "");
   c->source = strdup(r->source ? r->source : "");
@@ -207,7 +208,7 @@ static void ratings_table(struct html *h, const struct rating_list *l)
               "(UTC)</th><th>Movie id</th><th>Title</th><th>Rating</th>"
               "<th>Source</th></tr></thead><tbody>");
   for (size_t i = l->n; i-- > first;) { /* newest first */
-    const struct api_rating_row *r = &l->rows[i];
+    const struct ratings_row *r = &l->rows[i];
     char t[32];
     html_f(h,
            "<tr><td data-v=\"%lld\">%s</td><td class=\"num\">%lld</td>"
@@ -219,7 +220,7 @@ static void ratings_table(struct html *h, const struct rating_list *l)
   html_raw(h, "</tbody></table>");
 }
 
-static void recommendations(struct ui_page *p, struct api_conn *c,
+static void recommendations(struct ui_page *p, struct hv_db *c,
                             int64_t uid)
 {
   struct html *h = &p->h;
@@ -235,7 +236,7 @@ static void recommendations(struct ui_page *p, struct api_conn *c,
   struct hv_err e = {0};
   size_t n_ex = 0;
   int64_t *ex = NULL;
-  if (api_user_movie_ids(c, uid, &ex, &n_ex, &e) || srv_scratch(p->req, snap, USER_RECS, &scores, &ids, &top)) {
+  if (ratings_user_movies(c, uid, &ex, &n_ex, &e) || srv_scratch(p->req, snap, USER_RECS, &scores, &ids, &top)) {
     ui_error_box(h, e.code ? e.msg : "out of memory");
     free(ex);
     return;
@@ -282,15 +283,15 @@ int ui_page_user(struct ui_page *p, struct hv_err *err)
   } else if (hv_parse_i64(q, 0, INT64_MAX, &uid, "user id", err)) {
     return err->code;
   }
-  struct api_conn *c = srv_api(p->req, err);
+  struct hv_db *c = srv_db(p->req, err);
   if (!c)
     return err->code;
   snprintf(p->title, sizeof(p->title), "User %lld", (long long)uid);
   html_f(&p->h, "<h1>User %lld</h1>", (long long)uid);
-  if (api_user_get(c, uid, user_row, &p->h, err))
+  if (catalog_user_get(c, uid, user_row, &p->h, err))
     return err->code;
   struct rating_list l = {0};
-  int rc = api_user_ratings_each(c, uid, rating_add, &l, err);
+  int rc = ratings_user_each(c, uid, rating_add, &l, err);
   if (rc) {
     rating_list_free(&l);
     return err->msg[0] ? rc : hv_err_set(err, rc, "out of memory");

@@ -28,7 +28,6 @@
 #include "serve/ui/svg.h"
 #include "serve/ui/ui_internal.h"
 #include "store/tracking.h"
-#include "store/ui_q.h"
 #include "track/artifacts.h"
 #include "track/runs.h"
 
@@ -51,9 +50,9 @@ void ui_runs_experiment_href(struct html *h, const char *name)
 int ui_page_experiments(struct ui_page *p, struct hv_err *err)
 {
   struct hv_db *db = ui_db(p, err);
-  struct ui_q_experiment *ex = NULL;
+  struct tracking_experiment *ex = NULL;
   size_t n = 0;
-  if (!db || ui_q_experiments(db, &ex, &n, err))
+  if (!db || tracking_experiments(db, &ex, &n, err))
     return err->code;
   snprintf(p->title, sizeof(p->title), "Experiments");
   html_raw(&p->h, "<h1>Experiments</h1>");

@@ -1,12 +1,13 @@
 /*
- * schema.c - the numbered schema migrations, applied in order by db_open.
+ * sq_schema.c - the numbered SQLite schema migrations, applied in order by
+ * db_open.
  *
  * Rules: append, never edit a migration that has shipped; each runs inside
  * one transaction together with its schema_version bump.
  */
-#include "store/db_internal.h"
+#include "store/sqlite/sq.h"
 
-const char *const db_migrations[] = {
+const char *const sq_schema_migrations[] = {
     /* 1: the MovieLens catalogue and ratings. */
     "CREATE TABLE genres ("
     "  id INTEGER PRIMARY KEY,"
@@ -157,5 +158,5 @@ const char *const db_migrations[] = {
     "CREATE INDEX registry_audit_by_model ON registry_audit(model, id);",
 };
 
-const int db_n_migrations =
-    (int)(sizeof(db_migrations) / sizeof(db_migrations[0]));
+const int sq_schema_count =
+    (int)(sizeof(sq_schema_migrations) / sizeof(sq_schema_migrations[0]));

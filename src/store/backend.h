@@ -1,0 +1,282 @@
+/*
+ * backend.h - what a database backend implements (private to store/).
+ *
+ * Design: struct hv_db is the part of a connection every backend shares:
+ * its function table and its path. A backend's own connection struct puts
+ * a struct hv_db first and casts back (see store/sqlite/sq.h). The table
+ * holds the connection's life cycle and one table per entity; each entry
+ * is a primitive the neutral entity module (catalog.c, ratings.c, ...)
+ * calls after it has checked the arguments, so a backend never sees NULL
+ * where the public header forbids it, and never re-implements the checks
+ * or the composite operations built on top (see db.h).
+ *
+ * Rules for every entry: return 0 or a negative HV_E* code with err
+ * filled; strings handed to callbacks are borrowed until the callback
+ * returns; a callback's non-zero return stops the iteration and is
+ * returned as is.
+ *
+ * Threads: as db.h: a connection belongs to one thread at a time.
+ */
+#ifndef HV_STORE_BACKEND_H
+#define HV_STORE_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/catalog.h"
+#include "store/db.h"
+#include "store/ratings.h"
+#include "store/registry_db.h"
+#include "store/stats.h"
+#include "store/tracking.h"
+#include "util/err.h"
+
+struct store_backend;
+
+struct hv_db {
+  const struct store_backend *be;
+  char path[4096];
+};
+
+/* Copy src (NULL: "") into dst (cap >= 1 bytes), cut on a UTF-8 character
+ * boundary when it does not fit, NUL-terminated. */
+static inline void store_copy_text(char *dst, size_t cap, const char *src)
+{
+  size_t n = src ? strlen(src) : 0;
+  if (n >= cap) {
+    n = cap - 1;
+    while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
+      n--;
+  }
+  if (n)
+    memcpy(dst, src, n);
+  dst[n] = '\0';
+}
+
+/* Fill err for a call without a database (WHAT: no database) and return
+ * HV_EINVAL: the one answer every entity module gives to db == NULL. */
+static inline int store_no_db(struct hv_err *err, const char *what)
+{
+  return hv_err_set(err, HV_EINVAL, "%s: no database", what);
+}
+
+/* Grow each of the k arrays *cols[i] (elements of size[i] bytes) to hold
+ * cap elements. Returns 0, or HV_ENOMEM with the arrays grown so far kept
+ * (the caller frees them all). For structs of parallel columns. */
+static inline int store_grow_cols(void **const cols[], const size_t size[],
+                                  size_t k, size_t cap)
+{
+  for (size_t i = 0; i < k; i++) {
+    void *p = realloc(*cols[i], cap * size[i]);
+    if (!p)
+      return HV_ENOMEM;
+    *cols[i] = p;
+  }
+  return 0;
+}
+
+/* Free the k arrays *cols[i]. */
+static inline void store_free_cols(void **const cols[], size_t k)
+{
+  for (size_t i = 0; i < k; i++)
+    free(*cols[i]);
+}
+
+/* ---- catalog ---------------------------------------------------------- */
+
+struct catalog_ops {
+  /* Every user in id order, or only *id when id is not NULL; *n (may be
+   * NULL) gets the number of rows handed over. */
+  int (*users)(struct hv_db *db, const int64_t *id, catalog_user_fn fn,
+               void *ctx, size_t *n, struct hv_err *err);
+  /* Every movie in id order (random_n < 0), or random_n distinct movies in
+   * random order. */
+  int (*movies)(struct hv_db *db, int64_t random_n, catalog_movie_fn fn,
+                void *ctx, struct hv_err *err);
+  int (*titles)(struct hv_db *db, catalog_title_fn fn, void *ctx,
+                struct hv_err *err);
+  /* The title of movie id into buf (cap >= 1); HV_ENOTFOUND. */
+  int (*title)(struct hv_db *db, int64_t id, char *buf, size_t cap,
+               struct hv_err *err);
+  /* 1 / 0 / negative: whether table (users, movies, genres) has id. */
+  int (*exists)(struct hv_db *db, enum catalog_table table, int64_t id,
+                struct hv_err *err);
+  /* Ascending ids of table (users, movies, genres); *ids starts NULL. */
+  int (*ids)(struct hv_db *db, enum catalog_table table, int64_t **ids,
+             size_t *n, struct hv_err *err);
+  /* Fill the zeroed *out (see struct catalog_movies). */
+  int (*load_movies)(struct hv_db *db, struct catalog_movies *out,
+                     struct hv_err *err);
+  /* Hand (code, name) of table (genres, occupations) in code order. */
+  int (*names)(struct hv_db *db, enum catalog_table table,
+               int (*fn)(void *ctx, int code, const char *name), void *ctx,
+               struct hv_err *err);
+};
+
+/* ---- ratings ---------------------------------------------------------- */
+
+/* One rating as the backend streams it. */
+struct ratings_rec {
+  int64_t rating_id, user_id, movie_id;
+  double rating;
+  int64_t timestamp;
+};
+
+/* Which ratings to stream, in which order. */
+struct ratings_sel {
+  int by_time; /* 0: rating_id in [lo, hi], by rating_id; 1: lo <= timestamp
+                * < hi and rating_id not in [excl_first, excl_last], by
+                * (timestamp, rating_id) */
+  int64_t lo, hi;
+  int64_t excl_first, excl_last; /* by_time only; first > last: none */
+};
+
+typedef int (*ratings_rec_fn)(void *ctx, const struct ratings_rec *r);
+
+struct ratings_ops {
+  int (*each)(struct hv_db *db, const struct ratings_sel *sel,
+              ratings_rec_fn fn, void *ctx, struct hv_err *err);
+  /* Delete every rating with timestamp >= from_ts. */
+  int (*delete_from)(struct hv_db *db, int64_t from_ts, struct hv_err *err);
+  /* Ascending rating ids in [first, last] (first <= last); *ids starts
+   * NULL. */
+  int (*ids)(struct hv_db *db, int64_t first, int64_t last, int64_t **ids,
+             size_t *n, struct hv_err *err);
+  /* MIN/MAX timestamp and COUNT of rating_id in [first, last]. */
+  int (*span)(struct hv_db *db, int64_t first, int64_t last, int64_t *tmin,
+              int64_t *tmax, int64_t *n, struct hv_err *err);
+  /* MAX timestamp and COUNT of rating_id outside [excl_first, excl_last]. */
+  int (*last_outside)(struct hv_db *db, int64_t excl_first, int64_t excl_last,
+                      int64_t *tmax, int64_t *n, struct hv_err *err);
+  int (*last_id)(struct hv_db *db, int64_t *id, struct hv_err *err);
+  int (*user_movies)(struct hv_db *db, int64_t uid, int64_t **ids, size_t *n,
+                     struct hv_err *err);
+  /* The ratings of uid (known to exist), oldest first. */
+  int (*user_each)(struct hv_db *db, int64_t uid, ratings_row_fn fn,
+                   void *ctx, struct hv_err *err);
+  int (*movie_avg)(struct hv_db *db, double min, double max,
+                   ratings_avg_fn fn, void *ctx, struct hv_err *err);
+  /* Insert one checked rating (source 'api'); *id gets its rating_id. */
+  int (*insert)(struct hv_db *db, const struct ratings_new *r, int64_t ts,
+                int64_t *id, struct hv_err *err);
+};
+
+/* ---- users (accounts) ------------------------------------------------- */
+
+struct users_ops {
+  /* The stored hash (NULL when none) handed to fn; HV_ENOTFOUND. */
+  int (*password_get)(struct hv_db *db, int64_t uid,
+                      int (*fn)(void *ctx, const char *hash), void *ctx,
+                      struct hv_err *err);
+  int (*password_set)(struct hv_db *db, int64_t uid, const char *hash,
+                      struct hv_err *err);
+};
+
+/* ---- tracking --------------------------------------------------------- */
+
+/* One entry per public function of tracking.h, same contract. */
+struct tracking_ops {
+  int (*experiment_id)(struct hv_db *db, const char *name, int create,
+                       int64_t *id, struct hv_err *err);
+  int (*experiments)(struct hv_db *db, struct tracking_experiment **out,
+                     size_t *n, struct hv_err *err);
+  int (*run_insert)(struct hv_db *db, const struct tracking_run_new *r,
+                    struct hv_err *err);
+  int (*run_finish)(struct hv_db *db, const char *run_id, const char *status,
+                    double end_time, int only_running, struct hv_err *err);
+  int (*run_exists)(struct hv_db *db, const char *run_id,
+                    struct hv_err *err);
+  int (*param_put)(struct hv_db *db, const char *run_id, const char *key,
+                   const char *value, struct hv_err *err);
+  int (*tag_set)(struct hv_db *db, const char *run_id, const char *key,
+                 const char *value, struct hv_err *err);
+  int (*metrics_put)(struct hv_db *db, const char *run_id,
+                     const struct tracking_metric *m, size_t n,
+                     struct hv_err *err);
+  int (*lineage_set)(struct hv_db *db, const char *run_id,
+                     const struct tracking_lineage *l, struct hv_err *err);
+  int (*runs_load)(struct hv_db *db, int64_t experiment_id,
+                   const char *run_id, const char *status,
+                   struct tracking_run **out, size_t *n, struct hv_err *err);
+  int (*metric_history)(struct hv_db *db, const char *run_id,
+                        const char *key, struct tracking_metric **out,
+                        size_t *n, struct hv_err *err);
+  int (*artifact_put)(struct hv_db *db, const char *run_id, const char *path,
+                      const char *sha256, int64_t size, struct hv_err *err);
+  int (*artifact_get)(struct hv_db *db, const char *run_id, const char *path,
+                      struct tracking_artifact *out, struct hv_err *err);
+  int (*artifact_list)(struct hv_db *db, const char *run_id,
+                       struct tracking_artifact **out, size_t *n,
+                       struct hv_err *err);
+};
+
+/* ---- registry --------------------------------------------------------- */
+
+/* One entry per public function of registry_db.h, same contract. */
+struct registry_ops {
+  int (*create_version)(struct hv_db *db, const struct registry_db_new *v,
+                        int *version, struct hv_err *err);
+  int (*transition)(struct hv_db *db, const char *model, int version,
+                    const char *stage, int archive_existing,
+                    const char *reason, const char *who, struct hv_err *err);
+  int (*set_alias)(struct hv_db *db, const char *model, const char *alias,
+                   int version, const char *reason, const char *who,
+                   struct hv_err *err);
+  /* Models by name (name NULL: all, without audit; else that one with its
+   * audit log) into *out (*n may be 0). */
+  int (*load)(struct hv_db *db, const char *name, struct registry_model **out,
+              size_t *n, struct hv_err *err);
+  int (*find)(struct hv_db *db, const char *model, int version,
+              const char *alias, const char *stage,
+              struct registry_version *out, struct hv_err *err);
+};
+
+/* ---- stats ------------------------------------------------------------ */
+
+struct stats_ops {
+  int (*counts)(struct hv_db *db, struct stats_counts *out,
+                struct hv_err *err);
+  /* n[i]: ratings equal to 0.5 * (i + 1). */
+  int (*histogram)(struct hv_db *db, int64_t n[STATS_HIST],
+                   struct hv_err *err);
+  /* (id, ratings) per user (by_movie 0) or per movie with ratings. */
+  int (*per_group)(struct hv_db *db, int by_movie,
+                   int (*fn)(void *ctx, int64_t id, int64_t count), void *ctx,
+                   struct hv_err *err);
+  /* The title (store_copy_text into title, cap bytes) and mean rating (0
+   * when none) of movie id. */
+  int (*movie_summary)(struct hv_db *db, int64_t id, char *title, size_t cap,
+                       double *mean, struct hv_err *err);
+  /* The newest dataset record (strings cut by store_copy_text);
+   * HV_ENOTFOUND when none was loaded. */
+  int (*dataset_latest)(struct hv_db *db, struct stats_dataset *out,
+                        struct hv_err *err);
+};
+
+/* ---- the backend ------------------------------------------------------ */
+
+struct store_backend {
+  const char *name; /* "sqlite" */
+  int (*schema_latest)(void); /* the schema version this build creates */
+  /* Open (creating and migrating) the database at path. */
+  int (*open)(const char *path, struct hv_db **out, struct hv_err *err);
+  void (*close)(struct hv_db *db);
+  int (*begin)(struct hv_db *db, struct hv_err *err);
+  int (*commit)(struct hv_db *db, struct hv_err *err);
+  void (*rollback)(struct hv_db *db);
+  int (*schema_version)(struct hv_db *db);
+  int (*check)(struct hv_db *db, struct hv_err *err);
+  const struct catalog_ops *catalog;
+  const struct ratings_ops *ratings;
+  const struct users_ops *users;
+  const struct tracking_ops *tracking;
+  const struct registry_ops *registry;
+  const struct stats_ops *stats;
+};
+
+/* The SQLite backend (store/sqlite/sq.c). */
+extern const struct store_backend sq_backend;
+
+#endif

@@ -1,0 +1,463 @@
+/*
+ * sq.c - the SQLite backend: connection, pragmas, transactions, migrations,
+ * the statement cache and the helpers its entity files share (see sq.h),
+ * and the backend table db_open uses (sq_backend).
+ *
+ * Threads: a connection belongs to one thread at a time.
+ */
+#include "store/sqlite/sq.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- errors and statements -------------------------------------------- */
+
+int sq_fail(struct hv_db *db, struct hv_err *err, const char *what)
+{
+  sqlite3 *h = db ? sq_of(db)->h : NULL;
+  return hv_err_set(err, HV_EDB, "%s: %s", what,
+                    h ? sqlite3_errmsg(h) : "no database");
+}
+
+int sq_exec(struct hv_db *db, const char *sql, struct hv_err *err)
+{
+  char *msg = NULL;
+  if (sqlite3_exec(sq_of(db)->h, sql, NULL, NULL, &msg) == SQLITE_OK)
+    return 0;
+  hv_err_set(err, HV_EDB, "database: %s", msg ? msg : "unknown error");
+  sqlite3_free(msg);
+  return HV_EDB;
+}
+
+int sq_prepare(struct hv_db *db, const char *sql, sqlite3_stmt **st,
+               struct hv_err *err)
+{
+  if (sqlite3_prepare_v2(sq_of(db)->h, sql, -1, st, NULL) != SQLITE_OK)
+    return sq_fail(db, err, "prepare");
+  return 0;
+}
+
+int sq_cached(struct hv_db *db, const char *sql, sqlite3_stmt **st,
+              struct hv_err *err)
+{
+  struct sq_db *s = sq_of(db);
+  *st = NULL;
+  for (int i = 0; i < s->n_cached; i++)
+    if (s->cache[i].sql == sql) {
+      if (sqlite3_stmt_busy(s->cache[i].st))
+        break; /* in use further up the stack: a private one */
+      *st = s->cache[i].st;
+      return 0;
+    }
+  if (sq_prepare(db, sql, st, err))
+    return HV_EDB;
+  int known = 0;
+  for (int i = 0; i < s->n_cached && !known; i++)
+    known = s->cache[i].sql == sql;
+  if (!known && s->n_cached < SQ_CACHE_MAX) {
+    s->cache[s->n_cached].sql = sql;
+    s->cache[s->n_cached++].st = *st;
+  }
+  return 0;
+}
+
+void sq_release(struct hv_db *db, sqlite3_stmt *st)
+{
+  if (!st)
+    return;
+  struct sq_db *s = sq_of(db);
+  for (int i = 0; i < s->n_cached; i++)
+    if (s->cache[i].st == st) {
+      sqlite3_reset(st);
+      sqlite3_clear_bindings(st);
+      return;
+    }
+  sqlite3_finalize(st);
+}
+
+/* ---- connection ------------------------------------------------------- */
+
+static int sq_begin(struct hv_db *db, struct hv_err *err)
+{
+  return sq_exec(db, "BEGIN IMMEDIATE", err);
+}
+
+static int sq_commit(struct hv_db *db, struct hv_err *err)
+{
+  return sq_exec(db, "COMMIT", err);
+}
+
+static void sq_rollback(struct hv_db *db)
+{
+  sqlite3 *h = sq_of(db)->h;
+  if (h && !sqlite3_get_autocommit(h))
+    sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int sq_schema_latest(void)
+{
+  return sq_schema_count;
+}
+
+static int sq_schema_version(struct hv_db *db)
+{
+  sqlite3_stmt *st = NULL;
+  int v = -1;
+  if (sqlite3_prepare_v2(sq_of(db)->h,
+                         "SELECT MAX(version) FROM schema_version", -1, &st,
+                         NULL) != SQLITE_OK)
+    return -1;
+  if (sqlite3_step(st) == SQLITE_ROW)
+    v = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  return v;
+}
+
+static int apply_migration(struct hv_db *db, int to, struct hv_err *err)
+{
+  sqlite3_stmt *st = NULL;
+  if (sq_begin(db, err))
+    return HV_EDB;
+  if (sq_exec(db, sq_schema_migrations[to - 1], err))
+    goto fail;
+  if (sq_prepare(db,
+                 "INSERT INTO schema_version(version, applied_at) "
+                 "VALUES (?, strftime('%s','now'))",
+                 &st, err))
+    goto fail;
+  sqlite3_bind_int(st, 1, to);
+  if (sqlite3_step(st) != SQLITE_DONE) {
+    sq_fail(db, err, "schema_version");
+    goto fail;
+  }
+  sqlite3_finalize(st);
+  return sq_commit(db, err);
+fail:
+  sqlite3_finalize(st);
+  sq_rollback(db);
+  hv_err_prefix(err, "%s: migration to schema %d", db->path, to);
+  return HV_EDB;
+}
+
+static int migrate(struct hv_db *db, struct hv_err *err)
+{
+  if (sq_exec(db,
+              "CREATE TABLE IF NOT EXISTS schema_version ("
+              " version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+              err))
+    return HV_EDB;
+  int have = sq_schema_version(db);
+  if (have < 0)
+    return sq_fail(db, err, "schema_version");
+  if (have > sq_schema_count)
+    return hv_err_set(err, HV_EVERSION,
+                      "%s is schema version %d but this harvest knows up to "
+                      "%d; use a newer harvest",
+                      db->path, have, sq_schema_count);
+  for (int v = have + 1; v <= sq_schema_count; v++)
+    if (apply_migration(db, v, err))
+      return err->code;
+  return 0;
+}
+
+static int set_pragmas(struct hv_db *db, struct hv_err *err)
+{
+  sqlite3_busy_timeout(sq_of(db)->h, 5000);
+  return sq_exec(db,
+                 "PRAGMA journal_mode=WAL;"
+                 "PRAGMA synchronous=NORMAL;"
+                 "PRAGMA foreign_keys=ON;"
+                 "PRAGMA temp_store=MEMORY;",
+                 err);
+}
+
+static void sq_close(struct hv_db *db)
+{
+  struct sq_db *s = sq_of(db);
+  for (int i = 0; i < s->n_cached; i++)
+    sqlite3_finalize(s->cache[i].st);
+  sqlite3_close_v2(s->h);
+  free(s);
+}
+
+/* SQLite creates a new database file 0644 (less the umask), and its -wal
+ * and -shm with the database file's mode. The database holds password
+ * hashes, so a new one is created 0600 here first (an empty file is an
+ * empty database); an existing file keeps its mode. Creating the file
+ * rather than changing the umask keeps this safe for the server's threads
+ * opening connections at once. Failures are left to sqlite3_open_v2 to
+ * report. */
+static void create_private(const char *path)
+{
+  if (!*path || !strcmp(path, ":memory:") || !strncmp(path, "file:", 5))
+    return;
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0)
+    close(fd);
+}
+
+static int sq_open(const char *path, struct hv_db **out, struct hv_err *err)
+{
+  *out = NULL;
+  struct sq_db *s = calloc(1, sizeof(*s));
+  if (!s)
+    return hv_err_set(err, HV_ENOMEM, "out of memory opening %s", path);
+  s->base.be = &sq_backend;
+  snprintf(s->base.path, sizeof(s->base.path), "%s", path);
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+              SQLITE_OPEN_NOMUTEX;
+  create_private(path);
+  if (sqlite3_open_v2(path, &s->h, flags, NULL) != SQLITE_OK) {
+    hv_err_set(err, HV_EDB, "cannot open database %s: %s", path,
+               s->h ? sqlite3_errmsg(s->h) : "out of memory");
+    sq_close(&s->base);
+    return HV_EDB;
+  }
+  sqlite3_extended_result_codes(s->h, 1);
+  if (set_pragmas(&s->base, err) || migrate(&s->base, err)) {
+    if (err && err->code != HV_EVERSION)
+      hv_err_prefix(err, "%s", path);
+    int rc = err ? err->code : HV_EDB;
+    sq_close(&s->base);
+    return rc;
+  }
+  *out = &s->base;
+  return 0;
+}
+
+static int check_pragma(struct hv_db *db, const char *sql, int want_ok,
+                        struct hv_err *err)
+{
+  sqlite3_stmt *st = NULL;
+  if (sq_prepare(db, sql, &st, err))
+    return HV_EDB;
+  int rc = 0;
+  int step = sqlite3_step(st);
+  if (step == SQLITE_ROW) {
+    const char *v = (const char *)sqlite3_column_text(st, 0);
+    if (!want_ok || !v || strcmp(v, "ok"))
+      rc = hv_err_set(err, HV_ECORRUPT, "%s: %s failed: %s", db->path, sql,
+                      v ? v : "(null)");
+  } else if (step != SQLITE_DONE) {
+    rc = sq_fail(db, err, sql);
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static int sq_check(struct hv_db *db, struct hv_err *err)
+{
+  if (check_pragma(db, "PRAGMA integrity_check", 1, err))
+    return err ? err->code : HV_ECORRUPT;
+  return check_pragma(db, "PRAGMA foreign_key_check", 0, err);
+}
+
+const struct store_backend sq_backend = {
+    .name = "sqlite", .schema_latest = sq_schema_latest,
+    .open = sq_open, .close = sq_close,
+    .begin = sq_begin, .commit = sq_commit, .rollback = sq_rollback,
+    .schema_version = sq_schema_version, .check = sq_check,
+    .catalog = &sq_catalog_ops, .ratings = &sq_ratings_ops,
+    .users = &sq_users_ops, .tracking = &sq_tracking_ops,
+    .registry = &sq_registry_ops, .stats = &sq_stats_ops};
+
+/* ---- column reads, binds, loops --------------------------------------- */
+
+const char *sq_col_text(sqlite3_stmt *st, int i)
+{
+  return (const char *)sqlite3_column_text(st, i);
+}
+
+char *sq_col_dup(sqlite3_stmt *st, int i, int *oom)
+{
+  const char *s = sq_col_text(st, i);
+  if (!s)
+    return NULL;
+  char *d = strdup(s);
+  if (!d)
+    *oom = 1;
+  return d;
+}
+
+void sq_col_copy(sqlite3_stmt *st, int i, char *buf, size_t cap)
+{
+  store_copy_text(buf, cap, sq_col_text(st, i));
+}
+
+int sq_col_int_or(sqlite3_stmt *st, int i, int dflt)
+{
+  if (sqlite3_column_type(st, i) == SQLITE_NULL)
+    return dflt;
+  return sqlite3_column_int(st, i);
+}
+
+int64_t sq_col_i64_or(sqlite3_stmt *st, int i, int64_t dflt)
+{
+  if (sqlite3_column_type(st, i) == SQLITE_NULL)
+    return dflt;
+  return sqlite3_column_int64(st, i);
+}
+
+void sq_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+  if (s)
+    sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+  else
+    sqlite3_bind_null(st, i);
+}
+
+int sq_step_done(struct hv_db *db, sqlite3_stmt *st, const char *what,
+                 struct hv_err *err)
+{
+  int rc = 0;
+  if (sqlite3_step(st) != SQLITE_DONE)
+    rc = sq_fail(db, err, what);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int sq_end(struct hv_db *db, int rc, struct hv_err *err)
+{
+  if (rc) {
+    sq_rollback(db);
+    return rc;
+  }
+  return sq_commit(db, err);
+}
+
+int sq_grow(void **p, size_t sz, size_t *cap, size_t need)
+{
+  assert(sz > 0);
+  if (need <= *cap)
+    return 0;
+  size_t nc = *cap ? *cap : 1024;
+  while (nc < need)
+    nc *= 2;
+  void *q = realloc(*p, nc * sz);
+  if (!q)
+    return HV_ENOMEM;
+  *p = q;
+  *cap = nc;
+  return 0;
+}
+
+void *sq_append(void **arr, size_t *n, size_t sz)
+{
+  assert(sz > 0 && (*arr != NULL || *n == 0));
+  size_t cnt = *n;
+  if ((cnt & (cnt - 1)) == 0) { /* 0, 1, 2, 4, ...: full */
+    void *p = realloc(*arr, (cnt ? cnt * 2 : 4) * sz);
+    if (!p)
+      return NULL;
+    *arr = p;
+  }
+  *n = cnt + 1;
+  void *slot = (char *)*arr + cnt * sz;
+  memset(slot, 0, sz);
+  return slot;
+}
+
+/* Step st (first column an int64) to the end, appending column 0 to *out /
+ * *n (start with NULL / 0). Does not finalize or reset st. Returns 0, or
+ * HV_ENOMEM (oom_msg) / HV_EDB ("WHAT: ...") after freeing *out and setting
+ * *out = NULL, *n = 0. */
+static int step_i64s(struct hv_db *db, sqlite3_stmt *st, int64_t **out,
+                     size_t *n, const char *oom_msg, const char *what,
+                     struct hv_err *err)
+{
+  assert(*out == NULL && *n == 0); /* cap starts at 0 */
+  assert(sqlite3_column_count(st) >= 1);
+  size_t cap = 0;
+  int rc, ret = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (sq_grow((void **)out, sizeof(int64_t), &cap, *n + 1)) {
+      ret = hv_err_set(err, HV_ENOMEM, "%s", oom_msg);
+      break;
+    }
+    (*out)[(*n)++] = sqlite3_column_int64(st, 0);
+  }
+  if (!ret && rc != SQLITE_DONE)
+    ret = sq_fail(db, err, what);
+  if (ret) {
+    free(*out);
+    *out = NULL;
+    *n = 0;
+  }
+  return ret;
+}
+
+int sq_each_row(struct hv_db *db, sqlite3_stmt *st,
+                int (*row)(sqlite3_stmt *st, void *arg), void *arg,
+                size_t *n_rows, const char *what, struct hv_err *err)
+{
+  int rc, out = 0;
+  size_t n = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    n++;
+    out = row(st, arg);
+    if (out)
+      break;
+  }
+  if (!out && rc != SQLITE_DONE)
+    out = sq_fail(db, err, what);
+  if (n_rows)
+    *n_rows = n;
+  return out;
+}
+
+int sq_run(struct hv_db *db, const char *sql, int cache, const int64_t *p,
+           int np, int (*row)(sqlite3_stmt *st, void *arg), void *arg,
+           size_t *n_rows, const char *what, struct hv_err *err)
+{
+  sqlite3_stmt *st = NULL;
+  if (cache ? sq_cached(db, sql, &st, err) : sq_prepare(db, sql, &st, err))
+    return HV_EDB;
+  for (int i = 0; i < np; i++)
+    sqlite3_bind_int64(st, i + 1, p[i]);
+  int rc = sq_each_row(db, st, row, arg, n_rows, what, err);
+  sq_release(db, st);
+  return rc;
+}
+
+int sq_run_ids(struct hv_db *db, const char *sql, int cache, const int64_t *p,
+               int np, int64_t **out, size_t *n, const char *what,
+               struct hv_err *err)
+{
+  sqlite3_stmt *st = NULL;
+  if (cache ? sq_cached(db, sql, &st, err) : sq_prepare(db, sql, &st, err))
+    return HV_EDB;
+  for (int i = 0; i < np; i++)
+    sqlite3_bind_int64(st, i + 1, p[i]);
+  char oom[128];
+  snprintf(oom, sizeof(oom), "%s: out of memory", what);
+  int rc = step_i64s(db, st, out, n, oom, what, err);
+  sq_release(db, st);
+  return rc;
+}
+
+struct row_out {
+  int64_t *out;
+  int k;
+};
+
+static int row_i64s(sqlite3_stmt *st, void *arg)
+{
+  const struct row_out *o = arg;
+  for (int i = 0; i < o->k; i++)
+    o->out[i] = sqlite3_column_int64(st, i);
+  return 0;
+}
+
+int sq_run_row(struct hv_db *db, const char *sql, const int64_t *p, int np,
+               int64_t *out, int k, const char *what, struct hv_err *err)
+{
+  struct row_out o = {out, k};
+  size_t rows = 0;
+  int rc = sq_run(db, sql, 0, p, np, row_i64s, &o, &rows, what, err);
+  if (!rc && rows != 1)
+    rc = hv_err_set(err, HV_EDB, "%s: no row", what);
+  return rc;
+}

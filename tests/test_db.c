@@ -1,0 +1,129 @@
+/*
+ * test_db.c - store/db: opening (and refusing bad paths), migrations from
+ * nothing and from an older schema, refusing a newer one, the consistency
+ * check, the path, and transactions (commit keeps, rollback undoes, a
+ * rollback outside a transaction is harmless).
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "store/db.h"
+#include "store/tracking.h"
+#include "testutil.h"
+
+static void test_open_memory_migrates(void **state)
+{
+  struct hv_db *db = NULL;
+  struct hv_err e = {0};
+  assert_int_equal(db_open(":memory:", &db, &e), 0);
+  assert_int_equal(db_schema_version(db), db_schema_latest());
+  assert_int_equal(db_check(db, &e), 0);
+  db_close(db);
+  db_close(NULL);
+}
+
+static void test_newer_schema_refused(void **state)
+{
+  char dir[256], path[512];
+  tu_tmpdir(dir, sizeof(dir));
+  snprintf(path, sizeof(path), "%s/h.db", dir);
+  struct hv_db *db = NULL;
+  struct hv_err e = {0};
+  assert_int_equal(db_open(path, &db, &e), 0);
+  db_close(db);
+  sqlite3 *h;
+  assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(h,
+                                "INSERT INTO schema_version VALUES (999, 0)",
+                                NULL, NULL, NULL),
+                   SQLITE_OK);
+  sqlite3_close(h);
+  assert_int_equal(db_open(path, &db, &e), HV_EVERSION);
+  assert_non_null(strstr(e.msg, "999"));
+  assert_null(db);
+  tu_rmtree(dir);
+}
+
+static void test_older_schema_upgraded(void **state)
+{
+  char dir[256], path[512];
+  tu_tmpdir(dir, sizeof(dir));
+  snprintf(path, sizeof(path), "%s/h.db", dir);
+  sqlite3 *h;
+  assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+  assert_int_equal(
+      sqlite3_exec(h,
+                   "CREATE TABLE schema_version(version INTEGER PRIMARY KEY,"
+                   " applied_at INTEGER NOT NULL)",
+                   NULL, NULL, NULL),
+      SQLITE_OK);
+  sqlite3_close(h);
+  struct hv_db *db = NULL;
+  struct hv_err e = {0};
+  assert_int_equal(db_open(path, &db, &e), 0);
+  assert_int_equal(db_schema_version(db), db_schema_latest());
+  db_close(db);
+  tu_rmtree(dir);
+}
+
+static void test_open_errors(void **state)
+{
+  static const struct {
+    const char *path;
+    int rc;
+  } cases[] = {{NULL, HV_EINVAL},
+               {"", HV_EINVAL},
+               {"/nonexistent-dir/x/h.db", HV_EDB},
+               {"/", HV_EDB}};
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    struct hv_db *db = (struct hv_db *)&cases;
+    struct hv_err e = {0};
+    assert_int_equal(db_open(cases[i].path, &db, &e), cases[i].rc);
+    assert_null(db);
+    assert_true(e.msg[0] != '\0');
+  }
+}
+
+static void test_path_and_transactions(void **state)
+{
+  struct hv_db *db = NULL;
+  struct hv_err e = {0};
+  assert_int_equal(db_open(":memory:", &db, &e), 0);
+  assert_string_equal(db_path(db), ":memory:");
+  db_rollback(db); /* no transaction open: harmless */
+  db_rollback(NULL);
+  static const struct {
+    const char *name;
+    int commit;
+    int found; /* tracking_experiment_id(create 0) afterwards */
+  } steps[] = {{"rolled-back", 0, HV_ENOTFOUND},
+               {"committed", 1, 0},
+               {"again-rolled-back", 0, HV_ENOTFOUND}};
+  for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+    int64_t id = -1;
+    assert_int_equal(db_begin(db, &e), 0);
+    assert_int_equal(db_begin(db, &e), HV_EDB); /* no nesting */
+    assert_int_equal(tracking_experiment_id(db, steps[i].name, 1, &id, &e), 0);
+    if (steps[i].commit)
+      assert_int_equal(db_commit(db, &e), 0);
+    else
+      db_rollback(db);
+    assert_int_equal(tracking_experiment_id(db, steps[i].name, 0, &id, &e),
+                     steps[i].found);
+  }
+  assert_int_equal(db_commit(db, &e), HV_EDB); /* nothing to commit */
+  db_close(db);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_open_memory_migrates),
+      cmocka_unit_test(test_newer_schema_refused),
+      cmocka_unit_test(test_older_schema_upgraded),
+      cmocka_unit_test(test_open_errors),
+      cmocka_unit_test(test_path_and_transactions),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
