@@ -3,7 +3,7 @@
  * (test_train.c, test_eval.c, test_modelfile.c, test_score.c): users and
  * movies fall into clusters; a user rates mostly movies of its own cluster,
  * popular ones more often, so a two-tower model can learn real structure.
- * Deterministic (own LCG); everything through store_loader_*.
+ * Deterministic (own LCG); everything through loader_*.
  */
 #ifndef HV_TESTS_MODEL_FIXTURE_H
 #define HV_TESTS_MODEL_FIXTURE_H
@@ -39,15 +39,15 @@ static inline uint64_t fx_next(uint64_t *s)
  * number of ratings written. The cluster of user/movie id x is x % k. */
 static inline int64_t fx_load(struct hv_db *db, const struct fx_spec *s)
 {
-  struct store_loader *ld = NULL;
+  struct loader *ld = NULL;
   struct hv_err e = {0};
   uint64_t r = s->seed * 2654435761u + 1;
   static const char *const gnames[] = {"Action", "Comedy", "Drama", "Horror"};
-  if (store_loader_begin(db, s->replace, &ld, &e))
+  if (loader_begin(db, s->replace, &ld, &e))
     return -1;
   if (s->catalogue)
     for (int g = 0; g < 4; g++)
-      if (store_loader_genre(ld, g, gnames[g], &e))
+      if (loader_genre(ld, g, gnames[g], &e))
         goto fail;
   for (int i = 1; s->catalogue && i <= s->movies; i++) {
     char title[64];
@@ -57,7 +57,7 @@ static inline int64_t fx_load(struct hv_db *db, const struct fx_spec *s)
              1950 + (int)(id % 50));
     struct hv_movie m = {id, title, NULL, 1950 + (int)(id % 50), NULL, gs,
                          gs[0] == gs[1] ? 1 : 2};
-    if (store_loader_movie(ld, &m, &e))
+    if (loader_movie(ld, &m, &e))
       goto fail;
   }
   for (int i = 1; s->catalogue && i <= s->users; i++) {
@@ -66,7 +66,7 @@ static inline int64_t fx_load(struct hv_db *db, const struct fx_spec *s)
     struct hv_user u = {id, age, catalog_age_bucket(age),
                         (id % s->clusters) % 2 ? "F" : "M", "other",
                         (int)(id % s->clusters), "00000"};
-    if (store_loader_user(ld, &u, &e))
+    if (loader_user(ld, &u, &e))
       goto fail;
   }
   int64_t rid = s->first_rating_id, n = 0;
@@ -84,17 +84,17 @@ static inline int64_t fx_load(struct hv_db *db, const struct fx_spec *s)
         mid = s->movie_base + 1 + cl;
       struct hv_rating rt = {rid++, uid, mid, 1.0 + (double)(fx_next(&r) % 5),
                              1000000 + rid};
-      if (store_loader_rating(ld, &rt, &e))
+      if (loader_rating(ld, &rt, &e))
         goto fail;
       n++;
     }
   }
-  if (store_loader_commit(ld, "synth", "fixture", &e))
+  if (loader_commit(ld, "synth", "fixture", &e))
     return -1;
   return n;
 fail:
   fprintf(stderr, "fixture: %s\n", e.msg);
-  store_loader_abort(ld);
+  loader_abort(ld);
   return -1;
 }
 

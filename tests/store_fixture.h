@@ -73,31 +73,31 @@ static inline void sf_user(int u, struct hv_user *us)
 static inline void sf_load(struct hv_db *db)
 {
   struct hv_err e = {0};
-  struct store_loader *ld = NULL;
-  assert_int_equal(store_loader_begin(db, 1, &ld, &e), 0);
-  assert_int_equal(store_loader_genre(ld, 0, "Action", &e), 0);
-  assert_int_equal(store_loader_genre(ld, 1, "Comedy", &e), 0);
+  struct loader *ld = NULL;
+  assert_int_equal(loader_begin(db, 1, &ld, &e), 0);
+  assert_int_equal(loader_genre(ld, 0, "Action", &e), 0);
+  assert_int_equal(loader_genre(ld, 1, "Comedy", &e), 0);
   static const int g[] = {0, 1};
   for (int m = 1; m <= SF_MOVIES; m++) {
     struct hv_movie mv = {.id = m, .title = sf_titles[m - 1],
                           .release_year = 1990 + m, .genre_ids = g,
                           .n_genres = m % 3};
-    assert_int_equal(store_loader_movie(ld, &mv, &e), 0);
+    assert_int_equal(loader_movie(ld, &mv, &e), 0);
   }
   int64_t rid = 1;
   for (int u = 1; u <= SF_USERS; u++) {
     struct hv_user us;
     sf_user(u, &us);
-    assert_int_equal(store_loader_user(ld, &us, &e), 0);
+    assert_int_equal(loader_user(ld, &us, &e), 0);
     for (int m = 1; m <= sf_n_rated(u); m++) {
       struct hv_rating r = {.rating_id = rid++, .user_id = u, .movie_id = m,
                             .rating = sf_rating(u, m),
                             .timestamp = SF_T0 + u};
-      assert_int_equal(store_loader_rating(ld, &r, &e), 0);
+      assert_int_equal(loader_rating(ld, &r, &e), 0);
     }
   }
   assert_int_equal(rid - 1, SF_RATINGS);
-  assert_int_equal(store_loader_commit(ld, "test", "generated", &e), 0);
+  assert_int_equal(loader_commit(ld, "test", "generated", &e), 0);
 }
 
 /* cmocka setup / teardown: *state is a loaded :memory: database. */

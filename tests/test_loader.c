@@ -1,10 +1,10 @@
 /*
- * test_loader.c - store/loader.c (the bulk loader: batching, C-side
-                                   * foreign keys, indexes written in key order or rebuilt, the fallback that
-                                   * drops and re-creates them, rollback journal or WAL, pragmas restored, all
-                                   * or nothing) and store/stats.c (full dataset summary). Every load's result
- * goes through PRAGMA integrity_check, which compares each index with the
- * table row by row and checks key order.
+ * test_loader.c - store/loader (the bulk loader: batching, C-side foreign
+ * keys, assigned ids, indexes written in key order or rebuilt, the fallback
+ * that drops and re-creates them, rollback journal or WAL, pragmas
+ * restored, all or nothing, an existing dataset refused or replaced).
+ * Every load's result goes through PRAGMA integrity_check, which compares
+ * each index with the table row by row and checks key order.
  */
 #include <math.h>
 #include <sqlite3.h>
@@ -75,22 +75,22 @@ static const char *q1s(sqlite3 *h, const char *sql, char *buf, size_t cap)
 }
 
 /* Genres 0..1, movies 1..m, users 1..u, with loader options. */
-static struct store_loader *begin_opts(struct hv_db *db,
-                                       const struct store_loader_opts *o,
-                                       int m, int u)
+static struct loader *begin_opts(struct hv_db *db,
+                                       const struct loader_opts *o,
+                                 int m, int u)
 {
   struct hv_err e = {0};
-  struct store_loader *ld = NULL;
-  assert_int_equal(store_loader_begin_opts(db, o, &ld, &e), 0);
-  assert_int_equal(store_loader_genre(ld, 0, "Action", &e), 0);
-  assert_int_equal(store_loader_genre(ld, 1, "Drama", &e), 0);
+  struct loader *ld = NULL;
+  assert_int_equal(loader_begin_opts(db, o, &ld, &e), 0);
+  assert_int_equal(loader_genre(ld, 0, "Action", &e), 0);
+  assert_int_equal(loader_genre(ld, 1, "Drama", &e), 0);
   for (int i = 1; i <= m; i++) {
     int g[] = {i % 2, (i + 1) % 2};
     char title[32];
     snprintf(title, sizeof(title), "Movie %d (199%d)", i, i % 10);
     struct hv_movie mv = {.id = i, .title = title, .release_year = 1990 + i,
                           .genre_ids = g, .n_genres = 1 + i % 2};
-    assert_int_equal(store_loader_movie(ld, &mv, &e), 0);
+    assert_int_equal(loader_movie(ld, &mv, &e), 0);
   }
   for (int i = 1; i <= u; i++) {
     struct hv_user us = {.id = i, .raw_age = 20 + i,
@@ -98,39 +98,39 @@ static struct store_loader *begin_opts(struct hv_db *db,
                          .gender = i % 2 ? "M" : "F",
                          .occupation_text = "writer", .occupation_label = 20,
                          .zip_code = "12345"};
-    assert_int_equal(store_loader_user(ld, &us, &e), 0);
+    assert_int_equal(loader_user(ld, &us, &e), 0);
   }
   return ld;
 }
 
 /* Genres 0..1, movies 1..m, users 1..u (plus the extra ids given). */
-static struct store_loader *begin_catalogue(struct hv_db *db, int replace,
-                                            int m, int u)
+static struct loader *begin_catalogue(struct hv_db *db, int replace,
+                                      int m, int u)
 {
-  struct store_loader_opts o = {.replace = replace};
+  struct loader_opts o = {.replace = replace};
   return begin_opts(db, &o, m, u);
 }
 
-static int add_rating(struct store_loader *ld, int64_t id, int64_t u,
+static int add_rating(struct loader *ld, int64_t id, int64_t u,
                       int64_t m, double r, int64_t ts, struct hv_err *e)
 {
   struct hv_rating x = {.rating_id = id, .user_id = u, .movie_id = m,
                         .rating = r, .timestamp = ts};
-  return store_loader_rating(ld, &x, e);
+  return loader_rating(ld, &x, e);
 }
 
 static void test_batches_and_indexes(void **state)
 {
   struct fixture *f = *state;
   struct hv_err e = {0};
-  struct store_loader *ld = begin_catalogue(f->db, 0, 50, 40);
+  struct loader *ld = begin_catalogue(f->db, 0, 50, 40);
   /* 1000 ratings: many full batches plus a remainder. */
   for (int i = 1; i <= 1000; i++)
     assert_int_equal(
         add_rating(ld, i, 1 + i % 40, 1 + (i * 7) % 50, 1 + i % 5, 1000 + i,
                    &e),
         0);
-  assert_int_equal(store_loader_commit(ld, "test", "unit", &e), 0);
+  assert_int_equal(loader_commit(ld, "test", "unit", &e), 0);
   sqlite3 *h = raw_open(f->path);
   assert_int_equal(q1(h, "SELECT COUNT(*) FROM ratings"), 1000);
   assert_int_equal(q1(h, "SELECT SUM(rating_id) FROM ratings"), 500500);
@@ -148,21 +148,21 @@ static void test_assigned_ids_and_odd_ids(void **state)
 {
   struct fixture *f = *state;
   struct hv_err e = {0};
-  struct store_loader *ld = begin_catalogue(f->db, 0, 3, 2);
+  struct loader *ld = begin_catalogue(f->db, 0, 3, 2);
   /* Ids outside the loader's bitmap range: negative and huge. */
   struct hv_user big = {.id = (int64_t)1 << 40, .raw_age = -1,
                         .bucketized_age = -1, .occupation_label = -1};
   struct hv_user neg = big;
   neg.id = -5;
-  assert_int_equal(store_loader_user(ld, &big, &e), 0);
-  assert_int_equal(store_loader_user(ld, &neg, &e), 0);
+  assert_int_equal(loader_user(ld, &big, &e), 0);
+  assert_int_equal(loader_user(ld, &neg, &e), 0);
   assert_int_equal(add_rating(ld, 0, (int64_t)1 << 40, 1, 4, 10, &e), 0);
   assert_int_equal(add_rating(ld, 0, -5, 2, 0.5, 11, &e), 0);
   assert_int_equal(add_rating(ld, 10, 1, 3, 5, 12, &e), 0);
   assert_int_equal(add_rating(ld, 0, 2, 3, 3.5, 13, &e), 0);
   /* Out of order but new: written on its own. */
   assert_int_equal(add_rating(ld, 5, 2, 1, 2, 14, &e), 0);
-  assert_int_equal(store_loader_commit(ld, "test", "unit", &e), 0);
+  assert_int_equal(loader_commit(ld, "test", "unit", &e), 0);
   sqlite3 *h = raw_open(f->path);
   assert_int_equal(q1(h, "SELECT COUNT(*) FROM ratings WHERE rating_id IN "
                          "(1, 2, 5, 10, 11)"),
@@ -180,9 +180,9 @@ static void test_bad_rows(void **state)
 {
   struct fixture *f = *state;
   struct hv_err e = {0};
-  struct store_loader *ld = begin_catalogue(f->db, 0, 2, 2);
+  struct loader *ld = begin_catalogue(f->db, 0, 2, 2);
   assert_int_equal(add_rating(ld, 1, 1, 1, 4, 1, &e), 0);
-  assert_int_equal(store_loader_commit(ld, "first", "unit", &e), 0);
+  assert_int_equal(loader_commit(ld, "first", "unit", &e), 0);
   static const struct {
     int64_t id, user, movie;
     double rating;
@@ -206,7 +206,7 @@ static void test_bad_rows(void **state)
                         cases[i].rating, 99, &e);
     assert_int_equal(rc, cases[i].code);
     assert_non_null(strstr(e.msg, cases[i].msg));
-    store_loader_abort(ld);
+    loader_abort(ld);
     struct stats_counts n;
     assert_int_equal(stats_counts(f->db, &n, &e), 0);
     assert_int_equal(n.ratings, 1);
@@ -216,20 +216,20 @@ static void test_bad_rows(void **state)
   ld = begin_catalogue(f->db, 1, 1, 1);
   int g[] = {7};
   struct hv_movie m = {.id = 9, .title = "X", .genre_ids = g, .n_genres = 1};
-  assert_int_equal(store_loader_movie(ld, &m, &e), HV_EINVAL);
+  assert_int_equal(loader_movie(ld, &m, &e), HV_EINVAL);
   assert_non_null(strstr(e.msg, "unknown genre id 7"));
   m.title = NULL;
   m.n_genres = 0;
-  assert_int_equal(store_loader_movie(ld, &m, &e), HV_EINVAL);
+  assert_int_equal(loader_movie(ld, &m, &e), HV_EINVAL);
   struct hv_user u = {.id = 1, .raw_age = -1, .bucketized_age = -1,
                       .occupation_label = -1};
-  assert_int_equal(store_loader_user(ld, &u, &e), HV_ECONFLICT);
-  assert_int_equal(store_loader_user(ld, NULL, &e), HV_EINVAL);
-  assert_int_equal(store_loader_rating(ld, NULL, &e), HV_EINVAL);
-  assert_int_equal(store_loader_genre(ld, 5, NULL, &e), HV_EINVAL);
-  store_loader_abort(ld);
-  store_loader_abort(NULL);
-  assert_int_equal(store_loader_commit(NULL, "x", "y", &e), HV_EINVAL);
+  assert_int_equal(loader_user(ld, &u, &e), HV_ECONFLICT);
+  assert_int_equal(loader_user(ld, NULL, &e), HV_EINVAL);
+  assert_int_equal(loader_rating(ld, NULL, &e), HV_EINVAL);
+  assert_int_equal(loader_genre(ld, 5, NULL, &e), HV_EINVAL);
+  loader_abort(ld);
+  loader_abort(NULL);
+  assert_int_equal(loader_commit(NULL, "x", "y", &e), HV_EINVAL);
   assert_int_equal(db_check(f->db, &e), 0);
 }
 
@@ -247,7 +247,7 @@ enum order {
   IN_ORDER, TIME_BACK, ID_GAP, OUT_OF_ORDER, ASSIGNED, BIG_IDS, BIG_KEY
 };
 
-static void add_ordered(struct store_loader *ld, enum order o, int n)
+static void add_ordered(struct loader *ld, enum order o, int n)
 {
   struct hv_err e = {0};
   for (int k = 0; k < n; k++) {
@@ -289,23 +289,23 @@ static void test_index_paths(void **state)
   char buf[64];
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     struct hv_err e = {0};
-    struct store_load_times t;
+    struct loader_times t;
     memset(&t, 0xff, sizeof(t));
-    struct store_loader_opts o = {.replace = 1, .plain = cases[i].plain,
+    struct loader_opts o = {.replace = 1, .plain = cases[i].plain,
                                   .keep_wal = cases[i].keep_wal, .times = &t};
-    struct store_loader *ld = begin_opts(f->db, &o, 50, 40);
+    struct loader *ld = begin_opts(f->db, &o, 50, 40);
     if (cases[i].order == BIG_IDS || cases[i].order == BIG_KEY) {
       struct hv_user big = {.id = (int64_t)1 << 40, .raw_age = -1,
                             .bucketized_age = -1, .occupation_label = -1};
       struct hv_movie mv = {.id = 20000000, .title = "Far"};
-      assert_int_equal(store_loader_user(ld, &big, &e), 0);
-      assert_int_equal(store_loader_movie(ld, &mv, &e), 0);
+      assert_int_equal(loader_user(ld, &big, &e), 0);
+      assert_int_equal(loader_movie(ld, &mv, &e), 0);
     }
     /* 2500 rows: several feed batches and a remainder */
     add_ordered(ld, cases[i].order, 2500);
     if (cases[i].order == OUT_OF_ORDER)
       assert_int_equal(add_rating(ld, 2499, 3, 4, 2, 77, &e), HV_ECONFLICT);
-    assert_int_equal(store_loader_commit(ld, "t", "u", &e), 0);
+    assert_int_equal(loader_commit(ld, "t", "u", &e), 0);
     assert_int_equal(t.fast, cases[i].fast);
     assert_int_equal(t.rebuilt, cases[i].rebuilt);
     assert_int_equal(t.rollback_journal, !cases[i].keep_wal);
@@ -353,18 +353,18 @@ static void test_wal_with_reader(void **state)
 {
   struct fixture *f = *state;
   struct hv_err e = {0};
-  struct store_loader *ld = begin_catalogue(f->db, 0, 50, 40);
+  struct loader *ld = begin_catalogue(f->db, 0, 50, 40);
   add_ordered(ld, IN_ORDER, 10);
-  assert_int_equal(store_loader_commit(ld, "first", "unit", &e), 0);
+  assert_int_equal(loader_commit(ld, "first", "unit", &e), 0);
   sqlite3 *h = raw_open(f->path);
   assert_int_equal(sqlite3_exec(h, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
   assert_int_equal(q1(h, "SELECT COUNT(*) FROM ratings"), 10);
-  struct store_load_times t;
-  struct store_loader_opts o = {.replace = 1, .times = &t};
+  struct loader_times t;
+  struct loader_opts o = {.replace = 1, .times = &t};
   ld = begin_opts(f->db, &o, 50, 40);
   add_ordered(ld, IN_ORDER, 3000);
   assert_int_equal(q1(h, "SELECT COUNT(*) FROM ratings"), 10);
-  assert_int_equal(store_loader_commit(ld, "second", "unit", &e), 0);
+  assert_int_equal(loader_commit(ld, "second", "unit", &e), 0);
   assert_int_equal(t.rollback_journal, 0);
   assert_int_equal(q1(h, "SELECT COUNT(*) FROM ratings"), 10);
   assert_int_equal(sqlite3_exec(h, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
@@ -384,7 +384,7 @@ static void test_pragmas_restored(void **state)
   struct hv_err e = {0};
   char buf[64];
   assert_pragmas_default(f->db);
-  struct store_loader *ld = begin_catalogue(f->db, 0, 1, 1);
+  struct loader *ld = begin_catalogue(f->db, 0, 1, 1);
   assert_int_equal(q1(sq_of(f->db)->h, "PRAGMA foreign_keys"), 0);
   assert_int_equal(q1(sq_of(f->db)->h, "SELECT COUNT(*) FROM sqlite_schema WHERE "
                       "type='index' AND tbl_name='ratings'"),
@@ -393,7 +393,7 @@ static void test_pragmas_restored(void **state)
   assert_string_equal(q1s(sq_of(f->db)->h, "PRAGMA journal_mode", buf, sizeof(buf)),
                       "delete");
   assert_int_equal(q1(sq_of(f->db)->h, "SELECT COUNT(*) FROM hv_load_ratings"), 0);
-  store_loader_abort(ld);
+  loader_abort(ld);
   assert_pragmas_default(f->db);
   assert_string_equal(q1s(sq_of(f->db)->h, "PRAGMA journal_mode", buf, sizeof(buf)),
                       "wal");
@@ -405,7 +405,7 @@ static void test_pragmas_restored(void **state)
                    3);
   ld = begin_catalogue(f->db, 0, 1, 1);
   assert_int_equal(add_rating(ld, 1, 1, 1, 2, 1, &e), 0);
-  assert_int_equal(store_loader_commit(ld, "t", "u", &e), 0);
+  assert_int_equal(loader_commit(ld, "t", "u", &e), 0);
   assert_pragmas_default(f->db);
   assert_string_equal(q1s(sq_of(f->db)->h, "PRAGMA journal_mode", buf, sizeof(buf)),
                       "wal");
@@ -421,7 +421,7 @@ static void test_pragmas_restored(void **state)
   /* db_check runs foreign_key_check: clean means the rows are consistent.
    * A second loader refuses without replace (ratings exist). */
   assert_int_equal(db_check(f->db, &e), 0);
-  assert_int_equal(store_loader_begin(f->db, 0, &ld, &e), HV_ECONFLICT);
+  assert_int_equal(loader_begin(f->db, 0, &ld, &e), HV_ECONFLICT);
   assert_null(ld);
   sqlite3 *h = raw_open(f->path);
   assert_int_equal(q1(h, "SELECT COUNT(*) FROM sqlite_schema WHERE "
@@ -435,9 +435,9 @@ static void test_replace_orphans_refused(void **state)
 {
   struct fixture *f = *state;
   struct hv_err e = {0};
-  struct store_loader *ld = begin_catalogue(f->db, 0, 2, 3);
+  struct loader *ld = begin_catalogue(f->db, 0, 2, 3);
   assert_int_equal(add_rating(ld, 1, 3, 1, 4, 1, &e), 0);
-  assert_int_equal(store_loader_commit(ld, "first", "unit", &e), 0);
+  assert_int_equal(loader_commit(ld, "first", "unit", &e), 0);
   sqlite3 *h = raw_open(f->path);
   assert_int_equal(sqlite3_exec(h,
                                 "PRAGMA foreign_keys=ON;"
@@ -448,7 +448,7 @@ static void test_replace_orphans_refused(void **state)
                    SQLITE_OK);
   sqlite3_close(h);
   ld = begin_catalogue(f->db, 1, 2, 2); /* user 3 is gone */
-  assert_int_equal(store_loader_commit(ld, "second", "unit", &e),
+  assert_int_equal(loader_commit(ld, "second", "unit", &e),
                    HV_ECONFLICT);
   assert_non_null(strstr(e.msg, "notes"));
   struct stats_counts n;
@@ -460,28 +460,28 @@ static void test_replace_orphans_refused(void **state)
 static void load_small(struct hv_db *db, int bad_rating)
 {
   struct hv_err e = {0};
-  struct store_loader *ld = NULL;
-  assert_int_equal(store_loader_begin(db, 1, &ld, &e), 0);
-  assert_int_equal(store_loader_genre(ld, 0, "Action", &e), 0);
+  struct loader *ld = NULL;
+  assert_int_equal(loader_begin(db, 1, &ld, &e), 0);
+  assert_int_equal(loader_genre(ld, 0, "Action", &e), 0);
   int g[] = {0};
   struct hv_movie m = {.id = 1, .title = "Toy Story (1995)",
                        .release_year = 1995, .genre_ids = g, .n_genres = 1};
-  assert_int_equal(store_loader_movie(ld, &m, &e), 0);
+  assert_int_equal(loader_movie(ld, &m, &e), 0);
   struct hv_user u = {.id = 7, .raw_age = 30, .bucketized_age = 25,
                       .gender = "F", .occupation_text = "writer",
                       .occupation_label = 3, .zip_code = "12345"};
-  assert_int_equal(store_loader_user(ld, &u, &e), 0);
+  assert_int_equal(loader_user(ld, &u, &e), 0);
   struct hv_rating r = {.rating_id = 1, .user_id = 7, .movie_id = 1,
                         .rating = 4, .timestamp = 100};
-  assert_int_equal(store_loader_rating(ld, &r, &e), 0);
+  assert_int_equal(loader_rating(ld, &r, &e), 0);
   if (bad_rating) {
     r.rating_id = 2;
     r.user_id = 99; /* unknown user: foreign key */
-    assert_int_not_equal(store_loader_rating(ld, &r, &e), 0);
-    store_loader_abort(ld);
+    assert_int_not_equal(loader_rating(ld, &r, &e), 0);
+    loader_abort(ld);
     return;
   }
-  assert_int_equal(store_loader_commit(ld, "test", "memory", &e), 0);
+  assert_int_equal(loader_commit(ld, "test", "memory", &e), 0);
 }
 
 static void test_loader_commit_and_abort(void **state)
@@ -495,8 +495,8 @@ static void test_loader_commit_and_abort(void **state)
   assert_int_equal(n.users, 1);
   assert_int_equal(n.ratings, 1);
   /* a second load without replace is refused */
-  struct store_loader *ld = NULL;
-  assert_int_equal(store_loader_begin(db, 0, &ld, &e), HV_ECONFLICT);
+  struct loader *ld = NULL;
+  assert_int_equal(loader_begin(db, 0, &ld, &e), HV_ECONFLICT);
   /* a failing replace leaves the old data */
   load_small(db, 1);
   assert_int_equal(stats_counts(db, &n, &e), 0);
@@ -504,80 +504,6 @@ static void test_loader_commit_and_abort(void **state)
   assert_int_equal(n.movies, 1);
   assert_int_equal(db_check(db, &e), 0);
   db_close(db);
-}
-
-static void test_stats_small(void **state)
-{
-  struct fixture *f = *state;
-  struct hv_err e = {0};
-  struct stats_summary s;
-  /* Empty database. */
-  assert_int_equal(stats_summary(f->db, &s, &e), 0);
-  assert_int_equal(s.n.ratings, 0);
-  assert_int_equal(s.n_hist, 0);
-  assert_int_equal(s.n_top, 0);
-  assert_true(s.sparsity == 1.0);
-  struct stats_dataset ds;
-  assert_int_equal(stats_dataset_latest(f->db, &ds, &e), HV_ENOTFOUND);
-  /* 3 users (user 3 rates nothing), 4 movies (movie 4 unrated). */
-  struct store_loader *ld = begin_catalogue(f->db, 0, 4, 3);
-  static const struct {
-    int u, m;
-    double r;
-  } rows[] = {{1, 1, 5}, {1, 2, 4}, {1, 3, 1}, {2, 1, 4}, {2, 2, 4.5}};
-  for (int i = 0; i < 5; i++)
-    assert_int_equal(add_rating(ld, i + 1, rows[i].u, rows[i].m, rows[i].r,
-                                86400 * 10 + i * 86400 * 2, &e),
-                     0);
-  assert_int_equal(store_loader_commit(ld, "small", "here", &e), 0);
-  assert_int_equal(stats_summary(f->db, &s, &e), 0);
-  assert_int_equal(s.n.users, 3);
-  assert_int_equal(s.n.ratings, 5);
-  assert_true(fabs(s.days - 8.0) < 1e-9);
-  assert_true(fabs(s.sparsity - (1.0 - 5.0 / 12.0)) < 1e-12);
-  assert_int_equal(s.n_hist, 4); /* 1, 4, 4.5, 5 */
-  assert_true(s.hist[0].rating == 1 && s.hist[0].count == 1);
-  assert_true(s.hist[1].rating == 4 && s.hist[1].count == 2);
-  assert_true(s.hist[2].rating == 4.5 && s.hist[2].count == 1);
-  /* per user counts {3, 2, 0}; per movie {2, 2, 1, 0} */
-  assert_int_equal(s.per_user.min, 0);
-  assert_int_equal(s.per_user.max, 3);
-  assert_true(s.per_user.median == 2);
-  assert_int_equal(s.per_movie.min, 0);
-  assert_true(s.per_movie.median == 1.5);
-  assert_int_equal(s.per_movie.max, 2);
-  assert_int_equal(s.n_top, 3);
-  assert_int_equal(s.top[0].movie_id, 1); /* ties: lower id first */
-  assert_int_equal(s.top[1].movie_id, 2);
-  assert_int_equal(s.top[2].movie_id, 3);
-  assert_true(fabs(s.top[0].mean_rating - 4.5) < 1e-12);
-  assert_true(fabs(s.top[1].mean_rating - 4.25) < 1e-12);
-  assert_string_equal(s.top[2].title, "Movie 3 (1993)");
-  assert_int_equal(stats_dataset_latest(f->db, &ds, &e), 0);
-  assert_string_equal(ds.name, "small");
-  assert_string_equal(ds.source, "here");
-  assert_int_equal(ds.n_ratings, 5);
-}
-
-/* More than ten movies: only the ten most rated are kept, in order. */
-static void test_stats_top_ten(void **state)
-{
-  struct fixture *f = *state;
-  struct hv_err e = {0};
-  struct store_loader *ld = begin_catalogue(f->db, 0, 15, 20);
-  int64_t id = 1;
-  for (int m = 1; m <= 15; m++) /* movie m gets (m * 7) % 16 ratings */
-    for (int k = 0; k < (m * 7) % 16; k++, id++)
-      assert_int_equal(add_rating(ld, id, 1 + k, m, 3, id, &e), 0);
-  assert_int_equal(store_loader_commit(ld, "t", "u", &e), 0);
-  struct stats_summary s;
-  assert_int_equal(stats_summary(f->db, &s, &e), 0);
-  assert_int_equal(s.n_top, 10);
-  for (int i = 1; i < 10; i++)
-    assert_true(s.top[i - 1].count >= s.top[i].count);
-  assert_int_equal(s.top[0].count, 15);
-  assert_int_equal(s.top[0].movie_id, 9); /* 9 * 7 % 16 == 15 */
-  assert_int_equal(s.top[9].count, 6);
 }
 
 int main(void)
@@ -594,8 +520,6 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_replace_orphans_refused, setup,
                                       teardown),
       cmocka_unit_test(test_loader_commit_and_abort),
-      cmocka_unit_test_setup_teardown(test_stats_small, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_stats_top_ten, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -112,13 +112,13 @@ static void load(struct hv_db *db, const int64_t *ids, const char *const *t,
                  int n)
 {
   struct hv_err e = {0};
-  struct store_loader *ld = NULL;
-  assert_int_equal(store_loader_begin(db, 1, &ld, &e), 0);
+  struct loader *ld = NULL;
+  assert_int_equal(loader_begin(db, 1, &ld, &e), 0);
   for (int i = 0; i < n; i++) {
     struct hv_movie m = {.id = ids[i], .title = t[i]};
-    assert_int_equal(store_loader_movie(ld, &m, &e), 0);
+    assert_int_equal(loader_movie(ld, &m, &e), 0);
   }
-  assert_int_equal(store_loader_commit(ld, "t", "t", &e), 0);
+  assert_int_equal(loader_commit(ld, "t", "t", &e), 0);
 }
 
 static void check_titles(const int64_t *ids, const char *const *t, int n,

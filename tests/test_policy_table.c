@@ -84,23 +84,23 @@ static void load(const char *db_path)
 {
   struct hv_db *db = tu_open_db(db_path);
   struct hv_err e = {0};
-  struct store_loader *ld = NULL;
-  assert_int_equal(store_loader_begin(db, 1, &ld, &e), 0);
-  assert_int_equal(store_loader_genre(ld, 0, "Drama", &e), 0);
+  struct loader *ld = NULL;
+  assert_int_equal(loader_begin(db, 1, &ld, &e), 0);
+  assert_int_equal(loader_genre(ld, 0, "Drama", &e), 0);
   int g[] = {0};
   struct hv_movie mv = {.id = 1, .title = "One (1999)", .release_year = 1999,
                         .genre_ids = g, .n_genres = 1};
-  assert_int_equal(store_loader_movie(ld, &mv, &e), 0);
+  assert_int_equal(loader_movie(ld, &mv, &e), 0);
   for (int u = 1; u <= 3; u++) {
     struct hv_user us = {.id = u, .raw_age = 30, .bucketized_age = 25,
                          .gender = "F", .occupation_text = "writer",
                          .occupation_label = 3, .zip_code = "55455"};
-    assert_int_equal(store_loader_user(ld, &us, &e), 0);
+    assert_int_equal(loader_user(ld, &us, &e), 0);
     struct hv_rating r = {.rating_id = u, .user_id = u, .movie_id = 1,
                           .rating = 4, .timestamp = 1000 + u};
-    assert_int_equal(store_loader_rating(ld, &r, &e), 0);
+    assert_int_equal(loader_rating(ld, &r, &e), 0);
   }
-  assert_int_equal(store_loader_commit(ld, "test", "generated", &e), 0);
+  assert_int_equal(loader_commit(ld, "test", "generated", &e), 0);
   db_close(db);
 }
 

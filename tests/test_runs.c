@@ -224,18 +224,18 @@ static void test_batch_100k(void **state)
 static void load_ratings(struct hv_db *db)
 {
   struct hv_err e = {0};
-  struct store_loader *ld = NULL;
-  assert_int_equal(store_loader_begin(db, 1, &ld, &e), 0);
+  struct loader *ld = NULL;
+  assert_int_equal(loader_begin(db, 1, &ld, &e), 0);
   struct hv_movie mv = {.id = 1, .title = "Toy Story (1995)"};
-  assert_int_equal(store_loader_movie(ld, &mv, &e), 0);
+  assert_int_equal(loader_movie(ld, &mv, &e), 0);
   struct hv_user u = {.id = 7, .raw_age = -1, .bucketized_age = -1,
                       .occupation_label = -1};
-  assert_int_equal(store_loader_user(ld, &u, &e), 0);
+  assert_int_equal(loader_user(ld, &u, &e), 0);
   static const struct hv_rating rs[] = {
       {1, 7, 1, 4, 100}, {2, 7, 1, 3.5, 200}, {3, 7, 1, 0.5, 300}};
   for (size_t i = 0; i < 3; i++)
-    assert_int_equal(store_loader_rating(ld, &rs[i], &e), 0);
-  assert_int_equal(store_loader_commit(ld, "t", "memory", &e), 0);
+    assert_int_equal(loader_rating(ld, &rs[i], &e), 0);
+  assert_int_equal(loader_commit(ld, "t", "memory", &e), 0);
 }
 
 static void sha_hex(const char *text, char hex[65])

@@ -62,9 +62,9 @@ static char g_home[256], g_db[512], g_m1[512], g_m2[512], g_logs[512];
 static void load_catalogue(struct hv_db *db)
 {
   struct hv_err e = {0};
-  struct store_loader *ld = NULL;
-  assert_int_equal(store_loader_begin(db, 1, &ld, &e), 0);
-  assert_int_equal(store_loader_genre(ld, 0, "Drama", &e), 0);
+  struct loader *ld = NULL;
+  assert_int_equal(loader_begin(db, 1, &ld, &e), 0);
+  assert_int_equal(loader_genre(ld, 0, "Drama", &e), 0);
   int g[] = {0};
   for (int m = 1; m <= N_MOVIES; m++) {
     char title[64];
@@ -73,7 +73,7 @@ static void load_catalogue(struct hv_db *db)
                                                    : title,
                           .release_year = 1950 + m, .genre_ids = g,
                           .n_genres = 1};
-    assert_int_equal(store_loader_movie(ld, &mv, &e), 0);
+    assert_int_equal(loader_movie(ld, &mv, &e), 0);
   }
   int64_t rid = 1;
   unsigned seed = 7;
@@ -83,17 +83,17 @@ static void load_catalogue(struct hv_db *db)
                          .gender = u % 2 ? "M" : "F",
                          .occupation_text = "writer", .occupation_label = 3,
                          .zip_code = "55455"};
-    assert_int_equal(store_loader_user(ld, &us, &e), 0);
+    assert_int_equal(loader_user(ld, &us, &e), 0);
     for (int k = 0; u <= N_USERS && k < PER_USER; k++) {
       seed = seed * 1103515245u + 12345u;
       int m = 1 + (int)((seed >> 8) % N_MOVIES);
       struct hv_rating r = {.rating_id = rid++, .user_id = u, .movie_id = m,
                             .rating = 1 + (seed >> 4) % 5,
                             .timestamp = 100000 + rid};
-      assert_int_equal(store_loader_rating(ld, &r, &e), 0);
+      assert_int_equal(loader_rating(ld, &r, &e), 0);
     }
   }
-  assert_int_equal(store_loader_commit(ld, "test", "generated", &e), 0);
+  assert_int_equal(loader_commit(ld, "test", "generated", &e), 0);
 }
 
 static void train_to(struct hv_db *db, uint64_t seed, const char *path)

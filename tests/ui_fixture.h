@@ -220,9 +220,9 @@ UIF_FN void uif_hostile_home(char *home, size_t cap, char *model, size_t mcap)
   snprintf(path, sizeof(path), "%s/harvest.db", home);
   snprintf(model, mcap, "%s/m.hvm", home);
   UIF_CHECK(db_open(path, &db, &e), e);
-  struct store_loader *ld = NULL;
-  UIF_CHECK(store_loader_begin(db, 1, &ld, &e), e);
-  UIF_CHECK(store_loader_genre(ld, 0, "Drama", &e), e);
+  struct loader *ld = NULL;
+  UIF_CHECK(loader_begin(db, 1, &ld, &e), e);
+  UIF_CHECK(loader_genre(ld, 0, "Drama", &e), e);
   int g[] = {0};
   for (int m = 1; m <= 30; m++) {
     char title[64];
@@ -230,7 +230,7 @@ UIF_FN void uif_hostile_home(char *home, size_t cap, char *model, size_t mcap)
     struct hv_movie mv = {.id = m, .title = m <= 4 ? titles[m - 1] : title,
                           .release_year = 1950 + m, .genre_ids = g,
                           .n_genres = 1};
-    UIF_CHECK(store_loader_movie(ld, &mv, &e), e);
+    UIF_CHECK(loader_movie(ld, &mv, &e), e);
   }
   int64_t rid = 1;
   for (int u = 1; u <= 20; u++) {
@@ -239,17 +239,17 @@ UIF_FN void uif_hostile_home(char *home, size_t cap, char *model, size_t mcap)
                          .gender = u % 2 ? "M" : "F",
                          .occupation_text = "writer", .occupation_label = 3,
                          .zip_code = "55455"};
-    UIF_CHECK(store_loader_user(ld, &us, &e), e);
+    UIF_CHECK(loader_user(ld, &us, &e), e);
     for (int k = 0; k < 8; k++) {
       int m = k == 0 ? 1 : 5 + (u * 7 + k * 3) % 26;
       struct hv_rating r = {.rating_id = rid, .user_id = u, .movie_id = m,
                             .rating = 1 + (u + k) % 5,
                             .timestamp = 100000 + rid};
       rid++;
-      UIF_CHECK(store_loader_rating(ld, &r, &e), e);
+      UIF_CHECK(loader_rating(ld, &r, &e), e);
     }
   }
-  UIF_CHECK(store_loader_commit(ld, "hostile", "generated", &e), e);
+  UIF_CHECK(loader_commit(ld, "hostile", "generated", &e), e);
   struct train_config c;
   struct hv_model *m = NULL;
   train_config_tutorial(&c);

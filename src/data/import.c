@@ -103,21 +103,21 @@ static int load(struct hv_db *db, struct source *src, const char *name,
                 reader_fn read, int replace, struct ml_load *ml,
                 struct hv_err *err)
 {
-  struct store_loader *ld = NULL;
-  int rc = store_loader_begin(db, replace, &ld, err);
+  struct loader *ld = NULL;
+  int rc = loader_begin(db, replace, &ld, err);
   if (rc)
     return rc;
   ml->src = src;
   ml->ld = ld;
   rc = read(ml, err);
   if (rc) {
-    store_loader_abort(ld);
+    loader_abort(ld);
     return rc;
   }
   char full[PATH_MAX];
   const char *where =
       realpath(source_path(src), full) ? full : source_path(src);
-  return store_loader_commit(ld, name, where, err);
+  return loader_commit(ld, name, where, err);
 }
 
 int import_dataset_progress(struct hv_db *db, const char *format,

@@ -3,7 +3,7 @@
  * ml-1m, ml-latest / ml-latest-small) from its folder or .zip into the
  * database.
  *
- * Design: the whole import is one store_loader transaction, so any bad line
+ * Design: the whole import is one loader transaction, so any bad line
  * in any file (reported as "FILE:LINE: what is wrong") leaves the database
  * exactly as it was. Files are streamed (no file is held in memory whole);
  * the readers validate field counts, numbers, rating ranges, duplicate and
@@ -36,7 +36,7 @@ typedef void (*import_progress_fn)(void *ctx, const char *file, int64_t done,
 /* Import dataset at path (folder or .zip) of format "ml-100k" | "ml-1m" |
  * "ml-latest" ("ml-latest-small" is accepted as ml-latest; NULL or "auto"
  * guesses it with import_guess_format) into db as one transaction
- * (store_loader_*; nothing is written on any error). replace: swap an
+ * (loader_*; nothing is written on any error). replace: swap an
  * existing dataset instead of refusing (HV_ECONFLICT). res (may be NULL)
  * gets the counts and time. Returns 0 or a negative HV_E* code with err
  * filled: HV_EUSAGE for an unknown format, HV_ENOTFOUND for a missing path or

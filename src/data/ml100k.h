@@ -3,7 +3,7 @@
  * u.item, u.data).
  *
  * Design: files are read in dependency order (genres and occupations, then
- * users and movies, then ratings) into a store_loader through mlread.h.
+ * users and movies, then ratings) into a loader through mlread.h.
  * u.genre ids must be 0, 1, 2, ... in file order because u.item's genre
  * flags are positional; occupation_label is the 0-based line of the
  * occupation in u.occupation. u.item is Latin-1 and is stored as UTF-8; the

@@ -238,7 +238,7 @@ static int store_genre(struct ml_load *ml, const struct ml_file *f, int id,
   char *copy = strdup(name);
   if (!copy)
     return hv_err_set(err, HV_ENOMEM, "out of memory");
-  if (store_loader_genre(ml->ld, id, name, err)) {
+  if (loader_genre(ml->ld, id, name, err)) {
     free(copy);
     return ml_prefix(f, err);
   }
@@ -321,7 +321,7 @@ int ml_add_user(struct ml_load *ml, const struct ml_file *f,
   if (clean(ml, 0, u->gender, &c.gender, err) ||
       clean(ml, 1, u->occupation_text, &c.occupation_text, err) ||
       clean(ml, 2, u->zip_code, &c.zip_code, err) ||
-      store_loader_user(ml->ld, &c, err))
+      loader_user(ml->ld, &c, err))
     return ml_prefix(f, err);
   ml->res.users++;
   return 0;
@@ -337,7 +337,7 @@ int ml_add_movie(struct ml_load *ml, const struct ml_file *f,
   if (clean(ml, 0, m->title, &c.title, err) ||
       clean(ml, 1, m->release_date, &c.release_date, err) ||
       clean(ml, 2, m->imdb_url, &c.imdb_url, err) ||
-      store_loader_movie(ml->ld, &c, err))
+      loader_movie(ml->ld, &c, err))
     return ml_prefix(f, err);
   ml->res.movies++;
   return 0;
@@ -359,7 +359,7 @@ int ml_add_rating(struct ml_load *ml, const struct ml_file *f, int64_t user,
                         .movie_id = movie,
                         .rating = rating,
                         .timestamp = ts};
-  if (store_loader_rating(ml->ld, &r, err))
+  if (loader_rating(ml->ld, &r, err))
     return ml_prefix(f, err);
   ml->res.ratings++;
   return 0;

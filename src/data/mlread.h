@@ -5,7 +5,7 @@
  * behind the duplicate and unknown-id checks.
  *
  * Design: a struct ml_load is one import: the source it reads, the
- * store_loader it writes to, the ids seen so far, the genre names in the
+ * loader it writes to, the ids seen so far, the genre names in the
  * order they were assigned, and the counts. Rows go to the store through
  * ml_add_user / ml_add_movie / ml_add_rating, which check ids first so a
  * problem is reported at its line, and clean every text field of control
@@ -35,7 +35,7 @@ struct source_file;
 
 struct ml_load {
   struct source *src;          /* borrowed */
-  struct store_loader *ld;     /* borrowed */
+  struct loader *ld;     /* borrowed */
   import_progress_fn progress; /* may be NULL */
   void *progress_ctx;
   struct idset users, movies;

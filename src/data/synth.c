@@ -134,14 +134,14 @@ static void ring_stop(struct ring *g)
 /* ---- writing rows ----------------------------------------------------- */
 
 static int write_ratings(struct synth *s, struct ring *g,
-                         struct store_loader *ld, synth_progress_fn progress,
+                         struct loader *ld, synth_progress_fn progress,
                          void *ctx, struct hv_err *err)
 {
   int64_t done = 0;
   int slot;
   while ((slot = ring_take(g)) >= 0) {
     for (int k = 0; k < g->count[slot]; k++)
-      if (store_loader_rating(ld, &g->slot[slot][k], err))
+      if (loader_rating(ld, &g->slot[slot][k], err))
         return err->code;
     done += g->count[slot];
     ring_release(g);
@@ -200,7 +200,7 @@ static void fill_result(const struct synth *s, struct synth_result *r)
 
 /* Insert everything while the generator thread runs; joins it. Adds the
  * generator's busy time and the loader's waiting time to r. */
-static int load_all(struct synth *s, struct store_loader *ld,
+static int load_all(struct synth *s, struct loader *ld,
                     synth_progress_fn progress, void *ctx,
                     struct synth_result *r, struct hv_err *err)
 {
@@ -336,20 +336,20 @@ int synth_run(struct hv_db *db, const struct synth_config *cfg,
   int rc = synth_check(cfg, err);
   if (rc)
     return rc;
-  struct store_load_times lt;
-  struct store_loader_opts opts = {.replace = cfg->replace, .times = &lt};
-  struct store_loader *ld = NULL;
-  if ((rc = store_loader_begin_opts(db, &opts, &ld, err)))
+  struct loader_times lt;
+  struct loader_opts opts = {.replace = cfg->replace, .times = &lt};
+  struct loader *ld = NULL;
+  if ((rc = loader_begin_opts(db, &opts, &ld, err)))
     return rc;
   struct synth *s = malloc(sizeof(*s));
   if (!s) {
-    store_loader_abort(ld);
+    loader_abort(ld);
     return hv_err_set(err, HV_ENOMEM, "out of memory");
   }
   double t0 = hv_mono();
   if ((rc = synth_init(s, cfg, err))) {
     free(s);
-    store_loader_abort(ld);
+    loader_abort(ld);
     return rc;
   }
   double t1 = hv_mono();
@@ -367,12 +367,12 @@ int synth_run(struct hv_db *db, const struct synth_config *cfg,
   synth_free(s);
   free(s);
   if (rc) {
-    store_loader_abort(ld);
+    loader_abort(ld);
     return rc;
   }
   if (progress)
     progress(ctx, "indexes", 0, 1);
-  rc = store_loader_commit(ld, "synth", source, err);
+  rc = loader_commit(ld, "synth", source, err);
   free(source);
   if (rc)
     return rc;

@@ -57,7 +57,7 @@
  * movie rows and the filter slot are random reads from tables of up to a
  * few hundred MB): about 40% less generator time at 1M users. The ratings
  * table and its time index are written while ratings are generated; the
- * user and movie indexes at commit (see store/loader.c). Deterministic for
+ * user and movie indexes at commit (see store/sqlite/sq_loader.c). Deterministic for
  * a seed: one xoshiro256** stream per concern, seeded by splitmix64; no
  * rand().
  *

@@ -235,7 +235,7 @@ static inline double blend_at(const struct synth *s, int64_t t)
 int synth_model_build(struct synth *s);
 
 /* Write the genres, movies and users into ld (progress every 65536 rows). */
-int synth_model_write(const struct synth *s, struct store_loader *ld,
+int synth_model_write(const struct synth *s, struct loader *ld,
                       synth_progress_fn progress, void *ctx,
                       struct hv_err *err);
 

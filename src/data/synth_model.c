@@ -324,10 +324,10 @@ int synth_model_build(struct synth *s)
 
 /* ---- catalogue rows ----------------------------------------------------- */
 
-static int write_genres(struct store_loader *ld, struct hv_err *err)
+static int write_genres(struct loader *ld, struct hv_err *err)
 {
   for (int g = 0; g < N_GENRES; g++)
-    if (store_loader_genre(ld, g, genre_names[g], err))
+    if (loader_genre(ld, g, genre_names[g], err))
       return err->code;
   return 0;
 }
@@ -360,7 +360,7 @@ static void movie_title(const struct synth *s, int64_t i, char *out,
   }
 }
 
-static int write_movies(const struct synth *s, struct store_loader *ld,
+static int write_movies(const struct synth *s, struct loader *ld,
                         synth_progress_fn progress, void *ctx,
                         struct hv_err *err)
 {
@@ -376,7 +376,7 @@ static int write_movies(const struct synth *s, struct store_loader *ld,
     struct hv_movie hm = {.id = i + 1, .title = title, .release_date = date,
                           .release_year = m->year, .imdb_url = NULL,
                           .genre_ids = gids, .n_genres = m->n_genres};
-    if (store_loader_movie(ld, &hm, err))
+    if (loader_movie(ld, &hm, err))
       return err->code;
     if (progress && (i & 0xFFFF) == 0xFFFF)
       progress(ctx, "movies", i + 1, s->cfg.movies);
@@ -384,7 +384,7 @@ static int write_movies(const struct synth *s, struct store_loader *ld,
   return 0;
 }
 
-static int write_users(const struct synth *s, struct store_loader *ld,
+static int write_users(const struct synth *s, struct loader *ld,
                        synth_progress_fn progress, void *ctx,
                        struct hv_err *err)
 {
@@ -397,7 +397,7 @@ static int write_users(const struct synth *s, struct store_loader *ld,
                          .gender = u->gender_f ? "F" : "M",
                          .occupation_text = occupations[u->occ],
                          .occupation_label = u->occ, .zip_code = zip};
-    if (store_loader_user(ld, &hu, err))
+    if (loader_user(ld, &hu, err))
       return err->code;
     if (progress && (i & 0xFFFF) == 0xFFFF)
       progress(ctx, "users", i + 1, s->cfg.users);
@@ -405,7 +405,7 @@ static int write_users(const struct synth *s, struct store_loader *ld,
   return 0;
 }
 
-int synth_model_write(const struct synth *s, struct store_loader *ld,
+int synth_model_write(const struct synth *s, struct loader *ld,
                       synth_progress_fn progress, void *ctx,
                       struct hv_err *err)
 {

@@ -27,6 +27,7 @@
 
 #include "store/catalog.h"
 #include "store/db.h"
+#include "store/loader.h"
 #include "store/ratings.h"
 #include "store/registry_db.h"
 #include "store/stats.h"
@@ -255,6 +256,31 @@ struct stats_ops {
                         struct hv_err *err);
 };
 
+/* ---- loader ----------------------------------------------------------- */
+
+/* What the dataset record of a load counts. */
+struct loader_counts {
+  int64_t users, movies, ratings;
+};
+
+/* The backend's half of a bulk load (see loader.h): begin opens the write
+ * transaction (clearing or refusing an existing dataset as opts say) and
+ * hands back its state in *impl, cleaning up itself on failure; the rows
+ * arrive checked (ids known, rating in range, rating_id assigned); commit
+ * records the dataset with the counts and commits; commit and abort free
+ * impl on every path. */
+struct loader_ops {
+  int (*begin)(struct hv_db *db, const struct loader_opts *opts, void **impl,
+               struct hv_err *err);
+  int (*genre)(void *impl, int id, const char *name, struct hv_err *err);
+  int (*movie)(void *impl, const struct hv_movie *m, struct hv_err *err);
+  int (*user)(void *impl, const struct hv_user *u, struct hv_err *err);
+  int (*rating)(void *impl, const struct hv_rating *r, struct hv_err *err);
+  int (*commit)(void *impl, const struct loader_counts *n, const char *name,
+                const char *source, struct hv_err *err);
+  void (*abort)(void *impl);
+};
+
 /* ---- the backend ------------------------------------------------------ */
 
 struct store_backend {
@@ -274,6 +300,7 @@ struct store_backend {
   const struct tracking_ops *tracking;
   const struct registry_ops *registry;
   const struct stats_ops *stats;
+  const struct loader_ops *loader;
 };
 
 /* The SQLite backend (store/sqlite/sq.c). */

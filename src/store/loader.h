@@ -2,17 +2,19 @@
  * loader.h - the bulk import: the catalogue (genres, movies, users) and
  * ratings in one transaction.
  *
- * Design: a store_loader is one write transaction. Readers (ml-100k, ml-1m,
- * ml-latest, synth) push rows into it and either commit everything or abort
- * and leave the database as it was, so a bad line anywhere loses nothing.
- * Statements are prepared once and bound per row. It is built for bulk
- * loads (tens of millions of ratings): ratings go into the table without
- * per-row index maintenance and each ratings index is written in key order
- * (appended, not sorted by SQLite) when the rows allow it, else rebuilt at
- * commit; foreign keys are checked in C against the ids loaded so far (see
- * loader.c), so rows must come parents first: genres, movies, users, then
- * ratings. Ratings in increasing rating_id order with non-decreasing
- * timestamps (what synth and the importers produce) take the fastest path.
+ * Design: a struct loader is one write transaction. Readers (ml-100k,
+ * ml-1m, ml-latest, synth) push rows into it and either commit everything
+ * or abort and leave the database as it was, so a bad line anywhere loses
+ * nothing. Foreign keys and the rating range are checked here (loader.c),
+ * in C, against the ids loaded so far, the same for every backend, so rows
+ * must come parents first: genres, movies, users, then ratings. The
+ * backend writes the rows the fastest way it has; SQLite's
+ * (sqlite/sq_loader.c, sq_bulk.c) is built for tens of millions of
+ * ratings: statements prepared once, ratings into the table without per-row
+ * index maintenance, each ratings index written in key order (appended, not
+ * sorted) when the rows allow it, else rebuilt at commit. Ratings in
+ * increasing rating_id order with non-decreasing timestamps (what synth and
+ * the importers produce) take the fastest path.
  *
  * Threads: a loader uses its connection exclusively until commit/abort.
  */
@@ -24,7 +26,7 @@
 #include "util/err.h"
 
 struct hv_db;
-struct store_loader;
+struct loader;
 
 struct hv_movie {
   int64_t id;
@@ -54,10 +56,10 @@ struct hv_rating {
   int64_t timestamp; /* seconds since the epoch */
 };
 
-/* Where the time of a load went, filled by store_loader_commit (seconds of
- * wall time). */
-struct store_load_times {
-  double rows;     /* store_loader_begin .. store_loader_commit called */
+/* Where the time of a load went, filled by loader_commit (seconds of
+ * wall time; the flags say which SQLite path ran). */
+struct loader_times {
+  double rows;     /* loader_begin .. loader_commit called */
   double indexes;  /* writing or rebuilding the ratings indexes at commit */
   double commit;   /* COMMIT: the rest of the pages into the WAL */
   double checkpoint; /* copying the WAL into the database file */
@@ -68,27 +70,27 @@ struct store_load_times {
                          * connection was open), then back to WAL */
 };
 
-struct store_loader_opts {
+struct loader_opts {
   int replace; /* swap an existing dataset instead of refusing */
   int plain;   /* 1: skip the key-order fast path (tests, diagnosis) */
   int keep_wal; /* 1: stay in WAL mode even when no other connection is
                  * open (else the load uses a rollback journal) */
-  struct store_load_times *times; /* filled by commit when not NULL */
+  struct loader_times *times; /* filled by commit when not NULL */
 };
 
 /* Start a load. With replace set, the existing catalogue and ratings are
  * deleted inside the same transaction; without it a database that already
  * holds ratings or movies is refused (HV_ECONFLICT). *out is freed by
- * store_loader_commit or store_loader_abort. */
-int store_loader_begin(struct hv_db *db, int replace, struct store_loader **out,
-                       struct hv_err *err) HV_WARN_UNUSED;
+ * loader_commit or loader_abort. */
+int loader_begin(struct hv_db *db, int replace, struct loader **out,
+                 struct hv_err *err) HV_WARN_UNUSED;
 
-/* store_loader_begin with options (opts NULL: all zero). opts->times must
+/* loader_begin with options (opts NULL: all zero). opts->times must
  * stay valid until commit or abort. */
-int store_loader_begin_opts(struct hv_db *db,
-                            const struct store_loader_opts *opts,
-                            struct store_loader **out,
-                            struct hv_err *err) HV_WARN_UNUSED;
+int loader_begin_opts(struct hv_db *db,
+                      const struct loader_opts *opts,
+                      struct loader **out,
+                      struct hv_err *err) HV_WARN_UNUSED;
 
 /* Add one row. Each returns 0 or a negative HV_E* code with err filled:
  * HV_EINVAL for a row that refers to an unknown genre, user or movie id
@@ -96,23 +98,23 @@ int store_loader_begin_opts(struct hv_db *db,
  * HV_ECONFLICT for a duplicate id, HV_EDB for a database failure. Ratings
  * are buffered: rows with increasing rating_id are written in batches (a
  * database failure of a batch names its id range); a rating_id <= one seen
- * before is written at once. After a failure call store_loader_abort. */
-int store_loader_genre(struct store_loader *ld, int id, const char *name,
-                       struct hv_err *err) HV_WARN_UNUSED;
-int store_loader_movie(struct store_loader *ld, const struct hv_movie *m,
-                       struct hv_err *err) HV_WARN_UNUSED;
-int store_loader_user(struct store_loader *ld, const struct hv_user *u,
-                      struct hv_err *err) HV_WARN_UNUSED;
-int store_loader_rating(struct store_loader *ld, const struct hv_rating *r,
-                        struct hv_err *err) HV_WARN_UNUSED;
+ * before is written at once. After a failure call loader_abort. */
+int loader_genre(struct loader *ld, int id, const char *name,
+                 struct hv_err *err) HV_WARN_UNUSED;
+int loader_movie(struct loader *ld, const struct hv_movie *m,
+                 struct hv_err *err) HV_WARN_UNUSED;
+int loader_user(struct loader *ld, const struct hv_user *u,
+                struct hv_err *err) HV_WARN_UNUSED;
+int loader_rating(struct loader *ld, const struct hv_rating *r,
+                  struct hv_err *err) HV_WARN_UNUSED;
 
 /* Write buffered ratings, fill the ratings indexes, record the dataset
  * (name, source) with its counts and commit. Frees ld on every path; on
  * failure everything is rolled back. */
-int store_loader_commit(struct store_loader *ld, const char *name,
-                        const char *source, struct hv_err *err) HV_WARN_UNUSED;
+int loader_commit(struct loader *ld, const char *name, const char *source,
+                  struct hv_err *err) HV_WARN_UNUSED;
 
 /* Roll back and free; NULL does nothing. */
-void store_loader_abort(struct store_loader *ld);
+void loader_abort(struct loader *ld);
 
 #endif

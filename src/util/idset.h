@@ -1,7 +1,7 @@
 /*
  * idset.h - a set of 64-bit ids (users, movies, genres): the dataset
  * readers' duplicate and unknown-id checks and the bulk loader's foreign-key
- * checks (store/catalog.c), one implementation for both.
+ * checks (store/loader.c), one implementation for both.
  *
  * Design: ids in [0, IDSET_DENSE_MAX) live in a bitmap that grows by
  * doubling to the largest one seen (MovieLens and synthetic ids are dense

@@ -262,7 +262,8 @@ const struct store_backend sq_backend = {
     .schema_version = sq_schema_version, .check = sq_check,
     .catalog = &sq_catalog_ops, .ratings = &sq_ratings_ops,
     .users = &sq_users_ops, .tracking = &sq_tracking_ops,
-    .registry = &sq_registry_ops, .stats = &sq_stats_ops};
+    .registry = &sq_registry_ops, .stats = &sq_stats_ops,
+    .loader = &sq_loader_ops};
 
 /* ---- column reads, binds, loops --------------------------------------- */
 
@@ -317,6 +318,17 @@ int sq_step_done(struct hv_db *db, sqlite3_stmt *st, const char *what,
     rc = sq_fail(db, err, what);
   sqlite3_finalize(st);
   return rc;
+}
+
+int64_t sq_value(struct hv_db *db, const char *sql, int64_t dflt)
+{
+  sqlite3_stmt *st = NULL;
+  int64_t v = dflt;
+  if (sqlite3_prepare_v2(sq_of(db)->h, sql, -1, &st, NULL) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW)
+    v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return v;
 }
 
 int sq_end(struct hv_db *db, int rc, struct hv_err *err)

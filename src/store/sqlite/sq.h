@@ -1,8 +1,7 @@
 /*
  * sq.h - the SQLite backend's connection and the helpers its files share.
- * Only files in src/store/sqlite/ (and white-box tests; for now also
- * store/loader.c, whose bulk path is SQLite's own) include this header; it
- * is the one place sqlite3.h enters the tree.
+ * Only files in src/store/sqlite/ (and white-box tests) include this
+ * header; it is the one place sqlite3.h enters the tree.
  *
  * Design: struct sq_db embeds struct hv_db first, so a struct hv_db * of
  * this backend is a struct sq_db * (sq_of checks the tag). Queries run on
@@ -52,6 +51,7 @@ extern const struct users_ops sq_users_ops;
 extern const struct tracking_ops sq_tracking_ops;
 extern const struct registry_ops sq_registry_ops;
 extern const struct stats_ops sq_stats_ops;
+extern const struct loader_ops sq_loader_ops;
 
 /* Migrations: sq_schema_migrations[i] upgrades a database from version i
  * to i+1 (sq_schema.c). Append new ones; never edit a released one. */
@@ -101,6 +101,10 @@ void sq_bind_text(sqlite3_stmt *st, int i, const char *s);
  * HV_EDB with "WHAT: sqlite message" in err. */
 int sq_step_done(struct hv_db *db, sqlite3_stmt *st, const char *what,
                  struct hv_err *err);
+
+/* Column 0 of the first row of sql (no parameters), or dflt when there is
+ * no row or the query fails (nothing reported: for pragmas and probes). */
+int64_t sq_value(struct hv_db *db, const char *sql, int64_t dflt);
 
 /* End a transaction opened with db_begin: roll back and return rc when rc
  * is non-zero, else return db_commit's result. */
