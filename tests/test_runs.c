@@ -209,7 +209,10 @@ static void test_batch_100k(void **state)
   assert_int_equal(runs_log_metrics_batch(db, id, m, N, &e), 0);
   double dt = hv_mono() - t0;
   print_message("100000 metric values in %.3f s (file database)\n", dt);
-  assert_true(dt < 10.0); /* < 1 s unsanitized; see bench_tracking.sh */
+  /* a guard against a pathological slowdown only (one transaction, not one
+   * per value); the speed itself is bench_tracking.sh's: < 1 s unsanitized,
+   * and ASan on a loaded 2-core machine took over 10 s */
+  assert_true(dt < 60.0);
   struct tracking_metric *h = NULL;
   size_t n = 0;
   assert_int_equal(tracking_metric_history(db, id, "lr", &h, &n, &e), 0);
