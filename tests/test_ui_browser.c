@@ -261,8 +261,14 @@ static void test_other_pages(void **state)
   HAS(dom, "aria-label=\"Rating histogram\"");
   assert_true(count(dom, "<rect class=\"bar\"") >= 5);
   free(dom);
-  dom = page("/ui/users/5", "user.png", 900, NULL);
-  assert_int_equal(count(dom, "<li>"), 10);
+  /* A user's page needs a viewer credential (issue 17, finding 7) and a
+   * browser has no way to send one until the UI's login session exists:
+   * refused, and none of the user's ratings reach the page. */
+  char url[1024];
+  snprintf(url, sizeof(url), "%s/ui/users/5", g_base);
+  assert_int_equal(browse(url, NULL, 900, NULL, &dom), 0);
+  HAS(dom, "\"detail\"");
+  assert_int_equal(count(dom, "<li>"), 0);
   free(dom);
   dom = page("/ui/no/such/page", NULL, 600, NULL);
   HAS(dom, "404 Not Found");
