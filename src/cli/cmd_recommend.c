@@ -8,9 +8,9 @@
 
 #include "cli/cli.h"
 #include "model/model.h"
+#include "recommend/recommend.h"
 #include "store/catalog.h"
 #include "store/db.h"
-#include "store/ratings.h"
 #include "track/uri.h"
 #include "util/fsutil.h"
 #include "util/parse.h"
@@ -114,44 +114,29 @@ int cmd_recommend(struct cli_ctx *ctx, int argc, char **argv)
   int rc = parse(ctx, argc, argv, &a);
   if (rc)
     return cli_parse_rc(rc);
-  const char *model_path = a.model;
-  int64_t user = a.user, n = a.n, bench = a.bench;
-  int excl = a.excl;
   struct hv_err err = {0};
   struct hv_db *db = NULL;
   struct hv_model *m = NULL;
-  int64_t *seen = NULL, *ids = NULL;
-  size_t n_seen = 0;
-  float *sc = NULL, *scratch = NULL;
+  struct recommend_list l = {0};
   char path[4096];
   rc = cli_open_home(ctx, &db, &err);
   if (!rc)
-    rc = uri_resolve(ctx->home, db, model_path, path, sizeof(path), &err);
+    rc = uri_resolve(ctx->home, db, a.model, path, sizeof(path), &err);
   if (!rc)
     rc = model_load(path, &m, &err);
-  if (!rc && excl)
-    rc = ratings_user_movies(db, user, &seen, &n_seen, &err);
+  if (!rc)
+    rc = recommend_list_alloc(&l, m, (int)a.n, &err);
   if (!rc) {
-    ids = malloc((size_t)n * sizeof(int64_t));
-    sc = malloc((size_t)n * sizeof(float));
-    scratch = malloc(model_scratch_size(m) * sizeof(float));
-    if (!ids || !sc || !scratch)
-      rc = hv_err_set(&err, HV_ENOMEM, "recommend: out of memory");
-  }
-  int got = 0;
-  if (!rc) {
-    got = model_recommend(m, user, (int)n, seen, n_seen, ids, sc, scratch,
-                          &err);
-    rc = got < 0 ? got : 0;
+    struct recommend_query q = {.model = m, .user = a.user, .n = (int)a.n,
+                                .exclude_rated = a.excl};
+    rc = recommend_user(db, &q, &l, &err);
   }
   if (!rc)
-    rc = print_recs(ctx, db, user, ids, sc, got, &err);
-  if (!rc && bench)
-    rc = run_bench(m, (int)n, bench, ids, sc, scratch, &err);
-  free(seen);
-  free(ids);
-  free(sc);
-  free(scratch);
+    rc = print_recs(ctx, db, a.user, l.movie_ids, l.scores, l.k, &err);
+  if (!rc && a.bench)
+    rc = run_bench(m, (int)a.n, a.bench, l.movie_ids, l.scores, l.scratch,
+                   &err);
+  recommend_list_free(&l);
   model_free(m);
   db_close(db);
   return rc ? cli_report(&err) : 0;

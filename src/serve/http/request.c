@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "recommend/recommend.h"
 #include "serve/http/modelslot.h"
 #include "serve/http/routes.h"
 #include "serve/http/server_internal.h"
@@ -36,7 +37,7 @@ struct hv_db *srv_db(struct srv_req *req, struct hv_err *err)
 }
 
 int srv_scratch(struct srv_req *req, const struct modelslot_snap *snap,
-                size_t n, float **scores, int64_t **ids, float **top)
+                int n, struct recommend_list *l)
 {
   struct srv_thread *t = req->thread;
   if (!t)
@@ -48,8 +49,8 @@ int srv_scratch(struct srv_req *req, const struct modelslot_snap *snap,
     t->scores = p;
     t->scores_cap = snap->scratch_size;
   }
-  if (n > t->n_cap) {
-    size_t cap = n < 64 ? 64 : n;
+  if (n > 0 && (size_t)n > t->n_cap) {
+    size_t cap = n < 64 ? 64 : (size_t)n;
     int64_t *i = realloc(t->ids, cap * sizeof(*i));
     if (i)
       t->ids = i;
@@ -59,9 +60,8 @@ int srv_scratch(struct srv_req *req, const struct modelslot_snap *snap,
     t->top = f;
     t->n_cap = cap;
   }
-  *scores = t->scores;
-  *ids = t->ids;
-  *top = t->top;
+  *l = (struct recommend_list){.movie_ids = t->ids, .scores = t->top,
+                               .scratch = t->scores, .cap = n};
   return 0;
 }
 

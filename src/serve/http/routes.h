@@ -31,6 +31,7 @@ struct hv_db;
 struct auth;
 struct metrics;
 struct modelslot_snap;
+struct recommend_list;
 struct serve_config;
 
 #define SRV_FORM_MAX 8
@@ -101,11 +102,11 @@ struct hv_db *srv_db(struct srv_req *req, struct hv_err *err);
  * (cap bytes, may be NULL) then says why. */
 struct modelslot_snap *srv_model(struct srv_req *req, char *why, size_t cap);
 
-/* Per-thread scratch for a recommendation over snap: score buffer and room
- * for n ids and scores, grown only when a bigger model arrives (so the
- * steady state allocates nothing). 0, or HV_ENOMEM. */
+/* Per-thread buffers for recommend_user over snap into *l: the score
+ * scratch and room for n ids and scores, grown only when a bigger model
+ * arrives (so the steady state allocates nothing). 0, or HV_ENOMEM. */
 int srv_scratch(struct srv_req *req, const struct modelslot_snap *snap,
-                size_t n, float **scores, int64_t **ids, float **top);
+                int n, struct recommend_list *l);
 
 struct auth *srv_auth(struct srv_req *req);
 struct metrics *srv_metrics(struct srv_req *req);

@@ -3,15 +3,15 @@
  * ratings, and recommendations from the served model.
  *
  * The recommend path is the hot one: parse two path integers, take the
- * model snapshot, score into per-thread scratch (model_recommend allocates
- * nothing), and copy the pre-encoded JSON titles of the snapshot into the
+ * model snapshot, score into per-thread scratch (recommend_user allocates
+ * nothing without exclude_rated), and copy the pre-encoded JSON titles of the snapshot into the
  * one allocation this request makes, its response body.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/model.h"
+#include "recommend/recommend.h"
 #include "serve/http/metrics.h"
 #include "serve/http/modelslot.h"
 #include "serve/http/routes.h"
@@ -152,36 +152,33 @@ static char *put_titles(const struct modelslot_snap *snap, const int64_t *ids,
   return p;
 }
 
-/* Top n for one user into the thread's buffers; k = how many. */
+/* Top n for one user into the thread's buffers (*l). */
 static int recommend_one(struct srv_req *req,
                          const struct modelslot_snap *snap, int64_t user,
-                         int n, const char *what, int64_t **ids, int *k,
+                         int n, const char *what, struct recommend_list *l,
                          struct hv_err *err)
 {
-  float *scores, *top;
-  if (srv_scratch(req, snap, (size_t)n, &scores, ids, &top))
+  if (srv_scratch(req, snap, n, l))
     return hv_err_set(err, HV_ENOMEM, "out of memory");
-  int64_t *excl = NULL;
-  size_t n_excl = 0;
+  struct recommend_query q = {.model = snap->model, .memo = snap->topcache,
+                              .user = user, .n = n};
   const char *ex = srv_query(req, "exclude_rated");
+  struct hv_db *c = NULL;
   if (ex && (!strcmp(ex, "true") || !strcmp(ex, "1"))) {
-    struct hv_db *c = srv_db(req, err);
-    if (!c || ratings_user_movies(c, user, &excl, &n_excl, err))
+    q.exclude_rated = 1;
+    if (!(c = srv_db(req, err)))
       return err->code;
   } else if (ex && strcmp(ex, "false") && strcmp(ex, "0")) {
     return hv_err_set(err, HV_EINVAL,
                       "exclude_rated: '%.32s' is not true or false", ex);
   }
-  struct hv_err merr = {0};
-  int got = model_recommend_cached(snap->model, snap->topcache, user, n,
-                                   excl, n_excl, *ids, top, scores, &merr);
-  free(excl);
-  if (got == HV_ENOTFOUND)
+  struct hv_err rerr = {0};
+  int rc = recommend_user(c, &q, l, &rerr);
+  if (rc == HV_ENOTFOUND)
     return hv_err_set(err, HV_EINVAL, "%s: unknown user %lld", what,
                       (long long)user);
-  if (got < 0)
-    return hv_err_set(err, got, "%s", merr.msg);
-  *k = got;
+  if (rc)
+    return hv_err_set(err, rc, "%s", rerr.msg);
   return 0;
 }
 
@@ -205,10 +202,11 @@ int routes_recommend(struct srv_req *req, struct srv_resp *resp,
   struct modelslot_snap *snap = srv_model(req, why, sizeof(why));
   if (!snap)
     return no_model(resp, why, err);
-  int64_t *ids;
-  int k;
-  if (recommend_one(req, snap, user, (int)n, "user", &ids, &k, err))
+  struct recommend_list l;
+  if (recommend_one(req, snap, user, (int)n, "user", &l, err))
     return err->code;
+  const int64_t *ids = l.movie_ids;
+  const int k = l.k;
   static const char head[] = "{\"message\":";
   size_t cap = sizeof(head) + titles_size(snap, ids, k) + 2;
   char *body = malloc(cap), *p = body;
@@ -262,21 +260,20 @@ static int batch_write(struct srv_req *req, const struct modelslot_snap *snap,
   fputc('[', f);
   for (size_t i = 0; i < b->n; i++) {
     char what[32];
-    int64_t *ids;
-    int k;
+    struct recommend_list l;
     snprintf(what, sizeof(what), "users[%zu]", i);
-    if (recommend_one(req, snap, b->users[i], n, what, &ids, &k, err))
+    if (recommend_one(req, snap, b->users[i], n, what, &l, err))
       return err->code;
-    char *list = malloc(titles_size(snap, ids, k) + 1);
+    char *list = malloc(titles_size(snap, l.movie_ids, l.k) + 1);
     if (!list)
       return hv_err_set(err, HV_ENOMEM, "out of memory");
-    char *end = put_titles(snap, ids, k, list);
+    char *end = put_titles(snap, l.movie_ids, l.k, list);
     fprintf(f, "%s{\"user_id\":\"%lld\",\"movies\":", i ? "," : "",
             (long long)b->users[i]);
     fwrite(list, 1, (size_t)(end - list), f);
     fputc('}', f);
     free(list);
-    items += (uint64_t)k;
+    items += (uint64_t)l.k;
   }
   fputc(']', f);
   metrics_recommend(srv_metrics(req), b->n, items);

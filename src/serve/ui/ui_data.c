@@ -6,7 +6,7 @@
  * Design: the data page is stats_summary (a handful of aggregate queries);
  * the user page reads the user's row and ratings through the API
  * connection and asks the served snapshot (srv_model) for the top 10
- * movies the user has not rated, with the same model_recommend call and
+ * movies the user has not rated, with the same recommend_user call and
  * per-thread scratch as GET /movies/recommend. Titles come from data
  * files and users, so every one is escaped (html_f's %s).
  *
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/model.h"
+#include "recommend/recommend.h"
 #include "serve/ui/html.h"
 #include "serve/http/modelslot.h"
 #include "serve/http/routes.h"
@@ -231,40 +231,36 @@ static void recommendations(struct ui_page *p, struct hv_db *c,
     ui_empty(h, why, "harvest models register ... --stage Production");
     return;
   }
-  float *scores, *top;
-  int64_t *ids;
+  struct recommend_list l;
   struct hv_err e = {0};
-  size_t n_ex = 0;
-  int64_t *ex = NULL;
-  if (ratings_user_movies(c, uid, &ex, &n_ex, &e) || srv_scratch(p->req, snap, USER_RECS, &scores, &ids, &top)) {
-    ui_error_box(h, e.code ? e.msg : "out of memory");
-    free(ex);
+  if (srv_scratch(p->req, snap, USER_RECS, &l)) {
+    ui_error_box(h, "out of memory");
     return;
   }
-  int k = model_recommend(snap->model, uid, USER_RECS, ex, n_ex, ids, top,
-                          scores, &e);
-  free(ex);
-  if (k == HV_ENOTFOUND) {
+  struct recommend_query q = {.model = snap->model, .user = uid,
+                              .n = USER_RECS, .exclude_rated = 1};
+  int rc = recommend_user(c, &q, &l, &e);
+  if (rc == HV_ENOTFOUND) {
     html_f(h, "<p class=\"muted\">The served model (%s) was trained before "
               "this user existed; a retrained model will know them.</p>",
            snap->version_text);
     return;
   }
-  if (k < 0) {
+  if (rc) {
     ui_error_box(h, e.msg);
     return;
   }
   html_f(h, "<p class=\"muted\">Top %d movies the user has not rated, from "
             "%s.</p><ol class=\"recs\">",
-         k, snap->version_text);
-  for (int i = 0; i < k; i++) {
+         l.k, snap->version_text);
+  for (int i = 0; i < l.k; i++) {
     size_t len = 0;
-    const char *lit = modelslot_title(snap, ids[i], &len);
+    const char *lit = modelslot_title(snap, l.movie_ids[i], &len);
     json_t *t = lit ? json_loadb(lit, len, JSON_DECODE_ANY, NULL) : NULL;
     html_f(h, "<li>%s <span class=\"muted\">(movie %lld, score %.3f)</span>"
               "</li>",
            json_string_value(t) ? json_string_value(t) : "(unknown title)",
-           (long long)ids[i], (double)top[i]);
+           (long long)l.movie_ids[i], (double)l.scores[i]);
     json_decref(t);
   }
   html_raw(h, "</ol>");
