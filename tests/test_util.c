@@ -77,6 +77,16 @@ static void test_parse_f64(void **state)
   assert_int_equal(hv_parse_f64("inf", 0, 1e300, &v, "--lr", &e), HV_EINVAL);
   assert_int_equal(hv_parse_f64("2", 0, 1, &v, "--lr", &e), HV_EINVAL);
   assert_int_equal(hv_parse_f64("1e", 0, 1, &v, "--lr", &e), HV_EINVAL);
+  /* plain decimals only (issue 17, finding 12: "0x5" was taken as 5) */
+  static const char *const not_decimal[] = {"0x5", "0X1p2", " 5", "5 ",
+                                            "infinity", "+nan", "1,5"};
+  for (size_t i = 0; i < sizeof(not_decimal) / sizeof(*not_decimal); i++) {
+    assert_int_equal(hv_parse_f64(not_decimal[i], 0, 10, &v, "x", &e),
+                     HV_EINVAL);
+    assert_non_null(strstr(e.msg, "x: "));
+  }
+  assert_int_equal(hv_parse_f64("-2.5e-1", -1, 1, &v, "x", &e), 0);
+  assert_true(fabs(v + 0.25) < 1e-12);
 }
 
 static void test_parse_range(void **state)

@@ -41,6 +41,9 @@ int hv_parse_f64(const char *s, double min, double max, double *out,
   if (errno == ERANGE || !isfinite(v))
     return hv_err_set(err, HV_EINVAL, "%s: '%.64s' is not a finite number",
                       what, s);
+  /* plain decimals only: strtod also takes "0x5" and "  5" */
+  if (s[strspn(s, "0123456789+-.eE")] != '\0')
+    return hv_err_set(err, HV_EINVAL, "%s: '%.64s' is not a number", what, s);
   if (v < min || v > max)
     return hv_err_set(err, HV_EINVAL, "%s: %.64s is out of range [%g, %g]",
                       what, s, min, max);
