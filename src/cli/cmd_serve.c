@@ -63,9 +63,18 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
                "(default 1024)", &cfg->max_connections), .lo = 1,
        .hi = 1000000},
       {CLI_OPT(CLI_UINT, "per-ip", 0, "N", "open connections per client "
-               "address (256)", &cfg->per_ip), .lo = 1, .hi = 1000000},
+               "address (64)", &cfg->per_ip), .lo = 1, .hi = 1000000},
+      {CLI_OPT(CLI_UINT, "reserve", 0, "N", "connections kept for addresses "
+               "that hold none: once max-connections minus N are open, only "
+               "those are accepted (default max-connections / 16)",
+               &cfg->reserve), .lo = 1, .hi = 1000000},
       {CLI_OPT(CLI_UINT, "timeout", 0, "S", "idle connection timeout in "
                "seconds (30)", &cfg->timeout_s), .lo = 1, .hi = 86400},
+      {CLI_OPT(CLI_DBL, "request-timeout", 0, "S", "a whole request (headers "
+               "and body) must arrive within S seconds of the connection's "
+               "opening or its previous answer, however slowly the bytes "
+               "trickle; else the connection is closed (10)",
+               &cfg->request_timeout), .flo = 0.1, .fhi = 3600},
       {CLI_OPT(CLI_INT, "cache-n", 0, "N", "remember each user's top N movies "
                "under the served model and answer n <= N from it (20; 0 = "
                "off, at most 64); dropped with the model on a swap; memory: "
@@ -91,8 +100,8 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
                "                     [--tls-cert FILE --tls-key FILE]\n"
                "                     [--max-body BYTES] [--max-connections "
                "N]\n"
-               "                     [--per-ip N] [--timeout S] [--cache-n "
-               "N]\n"
+               "                     [--per-ip N] [--reserve N] [--timeout S]\n"
+               "                     [--request-timeout S] [--cache-n N]\n"
                "                     [--slice-us US] [--seed-compat] "
                "[--no-access-log]\n"
                "                     [--home DIR]",

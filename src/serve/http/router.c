@@ -152,7 +152,10 @@ const char *rt_reason(int status)
   case 404: return "Not Found";
   case 405: return "Method Not Allowed";
   case 409: return "Conflict";
+  case 408: return "Request Timeout";
   case 413: return "Payload Too Large";
+  case 414: return "URI Too Long";
+  case 431: return "Request Header Fields Too Large";
   case 422: return "Unprocessable Entity";
   case 429: return "Too Many Requests";
   case 503: return "Service Unavailable";

@@ -14,6 +14,7 @@ static const int E_NONE[] = {0};
 static const int E_422[] = {422, 0};
 static const int E_404_422[] = {404, 422, 0};
 static const int E_REC[] = {422, 503, 0};
+static const int E_BATCH[] = {413, 414, 422, 503, 0};
 static const int E_RATE[] = {400, 413, 422, 0};
 static const int E_TOKEN[] = {401, 422, 429, 0};
 static const int E_PW[] = {401, 403, 404, 413, 422, 0};
@@ -42,7 +43,9 @@ static const struct rt_param P_REC[] = {
     {NULL}};
 static const struct rt_param P_BATCH[] = {
     {"n", "path", "integer", 1, "titles per user (1..1000)"},
-    {"users", "query", "array", 1, "user ids, repeated: ?users=1&users=2"},
+    {"users", "query", "array", 0,
+     "GET: user ids, repeated: ?users=1&users=2 (at most 400 query "
+     "arguments; POST the list beyond)"},
     {NULL}};
 static const struct rt_param P_TOKEN[] = {
     {"username", "form", "string", 1, "the user id"},
@@ -168,10 +171,13 @@ const struct rt_route routes_table[] = {
      NULL,
      "{\"message\": [title, ...]}; header X-Model-Version: NAME/VERSION",
      P_REC, E_REC, 0, 0},
-    {RT_GET, "/movies/recommend/batch/{n}", routes_recommend_batch,
-     "recommend_batch", "recommend", "Top n titles for several users.", RT_PUBLIC,
-     NULL, "[{\"user_id\": \"1\", \"movies\": [title, ...]}, ...]", P_BATCH,
-     E_REC, 0, 0},
+    {RT_GET | RT_POST, "/movies/recommend/batch/{n}", routes_recommend_batch,
+     "recommend_batch", "recommend",
+     "Top n titles for several users: GET with ?users= (up to 400), or POST "
+     "the list as JSON (up to 1000).", RT_PUBLIC,
+     "POST: {\"users\": [user id, ...]}",
+     "[{\"user_id\": \"1\", \"movies\": [title, ...]}, ...]", P_BATCH,
+     E_BATCH, 0, 0},
     {RT_GET, "/monitor/evaluate", routes_evaluate, "evaluate", "monitor",
      "Metrics of the served model on a slice of ratings.", RT_VIEWER, NULL,
      "{\"model\", \"version\", \"metrics\": {...}}", P_EVAL, E_EVAL, 1, 0},

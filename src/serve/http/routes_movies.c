@@ -280,6 +280,38 @@ static int batch_write(struct srv_req *req, const struct modelslot_snap *snap,
   return 0;
 }
 
+/* The POST form's body {"users": [1, 2, ...]} into b (ids as JSON
+ * integers or strings of digits, as the query form takes them). */
+static int batch_body(struct srv_req *req, struct batch *b)
+{
+  json_error_t je;
+  json_t *j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES,
+                         &je);
+  json_t *users = json_object_get(j, "users");
+  int rc = 0;
+  if (!j)
+    rc = hv_err_set(b->err, HV_EINVAL,
+                    "body: invalid JSON at line %d column %d: %s", je.line,
+                    je.column, je.text);
+  else if (!json_is_array(users))
+    rc = hv_err_set(b->err, HV_EINVAL,
+                    "body: expected {\"users\": [user id, ...]}");
+  for (size_t i = 0; !rc && i < json_array_size(users); i++) {
+    json_t *u = json_array_get(users, i);
+    char num[32];
+    const char *text = json_string_value(u);
+    if (json_is_integer(u)) {
+      snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(u));
+      text = num;
+    }
+    rc = text ? batch_user(b, text)
+              : hv_err_set(b->err, HV_EINVAL,
+                           "users[%zu]: expected an integer", i);
+  }
+  json_decref(j);
+  return rc;
+}
+
 int routes_recommend_batch(struct srv_req *req, struct srv_resp *resp,
                            struct hv_err *err)
 {
@@ -287,14 +319,18 @@ int routes_recommend_batch(struct srv_req *req, struct srv_resp *resp,
   if (routes_path_int(req, 0, 1, srv_config(req)->max_n, "n", &n, err))
     return err->code;
   struct batch b = {.max = (size_t)srv_config(req)->max_batch, .err = err};
-  if (srv_query_each(req, "users", batch_user, &b)) {
+  if (req->method_bit == RT_POST ? batch_body(req, &b)
+                                 : srv_query_each(req, "users", batch_user,
+                                                  &b)) {
     free(b.users);
     return err->code;
   }
   if (b.n == 0)
     return hv_err_set(err, HV_EINVAL,
-                      "users: query parameter is required "
-                      "(?users=1&users=2)");
+                      req->method_bit == RT_POST
+                          ? "users: the list is empty"
+                          : "users: query parameter is required "
+                            "(?users=1&users=2)");
   char why[320];
   struct modelslot_snap *snap = srv_model(req, why, sizeof(why));
   if (!snap) {

@@ -87,39 +87,40 @@ static struct srv_thread *thread_get(struct serve *s)
 
 /* ---- request plumbing ------------------------------------------------------ */
 
-/* Accept a new connection unless the server is stopping. */
+/* Accept a new connection unless the server is stopping, or it is near
+ * full and the address already holds connections (guard.c). */
 static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr,
                                      socklen_t addrlen)
 {
-  (void)addr;
   (void)addrlen;
-  const struct serve *s = cls;
-  return atomic_load_explicit(&s->refusing, memory_order_relaxed) ? MHD_NO
-                                                                  : MHD_YES;
+  struct serve *s = cls;
+  if (atomic_load_explicit(&s->refusing, memory_order_relaxed))
+    return MHD_NO;
+  return guard_accept(s, addr) ? MHD_YES : MHD_NO;
 }
 
 static void on_connection(void *cls, struct MHD_Connection *conn,
                           void **socket_context,
                           enum MHD_ConnectionNotificationCode toe)
 {
+  struct serve *s = cls;
   if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
     struct conn_ctx *cc = calloc(1, sizeof(*cc));
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (cc && ci && ci->client_addr) {
-      const struct sockaddr *sa = ci->client_addr;
-      if (sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
-                  cc->ip, sizeof(cc->ip));
-      else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
-                  cc->ip, sizeof(cc->ip));
+    const union MHD_ConnectionInfo *fi =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (cc) {
+      guard_addr_text(ci ? ci->client_addr : NULL, cc->ip, sizeof(cc->ip));
+      guard_started(s, cc, fi ? fi->connect_fd : -1);
     }
     *socket_context = cc;
   } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
     struct conn_ctx *cc = *socket_context;
-    if (cc)
+    if (cc) {
+      guard_closed(s, cc);
       free(cc->body);
+    }
     free(cc);
     *socket_context = NULL;
   }
@@ -296,12 +297,15 @@ static enum MHD_Result first_call(struct serve *s, struct MHD_Connection *conn,
     cc->body_cap = 0;
   }
   atomic_fetch_add(&s->active, 1);
+  char msg[512];
+  int odd = guard_check(conn, cc, msg, sizeof(msg));
+  if (odd)
+    return send_error(conn, cc, odd, msg); /* and close: framing is off */
   const char *cl =
       MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
   int64_t len = 0;
   if (cl && hv_parse_i64(cl, 0, INT64_MAX, &len, "Content-Length", NULL) == 0 &&
       (uint64_t)len > s->cfg.max_body) {
-    char msg[128];
     snprintf(msg, sizeof(msg), "request body is larger than %zu bytes",
              s->cfg.max_body);
     return send_error(conn, cc, 413, msg);
@@ -333,6 +337,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
   }
   if (cc->responded)
     return MHD_YES;
+  guard_deadline(s, cc, 0); /* arrived whole: no deadline while answered */
   if (cc->too_big) {
     char msg[128];
     snprintf(msg, sizeof(msg), "request body is larger than %zu bytes",
@@ -357,6 +362,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
   if (s->cfg.access_log)
     accesslog_request(s, t, cc, status, secs);
   atomic_fetch_sub(&s->active, 1);
+  guard_deadline(s, cc, 1); /* the next request on this connection */
+  cc->odd = 0;
   if (t && s->cfg.slice_us > 0)
     slice_maybe_yield(&t->last_yield, cc->start + secs, s->cfg.slice_us);
 }
@@ -420,7 +427,11 @@ static void copy_config(struct serve *s, const struct serve_config *cfg)
   if (!s->cfg.max_connections)
     s->cfg.max_connections = 1024;
   if (!s->cfg.per_ip)
-    s->cfg.per_ip = 256;
+    s->cfg.per_ip = 64;
+  if (!s->cfg.reserve)
+    s->cfg.reserve = s->cfg.max_connections / 16;
+  if (s->cfg.request_timeout <= 0)
+    s->cfg.request_timeout = 10;
   if (!s->cfg.timeout_s)
     s->cfg.timeout_s = 30;
   if (!s->cfg.log_fd)
@@ -524,6 +535,8 @@ static int start_daemon(struct serve *s, struct hv_err *err)
       MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
       MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HV_MHD_POOL,
+      MHD_OPTION_UNESCAPE_CALLBACK, guard_unescape, s,
+      MHD_OPTION_URI_LOG_CALLBACK, guard_uri, s,
       MHD_OPTION_LISTEN_BACKLOG_SIZE,
       1024, MHD_OPTION_ARRAY, s->tls_cert ? tls : tls + 2, MHD_OPTION_END);
   if (!s->d)
@@ -625,7 +638,8 @@ int serve_start(const struct serve_config *cfg, struct serve **out,
     free(s);
     return hv_err_set(err, HV_ENOMEM, "no thread key left");
   }
-  if (serve_init(s, cfg, err) || start_daemon(s, err)) {
+  if (serve_init(s, cfg, err) || guard_open(s, err) || start_daemon(s, err)) {
+    guard_close(s);
     serve_free(s);
     return err->code;
   }
@@ -668,6 +682,7 @@ void serve_stop(struct serve *s, double drain_s)
       accesslog_event(s, "event=drain_timeout in_flight=%d", left);
     MHD_stop_daemon(s->d);
   }
+  guard_close(s);
   serve_free(s);
 }
 

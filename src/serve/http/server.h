@@ -48,8 +48,15 @@ struct serve_config {
   const char *tls_cert, *tls_key; /* PEM files; both or neither */
   size_t max_body;          /* 0 = 1 MiB */
   unsigned max_connections; /* 0 = 1024 */
-  unsigned per_ip;          /* 0 = 256 */
+  unsigned per_ip;          /* 0 = 64 */
+  unsigned reserve;         /* connections kept for addresses that hold
+                               none (once max_connections - reserve are
+                               open); 0 = max_connections / 16 */
   unsigned timeout_s;       /* idle connection timeout; 0 = 30 */
+  double request_timeout;   /* seconds to receive a whole request (headers
+                               and body) from the connection's opening or
+                               its previous answer, however the bytes
+                               trickle in; 0 = 10 */
   int access_log;           /* 1 = one line per request */
   int log_fd;               /* where logs go; 0 = stderr */
   double poll_seconds;      /* registry / file poll; 0 = 0.5 */

@@ -32,6 +32,9 @@ struct auth;
 struct metrics;
 struct ui;
 struct srv_req;
+struct guard;
+struct sockaddr;
+struct MHD_Connection;
 
 /* Per-connection state, reused by every request on a keep-alive
  * connection (so a request allocates no bookkeeping of its own). */
@@ -45,10 +48,28 @@ struct conn_ctx {
   int too_big;
   char model_version[192];
   char method[16], path[256]; /* for the access log (truncated) */
+  /* guard.c: the request deadline, the per-address count, odd requests */
+  int fd;                  /* the socket (shut down past the deadline) */
+  atomic_llong deadline_ms; /* hv_mono() ms by which the request must have
+                               arrived whole; 0 = none (being answered) */
+  struct conn_ctx *gprev, *gnext; /* open connections, under guard lock */
+  int counted;             /* counted in its address's total */
+  int odd;                 /* GUARD_ODD_*: set while the URL is parsed */
+  size_t odd_args, odd_len;
 };
 
+#define GUARD_ODD_URI 1    /* too many query arguments or too long */
+#define GUARD_ODD_NUL 2    /* %00 in the URL */
+#define GUARD_MAX_ARGS 400 /* query arguments (longer user lists: POST) */
+#define GUARD_MAX_URI 16384 /* bytes of the URL with its query */
+
+/* Each connection's libmicrohttpd memory pool: half of it is the read
+ * buffer (request line and headers), the other half holds a 56-byte record
+ * per header and query argument (GUARD_MAX_ARGS of them: 22 KiB) and the
+ * response's headers. libmicrohttpd zeroes the whole pool between two
+ * requests of a keep-alive connection, so it is not made larger. */
 #ifndef HV_MHD_POOL
-#define HV_MHD_POOL 16384
+#define HV_MHD_POOL (64 * 1024)
 #endif
 #define LOGBUF_CAP 4096 /* PIPE_BUF: one write(2) of it is atomic */
 
@@ -95,6 +116,7 @@ struct serve {
   struct auth *auth;
   struct metrics *metrics;
   struct ui *ui;            /* the web UI's secret (serve/ui.h) */
+  struct guard *guard;      /* slow and odd clients (guard.c) */
   pthread_mutex_t threads_lock;
   struct srv_thread *threads; /* workers with state, for log flushing */
   const char **route_names; /* (routes_count) for the metrics labels */
@@ -130,6 +152,38 @@ void request_form_free(struct srv_req *req);
  * always with force); one load at a time (s->load_lock). Returns 0 when
  * nothing changed or the swap worked; on failure the old model stays. */
 int modelload_load(struct serve *s, int force, struct hv_err *err);
+
+/* ---- guard.c ------------------------------------------------------------ */
+
+/* Start / stop the request-deadline sweep (s->guard). */
+int guard_open(struct serve *s, struct hv_err *err);
+void guard_close(struct serve *s);
+
+/* 1 when a connection from addr may be accepted (the reserve for new
+ * addresses), else 0. */
+int guard_accept(struct serve *s, const struct sockaddr *addr);
+
+/* A connection opened (its socket fd) / closed: counted, listed for the
+ * sweep, its first request's deadline armed. */
+void guard_started(struct serve *s, struct conn_ctx *cc, int fd);
+void guard_closed(struct serve *s, struct conn_ctx *cc);
+
+/* Arm the deadline of cc's next request (armed 1: now + request_timeout)
+ * or clear it while its request is answered (armed 0). */
+void guard_deadline(struct serve *s, struct conn_ctx *cc, int armed);
+
+/* The client address of sa as text into out (empty when not IP). */
+void guard_addr_text(const struct sockaddr *sa, char *out, size_t cap);
+
+/* libmicrohttpd callbacks: the URL unescaper (notes %00) and the URI
+ * logger (drops an oversized query, notes it). */
+size_t guard_unescape(void *cls, struct MHD_Connection *conn, char *text);
+void *guard_uri(void *cls, const char *uri, struct MHD_Connection *conn);
+
+/* Check a request whose headers arrived: 0 when fine, else the status
+ * (400 bad framing or NUL, 414 URL too large) with msg filled. */
+int guard_check(struct MHD_Connection *conn, struct conn_ctx *cc, char *msg,
+                size_t cap);
 
 /* ---- accesslog.c -------------------------------------------------------- */
 
