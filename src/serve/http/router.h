@@ -58,9 +58,11 @@ enum rt_policy {
 };
 
 /* Handler: fill resp and return 0, or return a negative HV_E* code with err
- * filled; the router turns that into {"detail": err->msg}. */
-typedef int (*rt_handler)(struct srv_req *req, struct srv_resp *resp,
-                          struct hv_err *err);
+ * filled; the router turns that into {"detail": err->msg}. Handlers are
+ * declared by this type: `rt_fn routes_movies, routes_random;`. */
+typedef int rt_fn(struct srv_req *req, struct srv_resp *resp,
+                  struct hv_err *err);
+typedef rt_fn *rt_handler;
 
 struct rt_route {
   unsigned methods;        /* mask of enum rt_method */

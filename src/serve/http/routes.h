@@ -155,12 +155,8 @@ int routes_query_num(struct srv_req *req, const char *name, int required,
 extern const struct rt_route routes_table[];
 extern const size_t routes_count;
 
-int routes_root(struct srv_req *, struct srv_resp *, struct hv_err *);
-int routes_healthz(struct srv_req *, struct srv_resp *, struct hv_err *);
-int routes_readyz(struct srv_req *, struct srv_resp *, struct hv_err *);
-int routes_metrics(struct srv_req *, struct srv_resp *, struct hv_err *);
-int routes_openapi(struct srv_req *, struct srv_resp *, struct hv_err *);
-int routes_docs(struct srv_req *, struct srv_resp *, struct hv_err *);
+rt_fn routes_root, routes_healthz, routes_readyz, routes_metrics,
+    routes_openapi, routes_docs;
 
 /* Parse and check an add_user_rating body (len bytes of JSON) into a new
  * array *out (caller frees) of *n ratings; HV_EINVAL naming the item and
@@ -171,24 +167,12 @@ int routes_parse_ratings(const char *body, size_t len,
                          struct ratings_new **out, size_t *n,
                          struct hv_err *err) HV_WARN_UNUSED;
 
-int routes_users(struct srv_req *, struct srv_resp *, struct hv_err *);
-int routes_user(struct srv_req *, struct srv_resp *, struct hv_err *);
-int routes_add_ratings(struct srv_req *, struct srv_resp *, struct hv_err *);
-int routes_token(struct srv_req *, struct srv_resp *, struct hv_err *);
-int routes_update_password(struct srv_req *, struct srv_resp *,
-                           struct hv_err *);
-int routes_secure_ratings(struct srv_req *, struct srv_resp *,
-                          struct hv_err *);
+rt_fn routes_users, routes_user, routes_add_ratings, routes_token,
+    routes_update_password, routes_secure_ratings;
 
-int routes_movies(struct srv_req *, struct srv_resp *, struct hv_err *);
-int routes_random(struct srv_req *, struct srv_resp *, struct hv_err *);
-int routes_avg_ratings(struct srv_req *, struct srv_resp *, struct hv_err *);
-int routes_recommend(struct srv_req *, struct srv_resp *, struct hv_err *);
-int routes_recommend_batch(struct srv_req *, struct srv_resp *,
-                           struct hv_err *);
+rt_fn routes_movies, routes_random, routes_avg_ratings, routes_recommend,
+    routes_recommend_batch;
 
-int routes_evaluate(struct srv_req *, struct srv_resp *, struct hv_err *);
-int routes_reload(struct srv_req *, struct srv_resp *, struct hv_err *);
-int routes_drift(struct srv_req *, struct srv_resp *, struct hv_err *);
+rt_fn routes_evaluate, routes_reload, routes_drift;
 
 #endif

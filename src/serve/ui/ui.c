@@ -351,59 +351,22 @@ int ui_route_experiments(struct srv_req *req, struct srv_resp *resp,
                   "experiments");
 }
 
-int ui_route_runs(struct srv_req *req, struct srv_resp *resp,
-                  struct hv_err *err)
-{
-  return run_page(req, resp, err, ui_page_runs, "experiments");
-}
+/* A route that is one page in one section of the navigation. */
+#define UI_PAGE_ROUTE(route, page, section)                                 \
+  int route(struct srv_req *req, struct srv_resp *resp, struct hv_err *err) \
+  {                                                                         \
+    return run_page(req, resp, err, page, section);                         \
+  }
 
-int ui_route_run(struct srv_req *req, struct srv_resp *resp,
-                 struct hv_err *err)
-{
-  return run_page(req, resp, err, ui_page_run, "experiments");
-}
-
-int ui_route_compare(struct srv_req *req, struct srv_resp *resp,
-                     struct hv_err *err)
-{
-  return run_page(req, resp, err, ui_page_compare, "experiments");
-}
-
-int ui_route_models(struct srv_req *req, struct srv_resp *resp,
-                    struct hv_err *err)
-{
-  return run_page(req, resp, err, ui_page_models, "models");
-}
-
-int ui_route_model(struct srv_req *req, struct srv_resp *resp,
-                   struct hv_err *err)
-{
-  return run_page(req, resp, err, ui_page_model, "models");
-}
-
-int ui_route_transition(struct srv_req *req, struct srv_resp *resp,
-                        struct hv_err *err)
-{
-  return run_page(req, resp, err, ui_page_transition, "models");
-}
-
-int ui_route_monitoring(struct srv_req *req, struct srv_resp *resp,
-                        struct hv_err *err)
-{
-  return run_page(req, resp, err, ui_page_monitoring, "monitoring");
-}
-
-int ui_route_data(struct srv_req *req, struct srv_resp *resp,
-                  struct hv_err *err)
-{
-  return run_page(req, resp, err, ui_page_data, "data");
-}
-
-int ui_route_user(struct srv_req *req, struct srv_resp *resp,
-                  struct hv_err *err)
-{
-  return run_page(req, resp, err, ui_page_user, "data");
-}
+UI_PAGE_ROUTE(ui_route_runs, ui_page_runs, "experiments")
+UI_PAGE_ROUTE(ui_route_run, ui_page_run, "experiments")
+UI_PAGE_ROUTE(ui_route_compare, ui_page_compare, "experiments")
+UI_PAGE_ROUTE(ui_route_models, ui_page_models, "models")
+UI_PAGE_ROUTE(ui_route_model, ui_page_model, "models")
+UI_PAGE_ROUTE(ui_route_transition, ui_page_transition, "models")
+UI_PAGE_ROUTE(ui_route_monitoring, ui_page_monitoring, "monitoring")
+UI_PAGE_ROUTE(ui_route_data, ui_page_data, "data")
+UI_PAGE_ROUTE(ui_route_user, ui_page_user, "data")
 
 int ui_route_static(struct srv_req *req, struct srv_resp *resp,
                     struct hv_err *err)

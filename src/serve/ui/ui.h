@@ -35,6 +35,7 @@
 
 #include <stddef.h>
 
+#include "serve/http/router.h"
 #include "util/err.h"
 
 struct srv_req;
@@ -62,19 +63,8 @@ void ui_csrf_token(const struct ui *u, const char *session, char out[65]);
 
 /* Route handlers (registered in routes.c). Each answers HTML, also for
  * its errors, and returns 0 unless it could not build any answer. */
-int ui_route_experiments(struct srv_req *, struct srv_resp *,
-                         struct hv_err *);
-int ui_route_runs(struct srv_req *, struct srv_resp *, struct hv_err *);
-int ui_route_run(struct srv_req *, struct srv_resp *, struct hv_err *);
-int ui_route_compare(struct srv_req *, struct srv_resp *, struct hv_err *);
-int ui_route_models(struct srv_req *, struct srv_resp *, struct hv_err *);
-int ui_route_model(struct srv_req *, struct srv_resp *, struct hv_err *);
-int ui_route_transition(struct srv_req *, struct srv_resp *,
-                        struct hv_err *);
-int ui_route_monitoring(struct srv_req *, struct srv_resp *,
-                        struct hv_err *);
-int ui_route_data(struct srv_req *, struct srv_resp *, struct hv_err *);
-int ui_route_user(struct srv_req *, struct srv_resp *, struct hv_err *);
-int ui_route_static(struct srv_req *, struct srv_resp *, struct hv_err *);
+rt_fn ui_route_experiments, ui_route_runs, ui_route_run, ui_route_compare,
+    ui_route_models, ui_route_model, ui_route_transition, ui_route_monitoring,
+    ui_route_data, ui_route_user, ui_route_static;
 
 #endif
