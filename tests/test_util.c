@@ -18,6 +18,7 @@
 #include "testutil.h"
 #include "util/err.h"
 #include "util/fsutil.h"
+#include "util/htmlesc.h"
 #include "util/mutex.h"
 #include "util/parse.h"
 #include "util/sigfwd.h"
@@ -395,6 +396,42 @@ static void test_utf8_decode(void **state)
   assert_int_equal(utf8_decode("\xC3\xA9", 2, NULL), 2);
 }
 
+/* htmlesc: the five characters as entities, everything else as it is
+ * (UTF-8 and controls included: html.c adds its own rule for controls). */
+static void test_htmlesc(void **state)
+{
+  static const struct {
+    const char *in, *out;
+  } cases[] = {
+      {"", ""},
+      {"plain", "plain"},
+      {"<a href=\"x\">Tom & Jerry's</a>",
+       "&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&#39;s&lt;/a&gt;"},
+      {"&amp;", "&amp;amp;"},
+      {"Am\xc3\xa9lie \x01\x7f", "Am\xc3\xa9lie \x01\x7f"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    htmlesc_fputs(f, cases[i].in);
+    assert_int_equal(fclose(f), 0);
+    assert_string_equal(buf, cases[i].out);
+    free(buf);
+  }
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  htmlesc_fputs(f, NULL); /* nothing */
+  assert_int_equal(fclose(f), 0);
+  assert_int_equal(len, 0);
+  free(buf);
+  for (int c = 0; c < 256; c++)
+    assert_true((htmlesc_entity((unsigned char)c) != NULL) ==
+                (c == '&' || c == '<' || c == '>' || c == '"' || c == '\''));
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -408,6 +445,7 @@ int main(void)
       cmocka_unit_test(test_atomic_write_and_read),
       cmocka_unit_test(test_mutex_held),
       cmocka_unit_test(test_termstr),
+      cmocka_unit_test(test_htmlesc),
       cmocka_unit_test(test_utf8_decode),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

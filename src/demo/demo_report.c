@@ -16,20 +16,7 @@
 
 #include "demo/demo.h"
 #include "monitor/window.h"
-
-static void esc(FILE *f, const char *s)
-{
-  for (; s && *s; s++) {
-    switch (*s) {
-    case '<': fputs("&lt;", f); break;
-    case '>': fputs("&gt;", f); break;
-    case '&': fputs("&amp;", f); break;
-    case '"': fputs("&quot;", f); break;
-    case '\'': fputs("&#39;", f); break;
-    default: fputc(*s, f);
-    }
-  }
-}
+#include "util/htmlesc.h"
 
 /* v with `decimals` digits, or a dash for NaN. */
 static void num(FILE *f, double v, int decimals)
@@ -186,11 +173,11 @@ static void timeline_table(FILE *f, const struct demo_result *r)
     fprintf(f, "</td><td>%s</td><td>",
             w->dataset_drift == 1 ? "DRIFT" : w->dataset_drift == 0 ? "no"
                                                                      : "&ndash;");
-    esc(f, w->drifted);
+    htmlesc_fputs(f, w->drifted);
     fputs("</td><td title=\"", f);
-    esc(f, w->reasons);
+    htmlesc_fputs(f, w->reasons);
     fputs("\">", f);
-    esc(f, w->action);
+    htmlesc_fputs(f, w->action);
     if (w->stateful_promoted)
       fprintf(f, " &rarr; v%d", w->version_after);
     fprintf(f, "</td><td>v%d</td><td>%lld</td></tr>\n", w->version,
@@ -222,7 +209,7 @@ static void compare_table(FILE *f, const struct demo_result *r)
     fputs("</td><td>", f);
     num(f, w->scratch_seconds, 3);
     fprintf(f, "</td><td>%zu</td><td>", w->scratch_ratings);
-    esc(f, w->action);
+    htmlesc_fputs(f, w->action);
     fputs("</td><td>", f);
     num(f, w->swap_seconds, 2);
     fputs("</td></tr>\n", f);
@@ -272,7 +259,7 @@ static void page(FILE *f, const struct demo_result *r)
   if (r->drift_week)
     fprintf(f, " Planted drift in replay week %d.", r->drift_week);
   fputs(" First model: tuning best <code>", f);
-  esc(f, r->tune_best);
+  htmlesc_fputs(f, r->tune_best);
   fprintf(f, "</code> (run %s), v%d. %d retraining%s, %d promotion%s; final "
           "Production version v%d.</p>\n", r->tune_run_id,
           r->initial_version, r->n_retrains, r->n_retrains == 1 ? "" : "s",
@@ -284,7 +271,7 @@ static void page(FILE *f, const struct demo_result *r)
           (long long)r->version_regressions);
   if (r->first_failure[0]) {
     fputs(" First failure: ", f);
-    esc(f, r->first_failure);
+    htmlesc_fputs(f, r->first_failure);
   }
   fprintf(f, " Demo time %.1f s.</p>\n", r->seconds);
   fputs("<h2>Top-100 accuracy per week</h2>\n", f);

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/htmlesc.h"
+
 static const char *const method_names[] = {"get", "post", "head", "put",
                                            "delete"};
 
@@ -147,21 +149,6 @@ int openapi_json(const struct rt_route *table, size_t n, const char *version,
   return 0;
 }
 
-/* Write s HTML-escaped. */
-static void html(FILE *f, const char *s)
-{
-  for (; s && *s; s++) {
-    switch (*s) {
-    case '&': fputs("&amp;", f); break;
-    case '<': fputs("&lt;", f); break;
-    case '>': fputs("&gt;", f); break;
-    case '"': fputs("&quot;", f); break;
-    case '\'': fputs("&#39;", f); break;
-    default: fputc(*s, f);
-    }
-  }
-}
-
 static const char *str(json_t *o, const char *key)
 {
   const char *s = json_string_value(json_object_get(o, key));
@@ -186,24 +173,24 @@ static void html_params(FILE *f, json_t *op)
   json_array_foreach(params, i, p)
   {
     fputs("<tr><td><code>", f);
-    html(f, str(p, "name"));
+    htmlesc_fputs(f, str(p, "name"));
     fputs("</code></td><td>", f);
-    html(f, str(p, "in"));
+    htmlesc_fputs(f, str(p, "in"));
     fputs("</td><td>", f);
-    html(f, str(json_object_get(p, "schema"), "type"));
+    htmlesc_fputs(f, str(json_object_get(p, "schema"), "type"));
     fprintf(f, "</td><td>%s</td><td>",
             json_is_true(json_object_get(p, "required")) ? "yes" : "no");
-    html(f, str(p, "description"));
+    htmlesc_fputs(f, str(p, "description"));
     fputs("</td></tr>\n", f);
   }
   json_object_foreach(form, k, p)
   {
     fputs("<tr><td><code>", f);
-    html(f, k);
+    htmlesc_fputs(f, k);
     fputs("</code></td><td>form</td><td>", f);
-    html(f, str(p, "type"));
+    htmlesc_fputs(f, str(p, "type"));
     fputs("</td><td>yes</td><td>", f);
-    html(f, str(p, "description"));
+    htmlesc_fputs(f, str(p, "description"));
     fputs("</td></tr>\n", f);
   }
   fputs("</table>\n", f);
@@ -216,9 +203,9 @@ static void html_operation(FILE *f, const char *path, const char *method,
   for (const char *m = method; *m; m++)
     fputc(toupper((unsigned char)*m), f);
   fputs("</span> <code>", f);
-  html(f, path);
+  htmlesc_fputs(f, path);
   fputs("</code></h3>\n<p>", f);
-  html(f, str(op, "summary"));
+  htmlesc_fputs(f, str(op, "summary"));
   fputs("</p>\n", f);
   const char *pol = str(op, "x-harvest-policy");
   if (pol && strcmp(pol, "public"))
@@ -230,7 +217,7 @@ static void html_operation(FILE *f, const char *path, const char *method,
   json_t *body = json_object_get(op, "requestBody");
   if (body && json_object_get(body, "description")) {
     fputs("<p>Body: ", f);
-    html(f, str(body, "description"));
+    htmlesc_fputs(f, str(body, "description"));
     fputs("</p>\n", f);
   }
   html_params(f, op);
@@ -240,9 +227,9 @@ static void html_operation(FILE *f, const char *path, const char *method,
   json_object_foreach(json_object_get(op, "responses"), code, r)
   {
     fputs("<li><b>", f);
-    html(f, code);
+    htmlesc_fputs(f, code);
     fputs("</b> ", f);
-    html(f, str(r, "description"));
+    htmlesc_fputs(f, str(r, "description"));
     fputs("</li>", f);
   }
   fputs("</ul></div>\n", f);
@@ -267,18 +254,18 @@ int openapi_html(const char *spec_json, char **out, size_t *len,
   json_t *info = json_object_get(spec, "info");
   fputs("<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>"
         "<title>", f);
-  html(f, str(info, "title"));
+  htmlesc_fputs(f, str(info, "title"));
   fputs(" API</title><style>body{font-family:sans-serif;max-width:60em;"
         "margin:auto;padding:1em}.op{border:1px solid #ccc;border-radius:4px;"
         "margin:1em 0;padding:0 1em}.m{background:#246;color:#fff;"
         "padding:0 .4em;border-radius:3px}table{border-collapse:collapse}"
         "td,th{border:1px solid #ddd;padding:.2em .5em;text-align:left}"
         ".auth{color:#a40}</style></head><body>\n<h1>", f);
-  html(f, str(info, "title"));
+  htmlesc_fputs(f, str(info, "title"));
   fputs(" API <small>", f);
-  html(f, str(info, "version"));
+  htmlesc_fputs(f, str(info, "version"));
   fputs("</small></h1>\n<p>", f);
-  html(f, str(info, "description"));
+  htmlesc_fputs(f, str(info, "description"));
   fputs("</p><p>Machine-readable: <a href=\"/openapi.json\">/openapi.json"
         "</a></p>\n", f);
   const char *path, *method;

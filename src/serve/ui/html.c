@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/htmlesc.h"
+
 void html_init(struct html *h)
 {
   memset(h, 0, sizeof(*h));
@@ -87,17 +89,9 @@ void html_textn(struct html *h, const char *s, size_t n)
   size_t run = 0; /* bytes of s[run..i) not yet copied */
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
-    const char *ent = NULL;
-    switch (c) {
-    case '&': ent = "&amp;"; break;
-    case '<': ent = "&lt;"; break;
-    case '>': ent = "&gt;"; break;
-    case '"': ent = "&quot;"; break;
-    case '\'': ent = "&#39;"; break;
-    default:
-      if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f)
-        ent = "\xef\xbf\xbd"; /* U+FFFD */
-    }
+    const char *ent = htmlesc_entity(c);
+    if (!ent && ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f))
+      ent = "\xef\xbf\xbd"; /* U+FFFD */
     if (!ent)
       continue;
     html_rawn(h, s + run, i - run);
