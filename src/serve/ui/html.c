@@ -133,6 +133,20 @@ struct conv {
   char conv;
 };
 
+/* Copy a width or precision at p into c's spec: '*' (then *star = 1) or
+ * digits, while the spec is shorter than max; returns what follows. */
+static const char *take_count(const char *p, struct conv *c, int *star,
+                              size_t max)
+{
+  if (*p == '*') {
+    *star = 1;
+    c->spec[c->len++] = *p++;
+  }
+  while (*p >= '0' && *p <= '9' && c->len < max)
+    c->spec[c->len++] = *p++;
+  return p;
+}
+
 /* Parse the conversion at fmt (just after '%'); returns the bytes used or
  * 0 when it is not one html_f supports. */
 static size_t parse_conv(const char *fmt, struct conv *c)
@@ -142,21 +156,11 @@ static size_t parse_conv(const char *fmt, struct conv *c)
   c->spec[c->len++] = '%';
   while (*p && strchr("-+ #0", *p) && c->len < 8)
     c->spec[c->len++] = *p++;
-  if (*p == '*') {
-    c->star_w = 1;
-    c->spec[c->len++] = *p++;
-  }
-  while (*p >= '0' && *p <= '9' && c->len < 16)
-    c->spec[c->len++] = *p++;
+  p = take_count(p, c, &c->star_w, 16);
   if (*p == '.') {
     c->has_prec = 1;
     c->spec[c->len++] = *p++;
-    if (*p == '*') {
-      c->star_p = 1;
-      c->spec[c->len++] = *p++;
-    }
-    while (*p >= '0' && *p <= '9' && c->len < 24)
-      c->spec[c->len++] = *p++;
+    p = take_count(p, c, &c->star_p, 24);
   }
   size_t l = 0;
   while (*p && strchr("hlzj", *p) && l < 2) {
