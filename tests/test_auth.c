@@ -283,6 +283,26 @@ static void test_tokens_good_and_bad(void **state)
   assert_int_equal(auth_bearer(f->a, NULL, &uid, &e), HV_EAUTH);
   assert_non_null(strstr(e.msg, "/users/token"));
   assert_int_equal(auth_bearer(f->a, "Bearer", &uid, &e), HV_EAUTH);
+  /* the scheme alone (what the policy's credential check uses) */
+  static const struct {
+    const char *hdr, *token;
+  } schemes[] = {{"Bearer abc", "abc"}, {"BEARER   abc", "abc"},
+                 {"bearer ", ""},       {"Basic abc", NULL},
+                 {"Bearer", NULL},      {"Bearerabc", NULL},
+                 {"", NULL}};
+  for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+    const char *tok = "unset";
+    struct hv_err se = {0};
+    int rc = auth_bearer_token(schemes[i].hdr, &tok, &se);
+    if (schemes[i].token) {
+      assert_int_equal(rc, 0);
+      assert_string_equal(tok, schemes[i].token);
+    } else {
+      assert_int_equal(rc, HV_EAUTH);
+      assert_string_equal(se.msg, "Authorization: expected the Bearer scheme");
+      assert_string_equal(tok, "unset");
+    }
+  }
   free(good);
 }
 

@@ -324,6 +324,19 @@ int auth_token_verify_pw(const struct auth *a, const char *token,
   return rc;
 }
 
+int auth_bearer_token(const char *header, const char **token,
+                      struct hv_err *err)
+{
+  if (strncasecmp(header, "Bearer ", 7) != 0)
+    return hv_err_set(err, HV_EAUTH,
+                      "Authorization: expected the Bearer scheme");
+  const char *t = header + 7;
+  while (*t == ' ')
+    t++;
+  *token = t;
+  return 0;
+}
+
 int auth_bearer(const struct auth *a, const char *header, int64_t *uid,
                 struct hv_err *err)
 {
@@ -331,13 +344,9 @@ int auth_bearer(const struct auth *a, const char *header, int64_t *uid,
     return hv_err_set(err, HV_EAUTH,
                       "not authenticated: send 'Authorization: Bearer TOKEN' "
                       "(get one from POST /users/token)");
-  if (strncasecmp(header, "Bearer ", 7) != 0)
-    return hv_err_set(err, HV_EAUTH,
-                      "Authorization: expected the Bearer scheme");
-  const char *t = header + 7;
-  while (*t == ' ')
-    t++;
-  return auth_token_verify(a, t, uid, err);
+  const char *t = NULL;
+  int rc = auth_bearer_token(header, &t, err);
+  return rc ? rc : auth_token_verify(a, t, uid, err);
 }
 
 int auth_admin_check(const struct auth *a, const char *key,

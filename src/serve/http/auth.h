@@ -116,6 +116,12 @@ int auth_token_verify_pw(const struct auth *a, const char *token,
 int auth_token_verify(const struct auth *a, const char *token, int64_t *uid,
                       struct hv_err *err) HV_WARN_UNUSED;
 
+/* The token of an "Authorization: Bearer TOKEN" header value (not NULL):
+ * *token points into header after the scheme and its spaces (borrowed).
+ * HV_EAUTH when the scheme is not Bearer (case-insensitive). */
+int auth_bearer_token(const char *header, const char **token,
+                      struct hv_err *err) HV_WARN_UNUSED;
+
 /* Verify an "Authorization: Bearer TOKEN" header value (NULL = missing). */
 int auth_bearer(const struct auth *a, const char *header, int64_t *uid,
                 struct hv_err *err) HV_WARN_UNUSED;

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sodium.h>
-#include <strings.h>
 
 #include "serve/http/routes.h"
 #include "serve/http/server.h"
@@ -121,13 +120,9 @@ int policy_resolve(struct srv_req *req, struct hv_err *err)
   snprintf(req->who.who, sizeof(req->who.who), "anonymous");
   const char *bearer = srv_header(req, "Authorization");
   if (bearer) {
-    if (strncasecmp(bearer, "Bearer ", 7) != 0)
-      return hv_err_set(err, HV_EAUTH,
-                        "Authorization: expected the Bearer scheme");
-    const char *t = bearer + 7;
-    while (*t == ' ')
-      t++;
-    return end_user(req, t, err);
+    const char *t = NULL;
+    int rc = auth_bearer_token(bearer, &t, err);
+    return rc ? rc : end_user(req, t, err);
   }
   const char *key = srv_header(req, "X-Admin-Key");
   if (key)
