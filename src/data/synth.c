@@ -22,6 +22,7 @@
 #include "data/synth_internal.h"
 #include "store/loader.h"
 #include "util/fsutil.h"
+#include "util/mem.h"
 #include "util/parse.h"
 
 /* ---- setup and teardown ----------------------------------------------- */
@@ -44,12 +45,7 @@ static void *alloc_lines(size_t n)
 
 static void synth_free(struct synth *s)
 {
-  free(s->mv);
-  free(s->us);
-  free(s->uc);
-  free(s->gm);
-  free(s->seen);
-  free(s->zbuf);
+  HV_FREE_ALL(s->mv, s->us, s->uc, s->gm, s->seen, s->zbuf);
   synth_drift_free(s);
 }
 

@@ -12,6 +12,7 @@
 #include "model/model_internal.h"
 #include "model/score.h"
 #include "model/train.h"
+#include "util/mem.h"
 
 const int eval_ks[EVAL_NK] = {1, 5, 10, 50, 100};
 
@@ -345,12 +346,7 @@ int eval_run(const struct eval_model *em, const struct eval_input *in,
     finish(&st, out);
     rc = eval_loss(em, in, out, err);
   }
-  free(st.order);
-  free(st.uoff);
-  free(st.S);
-  free(st.U);
-  free(st.rel);
-  free(st.cov);
+  HV_FREE_ALL(st.order, st.uoff, st.S, st.U, st.rel, st.cov);
   return rc;
 }
 
@@ -413,15 +409,8 @@ struct me_data {
 
 static void me_free(struct me_data *d)
 {
-  free(d->ur);
-  free(d->mr);
-  free(d->tu);
-  free(d->tm);
-  free(d->gender);
-  free(d->age);
-  free(d->logq);
-  free(d->off);
-  free(d->seen);
+  HV_FREE_ALL(d->ur, d->mr, d->tu, d->tm, d->gender, d->age, d->logq, d->off,
+              d->seen);
 }
 
 static int in_slice(const struct hv_dataset *ds, size_t i)

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/mem.h"
+
 /* Hot loops are vectorised at -O2 too (GCC 12's -O2 cost model is "very
  * cheap" and refuses loops that need an epilogue). */
 #if defined(__clang__) /* clang vectorises at -O2 and has no such attribute */
@@ -74,25 +76,9 @@ void loss_ws_free(struct loss_ws *w)
 {
   if (!w)
     return;
-  free(w->uloc);
-  free(w->mloc);
-  free(w->urows);
-  free(w->mrows);
-  free(w->un);
-  free(w->mc);
-  free(w->mbias);
-  free(w->mlogq);
-  free(w->keys);
-  free(w->pu);
-  free(w->pm);
-  free(w->pn);
-  free(w->U);
-  free(w->M);
-  free(w->dU);
-  free(w->dM);
-  free(w->Z);
-  free(w->lab);
-  free(w);
+  HV_FREE_ALL(w->uloc, w->mloc, w->urows, w->mrows, w->un, w->mc, w->mbias,
+              w->mlogq, w->keys, w->pu, w->pm, w->pn, w->U, w->M, w->dU, w->dM,
+              w->Z, w->lab, w);
 }
 
 /* LSD radix sort of n 64-bit keys whose significant bits fit in `bits`

@@ -15,6 +15,7 @@
 #include "util/rng.h"
 #include "model/tower.h"
 #include "util/fsutil.h"
+#include "util/mem.h"
 #include "util/sort.h"
 
 /* openblas_set_num_threads is OpenBLAS's own extension of CBLAS. */
@@ -150,24 +151,10 @@ static void trainer_free(struct trainer *t)
   free(t->movie_ids);
   for (int f = 0; f < MODEL_NFEAT; f++)
     free(t->vals[f]);
-  free(t->user_feat);
-  free(t->movie_year);
-  free(t->genre_off);
-  free(t->genre);
-  free(t->params);
-  free(t->state);
-  free(t->grad);
-  free(t->urow);
-  free(t->mrow);
-  free(t->tr_u);
-  free(t->tr_m);
-  free(t->te_u);
-  free(t->te_m);
-  free(t->order);
-  free(t->movie_count);
-  free(t->logq_by_row);
-  free(t->gender_by_row);
-  free(t->age_by_row);
+  HV_FREE_ALL(t->user_feat, t->movie_year, t->genre_off, t->genre, t->params,
+              t->state, t->grad, t->urow, t->mrow, t->tr_u, t->tr_m, t->te_u,
+              t->te_m, t->order, t->movie_count, t->logq_by_row,
+              t->gender_by_row, t->age_by_row);
   loss_ws_free(t->ws);
   free(t->spans);
   free(t->bu);

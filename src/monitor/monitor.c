@@ -24,6 +24,7 @@
 #include "store/catalog.h"
 #include "store/ratings.h"
 #include "util/fsutil.h"
+#include "util/mem.h"
 #include "util/rng.h"
 #include "util/sort.h"
 
@@ -208,11 +209,7 @@ static void count_popularity(struct mon *x)
 
 static void upass_free(struct upass *p)
 {
-  free(p->uid);
-  free(p->top1);
-  free(p->top1_sorted);
-  free(p->top10_mean);
-  free(p->top10);
+  HV_FREE_ALL(p->uid, p->top1, p->top1_sorted, p->top10_mean, p->top10);
   memset(p, 0, sizeof(*p));
 }
 

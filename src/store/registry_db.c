@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "store/backend.h"
+#include "util/mem.h"
 
 #define REG(db) ((db)->be->registry)
 
@@ -100,12 +101,8 @@ void registry_db_version_free(struct registry_version *v)
 
 static void audit_free(struct registry_audit *a)
 {
-  free(a->action);
-  free(a->from_stage);
-  free(a->to_stage);
-  free(a->alias);
-  free(a->reason);
-  free(a->who);
+  HV_FREE_ALL(a->action, a->from_stage, a->to_stage, a->alias, a->reason,
+              a->who);
 }
 
 void registry_db_model_free(struct registry_model *m)

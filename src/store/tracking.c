@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "store/backend.h"
+#include "util/mem.h"
 
 #define TR(db) ((db)->be->tracking)
 
@@ -151,13 +152,8 @@ void tracking_run_clear(struct tracking_run *r)
 {
   if (!r)
     return;
-  free(r->experiment);
-  free(r->name);
-  free(r->status);
-  free(r->parent_run_id);
-  free(r->user);
-  free(r->code_version);
-  free(r->data_sha256);
+  HV_FREE_ALL(r->experiment, r->name, r->status, r->parent_run_id, r->user,
+              r->code_version, r->data_sha256);
   kv_free(r->params, r->n_params);
   kv_free(r->tags, r->n_tags);
   for (size_t i = 0; i < r->n_metrics; i++)

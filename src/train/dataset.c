@@ -8,6 +8,7 @@
 
 #include "store/catalog.h"
 #include "store/ratings.h"
+#include "util/mem.h"
 
 _Static_assert((int)DATASET_GENDER_UNKNOWN == (int)CATALOG_GENDER_UNKNOWN &&
                    (int)DATASET_GENDER_M == (int)CATALOG_GENDER_M &&
@@ -55,19 +56,9 @@ void dataset_free(struct hv_dataset *ds)
   struct dataset_ratings *r = &ds->ratings;
   struct dataset_users *u = &ds->users;
   struct dataset_movies *m = &ds->movies;
-  free(r->rating_id);
-  free(r->user_id);
-  free(r->movie_id);
-  free(r->rating);
-  free(r->timestamp);
-  free(u->id);
-  free(u->age_bucket);
-  free(u->gender);
-  free(u->occupation);
-  free(m->id);
-  free(m->year);
-  free(m->genre_off);
-  free(m->genre_ids);
+  HV_FREE_ALL(r->rating_id, r->user_id, r->movie_id, r->rating, r->timestamp,
+              u->id, u->age_bucket, u->gender, u->occupation, m->id, m->year,
+              m->genre_off, m->genre_ids);
   memset(ds, 0, sizeof(*ds));
 }
 
