@@ -65,7 +65,7 @@ static void test_forward_by_hand(void **state)
   setup(&L, &F, d, 1, &p);
   int32_t rows[3] = {1, 3, 0};
   float out[9];
-  tower_user_forward(&L, p, &F, 1, rows, 3, out);
+  tower_forward(TOWER_USER, &L, p, &F, 1, rows, 3, out);
   for (int i = 0; i < 3; i++)
     for (int k = 0; k < d; k++) {
       int r = rows[i];
@@ -76,7 +76,7 @@ static void test_forward_by_hand(void **state)
       assert_true(fabsf(out[i * d + k] - e) < 1e-6f);
     }
   int32_t mrows[3] = {4, 3, 1}; /* 3 genres, 0 genres, 2 genres */
-  tower_movie_forward(&L, p, &F, 1, mrows, 3, out);
+  tower_forward(TOWER_MOVIE, &L, p, &F, 1, mrows, 3, out);
   for (int k = 0; k < d; k++) {
     float g = (p[L.off[TAB_GENRE] + 1 * d + k] + p[L.off[TAB_GENRE] + 2 * d + k] +
                p[L.off[TAB_GENRE] + 3 * d + k]) / 3.0f;
@@ -86,7 +86,7 @@ static void test_forward_by_hand(void **state)
     assert_true(fabsf(out[d + k] - e) < 1e-6f);
   }
   /* features off: the id embedding only */
-  tower_movie_forward(&L, p, &F, 0, mrows, 1, out);
+  tower_forward(TOWER_MOVIE, &L, p, &F, 0, mrows, 1, out);
   for (int k = 0; k < d; k++)
     assert_true(out[k] == p[L.off[TAB_MOVIE] + 4 * d + k]);
   free(p);
@@ -108,18 +108,18 @@ static void test_backward_is_transpose(void **state)
   for (int which = 0; which < 2; which++) {
     float *g = calloc(L.n_params, sizeof(float));
     if (which)
-      tower_movie_backward(&L, &F, 1, rows, 4, R, g);
+      tower_backward(TOWER_MOVIE, &L, &F, 1, rows, 4, R, g);
     else
-      tower_user_backward(&L, &F, 1, rows, 4, R, g);
+      tower_backward(TOWER_USER, &L, &F, 1, rows, 4, R, g);
     for (size_t i = 0; i < L.n_params; i++) {
       double v[2];
       for (int s = 0; s < 2; s++) {
         float keep = p[i];
         p[i] = keep + (s ? -0.5f : 0.5f);
         if (which)
-          tower_movie_forward(&L, p, &F, 1, rows, 4, out);
+          tower_forward(TOWER_MOVIE, &L, p, &F, 1, rows, 4, out);
         else
-          tower_user_forward(&L, p, &F, 1, rows, 4, out);
+          tower_forward(TOWER_USER, &L, p, &F, 1, rows, 4, out);
         p[i] = keep;
         v[s] = 0;
         for (int k = 0; k < 8; k++)
@@ -138,12 +138,12 @@ static double full_loss(const struct model_layout *L,
                         struct loss_ws *w, const struct loss_opts *o,
                         float *grad)
 {
-  tower_user_forward(L, p, F, 1, w->urows, w->nu, w->U);
-  tower_movie_forward(L, p, F, 1, w->mrows, w->nm, w->M);
+  tower_forward(TOWER_USER, L, p, F, 1, w->urows, w->nu, w->U);
+  tower_forward(TOWER_MOVIE, L, p, F, 1, w->mrows, w->nm, w->M);
   double l = loss_distinct(w, o, grad != NULL);
   if (grad) {
-    tower_user_backward(L, F, 1, w->urows, w->nu, w->dU, grad);
-    tower_movie_backward(L, F, 1, w->mrows, w->nm, w->dM, grad);
+    tower_backward(TOWER_USER, L, F, 1, w->urows, w->nu, w->dU, grad);
+    tower_backward(TOWER_MOVIE, L, F, 1, w->mrows, w->nm, w->dM, grad);
   }
   return l;
 }

@@ -84,8 +84,10 @@ static int compute_vecs(struct hv_model *m, struct hv_err *err)
   for (size_t i = 0; i < nmax; i++)
     rows[i] = (int32_t)i;
   int feat = m->meta.cfg.features;
-  tower_user_forward(&m->L, m->params, &m->F, feat, rows, nu, m->user_vec);
-  tower_movie_forward(&m->L, m->params, &m->F, feat, rows, nm, m->movie_vec);
+  tower_forward(TOWER_USER, &m->L, m->params, &m->F, feat, rows, nu,
+                m->user_vec);
+  tower_forward(TOWER_MOVIE, &m->L, m->params, &m->F, feat, rows, nm,
+                m->movie_vec);
   free(rows);
   for (size_t i = 0; i < nu * d; i++)
     if (!isfinite(m->user_vec[i]))

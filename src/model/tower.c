@@ -18,89 +18,93 @@ static void add_row(float *restrict dst, const float *restrict src, int d,
     dst[k] += scale * src[k];
 }
 
-void tower_user_forward(const struct model_layout *L, const float *params,
-                        const struct model_feats *F, int features,
-                        const int32_t *rows, size_t n, float *out)
+/* One tower as tables: its id table, nfix one-hot feature tables (example
+ * r's index into fix_tab[k] is fix[r * nfix + k]) and, when bag_off is
+ * set, a bag of GENRE rows averaged (bag[bag_off[r] .. bag_off[r + 1])). */
+struct side {
+  int id;
+  int nfix;
+  int fix_tab[3];
+  const int32_t *fix;
+  const int32_t *bag_off, *bag;
+};
+
+static struct side user_side(const struct model_feats *F)
 {
-  const int d = L->dim;
-  for (size_t i = 0; i < n; i++) {
-    float *o = out + i * (size_t)d;
-    const size_t r = (size_t)rows[i];
-    assert(r < L->rows[TAB_USER]);
-    memcpy(o, params + L->off[TAB_USER] + r * d, sizeof(float) * d);
-    if (!features)
-      continue;
-    const int32_t *f = F->user_feat + 3 * r;
-    add_row(o, params + L->off[TAB_AGE] + (size_t)f[0] * d, d, 1.0f);
-    add_row(o, params + L->off[TAB_GENDER] + (size_t)f[1] * d, d, 1.0f);
-    add_row(o, params + L->off[TAB_OCC] + (size_t)f[2] * d, d, 1.0f);
-  }
+  return (struct side){TAB_USER, 3, {TAB_AGE, TAB_GENDER, TAB_OCC},
+                       F->user_feat, NULL, NULL};
 }
 
-void tower_movie_forward(const struct model_layout *L, const float *params,
-                         const struct model_feats *F, int features,
-                         const int32_t *rows, size_t n, float *out)
+static struct side movie_side(const struct model_feats *F)
+{
+  return (struct side){TAB_MOVIE, 1, {TAB_YEAR}, F->movie_year,
+                       F->genre_off, F->genre};
+}
+
+/* Float offset in params (and grad) of row j of example r: j = 0 its id
+ * row, 1..nfix its one-hot feature rows, then its bag rows. */
+static inline size_t row_at(const struct model_layout *L, const struct side *s,
+                            size_t r, size_t j)
+{
+  const size_t d = (size_t)L->dim, nfix = (size_t)s->nfix;
+  if (j == 0)
+    return L->off[s->id] + r * d;
+  if (j <= nfix)
+    return L->off[s->fix_tab[j - 1]] + (size_t)s->fix[r * nfix + j - 1] * d;
+  return L->off[TAB_GENRE] + (size_t)s->bag[s->bag_off[r] + (j - 1 - nfix)] * d;
+}
+
+/* One pass of side s over the examples rows[0..n). Forward (grad NULL):
+ * out (n, dim) row i = the sum of the rows example i reads, bag rows
+ * weighted 1 / bag size. Backward (params NULL): each of those rows of grad
+ * += its weight * dout row i. Rows are added in the same order both ways. */
+static inline void side_pass(const struct model_layout *L, const struct side *s,
+                             int features, const int32_t *rows, size_t n,
+                             const float *params, float *out,
+                             const float *dout, float *grad)
 {
   const int d = L->dim;
+  const size_t nfix = (size_t)s->nfix;
   for (size_t i = 0; i < n; i++) {
-    float *o = out + i * (size_t)d;
     const size_t r = (size_t)rows[i];
-    assert(r < L->rows[TAB_MOVIE]);
-    memcpy(o, params + L->off[TAB_MOVIE] + r * d, sizeof(float) * d);
-    if (!features)
-      continue;
-    add_row(o, params + L->off[TAB_YEAR] + (size_t)F->movie_year[r] * d, d,
-            1.0f);
-    int32_t g0 = F->genre_off[r], g1 = F->genre_off[r + 1];
-    if (g1 > g0) {
-      float w = 1.0f / (float)(g1 - g0);
-      for (int32_t g = g0; g < g1; g++)
-        add_row(o, params + L->off[TAB_GENRE] + (size_t)F->genre[g] * d, d,
-                w);
+    assert(r < L->rows[s->id]);
+    size_t nb = 0;
+    if (features && s->bag_off)
+      nb = (size_t)(s->bag_off[r + 1] - s->bag_off[r]);
+    const float wb = nb ? 1.0f / (float)nb : 1.0f;
+    const size_t nrow = features ? 1 + nfix + nb : 1;
+    for (size_t j = 0; j < nrow; j++) {
+      const size_t at = row_at(L, s, r, j);
+      const float w = j > nfix ? wb : 1.0f;
+      if (grad)
+        add_row(grad + at, dout + i * (size_t)d, d, w);
+      else if (j == 0)
+        memcpy(out + i * (size_t)d, params + at, sizeof(float) * d);
+      else
+        add_row(out + i * (size_t)d, params + at, d, w);
     }
   }
 }
 
-void tower_user_backward(const struct model_layout *L,
-                         const struct model_feats *F, int features,
-                         const int32_t *rows, size_t n, const float *dout,
-                         float *grad)
+static struct side side_of(enum tower which, const struct model_feats *F)
 {
-  const int d = L->dim;
-  for (size_t i = 0; i < n; i++) {
-    const float *g = dout + i * (size_t)d;
-    const size_t r = (size_t)rows[i];
-    assert(r < L->rows[TAB_USER]);
-    add_row(grad + L->off[TAB_USER] + r * d, g, d, 1.0f);
-    if (!features)
-      continue;
-    const int32_t *f = F->user_feat + 3 * r;
-    add_row(grad + L->off[TAB_AGE] + (size_t)f[0] * d, g, d, 1.0f);
-    add_row(grad + L->off[TAB_GENDER] + (size_t)f[1] * d, g, d, 1.0f);
-    add_row(grad + L->off[TAB_OCC] + (size_t)f[2] * d, g, d, 1.0f);
-  }
+  assert(which == TOWER_USER || which == TOWER_MOVIE);
+  return which == TOWER_USER ? user_side(F) : movie_side(F);
 }
 
-void tower_movie_backward(const struct model_layout *L,
-                          const struct model_feats *F, int features,
-                          const int32_t *rows, size_t n, const float *dout,
-                          float *grad)
+void tower_forward(enum tower which, const struct model_layout *L,
+                   const float *params, const struct model_feats *F,
+                   int features, const int32_t *rows, size_t n, float *out)
 {
-  const int d = L->dim;
-  for (size_t i = 0; i < n; i++) {
-    const float *g = dout + i * (size_t)d;
-    const size_t r = (size_t)rows[i];
-    assert(r < L->rows[TAB_MOVIE]);
-    add_row(grad + L->off[TAB_MOVIE] + r * d, g, d, 1.0f);
-    if (!features)
-      continue;
-    add_row(grad + L->off[TAB_YEAR] + (size_t)F->movie_year[r] * d, g, d,
-            1.0f);
-    int32_t g0 = F->genre_off[r], g1 = F->genre_off[r + 1];
-    if (g1 > g0) {
-      float w = 1.0f / (float)(g1 - g0);
-      for (int32_t k = g0; k < g1; k++)
-        add_row(grad + L->off[TAB_GENRE] + (size_t)F->genre[k] * d, g, d, w);
-    }
-  }
+  const struct side s = side_of(which, F);
+  side_pass(L, &s, features, rows, n, params, out, NULL, NULL);
+}
+
+void tower_backward(enum tower which, const struct model_layout *L,
+                    const struct model_feats *F, int features,
+                    const int32_t *rows, size_t n, const float *dout,
+                    float *grad)
+{
+  const struct side s = side_of(which, F);
+  side_pass(L, &s, features, rows, n, NULL, NULL, dout, grad);
 }

@@ -16,24 +16,18 @@
 
 #include "model/model_internal.h"
 
-/* out (n, dim) = user tower of rows[0..n) (row indices of TAB_USER). */
-void tower_user_forward(const struct model_layout *L, const float *params,
-                        const struct model_feats *F, int features,
-                        const int32_t *rows, size_t n, float *out);
+enum tower { TOWER_USER, TOWER_MOVIE };
 
-/* out (n, dim) = movie tower of rows[0..n) (row indices of TAB_MOVIE). */
-void tower_movie_forward(const struct model_layout *L, const float *params,
-                         const struct model_feats *F, int features,
-                         const int32_t *rows, size_t n, float *out);
+/* out (n, dim) = the `which` tower of rows[0..n) (row indices of TAB_USER
+ * or TAB_MOVIE). */
+void tower_forward(enum tower which, const struct model_layout *L,
+                   const float *params, const struct model_feats *F,
+                   int features, const int32_t *rows, size_t n, float *out);
 
 /* grad (L->n_params) += d(out)/d(params)^T dout, dout (n, dim). */
-void tower_user_backward(const struct model_layout *L,
-                         const struct model_feats *F, int features,
-                         const int32_t *rows, size_t n, const float *dout,
-                         float *grad);
-void tower_movie_backward(const struct model_layout *L,
-                          const struct model_feats *F, int features,
-                          const int32_t *rows, size_t n, const float *dout,
-                          float *grad);
+void tower_backward(enum tower which, const struct model_layout *L,
+                    const struct model_feats *F, int features,
+                    const int32_t *rows, size_t n, const float *dout,
+                    float *grad);
 
 #endif

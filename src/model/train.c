@@ -467,14 +467,14 @@ static double train_batch(struct trainer *t, size_t s, size_t B)
   loss_ws_group(w, t->bu, t->bm, B, t->cfg.logq ? t->logq_by_row : NULL);
   struct model_feats F = {t->user_feat, t->movie_year, t->genre_off,
                           t->genre};
-  tower_user_forward(&t->L, t->params, &F, feat, w->urows, w->nu, w->U);
-  tower_movie_forward(&t->L, t->params, &F, feat, w->mrows, w->nm, w->M);
+  tower_forward(TOWER_USER, &t->L, t->params, &F, feat, w->urows, w->nu, w->U);
+  tower_forward(TOWER_MOVIE, &t->L, t->params, &F, feat, w->mrows, w->nm, w->M);
   struct loss_opts lo = {t->cfg.temperature, t->cfg.l2,
                          t->cfg.remove_accidental_hits};
   double loss = loss_distinct(w, &lo, 1);
   t->flop += 6.0 * (double)w->nu * (double)w->nm * d;
-  tower_user_backward(&t->L, &F, feat, w->urows, w->nu, w->dU, t->grad);
-  tower_movie_backward(&t->L, &F, feat, w->mrows, w->nm, w->dM, t->grad);
+  tower_backward(TOWER_USER, &t->L, &F, feat, w->urows, w->nu, w->dU, t->grad);
+  tower_backward(TOWER_MOVIE, &t->L, &F, feat, w->mrows, w->nm, w->dM, t->grad);
   size_t ns = 0;
   for (size_t u = 0; u < w->nu; u++)
     t->spans[ns++] = (struct optim_span){
@@ -506,8 +506,9 @@ static int current_vecs(struct trainer *t, float **uv, float **mv)
   for (size_t i = 0; i < nx; i++)
     rows[i] = (int32_t)i;
   struct model_feats F = {t->user_feat, t->movie_year, t->genre_off, t->genre};
-  tower_user_forward(&t->L, t->params, &F, t->cfg.features, rows, nu, *uv);
-  tower_movie_forward(&t->L, t->params, &F, t->cfg.features, rows, nm, *mv);
+  const int feat = t->cfg.features;
+  tower_forward(TOWER_USER, &t->L, t->params, &F, feat, rows, nu, *uv);
+  tower_forward(TOWER_MOVIE, &t->L, t->params, &F, feat, rows, nm, *mv);
   free(rows);
   return 0;
 }
