@@ -267,35 +267,49 @@ static void ks_from_walk(const struct walk *w, size_t na, size_t nb,
   ks_2samp_pvalue((int64_t)na, (int64_t)nb, hnum, d, out);
 }
 
-int drift_ks_sorted(const double *a, size_t na, const double *b, size_t nb,
-                    struct drift_ks *out, struct hv_err *err)
+/* Check the pair and walk it: a and b as given when sorted, else through
+ * sorted copies (freed before returning). Returns 0, HV_EINVAL (as
+ * check_pair) or HV_ENOMEM. */
+static int walk_pair(const double *a, size_t na, const double *b, size_t nb,
+                     int sorted, int want_area, struct walk *w,
+                     struct hv_err *err)
 {
-  int rc = check_pair(a, na, b, nb, 1, err);
+  int rc = check_pair(a, na, b, nb, sorted, err);
   if (rc)
     return rc;
-  struct walk w;
-  walk(a, na, b, nb, 0, &w);
-  ks_from_walk(&w, na, nb, out);
-  return 0;
-}
-
-int drift_ks(const double *a, size_t na, const double *b, size_t nb,
-             struct drift_ks *out, struct hv_err *err)
-{
-  int rc = check_pair(a, na, b, nb, 0, err);
-  if (rc)
-    return rc;
+  if (sorted) {
+    walk(a, na, b, nb, want_area, w);
+    return 0;
+  }
   double *sa = sorted_copy(a, na, err), *sb = NULL;
   if (!sa || !(sb = sorted_copy(b, nb, err))) {
     free(sa);
     return HV_ENOMEM;
   }
-  struct walk w;
-  walk(sa, na, sb, nb, 0, &w);
-  ks_from_walk(&w, na, nb, out);
+  walk(sa, na, sb, nb, want_area, w);
   free(sa);
   free(sb);
   return 0;
+}
+
+int drift_ks_sorted(const double *a, size_t na, const double *b, size_t nb,
+                    struct drift_ks *out, struct hv_err *err)
+{
+  struct walk w;
+  int rc = walk_pair(a, na, b, nb, 1, 0, &w, err);
+  if (!rc)
+    ks_from_walk(&w, na, nb, out);
+  return rc;
+}
+
+int drift_ks(const double *a, size_t na, const double *b, size_t nb,
+             struct drift_ks *out, struct hv_err *err)
+{
+  struct walk w;
+  int rc = walk_pair(a, na, b, nb, 0, 0, &w, err);
+  if (!rc)
+    ks_from_walk(&w, na, nb, out);
+  return rc;
 }
 
 /* ---- Wasserstein ------------------------------------------------------- */
@@ -308,32 +322,21 @@ static double w1_from_walk(const struct walk *w, size_t na, size_t nb)
 int drift_wasserstein_sorted(const double *a, size_t na, const double *b,
                              size_t nb, double *out, struct hv_err *err)
 {
-  int rc = check_pair(a, na, b, nb, 1, err);
-  if (rc)
-    return rc;
   struct walk w;
-  walk(a, na, b, nb, 1, &w);
-  *out = w1_from_walk(&w, na, nb);
-  return 0;
+  int rc = walk_pair(a, na, b, nb, 1, 1, &w, err);
+  if (!rc)
+    *out = w1_from_walk(&w, na, nb);
+  return rc;
 }
 
 int drift_wasserstein(const double *a, size_t na, const double *b, size_t nb,
                       double *out, struct hv_err *err)
 {
-  int rc = check_pair(a, na, b, nb, 0, err);
-  if (rc)
-    return rc;
-  double *sa = sorted_copy(a, na, err), *sb = NULL;
-  if (!sa || !(sb = sorted_copy(b, nb, err))) {
-    free(sa);
-    return HV_ENOMEM;
-  }
   struct walk w;
-  walk(sa, na, sb, nb, 1, &w);
-  *out = w1_from_walk(&w, na, nb);
-  free(sa);
-  free(sb);
-  return 0;
+  int rc = walk_pair(a, na, b, nb, 0, 1, &w, err);
+  if (!rc)
+    *out = w1_from_walk(&w, na, nb);
+  return rc;
 }
 
 double drift_std(const double *x, size_t n)
@@ -668,32 +671,34 @@ void drift_judge(const char *name, enum drift_test test, double statistic,
   }
 }
 
+/* The verdict of test on a feature of the given kind: PSI and JS apply to
+ * both kinds; otherwise own says whether test is the kind's own test, whose
+ * statistic and p-value (NAN without one) are stat and p. */
+static int judge_kind(const char *name, const char *kind, enum drift_test test,
+                      int own, double stat, double p, double psi, double js,
+                      const struct drift_thresholds *t,
+                      struct drift_feature_result *out, struct hv_err *err)
+{
+  if (test == DRIFT_TEST_PSI || test == DRIFT_TEST_JS) {
+    stat = test == DRIFT_TEST_PSI ? psi : js;
+    p = NAN;
+  } else if (!own) {
+    return hv_err_set(err, HV_EINVAL, "test '%s' does not apply to a %s "
+                      "feature", drift_test_name(test), kind);
+  }
+  drift_judge(name, test, stat, p, t, out);
+  return 0;
+}
+
 int drift_numeric_judge(const char *name, const struct drift_numeric_report *r,
                         enum drift_test test, const struct drift_thresholds *t,
                         struct drift_feature_result *out, struct hv_err *err)
 {
-  double stat, p = NAN;
-  switch (test) {
-  case DRIFT_TEST_KS:
-    stat = r->ks.statistic;
-    p = r->ks.pvalue;
-    break;
-  case DRIFT_TEST_WASSERSTEIN_NORM:
-    stat = r->wasserstein_norm;
-    break;
-  case DRIFT_TEST_PSI:
-    stat = r->psi;
-    break;
-  case DRIFT_TEST_JS:
-    stat = r->js;
-    break;
-  case DRIFT_TEST_CHI2:
-  default:
-    return hv_err_set(err, HV_EINVAL, "test '%s' does not apply to a numeric "
-                      "feature", drift_test_name(test));
-  }
-  drift_judge(name, test, stat, p, t, out);
-  return 0;
+  const int ks = test == DRIFT_TEST_KS;
+  return judge_kind(name, "numeric", test,
+                    ks || test == DRIFT_TEST_WASSERSTEIN_NORM,
+                    ks ? r->ks.statistic : r->wasserstein_norm,
+                    ks ? r->ks.pvalue : NAN, r->psi, r->js, t, out, err);
 }
 
 int drift_categorical_judge(const char *name,
@@ -703,26 +708,9 @@ int drift_categorical_judge(const char *name,
                             struct drift_feature_result *out,
                             struct hv_err *err)
 {
-  double stat, p = NAN;
-  switch (test) {
-  case DRIFT_TEST_CHI2:
-    stat = r->chi2.statistic;
-    p = r->chi2.pvalue;
-    break;
-  case DRIFT_TEST_PSI:
-    stat = r->psi;
-    break;
-  case DRIFT_TEST_JS:
-    stat = r->js;
-    break;
-  case DRIFT_TEST_KS:
-  case DRIFT_TEST_WASSERSTEIN_NORM:
-  default:
-    return hv_err_set(err, HV_EINVAL, "test '%s' does not apply to a "
-                      "categorical feature", drift_test_name(test));
-  }
-  drift_judge(name, test, stat, p, t, out);
-  return 0;
+  return judge_kind(name, "categorical", test, test == DRIFT_TEST_CHI2,
+                    r->chi2.statistic, r->chi2.pvalue, r->psi, r->js, t, out,
+                    err);
 }
 
 int drift_psi_grade(double psi, const struct drift_thresholds *t)
