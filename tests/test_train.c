@@ -239,7 +239,7 @@ static void hand_dataset(struct hv_dataset *ds)
     h_genre[m] = m % 3;
     h_goff[m + 1] = (size_t)m + 1;
   }
-  ds->ratings = (struct dataset_ratings){HR, h_rid, h_uid, h_mid, h_rating,
+  ds->ratings = (struct ratings_cols){HR, h_rid, h_uid, h_mid, h_rating,
                                          h_ts};
   ds->users = (struct dataset_users){10, h_users, h_age, h_gender, h_occ};
   ds->movies = (struct dataset_movies){8, h_movies, h_year, h_goff, h_genre};

@@ -51,7 +51,7 @@ int dataset_check(const struct hv_dataset *ds, const char *who,
     who = "dataset";
   if (!ds)
     return hv_err_set(err, HV_EINVAL, "%s: no dataset", who);
-  const struct dataset_ratings *r = &ds->ratings;
+  const struct ratings_cols *r = &ds->ratings;
   if (r->n && (!r->rating_id || !r->user_id || !r->movie_id))
     return hv_err_set(err, HV_EINVAL, "%s: dataset has %zu ratings but a "
                       "missing column", who, r->n);

@@ -26,23 +26,13 @@
 #include <stdint.h>
 
 #include "util/err.h"
+#include "util/ratings_cols.h"
 
 /* Gender codes of the users table (also the evaluation segments' codes). */
 enum {
   DATASET_GENDER_UNKNOWN = 0,
   DATASET_GENDER_M = 1,
   DATASET_GENDER_F = 2
-};
-
-/* Ratings, one entry per index. Ids need not be in the users or movies
- * tables (they are then ids without features). */
-struct dataset_ratings {
-  size_t n;
-  int64_t *rating_id; /* (n) */
-  int64_t *user_id;   /* (n) */
-  int64_t *movie_id;  /* (n) */
-  float *rating;      /* (n) */
-  int64_t *timestamp; /* (n) */
 };
 
 /* The users table, ordered by id. Unknown values: -1 (age bucket,
@@ -66,7 +56,7 @@ struct dataset_movies {
 };
 
 struct hv_dataset {
-  struct dataset_ratings ratings;
+  struct ratings_cols ratings;  /* util/ratings_cols.h */
   struct dataset_users users;   /* n = 0 (no features) is allowed */
   struct dataset_movies movies; /* n = 0 (no features) is allowed */
   int64_t first_rating_id, last_rating_id; /* the range selected */

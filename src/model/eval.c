@@ -424,7 +424,7 @@ static int in_slice(const struct hv_dataset *ds, size_t i)
 static int me_seen(const struct hv_model *m, const struct hv_dataset *ds,
                    struct me_data *d, struct hv_err *err)
 {
-  const struct dataset_ratings *R = &ds->ratings;
+  const struct ratings_cols *R = &ds->ratings;
   const struct train_config *c = &m->meta.cfg;
   size_t k = 0;
   d->tu = malloc((R->n + 1) * sizeof(int32_t));
@@ -447,7 +447,7 @@ static int me_seen(const struct hv_model *m, const struct hv_dataset *ds,
 static int me_rows(const struct hv_model *m, const struct hv_dataset *ds,
                    struct me_data *d, struct hv_err *err)
 {
-  const struct dataset_ratings *R = &ds->ratings;
+  const struct ratings_cols *R = &ds->ratings;
   const struct dataset_users *US = &ds->users;
   d->ur = malloc((R->n + 1) * sizeof(int32_t));
   d->mr = malloc((R->n + 1) * sizeof(int32_t));

@@ -118,7 +118,7 @@ float train_logq(int64_t count, size_t n_train)
 struct trainer {
   struct train_config cfg;
   const struct hv_model *init;
-  const struct dataset_ratings *R; /* borrowed from the dataset */
+  const struct ratings_cols *R; /* borrowed from the dataset */
   const struct dataset_users *US;
   const struct dataset_movies *MS;
   size_t n_users, n_movies;

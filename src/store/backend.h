@@ -33,6 +33,7 @@
 #include "store/stats.h"
 #include "store/tracking.h"
 #include "util/err.h"
+#include "util/mem.h"
 
 struct store_backend;
 
@@ -61,28 +62,6 @@ static inline void store_copy_text(char *dst, size_t cap, const char *src)
 static inline int store_no_db(struct hv_err *err, const char *what)
 {
   return hv_err_set(err, HV_EINVAL, "%s: no database", what);
-}
-
-/* Grow each of the k arrays *cols[i] (elements of size[i] bytes) to hold
- * cap elements. Returns 0, or HV_ENOMEM with the arrays grown so far kept
- * (the caller frees them all). For structs of parallel columns. */
-static inline int store_grow_cols(void **const cols[], const size_t size[],
-                                  size_t k, size_t cap)
-{
-  for (size_t i = 0; i < k; i++) {
-    void *p = realloc(*cols[i], cap * size[i]);
-    if (!p)
-      return HV_ENOMEM;
-    *cols[i] = p;
-  }
-  return 0;
-}
-
-/* Free the k arrays *cols[i]. */
-static inline void store_free_cols(void **const cols[], size_t k)
-{
-  for (size_t i = 0; i < k; i++)
-    free(*cols[i]);
 }
 
 /* ---- catalog ---------------------------------------------------------- */

@@ -99,17 +99,11 @@ int catalog_ids(struct hv_db *db, enum catalog_table table, int64_t **ids,
 
 /* ---- column loads ----------------------------------------------------- */
 
-/* The columns of u, in one place for growing and freeing. */
-#define USER_COLS(u)                                                       \
-  {(void **)&(u)->id, (void **)&(u)->raw_age, (void **)&(u)->age_bucket,  \
-   (void **)&(u)->gender, (void **)&(u)->occupation}
-
 void catalog_users_free(struct catalog_users *u)
 {
   if (!u)
     return;
-  void **const cols[] = USER_COLS(u);
-  store_free_cols(cols, 5);
+  HV_FREE_ALL(u->id, u->raw_age, u->age_bucket, u->gender, u->occupation);
   memset(u, 0, sizeof(*u));
 }
 
@@ -124,13 +118,11 @@ static int user_append(void *ctx, const struct catalog_user_row *r)
                                 sizeof(int), sizeof(int)};
   struct users_acc *a = ctx;
   struct catalog_users *u = a->u;
-  if (u->n == a->cap) {
-    void **const cols[] = USER_COLS(u);
-    size_t nc = a->cap ? a->cap * 2 : 1024;
-    if (store_grow_cols(cols, size, 5, nc))
-      return HV_ENOMEM;
-    a->cap = nc;
-  }
+  void **const cols[] = {(void **)&u->id, (void **)&u->raw_age,
+                         (void **)&u->age_bucket, (void **)&u->gender,
+                         (void **)&u->occupation};
+  if (mem_cols_room(cols, size, 5, u->n, &a->cap, 1024))
+    return HV_ENOMEM;
   size_t i = u->n++;
   u->id[i] = r->id;
   u->raw_age[i] = r->raw_age;
@@ -157,9 +149,7 @@ void catalog_movies_free(struct catalog_movies *m)
 {
   if (!m)
     return;
-  void **const cols[] = {(void **)&m->id, (void **)&m->year,
-                         (void **)&m->genre_off, (void **)&m->genre_ids};
-  store_free_cols(cols, 4);
+  HV_FREE_ALL(m->id, m->year, m->genre_off, m->genre_ids);
   memset(m, 0, sizeof(*m));
 }
 
@@ -192,14 +182,10 @@ static int name_append(void *ctx, int code, const char *name)
 {
   struct names_acc *a = ctx;
   struct catalog_names *nm = a->nm;
-  if (nm->n == a->cap) {
-    static const size_t size[] = {sizeof(int), sizeof(char *)};
-    void **const cols[] = {(void **)&nm->code, (void **)&nm->name};
-    size_t nc = a->cap ? a->cap * 2 : 32;
-    if (store_grow_cols(cols, size, 2, nc))
-      return HV_ENOMEM;
-    a->cap = nc;
-  }
+  static const size_t size[] = {sizeof(int), sizeof(char *)};
+  void **const cols[] = {(void **)&nm->code, (void **)&nm->name};
+  if (mem_cols_room(cols, size, 2, nm->n, &a->cap, 32))
+    return HV_ENOMEM;
   char *s = strdup(name);
   if (!s)
     return HV_ENOMEM;

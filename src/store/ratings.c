@@ -19,20 +19,6 @@
 
 #define RAT(db) ((db)->be->ratings)
 
-/* The columns of c, in one place for growing and freeing. */
-#define RATING_COLS(c)                                                    \
-  {(void **)&(c)->rating_id, (void **)&(c)->user_id,                     \
-   (void **)&(c)->movie_id, (void **)&(c)->rating, (void **)&(c)->timestamp}
-
-void ratings_cols_free(struct ratings_cols *c)
-{
-  if (!c)
-    return;
-  void **const cols[] = RATING_COLS(c);
-  store_free_cols(cols, 5);
-  memset(c, 0, sizeof(*c));
-}
-
 /* ---- column loads ----------------------------------------------------- */
 
 struct cols_acc {
@@ -42,18 +28,10 @@ struct cols_acc {
 
 static int cols_append(void *ctx, const struct ratings_rec *r)
 {
-  static const size_t size[] = {sizeof(int64_t), sizeof(int64_t),
-                                sizeof(int64_t), sizeof(float),
-                                sizeof(int64_t)};
   struct cols_acc *a = ctx;
   struct ratings_cols *c = a->c;
-  if (c->n == a->cap) {
-    void **const cols[] = RATING_COLS(c);
-    size_t nc = a->cap ? a->cap * 2 : 1024;
-    if (store_grow_cols(cols, size, 5, nc))
-      return HV_ENOMEM;
-    a->cap = nc;
-  }
+  if (ratings_cols_room(c, &a->cap))
+    return HV_ENOMEM;
   size_t i = c->n++;
   c->rating_id[i] = r->rating_id;
   c->user_id[i] = r->user_id;

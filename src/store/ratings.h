@@ -24,21 +24,9 @@
 #include <stdint.h>
 
 #include "util/err.h"
+#include "util/ratings_cols.h"
 
 struct hv_db;
-
-/* Ratings as columns, in the order the load names. */
-struct ratings_cols {
-  size_t n;
-  int64_t *rating_id; /* (n) */
-  int64_t *user_id;   /* (n) */
-  int64_t *movie_id;  /* (n) */
-  float *rating;      /* (n) */
-  int64_t *timestamp; /* (n) */
-};
-
-/* Release the arrays and zero c; NULL and a zeroed struct are fine. */
-void ratings_cols_free(struct ratings_cols *c);
 
 /* Load the ratings with rating_id in [first, last], ordered by rating_id,
  * into *out (zeroed first; release with ratings_cols_free, also on

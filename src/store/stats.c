@@ -80,14 +80,10 @@ struct group_acc {
 static int group_add(void *ctx, int64_t id, int64_t count)
 {
   struct group_acc *g = ctx;
-  if (g->n == g->cap) {
-    size_t nc = g->cap ? g->cap * 2 : 1024;
-    int64_t *p = realloc(g->counts, nc * sizeof(*p));
-    if (!p)
-      return HV_ENOMEM;
-    g->counts = p;
-    g->cap = nc;
-  }
+  static const size_t size[] = {sizeof(int64_t)};
+  void **const cols[] = {(void **)&g->counts};
+  if (mem_cols_room(cols, size, 1, g->n, &g->cap, 1024))
+    return HV_ENOMEM;
   g->counts[g->n++] = count;
   if (g->top)
     top_offer(g->top, id, count);

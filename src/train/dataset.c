@@ -17,17 +17,6 @@ _Static_assert((int)DATASET_GENDER_UNKNOWN == (int)CATALOG_GENDER_UNKNOWN &&
 
 /* ---- hand-over of the store's arrays ---------------------------------------- */
 
-static void take_ratings(struct dataset_ratings *d, struct ratings_cols *c)
-{
-  d->n = c->n;
-  d->rating_id = c->rating_id;
-  d->user_id = c->user_id;
-  d->movie_id = c->movie_id;
-  d->rating = c->rating;
-  d->timestamp = c->timestamp;
-  memset(c, 0, sizeof(*c));
-}
-
 static void take_users(struct dataset_users *d, struct catalog_users *u)
 {
   d->n = u->n;
@@ -53,11 +42,10 @@ void dataset_free(struct hv_dataset *ds)
 {
   if (!ds)
     return;
-  struct dataset_ratings *r = &ds->ratings;
   struct dataset_users *u = &ds->users;
   struct dataset_movies *m = &ds->movies;
-  HV_FREE_ALL(r->rating_id, r->user_id, r->movie_id, r->rating, r->timestamp,
-              u->id, u->age_bucket, u->gender, u->occupation, m->id, m->year,
+  ratings_cols_free(&ds->ratings);
+  HV_FREE_ALL(u->id, u->age_bucket, u->gender, u->occupation, m->id, m->year,
               m->genre_off, m->genre_ids);
   memset(ds, 0, sizeof(*ds));
 }
@@ -81,22 +69,8 @@ static int append_rows(struct ratings_cols *R, const struct ratings_cols *X,
   size_t n = R->n + keep;
   if (!keep)
     return 0;
-  int64_t *a = realloc(R->rating_id, n * sizeof(int64_t));
-  if (a)
-    R->rating_id = a;
-  int64_t *b = a ? realloc(R->user_id, n * sizeof(int64_t)) : NULL;
-  if (b)
-    R->user_id = b;
-  int64_t *c = b ? realloc(R->movie_id, n * sizeof(int64_t)) : NULL;
-  if (c)
-    R->movie_id = c;
-  float *d = c ? realloc(R->rating, n * sizeof(float)) : NULL;
-  if (d)
-    R->rating = d;
-  int64_t *e = d ? realloc(R->timestamp, n * sizeof(int64_t)) : NULL;
-  if (!e)
+  if (ratings_cols_reserve(R, n))
     return hv_err_set(err, HV_ENOMEM, "dataset: out of memory (ratings)");
-  R->timestamp = e;
   memcpy(R->rating_id + R->n, X->rating_id, keep * sizeof(int64_t));
   memcpy(R->user_id + R->n, X->user_id, keep * sizeof(int64_t));
   memcpy(R->movie_id + R->n, X->movie_id, keep * sizeof(int64_t));
@@ -190,7 +164,7 @@ int dataset_load_train(struct hv_db *db, const struct train_config *c,
     rc = append_extra(db, &R, c->extra_rating_ids, c->n_extra_rating_ids,
                       c->first_rating_id, c->last_rating_id, err);
   }
-  take_ratings(&out->ratings, &R);
+  out->ratings = R; /* handed over */
   if (!rc)
     rc = load_tables(db, 1, out, err);
   if (rc)
@@ -218,7 +192,7 @@ int dataset_load_eval(struct hv_db *db, const struct hv_model *m,
   if (!rc)
     rc = append_outside(db, &R, tc.first_rating_id, tc.last_rating_id,
                         first, last, err);
-  take_ratings(&out->ratings, &R);
+  out->ratings = R; /* handed over */
   out->first_rating_id = first;
   out->last_rating_id = last;
   if (!rc)

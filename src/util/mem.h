@@ -6,13 +6,18 @@
  * release every column. HV_FREE_ALL(p->a, p->b, ...) frees each pointer of
  * the list in order, so such a function names its columns once instead of
  * one free() line each. NULL entries are fine (free(NULL) does nothing).
- * Pointers to const must be cast by the caller, as for free(). No state.
+ * Pointers to const must be cast by the caller, as for free().
+ * mem_grow_cols and mem_cols_room grow such columns through a list of
+ * their addresses while rows stream in (the store's loads), doubling the
+ * capacity when full. No state.
  */
 #ifndef HV_UTIL_MEM_H
 #define HV_UTIL_MEM_H
 
 #include <stddef.h>
 #include <stdlib.h>
+
+#include "util/err.h"
 
 /* free() each of p[0..n). */
 static inline void mem_free_each(void *const *p, size_t n)
@@ -26,5 +31,35 @@ static inline void mem_free_each(void *const *p, size_t n)
   mem_free_each((void *const[]){__VA_ARGS__},          \
                 sizeof((void *const[]){__VA_ARGS__}) / \
                     sizeof(void *))
+
+/* Grow each of the k arrays *cols[i] (elements of size[i] bytes) to hold
+ * cap elements. Returns 0, or HV_ENOMEM with the arrays grown so far kept
+ * (the caller frees them all). For structs of parallel columns. */
+static inline int mem_grow_cols(void **const cols[], const size_t size[],
+                                size_t k, size_t cap)
+{
+  for (size_t i = 0; i < k; i++) {
+    void *p = realloc(*cols[i], cap * size[i]);
+    if (!p)
+      return HV_ENOMEM;
+    *cols[i] = p;
+  }
+  return 0;
+}
+
+/* Room for row n in k parallel columns *cols[i] of capacity *cap: when
+ * n == *cap, grow each to twice *cap (first when *cap is 0) and update
+ * *cap. Returns 0 or HV_ENOMEM (as mem_grow_cols). */
+static inline int mem_cols_room(void **const cols[], const size_t size[],
+                                size_t k, size_t n, size_t *cap, size_t first)
+{
+  if (n < *cap)
+    return 0;
+  size_t nc = *cap ? *cap * 2 : first;
+  if (mem_grow_cols(cols, size, k, nc))
+    return HV_ENOMEM;
+  *cap = nc;
+  return 0;
+}
 
 #endif
