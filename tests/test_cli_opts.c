@@ -386,7 +386,10 @@ static void test_help(void **state)
 static void test_every_command_help(void **state)
 {
   static const char *const cmds[] = {
-      "artifacts list", "artifacts get", "artifacts put", "data fetch",
+      "artifacts list", "artifacts get", "artifacts put",
+      "auth account add", "auth account list", "auth account passwd",
+      "auth account role", "auth token create", "auth token list",
+      "auth token revoke", "data fetch",
       "data import", "data stats", "data synth", "demo", "drift",
       "evaluate", "models register", "models list", "models show",
       "models transition", "models alias", "models resolve",

@@ -9,10 +9,11 @@
  * seed_open routes answer anonymous callers.
  *
  * Callers: anonymous; the end user themself (user 2's token, on user 2's
- * data); another end user (user 3's token, on user 2's data); the admin
- * key; a forged token (wrong secret); an expired token. Viewer and operator
- * accounts are not built yet (issue 17 part 2): the admin key stands for
- * every staff role.
+ * data); another end user (user 3's token, on user 2's data); the API
+ * tokens of a viewer, an operator and an admin account; the admin key; a
+ * revoked and an expired API token (of the admin account); a forged end
+ * user token (wrong secret) and an expired one. The matrix is printed
+ * (routes x callers) with the count of cases.
  */
 #include <curl/curl.h>
 #include <jansson.h>
@@ -21,11 +22,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "serve/http/auth.h"
 #include "serve/http/policy.h"
 #include "serve/http/routes.h"
 #include "serve/http/server.h"
+#include "serve/http/tokens.h"
 #include "store/db.h"
 #include "store/loader.h"
 #include "testutil.h"
@@ -33,33 +36,41 @@
 #define SECRET "policy-table-test-secret-0123456789abcdef"
 #define ADMIN_KEY "policy-table-admin-key-0123456789"
 
-enum { ANON, SELF, OTHER, ADMIN, FORGED, EXPIRED, N_CALLERS };
+enum {
+  ANON, SELF, OTHER, VIEWER, OPERATOR, ADMIN, ADMIN_KEY_C, REVOKED,
+  EXPIRED, FORGED, EXPIRED_JWT, N_CALLERS
+};
 static const char *const caller_names[N_CALLERS] = {
-    "anonymous", "self", "other user", "admin", "forged", "expired"};
+    "anonymous", "self", "other user", "viewer", "operator", "admin",
+    "admin key", "revoked token", "expired token", "forged jwt",
+    "expired jwt"};
 
 /* Per route: the expected outcome for each caller, in the order above:
  * 'A' past the policy, '1' 401, '3' 403. */
+#define PUB "AAAAAAAAAAA"
+#define VIEW "133AAAA1111"
+#define OPER "1333AAA1111"
 static const struct {
   const char *name;
   const char *want;
 } matrix[] = {
-    {"root", "AAAAAA"},          {"healthz", "AAAAAA"},
-    {"readyz", "AAAAAA"},        {"metrics", "AAAAAA"},
-    {"openapi", "AAAAAA"},       {"docs", "AAAAAA"},
-    {"users", "AAAAAA"},         {"user", "1A3A11"},
-    {"add_rating", "1A3A11"},    {"token", "AAAAAA"},
-    {"update_password", "1A3A11"}, {"secure_ratings", "1AA311"},
-    {"movies", "AAAAAA"},        {"random", "AAAAAA"},
-    {"avg_ratings", "AAAAAA"},   {"recommend", "AAAAAA"},
-    {"recommend_batch", "AAAAAA"}, {"evaluate", "133A11"},
-    {"drift", "133A11"},        {"reload", "133A11"},
-    {"ui_experiments", "AAAAAA"}, {"ui_experiments_q", "AAAAAA"},
-    {"ui_runs", "AAAAAA"},       {"ui_run", "AAAAAA"},
-    {"ui_compare", "AAAAAA"},    {"ui_models", "AAAAAA"},
-    {"ui_model", "AAAAAA"},      {"ui_transition", "133A11"},
-    {"ui_monitoring", "AAAAAA"}, {"ui_data", "AAAAAA"},
-    {"ui_user_q", "133A11"},    {"ui_user", "133A11"},
-    {"ui_static", "AAAAAA"},
+    {"root", PUB},          {"healthz", PUB},
+    {"readyz", PUB},        {"metrics", PUB},
+    {"openapi", PUB},       {"docs", PUB},
+    {"users", PUB},         {"user", "1A33AAA1111"},
+    {"add_rating", "1A33AAA1111"}, {"token", PUB},
+    {"update_password", "1A333AA1111"}, {"secure_ratings", "1AA33331111"},
+    {"movies", PUB},        {"random", PUB},
+    {"avg_ratings", PUB},   {"recommend", PUB},
+    {"recommend_batch", PUB}, {"evaluate", VIEW},
+    {"drift", VIEW},        {"reload", OPER},
+    {"ui_experiments", PUB}, {"ui_experiments_q", PUB},
+    {"ui_runs", PUB},       {"ui_run", PUB},
+    {"ui_compare", PUB},    {"ui_models", PUB},
+    {"ui_model", PUB},      {"ui_transition", OPER},
+    {"ui_monitoring", PUB}, {"ui_data", PUB},
+    {"ui_user_q", VIEW},    {"ui_user", VIEW},
+    {"ui_static", PUB},
 };
 
 static char g_home[256], g_base[64];
@@ -104,18 +115,26 @@ static void load(const char *db_path)
   db_close(db);
 }
 
-static struct serve *start(int seed_compat, char *base, size_t cap)
+static struct serve *start_with(int seed_compat, int no_admin_key,
+                                char *base, size_t cap)
 {
   struct serve_config c = {.home = g_home, .threads = 2, .timeout_s = 5,
                            .seed_compat = seed_compat, .poll_seconds = 5};
+  c.auth.no_admin_key = no_admin_key;
   c.auth.opslimit = 1;
   c.auth.memlimit = 8192;
+  c.auth.login_burst = 100; /* the matrix logs in once per caller */
   struct serve *s = NULL;
   struct hv_err e = {0};
   if (serve_start(&c, &s, &e))
     fail_msg("serve_start: %s", e.msg);
   snprintf(base, cap, "http://127.0.0.1:%d", serve_port(s));
   return s;
+}
+
+static struct serve *start(int seed_compat, char *base, size_t cap)
+{
+  return start_with(seed_compat, 0, base, cap);
 }
 
 static int setup(void **state)
@@ -137,7 +156,33 @@ static int setup(void **state)
   auth_close(a);
   g_tok[FORGED] = forge("another-secret-0123456789abcdef0123", "2",
                         (long)time(NULL) + 600);
-  g_tok[EXPIRED] = forge(SECRET, "2", (long)time(NULL) - 10);
+  g_tok[EXPIRED_JWT] = forge(SECRET, "2", (long)time(NULL) - 10);
+  struct hv_db *c = tu_open_db(db);
+  static const struct {
+    int caller;
+    const char *name, *role;
+    double ttl;
+  } acc[] = {{VIEWER, "vi", "viewer", 600},
+             {OPERATOR, "op", "operator", 0},
+             {ADMIN, "ad", "admin", 600}};
+  for (size_t i = 0; i < 3; i++)
+    assert_int_equal(tokens_account_add(c, acc[i].name, acc[i].role,
+                                        "account-pw-1", 1, 8192, &e), 0);
+  for (int k = VIEWER; k <= EXPIRED; k++) {
+    if (k == ADMIN_KEY_C)
+      continue;
+    int64_t id = 0;
+    g_tok[k] = malloc(TOKENS_TEXT_MAX);
+    assert_int_equal(
+        tokens_create(c, k <= ADMIN ? acc[k - VIEWER].name : "ad", NULL,
+                      TOKENS_API, k == EXPIRED ? 0.001 : 600, NULL, g_tok[k],
+                      &id, &e),
+        0);
+    if (k == REVOKED)
+      assert_int_equal(tokens_revoke(c, id, &e), 0);
+  }
+  db_close(c);
+  usleep(10 * 1000); /* the expired token's 1 ms */
   g_srv = start(0, g_base, sizeof(g_base));
   return 0;
 }
@@ -230,7 +275,7 @@ static long call(const char *base, const struct rt_route *r, int c,
   }
   const char *hdrs[3] = {NULL, NULL, NULL};
   size_t n = 0;
-  if (c == ADMIN)
+  if (c == ADMIN_KEY_C)
     snprintf(auth, sizeof(auth), "X-Admin-Key: %s", ADMIN_KEY);
   else if (c != ANON)
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", g_tok[c]);
@@ -272,23 +317,96 @@ static void test_matrix(void **state)
   struct res *res = malloc(sizeof(*res));
   assert_non_null(res);
   size_t cases = 0;
+  printf("# route x caller matrix (A past the policy, 1 401, 3 403)\n#\n");
+  for (int c = 0; c < N_CALLERS; c++)
+    printf("# %*s%s\n", 36 + c, "", caller_names[c]);
+  printf("# %-18s %-9s %-6s ", "route", "policy", "method");
+  for (int c = 0; c < N_CALLERS; c++)
+    printf("|");
+  printf("\n");
   for (size_t i = 0; i < routes_count; i++) {
     const struct rt_route *r = &routes_table[i];
     const char *want = want_of(r->name);
     if (!want)
       fail_msg("route %s (%s) has no row in the matrix", r->name, r->path);
     assert_int_equal(strlen(want), N_CALLERS);
+    char row[N_CALLERS + 1] = {0};
     for (int c = 0; c < N_CALLERS; c++, cases++) {
       long st = call(g_base, r, c, res);
       char got = outcome(st, res->body);
       if (got != want[c])
         fail_msg("%s %s as %s: status %ld (%c), want %c: %.200s", r->name,
                  r->path, caller_names[c], st, got, want[c], res->body);
+      row[c] = got;
     }
+    printf("# %-18s %-9s %-6s %s  %s\n", r->name,
+           policy_name(policy_of(r, 0)),
+           r->methods & RT_GET ? "GET" : "POST", row, r->path);
   }
   assert_int_equal(sizeof(matrix) / sizeof(matrix[0]), routes_count);
   printf("# policy matrix: %zu routes x %d callers = %zu cases\n",
          routes_count, N_CALLERS, cases);
+  free(res);
+}
+
+/* A malformed or unknown Authorization header is 401 on a protected route
+ * and ignored on a public one; so is a wrong admin key. */
+static void test_bad_headers(void **state)
+{
+  (void)state;
+  struct res *res = malloc(sizeof(*res));
+  assert_non_null(res);
+  static const char *const bad[] = {
+      "Authorization: Basic dXNlcjpwYXNz", "Authorization: Bearer",
+      "Authorization: Bearer    ", "Authorization: Token abc",
+      "Authorization: Bearer hvt_short",
+      "Authorization: Bearer hvt_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+      "Authorization: Bearer hvs_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+      "Authorization: Bearer a.b.c", "Authorization: Bearer hvt_x y",
+      "X-Admin-Key: wrong"};
+  char url[128];
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    const char *h[] = {bad[i], NULL};
+    long st = 0;
+    res->len = 0;
+    snprintf(url, sizeof(url), "%s/monitor/reload_models", g_base);
+    assert_int_equal(tu_curl("POST", url, "", h, NULL, 30, on_body,
+                             on_header, res, &st), 0);
+    if (st != 401)
+      fail_msg("%s on reload: %ld %s", bad[i], st, res->body);
+    snprintf(url, sizeof(url), "%s/healthz", g_base);
+    assert_int_equal(tu_curl("GET", url, NULL, h, NULL, 30, on_body,
+                             on_header, res, &st), 0);
+    assert_int_equal(st, 200);
+  }
+  free(res);
+}
+
+/* serve --no-admin-key: the admin key is refused (401 saying so), an
+ * admin account's token still works. */
+static void test_no_admin_key(void **state)
+{
+  (void)state;
+  char base[64], url[128], key[128], tok[128];
+  struct serve *s = start_with(0, 1, base, sizeof(base));
+  struct res *res = malloc(sizeof(*res));
+  assert_non_null(res);
+  snprintf(url, sizeof(url), "%s/monitor/drift", base);
+  snprintf(key, sizeof(key), "X-Admin-Key: %s", ADMIN_KEY);
+  snprintf(tok, sizeof(tok), "Authorization: Bearer %s", g_tok[ADMIN]);
+  const char *h1[] = {key, NULL}, *h2[] = {tok, NULL};
+  long st = 0;
+  res->len = 0;
+  assert_int_equal(tu_curl("GET", url, NULL, h1, NULL, 30, on_body,
+                           on_header, res, &st), 0);
+  assert_int_equal(st, 401);
+  assert_non_null(strstr(res->body, "--no-admin-key"));
+  res->len = 0;
+  assert_int_equal(tu_curl("GET", url, NULL, h2, NULL, 30, on_body,
+                           on_header, res, &st), 0);
+  assert_int_not_equal(st, 401);
+  assert_int_not_equal(st, 403);
+  serve_stop(s, 5);
   free(res);
 }
 
@@ -457,6 +575,8 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_policy_allows),
       cmocka_unit_test(test_matrix),
+      cmocka_unit_test(test_bad_headers),
+      cmocka_unit_test(test_no_admin_key),
       cmocka_unit_test(test_seed_compat),
       cmocka_unit_test(test_password_change_revokes_tokens),
       cmocka_unit_test(test_token_pwv),

@@ -183,7 +183,18 @@ static void test_openapi_real_table(void **state)
       json_object_get(json_object_get(paths, "/users/secure_ratings/"),
                       "get"),
       "security");
-  assert_int_equal(json_array_size(sec), 2); /* bearer or admin key */
+  assert_int_equal(json_array_size(sec), 3); /* bearer, API token, key */
+  json_t *drift = json_object_get(
+      json_object_get(json_object_get(paths, "/monitor/drift"), "get"),
+      "security");
+  assert_int_equal(json_array_size(drift), 2); /* API token or admin key */
+  assert_non_null(json_object_get(json_array_get(drift, 0), "apiToken"));
+  json_t *schemes = json_object_get(json_object_get(j, "components"),
+                                    "securitySchemes");
+  assert_non_null(json_object_get(schemes, "apiToken"));
+  assert_non_null(json_object_get(schemes, "uiSession"));
+  assert_non_null(json_object_get(schemes, "bearer"));
+  assert_non_null(json_object_get(schemes, "adminKey"));
   assert_string_equal(
       json_string_value(json_object_get(
           json_object_get(json_object_get(paths, "/users/secure_ratings/"),

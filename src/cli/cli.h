@@ -88,6 +88,7 @@ int cli_dispatch_group(struct cli_ctx *ctx, const char *group,
 int cmd_data(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_runs(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_artifacts(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_auth(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_models(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_train(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_tune(struct cli_ctx *ctx, int argc, char **argv);

@@ -21,14 +21,17 @@ static const char serve_about[] =
 
 static const char serve_more[] =
     "Secrets: the token key is HARVEST_JWT_SECRET or HOME/jwt.key, the\n"
-    "admin key (X-Admin-Key header, for first passwords) is\n"
-    "HARVEST_ADMIN_KEY or HOME/admin.key; the files are created with mode\n"
-    "0600 on first start.\n"
+    "admin key (X-Admin-Key header) is HARVEST_ADMIN_KEY or\n"
+    "HOME/admin.key; the files are created with mode 0600 on first start.\n"
     "\n"
     "Authorization: every route has a policy (public, self, viewer,\n"
-    "operator, admin; /openapi.json shows it as x-harvest-policy). Rating\n"
-    "writes need the user's own bearer token (POST /users/token) or an\n"
-    "operator's credential; the admin key counts as admin.\n"
+    "operator, admin; /openapi.json shows it as x-harvest-policy). Staff\n"
+    "send an operator account's API token ('harvest auth account add',\n"
+    "'harvest auth token create'): Authorization: Bearer hvt_.... The\n"
+    "admin key still counts as admin (bootstrap, scripts of older\n"
+    "releases) unless --no-admin-key.\n"
+    "Rating writes need the user's own bearer token (POST /users/token)\n"
+    "or an operator's credential.\n"
     "--seed-compat opens the seed's routes again (rating writes for anyone,\n"
     "user rows, monitoring, reload): never use it on a network.\n"
     "\n"
@@ -90,6 +93,9 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
                "seed's open shapes (anyone may add ratings for any user, "
                "read user rows and run monitoring and reloads) for the "
                "workshop's clients on a trusted host", &cfg->seed_compat)},
+      {CLI_OPT(CLI_TRUE, "no-admin-key", 0, NULL, "refuse the admin key "
+               "(X-Admin-Key): staff use accounts' tokens only",
+               &cfg->auth.no_admin_key)},
       {CLI_OPT(CLI_FALSE, "no-access-log", 0, NULL, "do not log one line per "
                "request", &cfg->access_log)},
       CLI_OPTS_END};
@@ -103,7 +109,8 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
                "                     [--per-ip N] [--reserve N] [--timeout S]\n"
                "                     [--request-timeout S] [--cache-n N]\n"
                "                     [--slice-us US] [--seed-compat] "
-               "[--no-access-log]\n"
+               "[--no-admin-key]\n"
+               "                     [--no-access-log]\n"
                "                     [--home DIR]",
       .about = serve_about,
       .more = serve_more,

@@ -16,6 +16,8 @@ static int cmd_version(struct cli_ctx *ctx, int argc, char **argv);
 static const struct cli_command commands[] = {
     {"artifacts", "list, get and put a run's artifacts (SHA-256 checked)",
      cmd_artifacts},
+    {"auth", "operator accounts (viewer, operator, admin) and API tokens",
+     cmd_auth},
     {"data", "import, fetch, synthesise and summarise datasets", cmd_data},
     {"demo", "the whole loop end to end: replay, drift, retrain, hot swap",
      cmd_demo},
@@ -61,15 +63,19 @@ static void usage(FILE *out)
           "  -h, --help   help; 'harvest <command> --help' for a command\n");
 }
 
-/* `harvest help CMD [SUB]` runs `harvest CMD [SUB] --help`. */
+/* `harvest help CMD [SUB...]` runs `harvest CMD [SUB...] --help`. */
 static int cmd_help(struct cli_ctx *ctx, int argc, char **argv)
 {
   if (argc > 1) {
     for (size_t i = 0; i < n_commands; i++)
       if (!strcmp(commands[i].name, argv[1])) {
-        char *sub[] = {argv[1], argc > 2 ? argv[2] : "--help", "--help",
-                       NULL};
-        return commands[i].fn(ctx, argc > 2 ? 3 : 2, sub);
+        char *sub[8]; /* CMD [GROUP] [SUB] --help */
+        int k = 0;
+        for (int j = 1; j < argc && k < 6; j++)
+          sub[k++] = argv[j];
+        sub[k++] = "--help";
+        sub[k] = NULL;
+        return commands[i].fn(ctx, k, sub);
       }
     return cli_usage_error("help", "unknown command '%s'", argv[1]);
   }

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/accounts.h"
 #include "store/catalog.h"
 #include "store/db.h"
 #include "store/loader.h"
@@ -154,6 +155,32 @@ struct users_ops {
                       struct hv_err *err);
 };
 
+/* ---- accounts (operators) and their tokens ----------------------------- */
+
+/* One entry per public function of accounts.h, same contract; set writes
+ * one column (field: "password_hash" or "role", a literal of accounts.c). */
+struct accounts_ops {
+  int (*add)(struct hv_db *db, const char *name, const char *role,
+             const char *pw_hash, double now, int64_t *id, struct hv_err *err);
+  int (*get)(struct hv_db *db, const char *name, struct account *out,
+             char *pw_hash, size_t cap, struct hv_err *err);
+  int (*list)(struct hv_db *db, struct account **out, size_t *n,
+              struct hv_err *err);
+  int (*set)(struct hv_db *db, const char *name, const char *field,
+             const char *value, struct hv_err *err);
+  int (*token_add)(struct hv_db *db, int64_t account_id, const char *digest,
+                   const char *kind, const char *role, const char *note,
+                   double now, double expires_at, int64_t *id,
+                   struct hv_err *err);
+  int (*token_find)(struct hv_db *db, const char *digest,
+                    struct account_token *out, struct hv_err *err);
+  int (*token_list)(struct hv_db *db, const char *kind,
+                    struct account_token **out, size_t *n,
+                    struct hv_err *err);
+  int (*token_revoke)(struct hv_db *db, int64_t id, double now,
+                      struct hv_err *err);
+};
+
 /* ---- tracking --------------------------------------------------------- */
 
 /* One entry per public function of tracking.h, same contract. */
@@ -276,6 +303,7 @@ struct store_backend {
   const struct catalog_ops *catalog;
   const struct ratings_ops *ratings;
   const struct users_ops *users;
+  const struct accounts_ops *accounts;
   const struct tracking_ops *tracking;
   const struct registry_ops *registry;
   const struct stats_ops *stats;

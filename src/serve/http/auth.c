@@ -41,6 +41,7 @@ struct auth {
   size_t memlimit;
   long ttl;
   double burst, per_sec;
+  int no_admin_key;
   pthread_mutex_t lock;
   struct rl_entry *rl; /* RL_SLOTS */
 };
@@ -157,7 +158,9 @@ int auth_open(const struct auth_config *cfg, struct auth **out,
     auth_close(a);
     return hv_err_set(err, HV_ENOMEM, "not enough memory for argon2id");
   }
-  if (load_secret(a, cfg->home, err) || load_admin(a, cfg->home, err)) {
+  a->no_admin_key = cfg->no_admin_key;
+  if (load_secret(a, cfg->home, err) ||
+      (!a->no_admin_key && load_admin(a, cfg->home, err))) {
     auth_close(a);
     return err ? err->code : HV_EINVAL;
   }
@@ -188,18 +191,30 @@ static int password_ok(const char *pw, struct hv_err *err)
   return 0;
 }
 
-int auth_hash_password(const struct auth *a, const char *password,
-                       char out[AUTH_HASH_MAX], struct hv_err *err)
+int auth_password_hash(unsigned long long opslimit, size_t memlimit,
+                       const char *password, char out[AUTH_HASH_MAX],
+                       struct hv_err *err)
 {
   if (password_ok(password, err))
     return HV_EINVAL;
+  if (sodium_init() < 0)
+    return hv_err_set(err, HV_EINTERNAL, "libsodium failed to initialise");
   char buf[crypto_pwhash_STRBYTES];
-  if (crypto_pwhash_str(buf, password, strlen(password), a->opslimit,
-                        a->memlimit) != 0)
+  if (crypto_pwhash_str(buf, password, strlen(password),
+                        opslimit ? opslimit
+                                 : crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                        memlimit ? memlimit
+                                 : crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
     return hv_err_set(err, HV_ENOMEM,
                       "not enough memory to hash the password");
   snprintf(out, AUTH_HASH_MAX, "%s", buf);
   return 0;
+}
+
+int auth_hash_password(const struct auth *a, const char *password,
+                       char out[AUTH_HASH_MAX], struct hv_err *err)
+{
+  return auth_password_hash(a->opslimit, a->memlimit, password, out, err);
 }
 
 int auth_check_password(const struct auth *a, const char *hash,
@@ -353,6 +368,10 @@ int auth_admin_check(const struct auth *a, const char *key,
                      struct hv_err *err)
 {
   unsigned char h[crypto_generichash_BYTES];
+  if (a->no_admin_key)
+    return hv_err_set(err, HV_EAUTH,
+                      "the admin key is turned off on this server (serve "
+                      "--no-admin-key): send an account's API token");
   if (!key || !*key)
     return hv_err_set(err, HV_EAUTH, "admin key missing");
   crypto_generichash(h, sizeof(h), (const unsigned char *)key, strlen(key),

@@ -45,7 +45,7 @@ enum auth_role {
 struct auth_principal {
   enum auth_role role;
   int64_t uid;       /* the end user (AUTH_USER), else -1 */
-  char who[64];      /* for audit logs: "user:7", "admin-key", "account:x" */
+  char who[64];      /* for audit logs: "user:7", "admin" (the key), "account:x" */
 };
 
 /* "anonymous", "user", "viewer", "operator", "admin". */
@@ -63,6 +63,8 @@ struct auth_config {
   long token_ttl;              /* seconds; 0 = 1800 */
   double login_burst;          /* attempts allowed at once; 0 = 10 */
   double login_per_sec;        /* refill rate; 0 = 10 per minute */
+  int no_admin_key;            /* 1: refuse the admin key (accounts'
+                                  tokens only; serve --no-admin-key) */
 };
 
 /* Load or create the secrets and set up the limiter. *out is the caller's to
@@ -76,6 +78,13 @@ void auth_close(struct auth *a);
  * shorter than AUTH_PASSWORD_MIN or longer than AUTH_PASSWORD_MAX bytes. */
 int auth_hash_password(const struct auth *a, const char *password,
                        char out[AUTH_HASH_MAX],
+                       struct hv_err *err) HV_WARN_UNUSED;
+
+/* auth_hash_password with explicit argon2id parameters (0: libsodium's
+ * INTERACTIVE ones), for callers without a struct auth (the CLI's
+ * accounts). */
+int auth_password_hash(unsigned long long opslimit, size_t memlimit,
+                       const char *password, char out[AUTH_HASH_MAX],
                        struct hv_err *err) HV_WARN_UNUSED;
 
 /* 0 when password matches the stored hash; HV_EAUTH otherwise. An empty or
@@ -126,7 +135,8 @@ int auth_bearer_token(const char *header, const char **token,
 int auth_bearer(const struct auth *a, const char *header, int64_t *uid,
                 struct hv_err *err) HV_WARN_UNUSED;
 
-/* 0 when key equals the admin key (constant time); HV_EAUTH otherwise. */
+/* 0 when key equals the admin key (constant time); HV_EAUTH otherwise,
+ * and always when the key is turned off (auth_config.no_admin_key). */
 int auth_admin_check(const struct auth *a, const char *key,
                      struct hv_err *err) HV_WARN_UNUSED;
 

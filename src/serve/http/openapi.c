@@ -98,8 +98,12 @@ static json_t *operation(const struct rt_route *r, const char *method)
     json_object_set_new(op, "x-harvest-seed-compat", json_string("public"));
   if (r->policy != RT_PUBLIC) {
     json_t *sec = json_array();
-    json_array_append_new(sec, json_pack("{s:[]}", "bearer"));
+    if (r->policy == RT_SELF) /* an end user's own token */
+      json_array_append_new(sec, json_pack("{s:[]}", "bearer"));
+    json_array_append_new(sec, json_pack("{s:[]}", "apiToken"));
     json_array_append_new(sec, json_pack("{s:[]}", "adminKey"));
+    if (r->tag && !strcmp(r->tag, "ui"))
+      json_array_append_new(sec, json_pack("{s:[]}", "uiSession"));
     json_object_set_new(op, "security", sec);
   }
   json_decref(form);
@@ -110,11 +114,20 @@ static json_t *operation(const struct rt_route *r, const char *method)
 static json_t *components(void)
 {
   return json_pack(
-      "{s:{s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s}}, s:{s:{s:s, s:{s:{s:s}}}}}",
-      "securitySchemes", "bearer", "type", "http", "scheme", "bearer",
-      "bearerFormat", "JWT", "adminKey", "type", "apiKey", "in", "header",
-      "name", "X-Admin-Key", "schemas", "Error", "type", "object",
-      "properties", "detail", "type", "string");
+      "{s:{s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s}, "
+      "s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s}}, "
+      "s:{s:{s:s, s:{s:{s:s}}}}}",
+      "securitySchemes",
+      "bearer", "type", "http", "scheme", "bearer", "bearerFormat", "JWT",
+      "description", "an end user's token from POST /users/token",
+      "apiToken", "type", "http", "scheme", "bearer", "bearerFormat",
+      "hvt_...", "description",
+      "an operator account's API token (harvest auth token create); the "
+      "account's role (viewer, operator, admin) or a lower scope",
+      "adminKey", "type", "apiKey", "in", "header", "name", "X-Admin-Key",
+      "uiSession", "type", "apiKey", "in", "cookie", "name", "hv_session",
+      "schemas", "Error", "type", "object", "properties", "detail", "type",
+      "string");
 }
 
 int openapi_json(const struct rt_route *table, size_t n, const char *version,

@@ -10,6 +10,8 @@
 
 #include "serve/http/routes.h"
 #include "serve/http/server.h"
+#include "serve/http/tokens.h"
+#include "serve/ui/ui.h"
 #include "store/users.h"
 
 const char *policy_name(enum rt_policy p)
@@ -103,10 +105,32 @@ static int end_user(struct srv_req *req, const char *token,
   return 0;
 }
 
-/* A bearer token (JWT: two dots) or else the admin key typed into a form. */
+/* An operator account's token of kind (API token or UI session). */
+static int account_token(struct srv_req *req, const char *text,
+                         enum tokens_kind kind, struct hv_err *err)
+{
+  struct hv_db *c = srv_db(req, err);
+  if (!c)
+    return err->code;
+  return tokens_verify(c, text, kind, &req->who, NULL, err);
+}
+
+/* A bearer token: an account's API token ("hvt_...") or an end user's
+ * JWT. */
+static int bearer_token(struct srv_req *req, const char *t, struct hv_err *err)
+{
+  if (!strncmp(t, TOKENS_API_PREFIX, strlen(TOKENS_API_PREFIX)))
+    return account_token(req, t, TOKENS_API, err);
+  return end_user(req, t, err);
+}
+
+/* A bearer token (an API token, or a JWT: two dots) or else the admin key
+ * typed into a form. */
 static int any_credential(struct srv_req *req, const char *cred,
                           struct hv_err *err)
 {
+  if (!strncmp(cred, TOKENS_API_PREFIX, strlen(TOKENS_API_PREFIX)))
+    return account_token(req, cred, TOKENS_API, err);
   const char *d = strchr(cred, '.');
   if (d && strchr(d + 1, '.'))
     return end_user(req, cred, err);
@@ -121,14 +145,22 @@ int policy_resolve(struct srv_req *req, struct hv_err *err)
   const char *bearer = srv_header(req, "Authorization");
   if (bearer) {
     const char *t = NULL;
-    int rc = auth_bearer_token(bearer, &t, err);
-    return rc ? rc : end_user(req, t, err);
+    if (auth_bearer_token(bearer, &t, err))
+      return err->code;
+    if (!*t)
+      return hv_err_set(err, HV_EAUTH, "Authorization: Bearer without a "
+                        "token");
+    return bearer_token(req, t, err);
   }
   const char *key = srv_header(req, "X-Admin-Key");
   if (key)
     return admin_key(req, key, err);
   const struct rt_route *r = &routes_table[req->match.route];
-  if (req->method_bit == RT_POST && r->tag && !strcmp(r->tag, "ui")) {
+  int ui = r->tag && !strcmp(r->tag, "ui");
+  const char *session = ui ? srv_cookie(req, UI_SESSION_COOKIE) : NULL;
+  if (session) /* the web UI's login (Path=/ui, SameSite=Strict) */
+    return account_token(req, session, TOKENS_SESSION, err);
+  if (req->method_bit == RT_POST && ui) {
     struct hv_err ferr = {0};
     const char *cred = srv_form(req, "credential", &ferr);
     if (cred && *cred)

@@ -4,10 +4,13 @@
  * Design: every route declares one enum rt_policy in routes_table
  * (routes.c); the server calls policy_enforce after matching and before
  * the handler, so no handler authorises by itself. The credential is read
- * once, in this order: "Authorization: Bearer T" (an end user's JWT from
- * POST /users/token), "X-Admin-Key" (the admin key, rate-limited per
- * address), and on a web UI form post the "credential" field (either of
- * the two). On a public route a wrong credential is ignored (a stale token
+ * once, in this order: "Authorization: Bearer T" (an operator account's
+ * API token "hvt_..." from `harvest auth token create`, or an end user's
+ * JWT from POST /users/token), "X-Admin-Key" (the admin key, rate-limited
+ * per address, refused under serve --no-admin-key), on a web UI route the
+ * session cookie of a signed-in account, and on a web UI form post the
+ * "credential" field (an API token, a JWT or the admin key). On a public
+ * route a wrong credential is ignored (a stale token
  * never breaks /healthz); on a protected one it is 401, as is no
  * credential; a valid one whose role is too low is 403. RT_SELF routes let the
  * end user or a staff role in and the handler names the user the request

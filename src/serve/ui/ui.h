@@ -43,6 +43,7 @@ struct srv_resp;
 struct ui;
 
 #define UI_COOKIE "hv_ui"
+#define UI_SESSION_COOKIE "hv_session" /* a signed-in account's session */
 
 /* Make the UI state (a new CSRF secret); tls 1 marks cookies Secure. *out
  * is the caller's to ui_close. HV_ENOMEM or HV_EINTERNAL (libsodium). */

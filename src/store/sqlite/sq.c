@@ -261,7 +261,8 @@ const struct store_backend sq_backend = {
     .begin = sq_begin, .commit = sq_commit, .rollback = sq_rollback,
     .schema_version = sq_schema_version, .check = sq_check,
     .catalog = &sq_catalog_ops, .ratings = &sq_ratings_ops,
-    .users = &sq_users_ops, .tracking = &sq_tracking_ops,
+    .users = &sq_users_ops, .accounts = &sq_accounts_ops,
+    .tracking = &sq_tracking_ops,
     .registry = &sq_registry_ops, .stats = &sq_stats_ops,
     .loader = &sq_loader_ops};
 

@@ -48,6 +48,7 @@ static inline struct sq_db *sq_of(struct hv_db *db)
 extern const struct catalog_ops sq_catalog_ops;
 extern const struct ratings_ops sq_ratings_ops;
 extern const struct users_ops sq_users_ops;
+extern const struct accounts_ops sq_accounts_ops;
 extern const struct tracking_ops sq_tracking_ops;
 extern const struct registry_ops sq_registry_ops;
 extern const struct stats_ops sq_stats_ops;

@@ -156,6 +156,28 @@ const char *const sq_schema_migrations[] = {
     "  reason TEXT NOT NULL DEFAULT '',"
     "  who TEXT NOT NULL);"
     "CREATE INDEX registry_audit_by_model ON registry_audit(model, id);",
+    /* 3: operator accounts (apart from the catalogue's end users) and
+     * their tokens, kept as digests only: API tokens and web UI sessions.
+     * A token's role is its scope, at most its account's (checked when it
+     * is made and again on use). Times are seconds since the epoch; 0 in
+     * expires_at / revoked_at reads as never / not. */
+    "CREATE TABLE accounts ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  role TEXT NOT NULL CHECK (role IN ('viewer','operator','admin')),"
+    "  password_hash TEXT NOT NULL DEFAULT '',"
+    "  created_at REAL NOT NULL);"
+    "CREATE TABLE account_tokens ("
+    "  id INTEGER PRIMARY KEY,"
+    "  account_id INTEGER NOT NULL REFERENCES accounts(id),"
+    "  digest TEXT NOT NULL UNIQUE CHECK (length(digest) = 64),"
+    "  kind TEXT NOT NULL CHECK (kind IN ('api','session')),"
+    "  role TEXT NOT NULL CHECK (role IN ('viewer','operator','admin')),"
+    "  note TEXT NOT NULL DEFAULT '',"
+    "  created_at REAL NOT NULL,"
+    "  expires_at REAL NOT NULL DEFAULT 0,"
+    "  revoked_at REAL NOT NULL DEFAULT 0);"
+    "CREATE INDEX account_tokens_by_account ON account_tokens(account_id);",
 };
 
 const int sq_schema_count =
