@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "data/synth.h"
@@ -112,8 +113,22 @@ int cli_dispatch_group(struct cli_ctx *ctx, const char *group,
     return 0;
   }
   for (size_t i = 0; i < n; i++)
-    if (!strcmp(table[i].name, sub)) {
+    if (!strcmp(table[i].name, sub))
       return table[i].fn(ctx, argc - 1, argv + 1);
-    }
   return cli_usage_error(group, "unknown command '%s'", sub);
+}
+
+int cli_run_db(struct cli_ctx *ctx, const struct cli_spec *spec, int argc,
+               char **argv, cli_db_fn run)
+{
+  int rc = cli_parse(ctx, spec, argc, argv);
+  if (rc)
+    return cli_parse_rc(rc);
+  struct hv_err err = {0};
+  struct hv_db *db = NULL;
+  if (cli_open_home(ctx, &db, &err) ||
+      run(ctx, argc - optind, argv + optind, db, &err))
+    return cli_close_report(db, &err);
+  db_close(db);
+  return 0;
 }

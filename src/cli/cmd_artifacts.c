@@ -34,19 +34,13 @@ static const struct cli_spec put_spec = {
     .args_msg = "expected RUN_ID, PATH and FILE",
 };
 
-static int art_list(struct cli_ctx *ctx, int argc, char **argv)
+static int art_list_run(struct cli_ctx *ctx, int argc, char **args,
+                        struct hv_db *db, struct hv_err *err)
 {
-  int rc = cli_parse(ctx, &list_spec, argc, argv);
-  if (rc)
-    return cli_parse_rc(rc);
-  struct hv_err err = {0};
-  struct hv_db *db = NULL;
   struct tracking_artifact *a = NULL;
   size_t n = 0;
-  if (cli_open_home(ctx, &db, &err) ||
-      artifacts_list(db, argv[optind], &a, &n, &err))
-    return cli_close_report(db, &err);
-  db_close(db);
+  if (artifacts_list(db, args[0], &a, &n, err))
+    return err->code;
   if (ctx->json) {
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < n; i++)
@@ -65,6 +59,11 @@ static int art_list(struct cli_ctx *ctx, int argc, char **argv)
   }
   tracking_artifacts_free(a, n);
   return 0;
+}
+
+static int art_list(struct cli_ctx *ctx, int argc, char **argv)
+{
+  return cli_run_db(ctx, &list_spec, argc, argv, art_list_run);
 }
 
 static int art_get(struct cli_ctx *ctx, int argc, char **argv)
@@ -100,26 +99,24 @@ static int art_get(struct cli_ctx *ctx, int argc, char **argv)
   return 0;
 }
 
-static int art_put(struct cli_ctx *ctx, int argc, char **argv)
+static int art_put_run(struct cli_ctx *ctx, int argc, char **args,
+                       struct hv_db *db, struct hv_err *err)
 {
-  int rc = cli_parse(ctx, &put_spec, argc, argv);
-  if (rc)
-    return cli_parse_rc(rc);
-  struct hv_err err = {0};
-  struct hv_db *db = NULL;
   char sha[65];
-  const char *id = argv[optind], *path = argv[optind + 1];
-  if (cli_open_home(ctx, &db, &err) ||
-      artifacts_put_file(ctx->home, db, id, path, argv[optind + 2], sha,
-                         &err))
-    return cli_close_report(db, &err);
-  db_close(db);
+  const char *id = args[0], *path = args[1];
+  if (artifacts_put_file(ctx->home, db, id, path, args[2], sha, err))
+    return err->code;
   if (ctx->json)
     cli_print_json(json_pack("{s:s, s:s, s:s}", "run_id", id, "path", path,
                              "sha256", sha));
   else
     printf("%s  %s\n", path, sha);
   return 0;
+}
+
+static int art_put(struct cli_ctx *ctx, int argc, char **argv)
+{
+  return cli_run_db(ctx, &put_spec, argc, argv, art_put_run);
 }
 
 static const struct cli_command art_commands[] = {

@@ -118,25 +118,25 @@ static void stats_text(const struct stats_summary *s,
            CLI_SAFE(s->top[i].title));
 }
 
-int cmd_data_stats(struct cli_ctx *ctx, int argc, char **argv)
+static int run(struct cli_ctx *ctx, int argc, char **args, struct hv_db *db,
+               struct hv_err *err)
 {
-  int rc = cli_parse(ctx, &spec, argc, argv);
-  if (rc)
-    return cli_parse_rc(rc);
-  struct hv_err err = {0};
-  struct hv_db *db = NULL;
   struct stats_summary s;
   struct stats_dataset ds;
-  if (cli_open_home(ctx, &db, &err) || stats_summary(db, &s, &err))
-    return cli_close_report(db, &err);
-  rc = stats_dataset_latest(db, &ds, &err);
-  db_close(db);
+  if (stats_summary(db, &s, err))
+    return err->code;
+  int rc = stats_dataset_latest(db, &ds, err);
   if (rc && rc != HV_ENOTFOUND)
-    return cli_report(&err);
+    return rc;
   int have_ds = rc == 0;
   if (ctx->json)
     cli_print_json(stats_json(&s, &ds, have_ds));
   else
     stats_text(&s, &ds, have_ds);
   return 0;
+}
+
+int cmd_data_stats(struct cli_ctx *ctx, int argc, char **argv)
+{
+  return cli_run_db(ctx, &spec, argc, argv, run);
 }

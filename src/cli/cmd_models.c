@@ -165,18 +165,13 @@ static const struct cli_spec list_spec = {
     .opts = no_opts,
 };
 
-static int models_list(struct cli_ctx *ctx, int argc, char **argv)
+static int models_list_run(struct cli_ctx *ctx, int argc, char **args,
+                           struct hv_db *db, struct hv_err *err)
 {
-  int rc = cli_parse(ctx, &list_spec, argc, argv);
-  if (rc)
-    return cli_parse_rc(rc);
-  struct hv_err err = {0};
-  struct hv_db *db = NULL;
   struct registry_model *ms = NULL;
   size_t n = 0;
-  if (cli_open_home(ctx, &db, &err) || registry_db_list(db, &ms, &n, &err))
-    return cli_close_report(db, &err);
-  db_close(db);
+  if (registry_db_list(db, &ms, &n, err))
+    return err->code;
   if (ctx->json) {
     json_t *a = json_array();
     for (size_t i = 0; a && i < n; i++)
@@ -208,6 +203,11 @@ static int models_list(struct cli_ctx *ctx, int argc, char **argv)
   }
   registry_db_models_free(ms, n);
   return 0;
+}
+
+static int models_list(struct cli_ctx *ctx, int argc, char **argv)
+{
+  return cli_run_db(ctx, &list_spec, argc, argv, models_list_run);
 }
 
 static const struct cli_spec show_spec = {
@@ -401,20 +401,15 @@ static const struct cli_spec resolve_spec = {
     .args_msg = "expected one URI",
 };
 
-static int models_resolve(struct cli_ctx *ctx, int argc, char **argv)
+static int models_resolve_run(struct cli_ctx *ctx, int argc,
+                              char **args, struct hv_db *db,
+                              struct hv_err *err)
 {
-  int rc = cli_parse(ctx, &resolve_spec, argc, argv);
-  if (rc)
-    return cli_parse_rc(rc);
-  struct hv_err err = {0};
-  struct hv_db *db = NULL;
   static struct uri_target t; /* large; one per process */
-  if (cli_open_home(ctx, &db, &err) ||
-      uri_resolve_ex(ctx->home, db, argv[optind], &t, &err))
-    return cli_close_report(db, &err);
-  db_close(db);
+  if (uri_resolve_ex(ctx->home, db, args[0], &t, err))
+    return err->code;
   if (ctx->json) {
-    json_t *j = json_pack("{s:s, s:s}", "uri", argv[optind], "path", t.path);
+    json_t *j = json_pack("{s:s, s:s}", "uri", args[0], "path", t.path);
     if (j && t.sha256[0])
       json_object_set_new(j, "sha256", json_string(t.sha256));
     if (j && t.model[0]) {
@@ -431,6 +426,11 @@ static int models_resolve(struct cli_ctx *ctx, int argc, char **argv)
     printf("%s\n", t.path);
   }
   return 0;
+}
+
+static int models_resolve(struct cli_ctx *ctx, int argc, char **argv)
+{
+  return cli_run_db(ctx, &resolve_spec, argc, argv, models_resolve_run);
 }
 
 static const struct cli_spec check_spec = {

@@ -169,19 +169,13 @@ static void print_run(const struct tracking_run *r, json_t *arts)
   }
 }
 
-static int runs_show(struct cli_ctx *ctx, int argc, char **argv)
+static int runs_show_run(struct cli_ctx *ctx, int argc, char **args,
+                         struct hv_db *db, struct hv_err *err)
 {
-  int rc = cli_parse(ctx, &show_spec, argc, argv);
-  if (rc)
-    return cli_parse_rc(rc);
-  struct hv_err err = {0};
-  struct hv_db *db = NULL;
   struct tracking_run *r = NULL;
-  if (cli_open_home(ctx, &db, &err) ||
-      runs_get(db, argv[optind], &r, &err))
-    return cli_close_report(db, &err);
+  if (runs_get(db, args[0], &r, err))
+    return err->code;
   json_t *arts = artifacts_json(db, r->run_id);
-  db_close(db);
   if (ctx->json) {
     json_t *j = runs_to_json(r);
     if (j)
@@ -193,6 +187,11 @@ static int runs_show(struct cli_ctx *ctx, int argc, char **argv)
   json_decref(arts);
   runs_free(r, 1);
   return 0;
+}
+
+static int runs_show(struct cli_ctx *ctx, int argc, char **argv)
+{
+  return cli_run_db(ctx, &show_spec, argc, argv, runs_show_run);
 }
 
 /* ---- compare ---- */
@@ -279,30 +278,23 @@ static void print_compare_section(const char *title, json_t *rows)
   }
 }
 
-static int runs_compare(struct cli_ctx *ctx, int argc, char **argv)
+static int runs_compare_run(struct cli_ctx *ctx, int argc, char **args,
+                            struct hv_db *db, struct hv_err *err)
 {
-  int rc = cli_parse(ctx, &compare_spec, argc, argv);
-  if (rc)
-    return cli_parse_rc(rc);
-  size_t n = (size_t)(argc - optind);
-  struct hv_err err = {0};
-  struct hv_db *db = NULL;
+  size_t n = (size_t)argc;
   struct tracking_run *rs = calloc(n, sizeof(*rs));
   if (!rs)
-    return hv_err_set(&err, HV_ENOMEM, "out of memory"), cli_report(&err);
+    return hv_err_set(err, HV_ENOMEM, "out of memory");
   size_t got = 0;
-  rc = cli_open_home(ctx, &db, &err);
-  for (; !rc && got < n; got++) {
+  for (; got < n; got++) {
     struct tracking_run *r = NULL;
-    if ((rc = runs_get(db, argv[optind + (int)got], &r, &err)))
-      break;
+    int rc = runs_get(db, args[got], &r, err);
+    if (rc) {
+      runs_free(rs, got);
+      return rc;
+    }
     rs[got] = *r;
     free(r);
-  }
-  db_close(db);
-  if (rc) {
-    runs_free(rs, got);
-    return cli_report(&err);
   }
   json_t *j = compare_json(rs, n);
   if (ctx->json) {
@@ -318,6 +310,11 @@ static int runs_compare(struct cli_ctx *ctx, int argc, char **argv)
   }
   runs_free(rs, n);
   return 0;
+}
+
+static int runs_compare(struct cli_ctx *ctx, int argc, char **argv)
+{
+  return cli_run_db(ctx, &compare_spec, argc, argv, runs_compare_run);
 }
 
 /* ---- history ---- */

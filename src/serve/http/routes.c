@@ -87,8 +87,6 @@ static const struct rt_param P_UI_MON[] = {
     {"run", "query", "string", 0,
      "monitoring run to show (default: the newest)"},
     {NULL}};
-static const struct rt_param P_UI_USER[] = {
-    {"user_id", "path", "integer", 1, "user id"}, {NULL}};
 static const struct rt_param P_UI_STATIC[] = {
     {"file", "path", "string", 1, "ui.css or ui.js"}, {NULL}};
 
@@ -229,7 +227,7 @@ const struct rt_route routes_table[] = {
      "Web UI: a user's page by ?id=.", RT_VIEWER, NULL, "HTML", P_NONE, E_UI, 0, 0},
     {RT_GET, "/ui/users/{user_id}", ui_route_user, "ui_user", "ui",
      "Web UI: a user's ratings and current recommendations.", RT_VIEWER, NULL,
-     "HTML", P_UI_USER, E_UI, 0, 0},
+     "HTML", P_USER, E_UI, 0, 0},
     {RT_GET, "/ui/static/{file}", ui_route_static, "ui_static", "ui",
      "Web UI assets built into the binary.", RT_PUBLIC, NULL, "CSS or JS",
      P_UI_STATIC, E_UI, 0, 0},
