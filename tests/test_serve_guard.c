@@ -24,6 +24,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -550,6 +551,188 @@ static void test_reserve_for_new_addresses(void **state)
   stop(&v);
 }
 
+/* ---- finding 1: bounded monitoring, on its own pool, cached ----------------- */
+
+static void copy_file(const char *from, const char *to)
+{
+  char *data = NULL;
+  size_t len = 0;
+  struct hv_err e = {0};
+  assert_int_equal(hv_read_file(from, 1 << 26, &data, &len, &e), 0);
+  assert_int_equal(hv_write_atomic(to, data, len, 0644, &e), 0);
+  free(data);
+}
+
+struct bg {
+  struct srv *v;
+  const char *method, *path;
+  struct res *r;
+  pthread_t t;
+};
+
+static void *bg_main(void *arg)
+{
+  struct bg *b = arg;
+  http(b->v, b->method, b->path, b->method[0] == 'P' ? "" : NULL, NULL, b->r);
+  return NULL;
+}
+
+static void bg_start(struct bg *b, struct srv *v, const char *method,
+                     const char *path)
+{
+  *b = (struct bg){.v = v, .method = method, .path = path,
+                   .r = calloc(1, sizeof(struct res))};
+  assert_int_equal(pthread_create(&b->t, NULL, bg_main, b), 0);
+}
+
+struct metric_wait {
+  struct srv *v;
+  const char *want;
+  struct res *r;
+};
+
+static int metric_has(void *ud)
+{
+  struct metric_wait *w = ud;
+  return http(w->v, "GET", "/metrics", NULL, NULL, w->r) == 200 &&
+         strstr(w->r->body, w->want);
+}
+
+static int count_of(const char *text, const char *needle)
+{
+  int n = 0;
+  for (const char *p = text; (p = strstr(p, needle)); p++)
+    n++;
+  return n;
+}
+
+struct log_wait {
+  const char *needle;
+  int n;
+};
+
+static int log_has_n(void *ud)
+{
+  struct log_wait *w = ud;
+  char *text = NULL;
+  size_t len;
+  struct hv_err e = {0};
+  if (hv_read_file(g_logs, 1 << 26, &text, &len, &e))
+    return 0;
+  int ok = count_of(text, w->needle) >= w->n;
+  free(text);
+  return ok;
+}
+
+static void test_monitoring_bounded_and_apart(void **state)
+{
+  (void)state;
+  char served[512], fifo[512], fifo_keep[512], fresh[512];
+  snprintf(served, sizeof(served), "%s/served.hvm", g_home);
+  snprintf(fifo, sizeof(fifo), "%s/fifo.hvm", g_home);
+  snprintf(fifo_keep, sizeof(fifo_keep), "%s/fifo.keep", g_home);
+  snprintf(fresh, sizeof(fresh), "%s/fresh.hvm", g_home);
+  copy_file(g_model, served);
+  struct srv v;
+  struct serve_config c = base_config();
+  c.model_file = served;
+  c.heavy_threads = 1;
+  c.heavy_queue = 1;
+  c.monitor_max_windows = 5;
+  c.monitor_max_rows = 400;
+  c.poll_seconds = 0.05;
+  start(&v, &c);
+  struct res *r = calloc(1, sizeof(*r));
+  /* caps on windows and rows, named */
+  http(&v, "GET", "/monitor/drift?batches=1:10,11:20,21:30,31:40,41:50,"
+       "51:60", NULL, NULL, r);
+  expect_detail(r, 413, "at most 5 per request (--monitor-max-windows)");
+  http(&v, "GET", "/monitor/drift?window=1d&windows=6", NULL, NULL, r);
+  expect_detail(r, 413, "--monitor-max-windows");
+  http(&v, "GET", "/monitor/drift?batches=1:200,1:200,1:200", NULL, NULL, r);
+  expect_detail(r, 413, "at most 400 per request (--monitor-max-rows)");
+  http(&v, "GET", "/monitor/evaluate?first_rating_id=1&last_rating_id=450",
+       NULL, NULL, r);
+  expect_detail(r, 413, "--monitor-max-rows");
+  assert_int_equal(http(&v, "GET", "/monitor/evaluate?first_rating_id=1&"
+                        "last_rating_id=300", NULL, NULL, r), 200);
+  /* the same report again comes from the cache, under the same model */
+  const char *q = "/monitor/drift?batches=1:100,101:200";
+  assert_int_equal(http(&v, "GET", q, NULL, NULL, r), 200);
+  assert_null(strcasestr(r->headers, "X-Harvest-Cache"));
+  char *first = strdup(r->body);
+  assert_int_equal(http(&v, "GET", q, NULL, NULL, r), 200);
+  assert_non_null(strcasestr(r->headers, "X-Harvest-Cache: hit"));
+  assert_string_equal(r->body, first);
+  free(first);
+  assert_int_equal(http(&v, "GET", "/monitor/drift?batches=1:100,101:201",
+                        NULL, NULL, r), 200);
+  assert_null(strcasestr(r->headers, "X-Harvest-Cache"));
+  /* a reload of an unchanged model neither hashes nor loads it */
+  char *log = tu_wait_file(g_logs, "event=model_loaded");
+  int loads = count_of(log, "event=model_loaded");
+  free(log);
+  assert_int_equal(http(&v, "POST", "/monitor/reload_models", "", NULL, r),
+                   200);
+  assert_non_null(strstr(r->body, "model unchanged"));
+  assert_int_equal(http(&v, "GET", "/monitor/reload_models", NULL, NULL, r),
+                   200);
+  assert_non_null(strstr(r->body, "model unchanged"));
+  log = tu_wait_file(g_logs, "event=pool route=reload");
+  assert_int_equal(count_of(log, "event=model_loaded"), loads);
+  struct log_wait lw = {"event=pool route=reload",
+                        count_of(log, "event=pool route=reload") + 1};
+  free(log);
+  /* block the pool: the model file becomes a FIFO, whose open() waits for
+   * a writer; the poller holds the load lock in it and a reload waits */
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  assert_int_equal(link(fifo, fifo_keep), 0);
+  assert_int_equal(rename(fifo, served), 0);
+  struct bg a, b;
+  bg_start(&a, &v, "POST", "/monitor/reload_models");
+  if (!tu_wait_until(log_has_n, &lw))
+    fail_msg("the reload never started on the pool");
+  bg_start(&b, &v, "GET", "/monitor/drift?batches=1:50");
+  struct metric_wait w = {&v, "harvest_http_requests_in_flight 3\n",
+                          calloc(1, sizeof(struct res))};
+  if (!tu_wait_until(metric_has, &w))
+    fail_msg("the reload and the queued drift were never both in flight");
+  free(w.r);
+  /* the queue is full: 503 with Retry-After at once */
+  double t0 = hv_mono();
+  http(&v, "GET", "/monitor/evaluate?first_rating_id=1&last_rating_id=20",
+       NULL, NULL, r);
+  expect_detail(r, 503, "--heavy-queue");
+  assert_non_null(strcasestr(r->headers, "Retry-After: "));
+  assert_true(hv_mono() - t0 < 2);
+  /* and the cheap routes are answered meanwhile */
+  for (int i = 0; i < 20; i++) {
+    t0 = hv_mono();
+    assert_int_equal(http(&v, "GET", "/healthz", NULL, NULL, r), 200);
+    assert_int_equal(http(&v, "GET", "/movies/recommend/3/5", NULL, NULL, r),
+                     200);
+    assert_true(hv_mono() - t0 < 1);
+  }
+  /* unblock: a real model back in place, the FIFO opened and closed */
+  copy_file(g_model, fresh);
+  assert_int_equal(rename(fresh, served), 0);
+  int fd = open(fifo_keep, O_WRONLY);
+  assert_true(fd >= 0);
+  close(fd);
+  pthread_join(a.t, NULL);
+  pthread_join(b.t, NULL);
+  /* the reload may itself have been the one waiting in open(): then it
+   * answers that load's error; either way it answered */
+  assert_true(a.r->status == 200 || a.r->status == 422);
+  if (b.r->status != 200)
+    fail_msg("queued drift: %ld %s", b.r->status, b.r->body);
+  free(a.r);
+  free(b.r);
+  unlink(fifo_keep);
+  free(r);
+  stop(&v);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -558,6 +741,7 @@ int main(void)
       cmocka_unit_test(test_post_batch_of_1000_users),
       cmocka_unit_test(test_trickling_client_cut_at_deadline),
       cmocka_unit_test(test_reserve_for_new_addresses),
+      cmocka_unit_test(test_monitoring_bounded_and_apart),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -528,7 +528,7 @@ static void test_bad_parameters(void **state)
       {"/monitor/drift?batches=1:5&first_rating_id=1", 422, "batches"},
       {"/monitor/drift?first_rating_id=5", 422, "last_rating_id"},
       {"/monitor/drift?window=7q", 422, "window"},
-      {"/monitor/drift?window=7d&windows=1000", 422, "windows"},
+      {"/monitor/drift?window=7d&windows=1000", 413, "--monitor-max-windows"},
       {"/monitor/drift?since=yesterday", 422, "since"},
       {"/monitor/drift?batches=1:5&threshold_share=2", 422,
        "threshold_share"},

@@ -44,6 +44,8 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
                  struct serve_config *cfg)
 {
   int cache_n = 0, slice = 0, cache_given = 0, slice_given = 0;
+  int monitor_cache_given = 0;
+  double monitor_cache = 0;
   const struct cli_opt opts[] = {
       {CLI_OPT(CLI_STR, "host", 0, "ADDR", "address to bind (default "
                "127.0.0.1)", &cfg->host)},
@@ -78,6 +80,24 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
                "opening or its previous answer, however slowly the bytes "
                "trickle; else the connection is closed (10)",
                &cfg->request_timeout), .flo = 0.1, .fhi = 3600},
+      {CLI_OPT(CLI_INT, "heavy-threads", 0, "N", "threads that run the "
+               "expensive routes (/monitor/drift, /monitor/evaluate, "
+               "/monitor/reload_models) apart from the workers, at a lower "
+               "CPU priority (1)", &cfg->heavy_threads), .lo = 1, .hi = 64},
+      {CLI_OPT(CLI_INT, "heavy-queue", 0, "N", "expensive requests that may "
+               "wait for them; beyond, 503 with Retry-After (4)",
+               &cfg->heavy_queue), .lo = 1, .hi = 10000},
+      {CLI_OPT(CLI_DBL, "monitor-cache", 0, "S", "reuse a monitoring answer "
+               "for the same served model version and query for S seconds "
+               "(60; 0 = off)", &monitor_cache), .fhi = 86400,
+       .seen = &monitor_cache_given},
+      {CLI_OPT(CLI_INT, "monitor-max-windows", 0, "N", "windows per "
+               "/monitor/drift request, else 413 (20)",
+               &cfg->monitor_max_windows), .lo = 1, .hi = 10000},
+      {CLI_OPT(CLI_I64, "monitor-max-rows", 0, "N", "ratings per monitoring "
+               "request, summed over its windows (each is a pass), else 413 "
+               "(1000000)", &cfg->monitor_max_rows), .lo = 1,
+       .hi = (int64_t)1 << 40},
       {CLI_OPT(CLI_INT, "cache-n", 0, "N", "remember each user's top N movies "
                "under the served model and answer n <= N from it (20; 0 = "
                "off, at most 64); dropped with the model on a swap; memory: "
@@ -107,7 +127,11 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
                "                     [--max-body BYTES] [--max-connections "
                "N]\n"
                "                     [--per-ip N] [--reserve N] [--timeout S]\n"
-               "                     [--request-timeout S] [--cache-n N]\n"
+               "                     [--request-timeout S] [--heavy-threads N]\n"
+               "                     [--heavy-queue N] [--monitor-cache S]\n"
+               "                     [--monitor-max-windows N] "
+               "[--monitor-max-rows N]\n"
+               "                     [--cache-n N]\n"
                "                     [--slice-us US] [--seed-compat] "
                "[--no-admin-key]\n"
                "                     [--no-access-log]\n"
@@ -124,6 +148,8 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
     cfg->cache_n = cache_n ? cache_n : -1; /* 0 in the config: default */
   if (slice_given)
     cfg->slice_us = slice ? slice : -1;
+  if (monitor_cache_given)
+    cfg->heavy_cache_s = monitor_cache > 0 ? monitor_cache : -1;
   if (!cfg->tls_cert != !cfg->tls_key)
     return cli_usage_error(spec.cmd, "--tls-cert and --tls-key go together");
   if (cfg->model_file && cfg->model_name)

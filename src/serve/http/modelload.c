@@ -88,8 +88,10 @@ static int resolve_registry(struct serve *s, struct hv_db *c,
   r->version = v.version;
   r->stage = "Production";
   registry_db_version_free(&v);
-  if (!force && (r->version == s->loaded_version ||
-                 r->version == s->refused_version))
+  int have = modelslot_peek(s->slot, NULL, 0, NULL);
+  if ((force == MODELLOAD_CHANGED && (r->version == s->loaded_version ||
+                                      r->version == s->refused_version)) ||
+      (force == MODELLOAD_RETRY && have && r->version == s->loaded_version))
     return 0; /* nothing to do: leave the path empty */
   char uri[URI_MAX];
   struct uri_target t;
@@ -165,7 +167,8 @@ static int load_locked(struct serve *s, int force, int *swapped,
                                      : ref.version == s->loaded_version;
     int refused = s->model_file[0] ? same_file(&ref.fid, &s->refused_file)
                                    : ref.version == s->refused_version;
-    if (!force && ((have && unchanged) || refused))
+    if ((force == MODELLOAD_CHANGED && ((have && unchanged) || refused)) ||
+        (force == MODELLOAD_RETRY && have && unchanged))
       return 0;
     rc = load_ref(s, &ref, err);
   }
@@ -222,12 +225,20 @@ int srv_reload(struct srv_req *req, json_t **summary, struct hv_err *err)
   char before[128] = "";
   int64_t v0 = 0;
   int had = modelslot_peek(s->slot, before, sizeof(before), &v0);
-  if (modelload_load(s, 1, err))
-    return err->code;
+  /* the model served is the source's: nothing to hash, nothing to load
+   * (a refused one is tried again) */
+  pthread_mutex_lock(&s->load_lock);
+  int swapped = 0;
+  int rc = load_locked(s, MODELLOAD_RETRY, &swapped, err);
+  int same = !swapped;
+  pthread_mutex_unlock(&s->load_lock);
+  if (rc)
+    return rc;
   char name[128];
   int64_t v1 = 0;
   modelslot_peek(s->slot, name, sizeof(name), &v1);
-  *summary = json_pack("{s:s, s:s, s:I, s:o}", "message", "model reloaded",
+  *summary = json_pack("{s:s, s:s, s:I, s:o}", "message",
+                       same ? "model unchanged" : "model reloaded",
                        "model", name, "version", (json_int_t)v1,
                        "previous_version",
                        had ? json_integer(v0) : json_null());

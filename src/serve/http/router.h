@@ -57,6 +57,15 @@ enum rt_policy {
   RT_ADMIN
 };
 
+/* Where a route runs: on the worker that read it, or on the pool of
+ * expensive requests (heavy.c: bounded queue, 503 when full), with its 200
+ * answers cached per served model version and query. */
+enum rt_cost {
+  RT_CHEAP = 0,
+  RT_POOL,
+  RT_POOL_CACHED
+};
+
 /* Handler: fill resp and return 0, or return a negative HV_E* code with err
  * filled; the router turns that into {"detail": err->msg}. Handlers are
  * declared by this type: `rt_fn routes_movies, routes_random;`. */

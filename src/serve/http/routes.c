@@ -19,9 +19,9 @@ static const int E_RATE[] = {400, 413, 422, 0};
 static const int E_TOKEN[] = {401, 422, 429, 0};
 static const int E_PW[] = {401, 403, 404, 413, 422, 0};
 static const int E_SECURE[] = {401, 404, 0};
-static const int E_EVAL[] = {422, 503, 0};
-static const int E_DRIFT[] = {404, 422, 503, 0};
-static const int E_RELOAD[] = {404, 500, 0};
+static const int E_EVAL[] = {413, 422, 503, 0};
+static const int E_DRIFT[] = {404, 413, 422, 503, 0};
+static const int E_RELOAD[] = {404, 500, 503, 0};
 static const int E_READY[] = {503, 0};
 static const int E_UI[] = {404, 422, 0};
 static const int E_UI_POST[] = {401, 403, 404, 409, 422, 429, 0};
@@ -233,6 +233,26 @@ const struct rt_route routes_table[] = {
      P_UI_STATIC, E_UI, 0, 0},
 };
 const size_t routes_count = sizeof(routes_table) / sizeof(routes_table[0]);
+
+/* The routes that do not run on the workers (every other is RT_CHEAP):
+ * their cost grows with their parameters or they hash a model file. */
+static const struct {
+  const char *name;
+  enum rt_cost cost;
+} costly[] = {
+    {"evaluate", RT_POOL_CACHED},
+    {"drift", RT_POOL_CACHED},
+    {"reload", RT_POOL},
+};
+
+enum rt_cost routes_cost(size_t route)
+{
+  for (size_t i = 0; route < routes_count && i < sizeof(costly) / sizeof(*costly);
+       i++)
+    if (!strcmp(routes_table[route].name, costly[i].name))
+      return costly[i].cost;
+  return RT_CHEAP;
+}
 
 int routes_json(struct srv_resp *resp, json_t *j, struct hv_err *err)
 {

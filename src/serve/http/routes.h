@@ -155,6 +155,9 @@ int routes_query_num(struct srv_req *req, const char *name, int required,
 extern const struct rt_route routes_table[];
 extern const size_t routes_count;
 
+/* Where route (an index of routes_table) runs: RT_CHEAP for most. */
+enum rt_cost routes_cost(size_t route);
+
 rt_fn routes_root, routes_healthz, routes_readyz, routes_metrics,
     routes_openapi, routes_docs;
 

@@ -12,9 +12,37 @@
 #include "monitor/window.h"
 #include "serve/http/modelslot.h"
 #include "serve/http/routes.h"
+#include "serve/http/server.h"
 #include "store/db.h"
+#include "store/ratings.h"
 #include "train/dataset.h"
 #include "train/eval_metrics.h"
+
+/* The ratings the rating-id windows w[0..n) hold, summed (overlapping
+ * windows count each time: each is a pass), against --monitor-max-rows:
+ * 0, or HV_ETOOBIG (413) naming the limit. */
+static int rows_capped(struct srv_req *req, struct hv_db *c,
+                       const struct window_spec *w, size_t n,
+                       const char *what, struct hv_err *err)
+{
+  int64_t max = srv_config(req)->monitor_max_rows, total = 0;
+  for (size_t i = 0; i < n; i++) {
+    int64_t k = 0;
+    if (w[i].kind != WINDOW_RATING_IDS)
+      continue;
+    if (ratings_count(c, w[i].first, w[i].last, &k, err))
+      return err->code;
+    total += k;
+    if (total > max)
+      return hv_err_set(err, HV_ETOOBIG,
+                        "%s: %s%zu window%s hold%s more than %lld ratings; "
+                        "at most %lld per request (--monitor-max-rows)",
+                        what, n > 1 ? "the first " : "", i + 1,
+                        i ? "s" : "", i ? "" : "s", (long long)total,
+                        (long long)max);
+  }
+  return 0;
+}
 
 int routes_evaluate(struct srv_req *req, struct srv_resp *resp,
                     struct hv_err *err)
@@ -35,7 +63,10 @@ int routes_evaluate(struct srv_req *req, struct srv_resp *resp,
     return routes_json(resp, json_pack("{s:s}", "detail", why), err);
   }
   struct hv_db *c = srv_db(req, err);
-  if (!c)
+  struct window_spec w = {.kind = WINDOW_RATING_IDS, .first = first,
+                          .last = last};
+  if (!c || rows_capped(req, c, &w, 1, "first_rating_id..last_rating_id",
+                        err))
     return err->code;
   struct eval_metrics m;
   if (dataset_evaluate(c, snap->model, first, last, &m, err))
@@ -49,9 +80,6 @@ int routes_evaluate(struct srv_req *req, struct srv_resp *resp,
                                (json_int_t)last, "metrics", eval_metrics_to_json(&m)),
                      err);
 }
-
-/* Windows over HTTP are capped well below WINDOW_MAX: each costs a pass. */
-#define DRIFT_MAX_WINDOWS 100
 
 /* Fill cfg's windows from the query: batches=F:L,... or
  * first_rating_id/last_rating_id (rating-id windows), else window=LEN
@@ -82,9 +110,12 @@ static int drift_windows(struct srv_req *req, struct monitor_config *cfg,
       if (window_parse_batches(range, spec, &cfg->n_windows, err))
         return err->code;
     }
-    if (cfg->n_windows > DRIFT_MAX_WINDOWS)
-      return hv_err_set(err, HV_EINVAL, "batches: %zu windows, at most %d",
-                        cfg->n_windows, DRIFT_MAX_WINDOWS);
+    int max = srv_config(req)->monitor_max_windows;
+    if (cfg->n_windows > (size_t)max)
+      return hv_err_set(err, HV_ETOOBIG,
+                        "batches: %zu windows; at most %d per request "
+                        "(--monitor-max-windows)",
+                        cfg->n_windows, max);
     cfg->mode = MONITOR_BATCHES;
     cfg->windows = *spec;
     return 0;
@@ -97,9 +128,15 @@ static int drift_windows(struct srv_req *req, struct monitor_config *cfg,
   if (since && window_parse_time(since, &cfg->since, "since", err))
     return err->code;
   cfg->has_since = since != NULL;
-  if (routes_query_int(req, "windows", 0, len ? 10 : 1, 1, DRIFT_MAX_WINDOWS,
-                       &n, err))
+  int max = srv_config(req)->monitor_max_windows;
+  if (routes_query_int(req, "windows", 0, len ? (max < 10 ? max : 10) : 1, 1,
+                       WINDOW_MAX, &n, err))
     return err->code;
+  if (n > max)
+    return hv_err_set(err, HV_ETOOBIG,
+                      "windows: %lld; at most %d per request "
+                      "(--monitor-max-windows)",
+                      (long long)n, max);
   cfg->max_windows = (size_t)n;
   return 0;
 }
@@ -129,7 +166,9 @@ int routes_drift(struct srv_req *req, struct srv_resp *resp,
     return routes_json(resp, json_pack("{s:s}", "detail", why), err);
   }
   struct hv_db *c = srv_db(req, err);
-  if (c)
+  if (c && cfg.mode == MONITOR_BATCHES)
+    rc = rows_capped(req, c, cfg.windows, cfg.n_windows, "batches", err);
+  if (c && !rc)
     rc = monitor_run(c, NULL, snap->model, &cfg, &report, err);
   free(spec);
   if (!c || rc)

@@ -61,7 +61,7 @@ static void thread_free(void *p)
   free(t);
 }
 
-static struct srv_thread *thread_get(struct serve *s)
+struct srv_thread *server_thread(struct serve *s)
 {
   struct srv_thread *t = pthread_getspecific(s->key);
   if (t)
@@ -194,11 +194,82 @@ static enum MHD_Result send_error(struct MHD_Connection *conn,
   return send_resp(conn, cc, &r);
 }
 
+/* Send what a handler returned: resp, or the error rc with err. */
+static enum MHD_Result finish(struct serve *s, struct MHD_Connection *conn,
+                              struct conn_ctx *cc, int route, int rc,
+                              struct srv_resp *resp, const struct hv_err *err)
+{
+  if (!rc)
+    return send_resp(conn, cc, resp);
+  free(resp->body);
+  free(resp->headers);
+  int status = rt_status_of(rc);
+  if (status >= 500)
+    accesslog_event(s, "event=error route=%s status=%d error=\"%s\"",
+                    routes_table[route].name, status, err->msg);
+  return send_error(conn, cc, status, err->msg[0] ? err->msg : hv_strerror(rc));
+}
+
+/* An expensive route, past its policy: a cached answer, or onto the pool
+ * (the connection is suspended until the pool has answered), or 503. */
+static enum MHD_Result to_pool(struct serve *s, struct MHD_Connection *conn,
+                               struct conn_ctx *cc, struct srv_req *req)
+{
+  int route = req->match.route;
+  struct srv_resp resp = {.status = 200};
+  if (heavy_lookup(s, conn, route, &resp)) {
+    request_form_free(req);
+    return send_resp(conn, cc, &resp);
+  }
+  struct heavy_job *job = calloc(1, sizeof(*job));
+  int retry = 1;
+  if (job) {
+    *job = (struct heavy_job){.conn = conn, .cc = cc, .route = route,
+                              .req = *req, .resp = {.status = 200}};
+    atomic_store(&cc->job_done, 0);
+    cc->job = job;
+    if (heavy_submit(s, job, &retry) == 0)
+      return MHD_YES;
+    cc->job = NULL;
+    free(job);
+  }
+  request_form_free(req);
+  char msg[256];
+  heavy_busy(s, msg, sizeof(msg));
+  struct srv_resp busy = {.status = 503, .retry_after = retry};
+  busy.body = rt_error_json(msg, &busy.len);
+  return busy.body ? send_resp(conn, cc, &busy) : MHD_NO;
+}
+
+void server_job_done(struct serve *s, struct heavy_job *job)
+{
+  (void)s;
+  modelslot_release(job->req.snap);
+  job->req.snap = NULL;
+  request_form_free(&job->req);
+  atomic_store(&job->cc->job_done, 1);
+}
+
+/* The pool's answer, once it resumed the connection. */
+static enum MHD_Result pool_answer(struct serve *s,
+                                   struct MHD_Connection *conn,
+                                   struct conn_ctx *cc)
+{
+  if (!atomic_load(&cc->job_done))
+    return MHD_YES; /* not yet: the connection is suspended */
+  struct heavy_job *job = cc->job;
+  cc->job = NULL;
+  enum MHD_Result r =
+      finish(s, conn, cc, job->route, job->rc, &job->resp, &job->err);
+  free(job);
+  return r;
+}
+
 static enum MHD_Result dispatch(struct serve *s, struct MHD_Connection *conn,
                                 struct conn_ctx *cc, const char *url,
                                 const char *method)
 {
-  struct srv_req req = {.srv = s, .conn = conn, .thread = thread_get(s),
+  struct srv_req req = {.srv = s, .conn = conn, .thread = server_thread(s),
                         .method = method, .path = url, .ip = cc->ip,
                         .body = cc->body ? cc->body : "",
                         .body_len = cc->body_len};
@@ -217,22 +288,15 @@ static enum MHD_Result dispatch(struct serve *s, struct MHD_Connection *conn,
     return send_error(conn, cc, 405, "Method Not Allowed");
   struct srv_resp resp = {.status = 200};
   struct hv_err err = {0};
-  int rc = policy_enforce(&req, &routes_table[req.match.route], &err);
+  const struct rt_route *rt = &routes_table[req.match.route];
+  int rc = policy_enforce(&req, rt, &err);
+  if (!rc && routes_cost((size_t)req.match.route) != RT_CHEAP && !req.snap)
+    return to_pool(s, conn, cc, &req);
   if (!rc)
-    rc = routes_table[req.match.route].handler(&req, &resp, &err);
+    rc = rt->handler(&req, &resp, &err);
   modelslot_release(req.snap);
   request_form_free(&req);
-  if (rc) {
-    free(resp.body);
-    free(resp.headers);
-    int status = rt_status_of(rc);
-    if (status >= 500)
-      accesslog_event(s, "event=error route=%s status=%d error=\"%s\"",
-               routes_table[req.match.route].name, status, err.msg);
-    return send_error(conn, cc, status,
-                      err.msg[0] ? err.msg : hv_strerror(rc));
-  }
-  return send_resp(conn, cc, &resp);
+  return finish(s, conn, cc, req.match.route, rc, &resp, &err);
 }
 
 static struct conn_ctx *conn_of(struct MHD_Connection *conn)
@@ -335,6 +399,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     *upload_size = 0;
     return MHD_YES;
   }
+  if (cc->job)
+    return pool_answer(s, conn, cc);
   if (cc->responded)
     return MHD_YES;
   guard_deadline(s, cc, 0); /* arrived whole: no deadline while answered */
@@ -446,6 +512,16 @@ static void copy_config(struct serve *s, const struct serve_config *cfg)
     s->cfg.cache_n = SERVE_DEFAULT_CACHE_N;
   if (s->cfg.slice_us == 0)
     s->cfg.slice_us = SERVE_DEFAULT_SLICE_US;
+  if (s->cfg.heavy_threads <= 0)
+    s->cfg.heavy_threads = 1;
+  if (s->cfg.heavy_queue <= 0)
+    s->cfg.heavy_queue = 4;
+  if (s->cfg.heavy_cache_s == 0)
+    s->cfg.heavy_cache_s = 60;
+  if (s->cfg.monitor_max_windows <= 0)
+    s->cfg.monitor_max_windows = 20;
+  if (s->cfg.monitor_max_rows <= 0)
+    s->cfg.monitor_max_rows = 1000000;
   if (s->cfg.threads <= 0) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     s->cfg.threads = n > 0 ? (int)n : 2;
@@ -511,7 +587,8 @@ static int start_daemon(struct serve *s, struct hv_err *err)
                             .sin6_port = htons((uint16_t)s->cfg.port)};
   const struct sockaddr *sa = (const struct sockaddr *)&a4;
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                   MHD_USE_TURBO | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+                   MHD_USE_TURBO | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+                   MHD_ALLOW_SUSPEND_RESUME;
   if (inet_pton(AF_INET, s->host, &a4.sin_addr) != 1) {
     if (inet_pton(AF_INET6, s->host, &a6.sin6_addr) != 1)
       return hv_err_set(err, HV_EUSAGE,
@@ -638,7 +715,9 @@ int serve_start(const struct serve_config *cfg, struct serve **out,
     free(s);
     return hv_err_set(err, HV_ENOMEM, "no thread key left");
   }
-  if (serve_init(s, cfg, err) || guard_open(s, err) || start_daemon(s, err)) {
+  if (serve_init(s, cfg, err) || guard_open(s, err) || heavy_open(s, err) ||
+      start_daemon(s, err)) {
+    heavy_close(s);
     guard_close(s);
     serve_free(s);
     return err->code;
@@ -680,8 +759,10 @@ void serve_stop(struct serve *s, double drain_s)
     int left = atomic_load(&s->active);
     if (left > 0)
       accesslog_event(s, "event=drain_timeout in_flight=%d", left);
+    heavy_close(s); /* resumes every suspended connection */
     MHD_stop_daemon(s->d);
   }
+  heavy_close(s);
   guard_close(s);
   serve_free(s);
 }

@@ -68,6 +68,16 @@ struct serve_config {
   int slice_us;             /* workers ask for this scheduler slice and
                                yield at most once per slice (every slice
                                while busy); 0 = 100, negative = off */
+  int heavy_threads;        /* threads running the expensive routes
+                               (monitoring, evaluation, reloads); 0 = 1 */
+  int heavy_queue;          /* expensive requests waiting for them, beyond:
+                               503; 0 = 4 */
+  double heavy_cache_s;     /* seconds a monitoring answer is reused for the
+                               same model version and query; 0 = 60,
+                               negative = off */
+  int monitor_max_windows;  /* windows per /monitor/drift; 0 = 20 */
+  int64_t monitor_max_rows; /* ratings per monitoring request (all windows);
+                               0 = 1000000 */
   int seed_compat;          /* 1 = the seed's open shapes: the routes
                                marked seed_open are public (rating writes,
                                user rows, monitoring); unsafe on a network */

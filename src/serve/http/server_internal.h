@@ -22,6 +22,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "serve/http/routes.h"
 #include "serve/http/server.h"
 #include "util/err.h"
 
@@ -33,6 +34,8 @@ struct metrics;
 struct ui;
 struct srv_req;
 struct guard;
+struct heavy;
+struct heavy_job;
 struct sockaddr;
 struct MHD_Connection;
 
@@ -55,6 +58,8 @@ struct conn_ctx {
   struct conn_ctx *gprev, *gnext; /* open connections, under guard lock */
   int counted;             /* counted in its address's total */
   int odd;                 /* GUARD_ODD_*: set while the URL is parsed */
+  struct heavy_job *job;   /* the request queued on the pool, or NULL */
+  atomic_int job_done;     /* its answer is ready (set by the pool) */
   size_t odd_args, odd_len;
 };
 
@@ -117,6 +122,7 @@ struct serve {
   struct metrics *metrics;
   struct ui *ui;            /* the web UI's secret (serve/ui.h) */
   struct guard *guard;      /* slow and odd clients (guard.c) */
+  struct heavy *heavy;      /* the expensive routes' pool (heavy.c) */
   pthread_mutex_t threads_lock;
   struct srv_thread *threads; /* workers with state, for log flushing */
   const char **route_names; /* (routes_count) for the metrics labels */
@@ -141,6 +147,49 @@ struct serve {
   int stopping;
 };
 
+/* A request run on the pool of expensive routes (heavy.c). */
+struct heavy_job {
+  struct heavy_job *next;  /* in the queue, under the pool's lock */
+  struct MHD_Connection *conn; /* suspended while the job waits or runs */
+  struct conn_ctx *cc;
+  int route;
+  struct srv_req req;      /* the worker's, policy checked; thread is the
+                              pool thread's own */
+  struct srv_resp resp;    /* what the handler answered */
+  struct hv_err err;
+  int rc;
+  double queued_at;        /* hv_mono() */
+};
+
+/* ---- server.c ------------------------------------------------------------ */
+
+/* The calling thread's state (made on first use), or NULL. */
+struct srv_thread *server_thread(struct serve *s);
+
+/* A pool job's handler has run: release what the request held and mark
+ * its answer ready (the pool then resumes the connection). */
+void server_job_done(struct serve *s, struct heavy_job *job);
+
+/* ---- heavy.c ------------------------------------------------------------- */
+
+/* Start / stop the pool (s->heavy). heavy_close runs the jobs still
+ * queued and joins the threads; call it before MHD_stop_daemon, which
+ * must find no connection suspended. */
+int heavy_open(struct serve *s, struct hv_err *err);
+void heavy_close(struct serve *s);
+
+/* A cached 200 answer of route for this request's query under the served
+ * model into out (its body malloc'd): 1, else 0. */
+int heavy_lookup(struct serve *s, struct MHD_Connection *conn, int route,
+                 struct srv_resp *out);
+
+/* Suspend job->conn and queue job: 0; or -1 when the queue is full (the
+ * caller answers 503 with *retry_after seconds and frees job). */
+int heavy_submit(struct serve *s, struct heavy_job *job, int *retry_after);
+
+/* The 503 message when the pool is full. */
+void heavy_busy(const struct serve *s, char *msg, size_t cap);
+
 /* ---- request.c ---------------------------------------------------------- */
 
 /* Free the form fields srv_form parsed (after the handler). */
@@ -148,9 +197,15 @@ void request_form_free(struct srv_req *req);
 
 /* ---- modelload.c -------------------------------------------------------- */
 
-/* Check the model source and swap in a new model when it changed (or
- * always with force); one load at a time (s->load_lock). Returns 0 when
- * nothing changed or the swap worked; on failure the old model stays. */
+/* When modelload_load loads: the source changed and was not refused
+ * before (the poller); always (start-up, serve_reload); or the source
+ * changed or was refused (/monitor/reload_models: an unchanged model is
+ * neither hashed nor loaded again). */
+enum { MODELLOAD_CHANGED = 0, MODELLOAD_ALWAYS = 1, MODELLOAD_RETRY = 2 };
+
+/* Check the model source and swap in a new model as force says (enum
+ * above); one load at a time (s->load_lock). Returns 0 when nothing
+ * changed or the swap worked; on failure the old model stays. */
 int modelload_load(struct serve *s, int force, struct hv_err *err);
 
 /* ---- guard.c ------------------------------------------------------------ */
