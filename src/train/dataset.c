@@ -139,67 +139,84 @@ static int load_tables(struct hv_db *db, int movies, struct hv_dataset *out,
   return rc;
 }
 
-int dataset_load_train(struct hv_db *db, const struct train_config *c,
-                       struct hv_dataset *out, struct hv_err *err)
+/* Zero *out before anything can fail, so a caller frees it on any path. */
+static int begin(struct hv_dataset *out, struct hv_err *err)
 {
   if (!out)
     return hv_err_set(err, HV_EINVAL, "dataset: no output");
   memset(out, 0, sizeof(*out));
+  return 0;
+}
+
+/* Load the ratings with rating_id in [first, last] into out->ratings; an
+ * empty range is HV_ENOTFOUND, "<who>: no ratings ...<hint>". */
+static int load_range(struct hv_db *db, int64_t first, int64_t last,
+                      const char *who, const char *hint,
+                      struct hv_dataset *out, struct hv_err *err)
+{
+  int rc = ratings_load(db, first, last, &out->ratings, err);
+  if (!rc && out->ratings.n == 0)
+    rc = hv_err_set(err, HV_ENOTFOUND,
+                    "%s: no ratings with rating_id in %lld:%lld%s", who,
+                    (long long)first, (long long)last, hint);
+  return rc;
+}
+
+/* After the ratings (rc their outcome): the users and, with movies, the
+ * movies tables; on any failure out is freed. */
+static int finish(struct hv_db *db, int movies, int rc,
+                  struct hv_dataset *out, struct hv_err *err)
+{
+  if (!rc)
+    rc = load_tables(db, movies, out, err);
+  if (rc)
+    dataset_free(out);
+  return rc;
+}
+
+int dataset_load_train(struct hv_db *db, const struct train_config *c,
+                       struct hv_dataset *out, struct hv_err *err)
+{
+  int rc = begin(out, err);
+  if (rc)
+    return rc;
   if (!db || !c)
     return hv_err_set(err, HV_EINVAL, "dataset: no database or config");
   if (c->n_extra_rating_ids && !c->extra_rating_ids)
     return hv_err_set(err, HV_EINVAL, "dataset: %zu extra rating ids but "
                       "no array", c->n_extra_rating_ids);
-  struct ratings_cols R;
-  int rc = ratings_load(db, c->first_rating_id, c->last_rating_id, &R, err);
-  if (!rc && R.n == 0)
-    rc = hv_err_set(err, HV_ENOTFOUND,
-                    "train: no ratings with rating_id in %lld:%lld; "
-                    "import data first ('harvest data import')",
-                    (long long)c->first_rating_id,
-                    (long long)c->last_rating_id);
+  rc = load_range(db, c->first_rating_id, c->last_rating_id, "train",
+                      "; import data first ('harvest data import')", out,
+                      err);
   if (!rc) {
-    out->first_rating_id = R.rating_id[0];
-    out->last_rating_id = R.rating_id[R.n - 1];
-    rc = append_extra(db, &R, c->extra_rating_ids, c->n_extra_rating_ids,
-                      c->first_rating_id, c->last_rating_id, err);
+    const struct ratings_cols *R = &out->ratings;
+    out->first_rating_id = R->rating_id[0];
+    out->last_rating_id = R->rating_id[R->n - 1];
+    rc = append_extra(db, &out->ratings, c->extra_rating_ids,
+                      c->n_extra_rating_ids, c->first_rating_id,
+                      c->last_rating_id, err);
   }
-  out->ratings = R; /* handed over */
-  if (!rc)
-    rc = load_tables(db, 1, out, err);
-  if (rc)
-    dataset_free(out);
-  return rc;
+  return finish(db, 1, rc, out, err);
 }
 
 int dataset_load_eval(struct hv_db *db, const struct hv_model *m,
                       int64_t first, int64_t last, struct hv_dataset *out,
                       struct hv_err *err)
 {
-  if (!out)
-    return hv_err_set(err, HV_EINVAL, "dataset: no output");
-  memset(out, 0, sizeof(*out));
+  int rc = begin(out, err);
+  if (rc)
+    return rc;
   if (!db || !m)
     return hv_err_set(err, HV_EINVAL, "evaluate: no database or model");
   struct train_config tc;
   model_config(m, &tc);
-  struct ratings_cols R;
-  int rc = ratings_load(db, first, last, &R, err);
-  if (!rc && R.n == 0)
-    rc = hv_err_set(err, HV_ENOTFOUND,
-                    "evaluate: no ratings with rating_id in %lld:%lld",
-                    (long long)first, (long long)last);
+  rc = load_range(db, first, last, "evaluate", "", out, err);
   if (!rc)
-    rc = append_outside(db, &R, tc.first_rating_id, tc.last_rating_id,
-                        first, last, err);
-  out->ratings = R; /* handed over */
+    rc = append_outside(db, &out->ratings, tc.first_rating_id,
+                        tc.last_rating_id, first, last, err);
   out->first_rating_id = first;
   out->last_rating_id = last;
-  if (!rc)
-    rc = load_tables(db, 0, out, err);
-  if (rc)
-    dataset_free(out);
-  return rc;
+  return finish(db, 0, rc, out, err);
 }
 
 /* ---- load, run, free --------------------------------------------------------------- */

@@ -84,14 +84,21 @@ const char *trainrun_config_field(size_t i)
   return i < N_FIELDS ? fields[i].name : NULL;
 }
 
+/* Append name to the ", "-separated list in buf (o bytes so far, cap in
+ * all, cut as snprintf cuts); returns the new length, >= cap once full. */
+static size_t list_add(char *buf, size_t cap, size_t o, const char *name)
+{
+  if (o >= cap)
+    return o;
+  return o + (size_t)snprintf(buf + o, cap - o, "%s%s", o ? ", " : "", name);
+}
+
 void trainrun_config_keys(char *buf, size_t cap)
 {
+  _Static_assert(N_FIELDS > 0, "the first name terminates buf");
   size_t o = 0;
-  if (cap)
-    buf[0] = '\0';
-  for (size_t i = 0; i < N_FIELDS && o < cap; i++)
-    o += (size_t)snprintf(buf + o, cap - o, "%s%s", i ? ", " : "",
-                          fields[i].name);
+  for (size_t i = 0; i < N_FIELDS; i++)
+    o = list_add(buf, cap, o, fields[i].name);
 }
 
 static int parse_bool(const char *v, int *out)
@@ -335,16 +342,14 @@ int trainrun_metric_known(const char *key)
 
 void trainrun_metric_names(char *buf, size_t cap)
 {
+  _Static_assert(N_SPLIT > 0, "the first name terminates buf");
   size_t o = 0;
-  if (cap)
-    buf[0] = '\0';
-  for (size_t i = 0; i < N_SPLIT && o < cap; i++)
-    o += (size_t)snprintf(buf + o, cap - o, "%s%s", i ? ", " : "",
-                          split_metrics[i].test);
-  for (size_t i = 0; i < N_SPLIT && o < cap; i++)
-    o += (size_t)snprintf(buf + o, cap - o, ", %s", split_metrics[i].train);
-  for (size_t i = 0; i < N_FACTS && o < cap; i++)
-    o += (size_t)snprintf(buf + o, cap - o, ", %s", fact_names[i]);
+  for (size_t i = 0; i < N_SPLIT; i++)
+    o = list_add(buf, cap, o, split_metrics[i].test);
+  for (size_t i = 0; i < N_SPLIT; i++)
+    o = list_add(buf, cap, o, split_metrics[i].train);
+  for (size_t i = 0; i < N_FACTS; i++)
+    o = list_add(buf, cap, o, fact_names[i]);
 }
 
 /* ---- the tracked run ------------------------------------------------------ */
