@@ -123,6 +123,23 @@ static void test_is_hex(void **state)
     assert_int_equal(hv_is_hex(cases[i].s, cases[i].n), cases[i].want);
 }
 
+static void test_check_len(void **state)
+{
+  (void)state;
+  struct hv_err e = {0};
+  size_t n = 99;
+  assert_int_equal(hv_check_len("abc", 3, "key", &n, &e), 0);
+  assert_int_equal(n, 3);
+  assert_int_equal(hv_check_len("a", 1, "key", NULL, &e), 0);
+  assert_int_equal(hv_check_len("abcd", 3, "key", &n, &e), HV_EINVAL);
+  assert_int_equal(n, 4);
+  assert_string_equal(e.msg, "key must be 1-3 characters, got 4");
+  assert_int_equal(hv_check_len("", 3, "alias", &n, &e), HV_EINVAL);
+  assert_string_equal(e.msg, "alias must be 1-3 characters, got 0");
+  assert_int_equal(hv_check_len(NULL, 3, "alias", &n, &e), HV_EINVAL);
+  assert_int_equal(n, 0);
+}
+
 static void test_atomic_write_and_read(void **state)
 {
   char dir[256], path[512], sub[512];
@@ -442,6 +459,7 @@ int main(void)
       cmocka_unit_test(test_parse_f64),
       cmocka_unit_test(test_parse_range),
       cmocka_unit_test(test_is_hex),
+      cmocka_unit_test(test_check_len),
       cmocka_unit_test(test_atomic_write_and_read),
       cmocka_unit_test(test_mutex_held),
       cmocka_unit_test(test_termstr),

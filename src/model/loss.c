@@ -274,31 +274,30 @@ static double loss_row(struct loss_ws *w, const struct loss_opts *o,
   return loss;
 }
 
-static double l2_term(struct loss_ws *w, const struct loss_opts *o, int grad)
+/* loss + l2 * sum over the n rows x (n, d) of X of cnt[r] * |x|^2; with
+ * grad, dX row r += 2 l2 cnt[r] x. */
+static double l2_rows(double loss, double l2, const float *X, const float *cnt,
+                      size_t n, int d, float *dX, int grad)
 {
-  const int d = w->dim;
-  double loss = 0.0;
-  for (size_t u = 0; u < w->nu; u++) {
-    const float *x = w->U + u * d;
+  for (size_t r = 0; r < n; r++) {
+    const float *x = X + r * d;
     double s = 0.0;
     for (int k = 0; k < d; k++)
       s += (double)x[k] * x[k];
-    loss += o->l2 * w->un[u] * s;
+    loss += l2 * cnt[r] * s;
     if (grad)
       for (int k = 0; k < d; k++)
-        w->dU[u * d + k] += (float)(2.0 * o->l2 * w->un[u]) * x[k];
-  }
-  for (size_t m = 0; m < w->nm; m++) {
-    const float *x = w->M + m * d;
-    double s = 0.0;
-    for (int k = 0; k < d; k++)
-      s += (double)x[k] * x[k];
-    loss += o->l2 * w->mc[m] * s;
-    if (grad)
-      for (int k = 0; k < d; k++)
-        w->dM[m * d + k] += (float)(2.0 * o->l2 * w->mc[m]) * x[k];
+        dX[r * d + k] += (float)(2.0 * l2 * cnt[r]) * x[k];
   }
   return loss;
+}
+
+/* The L2 penalty of the batch's user rows (weighted by their rows in the
+ * batch) and movie rows (by c_k), accumulated users first. */
+static double l2_term(struct loss_ws *w, const struct loss_opts *o, int grad)
+{
+  double loss = l2_rows(0.0, o->l2, w->U, w->un, w->nu, w->dim, w->dU, grad);
+  return l2_rows(loss, o->l2, w->M, w->mc, w->nm, w->dim, w->dM, grad);
 }
 
 double loss_distinct(struct loss_ws *w, const struct loss_opts *o, int grad)

@@ -544,18 +544,26 @@ static int parse_comparison(struct parser *p, struct cmp *c)
   return parse_value(p, c, op_pos);
 }
 
+/* arr (n elements of size bytes) grown by one zeroed element at index n;
+ * NULL when out of memory (arr is then unchanged). */
+static void *grow_one(void *arr, size_t n, size_t size)
+{
+  char *a = realloc(arr, (n + 1) * size);
+  if (a)
+    memset(a + n * size, 0, size);
+  return a;
+}
+
 static int parse_all(struct parser *p, struct filter *f)
 {
   if (peek(p)->kind == T_END)
     return 0;
   for (;;) {
-    struct cmp *nc = realloc(f->cmps, (f->n + 1) * sizeof(*nc));
+    struct cmp *nc = grow_one(f->cmps, f->n, sizeof(*nc));
     if (!nc)
       return hv_err_set(p->err, HV_ENOMEM, "filter: out of memory");
     f->cmps = nc;
-    memset(&f->cmps[f->n], 0, sizeof(f->cmps[0]));
-    f->n++;
-    int rc = parse_comparison(p, &f->cmps[f->n - 1]);
+    int rc = parse_comparison(p, &f->cmps[f->n++]);
     if (rc)
       return rc;
     if (peek(p)->kind == T_END)
@@ -613,12 +621,11 @@ static int parse_order_terms(struct parser *p, struct filter_order *o)
   if (peek(p)->kind == T_END)
     return 0;
   for (;;) {
-    struct order_term *nt = realloc(o->terms, (o->n + 1) * sizeof(*nt));
+    struct order_term *nt = grow_one(o->terms, o->n, sizeof(*nt));
     if (!nt)
       return hv_err_set(p->err, HV_ENOMEM, "order-by: out of memory");
     o->terms = nt;
     struct order_term *t = &o->terms[o->n++];
-    memset(t, 0, sizeof(*t));
     int rc = parse_key(p, &t->key);
     if (rc)
       return rc;

@@ -14,17 +14,16 @@
 #include "store/db.h"
 #include "track/artifacts.h"
 #include "track/runs.h"
+#include "util/parse.h"
 
 static const char *const stages[] = {"None", "Staging", "Production",
                                      "Archived"};
 
 int registry_check_name(const char *name, struct hv_err *err)
 {
-  size_t n = name ? strlen(name) : 0;
-  if (n == 0 || n > REGISTRY_MAX_NAME)
-    return hv_err_set(err, HV_EINVAL,
-                      "model name must be 1-%d characters, got %zu",
-                      REGISTRY_MAX_NAME, n);
+  size_t n;
+  if (hv_check_len(name, REGISTRY_MAX_NAME, "model name", &n, err))
+    return HV_EINVAL;
   for (size_t i = 0; i < n; i++) {
     char c = name[i];
     int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -41,11 +40,9 @@ int registry_check_name(const char *name, struct hv_err *err)
 
 int registry_check_alias(const char *alias, struct hv_err *err)
 {
-  size_t n = alias ? strlen(alias) : 0;
-  if (n == 0 || n > REGISTRY_MAX_ALIAS)
-    return hv_err_set(err, HV_EINVAL,
-                      "alias must be 1-%d characters, got %zu",
-                      REGISTRY_MAX_ALIAS, n);
+  size_t n;
+  if (hv_check_len(alias, REGISTRY_MAX_ALIAS, "alias", &n, err))
+    return HV_EINVAL;
   int all_digits_after_v = alias[0] == 'v' && n > 1;
   for (size_t i = 0; i < n; i++) {
     char c = alias[i];

@@ -33,10 +33,9 @@ int runs_check_id(const char *s, struct hv_err *err)
 
 int runs_check_key(const char *key, const char *what, struct hv_err *err)
 {
-  size_t n = key ? strlen(key) : 0;
-  if (n == 0 || n > RUNS_MAX_KEY)
-    return hv_err_set(err, HV_EINVAL, "%s must be 1-%d characters, got %zu",
-                      what, RUNS_MAX_KEY, n);
+  size_t n;
+  if (hv_check_len(key, RUNS_MAX_KEY, what, &n, err))
+    return HV_EINVAL;
   for (size_t i = 0; i < n; i++) {
     char c = key[i];
     if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -202,22 +201,31 @@ int runs_end(struct hv_db *db, const char *run_id, const char *status,
   return tracking_run_finish(db, run_id, status, hv_now(), 1, err);
 }
 
+/* The checks of a param or tag (kind "param" or "tag"): the run id, the
+ * key, and a value of at most max bytes. */
+static int check_kv(const char *run_id, const char *kind, const char *key,
+                    const char *value, size_t max, struct hv_err *err)
+{
+  char what[16];
+  snprintf(what, sizeof(what), "%s key", kind);
+  if (runs_check_id(run_id, err) || runs_check_key(key, what, err))
+    return err ? err->code : HV_EINVAL;
+  snprintf(what, sizeof(what), "%s value", kind);
+  return check_value(value, max, what, err);
+}
+
 int runs_log_param(struct hv_db *db, const char *run_id, const char *key,
                    const char *value, struct hv_err *err)
 {
-  if (runs_check_id(run_id, err) || runs_check_key(key, "param key", err) ||
-      check_value(value, RUNS_MAX_PARAM_VALUE, "param value", err))
-    return err ? err->code : HV_EINVAL;
-  return tracking_param_put(db, run_id, key, value, err);
+  int rc = check_kv(run_id, "param", key, value, RUNS_MAX_PARAM_VALUE, err);
+  return rc ? rc : tracking_param_put(db, run_id, key, value, err);
 }
 
 int runs_set_tag(struct hv_db *db, const char *run_id, const char *key,
                  const char *value, struct hv_err *err)
 {
-  if (runs_check_id(run_id, err) || runs_check_key(key, "tag key", err) ||
-      check_value(value, RUNS_MAX_TAG_VALUE, "tag value", err))
-    return err ? err->code : HV_EINVAL;
-  return tracking_tag_set(db, run_id, key, value, err);
+  int rc = check_kv(run_id, "tag", key, value, RUNS_MAX_TAG_VALUE, err);
+  return rc ? rc : tracking_tag_set(db, run_id, key, value, err);
 }
 
 int runs_log_metric(struct hv_db *db, const char *run_id, const char *key,

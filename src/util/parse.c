@@ -88,3 +88,15 @@ int hv_is_hex(const char *s, size_t n)
       return 0;
   return 1;
 }
+
+int hv_check_len(const char *s, int max, const char *what, size_t *n,
+                 struct hv_err *err)
+{
+  size_t len = s ? strlen(s) : 0;
+  if (n)
+    *n = len;
+  if (len == 0 || len > (size_t)max)
+    return hv_err_set(err, HV_EINVAL, "%s must be 1-%d characters, got %zu",
+                      what, max, len);
+  return 0;
+}

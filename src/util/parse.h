@@ -32,4 +32,10 @@ int hv_parse_range(const char *s, int64_t *first, int64_t *last,
  * 64), else 0; NULL is 0. */
 int hv_is_hex(const char *s, size_t n);
 
+/* The length of s into *n (may be NULL) when it is 1..max characters;
+ * otherwise HV_EINVAL, "<what> must be 1-<max> characters, got <len>" (NULL
+ * counts as empty). For names and keys. */
+int hv_check_len(const char *s, int max, const char *what, size_t *n,
+                 struct hv_err *err) HV_WARN_UNUSED;
+
 #endif
