@@ -146,6 +146,34 @@ static void test_learns_and_is_deterministic(void **state)
   }
   assert_int_equal(dataset_evaluate(db, m1, 7000, 8000, &all, &e),
                    HV_ENOTFOUND);
+  /* the run's split rebuilt from the model: the very same test and train
+   * metrics (ranking, masking and loss batches) */
+  struct eval_metrics sp;
+  assert_int_equal(dataset_evaluate_split(db, m1, MODEL_SPLIT_TEST, &sp, &e),
+                   0);
+  assert_int_equal(sp.n_pairs, 1200);
+  assert_memory_equal(sp.top_k, r1.test.top_k, sizeof(sp.top_k));
+  assert_true(sp.recall_at_10 == r1.test.recall_at_10);
+  assert_true(sp.ndcg_at_10 == r1.test.ndcg_at_10);
+  assert_true(sp.loss == r1.test.loss);
+  assert_int_equal(dataset_evaluate_split(db, m1, MODEL_SPLIT_TRAIN, &sp, &e),
+                   0);
+  assert_int_equal(sp.n_pairs, 4800);
+  assert_memory_equal(sp.top_k, r1.train.top_k, sizeof(sp.top_k));
+  assert_int_equal(dataset_evaluate_split(db, m1, MODEL_SPLIT_ALL, &sp, &e),
+                   0);
+  assert_int_equal(sp.n_pairs, 6000);
+  assert_int_equal(dataset_evaluate_split(db, m1, 3, &sp, &e), HV_EINVAL);
+  assert_int_equal(dataset_evaluate_split(NULL, m1, 0, &sp, &e), HV_EINVAL);
+  /* a model trained on all ratings has no test split */
+  c.seed = 42;
+  c.split = 1.0;
+  struct hv_model *m4 = NULL;
+  assert_int_equal(dataset_train(db, &c, NULL, NULL, NULL, &m4, &e), 0);
+  assert_int_equal(dataset_evaluate_split(db, m4, MODEL_SPLIT_TEST, &sp, &e),
+                   HV_ENOTFOUND);
+  assert_non_null(strstr(e.msg, "no test split"));
+  model_free(m4);
   free(s1);
   free(s2);
   train_result_free(&r1);
@@ -494,6 +522,27 @@ static void test_cli(void **state)
            bin, dir, dir);
   assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
   assert_non_null(strstr(out, "top_10_categorical_accuracy"));
+  /* --run reproduces the run's test split; the run id from runs list */
+  snprintf(cmd, sizeof(cmd), "%s --home %s runs list --json", bin, dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  j = json_loads(out, 0, &je);
+  assert_non_null(j);
+  char rid[40];
+  snprintf(rid, sizeof(rid), "%s", json_string_value(json_object_get(
+                                       json_array_get(j, 0), "run_id")));
+  json_decref(j);
+  snprintf(cmd, sizeof(cmd), "%s --home %s evaluate --run %s --json", bin,
+           dir, rid);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_non_null(strstr(out, "\"split\": \"test\""));
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s evaluate --run %s --split test --ratings 1:5 2>&1",
+           bin, dir, rid);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 2);
+  assert_non_null(strstr(out, "exclude each other"));
+  snprintf(cmd, sizeof(cmd), "%s --home %s evaluate --run %s --split dev 2>&1",
+           bin, dir, rid);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 2);
   snprintf(cmd, sizeof(cmd),
            "%s --home %s recommend --model %s/m.hvm --user 3 -n 4 "
            "--exclude-rated --json", bin, dir, dir);

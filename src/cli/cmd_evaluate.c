@@ -19,8 +19,23 @@ static const char eval_about[] =
     "runs:/RUN_ID, or a model file path. Registry and run models are\n"
     "SHA-256 checked before loading.\n"
     "\n"
-    "Evaluate a model on the ratings with rating_id FIRST..LAST (default\n"
-    "all): top_1/5/10/50/100_categorical_accuracy as TFRS FactorizedTopK\n"
+    "--run RUN_ID is --model runs:/RUN_ID. --split rebuilds the split the\n"
+    "model was trained with, from its run's params (also stored in the\n"
+    "model file): the ratings with rating_id in first_rating_id..\n"
+    "last_rating_id, in rating_id order, are permuted by numpy\n"
+    "RandomState(seed).permutation; the first round(split x n) of the\n"
+    "permutation (halves to even, at least 1) are the train split, the\n"
+    "rest the test split. --split test ranks each user's movies excluding\n"
+    "those the user rated in the train split and gives the run's own test\n"
+    "metrics (top_100_categorical_accuracy, ...); --split train and --split\n"
+    "all exclude nothing (in-sample). With --run the default is --split\n"
+    "test; a model trained with --split 1 has no test split. A retrain's\n"
+    "model (replay ratings) or a range whose ratings changed cannot be\n"
+    "rebuilt: use --ratings.\n"
+    "\n"
+    "Without --split, evaluate on the ratings with rating_id FIRST..LAST\n"
+    "(default all: in-sample for a model trained on them):\n"
+    "top_1/5/10/50/100_categorical_accuracy as TFRS FactorizedTopK\n"
     "(every movie scored; a hit at K when fewer than K movies score\n"
     "strictly higher, so ties count as hits; seen movies not excluded;\n"
     "unknown users use the OOV row, unknown movies are misses), the\n"
@@ -48,26 +63,64 @@ static void print_metrics(const struct eval_metrics *m)
   }
 }
 
+static const char *const split_names[] = {"test", "train", "all", NULL};
+
+/* The model URI of --model / --run and the split to use (-1: --ratings);
+ * HV_EUSAGE after printing the problem. */
+static int pick_model(const char *model_path, const char *run_id, int split,
+                      int ranged, char *uri, size_t cap, int *which)
+{
+  if (!model_path == !run_id) {
+    fprintf(stderr, "harvest evaluate: give one of --model URI and --run "
+                    "RUN_ID\n");
+    return HV_EUSAGE;
+  }
+  if (split >= 0 && ranged) {
+    fprintf(stderr, "harvest evaluate: --split and --ratings exclude each "
+                    "other\n");
+    return HV_EUSAGE;
+  }
+  snprintf(uri, cap, "%s%s", run_id ? "runs:/" : "",
+           run_id ? run_id : model_path);
+  *which = split >= 0 ? split : (run_id && !ranged ? MODEL_SPLIT_TEST : -1);
+  return 0;
+}
+
 int cmd_evaluate(struct cli_ctx *ctx, int argc, char **argv)
 {
-  const char *model_path = NULL;
+  const char *model_path = NULL, *run_id = NULL;
   int64_t range[2] = {0, INT64_MAX};
+  int split = -1, ranged = 0;
   struct hv_err err = {0};
   const struct cli_opt opts[] = {
       {CLI_OPT(CLI_STR, "model", 0, "URI", "the model (see above)",
-               &model_path), .flags = CLI_REQUIRED},
+               &model_path)},
+      {CLI_OPT(CLI_STR, "run", 0, "RUN_ID",
+               "the model of this run (runs:/RUN_ID)", &run_id)},
+      {CLI_OPT(CLI_CHOICE, "split", 0, "test|train|all",
+               "a split of the model's own training range (see above; "
+               "default with --run: test)", &split),
+       .choices = split_names},
       {CLI_OPT(CLI_RANGE, "ratings", 0, "FIRST:LAST",
-               "the slice of rating ids (default all)", range)},
+               "the slice of rating ids (default all)", range),
+       .seen = &ranged},
       CLI_OPTS_END};
   const struct cli_spec spec = {
       .cmd = "evaluate",
-      .usage = "--model URI [--ratings FIRST:LAST] [--json]",
+      .usage = "(--model URI | --run RUN_ID) [--split test|train|all | "
+               "--ratings FIRST:LAST] [--json]",
       .about = eval_about,
       .opts = opts,
   };
   int rc = cli_parse(ctx, &spec, argc, argv);
   if (rc)
     return cli_parse_rc(rc);
+  char uri[128];
+  int which;
+  if (pick_model(model_path, run_id, split, ranged, uri, sizeof(uri),
+                 &which))
+    return HV_EUSAGE;
+  model_path = uri;
   int64_t first = range[0], last = range[1];
   struct hv_db *db = NULL;
   struct hv_model *m = NULL;
@@ -79,12 +132,16 @@ int cmd_evaluate(struct cli_ctx *ctx, int argc, char **argv)
   if (!rc)
     rc = model_load(t.path, &m, &err);
   if (!rc)
-    rc = dataset_evaluate(db, m, first, last, &met, &err);
+    rc = which >= 0 ? dataset_evaluate_split(db, m, which, &met, &err)
+                    : dataset_evaluate(db, m, first, last, &met, &err);
   if (!rc) {
     if (ctx->json) {
       json_t *j = eval_metrics_to_json(&met);
       if (j) {
         json_object_set_new(j, "model", json_string(model_path));
+        json_object_set_new(j, "split", which >= 0
+                                            ? json_string(split_names[which])
+                                            : json_null());
         if (t.run_id[0])
           json_object_set_new(j, "model_run_id", json_string(t.run_id));
         if (t.version)

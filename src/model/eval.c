@@ -13,6 +13,7 @@
 #include "model/score.h"
 #include "model/train.h"
 #include "util/mem.h"
+#include "util/rng.h"
 
 const int eval_ks[EVAL_NK] = {1, 5, 10, 50, 100};
 
@@ -443,27 +444,17 @@ static int me_seen(const struct hv_model *m, const struct hv_dataset *ds,
                          err);
 }
 
-/* Model rows of the slice's pairs, segments by user row, logQ by movie. */
-static int me_rows(const struct hv_model *m, const struct hv_dataset *ds,
-                   struct me_data *d, struct hv_err *err)
+/* Segments by model user row and logQ by movie row (d->gender, age,
+ * logq). */
+static int me_users(const struct hv_model *m, const struct hv_dataset *ds,
+                    struct me_data *d, struct hv_err *err)
 {
-  const struct ratings_cols *R = &ds->ratings;
   const struct dataset_users *US = &ds->users;
-  d->ur = malloc((R->n + 1) * sizeof(int32_t));
-  d->mr = malloc((R->n + 1) * sizeof(int32_t));
   d->gender = calloc(m->n_users + 1, sizeof(int));
   d->age = malloc((m->n_users + 1) * sizeof(int));
   d->logq = malloc((m->n_movies + 1) * sizeof(float));
-  if (!d->ur || !d->mr || !d->gender || !d->age || !d->logq)
+  if (!d->gender || !d->age || !d->logq)
     return hv_err_set(err, HV_ENOMEM, "evaluate: out of memory");
-  for (size_t i = 0; i < R->n; i++) {
-    if (!in_slice(ds, i))
-      continue;
-    d->ur[d->n] = (int32_t)model_lookup(m->user_ids, m->n_users,
-                                        R->user_id[i]);
-    d->mr[d->n++] =
-        (int32_t)model_lookup(m->movie_ids, m->n_movies, R->movie_id[i]);
-  }
   d->age[0] = -1;
   for (size_t r = 1; r <= m->n_users; r++) {
     size_t k = model_lookup(US->id, US->n, m->user_ids[r - 1]);
@@ -475,6 +466,47 @@ static int me_rows(const struct hv_model *m, const struct hv_dataset *ds,
   return 0;
 }
 
+/* Model rows (user into u[k], movie into mv[k]) of rating i of ds. */
+static void me_pair(const struct hv_model *m, const struct hv_dataset *ds,
+                    size_t i, int32_t *u, int32_t *mv)
+{
+  *u = (int32_t)model_lookup(m->user_ids, m->n_users, ds->ratings.user_id[i]);
+  *mv = (int32_t)model_lookup(m->movie_ids, m->n_movies,
+                              ds->ratings.movie_id[i]);
+}
+
+/* Model rows of the slice's pairs, segments by user row, logQ by movie. */
+static int me_rows(const struct hv_model *m, const struct hv_dataset *ds,
+                   struct me_data *d, struct hv_err *err)
+{
+  const struct ratings_cols *R = &ds->ratings;
+  d->ur = malloc((R->n + 1) * sizeof(int32_t));
+  d->mr = malloc((R->n + 1) * sizeof(int32_t));
+  if (!d->ur || !d->mr)
+    return hv_err_set(err, HV_ENOMEM, "evaluate: out of memory");
+  for (size_t i = 0; i < R->n; i++) {
+    if (!in_slice(ds, i))
+      continue;
+    me_pair(m, ds, i, &d->ur[d->n], &d->mr[d->n]);
+    d->n++;
+  }
+  return me_users(m, ds, d, err);
+}
+
+/* eval_run over the pairs and seen set of d, with m's towers and loss. */
+static int me_eval(const struct hv_model *m, const struct me_data *d,
+                   struct eval_metrics *out, struct hv_err *err)
+{
+  const struct train_config *c = &m->meta.cfg;
+  struct eval_model em = {
+      m->L.dim, m->n_users, m->n_movies, m->user_vec, m->movie_vec,
+      {c->temperature, 0.0, c->remove_accidental_hits},
+      c->logq ? d->logq : NULL};
+  struct eval_input in = {d->n, d->ur, d->mr, d->off, d->seen, d->gender,
+                          d->age};
+  return eval_run(&em, &in, out, err);
+}
+
 int model_evaluate(const struct hv_dataset *ds, const struct hv_model *m,
                    struct eval_metrics *out, struct hv_err *err)
 {
@@ -484,7 +516,6 @@ int model_evaluate(const struct hv_dataset *ds, const struct hv_model *m,
     return err->code;
   struct me_data d;
   memset(&d, 0, sizeof(d));
-  const struct train_config *c = &m->meta.cfg;
   int rc = me_rows(m, ds, &d, err);
   if (!rc && d.n == 0)
     rc = hv_err_set(err, HV_ENOTFOUND,
@@ -493,15 +524,90 @@ int model_evaluate(const struct hv_dataset *ds, const struct hv_model *m,
                     (long long)ds->last_rating_id);
   if (!rc)
     rc = me_seen(m, ds, &d, err);
-  if (!rc) {
-    struct eval_model em = {
-        m->L.dim, m->n_users, m->n_movies, m->user_vec, m->movie_vec,
-        {c->temperature, 0.0, c->remove_accidental_hits},
-        c->logq ? d.logq : NULL};
-    struct eval_input in = {d.n, d.ur, d.mr, d.off, d.seen, d.gender,
-                            d.age};
-    rc = eval_run(&em, &in, out, err);
+  if (!rc)
+    rc = me_eval(m, &d, out, err);
+  me_free(&d);
+  return rc;
+}
+
+/* ---- model_evaluate_split ---------------------------------------------------- */
+
+size_t model_split_n_train(double split, size_t n)
+{
+  /* Python's round(): halves to even, as the peer's int(round(...)) */
+  size_t n_train = (size_t)nearbyint(split * (double)n);
+  if (n_train == 0)
+    n_train = 1;
+  return n_train > n ? n : n_train;
+}
+
+/* The pairs of split `which` of ds (the model's training range), in the
+ * permutation's order as train_run evaluates them, and for the test split
+ * the train split as the seen set. */
+static int ms_rows(const struct hv_model *m, const struct hv_dataset *ds,
+                   int which, struct me_data *d, struct hv_err *err)
+{
+  const struct train_config *c = &m->meta.cfg;
+  const size_t n = ds->ratings.n;
+  const size_t n_train = model_split_n_train(c->split, n);
+  if (n_train != m->meta.n_train_ratings)
+    return hv_err_set(
+        err, HV_EINVAL,
+        "evaluate: the model's training range %lld:%lld holds %zu ratings "
+        "now; a %g split of them is %zu, but the model trained on %llu: the "
+        "split cannot be rebuilt (ratings changed, or replay ratings were "
+        "added by retrain); use --ratings FIRST:LAST",
+        (long long)c->first_rating_id, (long long)c->last_rating_id, n,
+        c->split, n_train, (unsigned long long)m->meta.n_train_ratings);
+  if (which == MODEL_SPLIT_TEST && n_train == n)
+    return hv_err_set(err, HV_ENOTFOUND,
+                      "evaluate: the model was trained with split %g (all "
+                      "ratings): it has no test split; use --split train",
+                      c->split);
+  size_t *perm = malloc((n + 1) * sizeof(size_t));
+  d->ur = malloc((n + 1) * sizeof(int32_t));
+  d->mr = malloc((n + 1) * sizeof(int32_t));
+  d->tu = malloc((n_train + 1) * sizeof(int32_t));
+  d->tm = malloc((n_train + 1) * sizeof(int32_t));
+  if (!perm || !d->ur || !d->mr || !d->tu || !d->tm) {
+    free(perm);
+    return hv_err_set(err, HV_ENOMEM, "evaluate: out of memory");
   }
+  rng_numpy_permutation((uint32_t)c->seed, perm, n);
+  size_t lo = which == MODEL_SPLIT_TEST ? n_train : 0;
+  size_t hi = which == MODEL_SPLIT_TRAIN ? n_train : n;
+  for (size_t i = lo; i < hi; i++, d->n++)
+    me_pair(m, ds, which == MODEL_SPLIT_ALL ? i : perm[i], &d->ur[d->n],
+            &d->mr[d->n]);
+  for (size_t i = 0; i < n_train; i++)
+    me_pair(m, ds, perm[i], &d->tu[i], &d->tm[i]);
+  free(perm);
+  if (which == MODEL_SPLIT_TEST &&
+      eval_build_seen(m->n_users + 1, d->tu, d->tm, n_train, &d->off,
+                      &d->seen, err))
+    return err->code;
+  return me_users(m, ds, d, err);
+}
+
+int model_evaluate_split(const struct hv_dataset *ds,
+                         const struct hv_model *m, int which,
+                         struct eval_metrics *out, struct hv_err *err)
+{
+  if (!ds || !m || !out)
+    return hv_err_set(err, HV_EINVAL, "evaluate: no dataset or model");
+  if (which < MODEL_SPLIT_TEST || which > MODEL_SPLIT_ALL)
+    return hv_err_set(err, HV_EINVAL, "evaluate: split %d is not test, "
+                      "train or all", which);
+  if (dataset_check(ds, "evaluate", err))
+    return err->code;
+  if (ds->ratings.n == 0)
+    return hv_err_set(err, HV_ENOTFOUND, "evaluate: the model's training "
+                      "range holds no ratings");
+  struct me_data d;
+  memset(&d, 0, sizeof(d));
+  int rc = ms_rows(m, ds, which, &d, err);
+  if (!rc)
+    rc = me_eval(m, &d, out, err);
   me_free(&d);
   return rc;
 }

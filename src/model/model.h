@@ -217,6 +217,30 @@ int model_evaluate(const struct hv_dataset *ds, const struct hv_model *m,
                    struct eval_metrics *out,
                    struct hv_err *err) HV_WARN_UNUSED;
 
+/* The splits of a model's training range (model_evaluate_split). */
+enum { MODEL_SPLIT_TEST = 0, MODEL_SPLIT_TRAIN = 1, MODEL_SPLIT_ALL = 2 };
+
+/* How many of n shuffled ratings a split fraction trains on: round(split
+ * x n) (halves to even, as Python's round), at least 1, at most n. */
+size_t model_split_n_train(double split, size_t n);
+
+/* Metrics of m on one split of its own training data, rebuilt as train_run
+ * made it: ds holds the ratings of m's training range (model_config's
+ * first/last_rating_id) in rating_id order, without replay ratings (the
+ * dataset dataset_load_train gives for that range); the permutation of
+ * those rows by numpy RandomState(seed) puts the first
+ * model_split_n_train(split, n) in the train split and the rest in the test
+ * split. MODEL_SPLIT_TEST ranks excluding each user's train-split movies,
+ * as train_run's test metrics (the same numbers); MODEL_SPLIT_TRAIN and
+ * MODEL_SPLIT_ALL exclude nothing (in-sample). HV_EINVAL when the rebuilt
+ * split's size differs from the model's recorded train count (ratings
+ * changed, or a retrain added replay ratings) or for a bad which;
+ * HV_ENOTFOUND for the test split of a model trained with split 1. */
+int model_evaluate_split(const struct hv_dataset *ds,
+                         const struct hv_model *m, int which,
+                         struct eval_metrics *out,
+                         struct hv_err *err) HV_WARN_UNUSED;
+
 /* 1 when user_id has a row of its own in m, else 0. */
 int model_knows_user(const struct hv_model *m, int64_t user_id);
 int model_knows_movie(const struct hv_model *m, int64_t movie_id);

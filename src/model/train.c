@@ -402,12 +402,7 @@ static int split_data(struct trainer *t, struct hv_err *err)
                                        t->R->movie_id[i]);
   }
   rng_numpy_permutation((uint32_t)t->cfg.seed, perm, n);
-  /* Python's round(): halves to even, as the peer's int(round(...)) */
-  t->n_train = (size_t)nearbyint(t->cfg.split * (double)n);
-  if (t->n_train == 0)
-    t->n_train = 1;
-  if (t->n_train > n)
-    t->n_train = n;
+  t->n_train = model_split_n_train(t->cfg.split, n);
   t->n_test = n - t->n_train;
   t->tr_u = malloc(t->n_train * sizeof(int32_t));
   t->tr_m = malloc(t->n_train * sizeof(int32_t));

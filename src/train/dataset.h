@@ -67,4 +67,11 @@ int dataset_evaluate(struct hv_db *db, const struct hv_model *m,
                      int64_t first, int64_t last, struct eval_metrics *out,
                      struct hv_err *err) HV_WARN_UNUSED;
 
+/* The metrics of m on one split of its training range (MODEL_SPLIT_TEST,
+ * _TRAIN or _ALL; model_evaluate_split says how the split is rebuilt):
+ * loads the range m trained on, evaluates, frees. */
+int dataset_evaluate_split(struct hv_db *db, const struct hv_model *m,
+                           int which, struct eval_metrics *out,
+                           struct hv_err *err) HV_WARN_UNUSED;
+
 #endif
