@@ -19,6 +19,18 @@ static const char eval_about[] =
     "runs:/RUN_ID, or a model file path. Registry and run models are\n"
     "SHA-256 checked before loading.\n"
     "\n"
+    "Without --run or --split, evaluate on the ratings with rating_id FIRST..LAST\n"
+    "(default all: in-sample for a model trained on them):\n"
+    "top_1/5/10/50/100_categorical_accuracy as TFRS FactorizedTopK\n"
+    "(every movie scored; a hit at K when fewer than K movies score\n"
+    "strictly higher, so ties count as hits; seen movies not excluded;\n"
+    "unknown users use the OOV row, unknown movies are misses), the\n"
+    "in-batch loss (mean over batches of 4096), recall@10/@100 and\n"
+    "NDCG@10 excluding the movies the user rated in the model's training\n"
+    "range outside this slice, coverage@10, and the same per gender and\n"
+    "age segment.\n";
+
+static const char eval_more[] =
     "--run RUN_ID is --model runs:/RUN_ID. --split rebuilds the split the\n"
     "model was trained with, from its run's params (also stored in the\n"
     "model file): the ratings with rating_id in first_rating_id..\n"
@@ -31,18 +43,7 @@ static const char eval_about[] =
     "all exclude nothing (in-sample). With --run the default is --split\n"
     "test; a model trained with --split 1 has no test split. A retrain's\n"
     "model (replay ratings) or a range whose ratings changed cannot be\n"
-    "rebuilt: use --ratings.\n"
-    "\n"
-    "Without --split, evaluate on the ratings with rating_id FIRST..LAST\n"
-    "(default all: in-sample for a model trained on them):\n"
-    "top_1/5/10/50/100_categorical_accuracy as TFRS FactorizedTopK\n"
-    "(every movie scored; a hit at K when fewer than K movies score\n"
-    "strictly higher, so ties count as hits; seen movies not excluded;\n"
-    "unknown users use the OOV row, unknown movies are misses), the\n"
-    "in-batch loss (mean over batches of 4096), recall@10/@100 and\n"
-    "NDCG@10 excluding the movies the user rated in the model's training\n"
-    "range outside this slice, coverage@10, and the same per gender and\n"
-    "age segment.\n";
+    "rebuilt: use --ratings.\n";
 
 static void print_metrics(const struct eval_metrics *m)
 {
@@ -98,7 +99,7 @@ int cmd_evaluate(struct cli_ctx *ctx, int argc, char **argv)
       {CLI_OPT(CLI_STR, "run", 0, "RUN_ID",
                "the model of this run (runs:/RUN_ID)", &run_id)},
       {CLI_OPT(CLI_CHOICE, "split", 0, "test|train|all",
-               "a split of the model's own training range (see above; "
+               "a split of the model's own training range (see below; "
                "default with --run: test)", &split),
        .choices = split_names},
       {CLI_OPT(CLI_RANGE, "ratings", 0, "FIRST:LAST",
@@ -107,9 +108,9 @@ int cmd_evaluate(struct cli_ctx *ctx, int argc, char **argv)
       CLI_OPTS_END};
   const struct cli_spec spec = {
       .cmd = "evaluate",
-      .usage = "(--model URI | --run RUN_ID) [--split test|train|all | "
-               "--ratings FIRST:LAST] [--json]",
+      .usage = "(--model URI | --run RUN_ID) [--split S | --ratings F:L]",
       .about = eval_about,
+      .more = eval_more,
       .opts = opts,
   };
   int rc = cli_parse(ctx, &spec, argc, argv);
