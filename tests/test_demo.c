@@ -21,6 +21,7 @@
 #include "demo/demo.h"
 #include "retrain/loop.h"
 #include "serve/http/server.h"
+#include "serve/http/tokens.h"
 #include "store/db.h"
 #include "store/registry_db.h"
 #include "track/runs.h"
@@ -32,7 +33,7 @@ struct srv {
 };
 
 static int srv_start(void *ud, const char *home, const char *model,
-                     int *port, struct hv_err *err)
+                     int *port, char *token, size_t cap, struct hv_err *err)
 {
   struct srv *x = ud;
   struct serve_config cfg;
@@ -42,11 +43,16 @@ static int srv_start(void *ud, const char *home, const char *model,
   cfg.threads = 2;
   cfg.model_name = model;
   cfg.poll_seconds = 0.2;
-  /* the demo's simulated users are the seed's workshop clients, writing
-   * ratings for many user ids without logging in: the seed's open shape,
-   * on loopback and for the demo's length only (docs/serving.md) */
-  cfg.seed_compat = 1;
-  int rc = serve_start(&cfg, &x->s, err);
+  /* as cmd_demo.c: the replay writes with an operator's API token */
+  char path[600], tok[TOKENS_TEXT_MAX];
+  snprintf(path, sizeof(path), "%s/harvest.db", home);
+  struct hv_db *db = tu_open_db(path);
+  int rc = tokens_service(db, "demo", "operator", 3600, "test", tok, err);
+  db_close(db);
+  if (rc)
+    return rc;
+  snprintf(token, cap, "%s", tok);
+  rc = serve_start(&cfg, &x->s, err);
   if (!rc) {
     *port = serve_port(x->s);
     x->starts++;
@@ -293,6 +299,15 @@ static void test_apiclient(void **state)
                    HV_EINVAL);
   assert_int_equal(apiclient_add_ratings(c, &u, &mv, &rt, 1, NULL, &e),
                    HV_EIO);
+  char longtok[200];
+  memset(longtok, 'a', sizeof(longtok) - 1);
+  longtok[sizeof(longtok) - 1] = '\0';
+  assert_int_equal(apiclient_set_bearer(c, "hvt_x\r\nX-Admin-Key: k", &e),
+                   HV_EINVAL);
+  assert_int_equal(apiclient_set_bearer(c, longtok, &e), HV_EINVAL);
+  assert_int_equal(apiclient_set_bearer(NULL, "hvt_x", &e), HV_EINVAL);
+  assert_int_equal(apiclient_set_bearer(c, "hvt_x", &e), 0);
+  assert_int_equal(apiclient_set_bearer(c, NULL, &e), 0);
   apiclient_close(c);
   apiclient_close(NULL);
 }

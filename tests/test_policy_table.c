@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -116,11 +117,12 @@ static void load(const char *db_path)
 }
 
 static struct serve *start_with(int seed_compat, int no_admin_key,
-                                char *base, size_t cap)
+                                double quota, char *base, size_t cap)
 {
   struct serve_config c = {.home = g_home, .threads = 2, .timeout_s = 5,
                            .seed_compat = seed_compat, .poll_seconds = 5};
   c.auth.no_admin_key = no_admin_key;
+  c.auth.rating_quota = quota;
   c.auth.opslimit = 1;
   c.auth.memlimit = 8192;
   c.auth.login_burst = 100; /* the matrix logs in once per caller */
@@ -134,7 +136,7 @@ static struct serve *start_with(int seed_compat, int no_admin_key,
 
 static struct serve *start(int seed_compat, char *base, size_t cap)
 {
-  return start_with(seed_compat, 0, base, cap);
+  return start_with(seed_compat, 0, 0, base, cap);
 }
 
 static int setup(void **state)
@@ -388,7 +390,7 @@ static void test_no_admin_key(void **state)
 {
   (void)state;
   char base[64], url[128], key[128], tok[128];
-  struct serve *s = start_with(0, 1, base, sizeof(base));
+  struct serve *s = start_with(0, 1, 0, base, sizeof(base));
   struct res *res = malloc(sizeof(*res));
   assert_non_null(res);
   snprintf(url, sizeof(url), "%s/monitor/drift", base);
@@ -406,6 +408,76 @@ static void test_no_admin_key(void **state)
                            on_header, res, &st), 0);
   assert_int_not_equal(st, 401);
   assert_int_not_equal(st, 403);
+  serve_stop(s, 5);
+  free(res);
+}
+
+/* Retry-After into the int after the struct res (see rate). */
+struct res_ra {
+  struct res r; /* first: on_body writes here */
+  int ra;
+};
+
+static size_t on_retry(char *p, size_t sz, size_t n, void *ud)
+{
+  if (sz * n > 12 && !strncasecmp(p, "Retry-After:", 12))
+    ((struct res_ra *)ud)->ra = atoi(p + 12);
+  return sz * n;
+}
+
+/* POST n ratings of user uid (movie 1, 4 stars) as hdr; the status, the
+ * Retry-After seconds in res->ra. */
+static long rate(const char *base, int uid, int n, const char *hdr,
+                 struct res_ra *res)
+{
+  char body[4096], url[128];
+  size_t o = (size_t)snprintf(body, sizeof(body), "[");
+  for (int i = 0; i < n; i++)
+    o += (size_t)snprintf(body + o, sizeof(body) - o,
+                          "%s{\"user_id\": %d, \"movie_id\": 1, "
+                          "\"user_rating\": 4}", i ? "," : "", uid);
+  snprintf(body + o, sizeof(body) - o, "]");
+  snprintf(url, sizeof(url), "%s/users/add_user_rating/", base);
+  const char *h[] = {"Content-Type: application/json", hdr, NULL};
+  long st = 0;
+  res->ra = 0;
+  res->r.len = 0;
+  assert_int_equal(tu_curl("POST", url, body, h, NULL, 30, on_body, on_retry,
+                           res, &st), 0);
+  return st;
+}
+
+/* Rating writes draw from per-user and per-address token buckets (issue
+ * 17, finding 3: 200,000 forged ratings in 3 s): over the quota 429 with
+ * Retry-After, a body bigger than the bucket 413; operators are not
+ * limited; under --seed-compat an anonymous writer has the address's. */
+static void test_rating_quota(void **state)
+{
+  (void)state;
+  char base[64], self[2048], op[128];
+  struct res_ra *res = malloc(sizeof(*res));
+  assert_non_null(res);
+  struct serve *s = start_with(0, 0, 4, base, sizeof(base));
+  snprintf(self, sizeof(self), "Authorization: Bearer %s", g_tok[SELF]);
+  snprintf(op, sizeof(op), "Authorization: Bearer %s", g_tok[OPERATOR]);
+  assert_int_equal(rate(base, 2, 3, self, res), 200);
+  assert_int_equal(rate(base, 2, 2, self, res), 429);
+  assert_true(res->ra >= 1 && res->ra <= 61);
+  assert_int_equal(rate(base, 2, 5, self, res), 413);
+  assert_int_equal(rate(base, 2, 1, self, res), 200); /* 1 left */
+  for (int i = 0; i < 5; i++) /* 50 ratings: operators are not limited */
+    assert_int_equal(rate(base, 3, 10, op, res), 200);
+  serve_stop(s, 5);
+  s = start_with(1, 0, 4, base, sizeof(base)); /* address: 5 x 4 */
+  assert_int_equal(rate(base, 1, 15, NULL, res), 200);
+  assert_int_equal(rate(base, 3, 10, NULL, res), 429);
+  assert_true(res->ra >= 1);
+  assert_int_equal(rate(base, 3, 21, NULL, res), 413);
+  assert_int_equal(rate(base, 3, 5, NULL, res), 200);
+  serve_stop(s, 5);
+  s = start_with(1, 0, -1, base, sizeof(base)); /* no quota */
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(rate(base, 1, 20, NULL, res), 200);
   serve_stop(s, 5);
   free(res);
 }
@@ -577,6 +649,7 @@ int main(void)
       cmocka_unit_test(test_matrix),
       cmocka_unit_test(test_bad_headers),
       cmocka_unit_test(test_no_admin_key),
+      cmocka_unit_test(test_rating_quota),
       cmocka_unit_test(test_seed_compat),
       cmocka_unit_test(test_password_change_revokes_tokens),
       cmocka_unit_test(test_token_pwv),

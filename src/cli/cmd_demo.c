@@ -15,6 +15,9 @@
 #include "cli/retrain_flags.h"
 #include "demo/demo.h"
 #include "serve/http/server.h"
+#include "serve/http/tokens.h"
+#include "store/db.h"
+#include "util/fsutil.h"
 
 static const char demo_usage[] =
     "[--dataset synth|ml-100k] [--weeks N] [--port P]\n"
@@ -48,8 +51,26 @@ struct srv {
   int port;
 };
 
+/* An operator's API token for the replay's rating writes (an account
+ * "demo" in the fresh home, its token valid for a day). */
+static int demo_token(const char *home, char *token, size_t cap,
+                      struct hv_err *err)
+{
+  char path[4096], tok[TOKENS_TEXT_MAX];
+  struct hv_db *db = NULL;
+  if (hv_path_join(path, sizeof(path), home, "harvest.db", err) ||
+      db_open(path, &db, err))
+    return err->code;
+  int rc = tokens_service(db, "demo", "operator", 86400, "harvest demo "
+                          "replay", tok, err);
+  db_close(db);
+  if (!rc)
+    snprintf(token, cap, "%s", tok);
+  return rc;
+}
+
 static int srv_start(void *ud, const char *home, const char *model,
-                     int *port, struct hv_err *err)
+                     int *port, char *token, size_t cap, struct hv_err *err)
 {
   struct srv *x = ud;
   struct serve_config cfg;
@@ -61,11 +82,9 @@ static int srv_start(void *ud, const char *home, const char *model,
   cfg.model_name = model;
   cfg.access_log = 0;
   cfg.poll_seconds = 0.25;
-  /* the demo's simulated users are the seed's workshop clients, writing
-   * ratings for many user ids without logging in: the seed's open shape,
-   * on loopback and for the demo's length only (docs/serving.md) */
-  cfg.seed_compat = 1;
-  if (serve_start(&cfg, &x->s, err))
+  /* the replay writes ratings for many users as an operator would (a
+   * backfill): with an operator's token, not the seed's open shape */
+  if (demo_token(home, token, cap, err) || serve_start(&cfg, &x->s, err))
     return err->code;
   *port = serve_port(x->s);
   return 0;

@@ -46,6 +46,7 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
   int cache_n = 0, slice = 0, cache_given = 0, slice_given = 0;
   int monitor_cache_given = 0;
   double monitor_cache = 0;
+  int quota = 0, quota_given = 0;
   const struct cli_opt opts[] = {
       {CLI_OPT(CLI_STR, "host", 0, "ADDR", "address to bind (default "
                "127.0.0.1)", &cfg->host)},
@@ -113,6 +114,11 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
                "seed's open shapes (anyone may add ratings for any user, "
                "read user rows and run monitoring and reloads) for the "
                "workshop's clients on a trusted host", &cfg->seed_compat)},
+      {CLI_OPT(CLI_INT, "rating-quota", 0, "N", "ratings an end user may "
+               "add a minute, in bursts of up to N; an address 5 x N "
+               "(default " CLI_XSTR(AUTH_RATING_QUOTA) "; 0 = no quota; "
+               "operators are not limited); over it: 429 with Retry-After",
+               &quota), .hi = 100000000, .seen = &quota_given},
       {CLI_OPT(CLI_TRUE, "no-admin-key", 0, NULL, "refuse the admin key "
                "(X-Admin-Key): staff use accounts' tokens only",
                &cfg->auth.no_admin_key)},
@@ -134,7 +140,8 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
                "                     [--cache-n N]\n"
                "                     [--slice-us US] [--seed-compat] "
                "[--no-admin-key]\n"
-               "                     [--no-access-log]\n"
+               "                     [--rating-quota N] "
+               "[--no-access-log]\n"
                "                     [--home DIR]",
       .about = serve_about,
       .more = serve_more,
@@ -150,6 +157,8 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
     cfg->slice_us = slice ? slice : -1;
   if (monitor_cache_given)
     cfg->heavy_cache_s = monitor_cache > 0 ? monitor_cache : -1;
+  if (quota_given)
+    cfg->auth.rating_quota = quota ? quota : -1; /* 0 in the config: default */
   if (!cfg->tls_cert != !cfg->tls_key)
     return cli_usage_error(spec.cmd, "--tls-cert and --tls-key go together");
   if (cfg->model_file && cfg->model_name)

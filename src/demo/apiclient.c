@@ -17,6 +17,7 @@ struct apiclient {
   size_t len, cap;
   int too_big;
   char version[192];   /* X-Model-Version of the last response */
+  char auth[160];      /* "Authorization: Bearer ..." or "" */
   char curl_err[CURL_ERROR_SIZE];
 };
 
@@ -102,6 +103,20 @@ int apiclient_open(const char *base_url, double timeout_s,
   return 0;
 }
 
+int apiclient_set_bearer(struct apiclient *c, const char *token,
+                         struct hv_err *err)
+{
+  if (!c)
+    return hv_err_set(err, HV_EINVAL, "api client: none");
+  if (token && (strlen(token) > 128 || strpbrk(token, "\r\n")))
+    return hv_err_set(err, HV_EINVAL, "api client: bad bearer token");
+  if (token && *token)
+    snprintf(c->auth, sizeof(c->auth), "Authorization: Bearer %s", token);
+  else
+    c->auth[0] = '\0';
+  return 0;
+}
+
 void apiclient_close(struct apiclient *c)
 {
   if (!c)
@@ -135,9 +150,13 @@ static int request(struct apiclient *c, const char *path, const char *body,
   curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->curl_err);
   struct curl_slist *hdr = NULL;
-  if (body) {
+  if (c->auth[0])
+    hdr = curl_slist_append(hdr, c->auth);
+  if (body)
     hdr = curl_slist_append(hdr, "Content-Type: application/json");
+  if (hdr)
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+  if (body) {
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
   }

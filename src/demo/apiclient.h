@@ -38,6 +38,12 @@ int apiclient_global_init(struct hv_err *err) HV_WARN_UNUSED;
 int apiclient_open(const char *base_url, double timeout_s,
                    struct apiclient **out, struct hv_err *err) HV_WARN_UNUSED;
 
+/* Send "Authorization: Bearer token" with every request from now on
+ * (NULL or "": none). HV_EINVAL for a token too long or with a line
+ * break. */
+int apiclient_set_bearer(struct apiclient *c, const char *token,
+                         struct hv_err *err) HV_WARN_UNUSED;
+
 /* Close the client; NULL does nothing. */
 void apiclient_close(struct apiclient *c);
 

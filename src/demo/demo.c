@@ -300,12 +300,17 @@ static int first_model(struct demo *d, struct hv_err *err)
 static int start_server(struct demo *d, struct hv_err *err)
 {
   int port = 0;
-  if (d->c->server.start(d->c->server.ud, d->c->home, d->name, &port, err))
+  char token[160] = "";
+  if (d->c->server.start(d->c->server.ud, d->c->home, d->name, &port, token,
+                         sizeof(token), err))
     return err->code;
   d->server_started = 1;
   d->r->port = port;
   snprintf(d->base_url, sizeof(d->base_url), "http://127.0.0.1:%d", port);
-  if (apiclient_open(d->base_url, 30.0, &d->api, err))
+  int rc = apiclient_open(d->base_url, 30.0, &d->api, err) ||
+           apiclient_set_bearer(d->api, token, err);
+  memset(token, 0, sizeof(token));
+  if (rc)
     return err->code;
   /* ready = a model is loaded */
   double t0 = hv_mono();

@@ -56,9 +56,11 @@
 /* Starting and stopping the server (see the header comment). */
 struct demo_server {
   /* Serve home's registry model model_name on 127.0.0.1; *port gets the
-   * port it listens on. */
+   * port it listens on, token (cap bytes) the bearer token the replay
+   * sends with its rating writes ("" for none: a server that lets anyone
+   * write). */
   int (*start)(void *ud, const char *home, const char *model_name,
-               int *port, struct hv_err *err);
+               int *port, char *token, size_t cap, struct hv_err *err);
   void (*stop)(void *ud); /* graceful stop; called once after start */
   void *ud;
 };

@@ -32,6 +32,11 @@ struct rl_entry {
   double last;      /* monotonic seconds of the last update */
 };
 
+/* A token bucket's size and refill rate (per second). */
+struct rl_rule {
+  double burst, per_sec;
+};
+
 struct auth {
   unsigned char secret[SECRET_MAX];
   size_t secret_len;
@@ -41,6 +46,8 @@ struct auth {
   size_t memlimit;
   long ttl;
   double burst, per_sec;
+  struct rl_rule login;           /* burst, per_sec */
+  struct rl_rule rq_user, rq_ip;  /* rating writes; burst 0 = off */
   int no_admin_key;
   pthread_mutex_t lock;
   struct rl_entry *rl; /* RL_SLOTS */
@@ -151,6 +158,12 @@ int auth_open(const struct auth_config *cfg, struct auth **out,
   a->ttl = cfg->token_ttl > 0 ? cfg->token_ttl : 1800;
   a->burst = cfg->login_burst > 0 ? cfg->login_burst : 10;
   a->per_sec = cfg->login_per_sec > 0 ? cfg->login_per_sec : 10.0 / 60;
+  a->login = (struct rl_rule){a->burst, a->per_sec};
+  double q = cfg->rating_quota > 0    ? cfg->rating_quota
+             : cfg->rating_quota == 0 ? AUTH_RATING_QUOTA
+                                      : 0;
+  a->rq_user = (struct rl_rule){q, q / 60};
+  a->rq_ip = (struct rl_rule){5 * q, 5 * q / 60};
   unsigned char rnd[16];
   randombytes_buf(rnd, sizeof(rnd));
   if (crypto_pwhash_str(a->dummy_hash, (const char *)rnd, sizeof(rnd),
@@ -388,10 +401,11 @@ static double mono(void)
   return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* The entry for key, inserted in a free probed slot or else over the least
- * recently used probed slot other than keep. Caller holds a->lock. */
+/* The entry for key, inserted (full: burst tokens) in a free probed slot
+ * or else over the least recently used probed slot other than keep.
+ * Caller holds a->lock. */
 static struct rl_entry *rl_find(struct auth *a, const char *key, double now,
-                                const struct rl_entry *keep)
+                                const struct rl_entry *keep, double burst)
 {
   assert(mutex_held(&a->lock));
   uint64_t h = 1469598103934665603ull; /* FNV-1a */
@@ -410,44 +424,87 @@ static struct rl_entry *rl_find(struct auth *a, const char *key, double now,
   struct rl_entry *v = free_slot ? free_slot : lru;
   assert(v); /* RL_PROBES >= 2 slots and only keep is skipped */
   snprintf(v->key, sizeof(v->key), "%s", key);
-  v->tokens = a->burst;
+  v->tokens = burst;
   v->last = now;
   return v;
 }
 
-static double rl_refill(struct auth *a, struct rl_entry *e, double now)
+static double rl_refill(struct rl_entry *e, double now,
+                        const struct rl_rule *r)
 {
-  e->tokens += (now - e->last) * a->per_sec;
-  if (e->tokens > a->burst)
-    e->tokens = a->burst;
+  e->tokens += (now - e->last) * r->per_sec;
+  if (e->tokens > r->burst)
+    e->tokens = r->burst;
   e->last = now;
   return e->tokens;
 }
 
-/* Take a token from the bucket k1 and (when k2 is not NULL) k2, both or
- * neither. */
-static int rate_take(struct auth *a, const char *k1, const char *k2,
-                     const char *what1, struct hv_err *err)
+/* Take n tokens from bucket k1 (rule r1) and, when k2 is not NULL, from
+ * k2 (rule r2): both or neither. 0 when taken; else 1 or 2 (the bucket
+ * short of tokens) with *wait the seconds until it has n. */
+static int take_pair(struct auth *a, const char *k1, const struct rl_rule *r1,
+                     const char *k2, const struct rl_rule *r2, double n,
+                     double *wait)
 {
   double now = mono();
   pthread_mutex_lock(&a->lock);
-  struct rl_entry *e1 = rl_find(a, k1, now, NULL);
-  double t1 = rl_refill(a, e1, now);
-  struct rl_entry *e2 = k2 ? rl_find(a, k2, now, e1) : NULL;
-  double t2 = e2 ? rl_refill(a, e2, now) : a->burst;
-  int ok = t1 >= 1 && t2 >= 1;
-  if (ok) {
-    e1->tokens -= 1;
+  struct rl_entry *e1 = rl_find(a, k1, now, NULL, r1->burst);
+  double t1 = rl_refill(e1, now, r1);
+  struct rl_entry *e2 = k2 ? rl_find(a, k2, now, e1, r2->burst) : NULL;
+  double t2 = e2 ? rl_refill(e2, now, r2) : n;
+  int short_of = t1 < n ? 1 : t2 < n ? 2 : 0;
+  if (!short_of) {
+    e1->tokens -= n;
     if (e2)
-      e2->tokens -= 1;
+      e2->tokens -= n;
   }
   pthread_mutex_unlock(&a->lock);
-  if (ok)
+  if (short_of)
+    *wait = short_of == 1 ? (n - t1) / r1->per_sec : (n - t2) / r2->per_sec;
+  return short_of;
+}
+
+/* Take a login attempt from the bucket k1 and (when k2 is not NULL) k2,
+ * both or neither. */
+static int rate_take(struct auth *a, const char *k1, const char *k2,
+                     const char *what1, struct hv_err *err)
+{
+  double wait = 0;
+  int short_of = take_pair(a, k1, &a->login, k2, &a->login, 1, &wait);
+  if (!short_of)
     return 0;
-  double need = 1 - (t1 < t2 ? t1 : t2);
   return hv_err_set(err, HV_ELIMIT,
                     "too many login attempts for this %s; retry in %.0f s",
-                    t1 < 1 ? what1 : "user", need / a->per_sec + 0.5);
+                    short_of == 1 ? what1 : "user", wait + 0.5);
+}
+
+int auth_quota_ratings(struct auth *a, const char *ip, int64_t uid,
+                       size_t n, int *retry_after, struct hv_err *err)
+{
+  *retry_after = 0;
+  if (a->rq_user.burst <= 0 || n == 0)
+    return 0;
+  double cap = uid >= 0 ? a->rq_user.burst : a->rq_ip.burst;
+  if ((double)n > cap)
+    return hv_err_set(err, HV_ETOOBIG,
+                      "body: %zu ratings; at most %.0f fit in this %s's "
+                      "quota (per minute)",
+                      n, cap, uid >= 0 ? "user" : "address");
+  char k1[80], k2[80];
+  snprintf(k1, sizeof(k1), "rq-ip:%.64s", ip ? ip : "?");
+  snprintf(k2, sizeof(k2), "rq-user:%lld", (long long)uid);
+  double wait = 0;
+  int short_of = take_pair(a, k1, &a->rq_ip, uid >= 0 ? k2 : NULL,
+                           &a->rq_user, (double)n, &wait);
+  if (!short_of)
+    return 0;
+  *retry_after = (int)(wait + 1);
+  return hv_err_set(err, HV_ELIMIT,
+                    "rating quota: this %s may add %.0f ratings a minute; "
+                    "%zu more fit in %d s",
+                    short_of == 1 ? "address" : "user",
+                    short_of == 1 ? a->rq_ip.burst : a->rq_user.burst, n,
+                    *retry_after);
 }
 
 int auth_rate_take(struct auth *a, const char *ip, int64_t uid,
@@ -465,7 +522,7 @@ int auth_rate_peek_admin(struct auth *a, const char *ip, struct hv_err *err)
   snprintf(k, sizeof(k), "admin:%.64s", ip ? ip : "?");
   double now = mono();
   pthread_mutex_lock(&a->lock);
-  double t = rl_refill(a, rl_find(a, k, now, NULL), now);
+  double t = rl_refill(rl_find(a, k, now, NULL, a->burst), now, &a->login);
   pthread_mutex_unlock(&a->lock);
   if (t >= 1)
     return 0;

@@ -65,7 +65,12 @@ struct auth_config {
   double login_per_sec;        /* refill rate; 0 = 10 per minute */
   int no_admin_key;            /* 1: refuse the admin key (accounts'
                                   tokens only; serve --no-admin-key) */
+  double rating_quota;         /* ratings an end user may add a minute
+                                  (burst the same; 5 x per address);
+                                  0 = AUTH_RATING_QUOTA, < 0 = no quota */
 };
+
+#define AUTH_RATING_QUOTA 1000
 
 /* Load or create the secrets and set up the limiter. *out is the caller's to
  * auth_close. Fails (HV_EINVAL) on a short HARVEST_JWT_SECRET or a key file
@@ -146,6 +151,15 @@ int auth_admin_check(const struct auth *a, const char *key,
  * ("6", "06", "+6") draws from the same bucket. */
 int auth_rate_take(struct auth *a, const char *ip, int64_t uid,
                    struct hv_err *err) HV_WARN_UNUSED;
+
+/* Take n rating writes from the quotas of address ip and end user uid
+ * (< 0: the address's only): token buckets of rating_quota a minute per
+ * user and five times that per address, both or neither. HV_ETOOBIG
+ * when n can never fit the user's bucket, HV_ELIMIT with *retry_after
+ * (seconds) when either is short now. Staff are not limited (the caller
+ * does not ask for them). */
+int auth_quota_ratings(struct auth *a, const char *ip, int64_t uid, size_t n,
+                       int *retry_after, struct hv_err *err) HV_WARN_UNUSED;
 
 /* Take one admin-key attempt from ip's admin bucket (separate from logins,
  * same burst and rate); HV_ELIMIT when it is empty. */

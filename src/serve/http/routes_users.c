@@ -184,6 +184,15 @@ int routes_add_ratings(struct srv_req *req, struct srv_resp *resp,
       free(r);
       return err->code;
     }
+  /* end users (and anonymous writers under --seed-compat) draw from the
+   * rating quotas; operators and admins are accountable and not limited */
+  if (req->who.role < AUTH_OPERATOR &&
+      auth_quota_ratings(srv_auth(req), req->ip,
+                         req->who.role == AUTH_USER ? req->who.uid : -1, n,
+                         &resp->retry_after, err)) {
+    free(r);
+    return err->code;
+  }
   struct hv_db *c = srv_db(req, err);
   int rc = c ? ratings_insert(c, r, n, (int64_t)time(NULL), &first, err)
              : err->code;

@@ -181,17 +181,26 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn,
   return ok;
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *conn,
-                                  struct conn_ctx *cc, int status,
-                                  const char *msg)
+/* {"detail": msg} with status; a 429 says Retry-After: retry_after
+ * seconds (at least 1). */
+static enum MHD_Result send_error_after(struct MHD_Connection *conn,
+                                        struct conn_ctx *cc, int status,
+                                        const char *msg, int retry_after)
 {
   struct srv_resp r = {.status = status};
   r.body = rt_error_json(msg, &r.len);
   if (!r.body)
     return MHD_NO;
   if (status == 429)
-    r.retry_after = 1;
+    r.retry_after = retry_after > 0 ? retry_after : 1;
   return send_resp(conn, cc, &r);
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *conn,
+                                  struct conn_ctx *cc, int status,
+                                  const char *msg)
+{
+  return send_error_after(conn, cc, status, msg, 0);
 }
 
 /* Send what a handler returned: resp, or the error rc with err. */
@@ -207,7 +216,9 @@ static enum MHD_Result finish(struct serve *s, struct MHD_Connection *conn,
   if (status >= 500)
     accesslog_event(s, "event=error route=%s status=%d error=\"%s\"",
                     routes_table[route].name, status, err->msg);
-  return send_error(conn, cc, status, err->msg[0] ? err->msg : hv_strerror(rc));
+  return send_error_after(conn, cc, status,
+                          err->msg[0] ? err->msg : hv_strerror(rc),
+                          resp->retry_after);
 }
 
 /* An expensive route, past its policy: a cached answer, or onto the pool

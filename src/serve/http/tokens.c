@@ -132,6 +132,27 @@ int tokens_create(struct hv_db *db, const char *name, const char *role,
   return rc;
 }
 
+int tokens_service(struct hv_db *db, const char *name, const char *role,
+                   double ttl_s, const char *note, char out[TOKENS_TEXT_MAX],
+                   struct hv_err *err)
+{
+  unsigned char raw[24];
+  char pw[2 * sizeof(raw) + 1];
+  if (sodium_init() < 0)
+    return hv_err_set(err, HV_EINTERNAL, "libsodium failed to initialise");
+  randombytes_buf(raw, sizeof(raw));
+  sodium_bin2hex(pw, sizeof(pw), raw, sizeof(raw));
+  /* the cheapest argon2id: nobody ever logs in with this password */
+  int rc = tokens_account_add(db, name, role, pw,
+                              crypto_pwhash_OPSLIMIT_MIN,
+                              crypto_pwhash_MEMLIMIT_MIN, err);
+  sodium_memzero(pw, sizeof(pw));
+  if (rc && rc != HV_ECONFLICT)
+    return rc;
+  return tokens_create(db, name, role, TOKENS_API, ttl_s, note, out, NULL,
+                       err);
+}
+
 /* Shape: the kind's prefix and BODY_LEN base64url characters. */
 static int shape_ok(const char *text, enum tokens_kind kind)
 {

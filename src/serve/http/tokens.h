@@ -61,6 +61,15 @@ int tokens_create(struct hv_db *db, const char *name, const char *role,
                   char out[TOKENS_TEXT_MAX], int64_t *id,
                   struct hv_err *err) HV_WARN_UNUSED;
 
+/* An API token for a script that acts as account name with role: the
+ * account is made when missing (with a random password nobody knows, so
+ * it can only act by its tokens) and the token is made as
+ * tokens_create(TOKENS_API, ttl_s, note). `harvest demo` gives its replay
+ * clients an operator token this way. */
+int tokens_service(struct hv_db *db, const char *name, const char *role,
+                   double ttl_s, const char *note, char out[TOKENS_TEXT_MAX],
+                   struct hv_err *err) HV_WARN_UNUSED;
+
 /* The principal of token text of kind: who->role the effective role,
  * who->who "account:NAME"; *id (may be NULL) the token's id. HV_EAUTH
  * saying why (malformed, unknown, revoked, expired, wrong kind). */
