@@ -490,6 +490,57 @@ static int runs_load(struct hv_db *db, int64_t experiment_id,
   return 0;
 }
 
+/* One metrics row into *x (void * for read_list). */
+static void read_metric(sqlite3_stmt *st, void *x, int *oom)
+{
+  struct tracking_metric *m = x;
+  m->key = sq_col_dup(st, 0, oom);
+  m->value = sqlite3_column_type(st, 1) == SQLITE_NULL
+                 ? NAN
+                 : sqlite3_column_double(st, 1);
+  m->step = sqlite3_column_int64(st, 2);
+  m->timestamp = sqlite3_column_double(st, 3);
+}
+
+static void free_metrics(void *a, size_t n)
+{
+  tracking_metrics_free(a, n);
+}
+
+/* Every row of st (finalized here) into a new array *out of *n elements of
+ * sz bytes, each filled by read_row. On failure the rows read so far are
+ * released with free_list and the result is HV_ENOMEM ("out of memory
+ * WHAT") or HV_EDB ("WHAT: ..."). */
+static int read_list(struct hv_db *db, sqlite3_stmt *st, size_t sz,
+                     void (*read_row)(sqlite3_stmt *, void *, int *),
+                     void (*free_list)(void *, size_t), void **out,
+                     size_t *n, const char *what, struct hv_err *err)
+{
+  void *a = NULL;
+  size_t cnt = 0;
+  int s, oom = 0, rc = 0;
+  while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+    void *x = sq_append(&a, &cnt, sz);
+    if (!x) {
+      oom = 1;
+      break;
+    }
+    read_row(st, x, &oom);
+  }
+  if (oom)
+    rc = hv_err_set(err, HV_ENOMEM, "out of memory %s", what);
+  else if (s != SQLITE_DONE)
+    rc = sq_fail(db, err, what);
+  sqlite3_finalize(st);
+  if (rc) {
+    free_list(a, cnt);
+    return rc;
+  }
+  *out = a;
+  *n = cnt;
+  return 0;
+}
+
 static int metric_history(struct hv_db *db, const char *run_id,
                           const char *key, struct tracking_metric **out,
                           size_t *n, struct hv_err *err)
@@ -507,34 +558,8 @@ static int metric_history(struct hv_db *db, const char *run_id,
     return HV_EDB;
   sq_bind_text(st, 1, run_id);
   sq_bind_text(st, 2, key);
-  struct tracking_metric *m = NULL;
-  size_t cnt = 0;
-  int s, oom = 0;
-  while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-    struct tracking_metric *x = sq_append((void **)&m, &cnt, sizeof(*x));
-    if (!x) {
-      oom = 1;
-      break;
-    }
-    x->key = sq_col_dup(st, 0, &oom);
-    x->value = sqlite3_column_type(st, 1) == SQLITE_NULL
-                   ? NAN
-                   : sqlite3_column_double(st, 1);
-    x->step = sqlite3_column_int64(st, 2);
-    x->timestamp = sqlite3_column_double(st, 3);
-  }
-  if (oom)
-    rc = hv_err_set(err, HV_ENOMEM, "out of memory reading metrics");
-  else if (s != SQLITE_DONE)
-    rc = sq_fail(db, err, "reading metrics");
-  sqlite3_finalize(st);
-  if (rc) {
-    tracking_metrics_free(m, cnt);
-    return rc;
-  }
-  *out = m;
-  *n = cnt;
-  return 0;
+  return read_list(db, st, sizeof(**out), read_metric, free_metrics,
+                   (void **)out, n, "reading metrics", err);
 }
 
 /* ---- artifacts ---- */
@@ -585,13 +610,18 @@ static int artifact_put(struct hv_db *db, const char *run_id,
   return rc;
 }
 
-static void read_artifact(sqlite3_stmt *st, struct tracking_artifact *a,
-                          int *oom)
+static void read_artifact(sqlite3_stmt *st, void *x, int *oom)
 {
+  struct tracking_artifact *a = x;
   a->path = sq_col_dup(st, 0, oom);
   sq_col_copy(st, 1, a->sha256, sizeof(a->sha256));
   a->size = sqlite3_column_int64(st, 2);
   a->created_at = sqlite3_column_double(st, 3);
+}
+
+static void free_artifacts(void *a, size_t n)
+{
+  tracking_artifacts_free(a, n);
 }
 
 static int artifact_get(struct hv_db *db, const char *run_id,
@@ -638,29 +668,8 @@ static int artifact_list(struct hv_db *db, const char *run_id,
                  &st, err))
     return HV_EDB;
   sq_bind_text(st, 1, run_id);
-  struct tracking_artifact *a = NULL;
-  size_t cnt = 0;
-  int s, oom = 0;
-  while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-    struct tracking_artifact *x = sq_append((void **)&a, &cnt, sizeof(*x));
-    if (!x) {
-      oom = 1;
-      break;
-    }
-    read_artifact(st, x, &oom);
-  }
-  if (oom)
-    rc = hv_err_set(err, HV_ENOMEM, "out of memory listing artifacts");
-  else if (s != SQLITE_DONE)
-    rc = sq_fail(db, err, "listing artifacts");
-  sqlite3_finalize(st);
-  if (rc) {
-    tracking_artifacts_free(a, cnt);
-    return rc;
-  }
-  *out = a;
-  *n = cnt;
-  return 0;
+  return read_list(db, st, sizeof(**out), read_artifact, free_artifacts,
+                   (void **)out, n, "listing artifacts", err);
 }
 
 /* ---- experiments summary ---- */
