@@ -26,9 +26,11 @@ JOBS       ?= $(shell nproc)
 DEMO_HOME  ?= ./harvest-demo
 CMAKE_FLAGS ?=
 
+# prometheus: its promtool checks /metrics in test_server (skipped without it)
 DEB_PACKAGES = build-essential cmake pkg-config git libsqlite3-dev \
   libjansson-dev libmicrohttpd-dev libsodium-dev libjwt-dev libopenblas-dev \
-  libcurl4-gnutls-dev libzip-dev libgsl-dev libcmocka-dev
+  libcurl4-gnutls-dev libzip-dev libgsl-dev libcmocka-dev \
+  prometheus
 FUZZ_DEB_PACKAGES = clang libclang-rt-dev
 
 .PHONY: all deps fuzz-deps install-missing build test asan-test tsan-test fuzz-build fuzz fuzz-ci demo \

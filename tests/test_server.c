@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <jansson.h>
 #include <jwt.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -361,6 +362,50 @@ static void wait_in_flight(const char *base, int n)
 
 /* ---- tests ---------------------------------------------------------------- */
 
+/* /metrics as Prometheus reads it: every family has HELP and TYPE, and
+ * the process_* metrics of its client libraries are there with plausible
+ * values; then `promtool check metrics` (Debian's prometheus package, which
+ * make deps installs) must find nothing, when it is installed. */
+static void check_metrics_text(const char *body)
+{
+  static const char *const fams[] = {
+      "harvest_model_loaded_timestamp_seconds", "process_cpu_seconds_total",
+      "process_resident_memory_bytes", "process_open_fds", "process_max_fds",
+      "process_start_time_seconds"};
+  for (size_t i = 0; i < sizeof(fams) / sizeof(fams[0]); i++) {
+    char help[128];
+    snprintf(help, sizeof(help), "# HELP %s ", fams[i]);
+    if (!strstr(body, help))
+      fail_msg("/metrics: no HELP for %s", fams[i]);
+  }
+  double start = 0, rss = 0, fds = 0;
+  const char *p = strstr(body, "\nprocess_start_time_seconds ");
+  assert_non_null(p);
+  start = strtod(p + 28, NULL);
+  assert_true(fabs(start - (double)time(NULL)) < 3600);
+  assert_non_null(p = strstr(body, "\nprocess_resident_memory_bytes "));
+  rss = strtod(p + 31, NULL);
+  assert_true(rss > 1e6);
+  assert_non_null(p = strstr(body, "\nprocess_open_fds "));
+  fds = strtod(p + 18, NULL);
+  assert_true(fds >= 3);
+  char dir[256], file[512], out[4096];
+  if (tu_run("command -v promtool", out, sizeof(out)) != 0) {
+    printf("# promtool not installed (apt-get install prometheus): "
+           "skipping promtool check metrics\n");
+    return;
+  }
+  tu_tmpdir(dir, sizeof(dir));
+  tu_write(dir, "metrics.txt", body, file, sizeof(file));
+  char cmd[700];
+  snprintf(cmd, sizeof(cmd), "promtool check metrics < '%s' 2>&1", file);
+  int rc = tu_run(cmd, out, sizeof(out));
+  if (rc != 0 || out[0])
+    fail_msg("promtool check metrics: exit %d: %s", rc, out);
+  printf("# promtool check metrics: clean (%zu bytes)\n", strlen(body));
+  tu_rmtree(dir);
+}
+
 static void test_routes_and_shapes(void **state)
 {
   struct srv v;
@@ -482,6 +527,7 @@ static void test_routes_and_shapes(void **state)
   assert_int_equal(get(&v, "/metrics", &r), 200);
   assert_non_null(strstr(r.body, "harvest_model_info{name=\"m1.hvm\""));
   assert_non_null(strstr(r.body, "harvest_recommendations_total 7"));
+  check_metrics_text(r.body);
   stop(&v);
 }
 

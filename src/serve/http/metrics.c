@@ -4,9 +4,13 @@
  */
 #include "serve/http/metrics.h"
 
+#include <dirent.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 /* Status codes with their own series; anything else counts as "other". */
 static const int status_slots[] = {200, 400, 401, 403, 404, 405, 409,
@@ -202,6 +206,8 @@ static void render_model(FILE *f, const struct metrics *m,
     fprintf(f, "\"} 1\n# HELP harvest_model_version Version number of the "
                "model being served.\n# TYPE harvest_model_version gauge\n"
                "harvest_model_version %lld\n"
+               "# HELP harvest_model_loaded_timestamp_seconds When the "
+               "served model was loaded, in seconds since the epoch.\n"
                "# TYPE harvest_model_loaded_timestamp_seconds gauge\n"
                "harvest_model_loaded_timestamp_seconds %.3f\n",
             (long long)mm->version, mm->loaded_at);
@@ -229,6 +235,94 @@ static void render_model(FILE *f, const struct metrics *m,
           (unsigned long long)atomic_load(&m->rec_items));
 }
 
+/* Fields 14, 15 (utime, stime) and 22 (starttime) of /proc/self/stat, in
+ * clock ticks; -1 when unreadable. The command name (field 2) may hold
+ * spaces and parentheses, so fields are counted from its last ')'. */
+static int proc_stat(unsigned long long *utime, unsigned long long *stime,
+                     unsigned long long *start)
+{
+  char buf[1024];
+  FILE *f = fopen("/proc/self/stat", "r");
+  size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+  if (f)
+    fclose(f);
+  buf[n] = '\0';
+  char *p = strrchr(buf, ')');
+  if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu "
+                          "%llu %*d %*d %*d %*d %*d %*d %llu",
+                   utime, stime, start) != 3)
+    return -1;
+  return 0;
+}
+
+/* The boot time from /proc/stat's btime line (seconds since the epoch). */
+static long long boot_time(void)
+{
+  char line[256];
+  long long bt = -1;
+  FILE *f = fopen("/proc/stat", "r");
+  while (f && fgets(line, sizeof(line), f))
+    if (sscanf(line, "btime %lld", &bt) == 1)
+      break;
+  if (f)
+    fclose(f);
+  return bt;
+}
+
+static long open_fds(void)
+{
+  DIR *d = opendir("/proc/self/fd");
+  long n = 0;
+  if (!d)
+    return -1;
+  for (struct dirent *e; (e = readdir(d));)
+    n += e->d_name[0] != '.';
+  closedir(d);
+  return n - 1; /* the directory's own descriptor */
+}
+
+/* The process_* metrics of Prometheus' client libraries (their names,
+ * units and help texts), from /proc; a value that cannot be read is left
+ * out rather than reported as 0. */
+static void render_process(FILE *f)
+{
+  unsigned long long ut, st, start;
+  double tck = (double)sysconf(_SC_CLK_TCK);
+  long long bt = boot_time();
+  int have = proc_stat(&ut, &st, &start) == 0 && tck > 0;
+  if (have)
+    fprintf(f, "# HELP process_cpu_seconds_total Total user and system CPU "
+               "time spent in seconds.\n# TYPE process_cpu_seconds_total "
+               "counter\nprocess_cpu_seconds_total %.2f\n",
+            (double)(ut + st) / tck);
+  long long pages = 0;
+  FILE *sm = fopen("/proc/self/statm", "r");
+  if (sm && fscanf(sm, "%*s %lld", &pages) == 1)
+    fprintf(f, "# HELP process_resident_memory_bytes Resident memory size "
+               "in bytes.\n# TYPE process_resident_memory_bytes gauge\n"
+               "process_resident_memory_bytes %lld\n",
+            pages * (long long)sysconf(_SC_PAGESIZE));
+  if (sm)
+    fclose(sm);
+  long fds = open_fds();
+  if (fds >= 0)
+    fprintf(f, "# HELP process_open_fds Number of open file descriptors.\n"
+               "# TYPE process_open_fds gauge\nprocess_open_fds %ld\n",
+            fds);
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+    fprintf(f, "# HELP process_max_fds Maximum number of open file "
+               "descriptors.\n# TYPE process_max_fds gauge\n"
+               "process_max_fds %llu\n",
+            (unsigned long long)rl.rlim_cur);
+  if (have && bt >= 0)
+    fprintf(f, "# HELP process_start_time_seconds Start time of the process "
+               "since unix epoch in seconds.\n# TYPE "
+               "process_start_time_seconds gauge\n"
+               "process_start_time_seconds %.2f\n",
+            (double)bt + (double)start / tck);
+}
+
 int metrics_render(const struct metrics *m, const struct metrics_model *model,
                    char **out, size_t *len, struct hv_err *err)
 {
@@ -244,6 +338,7 @@ int metrics_render(const struct metrics *m, const struct metrics_model *model,
              "harvest_http_requests_in_flight %d\n",
           model ? model->in_flight : 0);
   render_model(f, m, model);
+  render_process(f);
   if (fclose(f) != 0 || !buf) {
     free(buf);
     return hv_err_set(err, HV_ENOMEM, "out of memory rendering metrics");

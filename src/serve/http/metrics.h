@@ -1,7 +1,9 @@
 /*
  * metrics.h - Prometheus counters for the server: requests and a latency
  * histogram per route and status, requests in flight, model reloads,
- * recommendation counts.
+ * recommendation counts; and the process_* metrics of Prometheus' client
+ * libraries (CPU, resident memory, open and maximum fds, start time) read
+ * from /proc at each scrape.
  *
  * Design: a fixed table of C11 atomics indexed by (route, status slot,
  * bucket), sized at creation from the route table, so recording a request
