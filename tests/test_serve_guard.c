@@ -436,9 +436,9 @@ static void test_post_batch_of_1000_users(void **state)
                    200);
   json_t *j = json_loadb(r->body, r->len, 0, NULL);
   assert_int_equal(json_array_size(j), 1000);
-  assert_string_equal(
-      json_string_value(json_object_get(json_array_get(j, 999), "user_id")),
-      "10");
+  assert_int_equal(
+      json_integer_value(json_object_get(json_array_get(j, 999), "user_id")),
+      10);
   json_decref(j);
   assert_non_null(strcasestr(r->headers, "X-Model-Version"));
   /* the same answer as the GET form */

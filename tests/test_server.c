@@ -496,9 +496,9 @@ static void test_routes_and_shapes(void **state)
   assert_non_null(header(&r, "X-Model-Version", hv, sizeof(hv)));
   j = parse(&r);
   assert_int_equal(json_array_size(j), 3);
-  assert_string_equal(json_string_value(json_object_get(json_array_get(j, 2),
-                                                        "user_id")),
-                      "7");
+  assert_int_equal(json_integer_value(json_object_get(json_array_get(j, 2),
+                                                      "user_id")),
+                   7);
   assert_int_equal(json_array_size(json_object_get(json_array_get(j, 0),
                                                    "movies")),
                    3);
@@ -860,6 +860,19 @@ static void test_auth_flow(void **state)
                                                       "user_id")),
                    2);
   json_decref(j);
+  /* an empty X-Admin-Key header beside a valid bearer is no credential:
+   * the bearer decides (issue 16) */
+  {
+    char bh[2100];
+    snprintf(bh, sizeof(bh), "Authorization: Bearer %s", token);
+    const char *both[] = {bh, "X-Admin-Key;", NULL};
+    assert_int_equal(req_with(&v, "GET", "/users/secure_ratings/", NULL, both,
+                              &r),
+                     200);
+    const char *empty_only[] = {"X-Admin-Key;", NULL};
+    req_with(&v, "GET", "/users/secure_ratings/", NULL, empty_only, &r);
+    expect_error(&r, 401, "not authenticated");
+  }
   /* bad tokens */
   read_key("jwt.key", key, sizeof(key));
   char *expired = forge(JWT_ALG_HS256, key, "2", (long)time(NULL) - 10);

@@ -152,8 +152,9 @@ int policy_resolve(struct srv_req *req, struct hv_err *err)
                         "token");
     return bearer_token(req, t, err);
   }
+  /* an empty X-Admin-Key (a client's blank default) is no credential */
   const char *key = srv_header(req, "X-Admin-Key");
-  if (key)
+  if (key && *key)
     return admin_key(req, key, err);
   const struct rt_route *r = &routes_table[req->match.route];
   int ui = r->tag && !strcmp(r->tag, "ui");

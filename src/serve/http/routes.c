@@ -174,7 +174,7 @@ const struct rt_route routes_table[] = {
      "Top n titles for several users: GET with ?users= (up to 400), or POST "
      "the list as JSON (up to 1000).", RT_PUBLIC,
      "POST: {\"users\": [user id, ...]}",
-     "[{\"user_id\": \"1\", \"movies\": [title, ...]}, ...]", P_BATCH,
+     "[{\"user_id\": 1, \"movies\": [title, ...]}, ...]", P_BATCH,
      E_BATCH, 0, 0},
     {RT_GET, "/monitor/evaluate", routes_evaluate, "evaluate", "monitor",
      "Metrics of the served model on a slice of ratings.", RT_VIEWER, NULL,

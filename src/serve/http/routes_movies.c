@@ -268,7 +268,7 @@ static int batch_write(struct srv_req *req, const struct modelslot_snap *snap,
     if (!list)
       return hv_err_set(err, HV_ENOMEM, "out of memory");
     char *end = put_titles(snap, l.movie_ids, l.k, list);
-    fprintf(f, "%s{\"user_id\":\"%lld\",\"movies\":", i ? "," : "",
+    fprintf(f, "%s{\"user_id\":%lld,\"movies\":", i ? "," : "",
             (long long)b->users[i]);
     fwrite(list, 1, (size_t)(end - list), f);
     fputc('}', f);
