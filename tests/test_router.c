@@ -148,6 +148,75 @@ static void test_error_json(void **state)
   free(s);
 }
 
+/* The operation at path, method (borrowed). */
+static json_t *op_of(json_t *paths, const char *path, const char *method)
+{
+  json_t *op = json_object_get(json_object_get(paths, path), method);
+  if (!op)
+    fail_msg("no %s %s in the spec", method, path);
+  return op;
+}
+
+/* The schema of a response or body content (borrowed). */
+static json_t *schema_at(json_t *o, const char *media)
+{
+  return json_object_get(
+      json_object_get(json_object_get(o, "content"), media), "schema");
+}
+
+/* Issue 16: every 2xx has a schema, JSON bodies their items, n and ids
+ * their bounds, booleans their type, and each route the statuses it can
+ * answer (HTML ones for the web UI). */
+static void check_contract(json_t *paths)
+{
+  const char *path, *method, *code;
+  json_t *item, *op, *r;
+  json_object_foreach(paths, path, item)
+  {
+    json_object_foreach(item, method, op)
+    {
+      json_object_foreach(json_object_get(op, "responses"), code, r)
+      {
+        if (code[0] == '2' && !json_object_size(json_object_get(r, "content")))
+          fail_msg("%s %s: %s has no content schema", method, path, code);
+        if (!strncmp(path, "/ui", 3) && code[0] == '4' &&
+            !schema_at(r, "text/html"))
+          fail_msg("%s %s: %s is not declared text/html", method, path, code);
+      }
+    }
+  }
+  json_t *body = json_object_get(op_of(paths, "/users/add_user_rating/",
+                                       "post"),
+                                 "requestBody");
+  json_t *items = json_object_get(schema_at(body, "application/json"),
+                                  "items");
+  assert_string_equal(json_string_value(json_object_get(items, "$ref")),
+                      "#/components/schemas/RatingIn");
+  json_t *rec = op_of(paths, "/movies/recommend/{user}/{n}", "get");
+  size_t i;
+  json_t *p;
+  json_array_foreach(json_object_get(rec, "parameters"), i, p)
+  {
+    json_t *sc = json_object_get(p, "schema");
+    const char *name = json_string_value(json_object_get(p, "name"));
+    if (!strcmp(name, "n"))
+      assert_int_equal(json_integer_value(json_object_get(sc, "maximum")),
+                       1000);
+    else if (!strcmp(name, "user"))
+      assert_non_null(json_object_get(sc, "minimum"));
+    else
+      assert_string_equal(json_string_value(json_object_get(sc, "type")),
+                          "boolean");
+  }
+  assert_non_null(json_object_get(
+      json_object_get(op_of(paths, "/users/update_password", "post"),
+                      "responses"),
+      "429"));
+  assert_non_null(json_object_get(
+      json_object_get(op_of(paths, "/monitor/evaluate", "get"), "responses"),
+      "404"));
+}
+
 /* Every route of the real table is in the spec with its methods, and /docs
  * has an escaped entry for each. */
 static void test_openapi_real_table(void **state)
@@ -155,8 +224,8 @@ static void test_openapi_real_table(void **state)
   char *spec = NULL, *html = NULL;
   size_t len = 0, hlen = 0;
   struct hv_err e = {0};
-  assert_int_equal(openapi_json(routes_table, routes_count, "1.2.3", &spec,
-                                &len, &e),
+  assert_int_equal(openapi_json(routes_table, routes_count, "1.2.3", 1000,
+                                &spec, &len, &e),
                    0);
   json_error_t je;
   json_t *j = json_loads(spec, 0, &je);
@@ -201,11 +270,13 @@ static void test_openapi_real_table(void **state)
                           "get"),
           "x-harvest-policy")),
       "self");
-  assert_null(json_object_get(rec, "security")); /* public */
+  assert_int_equal(json_array_size(json_object_get(rec, "security")), 0);
+  assert_true(json_is_array(json_object_get(rec, "security"))); /* public */
   json_t *tok = json_object_get(
       json_object_get(json_object_get(paths, "/users/token"), "post"),
       "requestBody");
   assert_non_null(tok);
+  check_contract(paths);
   assert_int_equal(openapi_html(spec, &html, &hlen, &e), 0);
   assert_int_equal(hlen, strlen(html));
   assert_non_null(strstr(html, "<!DOCTYPE html>"));

@@ -3,6 +3,7 @@
  * openapi.h.
  */
 #include "serve/http/openapi.h"
+#include "serve/http/openapi_schemas.h"
 #include "serve/http/policy.h"
 
 #include <ctype.h>
@@ -16,22 +17,39 @@
 static const char *const method_names[] = {"get", "post", "head", "put",
                                            "delete"};
 
-static json_t *param_schema(const struct rt_param *p)
+static json_t *param_schema(const struct rt_route *r,
+                            const struct rt_param *p, int max_n)
 {
+  json_t *s = openapi_param_schema(r->name, p->name, max_n);
+  if (s)
+    return s;
   if (!strcmp(p->type, "array"))
     return json_pack("{s:s, s:{s:s}}", "type", "array", "items", "type",
-                     "integer");
+                     "string");
   return json_pack("{s:s}", "type", p->type);
 }
 
-static json_t *error_response(int status)
+/* {"MEDIA": {"schema": SCHEMA}}: schema a components name or inline JSON. */
+static json_t *content(const char *media, const char *schema)
+{
+  json_error_t je;
+  json_t *sc = schema[0] == '{'
+                   ? json_loads(schema, 0, &je)
+                   : json_pack("{s:s+}", "$ref", "#/components/schemas/",
+                               schema);
+  return json_pack("{s:{s:o}}", media, "schema", sc);
+}
+
+static json_t *error_response(int status, int html)
 {
   static const char *const why[][2] = {
       {"400", "bad request"},
       {"401", "missing, expired or invalid credentials"},
       {"403", "not allowed for these credentials"},
       {"404", "not found"},
+      {"409", "conflict with the current state"},
       {"413", "request body too large"},
+      {"414", "URI or query too long"},
       {"422", "invalid parameter or body (the field is named)"},
       {"429", "too many attempts; retry later"},
       {"500", "server error"},
@@ -42,12 +60,71 @@ static json_t *error_response(int status)
   for (size_t i = 0; i < sizeof(why) / sizeof(why[0]); i++)
     if (!strcmp(why[i][0], code))
       d = why[i][1];
-  return json_pack("{s:s, s:{s:{s:{s:s}}}}", "description", d, "content",
-                   "application/json", "schema", "$ref",
-                   "#/components/schemas/Error");
+  return json_pack("{s:s, s:o}", "description", d, "content",
+                   html ? content("text/html", "{\"type\": \"string\"}")
+                        : content("application/json", "Error"));
 }
 
-static json_t *operation(const struct rt_route *r, const char *method)
+/* The success answer and every error status r can give: its own list, and
+ * for a route with a policy the refusals of credentials (401, 403, and 429
+ * once an address spent its admin-key attempts). The web UI's pages answer
+ * their errors as HTML pages. */
+static json_t *responses(const struct rt_route *r)
+{
+  const struct openapi_answer *a = openapi_answer_of(r->name);
+  const char *desc = r->response ? r->response : "OK";
+  json_t *out = json_object();
+  char code[8];
+  if (a && a->media)
+    json_object_set_new(out, a->status == 200 ? "200" : "201",
+                        json_pack("{s:s, s:o}", "description", desc,
+                                  "content", content(a->media, a->schema)));
+  else if (a)
+    json_object_set_new(out, "303",
+                        json_pack("{s:s, s:{s:{s:s, s:{s:s}}}}",
+                                  "description", desc, "headers",
+                                  "Location", "description",
+                                  "the page to go to", "schema", "type",
+                                  "string"));
+  else
+    json_object_set_new(out, "200",
+                        json_pack("{s:s, s:o}", "description", desc,
+                                  "content",
+                                  content("text/html",
+                                          "{\"type\": \"string\"}")));
+  int html = r->tag && !strcmp(r->tag, "ui");
+  for (const int *e = r->errors; e && *e; e++) {
+    snprintf(code, sizeof(code), "%d", *e);
+    json_object_set_new(out, code, error_response(*e, html));
+  }
+  static const int refusals[] = {401, 403, 429};
+  for (size_t i = 0; r->policy != RT_PUBLIC && i < 3; i++) {
+    snprintf(code, sizeof(code), "%d", refusals[i]);
+    if (!json_object_get(out, code))
+      json_object_set_new(out, code, error_response(refusals[i], html));
+  }
+  return out;
+}
+
+static json_t *request_body(const struct rt_route *r, json_t *form,
+                            json_t *form_req)
+{
+  if (json_object_size(form))
+    return json_pack("{s:b, s:{s:{s:{s:s, s:O, s:O}}}}", "required", 1,
+                     "content", "application/x-www-form-urlencoded",
+                     "schema", "type", "object", "properties", form,
+                     "required", form_req);
+  json_t *body = openapi_body_schema(r->name);
+  if (!r->body && !body)
+    return NULL;
+  return json_pack("{s:b, s:s, s:{s:{s:o}}}", "required",
+                   !(r->methods & RT_GET), "description",
+                   r->body ? r->body : "", "content", "application/json",
+                   "schema", body ? body : json_object());
+}
+
+static json_t *operation(const struct rt_route *r, const char *method,
+                         int max_n)
 {
   json_t *params = json_array(), *form = json_object(), *form_req = json_array();
   for (const struct rt_param *p = r->params; p && p->name; p++) {
@@ -62,50 +139,34 @@ static json_t *operation(const struct rt_route *r, const char *method)
     json_array_append_new(
         params, json_pack("{s:s, s:s, s:b, s:s, s:o}", "name", p->name, "in",
                           p->in, "required", p->required, "description",
-                          p->description, "schema", param_schema(p)));
+                          p->description, "schema", param_schema(r, p, max_n)));
   }
   char opid[96];
   snprintf(opid, sizeof(opid), "%s_%s", r->name, method);
   json_t *op = json_pack("{s:s, s:s, s:[s], s:o}", "operationId", opid,
                          "summary", r->summary, "tags", r->tag, "parameters",
                          params);
-  json_t *responses = json_pack("{s:{s:s}}", "200", "description",
-                                r->response ? r->response : "OK");
-  for (const int *e = r->errors; e && *e; e++) {
-    char code[8];
-    snprintf(code, sizeof(code), "%d", *e);
-    json_object_set_new(responses, code, error_response(*e));
-  }
-  json_object_set_new(op, "responses", responses);
-  if (json_object_size(form))
-    json_object_set_new(
-        op, "requestBody",
-        json_pack("{s:b, s:{s:{s:{s:s, s:O, s:O}}}}", "required", 1,
-                  "content", "application/x-www-form-urlencoded", "schema",
-                  "type", "object", "properties", form, "required",
-                  form_req));
-  else if (r->body)
-    json_object_set_new(
-        op, "requestBody",
-        json_pack("{s:b, s:s, s:{s:{s:{s:s}}}}", "required", 1,
-                  "description", r->body, "content", "application/json",
-                  "schema", "type", "array"));
+  json_object_set_new(op, "responses", responses(r));
+  json_t *body = strcmp(method, "get") ? request_body(r, form, form_req)
+                                       : NULL;
+  if (body)
+    json_object_set_new(op, "requestBody", body);
   /* x-harvest-policy: who may call it (policy.h); security: how to say
    * who you are. Under --seed-compat the seed_open routes are public. */
   json_object_set_new(op, "x-harvest-policy",
                       json_string(policy_name(r->policy)));
   if (r->seed_open)
     json_object_set_new(op, "x-harvest-seed-compat", json_string("public"));
+  json_t *sec = json_array(); /* public: [], no credential needed */
   if (r->policy != RT_PUBLIC) {
-    json_t *sec = json_array();
     if (r->policy == RT_SELF) /* an end user's own token */
       json_array_append_new(sec, json_pack("{s:[]}", "bearer"));
     json_array_append_new(sec, json_pack("{s:[]}", "apiToken"));
     json_array_append_new(sec, json_pack("{s:[]}", "adminKey"));
     if (r->tag && !strcmp(r->tag, "ui"))
       json_array_append_new(sec, json_pack("{s:[]}", "uiSession"));
-    json_object_set_new(op, "security", sec);
   }
+  json_object_set_new(op, "security", sec);
   json_decref(form);
   json_decref(form_req);
   return op;
@@ -115,8 +176,7 @@ static json_t *components(void)
 {
   return json_pack(
       "{s:{s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s}, "
-      "s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s}}, "
-      "s:{s:{s:s, s:{s:{s:s}}}}}",
+      "s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s}}, s:o}",
       "securitySchemes",
       "bearer", "type", "http", "scheme", "bearer", "bearerFormat", "JWT",
       "description", "an end user's token from POST /users/token",
@@ -126,12 +186,11 @@ static json_t *components(void)
       "account's role (viewer, operator, admin) or a lower scope",
       "adminKey", "type", "apiKey", "in", "header", "name", "X-Admin-Key",
       "uiSession", "type", "apiKey", "in", "cookie", "name", "hv_session",
-      "schemas", "Error", "type", "object", "properties", "detail", "type",
-      "string");
+      "schemas", openapi_components());
 }
 
 int openapi_json(const struct rt_route *table, size_t n, const char *version,
-                 char **out, size_t *len, struct hv_err *err)
+                 int max_n, char **out, size_t *len, struct hv_err *err)
 {
   json_t *paths = json_object();
   for (size_t i = 0; i < n; i++) {
@@ -144,7 +203,7 @@ int openapi_json(const struct rt_route *table, size_t n, const char *version,
          k++)
       if (table[i].methods & (1u << k))
         json_object_set_new(item, method_names[k],
-                            operation(&table[i], method_names[k]));
+                            operation(&table[i], method_names[k], max_n));
   }
   json_t *doc = json_pack(
       "{s:s, s:{s:s, s:s, s:s}, s:o, s:o}", "openapi", "3.0.3", "info",
@@ -153,6 +212,9 @@ int openapi_json(const struct rt_route *table, size_t n, const char *version,
       "Movie recommendations from a two-tower model, compatible with the "
       "workshop's FastAPI service. Errors are {\"detail\": \"...\"}.",
       "paths", paths, "components", components());
+  /* relative to where the document was read from: Swagger UI's try-it-out
+   * calls the server that served it */
+  json_object_set_new(doc, "servers", json_pack("[{s:s}]", "url", "/"));
   char *s = doc ? json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : NULL;
   json_decref(doc);
   if (!s)

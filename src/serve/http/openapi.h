@@ -18,9 +18,10 @@
 #include "serve/http/router.h"
 #include "util/err.h"
 
-/* OpenAPI 3.0 JSON for table[0..n) in a new string *out (caller frees). */
+/* OpenAPI 3.0 JSON for table[0..n) in a new string *out (caller frees);
+ * max_n is the server's bound on n in the recommend routes. */
 int openapi_json(const struct rt_route *table, size_t n, const char *version,
-                 char **out, size_t *len, struct hv_err *err) HV_WARN_UNUSED;
+                 int max_n, char **out, size_t *len, struct hv_err *err) HV_WARN_UNUSED;
 
 /* A self-contained HTML page describing the spec in spec_json (every text
  * HTML-escaped), in a new string *out (caller frees). HV_EINVAL when

@@ -640,7 +640,8 @@ static int start_daemon(struct serve *s, struct hv_err *err)
 
 static int build_docs(struct serve *s, struct hv_err *err)
 {
-  if (openapi_json(routes_table, routes_count, HV_VERSION, &s->openapi,
+  if (openapi_json(routes_table, routes_count, HV_VERSION, s->cfg.max_n,
+                   &s->openapi,
                    &s->openapi_len, err) ||
       openapi_html(s->openapi, &s->docs, &s->docs_len, err))
     return err->code;
