@@ -40,10 +40,11 @@ struct cli_ctx {
 typedef int (*cli_fn)(struct cli_ctx *ctx, int argc, char **argv);
 
 /* The body of a command that works on the home's database (cli_run_db):
- * args[0..argc) are the positional arguments, db is open and err is
- * caller-owned. Returns 0, or a negative HV_E* code with err filled. */
-typedef int (*cli_db_fn)(struct cli_ctx *ctx, int argc, char **args,
-                         struct hv_db *db, struct hv_err *err);
+ * db is open, ud is cli_run_db's (what the command's flags set, or NULL),
+ * args[0..argc) are the positional arguments and err is caller-owned.
+ * Returns 0, or a negative HV_E* code with err filled. */
+typedef int (*cli_db_fn)(struct cli_ctx *ctx, struct hv_db *db, void *ud,
+                         int argc, char **args, struct hv_err *err);
 
 struct cli_command {
   const char *name;
@@ -52,11 +53,11 @@ struct cli_command {
 };
 
 /* The common path of a command on the home's database: cli_parse argv
- * against spec, cli_open_home, run, close the database. Returns what the
- * command returns: 0 after --help or success, HV_EUSAGE after a usage
+ * against spec, cli_open_home, run(ud), close the database. Returns what
+ * the command returns: 0 after --help or success, HV_EUSAGE after a usage
  * message, else the error of the home or of run, reported on stderr. */
 int cli_run_db(struct cli_ctx *ctx, const struct cli_spec *spec, int argc,
-               char **argv, cli_db_fn run);
+               char **argv, cli_db_fn run, void *ud);
 
 /* Print "harvest CMD: MESSAGE" and a hint to run --help on stderr; returns
  * HV_EUSAGE. */

@@ -119,7 +119,7 @@ int cli_dispatch_group(struct cli_ctx *ctx, const char *group,
 }
 
 int cli_run_db(struct cli_ctx *ctx, const struct cli_spec *spec, int argc,
-               char **argv, cli_db_fn run)
+               char **argv, cli_db_fn run, void *ud)
 {
   int rc = cli_parse(ctx, spec, argc, argv);
   if (rc)
@@ -127,7 +127,7 @@ int cli_run_db(struct cli_ctx *ctx, const struct cli_spec *spec, int argc,
   struct hv_err err = {0};
   struct hv_db *db = NULL;
   if (cli_open_home(ctx, &db, &err) ||
-      run(ctx, argc - optind, argv + optind, db, &err))
+      run(ctx, db, ud, argc - optind, argv + optind, &err))
     return cli_close_report(db, &err);
   db_close(db);
   return 0;

@@ -34,8 +34,8 @@ static const struct cli_spec put_spec = {
     .args_msg = "expected RUN_ID, PATH and FILE",
 };
 
-static int art_list_run(struct cli_ctx *ctx, int argc, char **args,
-                        struct hv_db *db, struct hv_err *err)
+static int art_list_run(struct cli_ctx *ctx, struct hv_db *db, void *ud,
+                        int argc, char **args, struct hv_err *err)
 {
   struct tracking_artifact *a = NULL;
   size_t n = 0;
@@ -63,7 +63,7 @@ static int art_list_run(struct cli_ctx *ctx, int argc, char **args,
 
 static int art_list(struct cli_ctx *ctx, int argc, char **argv)
 {
-  return cli_run_db(ctx, &list_spec, argc, argv, art_list_run);
+  return cli_run_db(ctx, &list_spec, argc, argv, art_list_run, NULL);
 }
 
 static int art_get(struct cli_ctx *ctx, int argc, char **argv)
@@ -99,8 +99,8 @@ static int art_get(struct cli_ctx *ctx, int argc, char **argv)
   return 0;
 }
 
-static int art_put_run(struct cli_ctx *ctx, int argc, char **args,
-                       struct hv_db *db, struct hv_err *err)
+static int art_put_run(struct cli_ctx *ctx, struct hv_db *db, void *ud,
+                       int argc, char **args, struct hv_err *err)
 {
   char sha[65];
   const char *id = args[0], *path = args[1];
@@ -116,7 +116,7 @@ static int art_put_run(struct cli_ctx *ctx, int argc, char **args,
 
 static int art_put(struct cli_ctx *ctx, int argc, char **argv)
 {
-  return cli_run_db(ctx, &put_spec, argc, argv, art_put_run);
+  return cli_run_db(ctx, &put_spec, argc, argv, art_put_run, NULL);
 }
 
 static const struct cli_command art_commands[] = {

@@ -68,29 +68,6 @@ struct auth_args {
   int kind;
 };
 
-/* A subcommand's work once its flags are parsed and the home is open:
- * args are its positional arguments. 0, or an HV_E* code with err. */
-typedef int (*auth_act)(struct cli_ctx *ctx, struct hv_db *db,
-                        struct auth_args *a, char **args,
-                        struct hv_err *err);
-
-/* Parse argv against spec, open the home and run act: the command's exit
- * status. */
-static int run(struct cli_ctx *ctx, const struct cli_spec *spec,
-               struct auth_args *a, int argc, char **argv, auth_act act)
-{
-  int rc = cli_parse(ctx, spec, argc, argv);
-  if (rc)
-    return cli_parse_rc(rc);
-  struct hv_err err = {0};
-  struct hv_db *db = NULL;
-  if (cli_open_home(ctx, &db, &err) ||
-      act(ctx, db, a, argv + optind, &err))
-    return cli_close_report(db, &err);
-  db_close(db);
-  return 0;
-}
-
 static const struct cli_opt no_opts[] = {CLI_OPTS_END};
 
 static const char add_about[] =
@@ -101,9 +78,10 @@ static const char create_about[] =
     "Make an API token for an account and print it once (only its digest "
     "is\nstored). Send it as 'Authorization: Bearer hvt_...'.\n";
 
-static int add_act(struct cli_ctx *ctx, struct hv_db *db, struct auth_args *a,
-                   char **args, struct hv_err *err)
+static int add_act(struct cli_ctx *ctx, struct hv_db *db, void *ud,
+                   int argc, char **args, struct hv_err *err)
 {
+  struct auth_args *a = ud;
   char pw[AUTH_PASSWORD_MAX + 2];
   enum auth_role r;
   int rc = tokens_check_name(args[0], err) ||
@@ -131,11 +109,11 @@ static int account_add(struct cli_ctx *ctx, int argc, char **argv)
       .about = add_about,
       .opts = opts, .min_args = 1, .max_args = 1,
       .args_msg = "expected one account NAME", .json_help = ""};
-  return run(ctx, &spec, &a, argc, argv, add_act);
+  return cli_run_db(ctx, &spec, argc, argv, add_act, &a);
 }
 
-static int list_act(struct cli_ctx *ctx, struct hv_db *db,
-                    struct auth_args *unused, char **args, struct hv_err *err)
+static int list_act(struct cli_ctx *ctx, struct hv_db *db, void *ud,
+                    int argc, char **args, struct hv_err *err)
 {
   struct account *a = NULL;
   size_t n = 0;
@@ -161,9 +139,8 @@ static int list_act(struct cli_ctx *ctx, struct hv_db *db,
   return 0;
 }
 
-static int passwd_act(struct cli_ctx *ctx, struct hv_db *db,
-                      struct auth_args *unused, char **args,
-                      struct hv_err *err)
+static int passwd_act(struct cli_ctx *ctx, struct hv_db *db, void *ud,
+                      int argc, char **args, struct hv_err *err)
 {
   char pw[AUTH_PASSWORD_MAX + 2];
   int rc = read_password(pw, sizeof(pw), err) ||
@@ -176,8 +153,8 @@ static int passwd_act(struct cli_ctx *ctx, struct hv_db *db,
   return rc;
 }
 
-static int role_act(struct cli_ctx *ctx, struct hv_db *db,
-                    struct auth_args *unused, char **args, struct hv_err *err)
+static int role_act(struct cli_ctx *ctx, struct hv_db *db, void *ud,
+                    int argc, char **args, struct hv_err *err)
 {
   enum auth_role r;
   if (auth_role_parse(args[1], &r, err) ||
@@ -187,9 +164,10 @@ static int role_act(struct cli_ctx *ctx, struct hv_db *db,
   return 0;
 }
 
-static int create_act(struct cli_ctx *ctx, struct hv_db *db,
-                      struct auth_args *a, char **args, struct hv_err *err)
+static int create_act(struct cli_ctx *ctx, struct hv_db *db, void *ud,
+                      int argc, char **args, struct hv_err *err)
 {
+  struct auth_args *a = ud;
   double ttl = 0;
   char tok[TOKENS_TEXT_MAX], t[32] = "never";
   int64_t id = 0;
@@ -229,7 +207,7 @@ static int token_create(struct cli_ctx *ctx, int argc, char **argv)
       .usage = "--account NAME [--role ROLE] [--expires 30d] [--note TEXT]",
       .about = create_about,
       .opts = opts};
-  return run(ctx, &spec, &a, argc, argv, create_act);
+  return cli_run_db(ctx, &spec, argc, argv, create_act, &a);
 }
 
 /* "-" for 0, else the UTC time of t. */
@@ -252,9 +230,10 @@ static const char *state_of(const struct account_token *t, double now)
 
 static const char *const kinds[] = {"api", "session", "all", NULL};
 
-static int tlist_act(struct cli_ctx *ctx, struct hv_db *db,
-                     struct auth_args *a, char **args, struct hv_err *err)
+static int tlist_act(struct cli_ctx *ctx, struct hv_db *db, void *ud,
+                     int argc, char **args, struct hv_err *err)
 {
+  struct auth_args *a = ud;
   struct account_token *t = NULL;
   size_t n = 0;
   if (accounts_token_list(db, a->kind == 2 ? NULL : kinds[a->kind], &t, &n,
@@ -300,12 +279,11 @@ static int token_list(struct cli_ctx *ctx, int argc, char **argv)
       .about = "Tokens with their account, scope, state and times (never "
                "the token).\n",
       .opts = opts};
-  return run(ctx, &spec, &a, argc, argv, tlist_act);
+  return cli_run_db(ctx, &spec, argc, argv, tlist_act, &a);
 }
 
-static int revoke_act(struct cli_ctx *ctx, struct hv_db *db,
-                      struct auth_args *unused, char **args,
-                      struct hv_err *err)
+static int revoke_act(struct cli_ctx *ctx, struct hv_db *db, void *ud,
+                      int argc, char **args, struct hv_err *err)
 {
   int64_t id;
   if (hv_parse_i64(args[0], 1, INT64_MAX, &id, "token ID", err))
@@ -337,7 +315,7 @@ static const char revoke_about[] =
 static const struct {
   const char *group, *name;
   struct cli_spec spec;
-  auth_act act;
+  cli_db_fn act;
 } simple[] = {
     {"account", "list",
      SPEC("auth account list", "[--json]", list_about, 0, 0, NULL), list_act},
@@ -357,7 +335,8 @@ static int run_simple(struct cli_ctx *ctx, const char *group, int argc,
 {
   for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++)
     if (!strcmp(simple[i].group, group) && !strcmp(simple[i].name, argv[0]))
-      return run(ctx, &simple[i].spec, NULL, argc, argv, simple[i].act);
+      return cli_run_db(ctx, &simple[i].spec, argc, argv, simple[i].act,
+                        NULL);
   return HV_EINTERNAL; /* a table row without its entry above */
 }
 

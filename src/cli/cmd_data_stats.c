@@ -118,8 +118,8 @@ static void stats_text(const struct stats_summary *s,
            CLI_SAFE(s->top[i].title));
 }
 
-static int run(struct cli_ctx *ctx, int argc, char **args, struct hv_db *db,
-               struct hv_err *err)
+static int run(struct cli_ctx *ctx, struct hv_db *db, void *ud,
+               int argc, char **args, struct hv_err *err)
 {
   struct stats_summary s;
   struct stats_dataset ds;
@@ -138,5 +138,5 @@ static int run(struct cli_ctx *ctx, int argc, char **args, struct hv_db *db,
 
 int cmd_data_stats(struct cli_ctx *ctx, int argc, char **argv)
 {
-  return cli_run_db(ctx, &spec, argc, argv, run);
+  return cli_run_db(ctx, &spec, argc, argv, run, NULL);
 }

@@ -165,8 +165,8 @@ static const struct cli_spec list_spec = {
     .opts = no_opts,
 };
 
-static int models_list_run(struct cli_ctx *ctx, int argc, char **args,
-                           struct hv_db *db, struct hv_err *err)
+static int models_list_run(struct cli_ctx *ctx, struct hv_db *db, void *ud,
+                           int argc, char **args, struct hv_err *err)
 {
   struct registry_model *ms = NULL;
   size_t n = 0;
@@ -207,7 +207,7 @@ static int models_list_run(struct cli_ctx *ctx, int argc, char **args,
 
 static int models_list(struct cli_ctx *ctx, int argc, char **argv)
 {
-  return cli_run_db(ctx, &list_spec, argc, argv, models_list_run);
+  return cli_run_db(ctx, &list_spec, argc, argv, models_list_run, NULL);
 }
 
 static const struct cli_spec show_spec = {
@@ -401,9 +401,8 @@ static const struct cli_spec resolve_spec = {
     .args_msg = "expected one URI",
 };
 
-static int models_resolve_run(struct cli_ctx *ctx, int argc,
-                              char **args, struct hv_db *db,
-                              struct hv_err *err)
+static int models_resolve_run(struct cli_ctx *ctx, struct hv_db *db, void *ud,
+                              int argc, char **args, struct hv_err *err)
 {
   static struct uri_target t; /* large; one per process */
   if (uri_resolve_ex(ctx->home, db, args[0], &t, err))
@@ -430,7 +429,7 @@ static int models_resolve_run(struct cli_ctx *ctx, int argc,
 
 static int models_resolve(struct cli_ctx *ctx, int argc, char **argv)
 {
-  return cli_run_db(ctx, &resolve_spec, argc, argv, models_resolve_run);
+  return cli_run_db(ctx, &resolve_spec, argc, argv, models_resolve_run, NULL);
 }
 
 static const struct cli_spec check_spec = {

@@ -169,8 +169,8 @@ static void print_run(const struct tracking_run *r, json_t *arts)
   }
 }
 
-static int runs_show_run(struct cli_ctx *ctx, int argc, char **args,
-                         struct hv_db *db, struct hv_err *err)
+static int runs_show_run(struct cli_ctx *ctx, struct hv_db *db, void *ud,
+                         int argc, char **args, struct hv_err *err)
 {
   struct tracking_run *r = NULL;
   if (runs_get(db, args[0], &r, err))
@@ -191,7 +191,7 @@ static int runs_show_run(struct cli_ctx *ctx, int argc, char **args,
 
 static int runs_show(struct cli_ctx *ctx, int argc, char **argv)
 {
-  return cli_run_db(ctx, &show_spec, argc, argv, runs_show_run);
+  return cli_run_db(ctx, &show_spec, argc, argv, runs_show_run, NULL);
 }
 
 /* ---- compare ---- */
@@ -278,8 +278,8 @@ static void print_compare_section(const char *title, json_t *rows)
   }
 }
 
-static int runs_compare_run(struct cli_ctx *ctx, int argc, char **args,
-                            struct hv_db *db, struct hv_err *err)
+static int runs_compare_run(struct cli_ctx *ctx, struct hv_db *db, void *ud,
+                            int argc, char **args, struct hv_err *err)
 {
   size_t n = (size_t)argc;
   struct tracking_run *rs = calloc(n, sizeof(*rs));
@@ -314,7 +314,7 @@ static int runs_compare_run(struct cli_ctx *ctx, int argc, char **args,
 
 static int runs_compare(struct cli_ctx *ctx, int argc, char **argv)
 {
-  return cli_run_db(ctx, &compare_spec, argc, argv, runs_compare_run);
+  return cli_run_db(ctx, &compare_spec, argc, argv, runs_compare_run, NULL);
 }
 
 /* ---- history ---- */
