@@ -155,34 +155,22 @@ static int item_line(struct ml_load *ml, const struct ml_file *f, char *line,
 static int data_line(struct ml_load *ml, const struct ml_file *f, char *line,
                      void *ctx, struct hv_err *err)
 {
-  char *fld[4];
-  int64_t user, movie, ts;
-  double r;
-  if (ml_split(f, line, "\t", "TAB", fld, 4, err) ||
-      ml_id(f, fld[0], "user id", &user, err) ||
-      ml_id(f, fld[1], "movie id", &movie, err) ||
-      ml_rating_whole(f, fld[2], &r, err) || ml_timestamp(f, fld[3], &ts, err))
-    return err->code;
-  return ml_add_rating(ml, f, user, movie, r, ts, "u.user", "u.item", err);
+  return ml_rating_line(ml, f, line, "\t", "TAB", "u.user", "u.item", err);
 }
 
 int ml100k_read(struct ml_load *ml, struct hv_err *err)
 {
   struct occupations o = {.n = 0};
-  int rc =
-      ml_read_lines(ml, "u.genre", genre_line, NULL, "lines 'name|id'", err);
-  if (!rc)
-    rc = ml_read_lines(ml, "u.occupation", occupation_line, &o,
-                       "one occupation per line", err);
-  if (!rc)
-    rc = ml_read_lines(ml, "u.user", user_line, &o,
-                       "lines 'id|age|gender|occupation|zip'", err);
-  if (!rc)
-    rc = ml_read_lines(ml, "u.item", item_line, NULL,
-                       "lines 'id|title|date|video date|URL|genre flags'", err);
-  if (!rc)
-    rc = ml_read_lines(ml, "u.data", data_line, NULL,
-                       "lines 'user TAB movie TAB rating TAB timestamp'", err);
+  const struct ml_part parts[] = {
+      {"u.genre", genre_line, NULL, "lines 'name|id'"},
+      {"u.occupation", occupation_line, &o, "one occupation per line"},
+      {"u.user", user_line, &o, "lines 'id|age|gender|occupation|zip'"},
+      {"u.item", item_line, NULL,
+       "lines 'id|title|date|video date|URL|genre flags'"},
+      {"u.data", data_line, NULL,
+       "lines 'user TAB movie TAB rating TAB timestamp'"},
+  };
+  int rc = ml_read_files(ml, parts, sizeof(parts) / sizeof(parts[0]), err);
   occupations_free(&o);
   return rc;
 }

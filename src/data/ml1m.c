@@ -136,28 +136,18 @@ static int movie_line(struct ml_load *ml, const struct ml_file *f, char *line,
 static int rating_line(struct ml_load *ml, const struct ml_file *f, char *line,
                        void *ctx, struct hv_err *err)
 {
-  char *fld[4];
-  int64_t user, movie, ts;
-  double r;
-  if (ml_split(f, line, "::", "'::'", fld, 4, err) ||
-      ml_id(f, fld[0], "user id", &user, err) ||
-      ml_id(f, fld[1], "movie id", &movie, err) ||
-      ml_rating_whole(f, fld[2], &r, err) || ml_timestamp(f, fld[3], &ts, err))
-    return err->code;
-  return ml_add_rating(ml, f, user, movie, r, ts, "users.dat", "movies.dat",
-                       err);
+  return ml_rating_line(ml, f, line, "::", "'::'", "users.dat", "movies.dat",
+                        err);
 }
 
 int ml1m_read(struct ml_load *ml, struct hv_err *err)
 {
-  int rc =
-      ml_read_lines(ml, "users.dat", user_line, NULL,
-                    "lines 'UserID::Gender::Age::Occupation::Zip-code'", err);
-  if (!rc)
-    rc = ml_read_lines(ml, "movies.dat", movie_line, NULL,
-                       "lines 'MovieID::Title::Genres'", err);
-  if (!rc)
-    rc = ml_read_lines(ml, "ratings.dat", rating_line, NULL,
-                       "lines 'UserID::MovieID::Rating::Timestamp'", err);
-  return rc;
+  static const struct ml_part parts[] = {
+      {"users.dat", user_line, NULL,
+       "lines 'UserID::Gender::Age::Occupation::Zip-code'"},
+      {"movies.dat", movie_line, NULL, "lines 'MovieID::Title::Genres'"},
+      {"ratings.dat", rating_line, NULL,
+       "lines 'UserID::MovieID::Rating::Timestamp'"},
+  };
+  return ml_read_files(ml, parts, sizeof(parts) / sizeof(parts[0]), err);
 }

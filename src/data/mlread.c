@@ -364,3 +364,30 @@ int ml_add_rating(struct ml_load *ml, const struct ml_file *f, int64_t user,
   ml->res.ratings++;
   return 0;
 }
+
+int ml_rating_line(struct ml_load *ml, const struct ml_file *f, char *line,
+                   const char *sep, const char *sep_name,
+                   const char *users_file, const char *movies_file,
+                   struct hv_err *err)
+{
+  char *fld[4];
+  int64_t user, movie, ts;
+  double r;
+  if (ml_split(f, line, sep, sep_name, fld, 4, err) ||
+      ml_id(f, fld[0], "user id", &user, err) ||
+      ml_id(f, fld[1], "movie id", &movie, err) ||
+      ml_rating_whole(f, fld[2], &r, err) || ml_timestamp(f, fld[3], &ts, err))
+    return err->code;
+  return ml_add_rating(ml, f, user, movie, r, ts, users_file, movies_file,
+                       err);
+}
+
+int ml_read_files(struct ml_load *ml, const struct ml_part *parts, size_t n,
+                  struct hv_err *err)
+{
+  int rc = 0;
+  for (size_t i = 0; i < n && !rc; i++)
+    rc = ml_read_lines(ml, parts[i].name, parts[i].fn, parts[i].ctx,
+                       parts[i].expect, err);
+  return rc;
+}

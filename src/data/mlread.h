@@ -92,6 +92,19 @@ int ml_read_lines(struct ml_load *ml, const char *name, ml_line_fn fn,
                   void *ctx, const char *expect,
                   struct hv_err *err) HV_WARN_UNUSED;
 
+/* One file of a dataset for ml_read_files: its name, line reader, the
+ * reader's ctx and what a line looks like (for the empty-file message). */
+struct ml_part {
+  const char *name;
+  ml_line_fn fn;
+  void *ctx;
+  const char *expect;
+};
+
+/* ml_read_lines of parts[0..n) in order, stopping at the first error. */
+int ml_read_files(struct ml_load *ml, const struct ml_part *parts, size_t n,
+                  struct hv_err *err) HV_WARN_UNUSED;
+
 /* Fill err with "FILE:LINE: MESSAGE" for the current line; returns code. */
 int ml_fail(const struct ml_file *f, struct hv_err *err, int code,
             const char *fmt, ...) HV_PRINTF(4, 5);
@@ -157,5 +170,13 @@ int ml_add_rating(struct ml_load *ml, const struct ml_file *f, int64_t user,
                   int64_t movie, double rating, int64_t ts,
                   const char *users_file, const char *movies_file,
                   struct hv_err *err) HV_WARN_UNUSED;
+
+/* One whole-star ratings line, user SEP movie SEP rating SEP timestamp
+ * (ml-100k's u.data with TAB, ml-1m's ratings.dat with "::"; sep_name
+ * names the separator in a message), stored with ml_add_rating. */
+int ml_rating_line(struct ml_load *ml, const struct ml_file *f, char *line,
+                   const char *sep, const char *sep_name,
+                   const char *users_file, const char *movies_file,
+                   struct hv_err *err) HV_WARN_UNUSED;
 
 #endif
