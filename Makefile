@@ -30,7 +30,7 @@ CMAKE_FLAGS ?=
 DEB_PACKAGES = build-essential cmake pkg-config git libsqlite3-dev \
   libjansson-dev libmicrohttpd-dev libsodium-dev libjwt-dev libopenblas-dev \
   libcurl4-gnutls-dev libzip-dev libgsl-dev libcmocka-dev \
-  prometheus
+  prometheus libpq-dev postgresql-15
 FUZZ_DEB_PACKAGES = clang libclang-rt-dev
 
 .PHONY: all deps fuzz-deps install-missing build test asan-test tsan-test fuzz-build fuzz fuzz-ci demo \

@@ -100,12 +100,14 @@ static inline void sf_load(struct hv_db *db)
   assert_int_equal(loader_commit(ld, "test", "generated", &e), 0);
 }
 
-/* cmocka setup / teardown: *state is a loaded :memory: database. */
+/* cmocka setup / teardown: *state is a loaded :memory: database (a new
+ * PostgreSQL one under tests/pg_cluster.sh). */
 static inline int sf_setup(void **state)
 {
   struct hv_db *db = NULL;
   struct hv_err e = {0};
-  if (db_open(":memory:", &db, &e)) {
+  char url[512];
+  if (db_open(tu_db(":memory:", url, sizeof(url)), &db, &e)) {
     fprintf(stderr, "%s\n", e.msg);
     return -1;
   }

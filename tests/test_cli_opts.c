@@ -171,7 +171,7 @@ static void test_types(void **state)
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     struct vals v;
     memset(&v, 0, sizeof(v));
-    struct cli_ctx ctx = {"home", 0};
+    struct cli_ctx ctx = {.home = "home"};
     TABLE(v);
     struct out o;
     run(&ctx, &spec, cases[i].args, &o);
@@ -228,7 +228,7 @@ static void test_bad_input(void **state)
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     struct vals v;
     memset(&v, 0, sizeof(v));
-    struct cli_ctx ctx = {"home", 0};
+    struct cli_ctx ctx = {.home = "home"};
     TABLE(v);
     struct out o;
     run(&ctx, &spec, cases[i].args, &o);
@@ -243,7 +243,7 @@ static void test_repeated_and_list(void **state)
 {
   struct vals v;
   memset(&v, 0, sizeof(v));
-  struct cli_ctx ctx = {"home", 0};
+  struct cli_ctx ctx = {.home = "home"};
   TABLE(v);
   struct out o;
   run(&ctx, &spec,
@@ -264,7 +264,7 @@ static void test_early_common_positional(void **state)
 {
   struct vals v;
   memset(&v, 0, sizeof(v));
-  struct cli_ctx ctx = {"home", 0};
+  struct cli_ctx ctx = {.home = "home"};
   TABLE(v);
   struct out o;
   /* --early runs before --count wherever it stands; an abbreviation too */
@@ -304,7 +304,7 @@ static void test_required_messages(void **state)
       {CLI_OPT(CLI_STR, "cc", 0, NULL, "c", &c), .flags = CLI_REQUIRED},
       CLI_OPTS_END};
   const struct cli_spec spec = {.cmd = "req", .opts = opts};
-  struct cli_ctx ctx = {"home", 0};
+  struct cli_ctx ctx = {.home = "home"};
   const struct {
     const char *const *args;
     const char *msg;
@@ -326,7 +326,7 @@ static void test_help(void **state)
 {
   struct vals v;
   memset(&v, 0, sizeof(v));
-  struct cli_ctx ctx = {"home", 0};
+  struct cli_ctx ctx = {.home = "home"};
   TABLE(v);
   struct out o;
   /* help wins over a missing required flag and stops at once */

@@ -20,7 +20,7 @@
 
 struct fx {
   char home[256];
-  char dbpath[512];
+  char dbpath[512]; /* the SQLite file, or the PostgreSQL URI (tu_db) */
   struct hv_db *db;
   char runs[4][33]; /* 0,1: FINISHED with model; 2: RUNNING with model;
                        3: FINISHED without model */
@@ -34,6 +34,12 @@ static int setup(void **state)
   struct hv_err e = {0};
   tu_tmpdir(f->home, sizeof(f->home));
   snprintf(f->dbpath, sizeof(f->dbpath), "%s/harvest.db", f->home);
+  char url[512];
+  if (tu_on_pg()) { /* the CLI cases reach it through HARVEST_DB */
+    snprintf(f->dbpath, sizeof(f->dbpath), "%s",
+             tu_db(f->dbpath, url, sizeof(url)));
+    setenv("HARVEST_DB", f->dbpath, 1);
+  }
   if (db_open(f->dbpath, &f->db, &e))
     return -1;
   for (int i = 0; i < 4; i++) {
@@ -334,11 +340,7 @@ static void test_best_run(void **state)
 /* Run SQL on the database file behind the registry's back. */
 static int raw_sql(struct fx *f, const char *sql)
 {
-  sqlite3 *h = NULL;
-  assert_int_equal(sqlite3_open(f->dbpath, &h), SQLITE_OK);
-  int rc = sqlite3_exec(h, sql, NULL, NULL, NULL);
-  sqlite3_close(h);
-  return rc;
+  return tu_exec(f->dbpath, sql);
 }
 
 static void test_invariants_detect_tampering(void **state)

@@ -25,7 +25,8 @@ static struct hv_db *open_mem(void)
 {
   struct hv_db *db = NULL;
   struct hv_err e = {0};
-  assert_int_equal(db_open(":memory:", &db, &e), 0);
+  char url[512];
+  assert_int_equal(db_open(tu_db(":memory:", url, sizeof(url)), &db, &e), 0);
   return db;
 }
 

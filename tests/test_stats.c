@@ -19,7 +19,8 @@ static int setup(void **state)
 {
   struct hv_db *db = NULL;
   struct hv_err e = {0};
-  if (db_open(":memory:", &db, &e))
+  char url[512];
+  if (db_open(tu_db(":memory:", url, sizeof(url)), &db, &e))
     return -1;
   *state = db;
   return 0;

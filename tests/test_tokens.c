@@ -23,7 +23,8 @@
 
 static struct hv_db *mem_db(void)
 {
-  return tu_open_db(":memory:");
+  char url[512];
+  return tu_open_db(tu_db(":memory:", url, sizeof(url)));
 }
 
 static void test_store(void **state)

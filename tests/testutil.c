@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <libpq-fe.h>
+#include <sqlite3.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -87,6 +89,87 @@ int tu_run(const char *cmd, char *out, size_t cap)
   }
   int st = pclose(p);
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+const char *tu_db(const char *sqlite_path, char *out, size_t cap)
+{
+  static int seq;
+  const char *base = getenv("HV_TEST_PG");
+  if (!base || !*base)
+    return sqlite_path;
+  /* base is postgresql:///DBNAME?PARAMS: the new one replaces DBNAME */
+  const char *q = strchr(base, '?');
+  char name[64];
+  snprintf(name, sizeof(name), "hv_t%ld_%d", (long)getpid(), ++seq);
+  PGconn *c = PQconnectdb(base);
+  char sql[128];
+  snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
+  PGresult *r = PQexec(c, sql);
+  int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+  if (!ok)
+    fprintf(stderr, "tu_db: %s: %s", base, PQerrorMessage(c));
+  PQclear(r);
+  PQfinish(c);
+  assert_true(ok);
+  snprintf(out, cap, "postgresql:///%s%s", name, q ? q : "");
+  return out;
+}
+
+int tu_on_pg(void)
+{
+  const char *base = getenv("HV_TEST_PG");
+  return base && *base;
+}
+
+static int64_t q1_pg(const char *url, const char *sql)
+{
+  PGconn *c = PQconnectdb(url);
+  PGresult *r = PQexec(c, sql);
+  int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+  if (!ok)
+    fprintf(stderr, "tu_q1: %s: %s", sql, PQerrorMessage(c));
+  int64_t v = ok && PQntuples(r) && !PQgetisnull(r, 0, 0)
+                  ? strtoll(PQgetvalue(r, 0, 0), NULL, 10)
+                  : -1;
+  if (ok && PQntuples(r) && !strcmp(PQgetvalue(r, 0, 0), "t"))
+    v = 1; /* booleans */
+  PQclear(r);
+  PQfinish(c);
+  assert_true(ok);
+  return v;
+}
+
+int64_t tu_q1(const char *db, const char *sql)
+{
+  if (db_is_url(db))
+    return q1_pg(db, sql);
+  sqlite3 *h = NULL;
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+  int64_t v = -1;
+  if (sqlite3_step(st) == SQLITE_ROW)
+    v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+  return v;
+}
+
+int tu_exec(const char *db, const char *sql)
+{
+  if (!db_is_url(db)) {
+    sqlite3 *h = NULL;
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    int rc = sqlite3_exec(h, sql, NULL, NULL, NULL);
+    sqlite3_close(h);
+    return rc;
+  }
+  PGconn *c = PQconnectdb(db);
+  PGresult *r = PQexec(c, sql);
+  int rc = PQresultStatus(r) != PGRES_COMMAND_OK;
+  PQclear(r);
+  PQfinish(c);
+  return rc;
 }
 
 struct hv_db *tu_open_db(const char *path)

@@ -36,6 +36,27 @@ int tu_run(const char *cmd, char *out, size_t cap);
 
 struct hv_db;
 
+/* The database a store test opens: sqlite_path (":memory:" or a file)
+ * normally; under tests/pg_cluster.sh (HV_TEST_PG set to a connection URI
+ * of a throwaway cluster) a new, empty PostgreSQL database of that cluster,
+ * its URI written to out (cap bytes). Fails the test when the database
+ * cannot be created. */
+const char *tu_db(const char *sqlite_path, char *out, size_t cap);
+
+/* Column 0 of the first row of sql run on the database db (a SQLite file
+ * or a PostgreSQL URI, as tu_db gives), behind the store's back; -1 when
+ * there is no row. Fails the test when the query fails. */
+int64_t tu_q1(const char *db, const char *sql);
+
+/* Run sql (no rows) on db behind the store's back: 0 when it succeeded,
+ * non-zero when the database refused it. */
+int tu_exec(const char *db, const char *sql);
+
+/* 1 when the store tests run on PostgreSQL (under tests/pg_cluster.sh). A
+ * test of SQLite's own machinery (pragmas, sqlite_schema, its fast paths)
+ * skips there: `if (tu_on_pg()) skip();`. */
+int tu_on_pg(void);
+
 /* Open (creating or upgrading) the database at path; fails the test with
  * the error message when that does not work. The caller closes it. */
 struct hv_db *tu_open_db(const char *path);

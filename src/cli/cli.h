@@ -35,6 +35,7 @@ struct hv_db;
 struct cli_ctx {
   const char *home; /* --home / HARVEST_HOME / ./harvest-data */
   int json;         /* --json: print machine-readable output on stdout */
+  const char *db;   /* --db / HARVEST_DB; NULL: HOME/harvest.db */
 };
 
 typedef int (*cli_fn)(struct cli_ctx *ctx, int argc, char **argv);

@@ -73,7 +73,7 @@ int cli_open_home(const struct cli_ctx *ctx, struct hv_db **db,
   if (hv_path_join(path, sizeof(path), ctx->home, "artifacts", err) ||
       hv_mkdir_p(path, err))
     return err->code;
-  if (hv_path_join(path, sizeof(path), ctx->home, "harvest.db", err))
+  if (db_home_path(ctx->home, ctx->db, path, sizeof(path), err))
     return err->code;
   return db_open(path, db, err);
 }

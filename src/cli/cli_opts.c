@@ -22,13 +22,14 @@
 #define HELP_COL 24      /* where help text starts */
 #define HELP_WIDTH 79    /* help lines end before this column */
 
-/* The options every command accepts: --json, --home, -h/--help (t[2]),
- * then CLI_END. ctx may be NULL (help only). */
-static void common_table(struct cli_opt t[4], struct cli_ctx *ctx,
+/* The options every command accepts: --json, --home, --db, -h/--help
+ * (t[3]), then CLI_END. ctx may be NULL (help only). --db goes with --home:
+ * hidden where the command has no home. */
+static void common_table(struct cli_opt t[5], struct cli_ctx *ctx,
                          const struct cli_spec *spec)
 {
   const char *jh = spec->json_help, *hh = spec->home_help;
-  memset(t, 0, 4 * sizeof(*t));
+  memset(t, 0, 5 * sizeof(*t));
   t[0] = (struct cli_opt){.type = CLI_TRUE, .name = "json",
                           .dst = ctx ? &ctx->json : NULL,
                           .help = jh ? jh : "print the result as JSON",
@@ -39,7 +40,13 @@ static void common_table(struct cli_opt t[4], struct cli_ctx *ctx,
       .help = hh ? hh : "data folder (default $HARVEST_HOME or "
                         "./harvest-data)",
       .flags = hh && !*hh ? CLI_HIDDEN : 0};
-  t[2] = (struct cli_opt){.type = CLI_TRUE, .name = "help",
+  t[2] = (struct cli_opt){
+      .type = CLI_STR, .name = "db", .metavar = "URL",
+      .dst = ctx ? &ctx->db : NULL,
+      .help = "the database: postgresql://... or a SQLite file (default "
+              "$HARVEST_DB or HOME/harvest.db)",
+      .flags = hh && !*hh ? CLI_HIDDEN : 0};
+  t[3] = (struct cli_opt){.type = CLI_TRUE, .name = "help",
                           .short_name = 'h', .help = "show this help"};
 }
 
@@ -299,7 +306,7 @@ static int check_args(const struct cli_spec *spec, int argc, char **argv)
 int cli_parse(struct cli_ctx *ctx, const struct cli_spec *spec, int argc,
               char **argv)
 {
-  struct cli_opt common[4];
+  struct cli_opt common[5];
   struct flat f;
   struct option lo[CLI_MAX_OPTS + 1];
   char shorts[2 * CLI_MAX_OPTS + 1];
@@ -318,7 +325,7 @@ int cli_parse(struct cli_ctx *ctx, const struct cli_spec *spec, int argc,
     int i = find(&f, c);
     if (i < 0)
       return cli_usage_error(spec->cmd, "bad option");
-    if (f.o[i] == &common[2]) {
+    if (f.o[i] == &common[3]) {
       cli_help(stdout, spec);
       return CLI_HELP;
     }
@@ -416,7 +423,7 @@ static void help_table(struct help *h, const struct cli_opt *t);
 
 static void help_common(struct help *h)
 {
-  struct cli_opt common[4];
+  struct cli_opt common[5];
   common_table(common, NULL, h->spec);
   h->common_done = 1;
   help_table(h, common);

@@ -174,6 +174,7 @@ int cmd_serve(struct cli_ctx *ctx, int argc, char **argv)
   if (rc)
     return cli_parse_rc(rc);
   cfg.home = ctx->home;
+  cfg.db = ctx->db;
   struct hv_err err = {0};
   if (serve_run(&cfg, &err))
     return cli_report(&err);

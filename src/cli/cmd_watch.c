@@ -143,7 +143,7 @@ int cmd_watch(struct cli_ctx *ctx, int argc, char **argv)
   struct hv_db *db = NULL;
   char path[4096];
   if (cli_open_home(ctx, &db, &err) ||
-      hv_path_join(path, sizeof(path), ctx->home, "harvest.db", &err))
+      db_home_path(ctx->home, ctx->db, path, sizeof(path), &err))
     return cli_close_report(db, &err);
   db_close(db); /* created / migrated; the loop opens its own */
   f.opts.home = ctx->home;

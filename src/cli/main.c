@@ -50,7 +50,7 @@ static const size_t n_commands = sizeof(commands) / sizeof(commands[0]);
 static void usage(FILE *out)
 {
   fprintf(out,
-          "Usage: harvest [--home DIR] <command> [options]\n\n"
+          "Usage: harvest [--home DIR] [--db URL] <command> [options]\n\n"
           "Harvest trains, tracks, serves and monitors a two-tower movie\n"
           "recommender.\n\nCommands:\n");
   for (size_t i = 0; i < n_commands; i++)
@@ -59,6 +59,8 @@ static void usage(FILE *out)
           "\nGlobal options (also accepted after any command):\n"
           "  --home DIR   data folder (default $HARVEST_HOME or "
           "./harvest-data)\n"
+          "  --db URL     the database: postgresql://... or a SQLite file\n"
+          "               (default $HARVEST_DB or HOME/harvest.db)\n"
           "  --json       machine-readable output where a command reports\n"
           "  -h, --help   help; 'harvest <command> --help' for a command\n");
 }
@@ -107,6 +109,10 @@ static int parse_global(struct cli_ctx *ctx, int argc, char **argv)
       ctx->home = argv[++i];
     } else if (!strncmp(a, "--home=", 7)) {
       ctx->home = a + 7;
+    } else if (!strcmp(a, "--db") && i + 1 < argc) {
+      ctx->db = argv[++i];
+    } else if (!strncmp(a, "--db=", 5)) {
+      ctx->db = a + 5;
     } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
       usage(stdout);
       exit(0);
@@ -123,9 +129,12 @@ static int parse_global(struct cli_ctx *ctx, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-  struct cli_ctx ctx = {.home = getenv("HARVEST_HOME"), .json = 0};
+  struct cli_ctx ctx = {.home = getenv("HARVEST_HOME"),
+                        .db = getenv("HARVEST_DB"), .json = 0};
   if (!ctx.home || !*ctx.home)
     ctx.home = "./harvest-data";
+  if (ctx.db && !*ctx.db)
+    ctx.db = NULL;
   int i = parse_global(&ctx, argc, argv);
   if (i == -2)
     return cmd_version(&ctx, 0, NULL);

@@ -65,6 +65,41 @@ static inline int store_no_db(struct hv_err *err, const char *what)
   return hv_err_set(err, HV_EINVAL, "%s: no database", what);
 }
 
+/* Grow *p (elements of size sz) to hold at least need elements, doubling
+ * from 1024; *cap is updated. Returns 0 or HV_ENOMEM (*p is unchanged). */
+static inline int store_grow(void **p, size_t sz, size_t *cap, size_t need)
+{
+  if (need <= *cap)
+    return 0;
+  size_t nc = *cap ? *cap : 1024;
+  while (nc < need)
+    nc *= 2;
+  void *q = realloc(*p, nc * sz);
+  if (!q)
+    return HV_ENOMEM;
+  *p = q;
+  *cap = nc;
+  return 0;
+}
+
+/* Append one zeroed slot of size sz to the array *arr holding *n elements
+ * (capacity doubles at powers of two, from 4). Returns the slot, or NULL
+ * when out of memory (*arr and *n unchanged). */
+static inline void *store_append(void **arr, size_t *n, size_t sz)
+{
+  size_t cnt = *n;
+  if ((cnt & (cnt - 1)) == 0) { /* 0, 1, 2, 4, ...: full */
+    void *p = realloc(*arr, (cnt ? cnt * 2 : 4) * sz);
+    if (!p)
+      return NULL;
+    *arr = p;
+  }
+  *n = cnt + 1;
+  void *slot = (char *)*arr + cnt * sz;
+  memset(slot, 0, sz);
+  return slot;
+}
+
 /* ---- catalog ---------------------------------------------------------- */
 
 struct catalog_ops {
@@ -142,6 +177,21 @@ struct ratings_ops {
   /* Insert one checked rating (source 'api'); *id gets its rating_id. */
   int (*insert)(struct hv_db *db, const struct ratings_new *r, int64_t ts,
                 int64_t *id, struct hv_err *err);
+};
+
+/* A caller's callback and context, for a backend's row adapters. */
+struct store_cb {
+  union {
+    catalog_user_fn user;
+    catalog_movie_fn movie;
+    catalog_title_fn title;
+    int (*name)(void *ctx, int code, const char *name);
+    ratings_row_fn rating;
+    ratings_avg_fn avg;
+    int (*group)(void *ctx, int64_t id, int64_t count);
+    ratings_rec_fn rec;
+  } fn;
+  void *ctx;
 };
 
 /* ---- users (accounts) ------------------------------------------------- */
@@ -290,7 +340,7 @@ struct loader_ops {
 /* ---- the backend ------------------------------------------------------ */
 
 struct store_backend {
-  const char *name; /* "sqlite" */
+  const char *name; /* "sqlite", "postgresql" */
   int (*schema_latest)(void); /* the schema version this build creates */
   /* Open (creating and migrating) the database at path. */
   int (*open)(const char *path, struct hv_db **out, struct hv_err *err);
@@ -310,7 +360,9 @@ struct store_backend {
   const struct loader_ops *loader;
 };
 
-/* The SQLite backend (store/sqlite/sq.c). */
+/* The SQLite backend (store/sqlite/sq.c) and the PostgreSQL one
+ * (store/pg/pg.c). */
 extern const struct store_backend sq_backend;
+extern const struct store_backend pg_backend;
 
 #endif

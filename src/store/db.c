@@ -2,20 +2,39 @@
  * db.c - the connection's life cycle, dispatched to its backend: see db.h.
  *
  * Design: the backend is chosen once, at db_open, from the path; every
- * other call goes through db->be. Today every path is a SQLite file (or
- * ":memory:"); a PostgreSQL backend adds its table and a "postgresql://"
- * test here.
+ * other call goes through db->be. A libpq connection URI
+ * ("postgresql://..." or "postgres://...") is PostgreSQL (store/pg/),
+ * anything else a SQLite file (or ":memory:").
  */
 #include "store/db.h"
 
 #include <assert.h>
+#include <string.h>
 
 #include "store/backend.h"
+#include "util/fsutil.h"
+
+int db_is_url(const char *path)
+{
+  return path && (!strncmp(path, "postgresql://", 13) ||
+                  !strncmp(path, "postgres://", 11));
+}
+
+int db_home_path(const char *home, const char *db, char *out, size_t cap,
+                 struct hv_err *err)
+{
+  if (!db || !*db)
+    return hv_path_join(out, cap, home, "harvest.db", err);
+  if (strlen(db) >= cap)
+    return hv_err_set(err, HV_EINVAL, "database name too long: %.64s...",
+                      db);
+  memcpy(out, db, strlen(db) + 1);
+  return 0;
+}
 
 static const struct store_backend *backend_for(const char *path)
 {
-  (void)path;
-  return &sq_backend;
+  return db_is_url(path) ? &pg_backend : &sq_backend;
 }
 
 int db_open(const char *path, struct hv_db **out, struct hv_err *err)

@@ -24,10 +24,9 @@
  *   pragmas, migrations, statement cache; sq_<entity>.c: the SQL of one
  *   entity) and is the only code that includes sqlite3.h. Its connection
  *   struct embeds struct hv_db as its first member.
- * - A second backend (PostgreSQL) is one more folder (store/pg/) with one
- *   file per entity filling the same tables, and one line in db_open that
- *   picks it by the path ("postgresql://..."). No caller changes, no entity
- *   module changes.
+ * - The PostgreSQL backend (libpq) is one more folder (store/pg/) with one
+ *   file per entity filling the same tables; db_open picks it by the path
+ *   ("postgresql://..."). No caller changes, no entity module changes.
  * SQLite connections: WAL mode, foreign keys on, busy_timeout 5 s.
  *
  * Threads: a connection belongs to one thread at a time; servers open one
@@ -35,6 +34,8 @@
  */
 #ifndef HV_STORE_DB_H
 #define HV_STORE_DB_H
+
+#include <stddef.h>
 
 #include "util/err.h"
 
@@ -44,6 +45,16 @@ struct hv_db;
  * migrating it to the current schema. *out is the caller's to db_close. */
 int db_open(const char *path, struct hv_db **out,
             struct hv_err *err) HV_WARN_UNUSED;
+
+/* 1 when path is a PostgreSQL connection URI ("postgresql://..." or
+ * "postgres://..."), 0 for a SQLite file. */
+int db_is_url(const char *path);
+
+/* The database of the Harvest home at home into out (cap bytes): db when
+ * it is set (--db / HARVEST_DB: a "postgresql://" URI or a SQLite file),
+ * else HOME/harvest.db. Returns 0 or HV_EINVAL when it does not fit. */
+int db_home_path(const char *home, const char *db, char *out, size_t cap,
+                 struct hv_err *err) HV_WARN_UNUSED;
 
 /* Close a connection; NULL does nothing. */
 void db_close(struct hv_db *db);

@@ -89,6 +89,18 @@ int loader_begin(struct hv_db *db, int replace, struct loader **out,
   return loader_begin_opts(db, &opts, out, err);
 }
 
+/* HV_ECONFLICT ("WHAT ID: duplicate id") when s already holds id: found
+ * here, before the backend sees the row, so every backend refuses the row
+ * itself (a COPY would only notice at its end). */
+static int duplicate(const struct idset *s, int64_t id, const char *what,
+                     struct hv_err *err)
+{
+  if (!idset_has(s, id))
+    return 0;
+  return hv_err_set(err, HV_ECONFLICT, "%s %lld: duplicate id", what,
+                    (long long)id);
+}
+
 /* Remember id in s after its row went in, and count the row (count may
  * be NULL). */
 static int remember(struct idset *s, int64_t id, int64_t *count,
@@ -106,7 +118,9 @@ int loader_genre(struct loader *ld, int id, const char *name,
 {
   if (!ld || !name)
     return hv_err_set(err, HV_EINVAL, "genre %d: missing name", id);
-  int rc = LD(ld)->genre(ld->impl, id, name, err);
+  int rc = duplicate(&ld->genres, id, "genre", err);
+  if (!rc)
+    rc = LD(ld)->genre(ld->impl, id, name, err);
   return rc ? rc : remember(&ld->genres, id, NULL, err);
 }
 
@@ -121,7 +135,9 @@ int loader_movie(struct loader *ld, const struct hv_movie *m,
       return hv_err_set(err, HV_EINVAL,
                         "movie %lld: unknown genre id %d (load genres first)",
                         (long long)m->id, m->genre_ids[i]);
-  int rc = LD(ld)->movie(ld->impl, m, err);
+  int rc = duplicate(&ld->movies, m->id, "movie", err);
+  if (!rc)
+    rc = LD(ld)->movie(ld->impl, m, err);
   return rc ? rc : remember(&ld->movies, m->id, &ld->n.movies, err);
 }
 
@@ -130,7 +146,9 @@ int loader_user(struct loader *ld, const struct hv_user *u,
 {
   if (!ld || !u)
     return hv_err_set(err, HV_EINVAL, "missing user");
-  int rc = LD(ld)->user(ld->impl, u, err);
+  int rc = duplicate(&ld->users, u->id, "user", err);
+  if (!rc)
+    rc = LD(ld)->user(ld->impl, u, err);
   return rc ? rc : remember(&ld->users, u->id, &ld->n.users, err);
 }
 

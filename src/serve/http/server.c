@@ -682,8 +682,7 @@ static int serve_init(struct serve *s, const struct serve_config *cfg,
   for (size_t i = 0; i < routes_count; i++)
     s->route_names[i] = routes_table[i].name;
   if (hv_mkdir_private(s->home, err) ||
-      hv_path_join(s->db_path, sizeof(s->db_path), s->home, "harvest.db",
-                   err))
+      db_home_path(s->home, cfg->db, s->db_path, sizeof(s->db_path), err))
     return err->code;
   if (!(s->slot = modelslot_new()) ||
       !(s->metrics = metrics_new(s->route_names, routes_count)))

@@ -40,6 +40,8 @@
 
 struct serve_config {
   const char *home;         /* required: the Harvest home (db, keys) */
+  const char *db;           /* NULL = HOME/harvest.db; else a
+                             * "postgresql://" URI or a SQLite file */
   const char *host;         /* NULL = 127.0.0.1 */
   int port;                 /* 0 = any free port (see serve_port) */
   int threads;              /* 0 = one per CPU */

@@ -344,33 +344,13 @@ int sq_end(struct hv_db *db, int rc, struct hv_err *err)
 int sq_grow(void **p, size_t sz, size_t *cap, size_t need)
 {
   assert(sz > 0);
-  if (need <= *cap)
-    return 0;
-  size_t nc = *cap ? *cap : 1024;
-  while (nc < need)
-    nc *= 2;
-  void *q = realloc(*p, nc * sz);
-  if (!q)
-    return HV_ENOMEM;
-  *p = q;
-  *cap = nc;
-  return 0;
+  return store_grow(p, sz, cap, need);
 }
 
 void *sq_append(void **arr, size_t *n, size_t sz)
 {
   assert(sz > 0 && (*arr != NULL || *n == 0));
-  size_t cnt = *n;
-  if ((cnt & (cnt - 1)) == 0) { /* 0, 1, 2, 4, ...: full */
-    void *p = realloc(*arr, (cnt ? cnt * 2 : 4) * sz);
-    if (!p)
-      return NULL;
-    *arr = p;
-  }
-  *n = cnt + 1;
-  void *slot = (char *)*arr + cnt * sz;
-  memset(slot, 0, sz);
-  return slot;
+  return store_append(arr, n, sz);
 }
 
 /* Step st (first column an int64) to the end, appending column 0 to *out /

@@ -145,19 +145,4 @@ int sq_run_ids(struct hv_db *db, const char *sql, int cache, const int64_t *p,
 int sq_run_row(struct hv_db *db, const char *sql, const int64_t *p, int np,
                int64_t *out, int k, const char *what, struct hv_err *err);
 
-/* A caller's callback and context, for the row adapters of sq_run. */
-struct sq_cb {
-  union {
-    catalog_user_fn user;
-    catalog_movie_fn movie;
-    catalog_title_fn title;
-    int (*name)(void *ctx, int code, const char *name);
-    ratings_row_fn rating;
-    ratings_avg_fn avg;
-    int (*group)(void *ctx, int64_t id, int64_t count);
-    ratings_rec_fn rec;
-  } fn;
-  void *ctx;
-};
-
 #endif

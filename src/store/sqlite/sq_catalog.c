@@ -40,7 +40,7 @@ static const char *const sql_ids[] = {
 
 static int user_row(sqlite3_stmt *st, void *arg)
 {
-  const struct sq_cb *cb = arg;
+  const struct store_cb *cb = arg;
   struct catalog_user_row u = {
       .id = sqlite3_column_int64(st, 0),
       .raw_age = sq_col_int_or(st, 1, -1),
@@ -56,14 +56,14 @@ static int user_row(sqlite3_stmt *st, void *arg)
 static int users(struct hv_db *db, const int64_t *id, catalog_user_fn fn,
                  void *ctx, size_t *n, struct hv_err *err)
 {
-  struct sq_cb cb = {.fn.user = fn, .ctx = ctx};
+  struct store_cb cb = {.fn.user = fn, .ctx = ctx};
   return sq_run(db, id ? sql_user : sql_users, 1, id, id ? 1 : 0, user_row,
                 &cb, n, "reading users", err);
 }
 
 static int movie_row(sqlite3_stmt *st, void *arg)
 {
-  const struct sq_cb *cb = arg;
+  const struct store_cb *cb = arg;
   const char *title = sq_col_text(st, 1), *genres = sq_col_text(st, 5);
   struct catalog_movie_row m = {
       .id = sqlite3_column_int64(st, 0),
@@ -79,7 +79,7 @@ static int movie_row(sqlite3_stmt *st, void *arg)
 static int movies(struct hv_db *db, int64_t random_n, catalog_movie_fn fn,
                   void *ctx, struct hv_err *err)
 {
-  struct sq_cb cb = {.fn.movie = fn, .ctx = ctx};
+  struct store_cb cb = {.fn.movie = fn, .ctx = ctx};
   return sq_run(db, random_n < 0 ? sql_movies : sql_random, 1, &random_n,
                 random_n < 0 ? 0 : 1, movie_row, &cb, NULL, "reading movies",
                 err);
@@ -87,7 +87,7 @@ static int movies(struct hv_db *db, int64_t random_n, catalog_movie_fn fn,
 
 static int title_row(sqlite3_stmt *st, void *arg)
 {
-  const struct sq_cb *cb = arg;
+  const struct store_cb *cb = arg;
   const char *t = sq_col_text(st, 1);
   return cb->fn.title(cb->ctx, sqlite3_column_int64(st, 0), t ? t : "");
 }
@@ -95,7 +95,7 @@ static int title_row(sqlite3_stmt *st, void *arg)
 static int titles(struct hv_db *db, catalog_title_fn fn, void *ctx,
                   struct hv_err *err)
 {
-  struct sq_cb cb = {.fn.title = fn, .ctx = ctx};
+  struct store_cb cb = {.fn.title = fn, .ctx = ctx};
   return sq_run(db, sql_titles, 0, NULL, 0, title_row, &cb, NULL,
                 "reading titles", err);
 }
@@ -213,7 +213,7 @@ static int load_movies(struct hv_db *db, struct catalog_movies *out,
 
 static int name_row(sqlite3_stmt *st, void *arg)
 {
-  const struct sq_cb *cb = arg;
+  const struct store_cb *cb = arg;
   const char *t = sq_col_text(st, 1);
   return cb->fn.name(cb->ctx, sqlite3_column_int(st, 0), t ? t : "");
 }
@@ -228,7 +228,7 @@ static int names(struct hv_db *db, enum catalog_table table,
           : "SELECT occupation_label, MIN(occupation_text) FROM users "
             "WHERE occupation_label IS NOT NULL GROUP BY occupation_label "
             "ORDER BY occupation_label";
-  struct sq_cb cb = {.fn.name = fn, .ctx = ctx};
+  struct store_cb cb = {.fn.name = fn, .ctx = ctx};
   return sq_run(db, sql, 0, NULL, 0, name_row, &cb, NULL, "reading names",
                 err);
 }

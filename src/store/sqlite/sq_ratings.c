@@ -27,7 +27,7 @@ static const char sql_insert[] =
 
 static int rec_row(sqlite3_stmt *st, void *arg)
 {
-  const struct sq_cb *cb = arg;
+  const struct store_cb *cb = arg;
   assert(sqlite3_column_count(st) == 5); /* the five read below */
   struct ratings_rec r = {
       .rating_id = sqlite3_column_int64(st, 0),
@@ -43,7 +43,7 @@ static int each(struct hv_db *db, const struct ratings_sel *sel,
                 ratings_rec_fn fn, void *ctx, struct hv_err *err)
 {
   const int64_t p[4] = {sel->lo, sel->hi, sel->excl_first, sel->excl_last};
-  struct sq_cb cb = {.fn.rec = fn, .ctx = ctx};
+  struct store_cb cb = {.fn.rec = fn, .ctx = ctx};
   return sq_run(db, sel->by_time ? sql_by_time : sql_by_id, 0, p,
                 sel->by_time ? 4 : 2, rec_row, &cb, NULL, "reading ratings",
                 err);
@@ -118,7 +118,7 @@ static int user_movies(struct hv_db *db, int64_t uid, int64_t **out,
 
 static int rating_row(sqlite3_stmt *st, void *arg)
 {
-  const struct sq_cb *cb = arg;
+  const struct store_cb *cb = arg;
   const char *t = sq_col_text(st, 3), *s = sq_col_text(st, 6);
   struct ratings_row r = {
       .rating_id = sqlite3_column_int64(st, 0),
@@ -135,14 +135,14 @@ static int rating_row(sqlite3_stmt *st, void *arg)
 static int user_each(struct hv_db *db, int64_t uid, ratings_row_fn fn,
                      void *ctx, struct hv_err *err)
 {
-  struct sq_cb cb = {.fn.rating = fn, .ctx = ctx};
+  struct store_cb cb = {.fn.rating = fn, .ctx = ctx};
   return sq_run(db, sql_user_ratings, 1, &uid, 1, rating_row, &cb, NULL,
                 "reading ratings", err);
 }
 
 static int avg_row(sqlite3_stmt *st, void *arg)
 {
-  const struct sq_cb *cb = arg;
+  const struct store_cb *cb = arg;
   const char *t = sq_col_text(st, 1);
   return cb->fn.avg(cb->ctx, sqlite3_column_int64(st, 0), t ? t : "",
                     sqlite3_column_double(st, 2),
@@ -161,7 +161,7 @@ static int movie_avg(struct hv_db *db, double min, double max,
     return HV_EDB;
   sqlite3_bind_double(st, 1, min);
   sqlite3_bind_double(st, 2, max);
-  struct sq_cb cb = {.fn.avg = fn, .ctx = ctx};
+  struct store_cb cb = {.fn.avg = fn, .ctx = ctx};
   int rc = sq_each_row(db, st, avg_row, &cb, NULL, "reading averages", err);
   sqlite3_finalize(st);
   return rc;

@@ -48,7 +48,7 @@ static int histogram(struct hv_db *db, int64_t n[STATS_HIST],
 
 static int group_row(sqlite3_stmt *st, void *arg)
 {
-  const struct sq_cb *cb = arg;
+  const struct store_cb *cb = arg;
   return cb->fn.group(cb->ctx, sqlite3_column_int64(st, 0),
                       sqlite3_column_int64(st, 1));
 }
@@ -57,7 +57,7 @@ static int per_group(struct hv_db *db, int by_movie,
                      int (*fn)(void *ctx, int64_t id, int64_t count),
                      void *ctx, struct hv_err *err)
 {
-  struct sq_cb cb = {.fn.group = fn, .ctx = ctx};
+  struct store_cb cb = {.fn.group = fn, .ctx = ctx};
   return sq_run(db,
                 by_movie ? "SELECT movie_id, COUNT(*) FROM ratings "
                            "GROUP BY movie_id"

@@ -1,0 +1,482 @@
+/*
+ * pg.c - the PostgreSQL backend: connection, transactions, migrations, the
+ * prepared-statement cache and the helpers its entity files share (see
+ * pg.h), and the backend table db_open uses (pg_backend).
+ *
+ * Threads: a connection belongs to one thread at a time.
+ */
+#include "store/pg/pg.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The advisory lock keys: every write transaction, and migrations. */
+#define PG_LOCK_WRITE "7161128239401"
+#define PG_LOCK_MIGRATE "7161128239402"
+
+/* Rows per FETCH of pg_run_cursor. */
+#define PG_FETCH "20000"
+
+/* ---- parameters ------------------------------------------------------- */
+
+void pg_arg_i64(struct pg_args *a, int64_t x)
+{
+  assert(a->n < PG_ARGS_MAX);
+  snprintf(a->num[a->n], sizeof(a->num[0]), "%lld", (long long)x);
+  a->v[a->n] = a->num[a->n];
+  a->n++;
+}
+
+void pg_arg_f64(struct pg_args *a, double x)
+{
+  assert(a->n < PG_ARGS_MAX);
+  if (isnan(x)) {
+    a->v[a->n++] = NULL;
+    return;
+  }
+  snprintf(a->num[a->n], sizeof(a->num[0]), "%.17g", x);
+  a->v[a->n] = a->num[a->n];
+  a->n++;
+}
+
+void pg_arg_text(struct pg_args *a, const char *s)
+{
+  assert(a->n < PG_ARGS_MAX);
+  a->v[a->n++] = s;
+}
+
+/* ---- errors and statements -------------------------------------------- */
+
+int pg_fail(struct hv_db *db, const PGresult *res, struct hv_err *err,
+            const char *what)
+{
+  struct pg_db *p = pg_of(db);
+  const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+  snprintf(p->sqlstate, sizeof(p->sqlstate), "%s", state ? state : "");
+  const char *msg = res ? PQresultErrorMessage(res) : "";
+  if (!msg || !*msg)
+    msg = PQerrorMessage(p->c);
+  size_t n = strlen(msg);
+  while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+    n--; /* libpq ends its messages with a newline */
+  return hv_err_set(err, HV_EDB, "%s: %.*s", what, (int)n, msg);
+}
+
+int pg_is_constraint(struct hv_db *db)
+{
+  return !strncmp(pg_of(db)->sqlstate, "23", 2);
+}
+
+/* 0 when res succeeded (freeing it unless keep), else pg_fail. */
+static int check(struct hv_db *db, PGresult *res, int keep, const char *what,
+                 struct hv_err *err)
+{
+  ExecStatusType s = PQresultStatus(res);
+  if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
+    if (!keep)
+      PQclear(res);
+    return 0;
+  }
+  int rc = pg_fail(db, res, err, what);
+  PQclear(res);
+  return rc;
+}
+
+int pg_exec(struct hv_db *db, const char *sql, struct hv_err *err)
+{
+  return check(db, PQexec(pg_of(db)->c, sql), 0, "database", err);
+}
+
+/* The name under which sql is prepared on this connection, preparing it on
+ * first use; NULL when the cache is full (the caller runs it unprepared). */
+static int prepared(struct hv_db *db, const char *sql, int nparams,
+                    char name[16], struct hv_err *err)
+{
+  struct pg_db *p = pg_of(db);
+  for (int i = 0; i < p->n_prep; i++)
+    if (p->prep[i] == sql) {
+      snprintf(name, 16, "hv%d", i);
+      return 1;
+    }
+  if (p->n_prep == PG_PREP_MAX)
+    return 0;
+  snprintf(name, 16, "hv%d", p->n_prep);
+  if (check(db, PQprepare(p->c, name, sql, nparams, NULL), 0, "prepare",
+            err))
+    return HV_EDB;
+  p->prep[p->n_prep++] = sql;
+  return 1;
+}
+
+int pg_query(struct hv_db *db, const char *sql, int cache,
+             const struct pg_args *a, PGresult **res, const char *what,
+             struct hv_err *err)
+{
+  struct pg_db *p = pg_of(db);
+  int n = a ? a->n : 0;
+  const char *const *v = a ? a->v : NULL;
+  char name[16];
+  int prep = cache ? prepared(db, sql, n, name, err) : 0;
+  if (prep < 0)
+    return prep;
+  p->sqlstate[0] = '\0';
+  PGresult *r = prep ? PQexecPrepared(p->c, name, n, v, NULL, NULL, 0)
+                     : PQexecParams(p->c, sql, n, NULL, v, NULL, NULL, 0);
+  *res = NULL;
+  if (check(db, r, 1, what, err))
+    return HV_EDB;
+  *res = r;
+  return 0;
+}
+
+int pg_cmd(struct hv_db *db, const char *sql, int cache,
+           const struct pg_args *a, int64_t *changed, const char *what,
+           struct hv_err *err)
+{
+  PGresult *r = NULL;
+  if (pg_query(db, sql, cache, a, &r, what, err))
+    return HV_EDB;
+  if (changed)
+    *changed = strtoll(PQcmdTuples(r), NULL, 10);
+  PQclear(r);
+  return 0;
+}
+
+/* Hand rows of r to row; returns 0 or its non-zero value. */
+static int each_row(const PGresult *r, pg_row_fn row, void *arg)
+{
+  int n = PQntuples(r), rc = 0;
+  for (int i = 0; i < n && !rc; i++)
+    rc = row(r, i, arg);
+  return rc;
+}
+
+int pg_run(struct hv_db *db, const char *sql, int cache,
+           const struct pg_args *a, pg_row_fn row, void *arg, size_t *n_rows,
+           const char *what, struct hv_err *err)
+{
+  PGresult *r = NULL;
+  if (n_rows)
+    *n_rows = 0;
+  if (pg_query(db, sql, cache, a, &r, what, err))
+    return HV_EDB;
+  if (n_rows)
+    *n_rows = (size_t)PQntuples(r);
+  int rc = each_row(r, row, arg);
+  PQclear(r);
+  return rc;
+}
+
+/* Fetch the declared cursor cur batch by batch into row. */
+static int fetch_all(struct hv_db *db, const char *cur, pg_row_fn row,
+                     void *arg, const char *what, struct hv_err *err)
+{
+  char sql[64];
+  snprintf(sql, sizeof(sql), "FETCH " PG_FETCH " FROM %s", cur);
+  for (;;) {
+    PGresult *r = NULL;
+    if (pg_query(db, sql, 0, NULL, &r, what, err))
+      return HV_EDB;
+    int n = PQntuples(r), rc = each_row(r, row, arg);
+    PQclear(r);
+    if (rc || n == 0)
+      return rc;
+  }
+}
+
+int pg_run_cursor(struct hv_db *db, const char *sql, const struct pg_args *a,
+                  pg_row_fn row, void *arg, const char *what,
+                  struct hv_err *err)
+{
+  struct pg_db *p = pg_of(db);
+  int own = PQtransactionStatus(p->c) == PQTRANS_IDLE;
+  if (own && pg_exec(db, "BEGIN", err))
+    return HV_EDB;
+  char cur[32], decl[4096];
+  snprintf(cur, sizeof(cur), "hv_cur%d", p->n_cursors++);
+  int len = snprintf(decl, sizeof(decl), "DECLARE %s NO SCROLL CURSOR FOR %s",
+                     cur, sql);
+  assert(len > 0 && (size_t)len < sizeof(decl));
+  int64_t ignored;
+  int rc = pg_cmd(db, decl, 0, a, &ignored, what, err);
+  if (!rc)
+    rc = fetch_all(db, cur, row, arg, what, err);
+  if (!rc) {
+    char close[48];
+    snprintf(close, sizeof(close), "CLOSE %s", cur);
+    rc = pg_exec(db, close, err);
+  }
+  if (own)
+    return pg_end(db, rc, err);
+  return rc;
+}
+
+struct ids_out {
+  int64_t *v;
+  size_t n, cap;
+};
+
+static int row_id(const PGresult *r, int i, void *arg)
+{
+  struct ids_out *o = arg;
+  if (store_grow((void **)&o->v, sizeof(int64_t), &o->cap, o->n + 1))
+    return HV_ENOMEM;
+  o->v[o->n++] = pg_i64(r, i, 0, 0);
+  return 0;
+}
+
+int pg_run_ids(struct hv_db *db, const char *sql, const struct pg_args *a,
+               int64_t **out, size_t *n, const char *what,
+               struct hv_err *err)
+{
+  struct ids_out o = {0};
+  int rc = pg_run(db, sql, 0, a, row_id, &o, NULL, what, err);
+  if (rc == HV_ENOMEM)
+    hv_err_set(err, rc, "%s: out of memory", what);
+  if (rc) {
+    free(o.v);
+    return rc;
+  }
+  *out = o.v;
+  *n = o.n;
+  return 0;
+}
+
+struct collect {
+  void *arr;
+  size_t n, sz;
+  pg_read_fn read;
+};
+
+static int row_collect(const PGresult *r, int i, void *arg)
+{
+  struct collect *c = arg;
+  void *el = store_append(&c->arr, &c->n, c->sz);
+  int oom = !el;
+  if (el)
+    c->read(r, i, el, &oom);
+  return oom ? HV_ENOMEM : 0;
+}
+
+int pg_collect(struct hv_db *db, const char *sql, const struct pg_args *a,
+               size_t sz, pg_read_fn read, void (*free_arr)(void *, size_t),
+               void **out, size_t *n, const char *what, struct hv_err *err)
+{
+  struct collect c = {NULL, 0, sz, read};
+  *out = NULL;
+  *n = 0;
+  int rc = pg_run(db, sql, 0, a, row_collect, &c, NULL, what, err);
+  if (rc == HV_ENOMEM)
+    hv_err_set(err, rc, "%s: out of memory", what);
+  if (rc) {
+    if (free_arr)
+      free_arr(c.arr, c.n);
+    else
+      free(c.arr);
+    return rc;
+  }
+  *out = c.arr;
+  *n = c.n;
+  return 0;
+}
+
+int pg_run_row(struct hv_db *db, const char *sql, const struct pg_args *a,
+               int64_t *out, int k, const char *what, struct hv_err *err)
+{
+  PGresult *r = NULL;
+  if (pg_query(db, sql, 0, a, &r, what, err))
+    return HV_EDB;
+  int rc = 0;
+  if (PQntuples(r) != 1 || PQnfields(r) < k)
+    rc = hv_err_set(err, HV_EDB, "%s: no row", what);
+  for (int c = 0; c < k && !rc; c++)
+    out[c] = pg_i64(r, 0, c, 0);
+  PQclear(r);
+  return rc;
+}
+
+/* ---- column readers --------------------------------------------------- */
+
+const char *pg_text(const PGresult *r, int i, int c)
+{
+  return PQgetisnull(r, i, c) ? NULL : PQgetvalue(r, i, c);
+}
+
+int64_t pg_i64(const PGresult *r, int i, int c, int64_t dflt)
+{
+  const char *s = pg_text(r, i, c);
+  return s ? strtoll(s, NULL, 10) : dflt;
+}
+
+double pg_f64(const PGresult *r, int i, int c, double dflt)
+{
+  const char *s = pg_text(r, i, c);
+  return s ? strtod(s, NULL) : dflt;
+}
+
+char *pg_dup(const PGresult *r, int i, int c, int *oom)
+{
+  const char *s = pg_text(r, i, c);
+  if (!s)
+    return NULL;
+  char *d = strdup(s);
+  if (!d)
+    *oom = 1;
+  return d;
+}
+
+void pg_copy(const PGresult *r, int i, int c, char *buf, size_t cap)
+{
+  store_copy_text(buf, cap, pg_text(r, i, c));
+}
+
+/* ---- connection ------------------------------------------------------- */
+
+static int pg_begin(struct hv_db *db, struct hv_err *err)
+{
+  if (pg_exec(db, "BEGIN", err))
+    return HV_EDB;
+  if (pg_exec(db, "SELECT pg_advisory_xact_lock(" PG_LOCK_WRITE ")", err)) {
+    pg_exec(db, "ROLLBACK", NULL);
+    return HV_EDB;
+  }
+  return 0;
+}
+
+static int pg_commit(struct hv_db *db, struct hv_err *err)
+{
+  return pg_exec(db, "COMMIT", err);
+}
+
+static void pg_rollback(struct hv_db *db)
+{
+  struct pg_db *p = pg_of(db);
+  if (p->c && PQtransactionStatus(p->c) != PQTRANS_IDLE)
+    PQclear(PQexec(p->c, "ROLLBACK"));
+}
+
+int pg_end(struct hv_db *db, int rc, struct hv_err *err)
+{
+  if (rc) {
+    pg_rollback(db);
+    return rc;
+  }
+  return pg_commit(db, err);
+}
+
+static int pg_schema_latest(void)
+{
+  return pg_schema_count;
+}
+
+static int pg_schema_version(struct hv_db *db)
+{
+  int64_t v = -1;
+  struct hv_err e = {0};
+  if (pg_run_row(db, "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+                 NULL, &v, 1, "schema_version", &e))
+    return -1;
+  return (int)v;
+}
+
+static int apply_migration(struct hv_db *db, int to, struct hv_err *err)
+{
+  struct pg_args a = {0};
+  pg_arg_i64(&a, to);
+  int rc = pg_exec(db, "BEGIN", err);
+  if (!rc)
+    rc = pg_exec(db, pg_schema_migrations[to - 1], err);
+  if (!rc)
+    rc = pg_cmd(db,
+                "INSERT INTO schema_version(version, applied_at) "
+                "VALUES ($1, extract(epoch from now())::bigint)",
+                0, &a, NULL, "schema_version", err);
+  rc = pg_end(db, rc, err);
+  if (rc)
+    hv_err_prefix(err, "%s: migration to schema %d", db->path, to);
+  return rc;
+}
+
+/* Migrate under a session advisory lock, so two processes opening a new
+ * database at once do not both create it. */
+static int migrate(struct hv_db *db, struct hv_err *err)
+{
+  if (pg_exec(db, "SET client_min_messages = warning;"
+                  "SELECT pg_advisory_lock(" PG_LOCK_MIGRATE ");"
+                  "CREATE TABLE IF NOT EXISTS schema_version ("
+                  " version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)",
+              err))
+    return HV_EDB;
+  int have = pg_schema_version(db), rc = 0;
+  if (have < 0)
+    rc = hv_err_set(err, HV_EDB, "%s: cannot read schema_version", db->path);
+  else if (have > pg_schema_count)
+    rc = hv_err_set(err, HV_EVERSION,
+                    "%s is schema version %d but this harvest knows up to "
+                    "%d; use a newer harvest",
+                    db->path, have, pg_schema_count);
+  for (int v = have + 1; !rc && v <= pg_schema_count; v++)
+    rc = apply_migration(db, v, err);
+  pg_exec(db, "SELECT pg_advisory_unlock(" PG_LOCK_MIGRATE ")", NULL);
+  return rc;
+}
+
+static void pg_close(struct hv_db *db)
+{
+  struct pg_db *p = pg_of(db);
+  PQfinish(p->c);
+  free(p);
+}
+
+static int pg_open(const char *path, struct hv_db **out, struct hv_err *err)
+{
+  *out = NULL;
+  struct pg_db *p = calloc(1, sizeof(*p));
+  if (!p)
+    return hv_err_set(err, HV_ENOMEM, "out of memory opening %s", path);
+  p->base.be = &pg_backend;
+  snprintf(p->base.path, sizeof(p->base.path), "%s", path);
+  p->c = PQconnectdb(path);
+  int rc = 0;
+  if (!p->c || PQstatus(p->c) != CONNECTION_OK) {
+    const char *m = p->c ? PQerrorMessage(p->c) : "out of memory";
+    size_t n = strlen(m);
+    while (n && m[n - 1] == '\n')
+      n--;
+    rc = hv_err_set(err, HV_EDB, "cannot connect to %s: %.*s", path, (int)n,
+                    m);
+  }
+  if (!rc && (rc = migrate(&p->base, err)) && err->code != HV_EVERSION)
+    hv_err_prefix(err, "%s", path);
+  if (rc) {
+    pg_close(&p->base);
+    return rc;
+  }
+  *out = &p->base;
+  return 0;
+}
+
+/* PostgreSQL checks foreign keys and constraints on every write; what is
+ * left to check is that the server answers and the schema is this
+ * build's. */
+static int pg_check(struct hv_db *db, struct hv_err *err)
+{
+  int v = pg_schema_version(db);
+  if (v != pg_schema_count)
+    return hv_err_set(err, HV_ECORRUPT, "%s: schema version %d, expected %d",
+                      db->path, v, pg_schema_count);
+  return 0;
+}
+
+const struct store_backend pg_backend = {
+    .name = "postgresql", .schema_latest = pg_schema_latest,
+    .open = pg_open, .close = pg_close,
+    .begin = pg_begin, .commit = pg_commit, .rollback = pg_rollback,
+    .schema_version = pg_schema_version, .check = pg_check,
+    .catalog = &pg_catalog_ops, .ratings = &pg_ratings_ops,
+    .users = &pg_users_ops, .accounts = &pg_accounts_ops,
+    .tracking = &pg_tracking_ops,
+    .registry = &pg_registry_ops, .stats = &pg_stats_ops,
+    .loader = &pg_loader_ops};

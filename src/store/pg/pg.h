@@ -1,0 +1,152 @@
+/*
+ * pg.h - the PostgreSQL backend's connection and the helpers its files
+ * share. Only files in src/store/pg/ include this header; it is the one
+ * place libpq-fe.h enters the tree.
+ *
+ * Design: struct pg_db embeds struct hv_db first, so a struct hv_db * of
+ * this backend is a struct pg_db * (pg_of checks the tag). Every query is
+ * parameterised ($1, $2, ...; values sent as text, never printed into the
+ * SQL). Queries run per request are prepared once per connection, named by
+ * the address of their static SQL text (the SQLite backend's statement
+ * cache, the libpq way); the rest go through PQexecParams. A query's whole
+ * result is fetched before its rows are handed to a callback, so a callback
+ * may query the same connection again; the one query that can return tens
+ * of millions of rows (ratings in a range or a window) goes through a
+ * cursor in batches instead (pg_run_cursor).
+ *
+ * Write transactions: db_begin takes a transaction-scoped advisory lock,
+ * one for the whole database, so write transactions run one at a time as
+ * SQLite's BEGIN IMMEDIATE makes them: a read-modify-write inside one (the
+ * next version number, "archive the Production version, then promote")
+ * sees every earlier commit and cannot interleave with another host's.
+ * Reads outside db_begin never wait.
+ *
+ * Threads: a connection and its prepared statements belong to one thread.
+ */
+#ifndef HV_STORE_PG_PG_H
+#define HV_STORE_PG_PG_H
+
+#include <assert.h>
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/backend.h"
+
+#define PG_PREP_MAX 48
+#define PG_ARGS_MAX 12
+
+struct pg_db {
+  struct hv_db base; /* first: (struct hv_db *) points here */
+  PGconn *c;
+  char sqlstate[6]; /* of the last failed statement, "" when none */
+  int n_cursors;    /* cursors declared so far (their names) */
+  int n_prep;
+  const char *prep[PG_PREP_MAX]; /* prepared as "hv<i>" */
+};
+
+static inline struct pg_db *pg_of(struct hv_db *db)
+{
+  assert(db && db->be == &pg_backend);
+  return (struct pg_db *)db;
+}
+
+/* The entity tables (pg_<entity>.c). */
+extern const struct catalog_ops pg_catalog_ops;
+extern const struct ratings_ops pg_ratings_ops;
+extern const struct users_ops pg_users_ops;
+extern const struct accounts_ops pg_accounts_ops;
+extern const struct tracking_ops pg_tracking_ops;
+extern const struct registry_ops pg_registry_ops;
+extern const struct stats_ops pg_stats_ops;
+extern const struct loader_ops pg_loader_ops;
+
+/* Migrations: pg_schema_migrations[i] upgrades a database from version i
+ * to i+1, the same numbering as SQLite's (pg_schema.c). */
+extern const char *const pg_schema_migrations[];
+extern const int pg_schema_count;
+
+/* A statement's parameters, as text ($1 is v[0]); NULL is SQL NULL. */
+struct pg_args {
+  int n;
+  const char *v[PG_ARGS_MAX];
+  char num[PG_ARGS_MAX][32];
+};
+
+/* Append one parameter: an integer, a double (NaN: NULL), text (borrowed
+ * until the statement ran; NULL: NULL). */
+void pg_arg_i64(struct pg_args *a, int64_t x);
+void pg_arg_f64(struct pg_args *a, double x);
+void pg_arg_text(struct pg_args *a, const char *s);
+
+/* Fill err with "WHAT: server message" (HV_EDB), remember the SQLSTATE. */
+int pg_fail(struct hv_db *db, const PGresult *res, struct hv_err *err,
+            const char *what);
+
+/* Whether the last failure was an integrity constraint (SQLSTATE 23...). */
+int pg_is_constraint(struct hv_db *db);
+
+/* Run SQL without parameters (several statements allowed). */
+int pg_exec(struct hv_db *db, const char *sql, struct hv_err *err);
+
+/* Run sql with args (may be NULL); prepared once per connection when cache
+ * is set (sql must then be static: its address is the key). *res gets the
+ * result (the caller PQclear's it) unless the statement failed. */
+int pg_query(struct hv_db *db, const char *sql, int cache,
+             const struct pg_args *a, PGresult **res, const char *what,
+             struct hv_err *err);
+
+/* A row callback: row i of r. */
+typedef int (*pg_row_fn)(const PGresult *r, int i, void *arg);
+
+/* pg_query, then every row into row(r, i, arg). Returns 0, the callback's
+ * non-zero value, or HV_EDB; *n_rows (may be NULL) gets the row count. */
+int pg_run(struct hv_db *db, const char *sql, int cache,
+           const struct pg_args *a, pg_row_fn row, void *arg, size_t *n_rows,
+           const char *what, struct hv_err *err);
+
+/* pg_run through a cursor fetched in batches (inside the open transaction,
+ * or one of its own): for results too large to hold at once. */
+int pg_run_cursor(struct hv_db *db, const char *sql, const struct pg_args *a,
+                  pg_row_fn row, void *arg, const char *what,
+                  struct hv_err *err);
+
+/* Run a statement that returns no rows; *changed (may be NULL) gets the
+ * rows it changed. */
+int pg_cmd(struct hv_db *db, const char *sql, int cache,
+           const struct pg_args *a, int64_t *changed, const char *what,
+           struct hv_err *err);
+
+/* Column 0 of every row into a new array *out (*n; start NULL / 0). */
+int pg_run_ids(struct hv_db *db, const char *sql, const struct pg_args *a,
+               int64_t **out, size_t *n, const char *what,
+               struct hv_err *err);
+
+/* Read row i of r into the zeroed element el; set *oom when a copy fails. */
+typedef void (*pg_read_fn)(const PGresult *r, int i, void *el, int *oom);
+
+/* pg_run collecting one element of size sz per row (read fills it) into a
+ * new array *out of *n elements. On failure the array is handed to
+ * free_arr (NULL: free) and *out / *n stay NULL / 0. */
+int pg_collect(struct hv_db *db, const char *sql, const struct pg_args *a,
+               size_t sz, pg_read_fn read, void (*free_arr)(void *, size_t),
+               void **out, size_t *n, const char *what, struct hv_err *err);
+
+/* A query of exactly one row: its first k columns as int64 into out. */
+int pg_run_row(struct hv_db *db, const char *sql, const struct pg_args *a,
+               int64_t *out, int k, const char *what, struct hv_err *err);
+
+/* Column readers for row i, column c: text (borrowed; NULL when NULL), an
+ * integer or a double (dflt when NULL), a copy (caller frees; *oom = 1 when
+ * it cannot be made), a copy into buf (cap bytes; NULL becomes ""). */
+const char *pg_text(const PGresult *r, int i, int c);
+int64_t pg_i64(const PGresult *r, int i, int c, int64_t dflt);
+double pg_f64(const PGresult *r, int i, int c, double dflt);
+char *pg_dup(const PGresult *r, int i, int c, int *oom);
+void pg_copy(const PGresult *r, int i, int c, char *buf, size_t cap);
+
+/* End a transaction opened with db_begin: roll back and return rc when rc
+ * is non-zero, else return db_commit's result. */
+int pg_end(struct hv_db *db, int rc, struct hv_err *err);
+
+#endif

@@ -1,0 +1,469 @@
+/*
+ * pg_loader.c - the bulk import for PostgreSQL: see store/loader.h for the
+ * contract and backend.h for the split with loader.c.
+ *
+ * Design: one write transaction (db_begin: the write lock) in which every
+ * table is filled by COPY ... FROM STDIN in text format, the way pg_restore
+ * and psql's \copy do: the rows are formatted into a buffer and sent in
+ * blocks of PG_COPY_BLOCK bytes, so a row costs no round trip and no
+ * statement. Rows come parents first (genres, movies, users, ratings); a
+ * row for another table ends the running COPY and starts the next.
+ * Movie-genre pairs arrive with their movie and are kept aside until the
+ * movies' COPY has ended (their foreign key needs the movies). The
+ * secondary ratings indexes are dropped at begin and created again at
+ * commit, in the same transaction (one sort each instead of a b-tree insert
+ * per row); the rating_id identity is moved after the largest id, so the
+ * API's next rating continues from there as it does on SQLite. A failure
+ * anywhere rolls all of it back, dropped indexes included.
+ *
+ * Threads: a loader uses its connection exclusively until commit/abort.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/pg/pg.h"
+#include "util/fsutil.h"
+
+#define PG_COPY_BLOCK (256 * 1024)
+
+enum { T_NONE, T_GENRES, T_MOVIES, T_USERS, T_RATINGS, T_MOVIE_GENRES };
+
+static const char *const copy_sql[] = {
+    [T_GENRES] = "COPY genres(id, name) FROM STDIN",
+    [T_MOVIES] = "COPY movies(id, title, release_date, release_year, "
+                 "imdb_url) FROM STDIN",
+    [T_USERS] = "COPY users(id, raw_age, bucketized_age, gender, "
+                "occupation_text, occupation_label, zip_code) FROM STDIN",
+    [T_RATINGS] = "COPY ratings(rating_id, user_id, movie_id, rating, "
+                  "timestamp) FROM STDIN",
+    [T_MOVIE_GENRES] = "COPY movie_genres(movie_id, genre_id) FROM STDIN",
+};
+
+/* A growing text buffer. */
+struct buf {
+  char *p;
+  size_t n, cap;
+};
+
+struct pg_loader {
+  struct hv_db *db;
+  int table;         /* the COPY in progress (T_NONE: none) */
+  struct buf out;    /* rows of that COPY not sent yet */
+  struct buf mg;     /* movie_genres rows, sent after the movies */
+  char **index_sql;  /* CREATE INDEX of each dropped ratings index */
+  int n_index;
+  int64_t max_rating_id; /* largest rating_id sent so far */
+  struct loader_times *times;
+  double t_begin;
+};
+
+static int buf_reserve(struct buf *b, size_t more)
+{
+  if (b->n + more <= b->cap)
+    return 0;
+  size_t nc = b->cap ? b->cap : PG_COPY_BLOCK + 4096;
+  while (nc < b->n + more)
+    nc *= 2;
+  char *p = realloc(b->p, nc);
+  if (!p)
+    return HV_ENOMEM;
+  b->p = p;
+  b->cap = nc;
+  return 0;
+}
+
+/* Append s as one COPY text field (NULL: \N), escaped, then sep. The
+ * caller reserved room: at most 2 * strlen(s) + 3 bytes. */
+static void put_text(struct buf *b, const char *s, char sep)
+{
+  if (!s) {
+    memcpy(b->p + b->n, "\\N", 2);
+    b->n += 2;
+  }
+  for (; s && *s; s++) {
+    char c = *s, e = c == '\\' ? '\\' : c == '\t' ? 't' : c == '\n' ? 'n'
+                                      : c == '\r' ? 'r' : 0;
+    if (e) {
+      b->p[b->n++] = '\\';
+      c = e;
+    }
+    b->p[b->n++] = c;
+  }
+  b->p[b->n++] = sep;
+}
+
+/* Append an integer field (below 0 with null_neg: \N), then sep. */
+static void put_i64(struct buf *b, int64_t v, int null_neg, char sep)
+{
+  if (null_neg && v < 0) {
+    put_text(b, NULL, sep);
+    return;
+  }
+  char tmp[24];
+  int k = 0;
+  uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+  do
+    tmp[k++] = (char)('0' + u % 10);
+  while ((u /= 10));
+  if (v < 0)
+    b->p[b->n++] = '-';
+  while (k)
+    b->p[b->n++] = tmp[--k];
+  b->p[b->n++] = sep;
+}
+
+static size_t text_room(const char *s)
+{
+  return (s ? 2 * strlen(s) : 0) + 3;
+}
+
+/* ---- the COPY in progress ---------------------------------------------- */
+
+static int send_block(struct pg_loader *ld, struct hv_err *err)
+{
+  PGconn *c = pg_of(ld->db)->c;
+  if (ld->out.n && PQputCopyData(c, ld->out.p, (int)ld->out.n) != 1)
+    return pg_fail(ld->db, NULL, err, "sending rows");
+  ld->out.n = 0;
+  return 0;
+}
+
+/* End the running COPY (if any) and collect its result. */
+static int copy_end(struct pg_loader *ld, struct hv_err *err)
+{
+  if (ld->table == T_NONE)
+    return 0;
+  PGconn *c = pg_of(ld->db)->c;
+  int rc = send_block(ld, err);
+  if (PQputCopyEnd(c, rc ? "aborted" : NULL) != 1 && !rc)
+    rc = pg_fail(ld->db, NULL, err, "ending COPY");
+  PGresult *r;
+  while ((r = PQgetResult(c))) {
+    if (!rc && PQresultStatus(r) != PGRES_COMMAND_OK)
+      rc = pg_fail(ld->db, r, err, copy_sql[ld->table]);
+    PQclear(r);
+  }
+  ld->table = T_NONE;
+  if (rc && pg_is_constraint(ld->db))
+    err->code = rc = HV_ECONFLICT;
+  return rc;
+}
+
+/* Make table's COPY the running one. */
+static int copy_to(struct pg_loader *ld, int table, struct hv_err *err)
+{
+  if (ld->table == table)
+    return 0;
+  if (copy_end(ld, err))
+    return err->code;
+  if (table != T_MOVIES && ld->mg.n) { /* the movies are in: their genres */
+    struct buf keep = ld->out;
+    ld->out = ld->mg;
+    ld->mg = keep;
+    ld->mg.n = 0;
+    if (copy_to(ld, T_MOVIE_GENRES, err) || copy_end(ld, err))
+      return err->code;
+  }
+  if (table == T_NONE)
+    return 0;
+  PGresult *r = PQexec(pg_of(ld->db)->c, copy_sql[table]);
+  int rc = PQresultStatus(r) == PGRES_COPY_IN
+               ? 0
+               : pg_fail(ld->db, r, err, copy_sql[table]);
+  PQclear(r);
+  if (!rc)
+    ld->table = table;
+  return rc;
+}
+
+/* Room for a row of at most need bytes in table's COPY. */
+static int row_room(struct pg_loader *ld, int table, size_t need,
+                    struct hv_err *err)
+{
+  if (copy_to(ld, table, err))
+    return err->code;
+  if (ld->out.n + need > PG_COPY_BLOCK && send_block(ld, err))
+    return err->code;
+  if (buf_reserve(&ld->out, need))
+    return hv_err_set(err, HV_ENOMEM, "out of memory loading rows");
+  return 0;
+}
+
+/* ---- begin ------------------------------------------------------------ */
+
+static int clear_catalogue(struct hv_db *db, int replace, struct hv_err *err)
+{
+  int64_t have = 0;
+  if (pg_run_row(db,
+                 "SELECT (SELECT COUNT(*) FROM ratings) + "
+                 "(SELECT COUNT(*) FROM movies)",
+                 NULL, &have, 1, "counting existing rows", err))
+    return HV_EDB;
+  if (have == 0)
+    return 0;
+  if (!replace)
+    return hv_err_set(err, HV_ECONFLICT,
+                      "%s already holds a dataset; import with --replace to "
+                      "swap it",
+                      db->path);
+  int rc = pg_exec(db,
+                   "DELETE FROM ratings; DELETE FROM movie_genres;"
+                   "DELETE FROM movies; DELETE FROM users; DELETE FROM genres;"
+                   "DELETE FROM datasets;",
+                   err);
+  if (rc && pg_is_constraint(db))
+    hv_err_prefix(err, "rows of other tables refer to the dataset this load "
+                       "would remove; delete those rows first");
+  return rc;
+}
+
+struct index_list {
+  struct pg_loader *ld;
+  struct buf drop;
+};
+
+static int index_row(const PGresult *r, int i, void *arg)
+{
+  struct index_list *l = arg;
+  struct pg_loader *ld = l->ld;
+  const char *name = pg_text(r, i, 0), *def = pg_text(r, i, 1);
+  char **p = realloc(ld->index_sql, (ld->n_index + 1) * sizeof(*p));
+  if (!p)
+    return HV_ENOMEM;
+  ld->index_sql = p;
+  if (!(p[ld->n_index] = strdup(def)))
+    return HV_ENOMEM;
+  ld->n_index++;
+  if (buf_reserve(&l->drop, strlen(name) + 32))
+    return HV_ENOMEM;
+  l->drop.n += (size_t)sprintf(l->drop.p + l->drop.n, "DROP INDEX \"%s\";",
+                               name);
+  return 0;
+}
+
+/* Drop the ratings indexes but the primary key, keeping their
+ * definitions for commit. */
+static int drop_indexes(struct pg_loader *ld, struct hv_err *err)
+{
+  struct index_list l = {ld, {0}};
+  int rc = pg_run(ld->db,
+                  "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
+                  "JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = "
+                  "'ratings'::regclass AND NOT x.indisprimary ORDER BY 1",
+                  0, NULL, index_row, &l, NULL, "listing ratings indexes",
+                  err);
+  if (rc == HV_ENOMEM)
+    hv_err_set(err, rc, "out of memory listing indexes");
+  if (!rc && l.drop.n && !buf_reserve(&l.drop, 1)) {
+    l.drop.p[l.drop.n] = '\0';
+    rc = pg_exec(ld->db, l.drop.p, err);
+  }
+  free(l.drop.p);
+  return rc;
+}
+
+static void loader_free(struct pg_loader *ld)
+{
+  for (int i = 0; i < ld->n_index; i++)
+    free(ld->index_sql[i]);
+  free(ld->index_sql);
+  free(ld->out.p);
+  free(ld->mg.p);
+  free(ld);
+}
+
+static void load_abort(void *impl)
+{
+  struct pg_loader *ld = impl;
+  if (!ld)
+    return;
+  PGconn *c = pg_of(ld->db)->c;
+  if (ld->table != T_NONE && PQputCopyEnd(c, "aborted") == 1) {
+    PGresult *r;
+    while ((r = PQgetResult(c)))
+      PQclear(r);
+  }
+  db_rollback(ld->db);
+  loader_free(ld);
+}
+
+static int load_begin(struct hv_db *db, const struct loader_opts *opts,
+                      void **impl, struct hv_err *err)
+{
+  *impl = NULL;
+  struct pg_loader *ld = calloc(1, sizeof(*ld));
+  if (!ld)
+    return hv_err_set(err, HV_ENOMEM, "out of memory");
+  ld->db = db;
+  ld->times = opts->times;
+  ld->t_begin = hv_mono();
+  int rc = db_begin(db, err);
+  if (!rc)
+    rc = clear_catalogue(db, opts->replace, err);
+  if (!rc)
+    rc = drop_indexes(ld, err);
+  if (rc) {
+    load_abort(ld);
+    return rc;
+  }
+  *impl = ld;
+  return 0;
+}
+
+/* ---- rows ------------------------------------------------------------- */
+
+static int load_genre(void *impl, int id, const char *name,
+                      struct hv_err *err)
+{
+  struct pg_loader *ld = impl;
+  if (row_room(ld, T_GENRES, 24 + text_room(name), err))
+    return err->code;
+  put_i64(&ld->out, id, 0, '\t');
+  put_text(&ld->out, name, '\n');
+  return 0;
+}
+
+static int load_movie(void *impl, const struct hv_movie *m,
+                      struct hv_err *err)
+{
+  struct pg_loader *ld = impl;
+  size_t need = 48 + text_room(m->title) + text_room(m->release_date) +
+                text_room(m->imdb_url);
+  if (row_room(ld, T_MOVIES, need, err))
+    return err->code;
+  put_i64(&ld->out, m->id, 0, '\t');
+  put_text(&ld->out, m->title, '\t');
+  put_text(&ld->out, m->release_date, '\t');
+  put_i64(&ld->out, m->release_year > 0 ? m->release_year : -1, 1, '\t');
+  put_text(&ld->out, m->imdb_url, '\n');
+  if (buf_reserve(&ld->mg, (size_t)m->n_genres * 48))
+    return hv_err_set(err, HV_ENOMEM, "out of memory loading movies");
+  for (int g = 0; g < m->n_genres; g++) {
+    put_i64(&ld->mg, m->id, 0, '\t');
+    put_i64(&ld->mg, m->genre_ids[g], 0, '\n');
+  }
+  return 0;
+}
+
+static int load_user(void *impl, const struct hv_user *u, struct hv_err *err)
+{
+  struct pg_loader *ld = impl;
+  size_t need = 96 + text_room(u->gender) + text_room(u->occupation_text) +
+                text_room(u->zip_code);
+  if (row_room(ld, T_USERS, need, err))
+    return err->code;
+  put_i64(&ld->out, u->id, 0, '\t');
+  put_i64(&ld->out, u->raw_age, 1, '\t');
+  put_i64(&ld->out, u->bucketized_age, 1, '\t');
+  put_text(&ld->out, u->gender, '\t');
+  put_text(&ld->out, u->occupation_text, '\t');
+  put_i64(&ld->out, u->occupation_label, 1, '\t');
+  put_text(&ld->out, u->zip_code, '\n');
+  return 0;
+}
+
+/* An out-of-order rating on its own, after what was sent, so that a
+ * duplicate id is reported for this row (as SQLite's loader does). */
+static int write_one(struct pg_loader *ld, const struct hv_rating *r,
+                     struct hv_err *err)
+{
+  if (copy_to(ld, T_NONE, err))
+    return err->code;
+  struct pg_args a = {0};
+  pg_arg_i64(&a, r->rating_id);
+  pg_arg_i64(&a, r->user_id);
+  pg_arg_i64(&a, r->movie_id);
+  pg_arg_f64(&a, r->rating);
+  pg_arg_i64(&a, r->timestamp);
+  int rc = pg_cmd(ld->db,
+                  "INSERT INTO ratings(rating_id, user_id, movie_id, rating,"
+                  " timestamp) VALUES ($1, $2, $3, $4, $5)",
+                  0, &a, NULL, "rating", err);
+  if (rc && pg_is_constraint(ld->db))
+    rc = hv_err_set(err, HV_ECONFLICT, "rating %lld: duplicate id",
+                    (long long)r->rating_id);
+  return rc;
+}
+
+static int load_rating(void *impl, const struct hv_rating *r,
+                       struct hv_err *err)
+{
+  struct pg_loader *ld = impl;
+  if (r->rating_id <= ld->max_rating_id)
+    return write_one(ld, r, err);
+  ld->max_rating_id = r->rating_id;
+  if (row_room(ld, T_RATINGS, 128, err))
+    return err->code;
+  struct buf *b = &ld->out;
+  put_i64(b, r->rating_id, 0, '\t');
+  put_i64(b, r->user_id, 0, '\t');
+  put_i64(b, r->movie_id, 0, '\t');
+  double twice = r->rating * 2;
+  if (twice == (double)(int64_t)twice) { /* 0.5 steps: exact in text */
+    put_i64(b, (int64_t)twice / 2, 0, (int64_t)twice % 2 ? '.' : '\t');
+    if ((int64_t)twice % 2)
+      memcpy(b->p + b->n, "5\t", 2), b->n += 2;
+  } else {
+    b->n += (size_t)snprintf(b->p + b->n, 32, "%.17g\t", r->rating);
+  }
+  put_i64(b, r->timestamp, 0, '\n');
+  return 0;
+}
+
+/* ---- commit ----------------------------------------------------------- */
+
+static int finish_tables(struct pg_loader *ld, const struct loader_counts *n,
+                         const char *name, const char *source,
+                         struct hv_err *err)
+{
+  for (int i = 0; i < ld->n_index; i++)
+    if (pg_exec(ld->db, ld->index_sql[i], err))
+      return err->code;
+  if (pg_exec(ld->db,
+              "SELECT setval(pg_get_serial_sequence('ratings', 'rating_id'),"
+              " COALESCE(MAX(rating_id), 0) + 1, false) FROM ratings",
+              err))
+    return err->code;
+  struct pg_args a = {0};
+  pg_arg_text(&a, name ? name : "unnamed");
+  pg_arg_text(&a, source ? source : "");
+  pg_arg_i64(&a, n->users);
+  pg_arg_i64(&a, n->movies);
+  pg_arg_i64(&a, n->ratings);
+  return pg_cmd(ld->db,
+                "INSERT INTO datasets(name, source, imported_at, n_users, "
+                "n_movies, n_ratings) VALUES ($1, $2, "
+                "extract(epoch from clock_timestamp()), $3, $4, $5)",
+                0, &a, NULL, "datasets", err);
+}
+
+static int load_commit(void *impl, const struct loader_counts *n,
+                       const char *name, const char *source,
+                       struct hv_err *err)
+{
+  struct pg_loader *ld = impl;
+  struct loader_times t = {0};
+  double t0 = hv_mono();
+  t.rows = t0 - ld->t_begin;
+  int rc = copy_to(ld, T_NONE, err);
+  if (!rc)
+    rc = finish_tables(ld, n, name, source, err);
+  double t1 = hv_mono();
+  if (!rc)
+    rc = db_commit(ld->db, err);
+  if (rc)
+    db_rollback(ld->db);
+  t.indexes = t1 - t0;
+  t.commit = hv_mono() - t1;
+  t.rebuilt = ld->n_index > 0;
+  if (ld->times)
+    *ld->times = t;
+  loader_free(ld);
+  return rc;
+}
+
+const struct loader_ops pg_loader_ops = {
+    .begin = load_begin, .genre = load_genre, .movie = load_movie,
+    .user = load_user, .rating = load_rating, .commit = load_commit,
+    .abort = load_abort};
