@@ -8,6 +8,7 @@
 #include "store/pg/pg.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,12 +22,14 @@
 
 /* ---- parameters ------------------------------------------------------- */
 
+/* v[i] of a number: its text is num[i]. */
+static const char num_mark[] = "";
+
 void pg_arg_i64(struct pg_args *a, int64_t x)
 {
   assert(a->n < PG_ARGS_MAX);
   snprintf(a->num[a->n], sizeof(a->num[0]), "%lld", (long long)x);
-  a->v[a->n] = a->num[a->n];
-  a->n++;
+  a->v[a->n++] = num_mark;
 }
 
 void pg_arg_f64(struct pg_args *a, double x)
@@ -37,14 +40,32 @@ void pg_arg_f64(struct pg_args *a, double x)
     return;
   }
   snprintf(a->num[a->n], sizeof(a->num[0]), "%.17g", x);
-  a->v[a->n] = a->num[a->n];
-  a->n++;
+  a->v[a->n++] = num_mark;
 }
 
 void pg_arg_text(struct pg_args *a, const char *s)
 {
   assert(a->n < PG_ARGS_MAX);
   a->v[a->n++] = s;
+}
+
+struct pg_args pg_argsf(const char *fmt, ...)
+{
+  struct pg_args a = {0};
+  va_list ap;
+  va_start(ap, fmt);
+  for (const char *f = fmt; *f; f++) {
+    if (*f == 't')
+      pg_arg_text(&a, va_arg(ap, const char *));
+    else if (*f == 'i')
+      pg_arg_i64(&a, va_arg(ap, int64_t));
+    else if (*f == 'd')
+      pg_arg_i64(&a, va_arg(ap, int));
+    else
+      pg_arg_f64(&a, va_arg(ap, double));
+  }
+  va_end(ap);
+  return a;
 }
 
 /* ---- errors and statements -------------------------------------------- */
@@ -116,7 +137,9 @@ int pg_query(struct hv_db *db, const char *sql, int cache,
 {
   struct pg_db *p = pg_of(db);
   int n = a ? a->n : 0;
-  const char *const *v = a ? a->v : NULL;
+  const char *v[PG_ARGS_MAX];
+  for (int i = 0; i < n; i++)
+    v[i] = a->v[i] == num_mark ? a->num[i] : a->v[i];
   char name[16];
   int prep = cache ? prepared(db, sql, n, name, err) : 0;
   if (prep < 0)

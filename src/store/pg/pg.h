@@ -66,7 +66,9 @@ extern const struct loader_ops pg_loader_ops;
 extern const char *const pg_schema_migrations[];
 extern const int pg_schema_count;
 
-/* A statement's parameters, as text ($1 is v[0]); NULL is SQL NULL. */
+/* A statement's parameters, as text ($1 is v[0]); NULL is SQL NULL. A
+ * number's text is in num[i] and v[i] marks it (pg_query resolves the mark),
+ * so a struct pg_args can be copied and returned by value. */
 struct pg_args {
   int n;
   const char *v[PG_ARGS_MAX];
@@ -78,6 +80,10 @@ struct pg_args {
 void pg_arg_i64(struct pg_args *a, int64_t x);
 void pg_arg_f64(struct pg_args *a, double x);
 void pg_arg_text(struct pg_args *a, const char *s);
+
+/* The parameters spelled by fmt, one letter each: 't' text (const char *,
+ * NULL: NULL), 'i' int64_t, 'd' int, 'f' double (NaN: NULL). */
+struct pg_args pg_argsf(const char *fmt, ...);
 
 /* Fill err with "WHAT: server message" (HV_EDB), remember the SQLSTATE. */
 int pg_fail(struct hv_db *db, const PGresult *res, struct hv_err *err,

@@ -28,11 +28,7 @@ static int add(struct hv_db *db, const char *name, const char *role,
                const char *pw_hash, double now, int64_t *id,
                struct hv_err *err)
 {
-  struct pg_args a = {0};
-  pg_arg_text(&a, name);
-  pg_arg_text(&a, role);
-  pg_arg_text(&a, pw_hash);
-  pg_arg_f64(&a, now);
+  struct pg_args a = pg_argsf("tttf", name, role, pw_hash, now);
   int rc = insert_id(db,
                      "INSERT INTO accounts(name, role, password_hash, "
                      "created_at) VALUES ($1, $2, $3, $4) RETURNING id",
@@ -76,8 +72,7 @@ static int get(struct hv_db *db, const char *name, struct account *out,
 {
   static const char sql[] = "SELECT id, name, role, created_at, "
                             "password_hash FROM accounts WHERE name = $1";
-  struct pg_args a = {0};
-  pg_arg_text(&a, name);
+  struct pg_args a = pg_argsf("t", name);
   struct account_out o = {out, pw_hash, cap};
   size_t n = 0;
   int rc = pg_run(db, sql, 1, &a, account_row, &o, &n, "account lookup", err);
@@ -104,9 +99,7 @@ static int set(struct hv_db *db, const char *name, const char *field,
                         ? "UPDATE accounts SET role = $1 WHERE name = $2"
                         : "UPDATE accounts SET password_hash = $1 WHERE "
                           "name = $2";
-  struct pg_args a = {0};
-  pg_arg_text(&a, value);
-  pg_arg_text(&a, name);
+  struct pg_args a = pg_argsf("tt", value, name);
   int64_t changed = 0;
   int rc = pg_cmd(db, sql, 0, &a, &changed, "account update", err);
   if (rc && pg_is_constraint(db))
@@ -122,14 +115,8 @@ static int token_add(struct hv_db *db, int64_t account_id,
                      const char *note, double now, double expires_at,
                      int64_t *id, struct hv_err *err)
 {
-  struct pg_args a = {0};
-  pg_arg_i64(&a, account_id);
-  pg_arg_text(&a, digest);
-  pg_arg_text(&a, kind);
-  pg_arg_text(&a, role);
-  pg_arg_text(&a, note);
-  pg_arg_f64(&a, now);
-  pg_arg_f64(&a, expires_at);
+  struct pg_args a = pg_argsf("ittttff", account_id, digest, kind, role,
+                              note, now, expires_at);
   int rc = insert_id(db,
                      "INSERT INTO account_tokens(account_id, digest, kind, "
                      "role, note, created_at, expires_at) VALUES ($1, $2, $3,"
@@ -173,8 +160,7 @@ static int token_find(struct hv_db *db, const char *digest,
                       struct account_token *out, struct hv_err *err)
 {
   static const char sql[] = TOKEN_COLS "WHERE t.digest = $1";
-  struct pg_args a = {0};
-  pg_arg_text(&a, digest);
+  struct pg_args a = pg_argsf("t", digest);
   size_t n = 0;
   int rc = pg_run(db, sql, 1, &a, token_row, out, &n, "token lookup", err);
   if (!rc && n == 0)
@@ -186,8 +172,7 @@ static int token_list(struct hv_db *db, const char *kind,
                       struct account_token **out, size_t *n,
                       struct hv_err *err)
 {
-  struct pg_args a = {0};
-  pg_arg_text(&a, kind);
+  struct pg_args a = pg_argsf("t", kind);
   return pg_collect(db,
                     kind ? TOKEN_COLS "WHERE t.kind = $1 ORDER BY t.id"
                          : TOKEN_COLS "ORDER BY t.id",
@@ -198,9 +183,7 @@ static int token_list(struct hv_db *db, const char *kind,
 static int token_revoke(struct hv_db *db, int64_t id, double now,
                         struct hv_err *err)
 {
-  struct pg_args a = {0};
-  pg_arg_f64(&a, now);
-  pg_arg_i64(&a, id);
+  struct pg_args a = pg_argsf("fi", now, id);
   int64_t changed = 0;
   int rc = pg_cmd(db,
                   "UPDATE account_tokens SET revoked_at = CASE WHEN "

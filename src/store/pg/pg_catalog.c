@@ -119,8 +119,7 @@ static int title(struct hv_db *db, int64_t id, char *buf, size_t cap,
                  struct hv_err *err)
 {
   struct title_buf t = {buf, cap};
-  struct pg_args a = {0};
-  pg_arg_i64(&a, id);
+  struct pg_args a = pg_argsf("i", id);
   size_t n = 0;
   int rc = pg_run(db, sql_title, 1, &a, title_copy, &t, &n,
                   "reading a movie title", err);
@@ -139,8 +138,7 @@ static int no_row_op(const PGresult *r, int i, void *arg)
 static int exists(struct hv_db *db, enum catalog_table table, int64_t id,
                   struct hv_err *err)
 {
-  struct pg_args a = {0};
-  pg_arg_i64(&a, id);
+  struct pg_args a = pg_argsf("i", id);
   size_t n = 0;
   int rc = pg_run(db, sql_exists[table], 1, &a, no_row_op, NULL, &n,
                   "lookup", err);

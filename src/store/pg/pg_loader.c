@@ -370,12 +370,8 @@ static int write_one(struct pg_loader *ld, const struct hv_rating *r,
 {
   if (copy_to(ld, T_NONE, err))
     return err->code;
-  struct pg_args a = {0};
-  pg_arg_i64(&a, r->rating_id);
-  pg_arg_i64(&a, r->user_id);
-  pg_arg_i64(&a, r->movie_id);
-  pg_arg_f64(&a, r->rating);
-  pg_arg_i64(&a, r->timestamp);
+  struct pg_args a = pg_argsf("iiifi", r->rating_id, r->user_id,
+                              r->movie_id, r->rating, r->timestamp);
   int rc = pg_cmd(ld->db,
                   "INSERT INTO ratings(rating_id, user_id, movie_id, rating,"
                   " timestamp) VALUES ($1, $2, $3, $4, $5)",
@@ -425,12 +421,9 @@ static int finish_tables(struct pg_loader *ld, const struct loader_counts *n,
               " COALESCE(MAX(rating_id), 0) + 1, false) FROM ratings",
               err))
     return err->code;
-  struct pg_args a = {0};
-  pg_arg_text(&a, name ? name : "unnamed");
-  pg_arg_text(&a, source ? source : "");
-  pg_arg_i64(&a, n->users);
-  pg_arg_i64(&a, n->movies);
-  pg_arg_i64(&a, n->ratings);
+  struct pg_args a = pg_argsf("ttiii", name ? name : "unnamed",
+                              source ? source : "", n->users, n->movies,
+                              n->ratings);
   return pg_cmd(ld->db,
                 "INSERT INTO datasets(name, source, imported_at, n_users, "
                 "n_movies, n_ratings) VALUES ($1, $2, "

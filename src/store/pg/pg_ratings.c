@@ -174,9 +174,7 @@ static int avg_row(const PGresult *r, int i, void *arg)
 static int movie_avg(struct hv_db *db, double min, double max,
                      ratings_avg_fn fn, void *ctx, struct hv_err *err)
 {
-  struct pg_args a = {0};
-  pg_arg_f64(&a, min);
-  pg_arg_f64(&a, max);
+  struct pg_args a = pg_argsf("ff", min, max);
   struct store_cb cb = {.fn.avg = fn, .ctx = ctx};
   return pg_run(db,
                 "SELECT m.id, m.title, AVG(r.rating), COUNT(*) FROM ratings r "
@@ -188,11 +186,8 @@ static int movie_avg(struct hv_db *db, double min, double max,
 static int insert(struct hv_db *db, const struct ratings_new *r, int64_t ts,
                   int64_t *id, struct hv_err *err)
 {
-  struct pg_args a = {0};
-  pg_arg_i64(&a, r->user_id);
-  pg_arg_i64(&a, r->movie_id);
-  pg_arg_f64(&a, r->rating);
-  pg_arg_i64(&a, ts);
+  struct pg_args a = pg_argsf("iifi", r->user_id, r->movie_id, r->rating,
+                              ts);
   return pg_run_row(db, sql_insert, &a, id, 1, "insert", err);
 }
 

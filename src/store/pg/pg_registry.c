@@ -30,32 +30,16 @@ struct audit_row {
 static int audit(struct hv_db *db, const struct audit_row *x,
                  struct hv_err *err)
 {
-  struct pg_args a = {0};
-  pg_arg_f64(&a, x->time);
-  pg_arg_text(&a, x->model);
-  pg_arg_i64(&a, x->version);
-  pg_arg_text(&a, x->action);
-  pg_arg_text(&a, x->from_stage);
-  pg_arg_text(&a, x->to_stage);
-  pg_arg_text(&a, x->alias);
-  pg_arg_i64(&a, x->from_version);
-  pg_arg_text(&a, x->reason ? x->reason : "");
-  pg_arg_text(&a, x->who ? x->who : "unknown");
+  struct pg_args a = pg_argsf("ftdttttdtt", x->time, x->model, x->version,
+                              x->action, x->from_stage, x->to_stage, x->alias,
+                              x->from_version, x->reason ? x->reason : "",
+                              x->who ? x->who : "unknown");
   return pg_cmd(db,
                 "INSERT INTO registry_audit(time, model, version, action,"
                 " from_stage, to_stage, alias, from_version, reason, who)"
                 " VALUES ($1, $2, NULLIF($3, 0), $4, $5, $6, $7,"
                 " NULLIF($8, 0), $9, $10)",
                 0, &a, NULL, "writing audit log", err);
-}
-
-/* (model, version) args. */
-static struct pg_args args_mv(const char *model, int version)
-{
-  struct pg_args a = {0};
-  pg_arg_text(&a, model);
-  pg_arg_i64(&a, version);
-  return a;
 }
 
 static int stage_row(const PGresult *r, int i, void *arg)
@@ -68,7 +52,7 @@ static int stage_row(const PGresult *r, int i, void *arg)
 static int version_stage(struct hv_db *db, const char *model, int version,
                          char stage[16], struct hv_err *err)
 {
-  struct pg_args a = args_mv(model, version);
+  struct pg_args a = pg_argsf("td", model, version);
   size_t n = 0;
   int rc = pg_run(db,
                   "SELECT stage FROM model_versions WHERE model = $1 AND "
@@ -85,9 +69,7 @@ static int version_stage(struct hv_db *db, const char *model, int version,
 static int set_stage(struct hv_db *db, const char *model, int version,
                      const char *stage, double now, struct hv_err *err)
 {
-  struct pg_args a = args_mv(model, version);
-  pg_arg_text(&a, stage);
-  pg_arg_f64(&a, now);
+  struct pg_args a = pg_argsf("tdtf", model, version, stage, now);
   return pg_cmd(db,
                 "UPDATE model_versions SET stage = $3, updated_at = $4 WHERE "
                 "model = $1 AND version = $2",
@@ -101,8 +83,7 @@ static int archive_others(struct hv_db *db, const char *model, int version,
                           const char *stage, int archive_existing,
                           const char *who, double now, struct hv_err *err)
 {
-  struct pg_args a = args_mv(model, version);
-  pg_arg_text(&a, stage);
+  struct pg_args a = pg_argsf("tdt", model, version, stage);
   int64_t *vs = NULL;
   size_t n = 0;
   int rc = pg_run_ids(db,
@@ -167,24 +148,16 @@ static int transition(struct hv_db *db, const char *model, int version,
 static int insert_version(struct hv_db *db, const struct registry_db_new *v,
                           double now, int *version, struct hv_err *err)
 {
-  struct pg_args a = {0};
-  pg_arg_text(&a, v->model);
-  pg_arg_text(&a, v->model_description ? v->model_description : "");
-  pg_arg_f64(&a, now);
+  struct pg_args a = pg_argsf(
+      "ttf", v->model, v->model_description ? v->model_description : "", now);
   if (pg_cmd(db,
              "INSERT INTO registered_models(name, description, created_at,"
              " updated_at) VALUES ($1, $2, $3, $3) ON CONFLICT(name) DO "
              "UPDATE SET updated_at = excluded.updated_at",
              0, &a, NULL, "creating registered model", err))
     return HV_EDB;
-  a = (struct pg_args){0};
-  pg_arg_text(&a, v->model);
-  pg_arg_text(&a, v->run_id);
-  pg_arg_text(&a, v->artifact_path);
-  pg_arg_text(&a, v->sha256);
-  pg_arg_i64(&a, v->size);
-  pg_arg_text(&a, v->description ? v->description : "");
-  pg_arg_f64(&a, now);
+  a = pg_argsf("ttttitf", v->model, v->run_id, v->artifact_path, v->sha256,
+               v->size, v->description ? v->description : "", now);
   int64_t got = 0;
   int rc = pg_run_row(db,
                       "INSERT INTO model_versions(model, version, run_id,"
@@ -225,9 +198,7 @@ static int alias_locked(struct hv_db *db, const char *model,
   int rc;
   if (version > 0 && (rc = version_stage(db, model, version, stage, err)))
     return rc;
-  struct pg_args a = {0};
-  pg_arg_text(&a, model);
-  pg_arg_text(&a, alias);
+  struct pg_args a = pg_argsf("tt", model, alias);
   int64_t cur[2] = {0, 0};
   if ((rc = pg_run_row(db,
                        "SELECT COUNT(*), COALESCE(MAX(version), 0) FROM "
@@ -330,8 +301,7 @@ static void free_models(void *arr, size_t n)
 static int load_details(struct hv_db *db, struct registry_model *m,
                         int with_audit, struct hv_err *err)
 {
-  struct pg_args a = {0};
-  pg_arg_text(&a, m->name);
+  struct pg_args a = pg_argsf("t", m->name);
   int rc = pg_collect(db,
                       "SELECT " VERSION_COLS " FROM model_versions WHERE "
                       "model = $1 ORDER BY version",
@@ -359,8 +329,7 @@ static int load(struct hv_db *db, const char *name,
                 struct registry_model **out, size_t *n,
                 struct hv_err *err)
 {
-  struct pg_args a = {0};
-  pg_arg_text(&a, name);
+  struct pg_args a = pg_argsf("t", name);
   int rc = pg_collect(db,
                       "SELECT name, description, created_at, updated_at FROM "
                       "registered_models WHERE $1::text IS NULL OR name = $1 "
@@ -399,9 +368,8 @@ static int find(struct hv_db *db, const char *model, int version,
                 struct registry_version *out, struct hv_err *err)
 {
   memset(out, 0, sizeof(*out));
-  struct pg_args a = args_mv(model, version);
-  pg_arg_text(&a, version > 0 ? NULL : alias);
-  pg_arg_text(&a, version > 0 || alias ? NULL : stage);
+  struct pg_args a = pg_argsf("tdtt", model, version, version > 0 ? NULL : alias,
+               version > 0 || alias ? NULL : stage);
   struct registry_version *v = NULL;
   size_t n = 0;
   int rc = pg_collect(

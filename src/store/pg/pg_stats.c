@@ -77,8 +77,7 @@ static int summary_row(const PGresult *r, int i, void *arg)
 static int movie_summary(struct hv_db *db, int64_t id, char *title,
                          size_t cap, double *mean, struct hv_err *err)
 {
-  struct pg_args a = {0};
-  pg_arg_i64(&a, id);
+  struct pg_args a = pg_argsf("i", id);
   struct summary s = {title, cap, mean};
   return pg_run(db,
                 "SELECT (SELECT title FROM movies WHERE id = $1),"

@@ -17,23 +17,10 @@
 #include "store/pg/pg.h"
 #include "util/fsutil.h"
 
-/* The args (run_id, key, value...) most statements here take. */
-static struct pg_args args_text(const char *a0, const char *a1,
-                                const char *a2)
-{
-  struct pg_args a = {0};
-  pg_arg_text(&a, a0);
-  if (a1)
-    pg_arg_text(&a, a1);
-  if (a2)
-    pg_arg_text(&a, a2);
-  return a;
-}
-
 static int run_exists(struct hv_db *db, const char *run_id,
                       struct hv_err *err)
 {
-  struct pg_args a = args_text(run_id, NULL, NULL);
+  struct pg_args a = pg_argsf("t", run_id);
   int64_t n = 0;
   int rc = pg_run_row(db, "SELECT COUNT(*) FROM runs WHERE run_id = $1", &a,
                       &n, 1, "looking up run", err);
@@ -46,10 +33,9 @@ static int run_exists(struct hv_db *db, const char *run_id,
 static int experiment_id(struct hv_db *db, const char *name, int create,
                          int64_t *id, struct hv_err *err)
 {
-  struct pg_args a = args_text(name, NULL, NULL);
+  struct pg_args a = pg_argsf("t", name);
   if (create) {
-    struct pg_args c = a;
-    pg_arg_f64(&c, hv_now());
+    struct pg_args c = pg_argsf("tf", name, hv_now());
     if (pg_cmd(db,
                "INSERT INTO experiments(name, created_at) VALUES ($1, $2) "
                "ON CONFLICT(name) DO NOTHING",
@@ -77,20 +63,14 @@ static int run_insert(struct hv_db *db, const struct tracking_run_new *r,
       hv_err_prefix(err, "parent run");
     return err ? err->code : HV_ENOTFOUND;
   }
-  struct pg_args a = {0};
-  pg_arg_text(&a, r->run_id);
-  pg_arg_i64(&a, r->experiment_id);
-  pg_arg_text(&a, r->name);
-  pg_arg_f64(&a, r->start_time);
-  pg_arg_text(&a, r->parent_run_id);
-  pg_arg_text(&a, r->user);
-  pg_arg_text(&a, HV_GIT_VERSION);
-  if (r->owner) {
-    pg_arg_i64(&a, r->owner->pid);
-    pg_arg_text(&a, r->owner->host);
-    pg_arg_text(&a, r->owner->boot_id);
-    pg_arg_i64(&a, r->owner->start);
-  }
+  const struct tracking_owner *o = r->owner;
+  struct pg_args a = pg_argsf("titftttitti", r->run_id, r->experiment_id,
+                              r->name, r->start_time, r->parent_run_id,
+                              r->user, HV_GIT_VERSION,
+                              (int64_t)(o ? o->pid : 0), o ? o->host : NULL,
+                              o ? o->boot_id : NULL,
+                              (int64_t)(o ? o->start : 0));
+  a.n = o ? 11 : 7;
   int rc = pg_cmd(db,
                   r->owner ? "INSERT INTO runs(run_id, experiment_id, name,"
                              " status, start_time, parent_run_id, \"user\","
@@ -115,10 +95,7 @@ static int run_finish(struct hv_db *db, const char *run_id,
                       const char *status, double end_time, int only_running,
                       struct hv_err *err)
 {
-  struct pg_args a = args_text(status, NULL, NULL);
-  pg_arg_f64(&a, end_time);
-  pg_arg_text(&a, run_id);
-  pg_arg_i64(&a, only_running);
+  struct pg_args a = pg_argsf("tftd", status, end_time, run_id, only_running);
   int64_t changed = 0;
   int rc = pg_cmd(db,
                   "UPDATE runs SET status = $1, end_time = $2 WHERE run_id ="
@@ -141,7 +118,7 @@ static int param_put(struct hv_db *db, const char *run_id, const char *key,
     return rc;
   /* the value stored after the insert: the new one, or the one that was
    * there (params are immutable) */
-  struct pg_args a = args_text(run_id, key, value);
+  struct pg_args a = pg_argsf("ttt", run_id, key, value);
   PGresult *r = NULL;
   if (pg_query(db,
                "WITH ins AS (INSERT INTO params(run_id, key, value) VALUES "
@@ -168,7 +145,7 @@ static int tag_set(struct hv_db *db, const char *run_id, const char *key,
   int rc = run_exists(db, run_id, err);
   if (rc)
     return rc;
-  struct pg_args a = args_text(run_id, key, value);
+  struct pg_args a = pg_argsf("ttt", run_id, key, value);
   return pg_cmd(db,
                 "INSERT INTO tags(run_id, key, value) VALUES ($1, $2, $3)"
                 " ON CONFLICT(run_id, key) DO UPDATE SET value = "
@@ -182,9 +159,7 @@ static int tag_set(struct hv_db *db, const char *run_id, const char *key,
 static int update_latest(struct hv_db *db, int64_t first, int64_t last,
                          struct hv_err *err)
 {
-  struct pg_args a = {0};
-  pg_arg_i64(&a, first);
-  pg_arg_i64(&a, last);
+  struct pg_args a = pg_argsf("ii", first, last);
   return pg_cmd(
       db,
       "INSERT INTO latest_metrics(run_id, key, value, step, timestamp)"
@@ -213,10 +188,8 @@ static int metrics_put(struct hv_db *db, const char *run_id,
   if (!rc)
     rc = run_exists(db, run_id, err);
   for (size_t i = 0; i < n && !rc; i++) {
-    struct pg_args a = args_text(run_id, m[i].key, NULL);
-    pg_arg_f64(&a, m[i].value);
-    pg_arg_i64(&a, m[i].step);
-    pg_arg_f64(&a, m[i].timestamp);
+    struct pg_args a = pg_argsf("ttfif", run_id, m[i].key, m[i].value,
+                                m[i].step, m[i].timestamp);
     PGresult *r = NULL;
     rc = pg_query(db, sql_metric, 1, &a, &r, "logging metrics", err);
     if (!rc) {
@@ -234,14 +207,10 @@ static int metrics_put(struct hv_db *db, const char *run_id,
 static int lineage_set(struct hv_db *db, const char *run_id,
                        const struct tracking_lineage *l, struct hv_err *err)
 {
-  struct pg_args a = args_text(l->code_version, NULL, NULL);
-  int has = l->data_rows >= 0;
-  pg_arg_text(&a, run_id);
-  pg_arg_i64(&a, l->data_first_rating_id);
-  pg_arg_i64(&a, l->data_last_rating_id);
-  pg_arg_i64(&a, l->data_rows);
-  pg_arg_text(&a, l->data_sha256);
-  pg_arg_i64(&a, has);
+  struct pg_args a = pg_argsf("ttiiitd", l->code_version, run_id,
+                              l->data_first_rating_id, l->data_last_rating_id,
+                              l->data_rows, l->data_sha256,
+                              l->data_rows >= 0);
   int64_t changed = 0;
   int rc = pg_cmd(db,
                   "UPDATE runs SET code_version = COALESCE($1, code_version),"
@@ -370,10 +339,7 @@ static int runs_load(struct hv_db *db, int64_t experiment_id,
                      struct tracking_run **out, size_t *n,
                      struct hv_err *err)
 {
-  struct pg_args a = {0};
-  pg_arg_i64(&a, experiment_id);
-  pg_arg_text(&a, run_id);
-  pg_arg_text(&a, status);
+  struct pg_args a = pg_argsf("itt", experiment_id, run_id, status);
   int rc = pg_collect(
       db,
       "SELECT r.run_id, r.experiment_id, e.name, r.name, r.status,"
@@ -420,7 +386,7 @@ static int metric_history(struct hv_db *db, const char *run_id,
   int rc = run_exists(db, run_id, err);
   if (rc)
     return rc;
-  struct pg_args a = args_text(run_id, key, NULL);
+  struct pg_args a = pg_argsf("tt", run_id, key);
   return pg_collect(db,
                     "SELECT key, value, step, timestamp FROM metrics WHERE "
                     "run_id = $1 AND key = $2 ORDER BY step, timestamp, id",
@@ -449,7 +415,7 @@ static int artifact_get(struct hv_db *db, const char *run_id,
                         struct hv_err *err)
 {
   memset(out, 0, sizeof(*out));
-  struct pg_args a = args_text(run_id, path, NULL);
+  struct pg_args a = pg_argsf("tt", run_id, path);
   struct tracking_artifact *one = NULL;
   size_t n = 0;
   int rc = pg_collect(db,
@@ -484,9 +450,7 @@ static int artifact_put(struct hv_db *db, const char *run_id,
   }
   if (rc != HV_ENOTFOUND || (rc = run_exists(db, run_id, err)))
     return rc;
-  struct pg_args a = args_text(run_id, path, sha256);
-  pg_arg_i64(&a, size);
-  pg_arg_f64(&a, hv_now());
+  struct pg_args a = pg_argsf("tttif", run_id, path, sha256, size, hv_now());
   rc = pg_cmd(db,
               "INSERT INTO artifacts(run_id, path, sha256, size, created_at)"
               " VALUES ($1, $2, $3, $4, $5)",
@@ -508,7 +472,7 @@ static int artifact_list(struct hv_db *db, const char *run_id,
   int rc = run_exists(db, run_id, err);
   if (rc)
     return rc;
-  struct pg_args a = args_text(run_id, NULL, NULL);
+  struct pg_args a = pg_argsf("t", run_id);
   return pg_collect(db,
                     "SELECT path, sha256, size, created_at FROM artifacts "
                     "WHERE run_id = $1 ORDER BY path",

@@ -24,8 +24,7 @@ static int password_get(struct hv_db *db, int64_t uid,
                         int (*fn)(void *ctx, const char *hash), void *ctx,
                         struct hv_err *err)
 {
-  struct pg_args a = {0};
-  pg_arg_i64(&a, uid);
+  struct pg_args a = pg_argsf("i", uid);
   struct hash_cb h = {fn, ctx};
   size_t n = 0;
   int rc = pg_run(db, sql_get, 1, &a, hash_row, &h, &n, "password lookup",
@@ -38,9 +37,7 @@ static int password_get(struct hv_db *db, int64_t uid,
 static int password_set(struct hv_db *db, int64_t uid, const char *hash,
                         struct hv_err *err)
 {
-  struct pg_args a = {0};
-  pg_arg_text(&a, hash);
-  pg_arg_i64(&a, uid);
+  struct pg_args a = pg_argsf("ti", hash, uid);
   int64_t changed = 0;
   int rc = pg_cmd(db, sql_set, 1, &a, &changed, "password update", err);
   if (!rc && changed == 0)
