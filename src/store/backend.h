@@ -360,6 +360,14 @@ struct store_backend {
   const struct loader_ops *loader;
 };
 
+/* The schema's migrations: sq_schema_migrations[i] upgrades a database
+ * from version i to i+1 (store/sqlite/sq_schema.c). Written in SQLite's
+ * dialect, they are the one definition of the schema: the PostgreSQL
+ * backend translates them (store/pg/pg_schema.c). Append new ones; never
+ * edit a released one. */
+extern const char *const sq_schema_migrations[];
+extern const int sq_schema_count;
+
 /* The SQLite backend (store/sqlite/sq.c) and the PostgreSQL one
  * (store/pg/pg.c). */
 extern const struct store_backend sq_backend;

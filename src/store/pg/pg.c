@@ -391,7 +391,7 @@ int pg_end(struct hv_db *db, int rc, struct hv_err *err)
 
 static int pg_schema_latest(void)
 {
-  return pg_schema_count;
+  return sq_schema_count;
 }
 
 static int pg_schema_version(struct hv_db *db)
@@ -408,9 +408,13 @@ static int apply_migration(struct hv_db *db, int to, struct hv_err *err)
 {
   struct pg_args a = {0};
   pg_arg_i64(&a, to);
+  char *sql = pg_schema_migration(to);
+  if (!sql)
+    return hv_err_set(err, HV_ENOMEM, "out of memory migrating %s", db->path);
   int rc = pg_exec(db, "BEGIN", err);
   if (!rc)
-    rc = pg_exec(db, pg_schema_migrations[to - 1], err);
+    rc = pg_exec(db, sql, err);
+  free(sql);
   if (!rc)
     rc = pg_cmd(db,
                 "INSERT INTO schema_version(version, applied_at) "
@@ -435,12 +439,12 @@ static int migrate(struct hv_db *db, struct hv_err *err)
   int have = pg_schema_version(db), rc = 0;
   if (have < 0)
     rc = hv_err_set(err, HV_EDB, "%s: cannot read schema_version", db->path);
-  else if (have > pg_schema_count)
+  else if (have > sq_schema_count)
     rc = hv_err_set(err, HV_EVERSION,
                     "%s is schema version %d but this harvest knows up to "
                     "%d; use a newer harvest",
-                    db->path, have, pg_schema_count);
-  for (int v = have + 1; !rc && v <= pg_schema_count; v++)
+                    db->path, have, sq_schema_count);
+  for (int v = have + 1; !rc && v <= sq_schema_count; v++)
     rc = apply_migration(db, v, err);
   pg_exec(db, "SELECT pg_advisory_unlock(" PG_LOCK_MIGRATE ")", NULL);
   return rc;
@@ -487,9 +491,9 @@ static int pg_open(const char *path, struct hv_db **out, struct hv_err *err)
 static int pg_check(struct hv_db *db, struct hv_err *err)
 {
   int v = pg_schema_version(db);
-  if (v != pg_schema_count)
+  if (v != sq_schema_count)
     return hv_err_set(err, HV_ECORRUPT, "%s: schema version %d, expected %d",
-                      db->path, v, pg_schema_count);
+                      db->path, v, sq_schema_count);
   return 0;
 }
 

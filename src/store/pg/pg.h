@@ -61,10 +61,10 @@ extern const struct registry_ops pg_registry_ops;
 extern const struct stats_ops pg_stats_ops;
 extern const struct loader_ops pg_loader_ops;
 
-/* Migrations: pg_schema_migrations[i] upgrades a database from version i
- * to i+1, the same numbering as SQLite's (pg_schema.c). */
-extern const char *const pg_schema_migrations[];
-extern const int pg_schema_count;
+/* The SQL of migration version (1 .. sq_schema_count) in PostgreSQL's
+ * dialect: SQLite's translated (pg_schema.c). The caller frees it; NULL
+ * when out of memory. */
+char *pg_schema_migration(int version);
 
 /* A statement's parameters, as text ($1 is v[0]); NULL is SQL NULL. A
  * number's text is in num[i] and v[i] marks it (pg_query resolves the mark),

@@ -54,10 +54,6 @@ extern const struct registry_ops sq_registry_ops;
 extern const struct stats_ops sq_stats_ops;
 extern const struct loader_ops sq_loader_ops;
 
-/* Migrations: sq_schema_migrations[i] upgrades a database from version i
- * to i+1 (sq_schema.c). Append new ones; never edit a released one. */
-extern const char *const sq_schema_migrations[];
-extern const int sq_schema_count;
 
 /* Fill err with "WHAT: sqlite message" (HV_EDB) and return HV_EDB. */
 int sq_fail(struct hv_db *db, struct hv_err *err, const char *what);
