@@ -39,18 +39,19 @@
 
 enum {
   ANON, SELF, OTHER, VIEWER, OPERATOR, ADMIN, ADMIN_KEY_C, REVOKED,
-  EXPIRED, FORGED, EXPIRED_JWT, N_CALLERS
+  EXPIRED, FORGED, EXPIRED_JWT, SESSION, N_CALLERS
 };
 static const char *const caller_names[N_CALLERS] = {
     "anonymous", "self", "other user", "viewer", "operator", "admin",
     "admin key", "revoked token", "expired token", "forged jwt",
-    "expired jwt"};
+    "expired jwt", "viewer's UI session"};
 
 /* Per route: the expected outcome for each caller, in the order above:
  * 'A' past the policy, '1' 401, '3' 403. */
-#define PUB "AAAAAAAAAAA"
-#define VIEW "133AAAA1111"
-#define OPER "1333AAA1111"
+#define PUB "AAAAAAAAAAAA"
+#define VIEW "133AAAA11111"  /* API routes: a UI session does not count */
+#define OPER "1333AAA11111"
+#define UIVIEW "133AAAA1111A" /* web UI pages */
 static const struct {
   const char *name;
   const char *want;
@@ -58,19 +59,21 @@ static const struct {
     {"root", PUB},          {"healthz", PUB},
     {"readyz", PUB},        {"metrics", PUB},
     {"openapi", PUB},       {"docs", PUB},
-    {"users", PUB},         {"user", "1A33AAA1111"},
-    {"add_rating", "1A33AAA1111"}, {"token", PUB},
-    {"update_password", "1A333AA1111"}, {"secure_ratings", "1AA33331111"},
+    {"users", PUB},         {"user", "1A33AAA11111"},
+    {"add_rating", "1A33AAA11111"}, {"token", PUB},
+    {"update_password", "1A333AA11111"},
+    {"secure_ratings", "1AA333311111"},
     {"movies", PUB},        {"random", PUB},
     {"avg_ratings", PUB},   {"recommend", PUB},
     {"recommend_batch", PUB}, {"evaluate", VIEW},
     {"drift", VIEW},        {"reload", OPER},
-    {"ui_experiments", PUB}, {"ui_experiments_q", PUB},
-    {"ui_runs", PUB},       {"ui_run", PUB},
-    {"ui_compare", PUB},    {"ui_models", PUB},
-    {"ui_model", PUB},      {"ui_transition", OPER},
-    {"ui_monitoring", PUB}, {"ui_data", PUB},
-    {"ui_user_q", VIEW},    {"ui_user", VIEW},
+    {"ui_experiments", UIVIEW}, {"ui_experiments_q", UIVIEW},
+    {"ui_runs", UIVIEW},    {"ui_run", UIVIEW},
+    {"ui_compare", UIVIEW}, {"ui_models", UIVIEW},
+    {"ui_model", UIVIEW},   {"ui_transition", "1333AAA11113"},
+    {"ui_monitoring", UIVIEW}, {"ui_data", UIVIEW},
+    {"ui_user_q", UIVIEW},  {"ui_user", UIVIEW},
+    {"ui_login", PUB},      {"ui_logout", UIVIEW},
     {"ui_static", PUB},
 };
 
@@ -183,6 +186,9 @@ static int setup(void **state)
     if (k == REVOKED)
       assert_int_equal(tokens_revoke(c, id, &e), 0);
   }
+  g_tok[SESSION] = malloc(TOKENS_TEXT_MAX);
+  assert_int_equal(tokens_create(c, "vi", NULL, TOKENS_SESSION, 600, NULL,
+                                 g_tok[SESSION], NULL, &e), 0);
   db_close(c);
   usleep(10 * 1000); /* the expired token's 1 ms */
   g_srv = start(0, g_base, sizeof(g_base));
@@ -205,6 +211,8 @@ static int teardown(void **state)
 struct res {
   char body[1 << 16];
   size_t len;
+  char hdr[4096]; /* the response's header lines */
+  size_t hlen;
 };
 
 static size_t on_body(char *p, size_t sz, size_t n, void *ud)
@@ -221,8 +229,13 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ud)
 
 static size_t on_header(char *p, size_t sz, size_t n, void *ud)
 {
-  (void)p;
-  (void)ud;
+  struct res *r = ud;
+  size_t k = sz * n;
+  if (r->hlen + k >= sizeof(r->hdr))
+    k = sizeof(r->hdr) - 1 - r->hlen;
+  memcpy(r->hdr + r->hlen, p, k);
+  r->hlen += k;
+  r->hdr[r->hlen] = '\0';
   return sz * n;
 }
 
@@ -279,6 +292,8 @@ static long call(const char *base, const struct rt_route *r, int c,
   size_t n = 0;
   if (c == ADMIN_KEY_C)
     snprintf(auth, sizeof(auth), "X-Admin-Key: %s", ADMIN_KEY);
+  else if (c == SESSION)
+    snprintf(auth, sizeof(auth), "Cookie: hv_session=%s", g_tok[c]);
   else if (c != ANON)
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", g_tok[c]);
   if (c != ANON)
@@ -287,6 +302,7 @@ static long call(const char *base, const struct rt_route *r, int c,
     hdrs[n++] = ctype;
   long status = 0;
   res->len = 0;
+  res->hlen = 0;
   res->body[0] = '\0';
   assert_int_equal(tu_curl(post ? "POST" : "GET", url, body, hdrs, NULL, 30,
                            on_body, on_header, res, &status),
@@ -296,11 +312,12 @@ static long call(const char *base, const struct rt_route *r, int c,
 
 /* The outcome of one call: '1', '3' (a policy refusal: the detail says
  * so) or 'A'. */
-static char outcome(long status, const char *body)
+static char outcome(long status, const struct res *res)
 {
-  if (status == 401)
-    return '1';
-  if (status == 403 && strstr(body, "\"forbidden:"))
+  if (status == 401 || (status == 303 && strstr(res->hdr,
+                                                "Location: /ui/login")))
+    return '1'; /* a browser is sent to the login page */
+  if (status == 403 && strstr(res->body, "forbidden:"))
     return '3';
   return 'A';
 }
@@ -335,7 +352,7 @@ static void test_matrix(void **state)
     char row[N_CALLERS + 1] = {0};
     for (int c = 0; c < N_CALLERS; c++, cases++) {
       long st = call(g_base, r, c, res);
-      char got = outcome(st, res->body);
+      char got = outcome(st, res);
       if (got != want[c])
         fail_msg("%s %s as %s: status %ld (%c), want %c: %.200s", r->name,
                  r->path, caller_names[c], st, got, want[c], res->body);
@@ -371,6 +388,7 @@ static void test_bad_headers(void **state)
     const char *h[] = {bad[i], NULL};
     long st = 0;
     res->len = 0;
+  res->hlen = 0;
     snprintf(url, sizeof(url), "%s/monitor/reload_models", g_base);
     assert_int_equal(tu_curl("POST", url, "", h, NULL, 30, on_body,
                              on_header, res, &st), 0);
@@ -399,11 +417,13 @@ static void test_no_admin_key(void **state)
   const char *h1[] = {key, NULL}, *h2[] = {tok, NULL};
   long st = 0;
   res->len = 0;
+  res->hlen = 0;
   assert_int_equal(tu_curl("GET", url, NULL, h1, NULL, 30, on_body,
                            on_header, res, &st), 0);
   assert_int_equal(st, 401);
   assert_non_null(strstr(res->body, "--no-admin-key"));
   res->len = 0;
+  res->hlen = 0;
   assert_int_equal(tu_curl("GET", url, NULL, h2, NULL, 30, on_body,
                            on_header, res, &st), 0);
   assert_int_not_equal(st, 401);
@@ -482,6 +502,111 @@ static void test_rating_quota(void **state)
   free(res);
 }
 
+/* One request to g_base with up to two headers; the status. */
+static long req2(const char *method, const char *path, const char *body,
+                 const char *h1, const char *h2, struct res *res)
+{
+  char url[700];
+  snprintf(url, sizeof(url), "%s%s", g_base, path);
+  const char *h[] = {h1, h2, NULL};
+  long st = 0;
+  res->len = 0;
+  res->hlen = 0;
+  res->body[0] = res->hdr[0] = '\0';
+  assert_int_equal(tu_curl(method, url, body, h1 ? h : NULL, NULL, 30,
+                           on_body, on_header, res, &st), 0);
+  return st;
+}
+
+/* The value of cookie name in res's Set-Cookie lines into out ("" when
+ * none); attrs (may be NULL) gets the rest of that line. */
+static void set_cookie(const struct res *res, const char *name, char *out,
+                       size_t cap, char *attrs, size_t acap)
+{
+  char pat[64];
+  snprintf(pat, sizeof(pat), "Set-Cookie: %s=", name);
+  const char *p = strstr(res->hdr, pat);
+  out[0] = '\0';
+  if (!p)
+    return;
+  p += strlen(pat);
+  size_t n = strcspn(p, ";\r\n");
+  snprintf(out, cap, "%.*s", (int)n, p);
+  if (attrs)
+    snprintf(attrs, acap, "%.*s", (int)strcspn(p + n, "\r\n"), p + n);
+}
+
+/* The web UI's login (issue 17, roles): a browser without a session is
+ * sent to /ui/login; the form needs its CSRF token; a wrong password is
+ * 401 on the form again; the right one sets an HttpOnly SameSite=Strict
+ * Path=/ui session cookie and goes back to next (a /ui path only); the
+ * viewer's session shows the pages, not the registry actions (403), and
+ * is no credential for the API; signing out revokes it. */
+static void test_ui_login(void **state)
+{
+  (void)state;
+  struct res *res = malloc(sizeof(*res));
+  assert_non_null(res);
+  char ui[128], csrf[80], sess[128], attrs[256], c1[256], c2[256];
+  char body[512];
+  assert_int_equal(req2("GET", "/ui/models", NULL, NULL, NULL, res), 303);
+  assert_non_null(strstr(res->hdr, "Location: /ui/login?next=/ui/models"));
+  assert_int_equal(req2("GET", "/ui/login?next=/ui/models", NULL, NULL,
+                        NULL, res), 200);
+  set_cookie(res, "hv_ui", ui, sizeof(ui), NULL, 0);
+  assert_int_equal(strlen(ui), 32);
+  const char *f = strstr(res->body, "name=\"csrf\" value=\"");
+  assert_non_null(f);
+  snprintf(csrf, sizeof(csrf), "%.64s", f + 19);
+  assert_non_null(strstr(res->body, "name=\"next\" value=\"/ui/models\""));
+  snprintf(c1, sizeof(c1), "Cookie: hv_ui=%s", ui);
+  /* no CSRF token, a wrong password, an unknown account */
+  assert_int_equal(req2("POST", "/ui/login", "name=vi&password=account-pw-1",
+                        c1, NULL, res), 403);
+  snprintf(body, sizeof(body), "csrf=%s&name=vi&password=wrong-pw-1&"
+           "next=/ui/models", csrf);
+  assert_int_equal(req2("POST", "/ui/login", body, c1, NULL, res), 401);
+  assert_non_null(strstr(res->body, "incorrect username or password"));
+  assert_null(strstr(res->hdr, "hv_session"));
+  snprintf(body, sizeof(body), "csrf=%s&name=nobody&password=account-pw-1",
+           csrf);
+  assert_int_equal(req2("POST", "/ui/login", body, c1, NULL, res), 401);
+  /* an open redirect is refused: next falls back to /ui/ */
+  snprintf(body, sizeof(body), "csrf=%s&name=vi&password=account-pw-1&"
+           "next=//evil.example/ui", csrf);
+  assert_int_equal(req2("POST", "/ui/login", body, c1, NULL, res), 303);
+  assert_non_null(strstr(res->hdr, "Location: /ui/\r"));
+  snprintf(body, sizeof(body), "csrf=%s&name=vi&password=account-pw-1&"
+           "next=/ui/models", csrf);
+  assert_int_equal(req2("POST", "/ui/login", body, c1, NULL, res), 303);
+  assert_non_null(strstr(res->hdr, "Location: /ui/models"));
+  set_cookie(res, "hv_session", sess, sizeof(sess), attrs, sizeof(attrs));
+  assert_memory_equal(sess, "hvs_", 4);
+  assert_non_null(strstr(attrs, "Path=/ui"));
+  assert_non_null(strstr(attrs, "HttpOnly"));
+  assert_non_null(strstr(attrs, "SameSite=Strict"));
+  snprintf(c2, sizeof(c2), "Cookie: hv_ui=%s; hv_session=%s", ui, sess);
+  assert_int_equal(req2("GET", "/ui/models", NULL, c2, NULL, res), 200);
+  assert_non_null(strstr(res->body, "vi (viewer)"));
+  assert_non_null(strstr(res->body, "action=\"/ui/logout\""));
+  /* a viewer may not promote (403 HTML), nor use the cookie on the API */
+  snprintf(body, sizeof(body), "csrf=%s&action=1:Staging", csrf);
+  assert_int_equal(req2("POST", "/ui/models/m/transition", body, c2, NULL,
+                        res), 403);
+  assert_non_null(strstr(res->body, "<!DOCTYPE html>"));
+  assert_int_equal(req2("GET", "/monitor/drift", NULL, c2, NULL, res), 401);
+  /* signing out needs the CSRF token, revokes the session, clears it */
+  assert_int_equal(req2("POST", "/ui/logout", "x=1", c2, NULL, res), 403);
+  snprintf(body, sizeof(body), "csrf=%s", csrf);
+  assert_int_equal(req2("POST", "/ui/logout", body, c2, NULL, res), 303);
+  assert_non_null(strstr(res->hdr, "Location: /ui/login"));
+  set_cookie(res, "hv_session", sess, sizeof(sess), attrs, sizeof(attrs));
+  assert_string_equal(sess, "");
+  assert_non_null(strstr(attrs, "Max-Age=0"));
+  assert_int_equal(req2("GET", "/ui/models", NULL, c2, NULL, res), 303);
+  free(res);
+}
+
 /* The declared policy of each row agrees with the pure decision. */
 static void test_policy_allows(void **state)
 {
@@ -531,12 +656,13 @@ static void test_seed_compat(void **state)
       continue;
     assert_int_equal(policy_of(r, 1), RT_PUBLIC);
     long st = call(base, r, ANON, res);
-    if (outcome(st, res->body) != 'A')
+    if (outcome(st, res) != 'A')
       fail_msg("%s under --seed-compat: %ld %.200s", r->name, st, res->body);
   }
   /* the full user rows only there (or for operators) */
   long st = 0;
   res->len = 0;
+  res->hlen = 0;
   char url[128];
   snprintf(url, sizeof(url), "%s/users/", base);
   assert_int_equal(tu_curl("GET", url, NULL, NULL, NULL, 30, on_body,
@@ -544,6 +670,7 @@ static void test_seed_compat(void **state)
   assert_non_null(strstr(res->body, "user_zip_code"));
   serve_stop(s, 5);
   res->len = 0;
+  res->hlen = 0;
   snprintf(url, sizeof(url), "%s/users/", g_base);
   assert_int_equal(tu_curl("GET", url, NULL, NULL, NULL, 30, on_body,
                            on_header, res, &st), 0);
@@ -592,6 +719,7 @@ static long post_as(const char *path, const char *body, const char *hdr,
   const char *hdrs[] = {hdr, NULL};
   long st = 0;
   res->len = 0;
+  res->hlen = 0;
   res->body[0] = '\0';
   assert_int_equal(tu_curl(body ? "POST" : "GET", url, body, hdr ? hdrs : NULL,
                            NULL, 30, on_body, on_header, res, &st),
@@ -650,6 +778,7 @@ int main(void)
       cmocka_unit_test(test_bad_headers),
       cmocka_unit_test(test_no_admin_key),
       cmocka_unit_test(test_rating_quota),
+      cmocka_unit_test(test_ui_login),
       cmocka_unit_test(test_seed_compat),
       cmocka_unit_test(test_password_change_revokes_tokens),
       cmocka_unit_test(test_token_pwv),

@@ -190,7 +190,7 @@ static void stop(struct srv *v)
 
 struct res {
   long status;
-  char body[1 << 16];
+  char body[1 << 17]; /* /openapi.json is ~70 KB */
   size_t len;
   char headers[4096];
   size_t hlen;

@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "serve/http/tokens.h"
+#include "store/db.h"
 #include "ui_fixture.h"
 #include "util/fsutil.h"
 
@@ -30,7 +32,8 @@
 
 static struct uif g_f;
 static struct serve *g_s;
-static char g_base[64], g_profile[256], g_shots[1024];
+static char g_base[64], g_profile[256], g_shots[1024], g_anon[256];
+static const char *g_prof = g_profile; /* the profile browse() uses */
 static int g_log = -1;
 
 /* Run chromium on url: the DOM on stdout into *dom (caller frees), and a
@@ -39,7 +42,7 @@ static int browse(const char *url, const char *shot, int height,
                   const char *extra, char **dom)
 {
   char prof[300], size[64], scr[1200];
-  snprintf(prof, sizeof(prof), "--user-data-dir=%s", g_profile);
+  snprintf(prof, sizeof(prof), "--user-data-dir=%s", g_prof);
   snprintf(size, sizeof(size), "--window-size=1280,%d", height);
   snprintf(scr, sizeof(scr), "--screenshot=%s/%s", g_shots,
            shot ? shot : "");
@@ -144,6 +147,96 @@ static const char *first_row(const char *dom)
   return p ? p + 19 : "";
 }
 
+/* Fd from, moved to at least 10 (so that dup2 onto 3 and 4 cannot
+ * close the other end). */
+static int high_fd(int from)
+{
+  int fd = fcntl(from, F_DUPFD, 10);
+  close(from);
+  return fd;
+}
+
+/* Read NUL-separated CDP messages from fd until one has "id":id; 0, or -1
+ * on EOF or after BROWSER_TIMEOUT. */
+static int cdp_wait(int fd, int id)
+{
+  char buf[1 << 16], want[32];
+  size_t len = 0;
+  snprintf(want, sizeof(want), "\"id\":%d,", id);
+  double until = hv_mono() + BROWSER_TIMEOUT;
+  while (hv_mono() < until) {
+    struct pollfd p = {fd, POLLIN, 0};
+    if (poll(&p, 1, 200) <= 0)
+      continue;
+    ssize_t k = read(fd, buf + len, sizeof(buf) - 1 - len);
+    if (k <= 0)
+      return -1;
+    len += (size_t)k;
+    buf[len] = '\0';
+    if (strstr(buf, want))
+      return 0;
+    if (len > sizeof(buf) / 2) /* keep the tail: the reply may span */
+      memmove(buf, buf + len / 2, len - len / 2), len -= len / 2;
+  }
+  return -1;
+}
+
+/* Sign the browser in: a viewer account's session token (as POST
+ * /ui/login makes one; the login itself is tested in test_policy_table)
+ * goes into the profile as the hv_session cookie through the DevTools
+ * protocol (--remote-debugging-pipe: Storage.setCookies, then
+ * Browser.close, which writes the cookie store), so every later
+ * --dump-dom run sends it as a signed-in browser does. */
+static void sign_in(void)
+{
+  char path[600], tok[TOKENS_TEXT_MAX], msg[600], prof[300];
+  struct hv_err e = {0};
+  snprintf(path, sizeof(path), "%s/harvest.db", g_f.home);
+  struct hv_db *db = tu_open_db(path);
+  assert_int_equal(tokens_account_add(db, "browser", "viewer",
+                                      "browser-pw-1", 1, 8192, &e), 0);
+  assert_int_equal(tokens_create(db, "browser", NULL, TOKENS_SESSION, 3600,
+                                 NULL, tok, NULL, &e), 0);
+  db_close(db);
+  int to[2], from[2];
+  assert_int_equal(pipe(to), 0);
+  assert_int_equal(pipe(from), 0);
+  int to_r = high_fd(to[0]), from_w = high_fd(from[1]);
+  snprintf(prof, sizeof(prof), "--user-data-dir=%s", g_profile);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    dup2(null, 2);
+    dup2(to_r, 3);
+    dup2(from_w, 4);
+    const char *argv[] = {CHROMIUM, "--headless", "--no-sandbox",
+                          "--disable-gpu", "--no-first-run",
+                          "--remote-debugging-pipe", prof, "about:blank",
+                          NULL};
+    execv(CHROMIUM, (char *const *)argv);
+    _exit(127);
+  }
+  close(to_r);
+  close(from_w);
+  int n = snprintf(msg, sizeof(msg),
+                   "{\"id\":1,\"method\":\"Storage.setCookies\",\"params\":"
+                   "{\"cookies\":[{\"name\":\"hv_session\",\"value\":\"%s\","
+                   "\"domain\":\"127.0.0.1\",\"path\":\"/ui\",\"httpOnly\":"
+                   "true,\"sameSite\":\"Strict\",\"expires\":%.0f}]}}",
+                   tok, (double)time(NULL) + 3600);
+  assert_int_equal(write(to[1], msg, (size_t)n + 1), n + 1); /* and NUL */
+  assert_int_equal(cdp_wait(from[0], 1), 0);
+  static const char close_msg[] = "{\"id\":2,\"method\":\"Browser.close\"}";
+  assert_int_equal(write(to[1], close_msg, sizeof(close_msg)),
+                   (ssize_t)sizeof(close_msg));
+  cdp_wait(from[0], 2);
+  close(to[1]);
+  close(from[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+}
+
 static int group_setup(void **state)
 {
   unsetenv("HARVEST_JWT_SECRET");
@@ -154,6 +247,8 @@ static int group_setup(void **state)
   g_log = open(logs, O_WRONLY | O_CREAT | O_APPEND, 0600);
   g_s = uif_serve(g_f.home, NULL, g_log, g_base, sizeof(g_base));
   tu_tmpdir(g_profile, sizeof(g_profile));
+  tu_tmpdir(g_anon, sizeof(g_anon));
+  sign_in();
   const char *env = getenv("HV_UI_SCREENSHOTS");
   char cwd[512];
   if (env && *env)
@@ -172,6 +267,7 @@ static int group_teardown(void **state)
   close(g_log);
   tu_rmtree(g_f.home);
   tu_rmtree(g_profile);
+  tu_rmtree(g_anon);
   return 0;
 }
 
@@ -260,14 +356,19 @@ static void test_other_pages(void **state)
   dom = page("/ui/data", "data.png", 1100, NULL);
   HAS(dom, "aria-label=\"Rating histogram\"");
   assert_true(count(dom, "<rect class=\"bar\"") >= 5);
+  /* Signed in as a viewer, the nav bar says so; a browser that is not
+   * (an empty profile) is sent to the login page and sees none of a
+   * user's ratings (issue 17, finding 7). */
+  HAS(dom, "browser (viewer)");
   free(dom);
-  /* A user's page needs a viewer credential (issue 17, finding 7) and a
-   * browser has no way to send one until the UI's login session exists:
-   * refused, and none of the user's ratings reach the page. */
   char url[1024];
   snprintf(url, sizeof(url), "%s/ui/users/5", g_base);
-  assert_int_equal(browse(url, NULL, 900, NULL, &dom), 0);
-  HAS(dom, "\"detail\"");
+  g_prof = g_anon;
+  int rc = browse(url, NULL, 900, NULL, &dom);
+  g_prof = g_profile;
+  assert_int_equal(rc, 0);
+  HAS(dom, "action=\"/ui/login\"");
+  HAS(dom, "name=\"next\" value=\"/ui/users/5\"");
   assert_int_equal(count(dom, "<li>"), 0);
   free(dom);
   dom = page("/ui/no/such/page", NULL, 600, NULL);

@@ -25,6 +25,7 @@ static const int E_RELOAD[] = {404, 500, 503, 0};
 static const int E_READY[] = {503, 0};
 static const int E_UI[] = {404, 422, 0};
 static const int E_UI_POST[] = {401, 403, 404, 409, 422, 429, 0};
+static const int E_UI_LOGIN[] = {401, 403, 429, 0};
 
 static const struct rt_param P_NONE[] = {{NULL}};
 static const struct rt_param P_USER[] = {
@@ -80,13 +81,20 @@ static const struct rt_param P_UI_TRANSITION[] = {
     {"action", "form", "string", 1, "VERSION:STAGE, e.g. 3:Production"},
     {"csrf", "form", "string", 1, "the model page's CSRF token"},
     {"credential", "form", "string", 0,
-     "admin key or bearer token (or X-Admin-Key / Authorization)"},
+     "for scripts: API token, bearer token or admin key (or a header)"},
     {"reason", "form", "string", 0, "for the audit log"},
     {NULL}};
 static const struct rt_param P_UI_MON[] = {
     {"run", "query", "string", 0,
      "monitoring run to show (default: the newest)"},
     {NULL}};
+static const struct rt_param P_UI_LOGIN[] = {
+    {"next", "query", "string", 0, "the /ui page to go back to"},
+    {"name", "form", "string", 0, "account name (POST)"},
+    {"password", "form", "string", 0, "its password (POST)"},
+    {"csrf", "form", "string", 0, "the page's CSRF token (POST)"}, {NULL}};
+static const struct rt_param P_UI_LOGOUT[] = {
+    {"csrf", "form", "string", 1, "the page's CSRF token"}, {NULL}};
 static const struct rt_param P_UI_STATIC[] = {
     {"file", "path", "string", 1, "ui.css or ui.js"}, {NULL}};
 
@@ -192,24 +200,24 @@ const struct rt_route routes_table[] = {
      NULL, "{\"message\", \"model\", \"version\", \"previous_version\"}",
      P_NONE, E_RELOAD, 1, 0},
     {RT_GET, "/ui", ui_route_experiments, "ui_experiments", "ui",
-     "Web UI: experiments with run counts and last activity.", RT_PUBLIC, NULL,
+     "Web UI: experiments with run counts and last activity.", RT_VIEWER, NULL,
      "HTML", P_NONE, E_NONE, 0, 0},
     {RT_GET, "/ui/experiments", ui_route_experiments, "ui_experiments_q",
      "ui", "Web UI: experiments, or with ?name= that experiment's runs.",
-     RT_PUBLIC, NULL, "HTML", P_NONE, E_UI, 0, 0},
+     RT_VIEWER, NULL, "HTML", P_NONE, E_UI, 0, 0},
     {RT_GET, "/ui/experiments/{name}", ui_route_runs, "ui_runs", "ui",
-     "Web UI: runs table of an experiment (filter, sort, compare).", RT_PUBLIC,
+     "Web UI: runs table of an experiment (filter, sort, compare).", RT_VIEWER,
      NULL, "HTML", P_UI_RUNS, E_UI, 0, 0},
     {RT_GET, "/ui/runs/{run_id}", ui_route_run, "ui_run", "ui",
-     "Web UI: one run with metric charts, lineage and artifacts.", RT_PUBLIC,
+     "Web UI: one run with metric charts, lineage and artifacts.", RT_VIEWER,
      NULL, "HTML", P_UI_RUN, E_UI, 0, 0},
     {RT_GET, "/ui/compare", ui_route_compare, "ui_compare", "ui",
-     "Web UI: runs side by side, metric charts overlaid.", RT_PUBLIC, NULL,
+     "Web UI: runs side by side, metric charts overlaid.", RT_VIEWER, NULL,
      "HTML", P_UI_COMPARE, E_UI, 0, 0},
     {RT_GET, "/ui/models", ui_route_models, "ui_models", "ui",
-     "Web UI: registered models.", RT_PUBLIC, NULL, "HTML", P_NONE, E_NONE, 0, 0},
+     "Web UI: registered models.", RT_VIEWER, NULL, "HTML", P_NONE, E_NONE, 0, 0},
     {RT_GET, "/ui/models/{name}", ui_route_model, "ui_model", "ui",
-     "Web UI: a model's versions, aliases and audit log.", RT_PUBLIC, NULL,
+     "Web UI: a model's versions, aliases and audit log.", RT_VIEWER, NULL,
      "HTML", P_UI_MODEL, E_UI, 0, 0},
     {RT_POST, "/ui/models/{name}/transition", ui_route_transition,
      "ui_transition", "ui",
@@ -219,15 +227,23 @@ const struct rt_route routes_table[] = {
      P_UI_TRANSITION, E_UI_POST, 0, 0},
     {RT_GET, "/ui/monitoring", ui_route_monitoring, "ui_monitoring", "ui",
      "Web UI: performance, drift grid, health and retraining decisions.",
-     RT_PUBLIC, NULL, "HTML", P_UI_MON, E_UI, 0, 0},
+     RT_VIEWER, NULL, "HTML", P_UI_MON, E_UI, 0, 0},
     {RT_GET, "/ui/data", ui_route_data, "ui_data", "ui",
-     "Web UI: counts, rating histogram, top movies.", RT_PUBLIC, NULL, "HTML",
+     "Web UI: counts, rating histogram, top movies.", RT_VIEWER, NULL, "HTML",
      P_NONE, E_NONE, 0, 0},
     {RT_GET, "/ui/users", ui_route_user, "ui_user_q", "ui",
      "Web UI: a user's page by ?id=.", RT_VIEWER, NULL, "HTML", P_NONE, E_UI, 0, 0},
     {RT_GET, "/ui/users/{user_id}", ui_route_user, "ui_user", "ui",
      "Web UI: a user's ratings and current recommendations.", RT_VIEWER, NULL,
      "HTML", P_USER, E_UI, 0, 0},
+    {RT_GET | RT_POST, "/ui/login", ui_route_login, "ui_login", "ui",
+     "Web UI: sign in with an operator account (sets the hv_session "
+     "cookie).",
+     RT_PUBLIC, "form: csrf, name, password, next",
+     "HTML; 303 to next after signing in", P_UI_LOGIN, E_UI_LOGIN, 0, 0},
+    {RT_POST, "/ui/logout", ui_route_logout, "ui_logout", "ui",
+     "Web UI: sign out (revokes the session).", RT_VIEWER, "form: csrf",
+     "303 to /ui/login", P_UI_LOGOUT, E_UI_POST, 0, 0},
     {RT_GET, "/ui/static/{file}", ui_route_static, "ui_static", "ui",
      "Web UI assets built into the binary.", RT_PUBLIC, NULL, "CSS or JS",
      P_UI_STATIC, E_UI, 0, 0},

@@ -301,6 +301,12 @@ static enum MHD_Result dispatch(struct serve *s, struct MHD_Connection *conn,
   struct hv_err err = {0};
   const struct rt_route *rt = &routes_table[req.match.route];
   int rc = policy_enforce(&req, rt, &err);
+  if (rc && ui_path(url)) { /* a browser: the login page, not JSON */
+    ui_refused(&req, &resp, rt_status_of(rc), err.msg);
+    modelslot_release(req.snap); /* the nav bar names the served model */
+    request_form_free(&req);
+    return send_resp(conn, cc, &resp);
+  }
   if (!rc && routes_cost((size_t)req.match.route) != RT_CHEAP && !req.snap)
     return to_pool(s, conn, cc, &req);
   if (!rc)

@@ -213,6 +213,12 @@ static void nav(struct html *h, const struct ui_page *p)
     html_f(h, ">%s</a>", items[i].label);
   }
   html_raw(h, "<a href=\"/docs\">API</a></nav>");
+  const struct auth_principal *who = &p->req->who;
+  if (who->role >= AUTH_VIEWER && !strncmp(who->who, "account:", 8))
+    html_f(h, "<form class=\"whoami\" method=\"post\" action=\"/ui/logout\">"
+              "<input type=\"hidden\" name=\"csrf\" value=\"%s\">%s (%s) "
+              "<button type=\"submit\">Sign out</button></form>",
+           p->csrf, who->who + 8, auth_role_name(who->role));
   struct modelslot_snap *snap = srv_model(p->req, NULL, 0);
   if (snap)
     html_f(h, "<span class=\"serving\" title=\"the model this server "
@@ -270,6 +276,21 @@ static void error_content(struct ui_page *p, int status, const char *msg)
                   "<a href=\"/ui/monitoring\">Monitoring</a></p>");
 }
 
+/* Set (after a login) or clear (after signing out) the session cookie:
+ * HttpOnly, SameSite=Strict, Path=/ui, Secure over TLS. */
+static int session_cookie(struct ui_page *p, struct hv_err *err)
+{
+  if (!p->set_session[0] && !p->clear_session)
+    return 0;
+  char cookie[256];
+  snprintf(cookie, sizeof(cookie),
+           UI_SESSION_COOKIE "=%s; Path=/ui; HttpOnly; SameSite=Strict; "
+           "Max-Age=%d%s",
+           p->set_session, p->clear_session ? 0 : UI_SESSION_HOURS * 3600,
+           srv_ui(p->req)->tls ? "; Secure" : "");
+  return routes_header(p->resp, "Set-Cookie", cookie, err);
+}
+
 /* Turn the built page p into resp. */
 static int finish(struct ui_page *p, double t0, struct hv_err *err)
 {
@@ -289,6 +310,8 @@ static int finish(struct ui_page *p, double t0, struct hv_err *err)
     if (routes_header(resp, "Set-Cookie", cookie, err))
       return err->code;
   }
+  if (session_cookie(p, err))
+    return err->code;
   if (p->location[0]) {
     resp->status = 303;
     return routes_header(resp, "Location", p->location, err);
@@ -312,15 +335,30 @@ static int run_page(struct srv_req *req, struct srv_resp *resp,
   int rc = fn(&p, &perr);
   if (!rc && p.h.oom)
     rc = hv_err_set(&perr, HV_ENOMEM, "out of memory building the page");
+  if (!strncmp(req->who.who, "account:", 8))
+    ui_csrf(&p); /* the nav bar's sign-out form */
   if (rc) {
     p.status = rt_status_of(rc);
     p.location[0] = '\0';
+    p.set_session[0] = '\0';
     error_content(&p, p.status,
                   perr.msg[0] ? perr.msg : hv_strerror(rc));
   }
   rc = finish(&p, t0, err);
   html_free(&p.h);
   return rc;
+}
+
+/* Answer the page p built outside run_page (no body when that fails). */
+static void answer(struct ui_page *p)
+{
+  struct hv_err err = {0};
+  if (finish(p, hv_mono(), &err)) {
+    free(p->resp->body);
+    p->resp->body = NULL;
+    p->resp->len = 0;
+  }
+  html_free(&p->h);
 }
 
 void ui_not_found(struct srv_req *req, struct srv_resp *resp)
@@ -330,13 +368,23 @@ void ui_not_found(struct srv_req *req, struct srv_resp *resp)
   char msg[400];
   snprintf(msg, sizeof(msg), "There is no page at %.300s.", req->path);
   error_content(&p, 404, msg);
-  struct hv_err err = {0};
-  if (finish(&p, hv_mono(), &err)) {
-    free(resp->body);
-    resp->body = NULL;
-    resp->len = 0;
+  answer(&p);
+}
+
+void ui_refused(struct srv_req *req, struct srv_resp *resp, int status,
+                const char *msg)
+{
+  struct ui_page p = {.req = req, .resp = resp, .status = status};
+  html_init(&p.h);
+  if (status == 401 && req->method_bit != RT_POST) {
+    snprintf(p.location, sizeof(p.location), "/ui/login?next=%s",
+             ui_next_ok(req->path) ? req->path : "/ui/");
+  } else {
+    error_content(&p, status, msg);
+    html_raw(&p.h, "<p><a href=\"/ui/login\">Sign in</a> with an account "
+                   "that has the rights.</p>");
   }
-  html_free(&p.h);
+  answer(&p);
 }
 
 /* ---- routes ----------------------------------------------------------------- */
@@ -367,6 +415,8 @@ UI_PAGE_ROUTE(ui_route_transition, ui_page_transition, "models")
 UI_PAGE_ROUTE(ui_route_monitoring, ui_page_monitoring, "monitoring")
 UI_PAGE_ROUTE(ui_route_data, ui_page_data, "data")
 UI_PAGE_ROUTE(ui_route_user, ui_page_user, "data")
+UI_PAGE_ROUTE(ui_route_login, ui_page_login, NULL)
+UI_PAGE_ROUTE(ui_route_logout, ui_page_logout, NULL)
 
 int ui_route_static(struct srv_req *req, struct srv_resp *resp,
                     struct hv_err *err)

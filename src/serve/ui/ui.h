@@ -17,9 +17,10 @@
  * (ui_assets.c), served from /ui/static/; pages work with JavaScript off
  * (sorting then goes through ?order_by= links).
  *
- * Changes (POST /ui/models/NAME/transition) need both a credential (the
- * admin key or a bearer token, in the form's "credential" field, an
- * X-Admin-Key header or Authorization: Bearer) and a CSRF token: the
+ * Every page needs a signed-in account of role viewer or more
+ * (ui_login.c: the hv_session cookie, or a credential header for
+ * scripts); changes (POST /ui/models/NAME/transition) need an operator's
+ * and a CSRF token: the
  * browser holds a random session id in the cookie hv_ui (HttpOnly,
  * SameSite=Strict, Path=/ui, Secure over TLS) and forms carry
  * HMAC-SHA256(server secret, session id) in the field "csrf"; a POST must
@@ -56,6 +57,13 @@ void ui_close(struct ui *u);
  * 404 from ui_not_found instead of the API's JSON one). */
 int ui_path(const char *path);
 
+/* Fill resp with what a browser gets when the policy refused a UI route
+ * (status 401 or 403, msg why): a 401 on a GET is a 303 to
+ * /ui/login?next=PATH, anything else an HTML error page with a link to
+ * sign in. */
+void ui_refused(struct srv_req *req, struct srv_resp *resp, int status,
+                const char *msg);
+
 /* Fill resp with the HTML "page not found" answer (status 404). */
 void ui_not_found(struct srv_req *req, struct srv_resp *resp);
 
@@ -66,6 +74,7 @@ void ui_csrf_token(const struct ui *u, const char *session, char out[65]);
  * its errors, and returns 0 unless it could not build any answer. */
 rt_fn ui_route_experiments, ui_route_runs, ui_route_run, ui_route_compare,
     ui_route_models, ui_route_model, ui_route_transition, ui_route_monitoring,
-    ui_route_data, ui_route_user, ui_route_static;
+    ui_route_data, ui_route_user, ui_route_static, ui_route_login,
+    ui_route_logout;
 
 #endif

@@ -40,6 +40,9 @@ struct ui_page {
   char session[33];         /* CSRF session id (ui_csrf) */
   int new_session;          /* 1: send it as a cookie */
   char csrf[65];            /* the session's token */
+  char set_session[64];     /* non-empty: a new login's session token,
+                               sent as the hv_session cookie */
+  int clear_session;        /* 1: clear hv_session (signed out) */
 };
 
 typedef int (*ui_page_fn)(struct ui_page *p, struct hv_err *err);
@@ -114,5 +117,18 @@ int ui_page_user(struct ui_page *p, struct hv_err *err);
 
 extern const char ui_assets_css[];
 extern const char ui_assets_js[];
+
+/* ---- ui_login.c ---------------------------------------------------------- */
+
+/* Hours a web UI session lasts. */
+#define UI_SESSION_HOURS 8
+
+/* The login page (GET) and its form post (POST); sign out. */
+int ui_page_login(struct ui_page *p, struct hv_err *err);
+int ui_page_logout(struct ui_page *p, struct hv_err *err);
+
+/* 1 when next is a /ui path of this server to go back to after signing
+ * in (no other host, no control characters). */
+int ui_next_ok(const char *next);
 
 #endif

@@ -3,12 +3,13 @@
  * model's versions (stage, aliases, source run) and audit log, and the
  * promote / archive action.
  *
- * Design: a model page holds one POST form (credential, reason and the
- * CSRF token) and every version row has submit buttons bound to it with
- * the form attribute (name "action", value "VERSION:STAGE"), so each
- * button works without JavaScript and the credential is typed once. The
- * action needs the CSRF token (ui.h) and operator rights (the route's
- * policy, checked by the server before the page runs), then calls registry_transition with archive_existing, so promoting a
+ * Design: a model page holds one POST form (reason and the CSRF token)
+ * and every version row has submit buttons bound to it with the form
+ * attribute (name "action", value "VERSION:STAGE"), so each button works
+ * without JavaScript. The action needs the CSRF token (ui.h) and operator
+ * rights (the route's policy, checked by the server before the page runs:
+ * the signed-in account's session, ui_login.c; scripts may still send a
+ * credential field or header), then calls registry_transition with archive_existing, so promoting a
  * version archives the old Production one in the same audited
  * transaction, and answers 303 back to the model page. A server polling
  * the registry swaps the new Production model in by itself.
@@ -129,8 +130,6 @@ static void transition_form(struct ui_page *p, const char *name)
   model_href(&p->h, name);
   html_f(&p->h,
          "/transition\"><input type=\"hidden\" name=\"csrf\" value=\"%s\">"
-         "<label>Operator credential <input type=\"password\" "
-         "name=\"credential\" autocomplete=\"off\" required></label> "
          "<label>Reason <input type=\"text\" name=\"reason\" "
          "maxlength=\"500\" placeholder=\"why (audit log)\"></label>"
          "<span class=\"muted\">then press a version's button below; "
