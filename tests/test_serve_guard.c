@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "model/model.h"
+#include "serve/http/auth.h"
 #include "serve/http/server.h"
 #include "store/catalog.h"
 #include "store/db.h"
@@ -733,6 +734,76 @@ static void test_monitoring_bounded_and_apart(void **state)
   stop(&v);
 }
 
+/* ---- finding 5: password hashing under a limit, changes per user ------------- */
+
+struct hasher {
+  struct auth *a;
+  int rc;
+  pthread_t t;
+};
+
+static void *hash_main(void *arg)
+{
+  struct hasher *h = arg;
+  char out[AUTH_HASH_MAX];
+  struct hv_err e = {0};
+  h->rc = auth_hash_password(h->a, "a long enough password", out, &e);
+  if (h->rc == HV_EBUSY)
+    assert_non_null(strstr(e.msg, "at most 1 at once"));
+  return NULL;
+}
+
+static void test_password_hashing_bounded(void **state)
+{
+  (void)state;
+  /* four hashes of ~0.3 s at once with one turn: those that wait more
+   * than AUTH_HASH_WAIT_MS are refused (HV_EBUSY, 503), not queued */
+  struct auth_config ac = {.home = g_home, .opslimit = 3,
+                           .memlimit = 64u << 20, .hash_max = 1};
+  struct auth *a = NULL;
+  struct hv_err e = {0};
+  assert_int_equal(auth_open(&ac, &a, &e), 0);
+  struct hasher h[4];
+  for (int i = 0; i < 4; i++) {
+    h[i] = (struct hasher){.a = a};
+    assert_int_equal(pthread_create(&h[i].t, NULL, hash_main, &h[i]), 0);
+  }
+  int ok = 0, busy = 0;
+  for (int i = 0; i < 4; i++) {
+    pthread_join(h[i].t, NULL);
+    ok += h[i].rc == 0;
+    busy += h[i].rc == HV_EBUSY;
+  }
+  assert_int_equal(ok + busy, 4);
+  assert_true(ok >= 1);
+  assert_true(busy >= 1);
+  auth_close(a);
+  /* per user: three changes, then one per 10 minutes (429); another user
+   * is not held back */
+  setenv("HARVEST_ADMIN_KEY", "guard-test-admin-key-0123456789abcdef", 1);
+  struct srv v;
+  struct serve_config c = base_config();
+  start(&v, &c);
+  struct res *r = calloc(1, sizeof(*r));
+  const char *const key[] = {
+      "X-Admin-Key: guard-test-admin-key-0123456789abcdef", NULL};
+  for (int i = 0; i < 3; i++) {
+    http(&v, "POST", "/users/update_password",
+         "username=5&new_password=another+password", key, r);
+    assert_int_equal(r->status, 200);
+  }
+  http(&v, "POST", "/users/update_password",
+       "username=5&new_password=another+password", key, r);
+  expect_detail(r, 429, "too many password changes for user 5");
+  assert_non_null(strcasestr(r->headers, "Retry-After: "));
+  http(&v, "POST", "/users/update_password",
+       "username=6&new_password=another+password", key, r);
+  assert_int_equal(r->status, 200);
+  free(r);
+  stop(&v);
+  unsetenv("HARVEST_ADMIN_KEY");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -742,6 +813,7 @@ int main(void)
       cmocka_unit_test(test_trickling_client_cut_at_deadline),
       cmocka_unit_test(test_reserve_for_new_addresses),
       cmocka_unit_test(test_monitoring_bounded_and_apart),
+      cmocka_unit_test(test_password_hashing_bounded),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -100,6 +100,10 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
                "request, summed over its windows (each is a pass), else 413 "
                "(1000000)", &cfg->monitor_max_rows), .lo = 1,
        .hi = (int64_t)1 << 40},
+      {CLI_OPT(CLI_INT, "hash-max", 0, "N", "password hashes or checks "
+               "(argon2id, 64 MiB and ~0.1 s of a core each) at once; more "
+               "wait 0.25 s, then 503 (1)", &cfg->auth.hash_max), .lo = 1,
+       .hi = 64},
       {CLI_OPT(CLI_INT, "cache-n", 0, "N", "remember each user's top N movies "
                "under the served model and answer n <= N from it (20; 0 = "
                "off, at most 64); dropped with the model on a swap; memory: "
@@ -138,7 +142,7 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
                "                     [--heavy-queue N] [--monitor-cache S]\n"
                "                     [--monitor-max-windows N] "
                "[--monitor-max-rows N]\n"
-               "                     [--cache-n N]\n"
+               "                     [--hash-max N] [--cache-n N]\n"
                "                     [--slice-us US] [--seed-compat] "
                "[--no-admin-key]\n"
                "                     [--rating-quota N] "

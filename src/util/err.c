@@ -62,6 +62,7 @@ static const struct {
     {HV_ETOOBIG, "too large"},
     {HV_ELIMIT, "rate limited"},
     {HV_EINTERNAL, "internal error"},
+    {HV_EBUSY, "busy"},
 };
 
 const char *hv_strerror(int code)

@@ -29,7 +29,8 @@ enum hv_code {
   HV_EFORBIDDEN = -11, /* authenticated but not allowed: 403 */
   HV_ETOOBIG = -12,  /* over a size limit: 413 */
   HV_ELIMIT = -13,   /* rate limited: 429 */
-  HV_EINTERNAL = -14 /* a bug: 500 */
+  HV_EINTERNAL = -14, /* a bug: 500 */
+  HV_EBUSY = -15     /* a bounded resource is saturated, retry: 503 */
 };
 
 struct hv_err {

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <jwt.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,8 @@ struct auth {
   int no_admin_key;
   pthread_mutex_t lock;
   struct rl_entry *rl; /* RL_SLOTS */
+  sem_t *hash_sem;     /* hash_max argon2id runs at once (finding 5) */
+  int hash_max;
 };
 
 /* Read a 0600 key file of hex text, or create it with 32 random bytes.
@@ -151,6 +154,15 @@ int auth_open(const struct auth_config *cfg, struct auth **out,
     return hv_err_set(err, HV_ENOMEM, "out of memory");
   }
   pthread_mutex_init(&a->lock, NULL);
+  if (!(a->hash_sem = malloc(sizeof(*a->hash_sem))) ||
+      sem_init(a->hash_sem, 0, cfg->hash_max > 0 ? (unsigned)cfg->hash_max
+                                                 : 1) != 0) {
+    free(a->hash_sem);
+    a->hash_sem = NULL;
+    auth_close(a);
+    return hv_err_set(err, HV_ENOMEM, "out of memory");
+  }
+  a->hash_max = cfg->hash_max > 0 ? cfg->hash_max : 1;
   a->opslimit = cfg->opslimit ? cfg->opslimit
                               : crypto_pwhash_OPSLIMIT_INTERACTIVE;
   a->memlimit = cfg->memlimit ? cfg->memlimit
@@ -187,6 +199,10 @@ void auth_close(struct auth *a)
     return;
   sodium_memzero(a->secret, sizeof(a->secret));
   pthread_mutex_destroy(&a->lock);
+  if (a->hash_sem) {
+    sem_destroy(a->hash_sem);
+    free(a->hash_sem);
+  }
   free(a->rl);
   free(a);
 }
@@ -224,20 +240,50 @@ int auth_password_hash(unsigned long long opslimit, size_t memlimit,
   return 0;
 }
 
+/* Wait up to AUTH_HASH_WAIT_MS for one of the hash_max turns: 0, or
+ * HV_EBUSY. Each argon2id run takes memlimit bytes (64 MiB by default) and
+ * a core for ~0.1 s: unbounded, a flood of them starves every request. */
+static int hash_turn(const struct auth *a, struct hv_err *err)
+{
+  if (sem_trywait(a->hash_sem) == 0)
+    return 0;
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_nsec += AUTH_HASH_WAIT_MS * 1000000L;
+  until.tv_sec += until.tv_nsec / 1000000000L;
+  until.tv_nsec %= 1000000000L;
+  while (sem_timedwait(a->hash_sem, &until) != 0)
+    if (errno != EINTR)
+      return hv_err_set(err, HV_EBUSY,
+                        "password hashing is busy (at most %d at once); "
+                        "retry in a second", a->hash_max);
+  return 0;
+}
+
 int auth_hash_password(const struct auth *a, const char *password,
                        char out[AUTH_HASH_MAX], struct hv_err *err)
 {
-  return auth_password_hash(a->opslimit, a->memlimit, password, out, err);
+  if (password_ok(password, err))
+    return HV_EINVAL;
+  if (hash_turn(a, err))
+    return err->code;
+  int rc = auth_password_hash(a->opslimit, a->memlimit, password, out, err);
+  sem_post(a->hash_sem);
+  return rc;
 }
 
 int auth_check_password(const struct auth *a, const char *hash,
                         const char *password, struct hv_err *err)
 {
   int real = hash && *hash;
-  if (!password || strlen(password) > AUTH_PASSWORD_MAX ||
-      crypto_pwhash_str_verify(real ? hash : a->dummy_hash, password,
-                               strlen(password)) != 0 ||
-      !real)
+  if (!password || strlen(password) > AUTH_PASSWORD_MAX)
+    return hv_err_set(err, HV_EAUTH, "incorrect username or password");
+  if (hash_turn(a, err))
+    return err->code;
+  int bad = crypto_pwhash_str_verify(real ? hash : a->dummy_hash, password,
+                                     strlen(password)) != 0;
+  sem_post(a->hash_sem);
+  if (bad || !real)
     return hv_err_set(err, HV_EAUTH, "incorrect username or password");
   return 0;
 }
@@ -514,6 +560,31 @@ int auth_rate_take(struct auth *a, const char *ip, int64_t uid,
   snprintf(k1, sizeof(k1), "ip:%.64s", ip ? ip : "?");
   snprintf(k2, sizeof(k2), "user:%lld", (long long)uid);
   return rate_take(a, k1, uid >= 0 ? k2 : NULL, "address", err);
+}
+
+int auth_rate_take_pwchange(struct auth *a, int64_t uid, struct hv_err *err)
+{
+  char k[80];
+  snprintf(k, sizeof(k), "pw:%lld", (long long)uid);
+  double now = mono();
+  pthread_mutex_lock(&a->lock);
+  struct rl_entry *e = rl_find(a, k, now, NULL, AUTH_PWCHANGE_BURST);
+  e->tokens += (now - e->last) * AUTH_PWCHANGE_PER_S;
+  if (e->tokens > AUTH_PWCHANGE_BURST)
+    e->tokens = AUTH_PWCHANGE_BURST;
+  e->last = now;
+  double t = e->tokens;
+  if (t >= 1)
+    e->tokens -= 1;
+  pthread_mutex_unlock(&a->lock);
+  if (t >= 1)
+    return 0;
+  return hv_err_set(err, HV_ELIMIT,
+                    "too many password changes for user %lld (%d, then one "
+                    "per %.0f minutes); retry in %.0f s",
+                    (long long)uid, AUTH_PWCHANGE_BURST,
+                    1 / AUTH_PWCHANGE_PER_S / 60,
+                    (1 - t) / AUTH_PWCHANGE_PER_S + 0.5);
 }
 
 int auth_rate_peek_admin(struct auth *a, const char *ip, struct hv_err *err)

@@ -27,6 +27,9 @@
 #define AUTH_HASH_MAX 128   /* fits crypto_pwhash_STRBYTES */
 #define AUTH_PASSWORD_MIN 8
 #define AUTH_PASSWORD_MAX 1024
+#define AUTH_HASH_WAIT_MS 250 /* a hash waits this long for its turn */
+#define AUTH_PWCHANGE_BURST 3 /* password changes per user at once, */
+#define AUTH_PWCHANGE_PER_S (1.0 / 600) /* then one per 10 minutes */
 
 struct auth;
 
@@ -63,6 +66,10 @@ struct auth_config {
   long token_ttl;              /* seconds; 0 = 1800 */
   double login_burst;          /* attempts allowed at once; 0 = 10 */
   double login_per_sec;        /* refill rate; 0 = 10 per minute */
+  int hash_max;                /* argon2id hashes or checks at once (each
+                                  takes memlimit bytes and a core); more
+                                  wait up to AUTH_HASH_WAIT_MS, then
+                                  HV_EBUSY (503); 0 = 1 */
   int no_admin_key;            /* 1: refuse the admin key (accounts'
                                   tokens only; serve --no-admin-key) */
   double rating_quota;         /* ratings an end user may add a minute
@@ -79,8 +86,15 @@ int auth_open(const struct auth_config *cfg, struct auth **out,
               struct hv_err *err) HV_WARN_UNUSED;
 void auth_close(struct auth *a);
 
+/* Take one of user uid's password changes (AUTH_PWCHANGE_BURST at once,
+ * then AUTH_PWCHANGE_PER_S): 0, or HV_ELIMIT saying when to retry. */
+int auth_rate_take_pwchange(struct auth *a, int64_t uid,
+                            struct hv_err *err) HV_WARN_UNUSED;
+
 /* Hash a new password into out (AUTH_HASH_MAX bytes). HV_EINVAL when it is
- * shorter than AUTH_PASSWORD_MIN or longer than AUTH_PASSWORD_MAX bytes. */
+ * shorter than AUTH_PASSWORD_MIN or longer than AUTH_PASSWORD_MAX bytes;
+ * HV_EBUSY when hash_max hashes ran for AUTH_HASH_WAIT_MS (as
+ * auth_check_password). */
 int auth_hash_password(const struct auth *a, const char *password,
                        char out[AUTH_HASH_MAX],
                        struct hv_err *err) HV_WARN_UNUSED;

@@ -132,6 +132,7 @@ static const struct {
     {HV_ETOOBIG, 413},     {HV_ELIMIT, 429},      {HV_ECONFLICT, 409},
     {HV_EIO, 500},         {HV_ECORRUPT, 500},    {HV_ENOMEM, 500},
     {HV_EDB, 500},         {HV_EVERSION, 500},    {HV_EINTERNAL, 500},
+    {HV_EBUSY, 503},
 };
 
 int rt_status_of(int code)

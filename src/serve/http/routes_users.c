@@ -294,6 +294,10 @@ int routes_update_password(struct srv_req *req, struct srv_resp *resp,
     return err->code ? err->code
                      : hv_err_set(err, HV_EINVAL,
                                   "new_password: field required");
+  if (auth_rate_take_pwchange(srv_auth(req), uid, err)) {
+    resp->retry_after = 60;
+    return err->code;
+  }
   char hash[AUTH_HASH_MAX];
   struct hv_db *c = srv_db(req, err);
   if (!c || auth_hash_password(srv_auth(req), pw, hash, err) ||

@@ -191,7 +191,7 @@ static enum MHD_Result send_error_after(struct MHD_Connection *conn,
   r.body = rt_error_json(msg, &r.len);
   if (!r.body)
     return MHD_NO;
-  if (status == 429)
+  if (status == 429 || status == 503)
     r.retry_after = retry_after > 0 ? retry_after : 1;
   return send_resp(conn, cc, &r);
 }
