@@ -98,6 +98,34 @@ static void small_config(struct train_config *c)
   c->threads = 1;
 }
 
+/* The popularity baseline's top-100 on the test split, the naive way:
+ * count each movie in the train split, and a test pair is a hit when
+ * fewer than 100 movies have a strictly higher count. */
+static double naive_popularity_top100(struct hv_db *db,
+                                      const struct train_config *c)
+{
+  struct hv_dataset ds;
+  struct hv_err e = {0};
+  assert_int_equal(dataset_load_train(db, c, &ds, &e), 0);
+  size_t n = ds.ratings.n, nt = model_split_n_train(c->split, n);
+  size_t *perm = malloc(n * sizeof(size_t));
+  int64_t cnt[1024] = {0};
+  rng_numpy_permutation((uint32_t)c->seed, perm, n);
+  for (size_t i = 0; i < nt; i++)
+    cnt[ds.ratings.movie_id[perm[i]] % 1024]++;
+  size_t hits = 0;
+  for (size_t i = nt; i < n; i++) {
+    int64_t mine = cnt[ds.ratings.movie_id[perm[i]] % 1024];
+    size_t higher = 0;
+    for (int k = 0; k < 1024; k++)
+      higher += cnt[k] > mine;
+    hits += higher < 100;
+  }
+  free(perm);
+  dataset_free(&ds);
+  return (double)hits / (double)(n - nt);
+}
+
 static void test_learns_and_is_deterministic(void **state)
 {
   struct hv_db *db = fx_db(200, 150, 30, 1);
@@ -120,6 +148,11 @@ static void test_learns_and_is_deterministic(void **state)
   assert_true(r1.test.top_k[2] > 0.2);
   assert_true(r1.test.recall_at_10 > 0.1);
   assert_true(r1.test.n_segments >= 2);
+  /* the popularity baseline on the same test split, the same rule */
+  assert_int_equal(r1.baseline.n_pairs, 1200);
+  assert_true(fabs(r1.baseline.top_k[4] - naive_popularity_top100(db, &c)) <
+              1e-12);
+  assert_true(r1.baseline.top_k[0] <= r1.baseline.top_k[4]);
   /* deterministic with one thread: same losses, same scores */
   for (int i = 0; i < 6; i++)
     assert_true(r1.epoch_loss[i] == r2.epoch_loss[i]);
@@ -515,6 +548,8 @@ static void test_cli(void **state)
   json_t *t = json_object_get(j, "test");
   assert_non_null(json_object_get(t, "top_100_categorical_accuracy"));
   assert_non_null(json_object_get(t, "segments"));
+  assert_non_null(json_object_get(json_object_get(j, "baseline_popularity"),
+                                  "top_100_categorical_accuracy"));
   assert_int_equal(json_integer_value(json_object_get(
                        json_object_get(j, "config"), "dim")), 8);
   json_decref(j);
@@ -522,10 +557,24 @@ static void test_cli(void **state)
            bin, dir, dir);
   assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
   assert_non_null(strstr(out, "top_10_categorical_accuracy"));
+  /* an untrained model (0 epochs) loses to popularity: a warning, and the
+   * baseline is a logged metric of the run */
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s train --dim 8 --epochs 0 --threads 1 2>&1", bin,
+           dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_non_null(strstr(out, "warning: the model loses to the popularity "
+                              "baseline on the test split"));
+  assert_non_null(strstr(out, "pop. "));
+  snprintf(cmd, sizeof(cmd), "%s --home %s runs list --max 1 --json", bin,
+           dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_non_null(strstr(out, "baseline_popularity_top_100_categorical"));
+  assert_non_null(strstr(out, "baseline_popularity_recall_at_10"));
   /* --run reproduces the run's test split; the run id from runs list */
   snprintf(cmd, sizeof(cmd), "%s --home %s runs list --json", bin, dir);
   assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
-  j = json_loads(out, 0, &je);
+  j = json_loads(out, 0, &je); /* newest first: the 0-epoch run */
   assert_non_null(j);
   char rid[40];
   snprintf(rid, sizeof(rid), "%s", json_string_value(json_object_get(

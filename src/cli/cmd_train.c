@@ -38,7 +38,12 @@ static const char train_more[] =
     "movies. loss = mean over batches of 4096 of the summed loss.\n"
     "Logged metric names: loss and epoch_seconds per epoch (step = epoch);\n"
     "the test split unprefixed (top_100_categorical_accuracy, recall_at_10,\n"
-    "..., test_loss), the train split prefixed train_ (train_loss, ...).\n";
+    "..., test_loss), the train split prefixed train_ (train_loss, ...).\n"
+    "Popularity baseline: each movie scored by its count in the train split,\n"
+    "ranked and masked as the model (same split, same rules), logged as\n"
+    "baseline_popularity_top_K_categorical_accuracy, _recall_at_10, ...\n"
+    "(row \"pop.\"); a warning when the model's top_100 or recall@10 is\n"
+    "below it. See docs/evaluation.md.\n";
 
 static void on_epoch(void *ud, int epoch, double loss, double seconds,
                      const struct eval_metrics *test)
@@ -59,16 +64,21 @@ static void print_table(const struct train_result *r)
     printf("  top_%-4d", eval_ks[k]);
   printf("  %-10s %-9s %-9s %-8s %-8s\n", "loss", "recall@10", "recall@100",
          "ndcg@10", "cov@10");
-  for (int s = 0; s < 2; s++) {
-    const struct eval_metrics *m = s ? &r->test : &r->train;
-    if (s && !r->has_test)
-      break;
-    printf("%-6s", s ? "test" : "train");
+  static const char *const rows[] = {"train", "test", "pop."};
+  for (int s = 0; s < 3; s++) {
+    const struct eval_metrics *m =
+        s == 2 ? &r->baseline : s ? &r->test : &r->train;
+    if (s == 1 && !r->has_test)
+      continue;
+    printf("%-6s", rows[s]);
     for (int k = 0; k < EVAL_NK; k++)
       printf("  %-8.4f", m->top_k[k]);
-    printf("  %-10.2f %-9.4f %-10.4f %-8.4f %-8.4f\n", m->loss,
-           m->recall_at_10, m->recall_at_100, m->ndcg_at_10,
-           m->coverage_at_10);
+    if (s == 2)
+      printf("  %-10s", "-");
+    else
+      printf("  %-10.2f", m->loss);
+    printf(" %-9.4f %-10.4f %-8.4f %-8.4f\n", m->recall_at_10,
+           m->recall_at_100, m->ndcg_at_10, m->coverage_at_10);
   }
 }
 
@@ -92,10 +102,11 @@ static json_t *result_json(const struct trainrun_result *tr,
   struct train_config used;
   model_config(m, &used);
   json_t *j = json_pack(
-      "{s:o, s:o, s:o, s:o, s:o?, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, "
+      "{s:o, s:o, s:o, s:o, s:o, s:o?, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, "
       "s:I, s:f, s:f, s:f, s:f, s:I}",
       "config", trainrun_config_json(&used), "epoch_seconds", es, "epoch_loss",
-      el, "train", eval_metrics_to_json(&r->train), "test",
+      el, "train", eval_metrics_to_json(&r->train), "baseline_popularity",
+      eval_metrics_to_json(&r->baseline), "test",
       r->has_test ? eval_metrics_to_json(&r->test) : NULL, "model",
       out_path ? out_path : tr->model_uri, "sha256", sha, "n_ratings",
       (json_int_t)r->n_ratings, "n_train", (json_int_t)r->n_train, "n_test",
@@ -178,11 +189,17 @@ int cmd_train(struct cli_ctx *ctx, int argc, char **argv)
     rc = trainrun_guard_install(db_path(db), &err);
   if (!rc)
     rc = trainrun_run(db, cfg, &o, &tr, &err);
+  char why[256];
+  if (!rc && trainrun_loses_to_baseline(&tr.train, why, sizeof(why)))
+    fprintf(stderr, "warning: %s; train longer or with the defaults "
+                    "(not --tutorial)\n", why);
   if (!rc) {
     if (ctx->json) {
       cli_print_json(result_json(&tr, o.experiment, o.out_path));
     } else {
       print_table(&tr.train);
+      printf("pop. = popularity baseline on the %s split (metrics "
+             "baseline_popularity_*)\n", tr.train.has_test ? "test" : "train");
       printf("run    %s  (experiment %s)\nmodel  %s\n", tr.run_id,
              o.experiment, tr.model_uri);
       if (o.out_path)

@@ -154,6 +154,10 @@ struct train_result {
   double *epoch_loss;       /* (epochs) summed loss of each epoch */
   struct eval_metrics train, test; /* test valid when has_test */
   int has_test;
+  /* The popularity baseline on the test split (the train split when
+   * there is none): each movie scored by its train-split count, ranked
+   * and masked as the model's metrics; its loss is not meaningful. */
+  struct eval_metrics baseline;
   size_t n_ratings, n_train, n_test; /* ratings in range, split sizes */
   size_t n_users, n_movies;          /* vocabulary sizes (without OOV) */
   size_t new_users, new_movies;      /* rows added to init_from's vocab */

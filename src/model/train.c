@@ -143,6 +143,7 @@ struct trainer {
   int32_t *bu, *bm;           /* (batch) */
   struct rng_xo rng;
   double flop;                /* sgemm FLOPs counted so far */
+  int popularity;             /* eval_split scores the baseline (dim 1) */
 };
 
 static void trainer_free(struct trainer *t)
@@ -521,11 +522,17 @@ static void fill_em(const struct trainer *t, const float *uv, const float *mv,
   em->logq_by_row = t->cfg.logq ? t->logq_by_row : NULL;
 }
 
+/* Metrics of towers uv, mv on the test (test = 1) or train split. dim 1
+ * with no logQ is the popularity baseline's scoring (eval_baseline). */
 static int eval_split(struct trainer *t, const float *uv, const float *mv,
                       int test, struct eval_metrics *out, struct hv_err *err)
 {
   struct eval_model em;
   fill_em(t, uv, mv, &em);
+  if (t->popularity) {
+    em.dim = 1;
+    em.logq_by_row = NULL;
+  }
   struct eval_input in = {0};
   size_t *off = NULL;
   int32_t *seen = NULL;
@@ -544,6 +551,31 @@ static int eval_split(struct trainer *t, const float *uv, const float *mv,
   int rc = eval_run(&em, &in, out, err);
   free(off);
   free(seen);
+  return rc;
+}
+
+/* The popularity baseline on the split the model's metrics lead with
+ * (test, or train without one): every user scores each movie by its
+ * train-split count, as a dim-1 tower pair (user rows 1, movie rows the
+ * counts; exact in float below 2^24) ranked by eval_run, so the top-K
+ * rule, ties and the seen-movie masking are the model's own. Its loss is
+ * not meaningful. */
+static int eval_baseline(struct trainer *t, struct eval_metrics *out,
+                         struct hv_err *err)
+{
+  float *uv = malloc((t->n_users + 1) * sizeof(float));
+  float *mv = malloc((t->n_movies + 1) * sizeof(float));
+  int rc = uv && mv ? 0 : NOMEM("baseline");
+  for (size_t r = 0; !rc && r <= t->n_users; r++)
+    uv[r] = 1.0f;
+  for (size_t r = 0; !rc && r <= t->n_movies; r++)
+    mv[r] = (float)t->movie_count[r];
+  t->popularity = 1;
+  if (!rc)
+    rc = eval_split(t, uv, mv, t->n_test > 0, out, err);
+  t->popularity = 0;
+  free(uv);
+  free(mv);
   return rc;
 }
 
@@ -679,7 +711,9 @@ static int train_body(struct trainer *t, const struct hv_dataset *ds,
   if (eval_split(t, (*out)->user_vec, (*out)->movie_vec, 0, &res->train,
                  err) ||
       (t->n_test &&
-       eval_split(t, (*out)->user_vec, (*out)->movie_vec, 1, &res->test, err)))
+       eval_split(t, (*out)->user_vec, (*out)->movie_vec, 1, &res->test,
+                  err)) ||
+      eval_baseline(t, &res->baseline, err))
     return err->code;
   res->has_test = t->n_test > 0;
   res->eval_seconds = hv_mono() - t0;

@@ -272,6 +272,24 @@ static const struct mdef split_metrics[] = {
 };
 #define N_SPLIT (sizeof(split_metrics) / sizeof(split_metrics[0]))
 
+/* The popularity baseline (train_result.baseline), by the split_metrics
+ * entry it mirrors; no loss (not meaningful for counts). */
+static const struct {
+  const char *name;
+  size_t of; /* index into split_metrics */
+} base_metrics[] = {
+    {"baseline_popularity_top_1_categorical_accuracy", 0},
+    {"baseline_popularity_top_5_categorical_accuracy", 1},
+    {"baseline_popularity_top_10_categorical_accuracy", 2},
+    {"baseline_popularity_top_50_categorical_accuracy", 3},
+    {"baseline_popularity_top_100_categorical_accuracy", 4},
+    {"baseline_popularity_recall_at_10", 6},
+    {"baseline_popularity_recall_at_100", 7},
+    {"baseline_popularity_ndcg_at_10", 8},
+    {"baseline_popularity_coverage_at_10", 9},
+};
+#define N_BASE (sizeof(base_metrics) / sizeof(base_metrics[0]))
+
 static const char *const fact_names[] = {
     "n_ratings", "n_train", "n_test", "n_users",
     "n_movies", "train_seconds", "eval_seconds"};
@@ -317,6 +335,11 @@ int trainrun_metric_value(const struct train_result *res, const char *key,
       return *out = split_value(&res->test, &split_metrics[i]), 0;
     }
   }
+  for (size_t i = 0; i < N_BASE; i++)
+    if (!strcmp(key, base_metrics[i].name))
+      return *out = split_value(&res->baseline,
+                                &split_metrics[base_metrics[i].of]),
+             0;
   for (size_t i = 0; i < N_FACTS; i++)
     if (!strcmp(key, fact_names[i]))
       return *out = fact_value(res, i), 0;
@@ -338,6 +361,27 @@ int trainrun_metric_known(const char *key)
   probe.has_test = 1;
   double v;
   return trainrun_metric_value(&probe, key, &v) == 0;
+}
+
+int trainrun_loses_to_baseline(const struct train_result *r, char *why,
+                               size_t cap)
+{
+  if (cap)
+    why[0] = '\0';
+  if (!r)
+    return 0;
+  const struct eval_metrics *m = r->has_test ? &r->test : &r->train;
+  const struct eval_metrics *b = &r->baseline;
+  int lose100 = m->top_k[4] < b->top_k[4];
+  int lose_r10 = m->recall_at_10 < b->recall_at_10;
+  if (!lose100 && !lose_r10)
+    return 0;
+  snprintf(why, cap,
+           "the model loses to the popularity baseline on the %s split: "
+           "top_100 %.4f vs %.4f, recall@10 %.4f vs %.4f",
+           r->has_test ? "test" : "train", m->top_k[4], b->top_k[4],
+           m->recall_at_10, b->recall_at_10);
+  return 1;
 }
 
 void trainrun_metric_names(char *buf, size_t cap)
@@ -405,7 +449,7 @@ static int log_final(struct hv_db *db, const char *run_id,
                      const struct train_result *r, int64_t step,
                      struct hv_err *err)
 {
-  struct tracking_metric m[2 * N_SPLIT + N_FACTS];
+  struct tracking_metric m[2 * N_SPLIT + N_BASE + N_FACTS];
   size_t n = 0;
   for (size_t i = 0; i < N_SPLIT; i++) {
     if (r->has_test)
@@ -416,6 +460,11 @@ static int log_final(struct hv_db *db, const char *run_id,
         split_metrics[i].train, split_value(&r->train, &split_metrics[i]),
         step, 0};
   }
+  for (size_t i = 0; i < N_BASE; i++)
+    m[n++] = (struct tracking_metric){
+        base_metrics[i].name,
+        split_value(&r->baseline, &split_metrics[base_metrics[i].of]), step,
+        0};
   for (size_t i = 0; i < N_FACTS; i++)
     m[n++] = (struct tracking_metric){fact_names[i], fact_value(r, i), step,
                                       0};

@@ -123,6 +123,13 @@ int trainrun_metric_known(const char *key);
 /* 1 when key is one of the unprefixed test-split metrics, else 0. */
 int trainrun_metric_is_test(const char *key);
 
+/* 1 when the model of r does worse than r's popularity baseline on
+ * top_100_categorical_accuracy or recall_at_10 (test split, or train
+ * without one), with a sentence saying so (both numbers) in why[cap];
+ * else 0 and why = "". */
+int trainrun_loses_to_baseline(const struct train_result *r, char *why,
+                               size_t cap);
+
 /* Comma-separated list of the final metric keys into buf (for messages). */
 void trainrun_metric_names(char *buf, size_t cap);
 
