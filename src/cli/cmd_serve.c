@@ -1,6 +1,7 @@
 /*
  * cmd_serve.c - `harvest serve`: run the REST API until SIGINT / SIGTERM.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -40,29 +41,21 @@ static const char serve_more[] =
     "accepting, finish the requests in flight (up to 10 s) and exit\n"
     "0; a second SIGINT/SIGTERM meanwhile exits at once (128 + signal).\n";
 
-/* Parse argv into cfg; 0, CLI_HELP or HV_EUSAGE (reported). */
-static int parse(struct cli_ctx *ctx, int argc, char **argv,
-                 struct serve_config *cfg)
+/* What parse reads into locals first: a value of 0 given on the command
+ * line means "off", which serve_config spells -1 (0 there: the default). */
+struct serve_flags {
+  int cache_n, slice, quota;
+  double monitor_cache;
+  int cache_given, slice_given, quota_given, monitor_cache_given;
+};
+
+#define SERVE_LIMITS_N 13
+
+/* The connection, request, monitoring and hashing limits. */
+static void limits_table(struct serve_config *cfg, struct serve_flags *fl,
+                         struct cli_opt t[SERVE_LIMITS_N])
 {
-  int cache_n = 0, slice = 0, cache_given = 0, slice_given = 0;
-  int monitor_cache_given = 0;
-  double monitor_cache = 0;
-  int quota = 0, quota_given = 0;
-  const struct cli_opt opts[] = {
-      {CLI_OPT(CLI_STR, "host", 0, "ADDR", "address to bind (default "
-               "127.0.0.1)", &cfg->host)},
-      {CLI_OPT(CLI_INT, "port", 0, "N", "TCP port, 0 = any free one (default "
-               "8000)", &cfg->port), .hi = 65535},
-      {CLI_OPT(CLI_INT, "threads", 0, "N", "worker threads (default: one per "
-               "CPU)", &cfg->threads), .lo = 1, .hi = 256},
-      {CLI_OPT(CLI_STR, "model", 0, "NAME", "registered model to serve",
-               &cfg->model_name)},
-      {CLI_OPT(CLI_STR, "model-file", 0, "FILE", "serve this model file "
-               "instead", &cfg->model_file)},
-      {CLI_OPT(CLI_STR, "tls-cert", 0, "FILE", "PEM certificate: serve HTTPS "
-               "(with --tls-key)", &cfg->tls_cert)},
-      {CLI_OPT(CLI_STR, "tls-key", 0, "FILE", "PEM private key",
-               &cfg->tls_key)},
+  const struct cli_opt l[] = {
       {CLI_OPT(CLI_SIZE, "max-body", 0, "BYTES", "largest request body, else "
                "413 (default 1 MiB)", &cfg->max_body), .lo = 1,
        .hi = (int64_t)1 << 30},
@@ -91,8 +84,8 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
                &cfg->heavy_queue), .lo = 1, .hi = 10000},
       {CLI_OPT(CLI_DBL, "monitor-cache", 0, "S", "reuse a monitoring answer "
                "for the same served model version and query for S seconds "
-               "(60; 0 = off)", &monitor_cache), .fhi = 86400,
-       .seen = &monitor_cache_given},
+               "(60; 0 = off)", &fl->monitor_cache), .fhi = 86400,
+       .seen = &fl->monitor_cache_given},
       {CLI_OPT(CLI_INT, "monitor-max-windows", 0, "N", "windows per "
                "/monitor/drift request, else 413 (20)",
                &cfg->monitor_max_windows), .lo = 1, .hi = 10000},
@@ -104,17 +97,64 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
                "(argon2id, 64 MiB and ~0.1 s of a core each) at once; more "
                "wait 0.25 s, then 503 (1)", &cfg->auth.hash_max), .lo = 1,
        .hi = 64},
+      CLI_OPTS_END};
+  static_assert(sizeof(l) == SERVE_LIMITS_N * sizeof(l[0]), "SERVE_LIMITS_N");
+  memcpy(t, l, sizeof(l));
+}
+
+/* Apply fl's "given as 0 means off" values and the flags that go together;
+ * 0 or HV_EUSAGE (reported). */
+static int finish(const struct serve_flags *fl, struct serve_config *cfg)
+{
+  if (fl->cache_given)
+    cfg->cache_n = fl->cache_n ? fl->cache_n : -1;
+  if (fl->slice_given)
+    cfg->slice_us = fl->slice ? fl->slice : -1;
+  if (fl->monitor_cache_given)
+    cfg->heavy_cache_s = fl->monitor_cache > 0 ? fl->monitor_cache : -1;
+  if (fl->quota_given)
+    cfg->auth.rating_quota = fl->quota ? fl->quota : -1;
+  if (!cfg->tls_cert != !cfg->tls_key)
+    return cli_usage_error("serve", "--tls-cert and --tls-key go together");
+  if (cfg->model_file && cfg->model_name)
+    return cli_usage_error("serve", "give --model or --model-file, not both");
+  return 0;
+}
+
+/* Parse argv into cfg; 0, CLI_HELP or HV_EUSAGE (reported). */
+static int parse(struct cli_ctx *ctx, int argc, char **argv,
+                 struct serve_config *cfg)
+{
+  struct serve_flags fl = {0};
+  struct cli_opt limits[SERVE_LIMITS_N];
+  limits_table(cfg, &fl, limits);
+  const struct cli_opt opts[] = {
+      {CLI_OPT(CLI_STR, "host", 0, "ADDR", "address to bind (default "
+               "127.0.0.1)", &cfg->host)},
+      {CLI_OPT(CLI_INT, "port", 0, "N", "TCP port, 0 = any free one (default "
+               "8000)", &cfg->port), .hi = 65535},
+      {CLI_OPT(CLI_INT, "threads", 0, "N", "worker threads (default: one per "
+               "CPU)", &cfg->threads), .lo = 1, .hi = 256},
+      {CLI_OPT(CLI_STR, "model", 0, "NAME", "registered model to serve",
+               &cfg->model_name)},
+      {CLI_OPT(CLI_STR, "model-file", 0, "FILE", "serve this model file "
+               "instead", &cfg->model_file)},
+      {CLI_OPT(CLI_STR, "tls-cert", 0, "FILE", "PEM certificate: serve HTTPS "
+               "(with --tls-key)", &cfg->tls_cert)},
+      {CLI_OPT(CLI_STR, "tls-key", 0, "FILE", "PEM private key",
+               &cfg->tls_key)},
+      {.type = CLI_GROUP, .sub = limits, .help = "Limits:"},
       {CLI_OPT(CLI_INT, "cache-n", 0, "N", "remember each user's top N movies "
                "under the served model and answer n <= N from it (20; 0 = "
                "off, at most 64); dropped with the model on a swap; memory: "
-               "N x 8 bytes a user asked about", &cache_n),
-       .hi = MODEL_TOPCACHE_MAX_K, .seen = &cache_given},
+               "N x 8 bytes a user asked about", &fl.cache_n),
+       .hi = MODEL_TOPCACHE_MAX_K, .seen = &fl.cache_given},
       {CLI_OPT(CLI_INT, "slice-us", 0, "US", "workers ask the kernel for a "
                "US-microsecond scheduler slice and yield the CPU at most "
                "once per US (every US while busy), so clients or services "
                "sharing the cores are not kept waiting a whole scheduler "
                "tick behind a busy worker (100; 0 = kernel defaults, no "
-               "yielding)", &slice), .hi = 100000, .seen = &slice_given},
+               "yielding)", &fl.slice), .hi = 100000, .seen = &fl.slice_given},
       {CLI_OPT(CLI_TRUE, "seed-compat", 0, NULL, "UNSAFE on a network: the "
                "seed's open shapes (anyone may add ratings for any user, "
                "read user rows and run monitoring and reloads) for the "
@@ -123,7 +163,7 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
                "add a minute, in bursts of up to N; an address 5 x N "
                "(default " CLI_XSTR(AUTH_RATING_QUOTA) "; 0 = no quota; "
                "operators are not limited); over it: 429 with Retry-After",
-               &quota), .hi = 100000000, .seen = &quota_given},
+               &fl.quota), .hi = 100000000, .seen = &fl.quota_given},
       {CLI_OPT(CLI_TRUE, "no-admin-key", 0, NULL, "refuse the admin key "
                "(X-Admin-Key): staff use accounts' tokens only",
                &cfg->auth.no_admin_key)},
@@ -154,22 +194,7 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
       .json_help = "",
   };
   int rc = cli_parse(ctx, &spec, argc, argv);
-  if (rc)
-    return rc;
-  if (cache_given)
-    cfg->cache_n = cache_n ? cache_n : -1; /* 0 in the config: default */
-  if (slice_given)
-    cfg->slice_us = slice ? slice : -1;
-  if (monitor_cache_given)
-    cfg->heavy_cache_s = monitor_cache > 0 ? monitor_cache : -1;
-  if (quota_given)
-    cfg->auth.rating_quota = quota ? quota : -1; /* 0 in the config: default */
-  if (!cfg->tls_cert != !cfg->tls_key)
-    return cli_usage_error(spec.cmd, "--tls-cert and --tls-key go together");
-  if (cfg->model_file && cfg->model_name)
-    return cli_usage_error(spec.cmd,
-                           "give --model or --model-file, not both");
-  return 0;
+  return rc ? rc : finish(&fl, cfg);
 }
 
 int cmd_serve(struct cli_ctx *ctx, int argc, char **argv)
