@@ -31,7 +31,7 @@ static void filters(const char *line, size_t len, struct text_buf *b)
     return;
   for (const char *p = b->p; *p; p++)
     if ((unsigned char)*p < 0x20 || *p == 0x7F ||
-        !memcmp(p, "\xE2\x80\xAE", 3))
+        !strncmp(p, "\xE2\x80\xAE", 3))
       abort();
   if (!text_utf8_valid(b->p, strlen(b->p), NULL))
     abort();
