@@ -208,37 +208,6 @@ static int teardown(void **state)
   return 0;
 }
 
-struct res {
-  char body[1 << 16];
-  size_t len;
-  char hdr[4096]; /* the response's header lines */
-  size_t hlen;
-};
-
-static size_t on_body(char *p, size_t sz, size_t n, void *ud)
-{
-  struct res *r = ud;
-  size_t k = sz * n;
-  if (r->len + k >= sizeof(r->body))
-    k = sizeof(r->body) - 1 - r->len;
-  memcpy(r->body + r->len, p, k);
-  r->len += k;
-  r->body[r->len] = '\0';
-  return sz * n;
-}
-
-static size_t on_header(char *p, size_t sz, size_t n, void *ud)
-{
-  struct res *r = ud;
-  size_t k = sz * n;
-  if (r->hlen + k >= sizeof(r->hdr))
-    k = sizeof(r->hdr) - 1 - r->hlen;
-  memcpy(r->hdr + r->hlen, p, k);
-  r->hlen += k;
-  r->hdr[r->hlen] = '\0';
-  return sz * n;
-}
-
 /* A concrete path for template t: captures name user 2's data. */
 static void concrete(const char *t, char *out, size_t cap)
 {
@@ -270,7 +239,7 @@ static void concrete(const char *t, char *out, size_t cap)
 
 /* One call of route r by caller c; the status, body in res. */
 static long call(const char *base, const struct rt_route *r, int c,
-                 struct res *res)
+                 struct tu_res *res)
 {
   char path[512], url[700], auth[2048];
   concrete(r->path, path, sizeof(path));
@@ -305,16 +274,16 @@ static long call(const char *base, const struct rt_route *r, int c,
   res->hlen = 0;
   res->body[0] = '\0';
   assert_int_equal(tu_curl(post ? "POST" : "GET", url, body, hdrs, NULL, 30,
-                           on_body, on_header, res, &status),
+                           tu_res_body, tu_res_header, res, &status),
                    0);
   return status;
 }
 
 /* The outcome of one call: '1', '3' (a policy refusal: the detail says
  * so) or 'A'. */
-static char outcome(long status, const struct res *res)
+static char outcome(long status, const struct tu_res *res)
 {
-  if (status == 401 || (status == 303 && strstr(res->hdr,
+  if (status == 401 || (status == 303 && strstr(res->headers,
                                                 "Location: /ui/login")))
     return '1'; /* a browser is sent to the login page */
   if (status == 403 && strstr(res->body, "forbidden:"))
@@ -333,7 +302,7 @@ static const char *want_of(const char *name)
 static void test_matrix(void **state)
 {
   (void)state;
-  struct res *res = malloc(sizeof(*res));
+  struct tu_res *res = malloc(sizeof(*res));
   assert_non_null(res);
   size_t cases = 0;
   printf("# route x caller matrix (A past the policy, 1 401, 3 403)\n#\n");
@@ -373,7 +342,7 @@ static void test_matrix(void **state)
 static void test_bad_headers(void **state)
 {
   (void)state;
-  struct res *res = malloc(sizeof(*res));
+  struct tu_res *res = malloc(sizeof(*res));
   assert_non_null(res);
   static const char *const bad[] = {
       "Authorization: Basic dXNlcjpwYXNz", "Authorization: Bearer",
@@ -390,13 +359,13 @@ static void test_bad_headers(void **state)
     res->len = 0;
   res->hlen = 0;
     snprintf(url, sizeof(url), "%s/monitor/reload_models", g_base);
-    assert_int_equal(tu_curl("POST", url, "", h, NULL, 30, on_body,
-                             on_header, res, &st), 0);
+    assert_int_equal(tu_curl("POST", url, "", h, NULL, 30, tu_res_body,
+                             tu_res_header, res, &st), 0);
     if (st != 401)
       fail_msg("%s on reload: %ld %s", bad[i], st, res->body);
     snprintf(url, sizeof(url), "%s/healthz", g_base);
-    assert_int_equal(tu_curl("GET", url, NULL, h, NULL, 30, on_body,
-                             on_header, res, &st), 0);
+    assert_int_equal(tu_curl("GET", url, NULL, h, NULL, 30, tu_res_body,
+                             tu_res_header, res, &st), 0);
     assert_int_equal(st, 200);
   }
   free(res);
@@ -409,7 +378,7 @@ static void test_no_admin_key(void **state)
   (void)state;
   char base[64], url[128], key[128], tok[128];
   struct serve *s = start_with(0, 1, 0, base, sizeof(base));
-  struct res *res = malloc(sizeof(*res));
+  struct tu_res *res = malloc(sizeof(*res));
   assert_non_null(res);
   snprintf(url, sizeof(url), "%s/monitor/drift", base);
   snprintf(key, sizeof(key), "X-Admin-Key: %s", ADMIN_KEY);
@@ -418,23 +387,23 @@ static void test_no_admin_key(void **state)
   long st = 0;
   res->len = 0;
   res->hlen = 0;
-  assert_int_equal(tu_curl("GET", url, NULL, h1, NULL, 30, on_body,
-                           on_header, res, &st), 0);
+  assert_int_equal(tu_curl("GET", url, NULL, h1, NULL, 30, tu_res_body,
+                           tu_res_header, res, &st), 0);
   assert_int_equal(st, 401);
   assert_non_null(strstr(res->body, "--no-admin-key"));
   res->len = 0;
   res->hlen = 0;
-  assert_int_equal(tu_curl("GET", url, NULL, h2, NULL, 30, on_body,
-                           on_header, res, &st), 0);
+  assert_int_equal(tu_curl("GET", url, NULL, h2, NULL, 30, tu_res_body,
+                           tu_res_header, res, &st), 0);
   assert_int_not_equal(st, 401);
   assert_int_not_equal(st, 403);
   serve_stop(s, 5);
   free(res);
 }
 
-/* Retry-After into the int after the struct res (see rate). */
+/* Retry-After into the int after the struct tu_res (see rate). */
 struct res_ra {
-  struct res r; /* first: on_body writes here */
+  struct tu_res r; /* first: tu_res_body writes here */
   int ra;
 };
 
@@ -462,7 +431,7 @@ static long rate(const char *base, int uid, int n, const char *hdr,
   long st = 0;
   res->ra = 0;
   res->r.len = 0;
-  assert_int_equal(tu_curl("POST", url, body, h, NULL, 30, on_body, on_retry,
+  assert_int_equal(tu_curl("POST", url, body, h, NULL, 30, tu_res_body, on_retry,
                            res, &st), 0);
   return st;
 }
@@ -504,7 +473,7 @@ static void test_rating_quota(void **state)
 
 /* One request to g_base with up to two headers; the status. */
 static long req2(const char *method, const char *path, const char *body,
-                 const char *h1, const char *h2, struct res *res)
+                 const char *h1, const char *h2, struct tu_res *res)
 {
   char url[700];
   snprintf(url, sizeof(url), "%s%s", g_base, path);
@@ -512,20 +481,20 @@ static long req2(const char *method, const char *path, const char *body,
   long st = 0;
   res->len = 0;
   res->hlen = 0;
-  res->body[0] = res->hdr[0] = '\0';
+  res->body[0] = res->headers[0] = '\0';
   assert_int_equal(tu_curl(method, url, body, h1 ? h : NULL, NULL, 30,
-                           on_body, on_header, res, &st), 0);
+                           tu_res_body, tu_res_header, res, &st), 0);
   return st;
 }
 
 /* The value of cookie name in res's Set-Cookie lines into out ("" when
  * none); attrs (may be NULL) gets the rest of that line. */
-static void set_cookie(const struct res *res, const char *name, char *out,
+static void set_cookie(const struct tu_res *res, const char *name, char *out,
                        size_t cap, char *attrs, size_t acap)
 {
   char pat[64];
   snprintf(pat, sizeof(pat), "Set-Cookie: %s=", name);
-  const char *p = strstr(res->hdr, pat);
+  const char *p = strstr(res->headers, pat);
   out[0] = '\0';
   if (!p)
     return;
@@ -545,12 +514,12 @@ static void set_cookie(const struct res *res, const char *name, char *out,
 static void test_ui_login(void **state)
 {
   (void)state;
-  struct res *res = malloc(sizeof(*res));
+  struct tu_res *res = malloc(sizeof(*res));
   assert_non_null(res);
   char ui[128], csrf[80], sess[128], attrs[256], c1[256], c2[256];
   char body[512];
   assert_int_equal(req2("GET", "/ui/models", NULL, NULL, NULL, res), 303);
-  assert_non_null(strstr(res->hdr, "Location: /ui/login?next=/ui/models"));
+  assert_non_null(strstr(res->headers, "Location: /ui/login?next=/ui/models"));
   assert_int_equal(req2("GET", "/ui/login?next=/ui/models", NULL, NULL,
                         NULL, res), 200);
   set_cookie(res, "hv_ui", ui, sizeof(ui), NULL, 0);
@@ -567,7 +536,7 @@ static void test_ui_login(void **state)
            "next=/ui/models", csrf);
   assert_int_equal(req2("POST", "/ui/login", body, c1, NULL, res), 401);
   assert_non_null(strstr(res->body, "incorrect username or password"));
-  assert_null(strstr(res->hdr, "hv_session"));
+  assert_null(strstr(res->headers, "hv_session"));
   snprintf(body, sizeof(body), "csrf=%s&name=nobody&password=account-pw-1",
            csrf);
   assert_int_equal(req2("POST", "/ui/login", body, c1, NULL, res), 401);
@@ -575,11 +544,11 @@ static void test_ui_login(void **state)
   snprintf(body, sizeof(body), "csrf=%s&name=vi&password=account-pw-1&"
            "next=//evil.example/ui", csrf);
   assert_int_equal(req2("POST", "/ui/login", body, c1, NULL, res), 303);
-  assert_non_null(strstr(res->hdr, "Location: /ui/\r"));
+  assert_non_null(strstr(res->headers, "Location: /ui/\r"));
   snprintf(body, sizeof(body), "csrf=%s&name=vi&password=account-pw-1&"
            "next=/ui/models", csrf);
   assert_int_equal(req2("POST", "/ui/login", body, c1, NULL, res), 303);
-  assert_non_null(strstr(res->hdr, "Location: /ui/models"));
+  assert_non_null(strstr(res->headers, "Location: /ui/models"));
   set_cookie(res, "hv_session", sess, sizeof(sess), attrs, sizeof(attrs));
   assert_memory_equal(sess, "hvs_", 4);
   assert_non_null(strstr(attrs, "Path=/ui"));
@@ -599,7 +568,7 @@ static void test_ui_login(void **state)
   assert_int_equal(req2("POST", "/ui/logout", "x=1", c2, NULL, res), 403);
   snprintf(body, sizeof(body), "csrf=%s", csrf);
   assert_int_equal(req2("POST", "/ui/logout", body, c2, NULL, res), 303);
-  assert_non_null(strstr(res->hdr, "Location: /ui/login"));
+  assert_non_null(strstr(res->headers, "Location: /ui/login"));
   set_cookie(res, "hv_session", sess, sizeof(sess), attrs, sizeof(attrs));
   assert_string_equal(sess, "");
   assert_non_null(strstr(attrs, "Max-Age=0"));
@@ -648,7 +617,7 @@ static void test_seed_compat(void **state)
   (void)state;
   char base[64];
   struct serve *s = start(1, base, sizeof(base));
-  struct res *res = malloc(sizeof(*res));
+  struct tu_res *res = malloc(sizeof(*res));
   assert_non_null(res);
   for (size_t i = 0; i < routes_count; i++) {
     const struct rt_route *r = &routes_table[i];
@@ -665,15 +634,15 @@ static void test_seed_compat(void **state)
   res->hlen = 0;
   char url[128];
   snprintf(url, sizeof(url), "%s/users/", base);
-  assert_int_equal(tu_curl("GET", url, NULL, NULL, NULL, 30, on_body,
-                           on_header, res, &st), 0);
+  assert_int_equal(tu_curl("GET", url, NULL, NULL, NULL, 30, tu_res_body,
+                           tu_res_header, res, &st), 0);
   assert_non_null(strstr(res->body, "user_zip_code"));
   serve_stop(s, 5);
   res->len = 0;
   res->hlen = 0;
   snprintf(url, sizeof(url), "%s/users/", g_base);
-  assert_int_equal(tu_curl("GET", url, NULL, NULL, NULL, 30, on_body,
-                           on_header, res, &st), 0);
+  assert_int_equal(tu_curl("GET", url, NULL, NULL, NULL, 30, tu_res_body,
+                           tu_res_header, res, &st), 0);
   assert_int_equal(st, 200);
   assert_null(strstr(res->body, "user_zip_code")); /* finding 7 */
   assert_non_null(strstr(res->body, "\"user_id\":2"));
@@ -712,7 +681,7 @@ static void test_token_pwv(void **state)
 
 /* POST as caller hdr (or none); the status. */
 static long post_as(const char *path, const char *body, const char *hdr,
-                    struct res *res)
+                    struct tu_res *res)
 {
   char url[256];
   snprintf(url, sizeof(url), "%s%s", g_base, path);
@@ -722,7 +691,7 @@ static long post_as(const char *path, const char *body, const char *hdr,
   res->hlen = 0;
   res->body[0] = '\0';
   assert_int_equal(tu_curl(body ? "POST" : "GET", url, body, hdr ? hdrs : NULL,
-                           NULL, 30, on_body, on_header, res, &st),
+                           NULL, 30, tu_res_body, tu_res_header, res, &st),
                    0);
   return st;
 }
@@ -732,7 +701,7 @@ static long post_as(const char *path, const char *body, const char *hdr,
 static void test_password_change_revokes_tokens(void **state)
 {
   (void)state;
-  struct res *res = malloc(sizeof(*res));
+  struct tu_res *res = malloc(sizeof(*res));
   assert_non_null(res);
   char adm[128], bearer[2048], bearer2[2048];
   snprintf(adm, sizeof(adm), "X-Admin-Key: %s", ADMIN_KEY);

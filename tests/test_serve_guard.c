@@ -223,51 +223,19 @@ static int closed_within(int fd, double secs)
 
 /* ---- libcurl -------------------------------------------------------------- */
 
-struct res {
-  long status;
-  char body[1 << 17];
-  size_t len;
-  char headers[4096];
-  size_t hlen;
-};
-
-static size_t on_body(char *p, size_t sz, size_t n, void *ud)
-{
-  struct res *r = ud;
-  size_t k = sz * n;
-  if (r->len + k >= sizeof(r->body))
-    k = sizeof(r->body) - 1 - r->len;
-  memcpy(r->body + r->len, p, k);
-  r->len += k;
-  r->body[r->len] = '\0';
-  return sz * n;
-}
-
-static size_t on_header(char *p, size_t sz, size_t n, void *ud)
-{
-  struct res *r = ud;
-  size_t k = sz * n;
-  if (r->hlen + k >= sizeof(r->headers))
-    k = sizeof(r->headers) - 1 - r->hlen;
-  memcpy(r->headers + r->hlen, p, k);
-  r->hlen += k;
-  r->headers[r->hlen] = '\0';
-  return sz * n;
-}
-
 static long http(struct srv *v, const char *method, const char *path,
-                 const char *body, const char *const *hdrs, struct res *r)
+                 const char *body, const char *const *hdrs, struct tu_res *r)
 {
   char url[1 << 15];
   snprintf(url, sizeof(url), "%s%s", v->base, path);
   memset(r, 0, sizeof(*r));
-  int rc = tu_curl(method, url, body, hdrs, NULL, 20, on_body, on_header, r,
+  int rc = tu_curl(method, url, body, hdrs, NULL, 20, tu_res_body, tu_res_header, r,
                    &r->status);
   return rc == CURLE_OK ? r->status : -1;
 }
 
 /* The answer is {"detail": ...} with status and want in the detail. */
-static void expect_detail(const struct res *r, long status, const char *want)
+static void expect_detail(const struct tu_res *r, long status, const char *want)
 {
   if (r->status != status)
     fail_msg("status %ld, want %ld: %.300s", r->status, status, r->body);
@@ -332,7 +300,7 @@ static void test_framing_and_nul_rejected(void **state)
                                 out, sizeof(out)),
                    422); /* the empty list, past the framing */
   /* a rating is a plain decimal: "0x5" is not 5 */
-  struct res *r = calloc(1, sizeof(*r));
+  struct tu_res *r = calloc(1, sizeof(*r));
   const char *const json[] = {"Content-Type: application/json", NULL};
   static const char *const bad[] = {"\"0x5\"", "\"0X1p2\"", "\" 5\"",
                                     "\"infinity\""};
@@ -373,7 +341,7 @@ static void test_big_urls_and_headers_answered(void **state)
   struct srv v;
   struct serve_config c = base_config();
   start(&v, &c);
-  struct res *r = calloc(1, sizeof(*r));
+  struct tu_res *r = calloc(1, sizeof(*r));
   static char req[1 << 17], out[1 << 17];
   /* 250 users (the report's case: no answer for 30 s) and the GET cap */
   char *path = batch_path(250);
@@ -424,7 +392,7 @@ static void test_post_batch_of_1000_users(void **state)
   struct serve_config c = base_config();
   c.max_body = 1 << 16;
   start(&v, &c);
-  struct res *r = calloc(1, sizeof(*r));
+  struct tu_res *r = calloc(1, sizeof(*r));
   static char body[1 << 15];
   size_t len = (size_t)snprintf(body, sizeof(body), "{\"users\": [");
   for (int i = 0; i < 1000; i++)
@@ -567,7 +535,7 @@ static void copy_file(const char *from, const char *to)
 struct bg {
   struct srv *v;
   const char *method, *path;
-  struct res *r;
+  struct tu_res *r;
   pthread_t t;
 };
 
@@ -582,14 +550,14 @@ static void bg_start(struct bg *b, struct srv *v, const char *method,
                      const char *path)
 {
   *b = (struct bg){.v = v, .method = method, .path = path,
-                   .r = calloc(1, sizeof(struct res))};
+                   .r = calloc(1, sizeof(struct tu_res))};
   assert_int_equal(pthread_create(&b->t, NULL, bg_main, b), 0);
 }
 
 struct metric_wait {
   struct srv *v;
   const char *want;
-  struct res *r;
+  struct tu_res *r;
 };
 
 static int metric_has(void *ud)
@@ -643,7 +611,7 @@ static void test_monitoring_bounded_and_apart(void **state)
   c.monitor_max_rows = 400;
   c.poll_seconds = 0.05;
   start(&v, &c);
-  struct res *r = calloc(1, sizeof(*r));
+  struct tu_res *r = calloc(1, sizeof(*r));
   /* caps on windows and rows, named */
   http(&v, "GET", "/monitor/drift?batches=1:10,11:20,21:30,31:40,41:50,"
        "51:60", NULL, NULL, r);
@@ -695,7 +663,7 @@ static void test_monitoring_bounded_and_apart(void **state)
     fail_msg("the reload never started on the pool");
   bg_start(&b, &v, "GET", "/monitor/drift?batches=1:50");
   struct metric_wait w = {&v, "harvest_http_requests_in_flight 3\n",
-                          calloc(1, sizeof(struct res))};
+                          calloc(1, sizeof(struct tu_res))};
   if (!tu_wait_until(metric_has, &w))
     fail_msg("the reload and the queued drift were never both in flight");
   free(w.r);
@@ -784,7 +752,7 @@ static void test_password_hashing_bounded(void **state)
   struct srv v;
   struct serve_config c = base_config();
   start(&v, &c);
-  struct res *r = calloc(1, sizeof(*r));
+  struct tu_res *r = calloc(1, sizeof(*r));
   const char *const key[] = {
       "X-Admin-Key: guard-test-admin-key-0123456789abcdef", NULL};
   for (int i = 0; i < 3; i++) {

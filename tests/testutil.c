@@ -347,3 +347,29 @@ int tu_curl(const char *method, const char *url, const char *body,
   curl_easy_cleanup(c);
   return (int)rc;
 }
+
+/* Append p[0..sz*n) to buf (capacity cap, *len used), cut to fit and
+ * NUL-terminated; the whole count is reported consumed. */
+static size_t res_append(char *buf, size_t cap, size_t *len, const char *p,
+                         size_t sz, size_t n)
+{
+  size_t k = sz * n;
+  if (*len + k >= cap)
+    k = cap - 1 - *len;
+  memcpy(buf + *len, p, k);
+  *len += k;
+  buf[*len] = '\0';
+  return sz * n;
+}
+
+size_t tu_res_body(char *p, size_t sz, size_t n, void *ud)
+{
+  struct tu_res *r = ud;
+  return res_append(r->body, sizeof(r->body), &r->len, p, sz, n);
+}
+
+size_t tu_res_header(char *p, size_t sz, size_t n, void *ud)
+{
+  struct tu_res *r = ud;
+  return res_append(r->headers, sizeof(r->headers), &r->hlen, p, sz, n);
+}

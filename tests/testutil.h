@@ -127,4 +127,17 @@ int tu_curl(const char *method, const char *url, const char *body,
             tu_curl_cb on_body, tu_curl_cb on_header, void *ud,
             long *status);
 
+/* A response gathered by tu_curl with tu_res_body / tu_res_header as the
+ * callbacks and the struct as ud: body and header lines NUL-terminated,
+ * cut at their capacity. */
+struct tu_res {
+  long status;
+  char body[1 << 17]; /* /openapi.json is ~70 KB */
+  size_t len;
+  char headers[4096];
+  size_t hlen;
+};
+size_t tu_res_body(char *p, size_t sz, size_t n, void *ud);
+size_t tu_res_header(char *p, size_t sz, size_t n, void *ud);
+
 #endif
