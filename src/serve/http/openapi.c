@@ -60,9 +60,15 @@ static json_t *error_response(int status, int html)
   for (size_t i = 0; i < sizeof(why) / sizeof(why[0]); i++)
     if (!strcmp(why[i][0], code))
       d = why[i][1];
-  return json_pack("{s:s, s:o}", "description", d, "content",
-                   html ? content("text/html", "{\"type\": \"string\"}")
-                        : content("application/json", "Error"));
+  /* the web UI's own errors are pages; the router's refusals (policy,
+   * limits) are {"detail"} on every route */
+  json_t *c = content("application/json", "Error");
+  if (html) {
+    json_t *h = content("text/html", "{\"type\": \"string\"}");
+    json_object_update(c, h);
+    json_decref(h);
+  }
+  return json_pack("{s:s, s:o}", "description", d, "content", c);
 }
 
 /* The success answer and every error status r can give: its own list, and
