@@ -19,6 +19,7 @@
 
 #include "model/model.h"
 #include "serve/http/server.h"
+#include "serve/http/tokens.h"
 #include "store/catalog.h"
 #include "store/db.h"
 #include "store/loader.h"
@@ -97,6 +98,8 @@ struct res {
   char *body;
   size_t len;
   char type[128];
+  char location[256];
+  char cookie[128]; /* the last Set-Cookie's NAME=VALUE */
 };
 
 static size_t on_body(char *p, size_t sz, size_t n, void *ud)
@@ -122,15 +125,23 @@ static size_t on_header(char *p, size_t sz, size_t n, void *ud)
       memmove(t, t + 1, strlen(t));
     t[strcspn(t, ";\r\n")] = '\0';
   }
+  if (!strncasecmp(p, "Location: ", 10))
+    snprintf(r->location, sizeof(r->location), "%.*s",
+             (int)strcspn(p + 10, "\r\n"), p + 10);
+  if (!strncasecmp(p, "Set-Cookie: ", 12))
+    snprintf(r->cookie, sizeof(r->cookie), "%.*s",
+             (int)strcspn(p + 12, ";\r\n"), p + 12);
   return sz * n;
 }
 
-static void request(const char *method, const char *path, const char *body,
-                    const char *type, int admin, struct res *r)
+/* One call: admin sends the admin key, extra one more header (or NULL). */
+static void request_with(const char *method, const char *path,
+                         const char *body, const char *type, int admin,
+                         const char *extra, struct res *r)
 {
   char url[1024], ct[128], key[300];
-  const char *hdrs[3] = {NULL, NULL, NULL};
-  size_t h = 0;
+  const char *hdrs[4] = {extra, NULL, NULL, NULL};
+  size_t h = extra ? 1 : 0;
   if (type) {
     snprintf(ct, sizeof(ct), "Content-Type: %s", type);
     hdrs[h++] = ct;
@@ -144,6 +155,12 @@ static void request(const char *method, const char *path, const char *body,
   if (tu_curl(method, url, body, hdrs, NULL, 30, on_body, on_header, r,
               &r->status) != CURLE_OK)
     fail_msg("%s %s: no answer", method, path);
+}
+
+static void request(const char *method, const char *path, const char *body,
+                    const char *type, int admin, struct res *r)
+{
+  request_with(method, path, body, type, admin, NULL, r);
 }
 
 /* ---- a JSON-schema subset ------------------------------------------------ */
@@ -279,6 +296,7 @@ static int check(json_t *v, json_t *s, const char *at, char *why, size_t cap)
 /* ---- the contract --------------------------------------------------------- */
 
 static int g_checked;
+static json_t *g_seen; /* "method path-template" of every answer checked */
 
 /* Check answer r of method on the route templated tpl against the spec. */
 static void conforms(const char *method, const char *tpl, const char *path,
@@ -292,12 +310,19 @@ static void conforms(const char *method, const char *tpl, const char *path,
       json_object_get(json_object_get(g_spec, "paths"), tpl), lower);
   if (!op)
     fail_msg("%s %s: not in the document", method, tpl);
+  char key[300];
+  snprintf(key, sizeof(key), "%s %s", lower, tpl);
+  json_object_set_new(g_seen, key, json_true());
   snprintf(code, sizeof(code), "%ld", r->status);
   json_t *resp = json_object_get(json_object_get(op, "responses"), code);
   if (!resp)
     fail_msg("%s %s answered %ld, which the document does not declare for "
              "%s (body %.200s)",
              method, path, r->status, tpl, r->body ? r->body : "");
+  if (json_object_get(json_object_get(resp, "headers"), "Location") &&
+      !r->location[0])
+    fail_msg("%s %s: %ld without the Location header declared", method,
+             path, r->status);
   json_t *content = json_object_get(resp, "content");
   if (!json_object_size(content)) {
     g_checked++;
@@ -405,25 +430,83 @@ static const struct call calls[] = {
     {"GET", "/monitor/drift", "/monitor/drift?windows=x", NULL, NULL, 1, 422},
     {"POST", "/monitor/reload_models", "/monitor/reload_models", NULL, NULL,
      1, 200},
-    {"GET", "/ui", "/ui", NULL, NULL, 0, 200},
-    {"GET", "/ui/experiments", "/ui/experiments", NULL, NULL, 0, 200},
-    {"GET", "/ui/experiments/{name}", "/ui/experiments/none", NULL, NULL, 0,
+    {"GET", "/monitor/reload_models", "/monitor/reload_models", NULL, NULL,
+     0, 401},
+    {"GET", "/ui", "/ui", NULL, NULL, 1, 200},
+    {"GET", "/ui", "/ui", NULL, NULL, 0, 303},
+    {"GET", "/ui/experiments", "/ui/experiments", NULL, NULL, 1, 200},
+    {"GET", "/ui/experiments/{name}", "/ui/experiments/none", NULL, NULL, 1,
      404},
-    {"GET", "/ui/runs/{run_id}", "/ui/runs/nope", NULL, NULL, 0, 0},
-    {"GET", "/ui/compare", "/ui/compare?runs=a", NULL, NULL, 0, 0},
-    {"GET", "/ui/models", "/ui/models", NULL, NULL, 0, 200},
-    {"GET", "/ui/models/{name}", "/ui/models/none", NULL, NULL, 0, 404},
-    {"GET", "/ui/monitoring", "/ui/monitoring", NULL, NULL, 0, 200},
-    {"GET", "/ui/data", "/ui/data", NULL, NULL, 0, 200},
+    {"GET", "/ui/runs/{run_id}", "/ui/runs/nope", NULL, NULL, 1, 0},
+    {"GET", "/ui/compare", "/ui/compare?runs=a", NULL, NULL, 1, 0},
+    {"GET", "/ui/models", "/ui/models", NULL, NULL, 1, 200},
+    {"GET", "/ui/models/{name}", "/ui/models/none", NULL, NULL, 1, 404},
+    {"GET", "/ui/monitoring", "/ui/monitoring", NULL, NULL, 1, 200},
+    {"GET", "/ui/data", "/ui/data", NULL, NULL, 1, 200},
+    {"GET", "/ui/users", "/ui/users?id=2", NULL, NULL, 1, 200},
+    {"GET", "/ui/users", "/ui/users?id=x", NULL, NULL, 1, 422},
     {"GET", "/ui/users/{user_id}", "/ui/users/2", NULL, NULL, 1, 200},
-    {"GET", "/ui/users/{user_id}", "/ui/users/2", NULL, NULL, 0, 401},
+    {"GET", "/ui/users/{user_id}", "/ui/users/2", NULL, NULL, 0, 303},
+    {"GET", "/ui/login", "/ui/login?next=/ui/data", NULL, NULL, 0, 200},
+    {"POST", "/ui/login", "/ui/login", "name=op&password=account-pw-1", F, 0,
+     403},
+    {"POST", "/ui/logout", "/ui/logout", "csrf=x", F, 0, 401},
+    {"POST", "/ui/models/{name}/transition", "/ui/models/none/transition",
+     "action=1:Staging&csrf=x", F, 0, 401},
     {"GET", "/ui/static/{file}", "/ui/static/ui.css", NULL, NULL, 0, 200},
+    {"GET", "/ui/static/{file}", "/ui/static/ui.js", NULL, NULL, 0, 200},
     {"GET", "/ui/static/{file}", "/ui/static/nope.js", NULL, NULL, 0, 404},
 };
+
+/* One call with an extra header, checked: its status must be want. */
+static void call_as(const char *method, const char *tpl, const char *path,
+                    const char *body, const char *hdr, long want,
+                    struct res *r)
+{
+  request_with(method, path, body, body ? F : NULL, 0, hdr, r);
+  if (r->status != want)
+    fail_msg("%s %s: %ld, expected %ld (%.200s)", method, path, r->status,
+             want, r->body ? r->body : "");
+  conforms(method, tpl, path, r);
+  free(r->body);
+  r->body = NULL;
+}
+
+/* The web UI's sign-in as a browser makes it: the form's CSRF token and
+ * hv_ui cookie, a wrong password (401 page), the right one (303 with the
+ * session cookie), a registry action on a missing model (404 page), and
+ * signing out (303). */
+static void ui_session_calls(void)
+{
+  struct res r;
+  char ui[160], sess[160], body[300], both[400];
+  request("GET", "/ui/login", NULL, NULL, 0, &r);
+  const char *f = r.body ? strstr(r.body, "name=\"csrf\" value=\"") : NULL;
+  assert_non_null(f);
+  char csrf[65];
+  snprintf(csrf, sizeof(csrf), "%.64s", f + 19);
+  snprintf(ui, sizeof(ui), "Cookie: %s", r.cookie);
+  free(r.body);
+  snprintf(body, sizeof(body), "csrf=%s&name=op&password=wrong-pw-1", csrf);
+  call_as("POST", "/ui/login", "/ui/login", body, ui, 401, &r);
+  snprintf(body, sizeof(body), "csrf=%s&name=op&password=account-pw-1&"
+           "next=/ui/models", csrf);
+  call_as("POST", "/ui/login", "/ui/login", body, ui, 303, &r);
+  snprintf(sess, sizeof(sess), "%s", r.cookie);
+  snprintf(both, sizeof(both), "%s; %s", ui, sess);
+  call_as("GET", "/ui/models", "/ui/models", NULL, both, 200, &r);
+  snprintf(body, sizeof(body), "csrf=%s&action=1:Staging", csrf);
+  call_as("POST", "/ui/models/{name}/transition", "/ui/models/none/transition",
+          body, both, 404, &r);
+  call_as("POST", "/ui/logout", "/ui/logout", "csrf=bad", both, 403, &r);
+  snprintf(body, sizeof(body), "csrf=%s", csrf);
+  call_as("POST", "/ui/logout", "/ui/logout", body, both, 303, &r);
+}
 
 static void test_answers_conform(void **state)
 {
   run_calls(calls, sizeof(calls) / sizeof(calls[0]));
+  ui_session_calls();
   /* the token of the login above reads its own ratings */
   struct res r;
   request("POST", "/users/token", "username=4&password=pw-of-user-4", F, 0,
@@ -443,7 +526,23 @@ static void test_answers_conform(void **state)
   assert_int_equal(r.status, 200);
   conforms("GET", "/users/secure_ratings/", "/users/secure_ratings/", &r);
   free(r.body);
-  printf("# %d answers checked against /openapi.json\n", g_checked);
+  /* every operation of the document was answered at least once */
+  const char *path, *method;
+  json_t *item, *op;
+  int ops = 0;
+  json_object_foreach(json_object_get(g_spec, "paths"), path, item)
+  {
+    json_object_foreach(item, method, op)
+    {
+      char key[300];
+      snprintf(key, sizeof(key), "%s %s", method, path);
+      if (!json_object_get(g_seen, key))
+        fail_msg("%s %s: no answer of the test suite checked", method, path);
+      ops++;
+    }
+  }
+  printf("# %d answers checked against /openapi.json (all %d operations)\n",
+         g_checked, ops);
 }
 
 /* ---- the document through a real linter ----------------------------------- */
@@ -512,6 +611,7 @@ static void test_redocly_lint(void **state)
 static int group_setup(void **state)
 {
   curl_global_init(CURL_GLOBAL_DEFAULT);
+  g_seen = json_object();
   unsetenv("HARVEST_JWT_SECRET");
   unsetenv("HARVEST_ADMIN_KEY");
   tu_tmpdir(g_home, sizeof(g_home));
@@ -523,6 +623,8 @@ static int group_setup(void **state)
   assert_int_equal(db_open(db_path, &db, &e), 0);
   load_catalogue(db);
   train_model(db);
+  assert_int_equal(tokens_account_add(db, "op", "operator", "account-pw-1",
+                                      1, 8192, &e), 0);
   db_close(db);
   struct serve_config c = {.home = g_home, .port = 0, .threads = 2,
                            .model_file = g_model, .poll_seconds = 0.1,
@@ -554,6 +656,7 @@ static int group_teardown(void **state)
 {
   serve_stop(g_s, 5.0);
   json_decref(g_spec);
+  json_decref(g_seen);
   tu_rmtree(g_home);
   curl_global_cleanup();
   return 0;

@@ -40,6 +40,22 @@ static json_t *content(const char *media, const char *schema)
   return json_pack("{s:{s:o}}", media, "schema", sc);
 }
 
+/* content() for each media type of a space-separated list. */
+static json_t *contents(const char *media, const char *schema)
+{
+  json_t *c = json_object();
+  char one[64];
+  for (const char *m = media; *m;) {
+    size_t n = strcspn(m, " ");
+    snprintf(one, sizeof(one), "%.*s", (int)n, m);
+    json_t *x = content(one, schema);
+    json_object_update(c, x);
+    json_decref(x);
+    m += n + (m[n] == ' ');
+  }
+  return c;
+}
+
 static json_t *error_response(int status, int html)
 {
   static const char *const why[][2] = {
@@ -71,43 +87,65 @@ static json_t *error_response(int status, int html)
   return json_pack("{s:s, s:o}", "description", d, "content", c);
 }
 
-/* The success answer and every error status r can give: its own list, and
- * for a route with a policy the refusals of credentials (401, 403, and 429
- * once an address spent its admin-key attempts). The web UI's pages answer
- * their errors as HTML pages. */
-static json_t *responses(const struct rt_route *r)
+/* A 303 with its Location header. */
+static json_t *redirect(const char *desc)
+{
+  return json_pack("{s:s, s:{s:{s:s, s:{s:s}}}}", "description", desc,
+                   "headers", "Location", "description", "the page to go to",
+                   "schema", "type", "string");
+}
+
+/* The success answer of r and its 303s: a form post's redirect (to the
+ * page after it), and on a web UI page with a policy the browser without
+ * a session sent to the login page (the 401 a script gets elsewhere). */
+static void successes(const struct rt_route *r, const char *method, int ui,
+                      json_t *out)
 {
   const struct openapi_answer *a = openapi_answer_of(r->name);
   const char *desc = r->response ? r->response : "OK";
-  json_t *out = json_object();
-  char code[8];
   if (a && a->media)
     json_object_set_new(out, a->status == 200 ? "200" : "201",
                         json_pack("{s:s, s:o}", "description", desc,
-                                  "content", content(a->media, a->schema)));
+                                  "content", contents(a->media, a->schema)));
   else if (a)
-    json_object_set_new(out, "303",
-                        json_pack("{s:s, s:{s:{s:s, s:{s:s}}}}",
-                                  "description", desc, "headers",
-                                  "Location", "description",
-                                  "the page to go to", "schema", "type",
-                                  "string"));
+    json_object_set_new(out, "303", redirect(desc));
   else
     json_object_set_new(out, "200",
                         json_pack("{s:s, s:o}", "description", desc,
                                   "content",
                                   content("text/html",
                                           "{\"type\": \"string\"}")));
-  int html = r->tag && !strcmp(r->tag, "ui");
+  if (a && a->post_redirect && !strcmp(method, "post"))
+    json_object_set_new(out, "303", redirect(a->post_redirect));
+  if (ui && r->policy != RT_PUBLIC && strcmp(method, "post"))
+    json_object_set_new(out, "303",
+                        redirect("no session (or a refused credential): to "
+                                 "/ui/login?next=THIS_PAGE"));
+}
+
+/* The success answer and every error status r can give for method: its
+ * own list, and for a route with a policy the refusals of credentials
+ * (401, 403, and 429 once an address spent its admin-key attempts; a web
+ * UI page's 401 is the 303 above). The web UI's answers its errors as
+ * HTML pages. */
+static json_t *responses(const struct rt_route *r, const char *method)
+{
+  json_t *out = json_object();
+  char code[8];
+  int ui = r->tag && !strcmp(r->tag, "ui");
+  successes(r, method, ui, out);
   for (const int *e = r->errors; e && *e; e++) {
     snprintf(code, sizeof(code), "%d", *e);
-    json_object_set_new(out, code, error_response(*e, html));
+    json_object_set_new(out, code, error_response(*e, ui));
   }
   static const int refusals[] = {401, 403, 429};
   for (size_t i = 0; r->policy != RT_PUBLIC && i < 3; i++) {
     snprintf(code, sizeof(code), "%d", refusals[i]);
+    if (refusals[i] == 401 && json_object_get(out, "303") && ui &&
+        strcmp(method, "post"))
+      continue;
     if (!json_object_get(out, code))
-      json_object_set_new(out, code, error_response(refusals[i], html));
+      json_object_set_new(out, code, error_response(refusals[i], ui));
   }
   return out;
 }
@@ -152,7 +190,7 @@ static json_t *operation(const struct rt_route *r, const char *method,
   json_t *op = json_pack("{s:s, s:s, s:[s], s:o}", "operationId", opid,
                          "summary", r->summary, "tags", r->tag, "parameters",
                          params);
-  json_object_set_new(op, "responses", responses(r));
+  json_object_set_new(op, "responses", responses(r, method));
   json_t *body = strcmp(method, "get") ? request_body(r, form, form_req)
                                        : NULL;
   if (body)

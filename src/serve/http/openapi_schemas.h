@@ -15,8 +15,10 @@
 struct openapi_answer {
   const char *route;  /* rt_route.name */
   int status;         /* 200, or 303 for the UI's form posts */
-  const char *media;  /* "application/json", "text/html", ... */
+  const char *media;  /* "application/json", "text/html", ... (a list:
+                         space-separated) */
   const char *schema; /* a components/schemas name, or inline JSON "{..." */
+  const char *post_redirect; /* a POST may also answer 303: why (or NULL) */
 };
 
 /* components/schemas as a new object; NULL on out of memory. */
