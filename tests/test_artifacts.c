@@ -226,6 +226,31 @@ static void put_text(struct fx *f, const char *path, const char *text,
   snprintf(blob, 4096, "%s/artifacts/sha256/%.2s/%s", f->home, sha, sha);
 }
 
+/* artifacts_read: the verified bytes, the size limit, unknown paths. */
+static void test_read(void **state)
+{
+  struct fx *f = *state;
+  struct hv_err e = {0};
+  char sha[65], blob[4096];
+  put_text(f, "dir/r.txt", "some content", sha, blob);
+  char *b = NULL;
+  size_t n = 0;
+  assert_int_equal(artifacts_read(f->home, f->db, f->run, "dir/r.txt", 100,
+                                  &b, &n, &e),
+                   0);
+  assert_int_equal(n, strlen("some content"));
+  assert_memory_equal(b, "some content", n);
+  free(b);
+  assert_int_equal(artifacts_read(f->home, f->db, f->run, "dir/r.txt", 5,
+                                  &b, &n, &e),
+                   HV_ETOOBIG);
+  assert_non_null(strstr(e.msg, "12 bytes"));
+  assert_null(b);
+  assert_int_equal(artifacts_read(f->home, f->db, f->run, "no.txt", 100, &b,
+                                  &n, &e),
+                   HV_ENOTFOUND);
+}
+
 static void test_corruption_detected(void **state)
 {
   struct fx *f = *state;
@@ -251,6 +276,13 @@ static void test_corruption_detected(void **state)
       artifacts_write_to(f->home, f->db, f->run, "r.txt", devnull, &e),
       HV_ECORRUPT);
   fclose(devnull);
+  char *bytes = (char *)1;
+  size_t blen = 7;
+  assert_int_equal(artifacts_read(f->home, f->db, f->run, "r.txt", 1 << 20,
+                                  &bytes, &blen, &e),
+                   HV_ECORRUPT);
+  assert_null(bytes); /* nothing handed out */
+  assert_int_equal(blen, 0);
   /* truncated */
   assert_int_equal(truncate(blob, 3), 0);
   assert_int_equal(artifacts_resolve(f->home, f->db, f->run, "r.txt", NULL,
@@ -396,6 +428,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_check_path),
       cmocka_unit_test_setup_teardown(test_put_get, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_read, setup, teardown),
       cmocka_unit_test_setup_teardown(test_corruption_detected, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_symlinks_refused, setup, teardown),

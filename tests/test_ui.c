@@ -540,6 +540,65 @@ static void test_run_page(void **state)
   res_free(&r);
 }
 
+/* The run page's baseline table, links to registered versions and
+ * artifact downloads (issue 16). */
+static void test_run_links_and_downloads(void **state)
+{
+  struct res r;
+  char path[256], want[256];
+  snprintf(path, sizeof(path), "/ui/runs/%s", g_f.best_run);
+  assert_int_equal(get(path, &r), 200);
+  EXPECT_HAS(&r, "Model vs popularity baseline");
+  EXPECT_HAS(&r, "<td>top_100_categorical_accuracy</td>");
+  EXPECT_HAS(&r, "href=\"/ui/models/harvest_recommender#v1\">"
+                 "harvest_recommender v1</a>");
+  snprintf(want, sizeof(want),
+           "href=\"/ui/runs/%s/artifact?path=model%%2Fmodel.hvm\" download>",
+           g_f.best_run);
+  EXPECT_HAS(&r, want);
+  res_free(&r);
+  /* the download: the model file's bytes, as an attachment */
+  snprintf(path, sizeof(path), "/ui/runs/%s/artifact?path=model/model.hvm",
+           g_f.best_run);
+  assert_int_equal(get(path, &r), 200);
+  assert_true(r.len > 100);
+  assert_non_null(strstr(r.headers, "filename=\"model.hvm\""));
+  assert_non_null(strstr(r.headers, "application/octet-stream"));
+  assert_non_null(strstr(r.headers, "Content-Security-Policy"));
+  res_free(&r);
+  static const struct {
+    const char *q;
+    long status;
+  } bad[] = {{"", 422}, {"?path=", 422}, {"?path=../admin.key", 422},
+             {"?path=%2Fetc%2Fpasswd", 422}, {"?path=no/such.file", 404}};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    snprintf(path, sizeof(path), "/ui/runs/%s/artifact%s", g_f.best_run,
+             bad[i].q);
+    assert_int_equal(get(path, &r), bad[i].status);
+    EXPECT_HAS(&r, "<div class=\"error\"");
+    res_free(&r);
+  }
+  assert_int_equal(get("/ui/runs/nothex/artifact?path=a", &r), 422);
+  res_free(&r);
+  /* a monitoring run links to its report, a decision to its challenger */
+  snprintf(path, sizeof(path), "/ui/runs/%s", g_f.monitor_run);
+  assert_int_equal(get(path, &r), 200);
+  snprintf(want, sizeof(want), "href=\"/ui/monitoring?run=%s\"",
+           g_f.monitor_run);
+  EXPECT_HAS(&r, want);
+  res_free(&r);
+  snprintf(path, sizeof(path), "/ui/runs/%s", g_f.decision_run);
+  assert_int_equal(get(path, &r), 200);
+  EXPECT_HAS(&r, "<th>Retraining action</th>");
+  res_free(&r);
+  /* a long value is folded, and still escaped */
+  snprintf(path, sizeof(path), "/ui/runs/%s", g_f.xss_run);
+  assert_int_equal(get(path, &r), 200);
+  EXPECT_HAS(&r, "<details class=\"long\"><summary>{&quot;policy&quot;");
+  assert_null(strstr(r.body, UIF_XSS));
+  res_free(&r);
+}
+
 static void test_compare_page(void **state)
 {
   struct res r;
@@ -1158,6 +1217,7 @@ int main(void)
       cmocka_unit_test(test_experiments_page),
       cmocka_unit_test(test_runs_table),
       cmocka_unit_test(test_run_page),
+      cmocka_unit_test(test_run_links_and_downloads),
       cmocka_unit_test(test_compare_page),
       cmocka_unit_test(test_models_pages),
       cmocka_unit_test(test_monitoring_page),

@@ -155,6 +155,12 @@ UIF_FN void uif_xss_run(struct hv_db *db, struct uif *f)
   UIF_CHECK(runs_start(db, "xss", UIF_XSS, NULL, f->xss_run, &e), e);
   UIF_CHECK(runs_log_param(db, f->xss_run, "payload", UIF_XSS_ATTR, &e), e);
   UIF_CHECK(runs_set_tag(db, f->xss_run, "note", UIF_XSS, &e), e);
+  char json[400] = "{\"policy\": \"" UIF_XSS "\"";
+  for (int i = 0; i < 20; i++) /* a long value: folded on the run page */
+    snprintf(json + strlen(json), sizeof(json) - strlen(json),
+             ", \"k%d\": %d", i, i);
+  strcat(json, "}");
+  UIF_CHECK(runs_log_param(db, f->xss_run, "long_json", json, &e), e);
   UIF_CHECK(runs_log_metric(db, f->xss_run, "loss", 1.5, 0, &e), e);
   UIF_CHECK(runs_log_metric(db, f->xss_run, "loss", 1.0, 1, &e), e);
   UIF_CHECK(runs_end(db, f->xss_run, "FINISHED", &e), e);

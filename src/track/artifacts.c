@@ -499,6 +499,43 @@ int artifacts_write_to(const char *home, struct hv_db *db, const char *run_id,
   return rc;
 }
 
+int artifacts_read(const char *home, struct hv_db *db, const char *run_id,
+                   const char *logical_path, int64_t max, char **out,
+                   size_t *len, struct hv_err *err)
+{
+  struct tracking_artifact m = {0};
+  int fd = -1;
+  *out = NULL;
+  *len = 0;
+  int rc = open_artifact(home, db, run_id, logical_path, &m, &fd, err);
+  if (rc)
+    return rc;
+  free(m.path);
+  char *buf = NULL;
+  if (m.size > max)
+    rc = hv_err_set(err, HV_ETOOBIG, "artifact %s is %lld bytes, over the "
+                    "limit of %lld", logical_path, (long long)m.size,
+                    (long long)max);
+  else if (!(buf = malloc((size_t)m.size + 1)))
+    rc = hv_err_set(err, HV_ENOMEM, "out of memory reading artifact");
+  size_t got = 0;
+  ssize_t r = 1;
+  while (!rc && got < (size_t)m.size &&
+         (r = hv_read_some(fd, buf + got, (size_t)m.size - got)) > 0)
+    got += (size_t)r;
+  if (!rc && (r < 0 || got != (size_t)m.size))
+    rc = hv_err_set(err, HV_EIO, "cannot read artifact %s: %s", logical_path,
+                    r < 0 ? strerror(errno) : "shorter than recorded");
+  close(fd);
+  if (rc) {
+    free(buf);
+    return rc;
+  }
+  *out = buf;
+  *len = got;
+  return 0;
+}
+
 /* hv_fill_fn: copy the verified blob (fd *arg) into the temp file. */
 static int fill_from_blob(int fd, const char *tmp, void *arg,
                           struct hv_err *err)

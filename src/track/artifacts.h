@@ -82,6 +82,14 @@ int artifacts_write_to(const char *home, struct hv_db *db, const char *run_id,
                        const char *logical_path, FILE *out,
                        struct hv_err *err) HV_WARN_UNUSED;
 
+/* The verified bytes of an artifact in *out (malloc'd, caller frees; *len
+ * bytes), hashed before they are read from the same open file.
+ * HV_ETOOBIG when it has more than max bytes, HV_ENOTFOUND / HV_ECORRUPT
+ * as artifacts_resolve. */
+int artifacts_read(const char *home, struct hv_db *db, const char *run_id,
+                   const char *logical_path, int64_t max, char **out,
+                   size_t *len, struct hv_err *err) HV_WARN_UNUSED;
+
 /* Copy the verified artifact to the file out_path atomically (temp file in
  * the same directory, fsync, rename). */
 int artifacts_save_as(const char *home, struct hv_db *db, const char *run_id,

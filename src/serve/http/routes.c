@@ -24,6 +24,7 @@ static const int E_DRIFT[] = {404, 413, 422, 503, 0};
 static const int E_RELOAD[] = {404, 500, 503, 0};
 static const int E_READY[] = {503, 0};
 static const int E_UI[] = {404, 422, 0};
+static const int E_UI_ARTIFACT[] = {404, 413, 422, 0};
 static const int E_UI_POST[] = {401, 403, 404, 409, 422, 429, 0};
 static const int E_UI_LOGIN[] = {401, 403, 429, 0};
 
@@ -71,6 +72,10 @@ static const struct rt_param P_UI_RUNS[] = {
     {NULL}};
 static const struct rt_param P_UI_RUN[] = {
     {"run_id", "path", "string", 1, "32-hex run id"}, {NULL}};
+static const struct rt_param P_UI_ARTIFACT[] = {
+    {"run_id", "path", "string", 1, "32-hex run id"},
+    {"path", "query", "string", 1, "the artifact's path, e.g. model/model.hvm"},
+    {NULL}};
 static const struct rt_param P_UI_COMPARE[] = {
     {"runs", "query", "array", 1, "run ids: ?runs=A,B or ?runs=A&runs=B"},
     {NULL}};
@@ -211,6 +216,10 @@ const struct rt_route routes_table[] = {
     {RT_GET, "/ui/runs/{run_id}", ui_route_run, "ui_run", "ui",
      "Web UI: one run with metric charts, lineage and artifacts.", RT_VIEWER,
      NULL, "HTML", P_UI_RUN, E_UI, 0, 0},
+    {RT_GET, "/ui/runs/{run_id}/artifact", ui_route_artifact, "ui_artifact",
+     "ui", "Web UI: download a run's artifact (SHA-256 checked first).",
+     RT_VIEWER, NULL, "the artifact's bytes (an attachment)", P_UI_ARTIFACT,
+     E_UI_ARTIFACT, 0, 0},
     {RT_GET, "/ui/compare", ui_route_compare, "ui_compare", "ui",
      "Web UI: runs side by side, metric charts overlaid.", RT_VIEWER, NULL,
      "HTML", P_UI_COMPARE, E_UI, 0, 0},

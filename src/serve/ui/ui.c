@@ -180,6 +180,22 @@ void ui_run_link(struct html *h, const char *run_id, const char *text)
     html_f(h, "\" class=\"mono\">%.8s</a>", run_id);
 }
 
+void ui_long_text(struct html *h, const char *s)
+{
+  size_t n = s ? strlen(s) : 0;
+  if (n <= 80) {
+    html_text(h, s);
+    return;
+  }
+  size_t cut = 60;
+  while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
+    cut--; /* not inside a UTF-8 sequence */
+  html_raw(h, "<details class=\"long\"><summary>");
+  html_textn(h, s, cut);
+  html_f(h, "&hellip; (%zu bytes)</summary><div class=\"full\">%s</div>"
+            "</details>", n, s);
+}
+
 void ui_error_box(struct html *h, const char *msg)
 {
   html_f(h, "<div class=\"error\" role=\"alert\">%s</div>", msg);
@@ -291,6 +307,19 @@ static int session_cookie(struct ui_page *p, struct hv_err *err)
   return routes_header(p->resp, "Set-Cookie", cookie, err);
 }
 
+/* A download: the bytes in p->h as an attachment named p->raw_name. */
+static int raw_answer(struct ui_page *p, struct hv_err *err)
+{
+  char disp[200];
+  snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", p->raw_name);
+  if (routes_header(p->resp, "Content-Disposition", disp, err))
+    return err->code;
+  p->resp->status = 200;
+  p->resp->content_type = p->raw_type;
+  p->resp->body = html_take(&p->h, &p->resp->len);
+  return p->resp->body ? 0 : hv_err_set(err, HV_ENOMEM, "out of memory");
+}
+
 /* Turn the built page p into resp. */
 static int finish(struct ui_page *p, double t0, struct hv_err *err)
 {
@@ -316,6 +345,8 @@ static int finish(struct ui_page *p, double t0, struct hv_err *err)
     resp->status = 303;
     return routes_header(resp, "Location", p->location, err);
   }
+  if (p->raw_type)
+    return raw_answer(p, err);
   resp->status = p->status;
   resp->content_type = "text/html; charset=utf-8";
   resp->body = compose(p, ms, &resp->len);
@@ -340,6 +371,7 @@ static int run_page(struct srv_req *req, struct srv_resp *resp,
   if (rc) {
     p.status = rt_status_of(rc);
     p.location[0] = '\0';
+    p.raw_type = NULL;
     p.set_session[0] = '\0';
     error_content(&p, p.status,
                   perr.msg[0] ? perr.msg : hv_strerror(rc));
@@ -408,6 +440,7 @@ int ui_route_experiments(struct srv_req *req, struct srv_resp *resp,
 
 UI_PAGE_ROUTE(ui_route_runs, ui_page_runs, "experiments")
 UI_PAGE_ROUTE(ui_route_run, ui_page_run, "experiments")
+UI_PAGE_ROUTE(ui_route_artifact, ui_page_artifact, "experiments")
 UI_PAGE_ROUTE(ui_route_compare, ui_page_compare, "experiments")
 UI_PAGE_ROUTE(ui_route_models, ui_page_models, "models")
 UI_PAGE_ROUTE(ui_route_model, ui_page_model, "models")

@@ -105,7 +105,13 @@ const char ui_assets_css[] =
     "vertical-align:middle;margin:0 4px 0 10px;border:1px solid #ccc}\n"
     ".l0{background:#d9f0d3}.l1{background:#fee08b}.l2{background:#fdae61}"
     ".l3{background:#d73027}.lx{background:#e6e6e6}\n"
-    "td.drift{color:var(--bad);font-weight:700}\n";
+    "td.drift{color:var(--bad);font-weight:700}\n"
+    "details.long{margin:0;max-width:48em}details.long summary{"
+    "color:var(--fg);overflow-wrap:anywhere}\n"
+    "details.long .full{white-space:pre-wrap;overflow-wrap:anywhere;"
+    "max-height:24em;overflow:auto}\n"
+    "table.baseline tr.below td,td.worse{color:var(--bad)}\n"
+    "table.links th{width:12em}\n";
 
 const char ui_assets_js[] =
     "'use strict';\n"

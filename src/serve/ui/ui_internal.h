@@ -43,6 +43,9 @@ struct ui_page {
   char set_session[64];     /* non-empty: a new login's session token,
                                sent as the hv_session cookie */
   int clear_session;        /* 1: clear hv_session (signed out) */
+  const char *raw_type;     /* non-NULL: h holds a download of this type,
+                               answered as is (no layout) */
+  char raw_name[128];       /* its file name (Content-Disposition) */
 };
 
 typedef int (*ui_page_fn)(struct ui_page *p, struct hv_err *err);
@@ -75,6 +78,10 @@ const char *ui_duration(double secs, char *out, size_t cap);
 /* <a href="/ui/runs/ID">text</a> (text NULL: the first 8 hex). */
 void ui_run_link(struct html *h, const char *run_id, const char *text);
 
+/* s as text; longer than 80 bytes, folded into a <details> whose summary
+ * is its first 60 bytes (a long JSON value does not widen its table). */
+void ui_long_text(struct html *h, const char *s);
+
 /* An error box with msg (escaped). */
 void ui_error_box(struct html *h, const char *msg);
 
@@ -102,9 +109,25 @@ int ui_run_metric_series(struct hv_db *db, const char *run_id,
                          const char *key, double **x, double **y, size_t *n,
                          struct hv_err *err);
 
+/* ui_run.c: the run id of the page's first capture, checked (HV_EINVAL). */
+int ui_run_id_of(struct ui_page *p, char id[33], struct hv_err *err);
+
+/* ui_runlinks.c: the run's metrics beside their baseline_popularity_*
+ * twins (nothing when it has none). */
+void ui_run_baseline(struct html *h, const struct tracking_run *r);
+
+/* ui_runlinks.c: links from r to the model versions registered from it,
+ * its monitoring report and its retraining challenger. */
+int ui_run_links(struct html *h, struct hv_db *db,
+                 const struct tracking_run *r, struct hv_err *err);
+
+/* ui_runlinks.c: the download URL of artifact path of run_id. */
+void ui_artifact_href(struct html *h, const char *run_id, const char *path);
+
 int ui_page_experiments(struct ui_page *p, struct hv_err *err);
 int ui_page_runs(struct ui_page *p, struct hv_err *err);
 int ui_page_run(struct ui_page *p, struct hv_err *err);
+int ui_page_artifact(struct ui_page *p, struct hv_err *err);
 int ui_page_compare(struct ui_page *p, struct hv_err *err);
 int ui_page_models(struct ui_page *p, struct hv_err *err);
 int ui_page_model(struct ui_page *p, struct hv_err *err);

@@ -33,9 +33,11 @@ static void kv_table(struct html *h, const char *cls,
   html_f(h, "<table class=\"data sortable %s\"><thead><tr><th>Key</th>"
             "<th>Value</th></tr></thead><tbody>",
          cls);
-  for (size_t i = 0; i < n; i++)
-    html_f(h, "<tr><td>%s</td><td class=\"mono\">%s</td></tr>", kv[i].key,
-           kv[i].value);
+  for (size_t i = 0; i < n; i++) {
+    html_f(h, "<tr><td>%s</td><td class=\"mono\">", kv[i].key);
+    ui_long_text(h, kv[i].value);
+    html_raw(h, "</td></tr>");
+  }
   html_raw(h, "</tbody></table>");
 }
 
@@ -103,8 +105,10 @@ static int run_artifacts(struct html *h, struct hv_db *db,
                 "<th>Stored (UTC)</th></tr></thead><tbody>");
   for (size_t i = 0; i < n; i++) {
     char t[32];
+    html_raw(h, "<tr><td class=\"mono\"><a class=\"download\" href=\"");
+    ui_artifact_href(h, r->run_id, a[i].path);
     html_f(h,
-           "<tr><td class=\"mono\">%s</td><td class=\"num\">%lld</td>"
+           "\" download>%s</a></td><td class=\"num\">%lld</td>"
            "<td class=\"mono\">%s</td><td>%s</td></tr>",
            a[i].path, (long long)a[i].size, a[i].sha256,
            ui_time(a[i].created_at, t, sizeof(t)));
@@ -200,6 +204,7 @@ static int run_metrics(struct html *h, struct hv_db *db,
   }
   if (run_charts(h, db, r, err))
     return err->code;
+  ui_run_baseline(h, r);
   html_raw(h, "<details open><summary>Latest values</summary><table "
               "class=\"data sortable metrics\"><thead><tr><th>Metric</th>"
               "<th>Latest</th><th>Step</th></tr></thead><tbody>");
@@ -246,8 +251,7 @@ static int run_children(struct html *h, struct hv_db *db,
   return 0;
 }
 
-/* The run id of the page's first capture, checked (HV_EINVAL). */
-static int run_id_of(struct ui_page *p, char id[33], struct hv_err *err)
+int ui_run_id_of(struct ui_page *p, char id[33], struct hv_err *err)
 {
   char buf[80];
   if (rt_capture(&p->req->match, 0, buf, sizeof(buf)))
@@ -263,7 +267,7 @@ int ui_page_run(struct ui_page *p, struct hv_err *err)
   char id[33];
   struct tracking_run *r = NULL;
   struct hv_db *db = NULL;
-  if (run_id_of(p, id, err) || !(db = ui_db(p, err)) ||
+  if (ui_run_id_of(p, id, err) || !(db = ui_db(p, err)) ||
       runs_get(db, id, &r, err))
     return err->code;
   snprintf(p->title, sizeof(p->title), "Run %s", r->name);
@@ -277,6 +281,8 @@ int ui_page_run(struct ui_page *p, struct hv_err *err)
     run_lineage(&p->h, r);
     rc = run_artifacts(&p->h, db, r, err);
   }
+  if (!rc)
+    rc = ui_run_links(&p->h, db, r, err);
   if (!rc)
     rc = run_children(&p->h, db, r, err);
   runs_free(r, 1);
