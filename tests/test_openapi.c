@@ -438,6 +438,8 @@ static const struct call calls[] = {
     {"GET", "/ui/experiments/{name}", "/ui/experiments/none", NULL, NULL, 1,
      404},
     {"GET", "/ui/runs/{run_id}", "/ui/runs/nope", NULL, NULL, 1, 0},
+    {"GET", "/ui/runs/{run_id}/artifact", "/ui/runs/nope/artifact?path=a",
+     NULL, NULL, 1, 422},
     {"GET", "/ui/compare", "/ui/compare?runs=a", NULL, NULL, 1, 0},
     {"GET", "/ui/models", "/ui/models", NULL, NULL, 1, 200},
     {"GET", "/ui/models/{name}", "/ui/models/none", NULL, NULL, 1, 404},

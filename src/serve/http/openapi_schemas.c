@@ -193,6 +193,8 @@ static const struct openapi_answer answers[] = {
     {"evaluate", 200, "application/json", "Evaluation", NULL},
     {"drift", 200, "application/json", "DriftReport", NULL},
     {"reload", 200, "application/json", "Reload", NULL},
+    {"ui_artifact", 200, "application/octet-stream",
+     "{\"type\": \"string\", \"format\": \"binary\"}", NULL},
     {"ui_transition", 303, NULL, NULL, NULL},
     {"ui_login", 200, "text/html", "{\"type\": \"string\"}",
      "signed in (sets hv_session): to next"},
