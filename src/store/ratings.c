@@ -239,7 +239,7 @@ int ratings_insert(struct hv_db *db, const struct ratings_new *r, size_t n,
   if (!r)
     return hv_err_set(err, HV_EINVAL, "ratings: no items");
   if (db_begin(db, err))
-    return HV_EDB;
+    return err ? err->code : HV_EDB;
   int rc = 0;
   for (size_t i = 0; i < n && !rc; i++)
     rc = check_new(db, &r[i], i, err);

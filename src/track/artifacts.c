@@ -294,7 +294,8 @@ static int spool(int root, int src, const void *data, size_t len,
   if (bad) {
     unlinkat(td, tmp_name, 0);
     close(td);
-    return hv_err_set(err, HV_EIO, "cannot write artifact: %s",
+    return hv_err_set(err, hv_io_code(saved),
+                      "cannot write artifact temp file tmp/%s: %s", tmp_name,
                       strerror(saved));
   }
   final_hex(&h, hex);
@@ -319,7 +320,8 @@ static int publish(const char *home, int tmp_dir, const char *tmp_name,
     unlinkat(tmp_dir, tmp_name, 0);
   } else if (renameat(tmp_dir, tmp_name, leaf, hex) != 0) {
     /* rename replaces a damaged file or planted symlink entry itself */
-    rc = hv_err_set(err, HV_EIO, "cannot move artifact into the store: %s",
+    rc = hv_err_set(err, hv_io_code(errno),
+                    "cannot move artifact into the store: %s",
                     strerror(errno));
     unlinkat(tmp_dir, tmp_name, 0);
   } else if (fsync(leaf) != 0) {
@@ -355,12 +357,16 @@ static int put_common(const char *home, struct hv_db *db, const char *run_id,
   int64_t size = 0;
   rc = spool(rfd, src, data, len, &tmp_dir, tmp_name, hex, &size, err);
   close(rfd);
-  if (rc)
+  if (!rc) {
+    rc = publish(home, tmp_dir, tmp_name, hex, size, err);
+    close(tmp_dir);
+  }
+  if (rc) { /* nothing was recorded; the temp file is gone */
+    hv_err_prefix(err, "artifact '%s' of run %s in %s", logical, run_id,
+                  root);
     return rc;
-  rc = publish(home, tmp_dir, tmp_name, hex, size, err);
-  close(tmp_dir);
-  if (!rc)
-    rc = tracking_artifact_put(db, run_id, logical, hex, size, err);
+  }
+  rc = tracking_artifact_put(db, run_id, logical, hex, size, err);
   if (!rc && sha_out)
     memcpy(sha_out, hex, 65);
   return rc;

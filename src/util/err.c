@@ -63,6 +63,7 @@ static const struct {
     {HV_ELIMIT, "rate limited"},
     {HV_EINTERNAL, "internal error"},
     {HV_EBUSY, "busy"},
+    {HV_ENOSPC, "disk full"},
 };
 
 const char *hv_strerror(int code)

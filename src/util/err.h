@@ -30,7 +30,8 @@ enum hv_code {
   HV_ETOOBIG = -12,  /* over a size limit: 413 */
   HV_ELIMIT = -13,   /* rate limited: 429 */
   HV_EINTERNAL = -14, /* a bug: 500 */
-  HV_EBUSY = -15     /* a bounded resource is saturated, retry: 503 */
+  HV_EBUSY = -15,    /* a bounded resource is saturated, retry: 503 */
+  HV_ENOSPC = -16    /* the disk is full: nothing was written, 507 */
 };
 
 struct hv_err {

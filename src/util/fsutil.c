@@ -87,6 +87,11 @@ ssize_t hv_read_some(int fd, void *buf, size_t cap)
   }
 }
 
+int hv_io_code(int errnum)
+{
+  return errnum == ENOSPC || errnum == EDQUOT ? HV_ENOSPC : HV_EIO;
+}
+
 int hv_write_atomic_with(const char *path, mode_t mode, hv_fill_fn fill,
                          void *arg, struct hv_err *err)
 {
@@ -99,7 +104,7 @@ int hv_write_atomic_with(const char *path, mode_t mode, hv_fill_fn fill,
                       strerror(errno));
   int rc = fill(fd, tmp, arg, err);
   if (!rc && (fchmod(fd, mode) != 0 || fsync(fd) != 0))
-    rc = hv_err_set(err, HV_EIO, "cannot write '%.200s': %s", tmp,
+    rc = hv_err_set(err, hv_io_code(errno), "cannot write '%.200s': %s", tmp,
                     strerror(errno));
   close(fd);
   if (rc) {
@@ -125,8 +130,8 @@ static int fill_buf(int fd, const char *tmp, void *arg, struct hv_err *err)
 {
   const struct buf_arg *b = arg;
   if (hv_write_all(fd, b->data, b->len) != 0)
-    return hv_err_set(err, HV_EIO, "cannot write '%.200s': %s", tmp,
-                      strerror(errno));
+    return hv_err_set(err, hv_io_code(errno), "cannot write '%.200s': %s",
+                      tmp, strerror(errno));
   return 0;
 }
 

@@ -38,6 +38,10 @@ typedef int (*hv_fill_fn)(int fd, const char *tmp, void *arg,
 int hv_write_atomic_with(const char *path, mode_t mode, hv_fill_fn fill,
                          void *arg, struct hv_err *err) HV_WARN_UNUSED;
 
+/* The code of a failed write's errno: HV_ENOSPC for a full disk or quota
+ * (ENOSPC, EDQUOT), else HV_EIO. */
+int hv_io_code(int errnum);
+
 /* write() all len bytes, retrying on EINTR and short writes. Returns 0, or
  * -1 with errno set. */
 int hv_write_all(int fd, const void *data, size_t len);

@@ -132,7 +132,7 @@ static const struct {
     {HV_ETOOBIG, 413},     {HV_ELIMIT, 429},      {HV_ECONFLICT, 409},
     {HV_EIO, 500},         {HV_ECORRUPT, 500},    {HV_ENOMEM, 500},
     {HV_EDB, 500},         {HV_EVERSION, 500},    {HV_EINTERNAL, 500},
-    {HV_EBUSY, 503},
+    {HV_EBUSY, 503},       {HV_ENOSPC, 507},
 };
 
 int rt_status_of(int code)
@@ -158,6 +158,7 @@ const char *rt_reason(int status)
   case 414: return "URI Too Long";
   case 431: return "Request Header Fields Too Large";
   case 422: return "Unprocessable Entity";
+  case 507: return "Insufficient Storage";
   case 429: return "Too Many Requests";
   case 503: return "Service Unavailable";
   default: return status >= 500 ? "Internal Server Error" : "Error";

@@ -7,6 +7,7 @@
  */
 #include "store/sqlite/sq.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,11 +16,35 @@
 
 /* ---- errors and statements -------------------------------------------- */
 
+/* The error of SQLite's last failure on h, with what failed and SQLite's
+ * msg. Two failures are the user's to act on and get their own codes and
+ * the database file's name: a full disk (SQLITE_FULL, or any I/O error
+ * whose system errno is ENOSPC, such as growing the -shm file) is
+ * HV_ENOSPC (507), another process holding the write lock past the busy
+ * timeout is HV_EBUSY (503, retry); other I/O errors name the file too. */
+static int classify(sqlite3 *h, const char *path, const char *what,
+                    const char *msg, struct hv_err *err)
+{
+  int prim = h ? sqlite3_extended_errcode(h) & 0xff : SQLITE_ERROR;
+  int sys = h ? sqlite3_system_errno(h) : 0;
+  if (prim == SQLITE_FULL || (prim == SQLITE_IOERR && sys == ENOSPC))
+    return hv_err_set(err, HV_ENOSPC, "%s: disk full writing %s (%s); "
+                      "nothing was written: free space and retry", what,
+                      path, msg);
+  if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED)
+    return hv_err_set(err, HV_EBUSY, "%s: %s is locked by another writer "
+                      "(waited %d s): %s; retry", what, path,
+                      SQ_BUSY_MS / 1000, msg);
+  if (prim == SQLITE_IOERR || prim == SQLITE_CANTOPEN)
+    return hv_err_set(err, HV_EDB, "%s: %s on %s", what, msg, path);
+  return hv_err_set(err, HV_EDB, "%s: %s", what, msg);
+}
+
 int sq_fail(struct hv_db *db, struct hv_err *err, const char *what)
 {
   sqlite3 *h = db ? sq_of(db)->h : NULL;
-  return hv_err_set(err, HV_EDB, "%s: %s", what,
-                    h ? sqlite3_errmsg(h) : "no database");
+  return classify(h, db ? db->path : "", what,
+                  h ? sqlite3_errmsg(h) : "no database", err);
 }
 
 int sq_exec(struct hv_db *db, const char *sql, struct hv_err *err)
@@ -27,9 +52,10 @@ int sq_exec(struct hv_db *db, const char *sql, struct hv_err *err)
   char *msg = NULL;
   if (sqlite3_exec(sq_of(db)->h, sql, NULL, NULL, &msg) == SQLITE_OK)
     return 0;
-  hv_err_set(err, HV_EDB, "database: %s", msg ? msg : "unknown error");
+  int rc = classify(sq_of(db)->h, db->path, "database",
+                    msg ? msg : "unknown error", err);
   sqlite3_free(msg);
-  return HV_EDB;
+  return rc;
 }
 
 int sq_prepare(struct hv_db *db, const char *sql, sqlite3_stmt **st,
@@ -53,7 +79,7 @@ int sq_cached(struct hv_db *db, const char *sql, sqlite3_stmt **st,
       return 0;
     }
   if (sq_prepare(db, sql, st, err))
-    return HV_EDB;
+    return sq_code(err);
   int known = 0;
   for (int i = 0; i < s->n_cached && !known; i++)
     known = s->cache[i].sql == sql;
@@ -120,7 +146,7 @@ static int apply_migration(struct hv_db *db, int to, struct hv_err *err)
 {
   sqlite3_stmt *st = NULL;
   if (sq_begin(db, err))
-    return HV_EDB;
+    return sq_code(err);
   if (sq_exec(db, sq_schema_migrations[to - 1], err))
     goto fail;
   if (sq_prepare(db,
@@ -139,7 +165,7 @@ fail:
   sqlite3_finalize(st);
   sq_rollback(db);
   hv_err_prefix(err, "%s: migration to schema %d", db->path, to);
-  return HV_EDB;
+  return sq_code(err);
 }
 
 static int migrate(struct hv_db *db, struct hv_err *err)
@@ -148,7 +174,7 @@ static int migrate(struct hv_db *db, struct hv_err *err)
               "CREATE TABLE IF NOT EXISTS schema_version ("
               " version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
               err))
-    return HV_EDB;
+    return sq_code(err);
   int have = sq_schema_version(db);
   if (have < 0)
     return sq_fail(db, err, "schema_version");
@@ -165,7 +191,7 @@ static int migrate(struct hv_db *db, struct hv_err *err)
 
 static int set_pragmas(struct hv_db *db, struct hv_err *err)
 {
-  sqlite3_busy_timeout(sq_of(db)->h, 5000);
+  sqlite3_busy_timeout(sq_of(db)->h, SQ_BUSY_MS);
   return sq_exec(db,
                  "PRAGMA journal_mode=WAL;"
                  "PRAGMA synchronous=NORMAL;"
@@ -218,7 +244,8 @@ static int sq_open(const char *path, struct hv_db **out, struct hv_err *err)
   }
   sqlite3_extended_result_codes(s->h, 1);
   if (set_pragmas(&s->base, err) || migrate(&s->base, err)) {
-    if (err && err->code != HV_EVERSION)
+    if (err && err->code != HV_EVERSION && err->code != HV_ENOSPC &&
+        err->code != HV_EBUSY) /* those two name the file */
       hv_err_prefix(err, "%s", path);
     int rc = err ? err->code : HV_EDB;
     sq_close(&s->base);
@@ -233,7 +260,7 @@ static int check_pragma(struct hv_db *db, const char *sql, int want_ok,
 {
   sqlite3_stmt *st = NULL;
   if (sq_prepare(db, sql, &st, err))
-    return HV_EDB;
+    return sq_code(err);
   int rc = 0;
   int step = sqlite3_step(st);
   if (step == SQLITE_ROW) {
@@ -334,11 +361,12 @@ int64_t sq_value(struct hv_db *db, const char *sql, int64_t dflt)
 
 int sq_end(struct hv_db *db, int rc, struct hv_err *err)
 {
-  if (rc) {
-    sq_rollback(db);
-    return rc;
-  }
-  return sq_commit(db, err);
+  if (!rc && !(rc = sq_commit(db, err)))
+    return 0;
+  /* a COMMIT that failed (disk full, busy) may leave the transaction
+   * open: rolled back, or the connection's next use would run in it */
+  sq_rollback(db);
+  return rc;
 }
 
 int sq_grow(void **p, size_t sz, size_t *cap, size_t need)
@@ -407,7 +435,7 @@ int sq_run(struct hv_db *db, const char *sql, int cache, const int64_t *p,
 {
   sqlite3_stmt *st = NULL;
   if (cache ? sq_cached(db, sql, &st, err) : sq_prepare(db, sql, &st, err))
-    return HV_EDB;
+    return sq_code(err);
   for (int i = 0; i < np; i++)
     sqlite3_bind_int64(st, i + 1, p[i]);
   int rc = sq_each_row(db, st, row, arg, n_rows, what, err);
@@ -421,7 +449,7 @@ int sq_run_ids(struct hv_db *db, const char *sql, int cache, const int64_t *p,
 {
   sqlite3_stmt *st = NULL;
   if (cache ? sq_cached(db, sql, &st, err) : sq_prepare(db, sql, &st, err))
-    return HV_EDB;
+    return sq_code(err);
   for (int i = 0; i < np; i++)
     sqlite3_bind_int64(st, i + 1, p[i]);
   char oom[128];

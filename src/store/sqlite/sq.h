@@ -55,10 +55,22 @@ extern const struct stats_ops sq_stats_ops;
 extern const struct loader_ops sq_loader_ops;
 
 
-/* Fill err with "WHAT: sqlite message" (HV_EDB) and return HV_EDB. */
+/* How long a connection waits for another writer's lock (busy_timeout). */
+#define SQ_BUSY_MS 5000
+
+/* Fill err with "WHAT: sqlite message" and return its code: HV_EDB, or
+ * HV_ENOSPC (disk full) or HV_EBUSY (locked past SQ_BUSY_MS), those two
+ * naming the database file. */
 int sq_fail(struct hv_db *db, struct hv_err *err, const char *what);
 
-/* Run SQL that returns no rows (no parameters). */
+/* The code of the failure sq_fail or sq_exec put in err (HV_EDB when err
+ * is NULL): what a function returns after one of them failed. */
+static inline int sq_code(const struct hv_err *err)
+{
+  return err && err->code ? err->code : HV_EDB;
+}
+
+/* Run SQL that returns no rows (no parameters); fails as sq_fail. */
 int sq_exec(struct hv_db *db, const char *sql, struct hv_err *err);
 
 /* Prepare sql on db; on failure fills err and returns HV_EDB. */

@@ -42,7 +42,7 @@ static int add(struct hv_db *db, const char *name, const char *role,
   sqlite3_stmt *st = NULL;
   if (sq_prepare(db, "INSERT INTO accounts(name, role, password_hash, "
                      "created_at) VALUES (?, ?, ?, ?)", &st, err))
-    return HV_EDB;
+    return sq_code(err);
   bind_texts(st, 1, (const char *const[]){name, role, pw_hash}, 3);
   sqlite3_bind_double(st, 4, now);
   int rc = step_insert(db, st, id, "account add", err);
@@ -67,7 +67,7 @@ static int get(struct hv_db *db, const char *name, struct account *out,
                             "password_hash FROM accounts WHERE name = ?";
   sqlite3_stmt *st = NULL;
   if (sq_cached(db, sql, &st, err))
-    return HV_EDB;
+    return sq_code(err);
   sq_bind_text(st, 1, name);
   int s = sqlite3_step(st), rc = 0;
   if (s == SQLITE_ROW) {
@@ -113,7 +113,7 @@ static int list_of(struct hv_db *db, const char *sql, const char *p,
 {
   sqlite3_stmt *st = NULL;
   if (sq_prepare(db, sql, &st, err))
-    return HV_EDB;
+    return sq_code(err);
   if (p)
     sq_bind_text(st, 1, p);
   struct list_out o = {arr, n, sz, fill};
@@ -151,7 +151,7 @@ static int set(struct hv_db *db, const char *name, const char *field,
                           "name = ?";
   sqlite3_stmt *st = NULL;
   if (sq_prepare(db, sql, &st, err))
-    return HV_EDB;
+    return sq_code(err);
   sq_bind_text(st, 1, value);
   sq_bind_text(st, 2, name);
   int s = sqlite3_step(st), rc = 0;
@@ -174,7 +174,7 @@ static int token_add(struct hv_db *db, int64_t account_id,
   if (sq_prepare(db, "INSERT INTO account_tokens(account_id, digest, kind, "
                      "role, note, created_at, expires_at) VALUES "
                      "(?, ?, ?, ?, ?, ?, ?)", &st, err))
-    return HV_EDB;
+    return sq_code(err);
   sqlite3_bind_int64(st, 1, account_id);
   bind_texts(st, 2, (const char *const[]){digest, kind, role, note}, 4);
   sqlite3_bind_double(st, 6, now);
@@ -213,7 +213,7 @@ static int token_find(struct hv_db *db, const char *digest,
   static const char sql[] = TOKEN_COLS "WHERE t.digest = ?";
   sqlite3_stmt *st = NULL;
   if (sq_cached(db, sql, &st, err))
-    return HV_EDB;
+    return sq_code(err);
   sq_bind_text(st, 1, digest);
   int s = sqlite3_step(st), rc = 0;
   if (s == SQLITE_ROW)
@@ -244,7 +244,7 @@ static int token_revoke(struct hv_db *db, int64_t id, double now,
   if (sq_prepare(db, "UPDATE account_tokens SET revoked_at = CASE WHEN "
                      "revoked_at > 0 THEN revoked_at ELSE ? END WHERE id = ?",
                  &st, err))
-    return HV_EDB;
+    return sq_code(err);
   sqlite3_bind_double(st, 1, now);
   sqlite3_bind_int64(st, 2, id);
   int rc = sq_step_done(db, st, "token revoke", err);

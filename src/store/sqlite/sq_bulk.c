@@ -219,7 +219,7 @@ static int list_rating_indexes(struct sq_loader *ld, struct hv_err *err)
                  "WHERE s.type = 'index' AND s.tbl_name = 'ratings' "
                  " AND s.sql IS NOT NULL ORDER BY s.rowid",
                  &st, err))
-    return HV_EDB;
+    return sq_code(err);
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     struct ld_index *grown =
@@ -434,7 +434,7 @@ static int prepare_all(struct sq_loader *ld, struct hv_err *err)
 {
   for (int i = 0; i < ST_RATING; i++)
     if (sq_prepare(ld->db, loader_sql[i], &ld->st[i], err))
-      return HV_EDB;
+      return sq_code(err);
   const char *target = ld->fast ? IMP_TABLE : "ratings";
   char sql[256];
   snprintf(sql, sizeof(sql),
@@ -442,19 +442,19 @@ static int prepare_all(struct sq_loader *ld, struct hv_err *err)
            "VALUES (?, ?, ?, ?, ?)",
            target);
   if (sq_prepare(ld->db, sql, &ld->st[ST_RATING], err))
-    return HV_EDB;
+    return sq_code(err);
   snprintf(sql, sizeof(sql),
            "INSERT INTO %s(rating_id, user_id, movie_id, rating, timestamp) "
            "SELECT a, b, c, d, e FROM " FEED,
            target);
   if (sq_prepare(ld->db, sql, &ld->st[ST_BATCH], err))
-    return HV_EDB;
+    return sq_code(err);
   for (int i = 0; i < ld->n_idx; i++)
     if (ld->idx[i].kind == IX_TIME && ld->idx[i].imposter) {
       snprintf(sql, sizeof(sql),
                "INSERT INTO hv_load_idx_%d(k, r) SELECT a, b FROM " FEED, i);
       if (sq_prepare(ld->db, sql, &ld->st[ST_TIME], err))
-        return HV_EDB;
+        return sq_code(err);
       ld->time_live = 1;
       break;
     }

@@ -138,7 +138,7 @@ static int bulk_pragmas(struct sq_loader *ld, int keep_wal,
       pragma_set(db, "secure_delete", 0, err) ||
       pragma_set(db, "wal_autocheckpoint", 0, err) ||
       pragma_set(db, "journal_size_limit", 64 << 20, err))
-    return HV_EDB;
+    return sq_code(err);
   if (!keep_wal)
     try_rollback_journal(ld);
   return 0;
@@ -171,7 +171,7 @@ static int clear_catalogue(struct hv_db *db, int replace, struct hv_err *err)
                  "SELECT (SELECT COUNT(*) FROM ratings) + "
                  "(SELECT COUNT(*) FROM movies)",
                  NULL, 0, &have, 1, "counting existing rows", err))
-    return HV_EDB;
+    return sq_code(err);
   if (have == 0)
     return 0;
   if (!replace)
@@ -353,7 +353,7 @@ static int record_dataset(struct sq_loader *ld, const char *name,
                  "n_movies, n_ratings) VALUES (?, ?, "
                  "(julianday('now') - 2440587.5) * 86400.0, ?, ?, ?)",
                  &st, err))
-    return HV_EDB;
+    return sq_code(err);
   sqlite3_bind_text(st, 1, name ? name : "unnamed", -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(st, 2, source ? source : "", -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64(st, 3, n->users);

@@ -53,7 +53,7 @@ static int delete_from(struct hv_db *db, int64_t from_ts, struct hv_err *err)
 {
   sqlite3_stmt *st = NULL;
   if (sq_prepare(db, "DELETE FROM ratings WHERE timestamp >= ?", &st, err))
-    return HV_EDB;
+    return sq_code(err);
   sqlite3_bind_int64(st, 1, from_ts);
   return sq_step_done(db, st, "deleting the ratings taken", err);
 }
@@ -158,7 +158,7 @@ static int movie_avg(struct hv_db *db, double min, double max,
                  "JOIN movies m ON m.id = r.movie_id GROUP BY m.id "
                  "HAVING AVG(r.rating) BETWEEN ? AND ? ORDER BY m.id",
                  &st, err))
-    return HV_EDB;
+    return sq_code(err);
   sqlite3_bind_double(st, 1, min);
   sqlite3_bind_double(st, 2, max);
   struct store_cb cb = {.fn.avg = fn, .ctx = ctx};
@@ -172,7 +172,7 @@ static int insert(struct hv_db *db, const struct ratings_new *r, int64_t ts,
 {
   sqlite3_stmt *st = NULL;
   if (sq_cached(db, sql_insert, &st, err))
-    return HV_EDB;
+    return sq_code(err);
   sqlite3_bind_int64(st, 1, r->user_id);
   sqlite3_bind_int64(st, 2, r->movie_id);
   sqlite3_bind_double(st, 3, r->rating);

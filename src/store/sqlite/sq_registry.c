@@ -29,7 +29,7 @@ static int audit(struct hv_db *db, const struct audit_row *a,
                  " from_stage, to_stage, alias, from_version, reason, who)"
                  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                  &st, err))
-    return HV_EDB;
+    return sq_code(err);
   sqlite3_bind_double(st, 1, a->time);
   sq_bind_text(st, 2, a->model);
   if (a->version > 0)
@@ -54,7 +54,7 @@ static int version_stage(struct hv_db *db, const char *model, int version,
                  "SELECT stage FROM model_versions WHERE model = ? AND "
                  "version = ?",
                  &st, err))
-    return HV_EDB;
+    return sq_code(err);
   sq_bind_text(st, 1, model);
   sqlite3_bind_int(st, 2, version);
   int s = sqlite3_step(st), rc = 0;
@@ -79,7 +79,7 @@ static int set_stage(struct hv_db *db, const char *model, int version,
                  "UPDATE model_versions SET stage = ?, updated_at = ? WHERE "
                  "model = ? AND version = ?",
                  &st, err))
-    return HV_EDB;
+    return sq_code(err);
   sq_bind_text(st, 1, stage);
   sqlite3_bind_double(st, 2, now);
   sq_bind_text(st, 3, model);
@@ -98,7 +98,7 @@ static int others_in_stage(struct hv_db *db, const char *model, int version,
                  "SELECT version FROM model_versions WHERE model = ? AND "
                  "stage = ? AND version != ? ORDER BY version",
                  &st, err))
-    return HV_EDB;
+    return sq_code(err);
   sq_bind_text(st, 1, model);
   sq_bind_text(st, 2, stage);
   sqlite3_bind_int(st, 3, version);
@@ -180,7 +180,7 @@ static int ensure_model(struct hv_db *db, const char *model,
                  "ON CONFLICT(name) DO UPDATE SET updated_at = "
                  "excluded.updated_at",
                  &st, err))
-    return HV_EDB;
+    return sq_code(err);
   sq_bind_text(st, 1, model);
   sq_bind_text(st, 2, description ? description : "");
   sqlite3_bind_double(st, 3, now);
@@ -199,7 +199,7 @@ static int insert_version(struct hv_db *db, const struct registry_db_new *v,
                  " + 1, ?2, ?3, ?4, ?5, 'None', ?6, ?7, ?7 FROM"
                  " model_versions WHERE model = ?1 RETURNING version",
                  &st, err))
-    return HV_EDB;
+    return sq_code(err);
   sq_bind_text(st, 1, v->model);
   sq_bind_text(st, 2, v->run_id);
   sq_bind_text(st, 3, v->artifact_path);
@@ -250,7 +250,7 @@ static int alias_target(struct hv_db *db, const char *model,
                  "SELECT version FROM model_aliases WHERE model = ? AND "
                  "alias = ?",
                  &st, err))
-    return HV_EDB;
+    return sq_code(err);
   sq_bind_text(st, 1, model);
   sq_bind_text(st, 2, alias);
   int s = sqlite3_step(st), rc = 0;
@@ -272,7 +272,7 @@ static int alias_write(struct hv_db *db, const char *model, const char *alias,
             "excluded.version"
           : "DELETE FROM model_aliases WHERE model = ? AND alias = ?";
   if (sq_prepare(db, sql, &st, err))
-    return HV_EDB;
+    return sq_code(err);
   sq_bind_text(st, 1, model);
   sq_bind_text(st, 2, alias);
   if (version > 0)
@@ -351,7 +351,7 @@ static int load_details(struct hv_db *db, struct registry_model *m,
   for (int k = 0; k < (with_audit ? 3 : 2) && !rc; k++) {
     sqlite3_stmt *st = NULL;
     if (sq_prepare(db, sql[k], &st, err))
-      return HV_EDB;
+      return sq_code(err);
     sq_bind_text(st, 1, m->name);
     int s = SQLITE_DONE;
     while (!oom && (s = sqlite3_step(st)) == SQLITE_ROW) {
@@ -403,7 +403,7 @@ static int load(struct hv_db *db, const char *name,
                  "registered_models WHERE ?1 IS NULL OR name = ?1 ORDER BY "
                  "name",
                  &st, err))
-    return HV_EDB;
+    return sq_code(err);
   sq_bind_text(st, 1, name);
   struct registry_model *ms = NULL;
   size_t cnt = 0;
@@ -446,7 +446,7 @@ static int find(struct hv_db *db, const char *model, int version,
                  "a.model = ?1 AND a.alias = ?3)) AND (?4 IS NULL OR stage = "
                  "?4) ORDER BY version DESC LIMIT 1",
                  &st, err))
-    return HV_EDB;
+    return sq_code(err);
   sq_bind_text(st, 1, model);
   sqlite3_bind_int(st, 2, version);
   sq_bind_text(st, 3, version > 0 ? NULL : alias);

@@ -75,7 +75,7 @@ static int movie_summary(struct hv_db *db, int64_t id, char *title,
                  "SELECT (SELECT title FROM movies WHERE id = ?1),"
                  " (SELECT AVG(rating) FROM ratings WHERE movie_id = ?1)",
                  &st, err))
-    return HV_EDB;
+    return sq_code(err);
   sqlite3_bind_int64(st, 1, id);
   int rc = 0;
   if (sqlite3_step(st) == SQLITE_ROW) {
@@ -96,7 +96,7 @@ static int dataset_latest(struct hv_db *db, struct stats_dataset *out,
                  "SELECT id, name, source, imported_at, n_users, n_movies, "
                  "n_ratings FROM datasets ORDER BY id DESC LIMIT 1",
                  &st, err))
-    return HV_EDB;
+    return sq_code(err);
   int s = sqlite3_step(st), rc = 0;
   if (s == SQLITE_ROW) {
     out->id = sqlite3_column_int64(st, 0);

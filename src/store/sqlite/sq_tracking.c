@@ -21,7 +21,7 @@ static int run_exists(struct hv_db *db, const char *run_id,
 {
   sqlite3_stmt *st = NULL;
   if (sq_prepare(db, "SELECT 1 FROM runs WHERE run_id = ?", &st, err))
-    return HV_EDB;
+    return sq_code(err);
   sq_bind_text(st, 1, run_id);
   int s = sqlite3_step(st);
   int rc = 0;
@@ -44,7 +44,7 @@ static int experiment_id(struct hv_db *db, const char *name, int create,
                    "INSERT INTO experiments(name, created_at) VALUES (?, ?) "
                    "ON CONFLICT(name) DO NOTHING",
                    &st, err))
-      return HV_EDB;
+      return sq_code(err);
     sq_bind_text(st, 1, name);
     sqlite3_bind_double(st, 2, hv_now());
     if (sqlite3_step(st) != SQLITE_DONE)
@@ -54,7 +54,7 @@ static int experiment_id(struct hv_db *db, const char *name, int create,
       return rc;
   }
   if (sq_prepare(db, "SELECT id FROM experiments WHERE name = ?", &st, err))
-    return HV_EDB;
+    return sq_code(err);
   sq_bind_text(st, 1, name);
   int s = sqlite3_step(st);
   if (s == SQLITE_ROW)
@@ -83,7 +83,7 @@ static int run_insert(struct hv_db *db, const struct tracking_run_new *r,
                  " owner_boot_id, owner_start, code_version)"
                  " VALUES (?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?)",
                  &st, err))
-    return HV_EDB;
+    return sq_code(err);
   sq_bind_text(st, 1, r->run_id);
   sqlite3_bind_int64(st, 2, r->experiment_id);
   sq_bind_text(st, 3, r->name);
@@ -118,7 +118,7 @@ static int run_finish(struct hv_db *db, const char *run_id,
                  "UPDATE runs SET status = ?, end_time = ? WHERE run_id = ?"
                  " AND (? = 0 OR status = 'RUNNING')",
                  &st, err))
-    return HV_EDB;
+    return sq_code(err);
   sq_bind_text(st, 1, status);
   sqlite3_bind_double(st, 2, end_time);
   sq_bind_text(st, 3, run_id);
@@ -147,7 +147,7 @@ static int kv_write(struct hv_db *db, const char *sql, const char *run_id,
     return rc;
   sqlite3_stmt *st = NULL;
   if (sq_prepare(db, sql, &st, err))
-    return HV_EDB;
+    return sq_code(err);
   sq_bind_text(st, 1, run_id);
   sq_bind_text(st, 2, key);
   sq_bind_text(st, 3, value);
@@ -167,7 +167,7 @@ static int param_put(struct hv_db *db, const char *run_id, const char *key,
   sqlite3_stmt *st = NULL;
   if (sq_prepare(db, "SELECT value FROM params WHERE run_id = ? AND key = ?",
                  &st, err))
-    return HV_EDB;
+    return sq_code(err);
   sq_bind_text(st, 1, run_id);
   sq_bind_text(st, 2, key);
   if (sqlite3_step(st) != SQLITE_ROW)
@@ -224,7 +224,7 @@ static int update_latest(struct hv_db *db, sqlite3_int64 first,
           " (excluded.step = latest_metrics.step AND"
           "  excluded.timestamp >= latest_metrics.timestamp)",
           &st, err))
-    return HV_EDB;
+    return sq_code(err);
   sqlite3_bind_int64(st, 1, first);
   sqlite3_bind_int64(st, 2, last);
   return sq_step_done(db, st, "updating latest metrics", err);
@@ -271,7 +271,7 @@ static int lineage_set(struct hv_db *db, const char *run_id,
                  " data_first_rating_id = ?, data_last_rating_id = ?,"
                  " data_rows = ?, data_sha256 = ? WHERE run_id = ?",
                  &st, err))
-    return HV_EDB;
+    return sq_code(err);
   sq_bind_text(st, 1, l->code_version);
   if (l->data_rows >= 0) {
     sqlite3_bind_int64(st, 2, l->data_first_rating_id);
@@ -339,7 +339,7 @@ static int load_run_rows(struct hv_db *db, int64_t exp, const char *run_id,
                  " FROM runs r JOIN experiments e ON e.id = r.experiment_id"
                  RUN_FILTER " ORDER BY r.start_time DESC, r.rowid DESC",
                  &st, err))
-    return HV_EDB;
+    return sq_code(err);
   bind_filter(st, exp, run_id, status);
   struct tracking_run *runs = NULL;
   size_t cnt = 0, cap = 0;
@@ -414,7 +414,7 @@ static int load_children(struct hv_db *db, enum child_kind kind, int64_t exp,
   };
   sqlite3_stmt *st = NULL;
   if (sq_prepare(db, sql[kind], &st, err))
-    return HV_EDB;
+    return sq_code(err);
   bind_filter(st, exp, run_id, status);
   int s, oom = 0;
   while ((s = sqlite3_step(st)) == SQLITE_ROW && !oom) {
@@ -555,7 +555,7 @@ static int metric_history(struct hv_db *db, const char *run_id,
                  "SELECT key, value, step, timestamp FROM metrics WHERE "
                  "run_id = ? AND key = ? ORDER BY step, timestamp, rowid",
                  &st, err))
-    return HV_EDB;
+    return sq_code(err);
   sq_bind_text(st, 1, run_id);
   sq_bind_text(st, 2, key);
   return read_list(db, st, sizeof(**out), read_metric, free_metrics,
@@ -593,7 +593,7 @@ static int artifact_put(struct hv_db *db, const char *run_id,
                  "INSERT INTO artifacts(run_id, path, sha256, size, "
                  "created_at) VALUES (?, ?, ?, ?, ?)",
                  &st, err))
-    return HV_EDB;
+    return sq_code(err);
   sq_bind_text(st, 1, run_id);
   sq_bind_text(st, 2, path);
   sq_bind_text(st, 3, sha256);
@@ -634,7 +634,7 @@ static int artifact_get(struct hv_db *db, const char *run_id,
                  "SELECT path, sha256, size, created_at FROM artifacts "
                  "WHERE run_id = ? AND path = ?",
                  &st, err))
-    return HV_EDB;
+    return sq_code(err);
   sq_bind_text(st, 1, run_id);
   sq_bind_text(st, 2, path);
   int s = sqlite3_step(st), rc = 0, oom = 0;
@@ -666,7 +666,7 @@ static int artifact_list(struct hv_db *db, const char *run_id,
                  "SELECT path, sha256, size, created_at FROM artifacts "
                  "WHERE run_id = ? ORDER BY path",
                  &st, err))
-    return HV_EDB;
+    return sq_code(err);
   sq_bind_text(st, 1, run_id);
   return read_list(db, st, sizeof(**out), read_artifact, free_artifacts,
                    (void **)out, n, "listing artifacts", err);
@@ -700,7 +700,7 @@ static int experiments(struct hv_db *db, struct tracking_experiment **out,
           " FROM experiments e LEFT JOIN runs r ON r.experiment_id = e.id"
           " GROUP BY e.id ORDER BY e.name",
           &st, err))
-    return HV_EDB;
+    return sq_code(err);
   struct tracking_experiment *list = NULL;
   size_t cnt = 0;
   int s, rc = 0;

@@ -14,7 +14,7 @@ static int password_get(struct hv_db *db, int64_t uid,
 {
   sqlite3_stmt *st = NULL;
   if (sq_cached(db, sql_get, &st, err))
-    return HV_EDB;
+    return sq_code(err);
   sqlite3_bind_int64(st, 1, uid);
   int rc = sqlite3_step(st), out;
   if (rc == SQLITE_ROW)
@@ -32,7 +32,7 @@ static int password_set(struct hv_db *db, int64_t uid, const char *hash,
 {
   sqlite3_stmt *st = NULL;
   if (sq_cached(db, sql_set, &st, err))
-    return HV_EDB;
+    return sq_code(err);
   sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64(st, 2, uid);
   int rc = sqlite3_step(st);
