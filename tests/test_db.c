@@ -2,8 +2,11 @@
  * test_db.c - store/db: opening (and refusing bad paths), migrations from
  * nothing and from an older schema, refusing a newer one, the consistency
  * check, the path, and transactions (commit keeps, rollback undoes, a
- * rollback outside a transaction is harmless).
+ * rollback outside a transaction is harmless); on PostgreSQL (test_db_pg)
+ * the transaction tests again, and a COMMIT that fails or that the server
+ * turns into a rollback is an error that leaves the connection usable.
  */
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -87,10 +90,11 @@ static void test_open_errors(void **state)
 
 static void test_path_and_transactions(void **state)
 {
-  struct hv_db *db = NULL;
+  char url[512];
+  const char *path = tu_db(":memory:", url, sizeof(url));
+  struct hv_db *db = tu_open_db(path);
   struct hv_err e = {0};
-  assert_int_equal(db_open(":memory:", &db, &e), 0);
-  assert_string_equal(db_path(db), ":memory:");
+  assert_string_equal(db_path(db), path);
   db_rollback(db); /* no transaction open: harmless */
   db_rollback(NULL);
   static const struct {
@@ -116,6 +120,67 @@ static void test_path_and_transactions(void **state)
   db_close(db);
 }
 
+/* Run sql on the PostgreSQL database url behind the store's back. */
+static void pg_sql(const char *url, const char *sql)
+{
+  PGconn *c = PQconnectdb(url);
+  PGresult *r = PQexec(c, sql);
+  if (PQresultStatus(r) != PGRES_COMMAND_OK)
+    fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
+  assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+  PQclear(r);
+  PQfinish(c);
+}
+
+/* PostgreSQL: COMMIT of a transaction one of whose statements failed
+ * answers success with the tag ROLLBACK, and a deferred constraint fails
+ * at COMMIT itself. Both are errors of db_commit, nothing of the
+ * transaction is kept and the connection takes its next transaction. */
+static void test_failed_commit_pg(void **state)
+{
+  if (!tu_on_pg())
+    skip();
+  char url[512];
+  const char *path = tu_db(":memory:", url, sizeof(url));
+  struct hv_db *db = tu_open_db(path);
+  pg_sql(path,
+         "CREATE FUNCTION hv_refuse() RETURNS trigger LANGUAGE plpgsql AS "
+         "$$BEGIN IF NEW.name LIKE 'refused%' THEN "
+         "RAISE EXCEPTION 'refused at commit'; END IF; RETURN NULL; END$$;"
+         "CREATE CONSTRAINT TRIGGER t_refuse AFTER INSERT ON experiments "
+         "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+         "EXECUTE FUNCTION hv_refuse()");
+  struct hv_err e = {0};
+  int64_t id = -1;
+  /* 1: an ignored failure inside the transaction */
+  assert_int_equal(db_begin(db, &e), 0);
+  assert_int_equal(tracking_experiment_id(db, "lost-1", 1, &id, &e), 0);
+  struct tracking_run_new bad = {.run_id = "0123456789abcdef0123456789abcdef",
+                                 .experiment_id = 987654, .name = "x",
+                                 .user = "t", .start_time = 1};
+  /* no such experiment: the statement fails, the transaction is aborted */
+  assert_int_not_equal(tracking_run_insert(db, &bad, &e), 0);
+  memset(&e, 0, sizeof(e));
+  assert_int_equal(db_commit(db, &e), HV_EDB);
+  assert_non_null(strstr(e.msg, "rolled back"));
+  assert_int_equal(tracking_experiment_id(db, "lost-1", 0, &id, &e),
+                   HV_ENOTFOUND);
+  /* 2: COMMIT itself fails (a deferred trigger refuses the row) */
+  assert_int_equal(db_begin(db, &e), 0);
+  assert_int_equal(tracking_experiment_id(db, "refused-2", 1, &id, &e), 0);
+  memset(&e, 0, sizeof(e));
+  assert_int_equal(db_commit(db, &e), HV_EDB);
+  assert_non_null(strstr(e.msg, "refused at commit"));
+  assert_int_equal(tracking_experiment_id(db, "refused-2", 0, &id, &e),
+                   HV_ENOTFOUND);
+  /* the connection is out of both transactions: the next one commits */
+  assert_int_equal(db_begin(db, &e), 0);
+  assert_int_equal(tracking_experiment_id(db, "kept-3", 1, &id, &e), 0);
+  assert_int_equal(db_commit(db, &e), 0);
+  assert_int_equal(tracking_experiment_id(db, "kept-3", 0, &id, &e), 0);
+  db_close(db);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -124,6 +189,7 @@ int main(void)
       cmocka_unit_test(test_older_schema_upgraded),
       cmocka_unit_test(test_open_errors),
       cmocka_unit_test(test_path_and_transactions),
+      cmocka_unit_test(test_failed_commit_pg),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

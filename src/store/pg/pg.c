@@ -357,8 +357,13 @@ void pg_copy(const PGresult *r, int i, int c, char *buf, size_t cap)
 
 /* ---- connection ------------------------------------------------------- */
 
+/* PostgreSQL answers BEGIN inside a transaction and COMMIT outside one
+ * with a warning, not an error; db.h promises errors, as SQLite gives. */
 static int pg_begin(struct hv_db *db, struct hv_err *err)
 {
+  if (PQtransactionStatus(pg_of(db)->c) != PQTRANS_IDLE)
+    return hv_err_set(err, HV_EDB, "%s: a transaction is already open",
+                      db->path);
   if (pg_exec(db, "BEGIN", err))
     return HV_EDB;
   if (pg_exec(db, "SELECT pg_advisory_xact_lock(" PG_LOCK_WRITE ")", err)) {
@@ -368,16 +373,39 @@ static int pg_begin(struct hv_db *db, struct hv_err *err)
   return 0;
 }
 
-static int pg_commit(struct hv_db *db, struct hv_err *err)
-{
-  return pg_exec(db, "COMMIT", err);
-}
-
 static void pg_rollback(struct hv_db *db)
 {
   struct pg_db *p = pg_of(db);
   if (p->c && PQtransactionStatus(p->c) != PQTRANS_IDLE)
     PQclear(PQexec(p->c, "ROLLBACK"));
+}
+
+/* COMMIT, and make sure it committed: in a transaction a failed statement
+ * aborted (its error ignored by a caller), PostgreSQL answers COMMIT with
+ * success and the command tag "ROLLBACK" - nothing was written. A COMMIT
+ * that fails (a deferred constraint, a serialization failure, a dropped
+ * connection) is an error; either way the connection leaves the
+ * transaction, so its next statement does not run inside it. */
+static int pg_commit(struct hv_db *db, struct hv_err *err)
+{
+  struct pg_db *p = pg_of(db);
+  if (PQtransactionStatus(p->c) == PQTRANS_IDLE)
+    return hv_err_set(err, HV_EDB, "%s: commit: no transaction is open",
+                      db->path);
+  PGresult *r = PQexec(p->c, "COMMIT");
+  int rc = 0;
+  if (PQresultStatus(r) != PGRES_COMMAND_OK)
+    rc = pg_fail(db, r, err, "commit");
+  else if (strcmp(PQcmdStatus(r), "COMMIT"))
+    rc = hv_err_set(err, HV_EDB,
+                    "%s: commit: the transaction was rolled back (the "
+                    "server answered %s: an earlier statement in it "
+                    "failed); nothing of it was written",
+                    db->path, PQcmdStatus(r));
+  PQclear(r);
+  if (rc)
+    pg_rollback(db);
+  return rc;
 }
 
 int pg_end(struct hv_db *db, int rc, struct hv_err *err)
