@@ -15,6 +15,7 @@
 
 #include "store/loader.h"
 #include "store/db.h"
+#include "store/sql.h"
 #include "store/tracking.h"
 #include "testutil.h"
 #include "track/artifacts.h"
@@ -606,10 +607,99 @@ static void test_run_lookups(void **state)
   assert_true(isnan(runs_metric(&r, "dim")));
 }
 
+/* store/sql.h on this backend: $N parameters by number (not by where they
+ * first appear), a $1 inside a literal left alone, typed arguments and
+ * NULL, a one-row query without its row, changed rows, ids, a broken
+ * constraint; and an experiment without runs is last active when it was
+ * created (on PostgreSQL it said 0). */
+static int row_texts(const struct sql_row *r, void *arg)
+{
+  char(*out)[16] = arg;
+  sql_copy(r, 0, out[0], sizeof(out[0]));
+  sql_copy(r, 1, out[1], sizeof(out[1]));
+  return 0;
+}
+
+static void test_sql_layer(void **state)
+{
+  struct hv_db *db = open_mem();
+  struct hv_err e = {0};
+  int64_t v[2] = {0, 0};
+  struct sql_args a = sql_argsf("ii", (int64_t)1, (int64_t)10);
+  assert_int_equal(sql_run_row(db,
+                               "SELECT CAST($2 AS BIGINT) - CAST($1 AS "
+                               "BIGINT), CAST($1 AS BIGINT)",
+                               &a, v, 2, "sub", &e),
+                   0);
+  assert_int_equal(v[0], 9);
+  assert_int_equal(v[1], 1);
+  char txt[2][16] = {"", ""};
+  a = sql_argsf("t", "x");
+  size_t n = 0;
+  assert_int_equal(sql_run(db, "SELECT '$1', CAST($1 AS TEXT)", 0, &a,
+                           row_texts, txt, &n, "literal", &e),
+                   0);
+  assert_int_equal(n, 1);
+  assert_string_equal(txt[0], "$1");
+  assert_string_equal(txt[1], "x");
+  a = sql_argsf("tf", NULL, NAN);
+  assert_int_equal(sql_run_row(db,
+                               "SELECT CASE WHEN CAST($1 AS TEXT) IS NULL "
+                               "AND CAST($2 AS REAL) IS NULL THEN 1 ELSE 0 "
+                               "END",
+                               &a, v, 1, "nulls", &e),
+                   0);
+  assert_int_equal(v[0], 1);
+  a = sql_argsf("t", "nothing");
+  assert_int_equal(sql_run_row(db, "SELECT id FROM experiments WHERE name ="
+                                   " $1",
+                               &a, v, 1, "lookup", &e),
+                   HV_EDB);
+  assert_non_null(strstr(e.msg, "lookup: no row"));
+
+  int64_t id = 0, changed = -1;
+  assert_int_equal(tracking_experiment_id(db, "empty", 1, &id, &e), 0);
+  a = sql_argsf("fi", 5.0, id);
+  assert_int_equal(sql_cmd(db, "UPDATE experiments SET created_at = $1 "
+                               "WHERE id = $2",
+                           0, &a, &changed, "update", &e),
+                   0);
+  assert_int_equal(changed, 1);
+  int64_t *ids = NULL;
+  a = sql_argsf("t", "empty");
+  assert_int_equal(sql_run_ids(db, "SELECT id FROM experiments WHERE name = "
+                                   "$1",
+                               &a, &ids, &n, "ids", &e),
+                   0);
+  assert_int_equal(n, 1);
+  assert_int_equal(ids[0], id);
+  free(ids);
+  a = sql_argsf("tf", "empty", 1.0);
+  assert_int_not_equal(sql_cmd(db, "INSERT INTO experiments(name, "
+                                   "created_at) VALUES ($1, $2)",
+                               0, &a, NULL, "dup", &e),
+                       0);
+  assert_true(sql_is_constraint(db));
+
+  struct tracking_experiment *x = NULL;
+  assert_int_equal(tracking_experiments(db, &x, &n, &e), 0);
+  int seen = 0;
+  for (size_t i = 0; i < n; i++)
+    if (!strcmp(x[i].name, "empty")) {
+      seen = 1;
+      assert_int_equal(x[i].n_runs, 0);
+      assert_int_equal(x[i].n_running, 0);
+      assert_true(x[i].last_activity == 5.0);
+    }
+  assert_true(seen);
+  free(x);
+  db_close(db);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_lifecycle), cmocka_unit_test(test_params_and_tags),
+      cmocka_unit_test(test_lifecycle), cmocka_unit_test(test_sql_layer), cmocka_unit_test(test_params_and_tags),
       cmocka_unit_test(test_metrics),   cmocka_unit_test(test_batch_100k),
       cmocka_unit_test(test_lineage), cmocka_unit_test(test_run_lookups),   cmocka_unit_test(test_search),
       cmocka_unit_test(test_gc),        cmocka_unit_test(test_cli),

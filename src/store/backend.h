@@ -4,8 +4,9 @@
  * Design: struct hv_db is the part of a connection every backend shares:
  * its function table and its path. A backend's own connection struct puts
  * a struct hv_db first and casts back (see store/sqlite/sq.h). The table
- * holds the connection's life cycle and one table per entity; each entry
- * is a primitive the neutral entity module (catalog.c, ratings.c, ...)
+ * holds the connection's life cycle, the SQL layer (store/sql.h: what
+ * tracking.c and registry_db.c run on) and one table per other entity;
+ * each entry is a primitive the neutral entity module (catalog.c, ...)
  * calls after it has checked the arguments, so a backend never sees NULL
  * where the public header forbids it, and never re-implements the checks
  * or the composite operations built on top (see db.h).
@@ -37,6 +38,7 @@
 #include "util/mem.h"
 
 struct store_backend;
+struct sql_ops;
 
 struct hv_db {
   const struct store_backend *be;
@@ -231,65 +233,6 @@ struct accounts_ops {
                       struct hv_err *err);
 };
 
-/* ---- tracking --------------------------------------------------------- */
-
-/* One entry per public function of tracking.h, same contract. */
-struct tracking_ops {
-  int (*experiment_id)(struct hv_db *db, const char *name, int create,
-                       int64_t *id, struct hv_err *err);
-  int (*experiments)(struct hv_db *db, struct tracking_experiment **out,
-                     size_t *n, struct hv_err *err);
-  int (*run_insert)(struct hv_db *db, const struct tracking_run_new *r,
-                    struct hv_err *err);
-  int (*run_finish)(struct hv_db *db, const char *run_id, const char *status,
-                    double end_time, int only_running, struct hv_err *err);
-  int (*run_exists)(struct hv_db *db, const char *run_id,
-                    struct hv_err *err);
-  int (*param_put)(struct hv_db *db, const char *run_id, const char *key,
-                   const char *value, struct hv_err *err);
-  int (*tag_set)(struct hv_db *db, const char *run_id, const char *key,
-                 const char *value, struct hv_err *err);
-  int (*metrics_put)(struct hv_db *db, const char *run_id,
-                     const struct tracking_metric *m, size_t n,
-                     struct hv_err *err);
-  int (*lineage_set)(struct hv_db *db, const char *run_id,
-                     const struct tracking_lineage *l, struct hv_err *err);
-  int (*runs_load)(struct hv_db *db, int64_t experiment_id,
-                   const char *run_id, const char *status,
-                   struct tracking_run **out, size_t *n, struct hv_err *err);
-  int (*metric_history)(struct hv_db *db, const char *run_id,
-                        const char *key, struct tracking_metric **out,
-                        size_t *n, struct hv_err *err);
-  int (*artifact_put)(struct hv_db *db, const char *run_id, const char *path,
-                      const char *sha256, int64_t size, struct hv_err *err);
-  int (*artifact_get)(struct hv_db *db, const char *run_id, const char *path,
-                      struct tracking_artifact *out, struct hv_err *err);
-  int (*artifact_list)(struct hv_db *db, const char *run_id,
-                       struct tracking_artifact **out, size_t *n,
-                       struct hv_err *err);
-};
-
-/* ---- registry --------------------------------------------------------- */
-
-/* One entry per public function of registry_db.h, same contract. */
-struct registry_ops {
-  int (*create_version)(struct hv_db *db, const struct registry_db_new *v,
-                        int *version, struct hv_err *err);
-  int (*transition)(struct hv_db *db, const char *model, int version,
-                    const char *stage, int archive_existing,
-                    const char *reason, const char *who, struct hv_err *err);
-  int (*set_alias)(struct hv_db *db, const char *model, const char *alias,
-                   int version, const char *reason, const char *who,
-                   struct hv_err *err);
-  /* Models by name (name NULL: all, without audit; else that one with its
-   * audit log) into *out (*n may be 0). */
-  int (*load)(struct hv_db *db, const char *name, struct registry_model **out,
-              size_t *n, struct hv_err *err);
-  int (*find)(struct hv_db *db, const char *model, int version,
-              const char *alias, const char *stage,
-              struct registry_version *out, struct hv_err *err);
-};
-
 /* ---- stats ------------------------------------------------------------ */
 
 struct stats_ops {
@@ -354,10 +297,9 @@ struct store_backend {
   const struct ratings_ops *ratings;
   const struct users_ops *users;
   const struct accounts_ops *accounts;
-  const struct tracking_ops *tracking;
-  const struct registry_ops *registry;
   const struct stats_ops *stats;
   const struct loader_ops *loader;
+  const struct sql_ops *sql; /* store/sql.h */
 };
 
 /* The schema's migrations: sq_schema_migrations[i] upgrades a database

@@ -19,7 +19,9 @@
  * - Each entity module (catalog.c, ratings.c, ...) is backend-neutral: it
  *   checks the arguments, writes the composite operations once (an
  *   all-or-nothing rating batch, take, fingerprints, column growth) and
- *   calls its table through db->be exactly once per primitive.
+ *   calls its table through db->be exactly once per primitive, or runs
+ *   its SQL itself over store/sql.h, one SQL layer both backends implement
+ *   (tracking.c, registry_db.c: no per-backend code at all).
  * - The SQLite implementation lives in store/sqlite/ (sq.c: connection,
  *   pragmas, migrations, statement cache; sq_<entity>.c: the SQL of one
  *   entity) and is the only code that includes sqlite3.h. Its connection

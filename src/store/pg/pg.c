@@ -355,6 +355,65 @@ void pg_copy(const PGresult *r, int i, int c, char *buf, size_t cap)
   store_copy_text(buf, cap, pg_text(r, i, c));
 }
 
+/* ---- store/sql.h ------------------------------------------------------ */
+
+static struct pg_args to_pg_args(const struct sql_args *a)
+{
+  struct pg_args p = {0};
+  for (int i = 0; a && i < a->n; i++) {
+    const struct sql_arg *v = &a->v[i];
+    if (v->type == SQL_INT)
+      pg_arg_i64(&p, v->i);
+    else if (v->type == SQL_REAL)
+      pg_arg_f64(&p, v->f);
+    else
+      pg_arg_text(&p, v->type == SQL_TEXT ? v->s : NULL);
+  }
+  return p;
+}
+
+static int run_sql(struct hv_db *db, const char *sql, int cache,
+                   const struct sql_args *a, sql_row_fn row, void *arg,
+                   size_t *n_rows, int64_t *changed, const char *what,
+                   struct hv_err *err)
+{
+  struct pg_args p = to_pg_args(a);
+  PGresult *r = NULL;
+  if (n_rows)
+    *n_rows = 0;
+  if (pg_query(db, sql, cache, &p, &r, what, err))
+    return HV_EDB;
+  struct sql_row x = {&pg_sql_ops, r, 0};
+  int n = PQntuples(r), rc = 0;
+  for (; x.i < n && !rc && row; x.i++)
+    rc = row(&x, arg);
+  if (n_rows)
+    *n_rows = (size_t)n;
+  if (changed)
+    *changed = strtoll(PQcmdTuples(r), NULL, 10);
+  PQclear(r);
+  return rc;
+}
+
+static const char *col_text(const struct sql_row *r, int c)
+{
+  return pg_text(r->h, r->i, c);
+}
+
+static int64_t col_i64(const struct sql_row *r, int c, int64_t dflt)
+{
+  return pg_i64(r->h, r->i, c, dflt);
+}
+
+static double col_f64(const struct sql_row *r, int c, double dflt)
+{
+  return pg_f64(r->h, r->i, c, dflt);
+}
+
+const struct sql_ops pg_sql_ops = {
+    .dialect = SQL_PG, .run = run_sql, .text = col_text, .i64 = col_i64,
+    .f64 = col_f64, .is_constraint = pg_is_constraint};
+
 /* ---- connection ------------------------------------------------------- */
 
 /* PostgreSQL answers BEGIN inside a transaction and COMMIT outside one
@@ -532,6 +591,4 @@ const struct store_backend pg_backend = {
     .schema_version = pg_schema_version, .check = pg_check,
     .catalog = &pg_catalog_ops, .ratings = &pg_ratings_ops,
     .users = &pg_users_ops, .accounts = &pg_accounts_ops,
-    .tracking = &pg_tracking_ops,
-    .registry = &pg_registry_ops, .stats = &pg_stats_ops,
-    .loader = &pg_loader_ops};
+    .stats = &pg_stats_ops, .loader = &pg_loader_ops, .sql = &pg_sql_ops};

@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "store/backend.h"
+#include "store/sql.h"
 
 #define PG_PREP_MAX 48
 #define PG_ARGS_MAX 12
@@ -56,10 +57,9 @@ extern const struct catalog_ops pg_catalog_ops;
 extern const struct ratings_ops pg_ratings_ops;
 extern const struct users_ops pg_users_ops;
 extern const struct accounts_ops pg_accounts_ops;
-extern const struct tracking_ops pg_tracking_ops;
-extern const struct registry_ops pg_registry_ops;
 extern const struct stats_ops pg_stats_ops;
 extern const struct loader_ops pg_loader_ops;
+extern const struct sql_ops pg_sql_ops; /* store/sql.h (pg.c) */
 
 /* The SQL of migration version (1 .. sq_schema_count) in PostgreSQL's
  * dialect: SQLite's translated (pg_schema.c). The caller frees it; NULL

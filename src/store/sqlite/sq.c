@@ -58,10 +58,34 @@ int sq_exec(struct hv_db *db, const char *sql, struct hv_err *err)
   return rc;
 }
 
+/* sql with store/sql.h's $N parameters spelled ?N (outside quotes) into a
+ * new string (caller frees), or NULL when out of memory. */
+static char *dollar_to_qmark(const char *sql)
+{
+  char *out = strdup(sql), quote = 0;
+  if (!out)
+    return NULL;
+  for (char *p = out; *p; p++) {
+    if (quote) {
+      quote = *p == quote ? 0 : quote;
+    } else if (*p == '\'' || *p == '"') {
+      quote = *p;
+    } else if (*p == '$' && p[1] >= '0' && p[1] <= '9') {
+      *p = '?';
+    }
+  }
+  return out;
+}
+
 int sq_prepare(struct hv_db *db, const char *sql, sqlite3_stmt **st,
                struct hv_err *err)
 {
-  if (sqlite3_prepare_v2(sq_of(db)->h, sql, -1, st, NULL) != SQLITE_OK)
+  char *own = NULL;
+  if (strchr(sql, '$') && !(sql = own = dollar_to_qmark(sql)))
+    return hv_err_set(err, HV_ENOMEM, "prepare: out of memory");
+  int rc = sqlite3_prepare_v2(sq_of(db)->h, sql, -1, st, NULL);
+  free(own);
+  if (rc != SQLITE_OK)
     return sq_fail(db, err, "prepare");
   return 0;
 }
@@ -289,9 +313,78 @@ const struct store_backend sq_backend = {
     .schema_version = sq_schema_version, .check = sq_check,
     .catalog = &sq_catalog_ops, .ratings = &sq_ratings_ops,
     .users = &sq_users_ops, .accounts = &sq_accounts_ops,
-    .tracking = &sq_tracking_ops,
-    .registry = &sq_registry_ops, .stats = &sq_stats_ops,
-    .loader = &sq_loader_ops};
+    .stats = &sq_stats_ops, .loader = &sq_loader_ops, .sql = &sq_sql_ops};
+
+/* ---- store/sql.h ---------------------------------------------------- */
+
+static void bind_args(sqlite3_stmt *st, const struct sql_args *a)
+{
+  for (int i = 0; a && i < a->n; i++) {
+    const struct sql_arg *v = &a->v[i];
+    if (v->type == SQL_INT)
+      sqlite3_bind_int64(st, i + 1, v->i);
+    else if (v->type == SQL_REAL)
+      sqlite3_bind_double(st, i + 1, v->f);
+    else if (v->type == SQL_TEXT)
+      sqlite3_bind_text(st, i + 1, v->s, -1, SQLITE_STATIC);
+    else
+      sqlite3_bind_null(st, i + 1);
+  }
+}
+
+static int run_sql(struct hv_db *db, const char *sql, int cache,
+                   const struct sql_args *a, sql_row_fn row, void *arg,
+                   size_t *n_rows, int64_t *changed, const char *what,
+                   struct hv_err *err)
+{
+  sqlite3_stmt *st = NULL;
+  if (n_rows)
+    *n_rows = 0;
+  if (cache ? sq_cached(db, sql, &st, err) : sq_prepare(db, sql, &st, err))
+    return sq_code(err);
+  bind_args(st, a);
+  struct sql_row r = {&sq_sql_ops, st, 0};
+  int s, rc = 0;
+  while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+    if (row && (rc = row(&r, arg)))
+      break;
+    r.i++;
+  }
+  if (!rc && s != SQLITE_DONE)
+    rc = sq_fail(db, err, what);
+  if (n_rows)
+    *n_rows = (size_t)r.i + (rc && s == SQLITE_ROW);
+  if (!rc && changed)
+    *changed = sqlite3_changes(sq_of(db)->h);
+  sq_release(db, st);
+  return rc;
+}
+
+static const char *col_text(const struct sql_row *r, int c)
+{
+  return (const char *)sqlite3_column_text(r->h, c);
+}
+
+static int64_t col_i64(const struct sql_row *r, int c, int64_t dflt)
+{
+  return sq_col_i64_or(r->h, c, dflt);
+}
+
+static double col_f64(const struct sql_row *r, int c, double dflt)
+{
+  if (sqlite3_column_type(r->h, c) == SQLITE_NULL)
+    return dflt;
+  return sqlite3_column_double(r->h, c);
+}
+
+static int is_constraint(struct hv_db *db)
+{
+  return (sqlite3_errcode(sq_of(db)->h) & 0xff) == SQLITE_CONSTRAINT;
+}
+
+const struct sql_ops sq_sql_ops = {
+    .dialect = SQL_SQLITE, .run = run_sql, .text = col_text, .i64 = col_i64,
+    .f64 = col_f64, .is_constraint = is_constraint};
 
 /* ---- column reads, binds, loops --------------------------------------- */
 

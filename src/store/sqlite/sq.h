@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "store/backend.h"
+#include "store/sql.h"
 
 #define SQ_CACHE_MAX 24
 
@@ -49,10 +50,9 @@ extern const struct catalog_ops sq_catalog_ops;
 extern const struct ratings_ops sq_ratings_ops;
 extern const struct users_ops sq_users_ops;
 extern const struct accounts_ops sq_accounts_ops;
-extern const struct tracking_ops sq_tracking_ops;
-extern const struct registry_ops sq_registry_ops;
 extern const struct stats_ops sq_stats_ops;
 extern const struct loader_ops sq_loader_ops;
+extern const struct sql_ops sq_sql_ops; /* store/sql.h (sq.c) */
 
 
 /* How long a connection waits for another writer's lock (busy_timeout). */
