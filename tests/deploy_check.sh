@@ -71,7 +71,7 @@ check_image() {
   esac
   # a tiny home with a Production model, made by the built binary
   local home="$tmp/home" h="$bin --home $tmp/home"
-  if ! { $h data synth --users 60 --movies 40 --ratings 3000 --days 20 \
+  if ! { $h data synth --users 100 --movies 80 --ratings 3000 --days 20 \
          && $h tune --grid dim=8 --epochs 1 --register harvest_recommender \
               --stage Production; } > "$tmp/home.log" 2>&1; then
     cat "$tmp/home.log"; fail "making the test home"; return
