@@ -27,10 +27,13 @@ DEMO_HOME  ?= ./harvest-demo
 CMAKE_FLAGS ?=
 
 # prometheus: its promtool checks /metrics in test_server (skipped without it)
+# python3-flasgger: its Swagger UI 3.x files make /docs interactive
+# (serve --swagger-ui; a plain page without them); chromium: the browser
+# tests (test_ui_browser, test_docs; skipped without it)
 DEB_PACKAGES = build-essential cmake pkg-config git libsqlite3-dev \
   libjansson-dev libmicrohttpd-dev libsodium-dev libjwt-dev libopenblas-dev \
   libcurl4-gnutls-dev libzip-dev libgsl-dev libcmocka-dev \
-  prometheus libpq-dev postgresql-15
+  prometheus libpq-dev postgresql-15 python3-flasgger chromium
 FUZZ_DEB_PACKAGES = clang libclang-rt-dev
 
 .PHONY: all deps fuzz-deps install-missing build test asan-test tsan-test fuzz-build fuzz fuzz-ci demo \

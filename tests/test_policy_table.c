@@ -59,6 +59,7 @@ static const struct {
     {"root", PUB},          {"healthz", PUB},
     {"readyz", PUB},        {"metrics", PUB},
     {"openapi", PUB},       {"docs", PUB},
+    {"docs_static", PUB},
     {"users", PUB},         {"user", "1A33AAA11111"},
     {"add_rating", "1A33AAA11111"}, {"token", PUB},
     {"update_password", "1A333AA11111"},

@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "model/model.h"
+#include "serve/http/docs.h"
 #include "serve/http/server.h"
 
 static const char serve_about[] =
@@ -143,6 +144,10 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
                "(with --tls-key)", &cfg->tls_cert)},
       {CLI_OPT(CLI_STR, "tls-key", 0, "FILE", "PEM private key",
                &cfg->tls_key)},
+      {CLI_OPT(CLI_STR, "swagger-ui", 0, "DIR", "Swagger UI 3.x's dist "
+               "files for the interactive /docs (default: Debian "
+               "python3-flasgger's, " DOCS_SWAGGER_DIR "; absent: /docs is a "
+               "plain page)", &cfg->swagger_ui)},
       {.type = CLI_GROUP, .sub = limits, .help = "Limits:"},
       {CLI_OPT(CLI_INT, "cache-n", 0, "N", "remember each user's top N movies "
                "under the served model and answer n <= N from it (20; 0 = "
@@ -175,6 +180,7 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
       .usage = "[--host 127.0.0.1] [--port 8000] [--threads N]\n"
                "                     [--model NAME | --model-file FILE]\n"
                "                     [--tls-cert FILE --tls-key FILE]\n"
+               "                     [--swagger-ui DIR]\n"
                "                     [--max-body BYTES] [--max-connections "
                "N]\n"
                "                     [--per-ip N] [--reserve N] [--timeout S]\n"

@@ -103,10 +103,14 @@ static void successes(const struct rt_route *r, const char *method, int ui,
 {
   const struct openapi_answer *a = openapi_answer_of(r->name);
   const char *desc = r->response ? r->response : "OK";
-  if (a && a->media)
-    json_object_set_new(out, a->status == 200 ? "200" : "201",
-                        json_pack("{s:s, s:o}", "description", desc,
-                                  "content", contents(a->media, a->schema)));
+  if (a && a->media) {
+    json_t *ok = json_pack("{s:s, s:o}", "description", desc, "content",
+                           contents(a->media, a->schema));
+    json_t *headers = openapi_answer_headers(r->name);
+    if (headers)
+      json_object_set_new(ok, "headers", headers);
+    json_object_set_new(out, a->status == 200 ? "200" : "201", ok);
+  }
   else if (a)
     json_object_set_new(out, "303", redirect(desc));
   else
@@ -374,12 +378,10 @@ int openapi_html(const char *spec_json, char **out, size_t *len,
   fputs("<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>"
         "<title>", f);
   htmlesc_fputs(f, str(info, "title"));
-  fputs(" API</title><style>body{font-family:sans-serif;max-width:60em;"
-        "margin:auto;padding:1em}.op{border:1px solid #ccc;border-radius:4px;"
-        "margin:1em 0;padding:0 1em}.m{background:#246;color:#fff;"
-        "padding:0 .4em;border-radius:3px}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ddd;padding:.2em .5em;text-align:left}"
-        ".auth{color:#a40}</style></head><body>\n<h1>", f);
+  /* the style is a file (/docs/static/harvest-docs.css): docs.h's CSP
+   * forbids inline styles */
+  fputs(" API</title><link rel=\"stylesheet\" "
+        "href=\"/docs/static/harvest-docs.css\"></head><body>\n<h1>", f);
   htmlesc_fputs(f, str(info, "title"));
   fputs(" API <small>", f);
   htmlesc_fputs(f, str(info, "version"));

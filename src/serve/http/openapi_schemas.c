@@ -10,6 +10,7 @@
  * status, so a handler that changes its shape fails there.
  */
 #include "serve/http/openapi_schemas.h"
+#include "serve/http/docs.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -179,6 +180,8 @@ static const struct openapi_answer answers[] = {
     {"metrics", 200, "text/plain", "{\"type\": \"string\"}", NULL},
     {"openapi", 200, "application/json", "{\"type\": \"object\"}", NULL},
     {"docs", 200, "text/html", "{\"type\": \"string\"}", NULL},
+    {"docs_static", 200, "text/javascript text/css image/png",
+     "{\"type\": \"string\"}", NULL},
     {"users", 200, "application/json", "UserList", NULL},
     {"user", 200, "application/json", "UserRows", NULL},
     {"add_rating", 200, "application/json", "RatingsAdded", NULL},
@@ -235,6 +238,11 @@ static const struct {
     {"ui_user", "user_id", "{\"type\": \"integer\", \"minimum\": 0}"},
     {"ui_static", "file", "{\"type\": \"string\", "
                           "\"enum\": [\"ui.css\", \"ui.js\"]}"},
+    /* docs.c's docs_file_names (test_docs checks they agree) */
+    {"docs_static", "file",
+     "{\"type\": \"string\", \"enum\": [\"swagger-ui-bundle.js\", "
+     "\"swagger-ui.css\", \"favicon-32x32.png\", \"favicon-16x16.png\", "
+     "\"harvest-docs.js\", \"harvest-docs.css\"]}"},
     {NULL, NULL, NULL}};
 
 /* JSON request bodies: the schema of each route's body. */
@@ -250,6 +258,30 @@ json_t *openapi_components(void)
 {
   json_error_t je;
   return json_loads(components_json, 0, &je);
+}
+
+/* Headers of a route's success answer beyond Content-Type. */
+static const struct {
+  const char *route, *name, *description;
+} answer_headers[] = {
+    {"docs", "Content-Security-Policy", "always: " DOCS_CSP},
+    {"docs_static", "Content-Security-Policy", "always: " DOCS_CSP},
+    {NULL, NULL, NULL}};
+
+json_t *openapi_answer_headers(const char *route)
+{
+  json_t *h = NULL;
+  for (size_t i = 0; answer_headers[i].route; i++) {
+    if (strcmp(answer_headers[i].route, route))
+      continue;
+    if (!h)
+      h = json_object();
+    json_object_set_new(h, answer_headers[i].name,
+                        json_pack("{s:s, s:{s:s}}", "description",
+                                  answer_headers[i].description, "schema",
+                                  "type", "string"));
+  }
+  return h;
 }
 
 const struct openapi_answer *openapi_answer_of(const char *route)

@@ -28,6 +28,10 @@ json_t *openapi_components(void);
  * answers 200 text/html (the web UI's pages). */
 const struct openapi_answer *openapi_answer_of(const char *route);
 
+/* The headers of route's success answer (a new OpenAPI headers object),
+ * or NULL when it sends none worth declaring. */
+json_t *openapi_answer_headers(const char *route);
+
 /* The schema of route's parameter (bounds, booleans; max_n is the
  * server's bound on n), or NULL when its table type says it all. */
 json_t *openapi_param_schema(const char *route, const char *param,

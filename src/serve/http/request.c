@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include "recommend/recommend.h"
+#include "serve/http/docs.h"
 #include "serve/http/modelslot.h"
 #include "serve/http/routes.h"
 #include "serve/http/server_internal.h"
@@ -252,6 +253,14 @@ const char *srv_openapi(struct srv_req *req, size_t *len)
 
 const char *srv_docs(struct srv_req *req, size_t *len)
 {
+  const char *page = docs_page(req->srv->swagger, len);
+  if (page)
+    return page;
   *len = req->srv->docs_len;
   return req->srv->docs;
+}
+
+const struct docs *srv_swagger(struct srv_req *req)
+{
+  return req->srv->swagger;
 }

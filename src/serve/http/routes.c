@@ -11,6 +11,7 @@
 #include "util/parse.h"
 
 static const int E_NONE[] = {0};
+static const int E_404[] = {404, 0};
 static const int E_422[] = {422, 0};
 static const int E_404_422[] = {404, 422, 0};
 static const int E_REC[] = {422, 503, 0};
@@ -100,6 +101,9 @@ static const struct rt_param P_UI_LOGIN[] = {
     {"csrf", "form", "string", 0, "the page's CSRF token (POST)"}, {NULL}};
 static const struct rt_param P_UI_LOGOUT[] = {
     {"csrf", "form", "string", 1, "the page's CSRF token"}, {NULL}};
+static const struct rt_param P_DOCS_STATIC[] = {
+    {"file", "path", "string", 1, "a Swagger UI file or Harvest's start "
+     "script and style"}, {NULL}};
 static const struct rt_param P_UI_STATIC[] = {
     {"file", "path", "string", 1, "ui.css or ui.js"}, {NULL}};
 
@@ -139,7 +143,14 @@ const struct rt_route routes_table[] = {
      "This API description (OpenAPI 3.0).", RT_PUBLIC, NULL, "OpenAPI JSON",
      P_NONE, E_NONE, 0, 0},
     {RT_GET, "/docs", routes_docs, "docs", "system",
-     "Readable API documentation.", RT_PUBLIC, NULL, "HTML", P_NONE, E_NONE, 0, 0},
+     "Interactive API documentation (Swagger UI with try-it-out; a plain "
+     "page when Swagger UI's files are not installed).", RT_PUBLIC, NULL,
+     "HTML", P_NONE, E_NONE, 0, 0},
+    {RT_GET, "/docs/static/{file}", routes_docs_static, "docs_static",
+     "system",
+     "Swagger UI's files (from Debian's python3-flasgger) and Harvest's "
+     "start script, served by this server (no CDN).", RT_PUBLIC, NULL,
+     "JavaScript, CSS or PNG", P_DOCS_STATIC, E_404, 0, 0},
     {RT_GET, "/users/", routes_users, "users", "users", "Every user.", RT_PUBLIC,
      NULL, "{\"message\": [user, ...]}", P_NONE, E_NONE, 0, 0},
     {RT_GET, "/users/{user_id}", routes_user, "user", "users", "One user.",

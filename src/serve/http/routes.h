@@ -119,6 +119,9 @@ int srv_reload(struct srv_req *req, json_t **summary, struct hv_err *err);
 const char *srv_openapi(struct srv_req *req, size_t *len);
 const char *srv_docs(struct srv_req *req, size_t *len);
 
+/* Swagger UI's files for /docs/static/ (borrowed; docs.h). */
+const struct docs *srv_swagger(struct srv_req *req);
+
 /* Render /metrics into a new string (caller frees). */
 int srv_metrics_text(struct srv_req *req, char **out, size_t *len,
                      struct hv_err *err) HV_WARN_UNUSED;
@@ -159,7 +162,7 @@ extern const size_t routes_count;
 enum rt_cost routes_cost(size_t route);
 
 rt_fn routes_root, routes_healthz, routes_readyz, routes_metrics,
-    routes_openapi, routes_docs;
+    routes_openapi, routes_docs, routes_docs_static;
 
 /* Parse and check an add_user_rating body (len bytes of JSON) into a new
  * array *out (caller frees) of *n ratings; HV_EINVAL naming the item and

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "serve/http/docs.h"
 #include "serve/http/modelslot.h"
 #include "serve/http/routes.h"
 
@@ -69,10 +70,42 @@ int routes_openapi(struct srv_req *req, struct srv_resp *resp,
   return cached(resp, t, len, "application/json", err);
 }
 
+/* The headers of /docs and its files: docs.h's strict CSP. */
+static int docs_headers(struct srv_resp *resp, const char *cache,
+                        struct hv_err *err)
+{
+  if (routes_header(resp, "Content-Security-Policy", DOCS_CSP, err) ||
+      routes_header(resp, "X-Content-Type-Options", "nosniff", err) ||
+      routes_header(resp, "Cache-Control", cache, err))
+    return err->code;
+  return 0;
+}
+
 int routes_docs(struct srv_req *req, struct srv_resp *resp,
                 struct hv_err *err)
 {
   size_t len;
   const char *t = srv_docs(req, &len);
-  return cached(resp, t, len, "text/html; charset=utf-8", err);
+  if (cached(resp, t, len, "text/html; charset=utf-8", err))
+    return err->code;
+  return docs_headers(resp, "no-cache", err);
+}
+
+int routes_docs_static(struct srv_req *req, struct srv_resp *resp,
+                       struct hv_err *err)
+{
+  char file[64];
+  const char *body, *type;
+  size_t len;
+  if (rt_capture(&req->match, 0, file, sizeof(file)) ||
+      docs_file(srv_swagger(req), file, &body, &len, &type))
+    return hv_err_set(err, HV_ENOTFOUND,
+                      "no such file under /docs/static/ (Swagger UI's files "
+                      "are served when Debian's python3-flasgger is "
+                      "installed)");
+  /* cached() copies len + 1 bytes: the package files and the built-in
+   * ones are NUL-terminated */
+  if (cached(resp, body, len, type, err))
+    return err->code;
+  return docs_headers(resp, "public, max-age=3600", err);
 }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "model/model.h"
+#include "serve/http/docs.h"
 #include "serve/http/metrics.h"
 #include "serve/http/modelslot.h"
 #include "serve/http/openapi.h"
@@ -649,8 +650,12 @@ static int build_docs(struct serve *s, struct hv_err *err)
   if (openapi_json(routes_table, routes_count, HV_VERSION, s->cfg.max_n,
                    &s->openapi,
                    &s->openapi_len, err) ||
-      openapi_html(s->openapi, &s->docs, &s->docs_len, err))
+      openapi_html(s->openapi, &s->docs, &s->docs_len, err) ||
+      docs_open(s->cfg.swagger_ui, &s->swagger, err))
     return err->code;
+  if (!docs_swagger(s->swagger))
+    accesslog_event(s, "event=docs_plain reason=\"%s\"",
+                    docs_why(s->swagger));
   return 0;
 }
 
@@ -666,6 +671,7 @@ static void serve_free(struct serve *s)
   free(s->route_names);
   free(s->openapi);
   free(s->docs);
+  docs_close(s->swagger);
   free(s->tls_cert);
   if (s->tls_key) {
     memset(s->tls_key, 0, strlen(s->tls_key));

@@ -80,6 +80,8 @@ struct serve_config {
   int monitor_max_windows;  /* windows per /monitor/drift; 0 = 20 */
   int64_t monitor_max_rows; /* ratings per monitoring request (all windows);
                                0 = 1000000 */
+  const char *swagger_ui;   /* Swagger UI's files for /docs; NULL =
+                               DOCS_SWAGGER_DIR (docs.h) */
   int seed_compat;          /* 1 = the seed's open shapes: the routes
                                marked seed_open are public (rating writes,
                                user rows, monitoring); unsafe on a network */

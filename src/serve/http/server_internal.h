@@ -126,7 +126,8 @@ struct serve {
   pthread_mutex_t threads_lock;
   struct srv_thread *threads; /* workers with state, for log flushing */
   const char **route_names; /* (routes_count) for the metrics labels */
-  char *openapi, *docs;
+  char *openapi, *docs;     /* the document and the plain /docs page */
+  struct docs *swagger;     /* Swagger UI's files (docs.h) */
   size_t openapi_len, docs_len;
   char *tls_cert, *tls_key;
   atomic_int active;       /* requests in flight */
