@@ -20,8 +20,10 @@
 
 static const char train_about[] =
     "Train the two-tower retrieval model (user tower . movie tower,\n"
-    "in-batch softmax) on the ratings of the home's database as a tracked\n"
-    "run: params, per-epoch loss, the evaluation on the held-out split,\n"
+    "in-batch softmax), or with --task ranking the ranking model (rating\n"
+    "predictor: biased MF over the feature towers + an MLP, MSE; RMSE/MAE\n"
+    "overall and per segment), on the ratings of the home's database as a\n"
+    "tracked run: params, per-epoch loss, the evaluation on the held-out split,\n"
     "lineage (code version; rating range, row count and SHA-256 of the\n"
     "rows) and the model file as the run's artifact model/model.hvm.\n"
     "Prints the run id; the model is then runs:/RUN_ID (register it with\n"
@@ -82,6 +84,30 @@ static void print_table(const struct train_result *r)
   }
 }
 
+/* Ranking runs: RMSE and MAE of each split, then per segment (test). */
+static void print_rank_table(const struct train_result *r)
+{
+  printf("%-9s  %-8s  %-8s  %s\n", "split", "rmse", "mae", "pairs");
+  printf("%-9s  %-8.4f  %-8.4f  %zu\n", "train", r->rank_train.rmse,
+         r->rank_train.mae, r->rank_train.n);
+  if (r->has_test)
+    printf("%-9s  %-8.4f  %-8.4f  %zu\n", "test", r->rank_test.rmse,
+           r->rank_test.mae, r->rank_test.n);
+  printf("%-9s  %-8.4f  %-8.4f  %zu\n", "mean", r->rank_baseline.rmse,
+         r->rank_baseline.mae, r->rank_baseline.n);
+  const struct rank_metrics *m = r->has_test ? &r->rank_test : &r->rank_train;
+  printf("\nper segment (%s split; gap %.4f):\n",
+         r->has_test ? "test" : "train", m->seg_rmse_gap);
+  for (int s = 0; s < EVAL_NSEG; s++) {
+    char name[24];
+    if (!m->seg_n[s])
+      continue;
+    eval_segment_name(s, name, sizeof(name));
+    printf("  %-12s  %-8.4f  %-8.4f  %zu\n", name, m->seg_rmse[s],
+           m->seg_mae[s], m->seg_n[s]);
+  }
+}
+
 static json_t *result_json(const struct trainrun_result *tr,
                            const char *experiment, const char *out_path)
 {
@@ -101,13 +127,22 @@ static json_t *result_json(const struct trainrun_result *tr,
   model_sha256_hex(m, sha);
   struct train_config used;
   model_config(m, &used);
+  int rank = r->task == MODEL_TASK_RANKING;
   json_t *j = json_pack(
       "{s:o, s:o, s:o, s:o, s:o, s:o?, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, "
       "s:I, s:f, s:f, s:f, s:f, s:I}",
       "config", trainrun_config_json(&used), "epoch_seconds", es, "epoch_loss",
-      el, "train", eval_metrics_to_json(&r->train), "baseline_popularity",
-      eval_metrics_to_json(&r->baseline), "test",
-      r->has_test ? eval_metrics_to_json(&r->test) : NULL, "model",
+      el, "train",
+      rank ? rank_metrics_to_json(&r->rank_train)
+           : eval_metrics_to_json(&r->train),
+      rank ? "baseline_mean" : "baseline_popularity",
+      rank ? rank_metrics_to_json(&r->rank_baseline)
+           : eval_metrics_to_json(&r->baseline),
+      "test",
+      !r->has_test ? NULL
+      : rank       ? rank_metrics_to_json(&r->rank_test)
+                   : eval_metrics_to_json(&r->test),
+      "model",
       out_path ? out_path : tr->model_uri, "sha256", sha, "n_ratings",
       (json_int_t)r->n_ratings, "n_train", (json_int_t)r->n_train, "n_test",
       (json_int_t)r->n_test, "n_users", (json_int_t)r->n_users, "n_movies",
@@ -197,9 +232,16 @@ int cmd_train(struct cli_ctx *ctx, int argc, char **argv)
     if (ctx->json) {
       cli_print_json(result_json(&tr, o.experiment, o.out_path));
     } else {
-      print_table(&tr.train);
-      printf("pop. = popularity baseline on the %s split (metrics "
-             "baseline_popularity_*)\n", tr.train.has_test ? "test" : "train");
+      if (tr.train.task == MODEL_TASK_RANKING) {
+        print_rank_table(&tr.train);
+        printf("mean = every rating predicted as the train split's mean "
+               "(metrics baseline_mean_*)\n");
+      } else {
+        print_table(&tr.train);
+        printf("pop. = popularity baseline on the %s split (metrics "
+               "baseline_popularity_*)\n",
+               tr.train.has_test ? "test" : "train");
+      }
       printf("run    %s  (experiment %s)\nmodel  %s\n", tr.run_id,
              o.experiment, tr.model_uri);
       if (o.out_path)

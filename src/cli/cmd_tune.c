@@ -213,7 +213,7 @@ static int parse_args(struct cli_ctx *ctx, int argc, char **argv,
                       struct train_flags *f, struct tune_grid *g,
                       struct tune_opts *o)
 {
-  int desc = !o->ascending;
+  int desc = -1; /* not given: by the metric (rmse-like: asc) */
   const struct cli_opt opts[] = {
       {.type = CLI_GROUP, .sub = f->opts, .help = TRAIN_FLAGS_HEADING},
       {.type = CLI_SECTION, .help = "Tune options:"},
@@ -225,11 +225,13 @@ static int parse_args(struct cli_ctx *ctx, int argc, char **argv,
       {CLI_OPT(CLI_STR, "run-name", 0, "NAME", "name of the parent run",
                &o->run_name), .lo = 1, .hi = RUNS_MAX_NAME},
       {CLI_OPT(CLI_STR, "metric", 0, "KEY", "what to rank by (default "
-               TUNE_DEFAULT_METRIC "); the test split's metrics are "
+               TUNE_DEFAULT_METRIC ", rmse with --task ranking); the test "
+               "split's metrics are "
                "unprefixed (recall_at_10, ndcg_at_10, test_loss, ...), the "
                "train split's prefixed train_", &o->metric)},
-      {CLI_OPT(CLI_CHOICE, "order", 0, "desc|asc", "desc: higher is better "
-               "(default), asc: lower", &desc), .choices = orders},
+      {CLI_OPT(CLI_CHOICE, "order", 0, "desc|asc", "desc: higher is better, "
+               "asc: lower (default desc; asc for rmse, mae and loss "
+               "metrics)", &desc), .choices = orders},
       {CLI_OPT(CLI_STR, "register", 0, "NAME", "register the best child as "
                "the next version of model NAME", &o->register_name)},
       {CLI_OPT(CLI_STR, "stage", 0, "STAGE", "... in stage None, Staging, "
@@ -245,7 +247,15 @@ static int parse_args(struct cli_ctx *ctx, int argc, char **argv,
       .more = tune_more,
       .opts = opts,
   };
+  o->metric = NULL;
   int rc = cli_parse(ctx, &spec, argc, argv);
+  /* a ranking grid ranks by test RMSE, lower first, unless told */
+  if (!o->metric)
+    o->metric = f->cfg.task == MODEL_TASK_RANKING ? "rmse"
+                                                  : TUNE_DEFAULT_METRIC;
+  if (desc < 0)
+    desc = !(strstr(o->metric, "rmse") || strstr(o->metric, "mae") ||
+             strstr(o->metric, "loss"));
   o->ascending = !desc;
   return rc ? rc : check_args(g, o);
 }

@@ -23,6 +23,22 @@ static int set_tutorial(const struct cli_opt *o, const char *flag,
   return 0;
 }
 
+/* --task: the task's defaults first (CLI_EARLY), so later flags override
+ * them wherever --task stands. */
+static int set_task(const struct cli_opt *o, const char *flag,
+                    const char *arg, struct hv_err *err)
+{
+  struct train_config probe;
+  train_config_defaults(&probe);
+  if (trainrun_config_set(&probe, "task", arg, flag, err))
+    return err->code;
+  if (probe.task == MODEL_TASK_RANKING)
+    train_config_ranking(o->dst);
+  else
+    train_config_defaults(o->dst);
+  return 0;
+}
+
 #define FIELD(name_, meta_, key_, help_)                                  \
   {CLI_OPT(CLI_FN, name_, 0, meta_, help_, c), .fn = set_field,          \
    .key = key_}
@@ -72,6 +88,14 @@ void train_flags_init(struct train_flags *f)
             "evaluate the test split every N epochs"),
       FIELD("init-scale", "X", "init_scale",
             "new embedding rows ~ uniform(-X, X) (default 0.05, as Keras)"),
+      {CLI_OPT(CLI_FN, "task", 0, "NAME",
+               "retrieval (the two-tower model, default) or ranking (the "
+               "rating predictor of the second stage: biased MF over the "
+               "feature towers + an MLP, MSE; its defaults: dim 32, hidden "
+               "64, Adam, lr 0.002, 20 epochs, batch 1024, L2 0.08); later "
+               "flags override them", c), .fn = set_task, .flags = CLI_EARLY},
+      FIELD("hidden", "N", "hidden",
+            "ranking: MLP hidden width (0 = no MLP)"),
       CLI_OPTS_END};
   static_assert(sizeof(t) == sizeof(f->opts), "TRAIN_FLAGS_N");
   memcpy(f->opts, t, sizeof(t));

@@ -21,7 +21,7 @@
   "Training options (defaults = the best configuration found on\n"      \
   "ml-100k, test top-100 0.414 vs the PyTorch peer's best 0.395):"
 
-#define TRAIN_FLAGS_N 20 /* entries of the table, CLI_END included */
+#define TRAIN_FLAGS_N 22 /* entries of the table, CLI_END included */
 
 struct train_flags {
   struct train_config cfg;            /* what the flags set */

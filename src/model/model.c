@@ -47,6 +47,28 @@ void model_layout_init(struct model_layout *L, int dim, size_t n_users,
   L->n_params = off;
 }
 
+void model_layout_rank(struct model_layout *L, int hidden)
+{
+  assert(hidden >= 0);
+  const size_t H = (size_t)hidden;
+  size_t off = L->n_params;
+  L->hidden = hidden;
+  L->n_in = 2 * (size_t)L->dim + 1;
+  L->off_ubias = off;
+  off += L->rows[TAB_USER];
+  L->off_mbias = off;
+  off += L->rows[TAB_MOVIE];
+  L->off_w1 = off;
+  off += L->n_in * H;
+  L->off_b1 = off;
+  off += H;
+  L->off_w2 = off;
+  off += H;
+  L->off_b2 = off;
+  off += 1;
+  L->n_params = off;
+}
+
 size_t model_lookup(const int64_t *ids, size_t n, int64_t id)
 {
   assert(ids || n == 0);
@@ -114,7 +136,8 @@ int model_from_image(unsigned char *image, size_t len, int mapped,
   m->image = image;
   m->image_len = len;
   m->image_mapped = mapped;
-  if (modelfile_parse(image, len, m, err) || compute_vecs(m, err)) {
+  if (modelfile_parse(image, len, m, err) || compute_vecs(m, err) ||
+      (m->meta.cfg.task == MODEL_TASK_RANKING && rank_prepare(m, err))) {
     model_free(m);
     return err->code;
   }
@@ -130,6 +153,8 @@ void model_free(struct hv_model *m)
   free(m->user_vec);
   free(m->movie_vec);
   free(m->movie_pack);
+  free(m->pop);
+  free(m->movie_hid);
   free(m);
 }
 

@@ -46,6 +46,11 @@ struct hv_model;
 
 enum { MODEL_OPT_ADAGRAD = 0, MODEL_OPT_ADAM = 1 };
 
+/* What a model is for (train_config.task; stored in the model file):
+ * the two-tower retrieval model above, or the ranking model of rank.h
+ * (predicted rating of a (user, movie) pair, trained with MSE). */
+enum { MODEL_TASK_RETRIEVAL = 0, MODEL_TASK_RANKING = 1 };
+
 /* ---- evaluation ------------------------------------------------------- */
 
 #define EVAL_NK 5        /* K = 1, 5, 10, 50, 100 */
@@ -80,6 +85,18 @@ struct eval_metrics {
   struct eval_segment seg[EVAL_MAX_SEG];
 };
 #define EVAL_LOSS_BATCH 4096
+
+/* Rating-prediction metrics of a slice (ranking models): predictions
+ * clipped to [1, 5] as the PyTorch peer, per segment slot of eval.h
+ * (EVAL_NSEG slots: gender unknown/M/F, the age buckets, age unknown). */
+struct rank_metrics {
+  size_t n;                     /* pairs */
+  double rmse, mae;
+  size_t seg_n[EVAL_MAX_SEG];   /* pairs per segment slot */
+  double seg_rmse[EVAL_MAX_SEG], seg_mae[EVAL_MAX_SEG]; /* NaN when empty */
+  double seg_rmse_gap;          /* worst minus best segment RMSE over the
+                                   slots with >= 100 pairs (0 if < 2) */
+};
 
 /* ---- training ----------------------------------------------------------- */
 
@@ -120,6 +137,10 @@ struct train_config {
    * range. Not stored in the model file. */
   const int64_t *extra_rating_ids;
   size_t n_extra_rating_ids;
+  int task;              /* MODEL_TASK_RETRIEVAL or MODEL_TASK_RANKING */
+  int hidden;            /* ranking: width of the MLP's hidden layer
+                            (0..1024; 0 = no MLP: biased MF over the
+                            feature towers); retrieval: must be 0 */
 };
 
 /* The best configuration found on ml-100k (80/20 split, seed 42; a sweep
@@ -134,6 +155,11 @@ void train_config_defaults(struct train_config *c);
  * 8192, split 0.8, no logQ, no features, no L2, temperature 1 (the rest as
  * the defaults). */
 void train_config_tutorial(struct train_config *c);
+
+/* The best ranking configuration found on ml-100k (80/20, seed 42; see
+ * rank.h): task ranking, dim 32, hidden 64, Adam, features on, the
+ * numbers of rank.h's header comment. */
+void train_config_ranking(struct train_config *c);
 
 /* Check every field; HV_EINVAL naming the field when one is out of range. */
 int train_config_check(const struct train_config *c,
@@ -163,6 +189,13 @@ struct train_result {
   size_t new_users, new_movies;      /* rows added to init_from's vocab */
   double gemm_flop_per_epoch;        /* sgemm FLOPs of one epoch */
   double train_seconds, eval_seconds;
+  /* Ranking models (task MODEL_TASK_RANKING) fill these instead of the
+   * retrieval metrics above (train, test, baseline stay zero): the
+   * train and test splits, and the global-mean baseline (every pair
+   * predicted as the train split's mean rating) on the test split (the
+   * train split without one). */
+  int task;
+  struct rank_metrics rank_train, rank_test, rank_baseline;
 };
 
 /* Free the arrays inside res (not res itself); NULL is allowed. */
@@ -297,6 +330,27 @@ int model_recommend_cached(const struct hv_model *m, struct hv_topcache *c,
 int model_score_users(const struct hv_model *m, const int64_t *user_ids,
                       size_t n_users, float *out,
                       struct hv_err *err) HV_WARN_UNUSED;
+
+/* ---- ranking models (rank.c) ---------------------------------------------- */
+
+/* MODEL_TASK_RETRIEVAL or MODEL_TASK_RANKING. */
+int model_task(const struct hv_model *m);
+
+/* Predicted ratings (not clipped) of user_id for movie_ids[0..n) into
+ * out[0..n) by ranking model m; unknown users and movies use their OOV
+ * rows (features of an unknown id are unknown too). HV_EINVAL for a
+ * retrieval model or NULL buffers with n > 0. No allocation; thread-safe. */
+int model_rank_predict(const struct hv_model *m, int64_t user_id,
+                       const int64_t *movie_ids, size_t n, float *out,
+                       struct hv_err *err) HV_WARN_UNUSED;
+
+/* Rating metrics of ranking model m on the ratings of ds with rating_id in
+ * [ds->first_rating_id, ds->last_rating_id]; segments from ds's users
+ * table. HV_EINVAL for a retrieval model or a bad dataset, HV_ENOTFOUND
+ * for an empty slice. */
+int model_rank_evaluate(const struct hv_dataset *ds, const struct hv_model *m,
+                        struct rank_metrics *out,
+                        struct hv_err *err) HV_WARN_UNUSED;
 
 /* ---- accessors (lineage, monitoring) ------------------------------------- */
 

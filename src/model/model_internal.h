@@ -36,6 +36,15 @@ struct model_layout {
   size_t rows[TAB_COUNT]; /* rows of each table (0 when absent) */
   size_t off[TAB_COUNT];  /* float offset of each table in params */
   size_t n_params;        /* total floats */
+  /* Ranking models only (model_layout_rank), after the tables: */
+  int hidden;             /* H, MLP hidden width (0: no MLP) */
+  size_t n_in;            /* MLP input: user vec, movie vec, popularity */
+  size_t off_ubias;       /* (n_users + 1) user biases */
+  size_t off_mbias;       /* (n_movies + 1) movie biases */
+  size_t off_w1;          /* (n_in, H) row-major */
+  size_t off_b1;          /* (H) */
+  size_t off_w2;          /* (H) */
+  size_t off_b2;          /* (1) */
 };
 
 /* Per-row features of the towers (all int32 indices into the tables). */
@@ -53,6 +62,7 @@ struct model_meta {
   int epochs_total;
   uint64_t n_train_ratings;
   double created_at;
+  double rank_mean;        /* ranking: the train split's mean rating */
 };
 
 struct hv_model {
@@ -74,6 +84,10 @@ struct hv_model {
   float *movie_pack;        /* rows 1..n_movies of movie_vec packed for
                                score_dots (score.h), owned; NULL when
                                n_movies is 0 */
+  /* Ranking models (rank.c), computed at load: */
+  float *pop;               /* (n_movies + 1) popularity feature */
+  float *movie_hid;         /* (n_movies + 1, H) movie part of the MLP's
+                               first layer, b1 included */
   const unsigned char *image; /* the file image */
   size_t image_len;
   int image_mapped;         /* 1: munmap(image), 0: free(image) */
@@ -83,6 +97,33 @@ struct hv_model {
 void model_layout_init(struct model_layout *L, int dim, size_t n_users,
                        size_t n_movies, const size_t n_vals[MODEL_NFEAT],
                        int features);
+
+/* Append the ranking blocks (biases, MLP of width hidden) to L, which
+ * model_layout_init filled. */
+void model_layout_rank(struct model_layout *L, int hidden);
+
+/* The vocabularies and feature arrays train_run builds from a dataset
+ * (no init model), for the ranking trainer (rank.c): all owned, freed by
+ * model_vocab_free. */
+struct model_vocab {
+  size_t n_users, n_movies;
+  int64_t *user_ids, *movie_ids;
+  size_t n_vals[MODEL_NFEAT];
+  int64_t *vals[MODEL_NFEAT];
+  int32_t *user_feat, *movie_year, *genre_off, *genre;
+  int *gender_by_row, *age_by_row; /* (n_users + 1) segments */
+};
+int model_vocab_build(const struct hv_dataset *ds, struct model_vocab *v,
+                      struct hv_err *err) HV_WARN_UNUSED;
+void model_vocab_free(struct model_vocab *v);
+
+/* Ranking: compute m->pop and m->movie_hid (rank.c). */
+int rank_prepare(struct hv_model *m, struct hv_err *err) HV_WARN_UNUSED;
+
+/* Ranking: train (rank.c); the train_run contract for task ranking. */
+int rank_train(const struct hv_dataset *ds, const struct train_config *c,
+               const struct train_callbacks *cb, struct train_result *res,
+               struct hv_model **out, struct hv_err *err) HV_WARN_UNUSED;
 
 /* Row of id in the ascending ids[0..n): index + 1, or 0 when absent. */
 size_t model_lookup(const int64_t *ids, size_t n, int64_t id);

@@ -64,7 +64,7 @@ enum {
   H_LR = 72, H_L2 = 80, H_TEMP = 88, H_SPLIT = 96, H_INIT_SCALE = 104,
   H_CREATED = 112, H_FIRST = 120, H_LAST = 128, H_NTRAIN = 136,
   H_NUSERS = 144, H_NMOVIES = 152, H_NVALS = 160, H_NSLOTS = 200,
-  H_END = 204
+  H_TASK = 204, H_HIDDEN = 208, H_MEAN = 216, H_END = 224
 };
 
 enum {
@@ -155,6 +155,12 @@ static void put_header(const struct model_parts *p, unsigned char *h,
   for (int f = 0; f < MODEL_NFEAT; f++)
     put_u64(h + H_NVALS + 8 * f, p->n_vals[f]);
   put_u32(h + H_NSLOTS, (uint32_t)p->n_slots);
+  /* retrieval files leave these zero, as every file before them did */
+  if (c->task == MODEL_TASK_RANKING) {
+    put_u32(h + H_TASK, (uint32_t)c->task);
+    put_u32(h + H_HIDDEN, (uint32_t)c->hidden);
+    put_f64(h + H_MEAN, p->meta.rank_mean);
+  }
 }
 
 int modelfile_build(const struct model_parts *p, unsigned char **out,
@@ -192,6 +198,27 @@ int modelfile_build(const struct model_parts *p, unsigned char **out,
 /* ---- parse ------------------------------------------------------------- */
 
 #define BAD(...) hv_err_set(err, HV_ECORRUPT, __VA_ARGS__)
+
+/* The task fields: all zero for a retrieval model; task 1 with a hidden
+ * width in 0..1024 and a finite mean rating for a ranking model. */
+static int parse_task(const unsigned char *h, struct hv_model *m,
+                      struct hv_err *err)
+{
+  struct train_config *c = &m->meta.cfg;
+  uint32_t task = get_u32(h + H_TASK), hidden = get_u32(h + H_HIDDEN);
+  double mean = get_f64(h + H_MEAN);
+  if (task > MODEL_TASK_RANKING)
+    return BAD("header: unknown task %u (a newer harvest's model?)", task);
+  if (task == MODEL_TASK_RETRIEVAL && (hidden || get_u64(h + H_MEAN)))
+    return BAD("header: a retrieval model with ranking fields set");
+  if (hidden > 1024 || !isfinite(mean) || mean < -1e6 || mean > 1e6)
+    return BAD("header: ranking hidden width %u / mean %g out of range",
+               hidden, mean);
+  c->task = (int)task;
+  c->hidden = (int)hidden;
+  m->meta.rank_mean = mean;
+  return 0;
+}
 
 static int parse_meta(const unsigned char *h, struct hv_model *m,
                       struct hv_err *err)
@@ -254,8 +281,12 @@ static int parse_meta(const unsigned char *h, struct hv_model *m,
   for (size_t i = H_END; i < MODELFILE_HEADER; i++)
     if (h[i])
       return BAD("header: reserved byte %zu is not zero", i);
+  if (parse_task(h, m, err))
+    return err->code;
   model_layout_init(&m->L, c->dim, m->n_users, m->n_movies, m->n_vals,
                     c->features);
+  if (c->task == MODEL_TASK_RANKING)
+    model_layout_rank(&m->L, c->hidden);
   if (m->L.n_params == 0 || m->L.n_params > MODELFILE_MAX_BYTES / 8)
     return BAD("header: %zu parameters is out of range", m->L.n_params);
   return 0;

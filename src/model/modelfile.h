@@ -7,8 +7,14 @@
  *               (byte order), then the hyperparameters and lineage (dim,
  *               flags, optimiser, batch, epochs, seed, Adam step, lr, l2,
  *               temperature, split, init scale, created-at, rating range,
- *               train rows, vocabulary sizes, optimiser slots); the rest
- *               of the 256 bytes must be zero.
+ *               train rows, vocabulary sizes, optimiser slots), the
+ *               task (u32 at 204: 0 retrieval, 1 ranking), the ranking
+ *               MLP's hidden width (u32 at 208) and mean rating (f64 at
+ *               216), both zero for retrieval (so files written before
+ *               the task field read unchanged); the rest of the 256
+ *               bytes must be zero. A ranking model's parameters hold
+ *               the same tables, then its biases and MLP
+ *               (model_layout_rank).
  *   offset 256  section table: 14 x {u32 type, u32 element size,
  *               u64 offset, u64 bytes}, types 1..14 in order.
  *   sections    64-byte aligned, in table order, no overlap: user ids,

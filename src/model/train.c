@@ -12,6 +12,7 @@
 #include "model/loss.h"
 #include "model/model_internal.h"
 #include "model/optim.h"
+#include "model/rank.h"
 #include "util/rng.h"
 #include "model/tower.h"
 #include "util/fsutil.h"
@@ -54,10 +55,36 @@ void train_config_tutorial(struct train_config *c)
   c->l2 = 0.0;
 }
 
+void train_config_ranking(struct train_config *c)
+{
+  train_config_defaults(c);
+  c->task = MODEL_TASK_RANKING;
+  c->dim = 32;
+  c->hidden = 64;
+  c->optimizer = MODEL_OPT_ADAM;
+  c->lr = RANK_DEFAULT_LR;
+  c->epochs = RANK_DEFAULT_EPOCHS;
+  c->batch = RANK_DEFAULT_BATCH;
+  c->l2 = RANK_DEFAULT_L2;
+  c->logq = 0;
+}
+
 int train_config_check(const struct train_config *c, struct hv_err *err)
 {
   if (!c)
     return hv_err_set(err, HV_EINVAL, "train: no configuration");
+  if (c->task != MODEL_TASK_RETRIEVAL && c->task != MODEL_TASK_RANKING)
+    return hv_err_set(err, HV_EINVAL, "task %d is not retrieval or ranking",
+                      c->task);
+  if (c->hidden < 0 || c->hidden > 1024)
+    return hv_err_set(err, HV_EINVAL, "hidden %d is outside 0..1024",
+                      c->hidden);
+  if (c->task == MODEL_TASK_RETRIEVAL && c->hidden)
+    return hv_err_set(err, HV_EINVAL, "hidden %d applies to task ranking "
+                      "only (--task ranking)", c->hidden);
+  if (c->task == MODEL_TASK_RANKING && c->n_extra_rating_ids)
+    return hv_err_set(err, HV_EINVAL, "a replay sample applies to task "
+                      "retrieval only");
   if (c->dim < 1 || c->dim > 1024)
     return hv_err_set(err, HV_EINVAL, "dim %d is outside 1..1024", c->dim);
   if (!(isfinite(c->lr) && c->lr > 0 && c->lr <= 100))
@@ -449,6 +476,68 @@ static int segments_by_row(struct trainer *t, struct hv_err *err)
   return 0;
 }
 
+/* ---- vocabularies for the ranking trainer ------------------------------------ */
+
+static int use_data(struct trainer *t, const struct hv_dataset *ds,
+                    struct hv_err *err);
+
+void model_vocab_free(struct model_vocab *v)
+{
+  if (!v)
+    return;
+  free(v->user_ids);
+  free(v->movie_ids);
+  for (int f = 0; f < MODEL_NFEAT; f++)
+    free(v->vals[f]);
+  HV_FREE_ALL(v->user_feat, v->movie_year, v->genre_off, v->genre,
+              v->gender_by_row, v->age_by_row);
+  memset(v, 0, sizeof(*v));
+}
+
+/* The trainer's own vocabulary code on a trainer without init model, its
+ * arrays then handed over to v. */
+int model_vocab_build(const struct hv_dataset *ds, struct model_vocab *v,
+                      struct hv_err *err)
+{
+  struct trainer t;
+  memset(&t, 0, sizeof(t));
+  memset(v, 0, sizeof(*v));
+  int rc = use_data(&t, ds, err) || build_vocab(&t, err) ? err->code : 0;
+  if (!rc) {
+    t.user_feat = calloc(3 * (t.n_users + 1), sizeof(int32_t));
+    t.movie_year = calloc(t.n_movies + 1, sizeof(int32_t));
+    t.genre_off = calloc(t.n_movies + 2, sizeof(int32_t));
+    if (!t.user_feat || !t.movie_year || !t.genre_off)
+      rc = NOMEM("features");
+  }
+  if (!rc) {
+    user_features(&t);
+    rc = movie_features(&t, err) || segments_by_row(&t, err) ? err->code : 0;
+  }
+  if (!rc) {
+    v->n_users = t.n_users;
+    v->n_movies = t.n_movies;
+    v->user_ids = t.user_ids;
+    v->movie_ids = t.movie_ids;
+    t.user_ids = t.movie_ids = NULL;
+    for (int f = 0; f < MODEL_NFEAT; f++) {
+      v->n_vals[f] = t.n_vals[f];
+      v->vals[f] = t.vals[f];
+      t.vals[f] = NULL;
+    }
+    v->user_feat = t.user_feat;
+    v->movie_year = t.movie_year;
+    v->genre_off = t.genre_off;
+    v->genre = t.genre;
+    v->gender_by_row = t.gender_by_row;
+    v->age_by_row = t.age_by_row;
+    t.user_feat = t.movie_year = t.genre_off = t.genre = NULL;
+    t.gender_by_row = t.age_by_row = NULL;
+  }
+  trainer_free(&t);
+  return rc;
+}
+
 /* ---- the loop -------------------------------------------------------------- */
 
 static double train_batch(struct trainer *t, size_t s, size_t B)
@@ -749,6 +838,12 @@ int train_run(const struct hv_dataset *ds, const struct train_config *c,
   }
   if (c->threads > 0)
     openblas_set_num_threads(c->threads);
+  if (c->task == MODEL_TASK_RANKING) {
+    if (init_from)
+      return hv_err_set(err, HV_EINVAL, "train: continuing a ranking model "
+                        "(--init-from) is not supported; train it afresh");
+    return rank_train(ds, c, cb, res_out, out, err);
+  }
   struct train_result res;
   memset(&res, 0, sizeof(res));
   int rc = train_body(&t, ds, cb, &res, out, err);

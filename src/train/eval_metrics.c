@@ -3,6 +3,10 @@
  */
 #include "train/eval_metrics.h"
 
+#include <math.h>
+
+#include "model/eval.h"
+
 #include <stdio.h>
 
 json_t *eval_metrics_to_json(const struct eval_metrics *m)
@@ -45,4 +49,26 @@ json_t *eval_metrics_to_json(const struct eval_metrics *m)
   }
   json_object_set_new(j, "segments", segs);
   return j;
+}
+
+json_t *rank_metrics_to_json(const struct rank_metrics *m)
+{
+  if (!m)
+    return NULL;
+  json_t *segs = json_array();
+  for (int s = 0; segs && s < EVAL_NSEG; s++) {
+    if (!m->seg_n[s])
+      continue;
+    char name[24];
+    eval_segment_name(s, name, sizeof(name));
+    json_array_append_new(
+        segs, json_pack("{s:s, s:I, s:f, s:f}", "segment", name, "n_pairs",
+                        (json_int_t)m->seg_n[s], "rmse", m->seg_rmse[s],
+                        "mae", m->seg_mae[s]));
+  }
+  return json_pack("{s:f, s:f, s:I, s:f, s:o}", "rmse",
+                   isfinite(m->rmse) ? m->rmse : 0.0, "mae",
+                   isfinite(m->mae) ? m->mae : 0.0, "n_pairs",
+                   (json_int_t)m->n, "rmse_segment_gap", m->seg_rmse_gap,
+                   "segments", segs);
 }

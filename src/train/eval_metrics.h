@@ -29,4 +29,10 @@
  * NULL when m is NULL or out of memory. Caller owns the reference. */
 json_t *eval_metrics_to_json(const struct eval_metrics *m);
 
+/* Ranking metrics as a new JSON object: rmse, mae, n_pairs,
+ * rmse_segment_gap, segments (an array of {segment, n_pairs, rmse, mae}
+ * for the slots with pairs, in slot order). NULL when m is NULL or out of
+ * memory. Caller owns the reference. */
+json_t *rank_metrics_to_json(const struct rank_metrics *m);
+
 #endif

@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "model/eval.h"
 #include "store/db.h"
 #include "track/artifacts.h"
 #include "train/dataset.h"
@@ -25,7 +26,7 @@
 
 /* ---- config fields by name ---------------------------------------------- */
 
-enum field_type { F_INT, F_U64, F_I64, F_F64, F_BOOL, F_OPT, F_RANGE };
+enum field_type { F_INT, F_U64, F_I64, F_F64, F_BOOL, F_OPT, F_TASK, F_RANGE };
 
 struct field {
   const char *name;
@@ -55,6 +56,8 @@ static const struct field fields[] = {
     {"init_scale", F_F64, 0, 1, OFF(init_scale)},
     {"first_rating_id", F_I64, 0, 0, OFF(first_rating_id)},
     {"last_rating_id", F_I64, 0, 0, OFF(last_rating_id)},
+    {"task", F_TASK, 0, 0, OFF(task)},
+    {"hidden", F_INT, 0, 1024, OFF(hidden)},
     {"ratings", F_RANGE, 0, 0, 0},
 };
 #define N_FIELDS (sizeof(fields) / sizeof(fields[0]))
@@ -172,6 +175,16 @@ int trainrun_config_set(struct train_config *c, const char *key,
       return hv_err_set(err, HV_EINVAL, "%s: '%.64s' is not adagrad or adam",
                         what, value ? value : "");
     return 0;
+  case F_TASK:
+    if (value && !strcmp(value, "retrieval"))
+      c->task = MODEL_TASK_RETRIEVAL;
+    else if (value && !strcmp(value, "ranking"))
+      c->task = MODEL_TASK_RANKING;
+    else
+      return hv_err_set(err, HV_EINVAL,
+                        "%s: '%.64s' is not retrieval or ranking", what,
+                        value ? value : "");
+    return 0;
   case F_RANGE:
     return hv_parse_range(value, &c->first_rating_id, &c->last_rating_id,
                           what, err) ? HV_EINVAL : 0;
@@ -217,6 +230,10 @@ int trainrun_config_get(const struct train_config *c, const char *key,
     snprintf(buf, cap, "%s",
              c->optimizer == MODEL_OPT_ADAM ? "adam" : "adagrad");
     break;
+  case F_TASK:
+    snprintf(buf, cap, "%s",
+             c->task == MODEL_TASK_RANKING ? "ranking" : "retrieval");
+    break;
   case F_RANGE:
     snprintf(buf, cap, "%lld:%lld", (long long)c->first_rating_id,
              (long long)c->last_rating_id);
@@ -229,7 +246,7 @@ json_t *trainrun_config_json(const struct train_config *c)
 {
   if (!c)
     return NULL;
-  return json_pack(
+  json_t *j = json_pack(
       "{s:i, s:f, s:s, s:i, s:i, s:f, s:I, s:b, s:f, s:f, s:b, s:b, s:i, "
       "s:f, s:I, s:I}",
       "dim", c->dim, "lr", c->lr, "optimizer",
@@ -241,6 +258,13 @@ json_t *trainrun_config_json(const struct train_config *c)
       c->threads, "init_scale", c->init_scale, "first_rating_id",
       (json_int_t)c->first_rating_id, "last_rating_id",
       (json_int_t)c->last_rating_id);
+  if (j && c->task == MODEL_TASK_RANKING &&
+      json_object_update_new(j, json_pack("{s:s, s:i}", "task", "ranking",
+                                          "hidden", c->hidden))) {
+    json_decref(j);
+    return NULL;
+  }
+  return j;
 }
 
 /* ---- metric names --------------------------------------------------------- */
@@ -295,6 +319,73 @@ static const char *const fact_names[] = {
     "n_movies", "train_seconds", "eval_seconds"};
 #define N_FACTS (sizeof(fact_names) / sizeof(fact_names[0]))
 
+/* Ranking runs (task ranking) log these instead of the retrieval metrics:
+ * the test split unprefixed, the train split prefixed train_, the
+ * global-mean baseline prefixed baseline_mean_, and per user segment
+ * rmse_<segment> / mae_<segment> ("rmse_gender_F", "rmse_age_25",
+ * "rmse_age_unknown") with rmse_segment_gap (worst minus best segment,
+ * over segments of >= 100 pairs). */
+enum rkind { R_RMSE, R_MAE, R_GAP };
+static const struct {
+  const char *test, *train, *base;
+  enum rkind kind;
+} rank_metric_defs[] = {
+    {"rmse", "train_rmse", "baseline_mean_rmse", R_RMSE},
+    {"mae", "train_mae", "baseline_mean_mae", R_MAE},
+    {"rmse_segment_gap", "train_rmse_segment_gap", NULL, R_GAP},
+};
+#define N_RANK (sizeof(rank_metric_defs) / sizeof(rank_metric_defs[0]))
+
+static double rank_value(const struct rank_metrics *m, enum rkind k)
+{
+  return k == R_RMSE ? m->rmse : k == R_MAE ? m->mae : m->seg_rmse_gap;
+}
+
+/* "rmse_gender_F" etc.: the segment slot's name with '=' as '_'. */
+static void seg_metric_name(const char *what, int slot, char *buf,
+                            size_t cap)
+{
+  char seg[24];
+  eval_segment_name(slot, seg, sizeof(seg));
+  for (char *p = seg; *p; p++)
+    if (*p == '=')
+      *p = '_';
+  snprintf(buf, cap, "%s_%s", what, seg);
+}
+
+/* The ranking metric key of a ranking result: 0 and *out, or
+ * HV_ENOTFOUND. Test keys need res->has_test. */
+static int rank_metric_value(const struct train_result *res,
+                             const char *key, double *out)
+{
+  for (size_t i = 0; i < N_RANK; i++) {
+    if (!strcmp(key, rank_metric_defs[i].train))
+      return *out = rank_value(&res->rank_train, rank_metric_defs[i].kind), 0;
+    if (rank_metric_defs[i].base && !strcmp(key, rank_metric_defs[i].base))
+      return *out = rank_value(&res->rank_baseline,
+                               rank_metric_defs[i].kind),
+             0;
+    if (!strcmp(key, rank_metric_defs[i].test)) {
+      if (!res->has_test)
+        return HV_ENOTFOUND;
+      return *out = rank_value(&res->rank_test, rank_metric_defs[i].kind), 0;
+    }
+  }
+  char name[48];
+  for (int s = 0; s < EVAL_NSEG; s++) {
+    for (int w = 0; w < 2; w++) {
+      seg_metric_name(w ? "mae" : "rmse", s, name, sizeof(name));
+      if (strcmp(key, name))
+        continue;
+      if (!res->has_test)
+        return HV_ENOTFOUND;
+      *out = w ? res->rank_test.seg_mae[s] : res->rank_test.seg_rmse[s];
+      return 0;
+    }
+  }
+  return HV_ENOTFOUND;
+}
+
 static double split_value(const struct eval_metrics *m, const struct mdef *d)
 {
   switch (d->kind) {
@@ -326,6 +417,12 @@ int trainrun_metric_value(const struct train_result *res, const char *key,
 {
   if (!res || !key || !out)
     return HV_ENOTFOUND;
+  if (res->task == MODEL_TASK_RANKING) {
+    for (size_t i = 0; i < N_FACTS; i++)
+      if (!strcmp(key, fact_names[i]))
+        return *out = fact_value(res, i), 0;
+    return rank_metric_value(res, key, out);
+  }
   for (size_t i = 0; i < N_SPLIT; i++) {
     if (!strcmp(key, split_metrics[i].train))
       return *out = split_value(&res->train, &split_metrics[i]), 0;
@@ -351,6 +448,15 @@ int trainrun_metric_is_test(const char *key)
   for (size_t i = 0; key && i < N_SPLIT; i++)
     if (!strcmp(key, split_metrics[i].test))
       return 1;
+  struct train_result probe;
+  memset(&probe, 0, sizeof(probe));
+  probe.task = MODEL_TASK_RANKING;
+  double v;
+  if (key && strncmp(key, "train_", 6) && strncmp(key, "baseline_", 9) &&
+      rank_metric_value(&probe, key, &v) == HV_ENOTFOUND) {
+    probe.has_test = 1;
+    return rank_metric_value(&probe, key, &v) == 0;
+  }
   return 0;
 }
 
@@ -360,6 +466,9 @@ int trainrun_metric_known(const char *key)
   memset(&probe, 0, sizeof(probe));
   probe.has_test = 1;
   double v;
+  if (trainrun_metric_value(&probe, key, &v) == 0)
+    return 1;
+  probe.task = MODEL_TASK_RANKING;
   return trainrun_metric_value(&probe, key, &v) == 0;
 }
 
@@ -370,6 +479,16 @@ int trainrun_loses_to_baseline(const struct train_result *r, char *why,
     why[0] = '\0';
   if (!r)
     return 0;
+  if (r->task == MODEL_TASK_RANKING) {
+    const struct rank_metrics *m = r->has_test ? &r->rank_test
+                                               : &r->rank_train;
+    if (!(m->rmse > r->rank_baseline.rmse))
+      return 0;
+    snprintf(why, cap, "the ranking model loses to the global-mean baseline "
+             "on the %s split: RMSE %.4f vs %.4f",
+             r->has_test ? "test" : "train", m->rmse, r->rank_baseline.rmse);
+    return 1;
+  }
   const struct eval_metrics *m = r->has_test ? &r->test : &r->train;
   const struct eval_metrics *b = &r->baseline;
   int lose100 = m->top_k[4] < b->top_k[4];
@@ -394,6 +513,9 @@ void trainrun_metric_names(char *buf, size_t cap)
     o = list_add(buf, cap, o, split_metrics[i].train);
   for (size_t i = 0; i < N_FACTS; i++)
     o = list_add(buf, cap, o, fact_names[i]);
+  for (size_t i = 0; i < N_RANK; i++)
+    o = list_add(buf, cap, o, rank_metric_defs[i].test);
+  o = list_add(buf, cap, o, "rmse_gender_F (... per segment, ranking)");
 }
 
 /* ---- the tracked run ------------------------------------------------------ */
@@ -445,10 +567,47 @@ static int log_params(struct hv_db *db, const char *run_id,
   return 0;
 }
 
+static int log_final_rank(struct hv_db *db, const char *run_id,
+                          const struct train_result *r, int64_t step,
+                          struct hv_err *err)
+{
+  struct tracking_metric m[3 * N_RANK + 2 * EVAL_NSEG + N_FACTS];
+  char names[2 * EVAL_NSEG][48];
+  size_t n = 0, nn = 0;
+  for (size_t i = 0; i < N_RANK; i++) {
+    enum rkind k = rank_metric_defs[i].kind;
+    if (r->has_test)
+      m[n++] = (struct tracking_metric){rank_metric_defs[i].test,
+                                        rank_value(&r->rank_test, k), step, 0};
+    m[n++] = (struct tracking_metric){rank_metric_defs[i].train,
+                                      rank_value(&r->rank_train, k), step, 0};
+    if (rank_metric_defs[i].base)
+      m[n++] = (struct tracking_metric){rank_metric_defs[i].base,
+                                        rank_value(&r->rank_baseline, k),
+                                        step, 0};
+  }
+  for (int s = 0; r->has_test && s < EVAL_NSEG; s++) {
+    if (!r->rank_test.seg_n[s])
+      continue;
+    seg_metric_name("rmse", s, names[nn], sizeof(names[nn]));
+    m[n++] = (struct tracking_metric){names[nn++], r->rank_test.seg_rmse[s],
+                                      step, 0};
+    seg_metric_name("mae", s, names[nn], sizeof(names[nn]));
+    m[n++] = (struct tracking_metric){names[nn++], r->rank_test.seg_mae[s],
+                                      step, 0};
+  }
+  for (size_t i = 0; i < N_FACTS; i++)
+    m[n++] = (struct tracking_metric){fact_names[i], fact_value(r, i), step,
+                                      0};
+  return runs_log_metrics_batch(db, run_id, m, n, err);
+}
+
 static int log_final(struct hv_db *db, const char *run_id,
                      const struct train_result *r, int64_t step,
                      struct hv_err *err)
 {
+  if (r->task == MODEL_TASK_RANKING)
+    return log_final_rank(db, run_id, r, step, err);
   struct tracking_metric m[2 * N_SPLIT + N_BASE + N_FACTS];
   size_t n = 0;
   for (size_t i = 0; i < N_SPLIT; i++) {
