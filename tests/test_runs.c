@@ -681,6 +681,20 @@ static void test_sql_layer(void **state)
                        0);
   assert_true(sql_is_constraint(db));
 
+  /* a streamed result (a cursor on PostgreSQL) hands over every row */
+  size_t streamed = 0, n_exp = 0;
+  int64_t *all = NULL;
+  assert_int_equal(sql_run_ids(db, "SELECT id FROM experiments", NULL, &all,
+                               &n_exp, "ids", &e),
+                   0);
+  free(all);
+  assert_int_equal(sql_run(db, "SELECT id FROM experiments ORDER BY id",
+                           SQL_STREAM, NULL, NULL, NULL, &streamed, "stream",
+                           &e),
+                   0);
+  assert_int_equal(streamed, n_exp);
+  assert_true(n_exp >= 1);
+
   struct tracking_experiment *x = NULL;
   assert_int_equal(tracking_experiments(db, &x, &n, &e), 0);
   int seen = 0;

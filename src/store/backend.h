@@ -5,8 +5,9 @@
  * its function table and its path. A backend's own connection struct puts
  * a struct hv_db first and casts back (see store/sqlite/sq.h). The table
  * holds the connection's life cycle, the SQL layer (store/sql.h: what
- * tracking.c and registry_db.c run on) and one table per other entity;
- * each entry is a primitive the neutral entity module (catalog.c, ...)
+ * catalog.c, users.c, accounts.c, stats.c, tracking.c, registry_db.c run
+ * on) and one table for each of ratings and the loader;
+ * each entry is a primitive the neutral entity module (ratings.c, ...)
  * calls after it has checked the arguments, so a backend never sees NULL
  * where the public header forbids it, and never re-implements the checks
  * or the composite operations built on top (see db.h).
@@ -102,37 +103,6 @@ static inline void *store_append(void **arr, size_t *n, size_t sz)
   return slot;
 }
 
-/* ---- catalog ---------------------------------------------------------- */
-
-struct catalog_ops {
-  /* Every user in id order, or only *id when id is not NULL; *n (may be
-   * NULL) gets the number of rows handed over. */
-  int (*users)(struct hv_db *db, const int64_t *id, catalog_user_fn fn,
-               void *ctx, size_t *n, struct hv_err *err);
-  /* Every movie in id order (random_n < 0), or random_n distinct movies in
-   * random order. */
-  int (*movies)(struct hv_db *db, int64_t random_n, catalog_movie_fn fn,
-                void *ctx, struct hv_err *err);
-  int (*titles)(struct hv_db *db, catalog_title_fn fn, void *ctx,
-                struct hv_err *err);
-  /* The title of movie id into buf (cap >= 1); HV_ENOTFOUND. */
-  int (*title)(struct hv_db *db, int64_t id, char *buf, size_t cap,
-               struct hv_err *err);
-  /* 1 / 0 / negative: whether table (users, movies, genres) has id. */
-  int (*exists)(struct hv_db *db, enum catalog_table table, int64_t id,
-                struct hv_err *err);
-  /* Ascending ids of table (users, movies, genres); *ids starts NULL. */
-  int (*ids)(struct hv_db *db, enum catalog_table table, int64_t **ids,
-             size_t *n, struct hv_err *err);
-  /* Fill the zeroed *out (see struct catalog_movies). */
-  int (*load_movies)(struct hv_db *db, struct catalog_movies *out,
-                     struct hv_err *err);
-  /* Hand (code, name) of table (genres, occupations) in code order. */
-  int (*names)(struct hv_db *db, enum catalog_table table,
-               int (*fn)(void *ctx, int code, const char *name), void *ctx,
-               struct hv_err *err);
-};
-
 /* ---- ratings ---------------------------------------------------------- */
 
 /* One rating as the backend streams it. */
@@ -196,65 +166,6 @@ struct store_cb {
   void *ctx;
 };
 
-/* ---- users (accounts) ------------------------------------------------- */
-
-struct users_ops {
-  /* The stored hash (NULL when none) handed to fn; HV_ENOTFOUND. */
-  int (*password_get)(struct hv_db *db, int64_t uid,
-                      int (*fn)(void *ctx, const char *hash), void *ctx,
-                      struct hv_err *err);
-  int (*password_set)(struct hv_db *db, int64_t uid, const char *hash,
-                      struct hv_err *err);
-};
-
-/* ---- accounts (operators) and their tokens ----------------------------- */
-
-/* One entry per public function of accounts.h, same contract; set writes
- * one column (field: "password_hash" or "role", a literal of accounts.c). */
-struct accounts_ops {
-  int (*add)(struct hv_db *db, const char *name, const char *role,
-             const char *pw_hash, double now, int64_t *id, struct hv_err *err);
-  int (*get)(struct hv_db *db, const char *name, struct account *out,
-             char *pw_hash, size_t cap, struct hv_err *err);
-  int (*list)(struct hv_db *db, struct account **out, size_t *n,
-              struct hv_err *err);
-  int (*set)(struct hv_db *db, const char *name, const char *field,
-             const char *value, struct hv_err *err);
-  int (*token_add)(struct hv_db *db, int64_t account_id, const char *digest,
-                   const char *kind, const char *role, const char *note,
-                   double now, double expires_at, int64_t *id,
-                   struct hv_err *err);
-  int (*token_find)(struct hv_db *db, const char *digest,
-                    struct account_token *out, struct hv_err *err);
-  int (*token_list)(struct hv_db *db, const char *kind,
-                    struct account_token **out, size_t *n,
-                    struct hv_err *err);
-  int (*token_revoke)(struct hv_db *db, int64_t id, double now,
-                      struct hv_err *err);
-};
-
-/* ---- stats ------------------------------------------------------------ */
-
-struct stats_ops {
-  int (*counts)(struct hv_db *db, struct stats_counts *out,
-                struct hv_err *err);
-  /* n[i]: ratings equal to 0.5 * (i + 1). */
-  int (*histogram)(struct hv_db *db, int64_t n[STATS_HIST],
-                   struct hv_err *err);
-  /* (id, ratings) per user (by_movie 0) or per movie with ratings. */
-  int (*per_group)(struct hv_db *db, int by_movie,
-                   int (*fn)(void *ctx, int64_t id, int64_t count), void *ctx,
-                   struct hv_err *err);
-  /* The title (store_copy_text into title, cap bytes) and mean rating (0
-   * when none) of movie id. */
-  int (*movie_summary)(struct hv_db *db, int64_t id, char *title, size_t cap,
-                       double *mean, struct hv_err *err);
-  /* The newest dataset record (strings cut by store_copy_text);
-   * HV_ENOTFOUND when none was loaded. */
-  int (*dataset_latest)(struct hv_db *db, struct stats_dataset *out,
-                        struct hv_err *err);
-};
-
 /* ---- loader ----------------------------------------------------------- */
 
 /* What the dataset record of a load counts. */
@@ -293,11 +204,7 @@ struct store_backend {
   void (*rollback)(struct hv_db *db);
   int (*schema_version)(struct hv_db *db);
   int (*check)(struct hv_db *db, struct hv_err *err);
-  const struct catalog_ops *catalog;
   const struct ratings_ops *ratings;
-  const struct users_ops *users;
-  const struct accounts_ops *accounts;
-  const struct stats_ops *stats;
   const struct loader_ops *loader;
   const struct sql_ops *sql; /* store/sql.h */
 };

@@ -1,22 +1,256 @@
 /*
- * catalog.c - the catalogue, backend-neutral: argument checks, the column
- * loads built on the backend's row reads, names and the MovieLens rules
- * (age buckets, gender codes). See catalog.h; the SQL is in
- * sqlite/sq_catalog.c.
+ * catalog.c - the catalogue (movies, users, genres, occupations), written
+ * once for both backends over store/sql.h: argument checks, the queries
+ * (lookups run per request are cached per connection; a movie's genres are
+ * the one aggregate the dialects spell differently: SQLite's group_concat,
+ * PostgreSQL's string_agg), the column loads, names and the MovieLens rules
+ * (age buckets, gender codes). See catalog.h.
  */
 #include "store/catalog.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/backend.h"
+#include "store/sql.h"
 
-#define CAT(db) ((db)->be->catalog)
+#define USER_COLS                                                    \
+  "id, raw_age, bucketized_age, gender, occupation_text, "           \
+  "occupation_label, zip_code"
+/* A movie's columns, its genres joined by '|' in id order (AGG: the
+ * dialect's aggregate over the genres of movie m). */
+#define MOVIE_SQL(AGG, TAIL)                                              \
+  "SELECT m.id, m.title, m.release_date, m.release_year, m.imdb_url, " AGG \
+  " FROM movies m " TAIL
+#define GENRES_SQLITE                                                     \
+  "(SELECT group_concat(name, '|') FROM (SELECT g.name AS name FROM "     \
+  "movie_genres mg JOIN genres g ON g.id = mg.genre_id "                  \
+  "WHERE mg.movie_id = m.id ORDER BY g.id))"
+#define GENRES_PG                                                         \
+  "(SELECT string_agg(g.name, '|' ORDER BY g.id) FROM movie_genres mg "   \
+  "JOIN genres g ON g.id = mg.genre_id WHERE mg.movie_id = m.id)"
+
+static const char sql_users[] = "SELECT " USER_COLS " FROM users ORDER BY id";
+static const char sql_user[] = "SELECT " USER_COLS " FROM users WHERE id = $1";
+/* Indexed by enum sql_dialect. */
+static const char *const sql_movies[] = {
+    MOVIE_SQL(GENRES_SQLITE, "ORDER BY m.id"),
+    MOVIE_SQL(GENRES_PG, "ORDER BY m.id")};
+static const char *const sql_random[] = {
+    MOVIE_SQL(GENRES_SQLITE, "ORDER BY random() LIMIT $1"),
+    MOVIE_SQL(GENRES_PG, "ORDER BY random() LIMIT $1")};
+static const char sql_title[] = "SELECT title FROM movies WHERE id = $1";
+
+/* Indexed by enum catalog_table (users, movies, genres). */
+static const char *const sql_exists[] = {
+    "SELECT 1 FROM users WHERE id = $1",
+    "SELECT 1 FROM movies WHERE id = $1",
+    "SELECT 1 FROM genres WHERE id = $1",
+};
+static const char *const sql_ids[] = {
+    "SELECT id FROM users ORDER BY id",
+    "SELECT id FROM movies ORDER BY id",
+    "SELECT id FROM genres ORDER BY id",
+};
+
+static int user_row(const struct sql_row *r, void *arg)
+{
+  const struct store_cb *cb = arg;
+  struct catalog_user_row u = {
+      .id = sql_i64(r, 0, 0),
+      .raw_age = (int)sql_i64(r, 1, -1),
+      .bucketized_age = (int)sql_i64(r, 2, -1),
+      .gender = sql_text(r, 3),
+      .occupation_text = sql_text(r, 4),
+      .occupation_label = (int)sql_i64(r, 5, -1),
+      .zip_code = sql_text(r, 6),
+  };
+  return cb->fn.user(cb->ctx, &u);
+}
+
+static int q_users(struct hv_db *db, const int64_t *id, catalog_user_fn fn,
+                   void *ctx, size_t *n, struct hv_err *err)
+{
+  struct store_cb cb = {.fn.user = fn, .ctx = ctx};
+  struct sql_args a = {0};
+  if (id)
+    sql_arg_i64(&a, *id);
+  return sql_run(db, id ? sql_user : sql_users, 1, &a, user_row, &cb, n,
+                "reading users", err);
+}
+
+static int movie_row(const struct sql_row *r, void *arg)
+{
+  const struct store_cb *cb = arg;
+  const char *title = sql_text(r, 1), *genres = sql_text(r, 5);
+  struct catalog_movie_row m = {
+      .id = sql_i64(r, 0, 0),
+      .title = title ? title : "",
+      .release_date = sql_text(r, 2),
+      .release_year = (int)sql_i64(r, 3, 0),
+      .imdb_url = sql_text(r, 4),
+      .genres = genres ? genres : "",
+  };
+  return cb->fn.movie(cb->ctx, &m);
+}
+
+static int q_movies(struct hv_db *db, int64_t random_n, catalog_movie_fn fn,
+                    void *ctx, struct hv_err *err)
+{
+  struct store_cb cb = {.fn.movie = fn, .ctx = ctx};
+  struct sql_args a = {0};
+  if (random_n >= 0)
+    sql_arg_i64(&a, random_n);
+  int d = sql_dialect(db);
+  return sql_run(db, random_n < 0 ? sql_movies[d] : sql_random[d], SQL_CACHE,
+                 &a, movie_row, &cb, NULL, "reading movies", err);
+}
+
+static int title_row(const struct sql_row *r, void *arg)
+{
+  const struct store_cb *cb = arg;
+  const char *t = sql_text(r, 1);
+  return cb->fn.title(cb->ctx, sql_i64(r, 0, 0), t ? t : "");
+}
+
+static int q_titles(struct hv_db *db, catalog_title_fn fn, void *ctx,
+                    struct hv_err *err)
+{
+  struct store_cb cb = {.fn.title = fn, .ctx = ctx};
+  return sql_run(db, "SELECT id, title FROM movies ORDER BY id", 0, NULL,
+                title_row, &cb, NULL, "reading titles", err);
+}
+
+struct title_buf {
+  char *buf;
+  size_t cap;
+};
+
+static int title_copy(const struct sql_row *r, void *arg)
+{
+  const struct title_buf *t = arg;
+  sql_copy(r, 0, t->buf, t->cap);
+  return 0;
+}
+
+static int q_title(struct hv_db *db, int64_t id, char *buf, size_t cap,
+                   struct hv_err *err)
+{
+  struct title_buf t = {buf, cap};
+  struct sql_args a = sql_argsf("i", id);
+  size_t n = 0;
+  int rc = sql_run(db, sql_title, 1, &a, title_copy, &t, &n,
+                  "reading a movie title", err);
+  if (!rc && n == 0)
+    return hv_err_set(err, HV_ENOTFOUND, "movie %lld not found",
+                      (long long)id);
+  return rc;
+}
+
+static int no_row_op(const struct sql_row *r, void *arg)
+{
+  (void)r, (void)arg;
+  return 0;
+}
+
+static int q_exists(struct hv_db *db, enum catalog_table table, int64_t id,
+                    struct hv_err *err)
+{
+  struct sql_args a = sql_argsf("i", id);
+  size_t n = 0;
+  int rc = sql_run(db, sql_exists[table], 1, &a, no_row_op, NULL, &n,
+                  "lookup", err);
+  return rc ? rc : n > 0;
+}
+
+static int q_ids(struct hv_db *db, enum catalog_table table, int64_t **out,
+                 size_t *n, struct hv_err *err)
+{
+  return sql_run_ids(db, sql_ids[table], NULL, out, n, "reading ids", err);
+}
+
+/* The movie rows and the genre CSR as load_movies fills them. */
+struct movies_fill {
+  struct catalog_movies *out;
+  size_t cap, gcap, ng, mi;
+};
+
+static int movie_fill(const struct sql_row *r, void *arg)
+{
+  struct movies_fill *f = arg;
+  struct catalog_movies *o = f->out;
+  size_t c0 = f->cap, c1 = f->cap;
+  if (store_grow((void **)&o->id, sizeof(int64_t), &c0, o->n + 1) ||
+      store_grow((void **)&o->year, sizeof(int), &c1, o->n + 1))
+    return HV_ENOMEM;
+  f->cap = c0;
+  o->id[o->n] = sql_i64(r, 0, 0);
+  o->year[o->n++] = (int)sql_i64(r, 1, 0);
+  return 0;
+}
+
+/* One (movie_id, genre_id) row, movies ascending like out->id. */
+static int genre_fill(const struct sql_row *r, void *arg)
+{
+  struct movies_fill *f = arg;
+  struct catalog_movies *o = f->out;
+  int64_t mid = sql_i64(r, 0, 0);
+  while (f->mi < o->n && o->id[f->mi] < mid)
+    o->genre_off[++f->mi] = f->ng;
+  if (f->mi >= o->n || o->id[f->mi] != mid)
+    return 0; /* cannot happen with foreign keys; skip defensively */
+  if (store_grow((void **)&o->genre_ids, sizeof(int), &f->gcap, f->ng + 1))
+    return HV_ENOMEM;
+  o->genre_ids[f->ng++] = (int)sql_i64(r, 1, 0);
+  return 0;
+}
+
+static int q_load_movies(struct hv_db *db, struct catalog_movies *out,
+                         struct hv_err *err)
+{
+  struct movies_fill f = {.out = out};
+  int rc = sql_run(db, "SELECT id, release_year FROM movies ORDER BY id", 0,
+                  NULL, movie_fill, &f, NULL, "reading movies", err);
+  if (!rc && !(out->genre_off = calloc(out->n + 1, sizeof(size_t))))
+    rc = HV_ENOMEM;
+  if (!rc)
+    rc = sql_run(db,
+                "SELECT movie_id, genre_id FROM movie_genres "
+                "ORDER BY movie_id, genre_id",
+                0, NULL, genre_fill, &f, NULL, "reading movie genres", err);
+  if (rc == HV_ENOMEM)
+    return hv_err_set(err, rc, "movies: out of memory");
+  while (!rc && f.mi < out->n)
+    out->genre_off[++f.mi] = f.ng;
+  return rc;
+}
+
+static int name_row(const struct sql_row *r, void *arg)
+{
+  const struct store_cb *cb = arg;
+  const char *t = sql_text(r, 1);
+  return cb->fn.name(cb->ctx, (int)sql_i64(r, 0, 0), t ? t : "");
+}
+
+static int q_names(struct hv_db *db, enum catalog_table table,
+                   int (*fn)(void *ctx, int code, const char *name), void *ctx,
+                   struct hv_err *err)
+{
+  const char *sql =
+      table == CATALOG_GENRES
+          ? "SELECT id, name FROM genres ORDER BY id"
+          : "SELECT occupation_label, MIN(occupation_text) FROM users "
+            "WHERE occupation_label IS NOT NULL GROUP BY occupation_label "
+            "ORDER BY occupation_label";
+  struct store_cb cb = {.fn.name = fn, .ctx = ctx};
+  return sql_run(db, sql, 0, NULL, name_row, &cb, NULL, "reading names", err);
+}
+
+/* ---- the public functions -------------------------------------------- */
 
 int catalog_users_each(struct hv_db *db, catalog_user_fn fn, void *ctx,
                        struct hv_err *err)
 {
-  return db && fn ? CAT(db)->users(db, NULL, fn, ctx, NULL, err)
+  return db && fn ? q_users(db, NULL, fn, ctx, NULL, err)
                   : hv_err_set(err, HV_EINVAL, "users: no database or "
                                                "callback");
 }
@@ -27,7 +261,7 @@ int catalog_user_get(struct hv_db *db, int64_t id, catalog_user_fn fn,
   if (!db || !fn)
     return hv_err_set(err, HV_EINVAL, "users: no database or callback");
   size_t n = 0;
-  int rc = CAT(db)->users(db, &id, fn, ctx, &n, err);
+  int rc = q_users(db, &id, fn, ctx, &n, err);
   if (!rc && n == 0)
     return hv_err_set(err, HV_ENOTFOUND, "unknown user %lld", (long long)id);
   return rc;
@@ -37,7 +271,7 @@ int catalog_user_get(struct hv_db *db, int64_t id, catalog_user_fn fn,
 static int movies(struct hv_db *db, int64_t n, catalog_movie_fn fn, void *ctx,
                   struct hv_err *err)
 {
-  return db && fn ? CAT(db)->movies(db, n, fn, ctx, err)
+  return db && fn ? q_movies(db, n, fn, ctx, err)
                   : hv_err_set(err, HV_EINVAL, "movies: no database or "
                                                "callback");
 }
@@ -59,7 +293,7 @@ int catalog_movies_random(struct hv_db *db, int64_t n, catalog_movie_fn fn,
 int catalog_titles_each(struct hv_db *db, catalog_title_fn fn, void *ctx,
                         struct hv_err *err)
 {
-  return db && fn ? CAT(db)->titles(db, fn, ctx, err)
+  return db && fn ? q_titles(db, fn, ctx, err)
                   : hv_err_set(err, HV_EINVAL, "titles: no database or "
                                                "callback");
 }
@@ -70,18 +304,18 @@ int catalog_movie_title(struct hv_db *db, int64_t id, char *buf, size_t cap,
   if (!db || !buf || cap == 0)
     return hv_err_set(err, HV_EINVAL, "movie title: bad arguments");
   buf[0] = '\0';
-  return CAT(db)->title(db, id, buf, cap, err);
+  return q_title(db, id, buf, cap, err);
 }
 
 int catalog_user_exists(struct hv_db *db, int64_t id, struct hv_err *err)
 {
-  return db ? CAT(db)->exists(db, CATALOG_USERS, id, err)
+  return db ? q_exists(db, CATALOG_USERS, id, err)
             : store_no_db(err, "users");
 }
 
 int catalog_movie_exists(struct hv_db *db, int64_t id, struct hv_err *err)
 {
-  return db ? CAT(db)->exists(db, CATALOG_MOVIES, id, err)
+  return db ? q_exists(db, CATALOG_MOVIES, id, err)
             : store_no_db(err, "movies");
 }
 
@@ -94,7 +328,7 @@ int catalog_ids(struct hv_db *db, enum catalog_table table, int64_t **ids,
               table != CATALOG_GENRES))
     return hv_err_set(err, HV_EINVAL, "ids: no database or not a table of "
                                       "ids");
-  return CAT(db)->ids(db, table, ids, n, err);
+  return q_ids(db, table, ids, n, err);
 }
 
 /* ---- column loads ----------------------------------------------------- */
@@ -139,7 +373,7 @@ int catalog_load_users(struct hv_db *db, struct catalog_users *out,
   if (!db)
     return store_no_db(err, "users");
   struct users_acc a = {out, 0};
-  int rc = CAT(db)->users(db, NULL, user_append, &a, NULL, err);
+  int rc = q_users(db, NULL, user_append, &a, NULL, err);
   if (rc == HV_ENOMEM)
     return hv_err_set(err, HV_ENOMEM, "users: out of memory");
   return rc;
@@ -157,7 +391,7 @@ int catalog_load_movies(struct hv_db *db, struct catalog_movies *out,
                         struct hv_err *err)
 {
   memset(out, 0, sizeof(*out));
-  return db ? CAT(db)->load_movies(db, out, err) : store_no_db(err, "movies");
+  return db ? q_load_movies(db, out, err) : store_no_db(err, "movies");
 }
 
 /* ---- names ------------------------------------------------------------ */
@@ -201,7 +435,7 @@ int catalog_names(struct hv_db *db, enum catalog_table table,
   if (!db || (table != CATALOG_GENRES && table != CATALOG_OCCUPATIONS))
     return hv_err_set(err, HV_EINVAL, "names: no database or unknown kind");
   struct names_acc a = {out, 0};
-  int rc = CAT(db)->names(db, table, name_append, &a, err);
+  int rc = q_names(db, table, name_append, &a, err);
   if (rc == HV_ENOMEM)
     return hv_err_set(err, HV_ENOMEM, "names: out of memory");
   return rc;

@@ -15,20 +15,22 @@
  * an implementation plugs in below them, the way SQLite's VFS does:
  * - store/backend.h (private to store/) defines struct hv_db as a pointer
  *   to the backend's function table plus the path, and one table of
- *   function pointers per entity (struct catalog_ops, ratings_ops, ...).
- * - Each entity module (catalog.c, ratings.c, ...) is backend-neutral: it
- *   checks the arguments, writes the composite operations once (an
- *   all-or-nothing rating batch, take, fingerprints, column growth) and
- *   calls its table through db->be exactly once per primitive, or runs
- *   its SQL itself over store/sql.h, one SQL layer both backends implement
- *   (tracking.c, registry_db.c: no per-backend code at all).
+ *   function pointers for the two entities whose fast paths differ by
+ *   dialect (struct ratings_ops: cursors, cached statements; loader_ops:
+ *   bulk loads), plus the SQL layer (store/sql.h) both backends implement.
+ * - Each entity module is backend-neutral: it checks the arguments and
+ *   writes the composite operations once (an all-or-nothing rating batch,
+ *   take, fingerprints, column growth). catalog.c, users.c, accounts.c,
+ *   stats.c, tracking.c and registry_db.c run their SQL themselves over
+ *   store/sql.h ($N parameters; no per-backend code at all); ratings.c and
+ *   loader.c call their table through db->be once per primitive.
  * - The SQLite implementation lives in store/sqlite/ (sq.c: connection,
- *   pragmas, migrations, statement cache; sq_<entity>.c: the SQL of one
- *   entity) and is the only code that includes sqlite3.h. Its connection
- *   struct embeds struct hv_db as its first member.
- * - The PostgreSQL backend (libpq) is one more folder (store/pg/) with one
- *   file per entity filling the same tables; db_open picks it by the path
- *   ("postgresql://..."). No caller changes, no entity module changes.
+ *   pragmas, migrations, statement cache, the SQL layer; sq_ratings.c,
+ *   sq_loader.c, sq_bulk.c) and is the only code that includes sqlite3.h.
+ *   Its connection struct embeds struct hv_db as its first member.
+ * - The PostgreSQL backend (libpq) is one more folder (store/pg/) filling
+ *   the same tables; db_open picks it by the path ("postgresql://..."). No
+ *   caller changes, no entity module changes.
  * SQLite connections: WAL mode, foreign keys on, busy_timeout 5 s.
  *
  * Threads: a connection belongs to one thread at a time; servers open one

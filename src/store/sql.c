@@ -91,19 +91,19 @@ void sql_copy(const struct sql_row *r, int c, char *buf, size_t cap)
 
 /* ---- statements ------------------------------------------------------- */
 
-int sql_run(struct hv_db *db, const char *sql, int cache,
+int sql_run(struct hv_db *db, const char *sql, int flags,
             const struct sql_args *a, sql_row_fn row, void *arg,
             size_t *n_rows, const char *what, struct hv_err *err)
 {
-  return db->be->sql->run(db, sql, cache, a, row, arg, n_rows, NULL, what,
+  return db->be->sql->run(db, sql, flags, a, row, arg, n_rows, NULL, what,
                           err);
 }
 
-int sql_cmd(struct hv_db *db, const char *sql, int cache,
+int sql_cmd(struct hv_db *db, const char *sql, int flags,
             const struct sql_args *a, int64_t *changed, const char *what,
             struct hv_err *err)
 {
-  return db->be->sql->run(db, sql, cache, a, NULL, NULL, NULL, changed, what,
+  return db->be->sql->run(db, sql, flags, a, NULL, NULL, NULL, changed, what,
                           err);
 }
 

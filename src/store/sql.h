@@ -16,9 +16,11 @@
  *
  * Rows are handed to a callback as a struct sql_row, read with the column
  * readers below (borrowed text lives until the callback returns). A
- * callback may run other statements on the same connection. Statements run
- * per request can be cached per connection (cache = 1: the text's address
- * is the key, so it must be static).
+ * callback may run other statements on the same connection. The flags of a
+ * statement: SQL_CACHE for one run per request, prepared once per
+ * connection (the text's address is the key, so it must be static);
+ * SQL_STREAM for a result too large to hold at once (PostgreSQL fetches it
+ * through a cursor in batches; SQLite always steps row by row).
  *
  * Errors: 0 or a negative HV_E* code with err filled ("WHAT: message");
  * the SQLite backend's full disk and busy database keep their own codes
@@ -36,6 +38,8 @@
 #include "store/backend.h"
 
 #define SQL_ARGS_MAX 12
+
+enum sql_flags { SQL_CACHE = 1, SQL_STREAM = 2 };
 
 enum sql_type { SQL_NULL, SQL_INT, SQL_REAL, SQL_TEXT };
 
@@ -78,7 +82,7 @@ struct sql_ops {
   /* Run sql with a (may be NULL), each row into row (may be NULL); *n_rows
    * (may be NULL) gets the rows seen, *changed (may be NULL) the rows an
    * INSERT / UPDATE / DELETE changed. */
-  int (*run)(struct hv_db *db, const char *sql, int cache,
+  int (*run)(struct hv_db *db, const char *sql, int flags,
              const struct sql_args *a, sql_row_fn row, void *arg,
              size_t *n_rows, int64_t *changed, const char *what,
              struct hv_err *err);
@@ -123,13 +127,13 @@ void sql_copy(const struct sql_row *r, int c, char *buf, size_t cap);
 /* Run a query, every row into row(r, arg). Returns 0, the callback's
  * non-zero value, or a negative code; *n_rows (may be NULL) gets the rows
  * seen. */
-int sql_run(struct hv_db *db, const char *sql, int cache,
+int sql_run(struct hv_db *db, const char *sql, int flags,
             const struct sql_args *a, sql_row_fn row, void *arg,
             size_t *n_rows, const char *what, struct hv_err *err);
 
 /* Run a statement for its effect; *changed (may be NULL) gets the rows it
  * changed. */
-int sql_cmd(struct hv_db *db, const char *sql, int cache,
+int sql_cmd(struct hv_db *db, const char *sql, int flags,
             const struct sql_args *a, int64_t *changed, const char *what,
             struct hv_err *err);
 

@@ -1,29 +1,144 @@
 /*
- * stats.c - dataset summaries, backend-neutral: medians, spreads and the
- * top movies computed here over the backend's aggregate queries. See
- * stats.h; the SQL is in sqlite/sq_stats.c.
+ * stats.c - dataset summaries, written once for both backends over
+ * store/sql.h: medians, spreads and the top movies computed here over a
+ * few aggregate queries (per-user and per-movie counts scan the covering
+ * indexes; the histogram is the one full table scan). See stats.h.
  */
 #include "store/stats.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/backend.h"
+#include "store/sql.h"
 #include "util/sort.h"
 
-#define ST(db) ((db)->be->stats)
+static int row_counts(struct hv_db *db, struct stats_counts *out,
+                      struct hv_err *err)
+{
+  /* MIN and MAX each in its own subquery: an index lookup, not a scan */
+  static const char sql[] =
+      "SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM movies),"
+      " (SELECT COUNT(*) FROM ratings), (SELECT COUNT(*) FROM genres),"
+      " (SELECT COALESCE(MIN(timestamp), 0) FROM ratings),"
+      " (SELECT COALESCE(MAX(timestamp), 0) FROM ratings),"
+      " (SELECT COALESCE(MIN(rating_id), 0) FROM ratings),"
+      " (SELECT COALESCE(MAX(rating_id), 0) FROM ratings)";
+  int64_t v[8];
+  int rc = sql_run_row(db, sql, NULL, v, 8, "counting rows", err);
+  if (rc)
+    return rc;
+  *out = (struct stats_counts){
+      .users = v[0], .movies = v[1], .ratings = v[2], .genres = v[3],
+      .first_ts = v[4], .last_ts = v[5], .first_rating_id = v[6],
+      .last_rating_id = v[7]};
+  return 0;
+}
+
+/* One pass over the ratings, no sort (a GROUP BY rating would sort all of
+ * them): a count for each allowed value 0.5, 1, ..., 5. */
+static int rating_counts(struct hv_db *db, int64_t n[STATS_HIST],
+                         struct hv_err *err)
+{
+  return sql_run_row(db,
+                     "SELECT COUNT(CASE WHEN rating = 0.5 THEN 1 END),"
+                     " COUNT(CASE WHEN rating = 1 THEN 1 END),"
+                     " COUNT(CASE WHEN rating = 1.5 THEN 1 END),"
+                     " COUNT(CASE WHEN rating = 2 THEN 1 END),"
+                     " COUNT(CASE WHEN rating = 2.5 THEN 1 END),"
+                     " COUNT(CASE WHEN rating = 3 THEN 1 END),"
+                     " COUNT(CASE WHEN rating = 3.5 THEN 1 END),"
+                     " COUNT(CASE WHEN rating = 4 THEN 1 END),"
+                     " COUNT(CASE WHEN rating = 4.5 THEN 1 END),"
+                     " COUNT(CASE WHEN rating = 5 THEN 1 END) FROM ratings",
+                     NULL, n, STATS_HIST, "rating histogram", err);
+}
+
+static int group_row(const struct sql_row *r, void *arg)
+{
+  const struct store_cb *cb = arg;
+  return cb->fn.group(cb->ctx, sql_i64(r, 0, 0), sql_i64(r, 1, 0));
+}
+
+static int per_group(struct hv_db *db, int by_movie,
+                     int (*fn)(void *ctx, int64_t id, int64_t count),
+                     void *ctx, struct hv_err *err)
+{
+  struct store_cb cb = {.fn.group = fn, .ctx = ctx};
+  return sql_run(db,
+                 by_movie ? "SELECT movie_id, COUNT(*) FROM ratings "
+                            "GROUP BY movie_id"
+                          : "SELECT user_id, COUNT(*) FROM ratings "
+                            "GROUP BY user_id",
+                 SQL_STREAM, NULL, group_row, &cb, NULL,
+                 "counting ratings per group", err);
+}
+
+struct summary {
+  char *title;
+  size_t cap;
+  double *mean;
+};
+
+static int summary_row(const struct sql_row *r, void *arg)
+{
+  const struct summary *s = arg;
+  sql_copy(r, 0, s->title, s->cap);
+  *s->mean = sql_f64(r, 1, 0);
+  return 0;
+}
+
+static int movie_summary(struct hv_db *db, int64_t id, char *title,
+                         size_t cap, double *mean, struct hv_err *err)
+{
+  struct sql_args a = sql_argsf("i", id);
+  struct summary s = {title, cap, mean};
+  return sql_run(db,
+                "SELECT (SELECT title FROM movies WHERE id = $1),"
+                " (SELECT AVG(rating) FROM ratings WHERE movie_id = $1)",
+                0, &a, summary_row, &s, NULL, "top movies", err);
+}
+
+static int dataset_row(const struct sql_row *r, void *arg)
+{
+  struct stats_dataset *out = arg;
+  out->id = sql_i64(r, 0, 0);
+  sql_copy(r, 1, out->name, sizeof(out->name));
+  sql_copy(r, 2, out->source, sizeof(out->source));
+  out->imported_at = sql_f64(r, 3, 0);
+  out->n_users = sql_i64(r, 4, 0);
+  out->n_movies = sql_i64(r, 5, 0);
+  out->n_ratings = sql_i64(r, 6, 0);
+  return 0;
+}
+
+static int dataset_latest(struct hv_db *db, struct stats_dataset *out,
+                          struct hv_err *err)
+{
+  size_t n = 0;
+  int rc = sql_run(db,
+                  "SELECT id, name, source, imported_at, n_users, n_movies, "
+                  "n_ratings FROM datasets ORDER BY id DESC LIMIT 1",
+                  0, NULL, dataset_row, out, &n, "datasets", err);
+  if (!rc && n == 0)
+    rc = hv_err_set(err, HV_ENOTFOUND,
+                    "no dataset loaded; run 'harvest data import', 'fetch' "
+                    "or 'synth'");
+  return rc;
+}
+
+/* ---- the public functions -------------------------------------------- */
 
 int stats_counts(struct hv_db *db, struct stats_counts *out,
                  struct hv_err *err)
 {
-  return db ? ST(db)->counts(db, out, err) : store_no_db(err, "stats");
+  return db ? row_counts(db, out, err) : store_no_db(err, "stats");
 }
 
 static int histogram(struct hv_db *db, struct stats_summary *out,
                      struct hv_err *err)
 {
   int64_t n[STATS_HIST] = {0};
-  int rc = ST(db)->histogram(db, n, err);
+  int rc = rating_counts(db, n, err);
   for (int i = 0; !rc && i < STATS_HIST; i++) {
     if (n[i] <= 0)
       continue;
@@ -96,7 +211,7 @@ static int group_counts(struct hv_db *db, int64_t population,
                         struct hv_err *err)
 {
   struct group_acc g = {.top = top};
-  int rc = ST(db)->per_group(db, top != NULL, group_add, &g, err);
+  int rc = per_group(db, top != NULL, group_add, &g, err);
   if (rc == HV_ENOMEM)
     rc = hv_err_set(err, HV_ENOMEM, "out of memory");
   if (!rc)
@@ -122,7 +237,7 @@ int stats_summary(struct hv_db *db, struct stats_summary *out,
       (rc = group_counts(db, n->movies, &out->per_movie, out, err)))
     return rc;
   for (int i = 0; i < out->n_top && !rc; i++)
-    rc = ST(db)->movie_summary(db, out->top[i].movie_id, out->top[i].title,
+    rc = movie_summary(db, out->top[i].movie_id, out->top[i].title,
                                sizeof(out->top[i].title),
                                &out->top[i].mean_rating, err);
   return rc;
@@ -132,6 +247,6 @@ int stats_dataset_latest(struct hv_db *db, struct stats_dataset *out,
                          struct hv_err *err)
 {
   memset(out, 0, sizeof(*out));
-  return db ? ST(db)->dataset_latest(db, out, err)
+  return db ? dataset_latest(db, out, err)
             : store_no_db(err, "datasets");
 }

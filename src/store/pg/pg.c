@@ -22,50 +22,19 @@
 
 /* ---- parameters ------------------------------------------------------- */
 
-/* v[i] of a number: its text is num[i]. */
-static const char num_mark[] = "";
-
-void pg_arg_i64(struct pg_args *a, int64_t x)
+/* The text libpq sends for each of a's values ($1 is v[0]; NULL is SQL
+ * NULL); a number is printed into num[i]. */
+static void arg_texts(const struct sql_args *a, const char *v[SQL_ARGS_MAX],
+                      char num[SQL_ARGS_MAX][32])
 {
-  assert(a->n < PG_ARGS_MAX);
-  snprintf(a->num[a->n], sizeof(a->num[0]), "%lld", (long long)x);
-  a->v[a->n++] = num_mark;
-}
-
-void pg_arg_f64(struct pg_args *a, double x)
-{
-  assert(a->n < PG_ARGS_MAX);
-  if (isnan(x)) {
-    a->v[a->n++] = NULL;
-    return;
+  for (int i = 0; a && i < a->n; i++) {
+    const struct sql_arg *x = &a->v[i];
+    v[i] = x->type == SQL_TEXT ? x->s : x->type == SQL_NULL ? NULL : num[i];
+    if (x->type == SQL_INT)
+      snprintf(num[i], 32, "%lld", (long long)x->i);
+    else if (x->type == SQL_REAL)
+      snprintf(num[i], 32, "%.17g", x->f);
   }
-  snprintf(a->num[a->n], sizeof(a->num[0]), "%.17g", x);
-  a->v[a->n++] = num_mark;
-}
-
-void pg_arg_text(struct pg_args *a, const char *s)
-{
-  assert(a->n < PG_ARGS_MAX);
-  a->v[a->n++] = s;
-}
-
-struct pg_args pg_argsf(const char *fmt, ...)
-{
-  struct pg_args a = {0};
-  va_list ap;
-  va_start(ap, fmt);
-  for (const char *f = fmt; *f; f++) {
-    if (*f == 't')
-      pg_arg_text(&a, va_arg(ap, const char *));
-    else if (*f == 'i')
-      pg_arg_i64(&a, va_arg(ap, int64_t));
-    else if (*f == 'd')
-      pg_arg_i64(&a, va_arg(ap, int));
-    else
-      pg_arg_f64(&a, va_arg(ap, double));
-  }
-  va_end(ap);
-  return a;
 }
 
 /* ---- errors and statements -------------------------------------------- */
@@ -132,14 +101,14 @@ static int prepared(struct hv_db *db, const char *sql, int nparams,
 }
 
 int pg_query(struct hv_db *db, const char *sql, int cache,
-             const struct pg_args *a, PGresult **res, const char *what,
+             const struct sql_args *a, PGresult **res, const char *what,
              struct hv_err *err)
 {
   struct pg_db *p = pg_of(db);
   int n = a ? a->n : 0;
-  const char *v[PG_ARGS_MAX];
-  for (int i = 0; i < n; i++)
-    v[i] = a->v[i] == num_mark ? a->num[i] : a->v[i];
+  const char *v[SQL_ARGS_MAX];
+  char num[SQL_ARGS_MAX][32];
+  arg_texts(a, v, num);
   char name[16];
   int prep = cache ? prepared(db, sql, n, name, err) : 0;
   if (prep < 0)
@@ -155,7 +124,7 @@ int pg_query(struct hv_db *db, const char *sql, int cache,
 }
 
 int pg_cmd(struct hv_db *db, const char *sql, int cache,
-           const struct pg_args *a, int64_t *changed, const char *what,
+           const struct sql_args *a, int64_t *changed, const char *what,
            struct hv_err *err)
 {
   PGresult *r = NULL;
@@ -177,7 +146,7 @@ static int each_row(const PGresult *r, pg_row_fn row, void *arg)
 }
 
 int pg_run(struct hv_db *db, const char *sql, int cache,
-           const struct pg_args *a, pg_row_fn row, void *arg, size_t *n_rows,
+           const struct sql_args *a, pg_row_fn row, void *arg, size_t *n_rows,
            const char *what, struct hv_err *err)
 {
   PGresult *r = NULL;
@@ -209,7 +178,7 @@ static int fetch_all(struct hv_db *db, const char *cur, pg_row_fn row,
   }
 }
 
-int pg_run_cursor(struct hv_db *db, const char *sql, const struct pg_args *a,
+int pg_run_cursor(struct hv_db *db, const char *sql, const struct sql_args *a,
                   pg_row_fn row, void *arg, const char *what,
                   struct hv_err *err)
 {
@@ -236,90 +205,6 @@ int pg_run_cursor(struct hv_db *db, const char *sql, const struct pg_args *a,
   return rc;
 }
 
-struct ids_out {
-  int64_t *v;
-  size_t n, cap;
-};
-
-static int row_id(const PGresult *r, int i, void *arg)
-{
-  struct ids_out *o = arg;
-  if (store_grow((void **)&o->v, sizeof(int64_t), &o->cap, o->n + 1))
-    return HV_ENOMEM;
-  o->v[o->n++] = pg_i64(r, i, 0, 0);
-  return 0;
-}
-
-int pg_run_ids(struct hv_db *db, const char *sql, const struct pg_args *a,
-               int64_t **out, size_t *n, const char *what,
-               struct hv_err *err)
-{
-  struct ids_out o = {0};
-  int rc = pg_run(db, sql, 0, a, row_id, &o, NULL, what, err);
-  if (rc == HV_ENOMEM)
-    hv_err_set(err, rc, "%s: out of memory", what);
-  if (rc) {
-    free(o.v);
-    return rc;
-  }
-  *out = o.v;
-  *n = o.n;
-  return 0;
-}
-
-struct collect {
-  void *arr;
-  size_t n, sz;
-  pg_read_fn read;
-};
-
-static int row_collect(const PGresult *r, int i, void *arg)
-{
-  struct collect *c = arg;
-  void *el = store_append(&c->arr, &c->n, c->sz);
-  int oom = !el;
-  if (el)
-    c->read(r, i, el, &oom);
-  return oom ? HV_ENOMEM : 0;
-}
-
-int pg_collect(struct hv_db *db, const char *sql, const struct pg_args *a,
-               size_t sz, pg_read_fn read, void (*free_arr)(void *, size_t),
-               void **out, size_t *n, const char *what, struct hv_err *err)
-{
-  struct collect c = {NULL, 0, sz, read};
-  *out = NULL;
-  *n = 0;
-  int rc = pg_run(db, sql, 0, a, row_collect, &c, NULL, what, err);
-  if (rc == HV_ENOMEM)
-    hv_err_set(err, rc, "%s: out of memory", what);
-  if (rc) {
-    if (free_arr)
-      free_arr(c.arr, c.n);
-    else
-      free(c.arr);
-    return rc;
-  }
-  *out = c.arr;
-  *n = c.n;
-  return 0;
-}
-
-int pg_run_row(struct hv_db *db, const char *sql, const struct pg_args *a,
-               int64_t *out, int k, const char *what, struct hv_err *err)
-{
-  PGresult *r = NULL;
-  if (pg_query(db, sql, 0, a, &r, what, err))
-    return HV_EDB;
-  int rc = 0;
-  if (PQntuples(r) != 1 || PQnfields(r) < k)
-    rc = hv_err_set(err, HV_EDB, "%s: no row", what);
-  for (int c = 0; c < k && !rc; c++)
-    out[c] = pg_i64(r, 0, c, 0);
-  PQclear(r);
-  return rc;
-}
-
 /* ---- column readers --------------------------------------------------- */
 
 const char *pg_text(const PGresult *r, int i, int c)
@@ -339,49 +224,39 @@ double pg_f64(const PGresult *r, int i, int c, double dflt)
   return s ? strtod(s, NULL) : dflt;
 }
 
-char *pg_dup(const PGresult *r, int i, int c, int *oom)
-{
-  const char *s = pg_text(r, i, c);
-  if (!s)
-    return NULL;
-  char *d = strdup(s);
-  if (!d)
-    *oom = 1;
-  return d;
-}
-
-void pg_copy(const PGresult *r, int i, int c, char *buf, size_t cap)
-{
-  store_copy_text(buf, cap, pg_text(r, i, c));
-}
-
 /* ---- store/sql.h ------------------------------------------------------ */
 
-static struct pg_args to_pg_args(const struct sql_args *a)
+/* A row of a cursor's batch handed to a store/sql.h callback. */
+struct stream {
+  sql_row_fn row;
+  void *arg;
+  size_t n;
+};
+
+static int stream_row(const PGresult *r, int i, void *arg)
 {
-  struct pg_args p = {0};
-  for (int i = 0; a && i < a->n; i++) {
-    const struct sql_arg *v = &a->v[i];
-    if (v->type == SQL_INT)
-      pg_arg_i64(&p, v->i);
-    else if (v->type == SQL_REAL)
-      pg_arg_f64(&p, v->f);
-    else
-      pg_arg_text(&p, v->type == SQL_TEXT ? v->s : NULL);
-  }
-  return p;
+  struct stream *s = arg;
+  struct sql_row x = {&pg_sql_ops, (void *)r, i};
+  s->n++;
+  return s->row ? s->row(&x, s->arg) : 0;
 }
 
-static int run_sql(struct hv_db *db, const char *sql, int cache,
+static int run_sql(struct hv_db *db, const char *sql, int flags,
                    const struct sql_args *a, sql_row_fn row, void *arg,
                    size_t *n_rows, int64_t *changed, const char *what,
                    struct hv_err *err)
 {
-  struct pg_args p = to_pg_args(a);
   PGresult *r = NULL;
   if (n_rows)
     *n_rows = 0;
-  if (pg_query(db, sql, cache, &p, &r, what, err))
+  if (flags & SQL_STREAM) {
+    struct stream s = {row, arg, 0};
+    int rc = pg_run_cursor(db, sql, a, stream_row, &s, what, err);
+    if (n_rows)
+      *n_rows = s.n;
+    return rc;
+  }
+  if (pg_query(db, sql, flags & SQL_CACHE, a, &r, what, err))
     return HV_EDB;
   struct sql_row x = {&pg_sql_ops, r, 0};
   int n = PQntuples(r), rc = 0;
@@ -485,7 +360,7 @@ static int pg_schema_version(struct hv_db *db)
 {
   int64_t v = -1;
   struct hv_err e = {0};
-  if (pg_run_row(db, "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+  if (sql_run_row(db, "SELECT COALESCE(MAX(version), 0) FROM schema_version",
                  NULL, &v, 1, "schema_version", &e))
     return -1;
   return (int)v;
@@ -493,8 +368,7 @@ static int pg_schema_version(struct hv_db *db)
 
 static int apply_migration(struct hv_db *db, int to, struct hv_err *err)
 {
-  struct pg_args a = {0};
-  pg_arg_i64(&a, to);
+  struct sql_args a = sql_argsf("d", to);
   char *sql = pg_schema_migration(to);
   if (!sql)
     return hv_err_set(err, HV_ENOMEM, "out of memory migrating %s", db->path);
@@ -589,6 +463,4 @@ const struct store_backend pg_backend = {
     .open = pg_open, .close = pg_close,
     .begin = pg_begin, .commit = pg_commit, .rollback = pg_rollback,
     .schema_version = pg_schema_version, .check = pg_check,
-    .catalog = &pg_catalog_ops, .ratings = &pg_ratings_ops,
-    .users = &pg_users_ops, .accounts = &pg_accounts_ops,
-    .stats = &pg_stats_ops, .loader = &pg_loader_ops, .sql = &pg_sql_ops};
+    .ratings = &pg_ratings_ops, .loader = &pg_loader_ops, .sql = &pg_sql_ops};

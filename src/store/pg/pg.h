@@ -35,7 +35,6 @@
 #include "store/sql.h"
 
 #define PG_PREP_MAX 48
-#define PG_ARGS_MAX 12
 
 struct pg_db {
   struct hv_db base; /* first: (struct hv_db *) points here */
@@ -53,11 +52,7 @@ static inline struct pg_db *pg_of(struct hv_db *db)
 }
 
 /* The entity tables (pg_<entity>.c). */
-extern const struct catalog_ops pg_catalog_ops;
 extern const struct ratings_ops pg_ratings_ops;
-extern const struct users_ops pg_users_ops;
-extern const struct accounts_ops pg_accounts_ops;
-extern const struct stats_ops pg_stats_ops;
 extern const struct loader_ops pg_loader_ops;
 extern const struct sql_ops pg_sql_ops; /* store/sql.h (pg.c) */
 
@@ -65,25 +60,6 @@ extern const struct sql_ops pg_sql_ops; /* store/sql.h (pg.c) */
  * dialect: SQLite's translated (pg_schema.c). The caller frees it; NULL
  * when out of memory. */
 char *pg_schema_migration(int version);
-
-/* A statement's parameters, as text ($1 is v[0]); NULL is SQL NULL. A
- * number's text is in num[i] and v[i] marks it (pg_query resolves the mark),
- * so a struct pg_args can be copied and returned by value. */
-struct pg_args {
-  int n;
-  const char *v[PG_ARGS_MAX];
-  char num[PG_ARGS_MAX][32];
-};
-
-/* Append one parameter: an integer, a double (NaN: NULL), text (borrowed
- * until the statement ran; NULL: NULL). */
-void pg_arg_i64(struct pg_args *a, int64_t x);
-void pg_arg_f64(struct pg_args *a, double x);
-void pg_arg_text(struct pg_args *a, const char *s);
-
-/* The parameters spelled by fmt, one letter each: 't' text (const char *,
- * NULL: NULL), 'i' int64_t, 'd' int, 'f' double (NaN: NULL). */
-struct pg_args pg_argsf(const char *fmt, ...);
 
 /* Fill err with "WHAT: server message" (HV_EDB), remember the SQLSTATE. */
 int pg_fail(struct hv_db *db, const PGresult *res, struct hv_err *err,
@@ -99,7 +75,7 @@ int pg_exec(struct hv_db *db, const char *sql, struct hv_err *err);
  * is set (sql must then be static: its address is the key). *res gets the
  * result (the caller PQclear's it) unless the statement failed. */
 int pg_query(struct hv_db *db, const char *sql, int cache,
-             const struct pg_args *a, PGresult **res, const char *what,
+             const struct sql_args *a, PGresult **res, const char *what,
              struct hv_err *err);
 
 /* A row callback: row i of r. */
@@ -108,48 +84,26 @@ typedef int (*pg_row_fn)(const PGresult *r, int i, void *arg);
 /* pg_query, then every row into row(r, i, arg). Returns 0, the callback's
  * non-zero value, or HV_EDB; *n_rows (may be NULL) gets the row count. */
 int pg_run(struct hv_db *db, const char *sql, int cache,
-           const struct pg_args *a, pg_row_fn row, void *arg, size_t *n_rows,
+           const struct sql_args *a, pg_row_fn row, void *arg, size_t *n_rows,
            const char *what, struct hv_err *err);
 
 /* pg_run through a cursor fetched in batches (inside the open transaction,
  * or one of its own): for results too large to hold at once. */
-int pg_run_cursor(struct hv_db *db, const char *sql, const struct pg_args *a,
+int pg_run_cursor(struct hv_db *db, const char *sql, const struct sql_args *a,
                   pg_row_fn row, void *arg, const char *what,
                   struct hv_err *err);
 
 /* Run a statement that returns no rows; *changed (may be NULL) gets the
  * rows it changed. */
 int pg_cmd(struct hv_db *db, const char *sql, int cache,
-           const struct pg_args *a, int64_t *changed, const char *what,
+           const struct sql_args *a, int64_t *changed, const char *what,
            struct hv_err *err);
 
-/* Column 0 of every row into a new array *out (*n; start NULL / 0). */
-int pg_run_ids(struct hv_db *db, const char *sql, const struct pg_args *a,
-               int64_t **out, size_t *n, const char *what,
-               struct hv_err *err);
-
-/* Read row i of r into the zeroed element el; set *oom when a copy fails. */
-typedef void (*pg_read_fn)(const PGresult *r, int i, void *el, int *oom);
-
-/* pg_run collecting one element of size sz per row (read fills it) into a
- * new array *out of *n elements. On failure the array is handed to
- * free_arr (NULL: free) and *out / *n stay NULL / 0. */
-int pg_collect(struct hv_db *db, const char *sql, const struct pg_args *a,
-               size_t sz, pg_read_fn read, void (*free_arr)(void *, size_t),
-               void **out, size_t *n, const char *what, struct hv_err *err);
-
-/* A query of exactly one row: its first k columns as int64 into out. */
-int pg_run_row(struct hv_db *db, const char *sql, const struct pg_args *a,
-               int64_t *out, int k, const char *what, struct hv_err *err);
-
 /* Column readers for row i, column c: text (borrowed; NULL when NULL), an
- * integer or a double (dflt when NULL), a copy (caller frees; *oom = 1 when
- * it cannot be made), a copy into buf (cap bytes; NULL becomes ""). */
+ * integer or a double (dflt when NULL). */
 const char *pg_text(const PGresult *r, int i, int c);
 int64_t pg_i64(const PGresult *r, int i, int c, int64_t dflt);
 double pg_f64(const PGresult *r, int i, int c, double dflt);
-char *pg_dup(const PGresult *r, int i, int c, int *oom);
-void pg_copy(const PGresult *r, int i, int c, char *buf, size_t cap);
 
 /* End a transaction opened with db_begin: roll back and return rc when rc
  * is non-zero, else return db_commit's result. */

@@ -196,7 +196,7 @@ static int row_room(struct pg_loader *ld, int table, size_t need,
 static int clear_catalogue(struct hv_db *db, int replace, struct hv_err *err)
 {
   int64_t have = 0;
-  if (pg_run_row(db,
+  if (sql_run_row(db,
                  "SELECT (SELECT COUNT(*) FROM ratings) + "
                  "(SELECT COUNT(*) FROM movies)",
                  NULL, &have, 1, "counting existing rows", err))
@@ -377,7 +377,7 @@ static int write_one(struct pg_loader *ld, const struct hv_rating *r,
 {
   if (copy_to(ld, T_NONE, err))
     return err->code;
-  struct pg_args a = pg_argsf("iiifi", r->rating_id, r->user_id,
+  struct sql_args a = sql_argsf("iiifi", r->rating_id, r->user_id,
                               r->movie_id, r->rating, r->timestamp);
   int rc = pg_cmd(ld->db,
                   "INSERT INTO ratings(rating_id, user_id, movie_id, rating,"
@@ -428,7 +428,7 @@ static int finish_tables(struct pg_loader *ld, const struct loader_counts *n,
               " COALESCE(MAX(rating_id), 0) + 1, false) FROM ratings",
               err))
     return err->code;
-  struct pg_args a = pg_argsf("ttiii", name ? name : "unnamed",
+  struct sql_args a = sql_argsf("ttiii", name ? name : "unnamed",
                               source ? source : "", n->users, n->movies,
                               n->ratings);
   return pg_cmd(ld->db,

@@ -26,11 +26,11 @@ static const char sql_insert[] =
     "VALUES ($1, $2, $3, $4, 'api') RETURNING rating_id";
 
 /* The args of a query on (a, b) or (a, b, c, d): i64s[0..n). */
-static struct pg_args args_i64(const int64_t *v, int n)
+static struct sql_args args_i64(const int64_t *v, int n)
 {
-  struct pg_args a = {0};
+  struct sql_args a = {0};
   for (int i = 0; i < n; i++)
-    pg_arg_i64(&a, v[i]);
+    sql_arg_i64(&a, v[i]);
   return a;
 }
 
@@ -51,7 +51,7 @@ static int each(struct hv_db *db, const struct ratings_sel *sel,
                 ratings_rec_fn fn, void *ctx, struct hv_err *err)
 {
   const int64_t p[4] = {sel->lo, sel->hi, sel->excl_first, sel->excl_last};
-  struct pg_args a = args_i64(p, sel->by_time ? 4 : 2);
+  struct sql_args a = args_i64(p, sel->by_time ? 4 : 2);
   struct store_cb cb = {.fn.rec = fn, .ctx = ctx};
   return pg_run_cursor(db, sel->by_time ? sql_by_time : sql_by_id, &a,
                        rec_row, &cb, "reading ratings", err);
@@ -70,7 +70,7 @@ static int identity_after_max(struct hv_db *db, struct hv_err *err)
 
 static int delete_from(struct hv_db *db, int64_t from_ts, struct hv_err *err)
 {
-  struct pg_args a = args_i64(&from_ts, 1);
+  struct sql_args a = args_i64(&from_ts, 1);
   int rc = pg_cmd(db, "DELETE FROM ratings WHERE timestamp >= $1", 0, &a,
                   NULL, "deleting the ratings taken", err);
   return rc ? rc : identity_after_max(db, err);
@@ -80,8 +80,8 @@ static int ids(struct hv_db *db, int64_t first, int64_t last, int64_t **out,
                size_t *n, struct hv_err *err)
 {
   const int64_t p[2] = {first, last};
-  struct pg_args a = args_i64(p, 2);
-  return pg_run_ids(db,
+  struct sql_args a = args_i64(p, 2);
+  return sql_run_ids(db,
                     "SELECT rating_id FROM ratings WHERE rating_id BETWEEN $1 "
                     "AND $2 ORDER BY rating_id",
                     &a, out, n, "rating ids", err);
@@ -91,9 +91,9 @@ static int span(struct hv_db *db, int64_t first, int64_t last, int64_t *tmin,
                 int64_t *tmax, int64_t *n, struct hv_err *err)
 {
   const int64_t p[2] = {first, last};
-  struct pg_args a = args_i64(p, 2);
+  struct sql_args a = args_i64(p, 2);
   int64_t v[3];
-  int rc = pg_run_row(db,
+  int rc = sql_run_row(db,
                       "SELECT COALESCE(MIN(timestamp), 0), COALESCE(MAX("
                       "timestamp), 0), COUNT(*) FROM ratings WHERE rating_id "
                       "BETWEEN $1 AND $2",
@@ -111,9 +111,9 @@ static int last_outside(struct hv_db *db, int64_t excl_first,
                         struct hv_err *err)
 {
   const int64_t p[2] = {excl_first, excl_last};
-  struct pg_args a = args_i64(p, 2);
+  struct sql_args a = args_i64(p, 2);
   int64_t v[2];
-  int rc = pg_run_row(db,
+  int rc = sql_run_row(db,
                       "SELECT COALESCE(MAX(timestamp), 0), COUNT(*) FROM "
                       "ratings WHERE NOT (rating_id BETWEEN $1 AND $2)",
                       &a, v, 2, "reading the last rating time", err);
@@ -126,15 +126,15 @@ static int last_outside(struct hv_db *db, int64_t excl_first,
 
 static int last_id(struct hv_db *db, int64_t *id, struct hv_err *err)
 {
-  return pg_run_row(db, "SELECT COALESCE(MAX(rating_id), 0) FROM ratings",
+  return sql_run_row(db, "SELECT COALESCE(MAX(rating_id), 0) FROM ratings",
                     NULL, id, 1, "reading the last rating id", err);
 }
 
 static int user_movies(struct hv_db *db, int64_t uid, int64_t **out,
                        size_t *n, struct hv_err *err)
 {
-  struct pg_args a = args_i64(&uid, 1);
-  return pg_run_ids(db, sql_user_movies, &a, out, n,
+  struct sql_args a = args_i64(&uid, 1);
+  return sql_run_ids(db, sql_user_movies, &a, out, n,
                     "reading a user's ratings", err);
 }
 
@@ -158,7 +158,7 @@ static int user_each(struct hv_db *db, int64_t uid, ratings_row_fn fn,
                      void *ctx, struct hv_err *err)
 {
   struct store_cb cb = {.fn.rating = fn, .ctx = ctx};
-  struct pg_args a = args_i64(&uid, 1);
+  struct sql_args a = args_i64(&uid, 1);
   return pg_run(db, sql_user_ratings, 1, &a, rating_row, &cb, NULL,
                 "reading ratings", err);
 }
@@ -174,7 +174,7 @@ static int avg_row(const PGresult *r, int i, void *arg)
 static int movie_avg(struct hv_db *db, double min, double max,
                      ratings_avg_fn fn, void *ctx, struct hv_err *err)
 {
-  struct pg_args a = pg_argsf("ff", min, max);
+  struct sql_args a = sql_argsf("ff", min, max);
   struct store_cb cb = {.fn.avg = fn, .ctx = ctx};
   return pg_run(db,
                 "SELECT m.id, m.title, AVG(r.rating), COUNT(*) FROM ratings r "
@@ -186,9 +186,9 @@ static int movie_avg(struct hv_db *db, double min, double max,
 static int insert(struct hv_db *db, const struct ratings_new *r, int64_t ts,
                   int64_t *id, struct hv_err *err)
 {
-  struct pg_args a = pg_argsf("iifi", r->user_id, r->movie_id, r->rating,
+  struct sql_args a = sql_argsf("iifi", r->user_id, r->movie_id, r->rating,
                               ts);
-  return pg_run_row(db, sql_insert, &a, id, 1, "insert", err);
+  return sql_run_row(db, sql_insert, &a, id, 1, "insert", err);
 }
 
 const struct ratings_ops pg_ratings_ops = {

@@ -311,9 +311,7 @@ const struct store_backend sq_backend = {
     .open = sq_open, .close = sq_close,
     .begin = sq_begin, .commit = sq_commit, .rollback = sq_rollback,
     .schema_version = sq_schema_version, .check = sq_check,
-    .catalog = &sq_catalog_ops, .ratings = &sq_ratings_ops,
-    .users = &sq_users_ops, .accounts = &sq_accounts_ops,
-    .stats = &sq_stats_ops, .loader = &sq_loader_ops, .sql = &sq_sql_ops};
+    .ratings = &sq_ratings_ops, .loader = &sq_loader_ops, .sql = &sq_sql_ops};
 
 /* ---- store/sql.h ---------------------------------------------------- */
 
@@ -332,7 +330,7 @@ static void bind_args(sqlite3_stmt *st, const struct sql_args *a)
   }
 }
 
-static int run_sql(struct hv_db *db, const char *sql, int cache,
+static int run_sql(struct hv_db *db, const char *sql, int flags,
                    const struct sql_args *a, sql_row_fn row, void *arg,
                    size_t *n_rows, int64_t *changed, const char *what,
                    struct hv_err *err)
@@ -340,7 +338,8 @@ static int run_sql(struct hv_db *db, const char *sql, int cache,
   sqlite3_stmt *st = NULL;
   if (n_rows)
     *n_rows = 0;
-  if (cache ? sq_cached(db, sql, &st, err) : sq_prepare(db, sql, &st, err))
+  if ((flags & SQL_CACHE) ? sq_cached(db, sql, &st, err)
+                          : sq_prepare(db, sql, &st, err))
     return sq_code(err);
   bind_args(st, a);
   struct sql_row r = {&sq_sql_ops, st, 0};
@@ -393,42 +392,11 @@ const char *sq_col_text(sqlite3_stmt *st, int i)
   return (const char *)sqlite3_column_text(st, i);
 }
 
-char *sq_col_dup(sqlite3_stmt *st, int i, int *oom)
-{
-  const char *s = sq_col_text(st, i);
-  if (!s)
-    return NULL;
-  char *d = strdup(s);
-  if (!d)
-    *oom = 1;
-  return d;
-}
-
-void sq_col_copy(sqlite3_stmt *st, int i, char *buf, size_t cap)
-{
-  store_copy_text(buf, cap, sq_col_text(st, i));
-}
-
-int sq_col_int_or(sqlite3_stmt *st, int i, int dflt)
-{
-  if (sqlite3_column_type(st, i) == SQLITE_NULL)
-    return dflt;
-  return sqlite3_column_int(st, i);
-}
-
 int64_t sq_col_i64_or(sqlite3_stmt *st, int i, int64_t dflt)
 {
   if (sqlite3_column_type(st, i) == SQLITE_NULL)
     return dflt;
   return sqlite3_column_int64(st, i);
-}
-
-void sq_bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-  if (s)
-    sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-  else
-    sqlite3_bind_null(st, i);
 }
 
 int sq_step_done(struct hv_db *db, sqlite3_stmt *st, const char *what,
@@ -452,26 +420,10 @@ int64_t sq_value(struct hv_db *db, const char *sql, int64_t dflt)
   return v;
 }
 
-int sq_end(struct hv_db *db, int rc, struct hv_err *err)
-{
-  if (!rc && !(rc = sq_commit(db, err)))
-    return 0;
-  /* a COMMIT that failed (disk full, busy) may leave the transaction
-   * open: rolled back, or the connection's next use would run in it */
-  sq_rollback(db);
-  return rc;
-}
-
 int sq_grow(void **p, size_t sz, size_t *cap, size_t need)
 {
   assert(sz > 0);
   return store_grow(p, sz, cap, need);
-}
-
-void *sq_append(void **arr, size_t *n, size_t sz)
-{
-  assert(sz > 0 && (*arr != NULL || *n == 0));
-  return store_append(arr, n, sz);
 }
 
 /* Step st (first column an int64) to the end, appending column 0 to *out /

@@ -46,11 +46,7 @@ static inline struct sq_db *sq_of(struct hv_db *db)
 }
 
 /* The entity tables (sq_<entity>.c). */
-extern const struct catalog_ops sq_catalog_ops;
 extern const struct ratings_ops sq_ratings_ops;
-extern const struct users_ops sq_users_ops;
-extern const struct accounts_ops sq_accounts_ops;
-extern const struct stats_ops sq_stats_ops;
 extern const struct loader_ops sq_loader_ops;
 extern const struct sql_ops sq_sql_ops; /* store/sql.h (sq.c) */
 
@@ -91,20 +87,8 @@ void sq_release(struct hv_db *db, sqlite3_stmt *st);
 /* Text of column i (borrowed until the next step), or NULL. */
 const char *sq_col_text(sqlite3_stmt *st, int i);
 
-/* strdup of column i (caller frees; NULL stays NULL); sets *oom = 1 when
- * the copy cannot be allocated. */
-char *sq_col_dup(sqlite3_stmt *st, int i, int *oom);
-
-/* Copy column i into buf (cap bytes, cut on a character boundary,
- * NUL-terminated); NULL becomes "". */
-void sq_col_copy(sqlite3_stmt *st, int i, char *buf, size_t cap);
-
-/* Column i as int / int64, or dflt when it is NULL. */
-int sq_col_int_or(sqlite3_stmt *st, int i, int dflt);
+/* Column i as int64, or dflt when it is NULL. */
 int64_t sq_col_i64_or(sqlite3_stmt *st, int i, int64_t dflt);
-
-/* Bind s (copied) to parameter i, or NULL when s is NULL. */
-void sq_bind_text(sqlite3_stmt *st, int i, const char *s);
 
 /* Step st once expecting SQLITE_DONE, then finalize it. Returns 0, or
  * HV_EDB with "WHAT: sqlite message" in err. */
@@ -115,18 +99,9 @@ int sq_step_done(struct hv_db *db, sqlite3_stmt *st, const char *what,
  * no row or the query fails (nothing reported: for pragmas and probes). */
 int64_t sq_value(struct hv_db *db, const char *sql, int64_t dflt);
 
-/* End a transaction opened with db_begin: roll back and return rc when rc
- * is non-zero, else return db_commit's result. */
-int sq_end(struct hv_db *db, int rc, struct hv_err *err);
-
 /* Grow *p (elements of size sz) to hold at least need elements, doubling
  * from 1024; *cap is updated. Returns 0 or HV_ENOMEM (*p is unchanged). */
 int sq_grow(void **p, size_t sz, size_t *cap, size_t need);
-
-/* Append one zeroed slot of size sz to the array *arr holding *n elements
- * (capacity doubles at powers of two, from 4). Returns the slot, or NULL
- * when out of memory (*arr and *n unchanged). */
-void *sq_append(void **arr, size_t *n, size_t sz);
 
 /* Step st to the end, handing each row to row(st, arg); returns 0, the
  * callback's non-zero value, or HV_EDB ("WHAT: ..."). *n_rows (may be
