@@ -313,9 +313,32 @@ int tu_kill_group(pid_t pgid)
   return st;
 }
 
+static int curl_src(const char *src, const char *method, const char *url,
+                    const char *body, const char *const *hdrs,
+                    const char *cainfo, long timeout_s, tu_curl_cb on_body,
+                    tu_curl_cb on_header, void *ud, long *status);
+
 int tu_curl(const char *method, const char *url, const char *body,
             const char *const *hdrs, const char *cainfo, long timeout_s,
             tu_curl_cb on_body, tu_curl_cb on_header, void *ud, long *status)
+{
+  return curl_src(NULL, method, url, body, hdrs, cainfo, timeout_s, on_body,
+                  on_header, ud, status);
+}
+
+int tu_curl_from(const char *src, const char *method, const char *url,
+                 const char *body, const char *const *hdrs,
+                 tu_curl_cb on_body, tu_curl_cb on_header, void *ud,
+                 long *status)
+{
+  return curl_src(src, method, url, body, hdrs, NULL, 30, on_body, on_header,
+                  ud, status);
+}
+
+static int curl_src(const char *src, const char *method, const char *url,
+                    const char *body, const char *const *hdrs,
+                    const char *cainfo, long timeout_s, tu_curl_cb on_body,
+                    tu_curl_cb on_header, void *ud, long *status)
 {
   *status = 0;
   CURL *c = curl_easy_init();
@@ -341,6 +364,11 @@ int tu_curl(const char *method, const char *url, const char *body,
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   if (cainfo)
     curl_easy_setopt(c, CURLOPT_CAINFO, cainfo);
+  if (src) {
+    char iface[64];
+    snprintf(iface, sizeof(iface), "host!%s", src);
+    curl_easy_setopt(c, CURLOPT_INTERFACE, iface);
+  }
   CURLcode rc = curl_easy_perform(c);
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
   curl_slist_free_all(h);

@@ -127,6 +127,13 @@ int tu_curl(const char *method, const char *url, const char *body,
             tu_curl_cb on_body, tu_curl_cb on_header, void *ud,
             long *status);
 
+/* tu_curl from local address src ("127.0.0.2": any of loopback's
+ * 127.0.0.0/8), for limits kept per client address; NULL: the default. */
+int tu_curl_from(const char *src, const char *method, const char *url,
+                 const char *body, const char *const *hdrs,
+                 tu_curl_cb on_body, tu_curl_cb on_header, void *ud,
+                 long *status);
+
 /* A response gathered by tu_curl with tu_res_body / tu_res_header as the
  * callbacks and the struct as ud: body and header lines NUL-terminated,
  * cut at their capacity. */

@@ -587,20 +587,58 @@ int auth_rate_take_pwchange(struct auth *a, int64_t uid, struct hv_err *err)
                     (1 - t) / AUTH_PWCHANGE_PER_S + 0.5);
 }
 
-int auth_rate_peek_admin(struct auth *a, const char *ip, struct hv_err *err)
+/* The seconds until bucket k (the login rule) has a token: 0 when it has
+ * one now. Nothing is taken. */
+static double peek_wait(struct auth *a, const char *k)
 {
-  char k[80];
-  snprintf(k, sizeof(k), "admin:%.64s", ip ? ip : "?");
   double now = mono();
   pthread_mutex_lock(&a->lock);
   double t = rl_refill(rl_find(a, k, now, NULL, a->burst), now, &a->login);
   pthread_mutex_unlock(&a->lock);
-  if (t >= 1)
+  return t >= 1 ? 0 : (1 - t) / a->per_sec;
+}
+
+int auth_rate_peek_admin(struct auth *a, const char *ip, struct hv_err *err)
+{
+  char k[80];
+  snprintf(k, sizeof(k), "admin:%.64s", ip ? ip : "?");
+  double wait = peek_wait(a, k);
+  if (wait <= 0)
     return 0;
   return hv_err_set(err, HV_ELIMIT,
                     "too many wrong admin keys from this address; retry in "
                     "%.0f s",
-                    (1 - t) / a->per_sec + 0.5);
+                    wait + 0.5);
+}
+
+int auth_rate_peek_account(struct auth *a, const char *name,
+                           int *retry_after, struct hv_err *err)
+{
+  char k[80];
+  *retry_after = 0;
+  snprintf(k, sizeof(k), "acct:%.64s", name ? name : "");
+  double wait = peek_wait(a, k);
+  if (wait <= 0)
+    return 0;
+  *retry_after = (int)(wait + 1);
+  return hv_err_set(err, HV_ELIMIT,
+                    "too many failed logins for account '%.64s' (from any "
+                    "address); retry in %d s",
+                    name ? name : "", *retry_after);
+}
+
+void auth_rate_fail_account(struct auth *a, const char *name)
+{
+  char k[80];
+  snprintf(k, sizeof(k), "acct:%.64s", name ? name : "");
+  double now = mono();
+  pthread_mutex_lock(&a->lock);
+  struct rl_entry *e = rl_find(a, k, now, NULL, a->burst);
+  if (rl_refill(e, now, &a->login) >= 1)
+    e->tokens -= 1;
+  else
+    e->tokens = 0;
+  pthread_mutex_unlock(&a->lock);
 }
 
 int auth_rate_take_admin(struct auth *a, const char *ip, struct hv_err *err)

@@ -186,4 +186,16 @@ int auth_rate_take_admin(struct auth *a, const char *ip,
 int auth_rate_peek_admin(struct auth *a, const char *ip,
                          struct hv_err *err) HV_WARN_UNUSED;
 
+/* Failed logins per operator account name, from any address (beside
+ * the per-address limit, which a spread of addresses gets around): the
+ * login rule's burst (login_burst, 10), refilled at login_per_sec. Check
+ * with auth_rate_peek_account before the password (HV_ELIMIT naming the
+ * account, *retry_after the seconds until one more try), and count a
+ * failure with auth_rate_fail_account after; a right password costs
+ * nothing, so an operator's own logins never use the account's tries. */
+int auth_rate_peek_account(struct auth *a, const char *name,
+                           int *retry_after,
+                           struct hv_err *err) HV_WARN_UNUSED;
+void auth_rate_fail_account(struct auth *a, const char *name);
+
 #endif

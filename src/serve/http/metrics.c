@@ -35,6 +35,7 @@ struct metrics {
   struct series *s;           /* (n_routes + 1, N_STATUS) */
   atomic_uint_fast64_t reload_ok, reload_refused;
   atomic_uint_fast64_t rec_users, rec_items;
+  atomic_uint_fast64_t credentials;
 };
 
 struct metrics *metrics_new(const char *const *names, size_t n)
@@ -103,6 +104,12 @@ void metrics_recommend(struct metrics *m, uint64_t users, uint64_t items)
     return;
   atomic_fetch_add_explicit(&m->rec_users, users, memory_order_relaxed);
   atomic_fetch_add_explicit(&m->rec_items, items, memory_order_relaxed);
+}
+
+void metrics_credential(struct metrics *m)
+{
+  if (m)
+    atomic_fetch_add_explicit(&m->credentials, 1, memory_order_relaxed);
 }
 
 uint64_t metrics_count(const struct metrics *m, int route, int status)
@@ -228,11 +235,16 @@ static void render_model(FILE *f, const struct metrics *m,
           "harvest_recommendations_total %llu\n"
           "# HELP harvest_recommended_items_total Titles recommended.\n"
           "# TYPE harvest_recommended_items_total counter\n"
-          "harvest_recommended_items_total %llu\n",
+          "harvest_recommended_items_total %llu\n"
+          "# HELP harvest_credentials_checked_total Credentials verified "
+          "(tokens, keys, sessions); public routes check none.\n"
+          "# TYPE harvest_credentials_checked_total counter\n"
+          "harvest_credentials_checked_total %llu\n",
           (unsigned long long)atomic_load(&m->reload_ok),
           (unsigned long long)atomic_load(&m->reload_refused),
           (unsigned long long)atomic_load(&m->rec_users),
-          (unsigned long long)atomic_load(&m->rec_items));
+          (unsigned long long)atomic_load(&m->rec_items),
+          (unsigned long long)atomic_load(&m->credentials));
 }
 
 /* Fields 14, 15 (utime, stime) and 22 (starttime) of /proc/self/stat, in

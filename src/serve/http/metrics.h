@@ -51,6 +51,11 @@ void metrics_reload(struct metrics *m, int ok);
 /* Record recommendations served: users scored and titles returned. */
 void metrics_recommend(struct metrics *m, uint64_t users, uint64_t items);
 
+/* Record one credential checked (a token verified, a key compared): the
+ * router checks one only where the route needs it, so this stays at 0
+ * under traffic to public routes (policy.h). */
+void metrics_credential(struct metrics *m);
+
 /* Requests seen so far for (route, status); for tests. */
 uint64_t metrics_count(const struct metrics *m, int route, int status);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sodium.h>
 
+#include "serve/http/metrics.h"
 #include "serve/http/routes.h"
 #include "serve/http/server.h"
 #include "serve/http/tokens.h"
@@ -64,6 +65,7 @@ int policy_allows(enum rt_policy p, const struct auth_principal *who,
 static int admin_key(struct srv_req *req, const char *key, struct hv_err *err)
 {
   struct auth *a = srv_auth(req);
+  metrics_credential(srv_metrics(req));
   if (auth_rate_peek_admin(a, req->ip, err))
     return err->code;
   if (auth_admin_check(a, key, err)) {
@@ -85,6 +87,7 @@ static int end_user(struct srv_req *req, const char *token,
   int64_t uid;
   char pwv[AUTH_PWV_LEN + 1], now_pwv[AUTH_PWV_LEN + 1];
   char hash[AUTH_HASH_MAX] = "";
+  metrics_credential(srv_metrics(req));
   if (auth_token_verify_pw(srv_auth(req), token, &uid, pwv, err))
     return err->code;
   struct hv_db *c = srv_db(req, err);
@@ -109,6 +112,7 @@ static int end_user(struct srv_req *req, const char *token,
 static int account_token(struct srv_req *req, const char *text,
                          enum tokens_kind kind, struct hv_err *err)
 {
+  metrics_credential(srv_metrics(req));
   struct hv_db *c = srv_db(req, err);
   if (!c)
     return err->code;
@@ -137,11 +141,17 @@ static int any_credential(struct srv_req *req, const char *cred,
   return admin_key(req, cred, err);
 }
 
-int policy_resolve(struct srv_req *req, struct hv_err *err)
+static void anonymous(struct srv_req *req)
 {
   req->who.role = AUTH_ANON;
   req->who.uid = -1;
   snprintf(req->who.who, sizeof(req->who.who), "anonymous");
+}
+
+int policy_resolve(struct srv_req *req, struct hv_err *err)
+{
+  anonymous(req);
+  req->who_lazy = 0;
   const char *bearer = srv_header(req, "Authorization");
   if (bearer) {
     const char *t = NULL;
@@ -174,20 +184,25 @@ int policy_enforce(struct srv_req *req, const struct rt_route *r,
                    struct hv_err *err)
 {
   enum rt_policy p = policy_of(r, srv_config(req)->seed_compat);
-  struct hv_err rerr = {0};
-  int rc = policy_resolve(req, &rerr);
-  if (p == RT_PUBLIC) {
-    if (rc) { /* ignored: anonymous */
-      req->who.role = AUTH_ANON;
-      req->who.uid = -1;
-    }
+  if (p == RT_PUBLIC) { /* resolved by policy_caller, if ever asked */
+    anonymous(req);
+    req->who_lazy = 1;
     return 0;
   }
-  if (rc) {
-    *err = rerr;
-    return rc;
-  }
+  if (policy_resolve(req, err))
+    return err->code;
   return policy_allows(p, &req->who, err);
+}
+
+const struct auth_principal *policy_caller(struct srv_req *req)
+{
+  if (req->who_lazy) {
+    struct hv_err rerr = {0};
+    if (policy_resolve(req, &rerr)) /* ignored on a public route */
+      anonymous(req);
+    req->who_lazy = 0;
+  }
+  return &req->who;
 }
 
 int policy_self(struct srv_req *req, int64_t uid, struct hv_err *err)
@@ -195,14 +210,15 @@ int policy_self(struct srv_req *req, int64_t uid, struct hv_err *err)
   const struct rt_route *r = &routes_table[req->match.route];
   if (policy_of(r, srv_config(req)->seed_compat) == RT_PUBLIC)
     return 0;
-  if (req->who.role == AUTH_USER && req->who.uid == uid)
+  const struct auth_principal *who = policy_caller(req);
+  if (who->role == AUTH_USER && who->uid == uid)
     return 0;
   enum auth_role staff =
       r->self_staff ? least_role((enum rt_policy)r->self_staff)
                     : AUTH_OPERATOR;
-  if (req->who.role >= staff)
+  if (who->role >= staff)
     return 0;
-  if (req->who.role == AUTH_ANON)
+  if (who->role == AUTH_ANON)
     return hv_err_set(err, HV_EAUTH,
                       "not authenticated: send the user's own 'Authorization: "
                       "Bearer TOKEN'");
@@ -214,16 +230,17 @@ int policy_self(struct srv_req *req, int64_t uid, struct hv_err *err)
 
 int policy_user(struct srv_req *req, int64_t *uid, struct hv_err *err)
 {
-  if (req->who.role == AUTH_USER) {
-    *uid = req->who.uid;
+  const struct auth_principal *who = policy_caller(req);
+  if (who->role == AUTH_USER) {
+    *uid = who->uid;
     return 0;
   }
-  if (req->who.role == AUTH_ANON)
+  if (who->role == AUTH_ANON)
     return hv_err_set(err, HV_EAUTH,
                       "not authenticated: send 'Authorization: Bearer TOKEN' "
                       "(get one from POST /users/token)");
   return hv_err_set(err, HV_EFORBIDDEN,
                     "forbidden: this route answers for an end user's own "
                     "token; a %s credential has no ratings",
-                    auth_role_name(req->who.role));
+                    auth_role_name(who->role));
 }

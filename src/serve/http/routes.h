@@ -50,7 +50,10 @@ struct srv_req {
   struct modelslot_snap *snap; /* taken by srv_model, released after */
   int n_form;
   char *form_key[SRV_FORM_MAX], *form_val[SRV_FORM_MAX];
-  struct auth_principal who; /* the caller (policy_enforce fills it) */
+  struct auth_principal who; /* the caller: read it with policy_caller
+                                (policy_enforce fills it, or on a public
+                                route leaves it to the first reader) */
+  int who_lazy;             /* 1: who not resolved yet (public route) */
 };
 
 struct srv_resp {

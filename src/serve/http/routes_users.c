@@ -59,7 +59,9 @@ int routes_users(struct srv_req *req, struct srv_resp *resp,
   struct hv_db *c = srv_db(req, err);
   if (!c)
     return err->code;
-  int full = req->who.role >= AUTH_OPERATOR || srv_config(req)->seed_compat;
+  /* public: the credential is checked only here, to show staff more */
+  int full = srv_config(req)->seed_compat ||
+             policy_caller(req)->role >= AUTH_OPERATOR;
   json_t *list = json_array();
   int rc = list ? catalog_users_each(c, full ? append_user : append_user_id,
                                      list, err)
@@ -186,9 +188,10 @@ int routes_add_ratings(struct srv_req *req, struct srv_resp *resp,
     }
   /* end users (and anonymous writers under --seed-compat) draw from the
    * rating quotas; operators and admins are accountable and not limited */
-  if (req->who.role < AUTH_OPERATOR &&
+  const struct auth_principal *who = policy_caller(req);
+  if (who->role < AUTH_OPERATOR &&
       auth_quota_ratings(srv_auth(req), req->ip,
-                         req->who.role == AUTH_USER ? req->who.uid : -1, n,
+                         who->role == AUTH_USER ? who->uid : -1, n,
                          &resp->retry_after, err)) {
     free(r);
     return err->code;

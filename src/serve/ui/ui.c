@@ -14,6 +14,7 @@
 
 #include "serve/ui/html.h"
 #include "serve/http/modelslot.h"
+#include "serve/http/policy.h"
 #include "serve/http/routes.h"
 #include "serve/http/server.h"
 #include "serve/ui/ui_internal.h"
@@ -229,7 +230,7 @@ static void nav(struct html *h, const struct ui_page *p)
     html_f(h, ">%s</a>", items[i].label);
   }
   html_raw(h, "<a href=\"/docs\">API</a></nav>");
-  const struct auth_principal *who = &p->req->who;
+  const struct auth_principal *who = policy_caller(p->req);
   if (who->role >= AUTH_VIEWER && !strncmp(who->who, "account:", 8))
     html_f(h, "<form class=\"whoami\" method=\"post\" action=\"/ui/logout\">"
               "<input type=\"hidden\" name=\"csrf\" value=\"%s\">%s (%s) "
@@ -366,7 +367,7 @@ static int run_page(struct srv_req *req, struct srv_resp *resp,
   int rc = fn(&p, &perr);
   if (!rc && p.h.oom)
     rc = hv_err_set(&perr, HV_ENOMEM, "out of memory building the page");
-  if (!strncmp(req->who.who, "account:", 8))
+  if (!strncmp(policy_caller(req)->who, "account:", 8))
     ui_csrf(&p); /* the nav bar's sign-out form */
   if (rc) {
     p.status = rt_status_of(rc);

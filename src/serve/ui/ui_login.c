@@ -5,7 +5,8 @@
  * Design: an operator account signs in with its name and password at
  * /ui/login (a form post carrying the page's CSRF token, like every UI
  * form: ui.h); the server checks the password (argon2id, login attempts
- * limited per address), makes a session token (serve/http/tokens.h:
+ * limited per address, failed ones per account name from any address),
+ * makes a session token (serve/http/tokens.h:
  * "hvs_...", stored as a digest, UI_SESSION_HOURS long) and sets it as
  * the cookie hv_session: HttpOnly (no script reads it), SameSite=Strict
  * (no other site's page sends it), Path=/ui (no API route sees it),
@@ -89,12 +90,18 @@ int ui_page_login(struct ui_page *p, struct hv_err *err)
     p->resp->retry_after = 60;
     return err->code;
   }
+  /* and per account, whatever the address: guessing one account's
+   * password from many addresses is limited too */
+  if (auth_rate_peek_account(srv_auth(req), name ? name : "",
+                             &p->resp->retry_after, err))
+    return err->code;
   if (tokens_login(db, srv_auth(req), name ? name : "", pw ? pw : "",
                    UI_SESSION_HOURS * 3600.0, p->set_session, &lerr)) {
     if (lerr.code != HV_EAUTH) {
       *err = lerr;
       return err->code;
     }
+    auth_rate_fail_account(srv_auth(req), name ? name : "");
     p->status = 401;
     login_form(p, next, name, lerr.msg);
     return 0;

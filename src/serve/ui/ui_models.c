@@ -23,6 +23,7 @@
 
 #include "serve/ui/html.h"
 #include "serve/http/modelslot.h"
+#include "serve/http/policy.h"
 #include "serve/http/routes.h"
 #include "serve/ui/ui_internal.h"
 #include "store/registry_db.h"
@@ -267,7 +268,7 @@ int ui_page_transition(struct ui_page *p, struct hv_err *err)
   /* who may: the route's policy (operator), enforced before this runs */
   if (ui_csrf_check(p, csrf, err))
     return err->code;
-  snprintf(who, sizeof(who), "ui:%s", p->req->who.who);
+  snprintf(who, sizeof(who), "ui:%s", policy_caller(p->req)->who);
   int version = 0;
   const char *stage = NULL;
   if (parse_action(srv_form(p->req, "action", err), &version, &stage, err))
