@@ -123,7 +123,13 @@ static int group_setup(void **state)
   unsetenv("HARVEST_JWT_SECRET");
   unsetenv("HARVEST_ADMIN_KEY");
   tu_tmpdir(g_home, sizeof(g_home));
-  snprintf(g_db, sizeof(g_db), "%s/harvest.db", g_home);
+  /* the home's SQLite file, or under tests/pg_cluster.sh (test_server_pg)
+   * a fresh PostgreSQL database: every server and command here uses it */
+  char file[512], url[512];
+  snprintf(file, sizeof(file), "%s/harvest.db", g_home);
+  snprintf(g_db, sizeof(g_db), "%s", tu_db(file, url, sizeof(url)));
+  if (tu_on_pg())
+    setenv("HARVEST_DB", g_db, 1);
   snprintf(g_m1, sizeof(g_m1), "%s/m1.hvm", g_home);
   snprintf(g_m2, sizeof(g_m2), "%s/m2.hvm", g_home);
   snprintf(g_logs, sizeof(g_logs), "%s/server.log", g_home);
@@ -154,7 +160,8 @@ struct srv {
 
 static struct serve_config base_config(const char *model_file)
 {
-  struct serve_config c = {.home = g_home, .port = 0, .threads = 2,
+  struct serve_config c = {.home = g_home, .db = g_db, .port = 0,
+                           .threads = 2,
                            .model_file = model_file, .access_log = 1,
                            .poll_seconds = 0.1, .max_body = 4096,
                            .timeout_s = 5};

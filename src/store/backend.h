@@ -204,6 +204,7 @@ struct store_backend {
   void (*rollback)(struct hv_db *db);
   int (*schema_version)(struct hv_db *db);
   int (*check)(struct hv_db *db, struct hv_err *err);
+  int (*alive)(struct hv_db *db); /* NULL: always alive (SQLite) */
   const struct ratings_ops *ratings;
   const struct loader_ops *loader;
   const struct sql_ops *sql; /* store/sql.h */

@@ -85,6 +85,11 @@ int db_check(struct hv_db *db, struct hv_err *err)
   return db->be->check(db, err);
 }
 
+int db_alive(struct hv_db *db)
+{
+  return db && (!db->be->alive || db->be->alive(db));
+}
+
 const char *db_path(const struct hv_db *db)
 {
   return db->path;

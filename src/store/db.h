@@ -79,6 +79,10 @@ int db_schema_version(struct hv_db *db);
  * otherwise. */
 int db_check(struct hv_db *db, struct hv_err *err) HV_WARN_UNUSED;
 
+/* 0 when the connection is lost (PostgreSQL: the server went away or
+ * restarted; close it and open a new one), 1 otherwise (SQLite: always). */
+int db_alive(struct hv_db *db);
+
 /* The database's path as opened (borrowed). */
 const char *db_path(const struct hv_db *db);
 

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/listen.h"
 #include "store/sql.h"
 #include "util/fsutil.h"
 #include "util/mem.h"
@@ -132,6 +133,14 @@ static int transition_locked(struct hv_db *db, const char *model, int version,
   struct audit_row x = {model, version, "transition", from, stage, NULL, 0,
                         reason, who, now};
   if ((rc = set_stage(db, model, version, stage, now, err)))
+    return rc;
+  /* PostgreSQL: the replicas' listeners (store/listen.h) hear it at
+   * COMMIT, not before, and not at all after a ROLLBACK. SQLite's readers
+   * poll. */
+  struct sql_args a = sql_argsf("t", model);
+  if (sql_dialect(db) == SQL_PG &&
+      (rc = sql_cmd(db, "SELECT pg_notify('" DB_LISTEN_REGISTRY "', $1)", 0,
+                    &a, NULL, "notifying the replicas", err)))
     return rc;
   return audit(db, &x, err);
 }

@@ -151,6 +151,10 @@ static int load_locked(struct serve *s, int force, int *swapped,
   assert(mutex_held(&s->load_lock)); /* load_db and the versions */
   struct model_ref ref = {.version = 0};
   *swapped = 0;
+  if (s->load_db && !db_alive(s->load_db)) { /* reconnect */
+    db_close(s->load_db);
+    s->load_db = NULL;
+  }
   if (!s->load_db && db_open(s->db_path, &s->load_db, err))
     return err->code;
   int rc = s->model_file[0] ? resolve_file(s, &ref, err)
@@ -217,6 +221,17 @@ struct modelslot_snap *srv_model(struct srv_req *req, char *why, size_t cap)
     pthread_mutex_unlock(&s->why_lock);
   }
   return req->snap;
+}
+
+int srv_db_ready(struct srv_req *req, char *why, size_t cap)
+{
+  struct serve *s = req->srv;
+  if (atomic_load(&s->db_ok))
+    return 1;
+  pthread_mutex_lock(&s->why_lock);
+  snprintf(why, cap, "no database: %s", s->db_why);
+  pthread_mutex_unlock(&s->why_lock);
+  return 0;
 }
 
 int srv_reload(struct srv_req *req, json_t **summary, struct hv_err *err)

@@ -32,6 +32,10 @@ struct hv_db *srv_db(struct srv_req *req, struct hv_err *err)
     hv_err_set(err, HV_ENOMEM, "out of memory (thread state)");
     return NULL;
   }
+  if (t->db && !db_alive(t->db)) { /* the server restarted: a new one */
+    db_close(t->db);
+    t->db = NULL;
+  }
   if (!t->db && db_open(req->srv->db_path, &t->db, err))
     return NULL;
   return t->db;

@@ -97,13 +97,18 @@ struct ui *srv_ui(struct srv_req *req);
 const char *srv_form(struct srv_req *req, const char *name,
                      struct hv_err *err);
 
-/* The calling worker's database connection (opened on first use). */
+/* The calling worker's database connection (opened on first use, opened
+ * again when the connection was lost). */
 struct hv_db *srv_db(struct srv_req *req, struct hv_err *err);
 
 /* The current model snapshot (taken once per request and released by the
  * server after the response is built), or NULL when none is loaded; why
  * (cap bytes, may be NULL) then says why. */
 struct modelslot_snap *srv_model(struct srv_req *req, char *why, size_t cap);
+
+/* 1 when the server's last look at the database (its poller's) reached
+ * it; else 0 with why (cap bytes) saying what failed. */
+int srv_db_ready(struct srv_req *req, char *why, size_t cap);
 
 /* Per-thread buffers for recommend_user over snap into *l: the score
  * scratch and room for n ids and scores, grown only when a bigger model

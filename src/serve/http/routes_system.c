@@ -27,7 +27,7 @@ int routes_readyz(struct srv_req *req, struct srv_resp *resp,
 {
   char why[320];
   struct modelslot_snap *snap = srv_model(req, why, sizeof(why));
-  if (!snap) {
+  if (!snap || !srv_db_ready(req, why, sizeof(why))) {
     resp->status = 503;
     resp->retry_after = 1;
     return routes_json(resp, json_pack("{s:s}", "detail", why), err);

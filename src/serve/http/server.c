@@ -452,32 +452,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
     slice_maybe_yield(&t->last_yield, cc->start + secs, s->cfg.slice_us);
 }
 
-/* The poller: every poll_seconds, a new model? and the log buffers out. */
-static void *poll_main(void *arg)
-{
-  struct serve *s = arg;
-  double period = s->cfg.poll_seconds;
-  pthread_mutex_lock(&s->stop_lock);
-  while (!s->stopping) {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    double t = until.tv_sec + until.tv_nsec * 1e-9 + period;
-    until.tv_sec = (time_t)t;
-    until.tv_nsec = (long)((t - (double)until.tv_sec) * 1e9);
-    pthread_cond_timedwait(&s->stop_cond, &s->stop_lock, &until);
-    if (s->stopping)
-      break;
-    pthread_mutex_unlock(&s->stop_lock);
-    struct hv_err err = {0};
-    if (modelload_load(s, 0, &err) == HV_EDB)
-      accesslog_event(s, "event=poll_failed error=\"%s\"", err.msg);
-    accesslog_flush_all(s);
-    pthread_mutex_lock(&s->stop_lock);
-  }
-  pthread_mutex_unlock(&s->stop_lock);
-  return NULL;
-}
-
 int serve_reload(struct serve *s, struct hv_err *err)
 {
   return modelload_load(s, 1, err);
@@ -681,8 +655,6 @@ static void serve_free(struct serve *s)
   pthread_mutex_destroy(&s->load_lock);
   pthread_mutex_destroy(&s->threads_lock);
   pthread_mutex_destroy(&s->why_lock);
-  pthread_mutex_destroy(&s->stop_lock);
-  pthread_cond_destroy(&s->stop_cond);
   free(s);
 }
 
@@ -732,8 +704,7 @@ int serve_start(const struct serve_config *cfg, struct serve **out,
   pthread_mutex_init(&s->load_lock, NULL);
   pthread_mutex_init(&s->threads_lock, NULL);
   pthread_mutex_init(&s->why_lock, NULL);
-  pthread_mutex_init(&s->stop_lock, NULL);
-  pthread_cond_init(&s->stop_cond, NULL);
+  atomic_init(&s->db_ok, 1); /* serve_init opens it or fails */
   if (pthread_key_create(&s->key, thread_free) != 0) {
     free(s);
     return hv_err_set(err, HV_ENOMEM, "no thread key left");
@@ -745,11 +716,10 @@ int serve_start(const struct serve_config *cfg, struct serve **out,
     serve_free(s);
     return err->code;
   }
-  if (pthread_create(&s->poller, NULL, poll_main, s) == 0)
-    s->poller_running = 1;
-  else
-    accesslog_event(s, "event=warning message=\"no model poller thread; use "
-                "/monitor/reload_models\"");
+  struct hv_err perr = {0};
+  if (poller_start(s, &perr))
+    accesslog_event(s, "event=warning message=\"%s; use "
+                "/monitor/reload_models\"", perr.msg);
   *out = s;
   return 0;
 }
@@ -763,12 +733,7 @@ void serve_stop(struct serve *s, double drain_s)
 {
   if (!s)
     return;
-  pthread_mutex_lock(&s->stop_lock);
-  s->stopping = 1;
-  pthread_cond_broadcast(&s->stop_cond);
-  pthread_mutex_unlock(&s->stop_lock);
-  if (s->poller_running)
-    pthread_join(s->poller, NULL);
+  poller_stop(s);
   if (s->d) {
     /* stop accepting: new clients are closed at once (accept_policy).
      * Not MHD_quiesce_daemon: with epoll and a worker pool it races the

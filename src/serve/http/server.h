@@ -11,7 +11,10 @@
  * stop stops accepting (MHD_quiesce_daemon), waits for them, then stops the
  * daemon. A poller thread watches the registry (or the --model-file) and
  * hot-swaps the model (modelslot.h); a model that fails to load is refused
- * and the old one keeps serving. Limits: total and per-IP connections, an
+ * and the old one keeps serving. On PostgreSQL the poller listens to the
+ * registry's change feed instead (LISTEN/NOTIFY, poller.c), so N replicas
+ * on one database load a promotion as soon as it commits; /readyz is 503
+ * while no model is loaded or the database does not answer. Limits: total and per-IP connections, an
  * idle timeout, and a body cap answered with 413 before the body is read.
  * Every request logs one logfmt line (ts, ip, method, path, status, route,
  * us, bytes, model) on the log fd; lines are gathered per worker and
@@ -19,7 +22,7 @@
  * when the buffer fills, after 0.1 s, or by the poller, so logging costs no
  * system call per request.
  *
- * Files: server.c, request.c, modelload.c, accesslog.c, slice.c (their
+ * Files: server.c, request.c, modelload.c, poller.c, accesslog.c, slice.c (their
  * shared state in server_internal.h); the snapshot slot is modelslot.c.
  *
  * Threads: serve_start / serve_stop / serve_reload are called from one
@@ -61,7 +64,9 @@ struct serve_config {
                                trickle in; 0 = 10 */
   int access_log;           /* 1 = one line per request */
   int log_fd;               /* where logs go; 0 = stderr */
-  double poll_seconds;      /* registry / file poll; 0 = 0.5 */
+  double poll_seconds;      /* registry / file poll, log flush; 0 = 0.5
+                               (PostgreSQL: the change feed; polled every
+                               2 s only while it is disconnected) */
   int max_n;                /* bound of n in recommend; 0 = 1000 */
   int max_batch;            /* users per batch call; 0 = 1000 */
   int cache_n;              /* memoise each user's top cache_n (n <= it

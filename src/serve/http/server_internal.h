@@ -8,6 +8,8 @@
  *               (the snapshot and its atomic swap are modelslot.c)
  *   accesslog.c the log: event lines and one access line per request
  *   slice.c     the workers' scheduler slice and yield
+ *   poller.c    the watcher thread: model changes (polled, or the
+ *               PostgreSQL registry's change feed), database health
  *
  * Threads: see server.h; each field says what guards it.
  */
@@ -140,12 +142,12 @@ struct serve {
   struct file_id loaded_file, refused_file;
   pthread_mutex_t why_lock;
   char why[256];           /* why no model is loaded; under why_lock */
-  /* poller */
+  char db_why[256];        /* why the database does not answer; why_lock */
+  atomic_int db_ok;        /* the poller's last load reached the database */
+  /* poller.c */
   pthread_t poller;
   int poller_running;
-  pthread_mutex_t stop_lock;
-  pthread_cond_t stop_cond;
-  int stopping;
+  int wake[2];             /* serve_stop writes to wake[1] */
 };
 
 /* A request run on the pool of expensive routes (heavy.c). */
@@ -208,6 +210,12 @@ enum { MODELLOAD_CHANGED = 0, MODELLOAD_ALWAYS = 1, MODELLOAD_RETRY = 2 };
  * above); one load at a time (s->load_lock). Returns 0 when nothing
  * changed or the swap worked; on failure the old model stays. */
 int modelload_load(struct serve *s, int force, struct hv_err *err);
+
+/* ---- poller.c ----------------------------------------------------------- */
+
+/* Start / stop the watcher thread (s->poller, s->wake). */
+int poller_start(struct serve *s, struct hv_err *err);
+void poller_stop(struct serve *s);
 
 /* ---- guard.c ------------------------------------------------------------ */
 

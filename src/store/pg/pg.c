@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -458,9 +459,25 @@ static int pg_check(struct hv_db *db, struct hv_err *err)
   return 0;
 }
 
+/* An idle connection receives nothing unless the server ends it (a
+ * restart, pg_terminate_backend: an error, then end of file), so readable
+ * means "read it and see": libpq marks the connection bad on the end of
+ * file. One poll(2), no round trip. */
+static int pg_alive(struct hv_db *db)
+{
+  PGconn *c = pg_of(db)->c;
+  if (PQstatus(c) != CONNECTION_OK)
+    return 0;
+  struct pollfd f = {.fd = PQsocket(c), .events = POLLIN};
+  if (poll(&f, 1, 0) > 0 && !PQconsumeInput(c))
+    return 0;
+  return PQstatus(c) == CONNECTION_OK;
+}
+
 const struct store_backend pg_backend = {
     .name = "postgresql", .schema_latest = pg_schema_latest,
     .open = pg_open, .close = pg_close,
     .begin = pg_begin, .commit = pg_commit, .rollback = pg_rollback,
     .schema_version = pg_schema_version, .check = pg_check,
+    .alive = pg_alive,
     .ratings = &pg_ratings_ops, .loader = &pg_loader_ops, .sql = &pg_sql_ops};
