@@ -247,8 +247,10 @@ static void test_insert_all_or_nothing(void **state)
       {{{1, 1, 4}, {2, 2, 3}, {999, 2, 5}}, 3,
        "ratings[2]: unknown user_id 999"},
       {{{1, 1, 0.4}}, 1, "ratings[0]: user_rating"},
-      {{{1, 1, 5.01}}, 1, "outside"},
-      {{{1, 1, NAN}}, 1, "outside"},
+      {{{1, 1, 5.01}}, 1, "not on this dataset's scale (0.5 to 5 in half "
+                           "stars)"},
+      {{{1, 1, NAN}}, 1, "not on this dataset's scale"},
+      {{{1, 1, 4.25}}, 1, "user_rating 4.25 is not on"},
       {{{-1, 1, 3}}, 1, "unknown user_id -1"},
       {{{1, 1, 3}}, 0, "empty"},
   };
@@ -278,6 +280,81 @@ static void test_insert_all_or_nothing(void **state)
   for (size_t i = 0; i < k; i++)
     assert_int_equal(ids[i], want[i]);
   free(ids);
+}
+
+/* A one-user, two-movie dataset named name in a fresh database. */
+static struct hv_db *scaled_db(const char *name)
+{
+  struct hv_db *db = NULL;
+  struct hv_err e = {0};
+  char url[512];
+  assert_int_equal(db_open(tu_db(":memory:", url, sizeof(url)), &db, &e), 0);
+  struct loader *ld = NULL;
+  assert_int_equal(loader_begin(db, 1, &ld, &e), 0);
+  assert_int_equal(loader_genre(ld, 0, "Drama", &e), 0);
+  static const int g[] = {0};
+  for (int m = 1; m <= 2; m++) {
+    struct hv_movie mv = {.id = m, .title = m == 1 ? "A (1990)" : "B (1991)",
+                          .release_year = 1990, .genre_ids = g,
+                          .n_genres = 1};
+    assert_int_equal(loader_movie(ld, &mv, &e), 0);
+  }
+  struct hv_user us = {.id = 1, .raw_age = -1, .bucketized_age = -1,
+                       .occupation_label = -1};
+  assert_int_equal(loader_user(ld, &us, &e), 0);
+  struct hv_rating r = {.rating_id = 1, .user_id = 1, .movie_id = 1,
+                        .rating = 4, .timestamp = 1000};
+  assert_int_equal(loader_rating(ld, &r, &e), 0);
+  assert_int_equal(loader_commit(ld, name, "test", &e), 0);
+  return db;
+}
+
+/* Ratings on the dataset's scale (issue 16): whole stars for ml-100k,
+ * ml-1m and synth, half stars for ml-latest and other names; the scale is
+ * a column of the dataset's row (migration 4). */
+static void test_rating_scale(void **state)
+{
+  static const struct {
+    const char *name;
+    double min, step;
+    const char *text;
+  } sets[] = {{"ml-100k", 1, 1, "1 to 5 in whole stars"},
+              {"synth", 1, 1, "1 to 5 in whole stars"},
+              {"ml-latest", 0.5, 0.5, "0.5 to 5 in half stars"},
+              {"ml-latest-small", 0.5, 0.5, "0.5 to 5 in half stars"}};
+  struct hv_err e = {0};
+  for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+    struct hv_db *db = scaled_db(sets[i].name);
+    struct rating_scale s;
+    assert_int_equal(ratings_scale(db, &s, &e), 0);
+    assert_true(s.min == sets[i].min && s.step == sets[i].step &&
+                s.max == 5);
+    char text[64];
+    ratings_scale_text(&s, text, sizeof(text));
+    assert_string_equal(text, sets[i].text);
+    struct ratings_new half = {1, 2, 4.5}, quarter = {1, 2, 4.25},
+                       low = {1, 2, 0.5}, whole = {1, 2, 4};
+    assert_int_equal(ratings_insert(db, &quarter, 1, 5000, NULL, &e),
+                     HV_EINVAL);
+    assert_non_null(strstr(e.msg, sets[i].text));
+    int whole_only = sets[i].step == 1;
+    assert_int_equal(ratings_insert(db, &half, 1, 5000, NULL, &e),
+                     whole_only ? HV_EINVAL : 0);
+    assert_int_equal(ratings_insert(db, &low, 1, 5000, NULL, &e),
+                     whole_only ? HV_EINVAL : 0);
+    assert_int_equal(ratings_insert(db, &whole, 1, 5000, NULL, &e), 0);
+    db_close(db);
+  }
+  /* the scale's arithmetic */
+  struct rating_scale s = {1, 5, 1}, h = {0.5, 5, 0.5}, bad = {1, 5, 0};
+  assert_true(ratings_on_scale(&s, 1) && ratings_on_scale(&s, 5));
+  assert_false(ratings_on_scale(&s, 0) || ratings_on_scale(&s, 6) ||
+               ratings_on_scale(&s, 2.5) || ratings_on_scale(&s, NAN) ||
+               ratings_on_scale(&s, INFINITY));
+  assert_true(ratings_on_scale(&h, 0.5) && ratings_on_scale(&h, 3.5));
+  assert_false(ratings_on_scale(&h, 0) || ratings_on_scale(&h, 3.25));
+  assert_false(ratings_on_scale(&bad, 3));
+  assert_int_equal(ratings_scale(NULL, &s, &e), HV_EINVAL);
 }
 
 static void test_take(void **state)
@@ -362,6 +439,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_insert_all_or_nothing, sf_setup,
                                       sf_teardown),
       cmocka_unit_test_setup_teardown(test_take, sf_setup, sf_teardown),
+      cmocka_unit_test(test_rating_scale),
       cmocka_unit_test_setup_teardown(test_fingerprint, sf_setup,
                                       sf_teardown),
   };

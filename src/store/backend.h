@@ -171,6 +171,7 @@ struct store_cb {
 /* What the dataset record of a load counts. */
 struct loader_counts {
   int64_t users, movies, ratings;
+  struct rating_scale scale; /* recorded with the dataset */
 };
 
 /* The backend's half of a bulk load (see loader.h): begin opens the write

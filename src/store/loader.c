@@ -184,6 +184,7 @@ int loader_commit(struct loader *ld, const char *name, const char *source,
 {
   if (!ld)
     return hv_err_set(err, HV_EINVAL, "no loader to commit");
+  ratings_scale_of_name(name, &ld->n.scale);
   int rc = LD(ld)->commit(ld->impl, &ld->n, name, source, err);
   loader_free(ld);
   return rc;

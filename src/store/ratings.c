@@ -16,6 +16,7 @@
 
 #include "store/backend.h"
 #include "store/catalog.h"
+#include "store/sql.h"
 
 #define RAT(db) ((db)->be->ratings)
 
@@ -206,14 +207,70 @@ int ratings_movie_avg_each(struct hv_db *db, double min, double max,
 
 /* ---- inserts ---------------------------------------------------------- */
 
-/* Check item i of a rating batch; 0 or HV_EINVAL / HV_EDB. */
-static int check_new(struct hv_db *db, const struct ratings_new *r, size_t i,
+/* ---- the rating scale -------------------------------------------------- */
+
+void ratings_scale_of_name(const char *name, struct rating_scale *out)
+{
+  static const char *const whole[] = {"ml-100k", "ml-1m", "synth"};
+  *out = (struct rating_scale){0.5, 5, 0.5};
+  for (size_t i = 0; name && i < sizeof(whole) / sizeof(whole[0]); i++)
+    if (!strcmp(name, whole[i]))
+      *out = (struct rating_scale){1, 5, 1};
+}
+
+static int scale_row(const struct sql_row *r, void *arg)
+{
+  struct rating_scale *s = arg;
+  s->min = sql_f64(r, 0, 0.5);
+  s->max = sql_f64(r, 1, 5);
+  s->step = sql_f64(r, 2, 0.5);
+  return 0;
+}
+
+int ratings_scale(struct hv_db *db, struct rating_scale *out,
+                  struct hv_err *err)
+{
+  ratings_scale_of_name(NULL, out);
+  if (!db)
+    return hv_err_set(err, HV_EINVAL, "ratings: no database");
+  return sql_run(db,
+                 "SELECT rating_min, rating_max, rating_step FROM datasets "
+                 "ORDER BY id DESC LIMIT 1",
+                 0, NULL, scale_row, out, NULL, "datasets", err);
+}
+
+int ratings_on_scale(const struct rating_scale *s, double x)
+{
+  if (!isfinite(x) || !(s->step > 0) || x < s->min - 1e-9 ||
+      x > s->max + 1e-9)
+    return 0;
+  double k = (x - s->min) / s->step;
+  return fabs(k - nearbyint(k)) < 1e-9;
+}
+
+void ratings_scale_text(const struct rating_scale *s, char *buf, size_t cap)
+{
+  if (s->step == 1)
+    snprintf(buf, cap, "%g to %g in whole stars", s->min, s->max);
+  else if (s->step == 0.5)
+    snprintf(buf, cap, "%g to %g in half stars", s->min, s->max);
+  else
+    snprintf(buf, cap, "%g to %g in steps of %g", s->min, s->max, s->step);
+}
+
+/* Check item i of a rating batch against the dataset's scale s; 0 or
+ * HV_EINVAL / HV_EDB. */
+static int check_new(struct hv_db *db, const struct rating_scale *s,
+                     const struct ratings_new *r, size_t i,
                      struct hv_err *err)
 {
-  if (!isfinite(r->rating) || r->rating < 0.5 || r->rating > 5)
+  if (!ratings_on_scale(s, r->rating)) {
+    char text[64];
+    ratings_scale_text(s, text, sizeof(text));
     return hv_err_set(err, HV_EINVAL,
-                      "ratings[%zu]: user_rating %g is outside [0.5, 5]", i,
-                      r->rating);
+                      "ratings[%zu]: user_rating %g is not on this "
+                      "dataset's scale (%s)", i, r->rating, text);
+  }
   int k = catalog_user_exists(db, r->user_id, err);
   if (k <= 0)
     return k < 0 ? k
@@ -240,9 +297,10 @@ int ratings_insert(struct hv_db *db, const struct ratings_new *r, size_t n,
     return hv_err_set(err, HV_EINVAL, "ratings: no items");
   if (db_begin(db, err))
     return err ? err->code : HV_EDB;
-  int rc = 0;
+  struct rating_scale scale;
+  int rc = ratings_scale(db, &scale, err);
   for (size_t i = 0; i < n && !rc; i++)
-    rc = check_new(db, &r[i], i, err);
+    rc = check_new(db, &scale, &r[i], i, err);
   int64_t first = 0, id = 0;
   for (size_t i = 0; i < n && !rc; i++) {
     if ((rc = RAT(db)->insert(db, &r[i], ts, &id, err)))

@@ -112,6 +112,28 @@ int ratings_movie_avg_each(struct hv_db *db, double min, double max,
                            ratings_avg_fn fn, void *ctx,
                            struct hv_err *err) HV_WARN_UNUSED;
 
+/* A dataset's rating scale: min, min + step, ..., max. */
+struct rating_scale {
+  double min, max, step;
+};
+
+/* The scale of a dataset named name: whole stars 1..5 for ml-100k,
+ * ml-1m and synth, half stars 0.5..5 for ml-latest and any other name. */
+void ratings_scale_of_name(const char *name, struct rating_scale *out);
+
+/* The scale of the newest dataset in db (the half-star default when none
+ * is recorded). Returns 0 or a negative code. */
+int ratings_scale(struct hv_db *db, struct rating_scale *out,
+                  struct hv_err *err) HV_WARN_UNUSED;
+
+/* 1 when x is finite and on s (within 1e-9 of a step), else 0. */
+int ratings_on_scale(const struct rating_scale *s, double x);
+
+/* The scale as text for messages: "1 to 5 in whole stars",
+ * "0.5 to 5 in half stars" (or "in steps of S"). */
+void ratings_scale_text(const struct rating_scale *s, char *buf,
+                        size_t cap);
+
 struct ratings_new {
   int64_t user_id, movie_id;
   double rating; /* 0.5 .. 5 */
@@ -119,7 +141,9 @@ struct ratings_new {
 
 /* Insert n ratings (source 'api', timestamp ts) all or nothing: every item is
  * checked first; a bad one fails the batch with HV_EINVAL naming its index
- * ("ratings[3]: unknown movie_id 99999"). *first_id (may be NULL) gets the
+ * ("ratings[3]: unknown movie_id 99999"; a rating off the newest dataset's
+ * scale: "ratings[0]: user_rating 4.25 is not on this dataset's scale (1
+ * to 5 in whole stars)"). *first_id (may be NULL) gets the
  * rating_id of the first inserted row; the rest follow consecutively. */
 int ratings_insert(struct hv_db *db, const struct ratings_new *r, size_t n,
                    int64_t ts, int64_t *first_id,

@@ -53,7 +53,7 @@ static const char components_json[] = S({
                  "movie_id": {"type": "integer", "minimum": 0},
                  "user_rating": {"type": "number", "minimum": 0.5,
                                  "maximum": 5,
-                                 "description": "on the dataset's scale"},
+                                 "description": "on the newest dataset's scale: whole stars (1, 2, ..., 5) for ml-100k, ml-1m and synth, half stars (0.5, 1, ..., 5) for ml-latest and others; else 422"},
                  "timestamp": {"type": "integer"}}},
   "RatingsAdded": {"type": "object",
                    "required": ["message", "inserted", "first_rating_id"],

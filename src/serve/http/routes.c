@@ -161,7 +161,9 @@ const struct rt_route routes_table[] = {
      P_USER, E_404_422, 1, 0},
     {RT_POST, "/users/add_user_rating/", routes_add_ratings, "add_rating",
      "users", "Add live ratings, all or nothing.", RT_SELF,
-     "[{\"user_id\": int, \"movie_id\": int, \"user_rating\": 0.5..5}, ...]",
+     "[{\"user_id\": int, \"movie_id\": int, \"user_rating\": on the "
+     "dataset's scale}, ...]: whole stars 1..5 for ml-100k, ml-1m and "
+     "synth, half stars 0.5..5 for ml-latest; off the scale: 422",
      "{\"message\": \"...\", \"inserted\": n, \"first_rating_id\": id}",
      P_NONE, E_RATE, 1, 0},
     {RT_POST, "/users/token", routes_token, "token", "auth",

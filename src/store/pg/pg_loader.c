@@ -428,13 +428,15 @@ static int finish_tables(struct pg_loader *ld, const struct loader_counts *n,
               " COALESCE(MAX(rating_id), 0) + 1, false) FROM ratings",
               err))
     return err->code;
-  struct sql_args a = sql_argsf("ttiii", name ? name : "unnamed",
+  struct sql_args a = sql_argsf("ttiiifff", name ? name : "unnamed",
                               source ? source : "", n->users, n->movies,
-                              n->ratings);
+                              n->ratings, n->scale.min, n->scale.max,
+                              n->scale.step);
   return pg_cmd(ld->db,
                 "INSERT INTO datasets(name, source, imported_at, n_users, "
-                "n_movies, n_ratings) VALUES ($1, $2, "
-                "extract(epoch from clock_timestamp()), $3, $4, $5)",
+                "n_movies, n_ratings, rating_min, rating_max, rating_step) "
+                "VALUES ($1, $2, extract(epoch from clock_timestamp()), $3, "
+                "$4, $5, $6, $7, $8)",
                 0, &a, NULL, "datasets", err);
 }
 

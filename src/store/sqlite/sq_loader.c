@@ -350,8 +350,9 @@ static int record_dataset(struct sq_loader *ld, const char *name,
   sqlite3_stmt *st = NULL;
   if (sq_prepare(ld->db,
                  "INSERT INTO datasets(name, source, imported_at, n_users, "
-                 "n_movies, n_ratings) VALUES (?, ?, "
-                 "(julianday('now') - 2440587.5) * 86400.0, ?, ?, ?)",
+                 "n_movies, n_ratings, rating_min, rating_max, rating_step) "
+                 "VALUES (?, ?, (julianday('now') - 2440587.5) * 86400.0, "
+                 "?, ?, ?, ?, ?, ?)",
                  &st, err))
     return sq_code(err);
   sqlite3_bind_text(st, 1, name ? name : "unnamed", -1, SQLITE_TRANSIENT);
@@ -359,6 +360,9 @@ static int record_dataset(struct sq_loader *ld, const char *name,
   sqlite3_bind_int64(st, 3, n->users);
   sqlite3_bind_int64(st, 4, n->movies);
   sqlite3_bind_int64(st, 5, n->ratings);
+  sqlite3_bind_double(st, 6, n->scale.min);
+  sqlite3_bind_double(st, 7, n->scale.max);
+  sqlite3_bind_double(st, 8, n->scale.step);
   int rc = sqlite3_step(st) == SQLITE_DONE ? 0
                                            : sq_fail(ld->db, err, "datasets");
   sqlite3_finalize(st);

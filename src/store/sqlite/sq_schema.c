@@ -178,6 +178,16 @@ const char *const sq_schema_migrations[] = {
     "  expires_at REAL NOT NULL DEFAULT 0,"
     "  revoked_at REAL NOT NULL DEFAULT 0);"
     "CREATE INDEX account_tokens_by_account ON account_tokens(account_id);",
+    /* 4: each dataset's rating scale (issue 16): the lowest and highest
+     * rating and the step between (half stars for ml-latest, whole stars
+     * for ml-100k, ml-1m and synth; other names keep the old [0.5, 5] in
+     * half stars). New ratings must lie on the scale of the newest
+     * dataset (ratings_insert). */
+    "ALTER TABLE datasets ADD COLUMN rating_min REAL NOT NULL DEFAULT 0.5;"
+    "ALTER TABLE datasets ADD COLUMN rating_max REAL NOT NULL DEFAULT 5;"
+    "ALTER TABLE datasets ADD COLUMN rating_step REAL NOT NULL DEFAULT 0.5;"
+    "UPDATE datasets SET rating_min = 1, rating_step = 1"
+    "  WHERE name IN ('ml-100k', 'ml-1m', 'synth');",
 };
 
 const int sq_schema_count =
