@@ -1199,8 +1199,9 @@ static void test_runs_table_1000(void **state)
     /* The budget is 50 ms on a quiet machine (the printed median shows it;
      * bench numbers are in the closing notes). CI runs tests in parallel on
      * 2 shared cores, so the assertion only catches a real regression
-     * (an order of magnitude); sanitizers make everything ~3-5x slower. */
-    assert_true(med < (SANITIZED ? 1000 : 250));
+     * (20x the budget: 283 ms was seen at load average 18 with nothing
+     * wrong); sanitizers make everything ~3-5x slower. */
+    assert_true(med < (SANITIZED ? 3000 : 1000));
   }
   printf("# 1000 runs with 8 params + 8 metrics logged in %.2f s\n", made);
 }
