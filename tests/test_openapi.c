@@ -614,6 +614,32 @@ static void test_redocly_lint(void **state)
     fail_msg("redocly lint found errors in /openapi.json (exit %d)", rc);
 }
 
+/* The routes that write declare a full disk (507) and a busy database
+ * (503 with Retry-After) (issue 17, fault injection: docs/durability.md);
+ * test_faults gets them from a server. */
+static void test_write_statuses(void **state)
+{
+  (void)state;
+  static const char *const writes[][2] = {
+      {"post", "/users/add_user_rating/"},
+      {"post", "/users/update_password"},
+      {"post", "/ui/models/{name}/transition"},
+      {"post", "/ui/login"},
+      {"post", "/ui/logout"}};
+  json_t *paths = json_object_get(g_spec, "paths");
+  for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
+    json_t *rs = json_object_get(
+        json_object_get(json_object_get(paths, writes[i][1]), writes[i][0]),
+        "responses");
+    if (!json_object_get(rs, "507"))
+      fail_msg("%s %s: 507 not declared", writes[i][0], writes[i][1]);
+    json_t *busy = json_object_get(rs, "503");
+    if (!json_object_get(json_object_get(busy, "headers"), "Retry-After"))
+      fail_msg("%s %s: 503 with Retry-After not declared", writes[i][0],
+               writes[i][1]);
+  }
+}
+
 static int group_setup(void **state)
 {
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -672,6 +698,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_answers_conform),
+      cmocka_unit_test(test_write_statuses),
       cmocka_unit_test(test_redocly_lint),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -69,7 +69,11 @@ static json_t *error_response(int status, int html)
       {"422", "invalid parameter or body (the field is named)"},
       {"429", "too many attempts; retry later"},
       {"500", "server error"},
-      {"503", "no model loaded"}};
+      {"503", "not now: no model loaded, the database busy past its "
+              "timeout, or a queue (monitoring, password hashing) full; "
+              "retry after Retry-After seconds"},
+      {"507", "the home's disk is full: the write was not made (nothing "
+              "of it is kept; reads still answer)"}};
   char code[8];
   snprintf(code, sizeof(code), "%d", status);
   const char *d = "error";
@@ -84,7 +88,13 @@ static json_t *error_response(int status, int html)
     json_object_update(c, h);
     json_decref(h);
   }
-  return json_pack("{s:s, s:o}", "description", d, "content", c);
+  json_t *out = json_pack("{s:s, s:o}", "description", d, "content", c);
+  if (status == 429 || status == 503)
+    json_object_set_new(out, "headers",
+                        json_pack("{s:{s:s, s:{s:s}}}", "Retry-After",
+                                  "description", "seconds to wait",
+                                  "schema", "type", "integer"));
+  return out;
 }
 
 /* A 303 with its Location header. */

@@ -16,9 +16,12 @@ static const int E_422[] = {422, 0};
 static const int E_404_422[] = {404, 422, 0};
 static const int E_REC[] = {422, 503, 0};
 static const int E_BATCH[] = {413, 414, 422, 503, 0};
-static const int E_RATE[] = {400, 401, 403, 413, 422, 429, 0};
-static const int E_TOKEN[] = {401, 422, 429, 0};
-static const int E_PW[] = {401, 403, 404, 413, 422, 429, 0};
+/* Routes that write also answer 503 (the database lock held past the busy
+ * timeout, or no turn to hash a password) and 507 (the home's disk full):
+ * docs/durability.md. */
+static const int E_RATE[] = {400, 401, 403, 413, 422, 429, 503, 507, 0};
+static const int E_TOKEN[] = {401, 422, 429, 503, 0};
+static const int E_PW[] = {401, 403, 404, 413, 422, 429, 503, 507, 0};
 static const int E_SECURE[] = {401, 404, 0};
 static const int E_EVAL[] = {404, 413, 422, 503, 0};
 static const int E_DRIFT[] = {404, 413, 422, 503, 0};
@@ -26,8 +29,8 @@ static const int E_RELOAD[] = {404, 500, 503, 0};
 static const int E_READY[] = {503, 0};
 static const int E_UI[] = {404, 422, 0};
 static const int E_UI_ARTIFACT[] = {404, 413, 422, 0};
-static const int E_UI_POST[] = {401, 403, 404, 409, 422, 429, 0};
-static const int E_UI_LOGIN[] = {401, 403, 429, 0};
+static const int E_UI_POST[] = {401, 403, 404, 409, 422, 429, 503, 507, 0};
+static const int E_UI_LOGIN[] = {401, 403, 429, 503, 507, 0};
 
 static const struct rt_param P_NONE[] = {{NULL}};
 static const struct rt_param P_USER[] = {
