@@ -78,6 +78,34 @@ static void test_store(void **state)
   assert_string_equal(t[0].account, "ann");
   assert_string_equal(t[0].account_role, "operator");
   free(t);
+  /* remove: tokens go with the account; the last admin stays */
+  int64_t gone = -1, adm = 0;
+  assert_int_equal(accounts_add(db, "root", "admin", "h3", 3.0, &adm, &e), 0);
+  dg[0] = 'c';
+  assert_int_equal(accounts_token_add(db, adm, dg, "session", "admin", "", 1,
+                                      0, NULL, &e), 0);
+  assert_int_equal(accounts_remove(db, "root", &gone, &e), HV_ECONFLICT);
+  assert_non_null(strstr(e.msg, "last admin"));
+  assert_int_equal(accounts_get(db, "root", &a, NULL, 0, &e), 0);
+  assert_int_equal(accounts_remove(db, "ann", &gone, &e), 0);
+  assert_int_equal(gone, 1);
+  assert_int_equal(accounts_get(db, "ann", &a, NULL, 0, &e), HV_ENOTFOUND);
+  assert_int_equal(accounts_token_list(db, NULL, &t, &n, &e), 0);
+  assert_int_equal(n, 1); /* root's session only */
+  assert_string_equal(t[0].account, "root");
+  free(t);
+  assert_int_equal(accounts_remove(db, "ann", NULL, &e), HV_ENOTFOUND);
+  assert_int_equal(accounts_remove(db, "", NULL, &e), HV_EINVAL);
+  assert_int_equal(accounts_remove(NULL, "root", NULL, &e), HV_EINVAL);
+  assert_int_equal(accounts_set_role(db, "root", "operator", &e), 0);
+  assert_int_equal(accounts_add(db, "root2", "admin", "h4", 4.0, NULL, &e), 0);
+  assert_int_equal(accounts_set_role(db, "root", "admin", &e), 0);
+  assert_int_equal(accounts_remove(db, "root", &gone, &e), 0); /* root2 */
+  assert_int_equal(gone, 1);
+  assert_int_equal(accounts_remove(db, "root2", &gone, &e), HV_ECONFLICT);
+  /* the connection is usable after the refusal (rolled back) */
+  assert_int_equal(accounts_add(db, "after", "viewer", "h5", 5.0, NULL, &e),
+                   0);
   db_close(db);
 }
 
@@ -190,6 +218,17 @@ static void test_tokens(void **state)
   assert_non_null(strstr(e.msg, "expired"));
   assert_int_equal(tokens_create(db, "ops", NULL, TOKENS_SESSION, 0, NULL,
                                  tok, NULL, &e), HV_EINVAL); /* must expire */
+  /* a removed account's token and session are refused */
+  assert_int_equal(tokens_create(db, "ops", NULL, TOKENS_API, 0, NULL, tok,
+                                 NULL, &e), 0);
+  assert_int_equal(tokens_create(db, "ops", NULL, TOKENS_SESSION, 60, NULL,
+                                 low, NULL, &e), 0);
+  assert_int_equal(accounts_remove(db, "ops", NULL, &e), 0);
+  assert_int_equal(tokens_verify(db, tok, TOKENS_API, &who, NULL, &e),
+                   HV_EAUTH);
+  assert_non_null(strstr(e.msg, "unknown"));
+  assert_int_equal(tokens_verify(db, low, TOKENS_SESSION, &who, NULL, &e),
+                   HV_EAUTH);
   db_close(db);
 }
 
@@ -293,6 +332,36 @@ static void test_cli(void **state)
   assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
   assert_non_null(strstr(out, "ci "));
   assert_non_null(strstr(out, "operator"));
+  /* remove: the account and its tokens; never the last admin */
+  snprintf(cmd, sizeof(cmd), "'%s' --home %s auth token create --account ci "
+           "2>&1", b, home);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  snprintf(cmd, sizeof(cmd), "echo 'cli-password' | '%s' --home %s auth "
+           "account add boss --role admin 2>&1", b, home);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  static const char *const rm_bad[][3] = {
+      {"auth account remove boss", "1", "last admin"},
+      {"auth account remove nobody", "1", "no account 'nobody'"},
+      {"auth account remove 'a b'", "1", "account name"},
+      {"auth account remove", "2", "expected one account NAME"},
+      {"auth account remove ci boss", "2", "unexpected argument 'boss'"},
+      {"auth account remove --help", "0", "last admin account is not"}};
+  for (size_t i = 0; i < sizeof(rm_bad) / sizeof(rm_bad[0]); i++) {
+    snprintf(cmd, sizeof(cmd), "'%s' --home %s %s 2>&1", b, home,
+             rm_bad[i][0]);
+    int rc = tu_run(cmd, out, sizeof(out));
+    if (rc != atoi(rm_bad[i][1]) || !strstr(out, rm_bad[i][2]))
+      fail_msg("%s: exit %d: %s", rm_bad[i][0], rc, out);
+  }
+  snprintf(cmd, sizeof(cmd), "'%s' --home %s auth account remove ci 2>&1", b,
+           home);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_non_null(strstr(out, "account ci removed with its 2 tokens"));
+  snprintf(cmd, sizeof(cmd), "'%s' --home %s auth token list --kind all "
+           "2>&1; '%s' --home %s auth account list 2>&1", b, home, b, home);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_null(strstr(out, "ci "));
+  assert_non_null(strstr(out, "boss"));
   tu_rmtree(home);
 }
 

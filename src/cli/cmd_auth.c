@@ -164,6 +164,18 @@ static int role_act(struct cli_ctx *ctx, struct hv_db *db, void *ud,
   return 0;
 }
 
+static int remove_act(struct cli_ctx *ctx, struct hv_db *db, void *ud,
+                      int argc, char **args, struct hv_err *err)
+{
+  int64_t n = 0;
+  if (tokens_check_name(args[0], err) ||
+      accounts_remove(db, args[0], &n, err))
+    return err->code;
+  printf("account %s removed with its %lld token%s\n", args[0],
+         (long long)n, n == 1 ? "" : "s");
+  return 0;
+}
+
 static int create_act(struct cli_ctx *ctx, struct hv_db *db, void *ud,
                       int argc, char **args, struct hv_err *err)
 {
@@ -303,6 +315,11 @@ static const char role_about[] =
     "Change an account's role. Its tokens act with the lower of their "
     "scope\nand the account's role, so lowering the role lowers them at "
     "once.\n";
+static const char remove_about[] =
+    "Remove an account with every token of it (API tokens and web UI\n"
+    "sessions), in one transaction: the server refuses them from the next\n"
+    "request on. The last admin account is not removed (exit 1): add\n"
+    "another admin first.\n";
 static const char revoke_about[] =
     "Revoke token ID (see 'auth token list'): the server refuses it from "
     "the\nnext request on (401).\n";
@@ -325,6 +342,9 @@ static const struct {
     {"account", "role",
      SPEC("auth account role", "NAME viewer|operator|admin", role_about, 2,
           2, "expected NAME and ROLE"), role_act},
+    {"account", "remove",
+     SPEC("auth account remove", "NAME", remove_about, 1, 1,
+          "expected one account NAME"), remove_act},
     {"token", "revoke",
      SPEC("auth token revoke", "ID", revoke_about, 1, 1,
           "expected one token ID"), revoke_act},
@@ -356,6 +376,8 @@ static const struct cli_command account_commands[] = {
     {"passwd", "set an account's password (ends its UI sessions)",
      account_simple},
     {"role", "change an account's role", account_simple},
+    {"remove", "remove an account and its tokens (not the last admin)",
+     account_simple},
 };
 
 static const struct cli_command token_commands[] = {
@@ -379,7 +401,7 @@ static int cmd_token(struct cli_ctx *ctx, int argc, char **argv)
 }
 
 static const struct cli_command auth_commands[] = {
-    {"account", "operator accounts: add, list, passwd, role", cmd_account},
+    {"account", "operator accounts: add, list, passwd, role, remove", cmd_account},
     {"token", "API tokens: create, list, revoke", cmd_token},
 };
 

@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "store/db.h"
 #include "store/sql.h"
 
 /* Run the INSERT ... RETURNING id sql: 0 with *id, HV_ECONFLICT (err not
@@ -260,6 +261,51 @@ int accounts_set_role(struct hv_db *db, const char *name, const char *role,
   if (empty(name) || empty(role))
     return hv_err_set(err, HV_EINVAL, "account role: bad arguments");
   return set(db, name, "role", role, err);
+}
+
+/* Inside remove's transaction: refuse the last admin, then delete. */
+static int remove_locked(struct hv_db *db, const struct account *a,
+                         int64_t *tokens, struct hv_err *err)
+{
+  int64_t admins = 0;
+  struct sql_args id = sql_argsf("i", a->id);
+  if (!strcmp(a->role, "admin")) {
+    if (sql_run_row(db, "SELECT COUNT(*) FROM accounts WHERE role = "
+                        "'admin' AND id <> $1", &id, &admins, 1,
+                    "account remove", err))
+      return err->code;
+    if (admins == 0)
+      return hv_err_set(err, HV_ECONFLICT,
+                        "account '%s' is the last admin: without it no "
+                        "account could manage the others; add another admin "
+                        "first (harvest auth account add NAME --role admin)",
+                        a->name);
+  }
+  if (sql_cmd(db, "DELETE FROM account_tokens WHERE account_id = $1", 0,
+              &id, tokens, "account remove (tokens)", err) ||
+      sql_cmd(db, "DELETE FROM accounts WHERE id = $1", 0, &id, NULL,
+              "account remove", err))
+    return err->code;
+  return 0;
+}
+
+int accounts_remove(struct hv_db *db, const char *name, int64_t *tokens,
+                    struct hv_err *err)
+{
+  if (!db)
+    return store_no_db(err, "account remove");
+  if (empty(name))
+    return hv_err_set(err, HV_EINVAL, "account remove: a name is required");
+  int64_t ignored = 0;
+  struct account a;
+  if (db_begin(db, err))
+    return err->code;
+  /* read inside the write transaction: no admin appears or goes between
+   * the count and the delete */
+  int rc = accounts_get(db, name, &a, NULL, 0, err);
+  if (!rc)
+    rc = remove_locked(db, &a, tokens ? tokens : &ignored, err);
+  return sql_end(db, rc, err);
 }
 
 int accounts_token_add(struct hv_db *db, int64_t account_id,

@@ -69,6 +69,16 @@ int accounts_set_password(struct hv_db *db, const char *name,
 int accounts_set_role(struct hv_db *db, const char *name, const char *role,
                       struct hv_err *err) HV_WARN_UNUSED;
 
+/* Remove account name and every token of it (API tokens and sessions:
+ * the server refuses them from the next request on), in one transaction;
+ * *tokens (may be NULL) gets how many tokens went with it. The last admin
+ * account is not removed (HV_ECONFLICT saying so: make another admin
+ * first), so a home always keeps someone who can manage accounts.
+ * HV_ENOTFOUND for an unknown name. Opens its own transaction (not inside
+ * db_begin). */
+int accounts_remove(struct hv_db *db, const char *name, int64_t *tokens,
+                    struct hv_err *err) HV_WARN_UNUSED;
+
 /* Record a token of account_id: its digest (ACCOUNTS_DIGEST_LEN hex
  * characters), kind, scope role and note; expires_at 0 = never. *id (may
  * be NULL) gets the token's id. HV_ECONFLICT for a digest already stored. */
