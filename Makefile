@@ -16,10 +16,13 @@ FUZZ_SECONDS ?= 300
 # the fuzz build: clang with libFuzzer, ASan and UBSan (tests/fuzz/README.md)
 FUZZ_CC    ?= clang
 # the tests whose code runs on several threads at once: the server and its
-# model slot, the top-n memo (test_score races it), auth's rate limits.
+# model slot, the top-n memo (test_score races it), auth's rate limits, the
+# policy table and the guards (servers under concurrent clients), and the
+# fault injection (writer threads against a server killed mid-write).
 # Not test_util: its signal test loses signals to ThreadSanitizer's own
 # delayed signal delivery (54 of 300 runs), never in the plain or ASan builds
-TSAN_TESTS  = test_server test_modelslot test_score test_auth
+TSAN_TESTS  = test_server test_modelslot test_score test_auth \
+  test_policy_table test_serve_guard test_faults
 JOBS       ?= $(shell nproc)
 # make demo works in a folder of its own, re-created on every run, so that it
 # never touches a home (./harvest-data) that holds the user's own data.

@@ -224,10 +224,65 @@ static void test_long_record_in_big_file(void **state)
   free(big);
 }
 
+/* The buffer starts at LINES_FIRST and grows to the longest line: a line
+ * of LINES_FIRST * 3 bytes is read whole (and the limit still holds); a
+ * small file stays in the first buffer. */
+static void test_lines_buffer_grows(void **state)
+{
+  size_t big = (size_t)LINES_FIRST * 3;
+  char *s = malloc(big + 16);
+  assert_non_null(s);
+  memcpy(s, "a\n", 2);
+  memset(s + 2, 'q', big);
+  memcpy(s + 2 + big, "\nb\n", 4);
+  size_t n = big + 5;
+  static const size_t chunks[] = {7, 4096, 1u << 20};
+  for (size_t k = 0; k < sizeof(chunks) / sizeof(chunks[0]); k++) {
+    struct strin in = {.s = s, .len = n, .chunk = chunks[k]};
+    struct lines l;
+    struct hv_err e = {0};
+    char *line;
+    size_t len;
+    assert_int_equal(lines_init(&l, str_read, &in, "g", 0, &e), 0);
+    assert_int_equal(l.size, LINES_FIRST);
+    assert_int_equal(lines_next(&l, &line, &len, &e), 1);
+    assert_string_equal(line, "a");
+    assert_int_equal(lines_next(&l, &line, &len, &e), 1);
+    assert_int_equal(len, big);
+    assert_true(line[0] == 'q' && line[big - 1] == 'q');
+    assert_int_equal(lines_next(&l, &line, &len, &e), 1);
+    assert_string_equal(line, "b");
+    int end = lines_next(&l, &line, &len, &e);
+    if (end != 0)
+      fail_msg("chunk %zu: %d %s", chunks[k], end, e.msg);
+    assert_true(l.size > big && l.size <= l.cap);
+    lines_free(&l);
+    /* a limit below the line: refused, as before */
+    in.pos = 0;
+    assert_int_equal(lines_init(&l, str_read, &in, "g", big - 1, &e), 0);
+    assert_int_equal(lines_next(&l, &line, &len, &e), 1);
+    assert_int_equal(lines_next(&l, &line, &len, &e), HV_EINVAL);
+    assert_non_null(strstr(e.msg, "g:2: line is longer than"));
+    lines_free(&l);
+  }
+  struct strin small = {.s = "x,y\n1,2\n", .len = 8, .chunk = 3};
+  struct lines l;
+  struct hv_err e = {0};
+  char *line;
+  size_t len;
+  assert_int_equal(lines_init(&l, str_read, &small, "s", 0, &e), 0);
+  while (lines_next(&l, &line, &len, &e) == 1) {
+  }
+  assert_int_equal(l.size, LINES_FIRST);
+  lines_free(&l);
+  free(s);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_csv_table),
+      cmocka_unit_test(test_lines_buffer_grows),
       cmocka_unit_test(test_read_error_propagates),
       cmocka_unit_test(test_lines_numbers_and_crlf),
       cmocka_unit_test(test_long_record_in_big_file),

@@ -25,6 +25,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -584,10 +585,14 @@ static void test_concurrent_writers_and_busy(void **state)
 #define KILL_WRITERS 2
 #define BATCH 3
 
+/* One writer thread: sent is read by the main thread while it writes
+ * (atomics: ThreadSanitizer found the plain int racing); acked[k] is
+ * written before sent passes k, and read after the join. */
 struct batcher {
   const struct server *s;
-  int user, sent, acked[64];
-  volatile int *stop;
+  int user, acked[64];
+  atomic_int sent;
+  atomic_int *stop;
 };
 
 static void *batcher_main(void *arg)
@@ -595,10 +600,11 @@ static void *batcher_main(void *arg)
   struct batcher *w = arg;
   struct tu_res *r = malloc(sizeof(*r));
   char body[1024];
-  for (; w->sent < 64 && !*w->stop; w->sent++) {
-    rating_body(body, sizeof(body), w->user, w->sent * BATCH, BATCH);
-    w->acked[w->sent] =
-        http(w->s, "POST", "/users/add_user_rating/", body, r) == 200;
+  for (int k = 0; k < 64 && !atomic_load(w->stop); k++) {
+    rating_body(body, sizeof(body), w->user, k * BATCH, BATCH);
+    w->acked[k] = http(w->s, "POST", "/users/add_user_rating/", body, r) ==
+                  200;
+    atomic_store(&w->sent, k + 1);
   }
   free(r);
   return NULL;
@@ -609,7 +615,7 @@ static int enough_acked(void *ud)
   struct batcher *w = ud;
   int n = 0;
   for (int i = 0; i < KILL_WRITERS; i++)
-    n += w[i].sent;
+    n += atomic_load(&w[i].sent);
   return n >= 40;
 }
 
@@ -620,22 +626,26 @@ static void test_kill_during_rating_writes(void **state)
   serving_home();
   struct server s;
   server_start(&s, "killed");
-  volatile int stop = 0;
+  atomic_int stop = 0;
   struct batcher w[KILL_WRITERS];
   pthread_t t[KILL_WRITERS];
   for (int i = 0; i < KILL_WRITERS; i++) {
-    w[i] = (struct batcher){.s = &s, .user = 10 + i, .stop = &stop};
+    memset(w[i].acked, 0, sizeof(w[i].acked));
+    w[i].s = &s;
+    w[i].user = 10 + i;
+    atomic_init(&w[i].sent, 0);
+    w[i].stop = &stop;
     assert_int_equal(pthread_create(&t[i], NULL, batcher_main, &w[i]), 0);
   }
   assert_true(tu_wait_until(enough_acked, w));
   tu_kill_group(s.pid); /* SIGKILL in the middle of the writes */
-  stop = 1;
+  atomic_store(&stop, 1);
   for (int i = 0; i < KILL_WRITERS; i++)
     pthread_join(t[i], NULL);
   expect_intact();
   int acked = 0;
   for (int i = 0; i < KILL_WRITERS; i++)
-    for (int b = 0; b < w[i].sent; b++) {
+    for (int b = 0; b < atomic_load(&w[i].sent); b++) {
       int64_t n = 0;
       for (int j = 0; j < BATCH; j++)
         n += rated(w[i].user, unrated(w[i].user, b * BATCH + j));

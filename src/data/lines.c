@@ -15,12 +15,26 @@ int lines_init(struct lines *l, lines_read_fn fn, void *ctx, const char *name,
   l->ctx = ctx;
   l->name = name ? name : "input";
   l->cap = max_line ? max_line + 1 : LINES_MAX_DEFAULT + 1;
-  l->buf = malloc(l->cap + 1);
+  l->size = l->cap < LINES_FIRST ? l->cap : LINES_FIRST;
+  l->buf = malloc(l->size + 1);
   if (!l->buf)
     return hv_err_set(err, HV_ENOMEM,
                       "out of memory for a %zu-byte line "
                       "buffer",
-                      l->cap);
+                      l->size);
+  return 0;
+}
+
+/* Double the buffer, up to cap. */
+static int grow(struct lines *l, struct hv_err *err)
+{
+  size_t size = l->size < l->cap / 2 ? l->size * 2 : l->cap;
+  char *b = realloc(l->buf, size + 1);
+  if (!b)
+    return hv_err_set(err, HV_ENOMEM,
+                      "out of memory for a %zu-byte line buffer", size);
+  l->buf = b;
+  l->size = size;
   return 0;
 }
 
@@ -39,14 +53,22 @@ static long refill(struct lines *l, struct hv_err *err)
     l->end -= l->start;
     l->start = 0;
   }
-  if (l->eof || l->end >= l->cap)
+  if (l->eof)
     return 0;
-  long n = l->read(l->ctx, l->buf + l->end, l->cap - l->end, err);
+  if ((l->end >= l->size || l->full) && l->size < l->cap) {
+    int rc = grow(l, err); /* a line that does not fit, or a big file */
+    if (rc)
+      return rc;
+  }
+  if (l->end >= l->size)
+    return 0;
+  long n = l->read(l->ctx, l->buf + l->end, l->size - l->end, err);
   if (n < 0)
     return n;
-  assert((size_t)n <= l->cap - l->end); /* lines_read_fn: at most cap */
+  assert((size_t)n <= l->size - l->end); /* lines_read_fn: at most cap */
   if (n == 0)
     l->eof = 1;
+  l->full = (size_t)n == l->size - l->end;
   l->end += (size_t)n;
   return n;
 }
@@ -57,7 +79,8 @@ static int emit(struct lines *l, size_t len, size_t skip, char **line,
                 size_t *out_len, struct hv_err *err)
 {
   char *s = l->buf + l->start;
-  assert(l->start + len + skip <= l->end && l->end <= l->cap);
+  assert(l->start + len + skip <= l->end && l->end <= l->size &&
+         l->size <= l->cap);
   l->start += len + skip;
   l->lineno++;
   if (len > 0 && s[len - 1] == '\r')
