@@ -669,7 +669,7 @@ static void test_sql_layer(void **state)
   a = sql_argsf("t", "empty");
   assert_int_equal(sql_run_ids(db, "SELECT id FROM experiments WHERE name = "
                                    "$1",
-                               &a, &ids, &n, "ids", &e),
+                               0, &a, &ids, &n, "ids", &e),
                    0);
   assert_int_equal(n, 1);
   assert_int_equal(ids[0], id);
@@ -684,8 +684,8 @@ static void test_sql_layer(void **state)
   /* a streamed result (a cursor on PostgreSQL) hands over every row */
   size_t streamed = 0, n_exp = 0;
   int64_t *all = NULL;
-  assert_int_equal(sql_run_ids(db, "SELECT id FROM experiments", NULL, &all,
-                               &n_exp, "ids", &e),
+  assert_int_equal(sql_run_ids(db, "SELECT id FROM experiments", 0, NULL,
+                               &all, &n_exp, "ids", &e),
                    0);
   free(all);
   assert_int_equal(sql_run(db, "SELECT id FROM experiments ORDER BY id",

@@ -5,9 +5,8 @@
  * its function table and its path. A backend's own connection struct puts
  * a struct hv_db first and casts back (see store/sqlite/sq.h). The table
  * holds the connection's life cycle, the SQL layer (store/sql.h: what
- * catalog.c, users.c, accounts.c, stats.c, tracking.c, registry_db.c run
- * on) and one table for each of ratings and the loader;
- * each entry is a primitive the neutral entity module (ratings.c, ...)
+ * every entity module but the loader runs on) and the bulk loader's table;
+ * each entry is a primitive the neutral module (loader.c)
  * calls after it has checked the arguments, so a backend never sees NULL
  * where the public header forbids it, and never re-implements the checks
  * or the composite operations built on top (see db.h).
@@ -123,34 +122,6 @@ struct ratings_sel {
 
 typedef int (*ratings_rec_fn)(void *ctx, const struct ratings_rec *r);
 
-struct ratings_ops {
-  int (*each)(struct hv_db *db, const struct ratings_sel *sel,
-              ratings_rec_fn fn, void *ctx, struct hv_err *err);
-  /* Delete every rating with timestamp >= from_ts. */
-  int (*delete_from)(struct hv_db *db, int64_t from_ts, struct hv_err *err);
-  /* Ascending rating ids in [first, last] (first <= last); *ids starts
-   * NULL. */
-  int (*ids)(struct hv_db *db, int64_t first, int64_t last, int64_t **ids,
-             size_t *n, struct hv_err *err);
-  /* MIN/MAX timestamp and COUNT of rating_id in [first, last]. */
-  int (*span)(struct hv_db *db, int64_t first, int64_t last, int64_t *tmin,
-              int64_t *tmax, int64_t *n, struct hv_err *err);
-  /* MAX timestamp and COUNT of rating_id outside [excl_first, excl_last]. */
-  int (*last_outside)(struct hv_db *db, int64_t excl_first, int64_t excl_last,
-                      int64_t *tmax, int64_t *n, struct hv_err *err);
-  int (*last_id)(struct hv_db *db, int64_t *id, struct hv_err *err);
-  int (*user_movies)(struct hv_db *db, int64_t uid, int64_t **ids, size_t *n,
-                     struct hv_err *err);
-  /* The ratings of uid (known to exist), oldest first. */
-  int (*user_each)(struct hv_db *db, int64_t uid, ratings_row_fn fn,
-                   void *ctx, struct hv_err *err);
-  int (*movie_avg)(struct hv_db *db, double min, double max,
-                   ratings_avg_fn fn, void *ctx, struct hv_err *err);
-  /* Insert one checked rating (source 'api'); *id gets its rating_id. */
-  int (*insert)(struct hv_db *db, const struct ratings_new *r, int64_t ts,
-                int64_t *id, struct hv_err *err);
-};
-
 /* A caller's callback and context, for a backend's row adapters. */
 struct store_cb {
   union {
@@ -206,7 +177,6 @@ struct store_backend {
   int (*schema_version)(struct hv_db *db);
   int (*check)(struct hv_db *db, struct hv_err *err);
   int (*alive)(struct hv_db *db); /* NULL: always alive (SQLite) */
-  const struct ratings_ops *ratings;
   const struct loader_ops *loader;
   const struct sql_ops *sql; /* store/sql.h */
 };

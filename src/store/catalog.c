@@ -165,7 +165,8 @@ static int q_exists(struct hv_db *db, enum catalog_table table, int64_t id,
 static int q_ids(struct hv_db *db, enum catalog_table table, int64_t **out,
                  size_t *n, struct hv_err *err)
 {
-  return sql_run_ids(db, sql_ids[table], NULL, out, n, "reading ids", err);
+  return sql_run_ids(db, sql_ids[table], 0, NULL, out, n, "reading ids",
+                     err);
 }
 
 /* The movie rows and the genre CSR as load_movies fills them. */

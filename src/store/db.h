@@ -14,19 +14,21 @@
  * Backends. The public headers of store/ name no SQL and no backend type;
  * an implementation plugs in below them, the way SQLite's VFS does:
  * - store/backend.h (private to store/) defines struct hv_db as a pointer
- *   to the backend's function table plus the path, and one table of
- *   function pointers for the two entities whose fast paths differ by
- *   dialect (struct ratings_ops: cursors, cached statements; loader_ops:
- *   bulk loads), plus the SQL layer (store/sql.h) both backends implement.
+ *   to the backend's function table plus the path; the table holds
+ *   the SQL layer both backends implement (store/sql.h: $N parameters,
+ *   typed arguments, row callbacks, cached and streamed statements) and
+ *   the bulk loader's function table (struct loader_ops), whose fast paths
+ *   differ by backend.
  * - Each entity module is backend-neutral: it checks the arguments and
  *   writes the composite operations once (an all-or-nothing rating batch,
- *   take, fingerprints, column growth). catalog.c, users.c, accounts.c,
- *   stats.c, tracking.c and registry_db.c run their SQL themselves over
- *   store/sql.h ($N parameters; no per-backend code at all); ratings.c and
- *   loader.c call their table through db->be once per primitive.
+ *   take, fingerprints, column growth). catalog.c, ratings.c, users.c,
+ *   accounts.c, stats.c, tracking.c and registry_db.c run their SQL
+ *   themselves over store/sql.h (no per-backend code at all; the few
+ *   spellings the dialects do not share are picked by sql_dialect);
+ *   loader.c calls its table through db->be once per primitive.
  * - The SQLite implementation lives in store/sqlite/ (sq.c: connection,
- *   pragmas, migrations, statement cache, the SQL layer; sq_ratings.c,
- *   sq_loader.c, sq_bulk.c) and is the only code that includes sqlite3.h.
+ *   pragmas, migrations, statement cache, the SQL layer; sq_loader.c,
+ *   sq_bulk.c) and is the only code that includes sqlite3.h.
  *   Its connection struct embeds struct hv_db as its first member.
  * - The PostgreSQL backend (libpq) is one more folder (store/pg/) filling
  *   the same tables; db_open picks it by the path ("postgresql://..."). No

@@ -1,9 +1,11 @@
 /*
- * ratings.c - the ratings, backend-neutral: argument checks, column arrays
- * grown while the backend streams rows, and the composite operations (an
- * all-or-nothing insert batch, take, the fingerprint) written once over
- * the backend's primitives. See ratings.h; the SQL is in
- * sqlite/sq_ratings.c.
+ * ratings.c - the ratings, written once for both backends over
+ * store/sql.h: argument checks, the queries (range and window reads stream:
+ * a cursor on PostgreSQL, they can cover every rating; SQLite reads ranges
+ * by the rating_id key, windows by ratings_by_time; a user's ratings and
+ * inserts run per request and are cached per connection), column arrays
+ * grown while rows stream, and the composite operations (an all-or-nothing
+ * insert batch, take, the fingerprint). See ratings.h.
  */
 #include "store/ratings.h"
 
@@ -14,11 +16,205 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/backend.h"
+#include "store/sql.h"
 #include "store/catalog.h"
 #include "store/sql.h"
 
-#define RAT(db) ((db)->be->ratings)
+#define RATING_COLS "rating_id, user_id, movie_id, rating, timestamp"
+
+static const char sql_by_id[] =
+    "SELECT " RATING_COLS " FROM ratings WHERE rating_id BETWEEN $1 AND $2 "
+    "ORDER BY rating_id";
+static const char sql_by_time[] =
+    "SELECT " RATING_COLS " FROM ratings WHERE timestamp >= $1 AND "
+    "timestamp < $2 AND NOT (rating_id BETWEEN $3 AND $4) "
+    "ORDER BY timestamp, rating_id";
+static const char sql_user_movies[] =
+    "SELECT DISTINCT movie_id FROM ratings WHERE user_id = $1 ORDER BY 1";
+static const char sql_user_ratings[] =
+    "SELECT r.rating_id, r.user_id, r.movie_id, m.title, r.rating, "
+    "r.timestamp, r.source FROM ratings r JOIN movies m ON m.id = r.movie_id "
+    "WHERE r.user_id = $1 ORDER BY r.timestamp, r.rating_id";
+static const char sql_insert[] =
+    "INSERT INTO ratings(user_id, movie_id, rating, timestamp, source) "
+    "VALUES ($1, $2, $3, $4, 'api') RETURNING rating_id";
+
+/* The args of a query on (a, b) or (a, b, c, d): i64s[0..n). */
+static struct sql_args args_i64(const int64_t *v, int n)
+{
+  struct sql_args a = {0};
+  for (int i = 0; i < n; i++)
+    sql_arg_i64(&a, v[i]);
+  return a;
+}
+
+static int rec_row(const struct sql_row *r, void *arg)
+{
+  const struct store_cb *cb = arg;
+  struct ratings_rec x = {
+      .rating_id = sql_i64(r, 0, 0),
+      .user_id = sql_i64(r, 1, 0),
+      .movie_id = sql_i64(r, 2, 0),
+      .rating = sql_f64(r, 3, 0),
+      .timestamp = sql_i64(r, 4, 0),
+  };
+  return cb->fn.rec(cb->ctx, &x);
+}
+
+static int q_each(struct hv_db *db, const struct ratings_sel *sel,
+                  ratings_rec_fn fn, void *ctx, struct hv_err *err)
+{
+  const int64_t p[4] = {sel->lo, sel->hi, sel->excl_first, sel->excl_last};
+  struct sql_args a = args_i64(p, sel->by_time ? 4 : 2);
+  struct store_cb cb = {.fn.rec = fn, .ctx = ctx};
+  return sql_run(db, sel->by_time ? sql_by_time : sql_by_id, SQL_STREAM, &a,
+                 rec_row, &cb, NULL, "reading ratings", err);
+}
+
+/* PostgreSQL: point the rating_id identity after the largest id (1 when
+ * none), as SQLite's rowid continues by itself. */
+static int q_delete_from(struct hv_db *db, int64_t from_ts,
+                         struct hv_err *err)
+{
+  struct sql_args a = args_i64(&from_ts, 1);
+  int rc = sql_cmd(db, "DELETE FROM ratings WHERE timestamp >= $1", 0, &a,
+                   NULL, "deleting the ratings taken", err);
+  if (!rc && sql_dialect(db) == SQL_PG)
+    rc = sql_cmd(db,
+                 "SELECT setval(pg_get_serial_sequence('ratings', "
+                 "'rating_id'), COALESCE(MAX(rating_id), 0) + 1, false) "
+                 "FROM ratings",
+                 0, NULL, NULL, "deleting the ratings taken", err);
+  return rc;
+}
+
+static int q_ids(struct hv_db *db, int64_t first, int64_t last, int64_t **out,
+                 size_t *n, struct hv_err *err)
+{
+  const int64_t p[2] = {first, last};
+  struct sql_args a = args_i64(p, 2);
+  return sql_run_ids(db,
+                     "SELECT rating_id FROM ratings WHERE rating_id BETWEEN $1 "
+                     "AND $2 ORDER BY rating_id",
+                     0, &a, out, n, "rating ids", err);
+}
+
+static int q_span(struct hv_db *db, int64_t first, int64_t last, int64_t *tmin,
+                  int64_t *tmax, int64_t *n, struct hv_err *err)
+{
+  const int64_t p[2] = {first, last};
+  struct sql_args a = args_i64(p, 2);
+  int64_t v[3];
+  int rc = sql_run_row(db,
+                       "SELECT COALESCE(MIN(timestamp), 0), COALESCE(MAX("
+                       "timestamp), 0), COUNT(*) FROM ratings WHERE rating_id "
+                       "BETWEEN $1 AND $2",
+                       &a, v, 3, "reading the time span of ratings", err);
+  if (!rc) {
+    *tmin = v[0];
+    *tmax = v[1];
+    *n = v[2];
+  }
+  return rc;
+}
+
+static int q_last_outside(struct hv_db *db, int64_t excl_first,
+                          int64_t excl_last, int64_t *tmax, int64_t *n,
+                          struct hv_err *err)
+{
+  const int64_t p[2] = {excl_first, excl_last};
+  struct sql_args a = args_i64(p, 2);
+  int64_t v[2];
+  int rc = sql_run_row(db,
+                       "SELECT COALESCE(MAX(timestamp), 0), COUNT(*) FROM "
+                       "ratings WHERE NOT (rating_id BETWEEN $1 AND $2)",
+                       &a, v, 2, "reading the last rating time", err);
+  if (!rc) {
+    *tmax = v[0];
+    *n = v[1];
+  }
+  return rc;
+}
+
+static int q_last_id(struct hv_db *db, int64_t *id, struct hv_err *err)
+{
+  return sql_run_row(db, "SELECT COALESCE(MAX(rating_id), 0) FROM ratings",
+                     NULL, id, 1, "reading the last rating id", err);
+}
+
+static int q_user_movies(struct hv_db *db, int64_t uid, int64_t **out,
+                         size_t *n, struct hv_err *err)
+{
+  struct sql_args a = args_i64(&uid, 1);
+  return sql_run_ids(db, sql_user_movies, SQL_CACHE, &a, out, n,
+                     "reading a user's ratings", err);
+}
+
+static int rating_row(const struct sql_row *r, void *arg)
+{
+  const struct store_cb *cb = arg;
+  const char *t = sql_text(r, 3), *s = sql_text(r, 6);
+  struct ratings_row x = {
+      .rating_id = sql_i64(r, 0, 0),
+      .user_id = sql_i64(r, 1, 0),
+      .movie_id = sql_i64(r, 2, 0),
+      .title = t ? t : "",
+      .rating = sql_f64(r, 4, 0),
+      .timestamp = sql_i64(r, 5, 0),
+      .source = s ? s : "",
+  };
+  return cb->fn.rating(cb->ctx, &x);
+}
+
+static int q_user_each(struct hv_db *db, int64_t uid, ratings_row_fn fn,
+                       void *ctx, struct hv_err *err)
+{
+  struct store_cb cb = {.fn.rating = fn, .ctx = ctx};
+  struct sql_args a = args_i64(&uid, 1);
+  return sql_run(db, sql_user_ratings, 1, &a, rating_row, &cb, NULL,
+                "reading ratings", err);
+}
+
+static int avg_row(const struct sql_row *r, void *arg)
+{
+  const struct store_cb *cb = arg;
+  const char *t = sql_text(r, 1);
+  return cb->fn.avg(cb->ctx, sql_i64(r, 0, 0), t ? t : "",
+                    sql_f64(r, 2, 0), sql_i64(r, 3, 0));
+}
+
+static int q_movie_avg(struct hv_db *db, double min, double max,
+                       ratings_avg_fn fn, void *ctx, struct hv_err *err)
+{
+  struct sql_args a = sql_argsf("ff", min, max);
+  struct store_cb cb = {.fn.avg = fn, .ctx = ctx};
+  return sql_run(db,
+                "SELECT m.id, m.title, AVG(r.rating), COUNT(*) FROM ratings r "
+                "JOIN movies m ON m.id = r.movie_id GROUP BY m.id "
+                "HAVING AVG(r.rating) BETWEEN $1 AND $2 ORDER BY m.id",
+                0, &a, avg_row, &cb, NULL, "reading averages", err);
+}
+
+static int row_id(const struct sql_row *r, void *arg)
+{
+  *(int64_t *)arg = sql_i64(r, 0, 0);
+  return 0;
+}
+
+static int q_insert(struct hv_db *db, const struct ratings_new *r, int64_t ts,
+                    int64_t *id, struct hv_err *err)
+{
+  struct sql_args a = sql_argsf("iifi", r->user_id, r->movie_id, r->rating,
+                                ts);
+  size_t n = 0;
+  int rc = sql_run(db, sql_insert, SQL_CACHE, &a, row_id, id, &n, "insert",
+                   err);
+  if (!rc && n != 1)
+    rc = hv_err_set(err, HV_EDB, "insert: no row");
+  return rc;
+}
+
+/* ---- the public functions -------------------------------------------- */
 
 /* ---- column loads ----------------------------------------------------- */
 
@@ -49,7 +245,7 @@ static int load_cols(struct hv_db *db, const struct ratings_sel *sel,
 {
   assert(out->n == 0 && !out->rating_id); /* zeroed: cap starts at 0 */
   struct cols_acc a = {out, 0};
-  int rc = RAT(db)->each(db, sel, cols_append, &a, err);
+  int rc = q_each(db, sel, cols_append, &a, err);
   if (rc == HV_ENOMEM)
     return hv_err_set(err, HV_ENOMEM, "%s: out of memory at row %zu", label,
                       out->n);
@@ -103,7 +299,7 @@ int ratings_take(struct hv_db *db, int64_t from_ts, struct ratings_cols *out,
                             .excl_first = 1, .excl_last = 0};
   int rc = load_cols(db, &sel, out, "take ratings", err);
   if (!rc)
-    rc = RAT(db)->delete_from(db, from_ts, err);
+    rc = q_delete_from(db, from_ts, err);
   if (!rc)
     rc = db_commit(db, err);
   if (rc) {
@@ -125,7 +321,7 @@ int ratings_ids(struct hv_db *db, int64_t first, int64_t last, int64_t **ids,
   if (first > last)
     return hv_err_set(err, HV_EINVAL, "rating ids: range %lld:%lld is empty",
                       (long long)first, (long long)last);
-  return RAT(db)->ids(db, first, last, ids, n, err);
+  return q_ids(db, first, last, ids, n, err);
 }
 
 int ratings_time_span(struct hv_db *db, int64_t first, int64_t last,
@@ -137,7 +333,7 @@ int ratings_time_span(struct hv_db *db, int64_t first, int64_t last,
     return hv_err_set(err, HV_EINVAL, "ratings: no database");
   if (first > last)
     return 0;
-  return RAT(db)->span(db, first, last, tmin, tmax, n, err);
+  return q_span(db, first, last, tmin, tmax, n, err);
 }
 
 int ratings_count(struct hv_db *db, int64_t first, int64_t last, int64_t *n,
@@ -158,7 +354,7 @@ int ratings_last_time_outside(struct hv_db *db, int64_t excl_first,
   *tmax = *n = 0;
   if (!db)
     return hv_err_set(err, HV_EINVAL, "ratings: no database");
-  return RAT(db)->last_outside(db, excl_first, excl_last, tmax, n, err);
+  return q_last_outside(db, excl_first, excl_last, tmax, n, err);
 }
 
 int ratings_last_id(struct hv_db *db, int64_t *id, struct hv_err *err)
@@ -166,7 +362,7 @@ int ratings_last_id(struct hv_db *db, int64_t *id, struct hv_err *err)
   *id = 0;
   if (!db)
     return hv_err_set(err, HV_EINVAL, "last rating id: no database");
-  return RAT(db)->last_id(db, id, err);
+  return q_last_id(db, id, err);
 }
 
 /* ---- per user and per movie ------------------------------------------- */
@@ -178,7 +374,7 @@ int ratings_user_movies(struct hv_db *db, int64_t user_id, int64_t **ids,
   *n = 0;
   if (!db)
     return hv_err_set(err, HV_EINVAL, "ratings: no database");
-  return RAT(db)->user_movies(db, user_id, ids, n, err);
+  return q_user_movies(db, user_id, ids, n, err);
 }
 
 int ratings_user_each(struct hv_db *db, int64_t uid, ratings_row_fn fn,
@@ -191,7 +387,7 @@ int ratings_user_each(struct hv_db *db, int64_t uid, ratings_row_fn fn,
     return known;
   if (!known)
     return hv_err_set(err, HV_ENOTFOUND, "unknown user %lld", (long long)uid);
-  return RAT(db)->user_each(db, uid, fn, ctx, err);
+  return q_user_each(db, uid, fn, ctx, err);
 }
 
 int ratings_movie_avg_each(struct hv_db *db, double min, double max,
@@ -202,7 +398,7 @@ int ratings_movie_avg_each(struct hv_db *db, double min, double max,
   if (!isfinite(min) || !isfinite(max) || min > max)
     return hv_err_set(err, HV_EINVAL,
                       "min_rating %g must not exceed max_rating %g", min, max);
-  return RAT(db)->movie_avg(db, min, max, fn, ctx, err);
+  return q_movie_avg(db, min, max, fn, ctx, err);
 }
 
 /* ---- inserts ---------------------------------------------------------- */
@@ -303,7 +499,7 @@ int ratings_insert(struct hv_db *db, const struct ratings_new *r, size_t n,
     rc = check_new(db, &scale, &r[i], i, err);
   int64_t first = 0, id = 0;
   for (size_t i = 0; i < n && !rc; i++) {
-    if ((rc = RAT(db)->insert(db, &r[i], ts, &id, err)))
+    if ((rc = q_insert(db, &r[i], ts, &id, err)))
       hv_err_prefix(err, "ratings[%zu]", i);
     if (i == 0)
       first = id;
@@ -353,7 +549,7 @@ int ratings_fingerprint(struct hv_db *db, int64_t first, int64_t last,
   struct fp_acc a = {.rows = 0};
   crypto_hash_sha256_init(&a.h);
   struct ratings_sel sel = {.by_time = 0, .lo = first, .hi = last};
-  int rc = RAT(db)->each(db, &sel, fp_row, &a, err);
+  int rc = q_each(db, &sel, fp_row, &a, err);
   if (rc) {
     hv_err_prefix(err, "fingerprinting ratings");
     return rc;

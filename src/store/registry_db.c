@@ -94,7 +94,7 @@ static int archive_others(struct hv_db *db, const char *model, int version,
   int rc = sql_run_ids(db,
                       "SELECT version FROM model_versions WHERE model = $1 "
                       "AND stage = $3 AND version != $2 ORDER BY version",
-                      &a, &vs, &n, "reading stages", err);
+                      0, &a, &vs, &n, "reading stages", err);
   if (!rc && n && !archive_existing)
     rc = hv_err_set(
         err, HV_ECONFLICT,

@@ -145,12 +145,12 @@ static int row_id(const struct sql_row *r, void *arg)
   return 0;
 }
 
-int sql_run_ids(struct hv_db *db, const char *sql, const struct sql_args *a,
-                int64_t **out, size_t *n, const char *what,
-                struct hv_err *err)
+int sql_run_ids(struct hv_db *db, const char *sql, int flags,
+                const struct sql_args *a, int64_t **out, size_t *n,
+                const char *what, struct hv_err *err)
 {
   struct ids_out o = {0};
-  int rc = sql_run(db, sql, 0, a, row_id, &o, NULL, what, err);
+  int rc = sql_run(db, sql, flags, a, row_id, &o, NULL, what, err);
   if (rc == HV_ENOMEM)
     hv_err_set(err, rc, "%s: out of memory", what);
   if (rc) {

@@ -144,9 +144,9 @@ int sql_run_row(struct hv_db *db, const char *sql, const struct sql_args *a,
 
 /* Column 0 of every row into a new array *out of *n (freed again on
  * failure). */
-int sql_run_ids(struct hv_db *db, const char *sql, const struct sql_args *a,
-                int64_t **out, size_t *n, const char *what,
-                struct hv_err *err);
+int sql_run_ids(struct hv_db *db, const char *sql, int flags,
+                const struct sql_args *a, int64_t **out, size_t *n,
+                const char *what, struct hv_err *err);
 
 /* Read row r into the zeroed element el; set *oom when a copy fails. */
 typedef void (*sql_read_fn)(const struct sql_row *r, void *el, int *oom);

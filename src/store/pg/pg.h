@@ -51,8 +51,7 @@ static inline struct pg_db *pg_of(struct hv_db *db)
   return (struct pg_db *)db;
 }
 
-/* The entity tables (pg_<entity>.c). */
-extern const struct ratings_ops pg_ratings_ops;
+/* The bulk loader's table and the SQL layer. */
 extern const struct loader_ops pg_loader_ops;
 extern const struct sql_ops pg_sql_ops; /* store/sql.h (pg.c) */
 

@@ -311,7 +311,7 @@ const struct store_backend sq_backend = {
     .open = sq_open, .close = sq_close,
     .begin = sq_begin, .commit = sq_commit, .rollback = sq_rollback,
     .schema_version = sq_schema_version, .check = sq_check,
-    .ratings = &sq_ratings_ops, .loader = &sq_loader_ops, .sql = &sq_sql_ops};
+    .loader = &sq_loader_ops, .sql = &sq_sql_ops};
 
 /* ---- store/sql.h ---------------------------------------------------- */
 
@@ -366,7 +366,9 @@ static const char *col_text(const struct sql_row *r, int c)
 
 static int64_t col_i64(const struct sql_row *r, int c, int64_t dflt)
 {
-  return sq_col_i64_or(r->h, c, dflt);
+  if (sqlite3_column_type(r->h, c) == SQLITE_NULL)
+    return dflt;
+  return sqlite3_column_int64(r->h, c);
 }
 
 static double col_f64(const struct sql_row *r, int c, double dflt)
@@ -387,28 +389,6 @@ const struct sql_ops sq_sql_ops = {
 
 /* ---- column reads, binds, loops --------------------------------------- */
 
-const char *sq_col_text(sqlite3_stmt *st, int i)
-{
-  return (const char *)sqlite3_column_text(st, i);
-}
-
-int64_t sq_col_i64_or(sqlite3_stmt *st, int i, int64_t dflt)
-{
-  if (sqlite3_column_type(st, i) == SQLITE_NULL)
-    return dflt;
-  return sqlite3_column_int64(st, i);
-}
-
-int sq_step_done(struct hv_db *db, sqlite3_stmt *st, const char *what,
-                 struct hv_err *err)
-{
-  int rc = 0;
-  if (sqlite3_step(st) != SQLITE_DONE)
-    rc = sq_fail(db, err, what);
-  sqlite3_finalize(st);
-  return rc;
-}
-
 int64_t sq_value(struct hv_db *db, const char *sql, int64_t dflt)
 {
   sqlite3_stmt *st = NULL;
@@ -420,110 +400,4 @@ int64_t sq_value(struct hv_db *db, const char *sql, int64_t dflt)
   return v;
 }
 
-int sq_grow(void **p, size_t sz, size_t *cap, size_t need)
-{
-  assert(sz > 0);
-  return store_grow(p, sz, cap, need);
-}
 
-/* Step st (first column an int64) to the end, appending column 0 to *out /
- * *n (start with NULL / 0). Does not finalize or reset st. Returns 0, or
- * HV_ENOMEM (oom_msg) / HV_EDB ("WHAT: ...") after freeing *out and setting
- * *out = NULL, *n = 0. */
-static int step_i64s(struct hv_db *db, sqlite3_stmt *st, int64_t **out,
-                     size_t *n, const char *oom_msg, const char *what,
-                     struct hv_err *err)
-{
-  assert(*out == NULL && *n == 0); /* cap starts at 0 */
-  assert(sqlite3_column_count(st) >= 1);
-  size_t cap = 0;
-  int rc, ret = 0;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (sq_grow((void **)out, sizeof(int64_t), &cap, *n + 1)) {
-      ret = hv_err_set(err, HV_ENOMEM, "%s", oom_msg);
-      break;
-    }
-    (*out)[(*n)++] = sqlite3_column_int64(st, 0);
-  }
-  if (!ret && rc != SQLITE_DONE)
-    ret = sq_fail(db, err, what);
-  if (ret) {
-    free(*out);
-    *out = NULL;
-    *n = 0;
-  }
-  return ret;
-}
-
-int sq_each_row(struct hv_db *db, sqlite3_stmt *st,
-                int (*row)(sqlite3_stmt *st, void *arg), void *arg,
-                size_t *n_rows, const char *what, struct hv_err *err)
-{
-  int rc, out = 0;
-  size_t n = 0;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    n++;
-    out = row(st, arg);
-    if (out)
-      break;
-  }
-  if (!out && rc != SQLITE_DONE)
-    out = sq_fail(db, err, what);
-  if (n_rows)
-    *n_rows = n;
-  return out;
-}
-
-int sq_run(struct hv_db *db, const char *sql, int cache, const int64_t *p,
-           int np, int (*row)(sqlite3_stmt *st, void *arg), void *arg,
-           size_t *n_rows, const char *what, struct hv_err *err)
-{
-  sqlite3_stmt *st = NULL;
-  if (cache ? sq_cached(db, sql, &st, err) : sq_prepare(db, sql, &st, err))
-    return sq_code(err);
-  for (int i = 0; i < np; i++)
-    sqlite3_bind_int64(st, i + 1, p[i]);
-  int rc = sq_each_row(db, st, row, arg, n_rows, what, err);
-  sq_release(db, st);
-  return rc;
-}
-
-int sq_run_ids(struct hv_db *db, const char *sql, int cache, const int64_t *p,
-               int np, int64_t **out, size_t *n, const char *what,
-               struct hv_err *err)
-{
-  sqlite3_stmt *st = NULL;
-  if (cache ? sq_cached(db, sql, &st, err) : sq_prepare(db, sql, &st, err))
-    return sq_code(err);
-  for (int i = 0; i < np; i++)
-    sqlite3_bind_int64(st, i + 1, p[i]);
-  char oom[128];
-  snprintf(oom, sizeof(oom), "%s: out of memory", what);
-  int rc = step_i64s(db, st, out, n, oom, what, err);
-  sq_release(db, st);
-  return rc;
-}
-
-struct row_out {
-  int64_t *out;
-  int k;
-};
-
-static int row_i64s(sqlite3_stmt *st, void *arg)
-{
-  const struct row_out *o = arg;
-  for (int i = 0; i < o->k; i++)
-    o->out[i] = sqlite3_column_int64(st, i);
-  return 0;
-}
-
-int sq_run_row(struct hv_db *db, const char *sql, const int64_t *p, int np,
-               int64_t *out, int k, const char *what, struct hv_err *err)
-{
-  struct row_out o = {out, k};
-  size_t rows = 0;
-  int rc = sq_run(db, sql, 0, p, np, row_i64s, &o, &rows, what, err);
-  if (!rc && rows != 1)
-    rc = hv_err_set(err, HV_EDB, "%s: no row", what);
-  return rc;
-}

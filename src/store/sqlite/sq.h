@@ -4,14 +4,13 @@
  * header; it is the one place sqlite3.h enters the tree.
  *
  * Design: struct sq_db embeds struct hv_db first, so a struct hv_db * of
- * this backend is a struct sq_db * (sq_of checks the tag). Queries run on
- * every request (user lookups, a user's ratings and movie ids, inserts,
- * passwords) go through a small per-connection statement cache keyed by
- * the address of their static SQL text: prepared once, reset after use.
- * Everything else is prepared, stepped and finalized per call. sq_run and
- * its two variants do a whole query (prepare or fetch from the cache, bind,
- * step every row into a callback, release) in one call; the lower helpers
- * work on a statement the caller prepared and never finalize it.
+ * this backend is a struct sq_db * (sq_of checks the tag). sq.c
+ * implements store/sql.h for SQLite: $N parameters are rewritten to ?N at
+ * prepare time; statements run on every request (SQL_CACHE: user lookups,
+ * a user's ratings and movie ids, inserts, passwords) go through a small
+ * per-connection statement cache keyed by the address of their static SQL
+ * text: prepared once, reset after use. Everything else is prepared,
+ * stepped and finalized per call.
  *
  * Threads: a connection and its statements belong to one thread.
  */
@@ -45,8 +44,7 @@ static inline struct sq_db *sq_of(struct hv_db *db)
   return (struct sq_db *)db;
 }
 
-/* The entity tables (sq_<entity>.c). */
-extern const struct ratings_ops sq_ratings_ops;
+/* The bulk loader's table and the SQL layer. */
 extern const struct loader_ops sq_loader_ops;
 extern const struct sql_ops sq_sql_ops; /* store/sql.h (sq.c) */
 
@@ -84,48 +82,8 @@ int sq_cached(struct hv_db *db, const char *sql, sqlite3_stmt **st,
  * that is not in the cache. NULL does nothing. */
 void sq_release(struct hv_db *db, sqlite3_stmt *st);
 
-/* Text of column i (borrowed until the next step), or NULL. */
-const char *sq_col_text(sqlite3_stmt *st, int i);
-
-/* Column i as int64, or dflt when it is NULL. */
-int64_t sq_col_i64_or(sqlite3_stmt *st, int i, int64_t dflt);
-
-/* Step st once expecting SQLITE_DONE, then finalize it. Returns 0, or
- * HV_EDB with "WHAT: sqlite message" in err. */
-int sq_step_done(struct hv_db *db, sqlite3_stmt *st, const char *what,
-                 struct hv_err *err);
-
 /* Column 0 of the first row of sql (no parameters), or dflt when there is
  * no row or the query fails (nothing reported: for pragmas and probes). */
 int64_t sq_value(struct hv_db *db, const char *sql, int64_t dflt);
-
-/* Grow *p (elements of size sz) to hold at least need elements, doubling
- * from 1024; *cap is updated. Returns 0 or HV_ENOMEM (*p is unchanged). */
-int sq_grow(void **p, size_t sz, size_t *cap, size_t need);
-
-/* Step st to the end, handing each row to row(st, arg); returns 0, the
- * callback's non-zero value, or HV_EDB ("WHAT: ..."). *n_rows (may be
- * NULL) gets the rows seen. Does not finalize or reset st. */
-int sq_each_row(struct hv_db *db, sqlite3_stmt *st,
-                int (*row)(sqlite3_stmt *st, void *arg), void *arg,
-                size_t *n_rows, const char *what, struct hv_err *err);
-
-/* One query, start to end: prepare sql (through the statement cache when
- * cache is set), bind the np int64 parameters p[0..np) to ?1.., step every
- * row into row(st, arg) and release the statement. Returns 0, the
- * callback's non-zero value, or HV_EDB ("WHAT: ..."). */
-int sq_run(struct hv_db *db, const char *sql, int cache, const int64_t *p,
-           int np, int (*row)(sqlite3_stmt *st, void *arg), void *arg,
-           size_t *n_rows, const char *what, struct hv_err *err);
-
-/* sq_run collecting column 0 of every row into a new array *out (*n; start
- * NULL / 0; freed again on failure). */
-int sq_run_ids(struct hv_db *db, const char *sql, int cache, const int64_t *p,
-               int np, int64_t **out, size_t *n, const char *what,
-               struct hv_err *err);
-
-/* sq_run for a query of one row: its first k int64 columns into out. */
-int sq_run_row(struct hv_db *db, const char *sql, const int64_t *p, int np,
-               int64_t *out, int k, const char *what, struct hv_err *err);
 
 #endif

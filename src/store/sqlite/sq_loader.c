@@ -167,10 +167,10 @@ static void restore_pragmas(struct sq_loader *ld)
 static int clear_catalogue(struct hv_db *db, int replace, struct hv_err *err)
 {
   int64_t have = 0;
-  if (sq_run_row(db,
-                 "SELECT (SELECT COUNT(*) FROM ratings) + "
-                 "(SELECT COUNT(*) FROM movies)",
-                 NULL, 0, &have, 1, "counting existing rows", err))
+  if (sql_run_row(db,
+                  "SELECT (SELECT COUNT(*) FROM ratings) + "
+                  "(SELECT COUNT(*) FROM movies)",
+                  NULL, &have, 1, "counting existing rows", err))
     return sq_code(err);
   if (have == 0)
     return 0;
