@@ -125,6 +125,12 @@ int rank_train(const struct hv_dataset *ds, const struct train_config *c,
                const struct train_callbacks *cb, struct train_result *res,
                struct hv_model **out, struct hv_err *err) HV_WARN_UNUSED;
 
+/* The end of a training run (train.c), both tasks: on rc != 0 free *out
+ * (NULL after) and res, return rc; else hand res to *res_out (or free it
+ * when res_out is NULL) and return 0. */
+int train_hand_over(int rc, struct train_result *res,
+                    struct train_result *res_out, struct hv_model **out);
+
 /* Row of id in the ascending ids[0..n): index + 1, or 0 when absent. */
 size_t model_lookup(const int64_t *ids, size_t n, int64_t id);
 

@@ -713,15 +713,5 @@ int rank_train(const struct hv_dataset *ds, const struct train_config *c,
   memset(&res, 0, sizeof(res));
   int rc = rt_body(&t, ds, cb, &res, out, err);
   rt_free(&t);
-  if (rc) {
-    model_free(*out);
-    *out = NULL;
-    train_result_free(&res);
-    return rc;
-  }
-  if (res_out)
-    *res_out = res;
-  else
-    train_result_free(&res);
-  return 0;
+  return train_hand_over(rc, &res, res_out, out);
 }

@@ -814,6 +814,22 @@ static int train_body(struct trainer *t, const struct hv_dataset *ds,
   return 0;
 }
 
+int train_hand_over(int rc, struct train_result *res,
+                    struct train_result *res_out, struct hv_model **out)
+{
+  if (rc) {
+    model_free(*out);
+    *out = NULL;
+    train_result_free(res);
+    return rc;
+  }
+  if (res_out)
+    *res_out = *res;
+  else
+    train_result_free(res);
+  return 0;
+}
+
 int train_run(const struct hv_dataset *ds, const struct train_config *c,
               const struct hv_model *init_from,
               const struct train_callbacks *cb, struct train_result *res_out,
@@ -848,15 +864,5 @@ int train_run(const struct hv_dataset *ds, const struct train_config *c,
   memset(&res, 0, sizeof(res));
   int rc = train_body(&t, ds, cb, &res, out, err);
   trainer_free(&t);
-  if (rc) {
-    model_free(*out);
-    *out = NULL;
-    train_result_free(&res);
-    return rc;
-  }
-  if (res_out)
-    *res_out = res;
-  else
-    train_result_free(&res);
-  return 0;
+  return train_hand_over(rc, &res, res_out, out);
 }

@@ -292,24 +292,27 @@ static int walk_pair(const double *a, size_t na, const double *b, size_t nb,
   return 0;
 }
 
-int drift_ks_sorted(const double *a, size_t na, const double *b, size_t nb,
-                    struct drift_ks *out, struct hv_err *err)
+/* drift_ks over a and b, sorted already or not. */
+static int ks_of(const double *a, size_t na, const double *b, size_t nb,
+                 int sorted, struct drift_ks *out, struct hv_err *err)
 {
   struct walk w;
-  int rc = walk_pair(a, na, b, nb, 1, 0, &w, err);
+  int rc = walk_pair(a, na, b, nb, sorted, 0, &w, err);
   if (!rc)
     ks_from_walk(&w, na, nb, out);
   return rc;
 }
 
+int drift_ks_sorted(const double *a, size_t na, const double *b, size_t nb,
+                    struct drift_ks *out, struct hv_err *err)
+{
+  return ks_of(a, na, b, nb, 1, out, err);
+}
+
 int drift_ks(const double *a, size_t na, const double *b, size_t nb,
              struct drift_ks *out, struct hv_err *err)
 {
-  struct walk w;
-  int rc = walk_pair(a, na, b, nb, 0, 0, &w, err);
-  if (!rc)
-    ks_from_walk(&w, na, nb, out);
-  return rc;
+  return ks_of(a, na, b, nb, 0, out, err);
 }
 
 /* ---- Wasserstein ------------------------------------------------------- */

@@ -60,6 +60,26 @@ static inline void store_copy_text(char *dst, size_t cap, const char *src)
   dst[n] = '\0';
 }
 
+/* The start of a backend's open: *out = NULL and a new zeroed connection
+ * of sz bytes (a backend's struct, its struct hv_db first) of backend be
+ * for path; NULL with err filled (HV_ENOMEM) when out of memory. */
+static inline struct hv_db *store_conn_new(size_t sz,
+                                           const struct store_backend *be,
+                                           const char *path,
+                                           struct hv_db **out,
+                                           struct hv_err *err)
+{
+  *out = NULL;
+  struct hv_db *db = calloc(1, sz);
+  if (!db) {
+    hv_err_set(err, HV_ENOMEM, "out of memory opening %s", path);
+    return NULL;
+  }
+  db->be = be;
+  store_copy_text(db->path, sizeof(db->path), path);
+  return db;
+}
+
 /* Fill err for a call without a database (WHAT: no database) and return
  * HV_EINVAL: the one answer every entity module gives to db == NULL. */
 static inline int store_no_db(struct hv_err *err, const char *what)

@@ -117,6 +117,21 @@ static int parse_bool(const char *v, int *out)
   return -1;
 }
 
+/* *out = va when value is a, vb when it is b; else HV_EINVAL naming
+ * both. */
+static int one_of(const char *value, const char *a, int va, const char *b,
+                  int vb, int *out, const char *what, struct hv_err *err)
+{
+  if (value && !strcmp(value, a))
+    *out = va;
+  else if (value && !strcmp(value, b))
+    *out = vb;
+  else
+    return hv_err_set(err, HV_EINVAL, "%s: '%.64s' is not %s or %s", what,
+                      value ? value : "", a, b);
+  return 0;
+}
+
 int trainrun_config_set(struct train_config *c, const char *key,
                         const char *value, const char *what,
                         struct hv_err *err)
@@ -167,24 +182,11 @@ int trainrun_config_set(struct train_config *c, const char *key,
     *(int *)(base + f->off) = b;
     return 0;
   case F_OPT:
-    if (value && !strcmp(value, "adagrad"))
-      c->optimizer = MODEL_OPT_ADAGRAD;
-    else if (value && !strcmp(value, "adam"))
-      c->optimizer = MODEL_OPT_ADAM;
-    else
-      return hv_err_set(err, HV_EINVAL, "%s: '%.64s' is not adagrad or adam",
-                        what, value ? value : "");
-    return 0;
+    return one_of(value, "adagrad", MODEL_OPT_ADAGRAD, "adam", MODEL_OPT_ADAM,
+                  &c->optimizer, what, err);
   case F_TASK:
-    if (value && !strcmp(value, "retrieval"))
-      c->task = MODEL_TASK_RETRIEVAL;
-    else if (value && !strcmp(value, "ranking"))
-      c->task = MODEL_TASK_RANKING;
-    else
-      return hv_err_set(err, HV_EINVAL,
-                        "%s: '%.64s' is not retrieval or ranking", what,
-                        value ? value : "");
-    return 0;
+    return one_of(value, "retrieval", MODEL_TASK_RETRIEVAL, "ranking",
+                  MODEL_TASK_RANKING, &c->task, what, err);
   case F_RANGE:
     return hv_parse_range(value, &c->first_rating_id, &c->last_rating_id,
                           what, err) ? HV_EINVAL : 0;

@@ -8,17 +8,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* 0 when strtoll / strtod read all of the non-empty s (up to end), else
+ * HV_EINVAL saying that s is not KIND ("an integer", "a number"). */
+static int read_whole(const char *s, const char *end, const char *kind,
+                      const char *what, struct hv_err *err)
+{
+  if (!s || !*s)
+    return hv_err_set(err, HV_EINVAL, "%s: empty value, expected %s", what,
+                      kind);
+  if (end == s || *end != '\0')
+    return hv_err_set(err, HV_EINVAL, "%s: '%.64s' is not %s", what, s,
+                      kind);
+  return 0;
+}
+
 int hv_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out,
                  const char *what, struct hv_err *err)
 {
-  if (!s || !*s)
-    return hv_err_set(err, HV_EINVAL, "%s: empty value, expected an integer",
-                      what);
   char *end = NULL;
   errno = 0;
-  long long v = strtoll(s, &end, 10);
-  if (end == s || *end != '\0')
-    return hv_err_set(err, HV_EINVAL, "%s: '%.64s' is not an integer", what, s);
+  long long v = s && *s ? strtoll(s, &end, 10) : 0;
+  int rc = read_whole(s, end, "an integer", what, err);
+  if (rc)
+    return rc;
   if (errno == ERANGE || v < min || v > max)
     return hv_err_set(err, HV_EINVAL,
                       "%s: %.64s is out of range [%lld, %lld]", what, s,
@@ -30,14 +42,12 @@ int hv_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out,
 int hv_parse_f64(const char *s, double min, double max, double *out,
                  const char *what, struct hv_err *err)
 {
-  if (!s || !*s)
-    return hv_err_set(err, HV_EINVAL, "%s: empty value, expected a number",
-                      what);
   char *end = NULL;
   errno = 0;
-  double v = strtod(s, &end);
-  if (end == s || *end != '\0')
-    return hv_err_set(err, HV_EINVAL, "%s: '%.64s' is not a number", what, s);
+  double v = s && *s ? strtod(s, &end) : 0;
+  int rc = read_whole(s, end, "a number", what, err);
+  if (rc)
+    return rc;
   if (errno == ERANGE || !isfinite(v))
     return hv_err_set(err, HV_EINVAL, "%s: '%.64s' is not a finite number",
                       what, s);

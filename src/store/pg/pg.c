@@ -421,12 +421,10 @@ static void pg_close(struct hv_db *db)
 
 static int pg_open(const char *path, struct hv_db **out, struct hv_err *err)
 {
-  *out = NULL;
-  struct pg_db *p = calloc(1, sizeof(*p));
+  struct pg_db *p = (struct pg_db *)store_conn_new(sizeof(*p), &pg_backend,
+                                                   path, out, err);
   if (!p)
-    return hv_err_set(err, HV_ENOMEM, "out of memory opening %s", path);
-  p->base.be = &pg_backend;
-  snprintf(p->base.path, sizeof(p->base.path), "%s", path);
+    return HV_ENOMEM;
   p->c = PQconnectdb(path);
   int rc = 0;
   if (!p->c || PQstatus(p->c) != CONNECTION_OK) {

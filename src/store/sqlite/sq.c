@@ -251,12 +251,10 @@ static void create_private(const char *path)
 
 static int sq_open(const char *path, struct hv_db **out, struct hv_err *err)
 {
-  *out = NULL;
-  struct sq_db *s = calloc(1, sizeof(*s));
+  struct sq_db *s = (struct sq_db *)store_conn_new(sizeof(*s), &sq_backend,
+                                                   path, out, err);
   if (!s)
-    return hv_err_set(err, HV_ENOMEM, "out of memory opening %s", path);
-  s->base.be = &sq_backend;
-  snprintf(s->base.path, sizeof(s->base.path), "%s", path);
+    return HV_ENOMEM;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
               SQLITE_OPEN_NOMUTEX;
   create_private(path);
