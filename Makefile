@@ -4,7 +4,7 @@
 # Also: make build, make asan-test (ASan+UBSan build of the tests), make
 # tsan-test (ThreadSanitizer build of the multi-threaded tests), make fuzz
 # (every libFuzzer target for FUZZ_SECONDS, clang), make fuzz-ci (30 s each,
-# as CI runs them), make deps, make bench (needs ../shared/peers; see
+# as CI runs them), make deps, make docker (the image: docs/deploy.md), make bench (needs ../shared/peers; see
 # bench/README.md), make clean.
 
 BUILD      ?= build
@@ -39,7 +39,12 @@ DEB_PACKAGES = build-essential cmake pkg-config git libsqlite3-dev \
   prometheus libpq-dev postgresql-15 python3-flasgger chromium
 FUZZ_DEB_PACKAGES = clang libclang-rt-dev
 
-.PHONY: all deps fuzz-deps install-missing build test asan-test tsan-test fuzz-build fuzz fuzz-ci demo \
+# make docker: the base image made by deploy/base-image.sh (debootstrap; no
+# registry is reachable here) when it is missing, then the Dockerfile
+DOCKER_BASE  ?= harvest-base:bookworm
+DOCKER_IMAGE ?= harvest:latest
+
+.PHONY: docker all deps fuzz-deps install-missing build test asan-test tsan-test fuzz-build fuzz fuzz-ci demo \
   bench clean
 
 all: build
@@ -61,6 +66,12 @@ install-missing:
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	fi
+
+docker:
+	@docker image inspect $(DOCKER_BASE) >/dev/null 2>&1 || deploy/base-image.sh $(DOCKER_BASE)
+	docker build --network host --build-arg BASE=$(DOCKER_BASE) \
+	  --build-arg HV_GIT_VERSION=$$(git describe --always --dirty --tags 2>/dev/null || echo unknown) \
+	  -t $(DOCKER_IMAGE) .
 
 $(BUILD)/Makefile: CMakeLists.txt
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
