@@ -112,7 +112,9 @@ echo "  $f failed of $n GETs ($rps req/s); $(grep -c . "$W/kill.log") lines from
 
 RD=$((D * 2))
 echo "== 3. rolling restart of both replicas (SIGTERM, start, ready; one at a time) under wrk ${RD}s"
-( sleep 2; for r in 1 2; do "$CL" replica $r stop; "$CL" replica $r start; sleep 1; done ) > "$W/roll.log" 2>&1 &
+# between two replicas, nginx's fail_timeout (5 s): the one just back may
+# still be marked failed, and with both out nginx sends to the backup
+( sleep 2; for r in 1 2; do "$CL" replica $r stop; "$CL" replica $r start; sleep 6; done ) > "$W/roll.log" 2>&1 &
 read -r rps n f < <(wrk_run "http://127.0.0.1:18303" "$RD")
 wait
 echo "  $f failed of $n requests ($rps req/s); restarts: $(grep -c 'replica' "$W/roll.log") of 2"

@@ -69,6 +69,14 @@ check_image() {
     "harvest "*) echo "image: $v" ;;
     *) fail "docker run $image --version: $v"; return ;;
   esac
+  # a home made by this build may be of a newer schema than an image built
+  # from an older commit can open: such an image is stale, not broken
+  local mine
+  mine=$("$bin" --version 2>&1)
+  if [ "$v" != "$mine" ]; then
+    echo "SKIP: image $image is '$v', this build '$mine' (make docker rebuilds it): serving not checked"
+    return
+  fi
   # a tiny home with a Production model, made by the built binary
   local home="$tmp/home" h="$bin --home $tmp/home"
   if ! { $h data synth --users 100 --movies 80 --ratings 3000 --days 20 \
