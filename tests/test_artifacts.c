@@ -2,6 +2,10 @@
  * test_artifacts.c - track/artifacts: logical path validation (each
  * traversal case), content addressing, dedup, immutability, checksum on
  * read, planted symlinks refused, and `harvest artifacts` end to end.
+ * On PostgreSQL (test_artifacts_pg) the same, plus the blobs kept in the
+ * database: chunks of 1 MiB, a second home with only the database URL
+ * reads them and loads the Production model, a damaged chunk refused, a
+ * damaged local copy fetched again; and --artifacts DIR on both.
  */
 #include <fcntl.h>
 #include <sodium.h>
@@ -11,15 +15,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/blobs.h"
 #include "store/db.h"
 #include "testutil.h"
 #include "track/artifacts.h"
+#include "track/registry.h"
 #include "track/runs.h"
+#include "track/uri.h"
 #include "util/fsutil.h"
 
 struct fx {
   char home[256];
   char dbpath[512];
+  char url[512];
   struct hv_db *db;
   char run[33];
 };
@@ -29,7 +37,10 @@ static int setup(void **state)
   struct fx *f = calloc(1, sizeof(*f));
   struct hv_err e = {0};
   tu_tmpdir(f->home, sizeof(f->home));
-  snprintf(f->dbpath, sizeof(f->dbpath), "%s/harvest.db", f->home);
+  char file[512];
+  snprintf(file, sizeof(file), "%s/harvest.db", f->home);
+  snprintf(f->dbpath, sizeof(f->dbpath), "%s",
+           tu_db(file, f->url, sizeof(f->url)));
   if (db_open(f->dbpath, &f->db, &e) ||
       runs_start(f->db, "a", NULL, NULL, f->run, &e))
     return -1;
@@ -207,8 +218,8 @@ static void test_put_get(void **state)
   assert_int_equal(artifacts_resolve(f->home, f->db, f->run, "missing", NULL,
                                      NULL, 0, &e),
                    HV_ENOTFOUND);
-  assert_int_equal(artifacts_verify_blob(f->home, "../../etc/passwd", -1,
-                                         NULL, 0, &e),
+  assert_int_equal(artifacts_verify_blob(f->home, f->db, "../../etc/passwd",
+                                         -1, NULL, 0, &e),
                    HV_ECORRUPT);
   assert_int_equal(artifacts_list(f->db, "0123456789abcdef0123456789abcdef",
                                   &a, &n, &e),
@@ -251,9 +262,13 @@ static void test_read(void **state)
                    HV_ENOTFOUND);
 }
 
+/* A damaged local blob (on PostgreSQL a damaged local copy is fetched
+ * again: test_db_blobs). */
 static void test_corruption_detected(void **state)
 {
   struct fx *f = *state;
+  if (tu_on_pg())
+    skip();
   struct hv_err e = {0};
   char sha[65], blob[4096];
   put_text(f, "r.txt", "original content", sha, blob);
@@ -303,6 +318,8 @@ static void test_corruption_detected(void **state)
 static void test_symlinks_refused(void **state)
 {
   struct fx *f = *state;
+  if (tu_on_pg())
+    skip(); /* a planted blob link is replaced by the database's copy */
   struct hv_err e = {0};
   char sha[65], blob[4096], outside[512], evil[512];
   const char *text = "secret outside the store";
@@ -359,7 +376,8 @@ static void test_symlinks_refused(void **state)
   assert_int_equal(artifacts_put_bytes(f->home, f->db, f->run, "s4.txt",
                                        "new", 3, NULL, &e),
                    HV_ECORRUPT);
-  assert_int_equal(artifacts_verify_blob(f->home, sha, -1, NULL, 0, &e),
+  assert_int_equal(artifacts_verify_blob(f->home, f->db, sha, -1, NULL, 0,
+                                         &e),
                    HV_ECORRUPT);
   /* nothing was created in the outside folder */
   char probe[1024];
@@ -384,13 +402,16 @@ static void test_cli(void **state)
   struct fx *f = *state;
   if (access(tu_bin(), X_OK) != 0)
     skip();
-  char cmd[2048], out[8192], src[512];
+  char cmd[2048], out[8192], src[512], home[1024];
   tu_write(f->home, "in.txt", "hello artifacts\n", src, sizeof(src));
+  /* "HOME" or "HOME --db URL": the commands below print it as one word */
+  snprintf(home, sizeof(home), "%s%s%s%s", f->home, tu_on_pg() ? " --db '" : "",
+           tu_on_pg() ? f->dbpath : "", tu_on_pg() ? "'" : "");
   snprintf(cmd, sizeof(cmd), "%s --home %s artifacts put %s notes/in.txt %s",
-           tu_bin(), f->home, f->run, src);
+           tu_bin(), home, f->run, src);
   assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
   snprintf(cmd, sizeof(cmd), "%s --home %s artifacts list %s --json",
-           tu_bin(), f->home, f->run);
+           tu_bin(), home, f->run);
   assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
   json_error_t je;
   json_t *j = json_loads(out, 0, &je);
@@ -400,13 +421,13 @@ static void test_cli(void **state)
       "notes/in.txt");
   json_decref(j);
   snprintf(cmd, sizeof(cmd), "%s --home %s artifacts get %s notes/in.txt",
-           tu_bin(), f->home, f->run);
+           tu_bin(), home, f->run);
   assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
   assert_string_equal(out, "hello artifacts\n");
   snprintf(cmd, sizeof(cmd),
            "%s --home %s artifacts get %s notes/in.txt --out %s/got.txt && "
            "cat %s/got.txt",
-           tu_bin(), f->home, f->run, f->home, f->home);
+           tu_bin(), home, f->run, f->home, f->home);
   assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
   assert_string_equal(out, "hello artifacts\n");
   static const char *const bad[] = {"../../etc/passwd", "/etc/passwd",
@@ -414,13 +435,199 @@ static void test_cli(void **state)
                                     "missing.txt"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     snprintf(cmd, sizeof(cmd), "%s --home %s artifacts get %s '%s' 2>&1",
-             tu_bin(), f->home, f->run, bad[i]);
+             tu_bin(), home, f->run, bad[i]);
     assert_int_equal(tu_run(cmd, out, sizeof(out)), 1);
     assert_non_null(strstr(out, "error"));
   }
   snprintf(cmd, sizeof(cmd), "%s --home %s artifacts get %s 2>/dev/null",
-           tu_bin(), f->home, f->run);
+           tu_bin(), home, f->run);
   assert_int_equal(tu_run(cmd, out, sizeof(out)), 2);
+}
+
+/* n pseudo-random bytes (a model's weights do not compress). */
+static char *noise(size_t n)
+{
+  char *b = malloc(n);
+  assert_non_null(b);
+  uint64_t x = 0x9e3779b97f4a7c15ULL;
+  for (size_t i = 0; i < n; i++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    b[i] = (char)(x >> 24);
+  }
+  return b;
+}
+
+/* PostgreSQL keeps the blobs: in 1 MiB chunks, read by a second home that
+ * has only the database, a damaged local copy fetched again, a damaged or
+ * missing chunk refused. */
+static void test_db_blobs(void **state)
+{
+  struct fx *f = *state;
+  if (!tu_on_pg())
+    skip();
+  struct hv_err e = {0};
+  assert_true(artifacts_in_db(f->db));
+  size_t n = 2 * BLOBS_CHUNK + 12345; /* three chunks, the last short */
+  char *data = noise(n), sha[65], want[65], q[512];
+  sha_of(data, n, want);
+  assert_int_equal(artifacts_put_bytes(f->home, f->db, f->run, "big.bin",
+                                       data, n, sha, &e),
+                   0);
+  assert_string_equal(sha, want);
+  snprintf(q, sizeof(q),
+           "SELECT COUNT(*) FROM artifact_chunks WHERE sha256 = '%s'", sha);
+  assert_int_equal(tu_q1(f->dbpath, q), 3);
+  snprintf(q, sizeof(q),
+           "SELECT size FROM artifact_blobs WHERE sha256 = '%s'", sha);
+  assert_int_equal(tu_q1(f->dbpath, q), (int64_t)n);
+  /* the same bytes again: nothing more stored */
+  assert_int_equal(artifacts_put_bytes(f->home, f->db, f->run, "again.bin",
+                                       data, n, NULL, &e),
+                   0);
+  assert_int_equal(tu_q1(f->dbpath, "SELECT COUNT(*) FROM artifact_chunks"),
+                   3);
+  int64_t size = 0;
+  assert_int_equal(blobs_size(f->db, sha, &size, &e), 0);
+  assert_int_equal(size, (int64_t)n);
+  assert_int_equal(blobs_size(f->db, "nothex", &size, &e), HV_EINVAL);
+  assert_int_equal(blobs_size(f->db, NULL, &size, &e), HV_EINVAL);
+
+  /* another host: an empty home and the database URL */
+  char other[256];
+  tu_tmpdir(other, sizeof(other));
+  char *back = NULL;
+  size_t len = 0;
+  assert_int_equal(artifacts_read(other, f->db, f->run, "big.bin", 1 << 24,
+                                  &back, &len, &e),
+                   0);
+  assert_int_equal(len, n);
+  assert_memory_equal(back, data, n);
+  free(back);
+  /* its local copy damaged: fetched again, the bytes are right */
+  char blob[1024];
+  snprintf(blob, sizeof(blob), "%s/artifacts/sha256/%.2s/%s", other, sha,
+           sha);
+  assert_int_equal(chmod(blob, 0644), 0);
+  FILE *fp = fopen(blob, "r+b");
+  fputc(data[0] ^ 1, fp);
+  fclose(fp);
+  assert_int_equal(artifacts_read(other, f->db, f->run, "big.bin", 1 << 24,
+                                  &back, &len, &e),
+                   0);
+  assert_memory_equal(back, data, n);
+  free(back);
+
+  /* a damaged chunk in the database: refused, nothing handed out */
+  tu_rmtree(other);
+  tu_tmpdir(other, sizeof(other));
+  snprintf(q, sizeof(q),
+           "UPDATE artifact_chunks SET data = overlay(data placing '\\x00' "
+           "from 7) WHERE sha256 = '%s' AND seq = 1",
+           sha);
+  assert_int_equal(tu_exec(f->dbpath, q), 0);
+  back = (char *)1;
+  assert_int_equal(artifacts_read(other, f->db, f->run, "big.bin", 1 << 24,
+                                  &back, &len, &e),
+                   HV_ECORRUPT);
+  assert_non_null(strstr(e.msg, "checksum"));
+  assert_null(back);
+  /* a missing chunk */
+  snprintf(q, sizeof(q),
+           "DELETE FROM artifact_chunks WHERE sha256 = '%s' AND seq = 2",
+           sha);
+  assert_int_equal(tu_exec(f->dbpath, q), 0);
+  assert_int_equal(artifacts_resolve(other, f->db, f->run, "big.bin", NULL,
+                                     NULL, 0, &e),
+                   HV_ECORRUPT);
+  assert_non_null(strstr(e.msg, "chunk 2 is missing"));
+  /* no temp file is left behind in the other home */
+  char tmp[512];
+  snprintf(tmp, sizeof(tmp), "ls -A %s/artifacts/tmp | wc -l", other);
+  char out[64];
+  assert_int_equal(tu_run(tmp, out, sizeof(out)), 0);
+  assert_int_equal(atoi(out), 0);
+  tu_rmtree(other);
+  free(data);
+}
+
+/* A replica on another host: only the database URL and an empty home, it
+ * resolves models:/NAME/Production to a verified local file. */
+static void test_replica_loads_production(void **state)
+{
+  struct fx *f = *state;
+  if (!tu_on_pg())
+    skip();
+  struct hv_err e = {0};
+  size_t n = BLOBS_CHUNK + 7;
+  char *data = noise(n), sha[65];
+  assert_int_equal(artifacts_put_bytes(f->home, f->db, f->run,
+                                       ARTIFACTS_MODEL_PATH, data, n, sha,
+                                       &e),
+                   0);
+  struct registry_register_opts o = {.name = "movies", .run_id = f->run,
+                                     .stage = "Production"};
+  int version = 0;
+  assert_int_equal(registry_register(f->home, f->db, &o, &version, &e), 0);
+  char other[256];
+  tu_tmpdir(other, sizeof(other));
+  struct hv_db *db2 = tu_open_db(f->dbpath); /* the replica's connection */
+  struct uri_target t;
+  assert_int_equal(uri_resolve_ex(other, db2, "models:/movies/Production", &t,
+                               &e),
+                   0);
+  assert_int_equal(t.version, version);
+  assert_non_null(strstr(t.path, other)); /* a file of the replica's home */
+  char *back = NULL;
+  size_t len = 0;
+  assert_int_equal(hv_read_file(t.path, 1 << 24, &back, &len, &e), 0);
+  assert_int_equal(len, n);
+  assert_memory_equal(back, data, n);
+  free(back);
+  assert_int_equal(registry_check(other, db2, &e), 0);
+  db_close(db2);
+  tu_rmtree(other);
+  free(data);
+}
+
+/* --artifacts DIR: blobs are files in DIR (not in the home, and not in a
+ * PostgreSQL database), read from there by any home. */
+static void test_shared_dir(void **state)
+{
+  struct fx *f = *state;
+  struct hv_err e = {0};
+  char shared[256], other[256], sha[65], blob[1024];
+  tu_tmpdir(shared, sizeof(shared));
+  tu_tmpdir(other, sizeof(other));
+  assert_int_equal(artifacts_use_dir(shared, &e), 0);
+  assert_string_equal(artifacts_dir(), shared);
+  assert_false(artifacts_in_db(f->db));
+  assert_int_equal(artifacts_put_bytes(f->home, f->db, f->run, "s.txt",
+                                       "shared bytes", 12, sha, &e),
+                   0);
+  snprintf(blob, sizeof(blob), "%s/sha256/%.2s/%s", shared, sha, sha);
+  assert_int_equal(access(blob, F_OK), 0);
+  snprintf(blob, sizeof(blob), "%s/artifacts/sha256/%.2s/%s", f->home, sha,
+           sha);
+  assert_int_equal(access(blob, F_OK), -1);
+  if (tu_on_pg())
+    assert_int_equal(tu_q1(f->dbpath, "SELECT COUNT(*) FROM artifact_blobs"),
+                     0);
+  char *back = NULL;
+  size_t len = 0;
+  assert_int_equal(artifacts_read(other, f->db, f->run, "s.txt", 100, &back,
+                                  &len, &e),
+                   0);
+  assert_memory_equal(back, "shared bytes", 12);
+  free(back);
+  char big[5000];
+  memset(big, 'a', sizeof(big) - 1);
+  big[sizeof(big) - 1] = '\0';
+  assert_int_equal(artifacts_use_dir(big, &e), HV_EINVAL);
+  assert_int_equal(artifacts_use_dir(NULL, &e), 0);
+  assert_null(artifacts_dir());
+  assert_int_equal(artifacts_in_db(f->db), tu_on_pg());
+  tu_rmtree(shared);
+  tu_rmtree(other);
 }
 
 int main(void)
@@ -433,6 +640,10 @@ int main(void)
                                       teardown),
       cmocka_unit_test_setup_teardown(test_symlinks_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cli, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_db_blobs, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_replica_loads_production, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_shared_dir, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,6 +36,8 @@ struct cli_ctx {
   const char *home; /* --home / HARVEST_HOME / ./harvest-data */
   int json;         /* --json: print machine-readable output on stdout */
   const char *db;   /* --db / HARVEST_DB; NULL: HOME/harvest.db */
+  const char *artifacts; /* --artifacts / HARVEST_ARTIFACTS; NULL: the
+                            home's, or the PostgreSQL database */
 };
 
 typedef int (*cli_fn)(struct cli_ctx *ctx, int argc, char **argv);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "track/artifacts.h"
 #include "util/parse.h"
 
 #define CLI_MAX_OPTS 96  /* flags of one command, groups included */
@@ -23,13 +24,13 @@
 #define HELP_WIDTH 79    /* help lines end before this column */
 
 /* The options every command accepts: --json, --home, --db, -h/--help
- * (t[3]), then CLI_END. ctx may be NULL (help only). --db goes with --home:
- * hidden where the command has no home. */
-static void common_table(struct cli_opt t[5], struct cli_ctx *ctx,
+ * (t[3]), --artifacts, then CLI_END. ctx may be NULL (help only). --db and
+ * --artifacts go with --home: hidden where the command has no home. */
+static void common_table(struct cli_opt t[6], struct cli_ctx *ctx,
                          const struct cli_spec *spec)
 {
   const char *jh = spec->json_help, *hh = spec->home_help;
-  memset(t, 0, 5 * sizeof(*t));
+  memset(t, 0, 6 * sizeof(*t));
   t[0] = (struct cli_opt){.type = CLI_TRUE, .name = "json",
                           .dst = ctx ? &ctx->json : NULL,
                           .help = jh ? jh : "print the result as JSON",
@@ -48,6 +49,13 @@ static void common_table(struct cli_opt t[5], struct cli_ctx *ctx,
       .flags = hh && !*hh ? CLI_HIDDEN : 0};
   t[3] = (struct cli_opt){.type = CLI_TRUE, .name = "help",
                           .short_name = 'h', .help = "show this help"};
+  t[4] = (struct cli_opt){
+      .type = CLI_STR, .name = "artifacts", .metavar = "DIR",
+      .dst = ctx ? &ctx->artifacts : NULL,
+      .help = "artifact folder shared by every host (default "
+              "$HARVEST_ARTIFACTS; none: HOME/artifacts, and a PostgreSQL "
+              "database keeps the artifacts)",
+      .flags = hh && !*hh ? CLI_HIDDEN : 0};
 }
 
 /* ---- parsing ----------------------------------------------------------- */
@@ -306,7 +314,7 @@ static int check_args(const struct cli_spec *spec, int argc, char **argv)
 int cli_parse(struct cli_ctx *ctx, const struct cli_spec *spec, int argc,
               char **argv)
 {
-  struct cli_opt common[5];
+  struct cli_opt common[6];
   struct flat f;
   struct option lo[CLI_MAX_OPTS + 1];
   char shorts[2 * CLI_MAX_OPTS + 1];
@@ -333,6 +341,8 @@ int cli_parse(struct cli_ctx *ctx, const struct cli_spec *spec, int argc,
     if (!(f.o[i]->flags & CLI_EARLY) && apply(f.o[i], optarg, &err))
       return cli_usage_error(spec->cmd, "%s", err.msg);
   }
+  if (ctx && artifacts_use_dir(ctx->artifacts, &err))
+    return cli_usage_error(spec->cmd, "%s", err.msg);
   int rc = check_args(spec, argc, argv);
   return rc ? rc : check_required(spec, &f);
 }
@@ -423,7 +433,7 @@ static void help_table(struct help *h, const struct cli_opt *t);
 
 static void help_common(struct help *h)
 {
-  struct cli_opt common[5];
+  struct cli_opt common[6];
   common_table(common, NULL, h->spec);
   h->common_done = 1;
   help_table(h, common);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "track/artifacts.h"
 
 static int cmd_help(struct cli_ctx *ctx, int argc, char **argv);
 static int cmd_version(struct cli_ctx *ctx, int argc, char **argv);
@@ -50,7 +51,8 @@ static const size_t n_commands = sizeof(commands) / sizeof(commands[0]);
 static void usage(FILE *out)
 {
   fprintf(out,
-          "Usage: harvest [--home DIR] [--db URL] <command> [options]\n\n"
+          "Usage: harvest [--home DIR] [--db URL] [--artifacts DIR] <command> "
+          "[options]\n\n"
           "Harvest trains, tracks, serves and monitors a two-tower movie\n"
           "recommender.\n\nCommands:\n");
   for (size_t i = 0; i < n_commands; i++)
@@ -61,6 +63,9 @@ static void usage(FILE *out)
           "./harvest-data)\n"
           "  --db URL     the database: postgresql://... or a SQLite file\n"
           "               (default $HARVEST_DB or HOME/harvest.db)\n"
+          "  --artifacts DIR  artifact folder shared by every host (default\n"
+          "               $HARVEST_ARTIFACTS; none: HOME/artifacts, and a\n"
+          "               PostgreSQL database keeps the artifacts)\n"
           "  --json       machine-readable output where a command reports\n"
           "  -h, --help   help; 'harvest <command> --help' for a command\n");
 }
@@ -113,6 +118,10 @@ static int parse_global(struct cli_ctx *ctx, int argc, char **argv)
       ctx->db = argv[++i];
     } else if (!strncmp(a, "--db=", 5)) {
       ctx->db = a + 5;
+    } else if (!strcmp(a, "--artifacts") && i + 1 < argc) {
+      ctx->artifacts = argv[++i];
+    } else if (!strncmp(a, "--artifacts=", 12)) {
+      ctx->artifacts = a + 12;
     } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
       usage(stdout);
       exit(0);
@@ -130,7 +139,8 @@ static int parse_global(struct cli_ctx *ctx, int argc, char **argv)
 int main(int argc, char **argv)
 {
   struct cli_ctx ctx = {.home = getenv("HARVEST_HOME"),
-                        .db = getenv("HARVEST_DB"), .json = 0};
+                        .db = getenv("HARVEST_DB"),
+                        .artifacts = getenv("HARVEST_ARTIFACTS"), .json = 0};
   if (!ctx.home || !*ctx.home)
     ctx.home = "./harvest-data";
   if (ctx.db && !*ctx.db)
@@ -140,6 +150,11 @@ int main(int argc, char **argv)
     return cmd_version(&ctx, 0, NULL);
   if (i < 0)
     return 2;
+  struct hv_err err = {0};
+  if (artifacts_use_dir(ctx.artifacts, &err)) { /* before any thread */
+    fprintf(stderr, "harvest: %s\n", err.msg);
+    return 2;
+  }
   if (i >= argc) {
     usage(stderr);
     return 2;

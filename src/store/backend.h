@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "store/accounts.h"
+#include "store/blobs.h"
 #include "store/catalog.h"
 #include "store/db.h"
 #include "store/loader.h"
@@ -183,6 +184,23 @@ struct loader_ops {
   void (*abort)(void *impl);
 };
 
+/* ---- artifact blobs ---------------------------------------------------- */
+
+/* One entry per call of blobs.h, same contract, arguments checked; put
+ * runs inside the caller's transaction. A backend that keeps artifacts as
+ * files leaves its table NULL. */
+struct blob_ops {
+  int (*size)(struct hv_db *db, const char *sha256, int64_t *size,
+              struct hv_err *err);
+  int (*put)(struct hv_db *db, const char *sha256, int64_t size,
+             blobs_fill_fn fill, void *ctx, int *added, struct hv_err *err);
+  int (*get)(struct hv_db *db, const char *sha256, blobs_take_fn take,
+             void *ctx, int64_t *size, struct hv_err *err);
+  int (*each)(struct hv_db *db,
+              int (*fn)(void *ctx, const char *sha256, int64_t size),
+              void *ctx, struct hv_err *err);
+};
+
 /* ---- the backend ------------------------------------------------------ */
 
 struct store_backend {
@@ -199,6 +217,7 @@ struct store_backend {
   int (*alive)(struct hv_db *db); /* NULL: always alive (SQLite) */
   const struct loader_ops *loader;
   const struct sql_ops *sql; /* store/sql.h */
+  const struct blob_ops *blobs; /* NULL: artifacts are files */
 };
 
 /* The schema's migrations: sq_schema_migrations[i] upgrades a database

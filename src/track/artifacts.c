@@ -11,11 +11,36 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/blobs.h"
 #include "track/runs.h"
 #include "util/fsutil.h"
 #include "util/parse.h"
 
 #define COPY_BUF (1 << 16)
+
+/* The artifact root of --artifacts / HARVEST_ARTIFACTS ("" : HOME/artifacts,
+ * and a PostgreSQL database keeps the blobs). Configuration: set by main
+ * before any thread starts, read-only afterwards. */
+static char shared_dir[4096];
+
+int artifacts_use_dir(const char *dir, struct hv_err *err)
+{
+  if (dir && strlen(dir) >= sizeof(shared_dir))
+    return hv_err_set(err, HV_EINVAL, "artifact folder name too long: "
+                      "%.64s...", dir);
+  snprintf(shared_dir, sizeof(shared_dir), "%s", dir ? dir : "");
+  return 0;
+}
+
+const char *artifacts_dir(void)
+{
+  return shared_dir[0] ? shared_dir : NULL;
+}
+
+int artifacts_in_db(const struct hv_db *db)
+{
+  return !shared_dir[0] && blobs_in_db(db);
+}
 
 int artifacts_check_path(const char *p, size_t len, struct hv_err *err)
 {
@@ -79,6 +104,12 @@ static int check_sha(const char *s, struct hv_err *err)
 static int root_path(const char *home, char *out, size_t cap,
                      struct hv_err *err)
 {
+  if (shared_dir[0]) {
+    if (strlen(shared_dir) >= cap)
+      return hv_err_set(err, HV_EINVAL, "artifact folder name too long");
+    memcpy(out, shared_dir, strlen(shared_dir) + 1);
+    return 0;
+  }
   if (!home || !*home)
     return hv_err_set(err, HV_EINVAL, "no home folder given");
   return hv_path_join(out, cap, home, "artifacts", err);
@@ -177,8 +208,8 @@ static int hash_fd(int fd, char hex[65], int64_t *size, struct hv_err *err)
 
 /* Open blob sha beneath the root (no symlinks) and verify it; *fd is
  * positioned at 0 and the caller's to close. */
-static int open_verified(const char *home, const char *sha, int64_t size,
-                         int *fd, struct hv_err *err)
+static int open_local(const char *home, const char *sha, int64_t size,
+                      int *fd, struct hv_err *err)
 {
   int root = -1, leaf = -1;
   *fd = -1;
@@ -229,11 +260,15 @@ static int open_verified(const char *home, const char *sha, int64_t size,
   return 0;
 }
 
-int artifacts_verify_blob(const char *home, const char *sha256, int64_t size,
-                          char *path, size_t cap, struct hv_err *err)
+static int open_verified(const char *home, struct hv_db *db, const char *sha,
+                         int64_t size, int *fd, struct hv_err *err);
+
+int artifacts_verify_blob(const char *home, struct hv_db *db,
+                          const char *sha256, int64_t size, char *path,
+                          size_t cap, struct hv_err *err)
 {
   int fd = -1;
-  int rc = open_verified(home, sha256, size, &fd, err);
+  int rc = open_verified(home, db, sha256, size, &fd, err);
   if (rc)
     return rc;
   close(fd);
@@ -248,11 +283,63 @@ int artifacts_verify_blob(const char *home, const char *sha256, int64_t size,
   return 0;
 }
 
-/* Stream src (fd >= 0) or data/len into a temp file beneath root/tmp while
- * hashing; on success *tmp_fd (dir) and tmp_name name the fsynced file. */
-static int spool(int root, int src, const void *data, size_t len,
-                 int *tmp_dir, char tmp_name[40], char hex[65],
-                 int64_t *size, struct hv_err *err)
+/* Where spooled bytes come from: a file (fd >= 0), memory (data, len) or
+ * a blob of the database (db, sha). */
+struct source {
+  int fd;
+  const void *data;
+  size_t len;
+  struct hv_db *db;
+  const char *sha;
+};
+
+/* The temp file being written, and the hash of what went in. */
+struct sink {
+  int out;
+  crypto_hash_sha256_state h;
+  int64_t n;
+  int werr; /* errno of a failed write, 0 */
+};
+
+static int sink_take(void *ctx, const void *data, size_t n,
+                     struct hv_err *err)
+{
+  struct sink *k = ctx;
+  crypto_hash_sha256_update(&k->h, data, n);
+  k->n += (int64_t)n;
+  if (hv_write_all(k->out, data, n) == 0)
+    return 0;
+  k->werr = errno ? errno : EIO;
+  return hv_err_set(err, hv_io_code(k->werr), "write: %s",
+                    strerror(k->werr));
+}
+
+/* Hand every byte of s to k. */
+static int feed(const struct source *s, struct sink *k, struct hv_err *err)
+{
+  if (s->db)
+    return blobs_get(s->db, s->sha, sink_take, k, NULL, err);
+  if (s->fd < 0)
+    return sink_take(k, s->data, s->len, err);
+  unsigned char *buf = malloc(COPY_BUF);
+  if (!buf)
+    return hv_err_set(err, HV_ENOMEM, "out of memory copying artifact");
+  ssize_t r;
+  int rc = 0;
+  while (!rc && (r = hv_read_some(s->fd, buf, COPY_BUF)) > 0)
+    rc = sink_take(k, buf, (size_t)r, err);
+  if (!rc && r < 0)
+    rc = hv_err_set(err, HV_EIO, "cannot read artifact source: %s",
+                    strerror(errno));
+  free(buf);
+  return rc;
+}
+
+/* Stream src into a temp file beneath root/tmp while hashing; on success
+ * *tmp_dir (dir) and tmp_name name the fsynced, read-only file. */
+static int spool(int root, const struct source *src, int *tmp_dir,
+                 char tmp_name[40], char hex[65], int64_t *size,
+                 struct hv_err *err)
 {
   int td = open_dir_beneath(root, "tmp", 1, err);
   if (td < 0)
@@ -262,44 +349,32 @@ static int spool(int root, int src, const void *data, size_t len,
   char r16[17];
   sodium_bin2hex(r16, sizeof(r16), rnd, sizeof(rnd));
   snprintf(tmp_name, 40, "put-%s", r16);
-  int out = openat(td, tmp_name,
-                   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                   0644);
-  if (out < 0) {
+  struct sink k = {.out = openat(td, tmp_name,
+                                 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+                                     O_CLOEXEC,
+                                 0644)};
+  if (k.out < 0) {
     int rc = hv_err_set(err, HV_EIO, "cannot create artifact temp file: %s",
                         strerror(errno));
     close(td);
     return rc;
   }
-  crypto_hash_sha256_state h;
-  crypto_hash_sha256_init(&h);
-  unsigned char *buf = src >= 0 ? malloc(COPY_BUF) : NULL;
-  int64_t n = 0;
-  int bad = src >= 0 && !buf;
-  if (src < 0 && !bad) {
-    crypto_hash_sha256_update(&h, data, len);
-    bad = hv_write_all(out, data, len) != 0;
-    n = (int64_t)len;
-  }
-  ssize_t r = 0;
-  while (!bad && src >= 0 && (r = hv_read_some(src, buf, COPY_BUF)) > 0) {
-    crypto_hash_sha256_update(&h, buf, (size_t)r);
-    bad = hv_write_all(out, buf, (size_t)r) != 0;
-    n += r;
-  }
-  free(buf);
-  bad = bad || r < 0 || fchmod(out, 0444) != 0 || fsync(out) != 0;
-  int saved = errno;
-  close(out);
-  if (bad) {
+  crypto_hash_sha256_init(&k.h);
+  int rc = feed(src, &k, err);
+  if (!rc && (fchmod(k.out, 0444) != 0 || fsync(k.out) != 0))
+    k.werr = errno;
+  close(k.out);
+  if (k.werr)
+    rc = hv_err_set(err, hv_io_code(k.werr),
+                    "cannot write artifact temp file tmp/%s: %s", tmp_name,
+                    strerror(k.werr));
+  if (rc) {
     unlinkat(td, tmp_name, 0);
     close(td);
-    return hv_err_set(err, hv_io_code(saved),
-                      "cannot write artifact temp file tmp/%s: %s", tmp_name,
-                      strerror(saved));
+    return rc;
   }
-  final_hex(&h, hex);
-  *size = n;
+  final_hex(&k.h, hex);
+  *size = k.n;
   *tmp_dir = td;
   return 0;
 }
@@ -315,7 +390,7 @@ static int publish(const char *home, int tmp_dir, const char *tmp_name,
     return rc;
   }
   struct hv_err ignored = {0};
-  if (open_verified(home, hex, size, &fd, &ignored) == 0) {
+  if (open_local(home, hex, size, &fd, &ignored) == 0) {
     close(fd); /* same content already stored: deduplicate */
     unlinkat(tmp_dir, tmp_name, 0);
   } else if (renameat(tmp_dir, tmp_name, leaf, hex) != 0) {
@@ -333,9 +408,87 @@ static int publish(const char *home, int tmp_dir, const char *tmp_name,
   return rc;
 }
 
+/* blobs_fill_fn: the next n bytes of the open file *ctx. */
+static int fill_from_fd(void *ctx, void *buf, size_t n, struct hv_err *err)
+{
+  size_t got = 0;
+  ssize_t r = 1;
+  while (got < n && (r = hv_read_some(*(int *)ctx, (char *)buf + got,
+                                      n - got)) > 0)
+    got += (size_t)r;
+  if (got == n)
+    return 0;
+  return hv_err_set(err, HV_EIO, "artifact blob: %s",
+                    r < 0 ? strerror(errno) : "shorter than its size");
+}
+
+/* Store the verified local blob hex (size bytes) in the database too. */
+static int upload(const char *home, struct hv_db *db, const char *hex,
+                  int64_t size, struct hv_err *err)
+{
+  int fd = -1;
+  int rc = open_local(home, hex, size, &fd, err);
+  if (!rc) {
+    rc = blobs_put(db, hex, size, fill_from_fd, &fd, NULL, err);
+    close(fd);
+  }
+  return rc;
+}
+
+/* Copy blob sha from the database into the local store (a cache of it:
+ * content-addressed, so any host may keep one), checking its hash. */
+static int download(const char *home, struct hv_db *db, const char *sha,
+                    struct hv_err *err)
+{
+  char root[4096], hex[65], tmp_name[40];
+  int rc = root_path(home, root, sizeof(root), err);
+  if (rc || (rc = hv_mkdir_p(root, err)))
+    return rc;
+  int rfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (rfd < 0)
+    return hv_err_set(err, HV_EIO, "cannot open artifact root '%.200s': %s",
+                      root, strerror(errno));
+  struct source src = {.fd = -1, .db = db, .sha = sha};
+  int tmp_dir = -1;
+  int64_t size = 0;
+  rc = spool(rfd, &src, &tmp_dir, tmp_name, hex, &size, err);
+  close(rfd);
+  if (rc)
+    return rc;
+  if (strcmp(hex, sha)) {
+    unlinkat(tmp_dir, tmp_name, 0);
+    close(tmp_dir);
+    return hv_err_set(err, HV_ECORRUPT,
+                      "artifact blob %.16s... in the database fails its "
+                      "checksum (content hashes to %.16s...); it was "
+                      "modified or damaged",
+                      sha, hex);
+  }
+  rc = publish(home, tmp_dir, tmp_name, hex, size, err);
+  close(tmp_dir);
+  return rc;
+}
+
+/* Open the verified blob sha (see open_local). When the database keeps
+ * the blobs, a local copy that is missing or damaged is fetched from it
+ * first. */
+static int open_verified(const char *home, struct hv_db *db, const char *sha,
+                         int64_t size, int *fd, struct hv_err *err)
+{
+  int rc = open_local(home, sha, size, fd, err);
+  if ((rc != HV_ENOTFOUND && rc != HV_ECORRUPT) || !artifacts_in_db(db) ||
+      check_sha(sha, err))
+    return rc;
+  if (sodium_init() < 0)
+    return hv_err_set(err, HV_EINTERNAL, "libsodium failed to initialise");
+  if ((rc = download(home, db, sha, err)))
+    return rc;
+  return open_local(home, sha, size, fd, err);
+}
+
 static int put_common(const char *home, struct hv_db *db, const char *run_id,
-                      const char *logical, int src, const void *data,
-                      size_t len, char sha_out[65], struct hv_err *err)
+                      const char *logical, const struct source *src,
+                      char sha_out[65], struct hv_err *err)
 {
   if (runs_check_id(run_id, err) ||
       artifacts_check_path(logical, logical ? strlen(logical) : 0, err))
@@ -355,12 +508,14 @@ static int put_common(const char *home, struct hv_db *db, const char *run_id,
                       root, strerror(errno));
   int tmp_dir = -1;
   int64_t size = 0;
-  rc = spool(rfd, src, data, len, &tmp_dir, tmp_name, hex, &size, err);
+  rc = spool(rfd, src, &tmp_dir, tmp_name, hex, &size, err);
   close(rfd);
   if (!rc) {
     rc = publish(home, tmp_dir, tmp_name, hex, size, err);
     close(tmp_dir);
   }
+  if (!rc && artifacts_in_db(db))
+    rc = upload(home, db, hex, size, err);
   if (rc) { /* nothing was recorded; the temp file is gone */
     hv_err_prefix(err, "artifact '%s' of run %s in %s", logical, run_id,
                   root);
@@ -388,8 +543,8 @@ int artifacts_put_file(const char *home, struct hv_db *db, const char *run_id,
     return hv_err_set(err, HV_EINVAL, "'%.200s' is not a regular file",
                       src_path);
   }
-  int rc = put_common(home, db, run_id, logical_path, fd, NULL, 0, sha256,
-                      err);
+  struct source src = {.fd = fd};
+  int rc = put_common(home, db, run_id, logical_path, &src, sha256, err);
   close(fd);
   return rc;
 }
@@ -401,8 +556,8 @@ int artifacts_put_bytes(const char *home, struct hv_db *db,
 {
   if (len && !data)
     return hv_err_set(err, HV_EINVAL, "artifact data is NULL");
-  return put_common(home, db, run_id, logical_path, -1, len ? data : "", len,
-                    sha256, err);
+  struct source src = {.fd = -1, .data = len ? data : "", .len = len};
+  return put_common(home, db, run_id, logical_path, &src, sha256, err);
 }
 
 int artifacts_list(struct hv_db *db, const char *run_id,
@@ -428,7 +583,7 @@ static int open_artifact(const char *home, struct hv_db *db,
   int rc = tracking_artifact_get(db, run_id, logical, meta, err);
   if (rc)
     return rc;
-  rc = open_verified(home, meta->sha256, meta->size, fd, err);
+  rc = open_verified(home, db, meta->sha256, meta->size, fd, err);
   if (rc) {
     hv_err_prefix(err, "run %s artifact '%.200s'", run_id, logical);
     free(meta->path);
@@ -459,8 +614,8 @@ int artifacts_resolve(const char *home, struct hv_db *db, const char *run_id,
   if (rc)
     return rc;
   close(fd);
-  if (path && (rc = artifacts_verify_blob(home, m.sha256, m.size, path, cap,
-                                          err))) {
+  if (path && (rc = artifacts_verify_blob(home, db, m.sha256, m.size, path,
+                                          cap, err))) {
     free(m.path);
     return rc;
   }

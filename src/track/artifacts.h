@@ -10,6 +10,17 @@
  * never a record without its file. Reads re-hash the bytes and refuse a
  * mismatch (HV_ECORRUPT).
  *
+ * Where blobs live. A SQLite home keeps them in <home>/artifacts. A
+ * PostgreSQL database keeps them in the database (store/blobs.h: 1 MiB
+ * chunks keyed by the hash), so a replica on another host loads the
+ * Production model with only the database URL: every write stores the
+ * blob there too, and a read whose local copy is missing or damaged first
+ * fetches it from the database into <home>/artifacts (hashed on the way,
+ * refused on a mismatch, then verified again as any local blob).
+ * --artifacts DIR / HARVEST_ARTIFACTS (artifacts_use_dir) names a folder
+ * that replaces <home>/artifacts, e.g. one every host mounts: blobs then
+ * stay files there on either backend, and the database holds none.
+ *
  * Path safety (MLflow's CVE-2023-1177, -2356, -2780, -6831, -6909,
  * CVE-2024-1560 were all path traversal): logical paths are only database
  * keys and never become file names; they are still validated
@@ -37,6 +48,18 @@ struct hv_db;
 #define ARTIFACTS_MAX_COMPONENT 255 /* bytes between two '/' */
 #define ARTIFACTS_MODEL_PATH "model/model.hvm" /* a run's model file */
 
+/* Use the folder dir as the artifact root instead of <home>/artifacts
+ * (NULL or "": back to the default). Configuration: call before any
+ * thread starts. HV_EINVAL when the name is too long. */
+int artifacts_use_dir(const char *dir, struct hv_err *err) HV_WARN_UNUSED;
+
+/* The folder of artifacts_use_dir (borrowed), NULL when none was set. */
+const char *artifacts_dir(void);
+
+/* 1 when db keeps the blobs (PostgreSQL without --artifacts), 0 when they
+ * are files only. */
+int artifacts_in_db(const struct hv_db *db);
+
 /* 0 when p[0..len) is a safe logical path: relative, '/'-separated, no
  * empty, "." or ".." component, no backslash, NUL or control byte, at most
  * ARTIFACTS_MAX_PATH bytes and ARTIFACTS_MAX_COMPONENT per component.
@@ -60,13 +83,15 @@ int artifacts_put_bytes(const char *home, struct hv_db *db,
                         struct hv_err *err) HV_WARN_UNUSED;
 
 /* Check that the blob sha256 exists beneath the artifact root (no symlinks),
- * is a regular file of size bytes (size < 0: any) and hashes to sha256.
+ * is a regular file of size bytes (size < 0: any) and hashes to sha256;
+ * when db keeps the blobs, a missing or damaged local copy is fetched
+ * from it first.
  * path (may be NULL; cap bytes) receives its file name for readers such as
  * the model loader. HV_ENOTFOUND when missing, HV_ECORRUPT on a mismatch or
  * a planted symlink. */
-int artifacts_verify_blob(const char *home, const char *sha256, int64_t size,
-                          char *path, size_t cap,
-                          struct hv_err *err) HV_WARN_UNUSED;
+int artifacts_verify_blob(const char *home, struct hv_db *db,
+                          const char *sha256, int64_t size, char *path,
+                          size_t cap, struct hv_err *err) HV_WARN_UNUSED;
 
 /* Look up artifact logical_path of run_id and verify it as above; meta (may
  * be NULL) gets the record (free meta->path), path its blob file name. */

@@ -264,8 +264,8 @@ static const char **last_stages(const struct registry_model *m, int *maxv)
   return last;
 }
 
-static int check_versions(const char *home, const struct registry_model *m,
-                          struct hv_err *err)
+static int check_versions(const char *home, struct hv_db *db,
+                          const struct registry_model *m, struct hv_err *err)
 {
   int maxv = 0, prod = 0, rc = 0;
   const char **last = last_stages(m, &maxv);
@@ -280,7 +280,8 @@ static int check_versions(const char *home, const struct registry_model *m,
                       "model '%s' version %d is in %s but the audit log "
                       "says %s",
                       m->name, v->version, v->stage, want ? want : "nothing");
-    else if (artifacts_verify_blob(home, v->sha256, v->size, NULL, 0, err)) {
+    else if (artifacts_verify_blob(home, db, v->sha256, v->size, NULL, 0,
+                                   err)) {
       hv_err_prefix(err, "model '%s' version %d", m->name, v->version);
       rc = HV_ECORRUPT;
     }
@@ -335,7 +336,7 @@ static int check_model(const char *home, struct hv_db *db, const char *name,
   int rc = registry_db_get(db, name, &m, err);
   if (rc)
     return rc;
-  rc = check_versions(home, &m, err);
+  rc = check_versions(home, db, &m, err);
   if (!rc)
     rc = check_aliases(&m, err);
   registry_db_model_free(&m);

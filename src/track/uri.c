@@ -28,7 +28,8 @@ static int set_str(char *dst, size_t cap, const char *src, size_t len,
 }
 
 /* Fill t from a registry version and verify its blob. */
-static int from_version(const char *home, const struct registry_version *v,
+static int from_version(const char *home, struct hv_db *db,
+                        const struct registry_version *v,
                         struct uri_target *t, struct hv_err *err)
 {
   t->version = v->version;
@@ -37,7 +38,7 @@ static int from_version(const char *home, const struct registry_version *v,
   snprintf(t->artifact_path, sizeof(t->artifact_path), "%s",
            v->artifact_path ? v->artifact_path : "");
   snprintf(t->sha256, sizeof(t->sha256), "%s", v->sha256);
-  int rc = artifacts_verify_blob(home, v->sha256, v->size, t->path,
+  int rc = artifacts_verify_blob(home, db, v->sha256, v->size, t->path,
                                  sizeof(t->path), err);
   if (rc)
     hv_err_prefix(err, "model '%s' version %d", v->model, v->version);
@@ -79,7 +80,7 @@ static int resolve_models(const char *home, struct hv_db *db,
   struct registry_version v;
   if ((rc = registry_db_find(db, t->model, version, alias, stage, &v, err)))
     return rc;
-  rc = from_version(home, &v, t, err);
+  rc = from_version(home, db, &v, t, err);
   registry_db_version_free(&v);
   return rc;
 }

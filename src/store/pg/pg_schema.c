@@ -8,7 +8,7 @@
  * for column, so a database moves between the backends table by table and
  * a migration is written once. The translation is word by word: INTEGER is
  * BIGINT (an INTEGER PRIMARY KEY, SQLite's rowid, an identity column), REAL
- * is DOUBLE PRECISION, WITHOUT ROWID goes, strftime('%s','now') is the
+ * is DOUBLE PRECISION, BLOB is BYTEA, WITHOUT ROWID goes, strftime('%s','now') is the
  * epoch, the column "user" is quoted. What SQLite's code reads from the
  * rowid comes as an explicit column after the migration that made the
  * table (pg_schema_extra): runs.seq and metrics.id, the insertion order.
@@ -27,6 +27,7 @@ static const char *const words[][2] = {
                             "PRIMARY KEY"},
     {"INTEGER", "BIGINT"},
     {"REAL", "DOUBLE PRECISION"},
+    {"BLOB", "BYTEA"},
     {" WITHOUT ROWID", ""},
     {"strftime('%s','now')", "extract(epoch from now())"},
     {" user TEXT", " \"user\" TEXT"},
@@ -37,6 +38,10 @@ static const char *const extra[] = {
     [1] = ";ALTER TABLE runs ADD COLUMN seq BIGINT GENERATED ALWAYS AS "
           "IDENTITY;ALTER TABLE metrics ADD COLUMN id BIGINT GENERATED "
           "ALWAYS AS IDENTITY PRIMARY KEY",
+    /* chunks are hashes' bytes (model weights): compressing them gains
+     * little and costs every read */
+    [4] = ";ALTER TABLE artifact_chunks ALTER COLUMN data SET STORAGE "
+          "EXTERNAL",
 };
 
 static int word_char(char c)

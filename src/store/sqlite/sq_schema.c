@@ -188,6 +188,25 @@ const char *const sq_schema_migrations[] = {
     "ALTER TABLE datasets ADD COLUMN rating_step REAL NOT NULL DEFAULT 0.5;"
     "UPDATE datasets SET rating_min = 1, rating_step = 1"
     "  WHERE name IN ('ml-100k', 'ml-1m', 'synth');",
+    /* 5: artifact blobs kept in the database, PostgreSQL's default artifact
+     * store (store/blobs.h), so any host reaching the database can load a
+     * model: a blob is named by the SHA-256 of its bytes and cut into
+     * chunks of 1 MiB (seq 0, 1, ...); its row is written in the
+     * transaction of its chunks, so a listed blob is complete. A SQLite
+     * home keeps blobs as files (track/artifacts.h) and these tables
+     * empty. */
+    "CREATE TABLE artifact_blobs ("
+    "  sha256 TEXT PRIMARY KEY,"
+    "  size INTEGER NOT NULL CHECK (size >= 0),"
+    "  created_at REAL NOT NULL"
+    ");"
+    "CREATE TABLE artifact_chunks ("
+    "  sha256 TEXT NOT NULL REFERENCES artifact_blobs(sha256)"
+    "    ON DELETE CASCADE,"
+    "  seq INTEGER NOT NULL CHECK (seq >= 0),"
+    "  data BLOB NOT NULL,"
+    "  PRIMARY KEY (sha256, seq)"
+    ") WITHOUT ROWID;",
 };
 
 const int sq_schema_count =
