@@ -439,6 +439,21 @@ static void test_cli(void **state)
   assert_non_null(strstr(out, "rmse_gender_F"));
   assert_non_null(strstr(out, "baseline_mean_rmse"));
   assert_non_null(strstr(out, "ranking"));
+  /* retrieve, then rank from the CLI */
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s train --dim 8 --epochs 1 --threads 1 --out %s/m.hvm "
+           ">/dev/null 2>&1 && %s --home %s recommend --model %s/m.hvm "
+           "--ranker %s/r.hvm --candidates 20 --user 3 -n 4 --json",
+           bin, dir, dir, bin, dir, dir, dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_non_null(strstr(out, "\"stage\": \"ranking\""));
+  assert_non_null(strstr(out, "predicted_rating"));
+  assert_non_null(strstr(out, "retrieval_score"));
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s recommend --model %s/r.hvm --ranker %s/m.hvm "
+           "--user 3 2>&1", bin, dir, dir, dir);
+  assert_int_not_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_non_null(strstr(out, "not a ranking model"));
   /* tune: ranks by rmse, lower first; registers the best */
   snprintf(cmd, sizeof(cmd),
            "%s --home %s tune --task ranking --dim 8 --epochs 2 --threads 1 "

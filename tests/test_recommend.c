@@ -5,7 +5,8 @@
  * rated in the database, and bad input fails with a message naming the
  * field: NULL arguments, an unknown user, a negative user, n out of range
  * or above the list's room, exclusions without a database, a failing
- * database; recommend_list_alloc's bounds.
+ * database; recommend_list_alloc's bounds. Retrieve-then-rank against a
+ * naive re-ordering of retrieval's candidates.
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -199,6 +200,118 @@ static void test_bad_input(void **state)
   assert_int_equal(recommend_user(f->db, &q, NULL, &e), HV_EINVAL);
 }
 
+/* A ranking model over the fixture's ids (users 10..80, movies 1..79
+ * odd), trained on a few ratings with structure. */
+static struct hv_model *fx_ranker(void)
+{
+  enum { R = NU * 12 };
+  static int64_t rid[R], uid[R], mid[R], ts[R];
+  static float y[R];
+  for (int i = 0; i < R; i++) {
+    rid[i] = i + 1;
+    uid[i] = 10 * (1 + i % NU);
+    mid[i] = 1 + 2 * ((i * 7) % NM);
+    y[i] = (float)(1 + (uid[i] / 10 + mid[i]) % 5);
+    ts[i] = i;
+  }
+  struct hv_dataset ds;
+  memset(&ds, 0, sizeof(ds));
+  ds.ratings = (struct ratings_cols){R, rid, uid, mid, y, ts};
+  ds.first_rating_id = 1;
+  ds.last_rating_id = R;
+  struct train_config c;
+  train_config_ranking(&c);
+  c.dim = 4;
+  c.hidden = 4;
+  c.epochs = 3;
+  c.batch = 16;
+  c.threads = 1;
+  struct hv_model *m = NULL;
+  struct hv_err e = {0};
+  assert_int_equal(train_run(&ds, &c, NULL, NULL, NULL, &m, &e), 0);
+  return m;
+}
+
+/* Retrieve, then rank: the answer is retrieval's top K re-ordered by the
+ * ranker's predictions (ties lower id first), computed here naively;
+ * memo or not; K below n is n; bad rankers and K are refused. */
+static void test_retrieve_then_rank(void **state)
+{
+  struct fx *f = *state;
+  struct hv_err e = {0};
+  struct hv_model *rk = fx_ranker();
+  struct hv_topcache *memo = model_topcache_new(f->m, 12);
+  static const struct {
+    int64_t user;
+    int n, k, memo, excl;
+  } cases[] = {{30, 5, 20, 0, 0}, {30, 5, 12, 1, 0}, {30, 5, 12, 1, 0},
+               {40, 10, 0, 1, 0}, {50, 8, 3, 0, 0},  {30, 5, 20, 0, 1},
+               {20, 40, 40, 1, 0}};
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    static const int64_t ex[] = {1, 7, 9, 81};
+    int K = cases[i].k ? cases[i].k : RECOMMEND_DEFAULT_CANDIDATES;
+    K = K < cases[i].n ? cases[i].n : K;
+    int64_t ids[100];
+    float sc[100], pr[100];
+    int got = reference(f->m, cases[i].user, K, cases[i].excl ? ex : NULL,
+                        cases[i].excl ? 4 : 0, ids, sc);
+    assert_int_equal(model_rank_predict(rk, cases[i].user, ids, (size_t)got,
+                                        pr, &e), 0);
+    /* naive: selection by (prediction desc, id asc) */
+    int used[100] = {0}, want_n = got < cases[i].n ? got : cases[i].n;
+    struct recommend_query q = {.model = f->m,
+                                .memo = cases[i].memo ? memo : NULL,
+                                .user = cases[i].user, .n = cases[i].n,
+                                .ranker = rk, .candidates = cases[i].k,
+                                .exclude_rated = cases[i].excl};
+    assert_int_equal(recommend_user(f->db, &q, &f->l, &e), 0);
+    assert_true(f->l.ranked);
+    assert_int_equal(f->l.k, want_n);
+    for (int j = 0; j < want_n; j++) {
+      int b = -1;
+      for (int c = 0; c < got; c++)
+        if (!used[c] && (b < 0 || pr[c] > pr[b] ||
+                         (pr[c] == pr[b] && ids[c] < ids[b])))
+          b = c;
+      used[b] = 1;
+      assert_int_equal(f->l.movie_ids[j], ids[b]);
+      assert_true(f->l.scores[j] == pr[b]);
+      assert_true(f->l.retrieval_scores[j] == sc[b]);
+    }
+  }
+  /* without a ranker: retrieval's order, its scores in both columns */
+  struct recommend_query q = {.model = f->m, .user = 30, .n = 5};
+  assert_int_equal(recommend_user(f->db, &q, &f->l, &e), 0);
+  assert_false(f->l.ranked);
+  assert_true(f->l.retrieval_scores[0] == f->l.scores[0]);
+  /* bad: the ranker is a retrieval model; the model a ranker; K out of
+   * range; no candidate buffer */
+  q = (struct recommend_query){.model = f->m, .user = 30, .n = 5,
+                               .ranker = f->m};
+  assert_int_equal(recommend_user(f->db, &q, &f->l, &e), HV_EINVAL);
+  assert_non_null(strstr(e.msg, "not a ranking model"));
+  q.model = rk;
+  q.ranker = rk;
+  assert_int_equal(recommend_user(f->db, &q, &f->l, &e), HV_EINVAL);
+  assert_non_null(strstr(e.msg, "cannot retrieve"));
+  q.model = f->m;
+  q.candidates = RECOMMEND_MAX_CANDIDATES + 1;
+  assert_int_equal(recommend_user(f->db, &q, &f->l, &e), HV_EINVAL);
+  assert_non_null(strstr(e.msg, "candidates"));
+  q.candidates = -1;
+  assert_int_equal(recommend_user(f->db, &q, &f->l, &e), HV_EINVAL);
+  struct recommend_list nocand = f->l;
+  nocand.cands = NULL;
+  q.candidates = 10;
+  assert_int_equal(recommend_user(f->db, &q, &nocand, &e), HV_EINVAL);
+  assert_non_null(strstr(e.msg, "more than the list holds"));
+  /* an unknown user is retrieval's answer, unchanged */
+  q.user = 31;
+  assert_int_equal(recommend_user(f->db, &q, &f->l, &e), HV_ENOTFOUND);
+  model_topcache_free(memo);
+  model_free(rk);
+}
+
 /* A database that fails (its ratings table dropped behind the store's
  * back) fails the call with the store's error. */
 static void test_db_failure(void **state)
@@ -255,6 +368,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_same_as_model),
       cmocka_unit_test(test_exclude_rated),
+      cmocka_unit_test(test_retrieve_then_rank),
       cmocka_unit_test(test_bad_input),
       cmocka_unit_test(test_db_failure),
       cmocka_unit_test(test_list_alloc),

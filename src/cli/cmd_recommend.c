@@ -23,14 +23,20 @@ static const char rec_about[] =
     "Score every movie for the user (dot product of the towers) and\n"
     "print the best n (ties: lower movie id first). --exclude-rated\n"
     "skips the movies the user has rated in the database.\n"
+    "--ranker URI (a model trained with --task ranking) re-orders\n"
+    "retrieval's top --candidates K (default 100) by predicted rating:\n"
+    "retrieve, then rank; both scores are printed.\n"
     "--bench N also times N recommendation calls (round-robin over\n"
     "all the model's users, no exclusions) and prints the mean\n"
     "microseconds per call (scoring every movie + top-n).\n";
 
 static int print_recs(const struct cli_ctx *ctx, struct hv_db *db,
-                      int64_t user, const int64_t *ids, const float *sc,
-                      int got, struct hv_err *err)
+                      int64_t user, const struct recommend_list *l,
+                      struct hv_err *err)
 {
+  const int64_t *ids = l->movie_ids;
+  const float *sc = l->scores;
+  const int got = l->k;
   char title[512];
   json_t *arr = ctx->json ? json_array() : NULL;
   for (int i = 0; i < got; i++) {
@@ -42,17 +48,28 @@ static int print_recs(const struct cli_ctx *ctx, struct hv_db *db,
       json_decref(arr);
       return rc;
     }
-    if (arr)
+    if (arr && l->ranked)
+      json_array_append_new(
+          arr, json_pack("{s:i, s:I, s:s, s:f, s:f, s:f}", "rank", i + 1,
+                         "movie_id", (json_int_t)ids[i], "title", title,
+                         "score", (double)sc[i], "predicted_rating",
+                         (double)sc[i], "retrieval_score",
+                         (double)l->retrieval_scores[i]));
+    else if (arr)
       json_array_append_new(arr, json_pack("{s:i, s:I, s:s, s:f}", "rank",
                                            i + 1, "movie_id",
                                            (json_int_t)ids[i], "title", title,
                                            "score", (double)sc[i]));
+    else if (l->ranked)
+      printf("%3d  %6lld  %6.3f  %8.4f  %s\n", i + 1, (long long)ids[i],
+             (double)sc[i], (double)l->retrieval_scores[i], CLI_SAFE(title));
     else
       printf("%3d  %6lld  %8.4f  %s\n", i + 1, (long long)ids[i],
              (double)sc[i], CLI_SAFE(title));
   }
   if (arr)
-    cli_print_json(json_pack("{s:I, s:o}", "user_id", (json_int_t)user,
+    cli_print_json(json_pack("{s:I, s:s, s:o}", "user_id", (json_int_t)user,
+                             "stage", l->ranked ? "ranking" : "retrieval",
                              "recommendations", arr));
   return 0;
 }
@@ -77,8 +94,8 @@ static int run_bench(const struct hv_model *m, int n, int64_t iters,
 }
 
 struct rec_args {
-  const char *model;
-  int64_t user, n, bench;
+  const char *model, *ranker;
+  int64_t user, n, bench, candidates;
   int excl;
 };
 
@@ -95,12 +112,19 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
        .lo = 1, .hi = 100000},
       {CLI_OPT(CLI_TRUE, "exclude-rated", 0, NULL,
                "skip the movies the user has rated", &a->excl)},
+      {CLI_OPT(CLI_STR, "ranker", 0, "URI",
+               "a ranking model (--task ranking) to order the candidates",
+               &a->ranker)},
+      {CLI_OPT(CLI_I64, "candidates", 0, "K",
+               "with --ranker: how many movies retrieval proposes (100)",
+               &a->candidates), .lo = 1, .hi = RECOMMEND_MAX_CANDIDATES},
       {CLI_OPT(CLI_I64, "bench", 0, "N", "also time N calls (see above)",
                &a->bench), .lo = 1, .hi = 100000000},
       CLI_OPTS_END};
   const struct cli_spec spec = {
       .cmd = "recommend",
       .usage = "--model URI --user ID [-n 10]\n"
+               "                         [--ranker URI [--candidates K]]\n"
                "                         [--exclude-rated] [--json]",
       .about = rec_about,
       .opts = opts,
@@ -110,13 +134,13 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
 
 int cmd_recommend(struct cli_ctx *ctx, int argc, char **argv)
 {
-  struct rec_args a = {NULL, -1, 10, 0, 0};
+  struct rec_args a = {NULL, NULL, -1, 10, 0, 0, 0};
   int rc = parse(ctx, argc, argv, &a);
   if (rc)
     return cli_parse_rc(rc);
   struct hv_err err = {0};
   struct hv_db *db = NULL;
-  struct hv_model *m = NULL;
+  struct hv_model *m = NULL, *ranker = NULL;
   struct recommend_list l = {0};
   char path[4096];
   rc = cli_open_home(ctx, &db, &err);
@@ -124,19 +148,30 @@ int cmd_recommend(struct cli_ctx *ctx, int argc, char **argv)
     rc = uri_resolve(ctx->home, db, a.model, path, sizeof(path), &err);
   if (!rc)
     rc = model_load(path, &m, &err);
+  if (!rc && a.ranker) {
+    rc = uri_resolve(ctx->home, db, a.ranker, path, sizeof(path), &err);
+    if (!rc)
+      rc = model_load(path, &ranker, &err);
+    if (rc)
+      hv_err_prefix(&err, "--ranker %s", a.ranker);
+  }
+  if (!rc && a.candidates && !ranker)
+    rc = hv_err_set(&err, HV_EUSAGE, "--candidates needs --ranker");
   if (!rc)
     rc = recommend_list_alloc(&l, m, (int)a.n, &err);
   if (!rc) {
     struct recommend_query q = {.model = m, .user = a.user, .n = (int)a.n,
-                                .exclude_rated = a.excl};
+                                .exclude_rated = a.excl, .ranker = ranker,
+                                .candidates = (int)a.candidates};
     rc = recommend_user(db, &q, &l, &err);
   }
   if (!rc)
-    rc = print_recs(ctx, db, a.user, l.movie_ids, l.scores, l.k, &err);
+    rc = print_recs(ctx, db, a.user, &l, &err);
   if (!rc && a.bench)
     rc = run_bench(m, (int)a.n, a.bench, l.movie_ids, l.scores, l.scratch,
                    &err);
   recommend_list_free(&l);
+  model_free(ranker);
   model_free(m);
   db_close(db);
   return rc ? cli_report(&err) : 0;
