@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "model/model.h"
+#include "recommend/recommend.h"
 #include "serve/http/server.h"
 #include "store/catalog.h"
 #include "store/db.h"
@@ -59,6 +60,7 @@ static const char *const hostile_titles[] = {
 /* ---- fixture: home with catalogue and two models ------------------------ */
 
 static char g_home[256], g_db[512], g_m1[512], g_m2[512], g_logs[512];
+static char g_r1[512], g_r2[512]; /* ranking models (issue 14) */
 
 static void load_catalogue(struct hv_db *db)
 {
@@ -117,6 +119,26 @@ static void train_to(struct hv_db *db, uint64_t seed, const char *path)
   model_free(m);
 }
 
+/* A ranking model of the catalogue's ratings into path. */
+static void train_ranker_to(struct hv_db *db, uint64_t seed, const char *path)
+{
+  struct train_config c;
+  struct hv_err e = {0};
+  struct hv_model *m = NULL;
+  train_config_ranking(&c);
+  c.dim = 8;
+  c.hidden = 8;
+  c.epochs = 3;
+  c.batch = 64;
+  c.split = 1;
+  c.seed = seed;
+  c.threads = 1;
+  if (dataset_train(db, &c, NULL, NULL, NULL, &m, &e))
+    fail_msg("train ranker: %s", e.msg);
+  assert_int_equal(model_save(m, path, &e), 0);
+  model_free(m);
+}
+
 static int group_setup(void **state)
 {
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -139,6 +161,10 @@ static int group_setup(void **state)
   load_catalogue(db);
   train_to(db, 1, g_m1);
   train_to(db, 2, g_m2);
+  snprintf(g_r1, sizeof(g_r1), "%s/r1.hvm", g_home);
+  snprintf(g_r2, sizeof(g_r2), "%s/r2.hvm", g_home);
+  train_ranker_to(db, 1, g_r1);
+  train_ranker_to(db, 2, g_r2);
   db_close(db);
   return 0;
 }
@@ -1042,6 +1068,132 @@ static void test_registry_unready_then_hot_swap(void **state)
   stop(&v);
 }
 
+/* The registered name's variant of register_production. */
+static int register_named(const char *name, const char *path)
+{
+  struct hv_db *db = NULL;
+  struct hv_err e = {0};
+  char run_id[33];
+  int version = 0;
+  assert_int_equal(db_open(g_db, &db, &e), 0);
+  if (runs_start(db, "serve-test", NULL, NULL, run_id, &e) ||
+      artifacts_put_file(g_home, db, run_id, ARTIFACTS_MODEL_PATH, path, NULL,
+                         &e) ||
+      runs_end(db, run_id, "FINISHED", &e))
+    fail_msg("run: %s", e.msg);
+  struct registry_register_opts o = {.name = name, .run_id = run_id,
+                                     .stage = "Production",
+                                     .archive_existing = 1,
+                                     .reason = "test"};
+  if (registry_register(g_home, db, &o, &version, &e))
+    fail_msg("register: %s", e.msg);
+  db_close(db);
+  return version;
+}
+
+/* The titles (JSON strings) of recommend_user's answer for user 1, n 5,
+ * retrieval m1 with ranker r (or none) as the server's body would hold. */
+static void expected_titles(const char *m_path, const char *r_path,
+                            json_t *out)
+{
+  struct hv_db *db = NULL;
+  struct hv_model *m = NULL, *r = NULL;
+  struct hv_err e = {0};
+  struct recommend_list l;
+  assert_int_equal(db_open(g_db, &db, &e), 0);
+  assert_int_equal(model_load(m_path, &m, &e), 0);
+  if (r_path)
+    assert_int_equal(model_load(r_path, &r, &e), 0);
+  assert_int_equal(recommend_list_alloc(&l, m, 5, &e), 0);
+  struct recommend_query q = {.model = m, .user = 1, .n = 5, .ranker = r};
+  assert_int_equal(recommend_user(db, &q, &l, &e), 0);
+  for (int i = 0; i < l.k; i++) {
+    char t[512];
+    assert_int_equal(catalog_movie_title(db, l.movie_ids[i], t, sizeof(t),
+                                         &e), 0);
+    json_array_append_new(out, json_string(t));
+  }
+  recommend_list_free(&l);
+  model_free(r);
+  model_free(m);
+  db_close(db);
+}
+
+/* Retrieve, then rank (issue 14): without a ranker registered the answer
+ * is retrieval's; once harvest_ranker has a Production version the
+ * answer is recommend_user's with that ranker and X-Model-Version names
+ * both; ?stage=retrieval answers retrieval only; the ranker hot-swaps on
+ * its own; bad stage and candidates are refused. */
+static void test_retrieve_then_rank(void **state)
+{
+  struct srv v;
+  struct serve_config c = base_config(NULL);
+  start(&v, &c);
+  struct res r;
+  char want[128], hv[192];
+  int v1 = register_production(g_m1);
+  snprintf(want, sizeof(want), "harvest_recommender/%d", v1);
+  wait_version(&v, want);
+  json_t *ret = json_array(), *ranked = json_array(), *ranked2 = json_array();
+  expected_titles(g_m1, NULL, ret);
+  expected_titles(g_m1, g_r1, ranked);
+  expected_titles(g_m1, g_r2, ranked2);
+  assert_int_equal(get(&v, "/movies/recommend/1/5", &r), 200);
+  json_t *j = parse(&r);
+  assert_true(json_equal(json_object_get(j, "message"), ret));
+  json_decref(j);
+  int r1 = register_named("harvest_ranker", g_r1);
+  snprintf(want, sizeof(want), "harvest_recommender/%d, harvest_ranker/%d",
+           v1, r1);
+  wait_version(&v, want);
+  assert_int_equal(get(&v, "/movies/recommend/1/5", &r), 200);
+  j = parse(&r);
+  assert_true(json_equal(json_object_get(j, "message"), ranked));
+  json_decref(j);
+  /* retrieval only on request */
+  assert_int_equal(get(&v, "/movies/recommend/1/5?stage=retrieval", &r), 200);
+  assert_non_null(header(&r, "X-Model-Version", hv, sizeof(hv)));
+  snprintf(want, sizeof(want), "harvest_recommender/%d", v1);
+  assert_string_equal(hv, want);
+  j = parse(&r);
+  assert_true(json_equal(json_object_get(j, "message"), ret));
+  json_decref(j);
+  assert_int_equal(get(&v, "/movies/recommend/1/5?stage=ranking&candidates=50",
+                       &r), 200);
+  assert_int_equal(get(&v, "/movies/recommend/batch/5?users=1&users=2", &r),
+                   200);
+  j = parse(&r);
+  assert_true(json_equal(json_object_get(json_array_get(j, 0), "movies"),
+                         ranked));
+  json_decref(j);
+  /* the ranker swaps on its own */
+  int r2 = register_named("harvest_ranker", g_r2);
+  snprintf(want, sizeof(want), "harvest_recommender/%d, harvest_ranker/%d",
+           v1, r2);
+  wait_version(&v, want);
+  assert_int_equal(get(&v, "/movies/recommend/1/5", &r), 200);
+  j = parse(&r);
+  assert_true(json_equal(json_object_get(j, "message"), ranked2));
+  json_decref(j);
+  /* a retrieval model registered as the ranker is refused; r2 serves on */
+  register_named("harvest_ranker", g_m2);
+  usleep(1500000); /* three polls */
+  assert_int_equal(get(&v, "/movies/recommend/1/5", &r), 200);
+  assert_non_null(header(&r, "X-Model-Version", hv, sizeof(hv)));
+  assert_string_equal(hv, want);
+  /* bad input */
+  get(&v, "/movies/recommend/1/5?stage=sorting", &r);
+  expect_error(&r, 422, "stage");
+  get(&v, "/movies/recommend/1/5?candidates=0", &r);
+  expect_error(&r, 422, "candidates");
+  get(&v, "/movies/recommend/1/5?candidates=100000", &r);
+  expect_error(&r, 422, "candidates");
+  json_decref(ret);
+  json_decref(ranked);
+  json_decref(ranked2);
+  stop(&v);
+}
+
 static void copy_file(const char *from, const char *to)
 {
   char *data = NULL;
@@ -1671,6 +1823,7 @@ int main(void)
       cmocka_unit_test(test_add_ratings_and_limits),
       cmocka_unit_test(test_auth_flow),
       cmocka_unit_test(test_registry_unready_then_hot_swap),
+      cmocka_unit_test(test_retrieve_then_rank),
       cmocka_unit_test(test_file_swap_and_refusal),
       cmocka_unit_test(test_graceful_stop_with_request_in_flight),
       cmocka_unit_test(test_tls),

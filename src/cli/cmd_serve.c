@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "recommend/recommend.h"
 #include "model/model.h"
 #include "serve/http/docs.h"
 #include "serve/http/server.h"
@@ -140,6 +141,14 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
                &cfg->model_name)},
       {CLI_OPT(CLI_STR, "model-file", 0, "FILE", "serve this model file "
                "instead", &cfg->model_file)},
+      {CLI_OPT(CLI_STR, "ranker", 0, "NAME", "registered ranking model "
+               "(--task ranking) whose Production version orders the "
+               "candidates (default harvest_ranker; none registered = "
+               "retrieval only; ?stage=retrieval skips it)",
+               &cfg->ranker_name)},
+      {CLI_OPT(CLI_INT, "candidates", 0, "K", "movies retrieval proposes to "
+               "the ranker (default 100; ?candidates=K per request)",
+               &cfg->candidates), .lo = 1, .hi = RECOMMEND_MAX_CANDIDATES},
       {CLI_OPT(CLI_STR, "tls-cert", 0, "FILE", "PEM certificate: serve HTTPS "
                "(with --tls-key)", &cfg->tls_cert)},
       {CLI_OPT(CLI_STR, "tls-key", 0, "FILE", "PEM private key",

@@ -200,13 +200,74 @@ static int load_locked(struct serve *s, int force, int *swapped,
   return 0;
 }
 
+/* The ranker: the registry's Production version of s->ranker_name,
+ * loaded when it changed (force as load_locked); none registered leaves
+ * the slot as it is (empty: retrieval only). A model that is not a
+ * ranking model, or fails to load, is refused and logged; the previous
+ * ranker keeps serving. Caller holds load_lock. */
+static void rank_load_locked(struct serve *s, int force)
+{
+  assert(mutex_held(&s->load_lock));
+  struct registry_version v;
+  struct hv_err e = {0};
+  memset(&v, 0, sizeof(v));
+  if (!s->load_db ||
+      registry_db_find(s->load_db, s->ranker_name, 0, NULL, "Production", &v,
+                       &e))
+    return;
+  int64_t version = v.version;
+  registry_db_version_free(&v);
+  int have = modelslot_peek(s->rank_slot, NULL, 0, NULL);
+  if ((version == s->rank_loaded_version && have) ||
+      (force == MODELLOAD_CHANGED && version == s->rank_refused_version))
+    return;
+  char uri[URI_MAX];
+  struct uri_target t;
+  struct hv_model *m = NULL;
+  snprintf(uri, sizeof(uri), "models:/%s/%lld", s->ranker_name,
+           (long long)version);
+  int rc = uri_resolve_ex(s->home, s->load_db, uri, &t, &e);
+  if (!rc)
+    rc = model_load(t.path, &m, &e);
+  if (!rc && model_task(m) != MODEL_TASK_RANKING)
+    rc = hv_err_set(&e, HV_EINVAL, "%s is not a ranking model (train it "
+                    "with --task ranking)", uri);
+  struct modelslot_snap *snap = NULL;
+  if (!rc && !(snap = modelslot_snap_new(m, free_model, s->ranker_name,
+                                         version, "Production", t.path)))
+    rc = hv_err_set(&e, HV_ENOMEM, "out of memory loading %s", uri);
+  m = rc ? m : NULL; /* the snapshot owns it */
+  model_free(m);
+  if (rc) {
+    s->rank_refused_version = version;
+    accesslog_event(s, "event=ranker_refused version=%lld error=\"%s\"%s",
+                    (long long)version, e.msg, have ? " kept=previous" : "");
+    return;
+  }
+  modelslot_publish(s->rank_slot, snap);
+  s->rank_loaded_version = version;
+  accesslog_event(s, "event=ranker_loaded model=\"%s\" version=%lld",
+                  s->ranker_name, (long long)version);
+}
+
 int modelload_load(struct serve *s, int force, struct hv_err *err)
 {
   int swapped;
   pthread_mutex_lock(&s->load_lock);
   int rc = load_locked(s, force, &swapped, err);
+  rank_load_locked(s, force);
   pthread_mutex_unlock(&s->load_lock);
   return rc;
+}
+
+struct modelslot_snap *modelload_ranker(struct serve *s)
+{
+  return modelslot_acquire(s->rank_slot);
+}
+
+struct modelslot_snap *srv_ranker(struct srv_req *req)
+{
+  return modelload_ranker(req->srv);
 }
 
 struct modelslot_snap *srv_model(struct srv_req *req, char *why, size_t cap)
@@ -245,6 +306,7 @@ int srv_reload(struct srv_req *req, json_t **summary, struct hv_err *err)
   pthread_mutex_lock(&s->load_lock);
   int swapped = 0;
   int rc = load_locked(s, MODELLOAD_RETRY, &swapped, err);
+  rank_load_locked(s, MODELLOAD_RETRY);
   int same = !swapped;
   pthread_mutex_unlock(&s->load_lock);
   if (rc)

@@ -60,13 +60,27 @@ int srv_scratch(struct srv_req *req, const struct modelslot_snap *snap,
     if (i)
       t->ids = i;
     float *f = i ? realloc(t->top, cap * sizeof(*f)) : NULL;
-    if (!f)
+    if (f)
+      t->top = f;
+    float *g = f ? realloc(t->top_retrieval, cap * sizeof(*g)) : NULL;
+    if (!g)
       return HV_ENOMEM;
-    t->top = f;
+    t->top_retrieval = g;
     t->n_cap = cap;
   }
+  /* retrieve-then-rank: room for the most candidates a query may ask */
+  int nc = n > RECOMMEND_MAX_CANDIDATES ? n : RECOMMEND_MAX_CANDIDATES;
+  if (nc > t->cand_cap) {
+    struct recommend_cand *c = realloc(t->cands, (size_t)nc * sizeof(*c));
+    if (!c)
+      return HV_ENOMEM;
+    t->cands = c;
+    t->cand_cap = nc;
+  }
   *l = (struct recommend_list){.movie_ids = t->ids, .scores = t->top,
-                               .scratch = t->scores, .cap = n};
+                               .scratch = t->scores, .cap = n,
+                               .retrieval_scores = t->top_retrieval,
+                               .cands = t->cands, .cand_cap = t->cand_cap};
   return 0;
 }
 

@@ -116,6 +116,10 @@ int srv_db_ready(struct srv_req *req, char *why, size_t cap);
 int srv_scratch(struct srv_req *req, const struct modelslot_snap *snap,
                 int n, struct recommend_list *l);
 
+/* The served ranking model with one more reference (release it with
+ * modelslot_release), or NULL when no ranker is in Production. */
+struct modelslot_snap *srv_ranker(struct srv_req *req);
+
 struct auth *srv_auth(struct srv_req *req);
 struct metrics *srv_metrics(struct srv_req *req);
 const struct serve_config *srv_config(struct srv_req *req);

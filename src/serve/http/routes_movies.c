@@ -154,14 +154,25 @@ static char *put_titles(const struct modelslot_snap *snap, const int64_t *ids,
 
 /* Top n for one user into the thread's buffers (*l). */
 static int recommend_one(struct srv_req *req,
-                         const struct modelslot_snap *snap, int64_t user,
+                         const struct modelslot_snap *snap,
+                         const struct modelslot_snap *ranker, int64_t user,
                          int n, const char *what, struct recommend_list *l,
                          struct hv_err *err)
 {
   if (srv_scratch(req, snap, n, l))
     return hv_err_set(err, HV_ENOMEM, "out of memory");
   struct recommend_query q = {.model = snap->model, .memo = snap->topcache,
-                              .user = user, .n = n};
+                              .user = user, .n = n,
+                              .ranker = ranker ? ranker->model : NULL,
+                              .candidates = srv_config(req)->candidates};
+  const char *cand = srv_query(req, "candidates");
+  int64_t k;
+  if (cand) {
+    if (hv_parse_i64(cand, 1, RECOMMEND_MAX_CANDIDATES, &k, "candidates",
+                     err))
+      return HV_EINVAL;
+    q.candidates = (int)k;
+  }
   const char *ex = srv_query(req, "exclude_rated");
   struct hv_db *c = NULL;
   if (ex && (!strcmp(ex, "true") || !strcmp(ex, "1"))) {
@@ -182,13 +193,37 @@ static int recommend_one(struct srv_req *req,
   return 0;
 }
 
+/* X-Model-Version: the retrieval model's "NAME/VERSION", and the
+ * ranker's after ", " when it ordered the answer. */
 static void set_version(struct srv_resp *resp,
-                        const struct modelslot_snap *snap)
+                        const struct modelslot_snap *snap,
+                        const struct modelslot_snap *ranker)
 {
   _Static_assert(sizeof(resp->model_version) == sizeof(snap->version_text),
                  "X-Model-Version buffers differ");
   memcpy(resp->model_version, snap->version_text,
          sizeof(resp->model_version));
+  if (ranker) {
+    size_t o = strlen(resp->model_version);
+    snprintf(resp->model_version + o, sizeof(resp->model_version) - o,
+             ", %s", ranker->version_text);
+  }
+}
+
+/* The ranker for this request: the served one unless ?stage=retrieval
+ * (NULL then, or when none is served); ?stage=ranking or none asks for
+ * it. Release with modelslot_release. */
+static int take_ranker(struct srv_req *req, struct modelslot_snap **out,
+                       struct hv_err *err)
+{
+  const char *st = srv_query(req, "stage");
+  *out = NULL;
+  if (st && strcmp(st, "retrieval") && strcmp(st, "ranking"))
+    return hv_err_set(err, HV_EINVAL,
+                      "stage: '%.32s' is not retrieval or ranking", st);
+  if (!st || !strcmp(st, "ranking"))
+    *out = srv_ranker(req);
+  return 0;
 }
 
 int routes_recommend(struct srv_req *req, struct srv_resp *resp,
@@ -203,8 +238,14 @@ int routes_recommend(struct srv_req *req, struct srv_resp *resp,
   if (!snap)
     return no_model(resp, why, err);
   struct recommend_list l;
-  if (recommend_one(req, snap, user, (int)n, "user", &l, err))
+  struct modelslot_snap *ranker = NULL;
+  if (take_ranker(req, &ranker, err) ||
+      recommend_one(req, snap, ranker, user, (int)n, "user", &l, err)) {
+    modelslot_release(ranker);
     return err->code;
+  }
+  set_version(resp, snap, l.ranked ? ranker : NULL);
+  modelslot_release(ranker);
   const int64_t *ids = l.movie_ids;
   const int k = l.k;
   static const char head[] = "{\"message\":";
@@ -218,7 +259,6 @@ int routes_recommend(struct srv_req *req, struct srv_resp *resp,
   *p = '\0';
   resp->body = body;
   resp->len = (size_t)(p - body);
-  set_version(resp, snap);
   metrics_recommend(srv_metrics(req), 1, (uint64_t)k);
   return 0;
 }
@@ -253,6 +293,7 @@ static int batch_user(void *ctx, const char *value)
 
 /* Write the batch answer for b's users to f. */
 static int batch_write(struct srv_req *req, const struct modelslot_snap *snap,
+                       const struct modelslot_snap *ranker,
                        const struct batch *b, int n, FILE *f,
                        struct hv_err *err)
 {
@@ -262,7 +303,7 @@ static int batch_write(struct srv_req *req, const struct modelslot_snap *snap,
     char what[32];
     struct recommend_list l;
     snprintf(what, sizeof(what), "users[%zu]", i);
-    if (recommend_one(req, snap, b->users[i], n, what, &l, err))
+    if (recommend_one(req, snap, ranker, b->users[i], n, what, &l, err))
       return err->code;
     char *list = malloc(titles_size(snap, l.movie_ids, l.k) + 1);
     if (!list)
@@ -339,10 +380,17 @@ int routes_recommend_batch(struct srv_req *req, struct srv_resp *resp,
   }
   char *buf = NULL;
   size_t len = 0;
+  struct modelslot_snap *ranker = NULL;
+  if (take_ranker(req, &ranker, err)) {
+    free(b.users);
+    return err->code;
+  }
   FILE *f = open_memstream(&buf, &len);
-  int rc = f ? batch_write(req, snap, &b, (int)n, f, err)
+  int rc = f ? batch_write(req, snap, ranker, &b, (int)n, f, err)
              : hv_err_set(err, HV_ENOMEM, "out of memory");
   free(b.users);
+  set_version(resp, snap, ranker);
+  modelslot_release(ranker);
   if (f && fclose(f) != 0 && !rc)
     rc = hv_err_set(err, HV_ENOMEM, "out of memory");
   if (rc) {
@@ -351,6 +399,5 @@ int routes_recommend_batch(struct srv_req *req, struct srv_resp *resp,
   }
   resp->body = buf;
   resp->len = len;
-  set_version(resp, snap);
   return 0;
 }

@@ -59,6 +59,8 @@ static void thread_free(void *p)
   free(t->scores);
   free(t->ids);
   free(t->top);
+  free(t->top_retrieval);
+  free(t->cands);
   free(t);
 }
 
@@ -474,6 +476,9 @@ static void copy_config(struct serve *s, const struct serve_config *cfg)
            cfg->model_name ? cfg->model_name : SERVE_DEFAULT_MODEL);
   snprintf(s->model_file, sizeof(s->model_file), "%s",
            cfg->model_file ? cfg->model_file : "");
+  snprintf(s->ranker_name, sizeof(s->ranker_name), "%s",
+           cfg->ranker_name ? cfg->ranker_name : SERVE_DEFAULT_RANKER);
+  s->cfg.ranker_name = s->ranker_name;
   s->cfg.home = s->home;
   s->cfg.host = s->host;
   s->cfg.model_name = s->model_name;
@@ -639,6 +644,7 @@ static void serve_free(struct serve *s)
     return;
   db_close(s->load_db);
   modelslot_free(s->slot);
+  modelslot_free(s->rank_slot);
   auth_close(s->auth);
   metrics_free(s->metrics);
   ui_close(s->ui);
@@ -668,7 +674,8 @@ static int serve_init(struct serve *s, const struct serve_config *cfg,
   if (hv_mkdir_private(s->home, err) ||
       db_home_path(s->home, cfg->db, s->db_path, sizeof(s->db_path), err))
     return err->code;
-  if (!(s->slot = modelslot_new()) ||
+  s->rank_refused_version = -1;
+  if (!(s->slot = modelslot_new()) || !(s->rank_slot = modelslot_new()) ||
       !(s->metrics = metrics_new(s->route_names, routes_count)))
     return hv_err_set(err, HV_ENOMEM, "out of memory");
   if (auth_open(&s->cfg.auth, &s->auth, err) || build_docs(s, err) ||

@@ -38,6 +38,7 @@
 #include "util/err.h"
 
 #define SERVE_DEFAULT_MODEL "harvest_recommender"
+#define SERVE_DEFAULT_RANKER "harvest_ranker"
 #define SERVE_DEFAULT_CACHE_N 20 /* memo depth of each user's top movies */
 #define SERVE_DEFAULT_SLICE_US 100 /* workers' scheduler slice / yield */
 
@@ -49,6 +50,12 @@ struct serve_config {
   int port;                 /* 0 = any free port (see serve_port) */
   int threads;              /* 0 = one per CPU */
   const char *model_name;   /* NULL = SERVE_DEFAULT_MODEL */
+  const char *ranker_name;  /* the ranking model whose Production version
+                               orders retrieval's candidates (issue 14);
+                               NULL = SERVE_DEFAULT_RANKER; none registered
+                               = retrieval only */
+  int candidates;           /* K retrieval proposes to the ranker; 0 =
+                               RECOMMEND_DEFAULT_CANDIDATES */
   const char *model_file;   /* serve this file instead of the registry */
   const char *tls_cert, *tls_key; /* PEM files; both or neither */
   size_t max_body;          /* 0 = 1 MiB */

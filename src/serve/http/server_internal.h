@@ -100,7 +100,10 @@ struct srv_thread {
   size_t scores_cap;
   int64_t *ids;            /* (n_cap) */
   float *top;              /* (n_cap) */
+  float *top_retrieval;    /* (n_cap) retrieval scores when ranked */
   size_t n_cap;
+  struct recommend_cand *cands; /* (cand_cap) retrieve-then-rank */
+  int cand_cap;
   double last_yield;       /* hv_mono() of the last slice_maybe_yield */
 };
 
@@ -116,6 +119,9 @@ struct serve {
   struct serve_config cfg;
   char home[4096], db_path[4096], host[256], model_name[128];
   char model_file[4096];
+  char ranker_name[128];
+  struct modelslot *rank_slot; /* the ranker (may stay empty) */
+  int64_t rank_loaded_version, rank_refused_version; /* under load_lock */
   struct MHD_Daemon *d;
   int port;
   pthread_key_t key;
@@ -216,6 +222,10 @@ int modelload_load(struct serve *s, int force, struct hv_err *err);
 /* Start / stop the watcher thread (s->poller, s->wake). */
 int poller_start(struct serve *s, struct hv_err *err);
 void poller_stop(struct serve *s);
+
+/* The served ranker with one more reference (modelslot_release), or NULL
+ * when none is registered in Production. */
+struct modelslot_snap *modelload_ranker(struct serve *s);
 
 /* ---- guard.c ------------------------------------------------------------ */
 
