@@ -1,0 +1,43 @@
+#!/bin/bash
+# bench_rank_serve.sh - `harvest serve` with both stages (retrieval top 100 -> ranking model -> top 10) vs
+# retrieval only (?stage=retrieval) in the same run: wrk -t2 -c64 -dD on /movies/recommend/{random user}/10,
+# alternating REPS times; prints requests/s and p99 of each and the ratio (goal >= 0.8x, p99 < 2 ms).
+# Usage: bench/bench_rank_serve.sh [-d SECS] [-r REPS]   env HARVEST (default build/harvest), HPORT (18124)
+# Needs: wrk, curl, ml-100k in ../shared/data (or env DATA). Runs wrk and the server under nice -n 10.
+set -u
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+DATA="${DATA:-$ROOT/../shared/data/ml-100k}"
+LUA="$ROOT/bench/recommend_q.lua"
+D=10 REPS=3
+while getopts "d:r:" o; do case $o in d) D=$OPTARG;; r) REPS=$OPTARG;; *) sed -n 2,6p "$0"; exit 2;; esac; done
+HARVEST="${HARVEST:-$ROOT/build/harvest}"
+HPORT="${HPORT:-18124}"
+URL="http://127.0.0.1:$HPORT"
+H="$(mktemp -d /tmp/hvrankserve.XXXXXX)"
+SPID=""
+cleanup() { [ -n "$SPID" ] && kill "$SPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$H"; }
+trap cleanup EXIT
+run_id() { sed -n 's/^ *"run_id": "\([0-9a-f]*\)".*/\1/p' | head -1; }
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (shared)"
+"$HARVEST" --home "$H" data import "$DATA" >/dev/null || exit 1
+R1=$("$HARVEST" --home "$H" --json train 2>/dev/null | run_id)
+R2=$("$HARVEST" --home "$H" --json train --task ranking 2>/dev/null | run_id)
+[ -n "$R1" ] && [ -n "$R2" ] || { echo "training failed" >&2; exit 1; }
+"$HARVEST" --home "$H" models register --run "$R1" --stage Production >/dev/null || exit 1
+"$HARVEST" --home "$H" models register --run "$R2" --name harvest_ranker --stage Production >/dev/null || exit 1
+nice -n 10 "$HARVEST" --home "$H" serve --port "$HPORT" >/dev/null 2>&1 &
+SPID=$!
+for _ in $(seq 100); do curl -sf "$URL/readyz" >/dev/null && break; sleep 0.1; done
+echo "X-Model-Version: $(curl -s -D - -o /dev/null "$URL/movies/recommend/1/10" | tr -d '\r' | sed -n 's/^X-Model-Version: //Ip')"
+wrk_run() { WRK_QUERY="$1" nice -n 10 wrk -t2 -c64 -d"${D}s" --latency -s "$LUA" "$URL" | sed -n 's/^SUMMARY //p'; }
+field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+wrk_run "" >/dev/null   # warm-up (memo, pages)
+B_RPS="" B_P99="" R_RPS="" R_P99=""
+for r in $(seq "$REPS"); do
+  s=$(wrk_run ""); echo "both stages    $s"; B_RPS="$B_RPS $(field "$s" rps)"; B_P99="$B_P99 $(field "$s" p99_ms)"
+  s=$(wrk_run "?stage=retrieval"); echo "retrieval only $s"; R_RPS="$R_RPS $(field "$s" rps)"; R_P99="$R_P99 $(field "$s" p99_ms)"
+done
+b=$(echo "$B_RPS" | median) rr=$(echo "$R_RPS" | median)
+echo "median: both stages $b req/s p99 $(echo "$B_P99" | median) ms; retrieval only $rr req/s p99 $(echo "$R_P99" | median) ms"
+echo "ratio both / retrieval-only: $(echo "$b $rr" | awk '{printf "%.2fx", $1 / $2}') (goal >= 0.8x, p99 < 2 ms)"
