@@ -103,6 +103,7 @@ int cli_dispatch_group(struct cli_ctx *ctx, const char *group,
 
 /* Commands (one per cmd_*.c). */
 int cmd_data(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_db(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_runs(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_artifacts(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_auth(struct cli_ctx *ctx, int argc, char **argv);

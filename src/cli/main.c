@@ -20,6 +20,8 @@ static const struct cli_command commands[] = {
     {"auth", "operator accounts (viewer, operator, admin) and API tokens",
      cmd_auth},
     {"data", "import, fetch, synthesise and summarise datasets", cmd_data},
+    {"db", "copy a home or database to another backend, checked",
+     cmd_db},
     {"demo", "the whole loop end to end: replay, drift, retrain, hot swap",
      cmd_demo},
     {"drift", "compare two samples: KS, Wasserstein, PSI, JS, chi-square",

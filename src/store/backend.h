@@ -201,6 +201,39 @@ struct blob_ops {
               void *ctx, struct hv_err *err);
 };
 
+/* ---- whole tables (store/copy.h) --------------------------------------- */
+
+#define ROWS_MAX_COLS 32
+
+/* A table's column names, checked identifiers ([a-z_][a-z0-9_]*), so a
+ * backend may print them (quoted) into SQL; copy.c checks table names the
+ * same way. */
+struct rows_cols {
+  size_t n;
+  char name[ROWS_MAX_COLS][64];
+};
+
+/* One row: v[i] the text of column i, NULL for SQL NULL (borrowed). */
+typedef int (*rows_fn)(void *ctx, const char *const *v);
+
+struct rows_ops {
+  /* The columns of table in their order (n 0 when there is no table). */
+  int (*columns)(struct hv_db *db, const char *table, struct rows_cols *out,
+                 struct hv_err *err);
+  /* Every row of table's columns c in insertion order, as exact text. */
+  int (*each)(struct hv_db *db, const char *table, const struct rows_cols *c,
+              rows_fn fn, void *ctx, struct hv_err *err);
+  /* A bulk insert into table(c) inside the open transaction: begin, rows,
+   * end (ok 0: abandon; end frees st on every path). */
+  int (*insert_begin)(struct hv_db *db, const char *table,
+                      const struct rows_cols *c, void **st,
+                      struct hv_err *err);
+  int (*insert_row)(void *st, const char *const *v, struct hv_err *err);
+  int (*insert_end)(void *st, int ok, struct hv_err *err);
+  /* After every table is in: id counters moved past the copied ids. */
+  int (*finish)(struct hv_db *db, struct hv_err *err);
+};
+
 /* ---- the backend ------------------------------------------------------ */
 
 struct store_backend {
@@ -218,6 +251,7 @@ struct store_backend {
   const struct loader_ops *loader;
   const struct sql_ops *sql; /* store/sql.h */
   const struct blob_ops *blobs; /* NULL: artifacts are files */
+  const struct rows_ops *rows;  /* whole tables (store/copy.h) */
 };
 
 /* The schema's migrations: sq_schema_migrations[i] upgrades a database

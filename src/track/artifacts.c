@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "store/blobs.h"
+#include "store/db.h"
 #include "track/runs.h"
 #include "util/fsutil.h"
 #include "util/parse.h"
@@ -719,5 +720,101 @@ int artifacts_save_as(const char *home, struct hv_db *db, const char *run_id,
     return rc;
   rc = hv_write_atomic_with(out_path, 0644, fill_from_blob, &fd, err);
   close(fd);
+  return rc;
+}
+
+/* ---- copying between stores (harvest db copy) -------------------------- */
+
+struct hasher {
+  crypto_hash_sha256_state h;
+  int64_t n;
+};
+
+static int hash_take(void *ctx, const void *data, size_t n,
+                     struct hv_err *err)
+{
+  (void)err;
+  struct hasher *k = ctx;
+  crypto_hash_sha256_update(&k->h, data, n);
+  k->n += (int64_t)n;
+  return 0;
+}
+
+/* Read blob sha back from db and hash it: HV_ECORRUPT unless it is sha,
+ * size bytes. */
+static int check_db_blob(struct hv_db *db, const char *sha, int64_t size,
+                         struct hv_err *err)
+{
+  struct hasher k = {.n = 0};
+  crypto_hash_sha256_init(&k.h);
+  int rc = blobs_get(db, sha, hash_take, &k, NULL, err);
+  if (rc)
+    return rc;
+  char hex[65];
+  final_hex(&k.h, hex);
+  if (strcmp(hex, sha) || k.n != size)
+    return hv_err_set(err, HV_ECORRUPT,
+                      "artifact blob %.16s... reads back from %s as %lld "
+                      "bytes hashing to %.16s...",
+                      sha, db_path(db), (long long)k.n, hex);
+  return 0;
+}
+
+/* Write the open, verified blob fd into to_home's artifact folder and
+ * verify the copy. */
+static int copy_to_files(int fd, const char *to_home, const char *sha,
+                         int64_t size, struct hv_err *err)
+{
+  char root[4096], hex[65], tmp_name[40];
+  int rc = root_path(to_home, root, sizeof(root), err);
+  if (rc || (rc = hv_mkdir_p(root, err)))
+    return rc;
+  int rfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (rfd < 0)
+    return hv_err_set(err, HV_EIO, "cannot open artifact root '%.200s': %s",
+                      root, strerror(errno));
+  struct source src = {.fd = fd};
+  int tmp_dir = -1;
+  int64_t n = 0;
+  rc = spool(rfd, &src, &tmp_dir, tmp_name, hex, &n, err);
+  close(rfd);
+  if (rc)
+    return rc;
+  if (strcmp(hex, sha) || n != size) {
+    unlinkat(tmp_dir, tmp_name, 0);
+    close(tmp_dir);
+    return hv_err_set(err, HV_ECORRUPT,
+                      "artifact blob %.16s... changed while it was copied",
+                      sha);
+  }
+  rc = publish(to_home, tmp_dir, tmp_name, hex, n, err);
+  close(tmp_dir);
+  int back = -1;
+  if (!rc && !(rc = open_local(to_home, sha, size, &back, err)))
+    close(back);
+  return rc;
+}
+
+int artifacts_copy_blob(const char *from_home, struct hv_db *from_db,
+                        const char *to_home, struct hv_db *to_db,
+                        const char *sha256, int64_t size, struct hv_err *err)
+{
+  if (check_sha(sha256, err))
+    return HV_ECORRUPT;
+  if (sodium_init() < 0)
+    return hv_err_set(err, HV_EINTERNAL, "libsodium failed to initialise");
+  int fd = -1;
+  int rc = open_verified(from_home, from_db, sha256, size, &fd, err);
+  if (!rc && artifacts_in_db(to_db)) {
+    rc = blobs_put_in(to_db, sha256, size, fill_from_fd, &fd, NULL, err);
+    if (!rc)
+      rc = check_db_blob(to_db, sha256, size, err);
+  } else if (!rc) {
+    rc = copy_to_files(fd, to_home, sha256, size, err);
+  }
+  if (fd >= 0)
+    close(fd);
+  if (rc)
+    hv_err_prefix(err, "copying artifact blob %.16s...", sha256);
   return rc;
 }

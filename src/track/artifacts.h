@@ -127,4 +127,15 @@ int artifacts_list(struct hv_db *db, const char *run_id,
                    struct tracking_artifact **out, size_t *n,
                    struct hv_err *err) HV_WARN_UNUSED;
 
+/* Copy blob sha256 (size bytes) from one store to another (harvest db
+ * copy): read and verified as artifacts_verify_blob does from from_home
+ * and from_db, then stored in to_db inside the transaction the caller
+ * opened on it when to_db keeps blobs, else as a file of to_home's
+ * artifact folder; either copy is read back and re-hashed. HV_ECORRUPT on
+ * any mismatch, HV_ENOTFOUND when the source has no such blob. */
+int artifacts_copy_blob(const char *from_home, struct hv_db *from_db,
+                        const char *to_home, struct hv_db *to_db,
+                        const char *sha256, int64_t size,
+                        struct hv_err *err) HV_WARN_UNUSED;
+
 #endif

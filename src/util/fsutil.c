@@ -4,6 +4,7 @@
 #include "util/fsutil.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -212,4 +213,44 @@ double hv_mono(void)
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Empty the folder open as fd (taken: closed here), depth levels deep at
+ * most; then remove name beneath parent unless parent < 0. */
+static int remove_below(int fd, int parent, const char *name, int depth)
+{
+  DIR *d = fdopendir(fd);
+  if (!d) {
+    close(fd);
+    return -1;
+  }
+  int rc = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+      continue;
+    int sub = depth > 0 ? openat(dirfd(d), e->d_name,
+                                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+                                     O_CLOEXEC)
+                        : -1;
+    if (sub >= 0)
+      rc |= remove_below(sub, dirfd(d), e->d_name, depth - 1);
+    else if (unlinkat(dirfd(d), e->d_name, 0) != 0)
+      rc = -1;
+  }
+  closedir(d);
+  if (parent >= 0 && unlinkat(parent, name, AT_REMOVEDIR) != 0)
+    rc = -1;
+  return rc;
+}
+
+int hv_remove_tree(const char *dir, int keep_root)
+{
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  int rc = remove_below(fd, -1, NULL, 64);
+  if (!keep_root && rmdir(dir) != 0)
+    rc = -1;
+  return rc;
 }

@@ -65,4 +65,9 @@ int hv_path_join(char *out, size_t cap, const char *a, const char *b,
 double hv_now(void);
 double hv_mono(void);
 
+/* Remove the folder dir and everything beneath it (keep_root: only what
+ * is beneath), without following symlinks. Best effort: returns 0, or -1
+ * when something could not be removed (errno of the first failure). */
+int hv_remove_tree(const char *dir, int keep_root);
+
 #endif

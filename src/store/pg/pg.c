@@ -478,4 +478,5 @@ const struct store_backend pg_backend = {
     .begin = pg_begin, .commit = pg_commit, .rollback = pg_rollback,
     .schema_version = pg_schema_version, .check = pg_check,
     .alive = pg_alive,
-    .loader = &pg_loader_ops, .sql = &pg_sql_ops, .blobs = &pg_blob_ops};
+    .loader = &pg_loader_ops, .sql = &pg_sql_ops, .blobs = &pg_blob_ops,
+    .rows = &pg_rows_ops};

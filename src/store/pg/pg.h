@@ -55,6 +55,7 @@ static inline struct pg_db *pg_of(struct hv_db *db)
 extern const struct loader_ops pg_loader_ops;
 extern const struct sql_ops pg_sql_ops; /* store/sql.h (pg.c) */
 extern const struct blob_ops pg_blob_ops;
+extern const struct rows_ops pg_rows_ops;
 
 /* The SQL of migration version (1 .. sq_schema_count) in PostgreSQL's
  * dialect: SQLite's translated (pg_schema.c). The caller frees it; NULL

@@ -309,7 +309,8 @@ const struct store_backend sq_backend = {
     .open = sq_open, .close = sq_close,
     .begin = sq_begin, .commit = sq_commit, .rollback = sq_rollback,
     .schema_version = sq_schema_version, .check = sq_check,
-    .loader = &sq_loader_ops, .sql = &sq_sql_ops};
+    .loader = &sq_loader_ops, .sql = &sq_sql_ops,
+    .rows = &sq_rows_ops};
 
 /* ---- store/sql.h ---------------------------------------------------- */
 

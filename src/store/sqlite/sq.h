@@ -47,6 +47,7 @@ static inline struct sq_db *sq_of(struct hv_db *db)
 /* The bulk loader's table and the SQL layer. */
 extern const struct loader_ops sq_loader_ops;
 extern const struct sql_ops sq_sql_ops; /* store/sql.h (sq.c) */
+extern const struct rows_ops sq_rows_ops; /* store/copy.h (sq_rows.c) */
 
 
 /* How long a connection waits for another writer's lock (busy_timeout). */
