@@ -22,10 +22,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "model/ivf.h"
 #include "model/modelfile.h"
 #include "model/score.h"
 #include "model/tower.h"
 #include "util/fsutil.h"
+#include "util/rng.h"
 #include "util/sort.h"
 
 void model_layout_init(struct model_layout *L, int dim, size_t n_users,
@@ -155,6 +157,7 @@ void model_free(struct hv_model *m)
   free(m->movie_pack);
   free(m->pop);
   free(m->movie_hid);
+  ivf_free(m->ivf);
   free(m);
 }
 
@@ -279,4 +282,79 @@ void model_sha256_hex(const struct hv_model *m, char out[65])
   unsigned char sum[crypto_hash_sha256_BYTES];
   crypto_hash_sha256(sum, m->image, m->image_len);
   sodium_bin2hex(out, 65, sum, sizeof(sum));
+}
+
+void model_checksum(const struct hv_model *m, unsigned char out[32])
+{
+  memcpy(out, m->image + m->image_len - 32, 32);
+}
+
+int model_index_build(const struct hv_model *m, const struct ivf_params *p,
+                      size_t n_queries, struct hv_ivf **out,
+                      struct hv_err *err)
+{
+  if (!out)
+    return hv_err_set(err, HV_EINVAL, "index: no output");
+  *out = NULL;
+  if (!m || !p || n_queries == 0)
+    return hv_err_set(err, HV_EINVAL, "index: need a model, parameters and "
+                      ">= 1 query");
+  if (m->meta.cfg.task != MODEL_TASK_RETRIEVAL)
+    return hv_err_set(err, HV_EINVAL, "index: a ranking model has no movie "
+                      "tower to index");
+  if (m->n_movies == 0)
+    return hv_err_set(err, HV_EINVAL, "index: the model has no movies");
+  const int d = m->L.dim;
+  /* the users' own vectors are the queries recall is measured on (the OOV
+   * row when the model knows none) */
+  size_t nu = m->n_users ? m->n_users : 1;
+  size_t nq = n_queries < nu ? n_queries : nu;
+  size_t *perm = malloc(nu * sizeof(size_t));
+  float *q = malloc(nq * (size_t)d * sizeof(float));
+  if (!perm || !q) {
+    free(perm);
+    free(q);
+    return hv_err_set(err, HV_ENOMEM, "index: out of memory");
+  }
+  struct rng_xo r;
+  rng_xo_seed(&r, p->seed ^ 0x5155455259ull); /* not the k-means stream */
+  for (size_t i = 0; i < nu; i++)
+    perm[i] = i;
+  rng_xo_shuffle(&r, perm, nu);
+  for (size_t i = 0; i < nq; i++) {
+    size_t row = m->n_users ? perm[i] + 1 : 0;
+    memcpy(q + i * d, m->user_vec + row * d, (size_t)d * sizeof(float));
+  }
+  unsigned char sum[32];
+  model_checksum(m, sum);
+  int rc = ivf_build(m->movie_vec + d, m->n_movies, d, q, nq, sum, p, out,
+                     err);
+  free(perm);
+  free(q);
+  return rc;
+}
+
+int model_attach_index(struct hv_model *m, struct hv_ivf *ix,
+                       struct hv_err *err)
+{
+  if (!ix)
+    return 0;
+  if (!m)
+    return hv_err_set(err, HV_EINVAL, "index: no model to attach it to");
+  if (m->ivf)
+    return hv_err_set(err, HV_EINVAL, "index: the model has one already");
+  if (m->meta.cfg.task != MODEL_TASK_RETRIEVAL)
+    return hv_err_set(err, HV_EINVAL, "index: a ranking model cannot use "
+                      "one");
+  unsigned char sum[32];
+  model_checksum(m, sum);
+  if (ivf_matches(ix, m->n_movies, m->L.dim, sum, err))
+    return err->code;
+  m->ivf = ix;
+  return 0;
+}
+
+const struct hv_ivf *model_index(const struct hv_model *m)
+{
+  return m ? m->ivf : NULL;
 }

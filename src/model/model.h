@@ -282,11 +282,15 @@ int model_evaluate_split(const struct hv_dataset *ds,
 int model_knows_user(const struct hv_model *m, int64_t user_id);
 int model_knows_movie(const struct hv_model *m, int64_t movie_id);
 
-/* Floats of scratch model_recommend needs (one score per movie). */
+/* Floats of scratch model_recommend needs (one score per movie; more
+ * with an index attached). */
 size_t model_scratch_size(const struct hv_model *m);
 
 /* The top n movies for user_id by score, best first (ties: lower movie id
  * first), skipping the ascending ids in exclude_sorted[0..n_exclude).
+ * With an index attached (model_attach_index) and n <= MODEL_INDEX_MAX_K
+ * the top n of the index's search: exact scores of the movies it finds,
+ * ordered as here (model_score_users and evaluation stay exact).
  * Writes up to n ids and scores (out_scores may be NULL) and returns how
  * many (< n when the catalogue runs out), or a negative code: HV_ENOTFOUND
  * for an unknown user, HV_EINVAL for n < 1 or NULL buffers. scratch holds
@@ -330,6 +334,39 @@ int model_recommend_cached(const struct hv_model *m, struct hv_topcache *c,
 int model_score_users(const struct hv_model *m, const int64_t *user_ids,
                       size_t n_users, float *out,
                       struct hv_err *err) HV_WARN_UNUSED;
+
+/* ---- approximate retrieval index (ivf.h) ---------------------------------- */
+
+struct hv_ivf;
+struct ivf_params;
+
+/* Requests for more movies than this score exactly even with an index:
+ * the index's scratch is sized for it, and the gain is in short lists. */
+#define MODEL_INDEX_MAX_K 1024
+
+/* The checksum stored in m's file (its last 32 bytes): what an index
+ * names as the model it belongs to. */
+void model_checksum(const struct hv_model *m, unsigned char out[32]);
+
+/* Build the IVF index of m's movie tower (ivf_build), its recall measured
+ * on the vectors of up to n_queries of m's users (a sample drawn with
+ * p->seed; all of them when fewer). *out is the caller's (ivf_free).
+ * HV_EINVAL for a ranking model, a model without movies or bad params;
+ * ivf_build's codes. Does not attach it. */
+int model_index_build(const struct hv_model *m, const struct ivf_params *p,
+                      size_t n_queries, struct hv_ivf **out,
+                      struct hv_err *err) HV_WARN_UNUSED;
+
+/* Make model_recommend (and the memo) answer through ix: m takes ix over
+ * (freed with m). Only before m is shared with other threads, and before
+ * model_scratch_size is read for it (the index needs more). HV_EINVAL,
+ * and ix stays the caller's, when ix does not belong to m (ivf_matches)
+ * or m already has one. ix NULL does nothing. */
+int model_attach_index(struct hv_model *m, struct hv_ivf *ix,
+                       struct hv_err *err) HV_WARN_UNUSED;
+
+/* The index model_recommend answers through, or NULL (borrowed). */
+const struct hv_ivf *model_index(const struct hv_model *m);
 
 /* ---- ranking models (rank.c) ---------------------------------------------- */
 

@@ -84,6 +84,8 @@ struct hv_model {
   float *movie_pack;        /* rows 1..n_movies of movie_vec packed for
                                score_dots (score.h), owned; NULL when
                                n_movies is 0 */
+  struct hv_ivf *ivf;        /* approximate index, owned, or NULL
+                               (model_attach_index) */
   /* Ranking models (rank.c), computed at load: */
   float *pop;               /* (n_movies + 1) popularity feature */
   float *movie_hid;         /* (n_movies + 1, H) movie part of the MLP's

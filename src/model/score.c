@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/ivf.h"
 #include "model/model_internal.h"
 
 #ifdef __AVX512F__
@@ -137,6 +138,32 @@ void score_dots(const float *packed, size_t n, int d, const float *u,
     dots_block(packed + full * stride, d, u, tail);
     memcpy(out + full * SCORE_BLOCK, tail, rest * sizeof(float));
   }
+}
+
+float score_dot_packed(const float *packed, int d, size_t i, const float *u)
+{
+  const float *p = packed + i / SCORE_BLOCK * SCORE_BLOCK * (size_t)d +
+                   i % SCORE_BLOCK;
+  /* dots_block's two chains: even components into a, odd into b */
+  float a = 0.0f, b = 0.0f;
+  int k = 0;
+  for (; k + 1 < d; k += 2) {
+#ifdef __AVX512F__
+    a = fmaf(u[k], p[(size_t)k * SCORE_BLOCK], a);
+    b = fmaf(u[k + 1], p[(size_t)(k + 1) * SCORE_BLOCK], b);
+#else
+    a += u[k] * p[(size_t)k * SCORE_BLOCK];
+    b += u[k + 1] * p[(size_t)(k + 1) * SCORE_BLOCK];
+#endif
+  }
+  if (k < d) {
+#ifdef __AVX512F__
+    a = fmaf(u[k], p[(size_t)k * SCORE_BLOCK], a);
+#else
+    a += u[k] * p[(size_t)k * SCORE_BLOCK];
+#endif
+  }
+  return a + b;
 }
 
 /* ---- top-k -------------------------------------------------------------- */
@@ -283,9 +310,59 @@ size_t score_topk(const float *sc, size_t n, size_t k, int64_t *idx)
 
 /* ---- the model's entry points ------------------------------------------- */
 
+/* Bytes of the exclusion rows ahead of the index's scratch. */
+static size_t excl_bytes(const struct hv_model *m)
+{
+  return ((m->n_movies + 1) * sizeof(uint32_t) + 7) / 8 * 8;
+}
+
 size_t model_scratch_size(const struct hv_model *m)
 {
-  return m ? m->n_movies + 1 : 0;
+  if (!m)
+    return 0;
+  size_t exact = m->n_movies + 1;
+  if (!m->ivf)
+    return exact;
+  size_t ix = (excl_bytes(m) + ivf_scratch_bytes(m->ivf, MODEL_INDEX_MAX_K) +
+               sizeof(float) - 1) / sizeof(float);
+  return ix > exact ? ix : exact;
+}
+
+/* The top k movies (indexes into movie_ids, best first) of user row, with
+ * their scores in sc (may be NULL), the movies of the ascending excl ids
+ * masked: through the index when one is attached and k is within
+ * MODEL_INDEX_MAX_K, else every movie scored. Returns how many. */
+static size_t row_topk(const struct hv_model *m, size_t row, size_t k,
+                       const int64_t *excl, size_t n_excl, int64_t *idx,
+                       float *sc, float *scratch)
+{
+  const int d = m->L.dim;
+  const size_t nm = m->n_movies;
+  const float *u = m->user_vec + row * d;
+  if (m->ivf && k <= MODEL_INDEX_MAX_K) {
+    /* scratch (8-byte aligned from malloc): the excluded rows, ascending
+     * as the ids are, then the index's own scratch */
+    uint32_t *er = (uint32_t *)(void *)scratch;
+    size_t ne = 0;
+    for (size_t e = 0; e < n_excl; e++) {
+      size_t r = model_lookup(m->movie_ids, nm, excl[e]);
+      if (r)
+        er[ne++] = (uint32_t)(r - 1);
+    }
+    return ivf_search(m->ivf, m->movie_pack, u, k, 0, er, ne, idx, sc,
+                      (unsigned char *)scratch + excl_bytes(m));
+  }
+  /* scratch[i] = <movie i+1, user> for the nm known movies */
+  score_dots(m->movie_pack, nm, d, u, scratch);
+  for (size_t e = 0; e < n_excl; e++) {
+    size_t r = model_lookup(m->movie_ids, nm, excl[e]);
+    if (r)
+      scratch[r - 1] = -INFINITY;
+  }
+  size_t got = score_topk(scratch, nm, k, idx);
+  for (size_t i = 0; sc && i < got; i++)
+    sc[i] = scratch[idx[i]];
+  return got;
 }
 
 int model_recommend(const struct hv_model *m, int64_t user_id, int n,
@@ -301,22 +378,10 @@ int model_recommend(const struct hv_model *m, int64_t user_id, int n,
   if (!row)
     return hv_err_set(err, HV_ENOTFOUND, "user %lld is not known to the model",
                       (long long)user_id);
-  const int d = m->L.dim;
-  const size_t nm = m->n_movies;
-  /* scratch[i] = <movie i+1, user> for the nm known movies */
-  score_dots(m->movie_pack, nm, d, m->user_vec + row * d, scratch);
-  for (size_t e = 0; e < n_exclude; e++) {
-    size_t r = model_lookup(m->movie_ids, nm, exclude_sorted[e]);
-    if (r)
-      scratch[r - 1] = -INFINITY;
-  }
-  size_t got = score_topk(scratch, nm, (size_t)n, out_movie_ids);
-  for (size_t i = 0; i < got; i++) {
-    int64_t r = out_movie_ids[i];
-    if (out_scores)
-      out_scores[i] = scratch[r];
-    out_movie_ids[i] = m->movie_ids[r];
-  }
+  size_t got = row_topk(m, row, (size_t)n, exclude_sorted, n_exclude,
+                        out_movie_ids, out_scores, scratch);
+  for (size_t i = 0; i < got; i++)
+    out_movie_ids[i] = m->movie_ids[out_movie_ids[i]];
   return (int)got;
 }
 
@@ -414,21 +479,20 @@ static int topcache_fill(struct hv_topcache *c, size_t row, int n,
                          int64_t *ids, float *scores, float *scratch)
 {
   const struct hv_model *m = c->m;
-  const int d = m->L.dim;
   int64_t idx[MODEL_TOPCACHE_MAX_K];
+  float sc[MODEL_TOPCACHE_MAX_K];
   /* model_topcache_new bounds k (idx, and got fits its uint8_t) */
   assert(row >= 1 && row < c->rows && c->k <= MODEL_TOPCACHE_MAX_K);
-  score_dots(m->movie_pack, m->n_movies, d, m->user_vec + row * d, scratch);
-  int got = (int)score_topk(scratch, m->n_movies, (size_t)c->k, idx);
+  int got = (int)row_topk(m, row, (size_t)c->k, NULL, 0, idx, sc, scratch);
   unsigned char empty = TC_EMPTY;
   if (atomic_compare_exchange_strong_explicit(&c->state[row], &empty,
                                               TC_FILLING, memory_order_acquire,
                                               memory_order_relaxed)) {
     uint32_t *mv = c->movie + row * (size_t)c->k;
-    float *sc = c->score + row * (size_t)c->k;
+    float *cs = c->score + row * (size_t)c->k;
     for (int i = 0; i < got; i++) {
       mv[i] = (uint32_t)idx[i];
-      sc[i] = scratch[idx[i]];
+      cs[i] = sc[i];
     }
     c->got[row] = (uint8_t)got;
     atomic_store_explicit(&c->state[row], TC_READY, memory_order_release);
@@ -437,7 +501,7 @@ static int topcache_fill(struct hv_topcache *c, size_t row, int n,
   int out = got < n ? got : n;
   for (int i = 0; i < out; i++) {
     if (scores)
-      scores[i] = scratch[idx[i]];
+      scores[i] = sc[i];
     ids[i] = m->movie_ids[idx[i]];
   }
   return out;
