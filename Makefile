@@ -20,7 +20,10 @@ FUZZ_CC    ?= clang
 # policy table and the guards (servers under concurrent clients), and the
 # fault injection (writer threads against a server killed mid-write).
 # Not test_util: its signal test loses signals to ThreadSanitizer's own
-# delayed signal delivery (54 of 300 runs), never in the plain or ASan builds
+# delayed signal delivery (54 of 300 runs), never in the plain or ASan builds.
+# Not test_dist: its ranks are separate single-threaded processes under
+# mpirun, and Open MPI's uninstrumented progress threads only give TSan
+# false reports (it runs in the plain and ASan builds).
 TSAN_TESTS  = test_server test_modelslot test_score test_auth \
   test_policy_table test_serve_guard test_faults
 JOBS       ?= $(shell nproc)
@@ -32,11 +35,14 @@ CMAKE_FLAGS ?=
 # prometheus: its promtool checks /metrics in test_server (skipped without it)
 # python3-flasgger: its Swagger UI 3.x files make /docs interactive
 # (serve --swagger-ui; a plain page without them); chromium: the browser
-# tests (test_ui_browser, test_docs; skipped without it)
+# tests (test_ui_browser, test_docs; skipped without it); openmpi-bin and
+# libopenmpi-dev: data-parallel training (harvest train --distributed,
+# mpirun; test_dist runs two ranks; built and skipped without them)
 DEB_PACKAGES = build-essential cmake pkg-config git libsqlite3-dev \
   libjansson-dev libmicrohttpd-dev libsodium-dev libjwt-dev libopenblas-dev \
   libcurl4-gnutls-dev libzip-dev libgsl-dev libcmocka-dev \
-  prometheus libpq-dev postgresql-15 python3-flasgger chromium
+  prometheus libpq-dev postgresql-15 python3-flasgger chromium \
+  openmpi-bin libopenmpi-dev
 FUZZ_DEB_PACKAGES = clang libclang-rt-dev
 
 # make docker: the base image made by deploy/base-image.sh (debootstrap; no

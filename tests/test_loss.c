@@ -2,7 +2,8 @@
  * test_loss.c - model/loss: the distinct users x distinct movies in-batch
  * softmax equals TFRS's naive B x B computation (loss and gradients) for
  * every option; the naive gradient matches finite differences; grouping;
- * numerical stability; bad arguments.
+ * numerical stability; bad arguments; the per-rank parts of
+ * loss_distinct_users add up to loss_distinct (data-parallel training).
  */
 #include <math.h>
 #include <stdio.h>
@@ -271,6 +272,55 @@ static void test_stability_and_bad_args(void **state)
   loss_ws_free(w);
 }
 
+/* loss_distinct_users over ranges that partition the users (one, two and
+ * five ranks, an empty range included, L2 on the movies in one part) adds
+ * up to loss_distinct: the same loss, each dU row bit for bit from its
+ * owner, dM as the sum of the parts; and the full range is loss_distinct
+ * bit for bit. */
+static void test_user_ranges_add_up(void **state)
+{
+  struct loss_opts o = {0.8, 0.05, 1};
+  const int d = 6;
+  struct fx f;
+  fx_make(&f, 700, d, 400, 90, 0.8f);
+  struct loss_ws *w = loss_ws_new(700, 400, 90, d);
+  assert_non_null(w);
+  loss_ws_group(w, f.ur, f.mr, 700, f.logq);
+  gather(w, &f);
+  const size_t nu = w->nu, nm = w->nm;
+  assert_true(nu > 160); /* several tiles */
+  double whole = loss_distinct(w, &o, 1);
+  float *dU = malloc(nu * d * sizeof(float)), *dM = malloc(nm * d * sizeof(float));
+  memcpy(dU, w->dU, nu * d * sizeof(float));
+  memcpy(dM, w->dM, nm * d * sizeof(float));
+  assert_true(loss_distinct_users(w, &o, 1, 0, nu, 1) == whole);
+  assert_memory_equal(dU, w->dU, nu * d * sizeof(float));
+  assert_memory_equal(dM, w->dM, nm * d * sizeof(float));
+  static const int parts[] = {1, 2, 5, 800};
+  for (size_t c = 0; c < sizeof(parts) / sizeof(parts[0]); c++) {
+    int n = parts[c];
+    double sum = 0;
+    double *gm = calloc(nm * d, sizeof(double));
+    for (int r = 0; r < n; r++) {
+      size_t u0 = nu * r / n, u1 = nu * (r + 1) / n;
+      memset(w->dU, 0xff, nu * d * sizeof(float)); /* rows not ours: NaN */
+      sum += loss_distinct_users(w, &o, 1, u0, u1, r == n - 1);
+      assert_memory_equal(dU + u0 * d, w->dU + u0 * d,
+                          (u1 - u0) * d * sizeof(float));
+      for (size_t i = 0; i < nm * d; i++)
+        gm[i] += w->dM[i];
+    }
+    assert_true(fabs(sum - whole) <= 1e-9 * fabs(whole));
+    for (size_t i = 0; i < nm * d; i++)
+      assert_true(fabs(gm[i] - dM[i]) <= 1e-5 * (1 + fabs(dM[i])));
+    free(gm);
+  }
+  free(dU);
+  free(dM);
+  loss_ws_free(w);
+  fx_free(&f);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -279,6 +329,7 @@ int main(void)
       cmocka_unit_test(test_fast_finite_differences),
       cmocka_unit_test(test_group),
       cmocka_unit_test(test_stability_and_bad_args),
+      cmocka_unit_test(test_user_ranges_add_up),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -487,7 +487,8 @@ static void test_continue_training(void **state)
   c.epochs = 15;
   c.eval_every = 1;
   struct curve cc = {0}, cs = {0};
-  struct train_callbacks cbc = {on_epoch, &cc}, cbs = {on_epoch, &cs};
+  struct train_callbacks cbc = {on_epoch, &cc, NULL},
+                         cbs = {on_epoch, &cs, NULL};
   struct train_result rc, rs;
   assert_int_equal(dataset_train(db2, &c, m0, &cbc, &rc, &cont, &e), 0);
   assert_int_equal(dataset_train(db2, &c, NULL, &cbs, &rs, &scr, &e), 0);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "cli/train_flags.h"
@@ -15,6 +16,8 @@
 #include "store/db.h"
 #include "track/artifacts.h"
 #include "track/runs.h"
+#include "train/dataset.h"
+#include "train/dist.h"
 #include "train/eval_metrics.h"
 #include "train/trainrun.h"
 
@@ -32,6 +35,14 @@ static const char train_about[] =
 static const char train_more[] =
     "Ctrl-C (SIGINT) or SIGTERM ends the run KILLED; an error ends it\n"
     "FAILED (tag harvest.error).\n"
+    "\n"
+    "Data-parallel: mpirun -np N harvest train --distributed [flags] runs N\n"
+    "replicas (Open MPI; --hostfile for several hosts), each computing its\n"
+    "share of every batch; rank 0 alone logs the run (params world_size,\n"
+    "dist_scheme; metrics dist_bytes_per_epoch, dist_comm_seconds),\n"
+    "evaluates and writes the model. Without mpirun it runs as world size 1.\n"
+    "Retrieval only, not with --init-from. --measure-allreduce times the\n"
+    "allreduce of the ranks instead of training. See docs/distributed.md.\n"
     "\n"
     "Metrics: top_K_categorical_accuracy as TFRS FactorizedTopK: for each\n"
     "test (user, movie) all movies are scored; a hit at K when fewer than\n"
@@ -151,6 +162,12 @@ static json_t *result_json(const struct trainrun_result *tr,
       "gemm_gflop_per_epoch", r->gemm_flop_per_epoch / 1e9, "gemm_gflops",
       mean > 0 ? r->gemm_flop_per_epoch / 1e9 / mean : 0.0, "eval_seconds",
       r->eval_seconds, "peak_rss_kb", (json_int_t)ru.ru_maxrss);
+  if (j && r->world_size)
+    json_object_update_new(
+        j, json_pack("{s:i, s:s, s:f, s:f}", "world_size", r->world_size,
+                     "dist_scheme", TRAIN_DIST_SCHEME, "dist_bytes_per_epoch",
+                     r->comm_bytes_per_epoch, "dist_comm_seconds",
+                     r->comm_seconds));
   if (j)
     json_object_update_new(
         j, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "run_id", tr->run_id,
@@ -167,9 +184,16 @@ static void on_start(void *ud, const char *run_id)
   fprintf(stderr, "run %s started in experiment '%s'\n", run_id, experiment);
 }
 
-/* Parse argv into f->cfg and o; 0, CLI_HELP or HV_EUSAGE (reported). */
+/* The flags of the data-parallel mode. */
+struct dist_flags {
+  int on;      /* --distributed */
+  int measure; /* --measure-allreduce */
+};
+
+/* Parse argv into f->cfg, o and df; 0, CLI_HELP or HV_EUSAGE (reported). */
 static int parse(struct cli_ctx *ctx, int argc, char **argv,
-                 struct train_flags *f, struct trainrun_opts *o)
+                 struct train_flags *f, struct trainrun_opts *o,
+                 struct dist_flags *df)
 {
   const struct cli_opt opts[] = {
       {.type = CLI_GROUP, .sub = f->opts, .help = TRAIN_FLAGS_HEADING},
@@ -188,6 +212,14 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
                &o->init_from)},
       {CLI_OPT(CLI_STR, "out", 0, "FILE", "also write the model file to FILE",
                &o->out_path)},
+      {CLI_OPT(CLI_TRUE, "distributed", 0, NULL,
+               "data-parallel training: start with 'mpirun -np N harvest "
+               "train --distributed ...' (Open MPI; docs/distributed.md)",
+               &df->on)},
+      {CLI_OPT(CLI_TRUE, "measure-allreduce", 0, NULL,
+               "with --distributed: time the ranks' allreduce (4 KiB to "
+               "64 MiB) and print the bandwidth instead of training",
+               &df->measure)},
       CLI_OPTS_END};
   const struct cli_spec spec = {
       .cmd = "train",
@@ -200,6 +232,166 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
   return cli_parse(ctx, &spec, argc, argv);
 }
 
+/* Print the finished run (rank 0 / the single process). */
+static void print_result(const struct cli_ctx *ctx, struct trainrun_result *tr,
+                         const struct trainrun_opts *o)
+{
+  char why[256];
+  if (trainrun_loses_to_baseline(&tr->train, why, sizeof(why)))
+    fprintf(stderr, "warning: %s; train longer or with the defaults "
+                    "(not --tutorial)\n", why);
+  if (ctx->json) {
+    cli_print_json(result_json(tr, o->experiment, o->out_path));
+    return;
+  }
+  if (tr->train.task == MODEL_TASK_RANKING) {
+    print_rank_table(&tr->train);
+    printf("mean = every rating predicted as the train split's mean "
+           "(metrics baseline_mean_*)\n");
+  } else {
+    print_table(&tr->train);
+    printf("pop. = popularity baseline on the %s split (metrics "
+           "baseline_popularity_*)\n",
+           tr->train.has_test ? "test" : "train");
+  }
+  if (tr->train.world_size)
+    printf("ranks  %d  (%s; %.1f MB exchanged per epoch per rank, %.2fs in "
+           "the sums)\n", tr->train.world_size, TRAIN_DIST_SCHEME,
+           tr->train.comm_bytes_per_epoch / 1e6, tr->train.comm_seconds);
+  printf("run    %s  (experiment %s)\nmodel  %s\n", tr->run_id, o->experiment,
+         tr->model_uri);
+  if (o->out_path)
+    printf("copy   %s\n", o->out_path);
+}
+
+/* --measure-allreduce: rank 0 prints the table (or JSON). */
+static int measure_allreduce(const struct cli_ctx *ctx, struct dist *d,
+                             struct hv_err *err)
+{
+  struct dist_bw rows[16];
+  int n = dist_measure_allreduce(d, 0.25, rows, 16, err);
+  if (n < 0 || d->hook.rank)
+    return n < 0 ? n : 0;
+  if (ctx->json) {
+    json_t *a = json_array();
+    for (int i = 0; i < n; i++)
+      json_array_append_new(
+          a, json_pack("{s:I, s:i, s:f, s:f, s:f}", "bytes",
+                       (json_int_t)rows[i].bytes, "reps", rows[i].reps,
+                       "seconds", rows[i].seconds, "algbw_bytes_per_s",
+                       rows[i].algbw, "busbw_bytes_per_s", rows[i].busbw));
+    cli_print_json(json_pack("{s:i, s:o}", "world_size", d->hook.size,
+                             "allreduce", a));
+    return 0;
+  }
+  printf("MPI_Allreduce (float sum, in place), %d ranks\n", d->hook.size);
+  printf("%12s  %6s  %12s  %12s  %12s\n", "bytes", "reps", "seconds",
+         "algbw MB/s", "busbw MB/s");
+  for (int i = 0; i < n; i++)
+    printf("%12zu  %6d  %12.6f  %12.1f  %12.1f\n", rows[i].bytes,
+           rows[i].reps, rows[i].seconds, rows[i].algbw / 1e6,
+           rows[i].busbw / 1e6);
+  return 0;
+}
+
+/* The ranks' part between dist_open and dist_finish (dist.h's agreement
+ * points 1-3; train_run passes 2 and 3): rank 0 opens the home first (it
+ * may create or migrate it) and runs the tracked run; the others open the
+ * database only after point 1, when it is current, and train on it
+ * without writing anything. */
+static int dist_body(struct cli_ctx *ctx, struct train_config *cfg,
+                     struct trainrun_opts *o, struct train_callbacks *cb,
+                     struct dist *d,
+                     struct hv_db **db, struct trainrun_result *tr,
+                     struct hv_err *err)
+{
+  const int root = d->hook.rank == 0;
+  int rc = 0;
+  if (root) {
+    rc = cli_open_home(ctx, db, err);
+    if (!rc)
+      rc = trainrun_guard_install(db_path(*db), err);
+  }
+  rc = dist_agree(d, rc, 0, "home", err);
+  if (rc)
+    return rc;
+  if (root) {
+    cb->dist = &d->hook;
+    o->cb = cb;
+    return trainrun_run(*db, cfg, o, tr, err);
+  }
+  char path[4096];
+  struct stat st;
+  if (db_home_path(ctx->home, ctx->db, path, sizeof(path), err))
+    return err->code;
+  /* never create a database: each host reads rank 0's (the same file
+   * or the same --db URL), docs/distributed.md */
+  if (!db_is_url(path) && stat(path, &st))
+    return hv_err_set(err, HV_ENOTFOUND, "no database at %s on this host; "
+                      "every rank needs rank 0's home (a shared folder) or "
+                      "--db postgresql://...", path);
+  if (db_open(path, db, err))
+    return err->code;
+  struct train_callbacks quiet = {NULL, NULL, &d->hook};
+  return dataset_train(*db, cfg, NULL, &quiet, &tr->train, &tr->model, err);
+}
+
+/* harvest train --distributed (and --measure-allreduce). */
+static int train_distributed(struct cli_ctx *ctx, struct train_flags *f,
+                             struct trainrun_opts *o,
+                             const struct dist_flags *df)
+{
+  struct train_config *cfg = &f->cfg;
+  struct hv_err err = {0};
+  if (df->measure && !df->on)
+    return cli_usage_error("train", "--measure-allreduce needs "
+                           "--distributed (under mpirun)");
+  if (cfg->task == MODEL_TASK_RANKING)
+    return cli_usage_error("train", "--distributed trains retrieval models "
+                           "only; train the ranking model without it");
+  if (o->init_from)
+    return cli_usage_error("train", "--distributed does not continue a "
+                           "model (--init-from); train afresh or without "
+                           "--distributed");
+  struct dist d;
+  if (dist_open(&d, &err))
+    return cli_report(&err);
+  if (df->measure) {
+    int rc = measure_allreduce(ctx, &d, &err);
+    dist_close(&d);
+    return rc ? cli_report(&err) : 0;
+  }
+  struct hv_db *db = NULL;
+  struct trainrun_result tr;
+  memset(&tr, 0, sizeof(tr));
+  struct train_callbacks cb = {on_epoch, cfg, NULL};
+  o->home = ctx->home;
+  o->cb = &cb;
+  o->on_start = on_start;
+  o->ud = (void *)o->experiment;
+  const int root = d.hook.rank == 0;
+  int rc = dist_body(ctx, cfg, o, &cb, &d, &db, &tr, &err);
+  if (rc && d.in_batches)
+    dist_abort(&d, &err); /* the others wait in a batch's sum */
+  if (rc) {
+    fprintf(stderr, "harvest: rank %d of %d: error: %s\n", d.hook.rank,
+            d.hook.size, err.msg[0] ? err.msg : hv_strerror(rc));
+    if (root && tr.run_id[0])
+      fprintf(stderr, "run %s ended FAILED\n", tr.run_id);
+  } else if (root) {
+    print_result(ctx, &tr, o);
+  }
+  struct hv_err fin = err;
+  int frc = dist_finish(&d, rc, &fin);
+  if (!rc && frc && root)
+    fprintf(stderr, "warning: %s (after the run was complete)\n", fin.msg);
+  else if (!rc && frc)
+    rc = cli_report(&fin);
+  trainrun_result_free(&tr);
+  db_close(db);
+  return rc;
+}
+
 int cmd_train(struct cli_ctx *ctx, int argc, char **argv)
 {
   struct train_flags f;
@@ -208,13 +400,16 @@ int cmd_train(struct cli_ctx *ctx, int argc, char **argv)
   struct trainrun_opts o = {.experiment = RUNS_DEFAULT_EXPERIMENT,
                             .keep_model = 1};
   struct hv_err err = {0};
-  int rc = parse(ctx, argc, argv, &f, &o);
+  struct dist_flags df = {0, 0};
+  int rc = parse(ctx, argc, argv, &f, &o, &df);
   if (rc)
     return cli_parse_rc(rc);
+  if (df.on || df.measure)
+    return train_distributed(ctx, &f, &o, &df);
   struct hv_db *db = NULL;
   struct trainrun_result tr;
   memset(&tr, 0, sizeof(tr));
-  struct train_callbacks cb = {on_epoch, cfg};
+  struct train_callbacks cb = {on_epoch, cfg, NULL};
   o.home = ctx->home;
   o.cb = &cb;
   o.on_start = on_start;
@@ -224,32 +419,10 @@ int cmd_train(struct cli_ctx *ctx, int argc, char **argv)
     rc = trainrun_guard_install(db_path(db), &err);
   if (!rc)
     rc = trainrun_run(db, cfg, &o, &tr, &err);
-  char why[256];
-  if (!rc && trainrun_loses_to_baseline(&tr.train, why, sizeof(why)))
-    fprintf(stderr, "warning: %s; train longer or with the defaults "
-                    "(not --tutorial)\n", why);
-  if (!rc) {
-    if (ctx->json) {
-      cli_print_json(result_json(&tr, o.experiment, o.out_path));
-    } else {
-      if (tr.train.task == MODEL_TASK_RANKING) {
-        print_rank_table(&tr.train);
-        printf("mean = every rating predicted as the train split's mean "
-               "(metrics baseline_mean_*)\n");
-      } else {
-        print_table(&tr.train);
-        printf("pop. = popularity baseline on the %s split (metrics "
-               "baseline_popularity_*)\n",
-               tr.train.has_test ? "test" : "train");
-      }
-      printf("run    %s  (experiment %s)\nmodel  %s\n", tr.run_id,
-             o.experiment, tr.model_uri);
-      if (o.out_path)
-        printf("copy   %s\n", o.out_path);
-    }
-  } else if (tr.run_id[0]) {
+  if (!rc)
+    print_result(ctx, &tr, &o);
+  else if (tr.run_id[0])
     fprintf(stderr, "run %s ended FAILED\n", tr.run_id);
-  }
   trainrun_result_free(&tr);
   db_close(db);
   return rc ? cli_report(&err) : 0;

@@ -292,15 +292,28 @@ static double l2_rows(double loss, double l2, const float *X, const float *cnt,
   return loss;
 }
 
-/* The L2 penalty of the batch's user rows (weighted by their rows in the
- * batch) and movie rows (by c_k), accumulated users first. */
-static double l2_term(struct loss_ws *w, const struct loss_opts *o, int grad)
+/* The L2 penalty of the batch's user rows [u0, u1) (weighted by their
+ * rows in the batch) and, with movies, the movie rows (by c_k), accumulated
+ * users first. */
+static double l2_term(struct loss_ws *w, const struct loss_opts *o, int grad,
+                      size_t u0, size_t u1, int movies)
 {
-  double loss = l2_rows(0.0, o->l2, w->U, w->un, w->nu, w->dim, w->dU, grad);
+  const size_t d = (size_t)w->dim;
+  double loss = l2_rows(0.0, o->l2, w->U + u0 * d, w->un + u0, u1 - u0,
+                        w->dim, w->dU + u0 * d, grad);
+  if (!movies)
+    return loss;
   return l2_rows(loss, o->l2, w->M, w->mc, w->nm, w->dim, w->dM, grad);
 }
 
 double loss_distinct(struct loss_ws *w, const struct loss_opts *o, int grad)
+{
+  return loss_distinct_users(w, o, grad, 0, w->nu, 1);
+}
+
+double loss_distinct_users(struct loss_ws *w, const struct loss_opts *o,
+                           int grad, size_t u_begin, size_t u_end,
+                           int movie_l2)
 {
   const int d = w->dim;
   const size_t nm = w->nm, nu = w->nu;
@@ -308,10 +321,16 @@ double loss_distinct(struct loss_ws *w, const struct loss_opts *o, int grad)
   double loss = 0.0;
   size_t p = 0;
   assert(o->temperature > 0);
+  assert(u_begin <= u_end && u_end <= nu);
   if (nu == 0 || nm == 0)
     return 0.0;
-  for (size_t u0 = 0; u0 < nu; u0 += w->tile) {
-    size_t t = nu - u0 < w->tile ? nu - u0 : w->tile;
+  /* pairs are sorted by user (loss_ws_group): skip to u_begin's */
+  while (p < w->np && (size_t)w->pu[p] < u_begin)
+    p++;
+  if (grad && u_begin == u_end)
+    memset(w->dM, 0, nm * (size_t)d * sizeof(float));
+  for (size_t u0 = u_begin; u0 < u_end; u0 += w->tile) {
+    size_t t = u_end - u0 < w->tile ? u_end - u0 : w->tile;
     /* Z (t, nm) = U[u0:u0+t] M^T / T */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)t, (int)nm, d,
                 invt, w->U + u0 * d, d, w->M, d, 0.0f, w->Z, (int)nm);
@@ -328,14 +347,14 @@ double loss_distinct(struct loss_ws *w, const struct loss_opts *o, int grad)
                 (int)nm, invt, w->Z, (int)nm, w->M, d, 0.0f, w->dU + u0 * d,
                 d);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nm, d, (int)t,
-                invt, w->Z, (int)nm, w->U + u0 * d, d, u0 ? 1.0f : 0.0f,
-                w->dM, d);
+                invt, w->Z, (int)nm, w->U + u0 * d, d,
+                u0 != u_begin ? 1.0f : 0.0f, w->dM, d);
   }
-  /* the walk above takes each user's pairs in turn: every pair is used
-   * only when they are sorted by user (loss_ws_group) */
-  assert(p == w->np);
+  /* the walk above takes each user's pairs in turn: every pair of the
+   * range is used only when they are sorted by user (loss_ws_group) */
+  assert(p == w->np || (size_t)w->pu[p] >= u_end);
   if (o->l2 > 0)
-    loss += l2_term(w, o, grad);
+    loss += l2_term(w, o, grad, u_begin, u_end, movie_l2);
   return loss;
 }
 

@@ -73,6 +73,18 @@ void loss_ws_group(struct loss_ws *w, const int32_t *urow,
  * grad set also fills w->dU and w->dM. Returns the summed loss. */
 double loss_distinct(struct loss_ws *w, const struct loss_opts *o, int grad);
 
+/* The part of loss_distinct that the distinct users [u_begin, u_end) own
+ * (data-parallel training, train/dist.h: each rank takes a range of the
+ * batch's users): their rows' loss and L2, the movies' L2 when movie_l2,
+ * and with grad their dU rows (other dU rows are not written) and their
+ * share of dM (every row written). Summed over ranges that partition
+ * [0, nu) with movie_l2 on exactly once it is loss_distinct's loss and
+ * gradient up to float summation order; loss_distinct(w, o, grad) is
+ * loss_distinct_users(w, o, grad, 0, w->nu, 1), bit for bit. */
+double loss_distinct_users(struct loss_ws *w, const struct loss_opts *o,
+                           int grad, size_t u_begin, size_t u_end,
+                           int movie_l2);
+
 /* The oracle: TFRS's B x B computation in double, one row per example.
  * ue, me (B, d); mkey (B) movie ids for hit removal; logq (B) per column or
  * NULL. due, dme (B, d) get per-example gradients when non-NULL. */

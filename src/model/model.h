@@ -168,10 +168,49 @@ int train_config_check(const struct train_config *c,
 /* Called after every epoch (1-based) with the summed training loss, the
  * epoch's wall time, and the test metrics when config.eval_every says so
  * (else NULL; borrowed for the call). May be NULL. */
+struct train_dist;
+
 struct train_callbacks {
   void (*on_epoch)(void *ud, int epoch, double loss, double seconds,
                    const struct eval_metrics *test_or_null);
   void *ud;
+  /* Data-parallel training (NULL: this process alone, the default); see
+   * struct train_dist. */
+  const struct train_dist *dist;
+};
+
+/* The scheme train_run uses with a train_dist, as runs record it (param
+ * dist_scheme). Every rank holds the whole model and walks the same
+ * global batches (same seed, same shuffle); each batch's distinct users
+ * are split into size contiguous ranges, rank r computes the loss and
+ * gradient of its range (its share of the sgemm work), and one sum over
+ * the ranks of the batch's touched rows (dU: nu x dim, each row from its
+ * owner, zeros elsewhere; dM: nm x dim partial sums) gives every rank the
+ * single-process gradient (up to float summation order); every rank then
+ * runs the same tower backward and optimiser step, so the replicas stay
+ * equal without ever sending parameters. Bytes per batch: (nu + nm) x dim
+ * x 4, independent of the vocabulary and of the number of ranks. */
+#define TRAIN_DIST_SCHEME "batch-users/touched-rows-allreduce"
+
+/* The collectives train_run needs from a process group (train/dist.h
+ * implements them over MPI; model/ never includes mpi.h). Every rank calls
+ * train_run with the same dataset and configuration. */
+struct train_dist {
+  int rank, size; /* this process, processes in all (0 <= rank < size) */
+  void *ud;
+  /* Element-wise sum of buf[0..n) over all ranks, in place, with the same
+   * result on every rank. Collective; failures end every rank (MPI's
+   * errors are fatal), so there is no return code. */
+  void (*sum_f32)(void *ud, float *buf, size_t n);
+  void (*sum_f64)(void *ud, double *buf, size_t n);
+  /* Collective agreement point: 0 when every rank passes rc 0 and the same
+   * fingerprint fp; else rc (local failure) or an HV_E code with err
+   * naming the rank that failed or disagrees. train_run calls it after
+   * set-up (fp: data and configuration) and after the last epoch (fp:
+   * the trained parameters, so replicas that drifted apart are an error,
+   * never a silent wrong model). */
+  int (*agree)(void *ud, int rc, uint64_t fp, const char *what,
+               struct hv_err *err);
 };
 
 struct train_result {
@@ -196,6 +235,12 @@ struct train_result {
    * train split without one). */
   int task;
   struct rank_metrics rank_train, rank_test, rank_baseline;
+  /* Data-parallel runs (train_callbacks.dist): the number of ranks, the
+   * bytes each rank handed to the sums per epoch (mean over epochs) and
+   * its seconds inside them (waiting for slower ranks included); world_size
+   * 0 for a single-process run. */
+  int world_size;
+  double comm_bytes_per_epoch, comm_seconds;
 };
 
 /* Free the arrays inside res (not res itself); NULL is allowed. */

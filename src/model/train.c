@@ -171,6 +171,9 @@ struct trainer {
   struct rng_xo rng;
   double flop;                /* sgemm FLOPs counted so far */
   int popularity;             /* eval_split scores the baseline (dim 1) */
+  const struct train_dist *dist; /* NULL: single process */
+  float *cbuf;                /* (2 cap, dim) the batch's rows to sum */
+  double comm_bytes, comm_s;  /* handed to the sums, seconds in them */
 };
 
 static void trainer_free(struct trainer *t)
@@ -184,6 +187,7 @@ static void trainer_free(struct trainer *t)
               t->te_m, t->order, t->movie_count, t->logq_by_row,
               t->gender_by_row, t->age_by_row);
   loss_ws_free(t->ws);
+  free(t->cbuf);
   free(t->spans);
   free(t->bu);
   free(t->bm);
@@ -540,6 +544,68 @@ int model_vocab_build(const struct hv_dataset *ds, struct model_vocab *v,
 
 /* ---- the loop -------------------------------------------------------------- */
 
+/* Data-parallel batch (TRAIN_DIST_SCHEME, model.h): this rank's range of
+ * the batch's distinct users, then one sum of dU and dM over the ranks.
+ * dU rows outside the range are sent as zeros, so each summed row is its
+ * owner's exactly (x + 0 = x); dM rows are sums of every rank's share.
+ * Returns this rank's part of the loss (summed over ranks per epoch). */
+static double dist_loss(struct trainer *t, const struct loss_opts *lo)
+{
+  const struct train_dist *D = t->dist;
+  struct loss_ws *w = t->ws;
+  const size_t d = (size_t)t->L.dim, nu = w->nu, nm = w->nm;
+  size_t u0 = nu * (size_t)D->rank / (size_t)D->size;
+  size_t u1 = nu * (size_t)(D->rank + 1) / (size_t)D->size;
+  double loss = loss_distinct_users(w, lo, 1, u0, u1, D->rank == 0);
+  t->flop += 6.0 * (double)(u1 - u0) * (double)nm * (double)d;
+  float *b = t->cbuf;
+  memset(b, 0, u0 * d * sizeof(float));
+  memcpy(b + u0 * d, w->dU + u0 * d, (u1 - u0) * d * sizeof(float));
+  memset(b + u1 * d, 0, (nu - u1) * d * sizeof(float));
+  memcpy(b + nu * d, w->dM, nm * d * sizeof(float));
+  double c0 = hv_mono();
+  D->sum_f32(D->ud, b, (nu + nm) * d);
+  t->comm_s += hv_mono() - c0;
+  t->comm_bytes += (double)((nu + nm) * d * sizeof(float));
+  memcpy(w->dU, b, nu * d * sizeof(float));
+  memcpy(w->dM, b + nu * d, nm * d * sizeof(float));
+  return loss;
+}
+
+/* FNV-1a over n bytes taken 8 at a time, continuing h (fingerprints of
+ * what the ranks must agree on; not a cryptographic hash). */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+  const unsigned char *c = p;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x;
+    memcpy(&x, c + i, sizeof(x));
+    h = (h ^ x) * 0x100000001b3ull;
+  }
+  for (; i < n; i++)
+    h = (h ^ c[i]) * 0x100000001b3ull;
+  return h;
+}
+
+/* What every rank must share before the first batch: the configuration
+ * that shapes the batches and steps, the split and the initial weights. */
+static uint64_t setup_fingerprint(const struct trainer *t)
+{
+  const struct train_config *c = &t->cfg;
+  double reals[5] = {c->lr, c->split, c->l2, c->temperature, c->init_scale};
+  int ints[7] = {c->dim, c->optimizer, c->epochs, c->batch, c->features,
+                 c->logq, c->remove_accidental_hits};
+  uint64_t h = fnv(0xcbf29ce484222325ull, reals, sizeof(reals));
+  h = fnv(h, ints, sizeof(ints));
+  h = fnv(h, &c->seed, sizeof(c->seed));
+  h = fnv(h, &t->n_train, sizeof(t->n_train));
+  h = fnv(h, &t->n_test, sizeof(t->n_test));
+  h = fnv(h, t->tr_u, t->n_train * sizeof(int32_t));
+  h = fnv(h, t->tr_m, t->n_train * sizeof(int32_t));
+  return fnv(h, t->params, t->L.n_params * sizeof(float));
+}
+
 static double train_batch(struct trainer *t, size_t s, size_t B)
 {
   const int d = t->L.dim;
@@ -556,8 +622,13 @@ static double train_batch(struct trainer *t, size_t s, size_t B)
   tower_forward(TOWER_MOVIE, &t->L, t->params, &F, feat, w->mrows, w->nm, w->M);
   struct loss_opts lo = {t->cfg.temperature, t->cfg.l2,
                          t->cfg.remove_accidental_hits};
-  double loss = loss_distinct(w, &lo, 1);
-  t->flop += 6.0 * (double)w->nu * (double)w->nm * d;
+  double loss;
+  if (t->dist) {
+    loss = dist_loss(t, &lo);
+  } else {
+    loss = loss_distinct(w, &lo, 1);
+    t->flop += 6.0 * (double)w->nu * (double)w->nm * d;
+  }
   tower_backward(TOWER_USER, &t->L, &F, feat, w->urows, w->nu, w->dU, t->grad);
   tower_backward(TOWER_MOVIE, &t->L, &F, feat, w->mrows, w->nm, w->dM, t->grad);
   size_t ns = 0;
@@ -679,6 +750,12 @@ static int run_epochs(struct trainer *t, const struct train_callbacks *cb,
     rng_xo_shuffle(&t->rng, t->order, t->n_train);
     for (size_t s = 0; s < t->n_train; s += B)
       loss += train_batch(t, s, t->n_train - s < B ? t->n_train - s : B);
+    if (t->dist) {
+      double c0 = hv_mono();
+      t->dist->sum_f64(t->dist->ud, &loss, 1);
+      t->comm_s += hv_mono() - c0;
+      t->comm_bytes += sizeof(double);
+    }
     double dt = hv_mono() - t0;
     res->epoch_seconds[ep] = dt;
     res->epoch_loss[ep] = loss;
@@ -689,7 +766,8 @@ static int run_epochs(struct trainer *t, const struct train_callbacks *cb,
                         "train: the loss diverged at epoch %d; lower --lr "
                         "or raise --temperature", ep + 1);
     struct eval_metrics m, *mp = NULL;
-    if (t->cfg.eval_every && (ep + 1) % t->cfg.eval_every == 0 && t->n_test) {
+    if (t->cfg.eval_every && (ep + 1) % t->cfg.eval_every == 0 &&
+        t->n_test && !(t->dist && t->dist->rank)) {
       float *uv = NULL, *mv = NULL;
       int rc = current_vecs(t, &uv, &mv);
       if (!rc)
@@ -769,10 +847,12 @@ static int prepare(struct trainer *t, struct train_result *res,
   t->spans = malloc((2 * cap + 1) * sizeof(struct optim_span));
   t->bu = malloc(cap * sizeof(int32_t));
   t->bm = malloc(cap * sizeof(int32_t));
+  if (t->dist)
+    t->cbuf = malloc(2 * cap * (size_t)t->L.dim * sizeof(float));
   res->epoch_seconds = calloc((size_t)t->cfg.epochs + 1, sizeof(double));
   res->epoch_loss = calloc((size_t)t->cfg.epochs + 1, sizeof(double));
   if (!t->ws || !t->spans || !t->bu || !t->bm || !res->epoch_seconds ||
-      !res->epoch_loss)
+      !res->epoch_loss || (t->dist && !t->cbuf))
     return NOMEM("workspace");
   t->cfg.batch = (int)B;
   return 0;
@@ -783,19 +863,46 @@ static int train_body(struct trainer *t, const struct hv_dataset *ds,
                       struct train_result *res, struct hv_model **out,
                       struct hv_err *err)
 {
-  if (use_data(t, ds, err) || build_vocab(t, err))
-    return err->code;
+  int rc = use_data(t, ds, err) || build_vocab(t, err) ? err->code : 0;
   rng_xo_seed(&t->rng, t->cfg.seed ^ 0x6876747261696eull);
-  if (setup_model(t, &res->new_users, &res->new_movies, err) ||
-      split_data(t, err) || segments_by_row(t, err) || prepare(t, res, err))
+  if (!rc && (setup_model(t, &res->new_users, &res->new_movies, err) ||
+              split_data(t, err) || segments_by_row(t, err) ||
+              prepare(t, res, err)))
+    rc = err->code;
+  const struct train_dist *D = t->dist;
+  /* every rank reaches both agreement points, failed or not, so one
+   * rank's error ends all of them instead of leaving them waiting */
+  if (D && D->agree(D->ud, rc, rc ? 0 : setup_fingerprint(t),
+                    "data and settings", err))
     return err->code;
+  if (rc)
+    return rc;
   double t0 = hv_mono();
-  if (run_epochs(t, cb, res, err))
+  rc = run_epochs(t, cb, res, err);
+  if (D && D->agree(D->ud, rc,
+                    rc ? 0 : fnv(0, t->params,
+                                 t->L.n_params * sizeof(float)),
+                    "trained weights", err))
     return err->code;
+  if (rc)
+    return rc;
   res->train_seconds = hv_mono() - t0;
   res->gemm_flop_per_epoch = res->epochs ? t->flop / res->epochs : 0.0;
+  if (D) {
+    res->world_size = D->size;
+    res->comm_bytes_per_epoch = res->epochs ? t->comm_bytes / res->epochs
+                                            : 0.0;
+    res->comm_seconds = t->comm_s;
+  }
   if (make_model(t, out, err))
     return err->code;
+  res->n_ratings = t->R->n;
+  res->n_train = t->n_train;
+  res->n_test = t->n_test;
+  res->n_users = t->n_users;
+  res->n_movies = t->n_movies;
+  if (D && D->rank)
+    return 0; /* rank 0 alone evaluates and reports */
   t0 = hv_mono();
   if (eval_split(t, (*out)->user_vec, (*out)->movie_vec, 0, &res->train,
                  err) ||
@@ -806,11 +913,6 @@ static int train_body(struct trainer *t, const struct hv_dataset *ds,
     return err->code;
   res->has_test = t->n_test > 0;
   res->eval_seconds = hv_mono() - t0;
-  res->n_ratings = t->R->n;
-  res->n_train = t->n_train;
-  res->n_test = t->n_test;
-  res->n_users = t->n_users;
-  res->n_movies = t->n_movies;
   return 0;
 }
 
@@ -846,6 +948,12 @@ int train_run(const struct hv_dataset *ds, const struct train_config *c,
   memset(&t, 0, sizeof(t));
   t.cfg = *c;
   t.init = init_from;
+  t.dist = cb ? cb->dist : NULL;
+  if (t.dist && (t.dist->size < 1 || t.dist->rank < 0 ||
+                 t.dist->rank >= t.dist->size || !t.dist->sum_f32 ||
+                 !t.dist->sum_f64 || !t.dist->agree))
+    return hv_err_set(err, HV_EINVAL, "train: bad process group (rank %d "
+                      "of %d)", t.dist->rank, t.dist->size);
   if (init_from) {
     /* the stored shape wins: dim and feature towers */
     t.cfg.dim = init_from->L.dim;
@@ -855,6 +963,10 @@ int train_run(const struct hv_dataset *ds, const struct train_config *c,
   if (c->threads > 0)
     openblas_set_num_threads(c->threads);
   if (c->task == MODEL_TASK_RANKING) {
+    if (t.dist)
+      return hv_err_set(err, HV_EINVAL, "train: data-parallel training "
+                        "(--distributed) trains retrieval models only; "
+                        "train the ranking model in one process");
     if (init_from)
       return hv_err_set(err, HV_EINVAL, "train: continuing a ranking model "
                         "(--init-from) is not supported; train it afresh");

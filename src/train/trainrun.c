@@ -569,6 +569,18 @@ static int log_params(struct hv_db *db, const char *run_id,
   return 0;
 }
 
+/* A data-parallel run's params: world_size and dist_scheme. */
+static int log_dist_params(struct hv_db *db, const char *run_id,
+                           const struct train_dist *d, struct hv_err *err)
+{
+  char v[16];
+  snprintf(v, sizeof(v), "%d", d->size);
+  if (runs_log_param(db, run_id, "world_size", v, err) ||
+      runs_log_param(db, run_id, "dist_scheme", TRAIN_DIST_SCHEME, err))
+    return err->code;
+  return 0;
+}
+
 static int log_final_rank(struct hv_db *db, const char *run_id,
                           const struct train_result *r, int64_t step,
                           struct hv_err *err)
@@ -629,7 +641,14 @@ static int log_final(struct hv_db *db, const char *run_id,
   for (size_t i = 0; i < N_FACTS; i++)
     m[n++] = (struct tracking_metric){fact_names[i], fact_value(r, i), step,
                                       0};
-  return runs_log_metrics_batch(db, run_id, m, n, err);
+  int rc = runs_log_metrics_batch(db, run_id, m, n, err);
+  if (rc || !r->world_size)
+    return rc;
+  /* data-parallel runs: what the ranks exchanged (docs/distributed.md) */
+  struct tracking_metric dm[2] = {
+      {"dist_bytes_per_epoch", r->comm_bytes_per_epoch, step, 0},
+      {"dist_comm_seconds", r->comm_seconds, step, 0}};
+  return runs_log_metrics_batch(db, run_id, dm, 2, err);
 }
 
 static int log_lineage(struct hv_db *db, const struct train_config *c,
@@ -681,6 +700,8 @@ static int run_body(struct hv_db *db, const struct train_config *c,
 {
   struct hv_model *m = NULL;
   int rc = log_params(db, res->run_id, &res->used, o->init_from, err);
+  if (!rc && o->cb && o->cb->dist)
+    rc = log_dist_params(db, res->run_id, o->cb->dist, err);
   if (!rc && init) {
     char sha[65];
     model_sha256_hex(init, sha);
@@ -689,7 +710,8 @@ static int run_body(struct hv_db *db, const struct train_config *c,
   if (!rc)
     rc = log_lineage(db, c, o, res, err);
   struct epoch_ctx x = {db, res->run_id, c->epochs, o->cb, 0, {0}};
-  struct train_callbacks cb = {on_epoch, &x};
+  const struct train_dist *dist = o->cb ? o->cb->dist : NULL;
+  struct train_callbacks cb = {on_epoch, &x, dist};
   if (!rc)
     rc = o->data ? train_run(o->data, c, init, &cb, &res->train, &m, err)
                  : dataset_train(db, c, init, &cb, &res->train, &m, err);

@@ -11,7 +11,10 @@
  *   init_scale, first_rating_id, last_rating_id); with init_from, its dim
  *   and features (which win over the given ones), init_from = the URI, and
  *   the tag init_from_sha256 = the SHA-256 of that model file
- *   (model_sha256_hex, as its artifact record).
+ *   (model_sha256_hex, as its artifact record). Data-parallel runs
+ *   (o->cb->dist set: harvest train --distributed, logged by rank 0 only)
+ *   add world_size and dist_scheme (TRAIN_DIST_SCHEME) and the final
+ *   metrics dist_bytes_per_epoch and dist_comm_seconds.
  *   Values are text: integers in decimal, reals in the shortest form that
  *   reads back exactly ("0.001"), booleans "true"/"false".
  * - metrics by step (step = epoch, 1-based): loss (summed training loss of

@@ -317,7 +317,7 @@ static void run_trial(struct search *s, struct tune_trial *t)
 {
   struct hv_err e = {0};
   struct trainrun_result tr;
-  struct train_callbacks cb = {trial_epoch, s};
+  struct train_callbacks cb = {trial_epoch, s, NULL};
   struct trainrun_opts to = {
       .home = s->o->home, .experiment = s->o->experiment,
       .run_name = t->label, .parent_run_id = s->res->parent_run_id,
