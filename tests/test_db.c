@@ -1,7 +1,7 @@
 /*
  * test_db.c - store/db: opening (and refusing bad paths), migrations from
  * nothing and from an older schema, refusing a newer one, the consistency
- * check, the path, and transactions (commit keeps, rollback undoes, a
+ * check, the path (a URL's password hidden), and transactions (commit keeps, rollback undoes, a
  * rollback outside a transaction is harmless); on PostgreSQL (test_db_pg)
  * the transaction tests again, and a COMMIT that fails or that the server
  * turns into a rollback is an error that leaves the connection usable.
@@ -120,6 +120,46 @@ static void test_path_and_transactions(void **state)
   db_close(db);
 }
 
+/* A URL's password never reaches a message: db_redact's forms, and the
+ * error of a connection that fails. */
+static void test_redact(void **state)
+{
+  (void)state;
+  static const char *cases[][2] = {
+      {"h/harvest.db", "h/harvest.db"},
+      {"postgresql:///db?host=/tmp/s", "postgresql:///db?host=/tmp/s"},
+      {"postgresql://u:pw@h:5/db", "postgresql://u:***@h:5/db"},
+      {"postgres://u@h/db", "postgres://u@h/db"},
+      {"postgresql://u:p:w@h/db?a=1&password=x%20y&b=2",
+       "postgresql://u:***@h/db?a=1&password=***&b=2"},
+      {"postgresql:///db?password=s", "postgresql:///db?password=***"},
+      {"postgresql://h/d?sslpassword=k", "postgresql://h/d?sslpassword=k"},
+      {"postgresql://h:1/p@th", "postgresql://h:1/p@th"},
+      {"", ""},
+  };
+  char out[128];
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    db_redact(cases[i][0], out, sizeof(out));
+    assert_string_equal(out, cases[i][1]);
+  }
+  db_redact("postgresql://u:pw@h/db", out, 12); /* cut, terminated */
+  assert_string_equal(out, "postgresql:");
+  db_redact(NULL, out, sizeof(out));
+  assert_string_equal(out, "");
+
+  struct hv_db *db = NULL;
+  struct hv_err e = {0};
+  assert_int_equal(db_open("postgresql://u:s3cret@/x?host=/nonexistent-dir"
+                           "&password=hunter2",
+                           &db, &e),
+                   HV_EDB);
+  assert_null(db);
+  assert_non_null(strstr(e.msg, "postgresql://u:***@/x?host=/nonexistent-dir"
+                                "&password=***"));
+  assert_null(strstr(e.msg, "s3cret"));
+  assert_null(strstr(e.msg, "hunter2"));
+}
+
 /* Run sql on the PostgreSQL database url behind the store's back. */
 static void pg_sql(const char *url, const char *sql)
 {
@@ -189,6 +229,7 @@ int main(void)
       cmocka_unit_test(test_older_schema_upgraded),
       cmocka_unit_test(test_open_errors),
       cmocka_unit_test(test_path_and_transactions),
+      cmocka_unit_test(test_redact),
       cmocka_unit_test(test_failed_commit_pg),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -130,7 +130,7 @@ int cmd_retrain(struct cli_ctx *ctx, int argc, char **argv)
   struct hv_db *db = NULL;
   /* SIGINT/SIGTERM mid-training: the runs this process owns end KILLED */
   if (cli_open_home(ctx, &db, &err) ||
-      trainrun_guard_install(db_path(db), &err))
+      trainrun_guard_install(db_conn(db), &err))
     return cli_close_report(db, &err);
   struct retrain_result res;
   rc = retrain_run(db, &f.opts, &res, &err);

@@ -416,7 +416,7 @@ int cmd_train(struct cli_ctx *ctx, int argc, char **argv)
   o.ud = (void *)o.experiment;
   rc = cli_open_home(ctx, &db, &err);
   if (!rc)
-    rc = trainrun_guard_install(db_path(db), &err);
+    rc = trainrun_guard_install(db_conn(db), &err);
   if (!rc)
     rc = trainrun_run(db, cfg, &o, &tr, &err);
   if (!rc)

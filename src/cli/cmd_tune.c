@@ -285,7 +285,7 @@ int cmd_tune(struct cli_ctx *ctx, int argc, char **argv)
   memset(&r, 0, sizeof(r));
   int rc = cli_open_home(ctx, &db, &err);
   if (!rc)
-    rc = trainrun_guard_install(db_path(db), &err);
+    rc = trainrun_guard_install(db_conn(db), &err);
   if (!rc)
     rc = tune_run(db, &f.cfg, &g, &o, &r, &err);
   if (!rc && ctx->json)

@@ -43,7 +43,8 @@ struct sql_ops;
 
 struct hv_db {
   const struct store_backend *be;
-  char path[4096];
+  char path[4096]; /* for messages: a URL's password replaced by "***" */
+  char conn[4096]; /* what opens it again (db_conn) */
 };
 
 /* Copy src (NULL: "") into dst (cap >= 1 bytes), cut on a UTF-8 character
@@ -73,11 +74,14 @@ static inline struct hv_db *store_conn_new(size_t sz,
   *out = NULL;
   struct hv_db *db = calloc(1, sz);
   if (!db) {
-    hv_err_set(err, HV_ENOMEM, "out of memory opening %s", path);
+    char shown[512];
+    db_redact(path, shown, sizeof(shown));
+    hv_err_set(err, HV_ENOMEM, "out of memory opening %s", shown);
     return NULL;
   }
   db->be = be;
-  store_copy_text(db->path, sizeof(db->path), path);
+  db_redact(path, db->path, sizeof(db->path));
+  store_copy_text(db->conn, sizeof(db->conn), path);
   return db;
 }
 

@@ -94,3 +94,54 @@ const char *db_path(const struct hv_db *db)
 {
   return db->path;
 }
+
+const char *db_conn(const struct hv_db *db)
+{
+  return db->conn;
+}
+
+/* Append n bytes of s to out (cap bytes, *k used), cutting at the end. */
+static void put(char *out, size_t cap, size_t *k, const char *s, size_t n)
+{
+  while (n-- && *k + 1 < cap)
+    out[(*k)++] = *s++;
+  out[*k] = '\0';
+}
+
+void db_redact(const char *path, char *out, size_t cap)
+{
+  size_t k = 0;
+  if (!cap)
+    return;
+  out[0] = '\0';
+  if (!path)
+    return;
+  if (!db_is_url(path)) {
+    put(out, cap, &k, path, strlen(path));
+    return;
+  }
+  const char *s = strstr(path, "://") + 3;
+  size_t auth = strcspn(s, "/?#"); /* [user[:password]@]host[:port] */
+  const char *at = memchr(s, '@', auth);
+  const char *colon = at ? memchr(s, ':', (size_t)(at - s)) : NULL;
+  put(out, cap, &k, path, (size_t)(s - path));
+  if (colon) {
+    put(out, cap, &k, s, (size_t)(colon - s) + 1);
+    put(out, cap, &k, "***", 3);
+    s = at;
+  }
+  /* the query's password=VALUE (and anything spelled so) */
+  while (*s) {
+    size_t n = strcspn(s, "?&");
+    put(out, cap, &k, s, n);
+    s += n;
+    if (!*s)
+      break;
+    put(out, cap, &k, s, 1);
+    s++;
+    if (!strncmp(s, "password=", 9)) {
+      put(out, cap, &k, "password=***", 12);
+      s += 9 + strcspn(s + 9, "&#");
+    }
+  }
+}

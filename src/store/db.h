@@ -85,7 +85,17 @@ int db_check(struct hv_db *db, struct hv_err *err) HV_WARN_UNUSED;
  * restarted; close it and open a new one), 1 otherwise (SQLite: always). */
 int db_alive(struct hv_db *db);
 
-/* The database's path as opened (borrowed). */
+/* The database's path as opened, fit for a message: a URL's password
+ * hidden (db_redact; borrowed). */
 const char *db_path(const struct hv_db *db);
+
+/* The string db was opened with, password included: for opening it again
+ * (a second connection, a signal guard's), never for a message. */
+const char *db_conn(const struct hv_db *db);
+
+/* out <- path fit to print: a PostgreSQL URL's password (user:PASSWORD@
+ * and a password= parameter) replaced by "***"; anything else as is. Cut
+ * to cap bytes (cap >= 1). */
+void db_redact(const char *path, char *out, size_t cap);
 
 #endif

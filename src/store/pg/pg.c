@@ -432,11 +432,11 @@ static int pg_open(const char *path, struct hv_db **out, struct hv_err *err)
     size_t n = strlen(m);
     while (n && m[n - 1] == '\n')
       n--;
-    rc = hv_err_set(err, HV_EDB, "cannot connect to %s: %.*s", path, (int)n,
-                    m);
+    rc = hv_err_set(err, HV_EDB, "cannot connect to %s: %.*s", p->base.path,
+                    (int)n, m);
   }
   if (!rc && (rc = migrate(&p->base, err)) && err->code != HV_EVERSION)
-    hv_err_prefix(err, "%s", path);
+    hv_err_prefix(err, "%s", p->base.path);
   if (rc) {
     pg_close(&p->base);
     return rc;

@@ -22,7 +22,9 @@ static int conn_fail(PGconn *c, const char *what, const char *url,
   size_t n = strlen(m);
   while (n && m[n - 1] == '\n')
     n--;
-  return hv_err_set(err, HV_EDB, "%s %s: %.*s", what, url, (int)n, m);
+  char shown[1024];
+  db_redact(url, shown, sizeof(shown));
+  return hv_err_set(err, HV_EDB, "%s %s: %.*s", what, shown, (int)n, m);
 }
 
 static int plain_name(const char *s)
