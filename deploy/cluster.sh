@@ -99,7 +99,7 @@ replica_start() {
   local n=$1 port=${ports[$(($1 - 1))]}
   alive "replica$n" && return 0
   setsid "$bin" --home "$home" --db "$url" serve --host 127.0.0.1 \
-    --port "$port" >> "$run/replica$n.log" 2>&1 < /dev/null &
+    --port "$port" --forwarded-allow-ips 127.0.0.1 >> "$run/replica$n.log" 2>&1 < /dev/null &
   echo $! > "$run/replica$n.pid"
   wait_for "http://127.0.0.1:$port/readyz" ||
     { tail -n 5 "$run/replica$n.log"; die "replica $n not ready on $port"; }

@@ -484,6 +484,87 @@ static void test_trickling_client_cut_at_deadline(void **state)
   stop(&v);
 }
 
+/* ---- behind a proxy: X-Forwarded-For from trusted addresses only ----------- */
+
+/* The access log's line for path (a 404 nobody else asks for), waiting
+ * for it: its "ip=..." up to the path, into out. */
+static void log_ip_of(const char *path, char *out, size_t cap)
+{
+  char needle[128];
+  snprintf(needle, sizeof(needle), "path=\"%s\"", path);
+  char *log = tu_wait_file(g_logs, needle);
+  if (!log)
+    fail_msg("no access log line for %s", path);
+  char *at = strstr(log, needle), *line = at;
+  while (line > log && line[-1] != '\n')
+    line--;
+  char *ip = strstr(line, " ip=");
+  assert_true(ip && ip < at);
+  ip += 4;
+  size_t n = (size_t)(strstr(ip, " method=") - ip);
+  snprintf(out, cap, "%.*s", (int)n, ip);
+  free(log);
+}
+
+static void test_forwarded_from_trusted_proxies(void **state)
+{
+  (void)state;
+  struct srv v;
+  struct serve_config c = base_config();
+  struct hv_err e = {0};
+  static const char *bad[] = {"127.0.0.1,banana", "300.1.1.1", "1.2.3.4,,"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    struct serve *s = NULL;
+    c.forwarded_allow_ips = bad[i];
+    assert_int_equal(serve_start(&c, &s, &e), HV_EINVAL);
+    assert_non_null(strstr(e.msg, "--forwarded-allow-ips"));
+    assert_null(s);
+  }
+  assert_non_null(strstr(e.msg, "'' is not an IP address"));
+  c.forwarded_allow_ips = "127.0.0.1, ::1";
+  start(&v, &c);
+  static const struct {
+    const char *src, *xff, *path, *ip;
+  } cases[] = {
+      /* a trusted proxy names the client */
+      {"127.0.0.1", "X-Forwarded-For: 203.0.113.7\r\n", "/xff-a",
+       "203.0.113.7 proxy=127.0.0.1"},
+      /* a chain: the nearest untrusted hop; what the client wrote further
+       * left is not believed */
+      {"127.0.0.1", "X-Forwarded-For: 10.9.9.9, 198.51.100.1, 127.0.0.1\r\n",
+       "/xff-b", "198.51.100.1 proxy=127.0.0.1"},
+      /* two header lines: the last is the nearest */
+      {"127.0.0.1",
+       "X-Forwarded-For: 192.0.2.1\r\nX-Forwarded-For: 192.0.2.2\r\n",
+       "/xff-c", "192.0.2.2 proxy=127.0.0.1"},
+      /* IPv6 written otherwise is the same address */
+      {"127.0.0.1", "X-Forwarded-For: 2001:DB8:0::1\r\n", "/xff-d",
+       "2001:db8::1 proxy=127.0.0.1"},
+      /* not an address: the proxy's own */
+      {"127.0.0.1", "X-Forwarded-For: not-an-ip\r\n", "/xff-e", "127.0.0.1"},
+      {"127.0.0.1", "X-Forwarded-For: 198.51.100.2, \r\n", "/xff-f",
+       "127.0.0.1"},
+      /* from an address that is no proxy: the header is ignored */
+      {"127.0.0.2", "X-Forwarded-For: 203.0.113.9\r\n", "/xff-g",
+       "127.0.0.2"},
+      /* no header */
+      {"127.0.0.1", "", "/xff-h", "127.0.0.1"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char req[512], out[4096], ip[128];
+    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n%s"
+                     "Connection: close\r\n\r\n", cases[i].path, cases[i].xff);
+    int fd = raw_connect(v.port, cases[i].src);
+    assert_true(raw_send(fd, req, (size_t)n));
+    assert_int_equal(raw_read(fd, 10, out, sizeof(out)), 404);
+    close(fd);
+    log_ip_of(cases[i].path, ip, sizeof(ip));
+    if (strcmp(ip, cases[i].ip))
+      fail_msg("%s: logged ip=%s, want ip=%s", cases[i].path, ip, cases[i].ip);
+  }
+  stop(&v);
+}
+
 static void test_reserve_for_new_addresses(void **state)
 {
   (void)state;
@@ -780,6 +861,7 @@ int main(void)
       cmocka_unit_test(test_post_batch_of_1000_users),
       cmocka_unit_test(test_trickling_client_cut_at_deadline),
       cmocka_unit_test(test_reserve_for_new_addresses),
+      cmocka_unit_test(test_forwarded_from_trusted_proxies),
       cmocka_unit_test(test_monitoring_bounded_and_apart),
       cmocka_unit_test(test_password_hashing_bounded),
   };

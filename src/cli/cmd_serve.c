@@ -178,6 +178,12 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
                "(default " CLI_XSTR(AUTH_RATING_QUOTA) "; 0 = no quota; "
                "operators are not limited); over it: 429 with Retry-After",
                &fl.quota), .hi = 100000000, .seen = &fl.quota_given},
+      {CLI_OPT(CLI_STR, "forwarded-allow-ips", 0, "LIST", "proxies "
+               "(addresses separated by commas, or *) whose X-Forwarded-For "
+               "names the client: the rightmost address in it that is not "
+               "one of them is what login and rating limits count and the "
+               "access log shows (default: none, the socket's address)",
+               &cfg->forwarded_allow_ips)},
       {CLI_OPT(CLI_TRUE, "no-admin-key", 0, NULL, "refuse the admin key "
                "(X-Admin-Key): staff use accounts' tokens only",
                &cfg->auth.no_admin_key)},
@@ -202,6 +208,7 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
                "[--no-admin-key]\n"
                "                     [--rating-quota N] "
                "[--no-access-log]\n"
+               "                     [--forwarded-allow-ips LIST]\n"
                "                     [--home DIR]",
       .about = serve_about,
       .more = serve_more,

@@ -177,7 +177,11 @@ void accesslog_request(struct serve *s, struct srv_thread *t,
   p = put_n(p, end, ".", 1);
   p = put_u(p, end, (uint64_t)(ts.tv_nsec / 1000000), 3);
   p = put_s(p, end, "Z ip=");
-  p = put_s(p, end, cc->ip);
+  p = put_s(p, end, cc->client[0] ? cc->client : cc->ip);
+  if (cc->client[0] && strcmp(cc->client, cc->ip)) {
+    p = put_s(p, end, " proxy=");
+    p = put_s(p, end, cc->ip);
+  }
   p = put_s(p, end, " method=");
   p = put_s(p, end, method);
   p = put_s(p, end, " path=\"");

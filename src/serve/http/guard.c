@@ -52,6 +52,8 @@
 #include "util/mutex.h"
 
 #define GUARD_BUCKETS 1024
+#define GUARD_PROXIES 32      /* addresses in --forwarded-allow-ips */
+#define GUARD_XFF_LINES 8     /* X-Forwarded-For header lines read */
 
 struct guard_ip {
   struct guard_ip *next;
@@ -65,6 +67,8 @@ struct guard {
   struct conn_ctx *head;   /* open connections */
   unsigned open;
   struct guard_ip *ips[GUARD_BUCKETS];
+  char proxy[GUARD_PROXIES][INET6_ADDRSTRLEN]; /* trusted, normalised */
+  int n_proxy, any_proxy;  /* read only once open */
   pthread_t sweeper;
   int running;
   pthread_mutex_t stop_lock;
@@ -228,12 +232,115 @@ static void *sweep_main(void *arg)
   return NULL;
 }
 
+/* out <- the address in text[0..n) written as inet_ntop writes it (so
+ * "::ffff:1.2.3.4" and "0:0::1" compare as the socket's text does);
+ * 0 when it is not an IPv4 or IPv6 address. */
+static int addr_norm(const char *text, size_t n, char *out, size_t cap)
+{
+  while (n && (*text == ' ' || *text == '\t'))
+    text++, n--;
+  while (n && (text[n - 1] == ' ' || text[n - 1] == '\t'))
+    n--;
+  char buf[INET6_ADDRSTRLEN];
+  unsigned char bin[sizeof(struct in6_addr)];
+  if (!n || n >= sizeof(buf))
+    return 0;
+  memcpy(buf, text, n);
+  buf[n] = '\0';
+  if (inet_pton(AF_INET, buf, bin) == 1)
+    return inet_ntop(AF_INET, bin, out, (socklen_t)cap) != NULL;
+  if (inet_pton(AF_INET6, buf, bin) == 1)
+    return inet_ntop(AF_INET6, bin, out, (socklen_t)cap) != NULL;
+  return 0;
+}
+
+/* g's trusted proxies from the comma-separated list (or "*"). */
+static int proxies_parse(struct guard *g, const char *list, struct hv_err *err)
+{
+  for (const char *p = list; p && *p;) {
+    size_t n = strcspn(p, ",");
+    if (n == 1 && *p == '*')
+      g->any_proxy = 1;
+    else if (g->n_proxy == GUARD_PROXIES)
+      return hv_err_set(err, HV_EINVAL, "--forwarded-allow-ips: at most %d "
+                        "addresses", GUARD_PROXIES);
+    else if (!addr_norm(p, n, g->proxy[g->n_proxy], sizeof(g->proxy[0])))
+      return hv_err_set(err, HV_EINVAL, "--forwarded-allow-ips: '%.*s' is "
+                        "not an IP address (give addresses separated by "
+                        "commas, or *)", (int)(n > 64 ? 64 : n), p);
+    else
+      g->n_proxy++;
+    p += n + (p[n] == ',');
+  }
+  return 0;
+}
+
+static int proxy_trusted(const struct guard *g, const char *ip)
+{
+  if (g->any_proxy)
+    return 1;
+  for (int i = 0; i < g->n_proxy; i++)
+    if (!strcmp(g->proxy[i], ip))
+      return 1;
+  return 0;
+}
+
+struct xff_lines {
+  const char *v[GUARD_XFF_LINES];
+  int n;
+};
+
+static enum MHD_Result xff_line(void *cls, enum MHD_ValueKind kind,
+                                const char *key, const char *value)
+{
+  (void)kind;
+  struct xff_lines *x = cls;
+  if (key && value && !strcasecmp(key, "X-Forwarded-For")) {
+    if (x->n == GUARD_XFF_LINES) /* keep the last ones: nearest hops */
+      memmove(x->v, x->v + 1, sizeof(x->v[0]) * (GUARD_XFF_LINES - 1)),
+          x->n--;
+    x->v[x->n++] = value;
+  }
+  return MHD_YES;
+}
+
+void guard_client(struct serve *s, struct MHD_Connection *conn,
+                  struct conn_ctx *cc)
+{
+  const struct guard *g = s->guard;
+  memcpy(cc->client, cc->ip, sizeof(cc->client));
+  if (!g || (!g->n_proxy && !g->any_proxy) || !proxy_trusted(g, cc->ip))
+    return;
+  struct xff_lines x = {.n = 0};
+  MHD_get_connection_values(conn, MHD_HEADER_KIND, xff_line, &x);
+  for (int i = x.n - 1; i >= 0; i--) { /* right to left: nearest hop first */
+    const char *v = x.v[i];
+    for (size_t end = strlen(v); end > 0;) {
+      size_t start = end;
+      while (start > 0 && v[start - 1] != ',')
+        start--;
+      char hop[INET6_ADDRSTRLEN];
+      if (!addr_norm(v + start, end - start, hop, sizeof(hop)))
+        return; /* not an address: the last good hop stands */
+      memcpy(cc->client, hop, sizeof(hop));
+      if (!proxy_trusted(g, hop))
+        return;
+      end = start ? start - 1 : 0;
+    }
+  }
+}
+
 int guard_open(struct serve *s, struct hv_err *err)
 {
   struct guard *g = calloc(1, sizeof(*g));
   if (!g)
     return hv_err_set(err, HV_ENOMEM, "out of memory");
   g->s = s;
+  int rc = proxies_parse(g, s->cfg.forwarded_allow_ips, err);
+  if (rc) {
+    free(g);
+    return rc;
+  }
   pthread_mutex_init(&g->lock, NULL);
   pthread_mutex_init(&g->stop_lock, NULL);
   pthread_cond_init(&g->stop_cond, NULL);

@@ -284,7 +284,7 @@ static enum MHD_Result dispatch(struct serve *s, struct MHD_Connection *conn,
                                 const char *method)
 {
   struct srv_req req = {.srv = s, .conn = conn, .thread = server_thread(s),
-                        .method = method, .path = url, .ip = cc->ip,
+                        .method = method, .path = url, .ip = cc->client,
                         .body = cc->body ? cc->body : "",
                         .body_len = cc->body_len};
   req.method_bit = rt_method_bit(method);
@@ -371,6 +371,7 @@ static enum MHD_Result first_call(struct serve *s, struct MHD_Connection *conn,
   cc->too_big = 0;
   cc->body_len = 0;
   cc->model_version[0] = '\0';
+  guard_client(s, conn, cc);
   if (s->cfg.access_log) {
     copy_trunc(cc->method, sizeof(cc->method), method);
     copy_trunc(cc->path, sizeof(cc->path), url);
@@ -479,6 +480,9 @@ static void copy_config(struct serve *s, const struct serve_config *cfg)
   snprintf(s->ranker_name, sizeof(s->ranker_name), "%s",
            cfg->ranker_name ? cfg->ranker_name : SERVE_DEFAULT_RANKER);
   s->cfg.ranker_name = s->ranker_name;
+  snprintf(s->forwarded, sizeof(s->forwarded), "%s",
+           cfg->forwarded_allow_ips ? cfg->forwarded_allow_ips : "");
+  s->cfg.forwarded_allow_ips = s->forwarded;
   s->cfg.home = s->home;
   s->cfg.host = s->host;
   s->cfg.model_name = s->model_name;

@@ -94,6 +94,10 @@ struct serve_config {
                                0 = 1000000 */
   const char *swagger_ui;   /* Swagger UI's files for /docs; NULL =
                                DOCS_SWAGGER_DIR (docs.h) */
+  const char *forwarded_allow_ips; /* proxies (comma-separated addresses,
+                               or "*" for any) whose X-Forwarded-For names
+                               the client a request's limits, quotas and
+                               log line use; NULL or "" = none */
   int seed_compat;          /* 1 = the seed's open shapes: the routes
                                marked seed_open are public (rating writes,
                                user rows, monitoring); unsafe on a network */

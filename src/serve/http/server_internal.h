@@ -44,7 +44,10 @@ struct MHD_Connection;
 /* Per-connection state, reused by every request on a keep-alive
  * connection (so a request allocates no bookkeeping of its own). */
 struct conn_ctx {
-  char ip[INET6_ADDRSTRLEN];
+  char ip[INET6_ADDRSTRLEN]; /* the socket's peer */
+  char client[INET6_ADDRSTRLEN]; /* the request's client: ip, or what a
+                                    trusted proxy's X-Forwarded-For names
+                                    (guard_client) */
   double start;            /* monotonic time of the request's headers */
   int route, status, responded;
   size_t sent;
@@ -120,6 +123,7 @@ struct serve {
   char home[4096], db_path[4096], host[256], model_name[128];
   char model_file[4096];
   char ranker_name[128];
+  char forwarded[1024];      /* cfg.forwarded_allow_ips, copied */
   struct modelslot *rank_slot; /* the ranker (may stay empty) */
   int64_t rank_loaded_version, rank_refused_version; /* under load_lock */
   struct MHD_Daemon *d;
@@ -245,6 +249,13 @@ void guard_closed(struct serve *s, struct conn_ctx *cc);
 /* Arm the deadline of cc's next request (armed 1: now + request_timeout)
  * or clear it while its request is answered (armed 0). */
 void guard_deadline(struct serve *s, struct conn_ctx *cc, int armed);
+
+/* cc->client <- the request's client: the rightmost X-Forwarded-For
+ * address that is not a trusted proxy (--forwarded-allow-ips), walking
+ * from the socket's peer while each hop is trusted; the peer itself when
+ * it is not trusted, the header is absent, or an entry is not an address. */
+void guard_client(struct serve *s, struct MHD_Connection *conn,
+                  struct conn_ctx *cc);
 
 /* The client address of sa as text into out (empty when not IP). */
 void guard_addr_text(const struct sockaddr *sa, char *out, size_t cap);
