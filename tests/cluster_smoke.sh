@@ -22,7 +22,15 @@ ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 ||
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/hv-cluster.XXXXXX") || exit 1
 chmod 755 "$dir" # postgres and nginx's workers reach into it
-base=$(( 20000 + ($$ % 2000) * 10 ))
+# five ports below Linux's ephemeral range (32768-60999: a client's
+# connection may take one of those between the choice and the bind), none
+# of them listened on
+in_use() { ss -Htan "( sport >= :$1 and sport <= :$(($1 + 4)) )" 2>/dev/null | grep -q .; }
+base=$(( 20000 + ($$ % 1200) * 10 ))
+for _ in $(seq 1 50); do
+  in_use $base || break
+  base=$(( 20000 + (RANDOM % 1200) * 10 ))
+done
 export HARVEST_BIN=$bin HV_CLUSTER_DIR=$dir/c HV_CLUSTER_WATCH=1h
 export HV_CLUSTER_PORTS="$base $((base + 1))" HV_CLUSTER_HTTP=$((base + 2))
 export HV_CLUSTER_HTTPS=$((base + 3)) HV_CLUSTER_PG=$((base + 4))
