@@ -5,9 +5,11 @@
  * by the floor, determinism, the file round trip, damaged and hostile
  * files (each refused with its reason), the model binding and bad input.
  */
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -593,6 +595,99 @@ static void test_model_index(void **state)
   model_free(other);
 }
 
+/* The CLI: train builds and stores the index with its metrics, recommend
+ * answers through it (stored with the run or beside --out's file) and
+ * says so; exact and auto choose as documented; bad flags are usage
+ * errors. */
+static void test_cli(void **state)
+{
+  (void)state;
+  const char *bin = tu_bin();
+  if (!bin)
+    skip();
+  char dir[256], path[600], cmd[2048], out[1 << 16];
+  tu_tmpdir(dir, sizeof(dir));
+  snprintf(path, sizeof(path), "%s/harvest.db", dir);
+  struct hv_db *db = NULL;
+  struct hv_err e = {0};
+  assert_int_equal(db_open(path, &db, &e), 0);
+  struct fx_spec s = {60, 300, 20, 5, 0, 0, 1, 5, 1, 0};
+  assert_true(fx_load(db, &s) > 0);
+  db_close(db);
+  snprintf(cmd, sizeof(cmd), "%s --home %s train --dim 8 --epochs 1 "
+           "--threads 1 --index ivf --out %s/m.hvm --json 2>/dev/null", bin,
+           dir, dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  json_error_t je;
+  json_t *j = json_loads(out, 0, &je), *ix = json_object_get(j, "index");
+  assert_non_null(ix);
+  assert_true(json_real_value(json_object_get(ix, "recall_at_100")) >= 0.95);
+  assert_true(json_integer_value(json_object_get(ix, "nprobe")) >= 1);
+  char run[40];
+  snprintf(run, sizeof(run), "%s",
+           json_string_value(json_object_get(j, "run_id")));
+  json_decref(j);
+  snprintf(path, sizeof(path), "%s/m.hvm.ivf", dir);
+  assert_int_equal(access(path, R_OK), 0);
+  /* the run holds the artifact and the metrics */
+  snprintf(cmd, sizeof(cmd), "%s --home %s runs show %s --json", bin, dir,
+           run);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  const char *keys[] = {"index_recall_at_100", "index_nprobe", "index_nlist",
+                        "index_build_seconds", "model/index.ivf"};
+  for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+    assert_non_null(strstr(out, keys[i]));
+  /* recommend through the run's index, and the file's */
+  const struct {
+    int file; /* 0: runs:/RUN, 1: DIR/m.hvm */
+    const char *flags, *want;
+  } rec[] = {
+      {0, "--index ivf", "ivf index: "},
+      {1, "--index ivf", "ivf index: "},
+      {1, "", "below the 20000"},
+      {1, "--index exact", "exact scoring (--index exact)"},
+      {1, "--index ivf --index-min-recall 1", NULL},
+  };
+  for (size_t i = 0; i < sizeof(rec) / sizeof(rec[0]); i++) {
+    char model[700];
+    if (rec[i].file)
+      snprintf(model, sizeof(model), "%s/m.hvm", dir);
+    else
+      snprintf(model, sizeof(model), "runs:/%s", run);
+    snprintf(cmd, sizeof(cmd), "%s --home %s recommend --model %s --user 3 "
+             "-n 10 %s --bench 10 2>&1 >/dev/null", bin, dir, model,
+             rec[i].flags);
+    assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+    if (rec[i].want)
+      assert_non_null(strstr(out, rec[i].want));
+    assert_null(strstr(out, "built at load"));
+  }
+  /* exact: no index stored */
+  snprintf(cmd, sizeof(cmd), "%s --home %s train --dim 8 --epochs 1 "
+           "--threads 1 --index exact --out %s/x.hvm --json 2>/dev/null", bin,
+           dir, dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_null(strstr(out, "\"index\""));
+  snprintf(path, sizeof(path), "%s/x.hvm.ivf", dir);
+  assert_int_not_equal(access(path, R_OK), 0);
+  /* bad flags */
+  const char *bad[] = {
+      "recommend --user 3 --index bogus --model",
+      "recommend --user 3 --index-min-recall 0 --model",
+      "recommend --user 3 --index-min-recall 1.5 --model",
+      "serve --index nope --model-file",
+      "serve --index-min-recall 2 --model-file",
+      "train --index fast --out",
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    snprintf(cmd, sizeof(cmd), "%s --home %s %s %s/m.hvm 2>&1", bin, dir,
+             bad[i], dir);
+    assert_int_equal(tu_run(cmd, out, sizeof(out)), 2);
+    assert_true(strstr(out, "--index") != NULL);
+  }
+  tu_rmtree(dir);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -604,6 +699,7 @@ int main(void)
       cmocka_unit_test(test_build_bad),
       cmocka_unit_test(test_dot_packed),
       cmocka_unit_test(test_model_index),
+      cmocka_unit_test(test_cli),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

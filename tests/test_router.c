@@ -329,8 +329,11 @@ static void test_metrics_counts_and_text(void **state)
   char *text = NULL;
   size_t len = 0;
   struct hv_err e = {0};
-  struct metrics_model mm = {"rec\"x", 4, "Production", 1.0, 7, 3};
+  struct metrics_model mm = {"rec\"x", 4, "Production", 1.0, 7, 3, "ivf",
+                             0.97};
   assert_int_equal(metrics_render(m, &mm, &text, &len, &e), 0);
+  assert_non_null(strstr(text, "harvest_retrieval_index{kind=\"ivf\"} 1"));
+  assert_non_null(strstr(text, "harvest_retrieval_index_recall 0.9700"));
   assert_non_null(
       strstr(text, "harvest_http_requests_total{route=\"a\",status=\"200\"} 2"));
   assert_non_null(strstr(text, "{route=\"unmatched\",status=\"404\"} 1"));

@@ -25,6 +25,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "model/ivf.h"
 #include "model/model.h"
+#include "recommend/retindex.h"
 #include "recommend/recommend.h"
 #include "serve/http/server.h"
 #include "store/catalog.h"
@@ -1236,6 +1239,104 @@ static void test_file_swap_and_refusal(void **state)
   stop(&v);
 }
 
+/* Serve served (with an index beside it or not) in index mode and floor;
+ * wait until /metrics shows kind (and the index's recall when not NULL)
+ * and the log log_needle; the answer for user 2 must be the exact
+ * path's (40 movies: an index's recall@40 is 1). */
+static void serve_index_case(const char *served, int mode, double floor_,
+                             const char *kind, const char *recall,
+                             const char *log_needle)
+{
+  struct srv v;
+  struct serve_config c = base_config(served);
+  c.index_mode = mode;
+  c.index_min_recall = floor_;
+  start(&v, &c);
+  char want[96];
+  snprintf(want, sizeof(want), "harvest_retrieval_index{kind=\"%s\"} 1",
+           kind);
+  wait_get(&v, "/metrics", want);
+  if (recall) {
+    snprintf(want, sizeof(want), "harvest_retrieval_index_recall %s", recall);
+    wait_get(&v, "/metrics", want);
+  }
+  struct res r;
+  json_t *exp = json_array();
+  expected_titles(served, NULL, exp);
+  assert_int_equal(get(&v, "/movies/recommend/1/5?stage=retrieval", &r), 200);
+  json_t *j = parse(&r);
+  assert_true(json_equal(json_object_get(j, "message"), exp));
+  json_decref(j);
+  json_decref(exp);
+  stop(&v);
+  if (log_needle)
+    free(tu_wait_file(g_logs, log_needle));
+}
+
+/* The retrieval index (issue 15): FILE.ivf beside a model file is served
+ * through with --index ivf (/metrics says so; the answers are the exact
+ * path's), built at load when none is stored, ignored with --index exact
+ * and under auto for a small catalogue; an index whose measured recall is
+ * below the floor, a damaged one, or one of another model is refused,
+ * logged, and the model serves exactly. */
+static void test_retrieval_index(void **state)
+{
+  char served[512], ivf[600];
+  snprintf(served, sizeof(served), "%s/indexed.hvm", g_home);
+  snprintf(ivf, sizeof(ivf), "%s.ivf", served);
+  copy_file(g_m1, served);
+  /* none stored: built at load under ivf; auto and exact score all */
+  serve_index_case(served, RETINDEX_IVF, 0, "ivf", "1.0000", "built at load");
+  serve_index_case(served, RETINDEX_AUTO, 0, "exact", NULL, "below the 20000");
+  struct hv_model *m = NULL;
+  struct hv_ivf *ix = NULL;
+  struct ivf_params p;
+  struct hv_err e = {0};
+  ivf_params_defaults(&p);
+  assert_int_equal(model_load(served, &m, &e), 0);
+  assert_int_equal(model_index_build(m, &p, 100, &ix, &e), 0);
+  assert_int_equal(ivf_save(ix, ivf, &e), 0);
+  ivf_free(ix);
+  model_free(m);
+  serve_index_case(served, RETINDEX_IVF, 0, "ivf", "1.0000", "recall@40 1.0000");
+  serve_index_case(served, RETINDEX_EXACT, 0, "exact", NULL, "--index exact");
+  /* a stored recall of 0.5 (re-signed, as a build would have written
+   * it): refused under the floor 0.95, used under 0.4 */
+  char *b = NULL;
+  size_t len = 0;
+  double half = 0.5;
+  assert_int_equal(hv_read_file(ivf, 1 << 26, &b, &len, &e), 0);
+  memcpy(b + 56, &half, 8);
+  crypto_hash_sha256((unsigned char *)b + len - 32, (unsigned char *)b,
+                     len - 32);
+  assert_int_equal(hv_write_atomic(ivf, b, len, 0644, &e), 0);
+  serve_index_case(served, RETINDEX_IVF, 0, "exact", NULL,
+                   "recall@40 0.5000 is below the floor 0.9500");
+  serve_index_case(served, RETINDEX_IVF, 0.4, "ivf", "0.5000", "(floor 0.4000)");
+  /* damaged: refused with the reason */
+  b[len / 2] ^= 0x55;
+  assert_int_equal(hv_write_atomic(ivf, b, len, 0644, &e), 0);
+  serve_index_case(served, RETINDEX_IVF, 0, "exact", NULL, "checksum mismatch");
+  free(b);
+  /* another model's index beside this one */
+  copy_file(g_m2, served);
+  assert_int_equal(model_load(g_m1, &m, &e), 0);
+  assert_int_equal(model_index_build(m, &p, 100, &ix, &e), 0);
+  assert_int_equal(ivf_save(ix, ivf, &e), 0);
+  ivf_free(ix);
+  model_free(m);
+  serve_index_case(served, RETINDEX_IVF, 0, "exact", NULL, "another model file");
+  /* bad settings */
+  struct serve *sv = NULL;
+  struct serve_config c = base_config(served);
+  c.index_mode = 7;
+  assert_int_equal(serve_start(&c, &sv, &e), HV_EUSAGE);
+  c.index_mode = RETINDEX_IVF;
+  c.index_min_recall = 1.5;
+  assert_int_equal(serve_start(&c, &sv, &e), HV_EUSAGE);
+  assert_non_null(strstr(e.msg, "--index-min-recall"));
+}
+
 /* A raw TCP connection to the server (no request sent yet). */
 static int raw_connect(int port)
 {
@@ -1825,6 +1926,7 @@ int main(void)
       cmocka_unit_test(test_registry_unready_then_hot_swap),
       cmocka_unit_test(test_retrieve_then_rank),
       cmocka_unit_test(test_file_swap_and_refusal),
+      cmocka_unit_test(test_retrieval_index),
       cmocka_unit_test(test_graceful_stop_with_request_in_flight),
       cmocka_unit_test(test_tls),
       cmocka_unit_test(test_access_log_lines),

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 
 #include "cli/cli.h"
+#include "model/ivf.h"
 #include "model/model.h"
+#include "recommend/retindex.h"
 #include "recommend/recommend.h"
 #include "store/catalog.h"
 #include "store/db.h"
@@ -28,7 +30,12 @@ static const char rec_about[] =
     "retrieve, then rank; both scores are printed.\n"
     "--bench N also times N recommendation calls (round-robin over\n"
     "all the model's users, no exclusions) and prints the mean\n"
-    "microseconds per call (scoring every movie + top-n).\n";
+    "microseconds per call (scoring every movie + top-n, or the index).\n"
+    "--index: auto (default) answers through the model's stored IVF index\n"
+    "from 20000 movies, ivf always (building one when none is stored),\n"
+    "exact never; an index whose measured recall@100 is below\n"
+    "--index-min-recall (0.95) is refused and every movie is scored.\n"
+    "What was chosen and why is printed on stderr.\n";
 
 static int print_recs(const struct cli_ctx *ctx, struct hv_db *db,
                       int64_t user, const struct recommend_list *l,
@@ -89,14 +96,16 @@ static int run_bench(const struct hv_model *m, int n, int64_t iters,
   }
   double us = (hv_mono() - t0) * 1e6 / (double)iters;
   fprintf(stderr, "recommend: %.2f us per call (%lld calls, %zu movies, "
-          "n %d)\n", us, (long long)iters, model_n_movies(m), n);
+          "n %d, %s)\n", us, (long long)iters, model_n_movies(m), n,
+          model_index(m) ? "ivf index" : "exact");
   return 0;
 }
 
 struct rec_args {
-  const char *model, *ranker;
+  const char *model, *ranker, *index;
   int64_t user, n, bench, candidates;
-  int excl;
+  int excl, index_mode;
+  double min_recall;
 };
 
 /* Parse argv into a; 0, CLI_HELP or HV_EUSAGE (reported). */
@@ -120,21 +129,55 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
                &a->candidates), .lo = 1, .hi = RECOMMEND_MAX_CANDIDATES},
       {CLI_OPT(CLI_I64, "bench", 0, "N", "also time N calls (see above)",
                &a->bench), .lo = 1, .hi = 100000000},
+      {CLI_OPT(CLI_STR, "index", 0, "MODE", "exact, ivf or auto (default; "
+               "see above)", &a->index)},
+      {CLI_OPT(CLI_DBL, "index-min-recall", 0, "R", "refuse an index whose "
+               "measured recall@100 is below R (0.95)", &a->min_recall),
+       .flo = 1e-9, .fhi = 1},
       CLI_OPTS_END};
   const struct cli_spec spec = {
       .cmd = "recommend",
       .usage = "--model URI --user ID [-n 10]\n"
                "                         [--ranker URI [--candidates K]]\n"
-               "                         [--exclude-rated] [--json]",
+               "                         [--exclude-rated] [--index "
+               "exact|ivf|auto]\n"
+               "                         [--index-min-recall R] [--json]",
       .about = rec_about,
       .opts = opts,
   };
-  return cli_parse(ctx, &spec, argc, argv);
+  int rc = cli_parse(ctx, &spec, argc, argv);
+  struct hv_err e = {0};
+  if (!rc && a->index && retindex_parse_mode(a->index, &a->index_mode, &e))
+    rc = cli_usage_error("recommend", "%s", e.msg);
+  return rc;
+}
+
+/* Resolve and load the model, with the index --index chooses. */
+static int load_model(struct cli_ctx *ctx, struct hv_db *db,
+                      const struct rec_args *a, struct hv_model **m,
+                      struct hv_err *err)
+{
+  struct uri_target t;
+  struct retindex_src src;
+  struct retindex_result r;
+  int rc = uri_resolve_ex(ctx->home, db, a->model, &t, err);
+  if (!rc)
+    rc = model_load(t.path, m, err);
+  if (rc)
+    return rc;
+  if (a->index_mode != RETINDEX_EXACT)
+    retindex_locate(ctx->home, db, &t, &src);
+  rc = retindex_apply(*m, a->index_mode == RETINDEX_EXACT ? NULL : &src,
+                      a->index_mode, a->min_recall, &r, err);
+  if (!rc)
+    fprintf(stderr, "index: %s\n", r.why);
+  return rc;
 }
 
 int cmd_recommend(struct cli_ctx *ctx, int argc, char **argv)
 {
-  struct rec_args a = {NULL, NULL, -1, 10, 0, 0, 0};
+  struct rec_args a = {NULL, NULL, NULL, -1, 10, 0, 0, 0, RETINDEX_AUTO,
+                       IVF_DEFAULT_MIN_RECALL};
   int rc = parse(ctx, argc, argv, &a);
   if (rc)
     return cli_parse_rc(rc);
@@ -145,9 +188,7 @@ int cmd_recommend(struct cli_ctx *ctx, int argc, char **argv)
   char path[4096];
   rc = cli_open_home(ctx, &db, &err);
   if (!rc)
-    rc = uri_resolve(ctx->home, db, a.model, path, sizeof(path), &err);
-  if (!rc)
-    rc = model_load(path, &m, &err);
+    rc = load_model(ctx, db, &a, &m, &err);
   if (!rc && a.ranker) {
     rc = uri_resolve(ctx->home, db, a.ranker, path, sizeof(path), &err);
     if (!rc)

@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "recommend/recommend.h"
+#include "recommend/retindex.h"
 #include "model/model.h"
 #include "serve/http/docs.h"
 #include "serve/http/server.h"
@@ -46,6 +47,7 @@ static const char serve_more[] =
 /* What parse reads into locals first: a value of 0 given on the command
  * line means "off", which serve_config spells -1 (0 there: the default). */
 struct serve_flags {
+  const char *index;
   int cache_n, slice, quota;
   double monitor_cache;
   int cache_given, slice_given, quota_given, monitor_cache_given;
@@ -116,6 +118,9 @@ static int finish(const struct serve_flags *fl, struct serve_config *cfg)
     cfg->heavy_cache_s = fl->monitor_cache > 0 ? fl->monitor_cache : -1;
   if (fl->quota_given)
     cfg->auth.rating_quota = fl->quota ? fl->quota : -1;
+  struct hv_err e = {0};
+  if (fl->index && retindex_parse_mode(fl->index, &cfg->index_mode, &e))
+    return cli_usage_error("serve", "%s", e.msg);
   if (!cfg->tls_cert != !cfg->tls_key)
     return cli_usage_error("serve", "--tls-cert and --tls-key go together");
   if (cfg->model_file && cfg->model_name)
@@ -149,6 +154,14 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
       {CLI_OPT(CLI_INT, "candidates", 0, "K", "movies retrieval proposes to "
                "the ranker (default 100; ?candidates=K per request)",
                &cfg->candidates), .lo = 1, .hi = RECOMMEND_MAX_CANDIDATES},
+      {CLI_OPT(CLI_STR, "index", 0, "MODE", "retrieval through the model's "
+               "approximate index: auto (default: the index stored with a "
+               "model of >= 20000 movies), ivf (always; built at load when "
+               "none is stored) or exact (every movie scored)", &fl.index)},
+      {CLI_OPT(CLI_DBL, "index-min-recall", 0, "R", "refuse an index whose "
+               "recall@100, measured when it was built, is below R: logged, "
+               "and the model serves exactly (0.95)",
+               &cfg->index_min_recall), .flo = 1e-9, .fhi = 1},
       {CLI_OPT(CLI_STR, "tls-cert", 0, "FILE", "PEM certificate: serve HTTPS "
                "(with --tls-key)", &cfg->tls_cert)},
       {CLI_OPT(CLI_STR, "tls-key", 0, "FILE", "PEM private key",
@@ -194,6 +207,8 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
       .cmd = "serve",
       .usage = "[--host 127.0.0.1] [--port 8000] [--threads N]\n"
                "                     [--model NAME | --model-file FILE]\n"
+               "                     [--index exact|ivf|auto] "
+               "[--index-min-recall R]\n"
                "                     [--tls-cert FILE --tls-key FILE]\n"
                "                     [--swagger-ui DIR]\n"
                "                     [--max-body BYTES] [--max-connections "

@@ -13,6 +13,7 @@
 #include "cli/train_flags.h"
 #include "model/eval.h"
 #include "model/model.h"
+#include "recommend/retindex.h"
 #include "store/db.h"
 #include "track/artifacts.h"
 #include "track/runs.h"
@@ -175,6 +176,12 @@ static json_t *result_json(const struct trainrun_result *tr,
                      "artifact", ARTIFACTS_MODEL_PATH, "data_sha256",
                      tr->data_sha256, "data_rows",
                      (json_int_t)tr->data_rows));
+  if (j && tr->index.used)
+    json_object_set_new(j, "index",
+                        json_pack("{s:s, s:i, s:i, s:f}", "artifact",
+                                  RETINDEX_ARTIFACT, "nlist", tr->index.nlist,
+                                  "nprobe", tr->index.nprobe,
+                                  "recall_at_100", tr->index.recall));
   return j;
 }
 
@@ -193,7 +200,7 @@ struct dist_flags {
 /* Parse argv into f->cfg, o and df; 0, CLI_HELP or HV_EUSAGE (reported). */
 static int parse(struct cli_ctx *ctx, int argc, char **argv,
                  struct train_flags *f, struct trainrun_opts *o,
-                 struct dist_flags *df)
+                 struct dist_flags *df, const char **index)
 {
   const struct cli_opt opts[] = {
       {.type = CLI_GROUP, .sub = f->opts, .help = TRAIN_FLAGS_HEADING},
@@ -210,8 +217,12 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
                "rows. URI: models:/NAME/Production, models:/NAME/3, "
                "models:/NAME@champion, runs:/RUN_ID, or a file",
                &o->init_from)},
-      {CLI_OPT(CLI_STR, "out", 0, "FILE", "also write the model file to FILE",
-               &o->out_path)},
+      {CLI_OPT(CLI_STR, "out", 0, "FILE", "also write the model file to FILE "
+               "(and its index to FILE.ivf)", &o->out_path)},
+      {CLI_OPT(CLI_STR, "index", 0, "MODE", "the approximate retrieval index "
+               "built with the model (artifact model/index.ivf, its recall@100 "
+               "logged as index_recall_at_100): auto = from 20000 movies "
+               "(default), ivf = always, exact = never", index)},
       {CLI_OPT(CLI_TRUE, "distributed", 0, NULL,
                "data-parallel training: start with 'mpirun -np N harvest "
                "train --distributed ...' (Open MPI; docs/distributed.md)",
@@ -229,7 +240,11 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
       .json_help = "print the result as JSON on stdout (adds run_id and "
                    "model_uri \"runs:/RUN_ID\")",
   };
-  return cli_parse(ctx, &spec, argc, argv);
+  int rc = cli_parse(ctx, &spec, argc, argv);
+  struct hv_err e = {0};
+  if (!rc && *index && retindex_parse_mode(*index, &o->index_mode, &e))
+    rc = cli_usage_error("train", "%s", e.msg);
+  return rc;
 }
 
 /* Print the finished run (rank 0 / the single process). */
@@ -262,6 +277,8 @@ static void print_result(const struct cli_ctx *ctx, struct trainrun_result *tr,
          tr->model_uri);
   if (o->out_path)
     printf("copy   %s\n", o->out_path);
+  if (tr->index.used)
+    printf("index  %s\n", tr->index.why);
 }
 
 /* --measure-allreduce: rank 0 prints the table (or JSON). */
@@ -401,7 +418,8 @@ int cmd_train(struct cli_ctx *ctx, int argc, char **argv)
                             .keep_model = 1};
   struct hv_err err = {0};
   struct dist_flags df = {0, 0};
-  int rc = parse(ctx, argc, argv, &f, &o, &df);
+  const char *index = NULL;
+  int rc = parse(ctx, argc, argv, &f, &o, &df, &index);
   if (rc)
     return cli_parse_rc(rc);
   if (df.on || df.measure)

@@ -723,6 +723,11 @@ static int run_body(struct hv_db *db, const struct train_config *c,
     rc = log_final(db, res->run_id, &res->train, c->epochs, err);
   if (!rc)
     rc = save_artifact(o, db, res, m, err);
+  /* the retrieval index belongs to this model version: built from it,
+   * stored beside it, its recall logged with the run */
+  if (!rc)
+    rc = retindex_build_for_run(o->home, db, res->run_id, m, o->index_mode,
+                                o->out_path, &res->index, err);
   if (!rc && o->keep_model) {
     res->model = m;
     m = NULL;

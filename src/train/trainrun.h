@@ -33,6 +33,10 @@
  *   fingerprint of those rows (runs_fingerprint_data).
  * - artifact ARTIFACTS_MODEL_PATH ("model/model.hvm"): the model file, so
  *   runs:/RUN_ID and the registry can load it.
+ * - retrieval models of at least 20,000 movies (opts index_mode; see
+ *   recommend/retindex.h): the IVF index of the movie tower as artifact
+ *   "model/index.ivf" (and FILE.ivf beside --out FILE), with metrics
+ *   index_recall_at_100, index_nprobe, index_nlist, index_build_seconds.
  * - status FINISHED; FAILED with tag harvest.error on any error; KILLED on
  *   SIGINT/SIGTERM when the process installed trainrun_guard_install.
  *
@@ -56,6 +60,7 @@
 #include <stdint.h>
 
 #include "model/model.h"
+#include "recommend/retindex.h"
 #include "util/err.h"
 
 struct hv_db;
@@ -78,6 +83,9 @@ struct trainrun_opts {
    * loaded here (dataset_load_train). */
   const struct hv_dataset *data;
   int keep_model;            /* 1: hand the model back in res->model */
+  int index_mode;            /* RETINDEX_* (recommend/retindex.h): build
+                                the retrieval index with the model (0 =
+                                auto: from 20,000 movies) */
   /* Called once the run exists (may be NULL; run_id borrowed). */
   void (*on_start)(void *ud, const char *run_id);
   /* Called after each epoch's values are logged (may be NULL). */
@@ -97,6 +105,7 @@ struct trainrun_result {
                                 n_extra_rating_ids is kept */
   struct train_result train; /* per-epoch arrays and split metrics */
   struct hv_model *model;    /* with keep_model, else NULL */
+  struct retindex_result index; /* the index built with it (index.used) */
 };
 
 /* Train c as a tracked run in db (see the header comment). On success res

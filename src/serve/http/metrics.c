@@ -218,6 +218,19 @@ static void render_model(FILE *f, const struct metrics *m,
                "# TYPE harvest_model_loaded_timestamp_seconds gauge\n"
                "harvest_model_loaded_timestamp_seconds %.3f\n",
             (long long)mm->version, mm->loaded_at);
+    if (mm->index_kind)
+      fprintf(f, "# HELP harvest_retrieval_index How the served model "
+                 "retrieves: 1 for kind=\"ivf\" (its approximate index) or "
+                 "kind=\"exact\" (every movie scored).\n"
+                 "# TYPE harvest_retrieval_index gauge\n"
+                 "harvest_retrieval_index{kind=\"%s\"} 1\n",
+              mm->index_kind);
+    if (mm->index_kind && !strcmp(mm->index_kind, "ivf"))
+      fprintf(f, "# HELP harvest_retrieval_index_recall Recall@100 of the "
+                 "served index against exact scoring, measured at build.\n"
+                 "# TYPE harvest_retrieval_index_recall gauge\n"
+                 "harvest_retrieval_index_recall %.4f\n",
+              mm->index_recall);
     if (mm->cache_users >= 0)
       fprintf(f, "# HELP harvest_recommend_cache_users Users whose top "
                  "movies under the served model are memoised.\n"

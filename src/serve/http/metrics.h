@@ -33,6 +33,8 @@ struct metrics_model {
   long long cache_users;   /* users in its top-n memo; -1 = no memo */
   int in_flight;           /* requests in flight, the /metrics one
                               included (harvest_http_requests_in_flight) */
+  const char *index_kind;  /* retrieval: "ivf" or "exact" (NULL: none) */
+  double index_recall;     /* the served index's recall@100, or < 0 */
 };
 
 /* A table for n routes named names[i] (borrowed; must outlive the table),

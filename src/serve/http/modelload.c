@@ -19,7 +19,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "model/ivf.h"
 #include "model/model.h"
+#include "recommend/retindex.h"
 #include "serve/http/metrics.h"
 #include "serve/http/modelslot.h"
 #include "serve/http/routes.h"
@@ -48,6 +50,7 @@ struct model_ref {
   int64_t version;         /* --model-file: the n-th load of the file */
   struct file_id fid;      /* for a file */
   const char *stage;
+  struct retindex_src index; /* its stored retrieval index, if any */
 };
 
 static int resolve_file(struct serve *s, struct model_ref *r,
@@ -61,6 +64,9 @@ static int resolve_file(struct serve *s, struct model_ref *r,
   r->fid = (struct file_id){st.st_dev, st.st_ino, st.st_size, st.st_mtim};
   r->version = s->file_loads + 1; /* the n-th load of the file */
   r->stage = "file";
+  struct uri_target t = {0};
+  snprintf(t.path, sizeof(t.path), "%s", r->path);
+  retindex_locate(s->home, NULL, &t, &r->index); /* FILE.ivf */
   return 0;
 }
 
@@ -100,6 +106,8 @@ static int resolve_registry(struct serve *s, struct hv_db *c,
   if (uri_resolve_ex(s->home, c, uri, &t, err))
     return err->code;
   snprintf(r->path, sizeof(r->path), "%s", t.path);
+  if (s->cfg.index_mode != RETINDEX_EXACT) /* the run's model/index.ivf */
+    retindex_locate(s->home, c, &t, &r->index);
   return 0;
 }
 
@@ -109,8 +117,21 @@ static int load_ref(struct serve *s, const struct model_ref *ref,
 {
   assert(mutex_held(&s->load_lock));
   struct hv_model *m = NULL;
+  struct retindex_result ix;
   if (model_load(ref->path, &m, err))
     return err->code;
+  /* the index rides in the model, so it swaps with it; one refused is
+   * logged and the model serves exactly (retindex.h) */
+  if (retindex_apply(m, &ref->index, s->cfg.index_mode,
+                     s->cfg.index_min_recall > 0 ? s->cfg.index_min_recall
+                                                 : IVF_DEFAULT_MIN_RECALL,
+                     &ix, err)) {
+    model_free(m);
+    return err->code;
+  }
+  accesslog_event(s, "event=retrieval_index source=\"%s\" kind=%s "
+                  "reason=\"%s\"", ref->path, ix.used ? "ivf" : "exact",
+                  ix.why);
   const char *name = s->model_file[0] ? strrchr(ref->path, '/') : NULL;
   name = name ? name + 1 : (s->model_file[0] ? ref->path : s->model_name);
   struct modelslot_snap *snap =
@@ -119,6 +140,7 @@ static int load_ref(struct serve *s, const struct model_ref *ref,
   if (!snap)
     return hv_err_set(err, HV_ENOMEM, "out of memory loading %s", ref->path);
   snap->scratch_size = model_scratch_size(m);
+  snap->index = ix;
   snap->n_movies = (int)model_n_movies(m);
   /* the memo is an optimisation: without memory for it, serve without */
   if (s->cfg.cache_n > 0 &&
@@ -332,7 +354,7 @@ int srv_metrics_text(struct srv_req *req, char **out, size_t *len,
         snap->name, snap->version, snap->stage, snap->loaded_at,
         snap->topcache ? (long long)model_topcache_users(snap->topcache)
                        : -1,
-        0};
+        0, snap->index.used ? "ivf" : "exact", snap->index.recall};
   mm.in_flight = atomic_load(&req->srv->active);
   return metrics_render(req->srv->metrics, &mm, out, len, err);
 }

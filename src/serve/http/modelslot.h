@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "recommend/retindex.h"
 #include "util/err.h"
 
 struct hv_db;
@@ -43,6 +44,8 @@ struct modelslot_snap {
    * after publishing: lock-free, see model_recommend_cached); NULL = off */
   struct hv_topcache *topcache;
   char version_text[192];           /* "NAME/VERSION" (X-Model-Version) */
+  struct retindex_result index;     /* the retrieval index the model answers
+                                       through (index.used), and why */
   /* title cache: n_titles (id, JSON literal) pairs sorted by id; the
    * literals live in one block (text). When ids are dense enough, by_id
    * maps id -> index + 1 (0 = none) for an O(1) lookup on the hot path. */

@@ -3,6 +3,7 @@
  * the poller, graceful stop: see server.h. The rest of the server is in
  * request.c, modelload.c, accesslog.c and slice.c (server_internal.h).
  */
+#include "recommend/retindex.h"
 #include "serve/http/server.h"
 
 #include <arpa/inet.h>
@@ -550,6 +551,12 @@ static int check_config(const struct serve_config *cfg, struct hv_err *err)
   if (cfg->threads > 256)
     return hv_err_set(err, HV_EUSAGE, "--threads: %d is more than 256",
                       cfg->threads);
+  if (cfg->index_mode < RETINDEX_AUTO || cfg->index_mode > RETINDEX_IVF)
+    return hv_err_set(err, HV_EUSAGE, "--index: mode %d is not exact, ivf "
+                      "or auto", cfg->index_mode);
+  if (!(cfg->index_min_recall >= 0 && cfg->index_min_recall <= 1))
+    return hv_err_set(err, HV_EUSAGE, "--index-min-recall: %g is not in "
+                      "(0, 1]", cfg->index_min_recall);
   return 0;
 }
 

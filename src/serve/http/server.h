@@ -102,6 +102,9 @@ struct serve_config {
                                marked seed_open are public (rating writes,
                                user rows, monitoring); unsafe on a network */
   struct auth_config auth;  /* auth.home is set to home */
+  int index_mode;           /* RETINDEX_* (recommend/retindex.h); 0 = auto */
+  double index_min_recall;  /* refuse an index below this recall@100;
+                               0 = IVF_DEFAULT_MIN_RECALL (0.95) */
 };
 
 struct serve;
