@@ -134,7 +134,6 @@ static void test_recall_planted(void **state)
                 I->recall);
   assert_true(I->recall >= 0.95 && I->recall <= 1.0);
   assert_true(I->nprobe >= 1 && I->nprobe < I->nlist);
-  float *packed = score_pack(p.v, p.n, p.d);
   void *scr = malloc(ivf_scratch_bytes(ix, 100));
   int64_t got[100], want[100];
   float gs[100];
@@ -145,7 +144,7 @@ static void test_recall_planted(void **state)
     size_t hits = 0;
     for (size_t i = 0; i < p.nq; i++) {
       const float *u = p.q + i * p.d;
-      size_t g = ivf_search(ix, packed, u, 100, np, NULL, 0, got, gs, scr);
+      size_t g = ivf_search(ix, p.v, u, 100, np, NULL, 0, got, gs, scr);
       assert_int_equal(g, 100);
       naive_topk(p.v, p.n, p.d, u, 100, NULL, want);
       for (size_t a = 0; a < g; a++)
@@ -164,7 +163,6 @@ static void test_recall_planted(void **state)
   assert_true(ivf_info(lo)->recall >= 0.5);
   ivf_free(lo);
   free(scr);
-  free(packed);
   ivf_free(ix);
   planted_free(&p);
 }
@@ -207,7 +205,7 @@ static void test_same_as_exact(void **state)
       sc[excl[a]] = -INFINITY;
     assert_int_equal(score_topk(sc, p.n, 10, want), 10);
     /* all lists probed: the exact answer */
-    size_t g = ivf_search(ix, packed, u, 10, ivf_info(ix)->nlist, excl, ne,
+    size_t g = ivf_search(ix, p.v, u, 10, ivf_info(ix)->nlist, excl, ne,
                           got, gs, scr);
     assert_int_equal(g, 10);
     for (int a = 0; a < 10; a++) {
@@ -217,7 +215,7 @@ static void test_same_as_exact(void **state)
     }
     /* the default nprobe: no excluded movie, exact scores, and when the
      * set is the exact one, the same order */
-    g = ivf_search(ix, packed, u, 10, 0, excl, ne, got, gs, scr);
+    g = ivf_search(ix, p.v, u, 10, 0, excl, ne, got, gs, scr);
     int all = g == 10;
     for (size_t a = 0; a < g; a++) {
       assert_false(mask[got[a]]);
@@ -230,21 +228,21 @@ static void test_same_as_exact(void **state)
   /* k beyond n, the short list beyond the probed lists */
   int64_t *big = malloc(p.n * 2 * sizeof(int64_t));
   void *bscr = malloc(ivf_scratch_bytes(ix, p.n * 2));
-  assert_int_equal(ivf_search(ix, packed, p.q, p.n * 2, ivf_info(ix)->nlist,
+  assert_int_equal(ivf_search(ix, p.v, p.q, p.n * 2, ivf_info(ix)->nlist,
                               NULL, 0, big, NULL, bscr), p.n);
   /* one list probed: the next ones fill the short list */
-  assert_int_equal(ivf_search(ix, packed, p.q, p.n * 2, 1, NULL, 0, big, NULL,
+  assert_int_equal(ivf_search(ix, p.v, p.q, p.n * 2, 1, NULL, 0, big, NULL,
                               bscr), p.n);
-  assert_int_equal(ivf_search(ix, packed, p.q, 500, 1, NULL, 0, big, NULL,
+  assert_int_equal(ivf_search(ix, p.v, p.q, 500, 1, NULL, 0, big, NULL,
                               bscr), 500);
   free(big);
   free(bscr);
   /* bad calls return nothing */
   int64_t o[4];
-  assert_int_equal(ivf_search(NULL, packed, p.q, 4, 0, NULL, 0, o, NULL, scr),
+  assert_int_equal(ivf_search(NULL, p.v, p.q, 4, 0, NULL, 0, o, NULL, scr),
                    0);
-  assert_int_equal(ivf_search(ix, packed, p.q, 0, 0, NULL, 0, o, NULL, scr), 0);
-  assert_int_equal(ivf_search(ix, packed, p.q, 4, 0, NULL, 3, o, NULL, scr), 0);
+  assert_int_equal(ivf_search(ix, p.v, p.q, 0, 0, NULL, 0, o, NULL, scr), 0);
+  assert_int_equal(ivf_search(ix, p.v, p.q, 4, 0, NULL, 3, o, NULL, scr), 0);
   free(mask);
   free(scr);
   free(sc);
@@ -290,13 +288,12 @@ static void test_roundtrip(void **state)
   assert_int_equal(l1, l2);
   assert_memory_equal(i1, i2, l1);
   assert_memory_equal(ivf_info(ix), ivf_info(back), sizeof(struct ivf_info));
-  float *packed = score_pack(p.v, p.n, p.d);
   void *scr = malloc(ivf_scratch_bytes(ix, 20));
   int64_t g1[20], g2[20];
   for (size_t i = 0; i < p.nq; i++) {
-    size_t a = ivf_search(ix, packed, p.q + i * p.d, 20, 0, NULL, 0, g1,
+    size_t a = ivf_search(ix, p.v, p.q + i * p.d, 20, 0, NULL, 0, g1,
                           NULL, scr);
-    size_t b = ivf_search(back, packed, p.q + i * p.d, 20, 0, NULL, 0, g2,
+    size_t b = ivf_search(back, p.v, p.q + i * p.d, 20, 0, NULL, 0, g2,
                           NULL, scr);
     assert_int_equal(a, b);
     assert_memory_equal(g1, g2, a * sizeof(int64_t));
@@ -317,7 +314,6 @@ static void test_roundtrip(void **state)
   assert_int_equal(ivf_load("", &back, &e), HV_EINVAL);
   assert_int_equal(ivf_save(NULL, path, &e), HV_EINVAL);
   free(scr);
-  free(packed);
   ivf_free(ix);
   planted_free(&p);
   tu_rmtree(dir);
@@ -486,7 +482,7 @@ static void test_build_bad(void **state)
   planted_free(&p);
 }
 
-/* score_dot_packed is score_dots, bit for bit, one row at a time. */
+/* score_dot_row is score_dots, bit for bit, one row at a time. */
 static void test_dot_packed(void **state)
 {
   (void)state;
@@ -504,7 +500,7 @@ static void test_dot_packed(void **state)
     float *pk = score_pack(v, n, d);
     score_dots(pk, n, d, u, out);
     for (size_t i = 0; i < n; i++)
-      assert_true(score_dot_packed(pk, d, i, u) == out[i]);
+      assert_true(score_dot_row(v + i * d, d, u) == out[i]);
     free(pk);
     free(v);
     free(u);

@@ -423,12 +423,12 @@ static int cmp_i64(const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
-size_t ivf_search(const struct hv_ivf *ix, const float *packed,
+size_t ivf_search(const struct hv_ivf *ix, const float *vecs,
                   const float *u, size_t k, int nprobe, const uint32_t *excl,
                   size_t n_excl, int64_t *out_idx, float *out_sc,
                   void *scratch)
 {
-  if (!ix || !packed || !u || !out_idx || !scratch || k == 0 ||
+  if (!ix || !vecs || !u || !out_idx || !scratch || k == 0 ||
       (n_excl && !excl))
     return 0;
   const size_t n = ix->info.n, nl = (size_t)ix->info.nlist;
@@ -493,7 +493,7 @@ size_t ivf_search(const struct hv_ivf *ix, const float *packed,
    * the exact path's (lower movie index first) */
   qsort(sl, r, sizeof(*sl), cmp_i64);
   for (size_t i = 0; i < r; i++)
-    ex[i] = score_dot_packed(packed, d, (size_t)sl[i], u);
+    ex[i] = score_dot_row(vecs + (size_t)sl[i] * (size_t)d, d, u);
   size_t got = score_topk(ex, r, k, kt);
   for (size_t i = 0; i < got; i++) {
     if (out_sc)
@@ -690,7 +690,7 @@ static int make_image(const float *vecs, size_t n, int d, int nlist,
 
 /* Mean recall@K of ix at nprobe over the queries (nq, d) against truth
  * (nq, K) (each row sorted ascending). */
-static double recall_at(const struct hv_ivf *ix, const float *packed,
+static double recall_at(const struct hv_ivf *ix, const float *vecs,
                         const float *q, size_t nq, int nprobe,
                         const int64_t *truth, int64_t *got, void *scratch)
 {
@@ -698,7 +698,7 @@ static double recall_at(const struct hv_ivf *ix, const float *packed,
   const size_t K = (size_t)ix->info.recall_k;
   size_t hits = 0;
   for (size_t i = 0; i < nq; i++) {
-    size_t g = ivf_search(ix, packed, q + i * (size_t)d, K, nprobe, NULL, 0,
+    size_t g = ivf_search(ix, vecs, q + i * (size_t)d, K, nprobe, NULL, 0,
                           got, NULL, scratch);
     for (size_t j = 0; j < g; j++)
       hits += bsearch(&got[j], truth + i * K, K, sizeof(int64_t), cmp_i64) !=
@@ -744,20 +744,20 @@ static int choose_nprobe(struct hv_ivf *ix, const float *vecs,
     qsort(truth + i * K, K, sizeof(int64_t), cmp_i64);
   }
   int np = p->nprobe > 0 ? (p->nprobe < nl ? p->nprobe : nl) : 1;
-  double r = recall_at(ix, packed, q, nq, np, truth, got, scratch);
+  double r = recall_at(ix, vecs, q, nq, np, truth, got, scratch);
   if (p->nprobe <= 0) {
     int lo = 1; /* recall(lo - 1) < floor is known below lo */
     while (r < p->min_recall && np < nl) {
       lo = np + 1;
       np = np * 2 < nl ? np * 2 : nl;
-      r = recall_at(ix, packed, q, nq, np, truth, got, scratch);
+      r = recall_at(ix, vecs, q, nq, np, truth, got, scratch);
     }
     if (r >= p->min_recall) {
       int hi = np;
       double rhi = r;
       while (lo < hi) {
         int mid = lo + (hi - lo) / 2;
-        double rm = recall_at(ix, packed, q, nq, mid, truth, got, scratch);
+        double rm = recall_at(ix, vecs, q, nq, mid, truth, got, scratch);
         if (rm >= p->min_recall) {
           hi = mid;
           rhi = rm;

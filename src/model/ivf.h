@@ -17,7 +17,7 @@
  *      u quantised the same way: integer dot products, 4x less memory read
  *      than floats. Excluded movies are dropped here.
  *   3. The best R = 2k + 16 by that score (the short list) are re-scored
- *      exactly with the model's own kernel (score_dot_packed, bit for bit
+ *      exactly with the model's own arithmetic (score_dot_row, bit for bit
  *      the exact path's score) and the best k of those returned, ties to
  *      the lower movie index: where the index finds the same movies as
  *      exact scoring, the answer is identical, order and scores included.
@@ -144,13 +144,13 @@ const unsigned char *ivf_image(const struct hv_ivf *ix, size_t *len);
 size_t ivf_scratch_bytes(const struct hv_ivf *ix, size_t k);
 
 /* The approximate top k of the n indexed vectors for user vector u (d):
- * packed is score_pack of the same vectors (the model's movie_pack: the
- * exact re-scoring reads it), nprobe lists (0 = the index's), skipping
+ * vecs (n, d) row-major are the same vectors (the model's movie_vec rows:
+ * the exact re-scoring reads them), nprobe lists (0 = the index's), skipping
  * the ascending movie indexes excl[0..n_excl). Writes up to k indexes
  * (best first, ties lower index first) and exact scores (out_sc may be
  * NULL); returns how many. scratch holds ivf_scratch_bytes(ix, k) bytes,
  * 8-byte aligned. No allocation; thread-safe. */
-size_t ivf_search(const struct hv_ivf *ix, const float *packed,
+size_t ivf_search(const struct hv_ivf *ix, const float *vecs,
                   const float *u, size_t k, int nprobe, const uint32_t *excl,
                   size_t n_excl, int64_t *out_idx, float *out_sc,
                   void *scratch);

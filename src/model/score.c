@@ -140,27 +140,25 @@ void score_dots(const float *packed, size_t n, int d, const float *u,
   }
 }
 
-float score_dot_packed(const float *packed, int d, size_t i, const float *u)
+float score_dot_row(const float *row, int d, const float *u)
 {
-  const float *p = packed + i / SCORE_BLOCK * SCORE_BLOCK * (size_t)d +
-                   i % SCORE_BLOCK;
   /* dots_block's two chains: even components into a, odd into b */
   float a = 0.0f, b = 0.0f;
   int k = 0;
   for (; k + 1 < d; k += 2) {
 #ifdef __AVX512F__
-    a = fmaf(u[k], p[(size_t)k * SCORE_BLOCK], a);
-    b = fmaf(u[k + 1], p[(size_t)(k + 1) * SCORE_BLOCK], b);
+    a = fmaf(u[k], row[k], a);
+    b = fmaf(u[k + 1], row[k + 1], b);
 #else
-    a += u[k] * p[(size_t)k * SCORE_BLOCK];
-    b += u[k + 1] * p[(size_t)(k + 1) * SCORE_BLOCK];
+    a += u[k] * row[k];
+    b += u[k + 1] * row[k + 1];
 #endif
   }
   if (k < d) {
 #ifdef __AVX512F__
-    a = fmaf(u[k], p[(size_t)k * SCORE_BLOCK], a);
+    a = fmaf(u[k], row[k], a);
 #else
-    a += u[k] * p[(size_t)k * SCORE_BLOCK];
+    a += u[k] * row[k];
 #endif
   }
   return a + b;
@@ -349,7 +347,7 @@ static size_t row_topk(const struct hv_model *m, size_t row, size_t k,
       if (r)
         er[ne++] = (uint32_t)(r - 1);
     }
-    return ivf_search(m->ivf, m->movie_pack, u, k, 0, er, ne, idx, sc,
+    return ivf_search(m->ivf, m->movie_vec + d, u, k, 0, er, ne, idx, sc,
                       (unsigned char *)scratch + excl_bytes(m));
   }
   /* scratch[i] = <movie i+1, user> for the nm known movies */

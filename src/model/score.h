@@ -45,11 +45,12 @@ float *score_pack(const float *rows, size_t n, int d);
 void score_dots(const float *packed, size_t n, int d, const float *u,
                 float *out);
 
-/* The score score_dots gives row i of packed (n, d) for u, bit for bit
- * (the same products summed in the same order), from that row alone: the
- * exact re-scoring of an approximate index's short list (ivf.h), so a
- * movie it finds scores exactly as on the exact path. */
-float score_dot_packed(const float *packed, int d, size_t i, const float *u);
+/* The score score_dots gives row (d floats, contiguous) for u, bit for bit
+ * (the same products summed in the same order): the exact re-scoring of an
+ * approximate index's short list (ivf.h), so a movie it finds scores
+ * exactly as on the exact path. Reading the row contiguously touches d/16
+ * cache lines, where the packed layout's column would touch d. */
+float score_dot_row(const float *row, int d, const float *u);
 
 /* The indices of the best min(k, #unmasked) entries of sc[0..n), best
  * first, in idx[0..k); returns how many (0 when sc or idx is NULL). */
