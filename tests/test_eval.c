@@ -226,6 +226,52 @@ static void test_rank(void **state)
   assert_true(eval_rank(NULL, 5, 0) == SIZE_MAX);
 }
 
+/* eval_rank_capped: the exact rank below EVAL_RANK_CAP, >= it otherwise,
+ * on rows with many ties (scores from a few levels), NaNs, -inf and rows
+ * shorter than the cap (the fallback); bad input as eval_rank. */
+static void test_rank_capped(void **state)
+{
+  (void)state;
+  enum { N = 700 };
+  static float S[N];
+  int64_t top[EVAL_RANK_CAP];
+  static const struct {
+    size_t n;
+    int levels; /* 0: distinct scores */
+    int nans, neg_inf;
+  } rows[] = {{N, 0, 0, 0},   {N, 7, 0, 0},  {N, 150, 0, 0}, {N, 0, 40, 0},
+              {N, 0, 0, 650}, {N, 3, 0, 0},  {99, 0, 0, 0},  {100, 0, 0, 0},
+              {101, 5, 0, 0}, {1, 0, 0, 0},  {N, 0, 0, 601}};
+  uint32_t x = 12345;
+  for (size_t t = 0; t < sizeof(rows) / sizeof(rows[0]); t++) {
+    size_t n = rows[t].n;
+    for (size_t i = 0; i < n; i++) {
+      x = x * 1664525u + 1013904223u;
+      S[i] = rows[t].levels ? (float)(x % (uint32_t)rows[t].levels)
+                            : (float)(x >> 8) / 16777216.0f;
+    }
+    for (int k = 0; k < rows[t].nans; k++)
+      S[(size_t)k * 13 % n] = NAN;
+    for (int k = 0; k < rows[t].neg_inf; k++)
+      S[k] = -INFINITY;
+    size_t ntop = eval_rank_prepare(S, n, top);
+    assert_true(ntop <= EVAL_RANK_CAP);
+    for (size_t c = 0; c <= n; c++) {
+      size_t want = eval_rank(S, n, c);
+      size_t got = eval_rank_capped(S, n, top, ntop, c);
+      if (want < EVAL_RANK_CAP)
+        assert_true(got == want);
+      else
+        assert_true(got >= EVAL_RANK_CAP);
+    }
+  }
+  assert_true(eval_rank_prepare(NULL, 5, top) == 0);
+  assert_true(eval_rank_prepare(S, 5, NULL) == 0);
+  assert_true(eval_rank_capped(NULL, 5, top, 0, 0) == SIZE_MAX);
+  assert_true(eval_rank_capped(S, 5, top, 0, 5) == SIZE_MAX);
+  assert_true(eval_rank_capped(S, 5, NULL, 0, 1) == eval_rank(S, 5, 1));
+}
+
 static void test_hits(void **state)
 {
   struct eval_hits h;
@@ -310,6 +356,7 @@ int main(void)
       cmocka_unit_test(test_segment_of),
       cmocka_unit_test(test_segment_name),
       cmocka_unit_test(test_rank),
+      cmocka_unit_test(test_rank_capped),
       cmocka_unit_test(test_hits),
       cmocka_unit_test(test_run_matches_hits),
   };

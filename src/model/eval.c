@@ -85,6 +85,38 @@ size_t eval_rank(const float *scores, size_t n, size_t col)
   return c;
 }
 
+_Static_assert(TOPN == EVAL_RANK_CAP, "eval_state.top holds eval_rank_prepare's list");
+
+size_t eval_rank_prepare(const float *scores, size_t n,
+                         int64_t top[EVAL_RANK_CAP])
+{
+  if (!scores || !top)
+    return 0;
+  return score_topk(scores, n, EVAL_RANK_CAP, top);
+}
+
+size_t eval_rank_capped(const float *scores, size_t n, const int64_t *top,
+                        size_t ntop, size_t col)
+{
+  if (!scores || col >= n)
+    return SIZE_MAX;
+  if (!top || ntop < EVAL_RANK_CAP)
+    return eval_rank(scores, n, col);
+  /* top holds the EVAL_RANK_CAP largest scores; v is the least of them.
+   * s < v: at least EVAL_RANK_CAP columns score above s. s >= v: every
+   * column above s is above v, so it is in top. */
+  const float s = scores[col];
+  float v = scores[top[0]];
+  for (size_t i = 1; i < ntop; i++)
+    v = scores[top[i]] < v ? scores[top[i]] : v;
+  if (s < v)
+    return EVAL_RANK_CAP;
+  size_t c = 0;
+  for (size_t i = 0; i < ntop; i++)
+    c += scores[top[i]] > s;
+  return c;
+}
+
 static int slot_ok(int s)
 {
   return s >= 0 && s < EVAL_NSEG;
@@ -131,12 +163,17 @@ static void segs_of(const struct eval_input *in, int32_t r, int s[2])
 static void rank_pairs(struct eval_state *st, const float *S, int32_t r)
 {
   const struct eval_input *in = st->in;
+  const size_t nm = st->em->n_movies;
   int sg[2];
   segs_of(in, r, sg);
+  /* several pairs: the row's best EVAL_RANK_CAP once, not a scan a pair */
+  size_t ntop = st->uoff[r + 1] - st->uoff[r] >= EVAL_RANK_MANY
+                    ? eval_rank_prepare(S, nm, st->top)
+                    : 0;
   for (size_t o = st->uoff[r]; o < st->uoff[r + 1]; o++) {
     int32_t m = in->mrow[st->order[o]];
     size_t col = m > 0 ? (size_t)m - 1 : SIZE_MAX;
-    eval_hits_add(&st->h, eval_rank(S, st->em->n_movies, col), sg);
+    eval_hits_add(&st->h, eval_rank_capped(S, nm, st->top, ntop, col), sg);
   }
 }
 

@@ -78,6 +78,31 @@ void eval_segment_name(int slot, char *buf, size_t cap);
  * not know, or when scores is NULL. Reads only; no allocation. */
 size_t eval_rank(const float *scores, size_t n, size_t col);
 
+/* The largest rank any K asks about: a pair of rank >= EVAL_RANK_CAP is a
+ * miss at every K (eval_ks[EVAL_NK - 1] == EVAL_RANK_CAP). */
+#define EVAL_RANK_CAP 100
+
+/* From this many pairs of one user, eval_rank_prepare + eval_rank_capped
+ * cost less than a scan of the row a pair (one top-100 pass, heap inserts
+ * and all, is worth several vectorised scans). */
+#define EVAL_RANK_MANY 8
+
+/* One user with several pairs: eval_rank scans the whole row per pair
+ * (pairs x movies), this finds the row's EVAL_RANK_CAP best columns once
+ * (score_topk, any order) into top and returns how many it found (fewer when
+ * n is smaller or the row holds NaNs); eval_rank_capped then ranks each pair
+ * from that list alone. */
+size_t eval_rank_prepare(const float *scores, size_t n,
+                         int64_t top[EVAL_RANK_CAP]);
+
+/* eval_rank(scores, n, col) when that is below EVAL_RANK_CAP, else a value
+ * >= EVAL_RANK_CAP (a miss at every K, as the exact rank): equal hits at
+ * every K, O(EVAL_RANK_CAP) instead of O(n). top and ntop are
+ * eval_rank_prepare's for this row; when ntop < EVAL_RANK_CAP it falls
+ * back to eval_rank. Reads only; no allocation. */
+size_t eval_rank_capped(const float *scores, size_t n, const int64_t *top,
+                        size_t ntop, size_t col);
+
 /* Top-K hit counts of a slice of pairs, overall and per segment slot. Zero
  * it (memset or = {0}) before the first add. */
 struct eval_hits {

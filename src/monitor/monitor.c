@@ -258,7 +258,7 @@ static int group_pairs(const struct ratings_cols *R, const struct upass *p,
 }
 
 /* Rank the pairs of user u (scores row) and add them to p, by the
- * evaluation's rule and segments (eval_rank, eval_segment_of). */
+ * evaluation's rule and segments (eval_rank_capped, eval_segment_of). */
 static void rank_user(const struct mon *x, const struct ratings_cols *R,
                       const size_t *order, size_t lo, size_t hi,
                       const float *row, struct upass *p, size_t u)
@@ -269,12 +269,16 @@ static void rank_user(const struct mon *x, const struct ratings_cols *R,
                   ui != SORT_NONE ? x->U.age_bucket[ui] : -1, segs);
   int known_user = model_knows_user(x->m, p->uid[u]);
   eval_hits_user(&p->ev, segs);
+  int64_t top[EVAL_RANK_CAP]; /* many pairs: ranked from the best 100 */
+  size_t ntop =
+      hi - lo >= EVAL_RANK_MANY ? eval_rank_prepare(row, x->n_cols, top) : 0;
   for (size_t j = lo; j < hi; j++) {
     size_t i = order[j];
     p->n_unknown_users += !known_user;
     size_t col = sort_find_i64(x->col_id, x->n_cols, R->movie_id[i]);
     p->n_unknown_movies += col == SORT_NONE;
-    eval_hits_add(&p->ev, eval_rank(row, x->n_cols, col), segs);
+    eval_hits_add(&p->ev, eval_rank_capped(row, x->n_cols, top, ntop, col),
+                  segs);
   }
 }
 
