@@ -322,10 +322,74 @@ static void test_rules(void **state)
     assert_int_equal(catalog_gender_code(genders[i].g), genders[i].want);
 }
 
+static int copy_user(void *ctx, const struct catalog_user_row *u)
+{
+  struct catalog_user_row *out = ctx;
+  *out = *u;
+  out->gender = out->occupation_text = out->zip_code = NULL; /* borrowed */
+  return 0;
+}
+
+/* New end users (issue 16: POST /users/, harvest users add). */
+static void test_user_add(void **state)
+{
+  struct hv_db *db = *state;
+  struct hv_err e = {0};
+  int64_t id = 0;
+  struct hv_user none = {.raw_age = -1, .bucketized_age = -1,
+                         .occupation_label = -1};
+  assert_int_equal(catalog_user_add(db, &none, &id, &e), 0);
+  assert_int_equal(id, SF_USERS + 1);
+  assert_int_equal(catalog_user_exists(db, id, &e), 1);
+  struct catalog_user_row row;
+  assert_int_equal(catalog_user_get(db, id, copy_user, &row, &e), 0);
+  assert_int_equal(row.raw_age, -1);
+  assert_int_equal(row.occupation_label, -1);
+  struct hv_user full = {.id = 500, .raw_age = 30, .gender = "F",
+                         .occupation_text = "writer", .zip_code = "55455",
+                         .bucketized_age = -1, .occupation_label = -1};
+  assert_int_equal(catalog_user_add(db, &full, &id, &e), 0);
+  assert_int_equal(id, 500);
+  assert_int_equal(catalog_user_get(db, 500, copy_user, &row, &e), 0);
+  assert_int_equal(row.raw_age, 30);
+  assert_int_equal(row.bucketized_age, catalog_age_bucket(30));
+  /* the fixture gives its writers labels u % 4: the smallest is taken */
+  assert_int_equal(row.occupation_label, 0);
+  /* the next id follows the largest */
+  assert_int_equal(catalog_user_add(db, &none, &id, &e), 0);
+  assert_int_equal(id, 501);
+  static const struct {
+    struct hv_user u;
+    int code;
+    const char *msg;
+  } bad[] = {
+      {{.id = 2, .raw_age = -1}, HV_ECONFLICT, "user 2 already exists"},
+      {{.id = -3, .raw_age = -1}, HV_EINVAL, "negative"},
+      {{.raw_age = 0}, HV_EINVAL, "age: 0 is not in 1..120"},
+      {{.raw_age = 121}, HV_EINVAL, "age"},
+      {{.raw_age = -1, .gender = "X"}, HV_EINVAL, "gender: expected M or F"},
+      {{.raw_age = -1, .occupation_text = "astronaut"}, HV_EINVAL,
+       "occupation 'astronaut' is not one of this dataset's"},
+      {{.raw_age = -1, .occupation_text = ""}, HV_EINVAL, "occupation"},
+      {{.raw_age = -1, .zip_code = "5 5"}, HV_EINVAL, "zip_code"},
+      {{.raw_age = -1, .zip_code = ""}, HV_EINVAL, "zip_code"},
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    e = (struct hv_err){0};
+    assert_int_equal(catalog_user_add(db, &bad[i].u, &id, &e), bad[i].code);
+    if (!strstr(e.msg, bad[i].msg))
+      fail_msg("case %zu: '%s' lacks '%s'", i, e.msg, bad[i].msg);
+  }
+  assert_int_equal(catalog_user_add(NULL, &none, &id, &e), HV_EINVAL);
+  assert_int_equal(catalog_user_add(db, NULL, &id, &e), HV_EINVAL);
+  assert_int_equal(catalog_user_exists(db, 502, &e), 0); /* nothing else */
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_users, sf_setup, sf_teardown),
+      cmocka_unit_test_setup_teardown(test_user_add, sf_setup, sf_teardown),
       cmocka_unit_test_setup_teardown(test_reentrant_callbacks, sf_setup,
                                       sf_teardown),
       cmocka_unit_test_setup_teardown(test_movies_and_random, sf_setup,

@@ -61,6 +61,7 @@ static const struct {
     {"openapi", PUB},       {"docs", PUB},
     {"docs_static", PUB},
     {"users", PUB},         {"user", "1A33AAA11111"},
+    {"user_add", OPER},
     {"add_rating", "1A33AAA11111"}, {"token", PUB},
     {"update_password", "1A333AA11111"},
     {"secure_ratings", "1AA333311111"},

@@ -107,6 +107,7 @@ int cmd_db(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_runs(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_artifacts(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_auth(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_users(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_models(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_train(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_tune(struct cli_ctx *ctx, int argc, char **argv);

@@ -43,6 +43,8 @@ static const struct cli_command commands[] = {
     {"train", "train the two-tower model as a tracked run", cmd_train},
     {"tune", "grid search: a parent run, one child run per combination",
      cmd_tune},
+    {"users", "end users of the catalogue: add one so they can rate",
+     cmd_users},
     {"version", "print the version and the code version built in",
      cmd_version},
     {"watch", "run the retraining policy on a schedule (until SIGINT)",

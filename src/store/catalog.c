@@ -8,9 +8,11 @@
  */
 #include "store/catalog.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/db.h"
 #include "store/sql.h"
 
 #define USER_COLS                                                    \
@@ -478,4 +480,116 @@ int catalog_gender_code(const char *g)
   if (g[0] == 'F' || g[0] == 'f')
     return CATALOG_GENDER_F;
   return CATALOG_GENDER_UNKNOWN;
+}
+
+/* ---- new users ---------------------------------------------------------- */
+
+/* The occupation label of text among the dataset's users into *label;
+ * HV_EINVAL when no user has it. */
+static int occupation_label(struct hv_db *db, const char *text, int *label,
+                            struct hv_err *err)
+{
+  struct sql_args a = sql_argsf("t", text);
+  int64_t v[2] = {0, 0};
+  int rc = sql_run_row(db,
+                       "SELECT COUNT(*), COALESCE(MIN(occupation_label), -1) "
+                       "FROM users WHERE occupation_text = $1",
+                       &a, v, 2, "users", err);
+  if (rc)
+    return rc;
+  if (v[0] == 0 || v[1] < 0)
+    return hv_err_set(err, HV_EINVAL,
+                      "occupation '%s' is not one of this dataset's "
+                      "occupations (as in GET /users/{id}'s "
+                      "user_occupation_text)", text);
+  *label = (int)v[1];
+  return 0;
+}
+
+/* Check u's fields (see catalog_user_add). */
+static int check_new_user(const struct hv_user *u, struct hv_err *err)
+{
+  if (u->id < 0)
+    return hv_err_set(err, HV_EINVAL, "user_id: %lld is negative",
+                      (long long)u->id);
+  if (u->raw_age != -1 && (u->raw_age < 1 || u->raw_age > 120))
+    return hv_err_set(err, HV_EINVAL, "age: %d is not in 1..120",
+                      u->raw_age);
+  if (u->gender && strcmp(u->gender, "M") && strcmp(u->gender, "F"))
+    return hv_err_set(err, HV_EINVAL, "gender: expected M or F (as the "
+                      "MovieLens data), or leave it out");
+  if (u->zip_code) {
+    size_t n = strlen(u->zip_code);
+    if (n == 0 || n > 16)
+      return hv_err_set(err, HV_EINVAL, "zip_code: 1-16 characters");
+    for (size_t i = 0; i < n; i++)
+      if (!isalnum((unsigned char)u->zip_code[i]) && u->zip_code[i] != '-')
+        return hv_err_set(err, HV_EINVAL,
+                          "zip_code: letters, digits and '-' only");
+  }
+  if (u->occupation_text && !u->occupation_text[0])
+    return hv_err_set(err, HV_EINVAL, "occupation: empty");
+  return 0;
+}
+
+static void arg_opt_int(struct sql_args *a, int v)
+{
+  if (v < 0)
+    sql_arg_null(a);
+  else
+    sql_arg_i64(a, v);
+}
+
+static int insert_user(struct hv_db *db, const struct hv_user *u,
+                       int64_t *id, struct hv_err *err)
+{
+  int label = -1;
+  int rc = u->occupation_text
+               ? occupation_label(db, u->occupation_text, &label, err)
+               : 0;
+  if (rc)
+    return rc;
+  if (u->id > 0) {
+    int k = catalog_user_exists(db, u->id, err);
+    if (k)
+      return k < 0 ? k
+                   : hv_err_set(err, HV_ECONFLICT, "user %lld already exists",
+                                (long long)u->id);
+    *id = u->id;
+  } else {
+    int64_t max = 0;
+    if ((rc = sql_run_row(db, "SELECT COALESCE(MAX(id), 0) FROM users", NULL,
+                          &max, 1, "users", err)))
+      return rc;
+    *id = max + 1;
+  }
+  struct sql_args a = {0};
+  sql_arg_i64(&a, *id);
+  arg_opt_int(&a, u->raw_age);
+  arg_opt_int(&a, u->raw_age >= 0 ? catalog_age_bucket(u->raw_age) : -1);
+  sql_arg_text(&a, u->gender);
+  sql_arg_text(&a, u->occupation_text);
+  arg_opt_int(&a, label);
+  sql_arg_text(&a, u->zip_code);
+  return sql_cmd(db,
+                 "INSERT INTO users(id, raw_age, bucketized_age, gender, "
+                 "occupation_text, occupation_label, zip_code) VALUES ($1, "
+                 "$2, $3, $4, $5, $6, $7)",
+                 0, &a, NULL, "users", err);
+}
+
+int catalog_user_add(struct hv_db *db, const struct hv_user *u, int64_t *id,
+                     struct hv_err *err)
+{
+  if (!db || !u || !id)
+    return hv_err_set(err, HV_EINVAL, "new user: bad arguments");
+  int rc = check_new_user(u, err);
+  if (rc || (rc = db_begin(db, err)))
+    return rc;
+  rc = insert_user(db, u, id, err);
+  if (!rc)
+    rc = db_commit(db, err);
+  if (rc)
+    db_rollback(db);
+  return rc;
 }

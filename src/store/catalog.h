@@ -91,6 +91,17 @@ int catalog_movie_title(struct hv_db *db, int64_t id, char *buf, size_t cap,
                         struct hv_err *err) HV_WARN_UNUSED;
 
 /* 1 when the users (movies) table has id, 0 when not, negative on error. */
+/* Add an end user u (store/loader.h's struct: id 0 = one more than the
+ * largest; raw_age, gender, occupation_text, zip_code -1 / NULL when
+ * unknown; bucketized_age and occupation_label are derived: the MovieLens
+ * bucket, and the label the dataset's users of that occupation have) and
+ * set *id. Returns 0, HV_EINVAL naming the field (age not in 1..120,
+ * gender not M or F, an occupation no user has, a bad zip code),
+ * HV_ECONFLICT when the id exists, or a database code. */
+struct hv_user;
+int catalog_user_add(struct hv_db *db, const struct hv_user *u, int64_t *id,
+                     struct hv_err *err) HV_WARN_UNUSED;
+
 int catalog_user_exists(struct hv_db *db, int64_t id,
                         struct hv_err *err) HV_WARN_UNUSED;
 int catalog_movie_exists(struct hv_db *db, int64_t id,

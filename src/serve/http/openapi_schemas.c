@@ -55,6 +55,19 @@ static const char components_json[] = S({
                                  "maximum": 5,
                                  "description": "on the newest dataset's scale: whole stars (1, 2, ..., 5) for ml-100k, ml-1m and synth, half stars (0.5, 1, ..., 5) for ml-latest and others; else 422"},
                  "timestamp": {"type": "integer"}}},
+  "UserIn": {"type": "object", "additionalProperties": false,
+             "properties": {
+               "user_id": {"type": "integer", "minimum": 1,
+                           "maximum": 2147483647},
+               "age": {"type": "integer", "minimum": 1, "maximum": 120,
+                       "nullable": true},
+               "gender": {"type": "string", "enum": ["M", "F"],
+                          "nullable": true},
+               "occupation": {"type": "string", "nullable": true},
+               "zip_code": {"type": "string", "nullable": true}}},
+  "UserAdded": {"type": "object", "required": ["message", "user_id"],
+                "properties": {"message": {"type": "string"},
+                               "user_id": {"type": "integer"}}},
   "RatingsAdded": {"type": "object",
                    "required": ["message", "inserted", "first_rating_id"],
                    "properties": {"message": {"type": "string"},
@@ -185,6 +198,7 @@ static const struct openapi_answer answers[] = {
     {"users", 200, "application/json", "UserList", NULL},
     {"user", 200, "application/json", "UserRows", NULL},
     {"add_rating", 200, "application/json", "RatingsAdded", NULL},
+    {"user_add", 201, "application/json", "UserAdded", NULL},
     {"token", 200, "application/json", "Token", NULL},
     {"update_password", 200, "application/json", "Message", NULL},
     {"secure_ratings", 200, "application/json", "OwnRatings", NULL},
@@ -252,6 +266,7 @@ static const struct {
     {"add_rating", "{\"type\": \"array\", \"minItems\": 1, \"items\": "
                    "{\"$ref\": \"#/components/schemas/RatingIn\"}}"},
     {"recommend_batch", "{\"$ref\": \"#/components/schemas/BatchIn\"}"},
+    {"user_add", "{\"$ref\": \"#/components/schemas/UserIn\"}"},
     {NULL, NULL}};
 
 json_t *openapi_components(void)

@@ -12,6 +12,7 @@
 
 static const int E_NONE[] = {0};
 static const int E_404[] = {404, 0};
+static const int E_USER_ADD[] = {409, 413, 422, 0};
 static const int E_422[] = {422, 0};
 static const int E_404_422[] = {404, 422, 0};
 static const int E_REC[] = {422, 503, 0};
@@ -156,6 +157,14 @@ const struct rt_route routes_table[] = {
      "JavaScript, CSS or PNG", P_DOCS_STATIC, E_404, 0, 0},
     {RT_GET, "/users/", routes_users, "users", "users", "Every user.", RT_PUBLIC,
      NULL, "{\"message\": [user, ...]}", P_NONE, E_NONE, 0, 0},
+    {RT_POST, "/users/", routes_user_add, "user_add", "users",
+     "Add an end user so that they can rate (every field optional; what "
+     "is left out is unknown; the id is the next free one unless given).",
+     RT_OPERATOR,
+     "{\"user_id\": int, \"age\": 1..120, \"gender\": \"M\"|\"F\", "
+     "\"occupation\": one of the dataset's, \"zip_code\": text}",
+     "{\"message\": \"user N added\", \"user_id\": N}", P_NONE,
+     E_USER_ADD, 0, 0},
     {RT_GET, "/users/{user_id}", routes_user, "user", "users", "One user.",
      RT_SELF, NULL,
      "[{\"user_id\", \"bucketized_user_age\", \"raw_user_age\", "

@@ -185,7 +185,7 @@ int routes_parse_ratings(const char *body, size_t len,
                          struct ratings_new **out, size_t *n,
                          struct hv_err *err) HV_WARN_UNUSED;
 
-rt_fn routes_users, routes_user, routes_add_ratings, routes_token,
+rt_fn routes_users, routes_user_add, routes_user, routes_add_ratings, routes_token,
     routes_update_password, routes_secure_ratings;
 
 rt_fn routes_movies, routes_random, routes_avg_ratings, routes_recommend,

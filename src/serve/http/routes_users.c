@@ -11,6 +11,7 @@
 #include "serve/http/routes.h"
 #include "serve/http/server.h"
 #include "store/catalog.h"
+#include "store/loader.h"
 #include "store/ratings.h"
 #include "store/users.h"
 #include "util/parse.h"
@@ -336,4 +337,97 @@ int routes_secure_ratings(struct srv_req *req, struct srv_resp *resp,
     return rc == HV_ENOMEM ? hv_err_set(err, HV_ENOMEM, "out of memory") : rc;
   }
   return routes_json(resp, list, err);
+}
+
+/* One optional field of a new user's body: a string or NULL (absent or
+ * null); HV_EINVAL for another type. */
+static int opt_string(json_t *body, const char *key, const char **out,
+                      struct hv_err *err)
+{
+  json_t *v = json_object_get(body, key);
+  *out = NULL;
+  if (!v || json_is_null(v))
+    return 0;
+  if (!json_is_string(v))
+    return hv_err_set(err, HV_EINVAL, "%s: expected a string", key);
+  *out = json_string_value(v);
+  return 0;
+}
+
+/* An optional integer field into *out (dflt when absent or null). */
+static int opt_integer(json_t *body, const char *key, int64_t lo, int64_t hi,
+                       int64_t dflt, int64_t *out, struct hv_err *err)
+{
+  json_t *v = json_object_get(body, key);
+  *out = dflt;
+  if (!v || json_is_null(v))
+    return 0;
+  if (!json_is_integer(v) || json_integer_value(v) < lo ||
+      json_integer_value(v) > hi)
+    return hv_err_set(err, HV_EINVAL, "%s: expected an integer in %lld..%lld",
+                      key, (long long)lo, (long long)hi);
+  *out = json_integer_value(v);
+  return 0;
+}
+
+/* The new user in body (every field optional; unknown fields refused). */
+static int parse_new_user(json_t *body, struct hv_user *u, struct hv_err *err)
+{
+  static const char *const keys[] = {"user_id", "age", "gender",
+                                     "occupation", "zip_code"};
+  if (!json_is_object(body))
+    return hv_err_set(err, HV_EINVAL,
+                      "body: expected a JSON object {\"user_id\", \"age\", "
+                      "\"gender\", \"occupation\", \"zip_code\"} (all "
+                      "optional)");
+  const char *k;
+  json_t *v;
+  json_object_foreach(body, k, v)
+  {
+    size_t i = 0;
+    while (i < 5 && strcmp(k, keys[i]))
+      i++;
+    if (i == 5)
+      return hv_err_set(err, HV_EINVAL, "body: unknown field '%.64s'", k);
+  }
+  int64_t id, age;
+  *u = (struct hv_user){0};
+  if (opt_integer(body, "user_id", 1, INT32_MAX, 0, &id, err) ||
+      opt_integer(body, "age", 1, 120, -1, &age, err) ||
+      opt_string(body, "gender", &u->gender, err) ||
+      opt_string(body, "occupation", &u->occupation_text, err) ||
+      opt_string(body, "zip_code", &u->zip_code, err))
+    return err->code;
+  u->id = id;
+  u->raw_age = (int)age;
+  u->bucketized_age = u->occupation_label = -1;
+  return 0;
+}
+
+int routes_user_add(struct srv_req *req, struct srv_resp *resp,
+                    struct hv_err *err)
+{
+  json_error_t je;
+  json_t *body = json_loadb(req->body ? req->body : "", req->body_len,
+                            JSON_REJECT_DUPLICATES, &je);
+  if (!body)
+    return hv_err_set(err, HV_EINVAL, "body: %s (line %d, column %d)",
+                      je.text, je.line, je.column);
+  struct hv_user u;
+  int64_t id = 0;
+  struct hv_db *c = NULL;
+  int rc = parse_new_user(body, &u, err);
+  if (!rc)
+    rc = (c = srv_db(req, err)) ? catalog_user_add(c, &u, &id, err)
+                                : err->code;
+  json_decref(body);
+  if (rc)
+    return rc;
+  char msg[64];
+  snprintf(msg, sizeof(msg), "user %lld added", (long long)id);
+  resp->status = 201;
+  return routes_json(resp,
+                     json_pack("{s:s, s:I}", "message", msg, "user_id",
+                               (json_int_t)id),
+                     err);
 }
