@@ -385,6 +385,57 @@ static void test_user_add(void **state)
   assert_int_equal(catalog_user_exists(db, 502, &e), 0); /* nothing else */
 }
 
+/* `harvest users add` through the binary, on a synthetic home: the next
+ * free id, every field, --json, a taken id and bad fields (exit 1 naming
+ * the field), out-of-range numbers (exit 2), --help. */
+static void test_users_add_cli(void **state)
+{
+  (void)state;
+  char dir[256], cmd[1024], out[4096];
+  tu_tmpdir(dir, sizeof(dir));
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s/h data synth --users 50 --movies 60 --ratings "
+           "500 >/dev/null 2>&1", tu_bin(), dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  snprintf(cmd, sizeof(cmd), "%s --home %s/h users add", tu_bin(), dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_string_equal(out, "user 51 added\n");
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s/h --json users add --id 70 --age 30 --gender F "
+           "--occupation writer --zip 55455", tu_bin(), dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_string_equal(out, "{\"user_id\": 70}\n");
+  static const struct {
+    const char *args, *msg;
+    int rc;
+  } bad[] = {
+      {"--id 70", "user 70 already exists", 1},
+      {"--gender X", "gender", 1},
+      {"--occupation astronaut", "astronaut", 1},
+      {"--zip '5 5'", "zip_code", 1},
+      {"--age 0", "--age", 2},
+      {"--age 121", "--age", 2},
+      {"--id 0", "--id", 2},
+      {"--id x", "--id", 2},
+      {"extra", "extra", 2},
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    snprintf(cmd, sizeof(cmd), "%s --home %s/h users add %s 2>&1",
+             tu_bin(), dir, bad[i].args);
+    assert_int_equal(tu_run(cmd, out, sizeof(out)), bad[i].rc);
+    if (!strstr(out, bad[i].msg))
+      fail_msg("'%s': '%s' lacks '%s'", bad[i].args, out, bad[i].msg);
+  }
+  /* nothing was added by the refused calls: the next id follows 70 */
+  snprintf(cmd, sizeof(cmd), "%s --home %s/h users add", tu_bin(), dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_string_equal(out, "user 71 added\n");
+  snprintf(cmd, sizeof(cmd), "%s users add --help", tu_bin());
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_non_null(strstr(out, "--occupation"));
+  tu_rmtree(dir);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -401,6 +452,7 @@ int main(void)
                                       sf_teardown),
       cmocka_unit_test_setup_teardown(test_names, sf_setup, sf_teardown),
       cmocka_unit_test(test_rules),
+      cmocka_unit_test(test_users_add_cli),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
