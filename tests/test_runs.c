@@ -582,6 +582,129 @@ static void test_cli(void **state)
   tu_rmtree(dir);
 }
 
+/* Run ids by unique prefix (runs_resolve_id, in-process and through every
+ * CLI command that takes a run id or a runs:/ URI), the runs list header,
+ * --order-by and --columns as columns, "all" for an open rating range,
+ * runs compare without cut values (issue 16). */
+#define ID_A "abcd0000000000000000000000000001"
+#define ID_B "abcd0000000000000000000000000002"
+#define ID_C "abce0000000000000000000000000003"
+static void test_prefixes_and_columns(void **state)
+{
+  if (!have_bin())
+    skip();
+  char dir[256], path[512], cmd[2048], out[65536], id[33];
+  tu_tmpdir(dir, sizeof(dir));
+  snprintf(path, sizeof(path), "%s/harvest.db", dir);
+  struct hv_db *db = NULL;
+  struct hv_err e = {0};
+  assert_int_equal(db_open(path, &db, &e), 0);
+  int64_t exp = 0;
+  assert_int_equal(tracking_experiment_id(db, "px", 1, &exp, &e), 0);
+  struct tracking_owner me = {.pid = 1, .start = 1};
+  static const char *const ids[] = {ID_A, ID_B, ID_C};
+  for (int i = 0; i < 3; i++) {
+    struct tracking_run_new rn = {ids[i], exp, "r", NULL, "bob", 1.0 + i,
+                                  &me};
+    assert_int_equal(tracking_run_insert(db, &rn, &e), 0);
+    assert_int_equal(runs_log_metric(db, ids[i], "m", 0.5 + i, 1, &e), 0);
+    assert_int_equal(runs_end(db, ids[i], "FINISHED", &e), 0);
+  }
+  assert_int_equal(runs_log_param(db, ID_C, "last_rating_id",
+                                  "9223372036854775807", &e), 0);
+  assert_int_equal(runs_log_param(db, ID_C, "note",
+                                  "a value much longer than fourteen bytes",
+                                  &e), 0);
+  /* in-process: full ids as they are, unique prefixes, the errors */
+  assert_int_equal(runs_resolve_id(db, ID_A, id, &e), 0);
+  assert_string_equal(id, ID_A);
+  assert_int_equal(runs_resolve_id(db, "abce", id, &e), 0);
+  assert_string_equal(id, ID_C);
+  assert_int_equal(runs_resolve_id(db, "abcd000000000000000000000000000", id,
+                                   &e), HV_EINVAL);
+  assert_non_null(strstr(e.msg, "ambiguous"));
+  assert_non_null(strstr(e.msg, ID_A " " ID_B));
+  static const struct {
+    const char *arg;
+    int code;
+    const char *msg;
+  } bad[] = {{"abc", HV_EINVAL, "too short"},
+             {"ABCE", HV_EINVAL, "not a run id"},
+             {"abce0000000000000000000000000003f", HV_EINVAL, "not a run id"},
+             {"", HV_EINVAL, "not a run id"},
+             {NULL, HV_EINVAL, "not a run id"},
+             {"abcf", HV_ENOTFOUND, "no run id starts with 'abcf'"},
+             {"ab%d", HV_EINVAL, "not a run id"}};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    e = (struct hv_err){0};
+    assert_int_equal(runs_resolve_id(db, bad[i].arg, id, &e), bad[i].code);
+    if (!strstr(e.msg, bad[i].msg))
+      fail_msg("'%s': '%s' lacks '%s'", bad[i].arg ? bad[i].arg : "NULL",
+               e.msg, bad[i].msg);
+  }
+  assert_int_equal(runs_resolve_id(NULL, "abce", id, &e) < 0, 1);
+  db_close(db);
+
+  /* the CLI: a header, the order-by key and --columns, "all" */
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s runs list -o 'metrics.m DESC' -c "
+           "params.last_rating_id,note,tags.none",
+           tu_bin(), dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_true(!strncmp(out, "run_id ", 7));
+  char *l1 = strchr(out, '\n') + 1;
+  assert_non_null(strstr(out, "run_name"));
+  assert_true(strstr(out, " m ") < strstr(out, "last_rating_id"));
+  assert_true(!strncmp(l1, ID_C, 32)); /* m DESC: C (2.5) first */
+  assert_non_null(strstr(l1, "2.5"));
+  assert_non_null(strstr(l1, " all "));
+  assert_non_null(strstr(l1, "a value much longer than fourteen bytes"));
+  assert_null(strstr(out, "9223372036854775807"));
+  /* every command that takes a run id takes a unique prefix */
+  static const char *const ok[] = {
+      "runs show abce", "runs compare abce " ID_A, "runs history abce m",
+      "artifacts list abce"};
+  for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+    snprintf(cmd, sizeof(cmd), "%s --home %s %s 2>&1", tu_bin(), dir, ok[i]);
+    if (tu_run(cmd, out, sizeof(out)) != 0)
+      fail_msg("'%s' failed: %s", ok[i], out);
+  }
+  snprintf(cmd, sizeof(cmd), "%s --home %s runs show abce", tu_bin(), dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_true(!strncmp(out, ID_C, 32));
+  assert_non_null(strstr(out, "last_rating_id                   all"));
+  snprintf(cmd, sizeof(cmd), "%s --home %s runs compare abce %s", tu_bin(),
+           dir, ID_A);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_non_null(strstr(out, ID_C));
+  assert_non_null(strstr(out, "a value much longer than fourteen bytes"));
+  /* ambiguous, too short, unknown: exit 1 and say so, also in runs:/ */
+  static const struct {
+    const char *args, *msg;
+    int rc;
+  } fails[] = {
+      {"runs show abcd", ID_A " " ID_B, 1},
+      {"runs compare abcd abce", "ambiguous", 1},
+      {"runs history abcd m", "ambiguous", 1},
+      {"artifacts list abc", "too short", 1},
+      {"artifacts get abcd model/model.hvm", "ambiguous", 1},
+      {"models resolve runs:/abcd", "ambiguous", 1},
+      {"models register --run abcd", "ambiguous", 1},
+      {"runs show ffff", "no run id starts with 'ffff'", 1},
+      {"runs list -c ''", "--columns is empty", 2},
+      {"runs list -c params.", "--columns key", 2},
+  };
+  for (size_t i = 0; i < sizeof(fails) / sizeof(fails[0]); i++) {
+    snprintf(cmd, sizeof(cmd), "%s --home %s %s 2>&1", tu_bin(), dir,
+             fails[i].args);
+    int rc = tu_run(cmd, out, sizeof(out));
+    if (rc != fails[i].rc || !strstr(out, fails[i].msg))
+      fail_msg("'%s': exit %d '%s', want %d and '%s'", fails[i].args, rc,
+               out, fails[i].rc, fails[i].msg);
+  }
+  tu_rmtree(dir);
+}
+
 /* Lookups on a loaded run: present, absent, empty run. */
 static void test_run_lookups(void **state)
 {
@@ -717,6 +840,7 @@ int main(void)
       cmocka_unit_test(test_metrics),   cmocka_unit_test(test_batch_100k),
       cmocka_unit_test(test_lineage), cmocka_unit_test(test_run_lookups),   cmocka_unit_test(test_search),
       cmocka_unit_test(test_gc),        cmocka_unit_test(test_cli),
+      cmocka_unit_test(test_prefixes_and_columns),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "store/db.h"
 #include "track/artifacts.h"
+#include "track/runs.h"
 
 static const struct cli_opt no_opts[] = {CLI_OPTS_END};
 
@@ -39,7 +40,9 @@ static int art_list_run(struct cli_ctx *ctx, struct hv_db *db, void *ud,
 {
   struct tracking_artifact *a = NULL;
   size_t n = 0;
-  if (artifacts_list(db, args[0], &a, &n, err))
+  char id[33];
+  if (runs_resolve_id(db, args[0], id, err) ||
+      artifacts_list(db, id, &a, &n, err))
     return err->code;
   if (ctx->json) {
     json_t *arr = json_array();
@@ -90,8 +93,10 @@ static int art_get(struct cli_ctx *ctx, int argc, char **argv)
     return cli_parse_rc(rc);
   struct hv_err err = {0};
   struct hv_db *db = NULL;
-  const char *id = argv[optind], *path = argv[optind + 1];
+  const char *path = argv[optind + 1];
+  char id[33];
   if (cli_open_home(ctx, &db, &err) ||
+      runs_resolve_id(db, argv[optind], id, &err) ||
       (out ? artifacts_save_as(ctx->home, db, id, path, out, &err)
            : artifacts_write_to(ctx->home, db, id, path, stdout, &err)))
     return cli_close_report(db, &err);
@@ -102,9 +107,10 @@ static int art_get(struct cli_ctx *ctx, int argc, char **argv)
 static int art_put_run(struct cli_ctx *ctx, struct hv_db *db, void *ud,
                        int argc, char **args, struct hv_err *err)
 {
-  char sha[65];
-  const char *id = args[0], *path = args[1];
-  if (artifacts_put_file(ctx->home, db, id, path, args[2], sha, err))
+  char sha[65], id[33];
+  const char *path = args[1];
+  if (runs_resolve_id(db, args[0], id, err) ||
+      artifacts_put_file(ctx->home, db, id, path, args[2], sha, err))
     return err->code;
   if (ctx->json)
     cli_print_json(json_pack("{s:s, s:s, s:s}", "run_id", id, "path", path,

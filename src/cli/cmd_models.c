@@ -115,6 +115,8 @@ static int register_run(struct cli_ctx *ctx, struct reg_args *a,
                            a->o.artifact_path, a->best_id, &a->value, err);
   if (!rc && a->best)
     a->o.run_id = a->best_id;
+  else if (!rc && !(rc = runs_resolve_id(db, a->o.run_id, a->best_id, err)))
+    a->o.run_id = a->best_id; /* a unique prefix becomes the full id */
   if (!rc)
     rc = registry_register(ctx->home, db, &a->o, &version, err);
   if (!rc)

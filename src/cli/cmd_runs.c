@@ -24,45 +24,234 @@ static const char *iso_time(double t, char buf[32])
 
 static const struct cli_opt no_opts[] = {CLI_OPTS_END};
 
+/* ---- a text table: columns as wide as their widest cell ---- */
+
+#define TABLE_MAX_COLS 40
+
+struct table {
+  size_t ncols, nrows, cap;
+  char **cells; /* nrows x ncols, owned; row 0 is the header */
+};
+
+/* Append a row of ncols cells (copied); 0, or HV_ENOMEM. */
+static int table_row(struct table *t, const char *const *cells)
+{
+  if (t->nrows == t->cap) {
+    size_t cap = t->cap ? 2 * t->cap : 16;
+    char **c = realloc(t->cells, cap * t->ncols * sizeof(*c));
+    if (!c)
+      return HV_ENOMEM;
+    t->cells = c;
+    t->cap = cap;
+  }
+  for (size_t j = 0; j < t->ncols; j++) {
+    char *v = strdup(cells[j] ? cells[j] : "-");
+    if (!v) {
+      for (size_t k = 0; k < j; k++)
+        free(t->cells[t->nrows * t->ncols + k]);
+      return HV_ENOMEM;
+    }
+    t->cells[t->nrows * t->ncols + j] = v;
+  }
+  t->nrows++;
+  return 0;
+}
+
+/* Print every row, cells made terminal-safe, two spaces between columns,
+ * nothing cut; then free the table. */
+static void table_print_free(struct table *t)
+{
+  size_t w[TABLE_MAX_COLS] = {0};
+  char buf[CLI_SAFE_MAX];
+  for (size_t i = 0; i < t->nrows * t->ncols; i++) {
+    size_t n = strlen(termstr(t->cells[i], buf, sizeof(buf)));
+    if (n > w[i % t->ncols])
+      w[i % t->ncols] = n;
+  }
+  for (size_t i = 0; i < t->nrows; i++) {
+    for (size_t j = 0; j < t->ncols; j++) {
+      const char *c = termstr(t->cells[i * t->ncols + j], buf, sizeof(buf));
+      if (j + 1 < t->ncols)
+        printf("%-*s  ", (int)w[j], c);
+      else
+        printf("%s\n", c);
+    }
+  }
+  for (size_t i = 0; i < t->nrows * t->ncols; i++)
+    free(t->cells[i]);
+  free(t->cells);
+  *t = (struct table){0};
+}
+
+/* A rating id bound as the text it was stored as: "all" for an open end
+ * (INT64_MAX), as MLflow users read it, else the value as is. */
+static const char *open_end(const char *v)
+{
+  return v && !strcmp(v, "9223372036854775807") ? "all" : v;
+}
+
 /* ---- list ---- */
 
-static void print_run_line(const struct tracking_run *r)
+/* One --columns entry (or the --order-by key): where the value comes
+ * from and the key. */
+struct list_col {
+  enum { COL_METRIC, COL_PARAM, COL_TAG, COL_ANY } kind;
+  const char *key; /* borrowed from the column list */
+  char head[160];
+};
+
+struct list_args {
+  struct runs_query q;
+  const char *columns;
+  char *cols_text; /* owned copy of columns, split in place */
+  char order_key[160]; /* the --order-by key, without ASC/DESC */
+  struct list_col cols[TABLE_MAX_COLS - 5];
+  size_t ncols;
+};
+
+static int add_col(struct list_args *a, char *name, struct hv_err *err)
 {
-  char t[32];
-  int gone = !strcmp(r->status, "RUNNING") &&
-             runs_owner_state(r) == RUNS_OWNER_DEAD;
-  printf("%s  %-8s  %-20s  %-16.16s  %s%s\n", r->run_id, r->status,
-         iso_time(r->start_time, t), CLI_SAFE(r->experiment),
-         CLI_SAFE(r->name),
-         gone ? "  (owner gone; see 'harvest runs gc')" : "");
+  static const struct {
+    const char *prefix;
+    int kind;
+  } kinds[] = {{"metrics.", COL_METRIC}, {"params.", COL_PARAM},
+               {"tags.", COL_TAG}};
+  struct list_col c = {.kind = COL_ANY, .key = name};
+  for (size_t i = 0; i < 3; i++)
+    if (!strncmp(name, kinds[i].prefix, strlen(kinds[i].prefix))) {
+      c.kind = kinds[i].kind;
+      c.key = name + strlen(kinds[i].prefix);
+    }
+  if (runs_check_key(c.key, "--columns key", err))
+    return HV_EINVAL;
+  for (size_t i = 0; i < a->ncols; i++)
+    if (a->cols[i].kind == c.kind && !strcmp(a->cols[i].key, c.key))
+      return 0; /* named twice (or also the --order-by key): once */
+  if (a->ncols == sizeof(a->cols) / sizeof(a->cols[0]))
+    return hv_err_set(err, HV_EINVAL, "--columns: at most %zu columns",
+                      sizeof(a->cols) / sizeof(a->cols[0]));
+  snprintf(c.head, sizeof(c.head), "%s", c.key);
+  a->cols[a->ncols++] = c;
+  return 0;
+}
+
+/* The columns: the --order-by key when it is a metric or param (so the
+ * order is visible), then --columns A,B,... */
+static int parse_cols(struct list_args *a, struct hv_err *err)
+{
+  char *ob = a->order_key;
+  if (a->q.order_by) {
+    snprintf(ob, sizeof(a->order_key), "%s", a->q.order_by);
+    ob[strcspn(ob, " \t")] = 0;
+    if ((!strncmp(ob, "metrics.", 8) || !strncmp(ob, "params.", 7)) &&
+        add_col(a, ob, err))
+      return HV_EINVAL;
+  }
+  if (!a->columns)
+    return 0;
+  if (!*a->columns)
+    return hv_err_set(err, HV_EINVAL,
+                      "--columns is empty: give KEY,KEY,... (e.g. "
+                      "metrics.ndcg_at_10,params.dim)");
+  if (!(a->cols_text = strdup(a->columns)))
+    return hv_err_set(err, HV_ENOMEM, "out of memory");
+  char *save = NULL;
+  for (char *t = strtok_r(a->cols_text, ",", &save); t;
+       t = strtok_r(NULL, ",", &save))
+    if (add_col(a, t, err))
+      return HV_EINVAL;
+  return 0;
+}
+
+/* The text of column c for run r into buf (cap bytes); "-" when r has no
+ * such value. A bare key is a metric, else a param, else a tag. */
+static const char *col_value(const struct list_col *c,
+                             const struct tracking_run *r, char *buf,
+                             size_t cap)
+{
+  if (c->kind == COL_METRIC || c->kind == COL_ANY) {
+    double v = runs_metric(r, c->key);
+    if (!isnan(v)) {
+      snprintf(buf, cap, "%.6g", v);
+      return buf;
+    }
+  }
+  const char *s = NULL;
+  if (c->kind == COL_PARAM || c->kind == COL_ANY)
+    s = open_end(runs_param(r, c->key));
+  if (!s && (c->kind == COL_TAG || c->kind == COL_ANY))
+    s = runs_tag(r, c->key);
+  return s ? s : "-";
+}
+
+static int print_runs_table(const struct list_args *a,
+                            const struct tracking_run *runs, size_t n)
+{
+  struct table t = {.ncols = 5 + a->ncols};
+  const char *cells[TABLE_MAX_COLS] = {"run_id", "status", "start_time",
+                                       "experiment", "run_name"};
+  char vals[TABLE_MAX_COLS][64], t0[32];
+  for (size_t j = 0; j < a->ncols; j++)
+    cells[5 + j] = a->cols[j].head;
+  int rc = table_row(&t, cells);
+  for (size_t i = 0; !rc && i < n; i++) {
+    const struct tracking_run *r = &runs[i];
+    int gone = !strcmp(r->status, "RUNNING") &&
+               runs_owner_state(r) == RUNS_OWNER_DEAD;
+    cells[0] = r->run_id;
+    cells[1] = gone ? "RUNNING (owner gone; see 'harvest runs gc')"
+                    : r->status;
+    cells[2] = iso_time(r->start_time, t0);
+    cells[3] = r->experiment;
+    cells[4] = r->name;
+    for (size_t j = 0; j < a->ncols; j++)
+      cells[5 + j] = col_value(&a->cols[j], r, vals[j], sizeof(vals[j]));
+    rc = table_row(&t, cells);
+  }
+  if (rc)
+    fprintf(stderr, "harvest: error: out of memory printing the runs\n");
+  table_print_free(&t);
+  return rc ? 1 : 0;
 }
 
 static int runs_list(struct cli_ctx *ctx, int argc, char **argv)
 {
-  struct runs_query q = {0};
+  struct list_args a = {0};
   struct hv_err err = {0};
   const struct cli_opt opts[] = {
       {CLI_OPT(CLI_STR, "experiment", 'e', "NAME", "runs of this experiment",
-               &q.experiment)},
+               &a.q.experiment)},
       {CLI_OPT(CLI_STR, "filter", 'f', "EXPR",
-               "MLflow search expression (see above)", &q.filter)},
+               "MLflow search expression (see above)", &a.q.filter)},
       {CLI_OPT(CLI_STR, "order-by", 'o', "\"metrics.KEY DESC\"",
-               "sort order (default: newest first)", &q.order_by)},
-      {CLI_OPT(CLI_SIZE, "max", 'n', "N", "at most N runs", &q.max),
+               "sort order (default: newest first); a metric or param "
+               "key is also shown as a column", &a.q.order_by)},
+      {CLI_OPT(CLI_STR, "columns", 'c', "KEY,...",
+               "more columns: metrics.KEY, params.KEY, tags.KEY (a bare "
+               "KEY: the metric, else the param, else the tag)",
+               &a.columns)},
+      {CLI_OPT(CLI_SIZE, "max", 'n', "N", "at most N runs", &a.q.max),
        .lo = 1, .hi = 1000000000},
       CLI_OPTS_END};
   const struct cli_spec spec = {
       .cmd = "runs list",
       .usage = "[--experiment NAME] [--filter EXPR]\n"
-               "         [--order-by \"metrics.KEY DESC\"] [--max N] [--json]",
+               "         [--order-by \"metrics.KEY DESC\"] [--columns "
+               "KEY,...] [--max N] [--json]",
       .about =
-          "Runs, newest first, with their params, latest metrics and tags.\n"
+          "Runs, newest first, one per line under a header: run_id, "
+          "status,\nstart_time, experiment, run_name, then the --order-by "
+          "key and the\n--columns (\"-\" where a run has no such value; "
+          "an open rating id\nrange reads \"all\"). --json prints every "
+          "param, latest metric and tag.\n"
           "EXPR follows MLflow's search syntax, e.g.\n"
           "  params.dim = '32' and metrics.top_100_categorical_accuracy > "
           "0.3\n"
           "  tags.x != 'y'   attributes.status = 'FINISHED'   "
           "attributes.run_name LIKE 'tune-%'\n"
           "Operators: = != < <= > >= LIKE ILIKE IN; AND joins comparisons.\n"
+          "A run id may be given by a unique prefix of 4 or more digits to\n"
+          "every command that takes one (runs show 3fa2, runs:/3fa2).\n"
           "A RUNNING run whose process is gone is marked \"owner gone\" "
           "until\n'harvest runs gc' marks it FAILED.\n",
       .opts = opts,
@@ -70,28 +259,35 @@ static int runs_list(struct cli_ctx *ctx, int argc, char **argv)
   int rc = cli_parse(ctx, &spec, argc, argv);
   if (rc)
     return cli_parse_rc(rc);
+  if (parse_cols(&a, &err)) {
+    free(a.cols_text);
+    return err.code == HV_EINVAL ? cli_usage_error(spec.cmd, "%s", err.msg)
+                                 : cli_report(&err);
+  }
   struct hv_db *db = NULL;
   struct tracking_run *runs = NULL;
   size_t n = 0;
-  if (cli_open_home(ctx, &db, &err) || runs_search(db, &q, &runs, &n, &err)) {
+  if (cli_open_home(ctx, &db, &err) ||
+      runs_search(db, &a.q, &runs, &n, &err)) {
     db_close(db);
+    free(a.cols_text);
     return err.code == HV_EINVAL ? (cli_report(&err), HV_EUSAGE)
                                  : cli_report(&err);
   }
   db_close(db);
   if (ctx->json) {
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < n; i++)
-      json_array_append_new(a, runs_to_json(&runs[i]));
-    cli_print_json(a);
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++)
+      json_array_append_new(arr, runs_to_json(&runs[i]));
+    cli_print_json(arr);
+  } else if (n == 0) {
+    printf("no runs\n");
   } else {
-    if (n == 0)
-      printf("no runs\n");
-    for (size_t i = 0; i < n; i++)
-      print_run_line(&runs[i]);
+    rc = print_runs_table(&a, runs, n);
   }
   runs_free(runs, n);
-  return 0;
+  free(a.cols_text);
+  return rc;
 }
 
 /* ---- show ---- */
@@ -131,13 +327,17 @@ static void print_kv(const char *title, const struct tracking_kv *kv,
 {
   printf("%s:%s\n", title, n ? "" : " (none)");
   for (size_t i = 0; i < n; i++)
-    printf("  %-32s %s\n", CLI_SAFE(kv[i].key), CLI_SAFE(kv[i].value));
+    printf("  %-32s %s\n", CLI_SAFE(kv[i].key),
+           CLI_SAFE(open_end(kv[i].value)));
 }
 
 static void print_run(const struct tracking_run *r, json_t *arts)
 {
-  char t1[32], t2[32];
-  print_run_line(r);
+  char t1[32], t2[32], last[24] = "all";
+  int gone = !strcmp(r->status, "RUNNING") &&
+             runs_owner_state(r) == RUNS_OWNER_DEAD;
+  printf("%s  %s%s\n", r->run_id, r->status,
+         gone ? "  (owner gone; see 'harvest runs gc')" : "");
   printf("experiment:  %s\nname:        %s\nuser:        %s\n"
          "started:     %s\nended:       %s\nparent:      %s\n"
          "owner:       pid %lld on %s\ncode:        %s\n",
@@ -146,10 +346,11 @@ static void print_run(const struct tracking_run *r, json_t *arts)
          r->parent_run_id ? r->parent_run_id : "-", (long long)r->owner.pid,
          CLI_SAFE(r->owner.host),
          r->code_version ? CLI_SAFE(r->code_version) : "-");
+  if (r->data_last_rating_id != INT64_MAX)
+    snprintf(last, sizeof(last), "%lld", (long long)r->data_last_rating_id);
   if (r->data_rows >= 0)
-    printf("data:        rating_id %lld..%lld, %lld rows, sha256 %s\n",
-           (long long)r->data_first_rating_id,
-           (long long)r->data_last_rating_id, (long long)r->data_rows,
+    printf("data:        rating_id %lld..%s, %lld rows, sha256 %s\n",
+           (long long)r->data_first_rating_id, last, (long long)r->data_rows,
            r->data_sha256 ? r->data_sha256 : "-");
   print_kv("params", r->params, r->n_params);
   printf("metrics:%s\n", r->n_metrics ? "" : " (none)");
@@ -173,7 +374,8 @@ static int runs_show_run(struct cli_ctx *ctx, struct hv_db *db, void *ud,
                          int argc, char **args, struct hv_err *err)
 {
   struct tracking_run *r = NULL;
-  if (runs_get(db, args[0], &r, err))
+  char id[33];
+  if (runs_resolve_id(db, args[0], id, err) || runs_get(db, id, &r, err))
     return err->code;
   json_t *arts = artifacts_json(db, r->run_id);
   if (ctx->json) {
@@ -200,9 +402,10 @@ static const struct cli_spec compare_spec = {
     .cmd = "runs compare",
     .usage = "RUN_ID RUN_ID... [--json]",
     .about =
-        "Params and latest metrics of several runs side by side; '*' marks\n"
-        "rows whose values differ. JSON: {runs: [...], params: {key:\n"
-        "[value per run]}, metrics: {key: [value per run]}}.\n",
+        "Params and latest metrics of several runs (at most 39) side by\n"
+        "side, nothing cut; '*' marks rows whose values differ. JSON:\n"
+        "{runs: [...], params: {key: [value per run]}, metrics: {key:\n"
+        "[value per run]}}.\n",
     .opts = no_opts,
     .min_args = 2,
     .max_args = -1,
@@ -250,45 +453,59 @@ static json_t *compare_json(const struct tracking_run *rs, size_t n)
                    "metrics", metrics);
 }
 
-static void print_compare_section(const char *title, json_t *rows)
+/* The rows of one section (params or metrics) into t: the key with '*'
+ * when the runs' values differ, then one value per run. */
+static int compare_section(struct table *t, const char *title, json_t *rows)
 {
+  const char *cells[TABLE_MAX_COLS] = {title};
+  char vals[TABLE_MAX_COLS][32], mark[CLI_SAFE_MAX + 4];
+  for (size_t j = 1; j < t->ncols; j++)
+    cells[j] = "";
+  int rc = table_row(t, cells);
   const char *key;
   json_t *row;
-  printf("%s\n", title);
   json_object_foreach(rows, key, row)
   {
+    if (rc)
+      break;
     size_t i;
     json_t *v;
     int differ = 0;
     json_array_foreach(row, i, v)
     {
       differ |= !json_equal(v, json_array_get(row, 0));
-    }
-    printf("%c %-30.30s", differ ? '*' : ' ', CLI_SAFE(key));
-    json_array_foreach(row, i, v)
-    {
       if (json_is_string(v))
-        printf("  %-14.14s", CLI_SAFE(json_string_value(v)));
-      else if (json_is_number(v))
-        printf("  %-14.6g", json_number_value(v));
-      else
-        printf("  %-14s", "-");
+        cells[1 + i] = open_end(json_string_value(v));
+      else if (json_is_number(v)) {
+        snprintf(vals[i], sizeof(vals[i]), "%.6g", json_number_value(v));
+        cells[1 + i] = vals[i];
+      } else
+        cells[1 + i] = "-";
     }
-    printf("\n");
+    snprintf(mark, sizeof(mark), "%c %s", differ ? '*' : ' ', key);
+    cells[0] = mark;
+    rc = table_row(t, cells);
   }
+  return rc;
 }
 
 static int runs_compare_run(struct cli_ctx *ctx, struct hv_db *db, void *ud,
                             int argc, char **args, struct hv_err *err)
 {
   size_t n = (size_t)argc;
+  if (n > TABLE_MAX_COLS - 1)
+    return hv_err_set(err, HV_EINVAL, "runs compare: at most %d runs",
+                      TABLE_MAX_COLS - 1);
   struct tracking_run *rs = calloc(n, sizeof(*rs));
   if (!rs)
     return hv_err_set(err, HV_ENOMEM, "out of memory");
   size_t got = 0;
   for (; got < n; got++) {
     struct tracking_run *r = NULL;
-    int rc = runs_get(db, args[got], &r, err);
+    char id[33];
+    int rc = runs_resolve_id(db, args[got], id, err);
+    if (!rc)
+      rc = runs_get(db, id, &r, err);
     if (rc) {
       runs_free(rs, got);
       return rc;
@@ -300,13 +517,21 @@ static int runs_compare_run(struct cli_ctx *ctx, struct hv_db *db, void *ud,
   if (ctx->json) {
     cli_print_json(j);
   } else if (j) {
-    printf("  %-30s", "run");
+    struct table t = {.ncols = 1 + n};
+    const char *cells[TABLE_MAX_COLS] = {"  run"};
     for (size_t i = 0; i < n; i++)
-      printf("  %-14.8s", rs[i].run_id);
-    printf("\n");
-    print_compare_section("params:", json_object_get(j, "params"));
-    print_compare_section("metrics:", json_object_get(j, "metrics"));
+      cells[1 + i] = rs[i].run_id;
+    int rc = table_row(&t, cells);
+    if (!rc)
+      rc = compare_section(&t, "params:", json_object_get(j, "params"));
+    if (!rc)
+      rc = compare_section(&t, "metrics:", json_object_get(j, "metrics"));
+    table_print_free(&t);
     json_decref(j);
+    if (rc) {
+      runs_free(rs, n);
+      return hv_err_set(err, HV_ENOMEM, "out of memory");
+    }
   }
   runs_free(rs, n);
   return 0;
@@ -340,9 +565,10 @@ static int runs_history(struct cli_ctx *ctx, int argc, char **argv)
   struct hv_db *db = NULL;
   struct tracking_metric *m = NULL;
   size_t n = 0;
-  const char *id = argv[optind], *key = argv[optind + 1];
-  if (runs_check_id(id, &err) || runs_check_key(key, "metric", &err) ||
-      cli_open_home(ctx, &db, &err) ||
+  const char *key = argv[optind + 1];
+  char id[33];
+  if (runs_check_key(key, "metric", &err) || cli_open_home(ctx, &db, &err) ||
+      runs_resolve_id(db, argv[optind], id, &err) ||
       tracking_metric_history(db, id, key, &m, &n, &err))
     return cli_close_report(db, &err);
   db_close(db);

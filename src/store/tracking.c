@@ -592,6 +592,41 @@ int tracking_run_exists(struct hv_db *db, const char *run_id,
   return db ? run_exists(db, run_id, err) : store_no_db(err, "run");
 }
 
+struct prefix_ids {
+  char (*ids)[33];
+  size_t cap, n;
+};
+
+static int prefix_row(const struct sql_row *r, void *arg)
+{
+  struct prefix_ids *p = arg;
+  if (p->n < p->cap)
+    sql_copy(r, 0, p->ids[p->n], sizeof(p->ids[0]));
+  p->n++;
+  return 0;
+}
+
+int tracking_run_ids_with_prefix(struct hv_db *db, const char *prefix,
+                                 char (*ids)[33], size_t cap, size_t *n,
+                                 struct hv_err *err)
+{
+  if (!db)
+    return store_no_db(err, "run");
+  if (!prefix || (cap && !ids) || !n)
+    return hv_err_set(err, HV_EINVAL, "run id prefix: bad arguments");
+  /* substr, not LIKE or a range: the same on both dialects whatever the
+   * collation, and no pattern characters to escape */
+  struct prefix_ids p = {ids, cap, 0};
+  struct sql_args a = sql_argsf("ti", prefix, (int64_t)strlen(prefix));
+  int rc = sql_run(db,
+                   "SELECT run_id FROM runs WHERE substr(run_id, 1, $2) = $1 "
+                   "ORDER BY run_id",
+                   0, &a, prefix_row, &p, NULL, "looking up run id prefix",
+                   err);
+  *n = p.n;
+  return rc;
+}
+
 int tracking_param_put(struct hv_db *db, const char *run_id, const char *key,
                        const char *value, struct hv_err *err)
 {

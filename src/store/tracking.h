@@ -165,6 +165,12 @@ void tracking_metrics_free(struct tracking_metric *m, size_t n);
 int tracking_run_exists(struct hv_db *db, const char *run_id,
                         struct hv_err *err) HV_WARN_UNUSED;
 
+/* The run ids that start with prefix (lowercase hex, the caller checks
+ * it), in id order: the first cap into ids, all of them counted in *n. */
+int tracking_run_ids_with_prefix(struct hv_db *db, const char *prefix,
+                                 char (*ids)[33], size_t cap, size_t *n,
+                                 struct hv_err *err) HV_WARN_UNUSED;
+
 /* Record an artifact (run_id, path) -> (sha256, size). Artifacts are
  * immutable: the same content again is a no-op, other content is
  * HV_ECONFLICT. HV_ENOTFOUND for an unknown run. */

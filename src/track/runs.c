@@ -31,6 +31,48 @@ int runs_check_id(const char *s, struct hv_err *err)
   return 0;
 }
 
+int runs_resolve_id(struct hv_db *db, const char *arg, char out[33],
+                    struct hv_err *err)
+{
+  size_t len = arg ? strlen(arg) : 0;
+  out[0] = 0;
+  if (len == 32 && hv_is_hex(arg, len)) {
+    memcpy(out, arg, 33);
+    return 0;
+  }
+  if (len == 0 || len > 32 || !hv_is_hex(arg, len))
+    return hv_err_set(err, HV_EINVAL,
+                      "'%.64s' is not a run id (32 lowercase hex digits, "
+                      "as printed by 'harvest runs list', or a unique "
+                      "prefix of at least %d)",
+                      arg ? arg : "(null)", RUNS_MIN_PREFIX);
+  if (len < RUNS_MIN_PREFIX)
+    return hv_err_set(err, HV_EINVAL,
+                      "run id prefix '%s' is too short: give at least %d "
+                      "of its 32 hex digits",
+                      arg, RUNS_MIN_PREFIX);
+  char ids[4][33];
+  size_t n = 0;
+  int rc = tracking_run_ids_with_prefix(db, arg, ids, 4, &n, err);
+  if (rc)
+    return rc;
+  if (n == 0)
+    return hv_err_set(err, HV_ENOTFOUND, "no run id starts with '%s'", arg);
+  if (n == 1) {
+    memcpy(out, ids[0], 33);
+    return 0;
+  }
+  char list[4 * 33 + 8];
+  size_t at = 0;
+  for (size_t i = 0; i < n && i < 4; i++)
+    at += (size_t)snprintf(list + at, sizeof(list) - at, "%s%s",
+                           i ? " " : "", ids[i]);
+  return hv_err_set(err, HV_EINVAL,
+                    "run id prefix '%s' is ambiguous: %zu runs start with it "
+                    "(%s%s); give more digits",
+                    arg, n, list, n > 4 ? " ..." : "");
+}
+
 int runs_check_key(const char *key, const char *what, struct hv_err *err)
 {
   size_t n;

@@ -151,6 +151,17 @@ json_t *runs_to_json(const struct tracking_run *r);
 /* 0 when s is a well-formed run id (32 lowercase hex), else HV_EINVAL. */
 int runs_check_id(const char *s, struct hv_err *err) HV_WARN_UNUSED;
 
+/* The shortest run id prefix runs_resolve_id takes (as git's default). */
+#define RUNS_MIN_PREFIX 4
+
+/* The run id that arg names, into out: a full id as it is (whether it
+ * exists is the caller's next look-up), or a unique prefix of at least
+ * RUNS_MIN_PREFIX hex digits, as git takes commit ids. Returns 0,
+ * HV_EINVAL for a malformed, too short or ambiguous prefix (the message
+ * lists the runs it matches), HV_ENOTFOUND when no run starts with it. */
+int runs_resolve_id(struct hv_db *db, const char *arg, char out[33],
+                    struct hv_err *err) HV_WARN_UNUSED;
+
 /* 0 when key is a valid param/metric/tag key (see above), else HV_EINVAL
  * naming what (e.g. "metric key"). */
 int runs_check_key(const char *key, const char *what,

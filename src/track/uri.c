@@ -89,10 +89,12 @@ static int resolve_runs(const char *home, struct hv_db *db, const char *rest,
                         struct uri_target *t, struct hv_err *err)
 {
   size_t id_len = strcspn(rest, "/");
-  int rc = set_str(t->run_id, sizeof(t->run_id), rest, id_len, "run id",
-                   err);
-  if (rc || runs_check_id(t->run_id, err))
+  char arg[33];
+  int rc = set_str(arg, sizeof(arg), rest, id_len, "run id", err);
+  if (rc)
     return HV_EINVAL;
+  if ((rc = runs_resolve_id(db, arg, t->run_id, err)))
+    return rc; /* a unique prefix of the id is taken, as by git */
   const char *path = rest[id_len] ? rest + id_len + 1 : ARTIFACTS_MODEL_PATH;
   if (artifacts_check_path(path, strlen(path), err) ||
       set_str(t->artifact_path, sizeof(t->artifact_path), path, strlen(path),
