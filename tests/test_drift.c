@@ -619,6 +619,126 @@ static void test_cli_bad_input(void **state)
   tu_rmtree(dir);
 }
 
+/* --column NAME|N and --delimiter: a CSV column gives the same output as
+ * the same values one per line (empty cells skipped as blank lines are);
+ * the verdict line names every test that sees drift; bad columns, rows
+ * and delimiters are refused (issue 16). */
+static void test_cli_csv_column(void **state)
+{
+  char dir[256], p1[512], p2[512], c1[512], c2[512], s1[512], s2[512];
+  char cmd[4096];
+  static char out[65536], want[65536];
+  static char pr[4096], pc[4096], cr[8192], cc[8192], sr[8192], scur[8192];
+  size_t a = 0, b = 0, x = 0, y = 0, u = 0, v = 0;
+  x += (size_t)snprintf(cr, sizeof(cr), "id,\"score, raw\",genre\r\n");
+  y += (size_t)snprintf(cc, sizeof(cc), "id,\"score, raw\",genre\r\n");
+  u += (size_t)snprintf(sr, sizeof(sr), "id;score\n");
+  v += (size_t)snprintf(scur, sizeof(scur), "id;score\n");
+  for (int i = 0; i < 60; i++) {
+    double r = (i * 37 % 60) / 10.0, c = r + (i % 3 ? 1.5 : 0.25);
+    if (i % 5 != 4) /* every fifth reference cell is empty */
+      a += (size_t)snprintf(pr + a, sizeof(pr) - a, "%g\n", r);
+    b += (size_t)snprintf(pc + b, sizeof(pc) - b, "%g\n", c);
+    if (i % 5 == 4)
+      x += (size_t)snprintf(cr + x, sizeof(cr) - x, "%d,,g%d\r\n", i, i % 4);
+    else
+      x += (size_t)snprintf(cr + x, sizeof(cr) - x, "%d, %g ,\"g%d\"\r\n",
+                            i, r, i % 4);
+    y += (size_t)snprintf(cc + y, sizeof(cc) - y, "%d,%g,g%d\r\n", i, c,
+                          i % 3);
+    if (i % 5 != 4)
+      u += (size_t)snprintf(sr + u, sizeof(sr) - u, "%d;%g\n", i, r);
+    v += (size_t)snprintf(scur + v, sizeof(scur) - v, "%d;%g\n", i, c);
+  }
+  tu_tmpdir(dir, sizeof(dir));
+  tu_write(dir, "ref.txt", pr, p1, sizeof(p1));
+  tu_write(dir, "cur.txt", pc, p2, sizeof(p2));
+  tu_write(dir, "ref.csv", cr, c1, sizeof(c1));
+  tu_write(dir, "cur.csv", cc, c2, sizeof(c2));
+  tu_write(dir, "ref.ssv", sr, s1, sizeof(s1));
+  tu_write(dir, "cur.ssv", scur, s2, sizeof(s2));
+  snprintf(cmd, sizeof(cmd),
+           "'%s' drift --reference '%s' --current '%s' --json --name score",
+           tu_bin(), p1, p2);
+  assert_int_equal(tu_run(cmd, want, sizeof(want)), 0);
+  static const char *const ways[] = {
+      "--column 'score, raw' --name score", "--column 2 --name score",
+      "--column score --delimiter ';' --name score"};
+  for (size_t i = 0; i < 3; i++) {
+    snprintf(cmd, sizeof(cmd),
+             "'%s' drift --reference '%s' --current '%s' --json %s",
+             tu_bin(), i < 2 ? c1 : s1, i < 2 ? c2 : s2, ways[i]);
+    assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+    if (strcmp(out, want))
+      fail_msg("'%s' differs from the plain files:\n%s\nvs\n%s", ways[i],
+               out, want);
+  }
+  /* categorical by name; the feature is named after the column */
+  snprintf(cmd, sizeof(cmd),
+           "'%s' drift --categorical --reference '%s' --current '%s' "
+           "--column genre --json",
+           tu_bin(), c1, c2);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_non_null(strstr(out, "\"g3\""));
+  assert_non_null(strstr(out, "genre"));
+  /* the verdict line never hides a test that disagrees */
+  snprintf(cmd, sizeof(cmd), "'%s' drift --reference '%s' --current '%s'",
+           tu_bin(), p1, p2);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_non_null(strstr(out, "by the default test"));
+  assert_true(strstr(out, "tests see drift (") != NULL ||
+              strstr(out, "no test sees drift") != NULL);
+  assert_true(strstr(out, "DRIFT") == NULL ||
+              strstr(out, "tests see drift (") != NULL);
+  snprintf(cmd, sizeof(cmd), "'%s' drift --reference '%s' --current '%s'",
+           tu_bin(), p1, p1);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_non_null(strstr(out, "no drift by the default test"));
+  assert_non_null(strstr(out, "no test sees drift"));
+  tu_write(dir, "short.csv", "a,b\n1,2\n3\n", s1, sizeof(s1));
+  tu_write(dir, "head.csv", "a,b\n", s2, sizeof(s2));
+  static const struct {
+    const char *args;
+    int status;
+    const char *msg;
+  } bad[] = {
+      {"--column nope", 1, "no column 'nope' in the header (it has 'id', "
+                           "'score, raw', 'genre')"},
+      {"--column 4", 1, "--column 4, but the header has 3 columns"},
+      {"--column 0", 1, "no column '0'"},
+      {"--column ''", 2, "--column is empty"},
+      {"--delimiter ';'", 2, "--delimiter needs --column"},
+      {"--column 2 --delimiter ab", 2, "give one character"},
+      {"--column 2 --delimiter '\"'", 2, "give one character"},
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    snprintf(cmd, sizeof(cmd),
+             "'%s' drift --reference '%s' --current '%s' %s 2>&1", tu_bin(),
+             c1, c2, bad[i].args);
+    int st = tu_run(cmd, out, sizeof(out));
+    if (st != bad[i].status || !strstr(out, bad[i].msg))
+      fail_msg("'%s': exit %d, output: %s", bad[i].args, st, out);
+  }
+  snprintf(cmd, sizeof(cmd),
+           "'%s' drift --reference '%s' --current '%s' --column b 2>&1",
+           tu_bin(), c1, s1);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 1); /* c1 has no 'b' */
+  snprintf(cmd, sizeof(cmd),
+           "'%s' drift --reference '%s' --current '%s' --column 2 2>&1",
+           tu_bin(), s1, c2);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 1);
+  assert_non_null(strstr(out, "short.csv:3: 1 field, no column 2"));
+  snprintf(cmd, sizeof(cmd),
+           "'%s' drift --reference '%s' --current '%s' --column a 2>&1",
+           tu_bin(), s2, c2);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 1);
+  assert_non_null(strstr(out, "head.csv: empty file (no values)"));
+  snprintf(cmd, sizeof(cmd), "'%s' drift --help", tu_bin());
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_non_null(strstr(out, "--delimiter"));
+  tu_rmtree(dir);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -633,6 +753,7 @@ int main(void)
       cmocka_unit_test(test_verdicts),
       cmocka_unit_test(test_cli_end_to_end),
       cmocka_unit_test(test_cli_bad_input),
+      cmocka_unit_test(test_cli_csv_column),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

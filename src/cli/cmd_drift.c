@@ -9,6 +9,9 @@
  * judged with the Evidently-style thresholds of monitor/drift.h and the
  * default test for the sample size gives the overall verdict. Lines are
  * trimmed of ASCII white space and blank lines skipped (like drift_ref.py).
+ * With --column the files are CSV with a header row (data/csv.h: quoted
+ * fields, CRLF, a byte order mark) and one column is read, by name or
+ * 1-based number; empty cells are skipped as blank lines are.
  * --time-reps R times the numeric statistics R times on the loaded samples
  * (reading excluded) for bench/bench_drift.sh.
  */
@@ -21,6 +24,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "data/csv.h"
+#include "data/lines.h"
 #include "monitor/drift.h"
 #include "monitor/monitor_report.h"
 #include "util/fsutil.h"
@@ -30,7 +35,9 @@
 
 static const char drift_about[] =
     "Compare the distribution of CURRENT with REFERENCE. Each file holds\n"
-    "one value per line (blank lines ignored).\n"
+    "one value per line (blank lines ignored), or with --column NAME|N is\n"
+    "a CSV file with a header row whose column NAME (or number N, from 1)\n"
+    "is read (empty cells ignored; --delimiter C for ';', '\\t', ...).\n"
     "\n"
     "Numeric (default): two-sample Kolmogorov-Smirnov (statistic, p-value\n"
     "as scipy.stats.ks_2samp: exact when both samples have <= 10000\n"
@@ -44,7 +51,9 @@ static const char drift_about[] =
     "Verdicts (drift when): KS p < 0.05, normed Wasserstein >= 0.1,\n"
     "PSI >= 0.1 (>= 0.2 major), JS >= 0.1, chi-square p < 0.05. The\n"
     "overall verdict uses KS (numeric) or chi-square (categorical) when\n"
-    "the reference has <= 1000 values, else normed Wasserstein / JS.\n";
+    "the reference has <= 1000 values, else normed Wasserstein / JS;\n"
+    "the verdict line names every test that sees drift, so a test that\n"
+    "disagrees with the default one is never hidden.\n";
 
 /* ---- reading ----------------------------------------------------------- */
 
@@ -112,9 +121,19 @@ static int column_add(struct column *c, const char *path, size_t lineno,
   return 0;
 }
 
-/* Read path into c (caller frees with column_free). */
-static int column_read(const char *path, int categorical, struct column *c,
-                       struct hv_err *err)
+/* Where the values are: one per line (column NULL), or a CSV column. */
+struct col_spec {
+  const char *column; /* a header name, or a 1-based number */
+  char delim;
+};
+
+static int csv_read(FILE *f, const char *path, const struct col_spec *spec,
+                    int categorical, struct column *c, struct hv_err *err);
+
+/* Read path into c (caller frees with column_free): one value per line, or
+ * a CSV column when spec->column is set. */
+static int column_read(const char *path, const struct col_spec *spec,
+                       int categorical, struct column *c, struct hv_err *err)
 {
   memset(c, 0, sizeof(*c));
   FILE *f = fopen(path, "r");
@@ -123,8 +142,8 @@ static int column_read(const char *path, int categorical, struct column *c,
                       strerror(errno));
   char *line = NULL;
   size_t cap = 0, lineno = 0;
-  int rc = 0;
-  while (getline(&line, &cap, f) != -1) {
+  int rc = spec->column ? csv_read(f, path, spec, categorical, c, err) : 0;
+  while (!spec->column && getline(&line, &cap, f) != -1) {
     lineno++;
     char *s = trim(line);
     if (*s && (rc = column_add(c, path, lineno, s, categorical, err)))
@@ -139,6 +158,80 @@ static int column_read(const char *path, int categorical, struct column *c,
   if (rc)
     column_free(c);
   return rc;
+}
+
+static long file_read(void *ctx, char *buf, size_t cap, struct hv_err *err)
+{
+  FILE *f = ctx;
+  size_t n = fread(buf, 1, cap, f);
+  if (n == 0 && ferror(f))
+    return hv_err_set(err, HV_EIO, "read error");
+  return (long)n;
+}
+
+/* The 0-based index of spec's column in the header record of c. */
+static int csv_column(const struct csv *c, const char *path,
+                      const char *column, struct hv_err *err)
+{
+  int nf = csv_nfields(c);
+  int64_t n = 0;
+  struct hv_err ignored = {0};
+  if (!hv_parse_i64(column, 1, INT32_MAX, &n, "column", &ignored)) {
+    if (n > nf)
+      return hv_err_set(err, HV_EINVAL,
+                        "%s: --column %lld, but the header has %d column%s",
+                        path, (long long)n, nf, nf == 1 ? "" : "s");
+    return (int)n - 1;
+  }
+  char names[256] = "";
+  size_t at = 0;
+  for (int i = 0; i < nf; i++) {
+    char tmp[CLI_SAFE_MAX];
+    const char *f = csv_field(c, i);
+    snprintf(tmp, sizeof(tmp), "%s", f);
+    if (!strcmp(trim(tmp), column))
+      return i;
+    if (at < sizeof(names))
+      at += (size_t)snprintf(names + at, sizeof(names) - at, "%s'%s'",
+                             i ? ", " : "", CLI_SAFE(f));
+  }
+  return hv_err_set(err, HV_EINVAL,
+                    "%s: no column '%.64s' in the header (it has %s); give "
+                    "a name or a number from 1",
+                    path, column, names);
+}
+
+/* Read the column spec->column of the CSV file f (path) into c. */
+static int csv_read(FILE *f, const char *path, const struct col_spec *spec,
+                    int categorical, struct column *c, struct hv_err *err)
+{
+  struct lines in;
+  struct csv csv = {0};
+  int rc = lines_init(&in, file_read, f, path, 0, err);
+  if (!rc)
+    rc = csv_init(&csv, &in, spec->delim, err);
+  if (!rc && (rc = csv_next(&csv, err)) == 0)
+    rc = hv_err_set(err, HV_EINVAL, "%s: empty file (no header row)", path);
+  int col = rc == 1 ? csv_column(&csv, path, spec->column, err) : rc;
+  rc = col < 0 ? col : 0;
+  while (!rc && (rc = csv_next(&csv, err)) == 1) {
+    const char *v = csv_field(&csv, col);
+    if (!v) {
+      rc = hv_err_set(err, HV_EINVAL,
+                      "%s:%lld: %d field%s, no column %d (wrong "
+                      "--delimiter?)",
+                      path, (long long)csv_line(&csv), csv_nfields(&csv),
+                      csv_nfields(&csv) == 1 ? "" : "s", col + 1);
+      break;
+    }
+    char *s = trim((char *)v); /* the reader's own buffer, until csv_next */
+    rc = *s ? column_add(c, path, (size_t)csv_line(&csv), s, categorical,
+                         err)
+            : 0;
+  }
+  csv_free(&csv);
+  lines_free(&in);
+  return rc < 0 ? rc : 0;
 }
 
 /* ---- categorical counts ------------------------------------------------ */
@@ -242,9 +335,19 @@ static void print_results(const struct drift_feature_result *r, size_t n,
     printf("%-18s %14.6g %12s %12s  %s\n", drift_test_name(r[i].test),
            r[i].statistic, p, th, r[i].drift ? "DRIFT" : "no");
   }
-  printf("\nverdict for '%s': %s (default test %s)\n", verdict->name,
+  char seen[256] = "";
+  size_t at = 0, k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (r[i].drift && at < sizeof(seen))
+      at += (size_t)snprintf(seen + at, sizeof(seen) - at, "%s%s",
+                             k++ ? ", " : "", drift_test_name(r[i].test));
+  printf("\nverdict for '%s': %s by the default test %s", verdict->name,
          verdict->drift ? "DRIFT" : "no drift",
          drift_test_name(verdict->test));
+  if (k)
+    printf("; %zu of %zu tests see drift (%s)\n", k, n, seen);
+  else
+    printf("; no test sees drift\n");
 }
 
 /* ---- numeric ----------------------------------------------------------- */
@@ -365,18 +468,19 @@ static json_t *numeric_json(const struct drift_numeric_report *r,
 }
 
 static int run_numeric(struct cli_ctx *ctx, const char *ref, const char *cur,
-                       int bins, const char *name, int reps)
+                       const struct col_spec *spec, int bins,
+                       const char *name, int reps)
 {
   struct hv_err err = {0};
   struct column r, c;
   struct drift_numeric_report *rep = malloc(sizeof(*rep));
   struct timing t[3];
   int rc = rep ? 0 : hv_err_set(&err, HV_ENOMEM, "out of memory");
-  if (rc || (rc = column_read(ref, 0, &r, &err))) {
+  if (rc || (rc = column_read(ref, spec, 0, &r, &err))) {
     free(rep);
     return cli_report(&err);
   }
-  if ((rc = column_read(cur, 0, &c, &err)) ||
+  if ((rc = column_read(cur, spec, 0, &c, &err)) ||
       (rc = drift_numeric(r.x, r.n, c.x, c.n, bins, rep, &err)) ||
       (reps > 0 && (rc = time_numeric(&r, &c, reps, bins, t, &err)))) {
     column_free(&r);
@@ -472,15 +576,16 @@ static void categorical_judge_all(const char *name,
 }
 
 static int run_categorical(struct cli_ctx *ctx, const char *ref,
-                           const char *cur, const char *name)
+                           const char *cur, const struct col_spec *spec,
+                           const char *name)
 {
   struct hv_err err = {0};
   struct column r, c;
   struct cat_table t = {0};
   struct drift_categorical_report rep;
-  if (column_read(ref, 1, &r, &err))
+  if (column_read(ref, spec, 1, &r, &err))
     return cli_report(&err);
-  if (column_read(cur, 1, &c, &err) || cat_count(&r, &c, &t, &err) ||
+  if (column_read(cur, spec, 1, &c, &err) || cat_count(&r, &c, &t, &err) ||
       drift_categorical(t.ref, t.cur, t.k, &rep, &err)) {
     cat_table_free(&t);
     column_free(&r);
@@ -502,7 +607,7 @@ static int run_categorical(struct cli_ctx *ctx, const char *ref,
 /* ---- entry ------------------------------------------------------------- */
 
 struct drift_args {
-  const char *ref, *cur, *name;
+  const char *ref, *cur, *name, *column, *delimiter;
   int categorical;
   int64_t bins, reps;
 };
@@ -525,7 +630,14 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
                ", default " CLI_XSTR(DRIFT_DEFAULT_BINS) ")", &a->bins),
        .lo = 2, .hi = DRIFT_MAX_BINS},
       {CLI_OPT(CLI_STR, "name", 0, "NAME",
-               "feature name in the verdicts (default 'feature')", &a->name)},
+               "feature name in the verdicts (default 'feature', or the "
+               "--column)", &a->name)},
+      {CLI_OPT(CLI_STR, "column", 0, "NAME|N",
+               "the files are CSV with a header: read this column",
+               &a->column)},
+      {CLI_OPT(CLI_STR, "delimiter", 0, "C",
+               "with --column: the field delimiter (default ','; '\\t' or "
+               "tab for tabs)", &a->delimiter)},
       {CLI_OPT(CLI_I64, "time-reps", 0, "R",
                "also time the numeric statistics R times (reading excluded; "
                "for bench/bench_drift.sh)", &a->reps), .lo = 1, .hi = 1000},
@@ -533,6 +645,7 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
   const struct cli_spec spec = {
       .cmd = "drift",
       .usage = "--reference FILE --current FILE [--categorical]\n"
+               "                     [--column NAME|N [--delimiter C]]\n"
                "                     [--bins N] [--name NAME] [--json]",
       .about = drift_about,
       .opts = opts,
@@ -542,16 +655,47 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
   return cli_parse(ctx, &spec, argc, argv);
 }
 
+/* The --column / --delimiter pair into spec; 0 or a usage error. */
+static int column_spec(struct drift_args *a, struct col_spec *spec)
+{
+  const char *d = a->delimiter;
+  *spec = (struct col_spec){a->column, ','};
+  if (d && !a->column)
+    return cli_usage_error("drift", "--delimiter needs --column (files "
+                           "without --column hold one value per line)");
+  if (a->column && !*a->column)
+    return cli_usage_error("drift", "--column is empty: give a header "
+                           "name or a number from 1");
+  if (d && (!strcmp(d, "\\t") || !strcmp(d, "tab")))
+    spec->delim = '\t';
+  else if (d && strlen(d) == 1 && !strchr("\"\r\n", d[0]))
+    spec->delim = d[0];
+  else if (d)
+    return cli_usage_error("drift", "--delimiter '%s': give one character "
+                           "(not a quote or line break), '\\t' or tab",
+                           d);
+  if (a->column && !a->name)
+    a->name = a->column;
+  if (!a->name)
+    a->name = "feature";
+  return 0;
+}
+
 int cmd_drift(struct cli_ctx *ctx, int argc, char **argv)
 {
-  struct drift_args a = {NULL, NULL, "feature", 0, DRIFT_DEFAULT_BINS, 0};
+  struct drift_args a = {0};
+  a.bins = DRIFT_DEFAULT_BINS;
   int rc = parse(ctx, argc, argv, &a);
   if (rc)
     return cli_parse_rc(rc);
+  struct col_spec spec;
+  if ((rc = column_spec(&a, &spec)))
+    return rc;
   if (a.categorical && a.reps)
     return cli_usage_error("drift", "--time-reps times numeric statistics; "
                            "drop --categorical");
   if (a.categorical)
-    return run_categorical(ctx, a.ref, a.cur, a.name);
-  return run_numeric(ctx, a.ref, a.cur, (int)a.bins, a.name, (int)a.reps);
+    return run_categorical(ctx, a.ref, a.cur, &spec, a.name);
+  return run_numeric(ctx, a.ref, a.cur, &spec, (int)a.bins, a.name,
+                     (int)a.reps);
 }
