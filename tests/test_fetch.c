@@ -279,11 +279,15 @@ static void test_not_found(void **state)
                    HV_ENOTFOUND);
   assert_non_null(strstr(e.msg, "404"));
   assert_false(exists(d.dest));
+  char part[700];
+  snprintf(part, sizeof(part), "%s.part", d.dest);
+  assert_false(exists(part)); /* nothing came: no empty .part either */
   /* nothing listening: a network error */
   assert_int_equal(fetch_url("http://127.0.0.1:1/x.zip", d.dest, NULL, -1,
                              NULL, NULL, NULL, &e),
                    HV_EIO);
   assert_false(exists(d.dest));
+  assert_false(exists(part));
   tu_rmtree(d.dir);
 }
 
@@ -484,6 +488,33 @@ static void test_cli(void **state)
                              "--url %s 2>/dev/null",
            tu_bin(), dir, url);
   assert_int_equal(tu_run(cmd, out, sizeof(out)), 2);
+  /* the dataset NAME positional, as data import PATH is */
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s/p data fetch ml-100k --url %s --sha256 %s --json",
+           tu_bin(), dir, url, srv.sha);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_non_null(strstr(out, "\"dataset\": \"ml-100k\""));
+  static const struct {
+    const char *args, *msg;
+  } usage[] = {{"ml-1m --dataset ml-100k", "two datasets"},
+               {"ml-10m", "unknown dataset 'ml-10m'"},
+               {"ml-100k ml-1m", "unexpected argument"}};
+  for (size_t i = 0; i < sizeof(usage) / sizeof(usage[0]); i++) {
+    snprintf(cmd, sizeof(cmd), "%s --home %s/u data fetch %s 2>&1",
+             tu_bin(), dir, usage[i].args);
+    if (tu_run(cmd, out, sizeof(out)) != 2 || !strstr(out, usage[i].msg))
+      fail_msg("'%s': %s", usage[i].args, out);
+  }
+  /* a failed fetch into a new home: no empty database, no empty .part */
+  url_of("/missing.zip", url, sizeof(url));
+  snprintf(cmd, sizeof(cmd), "%s --home %s/n data fetch --url %s 2>&1",
+           tu_bin(), dir, url);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 1);
+  assert_non_null(strstr(out, "404"));
+  snprintf(f, sizeof(f), "%s/n/harvest.db", dir);
+  assert_false(exists(f));
+  snprintf(f, sizeof(f), "%s/n/downloads/missing.zip.part", dir);
+  assert_false(exists(f));
   tu_rmtree(dir);
 }
 

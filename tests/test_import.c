@@ -954,6 +954,30 @@ static void test_cli_end_to_end(void **state)
            v.data);
   assert_int_equal(run(cmd, out, sizeof(out)), 1);
   assert_non_null(strstr(out, "u.data:2: rating 8 is out of range 1..5"));
+  /* ... into a home that did not exist: no empty database is left */
+  char f[1024];
+  snprintf(cmd, sizeof(cmd), "'%s' --home '%s/fresh' data import '%s' 2>&1",
+           bin, v.dir, v.data);
+  assert_int_equal(run(cmd, out, sizeof(out)), 1);
+  snprintf(f, sizeof(f), "%s/fresh/harvest.db", v.dir);
+  assert_int_not_equal(access(f, F_OK), 0);
+  snprintf(f, sizeof(f), "%s/fresh/harvest.db-wal", v.dir);
+  assert_int_not_equal(access(f, F_OK), 0);
+  /* read commands on a home that does not exist say so, create nothing */
+  static const char *const reads[] = {"data stats", "runs list",
+                                      "runs show abcd", "artifacts list abcd",
+                                      "runs history abcd loss"};
+  for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
+    snprintf(cmd, sizeof(cmd), "'%s' --home '%s/none' %s 2>&1", bin, v.dir,
+             reads[i]);
+    if (run(cmd, out, sizeof(out)) != 1 ||
+        !strstr(out, "no Harvest home at") || !strstr(out, "data fetch"))
+      fail_msg("'%s' on a missing home: %s", reads[i], out);
+    snprintf(f, sizeof(f), "%s/none", v.dir);
+    assert_int_not_equal(access(f, F_OK), 0);
+  }
+  snprintf(cmd, sizeof(cmd), "'%s' --home '%s/home' data stats", bin, v.dir);
+  assert_int_equal(run(cmd, out, sizeof(out)), 0);
   /* usage errors: exit 2 */
   static const char *const usage[] = {
       "data import",          "data import --format ml-10m /tmp",

@@ -8,10 +8,12 @@
  * database; recommend_list_alloc's bounds. Retrieve-then-rank against a
  * naive re-ordering of retrieval's candidates.
  */
+#include <jansson.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "model_fixture.h"
 #include "recommend/recommend.h"
@@ -363,6 +365,80 @@ static void test_list_alloc(void **state)
   recommend_list_free(NULL);
 }
 
+/* `harvest recommend` through the binary on a home holding the fixture:
+ * a header line, the user's rated movies skipped by default (as the UI
+ * does), --include-rated the model's raw answer, the flags' clash
+ * refused (issue 16). */
+static void test_cli(void **state)
+{
+  struct fx *f = *state;
+  struct hv_err e = {0};
+  char dir[256], path[512], cmd[2048];
+  static char out[65536];
+  if (access(tu_bin(), X_OK) != 0)
+    skip();
+  tu_tmpdir(dir, sizeof(dir));
+  snprintf(path, sizeof(path), "%s/harvest.db", dir);
+  struct hv_db *db = NULL;
+  assert_int_equal(db_open(path, &db, &e), 0);
+  load_db(db);
+  db_close(db);
+  snprintf(path, sizeof(path), "%s/m.hvm", dir);
+  assert_int_equal(model_save(f->m, path, &e), 0);
+  int64_t raw[50], ex_ids[50];
+  float sc[50];
+  static const int64_t ex[] = {1, 7, 9, 81};
+  int k_raw = reference(f->m, 30, 50, NULL, 0, raw, sc);
+  int k_ex = reference(f->m, 30, 50, ex, 4, ex_ids, sc);
+  static const struct {
+    const char *flags;
+    int excl;
+  } ways[] = {{"", 1}, {"--exclude-rated", 1}, {"--include-rated", 0}};
+  for (size_t w = 0; w < 3; w++) {
+    snprintf(cmd, sizeof(cmd),
+             "%s --home %s --json recommend --model %s --user 30 -n 50 %s",
+             tu_bin(), dir, path, ways[w].flags);
+    assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+    json_error_t je;
+    json_t *j = json_loads(out, 0, &je);
+    assert_non_null(j);
+    assert_true(json_is_boolean(json_object_get(j, "exclude_rated")));
+    assert_int_equal(json_is_true(json_object_get(j, "exclude_rated")),
+                     ways[w].excl);
+    json_t *recs = json_object_get(j, "recommendations");
+    const int64_t *want = ways[w].excl ? ex_ids : raw;
+    int k = ways[w].excl ? k_ex : k_raw;
+    assert_int_equal(json_array_size(recs), (size_t)k);
+    for (int i = 0; i < k; i++)
+      assert_int_equal(json_integer_value(json_object_get(
+                           json_array_get(recs, (size_t)i), "movie_id")),
+                       want[i]);
+    json_decref(j);
+  }
+  assert_int_equal(k_ex, NM - 3);
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s recommend --model %s --user 30 -n 3", tu_bin(), dir,
+           path);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_true(!strncmp(out, "rank  movie_id      score  title\n", 33));
+  char line[64];
+  snprintf(line, sizeof(line), "\n   1  %8lld  ", (long long)ex_ids[0]);
+  assert_non_null(strstr(out, line));
+  static const char *const bad[] = {
+      "--include-rated --exclude-rated", "--include-rated=1", "-n 0"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    snprintf(cmd, sizeof(cmd),
+             "%s --home %s recommend --model %s --user 30 %s 2>&1",
+             tu_bin(), dir, path, bad[i]);
+    if (tu_run(cmd, out, sizeof(out)) != 2)
+      fail_msg("'%s' should exit 2: %s", bad[i], out);
+  }
+  snprintf(cmd, sizeof(cmd), "%s recommend --help", tu_bin());
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_non_null(strstr(out, "--include-rated"));
+  tu_rmtree(dir);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -372,6 +448,7 @@ int main(void)
       cmocka_unit_test(test_bad_input),
       cmocka_unit_test(test_db_failure),
       cmocka_unit_test(test_list_alloc),
+      cmocka_unit_test(test_cli),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -133,7 +133,8 @@ static void seed_flow(const char *home, struct hv_db *db, int64_t last,
   if (access(bin, X_OK) == 0) {
     char cmd[2048], out[1 << 15];
     snprintf(cmd, sizeof(cmd),
-             "%s --home %s recommend --model %s --user %lld -n 10 --json",
+             "%s --home %s recommend --model %s --user %lld -n 10 "
+             "--include-rated --json",
              bin, home, uri, (long long)user);
     assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
     json_error_t je;

@@ -92,6 +92,21 @@ const char *cli_utc(double t, int what, char *buf, size_t cap);
 int cli_open_home(const struct cli_ctx *ctx, struct hv_db **db,
                   struct hv_err *err) HV_WARN_UNUSED;
 
+/* cli_open_home for a command that only reads: a SQLite home whose
+ * database does not exist is HV_ENOTFOUND ("no Harvest home at DIR ...",
+ * naming the commands that make one) and nothing is created. */
+int cli_open_existing_home(const struct cli_ctx *ctx, struct hv_db **db,
+                           struct hv_err *err) HV_WARN_UNUSED;
+
+/* 1 when the home's database is a SQLite file that does not exist yet (a
+ * command that fills it calls cli_drop_new_db on failure), else 0. */
+int cli_home_is_new(const struct cli_ctx *ctx);
+
+/* After a failed import into a database that did not exist before
+ * (cli_home_is_new was 1): remove the database file and its -wal, -shm
+ * and -journal companions, so no empty database is left behind. */
+void cli_drop_new_db(const struct cli_ctx *ctx);
+
 /* Print j (stolen) as indented JSON plus a newline on stdout. */
 void cli_print_json(json_t *j);
 

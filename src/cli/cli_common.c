@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -78,6 +79,44 @@ int cli_open_home(const struct cli_ctx *ctx, struct hv_db **db,
   return db_open(path, db, err);
 }
 
+int cli_open_existing_home(const struct cli_ctx *ctx, struct hv_db **db,
+                           struct hv_err *err)
+{
+  if (cli_home_is_new(ctx))
+    return hv_err_set(err, HV_ENOTFOUND,
+                      "no Harvest home at '%.200s' (no database there): "
+                      "make one with 'harvest data fetch ml-100k', 'harvest "
+                      "data import PATH' or 'harvest data synth', or point "
+                      "--home / HARVEST_HOME at an existing one",
+                      ctx->home);
+  return cli_open_home(ctx, db, err);
+}
+
+int cli_home_is_new(const struct cli_ctx *ctx)
+{
+  char path[4096];
+  struct hv_err e = {0};
+  struct stat st;
+  if (db_home_path(ctx->home, ctx->db, path, sizeof(path), &e) ||
+      db_is_url(path))
+    return 0;
+  return stat(path, &st) != 0 && errno == ENOENT;
+}
+
+void cli_drop_new_db(const struct cli_ctx *ctx)
+{
+  static const char *const ext[] = {"", "-wal", "-shm", "-journal"};
+  char path[4096], f[4200];
+  struct hv_err e = {0};
+  if (db_home_path(ctx->home, ctx->db, path, sizeof(path), &e) ||
+      db_is_url(path))
+    return;
+  for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+    snprintf(f, sizeof(f), "%s%s", path, ext[i]);
+    unlink(f);
+  }
+}
+
 void cli_print_json(json_t *j)
 {
   if (!j) {
@@ -126,7 +165,8 @@ int cli_run_db(struct cli_ctx *ctx, const struct cli_spec *spec, int argc,
     return cli_parse_rc(rc);
   struct hv_err err = {0};
   struct hv_db *db = NULL;
-  if (cli_open_home(ctx, &db, &err) ||
+  if ((spec->reads ? cli_open_existing_home(ctx, &db, &err)
+                   : cli_open_home(ctx, &db, &err)) ||
       run(ctx, db, ud, argc - optind, argv + optind, &err))
     return cli_close_report(db, &err);
   db_close(db);

@@ -128,6 +128,8 @@ struct cli_spec {
   const char *json_help; /* --json in help; NULL: the default text, "":
                             not listed (still accepted) */
   const char *home_help; /* --home DIR in help; the same rules */
+  int reads;          /* a read command: cli_run_db opens an existing home
+                         only (cli_open_existing_home) */
 };
 
 #define CLI_HELP 1 /* cli_parse printed the help: the command returns 0 */

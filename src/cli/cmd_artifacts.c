@@ -21,6 +21,7 @@ static const struct cli_spec list_spec = {
     .min_args = 1,
     .max_args = 1,
     .args_msg = "expected one RUN_ID",
+    .reads = 1,
 };
 
 static const struct cli_spec put_spec = {
@@ -95,7 +96,7 @@ static int art_get(struct cli_ctx *ctx, int argc, char **argv)
   struct hv_db *db = NULL;
   const char *path = argv[optind + 1];
   char id[33];
-  if (cli_open_home(ctx, &db, &err) ||
+  if (cli_open_existing_home(ctx, &db, &err) ||
       runs_resolve_id(db, argv[optind], id, &err) ||
       (out ? artifacts_save_as(ctx->home, db, id, path, out, &err)
            : artifacts_write_to(ctx->home, db, id, path, stdout, &err)))

@@ -1,8 +1,11 @@
 /*
- * cmd_data_fetch.c - `harvest data fetch`: download a MovieLens archive
- * into HOME/downloads (resumable, checked) and import it.
+ * cmd_data_fetch.c - `harvest data fetch [NAME]`: download a MovieLens
+ * archive into HOME/downloads (resumable, checked) and import it. A
+ * failure leaves no empty database in a home it made.
  */
+#include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cli/cmd_data.h"
@@ -85,16 +88,27 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
       CLI_OPTS_END};
   const struct cli_spec spec = {
       .cmd = "data fetch",
-      .usage = "[--dataset ml-100k|ml-1m|ml-latest-small]\n"
-               "         [--url URL] [--sha256 HEX] [--size BYTES] "
-               "[--replace]\n         [--home DIR] [--json]",
+      .usage = "[NAME | --url URL] [--sha256 HEX] [--size BYTES]\n"
+               "         [--replace] [--home DIR] [--json]\n"
+               "NAME: ml-100k (default), ml-1m or ml-latest-small (also "
+               "--dataset NAME)",
       .about = "Download a MovieLens archive into HOME/downloads/ and import "
                "it.\nThe file is written as NAME.part, resumed with an HTTP "
                "Range request\nwhen a .part is already there, checked, and "
-               "renamed when complete.\n",
+               "renamed when complete;\na download that got nothing leaves "
+               "no .part, and a failed fetch or\nimport into a home that had "
+               "no database leaves none.\n",
       .opts = opts,
+      .max_args = 1,
   };
-  return cli_parse(ctx, &spec, argc, argv);
+  int rc = cli_parse(ctx, &spec, argc, argv);
+  if (rc || optind >= argc)
+    return rc;
+  if (q->dataset && strcmp(q->dataset, argv[optind]))
+    return cli_usage_error("data fetch", "two datasets: '%s' and --dataset "
+                           "'%s'", argv[optind], q->dataset);
+  q->dataset = argv[optind];
+  return 0;
 }
 
 int cmd_data_fetch(struct cli_ctx *ctx, int argc, char **argv)
@@ -115,9 +129,13 @@ int cmd_data_fetch(struct cli_ctx *ctx, int argc, char **argv)
     q.url = fetch_default_url(q.dataset);
   char dir[4096];
   struct hv_db *db = NULL;
+  int fresh = cli_home_is_new(ctx);
   if (hv_path_join(dir, sizeof(dir), ctx->home, "downloads", &err) ||
-      cli_open_home(ctx, &db, &err))
+      cli_open_home(ctx, &db, &err)) {
+    if (fresh)
+      cli_drop_new_db(ctx);
     return cli_report(&err);
+  }
   q.dir = dir;
   struct progress p = {isatty(STDERR_FILENO), 0};
   struct fetch_import_result r;
@@ -125,6 +143,8 @@ int cmd_data_fetch(struct cli_ctx *ctx, int argc, char **argv)
   if (p.on)
     fprintf(stderr, "\r%60s\r", "");
   db_close(db);
+  if (rc && fresh)
+    cli_drop_new_db(ctx); /* a failed fetch leaves no empty database */
   if (rc) {
     if (rc == HV_EUSAGE)
       return cli_usage_error("data fetch", "%s", err.msg);

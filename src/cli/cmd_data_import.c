@@ -103,8 +103,13 @@ int cmd_data_import(struct cli_ctx *ctx, int argc, char **argv)
   if (!format && import_guess_format(path, &format, &err))
     return cli_report(&err);
   struct hv_db *db = NULL;
-  if (cli_open_home(ctx, &db, &err))
-    return cli_close_report(db, &err);
+  int fresh = cli_home_is_new(ctx);
+  if (cli_open_home(ctx, &db, &err)) {
+    db_close(db);
+    if (fresh)
+      cli_drop_new_db(ctx);
+    return cli_report(&err);
+  }
   struct progress prog = {.percent = -1};
   int tty = isatty(STDERR_FILENO);
   struct import_result res;
@@ -113,6 +118,8 @@ int cmd_data_import(struct cli_ctx *ctx, int argc, char **argv)
   if (prog.shown)
     fprintf(stderr, "\r\033[K");
   db_close(db);
+  if (rc && fresh)
+    cli_drop_new_db(ctx); /* nothing was imported: no empty database */
   if (rc)
     return cli_report(&err);
   print_result(ctx, format, path, &res);

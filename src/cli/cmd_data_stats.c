@@ -26,6 +26,7 @@ static const struct cli_spec spec = {
         "median, max}, top_movies [{movie_id, title, count, mean_rating}],\n"
         "dataset {name, source, imported_at} (null when none).\n",
     .opts = no_opts,
+    .reads = 1,
 };
 
 static void iso_date(int64_t ts, int have, char *out, size_t cap)

@@ -162,14 +162,20 @@ int cmd_data_synth(struct cli_ctx *ctx, int argc, char **argv)
   if (synth_check(&cfg, &err))
     return cli_usage_error("data synth", "%s", err.msg);
   struct hv_db *db = NULL;
-  if (cli_open_home(ctx, &db, &err))
+  int fresh = cli_home_is_new(ctx);
+  if (cli_open_home(ctx, &db, &err)) {
+    if (fresh)
+      cli_drop_new_db(ctx);
     return cli_report(&err);
+  }
   struct progress p = {isatty(STDERR_FILENO), 0};
   struct synth_result r;
   rc = synth_run(db, &cfg, on_progress, &p, &r, &err);
   if (p.on)
     fprintf(stderr, "\r%60s\r", "");
   db_close(db);
+  if (rc && fresh)
+    cli_drop_new_db(ctx);
   if (rc)
     return cli_report(&err);
   print_result(ctx, &cfg, &r);

@@ -24,8 +24,9 @@ static const char rec_about[] =
     "runs:/RUN_ID, or a model file path (registry and run models are\n"
     "SHA-256 checked before loading).\n"
     "Score every movie for the user (dot product of the towers) and\n"
-    "print the best n (ties: lower movie id first). --exclude-rated\n"
-    "skips the movies the user has rated in the database.\n"
+    "print the best n (ties: lower movie id first) under a header line.\n"
+    "Movies the user has rated in the database are skipped, as the web\n"
+    "UI does; --include-rated keeps them (the model's raw answer).\n"
     "--ranker URI (a model trained with --task ranking) re-orders\n"
     "retrieval's top --candidates K (default 100) by predicted rating:\n"
     "retrieve, then rank; both scores are printed.\n"
@@ -39,7 +40,7 @@ static const char rec_about[] =
     "What was chosen and why is printed on stderr.\n";
 
 static int print_recs(const struct cli_ctx *ctx, struct hv_db *db,
-                      int64_t user, const struct recommend_list *l,
+                      int64_t user, int excl, const struct recommend_list *l,
                       struct hv_err *err)
 {
   const int64_t *ids = l->movie_ids;
@@ -47,6 +48,11 @@ static int print_recs(const struct cli_ctx *ctx, struct hv_db *db,
   const int got = l->k;
   char title[512];
   json_t *arr = ctx->json ? json_array() : NULL;
+  if (!arr && l->ranked)
+    printf("%4s  %8s  %9s  %9s  %s\n", "rank", "movie_id", "predicted",
+           "retrieval", "title");
+  else if (!arr)
+    printf("%4s  %8s  %9s  %s\n", "rank", "movie_id", "score", "title");
   for (int i = 0; i < got; i++) {
     int rc = catalog_movie_title(db, ids[i], title, sizeof(title), err);
     if (rc == HV_ENOTFOUND)
@@ -69,16 +75,17 @@ static int print_recs(const struct cli_ctx *ctx, struct hv_db *db,
                                            (json_int_t)ids[i], "title", title,
                                            "score", (double)sc[i]));
     else if (l->ranked)
-      printf("%3d  %6lld  %6.3f  %8.4f  %s\n", i + 1, (long long)ids[i],
+      printf("%4d  %8lld  %9.3f  %9.4f  %s\n", i + 1, (long long)ids[i],
              (double)sc[i], (double)l->retrieval_scores[i], CLI_SAFE(title));
     else
-      printf("%3d  %6lld  %8.4f  %s\n", i + 1, (long long)ids[i],
+      printf("%4d  %8lld  %9.4f  %s\n", i + 1, (long long)ids[i],
              (double)sc[i], CLI_SAFE(title));
   }
   if (arr)
-    cli_print_json(json_pack("{s:I, s:s, s:o}", "user_id", (json_int_t)user,
-                             "stage", l->ranked ? "ranking" : "retrieval",
-                             "recommendations", arr));
+    cli_print_json(json_pack("{s:I, s:s, s:b, s:o}", "user_id",
+                             (json_int_t)user, "stage",
+                             l->ranked ? "ranking" : "retrieval",
+                             "exclude_rated", excl, "recommendations", arr));
   return 0;
 }
 
@@ -115,7 +122,7 @@ static int run_bench(const struct hv_model *m, int n, int64_t iters,
 struct rec_args {
   const char *model, *ranker, *index;
   int64_t user, n, bench, candidates;
-  int excl, index_mode;
+  int excl, incl, index_mode;
   double min_recall;
 };
 
@@ -130,8 +137,12 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
        .hi = INT64_MAX, .flags = CLI_REQUIRED},
       {CLI_OPT(CLI_I64, NULL, 'n', "N", "how many movies (10)", &a->n),
        .lo = 1, .hi = 100000},
+      {CLI_OPT(CLI_TRUE, "include-rated", 0, NULL,
+               "keep the movies the user has rated (skipped by default)",
+               &a->incl)},
       {CLI_OPT(CLI_TRUE, "exclude-rated", 0, NULL,
-               "skip the movies the user has rated", &a->excl)},
+               "skip the movies the user has rated (the default)",
+               &a->excl)},
       {CLI_OPT(CLI_STR, "ranker", 0, "URI",
                "a ranking model (--task ranking) to order the candidates",
                &a->ranker)},
@@ -150,7 +161,7 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
       .cmd = "recommend",
       .usage = "--model URI --user ID [-n 10]\n"
                "                         [--ranker URI [--candidates K]]\n"
-               "                         [--exclude-rated] [--index "
+               "                         [--include-rated] [--index "
                "exact|ivf|auto]\n"
                "                         [--index-min-recall R] [--json]",
       .about = rec_about,
@@ -187,11 +198,15 @@ static int load_model(struct cli_ctx *ctx, struct hv_db *db,
 
 int cmd_recommend(struct cli_ctx *ctx, int argc, char **argv)
 {
-  struct rec_args a = {NULL, NULL, NULL, -1, 10, 0, 0, 0, RETINDEX_AUTO,
+  struct rec_args a = {NULL, NULL, NULL, -1, 10, 0, 0, 0, 0, RETINDEX_AUTO,
                        IVF_DEFAULT_MIN_RECALL};
   int rc = parse(ctx, argc, argv, &a);
   if (rc)
     return cli_parse_rc(rc);
+  if (a.incl && a.excl)
+    return cli_usage_error("recommend", "--include-rated and --exclude-rated "
+                           "exclude each other");
+  a.excl = !a.incl;
   struct hv_err err = {0};
   struct hv_db *db = NULL;
   struct hv_model *m = NULL, *ranker = NULL;
@@ -218,7 +233,7 @@ int cmd_recommend(struct cli_ctx *ctx, int argc, char **argv)
     rc = recommend_user(db, &q, &l, &err);
   }
   if (!rc)
-    rc = print_recs(ctx, db, a.user, &l, &err);
+    rc = print_recs(ctx, db, a.user, a.excl, &l, &err);
   if (!rc && a.bench)
     rc = run_bench(m, (int)a.n, a.bench, l.movie_ids, l.scores, l.scratch,
                    &err);

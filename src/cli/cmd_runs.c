@@ -267,7 +267,7 @@ static int runs_list(struct cli_ctx *ctx, int argc, char **argv)
   struct hv_db *db = NULL;
   struct tracking_run *runs = NULL;
   size_t n = 0;
-  if (cli_open_home(ctx, &db, &err) ||
+  if (cli_open_existing_home(ctx, &db, &err) ||
       runs_search(db, &a.q, &runs, &n, &err)) {
     db_close(db);
     free(a.cols_text);
@@ -302,6 +302,7 @@ static const struct cli_spec show_spec = {
     .min_args = 1,
     .max_args = 1,
     .args_msg = "expected one RUN_ID",
+    .reads = 1,
 };
 
 static json_t *artifacts_json(struct hv_db *db, const char *run_id)
@@ -410,6 +411,7 @@ static const struct cli_spec compare_spec = {
     .min_args = 2,
     .max_args = -1,
     .args_msg = "expected at least two RUN_IDs",
+    .reads = 1,
 };
 
 /* Collect values of key (param when is_param, else metric) across runs. */
@@ -567,7 +569,8 @@ static int runs_history(struct cli_ctx *ctx, int argc, char **argv)
   size_t n = 0;
   const char *key = argv[optind + 1];
   char id[33];
-  if (runs_check_key(key, "metric", &err) || cli_open_home(ctx, &db, &err) ||
+  if (runs_check_key(key, "metric", &err) ||
+      cli_open_existing_home(ctx, &db, &err) ||
       runs_resolve_id(db, argv[optind], id, &err) ||
       tracking_metric_history(db, id, key, &m, &n, &err))
     return cli_close_report(db, &err);

@@ -330,6 +330,8 @@ int fetch_url(const char *url, const char *path, const char *sha256_hex,
                       url);
   }
   res->seconds = hv_mono() - t0;
+  if (rc && file_size(part) <= 0)
+    unlink(part); /* nothing came: no empty .part to resume from */
   if (rc)
     return rc;
   if ((rc = verify(part, sha256_hex, size, res, err)))
