@@ -442,6 +442,16 @@ static void test_cli(void **state)
   snprintf(cmd, sizeof(cmd), "%s --home %s artifacts get %s 2>/dev/null",
            tu_bin(), home, f->run);
   assert_int_equal(tu_run(cmd, out, sizeof(out)), 2);
+  /* a FILE as third argument (as put takes it) points at --out, writes
+   * nothing (issue 16) */
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s artifacts get %s notes/in.txt %s/third.txt 2>&1",
+           tu_bin(), home, f->run, f->home);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 2);
+  assert_non_null(strstr(out, "write to a file with --out"));
+  char third[1024];
+  snprintf(third, sizeof(third), "%s/third.txt", f->home);
+  assert_int_not_equal(access(third, F_OK), 0);
 }
 
 /* n pseudo-random bytes (a model's weights do not compress). */

@@ -722,6 +722,19 @@ static void test_cli(void **state)
   assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
   assert_non_null(strstr(out, "top-100"));
   assert_non_null(strstr(out, "Model monitoring"));
+  /* progress: a line per window on stderr; -q: none (issue 16) */
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s monitor --model %s --batches 1:2000,2001:3000 "
+           "--no-log 2>&1 >/dev/null", bin, home, path);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_string_equal(out, "harvest monitor: window 1/2 done (2000 ratings)\n"
+                           "harvest monitor: window 2/2 done (1000 "
+                           "ratings)\n");
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s monitor --model %s --batches 1:2000,2001:3000 "
+           "--no-log -q 2>&1 >/dev/null", bin, home, path);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_string_equal(out, "");
   snprintf(cmd, sizeof(cmd),
            "%s --home %s monitor --model %s --batches 2001:3000 --no-log "
            "--json --psi-bound 0.25",

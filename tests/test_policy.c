@@ -78,7 +78,7 @@ static void test_defaults(void **state)
   assert_true(policy_needs_report(&p));
   /* nothing on: no retraining, says so */
   policy_defaults(&p);
-  struct policy_input in = {NULL, 100, 1.0, 0};
+  struct policy_input in = {NULL, 100, 1.0, 0, NAN};
   struct policy_decision d;
   struct hv_err e = {0};
   assert_int_equal(policy_decide(&p, &in, &d, &e), 0);
@@ -110,7 +110,7 @@ static void test_top100(void **state)
     int drift[3] = {0, 0, 0};
     double psi[3] = {0, 0, 0};
     struct monitor_report r = report(3, cases[k].top, cases[k].n, drift, psi);
-    struct policy_input in = {&r, 1500, 1.0, 0};
+    struct policy_input in = {&r, 1500, 1.0, 0, NAN};
     struct policy_decision d;
     struct hv_err e = {0};
     assert_int_equal(policy_decide(&p, &in, &d, &e), 0);
@@ -131,6 +131,69 @@ static void test_top100(void **state)
   }
 }
 
+/* max_top100_drop: relative to the model's own held-out top-100 (issue
+ * 16): fires at (1 - S) x ref, not above; an unknown or zero reference
+ * cannot fire and says so; bad shares refused; in the JSON and the file. */
+static void test_top100_drop(void **state)
+{
+  (void)state;
+  static const struct {
+    double drop, ref, worst;
+    int fires;
+    const char *text;
+  } cases[] = {
+      {0.2, 0.4, 0.30, 1, "20% below the model's own 0.4000"},
+      {0.2, 0.4, 0.32, 1, "<= 0.3200"}, /* at the bound: fires */
+      {0.2, 0.4, 0.33, 0, "> 0.3200"},
+      {0.5, 0.3, 0.16, 0, "> 0.1500"},
+      {1.0, 0.3, 0.00, 1, "<= 0.0000"},
+      {0.2, NAN, 0.01, 0, "no held-out top-100 of its own"},
+      {0.2, 0.0, 0.00, 0, "no held-out top-100 of its own"},
+  };
+  for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+    struct policy p;
+    policy_defaults(&p);
+    p.max_top100_drop = cases[k].drop;
+    double top[2] = {cases[k].worst, 0.9};
+    int n[2] = {500, 500}, drift[2] = {0, 0};
+    double psi[2] = {0, 0};
+    struct monitor_report r = report(2, top, n, drift, psi);
+    struct policy_input in = {&r, 1000, 1.0, 0, cases[k].ref};
+    struct policy_decision d;
+    struct hv_err e = {0};
+    assert_int_equal(policy_decide(&p, &in, &d, &e), 0);
+    const struct policy_check *c = find(&d, "max_top100_drop");
+    assert_non_null(c);
+    if (c->fired != cases[k].fires || d.retrain != cases[k].fires ||
+        !strstr(c->text, cases[k].text))
+      fail_msg("case %zu: fired %d, text '%s'", k, c->fired, c->text);
+    assert_null(find(&d, "min_top100")); /* off */
+    monitor_report_free(&r);
+  }
+  struct policy p;
+  policy_defaults(&p);
+  struct hv_err e = {0};
+  assert_false(policy_any_trigger(&p));
+  assert_int_equal(policy_set(&p, "max-top100-drop", "0.25", NULL, &e), 0);
+  assert_true(p.max_top100_drop == 0.25);
+  assert_true(policy_any_trigger(&p) && policy_needs_report(&p));
+  json_t *j = policy_to_json(&p);
+  assert_true(json_real_value(json_object_get(j, "max_top100_drop")) == 0.25);
+  json_decref(j);
+  static const char *const bad[] = {"0", "-0.1", "1.5", "x", "nan", ""};
+  for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+    e = (struct hv_err){0};
+    assert_int_equal(policy_set(&p, "max_top100_drop", bad[k],
+                                "--max-top100-drop", &e),
+                     HV_EINVAL);
+    assert_non_null(strstr(e.msg, "--max-top100-drop"));
+    assert_true(p.max_top100_drop == 0.25); /* unchanged */
+  }
+  p.max_top100_drop = 2;
+  assert_int_equal(policy_check(&p, &e), HV_EINVAL);
+  assert_non_null(strstr(e.msg, "max_top100_drop"));
+}
+
 static void test_drift_and_psi(void **state)
 {
   (void)state;
@@ -146,7 +209,7 @@ static void test_drift_and_psi(void **state)
   int d0[2] = {0, 0};
   double psi0[2] = {0.1, 0.15};
   struct monitor_report r = report(2, top, n, d0, psi0);
-  struct policy_input in = {&r, 1000, 0.5, 0};
+  struct policy_input in = {&r, 1000, 0.5, 0, NAN};
   struct policy_decision d;
   assert_int_equal(policy_decide(&p, &in, &d, &e), 0);
   assert_false(d.retrain);
@@ -202,7 +265,8 @@ static void test_volume_age_force(void **state)
       {5, NAN, 0, 0},   {0, 0, 1, 1},
   };
   for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
-    struct policy_input in = {NULL, cases[k].n, cases[k].age, cases[k].force};
+    struct policy_input in = {NULL, cases[k].n, cases[k].age,
+                              cases[k].force, NAN};
     struct policy_decision d;
     struct hv_err e = {0};
     assert_int_equal(policy_decide(&p, &in, &d, &e), 0);
@@ -365,7 +429,7 @@ static void test_decide_bad_input(void **state)
   policy_seed(&p);
   struct policy_decision d;
   struct hv_err e = {0};
-  struct policy_input in = {NULL, 0, 0, 0};
+  struct policy_input in = {NULL, 0, 0, 0, NAN};
   assert_int_equal(policy_decide(NULL, &in, &d, &e), HV_EINVAL);
   assert_int_equal(policy_decide(&p, NULL, &d, &e), HV_EINVAL);
   assert_int_equal(policy_decide(&p, &in, NULL, &e), HV_EINVAL);
@@ -411,6 +475,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_defaults),
       cmocka_unit_test(test_top100),
+      cmocka_unit_test(test_top100_drop),
       cmocka_unit_test(test_drift_and_psi),
       cmocka_unit_test(test_volume_age_force),
       cmocka_unit_test(test_set_flags),

@@ -103,6 +103,7 @@ static void test_versions_and_production(void **state)
   /* a second Production is refused without archive_existing, atomically */
   assert_int_equal(reg(f, 0, "Production", 0, &v, &e), HV_ECONFLICT);
   assert_non_null(strstr(e.msg, "--archive-existing"));
+  assert_null(strstr(e.msg, "archive_existing")); /* no internal name */
   struct registry_model m;
   assert_int_equal(registry_db_get(f->db, "m", &m, &e), 0);
   assert_int_equal(m.n_versions, 2);

@@ -541,6 +541,10 @@ static void test_cli(void **state)
       {"--model nothing_here", 1, ""},
       {"--dry-run --on-dataset-drift --json", 0, "\"action\": \"dry-run\""},
       {"--min-top100 0 --json --no-monitor-log", 0, "\"action\": \"none\""},
+      /* no trigger given: the relative default, not the seed's 0.5 */
+      {"--dry-run --json --no-monitor-log", 0, "\"max_top100_drop\""},
+      {"--max-top100-drop 0 --json", 2, ""},
+      {"--max-top100-drop 1.5 --json", 2, ""},
       {"--force --epochs 2 --margin -1 --json", 0,
        "\"action\": \"promoted\""},
   };
@@ -551,6 +555,28 @@ static void test_cli(void **state)
     if (st != cases[k].status || !strstr(out, cases[k].want))
       fail_msg("'%s': status %d, output:\n%s", cmd, st, out);
   }
+  /* progress on stderr: the steps, the challenger's epochs; -q: none */
+  snprintf(cmd, sizeof(cmd), "%s --home %s retrain --model %s --force "
+           "--epochs 2 --margin 1 --no-monitor-log 2>&1 >/dev/null", bin,
+           h.dir, MODEL);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  static const char *const steps[] = {
+      "harvest retrain: evaluating the champion on ",
+      "harvest retrain: training the stateful challenger on ratings ",
+      "harvest retrain:   epoch 1  loss ", "harvest retrain:   epoch 2  loss ",
+      "harvest retrain: evaluating challenger-stateful on the held-out"};
+  const char *at = out;
+  for (size_t k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
+    const char *hit = strstr(at, steps[k]);
+    if (!hit)
+      fail_msg("no '%s' (in order) in:\n%s", steps[k], out);
+    at = hit;
+  }
+  snprintf(cmd, sizeof(cmd), "%s --home %s retrain --model %s --force "
+           "--epochs 1 --margin 1 --no-monitor-log -q 2>&1 >/dev/null", bin,
+           h.dir, MODEL);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_string_equal(out, "");
   snprintf(cmd, sizeof(cmd), "%s --home %s retrain --model %s --policy %s "
            "2>&1", bin, h.dir, MODEL, pol);
   assert_int_equal(tu_run(cmd, out, sizeof(out)), 1);

@@ -85,13 +85,17 @@ static int art_get(struct cli_ctx *ctx, int argc, char **argv)
                "nothing is\nwritten when it does not match.\n",
       .opts = opts,
       .min_args = 2,
-      .max_args = 2,
+      .max_args = 3,
       .args_msg = "expected RUN_ID and PATH",
       .json_help = "",
   };
   int rc = cli_parse(ctx, &spec, argc, argv);
   if (rc)
     return cli_parse_rc(rc);
+  if (argc - optind == 3) /* as `artifacts put RUN_ID PATH FILE` reads */
+    return cli_usage_error(spec.cmd, "a third argument '%s': write to a "
+                           "file with --out %s", argv[optind + 2],
+                           argv[optind + 2]);
   struct hv_err err = {0};
   struct hv_db *db = NULL;
   const char *path = argv[optind + 1];

@@ -37,7 +37,7 @@ static const char monitor_about[] =
 
 struct opts {
   const char *model, *batches;
-  int window_given;
+  int window_given, quiet;
   struct window_spec *ws;
   size_t n_ws;
   int64_t reference[2];
@@ -133,6 +133,8 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv, struct opts *o,
                "(default \"Model monitoring\")", &cfg->experiment)},
       {CLI_OPT(CLI_STR, "run-name", 0, "NAME", "name of the run",
                &cfg->run_name)},
+      {CLI_OPT(CLI_TRUE, "quiet", 'q', NULL, "no progress lines on stderr",
+               &o->quiet)},
       CLI_OPTS_END};
   const struct cli_spec spec = {
       .cmd = "monitor",
@@ -172,9 +174,18 @@ static int pick_mode(struct opts *o, struct monitor_config *cfg,
   return 0;
 }
 
+/* A line on stderr per window done (monitor_config.progress). */
+static void on_window(void *ud, const struct monitor_window *w, size_t total)
+{
+  fprintf(stderr, "harvest monitor: window %zu/%zu done (%lld ratings)\n",
+          w->index + 1, total, (long long)w->n_ratings);
+}
+
 static int run(struct cli_ctx *ctx, struct opts *o,
                struct monitor_config *cfg, struct hv_err *err)
 {
+  if (!o->quiet)
+    cfg->progress = on_window;
   struct hv_db *db = NULL;
   struct hv_model *m = NULL;
   struct monitor_report rep;

@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "cli/retrain_flags.h"
+#include "model/model.h"
 #include "retrain/retrain.h"
 #include "store/db.h"
 #include "train/trainrun.h"
@@ -91,10 +92,30 @@ static void print_text(const struct retrain_result *r)
          r->seconds);
 }
 
+static void on_step(void *ud, const char *line)
+{
+  fprintf(stderr, "harvest retrain: %s\n", line);
+}
+
+static void on_epoch(void *ud, int epoch, double loss, double seconds,
+                     const struct eval_metrics *test)
+{
+  fprintf(stderr, "harvest retrain:   epoch %d  loss %.1f  time %.3fs\n",
+          epoch, loss, seconds);
+}
+
+static void on_window(void *ud, const struct monitor_window *w, size_t total)
+{
+  fprintf(stderr, "harvest retrain:   window %zu/%zu done (%lld ratings)\n",
+          w->index + 1, total, (long long)w->n_ratings);
+}
+
+static const struct train_callbacks epochs_cb = {.on_epoch = on_epoch};
+
 /* Parse argv into f (policy and options resolved); 0, CLI_HELP or an
  * error already reported. */
 static int parse(struct cli_ctx *ctx, int argc, char **argv,
-                 struct retrain_flags *f)
+                 struct retrain_flags *f, int *quiet)
 {
   const struct cli_opt opts[] = {
       {.type = CLI_GROUP, .sub = f->policy_opts,
@@ -104,12 +125,18 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
       {CLI_OPT(CLI_FALSE, "no-monitor-log", 0, NULL,
                "do not record the monitoring pass as a run",
                &f->opts.log_monitor)},
+      {CLI_OPT(CLI_TRUE, "quiet", 'q', NULL,
+               "no progress lines (steps, epochs, windows) on stderr",
+               quiet)},
       CLI_OPTS_END};
   const struct cli_spec spec = {
       .cmd = "retrain",
       .usage = retrain_usage,
       .about = retrain_about,
-      .more = "Exit status 0 whatever was decided; 1 on errors (e.g. no\n"
+      .more = "With no trigger given the policy is --max-top100-drop 0.2.\n"
+              "Progress (each step, the challenger's epochs, the\n"
+              "monitoring windows) goes to stderr; -q silences it.\n"
+              "Exit status 0 whatever was decided; 1 on errors (e.g. no\n"
               "Production version), 2 on bad flags. See "
               "docs/retraining.md.\n",
       .opts = opts,
@@ -122,10 +149,16 @@ int cmd_retrain(struct cli_ctx *ctx, int argc, char **argv)
 {
   struct retrain_flags f;
   retrain_flags_init(&f);
-  int rc = parse(ctx, argc, argv, &f);
+  int quiet = 0;
+  int rc = parse(ctx, argc, argv, &f, &quiet);
   if (rc)
     return cli_parse_rc(rc);
   f.opts.home = ctx->home;
+  if (!quiet) {
+    f.opts.progress = on_step;
+    f.opts.train_cb = &epochs_cb;
+    f.opts.monitor_progress = on_window;
+  }
   struct hv_err err = {0};
   struct hv_db *db = NULL;
   /* SIGINT/SIGTERM mid-training: the runs this process owns end KILLED */

@@ -32,9 +32,12 @@ static void policy_table(struct retrain_flags *f)
   const struct cli_opt t[] = {
       {CLI_OPT(CLI_STR, "policy", 0, "FILE",
                "JSON policy file (docs/retraining.md)", &f->policy_file)},
-      TRIGGER(CLI_FN, "min-top100", "X", "min_top100",
+      TRIGGER(CLI_FN, "max-top100-drop", "S", "max_top100_drop",
               "worst top_100_categorical_accuracy of the latest windows "
-              "<= X"),
+              "<= (1 - S) x the Production model's own held-out top-100 "
+              "(the default when no trigger is given: 0.2)"),
+      TRIGGER(CLI_FN, "min-top100", "X", "min_top100",
+              "... <= X, an absolute bound (the seed's rule: 0.5)"),
       TRIGGER(CLI_FN0, "on-dataset-drift", NULL, "on_dataset_drift",
               "any latest window has dataset drift"),
       TRIGGER(CLI_FN, "psi-bound", "F=X", "psi_bound",
@@ -116,8 +119,9 @@ int retrain_flags_finish(struct retrain_flags *f, const char *cmd)
     if (policy_set(&f->policy, f->set[i].key, f->set[i].value, flag, &err))
       return cli_usage_error(cmd, "%s", err.msg);
   }
-  if (!policy_any_trigger(&f->policy))
-    f->policy.min_top100 = 0.5; /* the seed's rule */
+  if (!policy_any_trigger(&f->policy)) /* relative: never fires on every
+                                          pass as an absolute 0.5 can */
+    f->policy.max_top100_drop = POLICY_DEFAULT_DROP;
   if (policy_check(&f->policy, &err))
     return cli_usage_error(cmd, "%s", err.msg);
   f->opts.policy = &f->policy;

@@ -604,6 +604,8 @@ static int build_windows(struct mon *x, struct monitor_report *rep,
   for (size_t i = 0; !rc && i < n; i++) {
     rep->n_windows++;
     rc = run_window(x, &ws[i], i, &rep->windows[i], err);
+    if (!rc && x->cfg->progress)
+      x->cfg->progress(x->cfg->progress_ud, &rep->windows[i], n);
   }
   free(ws);
   return rc;

@@ -89,6 +89,12 @@ struct monitor_config {
   const char *experiment;  /* NULL: MONITOR_EXPERIMENT */
   const char *run_name;    /* NULL: "monitor-<first window>" */
   const char *parent_run_id; /* NULL or an existing run (retraining loop) */
+  /* Progress (NULL: none): called on the calling thread after each window
+   * with the window just done (its index and rating count) and the number
+   * of windows of the pass. */
+  void (*progress)(void *ud, const struct monitor_window *done,
+                   size_t total);
+  void *progress_ud;
 };
 
 /* Defaults: MONITOR_TIME from the reference's end with one window,

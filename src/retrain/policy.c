@@ -38,6 +38,7 @@ static void feature_list(char *buf, size_t cap)
 void policy_defaults(struct policy *p)
 {
   memset(p, 0, sizeof(*p));
+  p->max_top100_drop = NAN;
   p->min_top100 = NAN;
   p->windows = 1;
   p->window_ratings = 0;
@@ -52,13 +53,15 @@ void policy_seed(struct policy *p)
 
 int policy_any_trigger(const struct policy *p)
 {
-  return !isnan(p->min_top100) || p->on_dataset_drift || p->n_psi > 0 ||
-         p->min_new_ratings > 0 || p->max_age_days > 0;
+  return !isnan(p->max_top100_drop) || !isnan(p->min_top100) ||
+         p->on_dataset_drift || p->n_psi > 0 || p->min_new_ratings > 0 ||
+         p->max_age_days > 0;
 }
 
 int policy_needs_report(const struct policy *p)
 {
-  return !isnan(p->min_top100) || p->on_dataset_drift || p->n_psi > 0;
+  return !isnan(p->max_top100_drop) || !isnan(p->min_top100) ||
+         p->on_dataset_drift || p->n_psi > 0;
 }
 
 /* ---- setting fields --------------------------------------------------- */
@@ -141,6 +144,14 @@ static int set_field(struct policy *p, const char *k, const char *value,
   int64_t v;
   if (!strcmp(k, "min_top100"))
     return hv_parse_f64(value, 0.0, 1.0, &p->min_top100, what, err);
+  if (!strcmp(k, "max_top100_drop")) {
+    if (hv_parse_f64(value, 0.0, 1.0, &p->max_top100_drop, what, err))
+      return err->code;
+    if (p->max_top100_drop == 0)
+      return hv_err_set(err, HV_EINVAL, "%s: 0 would fire on any drop at "
+                        "all; give a share in (0, 1], e.g. 0.2", what);
+    return 0;
+  }
   if (!strcmp(k, "on_dataset_drift")) {
     if (parse_bool(value, &p->on_dataset_drift))
       return hv_err_set(err, HV_EINVAL, "%s: '%.32s' is not true or false",
@@ -165,7 +176,8 @@ static int set_field(struct policy *p, const char *k, const char *value,
     return hv_parse_i64(value, 1, INT64_MAX, &p->min_window_ratings, what,
                         err);
   return hv_err_set(err, HV_ENOTFOUND, "%s: unknown policy key '%.64s' "
-                    "(min_top100, on_dataset_drift, psi_bound, "
+                    "(max_top100_drop, min_top100, on_dataset_drift, "
+                    "psi_bound, "
                     "min_new_ratings, max_age_days, windows, window_ratings, "
                     "min_window_ratings)", what, k);
 }
@@ -190,6 +202,10 @@ int policy_check(const struct policy *p, struct hv_err *err)
 {
   if (!p)
     return hv_err_set(err, HV_EINVAL, "policy: none given");
+  if (!isnan(p->max_top100_drop) &&
+      !(p->max_top100_drop > 0 && p->max_top100_drop <= 1))
+    return hv_err_set(err, HV_EINVAL, "max_top100_drop %g is outside (0, 1]",
+                      p->max_top100_drop);
   if (!isnan(p->min_top100) && !(p->min_top100 >= 0 && p->min_top100 <= 1))
     return hv_err_set(err, HV_EINVAL, "min_top100 %g is outside [0, 1]",
                       p->min_top100);
@@ -399,6 +415,8 @@ json_t *policy_to_json(const struct policy *p)
     json_decref(psi);
     return NULL;
   }
+  if (!isnan(p->max_top100_drop))
+    json_object_set_new(j, "max_top100_drop", json_real(p->max_top100_drop));
   if (!isnan(p->min_top100))
     json_object_set_new(j, "min_top100", json_real(p->min_top100));
   json_object_set_new(j, "on_dataset_drift",
@@ -442,8 +460,36 @@ static int judged(const struct policy *p, const struct monitor_window *w)
   return w->n_ratings >= (size_t)p->min_window_ratings;
 }
 
+/* max_top100_drop: worst <= (1 - drop) x the model's own score ref. */
+static void check_drop(const struct policy *p, double worst, size_t at,
+                       double ref, struct policy_decision *d)
+{
+  if (isnan(p->max_top100_drop))
+    return;
+  if (!(ref > 0)) /* NaN, or a model that scored nothing to drop from */
+    ref = NAN;
+  double bound = isnan(ref) ? NAN : (1 - p->max_top100_drop) * ref;
+  int fired = !isnan(worst) && !isnan(bound) && worst <= bound;
+  struct policy_check *c = add_check(d, "max_top100_drop", worst, bound,
+                                     fired);
+  if (!c)
+    return;
+  if (isnan(ref))
+    snprintf(c->text, sizeof(c->text), "top-100 drop: the model has no "
+             "held-out top-100 of its own to compare with (use "
+             "--min-top100)");
+  else if (isnan(worst))
+    snprintf(c->text, sizeof(c->text), "top-100 drop: no window with >= "
+             "%lld ratings", (long long)p->min_window_ratings);
+  else
+    snprintf(c->text, sizeof(c->text), "worst top-100 accuracy %.4f %s "
+             "%.4f = %.0f%% below the model's own %.4f (window %zu)",
+             worst, fired ? "<=" : ">", bound, 100 * p->max_top100_drop, ref,
+             at);
+}
+
 static void check_top100(const struct policy *p,
-                         const struct monitor_report *r,
+                         const struct monitor_report *r, double ref,
                          struct policy_decision *d)
 {
   double worst = NAN;
@@ -459,6 +505,7 @@ static void check_top100(const struct policy *p,
     }
   }
   d->worst_top100 = worst;
+  check_drop(p, worst, at, ref, d);
   if (isnan(p->min_top100))
     return;
   int fired = !isnan(worst) && worst <= p->min_top100;
@@ -620,7 +667,7 @@ int policy_decide(const struct policy *p, const struct policy_input *in,
   d->n_windows = r->n_windows;
   for (size_t i = 0; i < r->n_windows; i++)
     d->n_judged += (size_t)judged(p, &r->windows[i]);
-  check_top100(p, r, d);
+  check_top100(p, r, in->reference_top100, d);
   check_drift(p, r, d);
   check_psi(p, r, d);
   check_volume_age(p, in, d);

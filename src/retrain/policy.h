@@ -4,8 +4,12 @@
  * file, and the decision (with its reasons) for one set of observations.
  *
  * Triggers (any subset may be on; the model is retrained when ANY fires):
- *   min_top100       the worst top_100_categorical_accuracy over the latest
- *                    monitoring windows is <= this (the seed's rule: 0.5)
+ *   max_top100_drop  the worst top_100_categorical_accuracy over the latest
+ *                    monitoring windows is <= (1 - this) x the Production
+ *                    model's own held-out top-100 (its training run's test
+ *                    split, or for a retrained model its hold-out slice):
+ *                    a relative drop, the CLI's default (0.2)
+ *   min_top100       ... is <= this absolute value (the seed's rule: 0.5)
  *   on_dataset_drift any of the latest windows has dataset_drift
  *   psi_bounds       the PSI of a named feature (monitor.h feature names:
  *                    user_age, user_gender, user_occupation, movie_genres,
@@ -20,7 +24,7 @@
  * windows are all too small fires none of the monitoring triggers.
  *
  * Policy file (JSON object; every key optional, unknown keys refused):
- *   {"min_top100": 0.5, "on_dataset_drift": true,
+ *   {"max_top100_drop": 0.2, "min_top100": 0.5, "on_dataset_drift": true,
  *    "psi_bounds": {"user_age": 0.2, "movie_popularity": 0.25},
  *    "min_new_ratings": 5000, "max_age_days": 7,
  *    "windows": 1, "window_ratings": 0, "min_window_ratings": 200}
@@ -54,6 +58,7 @@ struct policy_psi_bound {
 };
 
 struct policy {
+  double max_top100_drop;       /* NaN: off; else in (0, 1] */
   double min_top100;            /* NaN: off; else in [0, 1] */
   int on_dataset_drift;         /* 1: on */
   size_t n_psi;
@@ -106,6 +111,9 @@ struct policy_input {
   double age_days;              /* model age; NaN when unknown */
   int force;                    /* 1: decide to retrain whatever the
                                    triggers say (a "force" check fires) */
+  double reference_top100;      /* the model's own held-out top-100, for
+                                   max_top100_drop; NaN: unknown (the
+                                   trigger then cannot fire and says so) */
 };
 
 /* The defaults: every trigger off, windows 1, window_ratings 0,
@@ -115,6 +123,10 @@ void policy_defaults(struct policy *p);
 /* The seed's rule as a policy: defaults + min_top100 0.5. */
 void policy_seed(struct policy *p);
 
+/* The default trigger of `harvest retrain` and `watch` when none is given:
+ * a top-100 drop of POLICY_DEFAULT_DROP from the model's own score. */
+#define POLICY_DEFAULT_DROP 0.2
+
 /* 1 when at least one trigger is on, else 0. */
 int policy_any_trigger(const struct policy *p);
 
@@ -122,7 +134,7 @@ int policy_any_trigger(const struct policy *p);
 int policy_needs_report(const struct policy *p);
 
 /* Set one field from text, as the flags and the file spell it: key is
- * min_top100, on_dataset_drift (true/false, 1/0, on/off, yes/no),
+ * max_top100_drop, min_top100, on_dataset_drift (true/false, 1/0, on/off, yes/no),
  * psi_bound (value FEATURE=X; adds or replaces that feature's bound),
  * min_new_ratings, max_age_days, windows, window_ratings,
  * min_window_ratings ('-' accepted for '_'). what prefixes messages

@@ -5,6 +5,7 @@
 #include "retrain/retrain.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,21 @@ void retrain_opts_defaults(struct retrain_opts *o)
   o->replay = RETRAIN_DEFAULT_REPLAY;
   o->holdout = RETRAIN_DEFAULT_HOLDOUT;
   o->margin = 0.0;
+}
+
+/* One progress line through o->progress (when set). */
+static void step(const struct retrain_opts *o, const char *fmt, ...)
+    HV_PRINTF(2, 3);
+static void step(const struct retrain_opts *o, const char *fmt, ...)
+{
+  if (!o->progress)
+    return;
+  char line[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof(line), fmt, ap);
+  va_end(ap);
+  o->progress(o->progress_ud, line);
 }
 
 static int check_opts(const struct retrain_opts *o, struct hv_err *err)
@@ -80,6 +96,7 @@ static int paramf(struct hv_db *db, const char *run, const char *key,
 
 struct champ {
   int version;
+  double top100; /* its own held-out top-100 (NaN: unknown) */
   char uri[256];
   struct hv_model *m;
   struct train_config cfg;
@@ -100,6 +117,16 @@ static int load_champion(struct hv_db *db, const struct retrain_opts *o,
     return err->code;
   }
   c->version = v.version;
+  c->top100 = NAN;
+  struct tracking_run *run = NULL;
+  struct hv_err ignored = {0};
+  /* the training run's test split, or a retrained model's hold-out slice */
+  if (v.run_id[0] && runs_get(db, v.run_id, &run, &ignored) == 0) {
+    c->top100 = runs_metric(run, "top_100_categorical_accuracy");
+    if (isnan(c->top100))
+      c->top100 = runs_metric(run, "holdout_top_100_categorical_accuracy");
+    runs_free(run, 1);
+  }
   registry_db_version_free(&v);
   snprintf(c->uri, sizeof(c->uri), "models:/%s/%d", name, c->version);
   char path[4096];
@@ -175,6 +202,10 @@ static int monitor_new(struct hv_db *db, const struct retrain_opts *o,
   mc.model_uri = c->uri;
   mc.log_run = o->log_monitor;
   mc.parent_run_id = run_id;
+  mc.progress = o->monitor_progress;
+  mc.progress_ud = o->progress_ud;
+  step(o, "monitoring %zu window%s of %zu new ratings", nw,
+       nw == 1 ? "" : "s", n);
   struct monitor_report *rep = calloc(1, sizeof(*rep));
   int rc = rep ? monitor_run(db, o->home, c->m, &mc, rep, err)
                : hv_err_set(err, HV_ENOMEM, "retrain: out of memory");
@@ -363,6 +394,11 @@ static int train_side(struct hv_db *db, const struct retrain_opts *o,
   to.keep_model = 1;
   to.on_start = side_started;
   to.ud = &x;
+  to.cb = o->train_cb;
+  step(o, "training the %s challenger on ratings %lld..%lld (%zu replayed "
+       "older ratings), %d epochs", stateful ? "stateful" : "from-scratch",
+       (long long)tc.first_rating_id, (long long)tc.last_rating_id, n_replay,
+       tc.epochs);
   struct trainrun_result tr;
   double t0 = hv_mono();
   int rc = trainrun_run(db, &tc, &to, &tr, err);
@@ -419,6 +455,8 @@ static int run_side(struct hv_db *db, const struct retrain_opts *o,
   struct hv_model *m = NULL;
   if (train_side(db, o, c, pl, stateful, name, side, &m, err))
     return err->code;
+  step(o, "evaluating %s on the held-out ratings %lld..%lld", name,
+       (long long)pl->hold_first, (long long)pl->hold_last);
   int rc = holdout_eval(db, m, pl, &side->top100, &side->top10, err);
   if (!rc)
     rc = metric(db, side->run_id, "holdout_top_100_categorical_accuracy",
@@ -531,6 +569,8 @@ static int do_retrain(struct hv_db *db, const struct retrain_opts *o,
   r->holdout_first = pl->hold_first;
   r->holdout_last = pl->hold_last;
   r->n_holdout = n - pl->n_new_train;
+  step(o, "evaluating the champion on %zu held-out ratings %lld..%lld",
+       r->n_holdout, (long long)pl->hold_first, (long long)pl->hold_last);
   if (holdout_eval(db, c->m, pl, &r->champion_top100, &r->champion_top10,
                    err))
     return err->code;
@@ -590,7 +630,7 @@ static int decide_and_act(struct hv_db *db, const struct retrain_opts *o,
   }
   struct policy_input in = {report, (int64_t)n,
                             (hv_now() - model_created_at(c->m)) / 86400.0,
-                            o->force};
+                            o->force, c->top100};
   if (!rc)
     rc = policy_decide(p, &in, &r->decision, err);
   if (!rc)

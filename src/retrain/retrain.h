@@ -57,6 +57,8 @@
 #include "retrain/policy.h"
 #include "util/err.h"
 
+struct train_callbacks; /* model/model.h */
+
 struct hv_db;
 
 #define RETRAIN_EXPERIMENT "Retraining"
@@ -68,7 +70,8 @@ struct hv_db;
 struct retrain_opts {
   const char *home;            /* Harvest home (artifacts/), required */
   const char *model_name;      /* NULL: REGISTRY_DEFAULT_MODEL */
-  const struct policy *policy; /* NULL: policy_seed (min_top100 0.5) */
+  const struct policy *policy; /* NULL: policy_seed (min_top100 0.5); the
+                                  CLI's default is max_top100_drop 0.2 */
   int force;                   /* retrain whatever the triggers say */
   int dry_run;                 /* decide and log, change nothing else */
   int from_scratch;            /* challenger from scratch, not stateful */
@@ -89,6 +92,15 @@ struct retrain_opts {
   int log_monitor;             /* 1: the monitoring pass done here is a
                                   run (child of the decision run) */
   const char *who;             /* audit log; NULL: registry_who() */
+  /* Progress (NULL: none), on the calling thread: progress gets one line
+   * per step ("monitoring 2 windows of 5000 new ratings", "training the
+   * stateful challenger ...", "evaluating ..."), train_cb the epochs of
+   * every model trained, monitor_progress the windows of the pass. */
+  void (*progress)(void *ud, const char *step);
+  const struct train_callbacks *train_cb;
+  void (*monitor_progress)(void *ud, const struct monitor_window *done,
+                           size_t total);
+  void *progress_ud;
 };
 
 /* Default options: replay 0.2, holdout 0.2, margin 0, everything else
