@@ -133,6 +133,41 @@ static int alias_of(struct hv_db *db, const char *alias)
   return ver;
 }
 
+/* The relative trigger against the champion's own test-split top-100:
+ * the bound it logs is (1 - S) x that score (what the UI draws). */
+static void test_relative_bound_logged(void **state)
+{
+  (void)state;
+  struct home h;
+  home_open(&h);
+  struct policy p;
+  policy_defaults(&p);
+  p.max_top100_drop = 0.5;
+  struct retrain_opts o;
+  opts_for(&o, &h, &p);
+  o.dry_run = 1;
+  struct retrain_result r;
+  struct hv_err e = {0};
+  assert_int_equal(retrain_run(h.db, &o, &r, &e), 0);
+  struct registry_version v;
+  memset(&v, 0, sizeof(v));
+  assert_int_equal(registry_db_find(h.db, MODEL, 1, NULL, NULL, &v, &e), 0);
+  struct tracking_run *champ = NULL, *run = NULL;
+  assert_int_equal(runs_get(h.db, v.run_id, &champ, &e), 0);
+  registry_db_version_free(&v);
+  double own = runs_metric(champ, "top_100_categorical_accuracy");
+  assert_true(own > 0);
+  assert_int_equal(runs_get(h.db, r.decision_run_id, &run, &e), 0);
+  double bound = metric_of(run, "check.max_top100_drop.threshold");
+  assert_true(fabs(bound - 0.5 * own) < 1e-9);
+  assert_non_null(strstr(runs_tag(run, "retrain.reasons"),
+                         "below the model's own"));
+  runs_free(champ, 1);
+  runs_free(run, 1);
+  retrain_result_free(&r);
+  home_close(&h);
+}
+
 /* The policy does not fire: nothing trained, the decision is a run. */
 static void test_keep_logged(void **state)
 {
@@ -166,6 +201,7 @@ static void test_keep_logged(void **state)
   assert_non_null(strstr(runs_tag(run, "retrain.reasons"), "no trigger fired"));
   assert_true(metric_of(run, "decision") == 0);
   assert_true(metric_of(run, "check.min_top100") == 0);
+  assert_true(metric_of(run, "check.min_top100.threshold") == 0);
   assert_true(metric_of(run, "new_ratings") == (double)(16000 - h.L));
   assert_non_null(strstr(runs_param(run, "policy"), "\"min_top100\":0"));
   runs_free(run, 1);
@@ -591,6 +627,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_keep_logged),
+      cmocka_unit_test(test_relative_bound_logged),
       cmocka_unit_test(test_dry_run_drift),
       cmocka_unit_test(test_stateful_promote),
       cmocka_unit_test(test_margin_keeps),

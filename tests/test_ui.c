@@ -1145,6 +1145,29 @@ static double median3(double *v, size_t n)
   return v[n / 2];
 }
 
+/* A newest retraining run with the relative trigger: the monitoring page
+ * draws the bound that run computed and names where it comes from (issue
+ * 16). Last: it adds a run to the fixture. */
+static void test_monitoring_relative_threshold(void **state)
+{
+  struct hv_db *db = NULL;
+  struct hv_err e = {0};
+  char id[33];
+  assert_int_equal(db_open(g_f.db_path, &db, &e), 0);
+  assert_int_equal(
+      runs_start(db, RETRAIN_EXPERIMENT, "retrain-relative", NULL, id, &e), 0);
+  assert_int_equal(runs_log_param(db, id, "policy",
+                                  "{\"max_top100_drop\":0.2}", &e), 0);
+  assert_int_equal(runs_log_metric(db, id, "check.max_top100_drop.threshold",
+                                   0.33, 0, &e), 0);
+  assert_int_equal(runs_end(db, id, "FINISHED", &e), 0);
+  db_close(db);
+  struct res r;
+  assert_int_equal(get("/ui/monitoring", &r), 200);
+  EXPECT_HAS(&r, "retrain if top-100 &lt;= 0.33");
+  EXPECT_HAS(&r, "max_top100_drop 0.2 below the model");
+}
+
 static void test_runs_table_1000(void **state)
 {
   struct hv_db *db = NULL;
@@ -1229,6 +1252,7 @@ int main(void)
       cmocka_unit_test(test_transition_csrf_and_auth),
       cmocka_unit_test(test_user_page_needs_a_credential),
       cmocka_unit_test(test_runs_table_1000),
+      cmocka_unit_test(test_monitoring_relative_threshold),
   };
   int rc = cmocka_run_group_tests_name("ui units", units, NULL, NULL);
   return rc | cmocka_run_group_tests_name("ui pages", pages, group_setup,

@@ -272,6 +272,9 @@ static int log_decision(struct hv_db *db, const char *run,
     snprintf(key, sizeof(key), "check.%s.value", t);
     if (metric(db, run, key, d->checks[i].value, err))
       return err->code;
+    snprintf(key, sizeof(key), "check.%s.threshold", t);
+    if (metric(db, run, key, d->checks[i].threshold, err))
+      return err->code;
   }
   return 0;
 }

@@ -13,7 +13,9 @@
  * RETRAIN_EXPERIMENT (tags retrain.decision / retrain.reasons /
  * retrain.action, their metrics). The threshold line is the min_top100
  * trigger of the newest retraining run's "policy" param (policy_parse),
- * else the seed's rule (policy_seed: 0.5). A drift cell's colour score is
+ * or for its relative max_top100_drop the bound that run computed (its
+ * metric check.max_top100_drop.threshold), else the seed's rule
+ * (policy_seed: 0.5). A drift cell's colour score is
  * statistic / threshold for distance tests and log(p) / log(threshold)
  * for p-value tests (ks, chi2), so 1 is the verdict boundary for every
  * test alike; a feature without a verdict (skipped) is grey. Without runs
@@ -127,7 +129,17 @@ static void threshold_of(struct hv_db *db, double *th, char *src, size_t cap)
     policy_defaults(&p2);
     if (text && policy_parse(&p2, text, strlen(text), "policy", &e) == 0) {
       pol = p2;
-      snprintf(src, cap, "policy of retraining run %.8s", runs[0].run_id);
+      snprintf(src, cap, "min_top100, policy of retraining run %.8s",
+               runs[0].run_id);
+    }
+    /* a relative trigger: the bound that run computed from the model's
+     * own held-out top-100 */
+    if (isnan(pol.min_top100) && !isnan(pol.max_top100_drop)) {
+      pol.min_top100 =
+          runs_metric(&runs[0], "check.max_top100_drop.threshold");
+      snprintf(src, cap, "max_top100_drop %g below the model's own "
+               "top-100, policy of retraining run %.8s",
+               pol.max_top100_drop, runs[0].run_id);
     }
   }
   runs_free(runs, n);
@@ -173,11 +185,11 @@ static void performance_chart(struct html *h,
   char v[32];
   if (isfinite(th))
     html_f(h, "<p class=\"muted\">Dashed line: the retraining threshold "
-              "min_top100 = %s (%s).</p>",
+              "top-100 = %s (%s).</p>",
            html_num(th, v, sizeof(v)), th_src);
   else
-    html_f(h, "<p class=\"muted\">The retraining policy has no min_top100 "
-              "trigger (%s).</p>",
+    html_f(h, "<p class=\"muted\">The retraining policy has no top-100 "
+              "trigger, or none it could compute (%s).</p>",
            th_src);
 }
 
