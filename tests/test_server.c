@@ -1337,6 +1337,82 @@ static void test_retrieval_index(void **state)
   assert_non_null(strstr(e.msg, "--index-min-recall"));
 }
 
+/* register_production, with the model's IVF index as the run's artifact
+ * model/index.ivf (as harvest train stores it). */
+static int register_with_index(const char *path)
+{
+  struct hv_db *db = NULL;
+  struct hv_err e = {0};
+  struct hv_model *m = NULL;
+  struct hv_ivf *ix = NULL;
+  struct ivf_params p;
+  char run_id[33];
+  int version = 0;
+  size_t len;
+  ivf_params_defaults(&p);
+  assert_int_equal(model_load(path, &m, &e), 0);
+  assert_int_equal(model_index_build(m, &p, 100, &ix, &e), 0);
+  const unsigned char *img = ivf_image(ix, &len);
+  assert_int_equal(db_open(g_db, &db, &e), 0);
+  if (runs_start(db, "serve-test", NULL, NULL, run_id, &e) ||
+      artifacts_put_file(g_home, db, run_id, ARTIFACTS_MODEL_PATH, path, NULL,
+                         &e) ||
+      artifacts_put_bytes(g_home, db, run_id, RETINDEX_ARTIFACT, img, len,
+                          NULL, &e) ||
+      runs_end(db, run_id, "FINISHED", &e))
+    fail_msg("run: %s", e.msg);
+  struct registry_register_opts o = {.run_id = run_id,
+                                     .stage = "Production",
+                                     .archive_existing = 1,
+                                     .reason = "test"};
+  if (registry_register(g_home, db, &o, &version, &e))
+    fail_msg("register: %s", e.msg);
+  db_close(db);
+  ivf_free(ix);
+  model_free(m);
+  return version;
+}
+
+/* The registry's versions with their stored indexes: each version is
+ * served through its own (the run's model/index.ivf, found beside the
+ * model artifact, not built at load) and a promotion swaps model and
+ * index together. */
+static void test_retrieval_index_hot_swap(void **state)
+{
+  struct srv v;
+  struct serve_config c = base_config(NULL);
+  c.index_mode = RETINDEX_IVF;
+  start(&v, &c);
+  char want[128];
+  const char *paths[] = {g_m1, g_m2};
+  for (int i = 0; i < 2; i++) {
+    int ver = register_with_index(paths[i]);
+    snprintf(want, sizeof(want), "harvest_recommender/%d", ver);
+    wait_version(&v, want);
+    wait_get(&v, "/metrics", "harvest_retrieval_index{kind=\"ivf\"} 1");
+    json_t *exp = json_array();
+    expected_titles(paths[i], NULL, exp);
+    struct res r;
+    assert_int_equal(get(&v, "/movies/recommend/1/5?stage=retrieval", &r),
+                     200);
+    json_t *j = parse(&r);
+    assert_true(json_equal(json_object_get(j, "message"), exp));
+    json_decref(j);
+    json_decref(exp);
+    /* loaded from the version's artifact, not built at load */
+    struct hv_model *m = NULL;
+    struct hv_err e = {0};
+    char sha[65], needle[160];
+    assert_int_equal(model_load(paths[i], &m, &e), 0);
+    model_sha256_hex(m, sha);
+    model_free(m);
+    snprintf(needle, sizeof(needle), "%s\" kind=ivf reason=\"ivf index: ",
+             sha);
+    free(tu_wait_file(g_logs, needle));
+  }
+  stop(&v);
+}
+
 /* A raw TCP connection to the server (no request sent yet). */
 static int raw_connect(int port)
 {
@@ -1927,6 +2003,7 @@ int main(void)
       cmocka_unit_test(test_retrieve_then_rank),
       cmocka_unit_test(test_file_swap_and_refusal),
       cmocka_unit_test(test_retrieval_index),
+      cmocka_unit_test(test_retrieval_index_hot_swap),
       cmocka_unit_test(test_graceful_stop_with_request_in_flight),
       cmocka_unit_test(test_tls),
       cmocka_unit_test(test_access_log_lines),
