@@ -599,6 +599,7 @@ static void test_cli(void **state)
   static const char *const steps[] = {
       "harvest retrain: evaluating the champion on ",
       "harvest retrain: training the stateful challenger on ratings ",
+      "older ratings), 2 epochs\n",
       "harvest retrain:   epoch 1  loss ", "harvest retrain:   epoch 2  loss ",
       "harvest retrain: evaluating challenger-stateful on the held-out"};
   const char *at = out;

@@ -399,9 +399,9 @@ static int train_side(struct hv_db *db, const struct retrain_opts *o,
   to.ud = &x;
   to.cb = o->train_cb;
   step(o, "training the %s challenger on ratings %lld..%lld (%zu replayed "
-       "older ratings), %d epochs", stateful ? "stateful" : "from-scratch",
+       "older ratings), %d epoch%s", stateful ? "stateful" : "from-scratch",
        (long long)tc.first_rating_id, (long long)tc.last_rating_id, n_replay,
-       tc.epochs);
+       tc.epochs, tc.epochs == 1 ? "" : "s");
   struct trainrun_result tr;
   double t0 = hv_mono();
   int rc = trainrun_run(db, &tc, &to, &tr, err);
