@@ -30,7 +30,7 @@
 # on /movies/recommend/{random user}/10 for -d seconds.
 #
 # Usage: bench/bench_scale.sh [-r 1m,5m,25m] [-w WORKDIR] [-k] [-e EPOCHS]
-#          [-t THREADS] [-d WRK_SECONDS] [-p PORT] [-b HARVEST_BIN]
+#          [-t THREADS] [-d WRK_SECONDS] [-p PORT] [-b HARVEST_BIN] [-D]
 #   -r  rungs, comma-separated (default 1m,5m)
 #   -w  work folder (default a new /tmp/bench_scale.XXXXXX); results.tsv
 #       and each step's log stay there
@@ -38,17 +38,19 @@
 #   -e  epochs of the full training run (default 8, harvest train's default)
 #   -t  harvest train --threads (default: harvest's default, all cores)
 #   -d  wrk seconds (default 10); -p server port (default 19500)
+#   -D  data steps only: synth, export, import, stats (e.g. the 25m rung's
+#       import when its training does not fit the time at hand)
 # Run it under `nice -n 19` on a shared machine; each step's line carries
 # the 1-minute load average when it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RUNGS=1m,5m WORK="" KEEP=0 EPOCHS=8 THREADS="" WRKD=10 PORT=19500
+RUNGS=1m,5m WORK="" KEEP=0 EPOCHS=8 THREADS="" WRKD=10 PORT=19500 DATA_ONLY=0
 BIN=build/harvest
-while getopts "r:w:ke:t:d:p:b:h" o; do
+while getopts "r:w:ke:t:d:p:b:Dh" o; do
   case $o in
     r) RUNGS=$OPTARG ;; w) WORK=$OPTARG ;; k) KEEP=1 ;; e) EPOCHS=$OPTARG ;;
     t) THREADS=$OPTARG ;; d) WRKD=$OPTARG ;; p) PORT=$OPTARG ;;
-    b) BIN=$OPTARG ;;
+    b) BIN=$OPTARG ;; D) DATA_ONLY=1 ;;
     *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
   esac
 done
@@ -142,6 +144,10 @@ for rung in "${RLIST[@]}"; do
   step "$rung" import "$N" "ml-100k folder, $(du -sm "$F" | cut -f1) MB" -- "$BIN" --home "$H" data import "$F"
   [ "$KEEP" = 1 ] || rm -rf "$F"
   step "$rung" stats "$N" "" -- "$BIN" --home "$H" data stats
+  if [ "$DATA_ONLY" = 1 ]; then
+    [ "$KEEP" = 1 ] || rm -rf "$H"
+    continue
+  fi
   l=$(load1)
   step "$rung" train "$((NTRAIN * EPOCHS))" "$EPOCHS epochs" -- \
     "$BIN" --home "$H" --json train --epochs "$EPOCHS" --ratings "1:$N90" $TH
