@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench_scale.sh - the scale ladder of issue 15: each rung's dataset is
 # synthesised, written out as MovieLens files, imported, summarised, trained
-# (one epoch, then -e epochs), evaluated, monitored, retrained (stateful) and
+# (-e epochs; the first epoch is a line too), evaluated, monitored, retrained
+# (stateful) and
 # served, each step timed with its peak RSS (/usr/bin/time -v "Maximum
 # resident set size"; the server's VmHWM) and rows/s. One table: rung x step,
 # then the growth factor of each step between consecutive rungs.
