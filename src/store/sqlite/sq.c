@@ -363,18 +363,23 @@ static const char *col_text(const struct sql_row *r, int c)
   return (const char *)sqlite3_column_text(r->h, c);
 }
 
+/* The value first: NULL reads as 0, so only a 0 costs the second call
+ * that tells NULL (dflt) from a stored 0 (one SQLite call per column on
+ * the ratings a training run streams, as before the SQL layer). */
 static int64_t col_i64(const struct sql_row *r, int c, int64_t dflt)
 {
-  if (sqlite3_column_type(r->h, c) == SQLITE_NULL)
+  int64_t v = sqlite3_column_int64(r->h, c);
+  if (v == 0 && sqlite3_column_type(r->h, c) == SQLITE_NULL)
     return dflt;
-  return sqlite3_column_int64(r->h, c);
+  return v;
 }
 
 static double col_f64(const struct sql_row *r, int c, double dflt)
 {
-  if (sqlite3_column_type(r->h, c) == SQLITE_NULL)
+  double v = sqlite3_column_double(r->h, c);
+  if (v == 0 && sqlite3_column_type(r->h, c) == SQLITE_NULL)
     return dflt;
-  return sqlite3_column_double(r->h, c);
+  return v;
 }
 
 static int is_constraint(struct hv_db *db)
