@@ -73,7 +73,8 @@ C
 cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc \
   "$WORK/driver.c" "$LIB" \
   $(pkg-config --libs sqlite3 jansson libsodium libmicrohttpd libjwt openblas \
-    libcurl libzip gsl) -lpthread -lm -o "$WORK/driver"
+    libcurl libzip gsl libpq) $(pkg-config --libs ompi-c 2>/dev/null) \
+  -lpthread -lm -o "$WORK/driver"
 
 read -r H_BATCH H_CALL < <("$WORK/driver" "$WORK/harvest.db" "$N" "$PERCALL")
 

@@ -6,6 +6,7 @@
 # tu_db makes a fresh database per fixture from it), then the cluster is
 # stopped and the folder removed. Exits with CMD's status, or 77 (CTest's
 # skip code) with a message when the PostgreSQL server binaries are absent.
+# fsync is off (throwaway data) unless HV_PG_FSYNC=on (bench/bench_pg.sh).
 set -u
 bindir=${HV_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 if [ -z "$bindir" ] || [ ! -x "$bindir/initdb" ] || [ ! -x "$bindir/pg_ctl" ]; then
@@ -31,7 +32,7 @@ if ! $as "$bindir/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 \
   cat "$dir/initdb.log"; exit 1
 fi
 if ! $as "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
-     -o "-k $dir -p $port -c listen_addresses= -c fsync=off -c max_connections=200" \
+     -o "-k $dir -p $port -c listen_addresses= -c fsync=${HV_PG_FSYNC:-off} -c max_connections=200" \
      start >/dev/null; then
   cat "$dir/server.log"; exit 1
 fi
