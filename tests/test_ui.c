@@ -1166,6 +1166,7 @@ static void test_monitoring_relative_threshold(void **state)
   assert_int_equal(get("/ui/monitoring", &r), 200);
   EXPECT_HAS(&r, "retrain if top-100 &lt;= 0.33");
   EXPECT_HAS(&r, "max_top100_drop 0.2 below the model");
+  res_free(&r);
 }
 
 static void test_runs_table_1000(void **state)

@@ -144,7 +144,7 @@ static void test_errors(void **state)
       {"models:/nope/1", HV_ENOTFOUND, "no version"},
       {"models:/../x/1", HV_EINVAL, "not allowed"},
       {"runs:/", HV_EINVAL, "not a run id"},
-      {"runs:/abc", HV_EINVAL, "not a run id"},
+      {"runs:/abc", HV_EINVAL, "too short"},
       {"runs:/0123456789abcdef0123456789abcdef", HV_ENOTFOUND, "no artifact"},
       {"runs:/RUN_A/../../etc/passwd", HV_EINVAL, "'..'"},
       {"runs:/RUN_A//etc/passwd", HV_EINVAL, "absolute"},
