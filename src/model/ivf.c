@@ -7,6 +7,7 @@
  * build measured; the struct points into the image.
  */
 #include "model/ivf.h"
+#include "util/le.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -48,46 +49,6 @@ struct hv_ivf {
   unsigned char *image;   /* owned, 64-byte aligned */
   size_t len;
 };
-
-/* ---- little-endian fields ------------------------------------------------ */
-
-static void put_u32(unsigned char *p, uint32_t v)
-{
-  for (int i = 0; i < 4; i++)
-    p[i] = (unsigned char)(v >> (8 * i));
-}
-static void put_u64(unsigned char *p, uint64_t v)
-{
-  for (int i = 0; i < 8; i++)
-    p[i] = (unsigned char)(v >> (8 * i));
-}
-static void put_f64(unsigned char *p, double d)
-{
-  uint64_t v;
-  memcpy(&v, &d, 8);
-  put_u64(p, v);
-}
-static uint32_t get_u32(const unsigned char *p)
-{
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; i--)
-    v = (v << 8) | p[i];
-  return v;
-}
-static uint64_t get_u64(const unsigned char *p)
-{
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; i--)
-    v = (v << 8) | p[i];
-  return v;
-}
-static double get_f64(const unsigned char *p)
-{
-  uint64_t v = get_u64(p);
-  double d;
-  memcpy(&d, &v, 8);
-  return d;
-}
 
 /* ---- layout ---------------------------------------------------------------- */
 

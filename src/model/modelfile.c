@@ -3,6 +3,7 @@
  * modelfile.h. Loading and saving files is in model.c.
  */
 #include "model/modelfile.h"
+#include "util/le.h"
 
 #include <math.h>
 #include <sodium.h>
@@ -15,46 +16,6 @@ const unsigned char modelfile_magic[8] = {0x89, 'H', 'V', 'M',
                                           'O',  'D', 'L', '\n'};
 
 enum { SEC_ALIGN = 64, TAB_BYTES = 24 };
-
-/* ---- little-endian field access -------------------------------------- */
-
-static void put_u32(unsigned char *p, uint32_t v)
-{
-  for (int i = 0; i < 4; i++)
-    p[i] = (unsigned char)(v >> (8 * i));
-}
-static void put_u64(unsigned char *p, uint64_t v)
-{
-  for (int i = 0; i < 8; i++)
-    p[i] = (unsigned char)(v >> (8 * i));
-}
-static void put_f64(unsigned char *p, double d)
-{
-  uint64_t v;
-  memcpy(&v, &d, 8);
-  put_u64(p, v);
-}
-static uint32_t get_u32(const unsigned char *p)
-{
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; i--)
-    v = (v << 8) | p[i];
-  return v;
-}
-static uint64_t get_u64(const unsigned char *p)
-{
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; i--)
-    v = (v << 8) | p[i];
-  return v;
-}
-static double get_f64(const unsigned char *p)
-{
-  uint64_t v = get_u64(p);
-  double d;
-  memcpy(&d, &v, 8);
-  return d;
-}
 
 /* Header field offsets. */
 enum {
