@@ -49,7 +49,7 @@ else
   /usr/bin/time -f "train wall %e s, peak RSS %M KB" "$HARVEST" --home "$H" train --epochs 1 --batch 4096 \
     2>&1 >/dev/null | grep -E "^train wall|^index" || exit 1
 fi
-RUN=$("$HARVEST" --home "$H" runs list 2>/dev/null | awk 'NR == 1 {print $1}')
+RUN=$("$HARVEST" --home "$H" runs list 2>/dev/null | awk 'NR == 2 {print $1}')
 [ -n "$RUN" ] || { echo "no run in $H" >&2; exit 1; }
 "$HARVEST" --home "$H" models register --name ann_bench --run "$RUN" --stage Production --archive-existing \
   >/dev/null || exit 1
