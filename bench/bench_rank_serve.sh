@@ -2,7 +2,8 @@
 # bench_rank_serve.sh - `harvest serve` with both stages (retrieval top 100 -> ranking model -> top 10) vs
 # retrieval only (?stage=retrieval) in the same run: wrk -t2 -c64 -dD on /movies/recommend/{random user}/10,
 # alternating REPS times; prints requests/s and p99 of each and the ratio (goal >= 0.8x, p99 < 2 ms).
-# Usage: bench/bench_rank_serve.sh [-d SECS] [-r REPS]   env HARVEST (default build/harvest), HPORT (18124)
+# Usage: bench/bench_rank_serve.sh [-d SECS] [-r REPS]   env HARVEST (default build/harvest), HPORT (18124),
+#   SERVE_ARGS (extra harvest serve flags, e.g. "--cache-n 20": the memo too shallow for the 100 candidates)
 # Needs: wrk, curl, ml-100k in ../shared/data (or env DATA). Runs wrk and the server under nice -n 10.
 set -u
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -25,9 +26,11 @@ R2=$("$HARVEST" --home "$H" --json train --task ranking 2>/dev/null | run_id)
 [ -n "$R1" ] && [ -n "$R2" ] || { echo "training failed" >&2; exit 1; }
 "$HARVEST" --home "$H" models register --run "$R1" --stage Production >/dev/null || exit 1
 "$HARVEST" --home "$H" models register --run "$R2" --name harvest_ranker --stage Production >/dev/null || exit 1
-nice -n 10 "$HARVEST" --home "$H" serve --port "$HPORT" >/dev/null 2>&1 &
+# shellcheck disable=SC2086
+nice -n 10 "$HARVEST" --home "$H" serve --port "$HPORT" ${SERVE_ARGS:-} >/dev/null 2>&1 &
 SPID=$!
 for _ in $(seq 100); do curl -sf "$URL/readyz" >/dev/null && break; sleep 0.1; done
+echo "serve flags: ${SERVE_ARGS:-(defaults)}; default stage: blend"
 echo "X-Model-Version: $(curl -s -D - -o /dev/null "$URL/movies/recommend/1/10" | tr -d '\r' | sed -n 's/^X-Model-Version: //Ip')"
 wrk_run() { WRK_QUERY="$1" nice -n 10 wrk -t2 -c64 -d"${D}s" --latency -s "$LUA" "$URL" | sed -n 's/^SUMMARY //p'; }
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }

@@ -286,6 +286,78 @@ static void test_trains_and_predicts(void **state)
   model_free(m);
 }
 
+/* Explanations by ablation (model_rank_explain) against the naive
+ * oracle run on a copy of the parameters with the group's tables (or the
+ * popularity input) zeroed: the same numbers by another path. */
+static void test_explain_ablation(void **state)
+{
+  (void)state;
+  struct hv_dataset ds;
+  planted(&ds);
+  struct train_config c;
+  rank_config(&c);
+  struct hv_model *m = NULL;
+  struct hv_err e = {0};
+  assert_int_equal(train_run(&ds, &c, NULL, NULL, NULL, &m, &e), 0);
+  const struct model_layout *L = &m->L;
+  const size_t np = L->n_params, nm = m->n_movies + 1;
+  float *P = malloc(np * sizeof(float)), *zero_pop = calloc(nm, sizeof(float));
+  assert_non_null(P);
+  assert_non_null(zero_pop);
+  struct model_feats F = m->F;
+  static const int64_t pairs[][2] = {{1, 1}, {3, 7}, {17, 30}, {40, 2},
+                                     {PU + 1, 5}, {2, 999}};
+  for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+    float pred, contrib[RANK_NGROUPS];
+    assert_int_equal(model_rank_explain(m, pairs[i][0], pairs[i][1], &pred,
+                                        contrib, &e), 0);
+    float served;
+    assert_int_equal(model_rank_predict(m, pairs[i][0], &pairs[i][1], 1,
+                                        &served, &e), 0);
+    assert_float_equal(pred, served, 1e-4);
+    int32_t ur = (int32_t)model_lookup(m->user_ids, m->n_users, pairs[i][0]);
+    int32_t mr = (int32_t)model_lookup(m->movie_ids, m->n_movies,
+                                       pairs[i][1]);
+    for (int g = 0; g < RANK_NGROUPS; g++) {
+      memcpy(P, m->params, np * sizeof(float));
+      struct rank_net n = {L, &F, 1, m->pop, (float)m->meta.rank_mean, 0};
+      static const int tabs[RANK_NGROUPS][3] = {
+          {TAB_USER, TAB_MOVIE, -1},
+          {TAB_AGE, TAB_GENDER, TAB_OCC},
+          {TAB_GENRE, TAB_YEAR, -1},
+          {-1, -1, -1}};
+      for (int t = 0; t < 3; t++)
+        if (tabs[g][t] >= 0)
+          memset(P + L->off[tabs[g][t]], 0,
+                 L->rows[tabs[g][t]] * (size_t)L->dim * sizeof(float));
+      if (g == RANK_GROUP_IDS) {
+        P[L->off_ubias + ur] = 0.0f;
+        P[L->off_mbias + mr] = 0.0f;
+      }
+      if (g == RANK_GROUP_POPULARITY)
+        n.pop = zero_pop;
+      float full = rank_predict_naive(&n, m->params, ur, mr);
+      float without = rank_predict_naive(&n, P, ur, mr);
+      if (g == RANK_GROUP_POPULARITY)
+        full = served;
+      assert_float_equal(contrib[g], full - without, 1e-3);
+    }
+    assert_true(strlen(model_rank_group_names[i % RANK_NGROUPS]) > 2);
+  }
+  /* the popularity group matters on this model somewhere, and ids too */
+  float pred, contrib[RANK_NGROUPS];
+  assert_int_equal(model_rank_explain(m, 3, 7, &pred, contrib, &e), 0);
+  assert_true(contrib[RANK_GROUP_IDS] != 0.0f);
+  /* bad input */
+  assert_int_equal(model_rank_explain(m, 3, 7, NULL, contrib, &e), HV_EINVAL);
+  assert_int_equal(model_rank_explain(m, 3, 7, &pred, NULL, &e), HV_EINVAL);
+  assert_int_equal(model_rank_explain(NULL, 3, 7, &pred, contrib, &e),
+                   HV_EINVAL);
+  free(P);
+  free(zero_pop);
+  model_free(m);
+}
+
 static void test_bad_input(void **state)
 {
   struct train_config c;
@@ -439,16 +511,157 @@ static void test_cli(void **state)
   assert_non_null(strstr(out, "rmse_gender_F"));
   assert_non_null(strstr(out, "baseline_mean_rmse"));
   assert_non_null(strstr(out, "ranking"));
-  /* retrieve, then rank from the CLI */
+  double test_rmse = 0;
+  char abin[4096]; /* for commands run in dir */
+  assert_non_null(realpath(bin, abin));
+  {
+    snprintf(cmd, sizeof(cmd), "%s --home %s runs show %s --json", bin, dir,
+             run);
+    assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "\"rmse\""));
+  }
+  /* retrieve, then rank from the CLI: blend by default, or --stage */
   snprintf(cmd, sizeof(cmd),
            "%s --home %s train --dim 8 --epochs 1 --threads 1 --out %s/m.hvm "
-           ">/dev/null 2>&1 && %s --home %s recommend --model %s/m.hvm "
-           "--ranker %s/r.hvm --candidates 20 --user 3 -n 4 --json",
-           bin, dir, dir, bin, dir, dir, dir);
+           "--json 2>/dev/null", bin, dir, dir);
   assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
-  assert_non_null(strstr(out, "\"stage\": \"ranking\""));
+  j = json_loads(out, 0, &je);
+  assert_non_null(j);
+  char mrun[40];
+  snprintf(mrun, sizeof(mrun), "%s",
+           json_string_value(json_object_get(j, "run_id")));
+  json_decref(j);
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s recommend --model %s/m.hvm --ranker %s/r.hvm "
+           "--candidates 20 --user 3 -n 4 --json", bin, dir, dir, dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_non_null(strstr(out, "\"stage\": \"blend\""));
   assert_non_null(strstr(out, "predicted_rating"));
   assert_non_null(strstr(out, "retrieval_score"));
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s recommend --model %s/m.hvm --ranker %s/r.hvm "
+           "--stage ranking --blend 2 --user 3 -n 4 --json", bin, dir, dir,
+           dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_non_null(strstr(out, "\"stage\": \"ranking\""));
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s recommend --model %s/m.hvm --ranker %s/r.hvm "
+           "--user 3 -n 4 --explain --json", bin, dir, dir, dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_non_null(strstr(out, "\"explanation\""));
+  assert_non_null(strstr(out, "\"neighbours\""));
+  assert_non_null(strstr(out, "\"ranker_contributions\""));
+  assert_non_null(strstr(out, "\"movie_features\""));
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s recommend --model %s/m.hvm --user 3 -n 4 --explain",
+           bin, dir, dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_non_null(strstr(out, "near: "));
+  assert_null(strstr(out, "ranker, by ablation"));
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s recommend --model %s/m.hvm --ranker %s/r.hvm "
+           "--stage retrieval --user 3 -n 4 --json", bin, dir, dir, dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_non_null(strstr(out, "\"stage\": \"retrieval\""));
+  static const char *const bad_rec[] = {
+      "--stage blend", "--blend 0.5", "--ranker r.hvm --blend 0",
+      "--ranker r.hvm --blend nan", "--ranker r.hvm --stage best"};
+  for (size_t i = 0; i < sizeof(bad_rec) / sizeof(bad_rec[0]); i++) {
+    snprintf(cmd, sizeof(cmd),
+             "cd %s && %s --home . recommend --model m.hvm --user 3 %s 2>&1",
+             dir, abin, bad_rec[i]);
+    assert_int_not_equal(tu_run(cmd, out, sizeof(out)), 0);
+  }
+  /* evaluate: the pipelines side by side on the test split; the ranker's
+   * RMSE there is its run's test RMSE; --log puts them on the run */
+  snprintf(cmd, sizeof(cmd), "%s --home %s runs show %s --json", bin, dir,
+           run);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  j = json_loads(out, 0, &je);
+  assert_non_null(j);
+  json_t *lm = json_object_get(j, "metrics");
+  test_rmse = json_number_value(json_object_get(lm, "rmse"));
+  if (test_rmse <= 0)
+    test_rmse = json_number_value(json_object_get(lm, "test_rmse"));
+  json_decref(j);
+  assert_true(test_rmse > 0);
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s evaluate --run %s --ranker runs:/%s --log --json "
+           "2>&1", bin, dir, mrun, run);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  j = json_loads(out, 0, &je);
+  assert_non_null(j);
+  json_t *pl = json_object_get(j, "pipelines");
+  assert_non_null(pl);
+  const char *better = json_string_value(json_object_get(pl, "better"));
+  assert_non_null(better);
+  double nd[3];
+  static const char *const nd_keys[] = {"compare_ndcg_at_10_retrieval",
+                                        "compare_ndcg_at_10_ranked",
+                                        "compare_ndcg_at_10_blend"};
+  for (int i = 0; i < 3; i++) {
+    nd[i] = json_number_value(json_object_get(pl, nd_keys[i]));
+    assert_true(nd[i] >= 0.0 && nd[i] <= 1.0);
+  }
+  const char *want_better = nd[2] > nd[0] && nd[2] > nd[1] ? "blend"
+                            : nd[1] > nd[0]                ? "ranking"
+                                                           : "retrieval";
+  assert_string_equal(better, want_better);
+  assert_true(fabs(json_number_value(json_object_get(pl,
+                                                     "compare_ranker_rmse")) -
+                   test_rmse) < 1e-6);
+  assert_int_equal(json_integer_value(json_object_get(pl, "candidates")),
+                   100);
+  assert_non_null(json_object_get(j, "top_100_categorical_accuracy"));
+  json_decref(j);
+  snprintf(cmd, sizeof(cmd), "%s --home %s runs show %s --json", bin, dir,
+           mrun);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_non_null(strstr(out, "compare_ndcg_at_10_blend"));
+  assert_non_null(strstr(out, "compare_ranker_rmse"));
+  /* the table */
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s evaluate --model %s/m.hvm --ranker %s/r.hvm "
+           "--candidates 30 --blend 0.5", bin, dir, dir, dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_non_null(strstr(out, "retrieve 30, blend 0.5"));
+  assert_non_null(strstr(out, "better by nDCG@10"));
+  /* a ranking model alone: its RMSE (test split with --run) */
+  snprintf(cmd, sizeof(cmd), "%s --home %s evaluate --run %s --json", bin,
+           dir, run);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  j = json_loads(out, 0, &je);
+  assert_non_null(j);
+  assert_true(fabs(json_number_value(json_object_get(j, "rmse")) -
+                   test_rmse) < 1e-6);
+  json_decref(j);
+  /* bad: flags without --ranker, another slice, a ranker to retrieve, a
+   * file model with --log, a ranker of another split */
+  static const char *const bad_eval[] = {
+      "--model m.hvm --candidates 5",
+      "--model m.hvm --log",
+      "--model m.hvm --ranker r.hvm --ratings 1:10",
+      "--model m.hvm --ranker r.hvm --split train",
+      "--model r.hvm --ranker r.hvm",
+      "--model m.hvm --ranker r.hvm --log",
+      "--model m.hvm --ranker m.hvm",
+      "--model m.hvm --ranker r7.hvm",
+      "--model m.hvm --ranker r.hvm --blend -1"};
+  static const char *const bad_msg[] = {
+      "need --ranker", "need --ranker", "test split only", "test split only",
+      "cannot retrieve", "has no run", "not a ranking model",
+      "held-out ratings differ", "--blend"};
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s train --task ranking --dim 8 --epochs 1 --seed 7 "
+           "--threads 1 --out %s/r7.hvm >/dev/null 2>&1", bin, dir, dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  for (size_t i = 0; i < sizeof(bad_eval) / sizeof(bad_eval[0]); i++) {
+    snprintf(cmd, sizeof(cmd), "cd %s && %s --home . evaluate %s 2>&1", dir,
+             abin, bad_eval[i]);
+    assert_int_not_equal(tu_run(cmd, out, sizeof(out)), 0);
+    if (!strstr(out, bad_msg[i]))
+      fail_msg("evaluate %s: '%s' not in: %s", bad_eval[i], bad_msg[i], out);
+  }
   snprintf(cmd, sizeof(cmd),
            "%s --home %s recommend --model %s/r.hvm --ranker %s/m.hvm "
            "--user 3 2>&1", bin, dir, dir, dir);
@@ -506,6 +719,7 @@ int main(void)
       cmocka_unit_test(test_forward_matches_naive),
       cmocka_unit_test(test_gradient_check),
       cmocka_unit_test(test_trains_and_predicts),
+      cmocka_unit_test(test_explain_ablation),
       cmocka_unit_test(test_bad_input),
       cmocka_unit_test(test_metric_names),
       cmocka_unit_test(test_cli),

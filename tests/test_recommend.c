@@ -9,6 +9,7 @@
  * naive re-ordering of retrieval's candidates.
  */
 #include <jansson.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,9 @@
 #include <unistd.h>
 
 #include "model_fixture.h"
+#include "recommend/compare.h"
 #include "recommend/recommend.h"
+#include "util/rng.h"
 #include "store/ratings.h"
 #include "testutil.h"
 
@@ -235,8 +238,10 @@ static struct hv_model *fx_ranker(void)
 }
 
 /* Retrieve, then rank: the answer is retrieval's top K re-ordered by the
- * ranker's predictions (ties lower id first), computed here naively;
- * memo or not; K below n is n; bad rankers and K are refused. */
+ * ranker's predictions, or by the blend retrieval + w x prediction (ties
+ * lower id first), computed here naively; memo or not; K below n is n;
+ * exclusions from the database or the caller; bad rankers, orders, blends
+ * and K are refused. */
 static void test_retrieve_then_rank(void **state)
 {
   struct fx *f = *state;
@@ -245,12 +250,18 @@ static void test_retrieve_then_rank(void **state)
   struct hv_topcache *memo = model_topcache_new(f->m, 12);
   static const struct {
     int64_t user;
-    int n, k, memo, excl;
-  } cases[] = {{30, 5, 20, 0, 0}, {30, 5, 12, 1, 0}, {30, 5, 12, 1, 0},
-               {40, 10, 0, 1, 0}, {50, 8, 3, 0, 0},  {30, 5, 20, 0, 1},
-               {20, 40, 40, 1, 0}};
+    int n, k, memo, excl, order;
+    double blend; /* with order blend: 0 = the default */
+  } cases[] = {{30, 5, 20, 0, 0, 1, 0}, {30, 5, 12, 1, 0, 1, 0},
+               {30, 5, 12, 1, 0, 1, 0}, {40, 10, 0, 1, 0, 1, 0},
+               {50, 8, 3, 0, 0, 1, 0},  {30, 5, 20, 0, 1, 1, 0},
+               {20, 40, 40, 1, 0, 1, 0}, {30, 5, 20, 0, 0, 0, 0},
+               {40, 10, 0, 1, 0, 0, 2.5}, {20, 40, 40, 1, 0, 0, 0.01},
+               {30, 5, 20, 0, 2, 0, 0},  {30, 5, 20, 1, 2, 1, 0}};
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     static const int64_t ex[] = {1, 7, 9, 81};
+    const float w = cases[i].blend > 0.0 ? (float)cases[i].blend
+                                          : (float)RECOMMEND_DEFAULT_BLEND;
     int K = cases[i].k ? cases[i].k : RECOMMEND_DEFAULT_CANDIDATES;
     K = K < cases[i].n ? cases[i].n : K;
     int64_t ids[100];
@@ -259,26 +270,37 @@ static void test_retrieve_then_rank(void **state)
                         cases[i].excl ? 4 : 0, ids, sc);
     assert_int_equal(model_rank_predict(rk, cases[i].user, ids, (size_t)got,
                                         pr, &e), 0);
-    /* naive: selection by (prediction desc, id asc) */
+    /* naive: selection by (key desc, id asc) */
+    float key[100];
+    for (int c = 0; c < got; c++)
+      key[c] = cases[i].order == RECOMMEND_ORDER_RANK ? pr[c]
+                                                      : sc[c] + w * pr[c];
     int used[100] = {0}, want_n = got < cases[i].n ? got : cases[i].n;
+    /* excl 1: the database's rated movies; 2: the same list given */
     struct recommend_query q = {.model = f->m,
                                 .memo = cases[i].memo ? memo : NULL,
                                 .user = cases[i].user, .n = cases[i].n,
                                 .ranker = rk, .candidates = cases[i].k,
-                                .exclude_rated = cases[i].excl};
+                                .exclude_rated = cases[i].excl == 1,
+                                .exclude_sorted = cases[i].excl == 2 ? ex
+                                                                     : NULL,
+                                .n_exclude = cases[i].excl == 2 ? 4 : 0,
+                                .order = cases[i].order,
+                                .blend = cases[i].blend};
     assert_int_equal(recommend_user(f->db, &q, &f->l, &e), 0);
     assert_true(f->l.ranked);
     assert_int_equal(f->l.k, want_n);
     for (int j = 0; j < want_n; j++) {
       int b = -1;
       for (int c = 0; c < got; c++)
-        if (!used[c] && (b < 0 || pr[c] > pr[b] ||
-                         (pr[c] == pr[b] && ids[c] < ids[b])))
+        if (!used[c] && (b < 0 || key[c] > key[b] ||
+                         (key[c] == key[b] && ids[c] < ids[b])))
           b = c;
       used[b] = 1;
       assert_int_equal(f->l.movie_ids[j], ids[b]);
-      assert_true(f->l.scores[j] == pr[b]);
+      assert_true(fabsf(f->l.scores[j] - key[b]) < 1e-5f);
       assert_true(f->l.retrieval_scores[j] == sc[b]);
+      assert_true(f->l.predicted[j] == pr[b]);
     }
   }
   /* without a ranker: retrieval's order, its scores in both columns */
@@ -286,6 +308,19 @@ static void test_retrieve_then_rank(void **state)
   assert_int_equal(recommend_user(f->db, &q, &f->l, &e), 0);
   assert_false(f->l.ranked);
   assert_true(f->l.retrieval_scores[0] == f->l.scores[0]);
+  /* the caller's exclusions, retrieval only */
+  {
+    static const int64_t ex[] = {1, 7, 9, 81};
+    int64_t want[5];
+    float want_sc[5];
+    int k = reference(f->m, 30, 5, ex, 4, want, want_sc);
+    q.exclude_sorted = ex;
+    q.n_exclude = 4;
+    assert_int_equal(recommend_user(NULL, &q, &f->l, &e), 0);
+    assert_int_equal(f->l.k, k);
+    for (int j = 0; j < k; j++)
+      assert_int_equal(f->l.movie_ids[j], want[j]);
+  }
   /* bad: the ranker is a retrieval model; the model a ranker; K out of
    * range; no candidate buffer */
   q = (struct recommend_query){.model = f->m, .user = 30, .n = 5,
@@ -302,6 +337,34 @@ static void test_retrieve_then_rank(void **state)
   assert_non_null(strstr(e.msg, "candidates"));
   q.candidates = -1;
   assert_int_equal(recommend_user(f->db, &q, &f->l, &e), HV_EINVAL);
+  q.candidates = 0;
+  static const double bad_blend[] = {-0.1, NAN, INFINITY,
+                                     RECOMMEND_MAX_BLEND * 2};
+  for (size_t i = 0; i < sizeof(bad_blend) / sizeof(bad_blend[0]); i++) {
+    q.blend = bad_blend[i];
+    assert_int_equal(recommend_user(f->db, &q, &f->l, &e), HV_EINVAL);
+    assert_non_null(strstr(e.msg, "blend"));
+  }
+  q.blend = 0.0;
+  q.order = 2;
+  assert_int_equal(recommend_user(f->db, &q, &f->l, &e), HV_EINVAL);
+  assert_non_null(strstr(e.msg, "order: 2 is not blend or rank"));
+  q.order = -1;
+  assert_int_equal(recommend_user(f->db, &q, &f->l, &e), HV_EINVAL);
+  q.order = RECOMMEND_ORDER_BLEND;
+  /* an exclusion list: NULL with a count, or with exclude_rated too */
+  q.n_exclude = 3;
+  assert_int_equal(recommend_user(f->db, &q, &f->l, &e), HV_EINVAL);
+  assert_non_null(strstr(e.msg, "exclude_sorted"));
+  static const int64_t one[] = {1};
+  q.exclude_sorted = one;
+  q.n_exclude = 1;
+  q.exclude_rated = 1;
+  assert_int_equal(recommend_user(f->db, &q, &f->l, &e), HV_EINVAL);
+  assert_non_null(strstr(e.msg, "not both"));
+  q.exclude_rated = 0;
+  q.exclude_sorted = NULL;
+  q.n_exclude = 0;
   struct recommend_list nocand = f->l;
   nocand.cands = NULL;
   q.candidates = 10;
@@ -311,6 +374,442 @@ static void test_retrieve_then_rank(void **state)
   q.user = 31;
   assert_int_equal(recommend_user(f->db, &q, &f->l, &e), HV_ENOTFOUND);
   model_topcache_free(memo);
+  model_free(rk);
+}
+
+/* The memo of ranked answers: the same answers (ids, all three scores)
+ * as without it, hit or miss; used only for its own model, ranker, order,
+ * blend and K, n within its depth and no exclusions (the users it fills
+ * say so); bad arguments refused. */
+static void test_ranked_memo(void **state)
+{
+  struct fx *f = *state;
+  struct hv_err e = {0};
+  struct hv_model *rk = fx_ranker();
+  struct hv_topcache *top = model_topcache_new(f->m, 40);
+  struct recommend_memo *memo =
+      recommend_memo_new(f->m, rk, RECOMMEND_ORDER_BLEND, 0.0, 30, 8);
+  assert_non_null(memo);
+  struct recommend_list plain;
+  assert_int_equal(recommend_list_alloc(&plain, f->m, 50, &e), 0);
+  static const struct {
+    int64_t user;
+    int n, k, order, excl, fills;
+    double blend;
+  } cases[] = {
+      {30, 5, 30, 0, 0, 1, 0.0},  /* miss: fills */
+      {30, 5, 30, 0, 0, 0, 0.0},  /* hit */
+      {30, 8, 30, 0, 0, 0, 0.3},  /* hit at the depth; 0.3 is the default */
+      {30, 9, 30, 0, 0, 0, 0.0},  /* beyond the depth */
+      {30, 3, 30, 0, 1, 0, 0.0},  /* exclusions */
+      {30, 3, 30, 1, 0, 0, 0.0},  /* another order */
+      {30, 3, 30, 0, 0, 0, 0.5},  /* another blend */
+      {30, 3, 20, 0, 0, 0, 0.0},  /* another K */
+      {40, 1, 30, 0, 0, 1, 0.0},  {40, 8, 30, 0, 0, 0, 0.0},
+      {80, 8, 30, 0, 0, 1, 0.0},  {80, 2, 30, 0, 0, 0, 0.0},
+  };
+  size_t users = 0;
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    struct recommend_query q = {.model = f->m, .memo = top,
+                                .user = cases[i].user, .n = cases[i].n,
+                                .ranker = rk, .candidates = cases[i].k,
+                                .order = cases[i].order,
+                                .blend = cases[i].blend,
+                                .exclude_rated = cases[i].excl};
+    assert_int_equal(recommend_user(f->db, &q, &plain, &e), 0);
+    q.ranked_memo = memo;
+    f->l.k = -1;
+    assert_int_equal(recommend_user(f->db, &q, &f->l, &e), 0);
+    users += (size_t)cases[i].fills;
+    assert_int_equal(recommend_memo_users(memo), users);
+    assert_int_equal(f->l.k, plain.k);
+    assert_true(f->l.ranked);
+    for (int j = 0; j < plain.k; j++) {
+      assert_int_equal(f->l.movie_ids[j], plain.movie_ids[j]);
+      assert_true(f->l.scores[j] == plain.scores[j]);
+      assert_true(f->l.retrieval_scores[j] == plain.retrieval_scores[j]);
+      assert_true(f->l.predicted[j] == plain.predicted[j]);
+    }
+  }
+  /* another ranker or retrieval model: not this memo's */
+  struct hv_model *rk2 = fx_ranker();
+  struct recommend_query q = {.model = f->m, .user = 20, .n = 3,
+                              .ranker = rk2, .candidates = 30,
+                              .ranked_memo = memo};
+  assert_int_equal(recommend_user(f->db, &q, &f->l, &e), 0);
+  assert_int_equal(recommend_memo_users(memo), users);
+  /* an unknown user: no memo, the error as before */
+  q.ranker = rk;
+  q.user = 31;
+  assert_int_equal(recommend_user(f->db, &q, &f->l, &e), HV_ENOTFOUND);
+  /* bad arguments */
+  assert_null(recommend_memo_new(NULL, rk, 0, 0.0, 30, 8));
+  assert_null(recommend_memo_new(f->m, NULL, 0, 0.0, 30, 8));
+  assert_null(recommend_memo_new(f->m, rk, 0, 0.0, 30, 0));
+  assert_null(recommend_memo_new(f->m, rk, 0, 0.0, 30,
+                                 RECOMMEND_MEMO_MAX_DEPTH + 1));
+  assert_null(recommend_memo_new(f->m, rk, 2, 0.0, 30, 8));
+  assert_null(recommend_memo_new(f->m, rk, 0, -1.0, 30, 8));
+  assert_null(recommend_memo_new(f->m, rk, 0, NAN, 30, 8));
+  assert_null(recommend_memo_new(f->m, rk, 0, 0.0, -1, 8));
+  assert_null(recommend_memo_new(f->m, rk, 0, 0.0,
+                                 RECOMMEND_MAX_CANDIDATES + 1, 8));
+  recommend_memo_free(NULL);
+  assert_int_equal(recommend_memo_users(NULL), 0);
+  recommend_memo_free(memo);
+  recommend_list_free(&plain);
+  model_topcache_free(top);
+  model_free(rk2);
+  model_free(rk);
+}
+
+/* Naive cosine of two movies' tower outputs. */
+static double naive_cos(const struct hv_model *m, int64_t a, int64_t b)
+{
+  const int d = m->L.dim;
+  const float *x = m->movie_vec +
+                   model_lookup(m->movie_ids, m->n_movies, a) * (size_t)d;
+  const float *y = m->movie_vec +
+                   model_lookup(m->movie_ids, m->n_movies, b) * (size_t)d;
+  double xy = 0, xx = 0, yy = 0;
+  for (int i = 0; i < d; i++) {
+    xy += (double)x[i] * y[i];
+    xx += (double)x[i] * x[i];
+    yy += (double)y[i] * y[i];
+  }
+  return xx > 0 && yy > 0 ? xy / sqrt(xx * yy) : 0.0;
+}
+
+/* Explanations: the named neighbours are movies the user rated (with the
+ * user's ratings) and the nearest of them to the listed movie (against a
+ * naive cosine over all the user's rated movies); the list is unchanged;
+ * with a ranker the contributions are model_rank_explain's; bad input. */
+static void test_explain(void **state)
+{
+  struct fx *f = *state;
+  struct hv_err e = {0};
+  struct hv_model *rk = fx_ranker();
+  static const int64_t rated[] = {1, 7, 9, 81}; /* load_db's, rated 4 */
+  for (int ranked = 0; ranked < 2; ranked++) {
+    struct recommend_query q = {.model = f->m, .user = 30, .n = 10,
+                                .ranker = ranked ? rk : NULL};
+    assert_int_equal(recommend_user(f->db, &q, &f->l, &e), 0);
+    int64_t before[10];
+    float before_sc[10];
+    memcpy(before, f->l.movie_ids, sizeof(before));
+    memcpy(before_sc, f->l.scores, sizeof(before_sc));
+    struct recommend_why why[10];
+    assert_int_equal(recommend_explain(f->db, &q, &f->l, why, &e), 0);
+    assert_memory_equal(f->l.movie_ids, before, sizeof(before));
+    assert_memory_equal(f->l.scores, before_sc, sizeof(before_sc));
+    for (int i = 0; i < f->l.k; i++) {
+      const struct recommend_why *w = &why[i];
+      assert_int_equal(w->movie_id, before[i]);
+      assert_true(w->score == before_sc[i]);
+      assert_true(w->retrieval == f->l.retrieval_scores[i]);
+      /* naive: every rated movie the model knows, but the movie itself,
+       * by cosine desc then id asc */
+      int64_t want[4];
+      double want_sim[4];
+      int nw = 0;
+      for (int r = 0; r < 4; r++)
+        if (model_knows_movie(f->m, rated[r]) && rated[r] != w->movie_id) {
+          double sim = naive_cos(f->m, w->movie_id, rated[r]);
+          int j = nw++;
+          while (j > 0 && (want_sim[j - 1] < sim ||
+                           (want_sim[j - 1] == sim && want[j - 1] > rated[r]))) {
+            want[j] = want[j - 1];
+            want_sim[j] = want_sim[j - 1];
+            j--;
+          }
+          want[j] = rated[r];
+          want_sim[j] = sim;
+        }
+      int k = nw < RECOMMEND_EXPLAIN_NEIGHBOURS ? nw
+                                                : RECOMMEND_EXPLAIN_NEIGHBOURS;
+      assert_int_equal(w->n_neighbours, k);
+      for (int j = 0; j < k; j++) {
+        assert_int_equal(w->neighbour_id[j], want[j]);
+        assert_true(fabs(w->neighbour_sim[j] - want_sim[j]) < 1e-5);
+        assert_true(w->neighbour_rating[j] == 4.0f);
+      }
+      assert_int_equal(w->ranked, ranked);
+      if (ranked) {
+        float pred, contrib[RANK_NGROUPS];
+        assert_int_equal(model_rank_explain(rk, 30, w->movie_id, &pred,
+                                            contrib, &e), 0);
+        assert_true(fabsf(w->predicted - f->l.predicted[i]) < 1e-4f);
+        assert_memory_equal(w->contrib, contrib, sizeof(contrib));
+      }
+    }
+  }
+  /* a user without ratings: no neighbours, no error */
+  struct recommend_query q = {.model = f->m, .user = 20, .n = 3};
+  struct recommend_why why[3];
+  assert_int_equal(recommend_user(f->db, &q, &f->l, &e), 0);
+  assert_int_equal(recommend_explain(f->db, &q, &f->l, why, &e), 0);
+  assert_int_equal(why[0].n_neighbours, 0);
+  /* bad input */
+  assert_int_equal(recommend_explain(NULL, &q, &f->l, why, &e), HV_EINVAL);
+  assert_int_equal(recommend_explain(f->db, NULL, &f->l, why, &e), HV_EINVAL);
+  assert_int_equal(recommend_explain(f->db, &q, NULL, why, &e), HV_EINVAL);
+  assert_int_equal(recommend_explain(f->db, &q, &f->l, NULL, &e), HV_EINVAL);
+  /* model_movie_neighbours: bounds and bad arguments */
+  int64_t ids[2];
+  float sims[2];
+  assert_int_equal(model_movie_neighbours(f->m, 3, rated, 4, 0, ids, sims), 0);
+  assert_int_equal(model_movie_neighbours(f->m, 3, rated, 4, 2, ids, sims), 2);
+  assert_int_equal(model_movie_neighbours(f->m, 3, NULL, 0, 2, ids, sims), 0);
+  assert_int_equal(model_movie_neighbours(NULL, 3, rated, 4, 2, ids, sims),
+                   HV_EINVAL);
+  assert_int_equal(model_movie_neighbours(f->m, 3, rated, 4, -1, ids, sims),
+                   HV_EINVAL);
+  assert_int_equal(model_movie_neighbours(f->m, 3, rated, 4, 2, NULL, sims),
+                   HV_EINVAL);
+  assert_int_equal(model_movie_neighbours(f->m, 3, NULL, 4, 2, ids, sims),
+                   HV_EINVAL);
+  model_free(rk);
+}
+
+/* ---- compare_pipelines ---------------------------------------------------- */
+
+enum { CU = NU, CJ = 12, CR = CU * CJ };
+static int64_t c_rid[CR], c_uid[CR], c_mid[CR], c_ts[CR];
+static float c_y[CR];
+
+/* Users 10..80 each rate 12 distinct movies of 1..79 (odd), ratings
+ * 1..5 with structure; no features. */
+static void compare_data(struct hv_dataset *ds)
+{
+  for (int u = 0; u < CU; u++)
+    for (int j = 0; j < CJ; j++) {
+      int i = u * CJ + j;
+      c_rid[i] = i + 1;
+      c_uid[i] = 10 * (u + 1);
+      c_mid[i] = 1 + 2 * ((u * 5 + j * 3) % NM);
+      c_y[i] = (float)(1 + (u + c_mid[i]) % 5);
+      c_ts[i] = i;
+    }
+  memset(ds, 0, sizeof(*ds));
+  ds->ratings = (struct ratings_cols){CR, c_rid, c_uid, c_mid, c_y, c_ts};
+  ds->first_rating_id = 1;
+  ds->last_rating_id = CR;
+}
+
+static struct hv_model *compare_train(const struct hv_dataset *ds, int task,
+                                      uint64_t seed, double split)
+{
+  struct train_config c;
+  if (task == MODEL_TASK_RANKING)
+    train_config_ranking(&c);
+  else
+    train_config_defaults(&c);
+  c.dim = 4;
+  c.hidden = task == MODEL_TASK_RANKING ? 4 : 0;
+  c.epochs = 3;
+  c.batch = 16;
+  c.threads = 1;
+  c.features = 0;
+  c.seed = seed;
+  c.split = split;
+  struct hv_model *m = NULL;
+  struct hv_err e = {0};
+  assert_int_equal(train_run(ds, &c, NULL, NULL, NULL, &m, &e), 0);
+  return m;
+}
+
+/* The naive top 10 of one pipeline (0 retrieval, 1 rank, 2 blend) for
+ * user u without seen[0..n_seen): model_recommend's top K, re-ordered by
+ * selection. */
+static int naive_list(const struct hv_model *ret, const struct hv_model *rk,
+                      int p, int64_t u, const int64_t *seen, size_t n_seen,
+                      int64_t *out)
+{
+  int64_t ids[RECOMMEND_DEFAULT_CANDIDATES];
+  float sc[RECOMMEND_DEFAULT_CANDIDATES], pr[RECOMMEND_DEFAULT_CANDIDATES];
+  struct hv_err e = {0};
+  int got = reference(ret, u, p ? RECOMMEND_DEFAULT_CANDIDATES : 10, seen,
+                      n_seen, ids, sc);
+  if (p == 0) {
+    memcpy(out, ids, (size_t)got * sizeof(int64_t));
+    return got;
+  }
+  assert_int_equal(model_rank_predict(rk, u, ids, (size_t)got, pr, &e), 0);
+  for (int c = 0; c < got; c++)
+    sc[c] = p == 1 ? pr[c] : sc[c] + (float)RECOMMEND_DEFAULT_BLEND * pr[c];
+  int used[RECOMMEND_DEFAULT_CANDIDATES] = {0}, k = got < 10 ? got : 10;
+  for (int j = 0; j < k; j++) {
+    int b = -1;
+    for (int c = 0; c < got; c++)
+      if (!used[c] && (b < 0 || sc[c] > sc[b] ||
+                       (sc[c] == sc[b] && ids[c] < ids[b])))
+        b = c;
+    used[b] = 1;
+    out[j] = ids[b];
+  }
+  return k;
+}
+
+/* The naive comparison: per user, the split rebuilt by hand, nDCG by the
+ * textbook formula; the three pipelines' nDCG, hits, hit sum. */
+static void naive_compare(const struct hv_dataset *ds,
+                          const struct hv_model *ret,
+                          const struct hv_model *rk, double ndcg[3],
+                          size_t hits[3], double hit_sum[3], size_t *users)
+{
+  size_t perm[CR], n_train = model_split_n_train(0.8, CR);
+  int test[CR];
+  rng_numpy_permutation(42, perm, CR);
+  for (size_t i = 0; i < CR; i++)
+    test[perm[i]] = i >= n_train;
+  *users = 0;
+  for (int u = 0; u < CU; u++) {
+    int64_t uid = 10 * (u + 1), seen[CJ];
+    float held[CJ];
+    size_t n_seen = 0, n_held = 0;
+    for (int m = 1; m <= 2 * NM; m += 2) /* ascending movie ids */
+      for (size_t i = 0; i < CR; i++)
+        if (ds->ratings.user_id[i] == uid && ds->ratings.movie_id[i] == m) {
+          if (test[i])
+            held[n_held++] = ds->ratings.rating[i];
+          else
+            seen[n_seen++] = m;
+        }
+    if (!n_held)
+      continue;
+    ++*users;
+    float ideal[CJ];
+    memcpy(ideal, held, sizeof(ideal));
+    for (size_t a = 0; a < n_held; a++) /* descending, by selection */
+      for (size_t b = a + 1; b < n_held; b++)
+        if (ideal[b] > ideal[a]) {
+          float t = ideal[a];
+          ideal[a] = ideal[b];
+          ideal[b] = t;
+        }
+    double idcg = 0.0;
+    for (size_t a = 0; a < n_held && a < 10; a++)
+      idcg += ideal[a] / log2((double)a + 2.0);
+    for (int p = 0; p < 3; p++) {
+      int64_t list[10];
+      int k = naive_list(ret, rk, p, uid, seen, n_seen, list);
+      double dcg = 0.0;
+      for (int j = 0; j < k; j++)
+        for (size_t i = 0; i < CR; i++)
+          if (test[i] && ds->ratings.user_id[i] == uid &&
+              ds->ratings.movie_id[i] == list[j]) {
+            dcg += ds->ratings.rating[i] / log2(j + 2.0);
+            hits[p]++;
+            hit_sum[p] += ds->ratings.rating[i];
+          }
+      ndcg[p] += dcg / idcg;
+    }
+  }
+  for (int p = 0; p < 3; p++)
+    ndcg[p] /= (double)*users;
+}
+
+/* compare_pipelines against the naive computation; the ranker's RMSE is
+ * its run's test RMSE; bad input. */
+static void test_compare(void **state)
+{
+  (void)state;
+  struct hv_dataset ds;
+  compare_data(&ds);
+  struct hv_model *ret = compare_train(&ds, MODEL_TASK_RETRIEVAL, 42, 0.8);
+  struct hv_model *rk = compare_train(&ds, MODEL_TASK_RANKING, 42, 0.8);
+  struct compare_result r;
+  struct hv_err e = {0};
+  assert_int_equal(compare_pipelines(&ds, ret, rk, 0, 0.0, 10, &r, &e), 0);
+  double ndcg[3] = {0}, hit_sum[3] = {0};
+  size_t hits[3] = {0}, users = 0;
+  naive_compare(&ds, ret, rk, ndcg, hits, hit_sum, &users);
+  fprintf(stderr, "compare: nDCG@10 %.4f / %.4f / %.4f, hits %zu / %zu / "
+          "%zu, %zu users\n", r.retrieval.ndcg, r.ranked.ndcg,
+          r.blended.ndcg, r.retrieval.hits, r.ranked.hits, r.blended.hits,
+          r.n_users);
+  assert_int_equal(r.n_users, users);
+  assert_true(users > 3);
+  assert_int_equal(r.n_test, CR - model_split_n_train(0.8, CR));
+  assert_int_equal(r.candidates, RECOMMEND_DEFAULT_CANDIDATES);
+  assert_true(r.blend == RECOMMEND_DEFAULT_BLEND);
+  const struct compare_pipeline *p[3] = {&r.retrieval, &r.ranked, &r.blended};
+  for (int i = 0; i < 3; i++) {
+    assert_true(fabs(p[i]->ndcg - ndcg[i]) < 1e-9);
+    assert_true(p[i]->ndcg > 0.0 && p[i]->ndcg <= 1.0);
+    assert_int_equal(p[i]->hits, hits[i]);
+    if (hits[i])
+      assert_true(fabs(p[i]->hit_rating_mean - hit_sum[i] / hits[i]) < 1e-9);
+    else
+      assert_true(isnan(p[i]->hit_rating_mean));
+  }
+  /* the ranker's numbers on the split are its own run's test numbers */
+  struct rank_metrics rm;
+  assert_int_equal(model_rank_evaluate_split(&ds, rk, MODEL_SPLIT_TEST, &rm,
+                                             &e), 0);
+  assert_true(r.ranker.rmse == rm.rmse && r.ranker.n == r.n_test);
+  /* bad input */
+  struct hv_model *rk7 = compare_train(&ds, MODEL_TASK_RANKING, 7, 0.8);
+  struct hv_model *all = compare_train(&ds, MODEL_TASK_RETRIEVAL, 42, 1.0);
+  struct hv_model *rk_all = compare_train(&ds, MODEL_TASK_RANKING, 42, 1.0);
+  static const struct {
+    int which; /* 0 ok models, 1 ranker seed 7, 2 swapped, 3 split 1 */
+    int k, n;
+    double blend;
+    int rc;
+    const char *msg;
+  } cases[] = {
+      {1, 0, 10, 0.0, HV_EINVAL, "the held-out ratings differ"},
+      {2, 0, 10, 0.0, HV_EINVAL, "cannot retrieve"},
+      {3, 0, 10, 0.0, HV_ENOTFOUND, "nothing is held out"},
+      {0, -1, 10, 0.0, HV_EINVAL, "candidates: -1 is out of range"},
+      {0, RECOMMEND_MAX_CANDIDATES + 1, 10, 0.0, HV_EINVAL, "candidates"},
+      {0, 0, 0, 0.0, HV_EINVAL, "n: 0 is out of range"},
+      {0, 0, 1001, 0.0, HV_EINVAL, "n: 1001 is out of range"},
+      {0, 0, 10, -1.0, HV_EINVAL, "blend"},
+      {0, 0, 10, NAN, HV_EINVAL, "blend"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    const struct hv_model *a = cases[i].which == 2   ? rk
+                               : cases[i].which == 3 ? all
+                                                     : ret;
+    const struct hv_model *b = cases[i].which == 1   ? rk7
+                               : cases[i].which == 2 ? ret
+                               : cases[i].which == 3 ? rk_all
+                                                     : rk;
+    e = (struct hv_err){0};
+    assert_int_equal(compare_pipelines(&ds, a, b, cases[i].k, cases[i].blend,
+                                       cases[i].n, &r, &e),
+                     cases[i].rc);
+    assert_non_null(strstr(e.msg, cases[i].msg));
+  }
+  assert_int_equal(compare_pipelines(NULL, ret, rk, 0, 0, 10, &r, &e),
+                   HV_EINVAL);
+  assert_int_equal(compare_pipelines(&ds, ret, NULL, 0, 0, 10, &r, &e),
+                   HV_EINVAL);
+  assert_int_equal(compare_pipelines(&ds, ret, rk, 0, 0, 10, NULL, &e),
+                   HV_EINVAL);
+  assert_int_equal(compare_pipelines(&ds, ret, ret, 0, 0, 10, &r, &e),
+                   HV_EINVAL);
+  assert_non_null(strstr(e.msg, "not a ranking model"));
+  /* a range that changed size cannot be rebuilt */
+  ds.ratings.n = CR - 1;
+  assert_int_equal(compare_pipelines(&ds, ret, rk, 0, 0, 10, &r, &e),
+                   HV_EINVAL);
+  assert_non_null(strstr(e.msg, "cannot be rebuilt"));
+  assert_int_equal(model_rank_evaluate_split(&ds, rk, MODEL_SPLIT_TEST, &rm,
+                                             &e), HV_EINVAL);
+  ds.ratings.n = CR;
+  assert_int_equal(model_rank_evaluate_split(&ds, rk, 3, &rm, &e),
+                   HV_EINVAL);
+  assert_int_equal(model_rank_evaluate_split(&ds, ret, 0, &rm, &e),
+                   HV_EINVAL);
+  assert_int_equal(model_rank_evaluate_split(&ds, rk_all, MODEL_SPLIT_TEST,
+                                             &rm, &e), HV_ENOTFOUND);
+  model_free(rk7);
+  model_free(all);
+  model_free(rk_all);
+  model_free(ret);
   model_free(rk);
 }
 
@@ -445,6 +944,9 @@ int main(void)
       cmocka_unit_test(test_same_as_model),
       cmocka_unit_test(test_exclude_rated),
       cmocka_unit_test(test_retrieve_then_rank),
+      cmocka_unit_test(test_compare),
+      cmocka_unit_test(test_ranked_memo),
+      cmocka_unit_test(test_explain),
       cmocka_unit_test(test_bad_input),
       cmocka_unit_test(test_db_failure),
       cmocka_unit_test(test_list_alloc),

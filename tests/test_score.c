@@ -337,9 +337,11 @@ static void expect_same(const struct hv_model *m, struct hv_topcache *c,
                         int64_t uid, int n, const int64_t *ex, size_t n_ex,
                         float *scratch)
 {
-  int64_t a[80], b[80];
-  float sa[80], sb[80];
+  /* n up to the deepest memo, MODEL_TOPCACHE_MAX_K */
+  static int64_t a[MODEL_TOPCACHE_MAX_K], b[MODEL_TOPCACHE_MAX_K];
+  static float sa[MODEL_TOPCACHE_MAX_K], sb[MODEL_TOPCACHE_MAX_K];
   struct hv_err e = {0};
+  assert_true(n <= MODEL_TOPCACHE_MAX_K);
   int ga = model_recommend(m, uid, n, ex, n_ex, a, sa, scratch, &e);
   int gb = model_recommend_cached(m, c, uid, n, ex, n_ex, b, sb, scratch, &e);
   assert_int_equal(ga, gb);
@@ -396,15 +398,74 @@ static void test_topcache(void **state)
   assert_null(model_topcache_new(m, 0));
   assert_null(model_topcache_new(m, MODEL_TOPCACHE_MAX_K + 1));
   assert_null(model_topcache_new(NULL, 5));
+  /* the deepest memo on a catalogue it cannot fill (300 movies): entries
+   * hold what there is */
   struct hv_topcache *big = model_topcache_new(m, MODEL_TOPCACHE_MAX_K);
   assert_non_null(big);
-  expect_same(m, big, model_user_id(m, 9), MODEL_TOPCACHE_MAX_K, NULL, 0,
-              scratch);
+  for (int pass = 0; pass < 2; pass++) {
+    expect_same(m, big, model_user_id(m, 9), MODEL_TOPCACHE_MAX_K, NULL, 0,
+                scratch);
+    expect_same(m, big, model_user_id(m, 9), 300, NULL, 0, scratch);
+    expect_same(m, big, model_user_id(m, 9), 7, NULL, 0, scratch);
+  }
+  assert_int_equal(model_topcache_users(big), 1);
   model_topcache_free(big);
+  free(scratch);
+  model_free(m);
+  /* a memo as deep as retrieve-then-rank's candidates (100 of 1500
+   * movies; and the deepest, full): misses fill, hits copy, n at and
+   * around k */
+  m = fx_model(8, 30, 1500, 1, 6);
+  scratch = malloc(model_scratch_size(m) * sizeof(float));
+  static const int ks[] = {100, MODEL_TOPCACHE_MAX_K};
+  for (size_t i = 0; i < sizeof(ks) / sizeof(ks[0]); i++) {
+    struct hv_topcache *deep = model_topcache_new(m, ks[i]);
+    assert_non_null(deep);
+    const int dn[] = {1, 10, ks[i] - 1, ks[i], ks[i] + 1};
+    for (int pass = 0; pass < 2; pass++)
+      for (size_t u = 0; u < model_n_users(m); u += 3)
+        for (size_t j = 0; j < sizeof(dn) / sizeof(dn[0]); j++)
+          if (dn[j] <= MODEL_TOPCACHE_MAX_K)
+            expect_same(m, deep, model_user_id(m, u), dn[j], NULL, 0,
+                        scratch);
+    assert_int_equal(model_topcache_users(deep),
+                     (model_n_users(m) + 2) / 3);
+    model_topcache_free(deep);
+  }
   model_topcache_free(c);
   model_topcache_free(NULL);
   assert_int_equal(model_topcache_users(NULL), 0);
   free(scratch);
+  model_free(m);
+}
+
+/* The per-user record memo: a record stored once and read back; a second
+ * store, an unknown user and bad arguments are refused. */
+static void test_usermemo(void **state)
+{
+  (void)state;
+  struct hv_model *m = fx_model(8, 20, 30, 1, 3);
+  struct hv_usermemo *c = model_usermemo_new(m, 24);
+  assert_non_null(c);
+  int64_t u = model_user_id(m, 4), v = model_user_id(m, 5);
+  char rec[24] = "twenty-three bytes+NUL", other[24] = "another record";
+  assert_null(model_usermemo_get(c, u));
+  assert_int_equal(model_usermemo_put(c, u, rec), 1);
+  assert_int_equal(model_usermemo_put(c, u, other), 0); /* stored once */
+  assert_memory_equal(model_usermemo_get(c, u), rec, 24);
+  assert_null(model_usermemo_get(c, v));
+  assert_int_equal(model_usermemo_users(c), 1);
+  assert_int_equal(model_usermemo_put(c, 999999, rec), 0);
+  assert_null(model_usermemo_get(c, 999999));
+  assert_int_equal(model_usermemo_put(c, v, NULL), 0);
+  assert_int_equal(model_usermemo_put(NULL, v, rec), 0);
+  assert_null(model_usermemo_get(NULL, v));
+  assert_int_equal(model_usermemo_users(NULL), 0);
+  assert_null(model_usermemo_new(NULL, 24));
+  assert_null(model_usermemo_new(m, 0));
+  assert_null(model_usermemo_new(m, (1u << 20) + 1));
+  model_usermemo_free(c);
+  model_usermemo_free(NULL);
   model_free(m);
 }
 
@@ -468,6 +529,7 @@ int main(void)
       cmocka_unit_test(test_recommend_large),
       cmocka_unit_test(test_topcache),
       cmocka_unit_test(test_topcache_threads),
+      cmocka_unit_test(test_usermemo),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,6 +42,7 @@
 #include "recommend/recommend.h"
 #include "serve/http/server.h"
 #include "store/catalog.h"
+#include "store/ratings.h"
 #include "store/db.h"
 #include "store/loader.h"
 #include "store/stats.h"
@@ -1095,9 +1096,10 @@ static int register_named(const char *name, const char *path)
 }
 
 /* The titles (JSON strings) of recommend_user's answer for user 1, n 5,
- * retrieval m1 with ranker r (or none) as the server's body would hold. */
+ * retrieval m1 with ranker r (or none) in order (RECOMMEND_ORDER_*) as the
+ * server's body would hold. */
 static void expected_titles(const char *m_path, const char *r_path,
-                            json_t *out)
+                            int order, json_t *out)
 {
   struct hv_db *db = NULL;
   struct hv_model *m = NULL, *r = NULL;
@@ -1108,7 +1110,8 @@ static void expected_titles(const char *m_path, const char *r_path,
   if (r_path)
     assert_int_equal(model_load(r_path, &r, &e), 0);
   assert_int_equal(recommend_list_alloc(&l, m, 5, &e), 0);
-  struct recommend_query q = {.model = m, .user = 1, .n = 5, .ranker = r};
+  struct recommend_query q = {.model = m, .user = 1, .n = 5, .ranker = r,
+                              .order = order};
   assert_int_equal(recommend_user(db, &q, &l, &e), 0);
   for (int i = 0; i < l.k; i++) {
     char t[512];
@@ -1122,11 +1125,66 @@ static void expected_titles(const char *m_path, const char *r_path,
   db_close(db);
 }
 
+/* GET /movies/recommend/1/5?explain=true + extra: the list equals want,
+ * one explanation a title, each neighbour a movie user 1 rated (in the
+ * database) with that rating, nearest first; contributions iff ranked. */
+static void check_explain(struct srv *v, const char *extra, json_t *want,
+                          int ranked)
+{
+  struct res r;
+  char path[128];
+  snprintf(path, sizeof(path), "/movies/recommend/1/5?explain=true%s", extra);
+  assert_int_equal(get(v, path, &r), 200);
+  json_t *j = parse(&r);
+  assert_true(json_equal(json_object_get(j, "message"), want));
+  json_t *ex = json_object_get(j, "explanations");
+  assert_int_equal(json_array_size(ex), json_array_size(want));
+  struct hv_db *db = NULL;
+  struct hv_err e = {0};
+  assert_int_equal(db_open(g_db, &db, &e), 0);
+  int64_t *rated = NULL;
+  size_t n_rated = 0;
+  assert_int_equal(ratings_user_movies(db, 1, &rated, &n_rated, &e), 0);
+  size_t named = 0;
+  for (size_t i = 0; i < json_array_size(ex); i++) {
+    json_t *w = json_array_get(ex, i);
+    assert_true(json_equal(json_object_get(w, "title"),
+                           json_array_get(want, i)));
+    assert_true(json_is_number(json_object_get(w, "retrieval_score")));
+    json_t *nb = json_object_get(w, "neighbours");
+    double last = 2.0;
+    for (size_t k = 0; k < json_array_size(nb); k++, named++) {
+      json_t *o = json_array_get(nb, k);
+      int64_t mid = json_integer_value(json_object_get(o, "movie_id"));
+      int found = 0;
+      for (size_t q = 0; q < n_rated; q++)
+        found |= rated[q] == mid;
+      assert_true(found);
+      double sim = json_number_value(json_object_get(o, "similarity"));
+      assert_true(sim <= last + 1e-9);
+      last = sim;
+      assert_true(json_number_value(json_object_get(o, "rating")) >= 0.5);
+    }
+    assert_int_equal(json_object_get(w, "ranker_contributions") != NULL,
+                     ranked);
+    assert_int_equal(json_object_get(w, "predicted_rating") != NULL, ranked);
+  }
+  assert_true(named > 0);
+  assert_string_equal(json_string_value(json_object_get(j, "stage")),
+                      ranked ? "blend" : "retrieval");
+  free(rated);
+  db_close(db);
+  json_decref(j);
+}
+
 /* Retrieve, then rank (issue 14): without a ranker registered the answer
  * is retrieval's; once harvest_ranker has a Production version the
- * answer is recommend_user's with that ranker and X-Model-Version names
- * both; ?stage=retrieval answers retrieval only; the ranker hot-swaps on
- * its own; bad stage and candidates are refused. */
+ * answer is recommend_user's with that ranker in the blend order (the
+ * default stage) and X-Model-Version names both; ?stage=retrieval answers
+ * retrieval only, ?stage=ranking the predicted rating's order; the ranker
+ * hot-swaps on its own; a server started with --stage retrieval answers
+ * retrieval unless asked; bad stage, candidates and settings are
+ * refused. */
 static void test_retrieve_then_rank(void **state)
 {
   struct srv v;
@@ -1138,9 +1196,12 @@ static void test_retrieve_then_rank(void **state)
   snprintf(want, sizeof(want), "harvest_recommender/%d", v1);
   wait_version(&v, want);
   json_t *ret = json_array(), *ranked = json_array(), *ranked2 = json_array();
-  expected_titles(g_m1, NULL, ret);
-  expected_titles(g_m1, g_r1, ranked);
-  expected_titles(g_m1, g_r2, ranked2);
+  json_t *byrank = json_array();
+  expected_titles(g_m1, NULL, 0, ret);
+  expected_titles(g_m1, g_r1, RECOMMEND_ORDER_BLEND, ranked);
+  expected_titles(g_m1, g_r2, RECOMMEND_ORDER_BLEND, ranked2);
+  expected_titles(g_m1, g_r1, RECOMMEND_ORDER_RANK, byrank);
+  assert_false(json_equal(ranked, byrank)); /* the test can tell them */
   assert_int_equal(get(&v, "/movies/recommend/1/5", &r), 200);
   json_t *j = parse(&r);
   assert_true(json_equal(json_object_get(j, "message"), ret));
@@ -1161,8 +1222,22 @@ static void test_retrieve_then_rank(void **state)
   j = parse(&r);
   assert_true(json_equal(json_object_get(j, "message"), ret));
   json_decref(j);
+  assert_int_equal(get(&v, "/movies/recommend/1/5?stage=ranking", &r), 200);
+  j = parse(&r);
+  assert_true(json_equal(json_object_get(j, "message"), byrank));
+  json_decref(j);
+  assert_int_equal(get(&v, "/movies/recommend/1/5?stage=blend", &r), 200);
+  j = parse(&r);
+  assert_true(json_equal(json_object_get(j, "message"), ranked));
+  json_decref(j);
   assert_int_equal(get(&v, "/movies/recommend/1/5?stage=ranking&candidates=50",
                        &r), 200);
+  assert_int_equal(get(&v, "/movies/recommend/batch/5?users=1&users=2"
+                           "&stage=ranking", &r), 200);
+  j = parse(&r);
+  assert_true(json_equal(json_object_get(json_array_get(j, 0), "movies"),
+                         byrank));
+  json_decref(j);
   assert_int_equal(get(&v, "/movies/recommend/batch/5?users=1&users=2", &r),
                    200);
   j = parse(&r);
@@ -1184,6 +1259,19 @@ static void test_retrieve_then_rank(void **state)
   assert_int_equal(get(&v, "/movies/recommend/1/5", &r), 200);
   assert_non_null(header(&r, "X-Model-Version", hv, sizeof(hv)));
   assert_string_equal(hv, want);
+  /* explain=true: the same list, explanations of it (neighbours rated by
+   * user 1, contributions when ranked); bad values 422 */
+  check_explain(&v, "", ranked2, 1);
+  check_explain(&v, "&stage=retrieval", ret, 0);
+  get(&v, "/movies/recommend/1/5?explain=yes", &r);
+  expect_error(&r, 422, "explain");
+  get(&v, "/movies/recommend/1/5?explain=", &r);
+  expect_error(&r, 422, "explain");
+  assert_int_equal(get(&v, "/movies/recommend/1/5?explain=false", &r), 200);
+  j = parse(&r);
+  assert_true(json_equal(json_object_get(j, "message"), ranked2));
+  assert_null(json_object_get(j, "explanations"));
+  json_decref(j);
   /* bad input */
   get(&v, "/movies/recommend/1/5?stage=sorting", &r);
   expect_error(&r, 422, "stage");
@@ -1191,10 +1279,58 @@ static void test_retrieve_then_rank(void **state)
   expect_error(&r, 422, "candidates");
   get(&v, "/movies/recommend/1/5?candidates=100000", &r);
   expect_error(&r, 422, "candidates");
+  get(&v, "/movies/recommend/1/5?stage=", &r);
+  expect_error(&r, 422, "stage");
+  get(&v, "/movies/recommend/batch/5?users=1&stage=ranked", &r);
+  expect_error(&r, 422, "stage");
+  stop(&v);
+  /* --stage retrieval: retrieval unless a request asks for the ranker */
+  int r3 = register_named("harvest_ranker", g_r2);
+  c = base_config(NULL);
+  c.stage = RECOMMEND_STAGE_RETRIEVAL;
+  start(&v, &c);
+  snprintf(want, sizeof(want), "harvest_recommender/%d", v1);
+  wait_version(&v, want);
+  snprintf(want, sizeof(want), "harvest_recommender/%d, harvest_ranker/%d",
+           v1, r3);
+  assert_int_equal(get(&v, "/movies/recommend/1/5", &r), 200);
+  j = parse(&r);
+  assert_true(json_equal(json_object_get(j, "message"), ret));
+  json_decref(j);
+  assert_int_equal(get(&v, "/movies/recommend/1/5?stage=blend", &r), 200);
+  assert_non_null(header(&r, "X-Model-Version", hv, sizeof(hv)));
+  assert_string_equal(hv, want);
+  j = parse(&r);
+  assert_true(json_equal(json_object_get(j, "message"), ranked2));
+  json_decref(j);
+  stop(&v);
+  /* the later tests expect no servable ranker, as before */
+  register_named("harvest_ranker", g_m2);
+  /* bad settings through the API */
+  struct serve *s = NULL;
+  struct hv_err e = {0};
+  static const struct {
+    int stage;
+    double blend;
+    int candidates;
+    const char *msg;
+  } bad[] = {{3, 0, 0, "--stage"},      {-1, 0, 0, "--stage"},
+             {0, -1, 0, "--blend"},     {0, NAN, 0, "--blend"},
+             {0, 1e9, 0, "--blend"},    {0, 0, -1, "--candidates"},
+             {0, 0, RECOMMEND_MAX_CANDIDATES + 1, "--candidates"}};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    c = base_config(NULL);
+    c.stage = bad[i].stage;
+    c.blend = bad[i].blend;
+    c.candidates = bad[i].candidates;
+    assert_int_equal(serve_start(&c, &s, &e), HV_EUSAGE);
+    assert_non_null(strstr(e.msg, bad[i].msg));
+    assert_null(s);
+  }
   json_decref(ret);
   json_decref(ranked);
   json_decref(ranked2);
-  stop(&v);
+  json_decref(byrank);
 }
 
 static void copy_file(const char *from, const char *to)
@@ -1262,7 +1398,7 @@ static void serve_index_case(const char *served, int mode, double floor_,
   }
   struct res r;
   json_t *exp = json_array();
-  expected_titles(served, NULL, exp);
+  expected_titles(served, NULL, 0, exp);
   assert_int_equal(get(&v, "/movies/recommend/1/5?stage=retrieval", &r), 200);
   json_t *j = parse(&r);
   assert_true(json_equal(json_object_get(j, "message"), exp));
@@ -1979,15 +2115,18 @@ static void test_cli_sigterm(void **state)
            "'%s' --home '%s' serve --tls-cert x.pem 2>/dev/null", tu_bin(),
            g_home);
   assert_int_equal(tu_run(cmd, NULL, 0), 2);
-  static const char *const bad[] = {"--cache-n 65", "--cache-n -1",
-                                    "--cache-n x", "--slice-us 100001",
-                                    "--slice-us -5", "--slice-us 1.5"};
+  static const char *const bad[] = {
+      "--cache-n 1025", "--cache-n -1",     "--cache-n x",
+      "--slice-us 100001", "--slice-us -5", "--slice-us 1.5",
+      "--stage best",   "--blend 0",        "--blend x",
+      "--blend 101",    "--candidates 0",   "--candidates 1001"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-    char out[512] = "";
+    char out[512] = "", flag[32];
     snprintf(cmd, sizeof(cmd), "'%s' --home '%s' serve %s 2>&1", tu_bin(),
              g_home, bad[i]);
     assert_int_equal(tu_run(cmd, out, sizeof(out)), 2);
-    assert_non_null(strstr(out, bad[i][2] == 'c' ? "--cache-n" : "--slice-us"));
+    snprintf(flag, sizeof(flag), "%.*s", (int)strcspn(bad[i], " "), bad[i]);
+    assert_non_null(strstr(out, flag));
   }
 }
 

@@ -740,6 +740,9 @@ static void test_data_and_user_pages(void **state)
   EXPECT_HAS(&r, "<h1>User 5</h1>");
   EXPECT_HAS(&r, "Current recommendations");
   assert_int_equal(count(r.body, "<li>"), 10);
+  /* each explained: the movies they rated nearest to it */
+  assert_int_equal(count(r.body, "<div class=\"why muted\">near movies they "
+                                 "rated: "), 10);
   EXPECT_HAS(&r, "<table class=\"data sortable ratings\">");
   res_free(&r);
   assert_int_equal(get("/ui/users?id=5", &r), 200);

@@ -2,13 +2,17 @@
  * cmd_evaluate.c - `harvest evaluate`: metrics of a model (a model URI or
  * a file, resolved by track/uri.h) on a slice of the home's ratings.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "cli/cli.h"
 #include "model/eval.h"
 #include "model/model.h"
+#include "recommend/compare.h"
+#include "recommend/recommend.h"
 #include "store/db.h"
+#include "track/runs.h"
 #include "track/uri.h"
 #include "train/dataset.h"
 #include "train/eval_metrics.h"
@@ -43,7 +47,24 @@ static const char eval_more[] =
     "all exclude nothing (in-sample). With --run the default is --split\n"
     "test; a model trained with --split 1 has no test split. A retrain's\n"
     "model (replay ratings) or a range whose ratings changed cannot be\n"
-    "rebuilt: use --ratings.\n";
+    "rebuilt: use --ratings.\n"
+    "\n"
+    "--ranker URI compares the two recommend pipelines on the retrieval\n"
+    "model's test split (the ranker must be trained on the same range,\n"
+    "--split and --seed): for every user with held-out ratings, the top\n"
+    "10 of retrieval only, of retrieval's top --candidates K (default\n"
+    "100) ordered by the ranker's predicted rating, and of the same K\n"
+    "ordered by the blend retrieval score + W x predicted rating (--blend\n"
+    "W, default " CLI_XSTR(RECOMMEND_DEFAULT_BLEND) "), all without the "
+    "user's train-split movies, through the\n"
+    "code the server answers with; nDCG@10 with the\n"
+    "held-out rating as graded relevance (gain = rating, log2 discount,\n"
+    "ideal = the user's 10 best held-out ratings), the hits (held-out\n"
+    "movies listed) and their mean held-out rating, and the ranker's RMSE\n"
+    "and MAE on the split, side by side; the better nDCG@10 is the\n"
+    "pipeline to serve by default (harvest serve --stage). --log also\n"
+    "logs them as metrics of the retrieval model's run (compare_*).\n"
+    "A ranking model as --model prints its RMSE and MAE per segment.\n";
 
 static void print_metrics(const struct eval_metrics *m)
 {
@@ -62,6 +83,96 @@ static void print_metrics(const struct eval_metrics *m)
     printf("%-16s %8zu %7zu %8.4f %8.4f %10.4f %8.4f\n", g->name, g->n_pairs,
            g->n_users, g->top_10, g->top_100, g->recall_at_10, g->ndcg_at_10);
   }
+}
+
+static void print_rank(const struct rank_metrics *m)
+{
+  printf("rmse  %.4f\nmae   %.4f\npairs %zu\nrmse_segment_gap %.4f\n\n"
+         "%-16s %8s %8s %8s\n", m->rmse, m->mae, m->n, m->seg_rmse_gap,
+         "segment", "pairs", "rmse", "mae");
+  for (int s = 0; s < EVAL_MAX_SEG; s++) {
+    char name[24];
+    eval_segment_name(s, name, sizeof(name));
+    if (m->seg_n[s] && name[0])
+      printf("%-16s %8zu %8.4f %8.4f\n", name, m->seg_n[s], m->seg_rmse[s],
+             m->seg_mae[s]);
+  }
+}
+
+/* The pipeline (harvest serve --stage) with the best nDCG@10; ties go to
+ * the simpler one. */
+static const char *better(const struct compare_result *c)
+{
+  double r = c->retrieval.ndcg, k = c->ranked.ndcg, b = c->blended.ndcg;
+  return b > r && b > k ? "blend" : k > r ? "ranking" : "retrieval";
+}
+
+static void print_compare(const struct compare_result *c)
+{
+  printf("\npipelines on the test split (%zu held-out ratings, %zu users, "
+         "top %d)\n%-28s %10s %8s %14s\n", c->n_test, c->n_users, c->n,
+         "pipeline", "ndcg@10", "hits", "mean rating");
+  const struct compare_pipeline *p[3] = {&c->retrieval, &c->ranked,
+                                         &c->blended};
+  for (int i = 0; i < 3; i++) {
+    char name[64];
+    if (i == 0)
+      snprintf(name, sizeof(name), "retrieval only");
+    else if (i == 1)
+      snprintf(name, sizeof(name), "retrieve %d, rank", c->candidates);
+    else
+      snprintf(name, sizeof(name), "retrieve %d, blend %g", c->candidates,
+               c->blend);
+    printf("%-28s %10.4f %8zu %14.3f\n", name, p[i]->ndcg, p[i]->hits,
+           p[i]->hit_rating_mean);
+  }
+  printf("ranker on the split: rmse %.4f  mae %.4f\n"
+         "better by nDCG@10: %s (harvest serve --stage %s)\n",
+         c->ranker.rmse, c->ranker.mae, better(c), better(c));
+}
+
+/* The comparison's numbers as metrics (the --json keys, --log names). */
+static size_t compare_metrics(const struct compare_result *c,
+                              struct tracking_metric *m)
+{
+  const struct {
+    const char *key;
+    double v;
+  } t[] = {
+      {"compare_ndcg_at_10_retrieval", c->retrieval.ndcg},
+      {"compare_ndcg_at_10_ranked", c->ranked.ndcg},
+      {"compare_ndcg_at_10_blend", c->blended.ndcg},
+      {"compare_hits_retrieval", (double)c->retrieval.hits},
+      {"compare_hits_ranked", (double)c->ranked.hits},
+      {"compare_hits_blend", (double)c->blended.hits},
+      {"compare_hit_rating_mean_retrieval", c->retrieval.hit_rating_mean},
+      {"compare_hit_rating_mean_ranked", c->ranked.hit_rating_mean},
+      {"compare_hit_rating_mean_blend", c->blended.hit_rating_mean},
+      {"compare_ranker_rmse", c->ranker.rmse},
+      {"compare_ranker_mae", c->ranker.mae},
+  };
+  size_t n = sizeof(t) / sizeof(t[0]);
+  for (size_t i = 0; i < n; i++)
+    m[i] = (struct tracking_metric){.key = t[i].key, .value = t[i].v};
+  return n;
+}
+
+static json_t *compare_json(const struct compare_result *c)
+{
+  struct tracking_metric m[16];
+  size_t n = compare_metrics(c, m);
+  json_t *j = json_pack("{s:i, s:i, s:f, s:I, s:I, s:I, s:s, s:o}", "n",
+                        c->n, "candidates", c->candidates, "blend", c->blend,
+                        "n_users",
+                        (json_int_t)c->n_users, "n_unknown_users",
+                        (json_int_t)c->n_unknown_users, "n_test",
+                        (json_int_t)c->n_test, "better", better(c),
+                        "ranker", rank_metrics_to_json(&c->ranker));
+  for (size_t i = 0; j && i < n; i++)
+    json_object_set_new(j, m[i].key, isfinite(m[i].value)
+                                         ? json_real(m[i].value)
+                                         : json_null());
+  return j;
 }
 
 static const char *const split_names[] = {"test", "train", "all", NULL};
@@ -87,73 +198,195 @@ static int pick_model(const char *model_path, const char *run_id, int split,
   return 0;
 }
 
-int cmd_evaluate(struct cli_ctx *ctx, int argc, char **argv)
+/* The retrieval model's comparison with ranker on its test split. */
+static int run_compare(struct hv_db *db, const struct hv_model *m,
+                       const struct hv_model *ranker, int candidates,
+                       double blend, struct compare_result *out,
+                       struct hv_err *err)
 {
-  const char *model_path = NULL, *run_id = NULL;
-  int64_t range[2] = {0, INT64_MAX};
-  int split = -1, ranged = 0;
-  struct hv_err err = {0};
+  struct train_config c;
+  struct hv_dataset ds;
+  model_config(m, &c);
+  c.extra_rating_ids = NULL;
+  c.n_extra_rating_ids = 0;
+  int rc = dataset_load_train(db, &c, &ds, err);
+  if (!rc)
+    rc = compare_pipelines(&ds, m, ranker, candidates, blend,
+                           COMPARE_DEFAULT_N, out, err);
+  dataset_free(&ds);
+  return rc;
+}
+
+/* Log the comparison as metrics of run_id (--log). */
+static int log_compare(struct hv_db *db, const char *run_id,
+                       const struct compare_result *c, struct hv_err *err)
+{
+  if (!run_id[0])
+    return hv_err_set(err, HV_EINVAL, "--log: the model has no run (a file "
+                      "path); give models:/... or --run");
+  struct tracking_metric m[16];
+  size_t n = compare_metrics(c, m);
+  return runs_log_metrics_batch(db, run_id, m, n, err);
+}
+
+/* A ranking model's own metrics (a ranking model as --model). */
+static int eval_ranker(struct hv_db *db, const struct hv_model *m, int which,
+                       int64_t first, int64_t last, struct rank_metrics *out,
+                       struct hv_err *err)
+{
+  struct train_config c;
+  struct hv_dataset ds;
+  model_config(m, &c);
+  c.extra_rating_ids = NULL;
+  c.n_extra_rating_ids = 0;
+  int rc = which >= 0 ? dataset_load_train(db, &c, &ds, err)
+                      : dataset_load_eval(db, m, first, last, &ds, err);
+  if (!rc)
+    rc = which >= 0 ? model_rank_evaluate_split(&ds, m, which, out, err)
+                    : model_rank_evaluate(&ds, m, out, err);
+  dataset_free(&ds);
+  return rc;
+}
+
+struct eval_args {
+  const char *model, *run, *ranker;
+  int64_t range[2];
+  int split, ranged, candidates, log;
+  double blend;
+};
+
+static int parse(struct cli_ctx *ctx, int argc, char **argv,
+                 struct eval_args *a)
+{
   const struct cli_opt opts[] = {
       {CLI_OPT(CLI_STR, "model", 0, "URI", "the model (see above)",
-               &model_path)},
+               &a->model)},
       {CLI_OPT(CLI_STR, "run", 0, "RUN_ID",
-               "the model of this run (runs:/RUN_ID)", &run_id)},
+               "the model of this run (runs:/RUN_ID)", &a->run)},
       {CLI_OPT(CLI_CHOICE, "split", 0, "test|train|all",
                "a split of the model's own training range (see below; "
-               "default with --run: test)", &split),
+               "default with --run: test)", &a->split),
        .choices = split_names},
       {CLI_OPT(CLI_RANGE, "ratings", 0, "FIRST:LAST",
-               "the slice of rating ids (default all)", range),
-       .seen = &ranged},
+               "the slice of rating ids (default all)", a->range),
+       .seen = &a->ranged},
+      {CLI_OPT(CLI_STR, "ranker", 0, "URI",
+               "compare retrieval only with retrieve-then-rank by this "
+               "ranking model on the test split (see below)", &a->ranker)},
+      {CLI_OPT(CLI_INT, "candidates", 0, "K",
+               "with --ranker: movies retrieval proposes (100)",
+               &a->candidates), .lo = 1, .hi = RECOMMEND_MAX_CANDIDATES},
+      {CLI_OPT(CLI_DBL, "blend", 0, "W",
+               "with --ranker: the blend's weight of the predicted rating "
+               "(" CLI_XSTR(RECOMMEND_DEFAULT_BLEND) ")", &a->blend),
+       .flo = 1e-6, .fhi = RECOMMEND_MAX_BLEND},
+      {CLI_OPT(CLI_TRUE, "log", 0, NULL,
+               "with --ranker: log the comparison as metrics of the "
+               "model's run", &a->log)},
       CLI_OPTS_END};
   const struct cli_spec spec = {
       .cmd = "evaluate",
-      .usage = "(--model URI | --run RUN_ID) [--split S | --ratings F:L]",
+      .usage = "(--model URI | --run RUN_ID) [--split S | --ratings F:L] "
+               "[--ranker URI]",
       .about = eval_about,
       .more = eval_more,
       .opts = opts,
   };
   int rc = cli_parse(ctx, &spec, argc, argv);
   if (rc)
+    return rc; /* CLI_HELP too: the caller stops */
+  if (a->ranker && (a->ranged || a->split > MODEL_SPLIT_TEST)) {
+    fprintf(stderr, "harvest evaluate: --ranker compares on the test split "
+                    "only (no --ratings, --split train or all)\n");
+    return HV_EUSAGE;
+  }
+  if (!a->ranker && (a->candidates || a->log || a->blend > 0.0)) {
+    fprintf(stderr, "harvest evaluate: --candidates, --blend and --log need "
+                    "--ranker URI\n");
+    return HV_EUSAGE;
+  }
+  return 0;
+}
+
+static void print_json(const char *uri, int which,
+                       const struct uri_target *t, json_t *j)
+{
+  if (j) {
+    json_object_set_new(j, "model", json_string(uri));
+    json_object_set_new(j, "split", which >= 0
+                                        ? json_string(split_names[which])
+                                        : json_null());
+    if (t->run_id[0])
+      json_object_set_new(j, "model_run_id", json_string(t->run_id));
+    if (t->version)
+      json_object_set_new(j, "model_version", json_integer(t->version));
+  }
+  cli_print_json(j);
+}
+
+/* Load the model of uri (and its target into *t). */
+static int load(const struct cli_ctx *ctx, struct hv_db *db, const char *uri,
+                struct uri_target *t, struct hv_model **m, struct hv_err *err)
+{
+  int rc = uri_resolve_ex(ctx->home, db, uri, t, err);
+  return rc ? rc : model_load(t->path, m, err);
+}
+
+int cmd_evaluate(struct cli_ctx *ctx, int argc, char **argv)
+{
+  struct eval_args a = {.range = {0, INT64_MAX}, .split = -1};
+  struct hv_err err = {0};
+  int rc = parse(ctx, argc, argv, &a);
+  if (rc)
     return cli_parse_rc(rc);
   char uri[128];
   int which;
-  if (pick_model(model_path, run_id, split, ranged, uri, sizeof(uri),
+  if (pick_model(a.model, a.run, a.split, a.ranged, uri, sizeof(uri),
                  &which))
     return HV_EUSAGE;
-  model_path = uri;
-  int64_t first = range[0], last = range[1];
+  if (a.ranker)
+    which = MODEL_SPLIT_TEST;
   struct hv_db *db = NULL;
-  struct hv_model *m = NULL;
+  struct hv_model *m = NULL, *rk = NULL;
   struct eval_metrics met;
-  static struct uri_target t; /* large; one per process */
+  struct rank_metrics rmet;
+  struct compare_result cmp;
+  static struct uri_target t, tr; /* large; one per process */
   rc = cli_open_home(ctx, &db, &err);
   if (!rc)
-    rc = uri_resolve_ex(ctx->home, db, model_path, &t, &err);
-  if (!rc)
-    rc = model_load(t.path, &m, &err);
-  if (!rc)
+    rc = load(ctx, db, uri, &t, &m, &err);
+  if (!rc && a.ranker)
+    rc = load(ctx, db, a.ranker, &tr, &rk, &err);
+  int ranking = !rc && model_task(m) == MODEL_TASK_RANKING;
+  if (ranking && a.ranker)
+    rc = hv_err_set(&err, HV_EINVAL, "--model: a ranking model cannot "
+                    "retrieve; give the retrieval model and --ranker");
+  else if (ranking)
+    rc = eval_ranker(db, m, which, a.range[0], a.range[1], &rmet, &err);
+  else if (!rc)
     rc = which >= 0 ? dataset_evaluate_split(db, m, which, &met, &err)
-                    : dataset_evaluate(db, m, first, last, &met, &err);
-  if (!rc) {
-    if (ctx->json) {
-      json_t *j = eval_metrics_to_json(&met);
-      if (j) {
-        json_object_set_new(j, "model", json_string(model_path));
-        json_object_set_new(j, "split", which >= 0
-                                            ? json_string(split_names[which])
-                                            : json_null());
-        if (t.run_id[0])
-          json_object_set_new(j, "model_run_id", json_string(t.run_id));
-        if (t.version)
-          json_object_set_new(j, "model_version", json_integer(t.version));
-      }
-      cli_print_json(j);
-    } else {
+                    : dataset_evaluate(db, m, a.range[0], a.range[1], &met,
+                                       &err);
+  if (!rc && rk)
+    rc = run_compare(db, m, rk, a.candidates, a.blend, &cmp, &err);
+  if (!rc && a.log)
+    rc = log_compare(db, t.run_id, &cmp, &err);
+  if (!rc && ctx->json) {
+    json_t *j = ranking ? rank_metrics_to_json(&rmet)
+                        : eval_metrics_to_json(&met);
+    if (j && rk)
+      json_object_set_new(j, "pipelines", compare_json(&cmp));
+    print_json(uri, which, &t, j);
+  } else if (!rc) {
+    if (ranking)
+      print_rank(&rmet);
+    else
       print_metrics(&met);
-    }
+    if (rk)
+      print_compare(&cmp);
   }
   model_free(m);
+  model_free(rk);
   db_close(db);
   return rc ? cli_report(&err) : 0;
 }

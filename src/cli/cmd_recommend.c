@@ -28,8 +28,19 @@ static const char rec_about[] =
     "Movies the user has rated in the database are skipped, as the web\n"
     "UI does; --include-rated keeps them (the model's raw answer).\n"
     "--ranker URI (a model trained with --task ranking) re-orders\n"
-    "retrieval's top --candidates K (default 100) by predicted rating:\n"
-    "retrieve, then rank; both scores are printed.\n"
+    "retrieval's top --candidates K (default 100): retrieve, then rank.\n"
+    "The order (--stage) is retrieval score + W x predicted rating (blend,\n"
+    "the default; --blend W, default " CLI_XSTR(RECOMMEND_DEFAULT_BLEND)
+    "), the predicted rating alone\n"
+    "(ranking), or retrieval's (retrieval: the ranker unused); harvest\n"
+    "evaluate --ranker measures which is better. The order's score, the\n"
+    "predicted rating and the retrieval score are printed.\n"
+    "--explain says why each movie is there: the user's rated movies\n"
+    "nearest to it in the movie tower's space (cosine, with the user's\n"
+    "ratings) and, when a ranker ordered the list, how much each feature\n"
+    "group of the ranker adds to the predicted rating (the prediction\n"
+    "minus the prediction without the group: ids, user_features,\n"
+    "movie_features, popularity); the list itself is unchanged.\n"
     "--bench N also times N recommendation calls (round-robin over\n"
     "all the model's users, no exclusions) and prints the mean\n"
     "microseconds per call (scoring every movie + top-n, or the index).\n"
@@ -39,9 +50,71 @@ static const char rec_about[] =
     "--index-min-recall (0.95) is refused and every movie is scored.\n"
     "What was chosen and why is printed on stderr.\n";
 
+/* Title of id into buf (a placeholder when the database lacks it). */
+static int title_of(struct hv_db *db, int64_t id, char *buf, size_t cap,
+                    struct hv_err *err)
+{
+  int rc = catalog_movie_title(db, id, buf, cap, err);
+  if (rc == HV_ENOTFOUND) {
+    snprintf(buf, cap, "(movie %lld not in the database)", (long long)id);
+    rc = 0;
+  }
+  return rc;
+}
+
+/* w as JSON (titles from db). */
+static json_t *why_json(struct hv_db *db, const struct recommend_why *w,
+                        struct hv_err *err)
+{
+  json_t *nb = json_array();
+  char t[512];
+  for (int j = 0; j < w->n_neighbours; j++) {
+    if (title_of(db, w->neighbour_id[j], t, sizeof(t), err)) {
+      json_decref(nb);
+      return NULL;
+    }
+    json_array_append_new(
+        nb, json_pack("{s:I, s:s, s:f, s:f}", "movie_id",
+                      (json_int_t)w->neighbour_id[j], "title", t, "rating",
+                      (double)w->neighbour_rating[j], "similarity",
+                      (double)w->neighbour_sim[j]));
+  }
+  json_t *o = json_pack("{s:o}", "neighbours", nb);
+  if (o && w->ranked) {
+    json_t *c = json_object();
+    for (int g = 0; g < RANK_NGROUPS; g++)
+      json_object_set_new(c, model_rank_group_names[g],
+                          json_real((double)w->contrib[g]));
+    json_object_set_new(o, "ranker_contributions", c);
+  }
+  return o;
+}
+
+/* w under its movie's line. */
+static int print_why(struct hv_db *db, const struct recommend_why *w,
+                     struct hv_err *err)
+{
+  char t[512];
+  for (int j = 0; j < w->n_neighbours; j++) {
+    if (title_of(db, w->neighbour_id[j], t, sizeof(t), err))
+      return err->code;
+    printf("       %s %s (rated %g, similarity %.3f)\n",
+           j ? "      " : "near:", CLI_SAFE(t),
+           (double)w->neighbour_rating[j], (double)w->neighbour_sim[j]);
+  }
+  if (w->ranked) {
+    printf("       ranker, by ablation:");
+    for (int g = 0; g < RANK_NGROUPS; g++)
+      printf(" %s %+.3f", model_rank_group_names[g], (double)w->contrib[g]);
+    printf("\n");
+  }
+  return 0;
+}
+
 static int print_recs(const struct cli_ctx *ctx, struct hv_db *db,
-                      int64_t user, int excl, const struct recommend_list *l,
-                      struct hv_err *err)
+                      int64_t user, int excl, int stage,
+                      const struct recommend_list *l,
+                      const struct recommend_why *why, struct hv_err *err)
 {
   const int64_t *ids = l->movie_ids;
   const float *sc = l->scores;
@@ -49,8 +122,8 @@ static int print_recs(const struct cli_ctx *ctx, struct hv_db *db,
   char title[512];
   json_t *arr = ctx->json ? json_array() : NULL;
   if (!arr && l->ranked)
-    printf("%4s  %8s  %9s  %9s  %s\n", "rank", "movie_id", "predicted",
-           "retrieval", "title");
+    printf("%4s  %8s  %9s  %9s  %9s  %s\n", "rank", "movie_id", "score",
+           "predicted", "retrieval", "title");
   else if (!arr)
     printf("%4s  %8s  %9s  %s\n", "rank", "movie_id", "score", "title");
   for (int i = 0; i < got; i++) {
@@ -62,12 +135,31 @@ static int print_recs(const struct cli_ctx *ctx, struct hv_db *db,
       json_decref(arr);
       return rc;
     }
-    if (arr && l->ranked)
+    if (arr && why) {
+      json_t *w = why_json(db, &why[i], err);
+      if (!w) {
+        json_decref(arr);
+        return err->code ? err->code : HV_ENOMEM;
+      }
+      json_t *o = l->ranked
+                      ? json_pack("{s:i, s:I, s:s, s:f, s:f, s:f, s:o}",
+                                  "rank", i + 1, "movie_id",
+                                  (json_int_t)ids[i], "title", title, "score",
+                                  (double)sc[i], "predicted_rating",
+                                  (double)l->predicted[i], "retrieval_score",
+                                  (double)l->retrieval_scores[i],
+                                  "explanation", w)
+                      : json_pack("{s:i, s:I, s:s, s:f, s:o}", "rank", i + 1,
+                                  "movie_id", (json_int_t)ids[i], "title",
+                                  title, "score", (double)sc[i],
+                                  "explanation", w);
+      json_array_append_new(arr, o);
+    } else if (arr && l->ranked)
       json_array_append_new(
           arr, json_pack("{s:i, s:I, s:s, s:f, s:f, s:f}", "rank", i + 1,
                          "movie_id", (json_int_t)ids[i], "title", title,
                          "score", (double)sc[i], "predicted_rating",
-                         (double)sc[i], "retrieval_score",
+                         (double)l->predicted[i], "retrieval_score",
                          (double)l->retrieval_scores[i]));
     else if (arr)
       json_array_append_new(arr, json_pack("{s:i, s:I, s:s, s:f}", "rank",
@@ -75,16 +167,21 @@ static int print_recs(const struct cli_ctx *ctx, struct hv_db *db,
                                            (json_int_t)ids[i], "title", title,
                                            "score", (double)sc[i]));
     else if (l->ranked)
-      printf("%4d  %8lld  %9.3f  %9.4f  %s\n", i + 1, (long long)ids[i],
-             (double)sc[i], (double)l->retrieval_scores[i], CLI_SAFE(title));
+      printf("%4d  %8lld  %9.4f  %9.3f  %9.4f  %s\n", i + 1,
+             (long long)ids[i], (double)sc[i], (double)l->predicted[i],
+             (double)l->retrieval_scores[i], CLI_SAFE(title));
     else
       printf("%4d  %8lld  %9.4f  %s\n", i + 1, (long long)ids[i],
              (double)sc[i], CLI_SAFE(title));
+    if (!arr && why && print_why(db, &why[i], err))
+      return err->code;
   }
   if (arr)
     cli_print_json(json_pack("{s:I, s:s, s:b, s:o}", "user_id",
                              (json_int_t)user, "stage",
-                             l->ranked ? "ranking" : "retrieval",
+                             recommend_stage_names[l->ranked
+                                                       ? stage
+                                                       : RECOMMEND_STAGE_RETRIEVAL],
                              "exclude_rated", excl, "recommendations", arr));
   return 0;
 }
@@ -122,8 +219,8 @@ static int run_bench(const struct hv_model *m, int n, int64_t iters,
 struct rec_args {
   const char *model, *ranker, *index;
   int64_t user, n, bench, candidates;
-  int excl, incl, index_mode;
-  double min_recall;
+  int excl, incl, index_mode, stage, explain;
+  double min_recall, blend;
 };
 
 /* Parse argv into a; 0, CLI_HELP or HV_EUSAGE (reported). */
@@ -149,6 +246,14 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
       {CLI_OPT(CLI_I64, "candidates", 0, "K",
                "with --ranker: how many movies retrieval proposes (100)",
                &a->candidates), .lo = 1, .hi = RECOMMEND_MAX_CANDIDATES},
+      {CLI_OPT(CLI_CHOICE, "stage", 0, "blend|ranking|retrieval",
+               "with --ranker: the order (see above; default blend)",
+               &a->stage), .choices = recommend_stage_names},
+      {CLI_OPT(CLI_DBL, "blend", 0, "W", "with --ranker: the blend's weight "
+               "(" CLI_XSTR(RECOMMEND_DEFAULT_BLEND) ")", &a->blend),
+       .flo = 1e-6, .fhi = RECOMMEND_MAX_BLEND},
+      {CLI_OPT(CLI_TRUE, "explain", 0, NULL, "say why each movie is there "
+               "(see above)", &a->explain)},
       {CLI_OPT(CLI_I64, "bench", 0, "N", "also time N calls (see above)",
                &a->bench), .lo = 1, .hi = 100000000},
       {CLI_OPT(CLI_STR, "index", 0, "MODE", "exact, ivf or auto (default; "
@@ -160,7 +265,9 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
   const struct cli_spec spec = {
       .cmd = "recommend",
       .usage = "--model URI --user ID [-n 10]\n"
-               "                         [--ranker URI [--candidates K]]\n"
+               "                         [--ranker URI [--candidates K] "
+               "[--stage S] [--blend W]]\n"
+               "                         [--explain]\n"
                "                         [--include-rated] [--index "
                "exact|ivf|auto]\n"
                "                         [--index-min-recall R] [--json]",
@@ -199,7 +306,7 @@ static int load_model(struct cli_ctx *ctx, struct hv_db *db,
 int cmd_recommend(struct cli_ctx *ctx, int argc, char **argv)
 {
   struct rec_args a = {NULL, NULL, NULL, -1, 10, 0, 0, 0, 0, RETINDEX_AUTO,
-                       IVF_DEFAULT_MIN_RECALL};
+                       -1, 0, IVF_DEFAULT_MIN_RECALL, 0.0};
   int rc = parse(ctx, argc, argv, &a);
   if (rc)
     return cli_parse_rc(rc);
@@ -222,18 +329,33 @@ int cmd_recommend(struct cli_ctx *ctx, int argc, char **argv)
     if (rc)
       hv_err_prefix(&err, "--ranker %s", a.ranker);
   }
-  if (!rc && a.candidates && !ranker)
-    rc = hv_err_set(&err, HV_EUSAGE, "--candidates needs --ranker");
+  if (!rc && (a.candidates || a.stage >= 0 || a.blend > 0.0) && !ranker)
+    rc = hv_err_set(&err, HV_EUSAGE,
+                    "--candidates, --stage and --blend need --ranker");
+  if (a.stage < 0)
+    a.stage = RECOMMEND_ORDER_BLEND;
   if (!rc)
     rc = recommend_list_alloc(&l, m, (int)a.n, &err);
+  struct recommend_why *why = NULL;
+  struct recommend_query q = {0};
   if (!rc) {
-    struct recommend_query q = {.model = m, .user = a.user, .n = (int)a.n,
-                                .exclude_rated = a.excl, .ranker = ranker,
-                                .candidates = (int)a.candidates};
+    q = (struct recommend_query){.model = m, .user = a.user, .n = (int)a.n,
+                                .exclude_rated = a.excl,
+                                .ranker = a.stage == RECOMMEND_STAGE_RETRIEVAL
+                                              ? NULL
+                                              : ranker,
+                                .candidates = (int)a.candidates,
+                                .order = a.stage, .blend = a.blend};
     rc = recommend_user(db, &q, &l, &err);
   }
+  if (!rc && a.explain) {
+    why = calloc((size_t)l.k + 1, sizeof(*why));
+    rc = why ? recommend_explain(db, &q, &l, why, &err)
+             : hv_err_set(&err, HV_ENOMEM, "out of memory");
+  }
   if (!rc)
-    rc = print_recs(ctx, db, a.user, a.excl, &l, &err);
+    rc = print_recs(ctx, db, a.user, a.excl, a.stage, &l, why, &err);
+  free(why);
   if (!rc && a.bench)
     rc = run_bench(m, (int)a.n, a.bench, l.movie_ids, l.scores, l.scratch,
                    &err);

@@ -149,8 +149,17 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
       {CLI_OPT(CLI_STR, "ranker", 0, "NAME", "registered ranking model "
                "(--task ranking) whose Production version orders the "
                "candidates (default harvest_ranker; none registered = "
-               "retrieval only; ?stage=retrieval skips it)",
-               &cfg->ranker_name)},
+               "retrieval only)", &cfg->ranker_name)},
+      {CLI_OPT(CLI_CHOICE, "stage", 0, "blend|ranking|retrieval",
+               "the pipeline when a request names none (?stage=): "
+               "retrieval's candidates ordered by retrieval score + W x "
+               "predicted rating (blend, the default: best graded nDCG@10 "
+               "measured, see harvest evaluate --ranker), by the predicted "
+               "rating alone, or retrieval only", &cfg->stage),
+       .choices = recommend_stage_names},
+      {CLI_OPT(CLI_DBL, "blend", 0, "W", "the blend's weight W (default "
+               CLI_XSTR(RECOMMEND_DEFAULT_BLEND) ")", &cfg->blend),
+       .flo = 1e-6, .fhi = RECOMMEND_MAX_BLEND},
       {CLI_OPT(CLI_INT, "candidates", 0, "K", "movies retrieval proposes to "
                "the ranker (default 100; ?candidates=K per request)",
                &cfg->candidates), .lo = 1, .hi = RECOMMEND_MAX_CANDIDATES},
@@ -172,9 +181,11 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
                "plain page)", &cfg->swagger_ui)},
       {.type = CLI_GROUP, .sub = limits, .help = "Limits:"},
       {CLI_OPT(CLI_INT, "cache-n", 0, "N", "remember each user's top N movies "
-               "under the served model and answer n <= N from it (20; 0 = "
-               "off, at most 64); dropped with the model on a swap; memory: "
-               "N x 8 bytes a user asked about", &fl.cache_n),
+               "under the served model and answer n <= N, and a ranker's "
+               "K <= N candidates, from it (default: the candidates K, 100, "
+               "when --stage is blend or ranking, else 20; 0 = off, at most "
+               CLI_XSTR(MODEL_TOPCACHE_MAX_K) "); dropped with the model on a "
+               "swap; memory: N x 8 bytes a user asked about", &fl.cache_n),
        .hi = MODEL_TOPCACHE_MAX_K, .seen = &fl.cache_given},
       {CLI_OPT(CLI_INT, "slice-us", 0, "US", "workers ask the kernel for a "
                "US-microsecond scheduler slice and yield the CPU at most "

@@ -349,11 +349,13 @@ int model_recommend(const struct hv_model *m, int64_t user_id, int n,
  * the same user asks again and again, and the model never changes under
  * it. Entry for a user is filled on its first request (computing the top k
  * once) and read without a lock after; threads racing on one user each
- * compute, one of them stores. Memory: (users + 1) x k x 8 bytes plus one
- * byte a user, from calloc, so only the pages of users asked about are
- * ever touched. k in 1..MODEL_TOPCACHE_MAX_K. NULL on bad k or out of
- * memory. The cache must not outlive m. */
-#define MODEL_TOPCACHE_MAX_K 64
+ * compute, one of them stores. Memory: (users + 1) x k x 8 bytes plus
+ * three bytes a user, from calloc, so only the pages of users asked about
+ * are ever touched. k in 1..MODEL_TOPCACHE_MAX_K: deep enough for the
+ * candidates of retrieve-then-rank (recommend.h, at most 1000), which
+ * would otherwise score every movie on every request. NULL on bad k or out
+ * of memory. The cache must not outlive m. */
+#define MODEL_TOPCACHE_MAX_K 1024
 struct hv_topcache;
 struct hv_topcache *model_topcache_new(const struct hv_model *m, int k);
 void model_topcache_free(struct hv_topcache *c);
@@ -371,6 +373,40 @@ int model_recommend_cached(const struct hv_model *m, struct hv_topcache *c,
                            const int64_t *exclude_sorted, size_t n_exclude,
                            int64_t *out_movie_ids, float *out_scores,
                            float *scratch, struct hv_err *err) HV_WARN_UNUSED;
+
+/* The movies among cand_ids[0..n) nearest to movie_id in m's movie tower
+ * space (cosine similarity of the tower outputs; a zero vector has
+ * similarity 0), best first, ties lower id first: up to k of them into
+ * out_ids and their similarities into out_sims (both k long). Candidates
+ * (distinct ids) m does not know, and movie_id itself, are skipped; an
+ * unknown movie_id uses the OOV row. Returns how many, or HV_EINVAL for a NULL model or
+ * buffers or k < 0. No allocation; thread-safe. */
+int model_movie_neighbours(const struct hv_model *m, int64_t movie_id,
+                           const int64_t *cand_ids, size_t n, int k,
+                           int64_t *out_ids, float *out_sims);
+
+/* A memo of one fixed-size record per user of model m, for answers that
+ * are a function of the user alone under models that never change (the
+ * server's retrieve-then-rank answers, recommend.h's recommend_memo). Same
+ * rules as the top-k memo above: a record is stored once, by the first of
+ * racing threads, and read without a lock after; memory (users + 1) x
+ * (rec_size + 1) bytes from calloc (only pages of users asked about are
+ * touched). NULL for a NULL model, rec_size 0 or above 1 MiB, or out of
+ * memory. Must not outlive m. */
+struct hv_usermemo;
+struct hv_usermemo *model_usermemo_new(const struct hv_model *m,
+                                       size_t rec_size);
+void model_usermemo_free(struct hv_usermemo *c);
+/* user_id's stored record (borrowed; rec_size bytes, valid as long as the
+ * memo), or NULL when none is stored or m does not know the user. */
+const void *model_usermemo_get(const struct hv_usermemo *c, int64_t user_id);
+/* Store rec (rec_size bytes, copied) as user_id's record unless one is
+ * stored or being stored; 1 when stored, 0 otherwise (also for an
+ * unknown user or NULL arguments). */
+int model_usermemo_put(struct hv_usermemo *c, int64_t user_id,
+                       const void *rec);
+/* Users with a stored record. */
+size_t model_usermemo_users(const struct hv_usermemo *c);
 
 /* Scores of every movie for n_users users (score_dots each, no
  * allocation): out is (n_users, model_n_movies(m)) row-major, columns in
@@ -426,6 +462,32 @@ int model_rank_predict(const struct hv_model *m, int64_t user_id,
                        const int64_t *movie_ids, size_t n, float *out,
                        struct hv_err *err) HV_WARN_UNUSED;
 
+/* Feature groups of a ranking model's prediction, for explanations by
+ * ablation (model_rank_explain): the id embeddings with the user and movie
+ * biases; the user features (age, gender, occupation embeddings); the
+ * movie features (release year, genres); the movie's popularity input. */
+enum {
+  RANK_GROUP_IDS = 0,
+  RANK_GROUP_USER_FEATURES,
+  RANK_GROUP_MOVIE_FEATURES,
+  RANK_GROUP_POPULARITY,
+  RANK_NGROUPS
+};
+extern const char *const model_rank_group_names[RANK_NGROUPS];
+
+/* Why ranking model m predicts what it does for (user_id, movie_id): *pred
+ * the prediction (as model_rank_predict) and contrib[g] = *pred minus the
+ * prediction with group g removed (its embeddings zero in both towers and
+ * the MLP's input, or the biases and pop zero): an ablation, not a
+ * decomposition (the dot product and the MLP mix the groups, so the
+ * contributions need not add up to the prediction). Unknown ids use their
+ * OOV rows. HV_EINVAL for a retrieval model or NULL outputs. No
+ * allocation; thread-safe. */
+int model_rank_explain(const struct hv_model *m, int64_t user_id,
+                       int64_t movie_id, float *pred,
+                       float contrib[RANK_NGROUPS],
+                       struct hv_err *err) HV_WARN_UNUSED;
+
 /* Rating metrics of ranking model m on the ratings of ds with rating_id in
  * [ds->first_rating_id, ds->last_rating_id]; segments from ds's users
  * table. HV_EINVAL for a retrieval model or a bad dataset, HV_ENOTFOUND
@@ -433,6 +495,17 @@ int model_rank_predict(const struct hv_model *m, int64_t user_id,
 int model_rank_evaluate(const struct hv_dataset *ds, const struct hv_model *m,
                         struct rank_metrics *out,
                         struct hv_err *err) HV_WARN_UNUSED;
+
+/* Rating metrics of ranking model m on one split of its own training
+ * range, rebuilt as model_evaluate_split rebuilds it (ds: the range's
+ * ratings in rating_id order, as dataset_load_train gives them); the test
+ * split's numbers equal the run's test metrics. HV_EINVAL for a retrieval
+ * model, a bad which or a split that cannot be rebuilt (the range's size
+ * changed), HV_ENOTFOUND for the test split of a split-1 model. */
+int model_rank_evaluate_split(const struct hv_dataset *ds,
+                              const struct hv_model *m, int which,
+                              struct rank_metrics *out,
+                              struct hv_err *err) HV_WARN_UNUSED;
 
 /* ---- accessors (lineage, monitoring) ------------------------------------- */
 

@@ -329,6 +329,65 @@ int model_rank_predict(const struct hv_model *m, int64_t user_id,
   return 0;
 }
 
+const char *const model_rank_group_names[RANK_NGROUPS] = {
+    "ids", "user_features", "movie_features", "popularity"};
+
+/* The prediction for rows (ur, mr) without the groups whose bit is set in
+ * drop (1 << RANK_GROUP_*): the towers' id and feature parts kept
+ * apart, so a group is removed from the dot product and the MLP input
+ * alike. Plain loops: a few per explained movie. */
+static float predict_without(const struct hv_model *m, size_t ur, size_t mr,
+                             unsigned drop)
+{
+  const struct model_layout *L = &m->L;
+  const int d = L->dim, H = L->hidden;
+  const float *P = m->params;
+  const float *u = m->user_vec + ur * d, *v = m->movie_vec + mr * d;
+  const float *uid = P + L->off[TAB_USER] + ur * d;
+  const float *mid = P + L->off[TAB_MOVIE] + mr * d;
+  const int ids = !(drop & 1u << RANK_GROUP_IDS);
+  const int uf = !(drop & 1u << RANK_GROUP_USER_FEATURES);
+  const int mf = !(drop & 1u << RANK_GROUP_MOVIE_FEATURES);
+  const int pop = !(drop & 1u << RANK_GROUP_POPULARITY);
+  float x[2049];
+  double s = m->meta.rank_mean;
+  if (ids)
+    s += P[L->off_ubias + ur] + P[L->off_mbias + mr];
+  for (int k = 0; k < d; k++) {
+    x[k] = uf ? u[k] - uid[k] : 0.0f;
+    x[d + k] = mf ? v[k] - mid[k] : 0.0f;
+    s += (double)((ids ? uid[k] : 0.0f) + x[k]) *
+         ((ids ? mid[k] : 0.0f) + x[d + k]);
+  }
+  x[2 * d] = pop ? m->pop[mr] : 0.0f;
+  for (int j = 0; j < H; j++) {
+    double z = P[L->off_b1 + j];
+    for (int i = 0; i <= 2 * d; i++)
+      z += (double)x[i] * P[L->off_w1 + (size_t)i * H + j];
+    if (z > 0)
+      s += z * P[L->off_w2 + j];
+  }
+  if (H)
+    s += P[L->off_b2];
+  return (float)s;
+}
+
+int model_rank_explain(const struct hv_model *m, int64_t user_id,
+                       int64_t movie_id, float *pred,
+                       float contrib[RANK_NGROUPS], struct hv_err *err)
+{
+  if (!m || m->meta.cfg.task != MODEL_TASK_RANKING)
+    return hv_err_set(err, HV_EINVAL, "rank: not a ranking model");
+  if (!pred || !contrib)
+    return hv_err_set(err, HV_EINVAL, "rank: no output buffers");
+  size_t ur = model_lookup(m->user_ids, m->n_users, user_id);
+  size_t mr = model_lookup(m->movie_ids, m->n_movies, movie_id);
+  *pred = predict_without(m, ur, mr, 0);
+  for (int g = 0; g < RANK_NGROUPS; g++)
+    contrib[g] = *pred - predict_without(m, ur, mr, 1u << g);
+  return 0;
+}
+
 /* ---- metrics ------------------------------------------------------------ */
 
 struct rank_acc {
@@ -378,41 +437,105 @@ static void acc_finish(const struct rank_acc *a, struct rank_metrics *out)
   out->seg_rmse_gap = big >= 2 ? hi - lo : 0.0;
 }
 
-int model_rank_evaluate(const struct hv_dataset *ds, const struct hv_model *m,
-                        struct rank_metrics *out, struct hv_err *err)
+/* The user rows' state of a pass over ratings (uh is the user part of the
+ * first layer, recomputed when the user changes). */
+struct rank_pass {
+  struct rank_acc a;
+  float uh[1024];
+  int64_t last_user;
+  size_t ur;
+};
+
+/* Add rating i of ds to p's accumulator. */
+static void pass_add(struct rank_pass *p, const struct hv_dataset *ds,
+                     const struct hv_model *m, size_t i)
+{
+  const struct ratings_cols *R = &ds->ratings;
+  const struct dataset_users *US = &ds->users;
+  if (R->user_id[i] != p->last_user) {
+    p->last_user = R->user_id[i];
+    p->ur = model_lookup(m->user_ids, m->n_users, p->last_user);
+    rank_user_hidden(m, p->ur, p->uh);
+  }
+  size_t mr = model_lookup(m->movie_ids, m->n_movies, R->movie_id[i]);
+  size_t k = model_lookup(US->id, US->n, R->user_id[i]);
+  acc_add(&p->a, rank_predict_row(m, p->ur, mr, p->uh), R->rating[i],
+          k ? US->gender[k - 1] : 0, k ? US->age_bucket[k - 1] : -1);
+}
+
+static int rank_check(const struct hv_dataset *ds, const struct hv_model *m,
+                      const void *out, struct hv_err *err)
 {
   if (!m || m->meta.cfg.task != MODEL_TASK_RANKING)
     return hv_err_set(err, HV_EINVAL, "rank: not a ranking model");
   if (!ds || !out)
     return hv_err_set(err, HV_EINVAL, "rank: no dataset or output");
-  if (dataset_check(ds, "evaluate", err))
+  return dataset_check(ds, "evaluate", err);
+}
+
+int model_rank_evaluate(const struct hv_dataset *ds, const struct hv_model *m,
+                        struct rank_metrics *out, struct hv_err *err)
+{
+  if (rank_check(ds, m, out, err))
     return err->code;
-  struct rank_acc a;
-  memset(&a, 0, sizeof(a));
-  const struct ratings_cols *R = &ds->ratings;
-  const struct dataset_users *US = &ds->users;
-  float uh[1024];
-  int64_t last_user = INT64_MIN;
-  size_t ur = 0;
-  for (size_t i = 0; i < R->n; i++) {
-    if (R->rating_id[i] < ds->first_rating_id ||
-        R->rating_id[i] > ds->last_rating_id)
-      continue;
-    if (R->user_id[i] != last_user) {
-      last_user = R->user_id[i];
-      ur = model_lookup(m->user_ids, m->n_users, last_user);
-      rank_user_hidden(m, ur, uh);
-    }
-    size_t mr = model_lookup(m->movie_ids, m->n_movies, R->movie_id[i]);
-    size_t k = model_lookup(US->id, US->n, R->user_id[i]);
-    acc_add(&a, rank_predict_row(m, ur, mr, uh), R->rating[i],
-            k ? US->gender[k - 1] : 0, k ? US->age_bucket[k - 1] : -1);
+  struct rank_pass *p = calloc(1, sizeof(*p));
+  if (!p)
+    return hv_err_set(err, HV_ENOMEM, "evaluate: out of memory");
+  p->last_user = INT64_MIN;
+  for (size_t i = 0; i < ds->ratings.n; i++)
+    if (ds->ratings.rating_id[i] >= ds->first_rating_id &&
+        ds->ratings.rating_id[i] <= ds->last_rating_id)
+      pass_add(p, ds, m, i);
+  int rc = 0;
+  if (!p->a.n)
+    rc = hv_err_set(err, HV_ENOTFOUND, "evaluate: no ratings in %lld:%lld",
+                    (long long)ds->first_rating_id,
+                    (long long)ds->last_rating_id);
+  else
+    acc_finish(&p->a, out);
+  free(p);
+  return rc;
+}
+
+int model_rank_evaluate_split(const struct hv_dataset *ds,
+                              const struct hv_model *m, int which,
+                              struct rank_metrics *out, struct hv_err *err)
+{
+  if (rank_check(ds, m, out, err))
+    return err->code;
+  if (which < MODEL_SPLIT_TEST || which > MODEL_SPLIT_ALL)
+    return hv_err_set(err, HV_EINVAL, "evaluate: split %d is not test, "
+                      "train or all", which);
+  const struct train_config *c = &m->meta.cfg;
+  const size_t n = ds->ratings.n;
+  const size_t n_train = model_split_n_train(c->split, n);
+  if (n == 0 || n_train != m->meta.n_train_ratings)
+    return hv_err_set(err, HV_EINVAL, "evaluate: the ranker's training "
+                      "range %lld:%lld holds %zu ratings now, a %g split of "
+                      "them is %zu, but it trained on %llu: the split cannot "
+                      "be rebuilt", (long long)c->first_rating_id,
+                      (long long)c->last_rating_id, n, c->split, n_train,
+                      (unsigned long long)m->meta.n_train_ratings);
+  if (which == MODEL_SPLIT_TEST && n_train == n)
+    return hv_err_set(err, HV_ENOTFOUND, "evaluate: the ranker was trained "
+                      "with split %g (all ratings): it has no test split",
+                      c->split);
+  size_t *perm = malloc(n * sizeof(size_t));
+  struct rank_pass *p = calloc(1, sizeof(*p));
+  if (!perm || !p) {
+    free(perm);
+    free(p);
+    return hv_err_set(err, HV_ENOMEM, "evaluate: out of memory");
   }
-  if (!a.n)
-    return hv_err_set(err, HV_ENOTFOUND, "evaluate: no ratings in %lld:%lld",
-                      (long long)ds->first_rating_id,
-                      (long long)ds->last_rating_id);
-  acc_finish(&a, out);
+  p->last_user = INT64_MIN;
+  rng_numpy_permutation((uint32_t)c->seed, perm, n);
+  size_t lo = which == MODEL_SPLIT_TEST ? n_train : 0;
+  size_t hi = which == MODEL_SPLIT_TRAIN ? n_train : n;
+  for (size_t i = lo; i < hi; i++)
+    pass_add(p, ds, m, which == MODEL_SPLIT_ALL ? i : perm[i]);
+  acc_finish(&p->a, out);
+  free(perm);
+  free(p);
   return 0;
 }
 

@@ -403,14 +403,14 @@ int model_score_users(const struct hv_model *m, const int64_t *user_ids,
 /* ---- the serving memo of each user's top k ------------------------------ */
 
 enum { TC_EMPTY, TC_FILLING, TC_READY };
-_Static_assert(MODEL_TOPCACHE_MAX_K <= UINT8_MAX, "got[] is uint8_t");
+_Static_assert(MODEL_TOPCACHE_MAX_K <= UINT16_MAX, "got[] is uint16_t");
 
 struct hv_topcache {
   const struct hv_model *m;
   size_t rows;                /* n_users + 1 (row 0: the OOV row) */
   int k;
   _Atomic unsigned char *state; /* (rows) TC_* */
-  uint8_t *got;               /* (rows) entries kept, <= k */
+  uint16_t *got;              /* (rows) entries kept, <= k */
   uint32_t *movie;            /* (rows, k) movie indexes, best first */
   float *score;               /* (rows, k) */
   atomic_size_t filled;
@@ -429,7 +429,7 @@ struct hv_topcache *model_topcache_new(const struct hv_model *m, int k)
   c->k = k;
   /* calloc: big blocks come zeroed from mmap, untouched pages cost no RSS */
   c->state = calloc(c->rows, sizeof(*c->state));
-  c->got = calloc(c->rows, 1);
+  c->got = calloc(c->rows, sizeof(*c->got));
   c->movie = calloc(c->rows * (size_t)k, sizeof(*c->movie));
   c->score = calloc(c->rows * (size_t)k, sizeof(*c->score));
   atomic_init(&c->filled, 0);
@@ -479,7 +479,7 @@ static int topcache_fill(struct hv_topcache *c, size_t row, int n,
   const struct hv_model *m = c->m;
   int64_t idx[MODEL_TOPCACHE_MAX_K];
   float sc[MODEL_TOPCACHE_MAX_K];
-  /* model_topcache_new bounds k (idx, and got fits its uint8_t) */
+  /* model_topcache_new bounds k (idx, sc, and got fits its uint16_t) */
   assert(row >= 1 && row < c->rows && c->k <= MODEL_TOPCACHE_MAX_K);
   int got = (int)row_topk(m, row, (size_t)c->k, NULL, 0, idx, sc, scratch);
   unsigned char empty = TC_EMPTY;
@@ -492,7 +492,7 @@ static int topcache_fill(struct hv_topcache *c, size_t row, int n,
       mv[i] = (uint32_t)idx[i];
       cs[i] = sc[i];
     }
-    c->got[row] = (uint8_t)got;
+    c->got[row] = (uint16_t)got;
     atomic_store_explicit(&c->state[row], TC_READY, memory_order_release);
     atomic_fetch_add_explicit(&c->filled, 1, memory_order_relaxed);
   }
@@ -521,4 +521,124 @@ int model_recommend_cached(const struct hv_model *m, struct hv_topcache *c,
   if (atomic_load_explicit(&c->state[row], memory_order_acquire) == TC_READY)
     return topcache_copy(c, row, n, out_movie_ids, out_scores);
   return topcache_fill(c, row, n, out_movie_ids, out_scores, scratch);
+}
+
+/* ---- the serving memo of one record per user ----------------------------- */
+
+struct hv_usermemo {
+  const struct hv_model *m;
+  size_t rows, rec;             /* n_users + 1; bytes a record */
+  _Atomic unsigned char *state; /* (rows) TC_* */
+  unsigned char *data;          /* (rows, rec) */
+  atomic_size_t filled;
+};
+
+struct hv_usermemo *model_usermemo_new(const struct hv_model *m,
+                                       size_t rec_size)
+{
+  if (!m || rec_size == 0 || rec_size > (1u << 20) ||
+      m->n_users >= SIZE_MAX / (1u << 20))
+    return NULL;
+  struct hv_usermemo *c = calloc(1, sizeof(*c));
+  if (!c)
+    return NULL;
+  c->m = m;
+  c->rows = m->n_users + 1;
+  c->rec = rec_size;
+  c->state = calloc(c->rows, sizeof(*c->state));
+  c->data = calloc(c->rows, rec_size);
+  atomic_init(&c->filled, 0);
+  if (!c->state || !c->data) {
+    model_usermemo_free(c);
+    return NULL;
+  }
+  return c;
+}
+
+void model_usermemo_free(struct hv_usermemo *c)
+{
+  if (!c)
+    return;
+  free((void *)c->state);
+  free(c->data);
+  free(c);
+}
+
+const void *model_usermemo_get(const struct hv_usermemo *c, int64_t user_id)
+{
+  size_t row = c ? model_lookup(c->m->user_ids, c->m->n_users, user_id) : 0;
+  if (!row ||
+      atomic_load_explicit(&c->state[row], memory_order_acquire) != TC_READY)
+    return NULL;
+  return c->data + row * c->rec;
+}
+
+int model_usermemo_put(struct hv_usermemo *c, int64_t user_id,
+                       const void *rec)
+{
+  size_t row = c && rec ? model_lookup(c->m->user_ids, c->m->n_users, user_id)
+                        : 0;
+  unsigned char empty = TC_EMPTY;
+  if (!row || !atomic_compare_exchange_strong_explicit(
+                  &c->state[row], &empty, TC_FILLING, memory_order_acquire,
+                  memory_order_relaxed))
+    return 0;
+  memcpy(c->data + row * c->rec, rec, c->rec);
+  atomic_store_explicit(&c->state[row], TC_READY, memory_order_release);
+  atomic_fetch_add_explicit(&c->filled, 1, memory_order_relaxed);
+  return 1;
+}
+
+size_t model_usermemo_users(const struct hv_usermemo *c)
+{
+  return c ? atomic_load_explicit(&c->filled, memory_order_relaxed) : 0;
+}
+
+/* ---- neighbours in the movie tower's space ------------------------------- */
+
+static float cosine(const float *a, const float *b, int d)
+{
+  double ab = 0.0, aa = 0.0, bb = 0.0;
+  for (int i = 0; i < d; i++) {
+    ab += (double)a[i] * b[i];
+    aa += (double)a[i] * a[i];
+    bb += (double)b[i] * b[i];
+  }
+  return aa > 0.0 && bb > 0.0 ? (float)(ab / sqrt(aa * bb)) : 0.0f;
+}
+
+/* (s, id) ranks before (t, tid): higher similarity, then lower id. */
+static int nb_before(float s, int64_t id, float t, int64_t tid)
+{
+  return s > t || (s == t && id < tid);
+}
+
+int model_movie_neighbours(const struct hv_model *m, int64_t movie_id,
+                           const int64_t *cand_ids, size_t n, int k,
+                           int64_t *out_ids, float *out_sims)
+{
+  if (!m || k < 0 || (n && !cand_ids) || (k && (!out_ids || !out_sims)))
+    return HV_EINVAL;
+  const int d = m->L.dim;
+  const float *v = m->movie_vec +
+                   model_lookup(m->movie_ids, m->n_movies, movie_id) * d;
+  int got = 0;
+  for (size_t i = 0; i < n && k > 0; i++) {
+    const int64_t id = cand_ids[i];
+    size_t r = model_lookup(m->movie_ids, m->n_movies, id);
+    if (!r || id == movie_id)
+      continue;
+    float s = cosine(v, m->movie_vec + r * d, d);
+    if (got == k && !nb_before(s, id, out_sims[k - 1], out_ids[k - 1]))
+      continue;
+    /* insertion into the best k so far (k is small: explanations) */
+    int j = got < k ? got++ : k - 1;
+    for (; j > 0 && nb_before(s, id, out_sims[j - 1], out_ids[j - 1]); j--) {
+      out_ids[j] = out_ids[j - 1];
+      out_sims[j] = out_sims[j - 1];
+    }
+    out_ids[j] = id;
+    out_sims[j] = s;
+  }
+  return got;
 }

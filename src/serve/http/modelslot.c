@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "model/model.h"
+#include "recommend/recommend.h"
 #include "store/catalog.h"
 #include "util/fsutil.h"
 #include "util/sort.h"
@@ -19,6 +20,7 @@
 struct modelslot {
   pthread_mutex_t lock;
   struct modelslot_snap *cur; /* holds one reference */
+  uint64_t published;         /* snapshots published (their seq) */
 };
 
 struct modelslot *modelslot_new(void)
@@ -41,6 +43,8 @@ void modelslot_free(struct modelslot *s)
 static void snap_free(struct modelslot_snap *snap)
 {
   model_topcache_free(snap->topcache); /* before the model it points to */
+  for (int i = 0; i < MODELSLOT_RANKED; i++)
+    recommend_memo_free(atomic_load(&snap->ranked_memo[i]));
   if (snap->free_model && snap->model)
     snap->free_model(snap->model);
   free(snap->title_id);
@@ -217,6 +221,7 @@ void modelslot_publish(struct modelslot *s, struct modelslot_snap *snap)
 {
   pthread_mutex_lock(&s->lock);
   struct modelslot_snap *old = s->cur;
+  snap->seq = ++s->published; /* before any reader can see it */
   s->cur = snap;
   pthread_mutex_unlock(&s->lock);
   modelslot_release(old); /* outside the lock: freeing may take a while */
@@ -235,4 +240,29 @@ int modelslot_peek(struct modelslot *s, char *name, size_t cap,
   }
   pthread_mutex_unlock(&s->lock);
   return have;
+}
+
+struct recommend_memo *modelslot_ranked_memo(struct modelslot_snap *snap,
+                                             const struct modelslot_snap *ranker,
+                                             int order, double blend,
+                                             int candidates, int depth)
+{
+  if (!snap || !ranker || !ranker->seq)
+    return NULL;
+  for (int i = 0; i < MODELSLOT_RANKED; i++) {
+    uint64_t seq = atomic_load_explicit(&snap->ranked_seq[i],
+                                        memory_order_acquire);
+    if (seq == 0 && atomic_compare_exchange_strong_explicit(
+                        &snap->ranked_seq[i], &seq, ranker->seq,
+                        memory_order_acq_rel, memory_order_acquire)) {
+      struct recommend_memo *m = recommend_memo_new(
+          snap->model, ranker->model, order, blend, candidates, depth);
+      atomic_store_explicit(&snap->ranked_memo[i], m, memory_order_release);
+      return m;
+    }
+    if (seq == ranker->seq)
+      return atomic_load_explicit(&snap->ranked_memo[i],
+                                  memory_order_acquire);
+  }
+  return NULL;
 }

@@ -28,6 +28,10 @@
 #include "util/err.h"
 
 struct hv_db;
+struct recommend_memo;
+
+/* Ranker snapshots a retrieval snapshot keeps memoised answers for. */
+#define MODELSLOT_RANKED 4
 
 struct modelslot_snap {
   void *model;                      /* owned; freed with free_model */
@@ -43,6 +47,13 @@ struct modelslot_snap {
   /* each user's top k, filled on first request (the one part written
    * after publishing: lock-free, see model_recommend_cached); NULL = off */
   struct hv_topcache *topcache;
+  uint64_t seq;                     /* set by modelslot_publish: 1, 2, ...
+                                       per slot, never reused */
+  /* retrieve-then-rank answers under this (retrieval) snapshot, one memo
+   * per ranker snapshot (by its seq), made on first use
+   * (modelslot_ranked_memo); written after publishing, lock-free */
+  _Atomic uint64_t ranked_seq[MODELSLOT_RANKED];
+  struct recommend_memo *_Atomic ranked_memo[MODELSLOT_RANKED];
   char version_text[192];           /* "NAME/VERSION" (X-Model-Version) */
   struct retindex_result index;     /* the retrieval index the model answers
                                        through (index.used), and why */
@@ -95,6 +106,18 @@ void modelslot_release(struct modelslot_snap *snap);
 /* Make snap current, taking over the caller's reference; the previous
  * snapshot loses the slot's reference. */
 void modelslot_publish(struct modelslot *s, struct modelslot_snap *snap);
+
+/* The memo of answers of retrieval snapshot snap ranked by ranker
+ * snapshot ranker in this order, blend, candidates (recommend_memo_new),
+ * depth answers deep, made on the first call for that ranker; it lives as
+ * long as snap (the ranker is told apart by its seq, never by address).
+ * NULL when snap already keeps MODELSLOT_RANKED other rankers' memos,
+ * another thread is making it, or memory runs out: the caller computes.
+ * Thread-safe. */
+struct recommend_memo *modelslot_ranked_memo(struct modelslot_snap *snap,
+                                             const struct modelslot_snap *ranker,
+                                             int order, double blend,
+                                             int candidates, int depth);
 
 /* Version and name of the current snapshot without taking a reference
  * (name copied into out, cap bytes). Returns 0 when none is loaded, else

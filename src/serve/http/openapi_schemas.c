@@ -116,7 +116,38 @@ static const char components_json[] = S({
                      "items": {"$ref": "#/components/schemas/AverageRating"}},
   "Titles": {"type": "object", "required": ["message"],
              "properties": {"message": {"type": "array",
-                                        "items": {"type": "string"}}}},
+                                        "items": {"type": "string"}},
+                            "stage": {"type": "string",
+                                      "enum": ["blend", "ranking",
+                                               "retrieval"]},
+                            "explanations": {
+                                "type": "array",
+                                "items": {"$ref":
+                                          "#/components/schemas/Explanation"}}}},
+  "Explanation": {"type": "object",
+                  "required": ["movie_id", "title", "retrieval_score", "score",
+                               "neighbours"],
+                  "properties": {
+                      "movie_id": {"type": "integer"},
+                      "title": {"type": "string", "nullable": true},
+                      "retrieval_score": {"type": "number"},
+                      "score": {"type": "number"},
+                      "predicted_rating": {"type": "number"},
+                      "neighbours": {"type": "array", "maxItems": 3,
+                                     "items": {"$ref":
+                                               "#/components/schemas/Neighbour"}},
+                      "ranker_contributions": {
+                          "type": "object",
+                          "required": ["ids", "user_features",
+                                       "movie_features", "popularity"],
+                          "additionalProperties": {"type": "number"}}}},
+  "Neighbour": {"type": "object",
+                "required": ["movie_id", "title", "rating", "similarity"],
+                "properties": {"movie_id": {"type": "integer"},
+                               "title": {"type": "string", "nullable": true},
+                               "rating": {"type": "number"},
+                               "similarity": {"type": "number",
+                                              "minimum": -1, "maximum": 1}}},
   "BatchItem": {"type": "object", "required": ["user_id", "movies"],
                 "properties": {"user_id": {"type": "integer", "minimum": 0},
                                "movies": {"type": "array",
@@ -235,8 +266,21 @@ static const struct {
                        "\"maximum\": MAX_N}"},
     {"recommend", "exclude_rated", "{\"type\": \"boolean\", "
                                    "\"default\": false}"},
+    {"recommend", "stage", "{\"type\": \"string\", \"enum\": [\"blend\", "
+                           "\"ranking\", \"retrieval\"]}"},
+    {"recommend", "explain", "{\"type\": \"boolean\", "
+                             "\"default\": false}"},
+    {"recommend", "candidates", "{\"type\": \"integer\", \"minimum\": 1, "
+                                "\"maximum\": 1000, \"default\": 100}"},
     {"recommend_batch", "n", "{\"type\": \"integer\", \"minimum\": 1, "
                              "\"maximum\": MAX_N}"},
+    {"recommend_batch", "exclude_rated", "{\"type\": \"boolean\", "
+                                         "\"default\": false}"},
+    {"recommend_batch", "stage", "{\"type\": \"string\", \"enum\": "
+                                 "[\"blend\", \"ranking\", \"retrieval\"]}"},
+    {"recommend_batch", "candidates", "{\"type\": \"integer\", "
+                                      "\"minimum\": 1, \"maximum\": 1000, "
+                                      "\"default\": 100}"},
     {"recommend_batch", "users", "{\"type\": \"array\", \"maxItems\": 400, "
                                  "\"items\": {\"type\": \"integer\", "
                                  "\"minimum\": 0}}"},

@@ -47,12 +47,31 @@ static const struct rt_param P_REC[] = {
     {"n", "path", "integer", 1, "how many titles (1..1000)"},
     {"exclude_rated", "query", "string", 0,
      "true: leave out movies the user has rated"},
+    {"stage", "query", "string", 0,
+     "with a ranker served: blend (retrieval score + W x predicted rating), "
+     "ranking (predicted rating) or retrieval (retrieval only); default: "
+     "harvest serve --stage (blend)"},
+    {"candidates", "query", "integer", 0,
+     "with a ranker: how many movies retrieval proposes (default: harvest "
+     "serve --candidates, 100)"},
+    {"explain", "query", "string", 0,
+     "true: also say why each movie is there (\"explanations\": the "
+     "user's rated movies nearest to it in the movie tower's space with "
+     "their ratings, the retrieval score, and when the ranker ordered the "
+     "list its predicted rating and feature-group contributions by "
+     "ablation); the list is the same"},
     {NULL}};
 static const struct rt_param P_BATCH[] = {
     {"n", "path", "integer", 1, "titles per user (1..1000)"},
     {"users", "query", "array", 0,
      "GET: user ids, repeated: ?users=1&users=2 (at most 400 query "
      "arguments; POST the list beyond)"},
+    {"exclude_rated", "query", "string", 0,
+     "true: leave out movies each user has rated"},
+    {"stage", "query", "string", 0,
+     "blend, ranking or retrieval (as for one user)"},
+    {"candidates", "query", "integer", 0,
+     "with a ranker: how many movies retrieval proposes"},
     {NULL}};
 static const struct rt_param P_TOKEN[] = {
     {"username", "form", "string", 1, "the user id"},
@@ -205,7 +224,10 @@ const struct rt_route routes_table[] = {
     {RT_GET, "/movies/recommend/{user}/{n}", routes_recommend, "recommend",
      "recommend", "Top n titles for a user from the served model.", RT_PUBLIC,
      NULL,
-     "{\"message\": [title, ...]}; header X-Model-Version: NAME/VERSION",
+     "{\"message\": [title, ...]} (with explain=true also \"stage\" and "
+     "\"explanations\"); header X-Model-Version: NAME/VERSION "
+     "(and the ranker's, 'NAME/VERSION, RANKER/VERSION', when it ordered "
+     "them)",
      P_REC, E_REC, 0, 0},
     {RT_GET | RT_POST, "/movies/recommend/batch/{n}", routes_recommend_batch,
      "recommend_batch", "recommend",

@@ -7,10 +7,12 @@
  * nothing without exclude_rated), and copy the pre-encoded JSON titles of the snapshot into the
  * one allocation this request makes, its response body.
  */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/model.h"
 #include "recommend/recommend.h"
 #include "serve/http/metrics.h"
 #include "serve/http/modelslot.h"
@@ -153,10 +155,10 @@ static char *put_titles(const struct modelslot_snap *snap, const int64_t *ids,
 }
 
 /* Top n for one user into the thread's buffers (*l). */
-static int recommend_one(struct srv_req *req,
-                         const struct modelslot_snap *snap,
-                         const struct modelslot_snap *ranker, int64_t user,
-                         int n, const char *what, struct recommend_list *l,
+static int recommend_one(struct srv_req *req, struct modelslot_snap *snap,
+                         const struct modelslot_snap *ranker, int order,
+                         int64_t user, int n, const char *what,
+                         struct recommend_list *l, struct recommend_query *qo,
                          struct hv_err *err)
 {
   if (srv_scratch(req, snap, n, l))
@@ -164,7 +166,9 @@ static int recommend_one(struct srv_req *req,
   struct recommend_query q = {.model = snap->model, .memo = snap->topcache,
                               .user = user, .n = n,
                               .ranker = ranker ? ranker->model : NULL,
-                              .candidates = srv_config(req)->candidates};
+                              .candidates = srv_config(req)->candidates,
+                              .order = order,
+                              .blend = srv_config(req)->blend};
   const char *cand = srv_query(req, "candidates");
   int64_t k;
   if (cand) {
@@ -173,6 +177,14 @@ static int recommend_one(struct srv_req *req,
       return HV_EINVAL;
     q.candidates = (int)k;
   }
+  /* the server's own pipeline is memoised per user (recommend_memo) */
+  const struct serve_config *cfg = srv_config(req);
+  if (ranker && order == cfg->stage && q.candidates == cfg->candidates &&
+      cfg->cache_n > 0)
+    q.ranked_memo = modelslot_ranked_memo(
+        snap, ranker, order, cfg->blend, cfg->candidates,
+        cfg->cache_n < SERVE_DEFAULT_CACHE_N ? cfg->cache_n
+                                             : SERVE_DEFAULT_CACHE_N);
   const char *ex = srv_query(req, "exclude_rated");
   struct hv_db *c = NULL;
   if (ex && (!strcmp(ex, "true") || !strcmp(ex, "1"))) {
@@ -185,6 +197,8 @@ static int recommend_one(struct srv_req *req,
   }
   struct hv_err rerr = {0};
   int rc = recommend_user(c, &q, l, &rerr);
+  if (qo)
+    *qo = q;
   if (rc == HV_ENOTFOUND)
     return hv_err_set(err, HV_EINVAL, "%s: unknown user %lld", what,
                       (long long)user);
@@ -210,19 +224,113 @@ static void set_version(struct srv_resp *resp,
   }
 }
 
-/* The ranker for this request: the served one unless ?stage=retrieval
- * (NULL then, or when none is served); ?stage=ranking or none asks for
- * it. Release with modelslot_release. */
+/* The ranker for this request and its order: ?stage= (blend, ranking or
+ * retrieval), else the server's --stage; the served ranker unless the
+ * stage is retrieval (NULL then, or when none is served). Release with
+ * modelslot_release. */
 static int take_ranker(struct srv_req *req, struct modelslot_snap **out,
-                       struct hv_err *err)
+                       int *order, struct hv_err *err)
 {
   const char *st = srv_query(req, "stage");
+  int stage = srv_config(req)->stage;
   *out = NULL;
-  if (st && strcmp(st, "retrieval") && strcmp(st, "ranking"))
-    return hv_err_set(err, HV_EINVAL,
-                      "stage: '%.32s' is not retrieval or ranking", st);
-  if (!st || !strcmp(st, "ranking"))
+  if (st) {
+    for (stage = 0; recommend_stage_names[stage] &&
+                    strcmp(st, recommend_stage_names[stage]);
+         stage++)
+      ;
+    if (!recommend_stage_names[stage])
+      return hv_err_set(err, HV_EINVAL, "stage: '%.32s' is not blend, "
+                        "ranking or retrieval", st);
+  }
+  *order = stage;
+  if (stage != RECOMMEND_STAGE_RETRIEVAL)
     *out = srv_ranker(req);
+  return 0;
+}
+
+/* ?explain=true|false (1|0) into *on. */
+static int explain_flag(struct srv_req *req, int *on, struct hv_err *err)
+{
+  const char *v = srv_query(req, "explain");
+  *on = v && (!strcmp(v, "true") || !strcmp(v, "1"));
+  if (v && !*on && strcmp(v, "false") && strcmp(v, "0"))
+    return hv_err_set(err, HV_EINVAL, "explain: '%.32s' is not true or "
+                      "false", v);
+  return 0;
+}
+
+/* The title of id as a JSON string (or null when the catalogue lacks it). */
+static json_t *title_json(const struct modelslot_snap *snap, int64_t id)
+{
+  size_t len = 0;
+  const char *lit = modelslot_title(snap, id, &len);
+  json_error_t je;
+  json_t *t = lit ? json_loadb(lit, len, JSON_DECODE_ANY, &je) : NULL;
+  return t ? t : json_null();
+}
+
+/* One movie's explanation as JSON. */
+static json_t *why_json(const struct modelslot_snap *snap,
+                        const struct recommend_why *w)
+{
+  json_t *nb = json_array();
+  for (int j = 0; j < w->n_neighbours; j++)
+    json_array_append_new(
+        nb, json_pack("{s:I, s:o, s:f, s:f}", "movie_id",
+                      (json_int_t)w->neighbour_id[j], "title",
+                      title_json(snap, w->neighbour_id[j]), "rating",
+                      (double)w->neighbour_rating[j], "similarity",
+                      (double)w->neighbour_sim[j]));
+  json_t *o = json_pack("{s:I, s:o, s:f, s:f, s:o}", "movie_id",
+                        (json_int_t)w->movie_id, "title",
+                        title_json(snap, w->movie_id), "retrieval_score",
+                        (double)w->retrieval, "score", (double)w->score,
+                        "neighbours", nb);
+  if (o && w->ranked) {
+    json_t *c = json_object();
+    for (int g = 0; g < RANK_NGROUPS; g++)
+      json_object_set_new(c, model_rank_group_names[g],
+                          json_real((double)w->contrib[g]));
+    json_object_set_new(o, "predicted_rating", json_real((double)w->predicted));
+    json_object_set_new(o, "ranker_contributions", c);
+  }
+  return o;
+}
+
+/* The answer with explanations: {"message": [titles], "stage",
+ * "explanations": [...]}, built with jansson (off the hot path). */
+static int explain_body(struct srv_req *req, const struct modelslot_snap *snap,
+                        const struct recommend_query *q,
+                        const struct recommend_list *l, struct srv_resp *resp,
+                        struct hv_err *err)
+{
+  struct hv_db *c = srv_db(req, err);
+  if (!c)
+    return err->code;
+  struct recommend_why *why = calloc((size_t)l->k + 1, sizeof(*why));
+  if (!why)
+    return hv_err_set(err, HV_ENOMEM, "out of memory");
+  int rc = recommend_explain(c, q, l, why, err);
+  json_t *titles = json_array(), *ex = json_array();
+  for (int i = 0; !rc && i < l->k; i++) {
+    json_array_append_new(titles, title_json(snap, l->movie_ids[i]));
+    json_array_append_new(ex, why_json(snap, &why[i]));
+  }
+  free(why);
+  json_t *j = json_pack("{s:o, s:s, s:o}", "message", titles, "stage",
+                        recommend_stage_names[l->ranked
+                                                  ? q->order
+                                                  : RECOMMEND_STAGE_RETRIEVAL],
+                        "explanations", ex);
+  char *body = j && !rc ? json_dumps(j, JSON_COMPACT) : NULL;
+  json_decref(j);
+  if (rc)
+    return rc;
+  if (!body)
+    return hv_err_set(err, HV_ENOMEM, "out of memory");
+  resp->body = body;
+  resp->len = strlen(body);
   return 0;
 }
 
@@ -238,13 +346,24 @@ int routes_recommend(struct srv_req *req, struct srv_resp *resp,
   if (!snap)
     return no_model(resp, why, err);
   struct recommend_list l;
+  struct recommend_query q;
   struct modelslot_snap *ranker = NULL;
-  if (take_ranker(req, &ranker, err) ||
-      recommend_one(req, snap, ranker, user, (int)n, "user", &l, err)) {
+  int order = 0, explain = 0;
+  if (explain_flag(req, &explain, err) ||
+      take_ranker(req, &ranker, &order, err) ||
+      recommend_one(req, snap, ranker, order, user, (int)n, "user", &l, &q,
+                    err)) {
     modelslot_release(ranker);
     return err->code;
   }
   set_version(resp, snap, l.ranked ? ranker : NULL);
+  if (explain) {
+    int rc = explain_body(req, snap, &q, &l, resp, err);
+    modelslot_release(ranker);
+    if (!rc)
+      metrics_recommend(srv_metrics(req), 1, (uint64_t)l.k);
+    return rc;
+  }
   modelslot_release(ranker);
   const int64_t *ids = l.movie_ids;
   const int k = l.k;
@@ -292,8 +411,8 @@ static int batch_user(void *ctx, const char *value)
 }
 
 /* Write the batch answer for b's users to f. */
-static int batch_write(struct srv_req *req, const struct modelslot_snap *snap,
-                       const struct modelslot_snap *ranker,
+static int batch_write(struct srv_req *req, struct modelslot_snap *snap,
+                       const struct modelslot_snap *ranker, int order,
                        const struct batch *b, int n, FILE *f,
                        struct hv_err *err)
 {
@@ -303,7 +422,8 @@ static int batch_write(struct srv_req *req, const struct modelslot_snap *snap,
     char what[32];
     struct recommend_list l;
     snprintf(what, sizeof(what), "users[%zu]", i);
-    if (recommend_one(req, snap, ranker, b->users[i], n, what, &l, err))
+    if (recommend_one(req, snap, ranker, order, b->users[i], n, what, &l,
+                      NULL, err))
       return err->code;
     char *list = malloc(titles_size(snap, l.movie_ids, l.k) + 1);
     if (!list)
@@ -381,12 +501,13 @@ int routes_recommend_batch(struct srv_req *req, struct srv_resp *resp,
   char *buf = NULL;
   size_t len = 0;
   struct modelslot_snap *ranker = NULL;
-  if (take_ranker(req, &ranker, err)) {
+  int order = 0;
+  if (take_ranker(req, &ranker, &order, err)) {
     free(b.users);
     return err->code;
   }
   FILE *f = open_memstream(&buf, &len);
-  int rc = f ? batch_write(req, snap, ranker, &b, (int)n, f, err)
+  int rc = f ? batch_write(req, snap, ranker, order, &b, (int)n, f, err)
              : hv_err_set(err, HV_ENOMEM, "out of memory");
   free(b.users);
   set_version(resp, snap, ranker);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "model/model.h"
+#include "recommend/recommend.h"
 #include "serve/http/docs.h"
 #include "serve/http/metrics.h"
 #include "serve/http/modelslot.h"
@@ -510,8 +511,17 @@ static void copy_config(struct serve *s, const struct serve_config *cfg)
     s->cfg.max_n = 1000;
   if (s->cfg.max_batch <= 0)
     s->cfg.max_batch = 1000;
-  if (s->cfg.cache_n == 0)
-    s->cfg.cache_n = SERVE_DEFAULT_CACHE_N;
+  if (s->cfg.cache_n == 0) {
+    /* deep enough for the ranker's candidates when the default stage
+     * uses it: a shallower memo would score every movie on every ranked
+     * request (bench/bench_rank_serve.sh) */
+    int k = s->cfg.candidates ? s->cfg.candidates
+                              : RECOMMEND_DEFAULT_CANDIDATES;
+    s->cfg.cache_n = s->cfg.stage == RECOMMEND_STAGE_RETRIEVAL ||
+                             k < SERVE_DEFAULT_CACHE_N
+                         ? SERVE_DEFAULT_CACHE_N
+                         : k;
+  }
   if (s->cfg.slice_us == 0)
     s->cfg.slice_us = SERVE_DEFAULT_SLICE_US;
   if (s->cfg.heavy_threads <= 0)
@@ -545,6 +555,15 @@ static int check_config(const struct serve_config *cfg, struct hv_err *err)
   if (cfg->cache_n > MODEL_TOPCACHE_MAX_K)
     return hv_err_set(err, HV_EUSAGE, "--cache-n: %d is more than %d",
                       cfg->cache_n, MODEL_TOPCACHE_MAX_K);
+  if (cfg->stage < 0 || cfg->stage > RECOMMEND_STAGE_RETRIEVAL)
+    return hv_err_set(err, HV_EUSAGE, "--stage: %d is not a stage",
+                      cfg->stage);
+  if (!(cfg->blend >= 0.0 && cfg->blend <= RECOMMEND_MAX_BLEND))
+    return hv_err_set(err, HV_EUSAGE, "--blend: %g is out of range (0, %g]",
+                      cfg->blend, RECOMMEND_MAX_BLEND);
+  if (cfg->candidates < 0 || cfg->candidates > RECOMMEND_MAX_CANDIDATES)
+    return hv_err_set(err, HV_EUSAGE, "--candidates: %d is out of range "
+                      "1..%d", cfg->candidates, RECOMMEND_MAX_CANDIDATES);
   if (cfg->slice_us > 100000)
     return hv_err_set(err, HV_EUSAGE, "--slice-us: %d is more than 100000",
                       cfg->slice_us);

@@ -56,6 +56,12 @@ struct serve_config {
                                = retrieval only */
   int candidates;           /* K retrieval proposes to the ranker; 0 =
                                RECOMMEND_DEFAULT_CANDIDATES */
+  int stage;                /* the pipeline when a request names none
+                               (recommend.h: RECOMMEND_ORDER_BLEND = 0,
+                               the measured best, RECOMMEND_ORDER_RANK or
+                               RECOMMEND_STAGE_RETRIEVAL) */
+  double blend;             /* the blend's weight; 0 =
+                               RECOMMEND_DEFAULT_BLEND */
   const char *model_file;   /* serve this file instead of the registry */
   const char *tls_cert, *tls_key; /* PEM files; both or neither */
   size_t max_body;          /* 0 = 1 MiB */
@@ -76,9 +82,11 @@ struct serve_config {
                                2 s only while it is disconnected) */
   int max_n;                /* bound of n in recommend; 0 = 1000 */
   int max_batch;            /* users per batch call; 0 = 1000 */
-  int cache_n;              /* memoise each user's top cache_n (n <= it
-                               is answered from the memo); 0 = 20,
-                               negative = no memo */
+  int cache_n;              /* memoise each user's top cache_n (n <= it,
+                               and a ranker's candidates K <= it, are
+                               answered from the memo); 0 = 20, or K when
+                               the default stage uses the ranker (blend,
+                               ranking); negative = no memo */
   int slice_us;             /* workers ask for this scheduler slice and
                                yield at most once per slice (every slice
                                while busy); 0 = 100, negative = off */

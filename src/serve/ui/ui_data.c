@@ -18,10 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/model.h"
 #include "recommend/recommend.h"
 #include "serve/ui/html.h"
 #include "serve/http/modelslot.h"
 #include "serve/http/routes.h"
+#include "serve/http/server.h"
 #include "serve/ui/svg.h"
 #include "serve/ui/ui_internal.h"
 #include "store/catalog.h"
@@ -220,6 +222,70 @@ static void ratings_table(struct html *h, const struct rating_list *l)
   html_raw(h, "</tbody></table>");
 }
 
+/* The title of id from the snapshot's cache (the caller frees it). */
+static json_t *snap_title(const struct modelslot_snap *snap, int64_t id)
+{
+  size_t len = 0;
+  const char *lit = modelslot_title(snap, id, &len);
+  return lit ? json_loadb(lit, len, JSON_DECODE_ANY, NULL) : NULL;
+}
+
+static const char *title_text(const json_t *t)
+{
+  return json_string_value(t) ? json_string_value(t) : "(unknown title)";
+}
+
+/* Why w's movie is listed: its nearest rated movies and, when ranked, the
+ * ranker's contributions (recommend_explain, as ?explain=true). */
+static void why_line(struct html *h, const struct modelslot_snap *snap,
+                     const struct recommend_why *w)
+{
+  if (w->n_neighbours)
+    html_raw(h, "<div class=\"why muted\">near movies they rated: ");
+  for (int j = 0; j < w->n_neighbours; j++) {
+    json_t *t = snap_title(snap, w->neighbour_id[j]);
+    html_f(h, "%s%s (rated %g, similarity %.2f)", j ? "; " : "",
+           title_text(t), (double)w->neighbour_rating[j],
+           (double)w->neighbour_sim[j]);
+    json_decref(t);
+  }
+  if (w->n_neighbours)
+    html_raw(h, "</div>");
+  if (!w->ranked)
+    return;
+  html_f(h, "<div class=\"why muted\">predicted rating %.2f; ranker, by "
+            "ablation:", (double)w->predicted);
+  for (int g = 0; g < RANK_NGROUPS; g++)
+    html_f(h, " %s %+.2f", model_rank_group_names[g], (double)w->contrib[g]);
+  html_raw(h, "</div>");
+}
+
+/* The list of q's answer l with its explanations. */
+static void recs_list(struct ui_page *p, struct hv_db *c,
+                      const struct modelslot_snap *snap,
+                      const struct recommend_query *q,
+                      const struct recommend_list *l)
+{
+  struct html *h = &p->h;
+  struct recommend_why why[USER_RECS];
+  struct hv_err e = {0};
+  int explained = recommend_explain(c, q, l, why, &e) == 0;
+  html_f(h, "<p class=\"muted\">Top %d movies the user has not rated, from "
+            "%s (%s).</p><ol class=\"recs\">",
+         l->k, snap->version_text,
+         l->ranked ? recommend_stage_names[q->order] : "retrieval");
+  for (int i = 0; i < l->k; i++) {
+    json_t *t = snap_title(snap, l->movie_ids[i]);
+    html_f(h, "<li>%s <span class=\"muted\">(movie %lld, score %.3f)</span>",
+           title_text(t), (long long)l->movie_ids[i], (double)l->scores[i]);
+    json_decref(t);
+    if (explained)
+      why_line(h, snap, &why[i]);
+    html_raw(h, "</li>");
+  }
+  html_raw(h, "</ol>");
+}
+
 static void recommendations(struct ui_page *p, struct hv_db *c,
                             int64_t uid)
 {
@@ -237,33 +303,25 @@ static void recommendations(struct ui_page *p, struct hv_db *c,
     ui_error_box(h, "out of memory");
     return;
   }
+  /* the server's own pipeline, as GET /movies/recommend answers */
+  const struct serve_config *cfg = srv_config(p->req);
+  struct modelslot_snap *ranker =
+      cfg->stage == RECOMMEND_STAGE_RETRIEVAL ? NULL : srv_ranker(p->req);
   struct recommend_query q = {.model = snap->model, .user = uid,
-                              .n = USER_RECS, .exclude_rated = 1};
+                              .n = USER_RECS, .exclude_rated = 1,
+                              .ranker = ranker ? ranker->model : NULL,
+                              .order = cfg->stage, .blend = cfg->blend,
+                              .candidates = cfg->candidates};
   int rc = recommend_user(c, &q, &l, &e);
-  if (rc == HV_ENOTFOUND) {
+  if (rc == HV_ENOTFOUND)
     html_f(h, "<p class=\"muted\">The served model (%s) was trained before "
               "this user existed; a retrained model will know them.</p>",
            snap->version_text);
-    return;
-  }
-  if (rc) {
+  else if (rc)
     ui_error_box(h, e.msg);
-    return;
-  }
-  html_f(h, "<p class=\"muted\">Top %d movies the user has not rated, from "
-            "%s.</p><ol class=\"recs\">",
-         l.k, snap->version_text);
-  for (int i = 0; i < l.k; i++) {
-    size_t len = 0;
-    const char *lit = modelslot_title(snap, l.movie_ids[i], &len);
-    json_t *t = lit ? json_loadb(lit, len, JSON_DECODE_ANY, NULL) : NULL;
-    html_f(h, "<li>%s <span class=\"muted\">(movie %lld, score %.3f)</span>"
-              "</li>",
-           json_string_value(t) ? json_string_value(t) : "(unknown title)",
-           (long long)l.movie_ids[i], (double)l.scores[i]);
-    json_decref(t);
-  }
-  html_raw(h, "</ol>");
+  else
+    recs_list(p, c, snap, &q, &l);
+  modelslot_release(ranker);
 }
 
 int ui_page_user(struct ui_page *p, struct hv_err *err)

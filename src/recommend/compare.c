@@ -1,0 +1,286 @@
+/*
+ * compare.c - retrieval only against retrieve-then-rank on the held-out
+ * split (see compare.h): the split is rebuilt once, the ratings grouped by
+ * user (sorted by user, then movie), and each user's two lists come from
+ * recommend_user with the user's train-split movies as its exclusions.
+ */
+#include "recommend/compare.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "recommend/recommend.h"
+#include "util/rng.h"
+
+struct cmp_row {
+  int64_t user, movie;
+  float rating;
+  int test; /* 1: held out */
+};
+
+static int cmp_rows(const void *a, const void *b)
+{
+  const struct cmp_row *x = a, *y = b;
+  if (x->user != y->user)
+    return x->user < y->user ? -1 : 1;
+  if (x->movie != y->movie)
+    return x->movie < y->movie ? -1 : 1;
+  return x->test - y->test;
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+  float x = *(const float *)a, y = *(const float *)b;
+  return (x < y) - (x > y);
+}
+
+/* HV_EINVAL unless ranker was trained on retriever's range, split, seed
+ * and train count. */
+static int same_split(const struct hv_model *retriever,
+                      const struct hv_model *ranker, struct hv_err *err)
+{
+  struct train_config a, b;
+  model_config(retriever, &a);
+  model_config(ranker, &b);
+  if (a.first_rating_id != b.first_rating_id ||
+      a.last_rating_id != b.last_rating_id || a.split != b.split ||
+      a.seed != b.seed ||
+      model_n_train_ratings(retriever) != model_n_train_ratings(ranker))
+    return hv_err_set(
+        err, HV_EINVAL,
+        "ranker: trained on ratings %lld:%lld, split %g, seed %llu; the "
+        "retrieval model on %lld:%lld, split %g, seed %llu: the held-out "
+        "ratings differ; train both with the same range, --split and --seed",
+        (long long)b.first_rating_id, (long long)b.last_rating_id, b.split,
+        (unsigned long long)b.seed, (long long)a.first_rating_id,
+        (long long)a.last_rating_id, a.split, (unsigned long long)a.seed);
+  return 0;
+}
+
+/* The ratings of ds with their split, sorted by user and movie, into
+ * *rows (caller frees). */
+static int split_rows(const struct hv_dataset *ds, const struct hv_model *m,
+                      struct cmp_row **rows, size_t *n_test,
+                      struct hv_err *err)
+{
+  struct train_config c;
+  model_config(m, &c);
+  const size_t n = ds->ratings.n;
+  const size_t n_train = model_split_n_train(c.split, n);
+  if (n == 0 || n_train != model_n_train_ratings(m))
+    return hv_err_set(err, HV_EINVAL, "compare: the retrieval model's range "
+                      "%lld:%lld holds %zu ratings now, a %g split of them is "
+                      "%zu, but it trained on %zu: the split cannot be rebuilt",
+                      (long long)c.first_rating_id, (long long)c.last_rating_id,
+                      n, c.split, n_train, model_n_train_ratings(m));
+  if (n_train == n)
+    return hv_err_set(err, HV_ENOTFOUND, "compare: the retrieval model was "
+                      "trained with split %g (all ratings): nothing is held "
+                      "out", c.split);
+  size_t *perm = malloc(n * sizeof(size_t));
+  struct cmp_row *r = malloc(n * sizeof(*r));
+  if (!perm || !r) {
+    free(perm);
+    free(r);
+    return hv_err_set(err, HV_ENOMEM, "compare: out of memory");
+  }
+  rng_numpy_permutation((uint32_t)c.seed, perm, n);
+  for (size_t i = 0; i < n; i++) {
+    size_t j = perm[i];
+    r[i] = (struct cmp_row){ds->ratings.user_id[j], ds->ratings.movie_id[j],
+                            ds->ratings.rating[j], i >= n_train};
+  }
+  free(perm);
+  qsort(r, n, sizeof(*r), cmp_rows);
+  *rows = r;
+  *n_test = n - n_train;
+  return 0;
+}
+
+/* One user's group: train-split movies (ascending, distinct) and held-out
+ * (movie, rating) pairs (ascending by movie). */
+struct cmp_user {
+  int64_t user;
+  int64_t *seen;
+  size_t n_seen;
+  const struct cmp_row *held; /* n_held rows with test = 1 */
+  size_t n_held;
+  float *ideal;               /* (n_held) ratings, best first */
+};
+
+/* The held-out rating of movie in u, or 0. */
+static float gain_of(const struct cmp_user *u, int64_t movie)
+{
+  size_t lo = 0, hi = u->n_held;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (u->held[mid].movie < movie)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < u->n_held && u->held[lo].movie == movie ? u->held[lo].rating
+                                                      : 0.0f;
+}
+
+/* Add u's list (ids[0..k)) to the pipeline's sums. */
+static void score_list(const struct cmp_user *u, const int64_t *ids, int k,
+                       int n, double *ndcg_sum, struct compare_pipeline *p,
+                       double *hit_sum)
+{
+  double dcg = 0.0, idcg = 0.0;
+  for (int i = 0; i < k; i++) {
+    float g = gain_of(u, ids[i]);
+    dcg += g / log2(i + 2.0);
+    if (g > 0.0f) {
+      p->hits++;
+      *hit_sum += g;
+    }
+  }
+  for (size_t i = 0; i < u->n_held && i < (size_t)n; i++)
+    idcg += u->ideal[i] / log2((double)i + 2.0);
+  if (idcg > 0.0)
+    *ndcg_sum += dcg / idcg;
+}
+
+#define NPIPE 3 /* retrieval, ranked, blended */
+
+struct cmp_run {
+  const struct hv_model *retriever, *ranker;
+  int n, candidates;
+  double blend;
+  struct recommend_list l;
+  double ndcg[NPIPE], hit_sum[NPIPE];
+  struct compare_result *out;
+};
+
+static struct compare_pipeline *pipe_of(struct compare_result *out, int p)
+{
+  return p == 0 ? &out->retrieval : p == 1 ? &out->ranked : &out->blended;
+}
+
+/* Every pipeline for user u. */
+static int run_user(struct cmp_run *r, const struct cmp_user *u,
+                    struct hv_err *err)
+{
+  for (int p = 0; p < NPIPE; p++) {
+    struct recommend_query q = {.model = r->retriever,
+                                .user = u->user,
+                                .n = r->n,
+                                .ranker = p ? r->ranker : NULL,
+                                .candidates = r->candidates,
+                                .exclude_sorted = u->seen,
+                                .n_exclude = u->n_seen,
+                                .order = p == 1 ? RECOMMEND_ORDER_RANK
+                                                : RECOMMEND_ORDER_BLEND,
+                                .blend = r->blend};
+    struct hv_err e = {0};
+    int rc = recommend_user(NULL, &q, &r->l, &e);
+    if (rc == HV_ENOTFOUND) {
+      r->out->n_unknown_users += p == 0;
+      continue;
+    }
+    if (rc)
+      return hv_err_set(err, rc, "compare: user %lld: %s",
+                        (long long)u->user, e.msg);
+    score_list(u, r->l.movie_ids, r->l.k, r->n, &r->ndcg[p],
+               pipe_of(r->out, p), &r->hit_sum[p]);
+  }
+  return 0;
+}
+
+/* Walk the user groups of rows[0..n). */
+static int run_users(struct cmp_run *r, const struct cmp_row *rows, size_t n,
+                     struct hv_err *err)
+{
+  int64_t *seen = malloc((n + 1) * sizeof(int64_t));
+  float *ideal = malloc((n + 1) * sizeof(float));
+  struct cmp_row *held = malloc((n + 1) * sizeof(*held));
+  int rc = 0;
+  if (!seen || !ideal || !held)
+    rc = hv_err_set(err, HV_ENOMEM, "compare: out of memory");
+  for (size_t i = 0; !rc && i < n;) {
+    struct cmp_user u = {rows[i].user, seen, 0, held, 0, ideal};
+    for (; i < n && rows[i].user == u.user; i++) {
+      if (!rows[i].test) {
+        if (!u.n_seen || seen[u.n_seen - 1] != rows[i].movie)
+          seen[u.n_seen++] = rows[i].movie;
+      } else {
+        held[u.n_held] = rows[i];
+        ideal[u.n_held++] = rows[i].rating;
+      }
+    }
+    if (!u.n_held)
+      continue;
+    qsort(ideal, u.n_held, sizeof(float), cmp_desc);
+    r->out->n_users++;
+    rc = run_user(r, &u, err);
+  }
+  free(seen);
+  free(ideal);
+  free(held);
+  return rc;
+}
+
+static int check(const struct hv_dataset *ds, const struct hv_model *ret,
+                 const struct hv_model *rk, int candidates, double blend,
+                 int n, const struct compare_result *out, struct hv_err *err)
+{
+  if (!ds || !ret || !rk || !out)
+    return hv_err_set(err, HV_EINVAL, "compare: need a dataset, a retrieval "
+                      "model, a ranker and a result");
+  if (model_task(ret) != MODEL_TASK_RETRIEVAL)
+    return hv_err_set(err, HV_EINVAL, "model: a ranking model cannot "
+                      "retrieve; give the retrieval model");
+  if (model_task(rk) != MODEL_TASK_RANKING)
+    return hv_err_set(err, HV_EINVAL, "ranker: the model is not a ranking "
+                      "model (train one with --task ranking)");
+  if (n < 1 || n > 1000)
+    return hv_err_set(err, HV_EINVAL, "n: %d is out of range 1..1000", n);
+  if (candidates < 0 || candidates > RECOMMEND_MAX_CANDIDATES)
+    return hv_err_set(err, HV_EINVAL, "candidates: %d is out of range "
+                      "1..%d", candidates, RECOMMEND_MAX_CANDIDATES);
+  if (!(blend >= 0.0 && blend <= RECOMMEND_MAX_BLEND))
+    return hv_err_set(err, HV_EINVAL, "blend: %g is out of range (0, %g]",
+                      blend, RECOMMEND_MAX_BLEND);
+  if (dataset_check(ds, "compare", err))
+    return err->code;
+  return same_split(ret, rk, err);
+}
+
+int compare_pipelines(const struct hv_dataset *ds,
+                      const struct hv_model *retriever,
+                      const struct hv_model *ranker, int candidates,
+                      double blend, int n, struct compare_result *out,
+                      struct hv_err *err)
+{
+  if (check(ds, retriever, ranker, candidates, blend, n, out, err))
+    return err->code;
+  memset(out, 0, sizeof(*out));
+  struct cmp_run r = {.retriever = retriever, .ranker = ranker, .n = n,
+                      .candidates = candidates, .blend = blend, .out = out};
+  out->blend = blend > 0.0 ? blend : RECOMMEND_DEFAULT_BLEND;
+  struct recommend_query probe = {.n = n, .candidates = candidates};
+  out->n = n;
+  out->candidates = recommend_candidates(&probe);
+  struct cmp_row *rows = NULL;
+  int rc = split_rows(ds, retriever, &rows, &out->n_test, err);
+  if (!rc)
+    rc = model_rank_evaluate_split(ds, ranker, MODEL_SPLIT_TEST,
+                                   &out->ranker, err);
+  if (!rc)
+    rc = recommend_list_alloc(&r.l, retriever, n, err);
+  if (!rc)
+    rc = run_users(&r, rows, ds->ratings.n, err);
+  recommend_list_free(&r.l);
+  free(rows);
+  if (rc)
+    return rc;
+  for (int i = 0; i < NPIPE; i++) {
+    struct compare_pipeline *p = pipe_of(out, i);
+    p->ndcg = out->n_users ? r.ndcg[i] / (double)out->n_users : 0.0;
+    p->hit_rating_mean = p->hits ? r.hit_sum[i] / (double)p->hits : NAN;
+  }
+  return 0;
+}
