@@ -1527,7 +1527,7 @@ static void test_retrieval_index_hot_swap(void **state)
     wait_version(&v, want);
     wait_get(&v, "/metrics", "harvest_retrieval_index{kind=\"ivf\"} 1");
     json_t *exp = json_array();
-    expected_titles(paths[i], NULL, exp);
+    expected_titles(paths[i], NULL, 0, exp);
     struct res r;
     assert_int_equal(get(&v, "/movies/recommend/1/5?stage=retrieval", &r),
                      200);
