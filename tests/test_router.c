@@ -202,8 +202,10 @@ static void check_contract(json_t *paths)
     if (!strcmp(name, "n"))
       assert_int_equal(json_integer_value(json_object_get(sc, "maximum")),
                        1000);
-    else if (!strcmp(name, "user"))
+    else if (!strcmp(name, "user") || !strcmp(name, "candidates"))
       assert_non_null(json_object_get(sc, "minimum"));
+    else if (!strcmp(name, "stage"))
+      assert_int_equal(json_array_size(json_object_get(sc, "enum")), 3);
     else
       assert_string_equal(json_string_value(json_object_get(sc, "type")),
                           "boolean");
@@ -246,7 +248,19 @@ static void test_openapi_real_table(void **state)
   json_t *rec = json_object_get(json_object_get(paths,
                                                 "/movies/recommend/{user}/{n}"),
                                 "get");
-  assert_int_equal(json_array_size(json_object_get(rec, "parameters")), 3);
+  json_t *params = json_object_get(rec, "parameters");
+  const char *want[] = {"user", "n", "stage", "candidates", "explain",
+                        "exclude_rated"};
+  for (size_t w = 0; w < sizeof(want) / sizeof(want[0]); w++) {
+    size_t k;
+    json_t *pm;
+    int found = 0;
+    json_array_foreach(params, k, pm)
+      found |= !strcmp(json_string_value(json_object_get(pm, "name")),
+                       want[w]);
+    if (!found)
+      fail_msg("recommend's parameter %s not described", want[w]);
+  }
   assert_non_null(json_object_get(json_object_get(rec, "responses"), "422"));
   json_t *sec = json_object_get(
       json_object_get(json_object_get(paths, "/users/secure_ratings/"),
