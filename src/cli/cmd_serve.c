@@ -12,6 +12,25 @@
 #include "serve/http/docs.h"
 #include "serve/http/server.h"
 
+static const char serve_usage[] =
+    "[--host 127.0.0.1] [--port 8000] [--threads N]\n"
+    "                     [--model NAME | --model-file FILE]\n"
+    "                     [--ranker NAME] [--candidates K]\n"
+    "                     [--stage blend|ranking|retrieval] [--blend W]\n"
+    "                     [--index exact|ivf|auto] [--index-min-recall R]\n"
+    "                     [--tls-cert FILE --tls-key FILE]\n"
+    "                     [--swagger-ui DIR]\n"
+    "                     [--max-body BYTES] [--max-connections N]\n"
+    "                     [--per-ip N] [--reserve N] [--timeout S]\n"
+    "                     [--request-timeout S] [--heavy-threads N]\n"
+    "                     [--heavy-queue N] [--monitor-cache S]\n"
+    "                     [--monitor-max-windows N] [--monitor-max-rows N]\n"
+    "                     [--hash-max N] [--cache-n N]\n"
+    "                     [--slice-us US] [--seed-compat] [--no-admin-key]\n"
+    "                     [--rating-quota N] [--no-access-log]\n"
+    "                     [--forwarded-allow-ips LIST]\n"
+    "                     [--home DIR]";
+
 static const char serve_about[] =
     "Serve the recommender API (the seed's FastAPI routes, plus /healthz,\n"
     "/readyz, /metrics, /openapi.json, /docs, /monitor/drift and the web\n"
@@ -106,6 +125,47 @@ static void limits_table(struct serve_config *cfg, struct serve_flags *fl,
   memcpy(t, l, sizeof(l));
 }
 
+#define SERVE_MODELS_N 9
+
+/* What is served: the retrieval model, the ranker, the pipeline, the index. */
+static void models_table(struct serve_config *cfg, struct serve_flags *fl,
+                         struct cli_opt t[SERVE_MODELS_N])
+{
+  const struct cli_opt l[] = {
+      {CLI_OPT(CLI_STR, "model", 0, "NAME", "registered model to serve",
+               &cfg->model_name)},
+      {CLI_OPT(CLI_STR, "model-file", 0, "FILE", "serve this model file "
+               "instead", &cfg->model_file)},
+      {CLI_OPT(CLI_STR, "ranker", 0, "NAME", "registered ranking model "
+               "(--task ranking) whose Production version orders the "
+               "candidates (default harvest_ranker; none registered = "
+               "retrieval only)", &cfg->ranker_name)},
+      {CLI_OPT(CLI_CHOICE, "stage", 0, "blend|ranking|retrieval",
+               "the pipeline when a request names none (?stage=): "
+               "retrieval's candidates ordered by retrieval score + W x "
+               "predicted rating (blend, the default: best graded nDCG@10 "
+               "measured, see harvest evaluate --ranker), by the predicted "
+               "rating alone, or retrieval only", &cfg->stage),
+       .choices = recommend_stage_names},
+      {CLI_OPT(CLI_DBL, "blend", 0, "W", "the blend's weight W (default "
+               CLI_XSTR(RECOMMEND_DEFAULT_BLEND) ")", &cfg->blend),
+       .flo = 1e-6, .fhi = RECOMMEND_MAX_BLEND},
+      {CLI_OPT(CLI_INT, "candidates", 0, "K", "movies retrieval proposes to "
+               "the ranker (default 100; ?candidates=K per request)",
+               &cfg->candidates), .lo = 1, .hi = RECOMMEND_MAX_CANDIDATES},
+      {CLI_OPT(CLI_STR, "index", 0, "MODE", "retrieval through the model's "
+               "approximate index: auto (default: the index stored with a "
+               "model of >= 20000 movies), ivf (always; built at load when "
+               "none is stored) or exact (every movie scored)", &fl->index)},
+      {CLI_OPT(CLI_DBL, "index-min-recall", 0, "R", "refuse an index whose "
+               "recall@100, measured when it was built, is below R: logged, "
+               "and the model serves exactly (0.95)",
+               &cfg->index_min_recall), .flo = 1e-9, .fhi = 1},
+      CLI_OPTS_END};
+  static_assert(sizeof(l) == SERVE_MODELS_N * sizeof(l[0]), "SERVE_MODELS_N");
+  memcpy(t, l, sizeof(l));
+}
+
 /* Apply fl's "given as 0 means off" values and the flags that go together;
  * 0 or HV_EUSAGE (reported). */
 static int finish(const struct serve_flags *fl, struct serve_config *cfg)
@@ -135,6 +195,8 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
   struct serve_flags fl = {0};
   struct cli_opt limits[SERVE_LIMITS_N];
   limits_table(cfg, &fl, limits);
+  struct cli_opt models[SERVE_MODELS_N];
+  models_table(cfg, &fl, models);
   const struct cli_opt opts[] = {
       {CLI_OPT(CLI_STR, "host", 0, "ADDR", "address to bind (default "
                "127.0.0.1)", &cfg->host)},
@@ -142,35 +204,7 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
                "8000)", &cfg->port), .hi = 65535},
       {CLI_OPT(CLI_INT, "threads", 0, "N", "worker threads (default: one per "
                "CPU)", &cfg->threads), .lo = 1, .hi = 256},
-      {CLI_OPT(CLI_STR, "model", 0, "NAME", "registered model to serve",
-               &cfg->model_name)},
-      {CLI_OPT(CLI_STR, "model-file", 0, "FILE", "serve this model file "
-               "instead", &cfg->model_file)},
-      {CLI_OPT(CLI_STR, "ranker", 0, "NAME", "registered ranking model "
-               "(--task ranking) whose Production version orders the "
-               "candidates (default harvest_ranker; none registered = "
-               "retrieval only)", &cfg->ranker_name)},
-      {CLI_OPT(CLI_CHOICE, "stage", 0, "blend|ranking|retrieval",
-               "the pipeline when a request names none (?stage=): "
-               "retrieval's candidates ordered by retrieval score + W x "
-               "predicted rating (blend, the default: best graded nDCG@10 "
-               "measured, see harvest evaluate --ranker), by the predicted "
-               "rating alone, or retrieval only", &cfg->stage),
-       .choices = recommend_stage_names},
-      {CLI_OPT(CLI_DBL, "blend", 0, "W", "the blend's weight W (default "
-               CLI_XSTR(RECOMMEND_DEFAULT_BLEND) ")", &cfg->blend),
-       .flo = 1e-6, .fhi = RECOMMEND_MAX_BLEND},
-      {CLI_OPT(CLI_INT, "candidates", 0, "K", "movies retrieval proposes to "
-               "the ranker (default 100; ?candidates=K per request)",
-               &cfg->candidates), .lo = 1, .hi = RECOMMEND_MAX_CANDIDATES},
-      {CLI_OPT(CLI_STR, "index", 0, "MODE", "retrieval through the model's "
-               "approximate index: auto (default: the index stored with a "
-               "model of >= 20000 movies), ivf (always; built at load when "
-               "none is stored) or exact (every movie scored)", &fl.index)},
-      {CLI_OPT(CLI_DBL, "index-min-recall", 0, "R", "refuse an index whose "
-               "recall@100, measured when it was built, is below R: logged, "
-               "and the model serves exactly (0.95)",
-               &cfg->index_min_recall), .flo = 1e-9, .fhi = 1},
+      {.type = CLI_GROUP, .sub = models},
       {CLI_OPT(CLI_STR, "tls-cert", 0, "FILE", "PEM certificate: serve HTTPS "
                "(with --tls-key)", &cfg->tls_cert)},
       {CLI_OPT(CLI_STR, "tls-key", 0, "FILE", "PEM private key",
@@ -216,26 +250,7 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
       CLI_OPTS_END};
   const struct cli_spec spec = {
       .cmd = "serve",
-      .usage = "[--host 127.0.0.1] [--port 8000] [--threads N]\n"
-               "                     [--model NAME | --model-file FILE]\n"
-               "                     [--index exact|ivf|auto] "
-               "[--index-min-recall R]\n"
-               "                     [--tls-cert FILE --tls-key FILE]\n"
-               "                     [--swagger-ui DIR]\n"
-               "                     [--max-body BYTES] [--max-connections "
-               "N]\n"
-               "                     [--per-ip N] [--reserve N] [--timeout S]\n"
-               "                     [--request-timeout S] [--heavy-threads N]\n"
-               "                     [--heavy-queue N] [--monitor-cache S]\n"
-               "                     [--monitor-max-windows N] "
-               "[--monitor-max-rows N]\n"
-               "                     [--hash-max N] [--cache-n N]\n"
-               "                     [--slice-us US] [--seed-compat] "
-               "[--no-admin-key]\n"
-               "                     [--rating-quota N] "
-               "[--no-access-log]\n"
-               "                     [--forwarded-allow-ips LIST]\n"
-               "                     [--home DIR]",
+      .usage = serve_usage,
       .about = serve_about,
       .more = serve_more,
       .opts = opts,
