@@ -153,6 +153,16 @@ struct model_parts {
   int n_slots;
 };
 
+/* Zero p and fill what every trainer writes the same way: its settings,
+ * Adam's step, epochs so far, training rows, now, and the layout. */
+void model_parts_start(struct model_parts *p, const struct train_config *cfg,
+                       uint64_t adam_step, int epochs_total, uint64_t n_train,
+                       const struct model_layout *L);
+
+/* Serialise p and load the image as a model (*out, model_free()). */
+int model_from_parts(const struct model_parts *p, struct hv_model **out,
+                     struct hv_err *err) HV_WARN_UNUSED;
+
 /* Serialise parts into a new image (*out, free()) of *len bytes. */
 int modelfile_build(const struct model_parts *p, unsigned char **out,
                     size_t *len, struct hv_err *err) HV_WARN_UNUSED;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "model/optim.h"
+#include "util/fsutil.h"
 
 const unsigned char modelfile_magic[8] = {0x89, 'H', 'V', 'M',
                                           'O',  'D', 'L', '\n'};
@@ -122,6 +123,29 @@ static void put_header(const struct model_parts *p, unsigned char *h,
     put_u32(h + H_HIDDEN, (uint32_t)c->hidden);
     put_f64(h + H_MEAN, p->meta.rank_mean);
   }
+}
+
+void model_parts_start(struct model_parts *p, const struct train_config *cfg,
+                       uint64_t adam_step, int epochs_total, uint64_t n_train,
+                       const struct model_layout *L)
+{
+  memset(p, 0, sizeof(*p));
+  p->meta.cfg = *cfg;
+  p->meta.adam_step = adam_step;
+  p->meta.epochs_total = epochs_total;
+  p->meta.n_train_ratings = n_train;
+  p->meta.created_at = hv_now();
+  p->L = *L;
+}
+
+int model_from_parts(const struct model_parts *p, struct hv_model **out,
+                     struct hv_err *err)
+{
+  unsigned char *img = NULL;
+  size_t len = 0;
+  if (modelfile_build(p, &img, &len, err))
+    return err->code;
+  return model_from_image(img, len, 0, out, err);
 }
 
 int modelfile_build(const struct model_parts *p, unsigned char **out,

@@ -726,15 +726,9 @@ static int rt_model(struct rtrainer *t, struct hv_model **out,
                     struct hv_err *err)
 {
   struct model_parts p;
-  memset(&p, 0, sizeof(p));
-  p.meta.cfg = t->cfg;
+  model_parts_start(&p, &t->cfg, t->step, t->cfg.epochs, t->n_train, &t->L);
   p.meta.cfg.extra_rating_ids = NULL;
-  p.meta.adam_step = t->step;
-  p.meta.epochs_total = t->cfg.epochs;
-  p.meta.n_train_ratings = t->n_train;
-  p.meta.created_at = hv_now();
   p.meta.rank_mean = t->mean;
-  p.L = t->L;
   p.n_users = t->V.n_users;
   p.n_movies = t->V.n_movies;
   p.user_ids = t->V.user_ids;
@@ -748,11 +742,7 @@ static int rt_model(struct rtrainer *t, struct hv_model **out,
   p.params = t->params;
   p.opt_state = t->state;
   p.n_slots = t->n_slots;
-  unsigned char *img = NULL;
-  size_t len = 0;
-  if (modelfile_build(&p, &img, &len, err))
-    return err->code;
-  return model_from_image(img, len, 0, out, err);
+  return model_from_parts(&p, out, err);
 }
 
 /* Metrics of the loaded model m on split rows (what serving predicts). */

@@ -686,13 +686,8 @@ static int make_model(struct trainer *t, struct hv_model **out,
                       struct hv_err *err)
 {
   struct model_parts p;
-  memset(&p, 0, sizeof(p));
-  p.meta.cfg = t->cfg;
-  p.meta.adam_step = t->adam_step;
-  p.meta.epochs_total = t->epochs_total;
-  p.meta.n_train_ratings = t->n_train;
-  p.meta.created_at = hv_now();
-  p.L = t->L;
+  model_parts_start(&p, &t->cfg, t->adam_step, t->epochs_total, t->n_train,
+                    &t->L);
   p.n_users = t->n_users;
   p.n_movies = t->n_movies;
   p.user_ids = t->user_ids;
@@ -707,11 +702,7 @@ static int make_model(struct trainer *t, struct hv_model **out,
   p.params = t->params;
   p.opt_state = t->state;
   p.n_slots = t->n_slots;
-  unsigned char *img = NULL;
-  size_t len = 0;
-  if (modelfile_build(&p, &img, &len, err))
-    return err->code;
-  return model_from_image(img, len, 0, out, err);
+  return model_from_parts(&p, out, err);
 }
 
 /* Borrow ds's columns; the model's lineage is ds's range. */
