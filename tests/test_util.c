@@ -21,6 +21,7 @@
 #include "util/htmlesc.h"
 #include "util/mutex.h"
 #include "util/parse.h"
+#include "util/say.h"
 #include "util/sigfwd.h"
 #include "util/termstr.h"
 #include "util/utf8.h"
@@ -449,6 +450,36 @@ static void test_htmlesc(void **state)
                 (c == '&' || c == '<' || c == '>' || c == '"' || c == '\''));
 }
 
+/* say: NULL is quiet, the line reaches the callback formatted and cut. */
+struct said {
+  int calls;
+  char last[SAY_MAX + 8];
+};
+
+static void record(void *ud, const char *line)
+{
+  struct said *r = ud;
+  r->calls++;
+  snprintf(r->last, sizeof(r->last), "%s", line);
+}
+
+static void test_say(void **state)
+{
+  (void)state;
+  struct said r = {0};
+  say(NULL, &r, "nothing %d", 1);
+  assert_int_equal(r.calls, 0);
+  say(record, &r, "step %d of %s", 2, "three");
+  assert_int_equal(r.calls, 1);
+  assert_string_equal(r.last, "step 2 of three");
+  char big[SAY_MAX * 2];
+  memset(big, 'x', sizeof(big) - 1);
+  big[sizeof(big) - 1] = 0;
+  say(record, &r, "%s", big);
+  assert_int_equal(r.calls, 2);
+  assert_int_equal(strlen(r.last), SAY_MAX - 1);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -465,6 +496,7 @@ int main(void)
       cmocka_unit_test(test_termstr),
       cmocka_unit_test(test_htmlesc),
       cmocka_unit_test(test_utf8_decode),
+      cmocka_unit_test(test_say),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,6 +28,7 @@
 #include "util/fsutil.h"
 #include "util/json.h"
 #include "util/rng.h"
+#include "util/say.h"
 
 #define WEEK (7 * 86400)
 
@@ -91,20 +92,6 @@ static int check_config(const struct demo_config *c, struct hv_err *err)
   return policy_check(&c->policy, err);
 }
 
-static void say(const struct demo_config *c, const char *fmt, ...)
-    HV_PRINTF(2, 3);
-static void say(const struct demo_config *c, const char *fmt, ...)
-{
-  if (!c->progress)
-    return;
-  char line[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(line, sizeof(line), fmt, ap);
-  va_end(ap);
-  c->progress(c->ud, line);
-}
-
 /* ---- the state of one demo -------------------------------------------- */
 
 struct demo {
@@ -156,7 +143,7 @@ static int prepare_synth(struct demo *d, struct hv_err *err)
                       "generates its own data)", d->c->home,
                       (long long)n.ratings);
   struct synth_result sr;
-  say(d->c, "synth: %lld users, %lld movies, %lld ratings over %lld days, "
+  say(d->c->progress, d->c->ud, "synth: %lld users, %lld movies, %lld ratings over %lld days, "
       "seed %llu, %s drift", (long long)d->c->synth.users,
       (long long)d->c->synth.movies, (long long)d->c->synth.ratings,
       (long long)d->c->synth.days, (unsigned long long)d->c->synth.seed,
@@ -211,7 +198,7 @@ static int take_replay(struct demo *d, struct hv_err *err)
   d->r->train_ratings = n.ratings - (int64_t)d->replay.n;
   if (d->r->drift_ts > split)
     d->r->drift_week = (int)((d->r->drift_ts - split) / WEEK) + 1;
-  say(d->c, "replay: %lld ratings of the first %d weeks stay in the "
+  say(d->c->progress, d->c->ud, "replay: %lld ratings of the first %d weeks stay in the "
       "database; %zu later ratings moved to memory (deleted in one "
       "transaction) to be sent through the API", (long long)d->r->train_ratings,
       d->c->train_weeks, d->replay.n);
@@ -224,7 +211,7 @@ static void tune_progress(void *ud, const struct tune_progress *p)
 {
   struct demo *d = ud;
   if (p->phase == TUNE_TRIAL_DONE)
-    say(d->c, "tune: trial %zu/%zu %s: top-100 %.4f%s", p->index + 1,
+    say(d->c->progress, d->c->ud, "tune: trial %zu/%zu %s: top-100 %.4f%s", p->index + 1,
         p->total, p->label, p->value, p->failed ? " (failed)" : "");
 }
 
@@ -262,7 +249,7 @@ static int first_model(struct demo *d, struct hv_err *err)
   struct tune_result tr;
   memset(&tr, 0, sizeof(tr));
   if (!rc) {
-    say(d->c, "tune: %zu trials on the %lld ratings of the training weeks",
+    say(d->c->progress, d->c->ud, "tune: %zu trials on the %lld ratings of the training weeks",
         tune_grid_size(&g), (long long)d->r->train_ratings);
     rc = tune_run(d->db, &base, &g, &to, &tr, err);
   }
@@ -289,7 +276,7 @@ static int first_model(struct demo *d, struct hv_err *err)
   if (!rc)
     rc = load_production(d, &d->never, &v, err);
   if (!rc)
-    say(d->c, "tune: best %s (top-100 %.4f) registered as %s v%d in "
+    say(d->c->progress, d->c->ud, "tune: best %s (top-100 %.4f) registered as %s v%d in "
         "Production (@champion)", d->r->tune_best, d->r->tune_best_top100,
         d->name, v);
   return rc;
@@ -325,7 +312,7 @@ static int start_server(struct demo *d, struct hv_err *err)
     return hv_err_set(err, HV_EIO, "demo: the server at %s did not become "
                       "ready in 20 s (last status %ld%s%s)", d->base_url, st,
                       e.msg[0] ? ": " : "", e.msg);
-  say(d->c, "serve: listening on %s, ready in %.2f s", d->base_url,
+  say(d->c->progress, d->c->ud, "serve: listening on %s, ready in %.2f s", d->base_url,
       hv_mono() - t0);
   return 0;
 }
@@ -590,7 +577,7 @@ static int run_week(struct demo *d, struct demo_week *w, size_t lo, size_t hi,
     rc = decide_week(d, w, &report, err);
   monitor_report_free(&report);
   if (!rc)
-    say(d->c, "week %2d: %6lld ratings, top-100 %.4f (never retrained "
+    say(d->c->progress, d->c->ud, "week %2d: %6lld ratings, top-100 %.4f (never retrained "
         "%.4f), drift %s, %s%s%s", w->week, (long long)w->new_ratings,
         w->top100, w->top100_never,
         w->dataset_drift == 1 ? "YES" : w->dataset_drift == 0 ? "no" : "-",

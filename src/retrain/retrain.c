@@ -24,6 +24,7 @@
 #include "util/fsutil.h"
 #include "util/json.h"
 #include "util/rng.h"
+#include "util/say.h"
 #include "util/sort.h"
 
 void retrain_opts_defaults(struct retrain_opts *o)
@@ -32,21 +33,6 @@ void retrain_opts_defaults(struct retrain_opts *o)
   o->replay = RETRAIN_DEFAULT_REPLAY;
   o->holdout = RETRAIN_DEFAULT_HOLDOUT;
   o->margin = 0.0;
-}
-
-/* One progress line through o->progress (when set). */
-static void step(const struct retrain_opts *o, const char *fmt, ...)
-    HV_PRINTF(2, 3);
-static void step(const struct retrain_opts *o, const char *fmt, ...)
-{
-  if (!o->progress)
-    return;
-  char line[256];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(line, sizeof(line), fmt, ap);
-  va_end(ap);
-  o->progress(o->progress_ud, line);
 }
 
 static int check_opts(const struct retrain_opts *o, struct hv_err *err)
@@ -204,7 +190,7 @@ static int monitor_new(struct hv_db *db, const struct retrain_opts *o,
   mc.parent_run_id = run_id;
   mc.progress = o->monitor_progress;
   mc.progress_ud = o->progress_ud;
-  step(o, "monitoring %zu window%s of %zu new ratings", nw,
+  say(o->progress, o->progress_ud, "monitoring %zu window%s of %zu new ratings", nw,
        nw == 1 ? "" : "s", n);
   struct monitor_report *rep = calloc(1, sizeof(*rep));
   int rc = rep ? monitor_run(db, o->home, c->m, &mc, rep, err)
@@ -398,7 +384,7 @@ static int train_side(struct hv_db *db, const struct retrain_opts *o,
   to.on_start = side_started;
   to.ud = &x;
   to.cb = o->train_cb;
-  step(o, "training the %s challenger on ratings %lld..%lld (%zu replayed "
+  say(o->progress, o->progress_ud, "training the %s challenger on ratings %lld..%lld (%zu replayed "
        "older ratings), %d epoch%s", stateful ? "stateful" : "from-scratch",
        (long long)tc.first_rating_id, (long long)tc.last_rating_id, n_replay,
        tc.epochs, tc.epochs == 1 ? "" : "s");
@@ -458,7 +444,7 @@ static int run_side(struct hv_db *db, const struct retrain_opts *o,
   struct hv_model *m = NULL;
   if (train_side(db, o, c, pl, stateful, name, side, &m, err))
     return err->code;
-  step(o, "evaluating %s on the held-out ratings %lld..%lld", name,
+  say(o->progress, o->progress_ud, "evaluating %s on the held-out ratings %lld..%lld", name,
        (long long)pl->hold_first, (long long)pl->hold_last);
   int rc = holdout_eval(db, m, pl, &side->top100, &side->top10, err);
   if (!rc)
@@ -572,7 +558,7 @@ static int do_retrain(struct hv_db *db, const struct retrain_opts *o,
   r->holdout_first = pl->hold_first;
   r->holdout_last = pl->hold_last;
   r->n_holdout = n - pl->n_new_train;
-  step(o, "evaluating the champion on %zu held-out ratings %lld..%lld",
+  say(o->progress, o->progress_ud, "evaluating the champion on %zu held-out ratings %lld..%lld",
        r->n_holdout, (long long)pl->hold_first, (long long)pl->hold_last);
   if (holdout_eval(db, c->m, pl, &r->champion_top100, &r->champion_top10,
                    err))
