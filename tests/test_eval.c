@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "model/eval.h"
+#include "util/rng.h"
 #include "testutil.h"
 
 /* dim 1: user rows 0 (OOV) = 1, 1 = 1, 2 = -1; movies 1..5 = 5 4 4 2 1 */
@@ -346,6 +347,105 @@ static void test_run_matches_hits(void **state)
   }
 }
 
+/* The naive oracles: a decile from the count rank by a scan, the gap by a
+ * double loop over the qualifying pairs of groups. */
+static unsigned char naive_decile(const double *c, size_t n, size_t i)
+{
+  size_t r = 0;
+  for (size_t j = 0; j < n; j++)
+    r += c[j] < c[i] || (c[j] == c[i] && j < i);
+  return (unsigned char)(r * 10 / n);
+}
+
+static double naive_gap(const double *v, const size_t *n, size_t k,
+                        size_t min_n)
+{
+  double g = 0.0;
+  int pairs = 0;
+  for (size_t i = 0; i < k; i++)
+    for (size_t j = 0; j < k; j++)
+      if (i != j && (!n || (n[i] >= min_n && n[j] >= min_n)) &&
+          isfinite(v[i]) && isfinite(v[j])) {
+        pairs++;
+        g = v[i] - v[j] > g ? v[i] - v[j] : g;
+      }
+  return pairs ? g : 0.0;
+}
+
+/* Deciles, gaps and exposure on generated counts and lists against the
+ * oracles; hand cases for the edges; bad input. */
+static void test_fairness(void **state)
+{
+  (void)state;
+  uint64_t s = 7;
+  for (size_t n = 1; n <= 257; n += 32) {
+    double *c = malloc(n * sizeof(double));
+    unsigned char *d = malloc(n);
+    for (size_t i = 0; i < n; i++)
+      c[i] = (double)(rng_splitmix64(&s) % 13); /* many ties */
+    assert_int_equal(eval_pop_deciles(c, n, d, NULL), 0);
+    size_t per[EVAL_NDEC] = {0};
+    for (size_t i = 0; i < n; i++) {
+      assert_int_equal(d[i], naive_decile(c, n, i));
+      per[d[i]]++;
+    }
+    for (int k = 0; n >= 10 && k < EVAL_NDEC; k++) /* tenths of n */
+      assert_true(per[k] == n / 10 || per[k] == n / 10 + 1);
+    /* exposure of random lists: shares of the slots by decile */
+    double slots[EVAL_NDEC] = {0}, share[EVAL_NDEC];
+    size_t tot = 0, by[EVAL_NDEC] = {0};
+    for (int l = 0; l < 50; l++) {
+      size_t item = rng_splitmix64(&s) % n;
+      slots[d[item]] += 1.0;
+      by[d[item]]++;
+      tot++;
+    }
+    double gap = eval_exposure_shares(slots, share);
+    double naive[EVAL_NDEC];
+    for (int k = 0; k < EVAL_NDEC; k++) {
+      naive[k] = (double)by[k] / (double)tot;
+      assert_true(fabs(share[k] - naive[k]) < 1e-12);
+    }
+    assert_true(fabs(gap - naive_gap(naive, NULL, EVAL_NDEC, 0)) < 1e-12);
+    free(c);
+    free(d);
+  }
+  /* gaps over generated groups, some too small, some NaN */
+  for (int t = 0; t < 20; t++) {
+    double v[EVAL_NSEG];
+    size_t np[EVAL_NSEG];
+    for (int k = 0; k < EVAL_NSEG; k++) {
+      v[k] = (double)(rng_splitmix64(&s) % 1000) / 1000.0;
+      np[k] = rng_splitmix64(&s) % 300;
+      if (k == t % EVAL_NSEG)
+        v[k] = NAN;
+    }
+    assert_true(fabs(eval_gap(v, np, EVAL_NSEG, EVAL_GAP_MIN_PAIRS) -
+                     naive_gap(v, np, EVAL_NSEG, EVAL_GAP_MIN_PAIRS)) < 1e-12);
+  }
+  const double one[2] = {0.5, 0.9};
+  const size_t small[2] = {100, 99};
+  assert_true(eval_gap(one, small, 2, 100) == 0.0); /* one group qualifies */
+  assert_true(fabs(eval_gap(one, NULL, 2, 0) - 0.4) < 1e-12);
+  assert_true(eval_gap(NULL, NULL, 3, 0) == 0.0);
+  double even[EVAL_NDEC], sh[EVAL_NDEC], top[EVAL_NDEC] = {0};
+  for (int k = 0; k < EVAL_NDEC; k++)
+    even[k] = 3.0;
+  assert_true(fabs(eval_exposure_shares(even, sh)) < 1e-12);
+  top[EVAL_NDEC - 1] = 10.0;
+  assert_true(eval_exposure_shares(top, sh) == 1.0);
+  double none[EVAL_NDEC] = {0};
+  assert_true(isnan(eval_exposure_shares(none, sh)) && isnan(sh[0]));
+  /* bad input */
+  struct hv_err err = {0};
+  unsigned char d1[2];
+  const double nan2[2] = {1.0, NAN};
+  assert_int_equal(eval_pop_deciles(NULL, 2, d1, &err), HV_EINVAL);
+  assert_int_equal(eval_pop_deciles(nan2, 2, d1, &err), HV_EINVAL);
+  assert_non_null(strstr(err.msg, "item 1"));
+  assert_int_equal(eval_pop_deciles(NULL, 0, NULL, &err), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -359,6 +459,7 @@ int main(void)
       cmocka_unit_test(test_rank_capped),
       cmocka_unit_test(test_hits),
       cmocka_unit_test(test_run_matches_hits),
+      cmocka_unit_test(test_fairness),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

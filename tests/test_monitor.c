@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "data/synth.h"
+#include "model/eval.h"
 #include "model/model.h"
 #include "model_fixture.h"
 #include "monitor/monitor.h"
@@ -362,6 +363,70 @@ static void test_queries(void **state)
 
 /* The monitor's top-K accuracies follow the same rule as model_evaluate:
  * compare them on rating_id windows (all users known for the first). */
+/* The naive fairness numbers of window w (its ratings R, reference ratings
+ * ref): the top-100 gap by a double loop over the segments of >= 100 pairs;
+ * the exposure of each distinct user's top 10 (model_recommend, nothing
+ * excluded) by popularity decile, each movie's decile from a scan of the
+ * reference counts (ties: the earlier model column first). */
+static void check_fairness_naive(const struct hv_model *m,
+                                 const struct ratings_cols *R,
+                                 const struct ratings_cols *ref,
+                                 const struct monitor_window *w)
+{
+  const struct monitor_metrics *met = &w->metrics;
+  double gap = 0.0;
+  int qual = 0;
+  for (size_t a = 0; a < met->n_segments; a++) {
+    if (met->segments[a].n_pairs < 100)
+      continue;
+    qual++;
+    for (size_t b = 0; b < met->n_segments; b++)
+      if (met->segments[b].n_pairs >= 100) {
+        double d = met->segments[a].top_k[kix(100)] -
+                   met->segments[b].top_k[kix(100)];
+        gap = d > gap ? d : gap;
+      }
+  }
+  assert_true(qual >= 2);
+  assert_float_equal(met->fairness_gap_top_100, gap, 1e-12);
+  size_t nm = model_n_movies(m);
+  double *cnt = calloc(nm, sizeof(double)), slots[EVAL_NDEC] = {0}, tot = 0;
+  float *scratch = malloc(model_scratch_size(m) * sizeof(float));
+  for (size_t c = 0; c < nm; c++)
+    for (size_t i = 0; i < ref->n; i++)
+      cnt[c] += ref->movie_id[i] == model_movie_id(m, c);
+  for (size_t i = 0; i < R->n; i++) {
+    int dup = 0;
+    for (size_t j = 0; j < i && !dup; j++)
+      dup = R->user_id[j] == R->user_id[i];
+    if (dup)
+      continue;
+    int64_t ids[10];
+    struct hv_err e = {0};
+    int k = model_recommend(m, R->user_id[i], 10, NULL, 0, ids, NULL,
+                            scratch, &e);
+    assert_true(k == 10);
+    for (int j = 0; j < k; j++) {
+      size_t c = 0, rank = 0;
+      while (model_movie_id(m, c) != ids[j])
+        c++;
+      for (size_t o = 0; o < nm; o++)
+        rank += cnt[o] < cnt[c] || (cnt[o] == cnt[c] && o < c);
+      slots[rank * 10 / nm] += 1.0;
+      tot += 1.0;
+    }
+  }
+  double lo = 1.0, hi = 0.0;
+  for (int d = 0; d < EVAL_NDEC; d++) {
+    assert_float_equal(w->health.exposure[d], slots[d] / tot, 1e-12);
+    lo = slots[d] / tot < lo ? slots[d] / tot : lo;
+    hi = slots[d] / tot > hi ? slots[d] / tot : hi;
+  }
+  assert_float_equal(w->health.exposure_gap, hi - lo, 1e-12);
+  free(cnt);
+  free(scratch);
+}
+
 static void test_metrics_match_evaluate(void **state)
 {
   struct hv_db *db = NULL;
@@ -405,6 +470,12 @@ static void test_metrics_match_evaluate(void **state)
       assert_true(found);
     }
   }
+  /* the fairness report against the naive computation (window a is the
+   * reference itself: the same ratings on both sides) */
+  struct ratings_cols R0;
+  assert_int_equal(ratings_load(db, 1, 4000, &R0, &e), 0);
+  check_fairness_naive(m, &R0, &R0, &rep.windows[0]);
+  ratings_cols_free(&R0);
   /* the reference is the model's lineage and its metrics are in-sample */
   const struct monitor_reference *ref = &rep.reference;
   assert_int_equal(ref->last_rating_id, 4000);

@@ -210,10 +210,10 @@ static void test_shape(void **state)
               "n_pairs,n_users,n_unknown_users,n_unknown_movies,rating_mean,"
               "top_1_categorical_accuracy,top_5_categorical_accuracy,"
               "top_10_categorical_accuracy,top_50_categorical_accuracy,"
-              "top_100_categorical_accuracy,segments");
+              "top_100_categorical_accuracy,segments,fairness_gap_top_100");
   ASSERT_KEYS(json_object_get(ref, "health"),
               "n_users,coverage_at_10,gini_at_10,mean_popularity_at_10,"
-              "top1_score_mean");
+              "top1_score_mean,exposure_by_decile,fairness_gap_exposure");
   assert_true(json_is_null(
       json_object_get(json_object_get(ref, "health"), "gini_at_10")));
   const json_t *cfg = json_object_get(j, "config");
@@ -250,8 +250,8 @@ static void test_windows_json(void **state)
       12);
   ASSERT_KEYS(json_object_get(w0, "health"),
               "n_users,coverage_at_10,gini_at_10,mean_popularity_at_10,"
-              "top1_score_mean,reference,coverage_ratio,gini_delta,"
-              "mean_popularity_ratio");
+              "top1_score_mean,exposure_by_decile,fairness_gap_exposure,"
+              "reference,coverage_ratio,gini_delta,mean_popularity_ratio");
   /* an empty window: its own key order, null metrics and health */
   ASSERT_KEYS(w1, "index,name,kind,n_ratings,start,end,start_ts,end_ts,"
                   "n_users,metrics,features,n_features,n_drifted,"

@@ -463,6 +463,66 @@ static void test_metric_names(void **state)
 
 /* harvest train / tune --task ranking: a tracked run with the rating
  * metrics, a model file that loads as a ranking model. */
+
+/* The exposure gap of pipeline name in evaluate --json's fairness object,
+ * recomputed from its shares (max - min); the shares sum to 1. */
+static double fair_exposure_gap(json_t *j, const char *name)
+{
+  json_t *ex = json_object_get(json_object_get(json_object_get(j,
+                                                               "fairness"),
+                                               "exposure_by_decile"),
+                               name);
+  assert_int_equal(json_array_size(ex), EVAL_NDEC);
+  double lo = 1.0, hi = 0.0, sum = 0.0;
+  for (size_t d = 0; d < EVAL_NDEC; d++) {
+    double v = json_number_value(json_array_get(ex, d));
+    sum += v;
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
+  }
+  assert_true(fabs(sum - 1.0) < 1e-5);
+  return hi - lo;
+}
+
+/* evaluate --json's fairness report against the rest of its output: the
+ * top-100 gap over the printed segments of >= 100 pairs, the exposure gap
+ * of the served pipeline, the ranker's RMSE gap when there is one. */
+static void check_fairness(json_t *j, const char *served)
+{
+  json_t *f = json_object_get(j, "fairness");
+  assert_non_null(f);
+  assert_string_equal(json_string_value(json_object_get(f,
+                                                        "exposure_pipeline")),
+                      served);
+  assert_true(fabs(json_number_value(json_object_get(
+                       f, "fairness_gap_exposure")) -
+                   fair_exposure_gap(j, served)) < 1e-6);
+  json_t *segs = json_object_get(j, "segments");
+  double lo = 2.0, hi = -1.0;
+  int big = 0;
+  for (size_t i = 0; i < json_array_size(segs); i++) {
+    json_t *g = json_array_get(segs, i);
+    if (json_integer_value(json_object_get(g, "n_pairs")) < 100)
+      continue;
+    double v = json_number_value(
+        json_object_get(g, "top_100_categorical_accuracy"));
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
+    big++;
+  }
+  assert_true(fabs(json_number_value(json_object_get(
+                       f, "fairness_gap_top_100")) -
+                   (big >= 2 ? hi - lo : 0.0)) < 1e-6);
+  json_t *rk = json_object_get(json_object_get(j, "pipelines"), "ranker");
+  json_t *gr = json_object_get(f, "fairness_gap_rmse");
+  if (rk)
+    assert_true(fabs(json_number_value(gr) - json_number_value(json_object_get(
+                                              rk, "rmse_segment_gap"))) <
+                1e-6);
+  else
+    assert_null(gr);
+}
+
 static void test_cli(void **state)
 {
   const char *bin = tu_bin();
@@ -613,12 +673,26 @@ static void test_cli(void **state)
   assert_int_equal(json_integer_value(json_object_get(pl, "candidates")),
                    100);
   assert_non_null(json_object_get(j, "top_100_categorical_accuracy"));
+  check_fairness(j, "blend");
+  double gap_ret = fair_exposure_gap(j, "retrieval");
   json_decref(j);
   snprintf(cmd, sizeof(cmd), "%s --home %s runs show %s --json", bin, dir,
            mrun);
   assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
   assert_non_null(strstr(out, "compare_ndcg_at_10_blend"));
   assert_non_null(strstr(out, "compare_ranker_rmse"));
+  assert_non_null(strstr(out, "fairness_gap_exposure"));
+  assert_non_null(strstr(out, "exposure_decile_10"));
+  /* without a ranker the default pipeline is retrieval only: the same
+   * lists as the comparison's retrieval pipeline */
+  snprintf(cmd, sizeof(cmd), "%s --home %s evaluate --run %s --log --json",
+           bin, dir, mrun);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  j = json_loads(out, 0, &je);
+  assert_non_null(j);
+  check_fairness(j, "retrieval");
+  assert_true(fabs(fair_exposure_gap(j, "retrieval") - gap_ret) < 1e-6);
+  json_decref(j);
   /* the table */
   snprintf(cmd, sizeof(cmd),
            "%s --home %s evaluate --model %s/m.hvm --ranker %s/r.hvm "
@@ -640,6 +714,7 @@ static void test_cli(void **state)
   static const char *const bad_eval[] = {
       "--model m.hvm --candidates 5",
       "--model m.hvm --log",
+      "--model m.hvm --split train --log",
       "--model m.hvm --ranker r.hvm --ratings 1:10",
       "--model m.hvm --ranker r.hvm --split train",
       "--model r.hvm --ranker r.hvm",
@@ -648,7 +723,8 @@ static void test_cli(void **state)
       "--model m.hvm --ranker r7.hvm",
       "--model m.hvm --ranker r.hvm --blend -1"};
   static const char *const bad_msg[] = {
-      "need --ranker", "need --ranker", "test split only", "test split only",
+      "need --ranker", "the test split's report", "the test split's report",
+      "test split only", "test split only",
       "cannot retrieve", "has no run", "not a ranking model",
       "held-out ratings differ", "--blend"};
   snprintf(cmd, sizeof(cmd),

@@ -691,6 +691,8 @@ static void test_monitoring_page(void **state)
   EXPECT_HAS(&r, "movie_genres (");
   EXPECT_HAS(&r, "Feedback-loop health");
   EXPECT_HAS(&r, "Coverage@10");
+  EXPECT_HAS(&r, "Fairness per window");
+  EXPECT_HAS(&r, "exposure gap between popularity deciles");
   /* the retraining decision with its reasons */
   struct hv_db *db = NULL;
   struct hv_err e = {0};

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli/cli.h"
 #include "model/eval.h"
@@ -64,7 +65,17 @@ static const char eval_more[] =
     "and MAE on the split, side by side; the better nDCG@10 is the\n"
     "pipeline to serve by default (harvest serve --stage). --log also\n"
     "logs them as metrics of the retrieval model's run (compare_*).\n"
-    "A ranking model as --model prints its RMSE and MAE per segment.\n";
+    "A ranking model as --model prints its RMSE and MAE per segment.\n"
+    "\n"
+    "The fairness report closes every evaluation: the gap between the best\n"
+    "and the worst user segment (segments of >= 100 pairs) of the retrieval\n"
+    "model's top-100 accuracy (fairness_gap_top_100) and of the ranker's\n"
+    "RMSE (fairness_gap_rmse); on the test split, the exposure of movies by\n"
+    "popularity decile (by train-split ratings) in the top-10 lists of the\n"
+    "default pipeline (blend with --ranker, else retrieval only), as the\n"
+    "share of list entries per decile (exposure_decile_1..10) and the gap\n"
+    "between the most and the least exposed decile (fairness_gap_exposure).\n"
+    "--log logs them as metrics of the model's run (test split only).\n";
 
 static void print_metrics(const struct eval_metrics *m)
 {
@@ -175,6 +186,138 @@ static json_t *compare_json(const struct compare_result *c)
   return j;
 }
 
+/* ---- the fairness report ---------------------------------------------- */
+
+/* The fairness report's numbers: gaps between the best and the worst group
+ * (eval_gap: segments of >= EVAL_GAP_MIN_PAIRS pairs) and the exposure of
+ * the default pipeline's top-10 lists by popularity decile. NaN: not
+ * measured (no ranker, no test split). */
+struct fairness {
+  double gap_top_100;          /* retrieval top-100 accuracy by segment */
+  double gap_rmse;             /* ranker RMSE by segment */
+  double gap_exposure;         /* default pipeline's exposure gap */
+  const struct compare_pipeline *served; /* its exposure, or NULL */
+  const char *served_name;     /* "retrieval" or "blend" */
+};
+
+static void fairness_of(const struct eval_metrics *met,
+                        const struct rank_metrics *rmet,
+                        const struct compare_result *cmp, int has_cmp,
+                        int has_ranker, struct fairness *f)
+{
+  *f = (struct fairness){NAN, NAN, NAN, NULL, NULL};
+  if (met) {
+    double v[EVAL_MAX_SEG];
+    size_t n[EVAL_MAX_SEG];
+    for (int s = 0; s < met->n_segments; s++) {
+      v[s] = met->seg[s].top_100;
+      n[s] = met->seg[s].n_pairs;
+    }
+    f->gap_top_100 = eval_gap(v, n, (size_t)met->n_segments,
+                              EVAL_GAP_MIN_PAIRS);
+  }
+  if (rmet)
+    f->gap_rmse = rmet->seg_rmse_gap;
+  else if (has_cmp && has_ranker)
+    f->gap_rmse = cmp->ranker.seg_rmse_gap;
+  if (has_cmp) { /* serve's default stage: blend with a ranker */
+    f->served = has_ranker ? &cmp->blended : &cmp->retrieval;
+    f->served_name = has_ranker ? "blend" : "retrieval";
+    f->gap_exposure = f->served->exposure_gap;
+  }
+}
+
+/* The report as metrics (the --json keys, the --log names); NaN left out. */
+static size_t fairness_metrics(const struct fairness *f,
+                               struct tracking_metric *m, char (*keys)[32])
+{
+  size_t n = 0;
+  const struct {
+    const char *key;
+    double v;
+  } t[] = {{"fairness_gap_top_100", f->gap_top_100},
+           {"fairness_gap_rmse", f->gap_rmse},
+           {"fairness_gap_exposure", f->gap_exposure}};
+  for (size_t i = 0; i < 3; i++)
+    if (isfinite(t[i].v))
+      m[n++] = (struct tracking_metric){.key = t[i].key, .value = t[i].v};
+  for (int d = 0; f->served && d < EVAL_NDEC; d++) {
+    if (!isfinite(f->served->exposure[d]))
+      continue;
+    snprintf(keys[d], sizeof(keys[d]), "exposure_decile_%d", d + 1);
+    m[n++] = (struct tracking_metric){.key = keys[d],
+                                      .value = f->served->exposure[d]};
+  }
+  return n;
+}
+
+static void print_exposure(const char *name, const struct compare_pipeline *p)
+{
+  printf("%-16s", name);
+  for (int d = 0; d < EVAL_NDEC; d++)
+    printf(" %5.3f", p->exposure[d]);
+  printf("  %6.4f\n", p->exposure_gap);
+}
+
+static void print_fairness(const struct fairness *f,
+                           const struct compare_result *c, int has_ranker)
+{
+  printf("\nfairness (gap = best minus worst group; segments of >= %d "
+         "pairs)\n", EVAL_GAP_MIN_PAIRS);
+  if (isfinite(f->gap_top_100))
+    printf("fairness_gap_top_100   %.4f  (retrieval top-100 accuracy by "
+           "segment)\n", f->gap_top_100);
+  if (isfinite(f->gap_rmse))
+    printf("fairness_gap_rmse      %.4f  (ranker RMSE by segment)\n",
+           f->gap_rmse);
+  if (!f->served) {
+    printf("exposure by popularity decile: on the test split only (--run "
+           "or --split test)\n");
+    return;
+  }
+  printf("fairness_gap_exposure  %.4f  (the %s pipeline's top-%d lists)\n"
+         "exposure: share of top-%d entries by popularity decile of the "
+         "movie (d1 = least rated tenth in the train split)\n%-16s",
+         f->gap_exposure, f->served_name, c->n, c->n, "pipeline");
+  for (int d = 0; d < EVAL_NDEC; d++)
+    printf(" %4s%d", d + 1 < 10 ? " d" : "d", d + 1);
+  printf("  %6s\n", "gap");
+  print_exposure("retrieval only", &c->retrieval);
+  if (has_ranker) {
+    print_exposure("rank", &c->ranked);
+    print_exposure("blend", &c->blended);
+  }
+}
+
+static json_t *fairness_json(const struct fairness *f,
+                             const struct compare_result *c, int has_ranker)
+{
+  struct tracking_metric m[16];
+  char keys[EVAL_NDEC][32];
+  size_t n = fairness_metrics(f, m, keys);
+  json_t *j = json_object();
+  for (size_t i = 0; j && i < n; i++)
+    if (strncmp(m[i].key, "exposure_decile_", 16))
+      json_object_set_new(j, m[i].key, json_real(m[i].value));
+  if (!j || !f->served)
+    return j;
+  json_object_set_new(j, "exposure_pipeline", json_string(f->served_name));
+  const struct compare_pipeline *p[3] = {&c->retrieval, &c->ranked,
+                                         &c->blended};
+  const char *names[3] = {"retrieval", "ranked", "blend"};
+  json_t *ex = json_object();
+  for (int i = 0; ex && i < (has_ranker ? 3 : 1); i++) {
+    json_t *a = json_array();
+    for (int d = 0; a && d < EVAL_NDEC; d++)
+      json_array_append_new(a, isfinite(p[i]->exposure[d])
+                                   ? json_real(p[i]->exposure[d])
+                                   : json_null());
+    json_object_set_new(ex, names[i], a);
+  }
+  json_object_set_new(j, "exposure_by_decile", ex);
+  return j;
+}
+
 static const char *const split_names[] = {"test", "train", "all", NULL};
 
 /* The model URI of --model / --run and the split to use (-1: --ratings);
@@ -198,7 +341,8 @@ static int pick_model(const char *model_path, const char *run_id, int split,
   return 0;
 }
 
-/* The retrieval model's comparison with ranker on its test split. */
+/* The retrieval model's comparison with ranker (NULL: retrieval alone) on
+ * its test split. */
 static int run_compare(struct hv_db *db, const struct hv_model *m,
                        const struct hv_model *ranker, int candidates,
                        double blend, struct compare_result *out,
@@ -217,15 +361,19 @@ static int run_compare(struct hv_db *db, const struct hv_model *m,
   return rc;
 }
 
-/* Log the comparison as metrics of run_id (--log). */
-static int log_compare(struct hv_db *db, const char *run_id,
-                       const struct compare_result *c, struct hv_err *err)
+/* Log the comparison (with a ranker) and the fairness report as metrics of
+ * run_id (--log). */
+static int log_report(struct hv_db *db, const char *run_id,
+                      const struct compare_result *c, int has_ranker,
+                      const struct fairness *f, struct hv_err *err)
 {
   if (!run_id[0])
     return hv_err_set(err, HV_EINVAL, "--log: the model has no run (a file "
                       "path); give models:/... or --run");
-  struct tracking_metric m[16];
-  size_t n = compare_metrics(c, m);
+  struct tracking_metric m[32];
+  char keys[EVAL_NDEC][32];
+  size_t n = has_ranker ? compare_metrics(c, m) : 0;
+  n += fairness_metrics(f, m + n, keys);
   return runs_log_metrics_batch(db, run_id, m, n, err);
 }
 
@@ -281,8 +429,9 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
                "(" CLI_XSTR(RECOMMEND_DEFAULT_BLEND) ")", &a->blend),
        .flo = 1e-6, .fhi = RECOMMEND_MAX_BLEND},
       {CLI_OPT(CLI_TRUE, "log", 0, NULL,
-               "with --ranker: log the comparison as metrics of the "
-               "model's run", &a->log)},
+               "on the test split: log the fairness report (and the "
+               "comparison with --ranker) as metrics of the model's run",
+               &a->log)},
       CLI_OPTS_END};
   const struct cli_spec spec = {
       .cmd = "evaluate",
@@ -300,9 +449,15 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
                     "only (no --ratings, --split train or all)\n");
     return HV_EUSAGE;
   }
-  if (!a->ranker && (a->candidates || a->log || a->blend > 0.0)) {
-    fprintf(stderr, "harvest evaluate: --candidates, --blend and --log need "
+  if (!a->ranker && (a->candidates || a->blend > 0.0)) {
+    fprintf(stderr, "harvest evaluate: --candidates and --blend need "
                     "--ranker URI\n");
+    return HV_EUSAGE;
+  }
+  if (a->log && !a->ranker && (a->ranged || a->split > MODEL_SPLIT_TEST ||
+                               (!a->run && a->split < 0))) {
+    fprintf(stderr, "harvest evaluate: --log logs the test split's report: "
+                    "give --run RUN_ID, --split test or --ranker URI\n");
     return HV_EUSAGE;
   }
   return 0;
@@ -332,6 +487,64 @@ static int load(const struct cli_ctx *ctx, struct hv_db *db, const char *uri,
   return rc ? rc : model_load(t->path, m, err);
 }
 
+/* Everything one evaluate computes (large: one per process). */
+struct eval_out {
+  struct eval_metrics met;
+  struct rank_metrics rmet;
+  struct compare_result cmp;
+  int ranking, has_cmp;
+  struct fairness fair;
+};
+
+/* The metrics of m (and the comparison with rk, the fairness report). */
+static int compute(struct hv_db *db, const struct eval_args *a, int which,
+                   const struct hv_model *m, const struct hv_model *rk,
+                   struct eval_out *o, struct hv_err *err)
+{
+  int rc = 0;
+  o->ranking = model_task(m) == MODEL_TASK_RANKING;
+  if (o->ranking && rk)
+    return hv_err_set(err, HV_EINVAL, "--model: a ranking model cannot "
+                      "retrieve; give the retrieval model and --ranker");
+  if (o->ranking)
+    rc = eval_ranker(db, m, which, a->range[0], a->range[1], &o->rmet, err);
+  else
+    rc = which >= 0 ? dataset_evaluate_split(db, m, which, &o->met, err)
+                    : dataset_evaluate(db, m, a->range[0], a->range[1],
+                                       &o->met, err);
+  o->has_cmp = !rc && !o->ranking && which == MODEL_SPLIT_TEST;
+  if (o->has_cmp)
+    rc = run_compare(db, m, rk, a->candidates, a->blend, &o->cmp, err);
+  if (!rc)
+    fairness_of(o->ranking ? NULL : &o->met, o->ranking ? &o->rmet : NULL,
+                &o->cmp, o->has_cmp, rk != NULL, &o->fair);
+  return rc;
+}
+
+static void output(const struct cli_ctx *ctx, const char *uri, int which,
+                   const struct uri_target *t, const struct eval_out *o,
+                   int has_ranker)
+{
+  if (ctx->json) {
+    json_t *j = o->ranking ? rank_metrics_to_json(&o->rmet)
+                           : eval_metrics_to_json(&o->met);
+    if (j && has_ranker)
+      json_object_set_new(j, "pipelines", compare_json(&o->cmp));
+    if (j)
+      json_object_set_new(j, "fairness",
+                          fairness_json(&o->fair, &o->cmp, has_ranker));
+    print_json(uri, which, t, j);
+    return;
+  }
+  if (o->ranking)
+    print_rank(&o->rmet);
+  else
+    print_metrics(&o->met);
+  if (has_ranker)
+    print_compare(&o->cmp);
+  print_fairness(&o->fair, &o->cmp, has_ranker);
+}
+
 int cmd_evaluate(struct cli_ctx *ctx, int argc, char **argv)
 {
   struct eval_args a = {.range = {0, INT64_MAX}, .split = -1};
@@ -348,43 +561,19 @@ int cmd_evaluate(struct cli_ctx *ctx, int argc, char **argv)
     which = MODEL_SPLIT_TEST;
   struct hv_db *db = NULL;
   struct hv_model *m = NULL, *rk = NULL;
-  struct eval_metrics met;
-  struct rank_metrics rmet;
-  struct compare_result cmp;
+  static struct eval_out o;
   static struct uri_target t, tr; /* large; one per process */
   rc = cli_open_home(ctx, &db, &err);
   if (!rc)
     rc = load(ctx, db, uri, &t, &m, &err);
   if (!rc && a.ranker)
     rc = load(ctx, db, a.ranker, &tr, &rk, &err);
-  int ranking = !rc && model_task(m) == MODEL_TASK_RANKING;
-  if (ranking && a.ranker)
-    rc = hv_err_set(&err, HV_EINVAL, "--model: a ranking model cannot "
-                    "retrieve; give the retrieval model and --ranker");
-  else if (ranking)
-    rc = eval_ranker(db, m, which, a.range[0], a.range[1], &rmet, &err);
-  else if (!rc)
-    rc = which >= 0 ? dataset_evaluate_split(db, m, which, &met, &err)
-                    : dataset_evaluate(db, m, a.range[0], a.range[1], &met,
-                                       &err);
-  if (!rc && rk)
-    rc = run_compare(db, m, rk, a.candidates, a.blend, &cmp, &err);
+  if (!rc)
+    rc = compute(db, &a, which, m, rk, &o, &err);
   if (!rc && a.log)
-    rc = log_compare(db, t.run_id, &cmp, &err);
-  if (!rc && ctx->json) {
-    json_t *j = ranking ? rank_metrics_to_json(&rmet)
-                        : eval_metrics_to_json(&met);
-    if (j && rk)
-      json_object_set_new(j, "pipelines", compare_json(&cmp));
-    print_json(uri, which, &t, j);
-  } else if (!rc) {
-    if (ranking)
-      print_rank(&rmet);
-    else
-      print_metrics(&met);
-    if (rk)
-      print_compare(&cmp);
-  }
+    rc = log_report(db, t.run_id, &o.cmp, rk != NULL, &o.fair, &err);
+  if (!rc)
+    output(ctx, uri, which, &t, &o, rk != NULL);
   model_free(m);
   model_free(rk);
   db_close(db);

@@ -648,3 +648,65 @@ int model_evaluate_split(const struct hv_dataset *ds,
   me_free(&d);
   return rc;
 }
+
+/* ---- fairness (public, see eval.h) ------------------------------------------ */
+
+double eval_gap(const double *v, const size_t *n, size_t k, size_t min_n)
+{
+  double lo = INFINITY, hi = -INFINITY;
+  size_t big = 0;
+  for (size_t i = 0; v && i < k; i++) {
+    if ((n && n[i] < min_n) || !isfinite(v[i]))
+      continue;
+    lo = v[i] < lo ? v[i] : lo;
+    hi = v[i] > hi ? v[i] : hi;
+    big++;
+  }
+  return big >= 2 ? hi - lo : 0.0;
+}
+
+struct pop_item {
+  double count;
+  size_t index;
+};
+
+static int cmp_pop(const void *a, const void *b)
+{
+  const struct pop_item *x = a, *y = b;
+  if (x->count != y->count)
+    return x->count < y->count ? -1 : 1;
+  return (x->index > y->index) - (x->index < y->index);
+}
+
+int eval_pop_deciles(const double *count, size_t n, unsigned char *dec,
+                     struct hv_err *err)
+{
+  if (n && (!count || !dec))
+    return hv_err_set(err, HV_EINVAL, "popularity deciles: NULL counts or "
+                      "output for %zu items", n);
+  for (size_t i = 0; i < n; i++)
+    if (isnan(count[i]))
+      return hv_err_set(err, HV_EINVAL, "popularity deciles: item %zu has "
+                        "a NaN count", i);
+  struct pop_item *it = malloc((n ? n : 1) * sizeof(*it));
+  if (!it)
+    return hv_err_set(err, HV_ENOMEM, "popularity deciles: out of memory");
+  for (size_t i = 0; i < n; i++)
+    it[i] = (struct pop_item){count[i], i};
+  qsort(it, n, sizeof(*it), cmp_pop);
+  for (size_t r = 0; r < n; r++)
+    dec[it[r].index] = (unsigned char)(r * EVAL_NDEC / n);
+  free(it);
+  return 0;
+}
+
+double eval_exposure_shares(const double slots[EVAL_NDEC],
+                            double share[EVAL_NDEC])
+{
+  double total = 0.0;
+  for (int d = 0; d < EVAL_NDEC; d++)
+    total += slots[d];
+  for (int d = 0; d < EVAL_NDEC; d++)
+    share[d] = total > 0.0 ? slots[d] / total : NAN;
+  return total > 0.0 ? eval_gap(share, NULL, EVAL_NDEC, 0) : NAN;
+}

@@ -120,6 +120,34 @@ void eval_hits_add(struct eval_hits *h, size_t rank, const int seg[2]);
 /* Count one user in its slots seg[2]. NULL h does nothing. */
 void eval_hits_user(struct eval_hits *h, const int seg[2]);
 
+/* ---- fairness: the gap between groups, exposure by popularity ----------- */
+
+/* Popularity deciles and the smallest group a gap is taken over. */
+#define EVAL_NDEC 10
+#define EVAL_GAP_MIN_PAIRS 100
+
+/* The gap between the best and the worst group: max - min of v[i] over the
+ * groups i < k with n[i] >= min_n and v[i] finite (n NULL: every group
+ * counts). 0 when fewer than two groups qualify (the rule of
+ * rank_metrics.seg_rmse_gap). Reads only. */
+double eval_gap(const double *v, const size_t *n, size_t k, size_t min_n);
+
+/* The popularity decile of each of n items from its count (train ratings):
+ * items ranked by count ascending, ties by index, decile = floor(10 rank /
+ * n), so decile 0 holds the least rated tenth and decile 9 the most rated.
+ * Fills dec[0..n). HV_EINVAL for NULL arrays with n > 0 or a count that is
+ * NaN; HV_ENOMEM. */
+int eval_pop_deciles(const double *count, size_t n, unsigned char *dec,
+                     struct hv_err *err) HV_WARN_UNUSED;
+
+/* Exposure of the deciles in a set of lists: slots[d] = list entries whose
+ * item is in decile d. share[d] = slots[d] / sum of slots (NaN for every d
+ * when the sum is 0); returns the gap max - min of the shares over the ten
+ * deciles (NaN without slots). An even exposure gives shares of 0.1 and a
+ * gap of 0; lists of the top decile only give a gap of 1. */
+double eval_exposure_shares(const double slots[EVAL_NDEC],
+                            double share[EVAL_NDEC]);
+
 /* ---- the whole evaluation -------------------------------------------------- */
 
 /* Fill *out; HV_ENOMEM or HV_EINVAL (rows out of range) on failure. */

@@ -59,6 +59,7 @@ struct mon {
   int64_t *col_id;      /* (n_cols) model movie ids ascending */
   int64_t *pop;         /* (M.n) reference rating count per movie */
   double *pop_by_col;   /* (n_cols) */
+  unsigned char *dec_by_col; /* (n_cols) popularity decile (eval.h) */
   int64_t ref_first, ref_last, ref_tmin, ref_tmax;
   int ref_from_model;
   struct ratings_cols R;
@@ -158,6 +159,7 @@ static void mon_free(struct mon *x)
   free(x->col_id);
   free(x->pop);
   free(x->pop_by_col);
+  free(x->dec_by_col);
   ratings_cols_free(&x->R);
   free(x->S);
   free(x->cnt);
@@ -182,17 +184,19 @@ static int load_catalogue(struct mon *x, struct hv_err *err)
     return hv_err_set(err, HV_EINVAL, "monitor: the model knows no movies");
   x->col_id = malloc(x->n_cols * sizeof(int64_t));
   x->pop_by_col = malloc(x->n_cols * sizeof(double));
+  x->dec_by_col = malloc(x->n_cols);
   x->S = malloc((size_t)TILE * x->n_cols * sizeof(float));
   x->cnt = malloc(x->n_cols * sizeof(int64_t));
-  if (!x->col_id || !x->pop_by_col || !x->S || !x->cnt)
+  if (!x->col_id || !x->pop_by_col || !x->dec_by_col || !x->S || !x->cnt)
     return oom(err);
   for (size_t i = 0; i < x->n_cols; i++)
     x->col_id[i] = model_movie_id(x->m, i);
   return 0;
 }
 
-/* Reference popularity of every movie and of every model column. */
-static void count_popularity(struct mon *x)
+/* Reference popularity of every movie and of every model column, and the
+ * columns' popularity deciles. */
+static int count_popularity(struct mon *x, struct hv_err *err)
 {
   for (size_t i = 0; i < x->R.n; i++) {
     size_t k = sort_find_i64(x->M.id, x->M.n, x->R.movie_id[i]);
@@ -203,6 +207,7 @@ static void count_popularity(struct mon *x)
     size_t k = sort_find_i64(x->M.id, x->M.n, x->col_id[c]);
     x->pop_by_col[c] = k != SORT_NONE ? (double)x->pop[k] : 0.0;
   }
+  return eval_pop_deciles(x->pop_by_col, x->n_cols, x->dec_by_col, err);
 }
 
 /* ---- scoring pass ------------------------------------------------------------ */
@@ -335,7 +340,7 @@ static void health_of(struct mon *x, const struct upass *p,
                       const size_t *pick, size_t n, struct monitor_health *h)
 {
   memset(x->cnt, 0, x->n_cols * sizeof(int64_t));
-  double slots = 0.0, pop = 0.0, top1 = 0.0;
+  double slots = 0.0, pop = 0.0, top1 = 0.0, by_dec[EVAL_NDEC] = {0};
   for (size_t j = 0; j < n; j++) {
     size_t u = pick ? pick[j] : j;
     top1 += p->top1[u];
@@ -346,6 +351,7 @@ static void health_of(struct mon *x, const struct upass *p,
       x->cnt[c]++;
       slots += 1.0;
       pop += x->pop_by_col[c];
+      by_dec[x->dec_by_col[c]] += 1.0;
     }
   }
   size_t covered = 0;
@@ -360,6 +366,7 @@ static void health_of(struct mon *x, const struct upass *p,
   h->gini_at_10 = slots > 0 ? num / (nc * slots) : NAN;
   h->mean_popularity_at_10 = slots > 0 ? pop / slots : NAN;
   h->top1_score_mean = n ? top1 / (double)n : NAN;
+  h->exposure_gap = eval_exposure_shares(by_dec, h->exposure);
 }
 
 /* Health of a fixed-seed sample of k reference users (all when k >= n). */
@@ -431,6 +438,14 @@ static void metrics_of(const struct upass *p, const struct side *s,
     for (int k = 0; k < EVAL_NK; k++)
       g->top_k[k] = p->ev.seg_hits[s2][k] / (double)p->ev.seg_pairs[s2];
   }
+  double v[MONITOR_N_SEGMENTS];
+  size_t np[MONITOR_N_SEGMENTS];
+  for (size_t i = 0; i < m->n_segments; i++) {
+    v[i] = m->segments[i].top_k[EVAL_NK - 1]; /* top 100 */
+    np[i] = m->segments[i].n_pairs;
+  }
+  m->fairness_gap_top_100 =
+      p->n_pairs ? eval_gap(v, np, m->n_segments, EVAL_GAP_MIN_PAIRS) : NAN;
 }
 
 /* ---- windows ----------------------------------------------------------------- */
@@ -540,7 +555,8 @@ static int load_reference(struct mon *x, struct hv_err *err)
                       (long long)x->ref_first, (long long)x->ref_last,
                       x->ref_from_model ? "the model's training range"
                                         : "--reference");
-  count_popularity(x);
+  if (count_popularity(x, err))
+    return err->code;
   if (side_build(&x->cat, &x->R, 1, &x->ref, err) ||
       upass_run(x, &x->R, &x->ref_up, err))
     return err->code;

@@ -40,6 +40,27 @@ static int kb_add(struct keybuf *kb, const char *key, double v, int64_t step)
   return 0;
 }
 
+/* The window's fairness report: the gaps (fairness_gap_top_100,
+ * fairness_gap_exposure) and the exposure shares by popularity decile
+ * (exposure_decile_1..10); NaN values are left out. */
+static int fairness_metrics(const struct monitor_window *w, int64_t step,
+                            struct keybuf *kb)
+{
+  int rc = 0;
+  if (isfinite(w->metrics.fairness_gap_top_100))
+    rc |= kb_add(kb, "fairness_gap_top_100", w->metrics.fairness_gap_top_100,
+                 step);
+  if (isfinite(w->health.exposure_gap))
+    rc |= kb_add(kb, "fairness_gap_exposure", w->health.exposure_gap, step);
+  for (int d = 0; d < EVAL_NDEC; d++) {
+    char key[32];
+    snprintf(key, sizeof(key), "exposure_decile_%d", d + 1);
+    if (isfinite(w->health.exposure[d]))
+      rc |= kb_add(kb, key, w->health.exposure[d], step);
+  }
+  return rc;
+}
+
 /* The metrics of window w into kb. */
 static int window_metrics(const struct monitor_window *w, int64_t step,
                           struct keybuf *kb)
@@ -59,6 +80,7 @@ static int window_metrics(const struct monitor_window *w, int64_t step,
     rc |= kb_add(kb, "health.gini_at_10", w->health.gini_at_10, step);
     rc |= kb_add(kb, "health.mean_popularity_at_10",
                  w->health.mean_popularity_at_10, step);
+    rc |= fairness_metrics(w, step, kb);
   }
   for (size_t i = 0; i < w->n_features; i++) {
     const struct monitor_feature *f = &w->features[i];

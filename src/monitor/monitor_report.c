@@ -23,6 +23,7 @@ void monitor_metrics_init(struct monitor_metrics *m)
   for (int k = 0; k < EVAL_NK; k++)
     m->top_k[k] = NAN;
   m->n_users_not_in_reference = -1;
+  m->fairness_gap_top_100 = NAN;
 }
 
 void monitor_health_init(struct monitor_health *h)
@@ -30,6 +31,9 @@ void monitor_health_init(struct monitor_health *h)
   memset(h, 0, sizeof(*h));
   h->coverage_at_10 = h->gini_at_10 = NAN;
   h->mean_popularity_at_10 = h->top1_score_mean = NAN;
+  h->exposure_gap = NAN;
+  for (int d = 0; d < EVAL_NDEC; d++)
+    h->exposure[d] = NAN;
 }
 
 double monitor_metrics_top(const struct monitor_metrics *m, int k)
@@ -137,16 +141,23 @@ static json_t *metrics_json(const struct monitor_metrics *m)
   if (m->n_users_not_in_reference >= 0)
     json_object_set_new(j, "n_users_not_in_reference",
                         json_integer(m->n_users_not_in_reference));
+  json_object_set_new(j, "fairness_gap_top_100",
+                      hv_json_num(m->fairness_gap_top_100));
   return j;
 }
 
 static json_t *health_json(const struct monitor_health *h)
 {
-  return json_pack("{s:I, s:o, s:o, s:o, s:o}", "n_users",
+  json_t *ex = json_array();
+  for (int d = 0; ex && d < EVAL_NDEC; d++)
+    json_array_append_new(ex, hv_json_num(h->exposure[d]));
+  return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "n_users",
                    (json_int_t)h->n_users, "coverage_at_10",
                    hv_json_num(h->coverage_at_10), "gini_at_10", hv_json_num(h->gini_at_10),
                    "mean_popularity_at_10", hv_json_num(h->mean_popularity_at_10),
-                   "top1_score_mean", hv_json_num(h->top1_score_mean));
+                   "top1_score_mean", hv_json_num(h->top1_score_mean),
+                   "exposure_by_decile", ex, "fairness_gap_exposure",
+                   hv_json_num(h->exposure_gap));
 }
 
 static json_t *window_health_json(const struct monitor_window *w)
@@ -445,6 +456,7 @@ static void read_metrics(const json_t *o, struct monitor_metrics *m)
   }
   if (json_is_number(json_object_get(o, "n_users_not_in_reference")))
     m->n_users_not_in_reference = ri64(o, "n_users_not_in_reference");
+  m->fairness_gap_top_100 = rnum(o, "fairness_gap_top_100");
 }
 
 static void read_health(const json_t *o, struct monitor_health *h)
@@ -455,6 +467,12 @@ static void read_health(const json_t *o, struct monitor_health *h)
   h->gini_at_10 = rnum(o, "gini_at_10");
   h->mean_popularity_at_10 = rnum(o, "mean_popularity_at_10");
   h->top1_score_mean = rnum(o, "top1_score_mean");
+  h->exposure_gap = rnum(o, "fairness_gap_exposure");
+  const json_t *ex = json_object_get(o, "exposure_by_decile");
+  for (size_t d = 0; d < EVAL_NDEC && d < json_array_size(ex); d++) {
+    const json_t *v = json_array_get(ex, d);
+    h->exposure[d] = json_is_number(v) ? json_number_value(v) : NAN;
+  }
 }
 
 static int read_categories(const json_t *a, struct monitor_feature *f,

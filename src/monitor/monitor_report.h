@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "model/eval.h"
 #include "model/model.h"
 #include "monitor/drift.h"
 #include "monitor/window.h"
@@ -63,6 +64,10 @@ struct monitor_metrics {
   size_t n_segments;      /* segments with pairs, in segment order */
   struct monitor_segment segments[MONITOR_N_SEGMENTS];
   int64_t n_users_not_in_reference; /* windows only; -1: not reported */
+  /* Fairness: top-100 accuracy of the best segment minus the worst's, over
+   * segments of >= EVAL_GAP_MIN_PAIRS pairs (eval_gap; 0 when fewer than
+   * two); NaN without pairs. */
+  double fairness_gap_top_100;
 };
 
 /* Feedback-loop health of a set of top-10 lists (NaN: undefined). */
@@ -72,6 +77,13 @@ struct monitor_health {
   double gini_at_10;            /* of the recommendation counts */
   double mean_popularity_at_10; /* mean reference popularity */
   double top1_score_mean;
+  /* Exposure: share of the top-10 entries whose movie is in each
+   * popularity decile of the model's movies (by reference rating count,
+   * eval_pop_deciles; least rated first) and the most exposed decile's
+   * share minus the least exposed one's (eval_exposure_shares); NaN
+   * without lists. */
+  double exposure[EVAL_NDEC];
+  double exposure_gap;
 };
 
 /* A category's share on each side. */

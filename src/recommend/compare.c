@@ -12,6 +12,7 @@
 
 #include "recommend/recommend.h"
 #include "util/rng.h"
+#include "util/sort.h"
 
 struct cmp_row {
   int64_t user, movie;
@@ -152,6 +153,10 @@ struct cmp_run {
   double blend;
   struct recommend_list l;
   double ndcg[NPIPE], hit_sum[NPIPE];
+  int64_t *dec_ids;        /* (n_dec) the retrieval model's movie ids, sorted */
+  unsigned char *dec;      /* (n_dec) their popularity deciles */
+  size_t n_dec;
+  double slots[NPIPE][EVAL_NDEC]; /* list entries per decile */
   struct compare_result *out;
 };
 
@@ -160,11 +165,22 @@ static struct compare_pipeline *pipe_of(struct compare_result *out, int p)
   return p == 0 ? &out->retrieval : p == 1 ? &out->ranked : &out->blended;
 }
 
-/* Every pipeline for user u. */
+/* Count the list's movies by popularity decile into slots. */
+static void expose_list(const struct cmp_run *r, const int64_t *ids, int k,
+                        double slots[EVAL_NDEC])
+{
+  for (int i = 0; i < k; i++) {
+    size_t j = sort_find_i64(r->dec_ids, r->n_dec, ids[i]);
+    if (j != SORT_NONE)
+      slots[r->dec[j]] += 1.0;
+  }
+}
+
+/* Every pipeline for user u (the retrieval one alone without a ranker). */
 static int run_user(struct cmp_run *r, const struct cmp_user *u,
                     struct hv_err *err)
 {
-  for (int p = 0; p < NPIPE; p++) {
+  for (int p = 0; p < (r->ranker ? NPIPE : 1); p++) {
     struct recommend_query q = {.model = r->retriever,
                                 .user = u->user,
                                 .n = r->n,
@@ -186,6 +202,7 @@ static int run_user(struct cmp_run *r, const struct cmp_user *u,
                         (long long)u->user, e.msg);
     score_list(u, r->l.movie_ids, r->l.k, r->n, &r->ndcg[p],
                pipe_of(r->out, p), &r->hit_sum[p]);
+    expose_list(r, r->l.movie_ids, r->l.k, r->slots[p]);
   }
   return 0;
 }
@@ -223,17 +240,47 @@ static int run_users(struct cmp_run *r, const struct cmp_row *rows, size_t n,
   return rc;
 }
 
+/* The popularity decile of every movie of the retrieval model by its
+ * ratings in the train split of rows[0..n) (sorted ids into r->dec_ids,
+ * deciles into r->dec; freed by the caller). */
+static int deciles_of(struct cmp_run *r, const struct cmp_row *rows,
+                      size_t n, struct hv_err *err)
+{
+  const size_t nm = model_n_movies(r->retriever);
+  r->n_dec = nm;
+  r->dec_ids = malloc((nm + 1) * sizeof(int64_t));
+  r->dec = malloc(nm + 1);
+  double *count = calloc(nm + 1, sizeof(double));
+  int rc = 0;
+  if (!r->dec_ids || !r->dec || !count)
+    rc = hv_err_set(err, HV_ENOMEM, "compare: out of memory");
+  for (size_t i = 0; !rc && i < nm; i++)
+    r->dec_ids[i] = model_movie_id(r->retriever, i);
+  if (!rc)
+    qsort(r->dec_ids, nm, sizeof(int64_t), sort_cmp_i64);
+  for (size_t i = 0; !rc && i < n; i++) {
+    size_t j = rows[i].test ? SORT_NONE
+                            : sort_find_i64(r->dec_ids, nm, rows[i].movie);
+    if (j != SORT_NONE)
+      count[j] += 1.0;
+  }
+  if (!rc)
+    rc = eval_pop_deciles(count, nm, r->dec, err);
+  free(count);
+  return rc;
+}
+
 static int check(const struct hv_dataset *ds, const struct hv_model *ret,
                  const struct hv_model *rk, int candidates, double blend,
                  int n, const struct compare_result *out, struct hv_err *err)
 {
-  if (!ds || !ret || !rk || !out)
+  if (!ds || !ret || !out)
     return hv_err_set(err, HV_EINVAL, "compare: need a dataset, a retrieval "
-                      "model, a ranker and a result");
+                      "model and a result");
   if (model_task(ret) != MODEL_TASK_RETRIEVAL)
     return hv_err_set(err, HV_EINVAL, "model: a ranking model cannot "
                       "retrieve; give the retrieval model");
-  if (model_task(rk) != MODEL_TASK_RANKING)
+  if (rk && model_task(rk) != MODEL_TASK_RANKING)
     return hv_err_set(err, HV_EINVAL, "ranker: the model is not a ranking "
                       "model (train one with --task ranking)");
   if (n < 1 || n > 1000)
@@ -246,7 +293,7 @@ static int check(const struct hv_dataset *ds, const struct hv_model *ret,
                       blend, RECOMMEND_MAX_BLEND);
   if (dataset_check(ds, "compare", err))
     return err->code;
-  return same_split(ret, rk, err);
+  return rk ? same_split(ret, rk, err) : 0;
 }
 
 int compare_pipelines(const struct hv_dataset *ds,
@@ -266,21 +313,26 @@ int compare_pipelines(const struct hv_dataset *ds,
   out->candidates = recommend_candidates(&probe);
   struct cmp_row *rows = NULL;
   int rc = split_rows(ds, retriever, &rows, &out->n_test, err);
-  if (!rc)
+  if (!rc && ranker)
     rc = model_rank_evaluate_split(ds, ranker, MODEL_SPLIT_TEST,
                                    &out->ranker, err);
+  if (!rc)
+    rc = deciles_of(&r, rows, ds->ratings.n, err);
   if (!rc)
     rc = recommend_list_alloc(&r.l, retriever, n, err);
   if (!rc)
     rc = run_users(&r, rows, ds->ratings.n, err);
   recommend_list_free(&r.l);
   free(rows);
+  free(r.dec_ids);
+  free(r.dec);
   if (rc)
     return rc;
   for (int i = 0; i < NPIPE; i++) {
     struct compare_pipeline *p = pipe_of(out, i);
     p->ndcg = out->n_users ? r.ndcg[i] / (double)out->n_users : 0.0;
     p->hit_rating_mean = p->hits ? r.hit_sum[i] / (double)p->hits : NAN;
+    p->exposure_gap = eval_exposure_shares(r.slots[i], p->exposure);
   }
   return 0;
 }

@@ -19,8 +19,14 @@
  *     not know scores 0);
  *   hits: listed movies the user rated in the held-out split, and the mean
  *     of those ratings (NaN without hits).
+ *   exposure: the share of the list entries (all users' top n) whose
+ *     movie is in each popularity decile (eval_pop_deciles over the
+ *     retrieval model's movies, by their ratings in the train split), and
+ *     the gap between the most and the least exposed decile
+ *     (eval_exposure_shares): the fairness report's popularity side.
  * Plus the ranker's RMSE and MAE on the same split
- * (model_rank_evaluate_split).
+ * (model_rank_evaluate_split). Without a ranker only the retrieval
+ * pipeline is run (ranked and blended stay zero, their means NaN).
  *
  * Threads: pure function of its inputs (reads the dataset and the models,
  * allocates its own scratch).
@@ -30,6 +36,7 @@
 
 #include <stddef.h>
 
+#include "model/eval.h"
 #include "model/model.h"
 #include "util/err.h"
 
@@ -40,6 +47,9 @@ struct compare_pipeline {
   double ndcg;            /* graded nDCG@n, mean over users */
   size_t hits;            /* held-out movies in the users' top n lists */
   double hit_rating_mean; /* their mean held-out rating (NaN: no hits) */
+  double exposure[EVAL_NDEC]; /* share of list entries per popularity
+                                 decile, least rated first (NaN: none) */
+  double exposure_gap;        /* max - min of exposure (NaN: no lists) */
 };
 
 struct compare_result {
@@ -57,7 +67,8 @@ struct compare_result {
  * retriever alone against retriever's top candidates (0 = the default,
  * RECOMMEND_DEFAULT_CANDIDATES) ordered by ranker's predicted rating, and
  * by the blend of weight blend (0 = RECOMMEND_DEFAULT_BLEND), top n
- * (1..1000) each.
+ * (1..1000) each. ranker NULL: the retrieval pipeline alone (its nDCG,
+ * hits and exposure; out->ranker zeroed).
  * Returns 0 and fills *out; HV_EINVAL for NULL arguments, a model of the
  * wrong task, n or candidates out of range, a split that cannot be rebuilt
  * or a ranker trained on another range, split or seed (the message says

@@ -402,6 +402,43 @@ static void health_section(struct html *h, const struct monitor_report *report)
     svg_line_chart(h, &o, s, 2);
 }
 
+/* The fairness report per window (reference first): the top-100 gap
+ * between the best and worst user segment and the exposure gap between the
+ * most and least exposed popularity decile of the top-10 lists. */
+static void fairness_chart(struct html *h, const struct monitor_report *r)
+{
+  size_t nw = r->n_windows < MAX_WINDOWS ? r->n_windows : MAX_WINDOWS;
+  double x[MAX_WINDOWS + 1], g[MAX_WINDOWS + 1], ex[MAX_WINDOWS + 1];
+  const char *xn[MAX_WINDOWS + 1];
+  xn[0] = "reference";
+  x[0] = 0;
+  g[0] = r->reference.metrics.fairness_gap_top_100;
+  ex[0] = r->reference.health.exposure_gap;
+  for (size_t i = 0; i < nw; i++) {
+    const struct monitor_window *w = &r->windows[i];
+    xn[i + 1] = w->spec.name;
+    x[i + 1] = (double)(i + 1);
+    g[i + 1] = w->n_ratings ? w->metrics.fairness_gap_top_100 : NAN;
+    ex[i + 1] = w->n_ratings ? w->health.exposure_gap : NAN;
+  }
+  struct svg_series s[2] = {
+      {"top-100 gap between segments", x, g, nw + 1},
+      {"exposure gap between popularity deciles", x, ex, nw + 1}};
+  struct svg_line_opts o = {.width = 760, .height = 260,
+                            .title = "Fairness per window (best minus "
+                                     "worst group)",
+                            .x_label = "window", .y_label = "gap",
+                            .threshold = NAN, .x_names = xn,
+                            .n_x_names = nw + 1, .y_from_zero = 1};
+  html_raw(h, "<h2>Fairness</h2>");
+  svg_line_chart(h, &o, s, 2);
+  html_raw(h, "<p class=\"muted\">Top-100 gap: the best user segment's "
+              "top-100 accuracy minus the worst's (segments of at least 100 "
+              "pairs). Exposure gap: the share of top-10 entries of the most "
+              "exposed popularity decile minus the least exposed one's "
+              "(0 = even; docs/evaluation.md).</p>");
+}
+
 static void decision_row(struct html *h, const struct tracking_run *r)
 {
   char t[32], a[32], b[32], c[32];
@@ -500,6 +537,8 @@ int ui_page_monitoring(struct ui_page *p, struct hv_err *err)
     rc = drift_grid(&p->h, &report, err);
     if (!rc)
       health_section(&p->h, &report);
+    if (!rc)
+      fairness_chart(&p->h, &report);
   }
   if (!rc)
     rc = decisions(&p->h, db, err);
