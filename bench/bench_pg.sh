@@ -120,7 +120,7 @@ cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I"$here/src" \
 # on disk, so both backends search the same runs
 shm=$(mktemp -d /dev/shm/bench_pg.XXXXXX)
 trap 'rm -rf "$work" "$shm"' EXIT
-"$bin" --home "$shm/runs" models list > /dev/null # the schema
+"$bin" --home "$shm/runs" db init > /dev/null # the schema
 mk=$("$work/runs" "$shm/runs/harvest.db" "$N")
 pgdb=$(newdb runs)
 t1=$(timed "$bin" db copy -q --from "$shm/runs" --to "$pgdb")

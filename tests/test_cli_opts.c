@@ -389,7 +389,7 @@ static void test_every_command_help(void **state)
       "artifacts list", "artifacts get", "artifacts put",
       "auth account add", "auth account list", "auth account passwd",
       "auth account role", "auth token create", "auth token list",
-      "auth token revoke", "data fetch",
+      "auth token revoke", "data fetch", "db init",
       "data import", "data stats", "data synth", "demo", "drift",
       "evaluate", "models register", "models list", "models show",
       "models transition", "models alias", "models resolve",

@@ -256,7 +256,7 @@ static void test_import_disk_full(void **state)
   tu_rmtree(g_home);
   /* an empty home, database made (read commands such as runs list no
    * longer make a home that is not there) */
-  assert_int_equal(hv("models list"), 0);
+  assert_int_equal(hv("db init"), 0);
   fill(128 << 10);
   assert_int_equal(hv("data import '%s'", g_ds), 1);
   expect_out("disk full");

@@ -964,9 +964,22 @@ static void test_cli_end_to_end(void **state)
   snprintf(f, sizeof(f), "%s/fresh/harvest.db-wal", v.dir);
   assert_int_not_equal(access(f, F_OK), 0);
   /* read commands on a home that does not exist say so, create nothing */
-  static const char *const reads[] = {"data stats", "runs list",
-                                      "runs show abcd", "artifacts list abcd",
-                                      "runs history abcd loss"};
+  static const char *const reads[] = {
+      "data stats",
+      "runs list",
+      "runs show abcd",
+      "artifacts list abcd",
+      "runs history abcd loss",
+      "models list",
+      "models show m",
+      "models register --name m --run abcd",
+      "models transition m 1 --stage Staging",
+      "models alias m champion 1",
+      "models resolve models:/m/1",
+      "models check",
+      "recommend --model models:/m/1 --user 1",
+      "evaluate --model models:/m/1",
+      "monitor --window 100"};
   for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
     snprintf(cmd, sizeof(cmd), "'%s' --home '%s/none' %s 2>&1", bin, v.dir,
              reads[i]);
@@ -976,6 +989,19 @@ static void test_cli_end_to_end(void **state)
     snprintf(f, sizeof(f), "%s/none", v.dir);
     assert_int_not_equal(access(f, F_OK), 0);
   }
+  /* db init makes the empty home those commands then read */
+  snprintf(cmd, sizeof(cmd), "'%s' --home '%s/none' db init 2>&1", bin, v.dir);
+  assert_int_equal(run(cmd, out, sizeof(out)), 0);
+  assert_non_null(strstr(out, "Harvest home ready"));
+  snprintf(f, sizeof(f), "%s/none/harvest.db", v.dir);
+  assert_int_equal(access(f, F_OK), 0);
+  snprintf(cmd, sizeof(cmd), "'%s' --home '%s/none' models list --json 2>&1",
+           bin, v.dir);
+  assert_int_equal(run(cmd, out, sizeof(out)), 0);
+  assert_non_null(strstr(out, "[]"));
+  snprintf(cmd, sizeof(cmd), "'%s' --home '%s/none' db init extra 2>&1", bin,
+           v.dir);
+  assert_int_equal(run(cmd, out, sizeof(out)), 2);
   snprintf(cmd, sizeof(cmd), "'%s' --home '%s/home' data stats", bin, v.dir);
   assert_int_equal(run(cmd, out, sizeof(out)), 0);
   /* usage errors: exit 2 */

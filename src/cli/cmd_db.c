@@ -1,7 +1,8 @@
 /*
- * cmd_db.c - `harvest db copy`: move a home (SQLite + artifacts) to
- * PostgreSQL and back, every table and artifact checked, all or nothing
- * (track/dbcopy.h).
+ * cmd_db.c - `harvest db init`: make an empty home (or bring one's schema
+ * up to date), as read commands no longer create one; `harvest db copy`:
+ * move a home (SQLite + artifacts) to PostgreSQL and back, every table and
+ * artifact checked, all or nothing (track/dbcopy.h).
  */
 #include <stdio.h>
 #include <string.h>
@@ -99,7 +100,43 @@ static int db_copy(struct cli_ctx *ctx, int argc, char **argv)
   return 0;
 }
 
+static int db_init_run(struct cli_ctx *ctx, struct hv_db *db, void *ud,
+                       int argc, char **args, struct hv_err *err)
+{
+  (void)db, (void)ud, (void)argc, (void)args, (void)err;
+  if (ctx->json)
+    cli_print_json(json_pack("{s:s, s:b}", "home", ctx->home, "ready", 1));
+  else
+    printf("Harvest home ready at '%s' (database at the current schema, "
+           "artifacts/)\n",
+           ctx->home);
+  return 0;
+}
+
+static const struct cli_opt init_opts[] = {CLI_OPTS_END};
+
+static const struct cli_spec init_spec = {
+    .cmd = "db init",
+    .usage = "[--json]",
+    .about =
+        "Make an empty Harvest home: the folder, its artifacts/ folder and\n"
+        "its database at the current schema (with --db/HARVEST_DB, the\n"
+        "schema in that database). On an existing home it upgrades the\n"
+        "schema if needed and changes nothing else. Commands that only read\n"
+        "(models, runs, recommend, evaluate, monitor, data stats) refuse a\n"
+        "home that does not exist rather than making one; data fetch,\n"
+        "import and synth make it as they fill it.\n",
+    .opts = init_opts,
+    .max_args = 0,
+};
+
+static int db_init(struct cli_ctx *ctx, int argc, char **argv)
+{
+  return cli_run_db(ctx, &init_spec, argc, argv, db_init_run, NULL);
+}
+
 static const struct cli_command db_commands[] = {
+    {"init", "make an empty home (or bring its schema up to date)", db_init},
     {"copy", "copy a home or database into a new one (SQLite <-> "
              "PostgreSQL), checked, all or nothing",
      db_copy},

@@ -563,7 +563,7 @@ int cmd_evaluate(struct cli_ctx *ctx, int argc, char **argv)
   struct hv_model *m = NULL, *rk = NULL;
   static struct eval_out o;
   static struct uri_target t, tr; /* large; one per process */
-  rc = cli_open_home(ctx, &db, &err);
+  rc = cli_open_existing_home(ctx, &db, &err);
   if (!rc)
     rc = load(ctx, db, uri, &t, &m, &err);
   if (!rc && a.ranker)

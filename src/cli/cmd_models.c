@@ -109,7 +109,7 @@ static int register_run(struct cli_ctx *ctx, struct reg_args *a,
 {
   struct hv_db *db = NULL;
   int version = 0;
-  int rc = cli_open_home(ctx, &db, err);
+  int rc = cli_open_existing_home(ctx, &db, err);
   if (!rc && a->best)
     rc = registry_best_run(db, a->exp, a->metric, a->desc,
                            a->o.artifact_path, a->best_id, &a->value, err);
@@ -165,6 +165,7 @@ static const struct cli_spec list_spec = {
     .about =
         "Registered models with their versions, stages and aliases.\n",
     .opts = no_opts,
+    .reads = 1,
 };
 
 static int models_list_run(struct cli_ctx *ctx, struct hv_db *db, void *ud,
@@ -269,7 +270,7 @@ static int models_show(struct cli_ctx *ctx, int argc, char **argv)
   struct hv_db *db = NULL;
   struct registry_model m;
   if (registry_check_name(argv[optind], &err) ||
-      cli_open_home(ctx, &db, &err) ||
+      cli_open_existing_home(ctx, &db, &err) ||
       registry_db_get(db, argv[optind], &m, &err))
     return cli_close_report(db, &err);
   db_close(db);
@@ -322,7 +323,7 @@ static int models_transition(struct cli_ctx *ctx, int argc, char **argv)
   struct hv_err err = {0};
   struct hv_db *db = NULL;
   const char *name = argv[optind];
-  if (cli_open_home(ctx, &db, &err) ||
+  if (cli_open_existing_home(ctx, &db, &err) ||
       registry_transition(db, name, version, stage, archive, reason, NULL,
                           &err))
     return cli_close_report(db, &err);
@@ -372,7 +373,7 @@ static int models_alias(struct cli_ctx *ctx, int argc, char **argv)
   struct hv_err err = {0};
   struct hv_db *db = NULL;
   const char *name = argv[optind], *alias = argv[optind + 1];
-  if (cli_open_home(ctx, &db, &err) ||
+  if (cli_open_existing_home(ctx, &db, &err) ||
       (del ? registry_delete_alias(db, name, alias, NULL, &err)
            : registry_set_alias(db, name, alias, version, NULL, &err)))
     return cli_close_report(db, &err);
@@ -401,6 +402,7 @@ static const struct cli_spec resolve_spec = {
     .min_args = 1,
     .max_args = 1,
     .args_msg = "expected one URI",
+    .reads = 1,
 };
 
 static int models_resolve_run(struct cli_ctx *ctx, struct hv_db *db, void *ud,
@@ -453,7 +455,7 @@ static int models_check(struct cli_ctx *ctx, int argc, char **argv)
     return cli_parse_rc(rc);
   struct hv_err err = {0};
   struct hv_db *db = NULL;
-  if (cli_open_home(ctx, &db, &err))
+  if (cli_open_existing_home(ctx, &db, &err))
     return cli_report(&err);
   rc = registry_check(ctx->home, db, &err);
   db_close(db);

@@ -191,10 +191,11 @@ static int run(struct cli_ctx *ctx, struct opts *o,
   struct monitor_report rep;
   char path[4096];
   memset(&rep, 0, sizeof(rep));
-  int rc = cli_open_home(ctx, &db, err);
-  if (!rc)
-    rc = uri_resolve(ctx->home, db, o->model, path, sizeof(path), err);
-  if (rc == HV_ENOTFOUND && !strcmp(o->model, DEFAULT_MODEL))
+  int rc = cli_open_existing_home(ctx, &db, err);
+  if (!rc &&
+      (rc = uri_resolve(ctx->home, db, o->model, path, sizeof(path), err)) ==
+          HV_ENOTFOUND &&
+      !strcmp(o->model, DEFAULT_MODEL))
     hv_err_prefix(err, "no Production model (train and register one, or "
                        "pass --model)");
   if (!rc)

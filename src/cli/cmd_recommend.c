@@ -319,7 +319,7 @@ int cmd_recommend(struct cli_ctx *ctx, int argc, char **argv)
   struct hv_model *m = NULL, *ranker = NULL;
   struct recommend_list l = {0};
   char path[4096];
-  rc = cli_open_home(ctx, &db, &err);
+  rc = cli_open_existing_home(ctx, &db, &err);
   if (!rc)
     rc = load_model(ctx, db, &a, &m, &err);
   if (!rc && a.ranker) {
