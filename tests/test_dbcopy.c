@@ -10,7 +10,9 @@
  * with its hash, the Production model resolves. All or nothing: a target
  * holding data, a non-empty folder, a missing source, the same end twice
  * and a damaged blob in the source are refused and leave nothing (a home
- * the copy made is removed; a database has no rows). The CLI: --json,
+ * the copy made is removed; a database has no rows). Into PostgreSQL the
+ * foreign keys and indexes set aside for each COPY are all made again and
+ * a dangling rating in the source fails the copy. The CLI: --json,
  * --help, missing flags.
  */
 #include <math.h>
@@ -322,6 +324,52 @@ static void test_all_or_nothing(void **state)
   }
 }
 
+/* The foreign keys and indexes of db's tables: "table:name" lines of both
+ * kinds, sorted, into a number that differs when one is missing. */
+static int64_t checks_of(const char *db)
+{
+  return tu_q1(db,
+               "SELECT COUNT(*) * 1000003 + SUM(hashtext(n) % 1000) FROM ("
+               "SELECT conrelid::regclass || ':' || conname AS n FROM "
+               "pg_constraint WHERE contype = 'f' AND connamespace = "
+               "current_schema()::regnamespace UNION ALL SELECT tablename "
+               "|| ':' || indexname FROM pg_indexes WHERE schemaname = "
+               "current_schema()) c");
+}
+
+/* Into PostgreSQL each table's foreign keys and secondary indexes are
+ * dropped for its COPY and made again after it: the copy ends with every
+ * one a new database has, and a row that breaks one (a rating of a user
+ * the source lacks, written with SQLite's foreign keys off) fails the
+ * copy, naming the table, with nothing left in the target. */
+static void test_checks_made_again(void **state)
+{
+  struct fx *f = *state;
+  if (!tu_on_pg())
+    skip();
+  char url[512], url2[512];
+  const char *pg = tu_db("unused", url, sizeof(url));
+  const char *fresh = tu_db("unused", url2, sizeof(url2));
+  db_close(tu_open_db(fresh)); /* the schema */
+  struct dbcopy_report r;
+  struct hv_err e = {0};
+  assert_int_equal(copy(f->home, pg, &r, &e), 0);
+  assert_true(checks_of(fresh) > 20 * 1000003);
+  assert_int_equal(checks_of(pg), checks_of(fresh));
+  assert_int_equal(tu_exec(f->dbpath,
+                           "INSERT INTO ratings(user_id, movie_id, rating, "
+                           "timestamp) VALUES (999999, 1, 4, 0)"),
+                   0);
+  char url3[512];
+  const char *pg3 = tu_db("unused", url3, sizeof(url3));
+  assert_int_equal(copy(f->home, pg3, &r, &e), HV_ECORRUPT);
+  assert_non_null(strstr(e.msg, "table ratings"));
+  assert_non_null(strstr(e.msg, "foreign key"));
+  assert_int_equal(tu_q1(pg3, "SELECT COUNT(*) FROM ratings"), 0);
+  assert_int_equal(tu_q1(pg3, "SELECT COUNT(*) FROM users"), 0);
+  assert_int_equal(checks_of(pg3), checks_of(fresh));
+}
+
 static void test_bad_ends(void **state)
 {
   struct fx *f = *state;
@@ -390,6 +438,8 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_to_postgres_and_back, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_all_or_nothing, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_checks_made_again, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_bad_ends, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cli, setup, teardown),
   };

@@ -106,6 +106,32 @@ const char *pg_text(const PGresult *r, int i, int c);
 int64_t pg_i64(const PGresult *r, int i, int c, int64_t dflt);
 double pg_f64(const PGresult *r, int i, int c, double dflt);
 
+/* The secondary checks of a table set aside for a bulk insert: the
+ * statements that make them again. */
+struct pg_deferred {
+  char **sql; /* ALTER TABLE ... ADD CONSTRAINT / CREATE INDEX, in order */
+  int n;
+};
+
+/* Inside the open transaction, drop table's foreign keys and its indexes
+ * that are not unique (the primary key and unique indexes stay: they check
+ * each row as it comes), keeping their definitions in *d (the caller frees
+ * it with pg_deferred_free on every path). A COPY into the table then costs
+ * no trigger lookup and no b-tree insert per row; pg_deferred_restore
+ * makes them again, each in one pass: a sort per index and one validating
+ * join per foreign key (what pg_restore does). A failure rolls back with
+ * the transaction, dropped indexes included. */
+int pg_deferred_drop(struct hv_db *db, const char *table,
+                     struct pg_deferred *d, struct hv_err *err);
+
+/* Make again what pg_deferred_drop dropped (indexes first, then the
+ * foreign keys, validated against the rows now there). HV_ECORRUPT naming
+ * table and the constraint when the rows break one; HV_EDB otherwise. */
+int pg_deferred_restore(struct hv_db *db, const char *table,
+                        struct pg_deferred *d, struct hv_err *err);
+
+void pg_deferred_free(struct pg_deferred *d);
+
 /* End a transaction opened with db_begin: roll back and return rc when rc
  * is non-zero, else return db_commit's result. */
 int pg_end(struct hv_db *db, int rc, struct hv_err *err);

@@ -11,10 +11,11 @@
  * Movie-genre pairs arrive with their movie and are kept aside until the
  * movies' COPY has ended (their foreign key needs the movies). The
  * ratings' foreign keys and secondary indexes are dropped at begin and made
- * again at commit, in the same transaction (one validating join and one
- * sort each instead of a trigger lookup and a b-tree insert per row: 2M
- * ratings in 26 s instead of 60 s); the rating_id identity is moved after the largest id, so the
- * API's next rating continues from there as it does on SQLite. A failure
+ * again at commit, in the same transaction (pg_deferred_* in pg_rows.c:
+ * one validating join and one sort each instead of a trigger lookup and a
+ * b-tree insert per row: 2M ratings in 26 s instead of 60 s); the
+ * rating_id identity is moved after the largest id, so the API's next
+ * rating continues from there as it does on SQLite. A failure
  * anywhere rolls all of it back, dropped indexes included.
  *
  * Threads: a loader uses its connection exclusively until commit/abort.
@@ -52,8 +53,7 @@ struct pg_loader {
   int table;         /* the COPY in progress (T_NONE: none) */
   struct buf out;    /* rows of that COPY not sent yet */
   struct buf mg;     /* movie_genres rows, sent after the movies */
-  char **index_sql;  /* CREATE INDEX of each dropped ratings index */
-  int n_index;
+  struct pg_deferred checks; /* the ratings' keys and indexes, set aside */
   int64_t max_rating_id; /* largest rating_id sent so far */
   struct loader_times *times;
   double t_begin;
@@ -219,62 +219,9 @@ static int clear_catalogue(struct hv_db *db, int replace, struct hv_err *err)
   return rc;
 }
 
-struct index_list {
-  struct pg_loader *ld;
-  struct buf drop;
-};
-
-static int index_row(const PGresult *r, int i, void *arg)
-{
-  struct index_list *l = arg;
-  struct pg_loader *ld = l->ld;
-  const char *drop = pg_text(r, i, 0), *def = pg_text(r, i, 1);
-  char **p = realloc(ld->index_sql, (ld->n_index + 1) * sizeof(*p));
-  if (!p)
-    return HV_ENOMEM;
-  ld->index_sql = p;
-  if (!(p[ld->n_index] = strdup(def)))
-    return HV_ENOMEM;
-  ld->n_index++;
-  if (buf_reserve(&l->drop, strlen(drop) + 2))
-    return HV_ENOMEM;
-  l->drop.n += (size_t)sprintf(l->drop.p + l->drop.n, "%s;", drop);
-  return 0;
-}
-
-/* Drop the ratings' foreign keys and indexes but the primary key, keeping
- * their definitions for commit: loader.c has checked every row's user and
- * movie already, and one validating join at commit costs less than a
- * trigger lookup per row. */
-static int drop_indexes(struct pg_loader *ld, struct hv_err *err)
-{
-  struct index_list l = {ld, {0}};
-  int rc = pg_run(ld->db,
-                  "SELECT format('ALTER TABLE ratings DROP CONSTRAINT %I', "
-                  "conname), format('ALTER TABLE ratings ADD CONSTRAINT %I "
-                  "%s', conname, pg_get_constraintdef(oid)) FROM "
-                  "pg_constraint WHERE conrelid = 'ratings'::regclass AND "
-                  "contype = 'f' UNION ALL SELECT format('DROP INDEX %I', "
-                  "i.relname), pg_get_indexdef(i.oid) FROM pg_index x JOIN "
-                  "pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = "
-                  "'ratings'::regclass AND NOT x.indisprimary",
-                  0, NULL, index_row, &l, NULL, "listing ratings indexes",
-                  err);
-  if (rc == HV_ENOMEM)
-    hv_err_set(err, rc, "out of memory listing indexes");
-  if (!rc && l.drop.n && !buf_reserve(&l.drop, 1)) {
-    l.drop.p[l.drop.n] = '\0';
-    rc = pg_exec(ld->db, l.drop.p, err);
-  }
-  free(l.drop.p);
-  return rc;
-}
-
 static void loader_free(struct pg_loader *ld)
 {
-  for (int i = 0; i < ld->n_index; i++)
-    free(ld->index_sql[i]);
-  free(ld->index_sql);
+  pg_deferred_free(&ld->checks);
   free(ld->out.p);
   free(ld->mg.p);
   free(ld);
@@ -309,7 +256,7 @@ static int load_begin(struct hv_db *db, const struct loader_opts *opts,
   if (!rc)
     rc = clear_catalogue(db, opts->replace, err);
   if (!rc)
-    rc = drop_indexes(ld, err);
+    rc = pg_deferred_drop(db, "ratings", &ld->checks, err);
   if (rc) {
     load_abort(ld);
     return rc;
@@ -420,9 +367,8 @@ static int finish_tables(struct pg_loader *ld, const struct loader_counts *n,
                          const char *name, const char *source,
                          struct hv_err *err)
 {
-  for (int i = 0; i < ld->n_index; i++)
-    if (pg_exec(ld->db, ld->index_sql[i], err))
-      return err->code;
+  if (pg_deferred_restore(ld->db, "ratings", &ld->checks, err))
+    return err->code;
   if (pg_exec(ld->db,
               "SELECT setval(pg_get_serial_sequence('ratings', 'rating_id'),"
               " COALESCE(MAX(rating_id), 0) + 1, false) FROM ratings",
@@ -458,7 +404,7 @@ static int load_commit(void *impl, const struct loader_counts *n,
     db_rollback(ld->db);
   t.indexes = t1 - t0;
   t.commit = hv_mono() - t1;
-  t.rebuilt = ld->n_index > 0;
+  t.rebuilt = ld->checks.n > 0;
   if (ld->times)
     *ld->times = t;
   loader_free(ld);
