@@ -470,6 +470,43 @@ static void test_metrics_match_evaluate(void **state)
       assert_true(found);
     }
   }
+  /* the ranking stage per window: the numbers of model_rank_evaluate on
+   * the same slice (what harvest evaluate prints) */
+  struct train_config rc_cfg;
+  train_config_ranking(&rc_cfg);
+  rc_cfg.dim = 8;
+  rc_cfg.hidden = 8;
+  rc_cfg.epochs = 2;
+  rc_cfg.split = 1.0;
+  rc_cfg.threads = 1;
+  rc_cfg.first_rating_id = 1;
+  rc_cfg.last_rating_id = 4000;
+  struct hv_model *rk = NULL;
+  assert_int_equal(dataset_train(db, &rc_cfg, NULL, NULL, NULL, &rk, &e), 0);
+  cfg.ranker = rk;
+  struct monitor_report rep2;
+  assert_int_equal(monitor_run(db, NULL, m, &cfg, &rep2, &e), 0);
+  for (int k = 0; k < 2; k++) {
+    struct hv_dataset ds;
+    struct rank_metrics want;
+    assert_int_equal(dataset_load_eval(db, rk, ws[k].first, ws[k].last, &ds,
+                                       &e), 0);
+    assert_int_equal(model_rank_evaluate(&ds, rk, &want, &e), 0);
+    dataset_free(&ds);
+    const struct monitor_metrics *met = &rep2.windows[k].metrics;
+    assert_int_equal(met->ranker_n, want.n);
+    assert_float_equal(met->ranker_rmse, want.rmse, 1e-9);
+    assert_float_equal(met->ranker_mae, want.mae, 1e-9);
+    assert_float_equal(met->fairness_gap_rmse, want.seg_rmse_gap, 1e-9);
+    assert_true(isnan(rep.windows[k].metrics.ranker_rmse)); /* none: off */
+  }
+  /* a retrieval model as the ranker is refused by name */
+  cfg.ranker = m;
+  monitor_report_free(&rep2);
+  assert_int_not_equal(monitor_run(db, NULL, m, &cfg, &rep2, &e), 0);
+  assert_non_null(strstr(e.msg, "ranker"));
+  cfg.ranker = NULL;
+  model_free(rk);
   /* the fairness report against the naive computation (window a is the
    * reference itself: the same ratings on both sides) */
   struct ratings_cols R0;

@@ -78,7 +78,7 @@ static void test_defaults(void **state)
   assert_true(policy_needs_report(&p));
   /* nothing on: no retraining, says so */
   policy_defaults(&p);
-  struct policy_input in = {NULL, 100, 1.0, 0, NAN};
+  struct policy_input in = {NULL, 100, 1.0, 0, NAN, NAN};
   struct policy_decision d;
   struct hv_err e = {0};
   assert_int_equal(policy_decide(&p, &in, &d, &e), 0);
@@ -110,7 +110,7 @@ static void test_top100(void **state)
     int drift[3] = {0, 0, 0};
     double psi[3] = {0, 0, 0};
     struct monitor_report r = report(3, cases[k].top, cases[k].n, drift, psi);
-    struct policy_input in = {&r, 1500, 1.0, 0, NAN};
+    struct policy_input in = {&r, 1500, 1.0, 0, NAN, NAN};
     struct policy_decision d;
     struct hv_err e = {0};
     assert_int_equal(policy_decide(&p, &in, &d, &e), 0);
@@ -158,7 +158,7 @@ static void test_top100_drop(void **state)
     int n[2] = {500, 500}, drift[2] = {0, 0};
     double psi[2] = {0, 0};
     struct monitor_report r = report(2, top, n, drift, psi);
-    struct policy_input in = {&r, 1000, 1.0, 0, cases[k].ref};
+    struct policy_input in = {&r, 1000, 1.0, 0, cases[k].ref, NAN};
     struct policy_decision d;
     struct hv_err e = {0};
     assert_int_equal(policy_decide(&p, &in, &d, &e), 0);
@@ -209,7 +209,7 @@ static void test_drift_and_psi(void **state)
   int d0[2] = {0, 0};
   double psi0[2] = {0.1, 0.15};
   struct monitor_report r = report(2, top, n, d0, psi0);
-  struct policy_input in = {&r, 1000, 0.5, 0, NAN};
+  struct policy_input in = {&r, 1000, 0.5, 0, NAN, NAN};
   struct policy_decision d;
   assert_int_equal(policy_decide(&p, &in, &d, &e), 0);
   assert_false(d.retrain);
@@ -266,7 +266,7 @@ static void test_volume_age_force(void **state)
   };
   for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
     struct policy_input in = {NULL, cases[k].n, cases[k].age,
-                              cases[k].force, NAN};
+                              cases[k].force, NAN, NAN};
     struct policy_decision d;
     struct hv_err e = {0};
     assert_int_equal(policy_decide(&p, &in, &d, &e), 0);
@@ -429,7 +429,7 @@ static void test_decide_bad_input(void **state)
   policy_seed(&p);
   struct policy_decision d;
   struct hv_err e = {0};
-  struct policy_input in = {NULL, 0, 0, 0, NAN};
+  struct policy_input in = {NULL, 0, 0, 0, NAN, NAN};
   assert_int_equal(policy_decide(NULL, &in, &d, &e), HV_EINVAL);
   assert_int_equal(policy_decide(&p, NULL, &d, &e), HV_EINVAL);
   assert_int_equal(policy_decide(&p, &in, NULL, &e), HV_EINVAL);
@@ -470,6 +470,89 @@ static void test_decide_bad_input(void **state)
   json_decref(j);
 }
 
+/* max_rmse, max_rmse_rise: the ranking stage's worst RMSE over the judged
+ * windows (windows without a ranker do not count); >= fires; a rise needs
+ * the ranker's own RMSE; bad values refused; in the JSON. */
+static void test_rmse(void **state)
+{
+  (void)state;
+  const struct {
+    double max, rise, ref;
+    double rmse[3];
+    int n[3];
+    int fires;
+    double worst;
+  } cases[] = {
+      {1.0, NAN, NAN, {0.9, 1.05, 0.95}, {500, 500, 500}, 1, 1.05},
+      {1.0, NAN, NAN, {0.9, 0.99, 0.95}, {500, 500, 500}, 0, 0.99},
+      {1.0, NAN, NAN, {1.0, 0.5, 0.5}, {500, 500, 500}, 1, 1.0},  /* >= */
+      {1.0, NAN, NAN, {2.0, 0.5, 0.5}, {10, 500, 500}, 0, 0.5},   /* small */
+      {1.0, NAN, NAN, {NAN, NAN, NAN}, {500, 500, 500}, 0, NAN},  /* none */
+      {NAN, 0.1, 0.9, {0.98, 0.9, 0.9}, {500, 500, 500}, 0, 0.98},
+      {NAN, 0.1, 0.9, {1.0, 0.9, 0.9}, {500, 500, 500}, 1, 1.0}, /* > 1.1 x */
+      {NAN, 0.1, NAN, {5.0, 0.9, 0.9}, {500, 500, 500}, 0, 5.0},  /* no ref */
+  };
+  for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+    struct policy p;
+    policy_defaults(&p);
+    p.max_rmse = cases[k].max;
+    p.max_rmse_rise = cases[k].rise;
+    assert_true(policy_any_trigger(&p) && policy_needs_report(&p));
+    int drift[3] = {0, 0, 0};
+    double psi[3] = {0, 0, 0}, top[3] = {0.9, 0.9, 0.9};
+    struct monitor_report r = report(3, top, cases[k].n, drift, psi);
+    for (int i = 0; i < 3; i++) {
+      r.windows[i].metrics.ranker_rmse = cases[k].rmse[i];
+      r.windows[i].metrics.ranker_n = isnan(cases[k].rmse[i]) ? 0 : 100;
+    }
+    struct policy_input in = {&r, 1500, 1.0, 0, NAN, cases[k].ref};
+    struct policy_decision d;
+    struct hv_err e = {0};
+    assert_int_equal(policy_decide(&p, &in, &d, &e), 0);
+    assert_int_equal(d.retrain, cases[k].fires);
+    const struct policy_check *c =
+        find(&d, isnan(cases[k].max) ? "max_rmse_rise" : "max_rmse");
+    assert_non_null(c);
+    assert_int_equal(c->fired, cases[k].fires);
+    if (isnan(cases[k].worst))
+      assert_true(isnan(d.worst_rmse) && strstr(c->text, "not measured"));
+    else
+      assert_true(fabs(d.worst_rmse - cases[k].worst) < 1e-12);
+    if (!isnan(cases[k].rise) && isnan(cases[k].ref))
+      assert_non_null(strstr(c->text, "no held-out RMSE"));
+    json_t *j = policy_decision_to_json(&d);
+    assert_non_null(json_object_get(j, "worst_rmse"));
+    json_decref(j);
+    monitor_report_free(&r);
+  }
+  struct policy p;
+  policy_defaults(&p);
+  struct hv_err e = {0};
+  assert_int_equal(policy_set(&p, "max-rmse", "0.95", NULL, &e), 0);
+  assert_int_equal(policy_set(&p, "max_rmse_rise", "0.2", NULL, &e), 0);
+  assert_true(p.max_rmse == 0.95 && p.max_rmse_rise == 0.2);
+  json_t *pj = policy_to_json(&p);
+  assert_true(json_number_value(json_object_get(pj, "max_rmse")) == 0.95);
+  json_decref(pj);
+  static const char *const bad[][2] = {{"max_rmse", "0"}, {"max_rmse", "6"},
+                                       {"max_rmse", "x"},
+                                       {"max_rmse_rise", "-1"},
+                                       {"max_rmse_rise", "nan"}};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    assert_int_equal(policy_set(&p, bad[i][0], bad[i][1], "--max-rmse", &e),
+                     HV_EINVAL);
+    assert_non_null(strstr(e.msg, "--max-rmse"));
+  }
+  assert_true(p.max_rmse == 0.95); /* unchanged on error */
+  p.max_rmse = 7;
+  assert_int_equal(policy_check(&p, &e), HV_EINVAL);
+  assert_non_null(strstr(e.msg, "max_rmse"));
+  const char doc[] = "{\"max_rmse\": 1.1, \"max_rmse_rise\": 0.1}";
+  policy_defaults(&p);
+  assert_int_equal(policy_parse(&p, doc, sizeof(doc) - 1, "p.json", &e), 0);
+  assert_true(p.max_rmse == 1.1 && p.max_rmse_rise == 0.1);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -482,6 +565,7 @@ int main(void)
       cmocka_unit_test(test_file),
       cmocka_unit_test(test_file_errors),
       cmocka_unit_test(test_decide_bad_input),
+      cmocka_unit_test(test_rmse),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

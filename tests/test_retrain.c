@@ -22,6 +22,7 @@
 #include "store/ratings.h"
 #include "track/registry.h"
 #include "track/runs.h"
+#include "track/uri.h"
 #include "train/dataset.h"
 #include "train/trainrun.h"
 
@@ -624,6 +625,130 @@ static void test_cli(void **state)
   home_close(&h);
 }
 
+/* Register a model run as name in Production (trained here when tc, else
+ * the run run_id); returns the version. */
+static int register_as(struct home *h, const char *name,
+                       const struct train_config *tc, const char *run_id)
+{
+  struct hv_err e = {0};
+  struct trainrun_result tr;
+  memset(&tr, 0, sizeof(tr));
+  if (tc) {
+    struct trainrun_opts o = {0};
+    o.home = h->dir;
+    if (trainrun_run(h->db, tc, &o, &tr, &e))
+      fail_msg("trainrun_run: %s", e.msg);
+    run_id = tr.run_id;
+  }
+  struct registry_register_opts ro = {0};
+  ro.name = name;
+  ro.run_id = run_id;
+  ro.stage = "Production";
+  int v = 0;
+  assert_int_equal(registry_register(h->dir, h->db, &ro, &v, &e), 0);
+  if (tc)
+    trainrun_result_free(&tr);
+  return v;
+}
+
+/* The oracle: ranker m's RMSE on ratings first..last (harvest evaluate's
+ * number for that slice). */
+static double rmse_of(struct hv_db *db, const struct hv_model *m,
+                      int64_t first, int64_t last)
+{
+  struct hv_dataset ds;
+  struct rank_metrics rm;
+  struct hv_err e = {0};
+  assert_int_equal(dataset_load_eval(db, m, first, last, &ds, &e), 0);
+  assert_int_equal(model_rank_evaluate(&ds, m, &rm, &e), 0);
+  dataset_free(&ds);
+  return rm.rmse;
+}
+
+/* Either stage: with a ranker in Production, a retrieval champion's pass
+ * tracks its RMSE per window; a ranking champion is monitored through the
+ * Production retrieval model, its max_rmse trigger fires on that RMSE, its
+ * challenger trains from scratch and the gate is held-out RMSE (checked
+ * against model_rank_evaluate). */
+static void test_ranker_stage(void **state)
+{
+  (void)state;
+  struct home h;
+  home_open(&h);
+  struct hv_err e = {0};
+  struct registry_version v1;
+  memset(&v1, 0, sizeof(v1));
+  assert_int_equal(registry_db_find(h.db, MODEL, 1, NULL, NULL, &v1, &e), 0);
+  register_as(&h, REGISTRY_DEFAULT_MODEL, NULL, v1.run_id);
+  registry_db_version_free(&v1);
+  struct train_config tc;
+  train_config_ranking(&tc);
+  tc.dim = 8;
+  tc.hidden = 8;
+  tc.epochs = 2;
+  tc.threads = 1;
+  tc.last_rating_id = h.L;
+  register_as(&h, REGISTRY_DEFAULT_RANKER, &tc, NULL);
+  char path[4096];
+  assert_int_equal(uri_resolve(h.dir, h.db, "models:/" REGISTRY_DEFAULT_RANKER
+                               "/Production", path, sizeof(path), &e), 0);
+  struct hv_model *rk = NULL;
+  assert_int_equal(model_load(path, &rk, &e), 0);
+  /* 1. the retrieval champion's pass tracks the ranker */
+  struct policy p;
+  policy_defaults(&p);
+  p.min_top100 = 0.5;
+  struct retrain_opts o;
+  opts_for(&o, &h, &p);
+  o.dry_run = 1;
+  struct retrain_result r;
+  if (retrain_run(h.db, &o, &r, &e))
+    fail_msg("retrain_run: %s", e.msg);
+  assert_string_equal(r.stage, "retrieval");
+  assert_non_null(r.report);
+  const struct monitor_window *w = &r.report->windows[0];
+  assert_true(w->metrics.ranker_n == w->n_ratings);
+  assert_float_equal(w->metrics.ranker_rmse,
+                     rmse_of(h.db, rk, w->spec.first, w->spec.last), 1e-9);
+  retrain_result_free(&r);
+  /* 2. the ranking champion: RMSE trigger, from scratch, RMSE gate */
+  policy_defaults(&p);
+  p.max_rmse = 0.01; /* fires on any real ranker */
+  opts_for(&o, &h, &p);
+  o.model_name = REGISTRY_DEFAULT_RANKER;
+  o.epochs = 2;
+  if (retrain_run(h.db, &o, &r, &e))
+    fail_msg("retrain_run (ranker): %s", e.msg);
+  assert_string_equal(r.stage, "ranking");
+  assert_true(r.decision.retrain);
+  assert_true(r.decision.worst_rmse > 0.01);
+  assert_non_null(strstr(r.decision.reasons, "worst ranker RMSE"));
+  assert_true(r.challenger.ran && !r.challenger.stateful);
+  assert_int_equal(r.challenger.train_first, 1);
+  assert_float_equal(r.champion_rmse,
+                     rmse_of(h.db, rk, r.holdout_first, r.holdout_last),
+                     1e-9);
+  assert_true(isfinite(r.challenger.rmse) && isnan(r.champion_top100));
+  int won = r.challenger.rmse < r.champion_rmse;
+  assert_string_equal(r.action, won ? "promoted" : "challenger");
+  assert_int_equal(r.production_version, won ? 2 : 1);
+  assert_non_null(strstr(r.detail, "RMSE"));
+  struct tracking_run *run = NULL;
+  assert_int_equal(runs_get(h.db, r.decision_run_id, &run, &e), 0);
+  assert_true(fabs(metric_of(run, "champion_rmse") - r.champion_rmse) <
+              1e-12);
+  assert_true(metric_of(run, "check.max_rmse") == 1);
+  runs_free(run, 1);
+  json_t *j = retrain_result_to_json(&r);
+  assert_string_equal(json_string_value(json_object_get(j, "stage")),
+                      "ranking");
+  assert_non_null(json_object_get(json_object_get(j, "challenger"), "rmse"));
+  json_decref(j);
+  retrain_result_free(&r);
+  model_free(rk);
+  home_close(&h);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -636,6 +761,7 @@ int main(void)
       cmocka_unit_test(test_bad_input),
       cmocka_unit_test(test_skip_few),
       cmocka_unit_test(test_cli),
+      cmocka_unit_test(test_ranker_stage),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

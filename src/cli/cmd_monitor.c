@@ -15,6 +15,7 @@
 #include "util/parse.h"
 
 #define DEFAULT_MODEL "models:/harvest_recommender/Production"
+#define DEFAULT_RANKER "models:/harvest_ranker/Production"
 
 static const char monitor_usage[] =
     "[--model URI]\n"
@@ -31,12 +32,17 @@ static const char monitor_about[] =
     "feedback-loop health (coverage, Gini and mean popularity of the\n"
     "top-10s vs as many reference users). Each feature gets a verdict;\n"
     "a window has dataset drift when the share of drifted features is at\n"
-    "least --threshold-share. The pass is a run in the experiment\n"
+    "least --threshold-share. With a ranking model (--ranker; by default\n"
+    "the Production version of harvest_ranker when one is registered) each\n"
+    "window also gets the ranker's RMSE, MAE and RMSE gap between segments\n"
+    "(ranker_rmse, ranker_mae, fairness_gap_rmse). The fairness report\n"
+    "(fairness_gap_top_100, fairness_gap_exposure, exposure_decile_1..10)\n"
+    "is in every window. The pass is a run in the experiment\n"
     "\"Model monitoring\" (metrics by step = window index, report.json\n"
     "artifact) unless --no-log.\n";
 
 struct opts {
-  const char *model, *batches;
+  const char *model, *batches, *ranker;
   int window_given, quiet;
   struct window_spec *ws;
   size_t n_ws;
@@ -100,6 +106,9 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv, struct opts *o,
       {CLI_OPT(CLI_STR, "model", 0, "URI", "models:/NAME/STAGE|VERSION, "
                "models:/NAME@ALIAS, runs:/RUN_ID or a file (default "
                DEFAULT_MODEL ")", &o->model)},
+      {CLI_OPT(CLI_STR, "ranker", 0, "URI", "the ranking stage to track "
+               "per window, or none (default " DEFAULT_RANKER " when "
+               "registered)", &o->ranker)},
       {CLI_OPT(CLI_RANGE, "reference", 0, "F:L", "reference rating_id range "
                "(default: the model's training range)", o->reference),
        .seen = &cfg->has_reference},
@@ -181,13 +190,43 @@ static void on_window(void *ud, const struct monitor_window *w, size_t total)
           w->index + 1, total, (long long)w->n_ratings);
 }
 
+/* The ranking stage of uri into *rk and cfg->ranker: "none" is none, and
+ * so is the default URI when no ranker is in Production. */
+static int load_ranker(const struct cli_ctx *ctx, struct hv_db *db,
+                       const char *uri, struct hv_model **rk,
+                       struct monitor_config *cfg, struct hv_err *err)
+{
+  char path[4096];
+  if (!strcmp(uri, "none"))
+    return 0;
+  struct hv_err e = {0};
+  int rc = uri_resolve(ctx->home, db, uri, path, sizeof(path), &e);
+  if (rc == HV_ENOTFOUND && !strcmp(uri, DEFAULT_RANKER))
+    return 0; /* retrieval only, as before any ranker */
+  if (rc) {
+    *err = e;
+    hv_err_prefix(err, "--ranker");
+    return rc;
+  }
+  if (model_load(path, rk, err)) {
+    hv_err_prefix(err, "--ranker");
+    return err->code;
+  }
+  if (model_task(*rk) != MODEL_TASK_RANKING)
+    return hv_err_set(err, HV_EINVAL, "--ranker %s: not a ranking model "
+                      "(train one with --task ranking)", uri);
+  cfg->ranker = *rk;
+  cfg->ranker_uri = uri;
+  return 0;
+}
+
 static int run(struct cli_ctx *ctx, struct opts *o,
                struct monitor_config *cfg, struct hv_err *err)
 {
   if (!o->quiet)
     cfg->progress = on_window;
   struct hv_db *db = NULL;
-  struct hv_model *m = NULL;
+  struct hv_model *m = NULL, *rk = NULL;
   struct monitor_report rep;
   char path[4096];
   memset(&rep, 0, sizeof(rep));
@@ -200,6 +239,8 @@ static int run(struct cli_ctx *ctx, struct opts *o,
                        "pass --model)");
   if (!rc)
     rc = model_load(path, &m, err);
+  if (!rc)
+    rc = load_ranker(ctx, db, o->ranker, &rk, cfg, err);
   if (!rc)
     rc = monitor_run(db, ctx->home, m, cfg, &rep, err);
   if (!rc && ctx->json) {
@@ -215,6 +256,7 @@ static int run(struct cli_ctx *ctx, struct opts *o,
   }
   monitor_report_free(&rep);
   model_free(m);
+  model_free(rk);
   db_close(db);
   return rc;
 }
@@ -224,7 +266,7 @@ int cmd_monitor(struct cli_ctx *ctx, int argc, char **argv)
   struct monitor_config cfg;
   monitor_config_defaults(&cfg);
   cfg.log_run = 1;
-  struct opts o = {.model = DEFAULT_MODEL};
+  struct opts o = {.model = DEFAULT_MODEL, .ranker = DEFAULT_RANKER};
   o.reference[0] = cfg.ref_first;
   o.reference[1] = cfg.ref_last;
   struct hv_err err = {0};

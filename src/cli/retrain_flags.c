@@ -38,6 +38,11 @@ static void policy_table(struct retrain_flags *f)
               "(the default when no trigger is given: 0.2)"),
       TRIGGER(CLI_FN, "min-top100", "X", "min_top100",
               "... <= X, an absolute bound (the seed's rule: 0.5)"),
+      TRIGGER(CLI_FN, "max-rmse", "X", "max_rmse",
+              "the ranking stage: worst ranker RMSE of the latest windows "
+              ">= X (with a ranking model as --model, or in Production)"),
+      TRIGGER(CLI_FN, "max-rmse-rise", "S", "max_rmse_rise",
+              "... >= (1 + S) x the ranker's own held-out RMSE"),
       TRIGGER(CLI_FN0, "on-dataset-drift", NULL, "on_dataset_drift",
               "any latest window has dataset drift"),
       TRIGGER(CLI_FN, "psi-bound", "F=X", "psi_bound",
@@ -65,7 +70,8 @@ static void retrain_table(struct retrain_flags *f)
   struct retrain_opts *o = &f->opts;
   const struct cli_opt t[] = {
       {CLI_OPT(CLI_STR, "model", 0, "NAME",
-               "registered model (default harvest_recommender)",
+               "registered model (default harvest_recommender; a ranking "
+               "model such as harvest_ranker retrains the ranking stage)",
                &o->model_name)},
       {CLI_OPT(CLI_TRUE, "from-scratch", 0, NULL,
                "train the challenger from scratch on all ratings (default: "

@@ -20,7 +20,7 @@
 #include "retrain/retrain.h"
 
 #define RETRAIN_FLAGS_MAX 64 /* trigger flags on one command line */
-#define RETRAIN_POLICY_N 11  /* entries of policy_opts, CLI_END included */
+#define RETRAIN_POLICY_N 13  /* entries of policy_opts, CLI_END included */
 #define RETRAIN_OPTS_N 12    /* entries of retrain_opts */
 
 #define RETRAIN_POLICY_HEADING                                             \

@@ -448,6 +448,34 @@ static void metrics_of(const struct upass *p, const struct side *s,
       p->n_pairs ? eval_gap(v, np, m->n_segments, EVAL_GAP_MIN_PAIRS) : NAN;
 }
 
+/* ---- the ranking stage -------------------------------------------------------- */
+
+/* The ranker's metrics on the ratings R (segments from the users table)
+ * into m; nothing without a ranker. */
+static int rank_window(const struct mon *x, const struct ratings_cols *R,
+                       struct monitor_metrics *m, struct hv_err *err)
+{
+  if (!x->cfg->ranker || R->n == 0)
+    return 0;
+  struct hv_dataset ds;
+  memset(&ds, 0, sizeof(ds));
+  ds.ratings = *R;
+  ds.users = (struct dataset_users){x->U.n, x->U.id, x->U.age_bucket,
+                                    x->U.gender, x->U.occupation};
+  ds.first_rating_id = INT64_MIN;
+  ds.last_rating_id = INT64_MAX;
+  struct rank_metrics rm;
+  if (model_rank_evaluate(&ds, x->cfg->ranker, &rm, err)) {
+    hv_err_prefix(err, "monitor: ranker");
+    return err->code;
+  }
+  m->ranker_rmse = rm.rmse;
+  m->ranker_mae = rm.mae;
+  m->ranker_n = rm.n;
+  m->fairness_gap_rmse = rm.seg_rmse_gap;
+  return 0;
+}
+
 /* ---- windows ----------------------------------------------------------------- */
 
 static int load_window(struct mon *x, const struct window_spec *ws,
@@ -501,6 +529,7 @@ static int run_window(struct mon *x, const struct window_spec *ws,
       w->n_users = p.n;
       metrics_of(&p, &s, &w->metrics);
       w->metrics.n_users_not_in_reference = (int64_t)count_fresh(x, &p);
+      rc = rank_window(x, &R, &w->metrics, err);
     }
   }
   ratings_cols_free(&R);

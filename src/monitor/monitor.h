@@ -82,6 +82,12 @@ struct monitor_config {
   size_t min_ratings;      /* windows with fewer ratings get statistics
                               but no verdicts (effect sizes of a handful
                               of rows are noise) */
+  /* The ranking stage (NULL: none, the retrieval-only pass): its RMSE,
+   * MAE and RMSE gap between segments on every window's ratings
+   * (model_rank_evaluate, the numbers of `harvest evaluate` on the same
+   * slice), as monitor_metrics.ranker_*. Borrowed. */
+  const struct hv_model *ranker;
+  const char *ranker_uri;  /* logged as param ranker_uri (NULL: "-") */
   /* Report and logging. */
   const char *model_uri;   /* shown in the report (NULL: "") */
   int log_run;             /* 1: a tracked run with metrics and the report
@@ -117,7 +123,8 @@ int monitor_config_check(const struct monitor_config *c,
  * With cfg->log_run the pass is a run in cfg->experiment: params (model,
  * reference, thresholds), metrics by step = window index
  * (top_K_categorical_accuracy, drifted_share, dataset_drift, n_ratings,
- * FEATURE.statistic, FEATURE.drift, health.*) and the report's JSON as
+ * FEATURE.statistic, FEATURE.drift, health.*, fairness_gap_*,
+ * exposure_decile_*, and with a ranker ranker_rmse, ranker_mae) and the report's JSON as
  * artifact MONITOR_ARTIFACT under home; the run ends FINISHED, or FAILED
  * when logging fails half-way. Without it nothing is written anywhere.
  * Returns 0 or: HV_EINVAL (bad cfg, empty reference), HV_ENOTFOUND (no

@@ -50,6 +50,11 @@ static int fairness_metrics(const struct monitor_window *w, int64_t step,
   if (isfinite(w->metrics.fairness_gap_top_100))
     rc |= kb_add(kb, "fairness_gap_top_100", w->metrics.fairness_gap_top_100,
                  step);
+  if (w->metrics.ranker_n) {
+    rc |= kb_add(kb, "ranker_rmse", w->metrics.ranker_rmse, step);
+    rc |= kb_add(kb, "ranker_mae", w->metrics.ranker_mae, step);
+    rc |= kb_add(kb, "fairness_gap_rmse", w->metrics.fairness_gap_rmse, step);
+  }
   if (isfinite(w->health.exposure_gap))
     rc |= kb_add(kb, "fairness_gap_exposure", w->health.exposure_gap, step);
   for (int d = 0; d < EVAL_NDEC; d++) {
@@ -110,7 +115,9 @@ static int log_params(struct hv_db *db, const char *run,
       runs_log_param(db, run, "reference", ref, err) ||
       runs_log_param(db, run, "mode",
                      c->mode == MONITOR_BATCHES ? "batches" : "time", err) ||
-      runs_log_param(db, run, "threshold_share", share, err))
+      runs_log_param(db, run, "threshold_share", share, err) ||
+      (c->ranker && runs_log_param(db, run, "ranker_uri",
+                                   c->ranker_uri ? c->ranker_uri : "-", err)))
     return err->code;
   if (c->mode == MONITOR_TIME) {
     char len[32];

@@ -24,6 +24,7 @@ void monitor_metrics_init(struct monitor_metrics *m)
     m->top_k[k] = NAN;
   m->n_users_not_in_reference = -1;
   m->fairness_gap_top_100 = NAN;
+  m->ranker_rmse = m->ranker_mae = m->fairness_gap_rmse = NAN;
 }
 
 void monitor_health_init(struct monitor_health *h)
@@ -143,6 +144,14 @@ static json_t *metrics_json(const struct monitor_metrics *m)
                         json_integer(m->n_users_not_in_reference));
   json_object_set_new(j, "fairness_gap_top_100",
                       hv_json_num(m->fairness_gap_top_100));
+  if (m->ranker_n) { /* only with a ranking stage */
+    json_object_set_new(j, "ranker_rmse", hv_json_num(m->ranker_rmse));
+    json_object_set_new(j, "ranker_mae", hv_json_num(m->ranker_mae));
+    json_object_set_new(j, "ranker_n_pairs",
+                        json_integer((json_int_t)m->ranker_n));
+    json_object_set_new(j, "fairness_gap_rmse",
+                        hv_json_num(m->fairness_gap_rmse));
+  }
   return j;
 }
 
@@ -457,6 +466,10 @@ static void read_metrics(const json_t *o, struct monitor_metrics *m)
   if (json_is_number(json_object_get(o, "n_users_not_in_reference")))
     m->n_users_not_in_reference = ri64(o, "n_users_not_in_reference");
   m->fairness_gap_top_100 = rnum(o, "fairness_gap_top_100");
+  m->ranker_rmse = rnum(o, "ranker_rmse");
+  m->ranker_mae = rnum(o, "ranker_mae");
+  m->ranker_n = rsize(o, "ranker_n_pairs");
+  m->fairness_gap_rmse = rnum(o, "fairness_gap_rmse");
 }
 
 static void read_health(const json_t *o, struct monitor_health *h)

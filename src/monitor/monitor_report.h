@@ -68,6 +68,12 @@ struct monitor_metrics {
    * segments of >= EVAL_GAP_MIN_PAIRS pairs (eval_gap; 0 when fewer than
    * two); NaN without pairs. */
   double fairness_gap_top_100;
+  /* The ranking stage on the window's ratings (monitor_config.ranker):
+   * RMSE and MAE of its clipped predictions, pairs, and the RMSE gap
+   * between the worst and best segment (rank_metrics.seg_rmse_gap). NaN /
+   * 0 without a ranker or ratings. */
+  double ranker_rmse, ranker_mae, fairness_gap_rmse;
+  size_t ranker_n;
 };
 
 /* Feedback-loop health of a set of top-10 lists (NaN: undefined). */

@@ -40,6 +40,7 @@ void policy_defaults(struct policy *p)
   memset(p, 0, sizeof(*p));
   p->max_top100_drop = NAN;
   p->min_top100 = NAN;
+  p->max_rmse = p->max_rmse_rise = NAN;
   p->windows = 1;
   p->window_ratings = 0;
   p->min_window_ratings = 200;
@@ -55,13 +56,15 @@ int policy_any_trigger(const struct policy *p)
 {
   return !isnan(p->max_top100_drop) || !isnan(p->min_top100) ||
          p->on_dataset_drift || p->n_psi > 0 || p->min_new_ratings > 0 ||
-         p->max_age_days > 0;
+         p->max_age_days > 0 || !isnan(p->max_rmse) ||
+         !isnan(p->max_rmse_rise);
 }
 
 int policy_needs_report(const struct policy *p)
 {
   return !isnan(p->max_top100_drop) || !isnan(p->min_top100) ||
-         p->on_dataset_drift || p->n_psi > 0;
+         p->on_dataset_drift || p->n_psi > 0 || !isnan(p->max_rmse) ||
+         !isnan(p->max_rmse_rise);
 }
 
 /* ---- setting fields --------------------------------------------------- */
@@ -152,6 +155,17 @@ static int set_field(struct policy *p, const char *k, const char *value,
                         "all; give a share in (0, 1], e.g. 0.2", what);
     return 0;
   }
+  if (!strcmp(k, "max_rmse") || !strcmp(k, "max_rmse_rise")) {
+    int rise = k[8] == '_';
+    double x;
+    if (hv_parse_f64(value, 0.0, rise ? 10.0 : 5.0, &x, what, err))
+      return err->code;
+    if (x == 0)
+      return hv_err_set(err, HV_EINVAL, "%s: 0 would fire on any RMSE; "
+                        "give a value in (0, %g]", what, rise ? 10.0 : 5.0);
+    *(rise ? &p->max_rmse_rise : &p->max_rmse) = x;
+    return 0;
+  }
   if (!strcmp(k, "on_dataset_drift")) {
     if (parse_bool(value, &p->on_dataset_drift))
       return hv_err_set(err, HV_EINVAL, "%s: '%.32s' is not true or false",
@@ -177,6 +191,7 @@ static int set_field(struct policy *p, const char *k, const char *value,
                         err);
   return hv_err_set(err, HV_ENOTFOUND, "%s: unknown policy key '%.64s' "
                     "(max_top100_drop, min_top100, on_dataset_drift, "
+                    "max_rmse, max_rmse_rise, "
                     "psi_bound, "
                     "min_new_ratings, max_age_days, windows, window_ratings, "
                     "min_window_ratings)", what, k);
@@ -209,6 +224,13 @@ int policy_check(const struct policy *p, struct hv_err *err)
   if (!isnan(p->min_top100) && !(p->min_top100 >= 0 && p->min_top100 <= 1))
     return hv_err_set(err, HV_EINVAL, "min_top100 %g is outside [0, 1]",
                       p->min_top100);
+  if (!isnan(p->max_rmse) && !(p->max_rmse > 0 && p->max_rmse <= 5))
+    return hv_err_set(err, HV_EINVAL, "max_rmse %g is outside (0, 5]",
+                      p->max_rmse);
+  if (!isnan(p->max_rmse_rise) &&
+      !(p->max_rmse_rise > 0 && p->max_rmse_rise <= 10))
+    return hv_err_set(err, HV_EINVAL, "max_rmse_rise %g is outside (0, 10]",
+                      p->max_rmse_rise);
   if (p->on_dataset_drift != 0 && p->on_dataset_drift != 1)
     return hv_err_set(err, HV_EINVAL, "on_dataset_drift must be 0 or 1");
   if (p->n_psi > POLICY_MAX_PSI)
@@ -419,6 +441,10 @@ json_t *policy_to_json(const struct policy *p)
     json_object_set_new(j, "max_top100_drop", json_real(p->max_top100_drop));
   if (!isnan(p->min_top100))
     json_object_set_new(j, "min_top100", json_real(p->min_top100));
+  if (!isnan(p->max_rmse))
+    json_object_set_new(j, "max_rmse", json_real(p->max_rmse));
+  if (!isnan(p->max_rmse_rise))
+    json_object_set_new(j, "max_rmse_rise", json_real(p->max_rmse_rise));
   json_object_set_new(j, "on_dataset_drift",
                       json_boolean(p->on_dataset_drift));
   for (size_t i = 0; i < p->n_psi; i++)
@@ -519,6 +545,54 @@ static void check_top100(const struct policy *p,
   else
     snprintf(c->text, sizeof(c->text), "worst top-100 accuracy %.4f %s %.4g "
              "(window %zu)", worst, fired ? "<=" : ">", p->min_top100, at);
+}
+
+/* One RMSE trigger: worst >= bound fires (bound NaN: cannot). */
+static void rmse_check(struct policy_decision *d, const char *trig,
+                       double worst, size_t at, double bound,
+                       const char *what)
+{
+  int fired = !isnan(worst) && !isnan(bound) && worst >= bound;
+  struct policy_check *c = add_check(d, trig, worst, bound, fired);
+  if (!c)
+    return;
+  if (isnan(worst))
+    snprintf(c->text, sizeof(c->text), "ranker RMSE: not measured (no "
+             "ranking model in the monitoring pass, or no judged window)");
+  else if (isnan(bound))
+    snprintf(c->text, sizeof(c->text), "ranker RMSE rise: the ranker has "
+             "no held-out RMSE of its own to compare with (use --max-rmse)");
+  else
+    snprintf(c->text, sizeof(c->text), "worst ranker RMSE %.4f %s %.4f%s "
+             "(window %zu)", worst, fired ? ">=" : "<", bound, what, at);
+}
+
+/* max_rmse, max_rmse_rise: the ranking stage's RMSE over the windows. */
+static void check_rmse(const struct policy *p,
+                       const struct monitor_report *r, double ref,
+                       struct policy_decision *d)
+{
+  double worst = NAN;
+  size_t at = 0;
+  for (size_t i = 0; i < r->n_windows; i++) {
+    const struct monitor_window *w = &r->windows[i];
+    double v = w->metrics.ranker_rmse;
+    if (judged(p, w) && w->metrics.ranker_n && !isnan(v) &&
+        (isnan(worst) || v > worst)) {
+      worst = v;
+      at = i;
+    }
+  }
+  d->worst_rmse = worst;
+  if (!isnan(p->max_rmse))
+    rmse_check(d, "max_rmse", worst, at, p->max_rmse, "");
+  if (isnan(p->max_rmse_rise))
+    return;
+  char what[96];
+  snprintf(what, sizeof(what), " = %.0f%% above the ranker's own %.4f",
+           100 * p->max_rmse_rise, ref);
+  rmse_check(d, "max_rmse_rise", worst, at,
+             ref > 0 ? (1 + p->max_rmse_rise) * ref : NAN, what);
 }
 
 static void check_drift(const struct policy *p,
@@ -651,7 +725,7 @@ int policy_decide(const struct policy *p, const struct policy_input *in,
   if (!d)
     return hv_err_set(err, HV_EINVAL, "policy: no decision record");
   memset(d, 0, sizeof(*d));
-  d->worst_top100 = NAN;
+  d->worst_top100 = d->worst_rmse = NAN;
   d->dataset_drift = -1;
   if (!p || !in)
     return hv_err_set(err, HV_EINVAL, "policy: no policy or input");
@@ -668,6 +742,7 @@ int policy_decide(const struct policy *p, const struct policy_input *in,
   for (size_t i = 0; i < r->n_windows; i++)
     d->n_judged += (size_t)judged(p, &r->windows[i]);
   check_top100(p, r, in->reference_top100, d);
+  check_rmse(p, r, in->reference_rmse, d);
   check_drift(p, r, d);
   check_psi(p, r, d);
   check_volume_age(p, in, d);
@@ -693,7 +768,7 @@ json_t *policy_decision_to_json(const struct policy_decision *d)
                           hv_json_num(c->threshold), "fired", c->fired, "text",
                           c->text));
   }
-  return json_pack("{s:b, s:s, s:o, s:o, s:o, s:I, s:I, s:I, s:o}",
+  return json_pack("{s:b, s:s, s:o, s:o, s:o, s:I, s:I, s:I, s:o, s:o}",
                    "retrain", d->retrain, "reasons", d->reasons, "checks",
                    checks, "worst_top100", hv_json_num(d->worst_top100),
                    "dataset_drift",
@@ -702,5 +777,6 @@ json_t *policy_decision_to_json(const struct policy_decision *d)
                    "n_windows", (json_int_t)d->n_windows, "n_judged",
                    (json_int_t)d->n_judged, "new_ratings",
                    (json_int_t)d->new_ratings, "age_days",
-                   hv_json_num(d->age_days));
+                   hv_json_num(d->age_days), "worst_rmse",
+                   hv_json_num(d->worst_rmse));
 }

@@ -19,6 +19,12 @@
  *   min_new_ratings  at least this many ratings arrived since the end of
  *                    the model's training data
  *   max_age_days     the model is at least this many days old
+ *   max_rmse         the ranking stage: the worst ranker RMSE over the
+ *                    latest windows (monitor_metrics.ranker_rmse, when the
+ *                    pass had a ranker) is >= this absolute value
+ *   max_rmse_rise    ... is >= (1 + this) x the ranker's own held-out RMSE
+ *                    (its training run's test split, or a retrained
+ *                    ranker's hold-out slice): a relative rise
  * Windows with fewer than min_window_ratings ratings are not judged
  * (performance and PSI of a handful of ratings are noise); a report whose
  * windows are all too small fires none of the monitoring triggers.
@@ -27,6 +33,7 @@
  *   {"max_top100_drop": 0.2, "min_top100": 0.5, "on_dataset_drift": true,
  *    "psi_bounds": {"user_age": 0.2, "movie_popularity": 0.25},
  *    "min_new_ratings": 5000, "max_age_days": 7,
+ *    "max_rmse": 1.0, "max_rmse_rise": 0.1,
  *    "windows": 1, "window_ratings": 0, "min_window_ratings": 200}
  * Errors name FILE:LINE:COLUMN (jansson's position for syntax errors; the
  * key's position in the text for bad or unknown keys).
@@ -65,6 +72,8 @@ struct policy {
   struct policy_psi_bound psi[POLICY_MAX_PSI];
   int64_t min_new_ratings;      /* 0: off */
   double max_age_days;          /* 0: off */
+  double max_rmse;              /* NaN: off; else in (0, 5] */
+  double max_rmse_rise;         /* NaN: off; else in (0, 10] */
   /* Monitoring windows the triggers look at (retrain.c builds them over
    * the ratings after the model's training data): the newest `windows`
    * windows of window_ratings ratings each, or (window_ratings 0) the new
@@ -94,6 +103,8 @@ struct policy_decision {
   struct policy_check checks[POLICY_MAX_CHECKS];
   /* What was observed (NaN / -1 when unknown). */
   double worst_top100;          /* over the judged windows */
+  double worst_rmse;            /* the ranker's, over the judged windows
+                                   (NaN: no ranker in the pass) */
   int dataset_drift;            /* 1 / 0; -1 without judged windows */
   size_t n_windows, n_judged;   /* windows in the report, judged ones */
   int64_t new_ratings;
@@ -114,6 +125,8 @@ struct policy_input {
   double reference_top100;      /* the model's own held-out top-100, for
                                    max_top100_drop; NaN: unknown (the
                                    trigger then cannot fire and says so) */
+  double reference_rmse;        /* the ranker's own held-out RMSE, for
+                                   max_rmse_rise; NaN or 0: unknown */
 };
 
 /* The defaults: every trigger off, windows 1, window_ratings 0,
@@ -135,6 +148,7 @@ int policy_needs_report(const struct policy *p);
 
 /* Set one field from text, as the flags and the file spell it: key is
  * max_top100_drop, min_top100, on_dataset_drift (true/false, 1/0, on/off, yes/no),
+ * max_rmse, max_rmse_rise,
  * psi_bound (value FEATURE=X; adds or replaces that feature's bound),
  * min_new_ratings, max_age_days, windows, window_ratings,
  * min_window_ratings ('-' accepted for '_'). what prefixes messages
@@ -171,7 +185,8 @@ int policy_decide(const struct policy *p, const struct policy_input *in,
 
 /* The decision as JSON: {"retrain", "reasons", "checks": [{"trigger",
  * "value", "threshold", "fired", "text"}], "worst_top100",
- * "dataset_drift", "n_windows", "n_judged", "new_ratings", "age_days"}
+ * "dataset_drift", "n_windows", "n_judged", "new_ratings", "age_days",
+ * "worst_rmse"}
  * (NaN as null). New reference; NULL when out of memory. */
 json_t *policy_decision_to_json(const struct policy_decision *d);
 

@@ -83,10 +83,40 @@ static int paramf(struct hv_db *db, const char *run, const char *key,
 struct champ {
   int version;
   double top100; /* its own held-out top-100 (NaN: unknown) */
+  double rmse;   /* a ranker's own held-out RMSE (NaN: unknown) */
+  int ranking;   /* 1: the champion is the ranking stage */
   char uri[256];
   struct hv_model *m;
   struct train_config cfg;
+  /* The other stage's Production model (NULL: none registered): the
+   * retrieval model a ranker is monitored through, or the ranker a
+   * retrieval model's pass tracks too. */
+  struct hv_model *other;
+  char other_uri[256];
 };
+
+/* The Production version of name into *m (and its URI); 0 with *m NULL
+ * when name has none. */
+static int load_production(struct hv_db *db, const char *home,
+                           const char *name, struct hv_model **m, char *uri,
+                           size_t cap, struct hv_err *err)
+{
+  char path[4096];
+  struct hv_err e = {0};
+  snprintf(uri, cap, "models:/%s/Production", name);
+  int rc = uri_resolve(home, db, uri, path, sizeof(path), &e);
+  if (rc == HV_ENOTFOUND)
+    return 0;
+  if (rc) {
+    *err = e;
+    return rc;
+  }
+  if (model_load(path, m, err)) {
+    hv_err_prefix(err, "%s", uri);
+    return err->code;
+  }
+  return 0;
+}
 
 static int load_champion(struct hv_db *db, const struct retrain_opts *o,
                          const char *name, struct champ *c,
@@ -103,7 +133,7 @@ static int load_champion(struct hv_db *db, const struct retrain_opts *o,
     return err->code;
   }
   c->version = v.version;
-  c->top100 = NAN;
+  c->top100 = c->rmse = NAN;
   struct tracking_run *run = NULL;
   struct hv_err ignored = {0};
   /* the training run's test split, or a retrained model's hold-out slice */
@@ -111,6 +141,9 @@ static int load_champion(struct hv_db *db, const struct retrain_opts *o,
     c->top100 = runs_metric(run, "top_100_categorical_accuracy");
     if (isnan(c->top100))
       c->top100 = runs_metric(run, "holdout_top_100_categorical_accuracy");
+    c->rmse = runs_metric(run, "rmse");
+    if (isnan(c->rmse))
+      c->rmse = runs_metric(run, "holdout_rmse");
     runs_free(run, 1);
   }
   registry_db_version_free(&v);
@@ -123,7 +156,12 @@ static int load_champion(struct hv_db *db, const struct retrain_opts *o,
     return err->code;
   }
   model_config(c->m, &c->cfg);
-  return 0;
+  c->ranking = c->cfg.task == MODEL_TASK_RANKING;
+  /* the other stage: a ranker is monitored through the retrieval model */
+  return load_production(db, o->home,
+                         c->ranking ? REGISTRY_DEFAULT_MODEL
+                                    : REGISTRY_DEFAULT_RANKER,
+                         &c->other, c->other_uri, sizeof(c->other_uri), err);
 }
 
 /* ---- monitoring ------------------------------------------------------------ */
@@ -179,13 +217,24 @@ static int monitor_new(struct hv_db *db, const struct retrain_opts *o,
     return err->code;
   if (!nw)
     return 0;
+  const struct hv_model *ret = c->ranking ? c->other : c->m;
+  const struct hv_model *rk = c->ranking ? c->m : c->other;
+  if (!ret) {
+    free(w);
+    return hv_err_set(err, HV_ENOTFOUND, "retrain: a ranking model is "
+                      "monitored through the retrieval model, and '%s' has "
+                      "no Production version; register one first",
+                      REGISTRY_DEFAULT_MODEL);
+  }
   struct monitor_config mc;
   monitor_config_defaults(&mc);
   mc.mode = MONITOR_BATCHES;
   mc.windows = w;
   mc.n_windows = nw;
   mc.min_ratings = (size_t)p->min_window_ratings;
-  mc.model_uri = c->uri;
+  mc.model_uri = c->ranking ? c->other_uri : c->uri;
+  mc.ranker = rk && model_task(rk) == MODEL_TASK_RANKING ? rk : NULL;
+  mc.ranker_uri = c->ranking ? c->uri : c->other_uri;
   mc.log_run = o->log_monitor;
   mc.parent_run_id = run_id;
   mc.progress = o->monitor_progress;
@@ -193,7 +242,7 @@ static int monitor_new(struct hv_db *db, const struct retrain_opts *o,
   say(o->progress, o->progress_ud, "monitoring %zu window%s of %zu new ratings", nw,
        nw == 1 ? "" : "s", n);
   struct monitor_report *rep = calloc(1, sizeof(*rep));
-  int rc = rep ? monitor_run(db, o->home, c->m, &mc, rep, err)
+  int rc = rep ? monitor_run(db, o->home, ret, &mc, rep, err)
                : hv_err_set(err, HV_ENOMEM, "retrain: out of memory");
   free(w);
   if (rc) {
@@ -244,7 +293,9 @@ static int log_decision(struct hv_db *db, const char *run,
       metric(db, run, "model_age_days", d->age_days, err) ||
       metric(db, run, "worst_top100", d->worst_top100, err) ||
       metric(db, run, "dataset_drift",
-             d->dataset_drift < 0 ? NAN : d->dataset_drift, err))
+             d->dataset_drift < 0 ? NAN : d->dataset_drift, err) ||
+      (!isnan(d->worst_rmse) &&
+       metric(db, run, "worst_rmse", d->worst_rmse, err)))
     return err->code;
   for (size_t i = 0; i < d->n_checks; i++) {
     char key[128], t[80];
@@ -418,11 +469,26 @@ static int train_side(struct hv_db *db, const struct retrain_opts *o,
   return 0;
 }
 
-/* Top-100 / top-10 of m on the held-out slice. */
+/* Top-100 / top-10 of m on the held-out slice; a ranker's RMSE there
+ * (*rmse; NaN for a retrieval model, whose top-100s are NaN for a
+ * ranker). */
 static int holdout_eval(struct hv_db *db, const struct hv_model *m,
                         const struct plan *pl, double *top100, double *top10,
-                        struct hv_err *err)
+                        double *rmse, struct hv_err *err)
 {
+  *rmse = *top100 = *top10 = NAN;
+  if (model_task(m) == MODEL_TASK_RANKING) {
+    struct hv_dataset ds;
+    struct rank_metrics rm;
+    int rc = dataset_load_eval(db, m, pl->hold_first, pl->hold_last, &ds,
+                               err);
+    if (!rc)
+      rc = model_rank_evaluate(&ds, m, &rm, err);
+    dataset_free(&ds);
+    if (!rc)
+      *rmse = rm.rmse;
+    return rc;
+  }
   struct eval_metrics em;
   if (dataset_evaluate(db, m, pl->hold_first, pl->hold_last, &em, err))
     return err->code;
@@ -446,7 +512,10 @@ static int run_side(struct hv_db *db, const struct retrain_opts *o,
     return err->code;
   say(o->progress, o->progress_ud, "evaluating %s on the held-out ratings %lld..%lld", name,
        (long long)pl->hold_first, (long long)pl->hold_last);
-  int rc = holdout_eval(db, m, pl, &side->top100, &side->top10, err);
+  int rc = holdout_eval(db, m, pl, &side->top100, &side->top10,
+                        &side->rmse, err);
+  if (!rc && !isnan(side->rmse))
+    rc = metric(db, side->run_id, "holdout_rmse", side->rmse, err);
   if (!rc)
     rc = metric(db, side->run_id, "holdout_top_100_categorical_accuracy",
                 side->top100, err);
@@ -476,9 +545,15 @@ static int register_and_promote(struct hv_db *db,
            s->stateful ? "stateful" : "from-scratch", r->champion_version,
            (long long)s->train_first, (long long)s->train_last,
            s->stateful ? " + replay" : "", s->n_replay);
-  snprintf(reason, sizeof(reason), "challenger: held-out top-100 %.4f vs "
+  const int rk = !strcmp(r->stage, "ranking");
+  const char *what = rk ? "RMSE" : "top-100";
+  double mine = rk ? s->rmse : s->top100;
+  double theirs = rk ? r->champion_rmse : r->champion_top100;
+  /* retrieval: higher top-100 wins; ranking: lower RMSE wins */
+  int wins = rk ? mine < theirs - o->margin : mine > theirs + o->margin;
+  snprintf(reason, sizeof(reason), "challenger: held-out %s %.4f vs "
            "champion v%d %.4f on ratings %lld:%lld (margin %g); decision "
-           "run %s", s->top100, r->champion_version, r->champion_top100,
+           "run %s", what, mine, r->champion_version, theirs,
            (long long)pl->hold_first, (long long)pl->hold_last, o->margin,
            r->decision_run_id);
   struct registry_register_opts ro = {0};
@@ -492,19 +567,19 @@ static int register_and_promote(struct hv_db *db,
                             r->challenger_version, reason, who, err))
     return err->code;
   r->production_version = r->champion_version;
-  if (!(s->top100 > r->champion_top100 + o->margin)) {
+  if (!wins) {
     snprintf(r->detail, sizeof(r->detail), "v%d registered as @%s, not "
-             "promoted: top-100 %.4f vs champion %.4f (margin %g)",
-             r->challenger_version, RETRAIN_ALIAS_CHALLENGER, s->top100,
-             r->champion_top100, o->margin);
+             "promoted: %s %.4f vs champion %.4f (margin %g)",
+             r->challenger_version, RETRAIN_ALIAS_CHALLENGER, what, mine,
+             theirs, o->margin);
     snprintf(r->action, sizeof(r->action), "challenger");
     return 0;
   }
-  snprintf(reason, sizeof(reason), "promoted: held-out top-100 %.4f > "
-           "champion v%d %.4f + margin %g on ratings %lld:%lld; decision "
-           "run %s", s->top100, r->champion_version, r->champion_top100,
-           o->margin, (long long)pl->hold_first, (long long)pl->hold_last,
-           r->decision_run_id);
+  snprintf(reason, sizeof(reason), "promoted: held-out %s %.4f %s "
+           "champion v%d %.4f %s margin %g on ratings %lld:%lld; decision "
+           "run %s", what, mine, rk ? "<" : ">", r->champion_version, theirs,
+           rk ? "-" : "+", o->margin, (long long)pl->hold_first,
+           (long long)pl->hold_last, r->decision_run_id);
   if (registry_transition(db, pl->name, r->challenger_version, "Production",
                           1, reason, who, err) ||
       registry_db_set_alias(db, pl->name, RETRAIN_ALIAS_CHAMPION,
@@ -515,8 +590,8 @@ static int register_and_promote(struct hv_db *db,
   r->production_version = r->challenger_version;
   snprintf(r->action, sizeof(r->action), "promoted");
   snprintf(r->detail, sizeof(r->detail), "v%d promoted to Production "
-           "(v%d archived): top-100 %.4f vs %.4f", r->challenger_version,
-           r->champion_version, s->top100, r->champion_top100);
+           "(v%d archived): %s %.4f vs %.4f", r->challenger_version,
+           r->champion_version, what, mine, theirs);
   return 0;
 }
 
@@ -561,13 +636,14 @@ static int do_retrain(struct hv_db *db, const struct retrain_opts *o,
   say(o->progress, o->progress_ud, "evaluating the champion on %zu held-out ratings %lld..%lld",
        r->n_holdout, (long long)pl->hold_first, (long long)pl->hold_last);
   if (holdout_eval(db, c->m, pl, &r->champion_top100, &r->champion_top10,
-                   err))
+                   &r->champion_rmse, err))
     return err->code;
-  int stateful = !o->from_scratch;
+  /* a ranking model cannot continue training (train_run): from scratch */
+  int stateful = !o->from_scratch && !c->ranking;
   if (run_side(db, o, c, pl, stateful, "challenger", &r->challenger, NULL,
                err))
     return err->code;
-  if (o->compare &&
+  if (o->compare && !c->ranking &&
       run_side(db, o, c, pl, !stateful, "compare", &r->other, NULL, err))
     return err->code;
   return register_and_promote(db, o, pl, r, err);
@@ -591,6 +667,10 @@ static int log_outcome(struct hv_db *db, const char *run,
       metric(db, run, "promoted", !strcmp(r->action, "promoted"), err) ||
       metric(db, run, "train_seconds", r->challenger.train_seconds, err) ||
       metric(db, run, "holdout_ratings", (double)r->n_holdout, err))
+    return err->code;
+  if (!isnan(r->champion_rmse) &&
+      (metric(db, run, "champion_rmse", r->champion_rmse, err) ||
+       metric(db, run, "challenger_rmse", r->challenger.rmse, err)))
     return err->code;
   if (r->other.ran &&
       (metric(db, run, "compare_top100", r->other.top100, err) ||
@@ -619,7 +699,7 @@ static int decide_and_act(struct hv_db *db, const struct retrain_opts *o,
   }
   struct policy_input in = {report, (int64_t)n,
                             (hv_now() - model_created_at(c->m)) / 86400.0,
-                            o->force, c->top100};
+                            o->force, c->top100, c->rmse};
   if (!rc)
     rc = policy_decide(p, &in, &r->decision, err);
   if (!rc)
@@ -665,9 +745,13 @@ int retrain_run(struct hv_db *db, const struct retrain_opts *o,
     rc = ratings_last_id(db, &res->newest_id, err);
   if (rc) {
     model_free(c.m);
+    model_free(c.other);
     return rc;
   }
   res->champion_version = res->production_version = c.version;
+  res->champion_rmse = NAN;
+  snprintf(res->stage, sizeof(res->stage), "%s",
+           c.ranking ? "ranking" : "retrieval");
   res->last_trained_id = c.cfg.last_rating_id;
   struct plan pl = {name, res->decision_run_id, c.cfg.last_rating_id, 0, 0,
                     0, 0, o->seed ? o->seed : c.cfg.seed};
@@ -688,6 +772,7 @@ int retrain_run(struct hv_db *db, const struct retrain_opts *o,
     }
   }
   model_free(c.m);
+  model_free(c.other);
   res->seconds = hv_mono() - t0;
   return rc;
 }
@@ -705,7 +790,7 @@ void retrain_result_free(struct retrain_result *res)
 
 static json_t *side_json(const struct retrain_side *s)
 {
-  return json_pack(
+  json_t *j = json_pack(
       "{s:s, s:s, s:I, s:I, s:I, s:I, s:i, s:o, s:o, s:o, s:o}", "mode",
       s->stateful ? "stateful" : "scratch", "run_id", s->run_id,
       "train_first_rating_id", (json_int_t)s->train_first,
@@ -715,6 +800,9 @@ static json_t *side_json(const struct retrain_side *s)
       hv_json_num(s->seconds), "top_100_categorical_accuracy",
       hv_json_num(s->top100), "top_10_categorical_accuracy",
       hv_json_num(s->top10));
+  if (j && !isnan(s->rmse))
+    json_object_set_new(j, "rmse", json_real(s->rmse));
+  return j;
 }
 
 static json_t *windows_json(const struct monitor_report *report)
@@ -729,6 +817,9 @@ static json_t *windows_json(const struct monitor_report *report)
                        hv_json_num(monitor_metrics_top(&w->metrics, 100)),
                        "dataset_drift", w->dataset_drift, "n_drifted",
                        (json_int_t)w->n_drifted));
+    if (w->metrics.ranker_n)
+      json_object_set_new(json_array_get(out, i), "ranker_rmse",
+                          hv_json_num(w->metrics.ranker_rmse));
   }
   return out;
 }
@@ -761,6 +852,10 @@ json_t *retrain_result_to_json(const struct retrain_result *r)
             "top_100_categorical_accuracy", hv_json_num(r->champion_top100),
             "top_10_categorical_accuracy", hv_json_num(r->champion_top10)));
   }
+  json_object_set_new(j, "stage", json_string(r->stage));
+  json_t *ch = json_object_get(j, "champion");
+  if (ch && !isnan(r->champion_rmse))
+    json_object_set_new(ch, "rmse", json_real(r->champion_rmse));
   if (r->challenger.ran)
     json_object_set_new(j, "challenger", side_json(&r->challenger));
   if (r->other.ran)

@@ -45,6 +45,17 @@
  *     retrain.challenger_version) and ends FINISHED; on any error after it
  *     started it ends FAILED with tag harvest.error.
  *
+ * Either stage: when the champion is a ranking model (--model
+ * harvest_ranker), the monitoring pass runs through the Production
+ * retrieval model (REGISTRY_DEFAULT_MODEL) with the champion as its ranker
+ * (monitor_config.ranker: RMSE per window, the max_rmse / max_rmse_rise
+ * triggers against the ranker's own held-out RMSE), the challenger is
+ * trained from scratch (a ranker cannot continue training), and the gate
+ * is the held-out slice's RMSE: the challenger is promoted when its RMSE
+ * is below the champion's minus margin. A retrieval champion's pass also
+ * tracks the Production ranker (REGISTRY_DEFAULT_RANKER) when one is
+ * registered; without one everything is as before.
+ *
  * Threads: retrain_run uses db exclusively while it runs.
  */
 #ifndef HV_RETRAIN_RETRAIN_H
@@ -118,6 +129,7 @@ struct retrain_side {
   double train_seconds;        /* train_run's training time */
   double seconds;              /* wall time of the whole run */
   double top100, top10;        /* on the held-out slice */
+  double rmse;                 /* a ranker's RMSE there (NaN: retrieval) */
 };
 
 struct retrain_result {
@@ -138,6 +150,8 @@ struct retrain_result {
   int64_t holdout_first, holdout_last;
   size_t n_holdout;
   double champion_top100, champion_top10; /* on the held-out slice */
+  double champion_rmse;        /* a ranking champion's (NaN: retrieval) */
+  char stage[12];              /* "retrieval" or "ranking": the champion's */
   struct retrain_side challenger;
   struct retrain_side other;   /* with compare */
   struct monitor_report *report; /* the monitoring report made here

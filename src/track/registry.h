@@ -30,6 +30,7 @@
 struct hv_db;
 
 #define REGISTRY_DEFAULT_MODEL "harvest_recommender"
+#define REGISTRY_DEFAULT_RANKER "harvest_ranker" /* the ranking stage */
 #define REGISTRY_MAX_NAME 128
 #define REGISTRY_MAX_ALIAS 64
 #define REGISTRY_MAX_TEXT 5000 /* descriptions and reasons */

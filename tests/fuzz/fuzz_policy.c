@@ -41,7 +41,7 @@ static void decide(const struct policy *p, const uint8_t *data, size_t size)
   }
   /* what the reader loads, the writer writes */
   json_decref(monitor_report_to_json(&report));
-  struct policy_input in = {&report, 1000, 3.5, 0, NAN};
+  struct policy_input in = {&report, 1000, 3.5, 0, NAN, NAN};
   struct policy_decision d;
   if (policy_decide(p, &in, &d, &err) == 0)
     json_decref(policy_decision_to_json(&d));
