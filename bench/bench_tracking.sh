@@ -7,7 +7,10 @@
 #     (a metrics row plus the latest_metrics upsert per value):
 #     (a) like MLflow's log_batch: executemany in chunks of 1000 (MLflow's
 #         per-request cap), one commit per chunk;
-#     (b) like MLflow's log_metric: one INSERT+upsert+commit per value.
+#     (b) like MLflow's log_metric: one INSERT+upsert+commit per value;
+#   - Harvest: RUNS runs made one by one as a training run makes one
+#     (runs_start, 2 params, a 3-metric batch, a tag, runs_end): ms a run
+#     (on a loaded machine mostly waiting for a core: say the load).
 #   There is no MLflow server here, so (a)/(b) are its database work only:
 #   MLflow adds an HTTP round trip and SQLAlchemy per call on top, so they
 #   are a lower bound for MLflow.
@@ -16,16 +19,19 @@
 #
 # Usage: bench/bench_tracking.sh [BUILD_DIR]   (default build; needs
 #   libharvest_core.a there: `cmake --build BUILD_DIR`). N=100000 values,
-#   PERCALL=2000 per-call values by default (env overrides).
+#   PERCALL=2000 per-call values, RUNS=2000 runs made by default (env
+#   overrides); the databases are in a temp folder in $TMPDIR (default
+#   /tmp; TMPDIR=/dev/shm takes the disk out).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 N=${N:-100000}
 PERCALL=${PERCALL:-2000}
+RUNS=${RUNS:-2000}
 PY=/usr/bin/python3
 LIB="$BUILD/libharvest_core.a"
 [ -f "$LIB" ] || { echo "no $LIB (cmake --build $BUILD)" >&2; exit 1; }
-WORK=$(mktemp -d /tmp/bench_tracking.XXXXXX)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/bench_tracking.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
 cat > "$WORK/driver.c" <<'C'
@@ -37,7 +43,7 @@ cat > "$WORK/driver.c" <<'C'
 
 int main(int argc, char **argv)
 {
-  int n = atoi(argv[2]), percall = atoi(argv[3]);
+  int n = atoi(argv[2]), percall = atoi(argv[3]), runs = atoi(argv[4]);
   struct hv_db *db = NULL;
   struct hv_err e = {0};
   char id[33], id2[33];
@@ -63,7 +69,24 @@ int main(int argc, char **argv)
       return 1;
     }
   double t2 = hv_mono();
-  printf("%.4f %.4f\n", t1 - t0, t2 - t1);
+  /* runs made as a training run makes one: start, 2 params, a batch of 3
+   * metrics, a tag, end (six calls, each its own transaction) */
+  struct tracking_metric rm[3] = {{"loss", 0.5, 0, 0}, {"accuracy", 0.9, 0, 0},
+                                  {"epoch", 3, 0, 0}};
+  for (int i = 0; i < runs; i++) {
+    char r[33];
+    if (runs_start(db, "bench-runs", NULL, NULL, r, &e) ||
+        runs_log_param(db, r, "dim", "32", &e) ||
+        runs_log_param(db, r, "lr", "0.1", &e) ||
+        runs_log_metrics_batch(db, r, rm, 3, &e) ||
+        runs_set_tag(db, r, "grid", "a", &e) ||
+        runs_end(db, r, "FINISHED", &e)) {
+      fprintf(stderr, "%s\n", e.msg);
+      return 1;
+    }
+  }
+  double t3 = hv_mono();
+  printf("%.4f %.4f %.4f\n", t1 - t0, t2 - t1, t3 - t2);
   free(m);
   db_close(db);
   return 0;
@@ -76,7 +99,7 @@ cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc \
     libcurl libzip gsl libpq) $(pkg-config --libs ompi-c 2>/dev/null) \
   -lpthread -lm -o "$WORK/driver"
 
-read -r H_BATCH H_CALL < <("$WORK/driver" "$WORK/harvest.db" "$N" "$PERCALL")
+read -r H_BATCH H_CALL H_RUNS < <("$WORK/driver" "$WORK/harvest.db" "$N" "$PERCALL" "$RUNS")
 
 read -r P_BATCH P_CALL < <("$PY" - "$WORK/peer.db" "$N" "$PERCALL" <<'PY'
 import sqlite3, sys, time
@@ -116,6 +139,7 @@ PY
 )
 
 awk -v n="$N" -v pc="$PERCALL" -v hb="$H_BATCH" -v hc="$H_CALL" \
+    -v runs="$RUNS" -v hr="$H_RUNS" \
     -v pb="$P_BATCH" -v pcall="$P_CALL" 'BEGIN {
   printf "metric logging, %d values (machine shared with other jobs)\n", n
   printf "  harvest runs_log_metrics_batch     %8.3f s  (%.0f values/s)%s\n",
@@ -128,4 +152,6 @@ awk -v n="$N" -v pc="$PERCALL" -v hb="$H_BATCH" -v hc="$H_CALL" \
   printf "  peer python sqlite3, commit/value  %8.3f s  (%.1f us/value; %.1f s per %d)\n",
          pcall, 1e6 * pcall / pc, pcall * n / pc, n
   printf "  ratio peer/harvest (per call)      %8.2fx\n", pcall / hc
+  printf "runs made one by one (start, 2 params, 3 metrics, tag, end), %d runs\n", runs
+  printf "  harvest                            %8.3f s  (%.3f ms a run)\n", hr, 1e3 * hr / runs
 }'

@@ -363,6 +363,51 @@ static void test_search(void **state)
 
 /* Start a run in a child process that exits at once; returns its pid
  * (reaped unless keep_zombie). */
+/* Field 22 of /proc/self/stat: this process's start time in ticks. */
+static int64_t own_start(void)
+{
+  char buf[1024];
+  FILE *f = fopen("/proc/self/stat", "r");
+  size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+  if (f)
+    fclose(f);
+  buf[n] = '\0';
+  char *p = strrchr(buf, ')');
+  for (int field = 2; p && field < 22; field++)
+    p = strchr(p + 1, ' ');
+  return p ? strtoll(p + 1, NULL, 10) : -1;
+}
+
+/* runs_owner_self reads the boot id and the start time once per process:
+ * the same answer again, and a forked child's own pid and start time, not
+ * its parent's remembered ones. */
+static void test_owner_after_fork(void **state)
+{
+  (void)state;
+  struct tracking_owner a, b;
+  runs_owner_self(&a);
+  runs_owner_self(&b);
+  assert_int_equal(a.pid, getpid());
+  assert_int_equal(b.start, a.start);
+  assert_int_equal(a.start, own_start());
+  assert_string_equal(b.boot_id, a.boot_id);
+  usleep(30000); /* the child starts 3 ticks (of 10 ms) after us at least */
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    struct tracking_owner c;
+    runs_owner_self(&c);
+    _exit(c.pid == getpid() && c.start == own_start() &&
+                  c.start != a.start && !strcmp(c.boot_id, a.boot_id)
+              ? 0
+              : 1);
+  }
+  int st = -1;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  assert_true(WIFEXITED(st));
+  assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 static pid_t run_in_child(const char *path, char id[33], int keep_zombie)
 {
   int fds[2];
@@ -840,6 +885,7 @@ int main(void)
       cmocka_unit_test(test_metrics),   cmocka_unit_test(test_batch_100k),
       cmocka_unit_test(test_lineage), cmocka_unit_test(test_run_lookups),   cmocka_unit_test(test_search),
       cmocka_unit_test(test_gc),        cmocka_unit_test(test_cli),
+      cmocka_unit_test(test_owner_after_fork),
       cmocka_unit_test(test_prefixes_and_columns),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

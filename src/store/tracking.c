@@ -20,41 +20,54 @@
 #include "util/fsutil.h"
 #include "util/mem.h"
 
+static int first_i64(const struct sql_row *r, void *arg)
+{
+  *(int64_t *)arg = sql_i64(r, 0, 0);
+  return 0;
+}
+
 static int run_exists(struct hv_db *db, const char *run_id,
                       struct hv_err *err)
 {
   struct sql_args a = sql_argsf("t", run_id);
   int64_t n = 0;
-  int rc = sql_run_row(db, "SELECT COUNT(*) FROM runs WHERE run_id = $1", &a,
-                      &n, 1, "looking up run", err);
+  int rc = sql_run(db, "SELECT COUNT(*) FROM runs WHERE run_id = $1",
+                   SQL_CACHE, &a, first_i64, &n, NULL, "looking up run", err);
   if (!rc && n == 0)
     rc = hv_err_set(err, HV_ENOTFOUND, "run '%.64s' not found",
                     run_id ? run_id : "");
   return rc;
 }
 
+/* The id of experiment name into *id (-1: none; the schema's Default is
+ * 0), by a cached statement. */
+static int experiment_lookup(struct hv_db *db, const char *name, int64_t *id,
+                             struct hv_err *err)
+{
+  struct sql_args a = sql_argsf("t", name);
+  *id = -1;
+  return sql_run(db, "SELECT id FROM experiments WHERE name = $1", SQL_CACHE,
+                 &a, first_i64, id, NULL, "looking up experiment", err);
+}
+
+/* Looked up first, created only when missing: a run of a known experiment
+ * (all but the first) costs a read, not a write transaction more. */
 static int experiment_id(struct hv_db *db, const char *name, int create,
                          int64_t *id, struct hv_err *err)
 {
-  struct sql_args a = sql_argsf("t", name);
-  if (create) {
+  int rc = experiment_lookup(db, name, id, err);
+  if (!rc && *id < 0 && create) {
     struct sql_args c = sql_argsf("tf", name, hv_now());
     if (sql_cmd(db,
-               "INSERT INTO experiments(name, created_at) VALUES ($1, $2) "
-               "ON CONFLICT(name) DO NOTHING",
-               0, &c, NULL, "creating experiment", err))
+                "INSERT INTO experiments(name, created_at) VALUES ($1, $2) "
+                "ON CONFLICT(name) DO NOTHING",
+                0, &c, NULL, "creating experiment", err))
       return HV_EDB;
+    rc = experiment_lookup(db, name, id, err); /* ours or a racer's */
   }
-  int64_t v[2] = {0, 0};
-  int rc = sql_run_row(db,
-                      "SELECT COUNT(*), MIN(id) FROM experiments WHERE "
-                      "name = $1",
-                      &a, v, 2, "looking up experiment", err);
-  if (!rc && v[0] == 0)
+  if (!rc && *id < 0)
     rc = hv_err_set(err, HV_ENOTFOUND, "experiment '%.100s' not found",
                     name);
-  if (!rc)
-    *id = v[1];
   return rc;
 }
 
@@ -85,7 +98,7 @@ static int run_insert(struct hv_db *db, const struct tracking_run_new *r,
                              " status, start_time, parent_run_id, \"user\","
                              " code_version) VALUES ($1, $2, $3, 'RUNNING',"
                              " $4, $5, $6, $7)",
-                  0, &a, NULL, "creating run", err);
+                  SQL_CACHE, &a, NULL, "creating run", err);
   if (rc && sql_is_constraint(db))
     rc = hv_err_set(err, HV_ECONFLICT,
                     "run id '%.64s' already exists or experiment %lld is "
@@ -103,7 +116,7 @@ static int run_finish(struct hv_db *db, const char *run_id,
   int rc = sql_cmd(db,
                   "UPDATE runs SET status = $1, end_time = $2 WHERE run_id ="
                   " $3 AND ($4 = 0 OR status = 'RUNNING')",
-                  0, &a, &changed, "ending run", err);
+                  SQL_CACHE, &a, &changed, "ending run", err);
   if (!rc && changed == 0) {
     rc = run_exists(db, run_id, err);
     if (!rc)
@@ -142,7 +155,7 @@ static int param_put(struct hv_db *db, const char *run_id, const char *key,
   if ((rc = sql_cmd(db,
                     "INSERT INTO params(run_id, key, value) VALUES ($1, $2,"
                     " $3) ON CONFLICT(run_id, key) DO NOTHING",
-                    0, &a, &changed, "logging param", err)) ||
+                    SQL_CACHE, &a, &changed, "logging param", err)) ||
       changed)
     return rc;
   /* the key was there: the same value is no change, another a conflict */
@@ -167,7 +180,7 @@ static int tag_set(struct hv_db *db, const char *run_id, const char *key,
                 "INSERT INTO tags(run_id, key, value) VALUES ($1, $2, $3)"
                 " ON CONFLICT(run_id, key) DO UPDATE SET value = "
                 "excluded.value",
-                0, &a, NULL, "setting tag", err);
+                SQL_CACHE, &a, NULL, "setting tag", err);
 }
 
 /* Fold the metrics rows first..last (insertion order ID, one run) into
@@ -192,7 +205,7 @@ static int update_latest(struct hv_db *db, int64_t first, int64_t last,
   static const char *const sql[] = {[SQL_SQLITE] = LATEST_SQL("rowid"),
                                     [SQL_PG] = LATEST_SQL("id")};
   struct sql_args a = sql_argsf("ii", first, last);
-  return sql_cmd(db, sql[sql_dialect(db)], 0, &a, NULL,
+  return sql_cmd(db, sql[sql_dialect(db)], SQL_CACHE, &a, NULL,
                  "updating latest metrics", err);
 }
 
@@ -202,12 +215,6 @@ static int update_latest(struct hv_db *db, int64_t first, int64_t last,
 
 static const char *const sql_metric[] = {[SQL_SQLITE] = METRIC_SQL("rowid"),
                                          [SQL_PG] = METRIC_SQL("id")};
-
-static int row_id(const struct sql_row *r, void *arg)
-{
-  *(int64_t *)arg = sql_i64(r, 0, 0);
-  return 0;
-}
 
 static int metrics_put(struct hv_db *db, const char *run_id,
                        const struct tracking_metric *m, size_t n,
@@ -221,8 +228,8 @@ static int metrics_put(struct hv_db *db, const char *run_id,
   for (size_t i = 0; i < n && !rc; i++) {
     struct sql_args a = sql_argsf("ttfif", run_id, m[i].key, m[i].value,
                                   m[i].step, m[i].timestamp);
-    rc = sql_run(db, sql_metric[sql_dialect(db)], 1, &a, row_id, &id, NULL,
-                 "logging metrics", err);
+    rc = sql_run(db, sql_metric[sql_dialect(db)], SQL_CACHE, &a, first_i64,
+                 &id, NULL, "logging metrics", err);
     if (i == 0)
       first = id;
   }

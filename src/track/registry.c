@@ -79,17 +79,23 @@ int registry_parse_stage(const char *s, const char **out, struct hv_err *err)
 const char *registry_who(void)
 {
   static _Thread_local char name[64];
+  static _Thread_local uid_t named = (uid_t)-1; /* whose name is in name */
   const char *u = getenv("USER");
   if (!u || !*u)
     u = getenv("LOGNAME");
   if (u && *u)
     return u;
-  /* root shells and services often have neither: the account's name */
+  /* root shells and services often have neither: the account's name,
+   * looked up once per thread and user (it reads /etc/passwd: 20 us) */
+  uid_t me = geteuid();
+  if (named == me && name[0])
+    return name;
   struct passwd pw, *found = NULL;
   char buf[1024];
-  if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &found) == 0 && found &&
+  if (getpwuid_r(me, &pw, buf, sizeof(buf), &found) == 0 && found &&
       found->pw_name && *found->pw_name) {
     snprintf(name, sizeof(name), "%s", found->pw_name);
+    named = me;
     return name;
   }
   return "unknown";
