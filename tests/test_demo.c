@@ -165,6 +165,7 @@ static void test_full_loop(void **state)
   assert_int_equal(hv_read_file(r.report_path, 1 << 24, &html, &len, &e), 0);
   assert_non_null(strstr(html, "<svg"));
   assert_non_null(strstr(html, "<polyline"));
+  assert_non_null(strstr(html, "Ranking stage"));
   assert_null(strstr(html, "src=\"http"));
   assert_null(strstr(html, "href=\"http"));
   free(html);
@@ -184,6 +185,36 @@ static void test_full_loop(void **state)
                    0);
   assert_non_null(json_object_get(json_object_get(j, "comparison"),
                                   "stateful_vs_scratch"));
+  /* both stages: a ranker in Production from the start, its RMSE
+   * monitored every week (the Production ranker's, as model_rank_evaluate
+   * on the week's ratings), a decision every week gated by held-out RMSE */
+  assert_int_equal(r.ranker_initial_version, 1);
+  assert_true(r.ranker_rmse > 0 && r.ranker_rmse < 2);
+  int rk_retrains = 0, rk_promotions = 0;
+  for (size_t k = 0; k < r.n_weeks; k++) {
+    const struct demo_week *w = &r.weeks[k];
+    assert_true(w->ranker_action[0] != '\0');
+    assert_true(w->ranker_rmse > 0 && w->ranker_rmse < 3);
+    if (isfinite(w->ranker_challenger_rmse)) {
+      rk_retrains++;
+      int won = w->ranker_challenger_rmse < w->ranker_champion_rmse;
+      assert_string_equal(w->ranker_action, won ? "promoted" : "challenger");
+      rk_promotions += won;
+    }
+  }
+  fprintf(stderr, "demo: ranker v%d test RMSE %.4f, %d retrainings, %d "
+          "promotions, final v%d\n", r.ranker_initial_version, r.ranker_rmse,
+          r.ranker_retrains, r.ranker_promotions, r.ranker_final_version);
+  assert_int_equal(rk_retrains, r.ranker_retrains);
+  assert_int_equal(rk_promotions, r.ranker_promotions);
+  if (!r.ranker_promotions)
+    assert_int_equal(r.ranker_final_version, 1);
+  else
+    assert_true(r.ranker_final_version > 1);
+  json_t *jr = json_object_get(j, "ranker");
+  assert_int_equal(json_integer_value(json_object_get(jr, "retrains")),
+                   r.ranker_retrains);
+  assert_non_null(json_object_get(json_object_get(w3, "ranker"), "rmse"));
   json_decref(j);
   /* the registry and tracking trail */
   char path[512];
@@ -209,7 +240,8 @@ static void test_full_loop(void **state)
     assert_int_equal(runs_search(db, &q, &runs, &n, &e), 0);
     assert_true(n >= r.n_weeks);
   } else {
-    assert_int_equal(n, (size_t)r.n_retrains);
+    /* both stages' decision runs are in "Retraining" */
+    assert_int_equal(n, (size_t)(r.n_retrains + r.ranker_retrains));
   }
   runs_free(runs, n);
   db_close(db);
@@ -417,6 +449,7 @@ static void test_cli(void **state)
   } cases[] = {
       {"demo --help", 0},          {"demo --weeks 0", 2},
       {"demo --dataset foo", 2},   {"demo --bogus", 2},
+      {"demo --no-ranker --help", 0},
       {"demo --grid a=1 --grid b=2 --grid c=3 --grid d=4 --grid e=5", 2},
       {"demo --min-top100 x", 2},  {"watch --help", 0},
       {"watch --interval 0", 2},   {"watch --ticks x", 2},

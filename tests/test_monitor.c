@@ -859,7 +859,21 @@ static void test_cli(void **state)
   assert_float_equal(
       num(json_object_get(json_object_get(j, "config"), "thresholds"), "psi"),
       0.25, 0);
+  /* no ranker registered: the metrics carry none (retrieval only) */
+  assert_null(json_object_get(json_object_get(w, "metrics"), "ranker_rmse"));
   json_decref(j);
+  /* --ranker: a retrieval model or an unknown URI is refused by name */
+  static const char *const bad_rk[][2] = {
+      {"", "not a ranking model"},
+      {"models:/nope/Production", "--ranker"}};
+  for (size_t i = 0; i < 2; i++) {
+    snprintf(cmd, sizeof(cmd), "%s --home %s monitor --model %s --batches "
+             "2001:3000 --no-log --ranker %s 2>&1", bin, home, path,
+             bad_rk[i][0][0] ? bad_rk[i][0] : path);
+    assert_int_equal(tu_run(cmd, out, sizeof(out)), 1);
+    if (!strstr(out, bad_rk[i][1]))
+      fail_msg("'%s' not in: %s", bad_rk[i][1], out);
+  }
   tu_rmtree(home);
 }
 

@@ -152,6 +152,9 @@ static void demo_table(struct demo_config *c, struct srv *x,
                &c->margin), .flo = -1, .fhi = 1},
       {CLI_OPT(CLI_FALSE, "no-compare", 0, NULL, "do not train the "
                "from-scratch comparison", &c->compare)},
+      {CLI_OPT(CLI_FALSE, "no-ranker", 0, NULL, "retrieval only: no ranking "
+               "stage (default: a ranker in Production too, monitored by "
+               "RMSE and retrained when it rises 5%)", &c->ranker)},
       {CLI_OPT(CLI_INT, "batch", 0, "N", "ratings per POST (500)", &c->batch),
        .lo = 1, .hi = 10000},
       {CLI_OPT(CLI_INT, "clients", 0, "N", "background recommendation "
@@ -162,7 +165,7 @@ static void demo_table(struct demo_config *c, struct srv *x,
                &c->report_dir)},
       {.type = CLI_COMMON},
       CLI_OPTS_END};
-  static_assert(sizeof(opts) == 22 * sizeof(*t), "demo_table");
+  static_assert(sizeof(opts) == 23 * sizeof(*t), "demo_table");
   memcpy(t, opts, sizeof(opts));
 }
 
@@ -173,7 +176,7 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
 {
   struct retrain_flags f;
   struct demo_args a = {0};
-  struct cli_opt own[22];
+  struct cli_opt own[23];
   retrain_flags_init(&f);
   demo_table(c, x, &a, own);
   const struct cli_opt opts[] = {
@@ -279,10 +282,36 @@ static void print_compare(const struct demo_result *r)
   printf("\n");
 }
 
+/* The ranking stage week by week (nothing without one). */
+static void print_ranker(const struct demo_result *r)
+{
+  if (!r->ranker_initial_version)
+    return;
+  printf("\nranking stage (harvest_ranker v%d, test RMSE %.4f; gate: "
+         "held-out RMSE)\n%-5s %10s %-12s %11s %11s %s\n",
+         r->ranker_initial_version, r->ranker_rmse, "week", "RMSE",
+         "action", "champion", "challenger", "serving");
+  for (size_t i = 0; i < r->n_weeks; i++) {
+    const struct demo_week *w = &r->weeks[i];
+    char a[16], b[16], c[16];
+    fmt4(a, sizeof(a), w->ranker_rmse);
+    fmt4(b, sizeof(b), w->ranker_champion_rmse);
+    fmt4(c, sizeof(c), w->ranker_challenger_rmse);
+    if (w->ranker_action[0])
+      printf("%-5d %10s %-12s %11s %11s v%d\n", w->week, a, w->ranker_action,
+             b, c, w->ranker_version_after);
+  }
+  printf("ranker: %d retraining%s, %d promotion%s; Production is v%d\n",
+         r->ranker_retrains, r->ranker_retrains == 1 ? "" : "s",
+         r->ranker_promotions, r->ranker_promotions == 1 ? "" : "s",
+         r->ranker_final_version);
+}
+
 static void print_text(const struct demo_result *r)
 {
   print_timeline(r);
   print_compare(r);
+  print_ranker(r);
   int64_t failed = r->posts_failed + r->recs_failed + r->load_failed;
   printf("\nHTTP requests: %lld (%lld POST batches, %lld recommendations), "
          "failed: %lld; version regressions: %lld\n",

@@ -15,6 +15,7 @@
 
 #include "model/model.h"
 #include "demo/apiclient.h"
+#include "demo/demo_rank.h"
 #include "monitor/monitor.h"
 #include "retrain/retrain.h"
 #include "store/db.h"
@@ -58,6 +59,9 @@ void demo_config_defaults(struct demo_config *c)
   c->recs_per_batch = 5;
   c->load_clients = 1;
   c->compare = 1;
+  c->ranker = 1;
+  policy_defaults(&c->rank_policy);
+  c->rank_policy.max_rmse_rise = 0.05;
 }
 
 static int check_config(const struct demo_config *c, struct hv_err *err)
@@ -102,6 +106,7 @@ struct demo {
   struct ratings_cols replay;  /* taken out of the database, time order */
   struct hv_model *never;      /* the first champion */
   struct hv_model *serving;    /* the current Production model */
+  struct hv_model *ranker;     /* the Production ranker, or NULL */
   char base_url[64];
   struct apiclient *api;       /* the main thread's client */
   int server_started;
@@ -123,10 +128,12 @@ static void note_failure(struct demo *d, const struct hv_err *e)
   pthread_mutex_unlock(&d->mu);
 }
 
-/* The version number in "NAME/VERSION" (0 when absent). */
+/* The retrieval model's version number in X-Model-Version, "NAME/VERSION"
+ * or "NAME/VERSION, RANKER/VERSION" when the ranker ordered the answer (0
+ * when absent). */
 static int version_of(const char *v)
 {
-  const char *s = strrchr(v, '/');
+  const char *s = strchr(v, '/');
   return s ? atoi(s + 1) : 0;
 }
 
@@ -275,6 +282,8 @@ static int first_model(struct demo *d, struct hv_err *err)
     rc = load_production(d, &d->serving, &v, err);
   if (!rc)
     rc = load_production(d, &d->never, &v, err);
+  if (!rc && d->c->ranker) /* the second stage, on the same weeks */
+    rc = demo_rank_first(d->db, d->c, INT64_MAX, &d->ranker, d->r, err);
   if (!rc)
     say(d->c->progress, d->c->ud, "tune: best %s (top-100 %.4f) registered as %s v%d in "
         "Production (@champion)", d->r->tune_best, d->r->tune_best_top100,
@@ -457,6 +466,7 @@ static int monitor_week(struct demo *d, struct demo_week *w,
   mc.model_uri = uri;
   mc.log_run = 1;
   mc.run_name = run_name;
+  mc.ranker = d->ranker;
   if (monitor_run(d->db, d->c->home, d->serving, &mc, report, err))
     return err->code;
   const struct monitor_window *win = &report->windows[0];
@@ -537,6 +547,9 @@ static int decide_week(struct demo *d, struct demo_week *w,
   }
   w->stateful_promoted = !strcmp(rr.action, "promoted");
   retrain_result_free(&rr);
+  if (d->ranker &&
+      demo_rank_week(d->db, d->c, report, w, &d->ranker, d->r, err))
+    return err->code;
   if (!w->stateful_promoted)
     return 0;
   d->r->n_promotions++;
@@ -558,6 +571,7 @@ static void week_init(struct demo_week *w, int week, int64_t start,
   w->swap_seconds = w->champion_top100 = NAN;
   w->stateful_top100 = w->stateful_seconds = NAN;
   w->scratch_top100 = w->scratch_seconds = NAN;
+  w->ranker_rmse = w->ranker_champion_rmse = w->ranker_challenger_rmse = NAN;
   w->dataset_drift = -1;
   w->version = w->version_after = version;
   snprintf(w->action, sizeof(w->action), "none");
@@ -583,6 +597,9 @@ static int run_week(struct demo *d, struct demo_week *w, size_t lo, size_t hi,
         w->dataset_drift == 1 ? "YES" : w->dataset_drift == 0 ? "no" : "-",
         w->action, w->stateful_promoted ? ": " : "",
         w->stateful_promoted ? w->detail : "");
+  if (!rc && w->ranker_action[0])
+    say(d->c->progress, d->c->ud, "week %2d: ranker RMSE %.4f, %s (v%d)",
+        w->week, w->ranker_rmse, w->ranker_action, w->ranker_version_after);
   return rc;
 }
 
@@ -740,6 +757,7 @@ int demo_run(const struct demo_config *c, struct demo_result *res,
     c->server.stop(c->server.ud);
   model_free(d.never);
   model_free(d.serving);
+  model_free(d.ranker);
   ratings_cols_free(&d.replay);
   db_close(d.db);
   pthread_mutex_destroy(&d.mu);
@@ -776,7 +794,7 @@ static json_t *week_json(const struct demo_week *w)
         "swap_seconds", hv_json_num(w->swap_seconds));
   return json_pack(
       "{s:i, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:i, s:i, s:s, s:s, s:s, "
-      "s:s, s:i, s:i, s:o, s:I, s:I, s:s}",
+      "s:s, s:i, s:i, s:o, s:I, s:I, s:s, s:o}",
       "week", w->week, "new_ratings", (json_int_t)w->new_ratings,
       "first_rating_id", (json_int_t)w->first_id, "last_rating_id",
       (json_int_t)w->last_id, "top_100_categorical_accuracy",
@@ -789,7 +807,7 @@ static json_t *week_json(const struct demo_week *w)
       "reasons", w->reasons, "model_version", w->version, "next_model_version",
       w->version_after, "retrain", retrain, "requests", (json_int_t)w->requests,
       "failed_requests", (json_int_t)w->failed, "decision_run_id",
-      w->decision_run_id);
+      w->decision_run_id, "ranker", demo_rank_week_json(w));
 }
 
 static json_t *comparison_json(const struct demo_result *r)
@@ -830,7 +848,7 @@ json_t *demo_result_to_json(const struct demo_result *r)
   for (size_t i = 0; tl && i < r->n_weeks; i++)
     json_array_append_new(tl, week_json(&r->weeks[i]));
   int64_t failed = r->posts_failed + r->recs_failed + r->load_failed;
-  return json_pack(
+  json_t *j = json_pack(
       "{s:{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:i}, "
       "s:{s:s, s:s, s:o, s:o, s:i}, s:o, "
       "s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}, s:o, s:i, s:i, "
@@ -853,4 +871,7 @@ json_t *demo_result_to_json(const struct demo_result *r)
       "comparison", comparison_json(r), "retrains", r->n_retrains, "promotions",
       r->n_promotions, "final_version", r->final_version, "port", r->port,
       "report", r->report_path, "seconds", hv_json_num(r->seconds));
+  if (j)
+    json_object_set_new(j, "ranker", demo_rank_json(r));
+  return j;
 }

@@ -84,6 +84,12 @@ struct demo_config {
   int load_clients;           /* background recommendation clients (1) */
   int compare;                /* 1: train a from-scratch challenger beside
                                  each stateful one (the comparison) */
+  int ranker;                 /* 1: the ranking stage too (demo_rank.h): a
+                                 first ranker in Production, its RMSE
+                                 monitored weekly, retrained by
+                                 rank_policy with an RMSE gate */
+  struct policy rank_policy;  /* the ranking stage's policy */
+  double rank_margin;         /* its promotion margin (RMSE) */
   const char *report_dir;     /* NULL: <home>/reports */
   struct demo_server server;
   void (*progress)(void *ud, const char *line); /* one line a step, or
@@ -95,7 +101,8 @@ struct demo_config {
  * days, seed 42, sudden drift; 4 training weeks; all weeks replayed; policy
  * on_dataset_drift + min_top100 0.25; replay 0.2, holdout 0.2, margin 0;
  * 8 epochs; grid dim=32,64 x lr=0.05,0.1; batch 500; 5 recommendations a
- * batch; 1 background client; compare on. */
+ * batch; 1 background client; compare on; the ranking stage on with
+ * max_rmse_rise 0.05 and margin 0. */
 void demo_config_defaults(struct demo_config *c);
 
 /* One replayed week. NaN where nothing was measured. */
@@ -121,6 +128,11 @@ struct demo_week {
   int stateful_promoted;        /* action == promoted */
   int64_t requests, failed;     /* HTTP requests of the week */
   char decision_run_id[33];
+  /* The ranking stage ("" action: the demo ran without one). */
+  double ranker_rmse;           /* Production ranker on the week */
+  char ranker_action[24];       /* its retrain_result.action */
+  int ranker_version, ranker_version_after;
+  double ranker_champion_rmse, ranker_challenger_rmse; /* held-out slice */
 };
 
 struct demo_result {
@@ -142,6 +154,9 @@ struct demo_result {
   char first_failure[256];      /* "" when none */
   int n_retrains, n_promotions;
   int final_version;
+  int ranker_initial_version;   /* 0: no ranking stage */
+  double ranker_rmse;           /* the first ranker's test RMSE */
+  int ranker_retrains, ranker_promotions, ranker_final_version;
   /* comparison */
   double stateful_mean_seconds, scratch_mean_seconds;
   double stateful_mean_top100, scratch_mean_top100;
@@ -167,7 +182,9 @@ void demo_result_free(struct demo_result *res);
  * [{"week", "new_ratings", "top_100_categorical_accuracy",
  * "never_retrained_top_100", "dataset_drift", "drifted_features",
  * "action", "model_version", "next_model_version", "retrain": {...} or
- * null, ...}], "requests": {...}, "comparison": {"stateful_vs_scratch":
+ * null, "ranker": {...} or null (demo_rank_week_json), ...}],
+ * "ranker": {"initial_version", "test_rmse", "retrains", "promotions",
+ * "final_version"} or null, "requests": {...}, "comparison": {"stateful_vs_scratch":
  * [...], "stateful_mean_seconds", ..., "never_vs_retrained": {...}},
  * "report", "seconds"}. New reference; NULL when out of memory. */
 json_t *demo_result_to_json(const struct demo_result *res);

@@ -186,6 +186,40 @@ static void timeline_table(FILE *f, const struct demo_result *r)
   fputs("</table>\n", f);
 }
 
+/* The ranking stage week by week (nothing without one). */
+static void ranker_table(FILE *f, const struct demo_result *r)
+{
+  if (!r->ranker_initial_version)
+    return;
+  fprintf(f, "<h2>Ranking stage</h2><p>harvest_ranker v%d in Production "
+          "from the start (test RMSE ", r->ranker_initial_version);
+  num(f, r->ranker_rmse, 4);
+  fprintf(f, "); each week its RMSE on the week's ratings is monitored, the "
+          "policy (max_rmse_rise) decides, and a challenger trained from "
+          "scratch is promoted when its held-out RMSE is lower: %d "
+          "retraining%s, %d promotion%s, Production v%d at the end.</p>\n"
+          "<table><tr><th>week</th><th>ranker RMSE</th><th>action</th>"
+          "<th>champion RMSE (held out)</th><th>challenger RMSE</th>"
+          "<th>serving after</th></tr>\n", r->ranker_retrains,
+          r->ranker_retrains == 1 ? "" : "s", r->ranker_promotions,
+          r->ranker_promotions == 1 ? "" : "s", r->ranker_final_version);
+  for (size_t i = 0; i < r->n_weeks; i++) {
+    const struct demo_week *w = &r->weeks[i];
+    if (!w->ranker_action[0])
+      continue;
+    fprintf(f, "<tr><td>%d</td><td>", w->week);
+    num(f, w->ranker_rmse, 4);
+    fputs("</td><td>", f);
+    htmlesc_fputs(f, w->ranker_action);
+    fputs("</td><td>", f);
+    num(f, w->ranker_champion_rmse, 4);
+    fputs("</td><td>", f);
+    num(f, w->ranker_challenger_rmse, 4);
+    fprintf(f, "</td><td>v%d</td></tr>\n", w->ranker_version_after);
+  }
+  fputs("</table>\n", f);
+}
+
 static void compare_table(FILE *f, const struct demo_result *r)
 {
   fputs("<h2>Stateful vs from-scratch retraining (same held-out slice)</h2>"
@@ -281,6 +315,7 @@ static void page(FILE *f, const struct demo_result *r)
   fputs("<h2>Timeline</h2>\n", f);
   timeline_table(f, r);
   compare_table(f, r);
+  ranker_table(f, r);
   fputs("</body></html>\n", f);
 }
 
