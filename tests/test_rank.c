@@ -131,7 +131,7 @@ static void test_forward_matches_naive(void **state)
     for (int H = 0; H <= 5; H += 5) {
       struct tiny t;
       tiny_init(&t, H, feat);
-      struct rank_net n = {&t.L, &t.F, feat, t.pop, 3.5f, 0.0};
+      struct rank_net n = {&t.L, &t.F, feat, t.pop, 3.5f, 0.0, 0};
       int32_t bu[8] = {1, 2, 3, 0, 1, 2, 3, 1};
       int32_t bm[8] = {1, 2, 3, 4, 0, 4, 1, 1};
       float pred[8];
@@ -157,7 +157,7 @@ static void test_gradient_check(void **state)
 {
   struct tiny t;
   tiny_init(&t, 4, 1);
-  struct rank_net n = {&t.L, &t.F, 1, t.pop, 3.0f, 0.05};
+  struct rank_net n = {&t.L, &t.F, 1, t.pop, 3.0f, 0.05, 0};
   int32_t bu[6] = {1, 2, 3, 1, 0, 2};
   int32_t bm[6] = {1, 2, 3, 4, 2, 0};
   float y[6] = {5, 1, 3, 4, 2, 3};
@@ -220,7 +220,7 @@ static void test_trains_and_predicts(void **state)
   (void)h2;
   /* the served prediction is the oracle's, from the stored parameters */
   struct model_feats F = m->F;
-  struct rank_net n = {&m->L, &F, 1, m->pop, (float)m->meta.rank_mean, 0};
+  struct rank_net n = {&m->L, &F, 1, m->pop, (float)m->meta.rank_mean, 0, 0};
   int64_t mids[PM + 1];
   float out[PM + 1], out2[PM + 1];
   for (int k = 0; k < PM; k++)
@@ -320,7 +320,7 @@ static void test_explain_ablation(void **state)
                                        pairs[i][1]);
     for (int g = 0; g < RANK_NGROUPS; g++) {
       memcpy(P, m->params, np * sizeof(float));
-      struct rank_net n = {L, &F, 1, m->pop, (float)m->meta.rank_mean, 0};
+      struct rank_net n = {L, &F, 1, m->pop, (float)m->meta.rank_mean, 0, 0};
       static const int tabs[RANK_NGROUPS][3] = {
           {TAB_USER, TAB_MOVIE, -1},
           {TAB_AGE, TAB_GENDER, TAB_OCC},

@@ -55,6 +55,8 @@ struct rank_net {
   const float *pop;             /* (n_movies + 1) */
   float mean;
   double l2;
+  size_t batch_n; /* rows of the whole batch when a call computes a part
+                     of it (one thread's share); 0: the call's B */
 };
 
 /* Scratch of rank_batch for batches of up to cap rows. */
@@ -62,9 +64,12 @@ struct rank_ws;
 struct rank_ws *rank_ws_new(size_t cap, const struct model_layout *L);
 void rank_ws_free(struct rank_ws *w);
 
-/* One batch: predictions of rows (bu[i], bm[i]) into pred (B, may be
- * NULL); with y, returns the loss above (else 0); with y and grad,
- * grad (L->n_params) += d loss / d params. B <= the workspace's cap. */
+/* One batch (rank_batch.c): predictions of rows (bu[i], bm[i]) into pred
+ * (B, may be NULL); with y, returns the loss above (else 0); with y and
+ * grad, grad (L->n_params) += d loss / d params. B <= the workspace's cap.
+ * With n->batch_n set, the rows are a part of a batch of batch_n: the loss
+ * and gradient are that batch's terms of these rows (the parts sum to the
+ * batch's). */
 double rank_batch(const struct rank_net *n, const float *params,
                   const int32_t *bu, const int32_t *bm, const float *y,
                   size_t B, struct rank_ws *w, float *grad, float *pred);
