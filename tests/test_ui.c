@@ -439,6 +439,32 @@ static void test_runs_table(void **state)
   EXPECT_HAS(&r, ">top_100_categorical_accuracy</a>");
   EXPECT_HAS(&r, g_f.best_run);
   EXPECT_HAS(&r, "action=\"/ui/compare\"");
+  /* child runs nested under their parent, as MLflow shows them: the
+   * parent's row with a button that folds them, then each trial's row */
+  char want[300];
+  snprintf(want, sizeof(want),
+           "<button type=\"button\" class=\"kids\" data-run=\"%s\" "
+           "aria-expanded=\"true\" title=\"show or hide the 4 nested runs\">"
+           "4</button>", g_f.tune_parent);
+  EXPECT_HAS(&r, want);
+  snprintf(want, sizeof(want), "<tr class=\"child\" data-root=\"%s\">",
+           g_f.tune_parent);
+  assert_int_equal(count(r.body, want), 4);
+  assert_int_equal(count(r.body, "class=\"name d1\""), 4);
+  snprintf(want, sizeof(want), "value=\"%s\"", g_f.tune_parent);
+  const char *parent_row = strstr(r.body, want);
+  assert_non_null(parent_row);
+  for (int i = 0; i < 4; i++) {
+    snprintf(want, sizeof(want), "value=\"%s\"", g_f.trials[i]);
+    const char *row = strstr(r.body, want);
+    assert_non_null(row);
+    assert_true(row > parent_row);
+    /* the row's own opening tag (the last <tr before it) is a child's */
+    const char *tr = row;
+    while (tr > r.body && strncmp(tr, "<tr", 3))
+      tr--;
+    assert_memory_equal(tr, "<tr class=\"child\"", 17);
+  }
   res_free(&r);
   /* server-side order: the best trial first, the worst last */
   assert_int_equal(get("/ui/experiments/tune?order_by=metrics."
@@ -453,6 +479,9 @@ static void test_runs_table(void **state)
   assert_true(strstr(r.body, g_f.worst_run) >
               strstr(r.body, g_f.best_run));
   EXPECT_HAS(&r, "<b>4</b> runs match the filter");
+  /* their parent filtered out: the trials are top-level rows */
+  assert_null(strstr(r.body, "<tr class=\"child\""));
+  assert_null(strstr(r.body, "class=\"kids\""));
   res_free(&r);
   /* the same filter syntax as `harvest runs list` */
   assert_int_equal(get("/ui/experiments/tune?filter=params.dim%20%3D%20%278%27",
@@ -726,6 +755,61 @@ static void test_monitoring_page(void **state)
   snprintf(path, sizeof(path), "/ui/monitoring?run=%s", g_f.best_run);
   assert_int_equal(get(path, &r), 404); /* a run without a report */
   res_free(&r);
+  /* the model and version picker: links for every version; a version is
+   * matched by the model SHA-256 its monitoring runs recorded */
+  assert_int_equal(get("/ui/monitoring", &r), 200);
+  EXPECT_HAS(&r, "<nav class=\"picker\"");
+  EXPECT_HAS(&r, "<b>newest of any</b>");
+  EXPECT_HAS(&r, "href=\"/ui/monitoring?model=harvest_recommender&amp;"
+                 "version=1\"");
+  EXPECT_HAS(&r, "href=\"/ui/monitoring?model=" UIF_CSRF_MODEL "&amp;"
+                 "version=2\"");
+  res_free(&r);
+  assert_int_equal(
+      get("/ui/monitoring?model=harvest_recommender&version=1", &r), 200);
+  EXPECT_HAS(&r, g_f.monitor_run);
+  EXPECT_HAS(&r, "<b>v1</b>");
+  EXPECT_HAS(&r, "<svg class=\"chart heat-grid\"");
+  res_free(&r);
+  assert_int_equal(get("/ui/monitoring?model=harvest_recommender", &r), 200);
+  EXPECT_HAS(&r, g_f.monitor_run);
+  EXPECT_HAS(&r, "<b>any version</b>");
+  res_free(&r);
+  /* a version never monitored (the fixture's other model, its version
+   * from a trial that is not the monitored best one) */
+  int other = strcmp(g_f.trials[0], g_f.best_run) ? 1 : 2;
+  snprintf(path, sizeof(path), "/ui/monitoring?model=" UIF_CSRF_MODEL
+           "&version=%d", other);
+  assert_int_equal(get(path, &r), 200);
+  EXPECT_HAS(&r, "No finished monitoring run of " UIF_CSRF_MODEL
+                 " version ");
+  snprintf(path, sizeof(path), "harvest monitor --model models:/"
+           UIF_CSRF_MODEL "/%d", other);
+  EXPECT_HAS(&r, path);
+  assert_null(strstr(r.body, "<svg class=\"chart heat-grid\""));
+  res_free(&r);
+  static const struct {
+    const char *path;
+    int status;
+    const char *msg;
+  } bad[] = {
+      {"/ui/monitoring?version=1", 422, "needs ?model"},
+      {"/ui/monitoring?model=harvest_recommender&version=x", 422,
+       "not a version number"},
+      {"/ui/monitoring?model=harvest_recommender&version=0", 422,
+       "not a version number"},
+      {"/ui/monitoring?model=harvest_recommender&version=99", 404,
+       "has no version 99"},
+      {"/ui/monitoring?model=no_such_model", 404, "no_such_model"},
+      {"/ui/monitoring?model=bad%20name", 422, "bad name"},
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    int st = get(bad[i].path, &r);
+    if (st != bad[i].status || !strstr(r.body, bad[i].msg))
+      fail_msg("%s: %d (want %d): %.300s", bad[i].path, st, bad[i].status,
+               r.body);
+    res_free(&r);
+  }
 }
 
 static void test_data_and_user_pages(void **state)

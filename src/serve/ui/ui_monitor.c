@@ -24,6 +24,7 @@
  * Threads: page functions run on one worker with its own connection.
  */
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,10 +37,13 @@
 #include "serve/http/routes.h"
 #include "serve/ui/svg.h"
 #include "serve/ui/ui_internal.h"
+#include "store/registry_db.h"
 #include "store/tracking.h"
 #include "track/artifacts.h"
+#include "track/registry.h"
 #include "track/runs.h"
 #include "util/fsutil.h"
+#include "util/parse.h"
 
 #define MAX_WINDOWS 200
 #define MAX_FEATURES 64
@@ -73,14 +77,67 @@ static int load_report(struct ui_page *p, struct hv_db *db,
   return rc;
 }
 
-/* The monitoring run to show: ?run=ID or the newest FINISHED one with a
- * report into *report; *found 0 (and 0 returned) when there is none. */
+/* ?model=NAME[&version=N]: *model and *version (0: any version) after
+ * checking them; both unset without ?model. HV_EINVAL names a bad one. */
+static int chosen(struct ui_page *p, const char **model, int *version,
+                  struct hv_err *err)
+{
+  *model = srv_query(p->req, "model");
+  const char *v = srv_query(p->req, "version");
+  int64_t x = 0;
+  *version = 0;
+  if (v && !*model)
+    return hv_err_set(err, HV_EINVAL, "?version needs ?model=NAME");
+  if (*model && registry_check_name(*model, err))
+    return err->code;
+  if (v && hv_parse_i64(v, 1, INT32_MAX, &x, "?version", err))
+    return hv_err_set(err, HV_EINVAL, "?version=%.32s: not a version number "
+                      "(1, 2, ...)", v);
+  *version = (int)x;
+  return 0;
+}
+
+/* The run filter for the monitoring runs of model (and version, or every
+ * version when 0): they record the served model's SHA-256
+ * (params.model_sha256), so a run of models:/NAME/Production counts for
+ * the version that was in Production then. HV_ENOTFOUND for an unknown
+ * model or version. */
+static int chosen_filter(struct hv_db *db, const char *model, int version,
+                         char *f, size_t cap, struct hv_err *err)
+{
+  struct registry_model m;
+  if (registry_db_get(db, model, &m, err))
+    return err->code;
+  size_t len = (size_t)snprintf(f, cap, "attributes.status = 'FINISHED' "
+                                        "AND params.model_sha256 IN (");
+  int n = 0;
+  for (size_t i = m.n_versions; i-- > 0 && len + 80 < cap;) {
+    const struct registry_version *v = &m.versions[i];
+    if (version && v->version != version)
+      continue;
+    len += (size_t)snprintf(f + len, cap - len, "%s'%s'", n ? ", " : "",
+                            v->sha256);
+    n++;
+  }
+  snprintf(f + len, cap - len, ")");
+  registry_db_model_free(&m);
+  if (!n)
+    return hv_err_set(err, HV_ENOTFOUND, "model '%.100s' has no version %d",
+                      model, version);
+  return 0;
+}
+
+/* The monitoring run to show: ?run=ID, or the newest FINISHED one with a
+ * report (of ?model and ?version when given) into *report; *found 0 (and 0
+ * returned) when there is none. */
 static int pick_report(struct ui_page *p, struct hv_db *db, char run_id[33],
                        struct monitor_report *report, int *found,
                        struct hv_err *err)
 {
   *found = 0;
-  const char *want = srv_query(p->req, "run");
+  const char *want = srv_query(p->req, "run"), *model = NULL;
+  int version = 0;
+  char filter[8192] = "attributes.status = 'FINISHED'";
   if (want) {
     if (runs_check_id(want, err))
       return err->code;
@@ -90,9 +147,12 @@ static int pick_report(struct ui_page *p, struct hv_db *db, char run_id[33],
     *found = 1;
     return 0;
   }
+  if (chosen(p, &model, &version, err) ||
+      (model &&
+       chosen_filter(db, model, version, filter, sizeof(filter), err)))
+    return err->code;
   struct runs_query q = {.experiment = MONITOR_EXPERIMENT,
-                         .filter = "attributes.status = 'FINISHED'",
-                         .max = 20};
+                         .filter = filter, .max = 20};
   struct tracking_run *runs = NULL;
   size_t n = 0;
   struct hv_err serr = {0};
@@ -509,6 +569,47 @@ static void report_header(struct html *h, const struct monitor_report *report,
          report->n_windows);
 }
 
+/* Links to each registered model's monitoring (any version, then each
+ * version, newest first, with its stage); the current choice in bold. */
+static void picker(struct ui_page *p, struct hv_db *db)
+{
+  struct registry_model *ms = NULL;
+  size_t n = 0;
+  struct hv_err e = {0};
+  const char *cur = NULL;
+  int cur_v = 0;
+  if (registry_db_list(db, &ms, &n, &e) || !n ||
+      chosen(p, &cur, &cur_v, &e)) {
+    registry_db_models_free(ms, n);
+    return;
+  }
+  struct html *h = &p->h;
+  html_raw(h, "<nav class=\"picker\" aria-label=\"Model and version\">"
+              "<b>Model and version:</b> <a href=\"/ui/monitoring\">");
+  html_raw(h, cur ? "newest of any" : "<b>newest of any</b>");
+  html_raw(h, "</a>");
+  for (size_t i = 0; i < n; i++) {
+    int on = cur && !strcmp(cur, ms[i].name);
+    html_f(h, "<span class=\"pick\">%s <a href=\"/ui/monitoring?model=",
+           ms[i].name);
+    html_url(h, ms[i].name);
+    html_raw(h, on && !cur_v ? "\"><b>any version</b></a>" : "\">any</a>");
+    for (size_t k = ms[i].n_versions; k-- > 0;) {
+      const struct registry_version *v = &ms[i].versions[k];
+      int here = on && cur_v == v->version;
+      html_raw(h, " <a href=\"/ui/monitoring?model=");
+      html_url(h, ms[i].name);
+      html_f(h, "&amp;version=%d\" title=\"%s\">", v->version, v->stage);
+      html_raw(h, here ? "<b>" : "");
+      html_f(h, "v%d", v->version);
+      html_raw(h, here ? "</b></a>" : "</a>");
+    }
+    html_raw(h, "</span>");
+  }
+  html_raw(h, "</nav>");
+  registry_db_models_free(ms, n);
+}
+
 int ui_page_monitoring(struct ui_page *p, struct hv_err *err)
 {
   struct hv_db *db = ui_db(p, err);
@@ -520,8 +621,19 @@ int ui_page_monitoring(struct ui_page *p, struct hv_err *err)
     return err->code;
   snprintf(p->title, sizeof(p->title), "Monitoring");
   html_raw(&p->h, "<h1>Monitoring</h1>");
+  picker(p, db);
   int rc = 0;
-  if (!found) {
+  const char *model = srv_query(p->req, "model");
+  if (!found && model && !srv_query(p->req, "run")) {
+    const char *v = srv_query(p->req, "version");
+    char what[256], cmd[256];
+    snprintf(what, sizeof(what), "No finished monitoring run of %.100s%s%.20s "
+             "has a " MONITOR_ARTIFACT " yet.", model, v ? " version " : "",
+             v ? v : "");
+    snprintf(cmd, sizeof(cmd), "harvest monitor --model models:/%.100s/%.20s "
+             "--window 7d", model, v ? v : "Production");
+    ui_empty(&p->h, what, cmd);
+  } else if (!found) {
     ui_empty(&p->h, "No monitoring report yet: no finished run in the "
                     "experiment \"" MONITOR_EXPERIMENT "\" has a "
                     MONITOR_ARTIFACT ".",

@@ -30,6 +30,7 @@
 #include "store/tracking.h"
 #include "track/artifacts.h"
 #include "track/runs.h"
+#include "util/mem.h"
 
 #define MAX_ROWS_DEFAULT 1000
 #define MAX_ROWS 10000
@@ -284,15 +285,36 @@ double ui_runs_seconds(const struct tracking_run *r, double now)
   return end - r->start_time;
 }
 
+/* Where a row sits in the tree: its depth (0 top level), the top-level
+ * run it is under (NULL at depth 0) and, at depth 0, how many runs are
+ * nested under it. */
+struct row_place {
+  int depth;
+  const char *root;
+  size_t kids;
+};
+
 static void runs_row(struct html *h, const struct runs_view *v,
-                     const struct tracking_run *r, double now)
+                     const struct tracking_run *r, double now,
+                     const struct row_place *pl)
 {
   char t[32], d[32];
   double secs = ui_runs_seconds(r, now);
+  if (pl->root)
+    html_f(h, "<tr class=\"child\" data-root=\"%s\">", pl->root);
+  else
+    html_raw(h, "<tr>");
   html_f(h,
-         "<tr><td><input type=\"checkbox\" name=\"runs\" value=\"%s\" "
-         "aria-label=\"compare %s\"></td><td data-v=\"%s\">",
-         r->run_id, r->name, r->name);
+         "<td><input type=\"checkbox\" name=\"runs\" value=\"%s\" "
+         "aria-label=\"compare %s\"></td><td data-v=\"%s\" "
+         "class=\"name d%d\">",
+         r->run_id, r->name, r->name, pl->depth < 4 ? pl->depth : 4);
+  if (pl->kids)
+    html_f(h, "<button type=\"button\" class=\"kids\" data-run=\"%s\" "
+              "aria-expanded=\"true\" title=\"show or hide the %zu nested "
+              "runs\">%zu</button> ", r->run_id, pl->kids, pl->kids);
+  else if (pl->depth)
+    html_raw(h, "<span class=\"muted\">&#8627;</span> ");
   ui_run_link(h, r->run_id, r->name);
   html_f(h,
          "</td><td data-v=\"%s\">", r->status);
@@ -404,19 +426,120 @@ static int runs_view_read(struct ui_page *p, struct runs_view *v,
   return 0;
 }
 
+/* The shown runs as a tree, as MLflow nests child runs: by_id sorted by
+ * run id to find a parent among them by binary search. */
+struct id_index {
+  const char *id;
+  size_t i;
+};
+
+struct tree {
+  const struct tracking_run *runs;
+  size_t n;
+  struct id_index *by_id;    /* (n) sorted by run id */
+  size_t *first, *next, *last; /* (n) child lists; SIZE_MAX: none */
+};
+
+static int cmp_by_id(const void *a, const void *b)
+{
+  return strcmp(((const struct id_index *)a)->id,
+                ((const struct id_index *)b)->id);
+}
+
+/* The index of run id among the shown runs, or SIZE_MAX. */
+static size_t tree_find(const struct tree *t, const char *id)
+{
+  size_t lo = 0, hi = t->n;
+  while (id && lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int c = strcmp(t->by_id[mid].id, id);
+    if (!c)
+      return t->by_id[mid].i;
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return SIZE_MAX;
+}
+
+static size_t tree_count(const struct tree *t, size_t i, int depth)
+{
+  size_t k = 0;
+  for (size_t c = t->first[i]; c != SIZE_MAX && depth < 32; c = t->next[c])
+    k += 1 + tree_count(t, c, depth + 1);
+  return k;
+}
+
+static void tree_rows(struct html *h, const struct runs_view *v,
+                      const struct tree *t, size_t i, double now,
+                      struct row_place pl)
+{
+  runs_row(h, v, &t->runs[i], now, &pl);
+  struct row_place cp = {pl.depth + 1, pl.root ? pl.root : t->runs[i].run_id,
+                         0};
+  for (size_t c = t->first[i]; c != SIZE_MAX && pl.depth < 32; c = t->next[c])
+    tree_rows(h, v, t, c, now, cp);
+}
+
+/* Link each shown run under its parent when the parent is shown too;
+ * 0 or HV_ENOMEM. A cycle cannot occur (a parent exists before its
+ * child), and depth is capped all the same. */
+static int tree_build(struct tree *t, const struct tracking_run *runs,
+                      size_t n)
+{
+  t->runs = runs;
+  t->n = n;
+  t->by_id = malloc((n ? n : 1) * sizeof(struct id_index));
+  t->first = malloc((n ? n : 1) * sizeof(size_t));
+  t->next = malloc((n ? n : 1) * sizeof(size_t));
+  t->last = malloc((n ? n : 1) * sizeof(size_t));
+  if (!t->by_id || !t->first || !t->next || !t->last)
+    return HV_ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    t->by_id[i] = (struct id_index){runs[i].run_id, i};
+    t->first[i] = t->next[i] = t->last[i] = SIZE_MAX;
+  }
+  qsort(t->by_id, n, sizeof(struct id_index), cmp_by_id);
+  for (size_t i = 0; i < n; i++) {
+    size_t pi = tree_find(t, runs[i].parent_run_id);
+    if (pi == SIZE_MAX || pi == i)
+      continue;
+    if (t->last[pi] == SIZE_MAX)
+      t->first[pi] = i;
+    else
+      t->next[t->last[pi]] = i;
+    t->last[pi] = i;
+  }
+  return 0;
+}
+
+static void tree_free(struct tree *t)
+{
+  HV_FREE_ALL(t->by_id, t->first, t->next, t->last);
+}
+
 static void runs_table(struct html *h, struct runs_view *v,
                        const struct tracking_run *runs, size_t n)
 {
   double now = (double)time(NULL);
   size_t shown = n < v->max ? n : v->max;
+  struct tree t = {0};
+  int flat = tree_build(&t, runs, shown) != 0; /* out of memory: flat */
   html_raw(h, "<form method=\"get\" action=\"/ui/compare\" class=\"runs\">"
               "<p><button type=\"submit\">Compare selected runs</button> "
               "<span class=\"muted\">tick two or more runs</span></p>"
               "<div class=\"scroll\"><table class=\"data sortable runs\">");
   runs_thead(h, v);
   html_raw(h, "<tbody>");
-  for (size_t i = 0; i < shown; i++)
-    runs_row(h, v, &runs[i], now);
+  for (size_t i = 0; i < shown; i++) {
+    struct row_place top = {0, NULL, flat ? 0 : tree_count(&t, i, 0)};
+    if (flat)
+      runs_row(h, v, &runs[i], now, &top);
+    else if (tree_find(&t, runs[i].parent_run_id) == SIZE_MAX)
+      tree_rows(h, v, &t, i, now, top);
+  }
+  tree_free(&t);
   html_raw(h, "</tbody></table></div></form>");
   if (shown < n)
     html_f(h, "<p class=\"muted\">Showing the first %zu of %zu runs "
