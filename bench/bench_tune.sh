@@ -47,7 +47,7 @@ echo "== harvest tune: 12 configs x $EPOCHS epochs (tracked runs + register)"
 t0=$(date +%s.%N)
 "$HARVEST" --home "$WORK/home" tune --grid dim=16,32,64,128 --grid lr=0.001,0.01,0.1 \
   --tutorial --epochs $EPOCHS --batch 8192 --split 0.8 --threads "$THREADS" \
-  --register harvest_recommender --stage Production --json > "$WORK/tune.json"
+  --register harvest_recommender --stage Production --archive-existing --json > "$WORK/tune.json"
 t1=$(date +%s.%N)
 echo "$t0 $t1" > "$WORK/tune.time"
 # per-epoch training seconds of every child, from the tracking store

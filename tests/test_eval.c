@@ -446,6 +446,44 @@ static void test_fairness(void **state)
   assert_int_equal(eval_pop_deciles(NULL, 0, NULL, &err), 0);
 }
 
+/* eval_run's progress: every call a step forward, the last one done ==
+ * total (the users with pairs), and the metrics the same as without. */
+struct users_log {
+  int calls;
+  size_t last, total;
+};
+
+static void on_users_log(void *ud, size_t done, size_t total)
+{
+  struct users_log *l = ud;
+  assert_true(done >= l->last && done <= total);
+  assert_true(l->calls == 0 || total == l->total);
+  l->calls++;
+  l->last = done;
+  l->total = total;
+}
+
+static void test_run_progress(void **state)
+{
+  (void)state;
+  struct eval_model em;
+  struct eval_input in;
+  struct eval_metrics m, m2;
+  struct hv_err e = {0};
+  fill(&em, &in);
+  assert_int_equal(eval_run(&em, &in, &m, &e), 0);
+  struct users_log l = {0};
+  in.on_users = on_users_log;
+  in.ud = &l;
+  assert_int_equal(eval_run(&em, &in, &m2, &e), 0);
+  assert_true(l.calls >= 1);
+  assert_int_equal(l.last, l.total);
+  /* every user with pairs, the unknown users' row 0 among them */
+  assert_true(l.total == m.n_users || l.total == m.n_users + 1);
+  for (int k = 0; k < EVAL_NK; k++)
+    assert_true(m.top_k[k] == m2.top_k[k]);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -458,6 +496,7 @@ int main(void)
       cmocka_unit_test(test_rank),
       cmocka_unit_test(test_rank_capped),
       cmocka_unit_test(test_hits),
+      cmocka_unit_test(test_run_progress),
       cmocka_unit_test(test_run_matches_hits),
       cmocka_unit_test(test_fairness),
   };

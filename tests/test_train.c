@@ -359,6 +359,72 @@ static void test_train_run_dataset(void **state)
   model_free(m);
 }
 
+/* The evaluation after training reports each part as it goes: start
+ * (0 of 0 users), then progress, then finished with every user; parts in
+ * order train, test, baseline; nothing with on_eval NULL. */
+struct evlog {
+  int calls, starts, ends, last_index;
+  size_t last_done;
+  char parts[3][32];
+};
+
+static void on_eval_log(void *ud, const struct train_eval_progress *p)
+{
+  struct evlog *l = ud;
+  l->calls++;
+  assert_true(p->index >= 1 && p->index <= p->total && p->total == 3);
+  if (!p->users_total && !p->finished) {
+    assert_int_equal(p->index, l->last_index + 1);
+    assert_true(p->n_pairs > 0);
+    snprintf(l->parts[p->index - 1], 32, "%s", p->part);
+    l->starts++;
+    l->last_index = p->index;
+    l->last_done = 0;
+    return;
+  }
+  assert_int_equal(p->index, l->last_index);
+  assert_true(p->users_done >= l->last_done &&
+              p->users_done <= p->users_total);
+  assert_true(p->seconds >= 0);
+  l->last_done = p->users_done;
+  if (p->finished) {
+    assert_int_equal(p->users_done, p->users_total);
+    l->ends++;
+  }
+}
+
+static void test_eval_progress(void **state)
+{
+  (void)state;
+  struct hv_dataset ds;
+  hand_dataset(&ds);
+  struct train_config c;
+  tiny_config(&c);
+  c.first_rating_id = 0;
+  c.last_rating_id = INT64_MAX;
+  struct evlog l = {0};
+  struct train_callbacks cb = {NULL, &l, NULL, on_eval_log};
+  struct train_result r;
+  struct hv_model *m = NULL;
+  struct hv_err e = {0};
+  assert_int_equal(train_run(&ds, &c, NULL, &cb, &r, &m, &e), 0);
+  assert_true(r.has_test);
+  assert_int_equal(l.starts, 3);
+  assert_int_equal(l.ends, 3);
+  assert_string_equal(l.parts[0], "train split");
+  assert_string_equal(l.parts[1], "test split");
+  assert_string_equal(l.parts[2], "popularity baseline");
+  train_result_free(&r);
+  model_free(m);
+  /* no on_eval: the same run, silent (on_eval_log would count) */
+  struct evlog none = {0};
+  struct train_callbacks quiet = {NULL, &none, NULL, NULL};
+  assert_int_equal(train_run(&ds, &c, NULL, &quiet, &r, &m, &e), 0);
+  assert_int_equal(none.calls, 0);
+  train_result_free(&r);
+  model_free(m);
+}
+
 /* The same dataset gives bit-identical models however it was made: from
  * the database by dataset_load_train, or copied by hand. */
 static void test_train_run_matches_loader(void **state)
@@ -487,8 +553,8 @@ static void test_continue_training(void **state)
   c.epochs = 15;
   c.eval_every = 1;
   struct curve cc = {0}, cs = {0};
-  struct train_callbacks cbc = {on_epoch, &cc, NULL},
-                         cbs = {on_epoch, &cs, NULL};
+  struct train_callbacks cbc = {on_epoch, &cc, NULL, NULL},
+                         cbs = {on_epoch, &cs, NULL, NULL};
   struct train_result rc, rs;
   assert_int_equal(dataset_train(db2, &c, m0, &cbc, &rc, &cont, &e), 0);
   assert_int_equal(dataset_train(db2, &c, NULL, &cbs, &rs, &scr, &e), 0);
@@ -554,6 +620,25 @@ static void test_cli(void **state)
   assert_int_equal(json_integer_value(json_object_get(
                        json_object_get(j, "config"), "dim")), 8);
   json_decref(j);
+  /* the evaluation after training says what it is doing on stderr */
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s train --dim 8 --batch 256 --epochs 1 --threads 1 "
+           "--out %s/m2.hvm 2>&1 >/dev/null", bin, dir, dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  static const char *const lines[] = {
+      "harvest train: evaluating 1/3: the train split on ",
+      "harvest train:   train split done (",
+      "harvest train: evaluating 2/3: the test split on ",
+      "harvest train:   test split done (",
+      "harvest train: evaluating 3/3: the popularity baseline on ",
+      "harvest train:   popularity baseline done ("};
+  const char *at = out;
+  for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+    const char *p = strstr(at, lines[i]);
+    if (!p)
+      fail_msg("no '%s' (in order) in:\n%s", lines[i], out);
+    at = p + 1;
+  }
   snprintf(cmd, sizeof(cmd), "%s --home %s evaluate --model %s/m.hvm --json",
            bin, dir, dir);
   assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
@@ -676,6 +761,7 @@ int main(void)
       cmocka_unit_test(test_learns_and_is_deterministic),
       cmocka_unit_test(test_bad_input),
       cmocka_unit_test(test_train_run_dataset),
+      cmocka_unit_test(test_eval_progress),
       cmocka_unit_test(test_train_run_matches_loader),
       cmocka_unit_test(test_train_run_bad_dataset),
       cmocka_unit_test(test_continue_training),

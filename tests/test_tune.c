@@ -268,6 +268,10 @@ static void test_search_and_register(void **state)
   o.ascending = 1;
   o.progress = NULL;
   o.experiment = NULL;
+  /* without archive_existing: refused before any trial (as transition) */
+  assert_int_equal(tune_run(db, &base, &g, &o, &r, &e), HV_ECONFLICT);
+  assert_non_null(strstr(e.msg, "already has version 1 in Production"));
+  o.archive_existing = 1;
   assert_int_equal(tune_run(db, &base, &g, &o, &r, &e), 0);
   for (size_t k = 1; k < r.n_trials; k++)
     assert_true(r.trials[r.order[k - 1]].value <=
@@ -401,6 +405,8 @@ static void test_cli(void **state)
       {"tune --grid dim=8 --order up", "asc or desc", 2},
       {"tune --grid dim=8 --stage Production", "needs --register", 2},
       {"tune --grid dim=8 --register x --stage Prod", "--stage", 2},
+      {"tune --grid dim=8 --register x --archive-existing", "needs --stage",
+       2},
       {"tune --grid dim=8 --split 1", "no test split", 2},
       {"tune --grid dim=8 --lr zz", "--lr", 2},
       {"tune --grid dim=8 extra", "unexpected", 2},
@@ -452,6 +458,38 @@ static void test_cli(void **state)
            "%s --home %s models show cli_tuned --json", bin, home);
   assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
   assert_non_null(strstr(out, best_id));
+  /* the rule of models transition: another Production version is refused
+   * without --archive-existing, before any trial runs */
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s tune --grid dim=4 --tutorial --batch 256 --epochs 1 "
+           "--threads 1 --experiment refused --register cli_tuned --stage "
+           "Production 2>&1", bin, home);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 1);
+  assert_non_null(strstr(out, "already has version 1 in Production"));
+  assert_non_null(strstr(out, "--archive-existing"));
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s runs list --json 2>&1", bin, home);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_null(strstr(out, "refused")); /* no parent run was started */
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s tune --grid dim=4 --tutorial --batch 256 --epochs 1 "
+           "--threads 1 --register cli_tuned --stage Production "
+           "--archive-existing --json 2>/dev/null", bin, home);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  snprintf(cmd, sizeof(cmd), "%s --home %s models show cli_tuned --json", bin,
+           home);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  j = json_loads(out, 0, &je);
+  assert_non_null(j);
+  json_t *vs = json_object_get(j, "versions");
+  assert_int_equal(json_array_size(vs), 2);
+  for (size_t i = 0; i < 2; i++) {
+    json_t *v = json_array_get(vs, i);
+    int ver = (int)json_integer_value(json_object_get(v, "version"));
+    assert_string_equal(json_string_value(json_object_get(v, "stage")),
+                        ver == 1 ? "Archived" : "Production");
+  }
+  json_decref(j);
   snprintf(cmd, sizeof(cmd),
            "%s --home %s tune --grid seed=1,2 --tutorial --dim 4 --batch 256 "
            "--epochs 1 --threads 1 --metric train_loss --order asc "
@@ -584,7 +622,8 @@ static pid_t spawn_tune_loop(void)
   snprintf(script, sizeof(script),
            "while :; do %s --home %s tune --grid dim=4,8 --grid "
            "lr=0.05,0.1 --tutorial --batch 256 --epochs 2 --threads 1 "
-           "--register crash_tuned --stage Production >/dev/null 2>&1; done",
+           "--register crash_tuned --stage Production --archive-existing "
+           ">/dev/null 2>&1; done",
            tu_bin(), chome);
   return tu_spawn_sh(script);
 }
@@ -605,7 +644,7 @@ static void test_kill_during_tune(void **state)
   snprintf(cmd, sizeof(cmd),
            "%s --home %s tune --grid dim=4,8 --grid lr=0.05,0.1 --tutorial "
            "--batch 256 --epochs 2 --threads 1 --register crash_tuned --stage "
-           "Production >/dev/null 2>&1", tu_bin(), chome);
+           "Production --archive-existing >/dev/null 2>&1", tu_bin(), chome);
   double t0 = hv_mono();
   assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
   double one = hv_mono() - t0;

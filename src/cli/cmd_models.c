@@ -293,8 +293,9 @@ static const struct cli_spec transition_spec = {
         "has at most one Production version: if another is there, pass\n"
         "--archive-existing to archive it in the same transaction (unlike\n"
         "MLflow, Harvest refuses rather than keeping two). For Staging,\n"
-        "--archive-existing archives the other Staging versions. Every\n"
-        "change is written to the audit log with --reason and $USER.\n",
+        "--archive-existing archives the other Staging versions. The same\n"
+        "rule and flag hold for models register --stage and tune --stage.\n"
+        "Every change is written to the audit log with --reason and $USER.\n",
     .opts = no_opts,
     .min_args = 2,
     .max_args = 2,

@@ -71,6 +71,22 @@ static void on_epoch(void *ud, int epoch, double loss, double seconds,
   fputc('\n', stderr);
 }
 
+/* The evaluation after training, in retrain's and monitor's style: a
+ * line when each part starts, its users as it goes, and when it ends. */
+static void on_eval(void *ud, const struct train_eval_progress *p)
+{
+  (void)ud;
+  if (p->finished)
+    fprintf(stderr, "harvest train:   %s done (%zu users, %.2fs)\n", p->part,
+            p->users_total, p->seconds);
+  else if (p->users_total)
+    fprintf(stderr, "harvest train:   %s: %zu/%zu users  %.1fs\n", p->part,
+            p->users_done, p->users_total, p->seconds);
+  else
+    fprintf(stderr, "harvest train: evaluating %d/%d: the %s on %zu "
+            "ratings\n", p->index, p->total, p->part, p->n_pairs);
+}
+
 static void print_table(const struct train_result *r)
 {
   printf("%-6s", "split");
@@ -349,7 +365,7 @@ static int dist_body(struct cli_ctx *ctx, struct train_config *cfg,
                       "--db postgresql://...", path);
   if (db_open(path, db, err))
     return err->code;
-  struct train_callbacks quiet = {NULL, NULL, &d->hook};
+  struct train_callbacks quiet = {NULL, NULL, &d->hook, NULL};
   return dataset_train(*db, cfg, NULL, &quiet, &tr->train, &tr->model, err);
 }
 
@@ -381,7 +397,7 @@ static int train_distributed(struct cli_ctx *ctx, struct train_flags *f,
   struct hv_db *db = NULL;
   struct trainrun_result tr;
   memset(&tr, 0, sizeof(tr));
-  struct train_callbacks cb = {on_epoch, cfg, NULL};
+  struct train_callbacks cb = {on_epoch, cfg, NULL, on_eval};
   o->home = ctx->home;
   o->cb = &cb;
   o->on_start = on_start;
@@ -427,7 +443,7 @@ int cmd_train(struct cli_ctx *ctx, int argc, char **argv)
   struct hv_db *db = NULL;
   struct trainrun_result tr;
   memset(&tr, 0, sizeof(tr));
-  struct train_callbacks cb = {on_epoch, cfg, NULL};
+  struct train_callbacks cb = {on_epoch, cfg, NULL, on_eval};
   o.home = ctx->home;
   o.cb = &cb;
   o.on_start = on_start;

@@ -22,7 +22,8 @@
 static const char tune_usage[] =
     "--grid KEY=V1,V2,... [--grid ...] [training options]\n"
     "         [--experiment NAME] [--run-name NAME] [--metric KEY]\n"
-    "         [--order desc|asc] [--register NAME [--stage STAGE]]\n"
+    "         [--order desc|asc]\n"
+    "         [--register NAME [--stage STAGE [--archive-existing]]]\n"
     "         [--init-from URI] [--json]";
 
 static const char tune_about[] =
@@ -32,7 +33,8 @@ static const char tune_about[] =
     "the trials sorted by the metric. The seed's search:\n"
     "  harvest tune --grid dim=16,32,64,128 --grid lr=0.001,0.01,0.1 \\\n"
     "               --tutorial --epochs 5 --register "
-    REGISTRY_DEFAULT_MODEL " --stage Production\n"
+    REGISTRY_DEFAULT_MODEL " --stage Production \\\n"
+    "               --archive-existing\n"
     "\n"
     "Grid keys: any training setting by its name: dim, lr, optimizer,\n"
     "epochs, batch, split, seed, features, l2, temperature, logq,\n"
@@ -200,6 +202,8 @@ static int check_args(const struct tune_grid *g, const struct tune_opts *o)
   }
   if (o->stage && !o->register_name)
     return cli_usage_error("tune", "--stage needs --register NAME");
+  if (o->archive_existing && !o->stage)
+    return cli_usage_error("tune", "--archive-existing needs --stage STAGE");
   if (o->stage && registry_parse_stage(o->stage, &stage, &err))
     return cli_usage_error("tune", "--stage: %s", err.msg);
   if (o->register_name && registry_check_name(o->register_name, &err))
@@ -235,8 +239,13 @@ static int parse_args(struct cli_ctx *ctx, int argc, char **argv,
       {CLI_OPT(CLI_STR, "register", 0, "NAME", "register the best child as "
                "the next version of model NAME", &o->register_name)},
       {CLI_OPT(CLI_STR, "stage", 0, "STAGE", "... in stage None, Staging, "
-               "Production or Archived (the version there before is "
-               "archived: at most one Production)", &o->stage)},
+               "Production or Archived; at most one version is in "
+               "Production: with another there, tune refuses before "
+               "training unless --archive-existing", &o->stage)},
+      {CLI_OPT(CLI_TRUE, "archive-existing", 0, NULL, "with --stage: "
+               "archive the version in Production (or the other Staging "
+               "versions) in the same step, as models transition does",
+               &o->archive_existing)},
       {CLI_OPT(CLI_STR, "init-from", 0, "URI", "every trial continues "
                "training this model", &o->init_from)},
       CLI_OPTS_END};

@@ -251,6 +251,7 @@ static int first_model(struct demo *d, struct hv_err *err)
   to.experiment = "demo-tune";
   to.register_name = d->name;
   to.stage = "Production";
+  to.archive_existing = 1; /* the demo's promotions replace the champion */
   to.progress = tune_progress;
   to.ud = d;
   struct tune_result tr;

@@ -341,6 +341,34 @@ static void finish(struct eval_state *st, struct eval_metrics *out)
   }
 }
 
+/* Rank every user with pairs, EVAL_TILE users at a time, reporting
+ * progress through in->on_users about every tenth of them. */
+static void eval_users(struct eval_state *st, int32_t *rows)
+{
+  const struct eval_input *in = st->in;
+  size_t users = 0, done = 0, t = 0;
+  for (size_t r = 0; r <= st->em->n_users; r++)
+    users += st->uoff[r + 1] != st->uoff[r];
+  size_t step = users / 10 > EVAL_TILE ? users / 10 : EVAL_TILE;
+  size_t next = step;
+  for (size_t r = 0; r <= st->em->n_users; r++) {
+    if (st->uoff[r + 1] == st->uoff[r])
+      continue;
+    rows[t++] = (int32_t)r;
+    if (t < EVAL_TILE && done + t < users)
+      continue;
+    eval_tile(st, rows, t);
+    done += t;
+    t = 0;
+    if (in->on_users && done >= next && done < users) {
+      in->on_users(in->ud, done, users);
+      next = done + step;
+    }
+  }
+  if (in->on_users)
+    in->on_users(in->ud, users, users);
+}
+
 int eval_run(const struct eval_model *em, const struct eval_input *in,
              struct eval_metrics *out, struct hv_err *err)
 {
@@ -361,20 +389,8 @@ int eval_run(const struct eval_model *em, const struct eval_input *in,
     if (!st.S || !st.U || !st.rel || !st.cov)
       rc = hv_err_set(err, HV_ENOMEM, "evaluate: out of memory");
   }
-  if (!rc && em->n_movies > 0) {
-    size_t t = 0;
-    for (size_t r = 0; r <= em->n_users; r++) {
-      if (st.uoff[r + 1] == st.uoff[r])
-        continue;
-      rows[t++] = (int32_t)r;
-      if (t == EVAL_TILE) {
-        eval_tile(&st, rows, t);
-        t = 0;
-      }
-    }
-    if (t)
-      eval_tile(&st, rows, t);
-  }
+  if (!rc && em->n_movies > 0)
+    eval_users(&st, rows);
   if (!rc) {
     out->n_pairs = in->n;
     for (size_t i = 0; i < in->n; i++) {
@@ -539,8 +555,8 @@ static int me_eval(const struct hv_model *m, const struct me_data *d,
       m->L.dim, m->n_users, m->n_movies, m->user_vec, m->movie_vec,
       {c->temperature, 0.0, c->remove_accidental_hits},
       c->logq ? d->logq : NULL};
-  struct eval_input in = {d->n, d->ur, d->mr, d->off, d->seen, d->gender,
-                          d->age};
+  struct eval_input in = {d->n,      d->ur,     d->mr, d->off, d->seen,
+                          d->gender, d->age,    NULL,  NULL};
   return eval_run(&em, &in, out, err);
 }
 

@@ -42,6 +42,11 @@ struct eval_input {
   const int32_t *seen;           /* ascending within each user row */
   const int *gender_by_row;      /* (n_users + 1) DATASET_GENDER_*, or NULL */
   const int *age_by_row;         /* (n_users + 1) age bucket, -1, or NULL */
+  /* Progress, or NULL: called from eval_run's thread after about every
+   * tenth of the users with pairs (done < total) and once at the end
+   * (done == total); ud is passed through. */
+  void (*on_users)(void *ud, size_t done, size_t total);
+  void *ud;
 };
 
 /* ---- segments: the user groups the metrics are broken down by ---------- */

@@ -170,6 +170,17 @@ int train_config_check(const struct train_config *c,
  * (else NULL; borrowed for the call). May be NULL. */
 struct train_dist;
 
+/* Where the evaluation after training is (train_callbacks.on_eval). */
+struct train_eval_progress {
+  const char *part;    /* "train split", "test split", "popularity
+                          baseline" (static) */
+  int index, total;    /* part index + 1 of total parts */
+  size_t n_pairs;      /* ratings the part evaluates */
+  size_t users_done, users_total; /* 0 of 0 when the part starts */
+  int finished;        /* 1 in the part's last call */
+  double seconds;      /* since the part started */
+};
+
 struct train_callbacks {
   void (*on_epoch)(void *ud, int epoch, double loss, double seconds,
                    const struct eval_metrics *test_or_null);
@@ -177,6 +188,10 @@ struct train_callbacks {
   /* Data-parallel training (NULL: this process alone, the default); see
    * struct train_dist. */
   const struct train_dist *dist;
+  /* The evaluation after the last epoch (retrieval models, the rank that
+   * evaluates), or NULL: called when each part starts (users_total 0),
+   * after about every tenth of its users, and when it ends (finished). ud as for on_epoch; p is borrowed for the call. */
+  void (*on_eval)(void *ud, const struct train_eval_progress *p);
 };
 
 /* The scheme train_run uses with a train_dist, as runs record it (param

@@ -16,6 +16,7 @@
 #include "model/rank.h"
 #include "util/rng.h"
 #include "model/tower.h"
+#include "model/train_eval.h"
 #include "util/fsutil.h"
 #include "util/mem.h"
 #include "util/sort.h"
@@ -37,40 +38,6 @@ float train_logq(int64_t count, size_t n_train)
   double c = count > 0 ? (double)count : 1.0;
   return (float)log(c / (double)(n_train ? n_train : 1));
 }
-
-struct trainer {
-  struct train_config cfg;
-  const struct hv_model *init;
-  const struct ratings_cols *R; /* borrowed from the dataset */
-  const struct dataset_users *US;
-  const struct dataset_movies *MS;
-  size_t n_users, n_movies;
-  int64_t *user_ids, *movie_ids;
-  size_t n_vals[MODEL_NFEAT];
-  int64_t *vals[MODEL_NFEAT];
-  int32_t *user_feat, *movie_year, *genre_off, *genre;
-  struct model_layout L;
-  float *params, *state, *grad;
-  int n_slots;
-  uint64_t adam_step;
-  int epochs_total;
-  int32_t *urow, *mrow;       /* (R->n) rows of each rating */
-  size_t n_train, n_test;
-  int32_t *tr_u, *tr_m, *te_u, *te_m;
-  size_t *order;              /* (n_train) epoch order */
-  int64_t *movie_count;       /* (n_movies + 1) train-split counts */
-  float *logq_by_row;         /* (n_movies + 1) */
-  int *gender_by_row, *age_by_row;
-  struct loss_ws *ws;
-  struct optim_span *spans;
-  int32_t *bu, *bm;           /* (batch) */
-  struct rng_xo rng;
-  double flop;                /* sgemm FLOPs counted so far */
-  int popularity;             /* eval_split scores the baseline (dim 1) */
-  const struct train_dist *dist; /* NULL: single process */
-  float *cbuf;                /* (2 cap, dim) the batch's rows to sum */
-  double comm_bytes, comm_s;  /* handed to the sums, seconds in them */
-};
 
 static void trainer_free(struct trainer *t)
 {
@@ -565,76 +532,6 @@ static int current_vecs(struct trainer *t, float **uv, float **mv)
   return 0;
 }
 
-static void fill_em(const struct trainer *t, const float *uv, const float *mv,
-                    struct eval_model *em)
-{
-  em->dim = t->L.dim;
-  em->n_users = t->n_users;
-  em->n_movies = t->n_movies;
-  em->user_vec = uv;
-  em->movie_vec = mv;
-  em->lo = (struct loss_opts){t->cfg.temperature, 0.0,
-                              t->cfg.remove_accidental_hits};
-  em->logq_by_row = t->cfg.logq ? t->logq_by_row : NULL;
-}
-
-/* Metrics of towers uv, mv on the test (test = 1) or train split. dim 1
- * with no logQ is the popularity baseline's scoring (eval_baseline). */
-static int eval_split(struct trainer *t, const float *uv, const float *mv,
-                      int test, struct eval_metrics *out, struct hv_err *err)
-{
-  struct eval_model em;
-  fill_em(t, uv, mv, &em);
-  if (t->popularity) {
-    em.dim = 1;
-    em.logq_by_row = NULL;
-  }
-  struct eval_input in = {0};
-  size_t *off = NULL;
-  int32_t *seen = NULL;
-  in.n = test ? t->n_test : t->n_train;
-  in.urow = test ? t->te_u : t->tr_u;
-  in.mrow = test ? t->te_m : t->tr_m;
-  in.gender_by_row = t->gender_by_row;
-  in.age_by_row = t->age_by_row;
-  if (test) {
-    if (eval_build_seen(t->n_users + 1, t->tr_u, t->tr_m, t->n_train, &off,
-                        &seen, err))
-      return err->code;
-    in.seen_off = off;
-    in.seen = seen;
-  }
-  int rc = eval_run(&em, &in, out, err);
-  free(off);
-  free(seen);
-  return rc;
-}
-
-/* The popularity baseline on the split the model's metrics lead with
- * (test, or train without one): every user scores each movie by its
- * train-split count, as a dim-1 tower pair (user rows 1, movie rows the
- * counts; exact in float below 2^24) ranked by eval_run, so the top-K
- * rule, ties and the seen-movie masking are the model's own. Its loss is
- * not meaningful. */
-static int eval_baseline(struct trainer *t, struct eval_metrics *out,
-                         struct hv_err *err)
-{
-  float *uv = malloc((t->n_users + 1) * sizeof(float));
-  float *mv = malloc((t->n_movies + 1) * sizeof(float));
-  int rc = uv && mv ? 0 : NOMEM("baseline");
-  for (size_t r = 0; !rc && r <= t->n_users; r++)
-    uv[r] = 1.0f;
-  for (size_t r = 0; !rc && r <= t->n_movies; r++)
-    mv[r] = (float)t->movie_count[r];
-  t->popularity = 1;
-  if (!rc)
-    rc = eval_split(t, uv, mv, t->n_test > 0, out, err);
-  t->popularity = 0;
-  free(uv);
-  free(mv);
-  return rc;
-}
-
 static int run_epochs(struct trainer *t, const struct train_callbacks *cb,
                       struct train_result *res, struct hv_err *err)
 {
@@ -667,7 +564,7 @@ static int run_epochs(struct trainer *t, const struct train_callbacks *cb,
       float *uv = NULL, *mv = NULL;
       int rc = current_vecs(t, &uv, &mv);
       if (!rc)
-        rc = eval_split(t, uv, mv, 1, &m, err);
+        rc = train_eval_split(t, uv, mv, 1, &m, err);
       else
         NOMEM("eval");
       free(uv);
@@ -791,12 +688,7 @@ static int train_body(struct trainer *t, const struct hv_dataset *ds,
   if (D && D->rank)
     return 0; /* rank 0 alone evaluates and reports */
   t0 = hv_mono();
-  if (eval_split(t, (*out)->user_vec, (*out)->movie_vec, 0, &res->train,
-                 err) ||
-      (t->n_test &&
-       eval_split(t, (*out)->user_vec, (*out)->movie_vec, 1, &res->test,
-                  err)) ||
-      eval_baseline(t, &res->baseline, err))
+  if (train_eval_final(t, cb, *out, res, err))
     return err->code;
   res->has_test = t->n_test > 0;
   res->eval_seconds = hv_mono() - t0;

@@ -99,8 +99,9 @@ static int archive_others(struct hv_db *db, const char *model, int version,
     rc = hv_err_set(
         err, HV_ECONFLICT,
         "model '%.100s' already has version %d in Production; pass "
-        "--archive-existing to archive it in the same step (as tune "
-        "--stage Production, retrain and the web UI's promote do)",
+        "--archive-existing to archive it in the same step (models "
+        "register, models transition and tune take it; retrain's "
+        "promotion and the web UI's Promote button always archive)",
         model, (int)vs[0]);
   char why[200];
   snprintf(why, sizeof(why), "archived: version %d moved to %s", version,

@@ -531,6 +531,13 @@ struct epoch_ctx {
   struct hv_err err;
 };
 
+/* The evaluation's progress goes to the caller's callback as it is. */
+static void on_eval(void *ud, const struct train_eval_progress *p)
+{
+  const struct epoch_ctx *x = ud;
+  x->user->on_eval(x->user->ud, p);
+}
+
 /* train_run's epoch callback: one metrics batch per epoch, then the
  * caller's callback. */
 static void on_epoch(void *ud, int epoch, double loss, double seconds,
@@ -711,7 +718,8 @@ static int run_body(struct hv_db *db, const struct train_config *c,
     rc = log_lineage(db, c, o, res, err);
   struct epoch_ctx x = {db, res->run_id, c->epochs, o->cb, 0, {0}};
   const struct train_dist *dist = o->cb ? o->cb->dist : NULL;
-  struct train_callbacks cb = {on_epoch, &x, dist};
+  struct train_callbacks cb = {on_epoch, &x, dist,
+                               o->cb && o->cb->on_eval ? on_eval : NULL};
   if (!rc)
     rc = o->data ? train_run(o->data, c, init, &cb, &res->train, &m, err)
                  : dataset_train(db, c, init, &cb, &res->train, &m, err);

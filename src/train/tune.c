@@ -317,7 +317,7 @@ static void run_trial(struct search *s, struct tune_trial *t)
 {
   struct hv_err e = {0};
   struct trainrun_result tr;
-  struct train_callbacks cb = {trial_epoch, s, NULL};
+  struct train_callbacks cb = {trial_epoch, s, NULL, NULL};
   struct trainrun_opts to = {
       .home = s->o->home, .experiment = s->o->experiment,
       .run_name = t->label, .parent_run_id = s->res->parent_run_id,
@@ -415,6 +415,25 @@ static int plan(const struct train_config *base, const struct tune_grid *g,
   return 0;
 }
 
+/* Before any trial: registering into Production without
+ * archive_existing would be refused at the end (registry_transition's
+ * rule), so refuse now, with the same message, while nothing has run. */
+static int check_production_free(struct hv_db *db, const char *model,
+                                 const char *stage, struct hv_err *err)
+{
+  struct registry_version v;
+  struct hv_err e = {0};
+  if (strcmp(stage, "Production") ||
+      registry_db_find(db, model, 0, NULL, "Production", &v, &e))
+    return 0; /* not Production, or none there (or no such model yet) */
+  int version = v.version;
+  registry_db_version_free(&v);
+  return hv_err_set(err, HV_ECONFLICT,
+                    "model '%.100s' already has version %d in Production; "
+                    "pass --archive-existing to archive it in the same step",
+                    model, version);
+}
+
 static int check_opts(struct hv_db *db, const struct tune_opts *o,
                       const char *metric, struct hv_err *err)
 {
@@ -428,6 +447,9 @@ static int check_opts(struct hv_db *db, const struct tune_opts *o,
   if (o->register_name && registry_check_name(o->register_name, err))
     return err->code;
   if (o->stage && registry_parse_stage(o->stage, &stage, err))
+    return err->code;
+  if (o->register_name && o->stage && !o->archive_existing &&
+      check_production_free(db, o->register_name, stage, err))
     return err->code;
   if (o->init_from) {
     char path[4096];
@@ -511,7 +533,8 @@ static int conclude(struct search *s, struct hv_err *err)
            r->best_value, id);
   struct registry_register_opts ro = {
       .name = s->o->register_name, .run_id = b->run_id,
-      .stage = s->o->stage, .archive_existing = 1, .reason = reason,
+      .stage = s->o->stage, .archive_existing = s->o->archive_existing,
+      .reason = reason,
       .description = reason};
   if (registry_register(s->o->home, s->db, &ro, &r->registered_version, err))
     return err->code;

@@ -113,6 +113,10 @@ struct tune_opts {
   const char *register_name; /* register the best child as this model,
                                 or NULL for none */
   const char *stage;         /* with register_name: stage (NULL: None) */
+  int archive_existing;      /* with stage: archive the version(s) there
+                                (registry_transition's rule); without it
+                                a Production version already there makes
+                                tune_run fail before any trial */
   void (*progress)(void *ud, const struct tune_progress *p); /* or NULL */
   void *ud;
 };
