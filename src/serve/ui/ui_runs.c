@@ -525,7 +525,9 @@ static void runs_table(struct html *h, struct runs_view *v,
   double now = (double)time(NULL);
   size_t shown = n < v->max ? n : v->max;
   struct tree t = {0};
-  int flat = tree_build(&t, runs, shown) != 0; /* out of memory: flat */
+  /* an explicit ?order_by= keeps its order: flat rows (as does running
+   * out of memory); else children under their parent */
+  int flat = (v->order_by && *v->order_by) || tree_build(&t, runs, shown);
   html_raw(h, "<form method=\"get\" action=\"/ui/compare\" class=\"runs\">"
               "<p><button type=\"submit\">Compare selected runs</button> "
               "<span class=\"muted\">tick two or more runs</span></p>"
