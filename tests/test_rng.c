@@ -87,6 +87,30 @@ static void test_xo_shuffle_is_permutation(void **state)
   }
 }
 
+/* The 4-byte shuffle makes the same draws, so the same order: training's
+ * epoch order (uint32) is the one it had as size_t. */
+static void test_xo_shuffle_u32_same_order(void **state)
+{
+  static const size_t sizes[] = {0, 1, 2, 10, 1000};
+  for (size_t c = 0; c < sizeof(sizes) / sizeof(sizes[0]); c++) {
+    size_t n = sizes[c];
+    size_t v[1000];
+    uint32_t w[1000];
+    for (size_t i = 0; i < n; i++) {
+      v[i] = i;
+      w[i] = (uint32_t)i;
+    }
+    struct rng_xo r1, r2;
+    rng_xo_seed(&r1, 7);
+    rng_xo_seed(&r2, 7);
+    rng_xo_shuffle(&r1, v, n);
+    rng_xo_shuffle_u32(&r2, w, n);
+    for (size_t i = 0; i < n; i++)
+      assert_int_equal(v[i], w[i]);
+    assert_true(rng_xo_u64(&r1) == rng_xo_u64(&r2));
+  }
+}
+
 static void test_mt_reference(void **state)
 {
   /* init_genrand(5489): the first outputs of the reference mt19937ar.c */
@@ -105,6 +129,7 @@ int main(void)
       cmocka_unit_test(test_xo_seed_pinned),
       cmocka_unit_test(test_xo_ranges),
       cmocka_unit_test(test_xo_shuffle_is_permutation),
+      cmocka_unit_test(test_xo_shuffle_u32_same_order),
       cmocka_unit_test(test_mt_reference),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

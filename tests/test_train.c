@@ -452,6 +452,62 @@ static void test_train_run_matches_loader(void **state)
   db_close(db);
 }
 
+/* train_run_take frees the dataset's ratings once the split exists (the
+ * memory rule of issue 15) and trains the same model and metrics as
+ * train_run on the same dataset; the users and movies tables stay. */
+static void test_train_run_take_frees_ratings(void **state)
+{
+  struct hv_db *db = fx_db(40, 30, 10, 9);
+  struct train_config c;
+  tiny_config(&c);
+  struct hv_dataset d1, d2;
+  struct hv_model *a = NULL, *b = NULL;
+  struct train_result ra, rb;
+  struct hv_err e = {0};
+  assert_int_equal(dataset_load_train(db, &c, &d1, &e), 0);
+  assert_int_equal(dataset_load_train(db, &c, &d2, &e), 0);
+  size_t n = d1.ratings.n, nu = d2.users.n;
+  assert_true(n > 0 && nu > 0);
+  assert_int_equal(train_run(&d1, &c, NULL, NULL, &ra, &a, &e), 0);
+  assert_int_equal(train_run_take(&d2, &c, NULL, NULL, &rb, &b, &e), 0);
+  assert_int_equal(d1.ratings.n, n); /* train_run only reads */
+  assert_int_equal(d2.ratings.n, 0);
+  assert_null(d2.ratings.rating_id);
+  assert_null(d2.ratings.user_id);
+  assert_int_equal(d2.users.n, nu);
+  assert_int_equal(rb.n_ratings, n);
+  assert_int_equal(rb.n_train + rb.n_test, n);
+  assert_memory_equal(ra.epoch_loss, rb.epoch_loss,
+                      (size_t)c.epochs * sizeof(double));
+  assert_memory_equal(ra.test.top_k, rb.test.top_k, sizeof(ra.test.top_k));
+  assert_memory_equal(ra.train.top_k, rb.train.top_k, sizeof(ra.train.top_k));
+  assert_true(ra.test.recall_at_100 == rb.test.recall_at_100);
+  size_t nm = model_n_movies(a);
+  int64_t ids[2] = {1, 40};
+  float *sa = malloc(2 * nm * sizeof(float)), *sb = malloc(2 * nm * 4);
+  assert_int_equal(model_score_users(a, ids, 2, sa, &e), 0);
+  assert_int_equal(model_score_users(b, ids, 2, sb, &e), 0);
+  assert_memory_equal(sa, sb, 2 * nm * sizeof(float));
+  /* a bad dataset is refused before anything is freed */
+  struct hv_dataset bad = d1;
+  bad.first_rating_id = 5;
+  bad.last_rating_id = 4;
+  model_free(b);
+  b = NULL;
+  assert_int_not_equal(train_run_take(&bad, &c, NULL, NULL, NULL, &b, &e),
+                       0);
+  assert_null(b);
+  assert_int_equal(bad.ratings.n, n);
+  free(sa);
+  free(sb);
+  train_result_free(&ra);
+  train_result_free(&rb);
+  model_free(a);
+  dataset_free(&d1);
+  dataset_free(&d2);
+  db_close(db);
+}
+
 static void test_train_run_bad_dataset(void **state)
 {
   struct train_config c;
@@ -763,6 +819,7 @@ int main(void)
       cmocka_unit_test(test_train_run_dataset),
       cmocka_unit_test(test_eval_progress),
       cmocka_unit_test(test_train_run_matches_loader),
+      cmocka_unit_test(test_train_run_take_frees_ratings),
       cmocka_unit_test(test_train_run_bad_dataset),
       cmocka_unit_test(test_continue_training),
       cmocka_unit_test(test_cli),

@@ -35,8 +35,9 @@ struct seg_rank {
 struct eval_state {
   const struct eval_model *em;
   const struct eval_input *in;
-  size_t *order;      /* (n) pair indices grouped by user row */
-  size_t *uoff;       /* (n_users + 2) start of each user row in order */
+  int32_t *by_user;   /* (n) the pairs' movie rows grouped by user row
+                       * (4 B a pair, not an 8-byte pair index) */
+  size_t *uoff;       /* (n_users + 2) start of each user row in by_user */
   float *S;           /* (EVAL_TILE, n_movies) scores */
   float *U;           /* (EVAL_TILE, dim) */
   unsigned char *rel; /* (n_movies + 1) relevance marks */
@@ -171,7 +172,7 @@ static void rank_pairs(struct eval_state *st, const float *S, int32_t r)
                     ? eval_rank_prepare(S, nm, st->top)
                     : 0;
   for (size_t o = st->uoff[r]; o < st->uoff[r + 1]; o++) {
-    int32_t m = in->mrow[st->order[o]];
+    int32_t m = st->by_user[o];
     size_t col = m > 0 ? (size_t)m - 1 : SIZE_MAX;
     eval_hits_add(&st->h, eval_rank_capped(S, nm, st->top, ntop, col), sg);
   }
@@ -183,7 +184,7 @@ static void rank_user(struct eval_state *st, float *S, int32_t r)
   const struct eval_input *in = st->in;
   size_t nrel = 0;
   for (size_t o = st->uoff[r]; o < st->uoff[r + 1]; o++) {
-    int32_t m = in->mrow[st->order[o]];
+    int32_t m = st->by_user[o];
     if (m > 0 && !st->rel[m]) {
       st->rel[m] = 1;
       nrel++;
@@ -225,7 +226,7 @@ static void rank_user(struct eval_state *st, float *S, int32_t r)
     }
   }
   for (size_t o = st->uoff[r]; o < st->uoff[r + 1]; o++)
-    st->rel[in->mrow[st->order[o]]] = 0;
+    st->rel[st->by_user[o]] = 0;
 }
 
 /* Score the users rows[0..t) (all with pairs) and account their pairs. */
@@ -257,8 +258,8 @@ static int group_by_user(struct eval_state *st, struct hv_err *err)
   const struct eval_input *in = st->in;
   const size_t nr = st->em->n_users + 1;
   st->uoff = calloc(nr + 1, sizeof(size_t));
-  st->order = malloc((in->n ? in->n : 1) * sizeof(size_t));
-  if (!st->uoff || !st->order)
+  st->by_user = malloc((in->n ? in->n : 1) * sizeof(int32_t));
+  if (!st->uoff || !st->by_user)
     return hv_err_set(err, HV_ENOMEM, "evaluate: out of memory");
   for (size_t i = 0; i < in->n; i++) {
     if (in->urow[i] < 0 || (size_t)in->urow[i] >= nr || in->mrow[i] < 0 ||
@@ -274,7 +275,7 @@ static int group_by_user(struct eval_state *st, struct hv_err *err)
     return hv_err_set(err, HV_ENOMEM, "evaluate: out of memory");
   memcpy(pos, st->uoff, nr * sizeof(size_t));
   for (size_t i = 0; i < in->n; i++)
-    st->order[pos[in->urow[i]]++] = i;
+    st->by_user[pos[in->urow[i]]++] = in->mrow[i];
   free(pos);
   return 0;
 }
@@ -400,7 +401,7 @@ int eval_run(const struct eval_model *em, const struct eval_input *in,
     finish(&st, out);
     rc = eval_loss(em, in, out, err);
   }
-  HV_FREE_ALL(st.order, st.uoff, st.S, st.U, st.rel, st.cov);
+  HV_FREE_ALL(st.by_user, st.uoff, st.S, st.U, st.rel, st.cov);
   return rc;
 }
 

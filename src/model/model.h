@@ -29,7 +29,8 @@
  * Threads: a struct hv_model is immutable once returned by train_run or
  * model_load; any number of threads may call the const functions on it at
  * once (model_recommend needs per-thread scratch). train_run and
- * model_evaluate only read the dataset (share it freely). train_run sets
+ * model_evaluate only read the dataset (share it freely; train_run_take
+ * frees its ratings). train_run sets
  * OpenBLAS's process-wide thread count when config.threads > 0 (else
  * OPENBLAS_NUM_THREADS rules).
  */
@@ -276,6 +277,19 @@ int train_run(const struct hv_dataset *ds, const struct train_config *c,
               const struct hv_model *init_from,
               const struct train_callbacks *cb, struct train_result *res,
               struct hv_model **out, struct hv_err *err) HV_WARN_UNUSED;
+
+/* train_run, freeing ds->ratings (ratings_cols_free) as soon as the
+ * trainer has the split's rows, before the epochs, so the peak memory of a
+ * run grows with (users + movies) x dim plus 12 B a rating (split rows and
+ * epoch order) instead of also holding the 36 B a rating of the columns.
+ * ds's users and movies tables stay; a dataset or config refused
+ * before the split keeps its ratings. The caller still dataset_frees ds,
+ * on every path. Retrieval models only release; a ranking model's trainer
+ * reads ds as train_run does. */
+int train_run_take(struct hv_dataset *ds, const struct train_config *c,
+                   const struct hv_model *init_from,
+                   const struct train_callbacks *cb, struct train_result *res,
+                   struct hv_model **out, struct hv_err *err) HV_WARN_UNUSED;
 
 /* ---- model file ---------------------------------------------------------- */
 

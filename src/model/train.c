@@ -46,7 +46,7 @@ static void trainer_free(struct trainer *t)
   for (int f = 0; f < MODEL_NFEAT; f++)
     free(t->vals[f]);
   HV_FREE_ALL(t->user_feat, t->movie_year, t->genre_off, t->genre, t->params,
-              t->state, t->grad, t->urow, t->mrow, t->tr_u, t->tr_m, t->te_u,
+              t->state, t->grad, t->tr_u, t->tr_m, t->te_u,
               t->te_m, t->order, t->movie_count, t->logq_by_row,
               t->gender_by_row, t->age_by_row);
   loss_ws_free(t->ws);
@@ -280,46 +280,45 @@ static int setup_model(struct trainer *t, size_t *new_users,
 
 /* ---- data ------------------------------------------------------------------ */
 
+/* Rows of the ratings in split order: perm[0..n_train) the train split,
+ * the rest the test split. Memory: the split's rows are 8 B a rating, the
+ * epoch order 4 B a train rating; nothing else per rating outlives this. */
 static int split_data(struct trainer *t, struct hv_err *err)
 {
   const size_t n = t->R->n;
-  t->urow = malloc(n * sizeof(int32_t));
-  t->mrow = malloc(n * sizeof(int32_t));
-  size_t *perm = malloc(n * sizeof(size_t));
-  if (!t->urow || !t->mrow || !perm) {
-    free(perm);
-    return NOMEM("ratings");
-  }
-  for (size_t i = 0; i < n; i++) {
-    t->urow[i] = (int32_t)model_lookup(t->user_ids, t->n_users,
-                                       t->R->user_id[i]);
-    t->mrow[i] = (int32_t)model_lookup(t->movie_ids, t->n_movies,
-                                       t->R->movie_id[i]);
-  }
-  rng_numpy_permutation((uint32_t)t->cfg.seed, perm, n);
   t->n_train = model_split_n_train(t->cfg.split, n);
   t->n_test = n - t->n_train;
-  t->tr_u = malloc(t->n_train * sizeof(int32_t));
-  t->tr_m = malloc(t->n_train * sizeof(int32_t));
+  if (t->n_train > UINT32_MAX)
+    return hv_err_set(err, HV_ETOOBIG, "train: %zu training ratings; at "
+                      "most %u fit one process (use --distributed)",
+                      t->n_train, (unsigned)UINT32_MAX);
+  size_t *perm = malloc((n ? n : 1) * sizeof(size_t));
+  t->tr_u = malloc((t->n_train + 1) * sizeof(int32_t));
+  t->tr_m = malloc((t->n_train + 1) * sizeof(int32_t));
   t->te_u = malloc((t->n_test + 1) * sizeof(int32_t));
   t->te_m = malloc((t->n_test + 1) * sizeof(int32_t));
-  t->order = malloc(t->n_train * sizeof(size_t));
+  t->order = malloc((t->n_train + 1) * sizeof(uint32_t));
   t->movie_count = calloc(t->n_movies + 1, sizeof(int64_t));
   t->logq_by_row = malloc((t->n_movies + 1) * sizeof(float));
-  if (!t->tr_u || !t->tr_m || !t->te_u || !t->te_m || !t->order ||
+  if (!perm || !t->tr_u || !t->tr_m || !t->te_u || !t->te_m || !t->order ||
       !t->movie_count || !t->logq_by_row) {
     free(perm);
     return NOMEM("split");
   }
+  rng_numpy_permutation((uint32_t)t->cfg.seed, perm, n);
   for (size_t i = 0; i < n; i++) {
     size_t j = perm[i];
+    int32_t u = (int32_t)model_lookup(t->user_ids, t->n_users,
+                                      t->R->user_id[j]);
+    int32_t m = (int32_t)model_lookup(t->movie_ids, t->n_movies,
+                                      t->R->movie_id[j]);
     if (i < t->n_train) {
-      t->tr_u[i] = t->urow[j];
-      t->tr_m[i] = t->mrow[j];
-      t->movie_count[t->mrow[j]]++;
+      t->tr_u[i] = u;
+      t->tr_m[i] = m;
+      t->movie_count[m]++;
     } else {
-      t->te_u[i - t->n_train] = t->urow[j];
-      t->te_m[i - t->n_train] = t->mrow[j];
+      t->te_u[i - t->n_train] = u;
+      t->te_m[i - t->n_train] = m;
     }
   }
   free(perm);
@@ -539,8 +538,8 @@ static int run_epochs(struct trainer *t, const struct train_callbacks *cb,
   for (int ep = 0; ep < t->cfg.epochs; ep++) {
     double t0 = hv_mono(), loss = 0.0;
     for (size_t i = 0; i < t->n_train; i++)
-      t->order[i] = i;
-    rng_xo_shuffle(&t->rng, t->order, t->n_train);
+      t->order[i] = (uint32_t)i;
+    rng_xo_shuffle_u32(&t->rng, t->order, t->n_train);
     for (size_t s = 0; s < t->n_train; s += B)
       loss += train_batch(t, s, t->n_train - s < B ? t->n_train - s : B);
     if (t->dist) {
@@ -579,6 +578,17 @@ static int run_epochs(struct trainer *t, const struct train_callbacks *cb,
   return 0;
 }
 
+/* What only the epochs use; trainer_free copes with the NULLs. */
+static void free_epoch_buffers(struct trainer *t)
+{
+  HV_FREE_ALL(t->grad, t->spans, t->bu, t->bm, t->cbuf);
+  t->grad = t->cbuf = NULL;
+  t->spans = NULL;
+  t->bu = t->bm = NULL;
+  loss_ws_free(t->ws);
+  t->ws = NULL;
+}
+
 static int make_model(struct trainer *t, struct hv_model **out,
                       struct hv_err *err)
 {
@@ -599,7 +609,19 @@ static int make_model(struct trainer *t, struct hv_model **out,
   p.params = t->params;
   p.opt_state = t->state;
   p.n_slots = t->n_slots;
-  return model_from_parts(&p, out, err);
+  /* the epochs are over: the gradient and the batch workspace go before
+   * the image is built, the weights and optimiser state once they are in
+   * it (peak: one copy of them, not two plus the tower outputs) */
+  free_epoch_buffers(t);
+  unsigned char *img = NULL;
+  size_t len = 0;
+  int rc = modelfile_build(&p, &img, &len, err);
+  free(t->params);
+  free(t->state);
+  t->params = t->state = NULL;
+  if (rc)
+    return rc;
+  return model_from_image(img, len, 0, out, err);
 }
 
 /* Borrow ds's columns; the model's lineage is ds's range. */
@@ -615,6 +637,7 @@ static int use_data(struct trainer *t, const struct hv_dataset *ds,
                       (long long)ds->first_rating_id,
                       (long long)ds->last_rating_id);
   t->R = &ds->ratings;
+  t->n_ratings = ds->ratings.n;
   t->US = &ds->users;
   t->MS = &ds->movies;
   t->cfg.first_rating_id = ds->first_rating_id;
@@ -626,7 +649,7 @@ static int prepare(struct trainer *t, struct train_result *res,
                    struct hv_err *err)
 {
   const size_t B = (size_t)t->cfg.batch;
-  size_t cap = B < t->R->n ? B : t->R->n;
+  size_t cap = B < t->n_ratings ? B : t->n_ratings;
   t->ws = loss_ws_new(cap, t->n_users + 1, t->n_movies + 1, t->L.dim);
   t->spans = malloc((2 * cap + 1) * sizeof(struct optim_span));
   t->bu = malloc(cap * sizeof(int32_t));
@@ -653,6 +676,10 @@ static int train_body(struct trainer *t, const struct hv_dataset *ds,
               split_data(t, err) || segments_by_row(t, err) ||
               prepare(t, res, err)))
     rc = err->code;
+  if (!rc && t->own) { /* train_run_take: the columns are not read again */
+    ratings_cols_free(&t->own->ratings);
+    t->R = NULL;
+  }
   const struct train_dist *D = t->dist;
   /* every rank reaches both agreement points, failed or not, so one
    * rank's error ends all of them instead of leaving them waiting */
@@ -680,7 +707,7 @@ static int train_body(struct trainer *t, const struct hv_dataset *ds,
   }
   if (make_model(t, out, err))
     return err->code;
-  res->n_ratings = t->R->n;
+  res->n_ratings = t->n_ratings;
   res->n_train = t->n_train;
   res->n_test = t->n_test;
   res->n_users = t->n_users;
@@ -711,10 +738,14 @@ int train_hand_over(int rc, struct train_result *res,
   return 0;
 }
 
-int train_run(const struct hv_dataset *ds, const struct train_config *c,
-              const struct hv_model *init_from,
-              const struct train_callbacks *cb, struct train_result *res_out,
-              struct hv_model **out, struct hv_err *err)
+/* train_run and train_run_take; own: the dataset whose ratings the
+ * trainer may free (NULL: only read ds). */
+static int train_common(const struct hv_dataset *ds, struct hv_dataset *own,
+                        const struct train_config *c,
+                        const struct hv_model *init_from,
+                        const struct train_callbacks *cb,
+                        struct train_result *res_out, struct hv_model **out,
+                        struct hv_err *err)
 {
   if (!out)
     return hv_err_set(err, HV_EINVAL, "train: no output model pointer");
@@ -727,6 +758,7 @@ int train_run(const struct hv_dataset *ds, const struct train_config *c,
   memset(&t, 0, sizeof(t));
   t.cfg = *c;
   t.init = init_from;
+  t.own = own;
   t.dist = cb ? cb->dist : NULL;
   if (t.dist && (t.dist->size < 1 || t.dist->rank < 0 ||
                  t.dist->rank >= t.dist->size || !t.dist->sum_f32 ||
@@ -756,4 +788,21 @@ int train_run(const struct hv_dataset *ds, const struct train_config *c,
   int rc = train_body(&t, ds, cb, &res, out, err);
   trainer_free(&t);
   return train_hand_over(rc, &res, res_out, out);
+}
+
+int train_run(const struct hv_dataset *ds, const struct train_config *c,
+              const struct hv_model *init_from,
+              const struct train_callbacks *cb, struct train_result *res_out,
+              struct hv_model **out, struct hv_err *err)
+{
+  return train_common(ds, NULL, c, init_from, cb, res_out, out, err);
+}
+
+int train_run_take(struct hv_dataset *ds, const struct train_config *c,
+                   const struct hv_model *init_from,
+                   const struct train_callbacks *cb,
+                   struct train_result *res_out, struct hv_model **out,
+                   struct hv_err *err)
+{
+  return train_common(ds, ds, c, init_from, cb, res_out, out, err);
 }

@@ -28,7 +28,9 @@ struct trainer {
   struct eval_prog *prog; /* set during the final evaluation, else NULL */
   struct train_config cfg;
   const struct hv_model *init;
-  const struct ratings_cols *R; /* borrowed from the dataset */
+  const struct ratings_cols *R; /* borrowed; NULL once released */
+  struct hv_dataset *own;       /* train_run_take: free its ratings */
+  size_t n_ratings;             /* R->n, kept when R is released */
   const struct dataset_users *US;
   const struct dataset_movies *MS;
   size_t n_users, n_movies;
@@ -41,10 +43,9 @@ struct trainer {
   int n_slots;
   uint64_t adam_step;
   int epochs_total;
-  int32_t *urow, *mrow;       /* (R->n) rows of each rating */
   size_t n_train, n_test;
   int32_t *tr_u, *tr_m, *te_u, *te_m;
-  size_t *order;              /* (n_train) epoch order */
+  uint32_t *order;            /* (n_train) epoch order */
   int64_t *movie_count;       /* (n_movies + 1) train-split counts */
   float *logq_by_row;         /* (n_movies + 1) */
   int *gender_by_row, *age_by_row;

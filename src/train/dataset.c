@@ -236,7 +236,7 @@ int dataset_train(struct hv_db *db, const struct train_config *c,
   struct hv_dataset ds;
   int rc = dataset_load_train(db, c, &ds, err);
   if (!rc)
-    rc = train_run(&ds, c, init_from, cb, res, out, err);
+    rc = train_run_take(&ds, c, init_from, cb, res, out, err);
   dataset_free(&ds);
   return rc;
 }

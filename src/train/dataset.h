@@ -53,7 +53,8 @@ int dataset_load_eval(struct hv_db *db, const struct hv_model *m,
  * itself); NULL or a zeroed dataset does nothing. */
 void dataset_free(struct hv_dataset *ds);
 
-/* dataset_load_train + train_run + dataset_free: train c on db (arguments
+/* dataset_load_train + train_run_take (the ratings freed once the split
+ * rows exist) + dataset_free: train c on db (arguments
  * and results as train_run's; the config is checked before anything is
  * loaded). */
 int dataset_train(struct hv_db *db, const struct train_config *c,

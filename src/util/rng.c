@@ -92,3 +92,13 @@ void rng_xo_shuffle(struct rng_xo *r, size_t *v, size_t n)
     v[j] = t;
   }
 }
+
+void rng_xo_shuffle_u32(struct rng_xo *r, uint32_t *v, size_t n)
+{
+  for (size_t i = n; i-- > 1;) {
+    size_t j = (size_t)(rng_xo_u64(r) % (i + 1));
+    uint32_t t = v[i];
+    v[i] = v[j];
+    v[j] = t;
+  }
+}
