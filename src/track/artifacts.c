@@ -436,10 +436,10 @@ static int upload(const char *home, struct hv_db *db, const char *hex,
   return rc;
 }
 
-/* Copy blob sha from the database into the local store (a cache of it:
- * content-addressed, so any host may keep one), checking its hash. */
-static int download(const char *home, struct hv_db *db, const char *sha,
-                    struct hv_err *err)
+/* Spool src into home's artifact root and publish it as blob sha, when its
+ * content hashes to sha (and is size bytes, unless size < 0). */
+static int spool_publish(const char *home, struct source *src,
+                         const char *sha, int64_t size, struct hv_err *err)
 {
   char root[4096], hex[65], tmp_name[40];
   int rc = root_path(home, root, sizeof(root), err);
@@ -449,25 +449,37 @@ static int download(const char *home, struct hv_db *db, const char *sha,
   if (rfd < 0)
     return hv_err_set(err, HV_EIO, "cannot open artifact root '%.200s': %s",
                       root, strerror(errno));
-  struct source src = {.fd = -1, .db = db, .sha = sha};
   int tmp_dir = -1;
-  int64_t size = 0;
-  rc = spool(rfd, &src, &tmp_dir, tmp_name, hex, &size, err);
+  int64_t n = 0;
+  rc = spool(rfd, src, &tmp_dir, tmp_name, hex, &n, err);
   close(rfd);
   if (rc)
     return rc;
-  if (strcmp(hex, sha)) {
+  if (strcmp(hex, sha) || (size >= 0 && n != size)) {
     unlinkat(tmp_dir, tmp_name, 0);
     close(tmp_dir);
+    if (src->db)
+      return hv_err_set(err, HV_ECORRUPT,
+                        "artifact blob %.16s... in the database fails its "
+                        "checksum (content hashes to %.16s...); it was "
+                        "modified or damaged",
+                        sha, hex);
     return hv_err_set(err, HV_ECORRUPT,
-                      "artifact blob %.16s... in the database fails its "
-                      "checksum (content hashes to %.16s...); it was "
-                      "modified or damaged",
-                      sha, hex);
+                      "artifact blob %.16s... changed while it was copied",
+                      sha);
   }
-  rc = publish(home, tmp_dir, tmp_name, hex, size, err);
+  rc = publish(home, tmp_dir, tmp_name, hex, n, err);
   close(tmp_dir);
   return rc;
+}
+
+/* Copy blob sha from the database into the local store (a cache of it:
+ * content-addressed, so any host may keep one), checking its hash. */
+static int download(const char *home, struct hv_db *db, const char *sha,
+                    struct hv_err *err)
+{
+  struct source src = {.fd = -1, .db = db, .sha = sha};
+  return spool_publish(home, &src, sha, -1, err);
 }
 
 /* Open the verified blob sha (see open_local). When the database keeps
@@ -765,30 +777,8 @@ static int check_db_blob(struct hv_db *db, const char *sha, int64_t size,
 static int copy_to_files(int fd, const char *to_home, const char *sha,
                          int64_t size, struct hv_err *err)
 {
-  char root[4096], hex[65], tmp_name[40];
-  int rc = root_path(to_home, root, sizeof(root), err);
-  if (rc || (rc = hv_mkdir_p(root, err)))
-    return rc;
-  int rfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (rfd < 0)
-    return hv_err_set(err, HV_EIO, "cannot open artifact root '%.200s': %s",
-                      root, strerror(errno));
   struct source src = {.fd = fd};
-  int tmp_dir = -1;
-  int64_t n = 0;
-  rc = spool(rfd, &src, &tmp_dir, tmp_name, hex, &n, err);
-  close(rfd);
-  if (rc)
-    return rc;
-  if (strcmp(hex, sha) || n != size) {
-    unlinkat(tmp_dir, tmp_name, 0);
-    close(tmp_dir);
-    return hv_err_set(err, HV_ECORRUPT,
-                      "artifact blob %.16s... changed while it was copied",
-                      sha);
-  }
-  rc = publish(to_home, tmp_dir, tmp_name, hex, n, err);
-  close(tmp_dir);
+  int rc = spool_publish(to_home, &src, sha, size, err);
   int back = -1;
   if (!rc && !(rc = open_local(to_home, sha, size, &back, err)))
     close(back);
