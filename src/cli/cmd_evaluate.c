@@ -348,12 +348,8 @@ static int run_compare(struct hv_db *db, const struct hv_model *m,
                        double blend, struct compare_result *out,
                        struct hv_err *err)
 {
-  struct train_config c;
   struct hv_dataset ds;
-  model_config(m, &c);
-  c.extra_rating_ids = NULL;
-  c.n_extra_rating_ids = 0;
-  int rc = dataset_load_train(db, &c, &ds, err);
+  int rc = dataset_load_split(db, m, &ds, err);
   if (!rc)
     rc = compare_pipelines(&ds, m, ranker, candidates, blend,
                            COMPARE_DEFAULT_N, out, err);
@@ -382,12 +378,8 @@ static int eval_ranker(struct hv_db *db, const struct hv_model *m, int which,
                        int64_t first, int64_t last, struct rank_metrics *out,
                        struct hv_err *err)
 {
-  struct train_config c;
   struct hv_dataset ds;
-  model_config(m, &c);
-  c.extra_rating_ids = NULL;
-  c.n_extra_rating_ids = 0;
-  int rc = which >= 0 ? dataset_load_train(db, &c, &ds, err)
+  int rc = which >= 0 ? dataset_load_split(db, m, &ds, err)
                       : dataset_load_eval(db, m, first, last, &ds, err);
   if (!rc)
     rc = which >= 0 ? model_rank_evaluate_split(&ds, m, which, out, err)

@@ -50,7 +50,8 @@ static const char rec_about[] =
     "--index-min-recall (0.95) is refused and every movie is scored.\n"
     "What was chosen and why is printed on stderr.\n";
 
-/* Title of id into buf (a placeholder when the database lacks it). */
+/* Title of id into buf; a movie the database lacks reads "(movie ID not
+ * in the database)" (a model file trained elsewhere). */
 static int title_of(struct hv_db *db, int64_t id, char *buf, size_t cap,
                     struct hv_err *err)
 {

@@ -486,6 +486,36 @@ static int judged(const struct policy *p, const struct monitor_window *w)
   return w->n_ratings >= (size_t)p->min_window_ratings;
 }
 
+static double window_top100(const struct monitor_window *w)
+{
+  return w->n_ratings ? monitor_metrics_top(&w->metrics, 100) : NAN;
+}
+
+static double window_rmse(const struct monitor_window *w)
+{
+  return w->metrics.ranker_n ? w->metrics.ranker_rmse : NAN;
+}
+
+/* The worst value of metric over the judged windows (sign -1: the lowest
+ * is worst, 1: the highest), its window in *at; NaN when none has one. */
+static double worst_window(const struct policy *p,
+                           const struct monitor_report *r,
+                           double (*metric)(const struct monitor_window *),
+                           int sign, size_t *at)
+{
+  double worst = NAN;
+  for (size_t i = 0; i < r->n_windows; i++) {
+    if (!judged(p, &r->windows[i]))
+      continue;
+    double v = metric(&r->windows[i]);
+    if (!isnan(v) && (isnan(worst) || sign * (v - worst) > 0)) {
+      worst = v;
+      *at = i;
+    }
+  }
+  return worst;
+}
+
 /* max_top100_drop: worst <= (1 - drop) x the model's own score ref. */
 static void check_drop(const struct policy *p, double worst, size_t at,
                        double ref, struct policy_decision *d)
@@ -518,18 +548,8 @@ static void check_top100(const struct policy *p,
                          const struct monitor_report *r, double ref,
                          struct policy_decision *d)
 {
-  double worst = NAN;
   size_t at = 0;
-  for (size_t i = 0; i < r->n_windows; i++) {
-    const struct monitor_window *w = &r->windows[i];
-    if (!judged(p, w))
-      continue;
-    double v = w->n_ratings ? monitor_metrics_top(&w->metrics, 100) : NAN;
-    if (!isnan(v) && (isnan(worst) || v < worst)) {
-      worst = v;
-      at = i;
-    }
-  }
+  double worst = worst_window(p, r, window_top100, -1, &at);
   d->worst_top100 = worst;
   check_drop(p, worst, at, ref, d);
   if (isnan(p->min_top100))
@@ -572,17 +592,8 @@ static void check_rmse(const struct policy *p,
                        const struct monitor_report *r, double ref,
                        struct policy_decision *d)
 {
-  double worst = NAN;
   size_t at = 0;
-  for (size_t i = 0; i < r->n_windows; i++) {
-    const struct monitor_window *w = &r->windows[i];
-    double v = w->metrics.ranker_rmse;
-    if (judged(p, w) && w->metrics.ranker_n && !isnan(v) &&
-        (isnan(worst) || v > worst)) {
-      worst = v;
-      at = i;
-    }
-  }
+  double worst = worst_window(p, r, window_rmse, 1, &at);
   d->worst_rmse = worst;
   if (!isnan(p->max_rmse))
     rmse_check(d, "max_rmse", worst, at, p->max_rmse, "");

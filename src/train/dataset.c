@@ -253,18 +253,24 @@ int dataset_evaluate(struct hv_db *db, const struct hv_model *m,
   return rc;
 }
 
+int dataset_load_split(struct hv_db *db, const struct hv_model *m,
+                       struct hv_dataset *out, struct hv_err *err)
+{
+  struct train_config c;
+  model_config(m, &c);
+  c.extra_rating_ids = NULL;
+  c.n_extra_rating_ids = 0;
+  return dataset_load_train(db, &c, out, err);
+}
+
 int dataset_evaluate_split(struct hv_db *db, const struct hv_model *m,
                            int which, struct eval_metrics *out,
                            struct hv_err *err)
 {
   if (!db || !m)
     return hv_err_set(err, HV_EINVAL, "evaluate: no database or model");
-  struct train_config c;
-  model_config(m, &c);
-  c.extra_rating_ids = NULL;
-  c.n_extra_rating_ids = 0;
   struct hv_dataset ds;
-  int rc = dataset_load_train(db, &c, &ds, err);
+  int rc = dataset_load_split(db, m, &ds, err);
   if (!rc)
     rc = model_evaluate_split(&ds, m, which, out, err);
   dataset_free(&ds);

@@ -40,6 +40,13 @@ int dataset_load_train(struct hv_db *db, const struct train_config *c,
                        struct hv_dataset *out,
                        struct hv_err *err) HV_WARN_UNUSED;
 
+/* The dataset m was trained and tested on: dataset_load_train of m's own
+ * settings (model_config) without its extra rating ids, so that m's
+ * split rebuilds. Arguments, ownership and errors as dataset_load_train. */
+int dataset_load_split(struct hv_db *db, const struct hv_model *m,
+                       struct hv_dataset *out,
+                       struct hv_err *err) HV_WARN_UNUSED;
+
 /* The evaluation dataset of m on the slice [first, last]: the slice's
  * ratings, then the ratings of m's training range (model_config) outside
  * the slice, and the users table (no movies: evaluation does not need
