@@ -17,6 +17,7 @@
 
 #include "model/score.h"
 #include "util/fsutil.h"
+#include "util/mem.h"
 #include "util/rng.h"
 
 #ifdef __AVX512BW__
@@ -95,11 +96,7 @@ void ivf_free(struct hv_ivf *ix)
 {
   if (!ix)
     return;
-  free(ix->cent_pack);
-  free(ix->pos);
-  free(ix->list_of);
-  free(ix->image);
-  free(ix);
+  HV_FREE_ALL(ix->cent_pack, ix->pos, ix->list_of, ix->image, ix);
 }
 
 const struct ivf_info *ivf_info(const struct hv_ivf *ix)
@@ -265,17 +262,11 @@ int ivf_load_buffer(const void *buf, size_t len, struct hv_ivf **out,
                     struct hv_err *err)
 {
   *out = NULL;
-  if (!buf)
-    return hv_err_set(err, HV_EINVAL, "index: no buffer");
-  if (len > IVF_MAX_BYTES)
-    return hv_err_set(err, HV_ETOOBIG, "index: %zu bytes is too large", len);
   if (sodium_init() < 0)
     return hv_err_set(err, HV_EINTERNAL, "libsodium failed to initialise");
-  unsigned char *copy = aligned_alloc(ALIGN, up64(len ? len : 1));
-  if (!copy)
-    return hv_err_set(err, HV_ENOMEM, "index: out of memory");
-  memcpy(copy, buf, len);
-  return ivf_from_image(copy, len, out, err);
+  unsigned char *copy;
+  int rc = mem_image_copy(buf, len, IVF_MAX_BYTES, "index", &copy, err);
+  return rc ? rc : ivf_from_image(copy, len, out, err);
 }
 
 int ivf_load(const char *path, struct hv_ivf **out, struct hv_err *err)

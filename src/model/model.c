@@ -27,6 +27,7 @@
 #include "model/score.h"
 #include "model/tower.h"
 #include "util/fsutil.h"
+#include "util/mem.h"
 #include "util/rng.h"
 #include "util/sort.h"
 
@@ -152,11 +153,7 @@ void model_free(struct hv_model *m)
   if (!m)
     return;
   release_image((unsigned char *)m->image, m->image_len, m->image_mapped);
-  free(m->user_vec);
-  free(m->movie_vec);
-  free(m->movie_pack);
-  free(m->pop);
-  free(m->movie_hid);
+  HV_FREE_ALL(m->user_vec, m->movie_vec, m->movie_pack, m->pop, m->movie_hid);
   ivf_free(m->ivf);
   free(m);
 }
@@ -165,15 +162,9 @@ int model_load_buffer(const void *buf, size_t len, struct hv_model **out,
                       struct hv_err *err)
 {
   *out = NULL;
-  if (!buf)
-    return hv_err_set(err, HV_EINVAL, "model: no buffer");
-  if (len > MODELFILE_MAX_BYTES)
-    return hv_err_set(err, HV_ETOOBIG, "model: %zu bytes is too large", len);
-  unsigned char *copy = aligned_alloc(64, (len + 63) / 64 * 64 + 64);
-  if (!copy)
-    return hv_err_set(err, HV_ENOMEM, "model: out of memory");
-  memcpy(copy, buf, len);
-  return model_from_image(copy, len, 0, out, err);
+  unsigned char *copy;
+  int rc = mem_image_copy(buf, len, MODELFILE_MAX_BYTES, "model", &copy, err);
+  return rc ? rc : model_from_image(copy, len, 0, out, err);
 }
 
 int model_load(const char *path, struct hv_model **out, struct hv_err *err)

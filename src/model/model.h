@@ -166,6 +166,13 @@ void train_config_ranking(struct train_config *c);
 int train_config_check(const struct train_config *c,
                        struct hv_err *err) HV_WARN_UNUSED;
 
+/* The checks of a training run before it reads any data: out is not NULL
+ * (*out is then set to NULL) and c passes train_config_check. train_run
+ * makes them; a caller that loads the data first (dataset_train) makes
+ * them too, so that a bad request fails before the load. */
+int train_run_check(const struct train_config *c, struct hv_model **out,
+                    struct hv_err *err) HV_WARN_UNUSED;
+
 /* Called after every epoch (1-based) with the summed training loss, the
  * epoch's wall time, and the test metrics when config.eval_every says so
  * (else NULL; borrowed for the call). May be NULL. */

@@ -19,6 +19,7 @@
 
 #include "model/ivf.h"
 #include "model/model_internal.h"
+#include "util/mem.h"
 
 #ifdef __AVX512F__
 #include <immintrin.h>
@@ -444,11 +445,7 @@ void model_topcache_free(struct hv_topcache *c)
 {
   if (!c)
     return;
-  free((void *)c->state);
-  free(c->got);
-  free(c->movie);
-  free(c->score);
-  free(c);
+  HV_FREE_ALL((void *)c->state, c->got, c->movie, c->score, c);
 }
 
 size_t model_topcache_users(const struct hv_topcache *c)
@@ -559,9 +556,7 @@ void model_usermemo_free(struct hv_usermemo *c)
 {
   if (!c)
     return;
-  free((void *)c->state);
-  free(c->data);
-  free(c);
+  HV_FREE_ALL((void *)c->state, c->data, c);
 }
 
 const void *model_usermemo_get(const struct hv_usermemo *c, int64_t user_id)

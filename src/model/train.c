@@ -738,6 +738,15 @@ int train_hand_over(int rc, struct train_result *res,
   return 0;
 }
 
+int train_run_check(const struct train_config *c, struct hv_model **out,
+                    struct hv_err *err)
+{
+  if (!out)
+    return hv_err_set(err, HV_EINVAL, "train: no output model pointer");
+  *out = NULL;
+  return train_config_check(c, err);
+}
+
 /* train_run and train_run_take; own: the dataset whose ratings the
  * trainer may free (NULL: only read ds). */
 static int train_common(const struct hv_dataset *ds, struct hv_dataset *own,
@@ -747,13 +756,11 @@ static int train_common(const struct hv_dataset *ds, struct hv_dataset *own,
                         struct train_result *res_out, struct hv_model **out,
                         struct hv_err *err)
 {
-  if (!out)
-    return hv_err_set(err, HV_EINVAL, "train: no output model pointer");
-  *out = NULL;
+  int rc = train_run_check(c, out, err);
+  if (rc)
+    return rc;
   if (!ds)
     return hv_err_set(err, HV_EINVAL, "train: no dataset");
-  if (train_config_check(c, err))
-    return err->code;
   struct trainer t;
   memset(&t, 0, sizeof(t));
   t.cfg = *c;
@@ -785,7 +792,7 @@ static int train_common(const struct hv_dataset *ds, struct hv_dataset *own,
   }
   struct train_result res;
   memset(&res, 0, sizeof(res));
-  int rc = train_body(&t, ds, cb, &res, out, err);
+  rc = train_body(&t, ds, cb, &res, out, err);
   trainer_free(&t);
   return train_hand_over(rc, &res, res_out, out);
 }

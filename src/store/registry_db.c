@@ -486,9 +486,7 @@ void registry_db_version_free(struct registry_version *v)
 {
   if (!v)
     return;
-  free(v->model);
-  free(v->artifact_path);
-  free(v->description);
+  HV_FREE_ALL(v->model, v->artifact_path, v->description);
   memset(v, 0, sizeof(*v));
 }
 

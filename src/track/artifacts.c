@@ -436,13 +436,23 @@ static int upload(const char *home, struct hv_db *db, const char *hex,
   return rc;
 }
 
-/* Spool src into home's artifact root and publish it as blob sha, when its
- * content hashes to sha (and is size bytes, unless size < 0). */
-static int spool_publish(const char *home, struct source *src,
-                         const char *sha, int64_t size, struct hv_err *err)
+/* What spool_publish stored: the artifact root, the content's hash and
+ * its length. */
+struct published {
+  char root[4096], hex[65];
+  int64_t n;
+};
+
+/* Spool src into home's artifact root and publish it under the hash of its
+ * content (filling *p). With sha, the content must hash to sha (and be
+ * size bytes, unless size < 0), or nothing is published. */
+static int spool_publish(const char *home, const struct source *src,
+                         const char *sha, int64_t size, struct published *p,
+                         struct hv_err *err)
 {
-  char root[4096], hex[65], tmp_name[40];
-  int rc = root_path(home, root, sizeof(root), err);
+  char tmp_name[40], *root = p->root, *hex = p->hex;
+  int64_t *n = &p->n;
+  int rc = root_path(home, root, sizeof(p->root), err);
   if (rc || (rc = hv_mkdir_p(root, err)))
     return rc;
   int rfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -450,12 +460,12 @@ static int spool_publish(const char *home, struct source *src,
     return hv_err_set(err, HV_EIO, "cannot open artifact root '%.200s': %s",
                       root, strerror(errno));
   int tmp_dir = -1;
-  int64_t n = 0;
-  rc = spool(rfd, src, &tmp_dir, tmp_name, hex, &n, err);
+  *n = 0;
+  rc = spool(rfd, src, &tmp_dir, tmp_name, hex, n, err);
   close(rfd);
   if (rc)
     return rc;
-  if (strcmp(hex, sha) || (size >= 0 && n != size)) {
+  if (sha && (strcmp(hex, sha) || (size >= 0 && *n != size))) {
     unlinkat(tmp_dir, tmp_name, 0);
     close(tmp_dir);
     if (src->db)
@@ -468,7 +478,7 @@ static int spool_publish(const char *home, struct source *src,
                       "artifact blob %.16s... changed while it was copied",
                       sha);
   }
-  rc = publish(home, tmp_dir, tmp_name, hex, n, err);
+  rc = publish(home, tmp_dir, tmp_name, hex, *n, err);
   close(tmp_dir);
   return rc;
 }
@@ -479,7 +489,8 @@ static int download(const char *home, struct hv_db *db, const char *sha,
                     struct hv_err *err)
 {
   struct source src = {.fd = -1, .db = db, .sha = sha};
-  return spool_publish(home, &src, sha, -1, err);
+  struct published p;
+  return spool_publish(home, &src, sha, -1, &p, err);
 }
 
 /* Open the verified blob sha (see open_local). When the database keeps
@@ -511,32 +522,18 @@ static int put_common(const char *home, struct hv_db *db, const char *run_id,
   int rc = tracking_run_exists(db, run_id, err);
   if (rc)
     return rc;
-  char root[4096], hex[65], tmp_name[40];
-  if ((rc = root_path(home, root, sizeof(root), err)) ||
-      (rc = hv_mkdir_p(root, err)))
-    return rc;
-  int rfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (rfd < 0)
-    return hv_err_set(err, HV_EIO, "cannot open artifact root '%.200s': %s",
-                      root, strerror(errno));
-  int tmp_dir = -1;
-  int64_t size = 0;
-  rc = spool(rfd, src, &tmp_dir, tmp_name, hex, &size, err);
-  close(rfd);
-  if (!rc) {
-    rc = publish(home, tmp_dir, tmp_name, hex, size, err);
-    close(tmp_dir);
-  }
+  struct published p = {.root = ""};
+  rc = spool_publish(home, src, NULL, -1, &p, err);
   if (!rc && artifacts_in_db(db))
-    rc = upload(home, db, hex, size, err);
+    rc = upload(home, db, p.hex, p.n, err);
   if (rc) { /* nothing was recorded; the temp file is gone */
     hv_err_prefix(err, "artifact '%s' of run %s in %s", logical, run_id,
-                  root);
+                  p.root);
     return rc;
   }
-  rc = tracking_artifact_put(db, run_id, logical, hex, size, err);
+  rc = tracking_artifact_put(db, run_id, logical, p.hex, p.n, err);
   if (!rc && sha_out)
-    memcpy(sha_out, hex, 65);
+    memcpy(sha_out, p.hex, 65);
   return rc;
 }
 
@@ -778,7 +775,8 @@ static int copy_to_files(int fd, const char *to_home, const char *sha,
                          int64_t size, struct hv_err *err)
 {
   struct source src = {.fd = fd};
-  int rc = spool_publish(to_home, &src, sha, size, err);
+  struct published p;
+  int rc = spool_publish(to_home, &src, sha, size, &p, err);
   int back = -1;
   if (!rc && !(rc = open_local(to_home, sha, size, &back, err)))
     close(back);

@@ -226,15 +226,10 @@ int dataset_train(struct hv_db *db, const struct train_config *c,
                   const struct train_callbacks *cb, struct train_result *res,
                   struct hv_model **out, struct hv_err *err)
 {
-  if (!out)
-    return hv_err_set(err, HV_EINVAL, "train: no output model pointer");
-  *out = NULL;
-  if (!db)
-    return hv_err_set(err, HV_EINVAL, "train: no database");
-  if (train_config_check(c, err))
-    return err->code;
-  struct hv_dataset ds;
-  int rc = dataset_load_train(db, c, &ds, err);
+  struct hv_dataset ds = {0}; /* dataset_free-able on every path */
+  int rc = train_run_check(c, out, err); /* before the load */
+  if (!rc)
+    rc = dataset_load_train(db, c, &ds, err); /* checks db */
   if (!rc)
     rc = train_run_take(&ds, c, init_from, cb, res, out, err);
   dataset_free(&ds);

@@ -30,24 +30,27 @@ int dist_available(void)
 /* MPI counts are int: sums of more elements go in pieces. */
 #define DIST_CHUNK ((size_t)1 << 28)
 
+/* Sum the n elements of buf (each esize bytes, of MPI type t) over all
+ * ranks, in place. */
+static void sum_all(void *buf, size_t n, size_t esize, MPI_Datatype t)
+{
+  for (size_t o = 0; o < n; o += DIST_CHUNK) {
+    size_t k = n - o < DIST_CHUNK ? n - o : DIST_CHUNK;
+    MPI_Allreduce(MPI_IN_PLACE, (char *)buf + o * esize, (int)k, t, MPI_SUM,
+                  MPI_COMM_WORLD);
+  }
+}
+
 static void sum_f32(void *ud, float *buf, size_t n)
 {
   (void)ud;
-  for (size_t o = 0; o < n; o += DIST_CHUNK) {
-    size_t k = n - o < DIST_CHUNK ? n - o : DIST_CHUNK;
-    MPI_Allreduce(MPI_IN_PLACE, buf + o, (int)k, MPI_FLOAT, MPI_SUM,
-                  MPI_COMM_WORLD);
-  }
+  sum_all(buf, n, sizeof(*buf), MPI_FLOAT);
 }
 
 static void sum_f64(void *ud, double *buf, size_t n)
 {
   (void)ud;
-  for (size_t o = 0; o < n; o += DIST_CHUNK) {
-    size_t k = n - o < DIST_CHUNK ? n - o : DIST_CHUNK;
-    MPI_Allreduce(MPI_IN_PLACE, buf + o, (int)k, MPI_DOUBLE, MPI_SUM,
-                  MPI_COMM_WORLD);
-  }
+  sum_all(buf, n, sizeof(*buf), MPI_DOUBLE);
 }
 
 static int agree_hook(void *ud, int rc, uint64_t fp, const char *what,

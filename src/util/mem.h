@@ -9,13 +9,15 @@
  * Pointers to const must be cast by the caller, as for free().
  * mem_grow_cols and mem_cols_room grow such columns through a list of
  * their addresses while rows stream in (the store's loads), doubling the
- * capacity when full. No state.
+ * capacity when full. mem_image_copy copies a file image (a model, an
+ * index) into 64-byte aligned memory for its parser. No state.
  */
 #ifndef HV_UTIL_MEM_H
 #define HV_UTIL_MEM_H
 
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "util/err.h"
 
@@ -59,6 +61,26 @@ static inline int mem_cols_room(void **const cols[], const size_t size[],
   if (mem_grow_cols(cols, size, k, nc))
     return HV_ENOMEM;
   *cap = nc;
+  return 0;
+}
+
+/* A copy of the len bytes at buf in 64-byte aligned memory (rounded up to
+ * 64 bytes, plus 64 of slack) in *out, the caller's (free). what names
+ * the image in messages: HV_EINVAL "what: no buffer", HV_ETOOBIG above max
+ * bytes, HV_ENOMEM. */
+static inline int mem_image_copy(const void *buf, size_t len, size_t max,
+                                 const char *what, unsigned char **out,
+                                 struct hv_err *err)
+{
+  *out = NULL;
+  if (!buf)
+    return hv_err_set(err, HV_EINVAL, "%s: no buffer", what);
+  if (len > max)
+    return hv_err_set(err, HV_ETOOBIG, "%s: %zu bytes is too large", what,
+                      len);
+  if (!(*out = aligned_alloc(64, (len + 63) / 64 * 64 + 64)))
+    return hv_err_set(err, HV_ENOMEM, "%s: out of memory", what);
+  memcpy(*out, buf, len);
   return 0;
 }
 

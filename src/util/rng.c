@@ -83,22 +83,22 @@ float rng_xo_uniform(struct rng_xo *r, float a)
   return (2.0f * u - 1.0f) * a;
 }
 
+/* Fisher-Yates over v[0..n) of entries of type T: one body for every
+ * entry width, so that the shuffles draw alike and give the same order. */
+#define XO_SHUFFLE(r, v, n, T)                           \
+  for (size_t i = (n); i-- > 1;) {                       \
+    size_t j = (size_t)(rng_xo_u64(r) % (i + 1));        \
+    T t = (v)[i];                                        \
+    (v)[i] = (v)[j];                                     \
+    (v)[j] = t;                                          \
+  }
+
 void rng_xo_shuffle(struct rng_xo *r, size_t *v, size_t n)
 {
-  for (size_t i = n; i-- > 1;) {
-    size_t j = (size_t)(rng_xo_u64(r) % (i + 1));
-    size_t t = v[i];
-    v[i] = v[j];
-    v[j] = t;
-  }
+  XO_SHUFFLE(r, v, n, size_t);
 }
 
 void rng_xo_shuffle_u32(struct rng_xo *r, uint32_t *v, size_t n)
 {
-  for (size_t i = n; i-- > 1;) {
-    size_t j = (size_t)(rng_xo_u64(r) % (i + 1));
-    uint32_t t = v[i];
-    v[i] = v[j];
-    v[j] = t;
-  }
+  XO_SHUFFLE(r, v, n, uint32_t);
 }

@@ -587,6 +587,21 @@ int auth_rate_take_pwchange(struct auth *a, int64_t uid, struct hv_err *err)
                     (1 - t) / AUTH_PWCHANGE_PER_S + 0.5);
 }
 
+/* The login rule's buckets, written into k (80 bytes): wrong admin keys
+ * by address, failed logins by account name. Peeks and takes name a
+ * bucket through these, so they always meet on the same key. */
+static const char *admin_key(char k[80], const char *ip)
+{
+  snprintf(k, 80, "admin:%.64s", ip ? ip : "?");
+  return k;
+}
+
+static const char *account_key(char k[80], const char *name)
+{
+  snprintf(k, 80, "acct:%.64s", name ? name : "");
+  return k;
+}
+
 /* The seconds until bucket k (the login rule) has a token: 0 when it has
  * one now. Nothing is taken. */
 static double peek_wait(struct auth *a, const char *k)
@@ -601,8 +616,7 @@ static double peek_wait(struct auth *a, const char *k)
 int auth_rate_peek_admin(struct auth *a, const char *ip, struct hv_err *err)
 {
   char k[80];
-  snprintf(k, sizeof(k), "admin:%.64s", ip ? ip : "?");
-  double wait = peek_wait(a, k);
+  double wait = peek_wait(a, admin_key(k, ip));
   if (wait <= 0)
     return 0;
   return hv_err_set(err, HV_ELIMIT,
@@ -616,8 +630,7 @@ int auth_rate_peek_account(struct auth *a, const char *name,
 {
   char k[80];
   *retry_after = 0;
-  snprintf(k, sizeof(k), "acct:%.64s", name ? name : "");
-  double wait = peek_wait(a, k);
+  double wait = peek_wait(a, account_key(k, name));
   if (wait <= 0)
     return 0;
   *retry_after = (int)(wait + 1);
@@ -630,10 +643,9 @@ int auth_rate_peek_account(struct auth *a, const char *name,
 void auth_rate_fail_account(struct auth *a, const char *name)
 {
   char k[80];
-  snprintf(k, sizeof(k), "acct:%.64s", name ? name : "");
   double now = mono();
   pthread_mutex_lock(&a->lock);
-  struct rl_entry *e = rl_find(a, k, now, NULL, a->burst);
+  struct rl_entry *e = rl_find(a, account_key(k, name), now, NULL, a->burst);
   if (rl_refill(e, now, &a->login) >= 1)
     e->tokens -= 1;
   else
@@ -644,8 +656,7 @@ void auth_rate_fail_account(struct auth *a, const char *name)
 int auth_rate_take_admin(struct auth *a, const char *ip, struct hv_err *err)
 {
   char k[80];
-  snprintf(k, sizeof(k), "admin:%.64s", ip ? ip : "?");
-  return rate_take(a, k, NULL, "address (admin key)", err);
+  return rate_take(a, admin_key(k, ip), NULL, "address (admin key)", err);
 }
 
 const char *auth_role_name(enum auth_role r)

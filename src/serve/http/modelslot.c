@@ -15,6 +15,7 @@
 #include "recommend/recommend.h"
 #include "store/catalog.h"
 #include "util/fsutil.h"
+#include "util/mem.h"
 #include "util/sort.h"
 
 struct modelslot {
@@ -47,12 +48,8 @@ static void snap_free(struct modelslot_snap *snap)
     recommend_memo_free(atomic_load(&snap->ranked_memo[i]));
   if (snap->free_model && snap->model)
     snap->free_model(snap->model);
-  free(snap->title_id);
-  free(snap->title_off);
-  free(snap->title_len);
-  free(snap->text);
-  free(snap->by_id);
-  free(snap);
+  HV_FREE_ALL(snap->title_id, snap->title_off, snap->title_len, snap->text,
+              snap->by_id, snap);
 }
 
 struct modelslot_snap *modelslot_snap_new(void *model,

@@ -24,6 +24,7 @@
 #include "serve/http/routes.h"
 #include "serve/http/server_internal.h"
 #include "store/db.h"
+#include "util/mem.h"
 
 struct hv_db *srv_db(struct srv_req *req, struct hv_err *err)
 {
@@ -56,16 +57,12 @@ int srv_scratch(struct srv_req *req, const struct modelslot_snap *snap,
   }
   if (n > 0 && (size_t)n > t->n_cap) {
     size_t cap = n < 64 ? 64 : (size_t)n;
-    int64_t *i = realloc(t->ids, cap * sizeof(*i));
-    if (i)
-      t->ids = i;
-    float *f = i ? realloc(t->top, cap * sizeof(*f)) : NULL;
-    if (f)
-      t->top = f;
-    float *g = f ? realloc(t->top_retrieval, cap * sizeof(*g)) : NULL;
-    if (!g)
+    void **const cols[] = {(void **)&t->ids, (void **)&t->top,
+                           (void **)&t->top_retrieval};
+    const size_t size[] = {sizeof(*t->ids), sizeof(*t->top),
+                           sizeof(*t->top_retrieval)};
+    if (mem_grow_cols(cols, size, 3, cap))
       return HV_ENOMEM;
-    t->top_retrieval = g;
     t->n_cap = cap;
   }
   /* retrieve-then-rank: room for the most candidates a query may ask */

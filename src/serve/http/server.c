@@ -34,6 +34,7 @@
 #include "serve/ui/ui.h"
 #include "store/db.h"
 #include "util/fsutil.h"
+#include "util/mem.h"
 #include "util/mutex.h"
 #include "util/parse.h"
 #include "util/sigfwd.h"
@@ -58,12 +59,7 @@ static void thread_free(void *p)
   pthread_mutex_unlock(&t->log.lock);
   pthread_mutex_destroy(&t->log.lock);
   db_close(t->db);
-  free(t->scores);
-  free(t->ids);
-  free(t->top);
-  free(t->top_retrieval);
-  free(t->cands);
-  free(t);
+  HV_FREE_ALL(t->scores, t->ids, t->top, t->top_retrieval, t->cands, t);
 }
 
 struct srv_thread *server_thread(struct serve *s)
@@ -678,9 +674,7 @@ static void serve_free(struct serve *s)
   auth_close(s->auth);
   metrics_free(s->metrics);
   ui_close(s->ui);
-  free(s->route_names);
-  free(s->openapi);
-  free(s->docs);
+  HV_FREE_ALL(s->route_names, s->openapi, s->docs);
   docs_close(s->swagger);
   free(s->tls_cert);
   if (s->tls_key) {
