@@ -18,6 +18,7 @@
 #include "model_fixture.h"
 #include "monitor/monitor.h"
 #include "monitor/window.h"
+#include "recommend/recommend.h"
 #include "store/db.h"
 #include "store/catalog.h"
 #include "store/ratings.h"
@@ -363,12 +364,34 @@ static void test_queries(void **state)
 
 /* The monitor's top-K accuracies follow the same rule as model_evaluate:
  * compare them on rating_id windows (all users known for the first). */
+/* The top 10 of user as served: model_recommend (nothing excluded), or
+ * with a ranker the recommend service's retrieve-then-rank (recommend_user:
+ * its own retrieval, not the monitor's score rows) in the given order. */
+static int served_top10(const struct hv_model *m, const struct hv_model *rk,
+                        int order, int64_t user, float *scratch, int64_t *ids)
+{
+  struct hv_err e = {0};
+  if (!rk)
+    return model_recommend(m, user, 10, NULL, 0, ids, NULL, scratch, &e);
+  struct recommend_list l;
+  struct recommend_query q = {.model = m, .user = user, .n = 10,
+                              .ranker = rk, .order = order};
+  assert_int_equal(recommend_list_alloc(&l, m, 10, &e), 0);
+  assert_int_equal(recommend_user(NULL, &q, &l, &e), 0);
+  assert_true(l.ranked);
+  memcpy(ids, l.movie_ids, (size_t)l.k * sizeof(int64_t));
+  int k = l.k;
+  recommend_list_free(&l);
+  return k;
+}
+
 /* The naive fairness numbers of window w (its ratings R, reference ratings
  * ref): the top-100 gap by a double loop over the segments of >= 100 pairs;
- * the exposure of each distinct user's top 10 (model_recommend, nothing
- * excluded) by popularity decile, each movie's decile from a scan of the
- * reference counts (ties: the earlier model column first). */
+ * the exposure of each distinct user's served top 10 (served_top10) by
+ * popularity decile, each movie's decile from a scan of the reference
+ * counts (ties: the earlier model column first). */
 static void check_fairness_naive(const struct hv_model *m,
+                                 const struct hv_model *rk, int order,
                                  const struct ratings_cols *R,
                                  const struct ratings_cols *ref,
                                  const struct monitor_window *w)
@@ -402,9 +425,7 @@ static void check_fairness_naive(const struct hv_model *m,
     if (dup)
       continue;
     int64_t ids[10];
-    struct hv_err e = {0};
-    int k = model_recommend(m, R->user_id[i], 10, NULL, 0, ids, NULL,
-                            scratch, &e);
+    int k = served_top10(m, rk, order, R->user_id[i], scratch, ids);
     assert_true(k == 10);
     for (int j = 0; j < k; j++) {
       size_t c = 0, rank = 0;
@@ -425,6 +446,77 @@ static void check_fairness_naive(const struct hv_model *m,
   assert_float_equal(w->health.exposure_gap, hi - lo, 1e-12);
   free(cnt);
   free(scratch);
+}
+
+/* Sum over deciles of |a - b| of two exposures. */
+static double exposure_l1(const struct monitor_health *a,
+                          const struct monitor_health *b)
+{
+  double d = 0.0;
+  for (int i = 0; i < EVAL_NDEC; i++)
+    d += fabs(a->exposure[i] - b->exposure[i]);
+  return d;
+}
+
+/* With a ranker the health and exposure are of the served lists: rep2
+ * (the default stage, blend) and passes with --stage ranking and
+ * retrieval against recommend_user's lists; rep is the pass without a
+ * ranker. Window 0 holds the reference ratings R0. */
+static void check_served_lists(struct hv_db *db, const struct hv_model *m,
+                               const struct hv_model *rk,
+                               const struct ratings_cols *R0,
+                               const struct monitor_report *rep,
+                               const struct monitor_report *rep2)
+{
+  struct hv_err e = {0};
+  assert_string_equal(rep2->config.lists, "blend");
+  assert_int_equal(rep2->config.candidates, RECOMMEND_DEFAULT_CANDIDATES);
+  assert_float_equal(rep2->config.blend, RECOMMEND_DEFAULT_BLEND, 1e-12);
+  check_fairness_naive(m, rk, RECOMMEND_ORDER_BLEND, R0, R0,
+                       &rep2->windows[0]);
+  struct monitor_config cfg;
+  monitor_config_defaults(&cfg);
+  cfg.mode = MONITOR_BATCHES;
+  cfg.windows = &rep->windows[0].spec;
+  cfg.n_windows = 1;
+  cfg.ranker = rk;
+  /* the ranker's order alone reorders the lists: the exposure moves */
+  cfg.stage = RECOMMEND_ORDER_RANK;
+  struct monitor_report r;
+  assert_int_equal(monitor_run(db, NULL, m, &cfg, &r, &e), 0);
+  assert_string_equal(r.config.lists, "ranking");
+  assert_float_equal(r.config.blend, 0.0, 0.0);
+  check_fairness_naive(m, rk, RECOMMEND_ORDER_RANK, R0, R0, &r.windows[0]);
+  assert_true(exposure_l1(&r.windows[0].health, &rep->windows[0].health) >
+              0.05);
+  assert_true(exposure_l1(&r.reference.health, &rep->reference.health) >
+              0.05);
+  monitor_report_free(&r);
+  /* --stage retrieval: retrieval's lists, the ranker's RMSE still there */
+  cfg.stage = RECOMMEND_STAGE_RETRIEVAL;
+  assert_int_equal(monitor_run(db, NULL, m, &cfg, &r, &e), 0);
+  assert_string_equal(r.config.lists, "retrieval");
+  assert_int_equal(r.config.candidates, 0);
+  assert_true(r.windows[0].metrics.ranker_n > 0);
+  assert_float_equal(exposure_l1(&r.windows[0].health,
+                                 &rep->windows[0].health), 0.0, 0.0);
+  monitor_report_free(&r);
+  /* bad settings are refused by name */
+  const struct {
+    int stage, candidates;
+    double blend;
+    const char *what;
+  } bad[] = {{3, 0, 0, "stage"}, {-1, 0, 0, "stage"},
+             {0, RECOMMEND_MAX_CANDIDATES + 1, 0, "--candidates"},
+             {0, -1, 0, "--candidates"}, {0, 0, -0.5, "--blend"},
+             {0, 0, NAN, "--blend"}};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    cfg.stage = bad[i].stage;
+    cfg.candidates = bad[i].candidates;
+    cfg.blend = bad[i].blend;
+    assert_int_equal(monitor_run(db, NULL, m, &cfg, &r, &e), HV_EINVAL);
+    assert_non_null(strstr(e.msg, bad[i].what));
+  }
 }
 
 static void test_metrics_match_evaluate(void **state)
@@ -500,6 +592,14 @@ static void test_metrics_match_evaluate(void **state)
     assert_float_equal(met->fairness_gap_rmse, want.seg_rmse_gap, 1e-9);
     assert_true(isnan(rep.windows[k].metrics.ranker_rmse)); /* none: off */
   }
+  /* the fairness report against the naive computation (window a is the
+   * reference itself: the same ratings on both sides) */
+  struct ratings_cols R0;
+  assert_int_equal(ratings_load(db, 1, 4000, &R0, &e), 0);
+  check_fairness_naive(m, NULL, 0, &R0, &R0, &rep.windows[0]);
+  assert_string_equal(rep.config.lists, "retrieval");
+  check_served_lists(db, m, rk, &R0, &rep, &rep2);
+  ratings_cols_free(&R0);
   /* a retrieval model as the ranker is refused by name */
   cfg.ranker = m;
   monitor_report_free(&rep2);
@@ -507,12 +607,6 @@ static void test_metrics_match_evaluate(void **state)
   assert_non_null(strstr(e.msg, "ranker"));
   cfg.ranker = NULL;
   model_free(rk);
-  /* the fairness report against the naive computation (window a is the
-   * reference itself: the same ratings on both sides) */
-  struct ratings_cols R0;
-  assert_int_equal(ratings_load(db, 1, 4000, &R0, &e), 0);
-  check_fairness_naive(m, &R0, &R0, &rep.windows[0]);
-  ratings_cols_free(&R0);
   /* the reference is the model's lineage and its metrics are in-sample */
   const struct monitor_reference *ref = &rep.reference;
   assert_int_equal(ref->last_rating_id, 4000);

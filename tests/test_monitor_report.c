@@ -146,6 +146,9 @@ static void fixture(struct monitor_report *r)
   drift_thresholds_default(&r->config.th);
   r->config.num_test = -1;
   r->config.cat_test = DRIFT_TEST_PSI;
+  snprintf(r->config.lists, sizeof(r->config.lists), "blend");
+  r->config.candidates = 100;
+  r->config.blend = 0.3;
   r->seconds = 1.5;
   r->n_windows = 2;
   r->windows = calloc(2, sizeof(*r->windows));
@@ -218,7 +221,8 @@ static void test_shape(void **state)
       json_object_get(json_object_get(ref, "health"), "gini_at_10")));
   const json_t *cfg = json_object_get(j, "config");
   ASSERT_KEYS(cfg, "mode,window_seconds,since,threshold_share,min_ratings,"
-                   "thresholds,num_stattest,cat_stattest");
+                   "thresholds,num_stattest,cat_stattest,lists");
+  ASSERT_KEYS(json_object_get(cfg, "lists"), "pipeline,candidates,blend");
   assert_string_equal(json_string_value(json_object_get(cfg, "mode")),
                       "batches");
   assert_string_equal(
@@ -391,6 +395,9 @@ static void test_round_trip(void **state)
   assert_int_equal(back.windows[1].spec.last, 884217600);
   assert_int_equal(back.config.cat_test, DRIFT_TEST_PSI);
   assert_int_equal(back.config.num_test, -1);
+  assert_string_equal(back.config.lists, "blend");
+  assert_int_equal(back.config.candidates, 100);
+  assert_float_equal(back.config.blend, 0.3, 1e-12);
   json_decref(j);
   json_decref(j2);
   monitor_report_free(&back);
@@ -417,6 +424,8 @@ static void test_from_json_lenient_and_bad(void **state)
   assert_false(r.windows[0].features[1].measured);
   assert_true(isnan(r.seconds));
   assert_string_equal(r.model.uri, "");
+  assert_string_equal(r.config.lists, "retrieval"); /* before lists */
+  assert_int_equal(r.config.candidates, 0);
   monitor_report_free(&r);
   json_decref(j);
   /* out-of-range counts are clamped, not cast */
@@ -506,7 +515,9 @@ static void test_table(void **state)
       "reference: rating_id 1:100, 100 ratings, 40 users (model lineage), "
       "in-sample top-100 0.6250",
       "101:600", "DATASET DRIFT", "drifted: user_age (ks p=0.01)",
-      "1998-01-01", "empty"};
+      "1998-01-01", "empty",
+      "top-10 lists: blend (retrieval's top 100 ordered by the ranker, "
+      "blend weight 0.3)"};
   for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
     if (!strstr(text, want[i]))
       fail_msg("table lacks '%s':\n%s", want[i], text);

@@ -6,7 +6,8 @@
  * field: NULL arguments, an unknown user, a negative user, n out of range
  * or above the list's room, exclusions without a database, a failing
  * database; recommend_list_alloc's bounds. Retrieve-then-rank against a
- * naive re-ordering of retrieval's candidates.
+ * naive re-ordering of retrieval's candidates; the ranking stage alone
+ * (recommend_rank) as recommend_user.
  */
 #include <jansson.h>
 #include <math.h>
@@ -374,6 +375,67 @@ static void test_retrieve_then_rank(void **state)
   q.user = 31;
   assert_int_equal(recommend_user(f->db, &q, &f->l, &e), HV_ENOTFOUND);
   model_topcache_free(memo);
+  model_free(rk);
+}
+
+/* recommend_rank, the ranking stage alone on candidates the caller
+ * retrieved (model_recommend's), answers exactly as recommend_user; bad
+ * arguments are refused by name. */
+static void test_rank_stage(void **state)
+{
+  struct fx *f = *state;
+  struct hv_err e = {0};
+  struct hv_model *rk = fx_ranker();
+  struct recommend_list l2;
+  assert_int_equal(recommend_list_alloc(&l2, f->m, 50, &e), 0);
+  static const struct {
+    int64_t user;
+    int n, k, order;
+    double blend;
+  } cases[] = {{30, 5, 20, 0, 0}, {40, 10, 0, 1, 0}, {50, 8, 3, 0, 2.5},
+               {20, 40, 40, 0, 0.01}, {60, 1, 1, 1, 0}};
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    struct recommend_query q = {.model = f->m, .user = cases[i].user,
+                                .n = cases[i].n, .ranker = rk,
+                                .candidates = cases[i].k,
+                                .order = cases[i].order,
+                                .blend = cases[i].blend};
+    int64_t ids[100];
+    float sc[100];
+    int got = reference(f->m, q.user, recommend_candidates(&q), NULL, 0,
+                        ids, sc);
+    assert_int_equal(recommend_user(NULL, &q, &f->l, &e), 0);
+    assert_int_equal(recommend_rank(&q, ids, sc, got, &l2, &e), 0);
+    assert_true(l2.ranked);
+    assert_int_equal(l2.k, f->l.k);
+    for (int j = 0; j < l2.k; j++) {
+      assert_int_equal(l2.movie_ids[j], f->l.movie_ids[j]);
+      assert_true(l2.scores[j] == f->l.scores[j]);
+      assert_true(l2.retrieval_scores[j] == f->l.retrieval_scores[j]);
+      assert_true(l2.predicted[j] == f->l.predicted[j]);
+    }
+  }
+  /* none retrieved: an empty answer */
+  struct recommend_query q = {.model = f->m, .user = 30, .n = 5,
+                              .ranker = rk, .candidates = 10};
+  assert_int_equal(recommend_rank(&q, NULL, NULL, 0, &l2, &e), 0);
+  assert_int_equal(l2.k, 0);
+  /* bad: more than K, negative, NULL candidates, no ranker, exclusions */
+  int64_t ids[11] = {1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21};
+  float sc[11] = {0};
+  assert_int_equal(recommend_rank(&q, ids, sc, 11, &l2, &e), HV_EINVAL);
+  assert_non_null(strstr(e.msg, "candidates: 11 given, 0..10"));
+  assert_int_equal(recommend_rank(&q, ids, sc, -1, &l2, &e), HV_EINVAL);
+  assert_int_equal(recommend_rank(&q, NULL, sc, 3, &l2, &e), HV_EINVAL);
+  q.ranker = NULL;
+  assert_int_equal(recommend_rank(&q, ids, sc, 3, &l2, &e), HV_EINVAL);
+  assert_non_null(strstr(e.msg, "needs a ranker"));
+  q.ranker = rk;
+  q.exclude_sorted = ids;
+  q.n_exclude = 1;
+  assert_int_equal(recommend_rank(&q, ids, sc, 3, &l2, &e), HV_EINVAL);
+  assert_int_equal(recommend_rank(NULL, ids, sc, 3, &l2, &e), HV_EINVAL);
+  recommend_list_free(&l2);
   model_free(rk);
 }
 
@@ -991,6 +1053,7 @@ int main(void)
       cmocka_unit_test(test_retrieve_then_rank),
       cmocka_unit_test(test_compare),
       cmocka_unit_test(test_ranked_memo),
+      cmocka_unit_test(test_rank_stage),
       cmocka_unit_test(test_explain),
       cmocka_unit_test(test_bad_input),
       cmocka_unit_test(test_db_failure),

@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "model/model.h"
 #include "monitor/monitor.h"
+#include "recommend/recommend.h"
 #include "store/db.h"
 #include "track/uri.h"
 #include "util/parse.h"
@@ -35,11 +36,14 @@ static const char monitor_about[] =
     "least --threshold-share. With a ranking model (--ranker; by default\n"
     "the Production version of harvest_ranker when one is registered) each\n"
     "window also gets the ranker's RMSE, MAE and RMSE gap between segments\n"
-    "(ranker_rmse, ranker_mae, fairness_gap_rmse). The fairness report\n"
-    "(fairness_gap_top_100, fairness_gap_exposure, exposure_decile_1..10)\n"
-    "is in every window. The pass is a run in the experiment\n"
-    "\"Model monitoring\" (metrics by step = window index, report.json\n"
-    "artifact) unless --no-log.\n";
+    "(ranker_rmse, ranker_mae, fairness_gap_rmse), and the health and\n"
+    "exposure figures describe the lists the server serves: retrieval's\n"
+    "top K ordered by the ranker (--stage, --candidates, --blend as\n"
+    "harvest serve); the report says which (\"top-10 lists\"). The\n"
+    "fairness report (fairness_gap_top_100, fairness_gap_exposure,\n"
+    "exposure_decile_1..10) is in every window. The pass is a run in\n"
+    "the experiment \"Model monitoring\" (metrics by step = window index,\n"
+    "report.json artifact) unless --no-log.\n";
 
 struct opts {
   const char *model, *batches, *ranker;
@@ -109,6 +113,18 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv, struct opts *o,
       {CLI_OPT(CLI_STR, "ranker", 0, "URI", "the ranking stage to track "
                "per window, or none (default " DEFAULT_RANKER " when "
                "registered)", &o->ranker)},
+      {CLI_OPT(CLI_CHOICE, "stage", 0, "blend|ranking|retrieval",
+               "with a ranker, the top-10 lists health and exposure are "
+               "computed on: the served pipeline's (retrieval's top K "
+               "ordered by the ranker, as harvest serve --stage; default "
+               "blend) or retrieval's", &cfg->stage),
+       .choices = recommend_stage_names},
+      {CLI_OPT(CLI_INT, "candidates", 0, "K", "movies retrieval proposes to "
+               "the ranker (default 100, as harvest serve)",
+               &cfg->candidates), .lo = 1, .hi = RECOMMEND_MAX_CANDIDATES},
+      {CLI_OPT(CLI_DBL, "blend", 0, "W", "the blend's weight W (default "
+               CLI_XSTR(RECOMMEND_DEFAULT_BLEND) ")", &cfg->blend),
+       .flo = 1e-6, .fhi = RECOMMEND_MAX_BLEND},
       {CLI_OPT(CLI_RANGE, "reference", 0, "F:L", "reference rating_id range "
                "(default: the model's training range)", o->reference),
        .seen = &cfg->has_reference},

@@ -21,6 +21,7 @@
 #include "model/score.h"
 #include "monitor/monitor_log.h"
 #include "monitor/side.h"
+#include "recommend/recommend.h"
 #include "store/catalog.h"
 #include "store/ratings.h"
 #include "util/fsutil.h"
@@ -67,6 +68,11 @@ struct mon {
   struct upass ref_up;
   float *S;             /* (TILE, n_cols) scores */
   int64_t *cnt;         /* (n_cols) recommendation counts */
+  /* The served pipeline's lists (cfg->ranker and a ranked stage): the
+   * query (user set per call) and its buffers; q.ranker NULL: the top-10s
+   * are retrieval's. */
+  struct recommend_query q;
+  struct recommend_list L;
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -117,6 +123,15 @@ int monitor_config_check(const struct monitor_config *c, struct hv_err *err)
   } else {
     return hv_err_set(err, HV_EINVAL, "monitor: unknown mode %d", c->mode);
   }
+  if (c->stage < 0 || c->stage > RECOMMEND_STAGE_RETRIEVAL)
+    return hv_err_set(err, HV_EINVAL, "stage: %d is not blend, ranking or "
+                      "retrieval", c->stage);
+  if (c->candidates < 0 || c->candidates > RECOMMEND_MAX_CANDIDATES)
+    return hv_err_set(err, HV_EINVAL, "--candidates: %d is out of range "
+                      "1..%d", c->candidates, RECOMMEND_MAX_CANDIDATES);
+  if (!(c->blend >= 0.0 && c->blend <= RECOMMEND_MAX_BLEND))
+    return hv_err_set(err, HV_EINVAL, "--blend: %g is out of range (0, %g]",
+                      c->blend, RECOMMEND_MAX_BLEND);
   if (c->has_reference && c->ref_first > c->ref_last)
     return hv_err_set(err, HV_EINVAL, "--reference: first %lld > last %lld",
                       (long long)c->ref_first, (long long)c->ref_last);
@@ -163,6 +178,7 @@ static void mon_free(struct mon *x)
   ratings_cols_free(&x->R);
   free(x->S);
   free(x->cnt);
+  recommend_list_free(&x->L);
 }
 
 static int load_catalogue(struct mon *x, struct hv_err *err)
@@ -287,9 +303,37 @@ static void rank_user(const struct mon *x, const struct ratings_cols *R,
   }
 }
 
-/* Top-1, top-10 mean and top-10 list of user u from its scores row. */
-static void top_user(const struct mon *x, const float *row, struct upass *p,
-                     size_t u)
+/* The served top 10 of user u into p->top10: retrieval's top K of its
+ * scores row, ordered by the ranker as the recommend service orders them
+ * (recommend_rank). */
+static int ranked_top(struct mon *x, const float *row, struct upass *p,
+                      size_t u, struct hv_err *err)
+{
+  int64_t idx[RECOMMEND_MAX_CANDIDATES], ids[RECOMMEND_MAX_CANDIDATES];
+  float sc[RECOMMEND_MAX_CANDIDATES];
+  size_t k = score_topk(row, x->n_cols, (size_t)recommend_candidates(&x->q),
+                        idx);
+  for (size_t j = 0; j < k; j++) {
+    ids[j] = x->col_id[idx[j]];
+    sc[j] = row[idx[j]];
+  }
+  x->q.user = p->uid[u];
+  if (recommend_rank(&x->q, ids, sc, (int)k, &x->L, err)) {
+    hv_err_prefix(err, "monitor: ranking user %lld", (long long)p->uid[u]);
+    return err->code;
+  }
+  for (int j = 0; j < TOP; j++)
+    p->top10[u * TOP + j] =
+        j < x->L.k ? (int32_t)sort_find_i64(x->col_id, x->n_cols,
+                                            x->L.movie_ids[j])
+                   : -1;
+  return 0;
+}
+
+/* Top-1 and top-10 mean retrieval score and the top-10 list of user u
+ * from its scores row (with the served pipeline ranked, its list). */
+static int top_user(struct mon *x, const float *row, struct upass *p,
+                    size_t u, struct hv_err *err)
 {
   int64_t idx[TOP];
   size_t k = score_topk(row, x->n_cols, TOP, idx);
@@ -301,6 +345,7 @@ static void top_user(const struct mon *x, const float *row, struct upass *p,
   }
   p->top1[u] = k ? row[idx[0]] : 0.0;
   p->top10_mean[u] = k ? sum / (double)k : 0.0;
+  return x->q.ranker ? ranked_top(x, row, p, u, err) : 0;
 }
 
 /* Score every distinct user of R once: top lists and pair ranks. */
@@ -317,8 +362,9 @@ static int upass_run(struct mon *x, const struct ratings_cols *R,
     rc = model_score_users(x->m, p->uid + t0, nt, x->S, err);
     for (size_t k = 0; !rc && k < nt; k++) {
       const float *row = x->S + k * x->n_cols;
-      top_user(x, row, p, t0 + k);
-      rank_user(x, R, order, off[t0 + k], off[t0 + k + 1], row, p, t0 + k);
+      rc = top_user(x, row, p, t0 + k, err);
+      if (!rc)
+        rank_user(x, R, order, off[t0 + k], off[t0 + k + 1], row, p, t0 + k);
     }
   }
   p->n_pairs = R->n;
@@ -636,6 +682,35 @@ static void settings_of(const struct monitor_config *c,
   s->cat_test = c->cat_test;
 }
 
+/* The served pipeline's query and buffers when the lists are ranked
+ * (cfg->ranker and a ranked stage); nothing otherwise. */
+static int setup_lists(struct mon *x, struct hv_err *err)
+{
+  const struct monitor_config *c = x->cfg;
+  if (!c->ranker || c->stage == RECOMMEND_STAGE_RETRIEVAL)
+    return 0;
+  x->q = (struct recommend_query){.model = x->m, .n = TOP,
+                                  .ranker = c->ranker,
+                                  .candidates = c->candidates,
+                                  .order = c->stage, .blend = c->blend};
+  if (recommend_list_alloc(&x->L, x->m, TOP, err)) {
+    x->q.ranker = NULL;
+    return err->code;
+  }
+  return 0;
+}
+
+/* Which lists the health figures describe, into the report's config. */
+static void lists_of(const struct mon *x, struct monitor_settings *s)
+{
+  int st = x->q.ranker ? x->q.order : RECOMMEND_STAGE_RETRIEVAL;
+  snprintf(s->lists, sizeof(s->lists), "%s", recommend_stage_names[st]);
+  s->candidates = x->q.ranker ? recommend_candidates(&x->q) : 0;
+  s->blend = x->q.ranker && st == RECOMMEND_ORDER_BLEND
+                 ? (x->q.blend > 0 ? x->q.blend : RECOMMEND_DEFAULT_BLEND)
+                 : 0.0;
+}
+
 /* ---- entry point -------------------------------------------------------------- */
 
 static int build_windows(struct mon *x, struct monitor_report *rep,
@@ -675,6 +750,8 @@ int monitor_run(struct hv_db *db, const char *home, const struct hv_model *m,
   x.cfg = cfg;
   int rc = load_catalogue(&x, err);
   if (!rc)
+    rc = setup_lists(&x, err);
+  if (!rc)
     rc = load_reference(&x, err);
   if (!rc)
     rc = build_windows(&x, report, err);
@@ -682,6 +759,7 @@ int monitor_run(struct hv_db *db, const char *home, const struct hv_model *m,
     model_info(&x, &report->model);
     reference_info(&x, &report->reference);
     settings_of(cfg, &report->config);
+    lists_of(&x, &report->config);
     report->seconds = hv_mono() - t0;
     if (cfg->log_run)
       rc = monitor_log_run(db, home, cfg, report, err);

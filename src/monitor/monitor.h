@@ -19,7 +19,10 @@
  *    (from the users table, so new users get their real segment);
  *  - health: coverage of the top-10s (distinct movies in any top-10 /
  *    catalogue), Gini of the recommended-movie counts over the catalogue,
- *    mean reference popularity of recommended movies; the reference values
+ *    mean reference popularity of recommended movies, exposure by
+ *    popularity decile; the top-10s are the served ones: with a ranker,
+ *    retrieval's top K reordered by it (cfg->stage; top1_score_mean stays
+ *    the retrieval model's top-1 score), else retrieval's; the reference values
  *    use a fixed-seed sample of as many reference users as the window has,
  *    because coverage grows with the number of lists.
  * The reference is the rating_id range the model was trained on (its
@@ -88,6 +91,19 @@ struct monitor_config {
    * slice), as monitor_metrics.ranker_*. Borrowed. */
   const struct hv_model *ranker;
   const char *ranker_uri;  /* logged as param ranker_uri (NULL: "-") */
+  /* With a ranker, which top-10 lists the health and exposure figures
+   * describe: the served pipeline's (recommend.h: the retrieval model's
+   * top K of its exact scores, nothing excluded, ordered by the ranker
+   * through recommend_rank, as GET /movies/recommend orders them) for
+   * stage RECOMMEND_ORDER_BLEND (0, the default, as harvest serve) or
+   * RECOMMEND_ORDER_RANK, or retrieval's top 10 for
+   * RECOMMEND_STAGE_RETRIEVAL. candidates and blend as recommend_query's
+   * (0: the defaults, 100 and 0.3). Without a ranker the lists are
+   * retrieval's whatever these say. The report's config names the lists
+   * (monitor_settings.lists). */
+  int stage;
+  int candidates;
+  double blend;
   /* Report and logging. */
   const char *model_uri;   /* shown in the report (NULL: "") */
   int log_run;             /* 1: a tracked run with metrics and the report

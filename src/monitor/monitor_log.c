@@ -117,7 +117,11 @@ static int log_params(struct hv_db *db, const char *run,
                      c->mode == MONITOR_BATCHES ? "batches" : "time", err) ||
       runs_log_param(db, run, "threshold_share", share, err) ||
       (c->ranker && runs_log_param(db, run, "ranker_uri",
-                                   c->ranker_uri ? c->ranker_uri : "-", err)))
+                                   c->ranker_uri ? c->ranker_uri : "-",
+                                   err)) ||
+      runs_log_param(db, run, "lists",
+                     rep->config.lists[0] ? rep->config.lists : "retrieval",
+                     err))
     return err->code;
   if (c->mode == MONITOR_TIME) {
     char len[32];

@@ -342,10 +342,22 @@ static const char *test_or_default(int t)
   return t >= 0 ? drift_test_name((enum drift_test)t) : "default";
 }
 
+/* {"pipeline", "candidates"?, "blend"?}: where the top-10s came from. */
+static json_t *lists_json(const struct monitor_settings *c)
+{
+  json_t *j = json_pack("{s:s}", "pipeline",
+                        c->lists[0] ? c->lists : "retrieval");
+  if (j && c->candidates > 0)
+    json_object_set_new(j, "candidates", json_integer(c->candidates));
+  if (j && c->blend > 0)
+    json_object_set_new(j, "blend", json_real(c->blend));
+  return j;
+}
+
 static json_t *config_json(const struct monitor_settings *c)
 {
   const struct drift_thresholds *t = &c->th;
-  return json_pack(
+  json_t *j = json_pack(
       "{s:s, s:I, s:s, s:f, s:I, s:{s:f, s:f, s:f, s:f, s:f, s:f, s:I}, "
       "s:s, s:s}",
       "mode", c->mode == MONITOR_BATCHES ? "batches" : "time",
@@ -357,6 +369,11 @@ static json_t *config_json(const struct monitor_settings *c)
       t->psi_major, "js", t->js, "small_n", (json_int_t)t->small_n,
       "num_stattest", test_or_default(c->num_test), "cat_stattest",
       test_or_default(c->cat_test));
+  if (j && json_object_set_new(j, "lists", lists_json(c))) {
+    json_decref(j);
+    return NULL;
+  }
+  return j;
 }
 
 json_t *monitor_report_to_json(const struct monitor_report *r)
@@ -649,6 +666,14 @@ static void read_config(const json_t *o, struct monitor_settings *c)
   c->th.small_n = rsize(t, "small_n");
   c->num_test = read_test(o, "num_stattest");
   c->cat_test = read_test(o, "cat_stattest");
+  const json_t *l = json_object_get(o, "lists");
+  rstr(l, "pipeline", c->lists, sizeof(c->lists));
+  if (!c->lists[0]) /* reports before the served lists: retrieval's */
+    snprintf(c->lists, sizeof(c->lists), "retrieval");
+  size_t k = rsize(l, "candidates");
+  c->candidates = k < 1000000 ? (int)k : 1000000;
+  double b = rnum(l, "blend");
+  c->blend = isfinite(b) && b > 0 ? b : 0.0;
 }
 
 int monitor_report_from_json(const json_t *j, struct monitor_report *r,
@@ -709,6 +734,15 @@ void monitor_report_print_table(const struct monitor_report *r, FILE *out)
           ref->n_ratings, ref->n_users,
           ref->from_model ? "model lineage" : "config",
           monitor_metrics_top(&ref->metrics, 100));
+  const struct monitor_settings *c = &r->config;
+  if (c->blend > 0)
+    fprintf(out, "top-10 lists: %s (retrieval's top %d ordered by the "
+            "ranker, blend weight %g)\n", c->lists, c->candidates, c->blend);
+  else if (c->candidates > 0)
+    fprintf(out, "top-10 lists: %s (retrieval's top %d ordered by the "
+            "ranker)\n", c->lists, c->candidates);
+  else
+    fprintf(out, "top-10 lists: retrieval\n");
   fprintf(out, "%-3s %-20s %7s %6s %7s %8s %8s %8s  %s\n", "#", "window", "n",
           "users", "top-10", "top-100", "cov@10", "drifted", "verdict");
   for (size_t i = 0; i < r->n_windows; i++) {

@@ -166,6 +166,13 @@ struct monitor_settings {
   size_t min_ratings;
   struct drift_thresholds th;
   int num_test, cat_test;  /* enum drift_test, or -1: Evidently default */
+  /* The pipeline the health and exposure lists came from: "retrieval",
+   * or "blend"/"ranking" (recommend_stage_names) with the ranker's K
+   * candidates and the blend weight (0 for retrieval); reports written
+   * before it read as "retrieval". */
+  char lists[16];
+  int candidates;
+  double blend;
 };
 
 struct monitor_report {

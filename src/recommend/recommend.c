@@ -225,6 +225,35 @@ static int cmp_cand(const void *a, const void *b)
   return (x->movie_id > y->movie_id) - (x->movie_id < y->movie_id);
 }
 
+/* The ranking stage: out->cands[0..got) hold retrieval's candidates (ids
+ * and retrieval scores) and cid[0..got) their ids; predict each one's
+ * rating into pred (got floats), set the order's key, sort, store in memo
+ * (when given) and put the best q->n into out. Returns how many, or a
+ * negative code. */
+static int rank_stage(const struct recommend_query *q,
+                      struct recommend_memo *memo, const int64_t *cid,
+                      float *pred, int got, struct recommend_list *out,
+                      struct hv_err *err)
+{
+  struct recommend_cand *c = out->cands;
+  if (got <= 0)
+    return got;
+  int rc = model_rank_predict(q->ranker, q->user, cid, (size_t)got, pred,
+                              err);
+  if (rc)
+    return rc;
+  const float w = (float)blend_of(q);
+  for (int i = 0; i < got; i++) {
+    c[i].pred = pred[i];
+    c[i].key = q->order == RECOMMEND_ORDER_RANK ? pred[i]
+                                                : c[i].retrieval + w * pred[i];
+  }
+  qsort(c, (size_t)got, sizeof(*c), cmp_cand);
+  if (memo)
+    memo_store(memo, q->user, c, got);
+  return put_top(c, got, q->n, out);
+}
+
 /* Retrieval's top K into out->cands, ordered by the ranker; the best n
  * into out. Returns how many, or a negative code. No allocation unless K
  * is above RECOMMEND_MAX_CANDIDATES (n > that with a ranker). */
@@ -252,31 +281,46 @@ static int retrieve_then_rank(const struct recommend_query *q,
   }
   int got = model_recommend_cached(q->model, q->memo, q->user, k, seen,
                                    n_seen, cid, csc, out->scratch, err);
-  struct recommend_cand *c = out->cands;
   for (int i = 0; i < got; i++)
-    c[i] = (struct recommend_cand){cid[i], csc[i], 0.0f, 0.0f};
-  if (got > 0) {
-    /* the predictions overwrite the retrieval scores (copied above) */
-    int rc = model_rank_predict(q->ranker, q->user, cid, (size_t)got,
-                                csc, err);
-    if (rc)
-      got = rc;
-    const float w = (float)(q->blend > 0.0 ? q->blend
-                                           : RECOMMEND_DEFAULT_BLEND);
-    for (int i = 0; got > 0 && i < got; i++) {
-      c[i].pred = csc[i];
-      c[i].key = q->order == RECOMMEND_ORDER_RANK ? csc[i]
-                                                  : c[i].retrieval + w * csc[i];
-    }
-  }
+    out->cands[i] = (struct recommend_cand){cid[i], csc[i], 0.0f, 0.0f};
+  /* the predictions overwrite the retrieval scores (copied above) */
+  got = rank_stage(q, memo, cid, csc, got, out, err);
   if (cid != stack_ids)
     free(cid);
-  if (got <= 0)
+  return got;
+}
+
+int recommend_rank(const struct recommend_query *q, const int64_t *ids,
+                   const float *retrieval, int got,
+                   struct recommend_list *out, struct hv_err *err)
+{
+  if (out)
+    out->k = 0;
+  int rc = check(NULL, q, out, err);
+  if (rc)
+    return rc;
+  if (!q->ranker || q->exclude_rated || q->n_exclude)
+    return hv_err_set(err, HV_EINVAL, "recommend_rank: needs a ranker and "
+                      "no exclusions (the caller retrieved)");
+  if (got < 0 || got > recommend_candidates(q) || (got && (!ids ||
+                                                           !retrieval)))
+    return hv_err_set(err, HV_EINVAL, "candidates: %d given, 0..%d allowed",
+                      got, recommend_candidates(q));
+  int64_t cid[RECOMMEND_MAX_CANDIDATES];
+  float pred[RECOMMEND_MAX_CANDIDATES];
+  if (got > RECOMMEND_MAX_CANDIDATES)
+    return hv_err_set(err, HV_EINVAL, "candidates: %d is above %d", got,
+                      RECOMMEND_MAX_CANDIDATES);
+  for (int i = 0; i < got; i++) {
+    cid[i] = ids[i];
+    out->cands[i] = (struct recommend_cand){ids[i], retrieval[i], 0.0f, 0.0f};
+  }
+  got = rank_stage(q, NULL, cid, pred, got, out, err);
+  if (got < 0)
     return got;
-  qsort(c, (size_t)got, sizeof(*c), cmp_cand);
-  if (memo)
-    memo_store(memo, q->user, c, got);
-  return put_top(c, got, q->n, out);
+  out->ranked = 1;
+  out->k = got;
+  return 0;
 }
 
 int recommend_user(struct hv_db *db, const struct recommend_query *q,

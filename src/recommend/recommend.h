@@ -164,6 +164,20 @@ int recommend_user(struct hv_db *db, const struct recommend_query *q,
                    struct recommend_list *out,
                    struct hv_err *err) HV_WARN_UNUSED;
 
+/* The ranking stage of recommend_user alone, for a caller that retrieved
+ * the candidates itself (the monitoring pass, from the scores it already
+ * has): ids[0..got) with their retrieval scores, best first as
+ * model_recommend gives them, ordered by q->ranker, q->order and q->blend
+ * exactly as recommend_user orders its candidates; the best q->n into out
+ * (out->k, out->ranked set). q->user and q->model must be set; no memo
+ * and no database are used. Returns 0, or HV_EINVAL (as recommend_user,
+ * plus: no ranker, exclusions asked, got outside 0..K or above
+ * RECOMMEND_MAX_CANDIDATES) and the ranker's errors. */
+int recommend_rank(const struct recommend_query *q, const int64_t *ids,
+                   const float *retrieval, int got,
+                   struct recommend_list *out,
+                   struct hv_err *err) HV_WARN_UNUSED;
+
 /* ---- explanations ---------------------------------------------------- */
 
 #define RECOMMEND_EXPLAIN_NEIGHBOURS 3 /* rated movies named per movie */
