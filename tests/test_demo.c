@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -166,9 +167,17 @@ static void test_full_loop(void **state)
   assert_non_null(strstr(html, "<svg"));
   assert_non_null(strstr(html, "<polyline"));
   assert_non_null(strstr(html, "Ranking stage"));
-  assert_null(strstr(html, "src=\"http"));
-  assert_null(strstr(html, "href=\"http"));
+  assert_null(strstr(html, "src=")); /* nothing loaded from anywhere */
+  /* the only absolute URL is the base the UI links resolve against */
+  const char *base = strstr(html, "<base href=\"http://127.0.0.1:8000/\">");
+  assert_non_null(base);
+  assert_null(strstr(base + 10, "href=\"http"));
+  assert_non_null(strstr(html, "href=\"/ui/monitoring?run="));
+  assert_non_null(strstr(html, "href=\"/ui/models/harvest_recommender\""));
   free(html);
+  for (size_t k = 0; k < r.n_weeks; k++) /* every week's monitoring run */
+    assert_int_equal(strlen(r.weeks[k].monitor_run_id), 32);
+  assert_int_equal(strlen(pw->challenger_run_id), 32);
   /* JSON */
   json_t *j = demo_result_to_json(&r);
   json_t *tl = json_object_get(j, "timeline");
@@ -287,6 +296,15 @@ static void test_bad_input(void **state)
   b = c;
   b.policy.windows = 0;
   assert_int_equal(demo_run(&b, &r, &e), HV_EINVAL);
+  const char *bad_urls[] = {"", "ftp://h", "http://", "http://h/ui",
+                            "http://h\"><script>", "http://h?x=1",
+                            "https://h:80//"};
+  for (size_t i = 0; i < sizeof(bad_urls) / sizeof(bad_urls[0]); i++) {
+    b = c;
+    b.ui_url = bad_urls[i];
+    assert_int_equal(demo_run(&b, &r, &e), HV_EINVAL);
+    assert_non_null(strstr(e.msg, "ui url"));
+  }
   /* ml-100k that was never imported */
   b = c;
   b.dataset = "ml-100k";
@@ -454,6 +472,7 @@ static void test_cli(void **state)
       {"demo --min-top100 x", 2},  {"watch --help", 0},
       {"watch --interval 0", 2},   {"watch --ticks x", 2},
       {"demo --dataset ml-100k", 1},
+      {"demo --ui-url ftp://x", 1},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     snprintf(cmd, sizeof(cmd), "%s --home %s %s >/dev/null 2>&1", bin, home,
@@ -471,9 +490,224 @@ static void test_cli(void **state)
   tu_rmtree(home);
 }
 
+/* ---- the report, on a result made by hand ------------------------------ */
+
+/* The texts of the elements of class cls inside [from, to): up to max of
+ * them into out; returns how many there are. */
+static int texts_of(const char *from, const char *to, const char *cls,
+                    char out[][80], int max)
+{
+  char key[64];
+  snprintf(key, sizeof(key), "class=\"%s\"", cls);
+  int n = 0;
+  for (const char *p = strstr(from, key); p && p < to;
+       p = strstr(p + 1, key)) {
+    const char *gt = strchr(p, '>'), *lt = gt ? strchr(gt, '<') : NULL;
+    if (!lt || lt > to)
+      break;
+    if (n < max)
+      snprintf(out[n], 80, "%.*s", (int)(lt - gt - 1), gt + 1);
+    n++;
+  }
+  return n;
+}
+
+/* The n-th (0-based) <svg>...</svg> of html. */
+static void svg_of(const char *html, int n, const char **from,
+                   const char **to)
+{
+  const char *p = html;
+  for (int k = 0; k <= n; k++) {
+    p = strstr(p + (k ? 1 : 0), "<svg");
+    assert_non_null(p);
+  }
+  *from = p;
+  *to = strstr(p, "</svg>");
+  assert_non_null(*to);
+}
+
+/* 1 when x is 1, 2 or 5 times a power of ten. */
+static int one_two_five(double x)
+{
+  double m = x / pow(10, floor(log10(x) + 1e-9));
+  return fabs(m - 1) < 1e-6 || fabs(m - 2) < 1e-6 || fabs(m - 5) < 1e-6;
+}
+
+/* The y ticks of svg n: evenly spaced at a 1-2-5 step, covering [lo, hi]. */
+static void check_ticks(const char *html, int n, double lo, double hi)
+{
+  const char *from, *to;
+  svg_of(html, n, &from, &to);
+  char t[32][80];
+  int k = texts_of(from, to, "ytick", t, 32);
+  assert_true(k >= 3 && k <= 12);
+  double first = strtod(t[0], NULL), step = strtod(t[1], NULL) - first;
+  assert_true(step > 0);
+  assert_true(one_two_five(step));
+  for (int i = 0; i < k; i++) {
+    double v = strtod(t[i], NULL);
+    assert_true(fabs(v - (first + step * i)) < step * 1e-6);
+    assert_true(fabs(v / step - round(v / step)) < 1e-6); /* a round tick */
+  }
+  assert_true(first <= lo + 1e-12);
+  assert_true(strtod(t[k - 1], NULL) >= hi - 1e-12);
+}
+
+static void fake_week(struct demo_week *w, int week, int version,
+                      double top, double never)
+{
+  memset(w, 0, sizeof(*w));
+  w->week = week;
+  w->start_ts = 1700000000 + (int64_t)week * 7 * 86400;
+  w->new_ratings = 1000 + 137 * week;
+  w->top100 = top;
+  w->top100_never = never;
+  w->top10 = w->champion_top100 = w->swap_seconds = NAN;
+  w->stateful_top100 = w->stateful_seconds = NAN;
+  w->scratch_top100 = w->scratch_seconds = NAN;
+  w->ranker_rmse = NAN;
+  w->dataset_drift = 0;
+  w->version = w->version_after = version;
+  snprintf(w->action, sizeof(w->action), "none");
+  snprintf(w->monitor_run_id, sizeof(w->monitor_run_id), "%032d", week);
+}
+
+/* Six weeks: promotions after weeks 2 (v1 -> v2) and 4 (v2 -> v3); v2 on
+ * week 3 is planted below the never-retrained model, v3 on week 5 above. */
+static void fake_result(struct demo_result *r, struct demo_week w[6])
+{
+  memset(r, 0, sizeof(*r));
+  snprintf(r->dataset, sizeof(r->dataset), "synth");
+  snprintf(r->model, sizeof(r->model), "harvest_recommender");
+  snprintf(r->ui_url, sizeof(r->ui_url), "%s", DEMO_UI_URL);
+  snprintf(r->tune_run_id, sizeof(r->tune_run_id), "%032x", 0xabc);
+  r->initial_version = 1;
+  r->final_version = 3;
+  r->n_promotions = r->n_retrains = 2;
+  const double top[6] = {0.262, 0.231, 0.21, 0.255, 0.281, 0.29};
+  const double never[6] = {0.262, 0.228, 0.24, 0.236, 0.232, 0.23};
+  const int ver[6] = {1, 1, 2, 2, 3, 3};
+  for (int k = 0; k < 6; k++)
+    fake_week(&w[k], k + 1, ver[k], top[k], never[k]);
+  w[1].dataset_drift = 1;
+  for (int k = 1; k <= 3; k += 2) { /* weeks 2 and 4 promote */
+    w[k].stateful_promoted = 1;
+    w[k].version_after = ver[k] + 1;
+    w[k].stateful_top100 = 0.3;
+    w[k].champion_top100 = 0.25;
+    snprintf(w[k].action, sizeof(w[k].action), "promoted");
+    snprintf(w[k].decision_run_id, 33, "%032x", 0xd0 + k);
+    snprintf(w[k].challenger_run_id, 33, "%032x", 0xc0 + k);
+  }
+  r->weeks = w;
+  r->n_weeks = 6;
+}
+
+static void test_report(void **state)
+{
+  (void)state;
+  struct demo_week w[6];
+  struct demo_result r;
+  fake_result(&r, w);
+  /* demo_fresh_worse, table-driven */
+  const struct {
+    size_t i;
+    int want;
+  } cases[] = {{0, 0}, {1, 0}, {2, 1}, {3, 0}, {4, 0}, {5, 0}, {6, 0}};
+  for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++)
+    assert_int_equal(demo_fresh_worse(&r, cases[k].i), cases[k].want);
+  assert_int_equal(demo_fresh_worse(NULL, 2), 0);
+  char *html = NULL;
+  size_t len = 0;
+  struct hv_err e = {0};
+  assert_int_equal(demo_report_html(&r, &html, &len, &e), 0);
+  assert_int_equal(strlen(html), len);
+  /* axis labels on both charts */
+  char t[32][80];
+  const char *end = html + len;
+  assert_int_equal(texts_of(html, end, "axis-label", t, 32), 4);
+  assert_string_equal(t[0], "top-100 categorical accuracy");
+  assert_string_equal(t[1], "replay week");
+  assert_string_equal(t[2], "new ratings");
+  assert_string_equal(t[3], "replay week");
+  /* round ticks: accuracy 0.21..0.29, ratings 0..1822 */
+  check_ticks(html, 0, 0.21, 0.29);
+  check_ticks(html, 1, 0, 1822);
+  const char *from, *to;
+  svg_of(html, 0, &from, &to);
+  assert_int_equal(texts_of(from, to, "xtick", t, 32), 6);
+  assert_string_equal(t[0], "1");
+  assert_string_equal(t[5], "6");
+  /* the legend names every mark */
+  const char *lg = strstr(from, "class=\"legend\"");
+  assert_true(lg && lg < to);
+  const char *items[] = {"serving model", "never retrained",
+                         "dataset drift week", "promotion (new version)",
+                         "promoted, below never retrained"};
+  for (size_t k = 0; k < 5; k++) {
+    const char *p = strstr(lg, items[k]);
+    assert_true(p && p < to);
+  }
+  assert_int_equal(texts_of(from, to, "worse", t, 32), 1); /* one ring */
+  /* the planted bad week is named: its row, its section, its numbers */
+  assert_int_equal(texts_of(html, end, "worse", t, 32), 3); /* ring, row,
+                                                                list */
+  const char *sec = strstr(html, "id=\"promoted-worse\"");
+  assert_non_null(sec);
+  const char *li = strstr(sec, "<li>");
+  assert_non_null(li);
+  assert_non_null(strstr(li, "Week 3</a>: <a href=\"/ui/models/"
+                             "harvest_recommender\">v2</a>, promoted after "
+                             "week 2"));
+  assert_non_null(strstr(li, "<b>0.2100</b>"));
+  assert_non_null(strstr(li, "<b>0.2400</b>"));
+  assert_null(strstr(li + 4, "<li>")); /* week 5 did better: not named */
+  assert_non_null(strstr(html, "1 week right after a promotion did worse"));
+  /* links into the UI under the base */
+  assert_non_null(strstr(html, "<base href=\"http://127.0.0.1:8000/\">"));
+  char href[128];
+  snprintf(href, sizeof(href), "href=\"/ui/runs/%s\"", w[1].decision_run_id);
+  assert_non_null(strstr(html, href));
+  snprintf(href, sizeof(href), "href=\"/ui/runs/%s\"", w[3].challenger_run_id);
+  assert_non_null(strstr(html, href));
+  snprintf(href, sizeof(href), "href=\"/ui/runs/%s\"", r.tune_run_id);
+  assert_non_null(strstr(html, href));
+  snprintf(href, sizeof(href), "href=\"/ui/monitoring?run=%s\"",
+           w[2].monitor_run_id);
+  assert_non_null(strstr(html, href));
+  free(html);
+  /* the JSON names it too */
+  json_t *j = demo_result_to_json(&r);
+  json_t *pw = json_object_get(
+      json_object_get(json_object_get(j, "comparison"), "never_vs_retrained"),
+      "promoted_worse_than_never");
+  assert_int_equal(json_array_size(pw), 1);
+  assert_int_equal(json_integer_value(json_object_get(
+                       json_array_get(pw, 0), "week")), 3);
+  json_decref(j);
+  /* v2 better on week 3: nothing named, and the page says so */
+  w[2].top100 = 0.25;
+  assert_int_equal(demo_report_html(&r, &html, &len, &e), 0);
+  assert_non_null(strstr(html, "None: in every week right after a "
+                               "promotion"));
+  assert_null(strstr(html, "promoted, below never retrained"));
+  free(html);
+  /* no promotion at all; one week; no base without a UI url */
+  r.n_promotions = 0;
+  r.n_weeks = 1;
+  r.ui_url[0] = '\0';
+  assert_int_equal(demo_report_html(&r, &html, &len, &e), 0);
+  assert_non_null(strstr(html, "None: no version was promoted"));
+  assert_null(strstr(html, "<base"));
+  check_ticks(html, 0, 0.262, 0.262);
+  free(html);
+  assert_int_equal(demo_report_html(NULL, &html, &len, &e), HV_EINVAL);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_report),
       cmocka_unit_test(test_full_loop),
       cmocka_unit_test(test_bad_input),
       cmocka_unit_test(test_apiclient),

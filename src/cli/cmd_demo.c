@@ -42,8 +42,10 @@ static const char demo_about[] =
     "serving model and of the never-retrained one, drift verdict, action,\n"
     "model version serving), the stateful-vs-scratch table and the\n"
     "never-retrained-vs-retrained summary, with the count of failed HTTP\n"
-    "requests; writes the same as HTML with inline SVG charts into\n"
-    "<home>/reports/demo-<time>.html.\n";
+    "requests, and names every week in which a freshly promoted version\n"
+    "did worse than the never-retrained model; writes the same as HTML\n"
+    "with inline SVG charts into <home>/reports/demo-<time>.html, its\n"
+    "runs, versions and monitoring runs linked into the UI at --ui-url.\n";
 
 /* The server, in-process. */
 struct srv {
@@ -114,7 +116,7 @@ struct demo_args {
 
 /* The demo's own flags (the policy ones are f's table). */
 static void demo_table(struct demo_config *c, struct srv *x,
-                       struct demo_args *a, struct cli_opt t[22])
+                       struct demo_args *a, struct cli_opt t[24])
 {
   const struct cli_opt opts[] = {
       {CLI_OPT(CLI_CHOICE, "dataset", 0, "NAME",
@@ -163,9 +165,11 @@ static void demo_table(struct demo_config *c, struct srv *x,
                "(harvest_recommender)", &c->model_name)},
       {CLI_OPT(CLI_STR, "report-dir", 0, "DIR", "where the HTML report goes",
                &c->report_dir)},
+      {CLI_OPT(CLI_STR, "ui-url", 0, "URL", "the UI the report links into "
+               "(" DEMO_UI_URL ", `harvest serve`'s default)", &c->ui_url)},
       {.type = CLI_COMMON},
       CLI_OPTS_END};
-  static_assert(sizeof(opts) == 23 * sizeof(*t), "demo_table");
+  static_assert(sizeof(opts) == 24 * sizeof(*t), "demo_table");
   memcpy(t, opts, sizeof(opts));
 }
 
@@ -176,7 +180,7 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
 {
   struct retrain_flags f;
   struct demo_args a = {0};
-  struct cli_opt own[23];
+  struct cli_opt own[24];
   retrain_flags_init(&f);
   demo_table(c, x, &a, own);
   const struct cli_opt opts[] = {
@@ -280,6 +284,12 @@ static void print_compare(const struct demo_result *r)
            r->first_promotion_week + 1, r->n_weeks, a, b);
   }
   printf("\n");
+  for (size_t i = 0; i < r->n_weeks; i++)
+    if (demo_fresh_worse(r, i))
+      printf("week %d: v%d, promoted after week %d, did worse than never "
+             "retrained: top-100 %.4f < %.4f\n", r->weeks[i].week,
+             r->weeks[i].version, r->weeks[i - 1].week, r->weeks[i].top100,
+             r->weeks[i].top100_never);
 }
 
 /* The ranking stage week by week (nothing without one). */

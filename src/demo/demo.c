@@ -64,6 +64,25 @@ void demo_config_defaults(struct demo_config *c)
   c->rank_policy.max_rmse_rise = 0.05;
 }
 
+/* The report's link base: http(s)://HOST[:PORT], one trailing '/' at
+ * most (the links are the UI's root paths, so a path would be lost). */
+static int check_ui_url(const char *u, struct hv_err *err)
+{
+  static const char host[] = "abcdefghijklmnopqrstuvwxyz"
+                             "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]";
+  size_t skip = !strncmp(u, "http://", 7)    ? 7
+                : !strncmp(u, "https://", 8) ? 8
+                                             : 0;
+  size_t h = skip ? strspn(u + skip, host) : 0;
+  const char *rest = u + skip + h;
+  if (!skip || !h || (*rest && strcmp(rest, "/")) ||
+      strlen(u) >= sizeof(((struct demo_result *)0)->ui_url))
+    return hv_err_set(err, HV_EINVAL, "demo: ui url '%.80s' must be "
+                      "http://HOST[:PORT] or https://HOST[:PORT], no path",
+                      u);
+  return 0;
+}
+
 static int check_config(const struct demo_config *c, struct hv_err *err)
 {
   if (!c || !c->home || !*c->home)
@@ -91,6 +110,8 @@ static int check_config(const struct demo_config *c, struct hv_err *err)
   if (c->n_grid > DEMO_MAX_GRID)
     return hv_err_set(err, HV_EINVAL, "demo: at most %d grid axes",
                       DEMO_MAX_GRID);
+  if (c->ui_url && check_ui_url(c->ui_url, err))
+    return err->code;
   if (!strcmp(c->dataset, "synth") && synth_check(&c->synth, err))
     return err->code;
   return policy_check(&c->policy, err);
@@ -470,6 +491,7 @@ static int monitor_week(struct demo *d, struct demo_week *w,
   mc.ranker = d->ranker;
   if (monitor_run(d->db, d->c->home, d->serving, &mc, report, err))
     return err->code;
+  memcpy(w->monitor_run_id, report->run_id, sizeof(w->monitor_run_id));
   const struct monitor_window *win = &report->windows[0];
   w->top100 = monitor_metrics_top(&win->metrics, 100);
   w->top10 = monitor_metrics_top(&win->metrics, 10);
@@ -540,7 +562,10 @@ static int decide_week(struct demo *d, struct demo_week *w,
     w->stateful_top100 = rr.challenger.top100;
     w->stateful_seconds = rr.challenger.train_seconds;
     w->stateful_ratings = rr.challenger.n_new + rr.challenger.n_replay;
+    memcpy(w->challenger_run_id, rr.challenger.run_id,
+           sizeof(w->challenger_run_id));
     if (rr.other.ran) {
+      memcpy(w->scratch_run_id, rr.other.run_id, sizeof(w->scratch_run_id));
       w->scratch_top100 = rr.other.top100;
       w->scratch_seconds = rr.other.train_seconds;
       w->scratch_ratings = rr.other.n_new;
@@ -718,6 +743,12 @@ static int demo_body(struct demo *d, struct hv_err *err)
       db_open(path, &d->db, err))
     return err->code;
   snprintf(d->r->dataset, sizeof(d->r->dataset), "%s", c->dataset);
+  snprintf(d->r->model, sizeof(d->r->model), "%s", d->name);
+  snprintf(d->r->ui_url, sizeof(d->r->ui_url), "%s",
+           c->ui_url ? c->ui_url : DEMO_UI_URL);
+  size_t ul = strlen(d->r->ui_url);
+  if (ul && d->r->ui_url[ul - 1] == '/') /* the links add the slash */
+    d->r->ui_url[ul - 1] = '\0';
   int rc = !strcmp(c->dataset, "synth") ? prepare_synth(d, err)
                                           : prepare_ml100k(d, err);
   if (rc || take_replay(d, err) || first_model(d, err) ||
@@ -775,104 +806,4 @@ void demo_result_free(struct demo_result *res)
   free(res->weeks);
   res->weeks = NULL;
   res->n_weeks = 0;
-}
-
-/* ---- JSON ---------------------------------------------------------------------------- */
-
-static json_t *week_json(const struct demo_week *w)
-{
-  json_t *retrain = json_null();
-  if (!isnan(w->stateful_top100))
-    retrain = json_pack(
-        "{s:o, s:{s:o, s:o, s:I}, s:{s:o, s:o, s:I}, s:b, s:o}",
-        "champion_top_100", hv_json_num(w->champion_top100), "stateful",
-        "seconds", hv_json_num(w->stateful_seconds),
-        "top_100_categorical_accuracy", hv_json_num(w->stateful_top100),
-        "ratings", (json_int_t)w->stateful_ratings, "scratch", "seconds",
-        hv_json_num(w->scratch_seconds), "top_100_categorical_accuracy",
-        hv_json_num(w->scratch_top100), "ratings",
-        (json_int_t)w->scratch_ratings, "promoted", w->stateful_promoted,
-        "swap_seconds", hv_json_num(w->swap_seconds));
-  return json_pack(
-      "{s:i, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:i, s:i, s:s, s:s, s:s, "
-      "s:s, s:i, s:i, s:o, s:I, s:I, s:s, s:o}",
-      "week", w->week, "new_ratings", (json_int_t)w->new_ratings,
-      "first_rating_id", (json_int_t)w->first_id, "last_rating_id",
-      (json_int_t)w->last_id, "top_100_categorical_accuracy",
-      hv_json_num(w->top100), "top_10_categorical_accuracy",
-      hv_json_num(w->top10), "never_retrained_top_100",
-      hv_json_num(w->top100_never), "dataset_drift",
-      w->dataset_drift < 0 ? json_null() : json_boolean(w->dataset_drift),
-      "n_drifted", w->n_drifted, "n_features", w->n_features,
-      "drifted_features", w->drifted, "action", w->action, "detail", w->detail,
-      "reasons", w->reasons, "model_version", w->version, "next_model_version",
-      w->version_after, "retrain", retrain, "requests", (json_int_t)w->requests,
-      "failed_requests", (json_int_t)w->failed, "decision_run_id",
-      w->decision_run_id, "ranker", demo_rank_week_json(w));
-}
-
-static json_t *comparison_json(const struct demo_result *r)
-{
-  json_t *rows = json_array();
-  for (size_t i = 0; rows && i < r->n_weeks; i++) {
-    const struct demo_week *w = &r->weeks[i];
-    if (isnan(w->stateful_top100))
-      continue;
-    json_array_append_new(
-        rows,
-        json_pack("{s:i, s:o, s:{s:o, s:o, s:I}, s:{s:o, s:o, s:I}}", "week",
-                  w->week, "champion_top_100", hv_json_num(w->champion_top100),
-                  "stateful", "seconds", hv_json_num(w->stateful_seconds),
-                  "top_100", hv_json_num(w->stateful_top100), "ratings",
-                  (json_int_t)w->stateful_ratings, "scratch", "seconds",
-                  hv_json_num(w->scratch_seconds), "top_100",
-                  hv_json_num(w->scratch_top100), "ratings",
-                  (json_int_t)w->scratch_ratings));
-  }
-  return json_pack(
-      "{s:o, s:o, s:o, s:o, s:o, s:{s:i, s:o, s:o, s:o, s:o}}",
-      "stateful_vs_scratch", rows, "stateful_mean_seconds",
-      hv_json_num(r->stateful_mean_seconds), "scratch_mean_seconds",
-      hv_json_num(r->scratch_mean_seconds), "stateful_mean_top_100",
-      hv_json_num(r->stateful_mean_top100), "scratch_mean_top_100",
-      hv_json_num(r->scratch_mean_top100), "never_vs_retrained",
-      "first_promotion_week", r->first_promotion_week,
-      "never_retrained_mean_top_100_later", hv_json_num(r->never_mean_later),
-      "retrained_mean_top_100_later", hv_json_num(r->serving_mean_later),
-      "never_retrained_mean_top_100_all", hv_json_num(r->never_mean_all),
-      "serving_mean_top_100_all", hv_json_num(r->serving_mean_all));
-}
-
-json_t *demo_result_to_json(const struct demo_result *r)
-{
-  json_t *tl = json_array();
-  for (size_t i = 0; tl && i < r->n_weeks; i++)
-    json_array_append_new(tl, week_json(&r->weeks[i]));
-  int64_t failed = r->posts_failed + r->recs_failed + r->load_failed;
-  json_t *j = json_pack(
-      "{s:{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:i}, "
-      "s:{s:s, s:s, s:o, s:o, s:i}, s:o, "
-      "s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}, s:o, s:i, s:i, "
-      "s:i, s:i, s:s, s:o}",
-      "dataset", "name", r->dataset, "users", (json_int_t)r->users, "movies",
-      (json_int_t)r->movies, "ratings", (json_int_t)r->ratings, "train_ratings",
-      (json_int_t)r->train_ratings, "replay_ratings",
-      (json_int_t)r->replay_ratings, "drift_ts", (json_int_t)r->drift_ts,
-      "drift_week", r->drift_week, "tune", "parent_run_id", r->tune_run_id,
-      "best", r->tune_best, "best_top_100", hv_json_num(r->tune_best_top100),
-      "seconds", hv_json_num(r->tune_seconds), "initial_version",
-      r->initial_version, "timeline", tl, "requests", "total",
-      (json_int_t)(r->posts_ok + r->recs_ok + r->load_ok + failed), "failed",
-      (json_int_t)failed, "posts_ok", (json_int_t)r->posts_ok, "posts_failed",
-      (json_int_t)r->posts_failed, "recommend_ok",
-      (json_int_t)(r->recs_ok + r->load_ok), "recommend_failed",
-      (json_int_t)(r->recs_failed + r->load_failed), "background_ok",
-      (json_int_t)r->load_ok, "version_regressions",
-      (json_int_t)r->version_regressions, "first_failure", r->first_failure,
-      "comparison", comparison_json(r), "retrains", r->n_retrains, "promotions",
-      r->n_promotions, "final_version", r->final_version, "port", r->port,
-      "report", r->report_path, "seconds", hv_json_num(r->seconds));
-  if (j)
-    json_object_set_new(j, "ranker", demo_rank_json(r));
-  return j;
 }

@@ -52,6 +52,7 @@
 #include "util/err.h"
 
 #define DEMO_MAX_GRID 4
+#define DEMO_UI_URL "http://127.0.0.1:8000" /* `harvest serve`'s default */
 
 /* Starting and stopping the server (see the header comment). */
 struct demo_server {
@@ -91,6 +92,9 @@ struct demo_config {
   struct policy rank_policy;  /* the ranking stage's policy */
   double rank_margin;         /* its promotion margin (RMSE) */
   const char *report_dir;     /* NULL: <home>/reports */
+  const char *ui_url;         /* the UI the report links into, http(s)://
+                                 host[:port] (NULL: DEMO_UI_URL); the
+                                 demo's own server stops at its end */
   struct demo_server server;
   void (*progress)(void *ud, const char *line); /* one line a step, or
                                                    NULL */
@@ -128,6 +132,9 @@ struct demo_week {
   int stateful_promoted;        /* action == promoted */
   int64_t requests, failed;     /* HTTP requests of the week */
   char decision_run_id[33];
+  char monitor_run_id[33];      /* the week's monitoring run */
+  char challenger_run_id[33];   /* the stateful challenger's run ("") */
+  char scratch_run_id[33];      /* the from-scratch one's run ("") */
   /* The ranking stage ("" action: the demo ran without one). */
   double ranker_rmse;           /* Production ranker on the week */
   char ranker_action[24];       /* its retrain_result.action */
@@ -137,6 +144,8 @@ struct demo_week {
 
 struct demo_result {
   char dataset[32];
+  char model[129];              /* the registered model's name */
+  char ui_url[256];             /* demo_config.ui_url */
   int64_t users, movies, ratings; /* the whole dataset */
   int64_t drift_ts;             /* planted drift point (synth), 0: none */
   int drift_week;               /* replay week holding it, 0: none */
@@ -189,8 +198,17 @@ void demo_result_free(struct demo_result *res);
  * "report", "seconds"}. New reference; NULL when out of memory. */
 json_t *demo_result_to_json(const struct demo_result *res);
 
-/* The HTML report (inline SVG charts, no external resources) into a new
- * buffer *out of *len bytes (caller frees). */
+/* 1 when week index i (0-based) is the first week served by a version
+ * promoted after the week before, and that version's top-100 accuracy on
+ * it is below the never-retrained model's: a promotion that did worse. 0
+ * otherwise (also when either accuracy is NaN or i is out of range). */
+int demo_fresh_worse(const struct demo_result *res, size_t i);
+
+/* The HTML report into a new buffer *out of *len bytes (caller frees):
+ * inline SVG charts with axis labels, 1-2-5 ticks and legends; the weeks
+ * demo_fresh_worse names; links into the UI at res->ui_url (a <base>
+ * element; the hrefs are the UI's own paths: /ui/runs/ID,
+ * /ui/models/NAME, /ui/monitoring?run=ID). No external resource. */
 int demo_report_html(const struct demo_result *res, char **out, size_t *len,
                      struct hv_err *err) HV_WARN_UNUSED;
 
