@@ -470,6 +470,8 @@ static const struct call calls[] = {
     {"POST", "/ui/logout", "/ui/logout", "csrf=x", F, 0, 401},
     {"POST", "/ui/models/{name}/transition", "/ui/models/none/transition",
      "action=1:Staging&csrf=x", F, 0, 401},
+    {"POST", "/ui/models/{name}/alias", "/ui/models/none/alias",
+     "alias=x&version=1&csrf=x", F, 0, 401},
     {"GET", "/ui/static/{file}", "/ui/static/ui.css", NULL, NULL, 0, 200},
     {"GET", "/ui/static/{file}", "/ui/static/ui.js", NULL, NULL, 0, 200},
     {"GET", "/ui/static/{file}", "/ui/static/nope.js", NULL, NULL, 0, 404},
@@ -515,6 +517,9 @@ static void ui_session_calls(void)
   snprintf(body, sizeof(body), "csrf=%s&action=1:Staging", csrf);
   call_as("POST", "/ui/models/{name}/transition", "/ui/models/none/transition",
           body, both, 404, &r);
+  snprintf(body, sizeof(body), "csrf=%s&alias=x&version=1", csrf);
+  call_as("POST", "/ui/models/{name}/alias", "/ui/models/none/alias", body,
+          both, 404, &r);
   call_as("POST", "/ui/logout", "/ui/logout", "csrf=bad", both, 403, &r);
   snprintf(body, sizeof(body), "csrf=%s", csrf);
   call_as("POST", "/ui/logout", "/ui/logout", body, both, 303, &r);
@@ -635,6 +640,7 @@ static void test_write_statuses(void **state)
       {"post", "/users/add_user_rating/"},
       {"post", "/users/update_password"},
       {"post", "/ui/models/{name}/transition"},
+      {"post", "/ui/models/{name}/alias"},
       {"post", "/ui/login"},
       {"post", "/ui/logout"}};
   json_t *paths = json_object_get(g_spec, "paths");

@@ -74,6 +74,7 @@ static const struct {
     {"ui_artifact", UIVIEW},
     {"ui_compare", UIVIEW}, {"ui_models", UIVIEW},
     {"ui_model", UIVIEW},   {"ui_transition", "1333AAA11113"},
+    {"ui_alias", "1333AAA11113"},
     {"ui_monitoring", UIVIEW}, {"ui_data", UIVIEW},
     {"ui_user_q", UIVIEW},  {"ui_user", UIVIEW},
     {"ui_login", PUB},      {"ui_logout", UIVIEW},

@@ -149,9 +149,10 @@ static void test_versions_and_production(void **state)
                                        &e),
                    0);
 
-  /* the audit log holds every change in order */
+  /* the audit log holds every change in order (the last, v1 leaving
+   * Production, also deletes @champion) */
   assert_int_equal(registry_db_get(f->db, "m", &m, &e), 0);
-  assert_int_equal(m.n_audit, audits + 6);
+  assert_int_equal(m.n_audit, audits + 7);
   const struct registry_audit *a = &m.audit[0];
   assert_string_equal(a->action, "register");
   assert_null(a->from_stage);
@@ -159,7 +160,8 @@ static void test_versions_and_production(void **state)
   assert_string_equal(a->reason, "test");
   int promote_seen = 0;
   for (size_t i = 0; i < m.n_audit; i++)
-    if (m.audit[i].reason && !strcmp(m.audit[i].reason, "promote")) {
+    if (m.audit[i].reason && !strcmp(m.audit[i].reason, "promote") &&
+        !m.audit[i].alias) { /* not @champion following it */
       promote_seen = 1;
       assert_string_equal(m.audit[i].who, "alice");
       assert_string_equal(m.audit[i].from_stage, "None");
@@ -247,6 +249,83 @@ static void test_register_bad_input(void **state)
   assert_int_equal(registry_transition(f->db, REGISTRY_DEFAULT_MODEL, 1,
                                        NULL, 0, NULL, NULL, &e),
                    HV_EINVAL);
+}
+
+/* The version @champion names, 0 when it is not set. */
+static int champion_of(struct fx *f)
+{
+  struct hv_err e = {0};
+  struct registry_version v;
+  if (registry_db_find(f->db, "m", 0, REGISTRY_ALIAS_PRODUCTION, NULL, &v,
+                       &e))
+    return 0;
+  int n = v.version;
+  registry_db_version_free(&v);
+  return n;
+}
+
+/* @champion follows Production, in the same transaction as the move, by
+ * every path into and out of Production (track/registry.h). */
+static void test_champion_follows_production(void **state)
+{
+  struct fx *f = *state;
+  struct hv_err e = {0};
+  int v = 0;
+  assert_int_equal(reg(f, 0, NULL, 0, &v, &e), 0);
+  assert_int_equal(champion_of(f), 0); /* None: no champion */
+  assert_int_equal(reg(f, 1, "Production", 0, &v, &e), 0); /* v2 */
+  assert_int_equal(champion_of(f), 2);
+  assert_int_equal(reg(f, 0, NULL, 0, &v, &e), 0); /* v3, None */
+  /* a refused promotion moves nothing */
+  assert_int_equal(registry_transition(f->db, "m", 1, "Production", 0, "r",
+                                       NULL, &e),
+                   HV_ECONFLICT);
+  assert_int_equal(champion_of(f), 2);
+  assert_int_equal(registry_transition(f->db, "m", 1, "Production", 1,
+                                       "promote v1", "carol", &e),
+                   0);
+  assert_int_equal(champion_of(f), 1);
+  struct registry_model m;
+  assert_int_equal(registry_db_get(f->db, "m", &m, &e), 0);
+  const struct registry_audit *a = &m.audit[m.n_audit - 1];
+  assert_string_equal(a->action, "alias_set");
+  assert_string_equal(a->alias, REGISTRY_ALIAS_PRODUCTION);
+  assert_int_equal(a->version, 1);
+  assert_int_equal(a->from_version, 2);
+  assert_string_equal(a->reason, "promote v1");
+  assert_string_equal(a->who, "carol");
+  registry_db_model_free(&m);
+  /* set by hand elsewhere: kept until Production moves or is re-promoted */
+  assert_int_equal(registry_set_alias(f->db, "m", "champion", 2, NULL, &e),
+                   0);
+  assert_int_equal(registry_transition(f->db, "m", 2, "Staging", 0, NULL,
+                                       NULL, &e),
+                   0);
+  assert_int_equal(champion_of(f), 2);
+  assert_int_equal(registry_transition(f->db, "m", 1, "Production", 0, NULL,
+                                       NULL, &e),
+                   0); /* already there: takes the alias back */
+  assert_int_equal(champion_of(f), 1);
+  /* the Production version leaves: no champion */
+  assert_int_equal(registry_transition(f->db, "m", 1, "Archived", 0, "retire",
+                                       NULL, &e),
+                   0);
+  assert_int_equal(champion_of(f), 0);
+  assert_int_equal(registry_db_get(f->db, "m", &m, &e), 0);
+  a = &m.audit[m.n_audit - 1];
+  assert_string_equal(a->action, "alias_delete");
+  assert_int_equal(a->version, 1);
+  assert_string_equal(m.audit[m.n_audit - 2].to_stage, "Archived");
+  registry_db_model_free(&m);
+  /* a move between other stages leaves it alone */
+  assert_int_equal(registry_transition(f->db, "m", 2, "Production", 0, NULL,
+                                       NULL, &e),
+                   0);
+  assert_int_equal(registry_transition(f->db, "m", 3, "Archived", 0, NULL,
+                                       NULL, &e),
+                   0);
+  assert_int_equal(champion_of(f), 2);
+  assert_int_equal(registry_check(f->home, f->db, &e), 0);
 }
 
 static void test_aliases(void **state)
@@ -375,7 +454,9 @@ static void test_invariants_detect_tampering(void **state)
                               "('m', 'ghost', 1)"),
                    SQLITE_OK);
   assert_int_equal(registry_check(f->home, f->db, &e), HV_ECORRUPT);
-  assert_int_equal(raw_sql(f, "DELETE FROM model_aliases"), SQLITE_OK);
+  assert_int_equal(raw_sql(f, "DELETE FROM model_aliases WHERE alias = "
+                              "'ghost'"),
+                   SQLITE_OK);
   /* a damaged blob */
   struct registry_version rv;
   assert_int_equal(registry_db_find(f->db, "m", 1, NULL, NULL, &rv, &e), 0);
@@ -548,6 +629,8 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_register_bad_input, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_aliases, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_champion_follows_production, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_best_run, setup, teardown),
       cmocka_unit_test_setup_teardown(test_invariants_detect_tampering, setup,
                                       teardown),

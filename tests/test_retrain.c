@@ -305,22 +305,27 @@ static void test_stateful_promote(void **state)
   assert_int_equal(n_versions(h.db), 2); /* the comparison is not kept */
   struct registry_model m;
   assert_int_equal(registry_db_get(h.db, MODEL, &m, &e), 0);
+  /* @champion follows Production (track/registry.h): set when v1 was
+   * registered into Production, moved with the promotion */
   const char *want[][2] = {
       {"register", NULL},      {"transition", "Production"},
+      {"alias_set", NULL},
       {"register", NULL},      {"alias_set", NULL},
       {"transition", "Archived"}, {"transition", "Production"},
       {"alias_set", NULL},     {"alias_delete", NULL}};
-  assert_int_equal(m.n_audit, 8);
-  for (size_t i = 0; i < 8; i++) {
+  assert_int_equal(m.n_audit, 9);
+  for (size_t i = 0; i < 9; i++) {
     assert_string_equal(m.audit[i].action, want[i][0]);
     if (want[i][1])
       assert_string_equal(m.audit[i].to_stage, want[i][1]);
   }
-  assert_non_null(strstr(m.audit[2].reason, "challenger: held-out top-100"));
-  assert_string_equal(m.audit[3].alias, RETRAIN_ALIAS_CHALLENGER);
-  assert_non_null(strstr(m.audit[5].reason, "promoted"));
-  assert_string_equal(m.audit[6].alias, RETRAIN_ALIAS_CHAMPION);
-  assert_string_equal(m.audit[5].who, "test");
+  assert_string_equal(m.audit[2].alias, RETRAIN_ALIAS_CHAMPION);
+  assert_non_null(strstr(m.audit[3].reason, "challenger: held-out top-100"));
+  assert_string_equal(m.audit[4].alias, RETRAIN_ALIAS_CHALLENGER);
+  assert_non_null(strstr(m.audit[6].reason, "promoted"));
+  assert_string_equal(m.audit[7].alias, RETRAIN_ALIAS_CHAMPION);
+  assert_int_equal(m.audit[7].from_version, 1);
+  assert_string_equal(m.audit[6].who, "test");
   registry_db_model_free(&m);
   assert_int_equal(registry_check(h.dir, h.db, &e), 0);
   /* the challenger run continued from version 1 */
@@ -385,7 +390,8 @@ static void test_margin_keeps(void **state)
   assert_string_equal(stage_of(h.db, 1, buf), "Production");
   assert_string_equal(stage_of(h.db, 2, buf), "None");
   assert_int_equal(alias_of(h.db, RETRAIN_ALIAS_CHALLENGER), 2);
-  assert_int_equal(alias_of(h.db, RETRAIN_ALIAS_CHAMPION), 0);
+  /* the Production version keeps @champion (set when it was registered) */
+  assert_int_equal(alias_of(h.db, RETRAIN_ALIAS_CHAMPION), 1);
   struct tracking_run *run = NULL;
   assert_int_equal(runs_get(h.db, r.decision_run_id, &run, &e), 0);
   assert_true(metric_of(run, "promoted") == 0);

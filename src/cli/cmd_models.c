@@ -295,6 +295,8 @@ static const struct cli_spec transition_spec = {
         "MLflow, Harvest refuses rather than keeping two). For Staging,\n"
         "--archive-existing archives the other Staging versions. The same\n"
         "rule and flag hold for models register --stage and tune --stage.\n"
+        "The alias @champion follows Production: it moves to the version\n"
+        "that enters Production and is deleted when its version leaves.\n"
         "Every change is written to the audit log with --reason and $USER.\n",
     .opts = no_opts,
     .min_args = 2,

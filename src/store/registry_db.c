@@ -116,16 +116,49 @@ static int archive_others(struct hv_db *db, const char *model, int version,
   return rc;
 }
 
+static int alias_locked(struct hv_db *db, const char *model,
+                        const char *alias, int version, const char *reason,
+                        const char *who, struct hv_err *err);
+
+/* alias follows the Production version (inside the transition's
+ * transaction): pointed at version when it enters Production, deleted when
+ * the version it names leaves Production. NULL alias: nothing. */
+static int follow_production(struct hv_db *db, const char *model,
+                             int version, const char *from, const char *to,
+                             const char *alias, const char *reason,
+                             const char *who, struct hv_err *err)
+{
+  if (!alias)
+    return 0;
+  if (!strcmp(to, "Production"))
+    return alias_locked(db, model, alias, version, reason, who, err);
+  if (strcmp(from, "Production"))
+    return 0;
+  struct sql_args a = sql_argsf("tt", model, alias);
+  int64_t cur[2] = {0, 0};
+  int rc = sql_run_row(db,
+                       "SELECT COUNT(*), COALESCE(MAX(version), 0) FROM "
+                       "model_aliases WHERE model = $1 AND alias = $2",
+                       &a, cur, 2, "reading alias", err);
+  if (rc || cur[1] != version)
+    return rc;
+  return alias_locked(db, model, alias, 0, reason, who, err);
+}
+
 /* The transition itself, inside an open transaction. */
 static int transition_locked(struct hv_db *db, const char *model, int version,
                              const char *stage, int archive_existing,
+                             const char *production_alias,
                              const char *reason, const char *who,
                              struct hv_err *err)
 {
   char from[16];
   int rc = version_stage(db, model, version, from, err);
-  if (rc || !strcmp(from, stage))
+  if (rc)
     return rc;
+  if (!strcmp(from, stage)) /* no change; Production takes its alias back */
+    return follow_production(db, model, version, from, stage,
+                             production_alias, reason, who, err);
   double now = hv_now();
   if ((!strcmp(stage, "Production") ||
        (archive_existing && !strcmp(stage, "Staging"))) &&
@@ -144,19 +177,22 @@ static int transition_locked(struct hv_db *db, const char *model, int version,
       (rc = sql_cmd(db, "SELECT pg_notify('" DB_LISTEN_REGISTRY "', $1)", 0,
                     &a, NULL, "notifying the replicas", err)))
     return rc;
-  return audit(db, &x, err);
+  if ((rc = audit(db, &x, err)))
+    return rc;
+  return follow_production(db, model, version, from, stage, production_alias,
+                           reason, who, err);
 }
 
 static int transition(struct hv_db *db, const char *model, int version,
                       const char *stage, int archive_existing,
-                      const char *reason, const char *who,
-                      struct hv_err *err)
+                      const char *production_alias, const char *reason,
+                      const char *who, struct hv_err *err)
 {
   int rc = db_begin(db, err);
   if (rc)
     return rc;
-  rc = transition_locked(db, model, version, stage, archive_existing, reason,
-                         who, err);
+  rc = transition_locked(db, model, version, stage, archive_existing,
+                         production_alias, reason, who, err);
   return sql_end(db, rc, err);
 }
 
@@ -201,7 +237,8 @@ static int create_version(struct hv_db *db,
   *version = got;
   if (!rc && v->stage && strcmp(v->stage, "None"))
     rc = transition_locked(db, v->model, *version, v->stage,
-                           v->archive_existing, v->reason, v->who, err);
+                           v->archive_existing, v->production_alias,
+                           v->reason, v->who, err);
   return sql_end(db, rc, err);
 }
 
@@ -418,14 +455,14 @@ int registry_db_create_version(struct hv_db *db,
 
 int registry_db_transition(struct hv_db *db, const char *model, int version,
                            const char *stage, int archive_existing,
-                           const char *reason, const char *who,
-                           struct hv_err *err)
+                           const char *production_alias, const char *reason,
+                           const char *who, struct hv_err *err)
 {
   if (!db || !model || !stage)
     return hv_err_set(err, HV_EINVAL, "registry: no database, model or "
                                       "stage");
   return transition(db, model, version, stage, archive_existing,
-                             reason, who, err);
+                    production_alias, reason, who, err);
 }
 
 int registry_db_set_alias(struct hv_db *db, const char *model,

@@ -85,6 +85,7 @@ struct registry_db_new {
   const char *description;
   const char *stage;    /* canonical; "None" or NULL for no transition */
   int archive_existing; /* see registry_db_transition */
+  const char *production_alias; /* see registry_db_transition */
   const char *reason;
   const char *who;
 };
@@ -101,11 +102,14 @@ int registry_db_create_version(struct hv_db *db,
  * HV_ECONFLICT. Staging with archive_existing archives the other Staging
  * versions (MLflow's archive_existing_versions). Moving to the stage it is
  * already in is a no-op with no audit entry. HV_ENOTFOUND for an unknown
- * model or version. */
+ * model or version. production_alias (NULL: none) follows the Production
+ * version in the same transaction: it moves to version when version enters
+ * Production, and is deleted when the version it names leaves Production
+ * (each move audited as alias_set / alias_delete with the same reason). */
 int registry_db_transition(struct hv_db *db, const char *model, int version,
                            const char *stage, int archive_existing,
-                           const char *reason, const char *who,
-                           struct hv_err *err) HV_WARN_UNUSED;
+                           const char *production_alias, const char *reason,
+                           const char *who, struct hv_err *err) HV_WARN_UNUSED;
 
 /* Point alias at version (version > 0) or delete it (version == 0;
  * HV_ENOTFOUND when it does not exist). Audited. */

@@ -139,6 +139,7 @@ int registry_register(const char *home, struct hv_db *db,
       .description = o->description,
       .stage = stage,
       .archive_existing = o->archive_existing,
+      .production_alias = REGISTRY_ALIAS_PRODUCTION,
       .reason = o->reason,
       .who = o->who ? o->who : registry_who(),
   };
@@ -222,7 +223,8 @@ int registry_transition(struct hv_db *db, const char *name, int version,
     return hv_err_set(err, HV_EINVAL, "version must be >= 1, got %d",
                       version);
   return registry_db_transition(db, name, version, canon, archive_existing,
-                                reason, who ? who : registry_who(), err);
+                                REGISTRY_ALIAS_PRODUCTION, reason,
+                                who ? who : registry_who(), err);
 }
 
 int registry_set_alias(struct hv_db *db, const char *name, const char *alias,

@@ -17,6 +17,16 @@
  * transaction. For Staging, archive_existing archives the other Staging
  * versions (MLflow's behaviour); without it several may be in Staging.
  *
+ * @champion follows Production: every move of a version into Production
+ * (registry_transition, registry_register with a stage, retrain's
+ * promotion, the web UI's Promote) points the alias at it in the same
+ * transaction (REGISTRY_ALIAS_PRODUCTION), and a move of the version it
+ * names out of Production deletes it, each audited (alias_set /
+ * alias_delete) with the transition's reason. Setting the alias by hand
+ * (registry_set_alias) is still allowed; the next move into Production
+ * takes it back, as does moving the Production version to Production
+ * again.
+ *
  * Threads: stateless; one connection per thread.
  */
 #ifndef HV_TRACK_REGISTRY_H
@@ -31,6 +41,7 @@ struct hv_db;
 
 #define REGISTRY_DEFAULT_MODEL "harvest_recommender"
 #define REGISTRY_DEFAULT_RANKER "harvest_ranker" /* the ranking stage */
+#define REGISTRY_ALIAS_PRODUCTION "champion" /* follows Production */
 #define REGISTRY_MAX_NAME 128
 #define REGISTRY_MAX_ALIAS 64
 #define REGISTRY_MAX_TEXT 5000 /* descriptions and reasons */

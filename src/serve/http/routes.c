@@ -113,6 +113,16 @@ static const struct rt_param P_UI_TRANSITION[] = {
      "for scripts: API token, bearer token or admin key (or a header)"},
     {"reason", "form", "string", 0, "for the audit log"},
     {NULL}};
+static const struct rt_param P_UI_ALIAS[] = {
+    {"name", "path", "string", 1, "registered model name"},
+    {"csrf", "form", "string", 1, "the model page's CSRF token"},
+    {"alias", "form", "string", 0,
+     "the alias to set (a-z, 0-9, '_', '-'; a leading @ is dropped)"},
+    {"version", "form", "integer", 0, "the version to point it at"},
+    {"delete", "form", "string", 0, "an alias to remove instead"},
+    {"credential", "form", "string", 0,
+     "for scripts: API token, bearer token or admin key (or a header)"},
+    {NULL}};
 static const struct rt_param P_UI_MON[] = {
     {"run", "query", "string", 0,
      "monitoring run to show (default: the newest)"},
@@ -281,6 +291,10 @@ const struct rt_route routes_table[] = {
      RT_OPERATOR,
      "form: csrf, credential, action, reason", "303 to the model page",
      P_UI_TRANSITION, E_UI_POST, 0, 0},
+    {RT_POST, "/ui/models/{name}/alias", ui_route_alias, "ui_alias", "ui",
+     "Web UI: set an alias on a version, or remove one.", RT_OPERATOR,
+     "form: csrf, credential, alias, version | delete",
+     "303 to the model page", P_UI_ALIAS, E_UI_POST, 0, 0},
     {RT_GET, "/ui/monitoring", ui_route_monitoring, "ui_monitoring", "ui",
      "Web UI: performance, drift grid, health and retraining decisions.",
      RT_VIEWER, NULL, "HTML", P_UI_MON, E_UI, 0, 0},

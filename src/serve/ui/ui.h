@@ -74,7 +74,8 @@ void ui_csrf_token(const struct ui *u, const char *session, char out[65]);
  * its errors, and returns 0 unless it could not build any answer. */
 rt_fn ui_route_experiments, ui_route_runs, ui_route_run, ui_route_artifact,
     ui_route_compare,
-    ui_route_models, ui_route_model, ui_route_transition, ui_route_monitoring,
+    ui_route_models, ui_route_model, ui_route_transition, ui_route_alias,
+    ui_route_monitoring,
     ui_route_data, ui_route_user, ui_route_static, ui_route_login,
     ui_route_logout;
 

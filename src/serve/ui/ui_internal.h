@@ -132,6 +132,7 @@ int ui_page_compare(struct ui_page *p, struct hv_err *err);
 int ui_page_models(struct ui_page *p, struct hv_err *err);
 int ui_page_model(struct ui_page *p, struct hv_err *err);
 int ui_page_transition(struct ui_page *p, struct hv_err *err);
+int ui_page_alias(struct ui_page *p, struct hv_err *err);
 int ui_page_monitoring(struct ui_page *p, struct hv_err *err);
 int ui_page_data(struct ui_page *p, struct hv_err *err);
 int ui_page_user(struct ui_page *p, struct hv_err *err);
