@@ -56,7 +56,9 @@ while getopts "r:w:ke:t:d:p:b:Dh" o; do
   esac
 done
 [ -x "$BIN" ] || { echo "no harvest binary at $BIN (make build)" >&2; exit 1; }
-for t in sqlite3 wrk curl /usr/bin/time; do
+NEED="sqlite3 /usr/bin/time"
+[ "$DATA_ONLY" = 1 ] || NEED="$NEED wrk curl" # only serve uses them
+for t in $NEED; do
   command -v "$t" >/dev/null || { echo "bench_scale.sh needs $t" >&2; exit 1; }
 done
 BIN=$(realpath "$BIN")

@@ -2,7 +2,8 @@
  * test_loader.c - store/loader (the bulk loader: batching, C-side foreign
  * keys, assigned ids, indexes written in key order or rebuilt, the fallback
  * that drops and re-creates them, rollback journal or WAL, pragmas
- * restored, all or nothing, an existing dataset refused or replaced).
+ * restored, all or nothing, an existing dataset refused or replaced, a
+ * failure on the writer thread).
  * Every load's result goes through PRAGMA integrity_check, which compares
  * each index with the table row by row and checks key order.
  */
@@ -497,6 +498,53 @@ static void load_small(struct hv_db *db, int bad_rating)
   assert_int_equal(loader_commit(ld, "test", "memory", &e), 0);
 }
 
+/* A batch that fails on the writer thread: the failure, naming the batch's
+ * rating ids, reaches the caller at a later loader_rating (when it hands
+ * over another batch after the writer failed: timing) or at the latest at
+ * commit, and nothing of the load stays; for row 5000 (batch 4097..8192)
+ * and row 9000 (the last, partial batch, written at commit). The plain
+ * path writes into the ratings table itself, so a trigger on it is the
+ * failure. */
+static void test_writer_failure(void **state)
+{
+  if (tu_on_pg())
+    skip(); /* the SQLite loader's writer thread */
+  struct fixture *f = *state;
+  static const int bad[] = {5000, 9000};
+  for (size_t k = 0; k < 2; k++) {
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "DROP TRIGGER IF EXISTS boom; CREATE TRIGGER boom BEFORE INSERT "
+             "ON ratings WHEN NEW.rating_id = %d BEGIN "
+             "SELECT RAISE(ABORT, 'boom'); END",
+             bad[k]);
+    assert_int_equal(sqlite3_exec(sq_of(f->db)->h, sql, NULL, NULL, NULL),
+                     SQLITE_OK);
+    struct loader_opts o = {.plain = 1};
+    struct loader *ld = begin_opts(f->db, &o, 20, 20);
+    struct hv_err e = {0};
+    int rc = 0;
+    int64_t i;
+    for (i = 1; i <= 10000 && !rc; i++)
+      rc = add_rating(ld, i, 1 + i % 20, 1 + i % 19, 3, 1000 + i, &e);
+    if (rc) {
+      assert_int_equal(rc, HV_EDB);
+      assert_int_equal(k, 0); /* row 9000's batch is written at commit */
+      loader_abort(ld);
+    } else {
+      assert_int_equal(loader_commit(ld, "t", "unit", &e), HV_EDB);
+    }
+    assert_non_null(strstr(e.msg, k == 0 ? "ratings 4097..8192"
+                                         : "ratings 8193..10000"));
+    assert_non_null(strstr(e.msg, "boom"));
+    assert_int_equal(tu_q1(f->url, "SELECT COUNT(*) FROM ratings"), 0);
+    assert_int_equal(tu_q1(f->url, "SELECT COUNT(*) FROM users"), 0);
+    assert_int_equal(tu_q1(f->url, "SELECT COUNT(*) FROM sqlite_schema "
+                                   "WHERE name = 'ratings_by_user'"),
+                     1);
+  }
+}
+
 static void test_loader_commit_and_abort(void **state)
 {
   struct hv_db *db = NULL;
@@ -532,6 +580,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_wal_with_reader, setup, teardown),
       cmocka_unit_test_setup_teardown(test_replace_orphans_refused, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_writer_failure, setup, teardown),
       cmocka_unit_test(test_loader_commit_and_abort),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,7 +16,8 @@
  * increasing rating_id order with non-decreasing timestamps (what synth and
  * the importers produce) take the fastest path.
  *
- * Threads: a loader uses its connection exclusively until commit/abort.
+ * Threads: a loader uses its connection exclusively until commit/abort
+ * (SQLite's from the caller's thread and its writer thread in turn).
  */
 #ifndef HV_STORE_LOADER_H
 #define HV_STORE_LOADER_H
@@ -96,9 +97,11 @@ int loader_begin_opts(struct hv_db *db,
  * HV_EINVAL for a row that refers to an unknown genre, user or movie id
  * ("rating 17: unknown user id 99") or has a rating outside 0.5..5,
  * HV_ECONFLICT for a duplicate id, HV_EDB for a database failure. Ratings
- * are buffered: rows with increasing rating_id are written in batches (a
- * database failure of a batch names its id range); a rating_id <= one seen
- * before is written at once. After a failure call loader_abort. */
+ * are buffered: rows with increasing rating_id are written in batches,
+ * on a writer thread in SQLite's case, so a database failure of a batch
+ * (it names the batch's id range) is returned by a later loader_rating or
+ * by loader_commit; a rating_id <= one seen before is written at once.
+ * After a failure call loader_abort. */
 int loader_genre(struct loader *ld, int id, const char *name,
                  struct hv_err *err) HV_WARN_UNUSED;
 int loader_movie(struct loader *ld, const struct hv_movie *m,

@@ -140,22 +140,14 @@ static int feed_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
     sqlite3_result_int64(ctx, col == 0 ? r->timestamp : r->rating_id);
     return SQLITE_OK;
   }
-  switch (col) {
-  case 0:
-    sqlite3_result_int64(ctx, r->rating_id);
-    break;
-  case 1:
-    sqlite3_result_int64(ctx, r->user_id);
-    break;
-  case 2:
-    sqlite3_result_int64(ctx, r->movie_id);
-    break;
-  case 3:
+  /* the columns of FEED_ROWS: rating_id, user_id, movie_id, rating,
+   * timestamp */
+  const int64_t ints[] = {r->rating_id, r->user_id, r->movie_id, 0,
+                          r->timestamp};
+  if (col == 3)
     sqlite3_result_double(ctx, r->rating);
-    break;
-  default:
-    sqlite3_result_int64(ctx, r->timestamp);
-  }
+  else
+    sqlite3_result_int64(ctx, ints[col >= 0 && col < 5 ? col : 4]);
   return SQLITE_OK;
 }
 
@@ -531,27 +523,28 @@ void sq_bulk_keys_add(struct sq_loader *ld, const struct hv_rating *r)
     ld->mmax = m;
 }
 
-/* Write the buffered ratings: one INSERT .. SELECT from the feed into the
- * table (rating_ids ascend past every id written, so none can clash), then
- * the same rows' time index entries while they come in time order. */
-int sq_bulk_flush(struct sq_loader *ld, struct hv_err *err)
+/* Write batch b: one INSERT .. SELECT from the feed into the table
+ * (rating_ids ascend past every id written, so none can clash), then the
+ * same rows' time index entries when they come in time order. */
+int sq_bulk_write(struct sq_loader *ld, const struct ld_batch *b,
+                  struct hv_err *err)
 {
-  int n = ld->nbuf;
-  ld->nbuf = 0;
-  if (n == 0)
+  if (b->n == 0)
     return 0;
-  ld->feed = (struct ld_feed){.mode = FEED_ROWS, .rows = ld->buf, .n = n};
+  ld->feed = (struct ld_feed){.mode = FEED_ROWS, .rows = b->rows, .n = b->n};
   int rc = feed_step(ld->st[ST_BATCH]);
-  if (!rc && ld->time_live) {
+  if (!rc && b->time) {
     ld->feed.mode = FEED_TIME;
     rc = feed_step(ld->st[ST_TIME]);
   }
+  ld->feed = (struct ld_feed){0};
   if (!rc)
     return 0;
-  return hv_err_set(err, HV_EDB, "ratings %lld..%lld: %s",
-                    (long long)ld->buf[0].rating_id,
-                    (long long)ld->buf[n - 1].rating_id,
-                    sqlite3_errmsg(sq_of(ld->db)->h));
+  char what[80];
+  snprintf(what, sizeof(what), "ratings %lld..%lld",
+           (long long)b->rows[0].rating_id,
+           (long long)b->rows[b->n - 1].rating_id);
+  return sq_fail(ld->db, err, what);
 }
 
 /* ---- commit ----------------------------------------------------------- */

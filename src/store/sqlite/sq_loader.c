@@ -32,6 +32,14 @@
  * - Rows reach SQLite through an eponymous virtual table (hv_load_feed) over
  *   the loader's buffer: one INSERT .. SELECT per LOAD_BATCH rows, without a
  *   bind per value.
+ * - Two threads: full batches go through a bounded queue (LOAD_QUEUE) to a
+ *   writer thread that runs those INSERTs, while the caller's thread reads,
+ *   parses and checks the next rows (about half of a 25M import's CPU each
+ *   side). The connection is used by one thread at a time: before the
+ *   caller's thread touches it (catalogue rows, an out-of-order rating,
+ *   commit) it waits for the queue to drain. A write failure stops the
+ *   writer; the caller gets it at its next batch or at commit, and rolls
+ *   back as for any other failure.
  * - Foreign keys are switched off for the load (PRAGMA foreign_keys is a
  *   no-op inside a transaction, so it is set before BEGIN and restored after)
  *   and checked in C (store/loader.c) against id sets of the loaded users,
@@ -59,8 +67,10 @@
  *   cut back by journal_size_limit.
  * All pragmas changed here are restored on commit and abort.
  *
- * Threads: a loader uses its connection exclusively until commit/abort.
+ * Threads: a loader uses its connection exclusively until commit/abort,
+ * from the caller's thread and its own writer thread in turn (above).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,6 +197,9 @@ static int clear_catalogue(struct hv_db *db, int replace, struct hv_err *err)
 }
 
 static void load_abort(void *impl);
+static int writer_start(struct sq_loader *ld, struct hv_err *err);
+static int writer_idle(struct sq_loader *ld, struct hv_err *err);
+static void writer_stop(struct sq_loader *ld, int drop);
 
 static int load_begin(struct hv_db *db, const struct loader_opts *opts,
                       void **impl, struct hv_err *err)
@@ -207,6 +220,8 @@ static int load_begin(struct hv_db *db, const struct loader_opts *opts,
     rc = clear_catalogue(db, opts->replace, err);
   if (!rc)
     rc = sq_bulk_setup(ld, opts->plain, err);
+  if (!rc)
+    rc = writer_start(ld, err);
   if (rc) {
     load_abort(ld);
     return rc;
@@ -254,6 +269,8 @@ static int load_genre(void *impl, int id, const char *name,
                       struct hv_err *err)
 {
   struct sq_loader *ld = impl;
+  if (writer_idle(ld, err))
+    return err ? err->code : HV_EDB;
   sqlite3_stmt *st = ld->st[ST_GENRE];
   sqlite3_bind_int(st, 1, id);
   sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
@@ -264,6 +281,8 @@ static int load_movie(void *impl, const struct hv_movie *m,
                       struct hv_err *err)
 {
   struct sq_loader *ld = impl;
+  if (writer_idle(ld, err))
+    return err ? err->code : HV_EDB;
   sqlite3_stmt *st = ld->st[ST_MOVIE];
   sqlite3_bind_int64(st, 1, m->id);
   sqlite3_bind_text(st, 2, m->title, -1, SQLITE_TRANSIENT);
@@ -286,6 +305,8 @@ static int load_user(void *impl, const struct hv_user *u,
                      struct hv_err *err)
 {
   struct sq_loader *ld = impl;
+  if (writer_idle(ld, err))
+    return err ? err->code : HV_EDB;
   sqlite3_stmt *st = ld->st[ST_USER];
   sqlite3_bind_int64(st, 1, u->id);
   bind_int_or_null(st, 2, u->raw_age);
@@ -314,6 +335,147 @@ static int write_one(struct sq_loader *ld, const struct hv_rating *r,
   return step_reset(ld, ST_RATING, "rating", r->rating_id, err);
 }
 
+/* ---- the writer thread ------------------------------------------------ */
+
+#define N_SLOTS (LOAD_QUEUE + 1)
+
+/* The writer: take the oldest full batch, write it (unlocked: the caller's
+ * thread does not touch the connection while batches are queued), repeat
+ * until told to stop with nothing queued. After a failure the remaining
+ * batches are dropped: the caller sees w->rc at its next batch or at
+ * commit and rolls back. */
+static void *writer_main(void *arg)
+{
+  struct sq_loader *ld = arg;
+  struct ld_writer *w = &ld->w;
+  pthread_mutex_lock(&w->mu);
+  for (;;) {
+    while (!w->stop && w->queued == 0)
+      pthread_cond_wait(&w->cv, &w->mu);
+    if (w->queued == 0)
+      break;
+    const struct ld_batch *b = &w->slot[w->head];
+    int failed = w->rc;
+    pthread_mutex_unlock(&w->mu);
+    struct hv_err e = {0};
+    int rc = failed ? 0 : sq_bulk_write(ld, b, &e);
+    pthread_mutex_lock(&w->mu);
+    if (rc && !w->rc) {
+      w->rc = rc;
+      w->err = e;
+    }
+    w->head = (w->head + 1) % N_SLOTS;
+    w->queued--;
+    pthread_cond_broadcast(&w->cv);
+  }
+  pthread_mutex_unlock(&w->mu);
+  return NULL;
+}
+
+/* Allocate the batches and start the writer thread; without a thread
+ * (pthread_create failed) batches are written on the caller's thread. */
+static int writer_start(struct sq_loader *ld, struct hv_err *err)
+{
+  struct ld_writer *w = &ld->w;
+  w->slot = calloc(N_SLOTS, sizeof(*w->slot));
+  if (!w->slot)
+    return hv_err_set(err, HV_ENOMEM, "out of memory");
+  ld->fill = &w->slot[0];
+  if (pthread_mutex_init(&w->mu, NULL))
+    return 0;
+  if (pthread_cond_init(&w->cv, NULL)) {
+    pthread_mutex_destroy(&w->mu);
+    return 0;
+  }
+  w->sync_ok = 1;
+  w->started = !pthread_create(&w->th, NULL, writer_main, ld);
+  return 0;
+}
+
+/* The writer's failure into err (under w->mu). */
+static int writer_failed(struct ld_writer *w, struct hv_err *err)
+{
+  if (err)
+    *err = w->err;
+  return w->rc;
+}
+
+/* Wait until the writer has written every queued batch: then the caller's
+ * thread may use the connection. Returns 0 or the writer's failure. */
+static int writer_idle(struct sq_loader *ld, struct hv_err *err)
+{
+  struct ld_writer *w = &ld->w;
+  if (!w->started)
+    return 0;
+  pthread_mutex_lock(&w->mu);
+  while (w->queued > 0)
+    pthread_cond_wait(&w->cv, &w->mu);
+  int rc = w->rc ? writer_failed(w, err) : 0;
+  pthread_mutex_unlock(&w->mu);
+  return rc;
+}
+
+/* Hand the batch being filled to the writer (or write it here without a
+ * writer) and start filling the next free one. */
+static int writer_push(struct sq_loader *ld, struct hv_err *err)
+{
+  struct ld_writer *w = &ld->w;
+  struct ld_batch *b = ld->fill;
+  if (b->n == 0)
+    return 0;
+  b->time = ld->time_live;
+  if (!w->started) {
+    int rc = sq_bulk_write(ld, b, err);
+    b->n = 0;
+    return rc;
+  }
+  pthread_mutex_lock(&w->mu);
+  while (w->queued == LOAD_QUEUE && !w->rc)
+    pthread_cond_wait(&w->cv, &w->mu);
+  int rc = w->rc ? writer_failed(w, err) : 0;
+  if (!rc) {
+    w->queued++;
+    ld->fill = &w->slot[(w->head + w->queued) % N_SLOTS];
+    ld->fill->n = 0;
+    pthread_cond_broadcast(&w->cv);
+  }
+  pthread_mutex_unlock(&w->mu);
+  return rc;
+}
+
+/* Stop the writer and wait for it; with drop set, queued batches are not
+ * written (abort). Frees the batches. Safe when it never started. */
+static void writer_stop(struct sq_loader *ld, int drop)
+{
+  struct ld_writer *w = &ld->w;
+  if (w->started) {
+    pthread_mutex_lock(&w->mu);
+    w->stop = 1;
+    if (drop && !w->rc)
+      w->rc = HV_EINTERNAL; /* dropping: nothing more is written */
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->th, NULL);
+    w->started = 0;
+  }
+  if (w->sync_ok) {
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    w->sync_ok = 0;
+  }
+  free(w->slot);
+  w->slot = NULL;
+  ld->fill = NULL;
+}
+
+/* Write everything buffered (the batch being filled and those queued):
+ * afterwards the caller's thread may use the connection. */
+static int write_buffered(struct sq_loader *ld, struct hv_err *err)
+{
+  int rc = writer_push(ld, err);
+  return rc ? rc : writer_idle(ld, err);
+}
+
 /* row is checked and has its rating_id (see store/loader.c). */
 static int load_rating(void *impl, const struct hv_rating *row,
                        struct hv_err *err)
@@ -323,7 +485,7 @@ static int load_rating(void *impl, const struct hv_rating *row,
     /* Out of order: write what is buffered, then this row on its own so a
      * duplicate id is reported for this row by the primary key. The
      * indexes can no longer be appended to in order: rebuilt at commit. */
-    int rc = sq_bulk_flush(ld, err);
+    int rc = write_buffered(ld, err);
     ld->time_live = 0;
     sq_bulk_keys_drop(ld);
     if (rc || write_one(ld, row, err))
@@ -335,8 +497,9 @@ static int load_rating(void *impl, const struct hv_rating *row,
   ld->last_ts = row->timestamp;
   ld->max_rating_id = row->rating_id;
   sq_bulk_keys_add(ld, row);
-  ld->buf[ld->nbuf++] = *row;
-  if (ld->nbuf == LOAD_BATCH && sq_bulk_flush(ld, err))
+  struct ld_batch *b = ld->fill;
+  b->rows[b->n++] = *row;
+  if (b->n == LOAD_BATCH && writer_push(ld, err))
     return err ? err->code : HV_EDB;
   return 0;
 }
@@ -417,6 +580,7 @@ static void finalize_all(struct sq_loader *ld)
  * feed module, pragmas) and free it. The transaction is already over. */
 static void loader_free(struct sq_loader *ld)
 {
+  writer_stop(ld, 1);
   finalize_all(ld);
   sq_bulk_release(ld);
   restore_pragmas(ld);
@@ -431,7 +595,8 @@ static int load_commit(void *impl, const struct loader_counts *n,
   struct loader_times t = {.fast = ld->fast};
   double t0 = hv_mono();
   t.rows = t0 - ld->t_begin;
-  int rc = sq_bulk_flush(ld, err);
+  int rc = write_buffered(ld, err);
+  writer_stop(ld, 0);
   if (!rc)
     rc = record_dataset(ld, name, source, n, err);
   finalize_all(ld);
@@ -468,6 +633,7 @@ static void load_abort(void *impl)
   struct sq_loader *ld = impl;
   if (!ld)
     return;
+  writer_stop(ld, 1);
   finalize_all(ld);
   db_rollback(ld->db);
   loader_free(ld);

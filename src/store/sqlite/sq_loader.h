@@ -1,14 +1,20 @@
 /*
  * sq_loader.h - the SQLite bulk loader's state, shared by sq_loader.c (the
- * transaction: pragmas, rows, commit) and sq_bulk.c (the key-order path:
- * the feed virtual table, imposters, the ratings indexes). Private to
- * src/store/sqlite/; the design is in sq_loader.c's opening comment.
+ * transaction: pragmas, rows, the writer thread, commit) and sq_bulk.c (the
+ * key-order path: the feed virtual table, imposters, the ratings indexes).
+ * Private to src/store/sqlite/; the design is in sq_loader.c's opening
+ * comment.
  *
  * Threads: a loader uses its connection exclusively until commit/abort.
+ * Full batches of ratings are written on the loader's writer thread while
+ * the caller's thread reads and checks the next ones; the connection is
+ * used by one thread at a time (the caller's waits for the writer to go
+ * idle before it touches it: ld_writer in sq_loader.c).
  */
 #ifndef HV_STORE_SQLITE_SQ_LOADER_H
 #define HV_STORE_SQLITE_SQ_LOADER_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "store/loader.h"
@@ -18,7 +24,9 @@ enum { ST_GENRE, ST_MOVIE, ST_MOVIE_GENRE, ST_USER, ST_RATING, ST_BATCH,
        ST_TIME, ST_COUNT };
 
 /* Rows per INSERT .. SELECT from the feed. */
-#define LOAD_BATCH 1024
+#define LOAD_BATCH 4096
+/* Batches that may wait for the writer thread (one more is being filled). */
+#define LOAD_QUEUE 4
 
 /* What a ratings index is keyed on, as far as the fast path cares. */
 enum { IX_OTHER, IX_USER, IX_MOVIE, IX_TIME };
@@ -43,12 +51,37 @@ struct ld_feed {
   int64_t n;
 };
 
+/* A batch of in-order ratings for the writer; time: also append their
+ * time index entries (the time index was live when the batch was full). */
+struct ld_batch {
+  struct hv_rating rows[LOAD_BATCH];
+  int n;
+  int time;
+};
+
+/* The writer thread and its queue: slot[(head + i) % (LOAD_QUEUE + 1)] for
+ * i < queued are full batches in order (the first may be being written);
+ * the caller's thread fills slot[(head + queued) % (LOAD_QUEUE + 1)]. mu
+ * guards head, queued, stop, rc and err; cv signals every change. */
+struct ld_writer {
+  pthread_t th;
+  int started;  /* th runs (else batches are written on the caller's thread) */
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int sync_ok;  /* mu and cv initialised */
+  struct ld_batch *slot; /* LOAD_QUEUE + 1 */
+  int head, queued;
+  int stop;     /* no more batches: write what is queued and exit */
+  int rc;       /* the first failure (then later batches are dropped) */
+  struct hv_err err;
+};
+
 struct sq_loader {
   struct hv_db *db;
   sqlite3_stmt *st[ST_COUNT];
   int64_t max_rating_id;          /* largest rating_id written or buffered */
-  struct hv_rating buf[LOAD_BATCH];
-  int nbuf;
+  struct ld_batch *fill;          /* the batch being filled */
+  struct ld_writer w;
   struct ld_index *idx;           /* the ratings indexes */
   int n_idx;
   int fast;       /* imposters in use (else indexes dropped, re-created) */
@@ -82,9 +115,11 @@ int sq_bulk_setup(struct sq_loader *ld, int plain, struct hv_err *err);
 void sq_bulk_keys_add(struct sq_loader *ld, const struct hv_rating *r);
 void sq_bulk_keys_drop(struct sq_loader *ld);
 
-/* Write the buffered ratings (and their time index entries while the time
- * index is live) through the feed. */
-int sq_bulk_flush(struct sq_loader *ld, struct hv_err *err);
+/* Write a batch of in-order ratings (and their time index entries when
+ * b->time is set) through the feed. Uses the connection: one thread at a
+ * time. */
+int sq_bulk_write(struct sq_loader *ld, const struct ld_batch *b,
+                  struct hv_err *err);
 
 /* Fill every ratings index at commit: appended in key order where the rows
  * allowed it, rebuilt from the table otherwise. */
