@@ -311,36 +311,51 @@ static int add_new_id(const struct ml_file *f, struct idset *set, int64_t id,
   return 0;
 }
 
+/* The three text fields of a user or movie row: *field[i] cleaned into
+ * ml->clean[i] (NULL stays NULL), borrowed until the next row. */
+static int clean_fields(struct ml_load *ml, const char **const field[3],
+                        struct hv_err *err)
+{
+  for (int i = 0; i < 3; i++)
+    if (clean(ml, i, *field[i], field[i], err))
+      return err->code;
+  return 0;
+}
+
+/* The checks of a new user or movie row: its id new to set (what names
+ * it), then its three text fields cleaned (clean_fields). */
+static int new_row(struct ml_load *ml, const struct ml_file *f,
+                   struct idset *set, int64_t id, const char *what,
+                   const char **const field[3], struct hv_err *err)
+{
+  int rc = add_new_id(f, set, id, what, err);
+  if (!rc && clean_fields(ml, field, err))
+    rc = ml_prefix(f, err);
+  return rc;
+}
+
 int ml_add_user(struct ml_load *ml, const struct ml_file *f,
                 const struct hv_user *u, struct hv_err *err)
 {
-  int rc = add_new_id(f, &ml->users, u->id, "user", err);
-  if (rc)
-    return rc;
   struct hv_user c = *u;
-  if (clean(ml, 0, u->gender, &c.gender, err) ||
-      clean(ml, 1, u->occupation_text, &c.occupation_text, err) ||
-      clean(ml, 2, u->zip_code, &c.zip_code, err) ||
-      loader_user(ml->ld, &c, err))
-    return ml_prefix(f, err);
-  ml->res.users++;
-  return 0;
+  const char **const field[3] = {&c.gender, &c.occupation_text, &c.zip_code};
+  int rc = new_row(ml, f, &ml->users, u->id, "user", field, err);
+  if (!rc && loader_user(ml->ld, &c, err))
+    rc = ml_prefix(f, err);
+  ml->res.users += !rc;
+  return rc;
 }
 
 int ml_add_movie(struct ml_load *ml, const struct ml_file *f,
                  const struct hv_movie *m, struct hv_err *err)
 {
-  int rc = add_new_id(f, &ml->movies, m->id, "movie", err);
-  if (rc)
-    return rc;
   struct hv_movie c = *m;
-  if (clean(ml, 0, m->title, &c.title, err) ||
-      clean(ml, 1, m->release_date, &c.release_date, err) ||
-      clean(ml, 2, m->imdb_url, &c.imdb_url, err) ||
-      loader_movie(ml->ld, &c, err))
-    return ml_prefix(f, err);
-  ml->res.movies++;
-  return 0;
+  const char **const field[3] = {&c.title, &c.release_date, &c.imdb_url};
+  int rc = new_row(ml, f, &ml->movies, m->id, "movie", field, err);
+  if (!rc && loader_movie(ml->ld, &c, err))
+    rc = ml_prefix(f, err);
+  ml->res.movies += !rc;
+  return rc;
 }
 
 int ml_add_rating(struct ml_load *ml, const struct ml_file *f, int64_t user,
@@ -365,11 +380,39 @@ int ml_add_rating(struct ml_load *ml, const struct ml_file *f, int64_t user,
   return 0;
 }
 
+/* The common ratings line: four fields of 1-18 decimal digits separated by
+ * the one byte sep, into v[0..3] without strtoll (a 25M-line file spent
+ * more in strtoll and strchr than in anything else of its parsing).
+ * Returns 1, or 0 for a line with anything else: the strict path then
+ * parses it, with the same result for what it accepts, and names what is
+ * wrong. */
+static int quick_fields(const char *line, char sep, int64_t v[4])
+{
+  const char *p = line;
+  for (int i = 0; i < 4; i++) {
+    const char *s = p;
+    int64_t x = 0;
+    while (*p >= '0' && *p <= '9' && p - s < 18)
+      x = x * 10 + (*p++ - '0');
+    if (p == s || *p != (i < 3 ? sep : '\0'))
+      return 0;
+    v[i] = x;
+    p++;
+  }
+  return 1;
+}
+
 int ml_rating_line(struct ml_load *ml, const struct ml_file *f, char *line,
                    const char *sep, const char *sep_name,
                    const char *users_file, const char *movies_file,
                    struct hv_err *err)
 {
+  int64_t v[4];
+  if (sep[0] && !sep[1] && quick_fields(line, sep[0], v) && v[0] >= 1 &&
+      v[0] <= ML_ID_MAX && v[1] >= 1 && v[1] <= ML_ID_MAX && v[2] >= 1 &&
+      v[2] <= 5)
+    return ml_add_rating(ml, f, v[0], v[1], (double)v[2], v[3], users_file,
+                         movies_file, err);
   char *fld[4];
   int64_t user, movie, ts;
   double r;

@@ -265,13 +265,22 @@ static void bind_int_or_null(sqlite3_stmt *st, int i, int v)
     sqlite3_bind_null(st, i);
 }
 
+/* Statement `which` for a catalogue row, once the writer thread is idle
+ * (it writes ratings only: catalogue rows come first, but a reader may
+ * interleave); NULL with err filled when the writer failed. */
+static sqlite3_stmt *idle_stmt(struct sq_loader *ld, int which,
+                               struct hv_err *err)
+{
+  return writer_idle(ld, err) ? NULL : ld->st[which];
+}
+
 static int load_genre(void *impl, int id, const char *name,
                       struct hv_err *err)
 {
   struct sq_loader *ld = impl;
-  if (writer_idle(ld, err))
+  sqlite3_stmt *st = idle_stmt(ld, ST_GENRE, err);
+  if (!st)
     return err ? err->code : HV_EDB;
-  sqlite3_stmt *st = ld->st[ST_GENRE];
   sqlite3_bind_int(st, 1, id);
   sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
   return step_reset(ld, ST_GENRE, "genre", id, err);
@@ -281,9 +290,9 @@ static int load_movie(void *impl, const struct hv_movie *m,
                       struct hv_err *err)
 {
   struct sq_loader *ld = impl;
-  if (writer_idle(ld, err))
+  sqlite3_stmt *st = idle_stmt(ld, ST_MOVIE, err);
+  if (!st)
     return err ? err->code : HV_EDB;
-  sqlite3_stmt *st = ld->st[ST_MOVIE];
   sqlite3_bind_int64(st, 1, m->id);
   sqlite3_bind_text(st, 2, m->title, -1, SQLITE_TRANSIENT);
   bind_text_or_null(st, 3, m->release_date);
@@ -305,9 +314,9 @@ static int load_user(void *impl, const struct hv_user *u,
                      struct hv_err *err)
 {
   struct sq_loader *ld = impl;
-  if (writer_idle(ld, err))
+  sqlite3_stmt *st = idle_stmt(ld, ST_USER, err);
+  if (!st)
     return err ? err->code : HV_EDB;
-  sqlite3_stmt *st = ld->st[ST_USER];
   sqlite3_bind_int64(st, 1, u->id);
   bind_int_or_null(st, 2, u->raw_age);
   bind_int_or_null(st, 3, u->bucketized_age);
