@@ -722,6 +722,12 @@ static void test_monitoring_page(void **state)
   EXPECT_HAS(&r, "Coverage@10");
   EXPECT_HAS(&r, "Fairness per window");
   EXPECT_HAS(&r, "exposure gap between popularity deciles");
+  /* the fixture's pass had a ranker: its RMSE gap is charted, the RMSE
+   * and MAE too, and the exposure is of the served (blend) lists */
+  EXPECT_HAS(&r, "ranker RMSE gap between segments");
+  EXPECT_HAS(&r, "Ranking stage per window");
+  EXPECT_HAS(&r, "the blend pipeline&#39;s (retrieval&#39;s top 100");
+  EXPECT_HAS(&r, "<th>D10</th><th>Gap</th>");
   /* the retraining decision with its reasons */
   struct hv_db *db = NULL;
   struct hv_err e = {0};

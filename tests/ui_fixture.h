@@ -125,8 +125,26 @@ UIF_FN void uif_monitor(struct hv_db *db, struct uif *f,
   c.n_windows = UIF_WINDOWS;
   c.log_run = 1;
   c.model_uri = "models:/harvest_recommender/Production";
+  /* a small ranker on the same lineage: the page charts its RMSE gap and
+   * the exposure of the served (blend) lists */
+  struct train_config rc;
+  struct train_config ml;
+  model_config(m, &ml);
+  train_config_ranking(&rc);
+  rc.dim = 8;
+  rc.hidden = 8;
+  rc.epochs = 1;
+  rc.split = 1.0;
+  rc.threads = 1;
+  rc.first_rating_id = ml.first_rating_id;
+  rc.last_rating_id = ml.last_rating_id;
+  struct hv_model *rk = NULL;
+  UIF_CHECK(dataset_train(db, &rc, NULL, NULL, NULL, &rk, &e), e);
+  c.ranker = rk;
+  c.ranker_uri = "fixture ranker";
   UIF_CHECK(monitor_run(db, f->home, m, &c, report, &e), e);
   snprintf(f->monitor_run, 33, "%s", report->run_id);
+  model_free(rk);
   model_free(m);
 }
 

@@ -404,6 +404,27 @@ static void windows_table(struct html *h, const struct monitor_report *report)
   html_raw(h, "</tbody></table>");
 }
 
+/* 1 when some window of r has the ranking stage's metrics. */
+static int has_ranker(const struct monitor_report *r)
+{
+  for (size_t i = 0; i < r->n_windows; i++)
+    if (r->windows[i].metrics.ranker_n)
+      return 1;
+  return 0;
+}
+
+/* "the blend pipeline's (retrieval's top 100 ordered by the ranker)" or
+ * "retrieval's": where the report's top-10 lists came from. */
+static void lists_text(const struct monitor_settings *c, char *buf,
+                       size_t cap)
+{
+  if (c->candidates > 0)
+    snprintf(buf, cap, "the %s pipeline's (retrieval's top %d ordered by "
+             "the ranker, as served)", c->lists, c->candidates);
+  else
+    snprintf(buf, cap, "retrieval's");
+}
+
 /* One value of a health column. */
 static double health_value(const struct monitor_health *h, int k)
 {
@@ -420,10 +441,12 @@ static void health_section(struct html *h, const struct monitor_report *report)
                                        "Mean top-1 score"};
   size_t nw = report->n_windows < MAX_WINDOWS ? report->n_windows
                                               : MAX_WINDOWS;
-  html_raw(h, "<h2>Feedback-loop health</h2><p class=\"muted\">Of the "
-              "top-10 lists of the window's users, against as many "
-              "reference users (in brackets).</p><table class=\"data "
-              "health\"><thead><tr><th>Window</th>");
+  char lists[160];
+  lists_text(&report->config, lists, sizeof(lists));
+  html_f(h, "<h2>Feedback-loop health</h2><p class=\"muted\">Of the "
+         "top-10 lists of the window's users, against as many reference "
+         "users (in brackets); the lists are %s.</p><table class=\"data "
+         "health\"><thead><tr><th>Window</th>", lists);
   for (int k = 0; k < 4; k++)
     html_f(h, "<th>%s</th>", labels[k]);
   html_raw(h, "</tr></thead><tbody>");
@@ -462,41 +485,108 @@ static void health_section(struct html *h, const struct monitor_report *report)
     svg_line_chart(h, &o, s, 2);
 }
 
+/* Exposure by popularity decile per window (reference first), a table. */
+static void exposure_table(struct html *h, const struct monitor_report *r)
+{
+  size_t nw = r->n_windows < MAX_WINDOWS ? r->n_windows : MAX_WINDOWS;
+  char lists[160], c[32];
+  lists_text(&r->config, lists, sizeof(lists));
+  html_f(h, "<p class=\"muted\">Exposure: the share of the top-10 entries "
+         "in each popularity decile of the catalogue (1 = least rated in "
+         "the reference); the lists are %s.</p><table class=\"data "
+         "exposure\"><thead><tr><th>Window</th>", lists);
+  for (int d = 0; d < EVAL_NDEC; d++)
+    html_f(h, "<th>D%d</th>", d + 1);
+  html_raw(h, "<th>Gap</th></tr></thead><tbody>");
+  for (size_t i = 0; i <= nw; i++) {
+    const struct monitor_window *w = i ? &r->windows[i - 1] : NULL;
+    const struct monitor_health *hh = w ? &w->health : &r->reference.health;
+    int empty = w && !w->n_ratings;
+    html_f(h, "<tr><td>%s</td>", w ? w->spec.name : "reference");
+    for (int d = 0; d < EVAL_NDEC; d++)
+      html_f(h, "<td class=\"num\">%s</td>",
+             html_num(empty ? NAN : hh->exposure[d], c, sizeof(c)));
+    html_f(h, "<td class=\"num\">%s</td></tr>",
+           html_num(empty ? NAN : hh->exposure_gap, c, sizeof(c)));
+  }
+  html_raw(h, "</tbody></table>");
+}
+
+/* The ranking stage per window: RMSE and MAE of its predictions on the
+ * window's ratings (only when the pass had a ranker). */
+static void ranker_chart(struct html *h, const struct monitor_report *r)
+{
+  size_t nw = r->n_windows < MAX_WINDOWS ? r->n_windows : MAX_WINDOWS;
+  double x[MAX_WINDOWS], rmse[MAX_WINDOWS], mae[MAX_WINDOWS];
+  const char *xn[MAX_WINDOWS];
+  for (size_t i = 0; i < nw; i++) {
+    const struct monitor_metrics *m = &r->windows[i].metrics;
+    xn[i] = r->windows[i].spec.name;
+    x[i] = (double)i;
+    rmse[i] = m->ranker_n ? m->ranker_rmse : NAN;
+    mae[i] = m->ranker_n ? m->ranker_mae : NAN;
+  }
+  struct svg_series s[2] = {{"ranker RMSE", x, rmse, nw},
+                            {"ranker MAE", x, mae, nw}};
+  struct svg_line_opts o = {.width = 760, .height = 260,
+                            .title = "Ranking stage per window (rating "
+                                     "error, stars)",
+                            .x_label = "window", .y_label = "error",
+                            .threshold = NAN, .x_names = xn,
+                            .n_x_names = nw, .y_from_zero = 1};
+  html_raw(h, "<h2>Ranking stage</h2>");
+  svg_line_chart(h, &o, s, 2);
+}
+
 /* The fairness report per window (reference first): the top-100 gap
- * between the best and worst user segment and the exposure gap between the
- * most and least exposed popularity decile of the top-10 lists. */
+ * between the best and worst user segment, the exposure gap between the
+ * most and least exposed popularity decile of the top-10 lists and, with a
+ * ranker, its RMSE gap between the worst and best segment; then the
+ * exposure by decile. */
 static void fairness_chart(struct html *h, const struct monitor_report *r)
 {
   size_t nw = r->n_windows < MAX_WINDOWS ? r->n_windows : MAX_WINDOWS;
-  double x[MAX_WINDOWS + 1], g[MAX_WINDOWS + 1], ex[MAX_WINDOWS + 1];
+  double x[MAX_WINDOWS + 1], g[MAX_WINDOWS + 1], ex[MAX_WINDOWS + 1],
+      rg[MAX_WINDOWS + 1];
   const char *xn[MAX_WINDOWS + 1];
   xn[0] = "reference";
   x[0] = 0;
   g[0] = r->reference.metrics.fairness_gap_top_100;
   ex[0] = r->reference.health.exposure_gap;
+  rg[0] = NAN; /* the ranker is judged on the windows only */
   for (size_t i = 0; i < nw; i++) {
     const struct monitor_window *w = &r->windows[i];
     xn[i + 1] = w->spec.name;
     x[i + 1] = (double)(i + 1);
     g[i + 1] = w->n_ratings ? w->metrics.fairness_gap_top_100 : NAN;
     ex[i + 1] = w->n_ratings ? w->health.exposure_gap : NAN;
+    rg[i + 1] = w->metrics.ranker_n ? w->metrics.fairness_gap_rmse : NAN;
   }
-  struct svg_series s[2] = {
+  struct svg_series s[3] = {
       {"top-100 gap between segments", x, g, nw + 1},
-      {"exposure gap between popularity deciles", x, ex, nw + 1}};
+      {"exposure gap between popularity deciles", x, ex, nw + 1},
+      {"ranker RMSE gap between segments", x, rg, nw + 1}};
   struct svg_line_opts o = {.width = 760, .height = 260,
                             .title = "Fairness per window (best minus "
                                      "worst group)",
                             .x_label = "window", .y_label = "gap",
                             .threshold = NAN, .x_names = xn,
                             .n_x_names = nw + 1, .y_from_zero = 1};
+  int ranked = has_ranker(r);
   html_raw(h, "<h2>Fairness</h2>");
-  svg_line_chart(h, &o, s, 2);
+  svg_line_chart(h, &o, s, ranked ? 3 : 2);
   html_raw(h, "<p class=\"muted\">Top-100 gap: the best user segment's "
               "top-100 accuracy minus the worst's (segments of at least 100 "
               "pairs). Exposure gap: the share of top-10 entries of the most "
               "exposed popularity decile minus the least exposed one's "
-              "(0 = even; docs/evaluation.md).</p>");
+              "(0 = even; docs/evaluation.md).");
+  if (ranked)
+    html_raw(h, " Ranker RMSE gap: the worst segment's RMSE minus the "
+                "best's (stars).");
+  html_raw(h, "</p>");
+  exposure_table(h, r);
+  if (ranked)
+    ranker_chart(h, r);
 }
 
 static void decision_row(struct html *h, const struct tracking_run *r)
