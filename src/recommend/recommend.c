@@ -225,6 +225,30 @@ static int cmp_cand(const void *a, const void *b)
   return (x->movie_id > y->movie_id) - (x->movie_id < y->movie_id);
 }
 
+/* Put the best keep of c[0..got) first, in cmp_cand's order (the rest is
+ * left in no order). A short list out of many (the top 10 of 100 when no
+ * memo wants them all) is kept by insertion, one pass with an inline
+ * compare; otherwise qsort. In place: c[i] is saved before the kept
+ * prefix (at most i long) grows into it. */
+static void best_first(struct recommend_cand *c, int got, int keep)
+{
+  if (keep * 4 > got) {
+    qsort(c, (size_t)got, sizeof(*c), cmp_cand);
+    return;
+  }
+  int m = 0;
+  for (int i = 0; i < got; i++) {
+    struct recommend_cand x = c[i];
+    if (m == keep && cmp_cand(&x, &c[m - 1]) >= 0)
+      continue;
+    int j = m < keep ? m : keep - 1;
+    for (; j > 0 && cmp_cand(&x, &c[j - 1]) < 0; j--)
+      c[j] = c[j - 1];
+    c[j] = x;
+    m += m < keep;
+  }
+}
+
 /* The ranking stage: out->cands[0..got) hold retrieval's candidates (ids
  * and retrieval scores) and cid[0..got) their ids; predict each one's
  * rating into pred (got floats), set the order's key, sort, store in memo
@@ -248,10 +272,12 @@ static int rank_stage(const struct recommend_query *q,
     c[i].key = q->order == RECOMMEND_ORDER_RANK ? pred[i]
                                                 : c[i].retrieval + w * pred[i];
   }
-  qsort(c, (size_t)got, sizeof(*c), cmp_cand);
+  int keep = memo ? memo->depth : q->n;
+  keep = keep < got ? keep : got;
+  best_first(c, got, keep);
   if (memo)
-    memo_store(memo, q->user, c, got);
-  return put_top(c, got, q->n, out);
+    memo_store(memo, q->user, c, keep);
+  return put_top(c, keep, q->n, out);
 }
 
 /* Retrieval's top K into out->cands, ordered by the ranker; the best n
