@@ -85,7 +85,7 @@ static int dst_fits(const struct cli_opt *o)
 
 static void flatten(struct flat *f, const struct cli_opt *t)
 {
-  for (; t->type != CLI_END; t++) {
+  for (; t && t->type != CLI_END; t++) {
     if (t->type == CLI_GROUP) {
       flatten(f, t->sub);
       continue;
@@ -347,6 +347,14 @@ int cli_parse(struct cli_ctx *ctx, const struct cli_spec *spec, int argc,
   return rc ? rc : check_required(spec, &f);
 }
 
+int cli_parse_opts(struct cli_ctx *ctx, const struct cli_spec *spec,
+                   const struct cli_opt *opts, int argc, char **argv)
+{
+  struct cli_spec s = *spec;
+  s.opts = opts;
+  return cli_parse(ctx, &s, argc, argv);
+}
+
 /* ---- help -------------------------------------------------------------- */
 
 struct help {
@@ -441,7 +449,7 @@ static void help_common(struct help *h)
 
 static void help_table(struct help *h, const struct cli_opt *t)
 {
-  for (; t->type != CLI_END; t++) {
+  for (; t && t->type != CLI_END; t++) {
     if (t->type == CLI_GROUP) {
       if (t->help)
         fprintf(h->out, "\n%s\n", t->help);

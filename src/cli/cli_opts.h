@@ -121,7 +121,8 @@ struct cli_spec {
   const char *usage;  /* synopsis after the command name; NULL: [options] */
   const char *about;  /* prose after the usage line, or NULL */
   const char *more;   /* prose after the options, or NULL */
-  const struct cli_opt *opts; /* the table (CLI_END-terminated) */
+  const struct cli_opt *opts; /* the table (CLI_END-terminated), or NULL:
+                                 no flags but the common ones */
   int min_args;       /* positional arguments: at least min_args */
   int max_args;       /* ... and at most max_args (-1: any number) */
   const char *args_msg; /* when fewer than min_args: "expected one RUN_ID" */
@@ -141,6 +142,12 @@ struct cli_spec {
  * HV_EUSAGE after printing the problem on stderr. */
 int cli_parse(struct cli_ctx *ctx, const struct cli_spec *spec, int argc,
               char **argv);
+
+/* cli_parse with spec's text and the table opts in place of spec->opts:
+ * for a command whose help is a static spec and whose table is built per
+ * call (its dsts on the caller's stack). */
+int cli_parse_opts(struct cli_ctx *ctx, const struct cli_spec *spec,
+                   const struct cli_opt *opts, int argc, char **argv);
 
 /* Print spec's --help text on out. */
 void cli_help(FILE *out, const struct cli_spec *spec);

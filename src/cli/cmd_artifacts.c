@@ -70,6 +70,18 @@ static int art_list(struct cli_ctx *ctx, int argc, char **argv)
   return cli_run_db(ctx, &list_spec, argc, argv, art_list_run, NULL);
 }
 
+static const struct cli_spec get_spec = {
+    .cmd = "artifacts get",
+    .usage = "RUN_ID PATH [--out FILE]",
+    .about = "Write artifact PATH of the run to FILE (atomically) or to "
+             "stdout.\nThe content is verified against its SHA-256 first; "
+             "nothing is\nwritten when it does not match.\n",
+    .min_args = 2,
+    .max_args = 3,
+    .args_msg = "expected RUN_ID and PATH",
+    .json_help = "",
+};
+
 static int art_get(struct cli_ctx *ctx, int argc, char **argv)
 {
   const char *out = NULL;
@@ -77,23 +89,11 @@ static int art_get(struct cli_ctx *ctx, int argc, char **argv)
       {CLI_OPT(CLI_STR, "out", 'o', "FILE",
                "write to FILE (atomically) instead of stdout", &out)},
       CLI_OPTS_END};
-  const struct cli_spec spec = {
-      .cmd = "artifacts get",
-      .usage = "RUN_ID PATH [--out FILE]",
-      .about = "Write artifact PATH of the run to FILE (atomically) or to "
-               "stdout.\nThe content is verified against its SHA-256 first; "
-               "nothing is\nwritten when it does not match.\n",
-      .opts = opts,
-      .min_args = 2,
-      .max_args = 3,
-      .args_msg = "expected RUN_ID and PATH",
-      .json_help = "",
-  };
-  int rc = cli_parse(ctx, &spec, argc, argv);
+  int rc = cli_parse_opts(ctx, &get_spec, opts, argc, argv);
   if (rc)
     return cli_parse_rc(rc);
   if (argc - optind == 3) /* as `artifacts put RUN_ID PATH FILE` reads */
-    return cli_usage_error(spec.cmd, "a third argument '%s': write to a "
+    return cli_usage_error(get_spec.cmd, "a third argument '%s': write to a "
                            "file with --out %s", argv[optind + 2],
                            argv[optind + 2]);
   struct hv_err err = {0};

@@ -66,6 +66,21 @@ static void print_result(const struct cli_ctx *ctx,
          (long long)r->ratings, (long long)r->genres, r->import_seconds);
 }
 
+static const struct cli_spec fetch_spec = {
+    .cmd = "data fetch",
+    .usage = "[NAME | --url URL] [--sha256 HEX] [--size BYTES]\n"
+             "         [--replace] [--home DIR] [--json]\n"
+             "NAME: ml-100k (default), ml-1m or ml-latest-small (also "
+             "--dataset NAME)",
+    .about = "Download a MovieLens archive into HOME/downloads/ and import "
+             "it.\nThe file is written as NAME.part, resumed with an HTTP "
+             "Range request\nwhen a .part is already there, checked, and "
+             "renamed when complete;\na download that got nothing leaves "
+             "no .part, and a failed fetch or\nimport into a home that had "
+             "no database leaves none.\n",
+    .max_args = 1,
+};
+
 /* Parse argv into q; 0, CLI_HELP or HV_EUSAGE (reported). */
 static int parse(struct cli_ctx *ctx, int argc, char **argv,
                  struct fetch_request *q)
@@ -86,22 +101,7 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
       {CLI_OPT(CLI_TRUE, "replace", 0, NULL,
                "replace a dataset already in the database", &q->replace)},
       CLI_OPTS_END};
-  const struct cli_spec spec = {
-      .cmd = "data fetch",
-      .usage = "[NAME | --url URL] [--sha256 HEX] [--size BYTES]\n"
-               "         [--replace] [--home DIR] [--json]\n"
-               "NAME: ml-100k (default), ml-1m or ml-latest-small (also "
-               "--dataset NAME)",
-      .about = "Download a MovieLens archive into HOME/downloads/ and import "
-               "it.\nThe file is written as NAME.part, resumed with an HTTP "
-               "Range request\nwhen a .part is already there, checked, and "
-               "renamed when complete;\na download that got nothing leaves "
-               "no .part, and a failed fetch or\nimport into a home that had "
-               "no database leaves none.\n",
-      .opts = opts,
-      .max_args = 1,
-  };
-  int rc = cli_parse(ctx, &spec, argc, argv);
+  int rc = cli_parse_opts(ctx, &fetch_spec, opts, argc, argv);
   if (rc || optind >= argc)
     return rc;
   if (q->dataset && strcmp(q->dataset, argv[optind]))

@@ -13,10 +13,6 @@
 #include "util/fsutil.h"
 #include "util/parse.h"
 
-static const char synth_about[] =
-    "Generate a MovieLens-shaped synthetic dataset (named \"synth\") into\n"
-    "the home's database, as one transaction. Deterministic for a seed.\n";
-
 static const char synth_more[] =
     "Planted structure: 8-dim latent user/movie factors tied to the 19\n"
     "ml-100k genres (users mostly watch and like their 3 favourite\n"
@@ -41,6 +37,18 @@ static const char synth_more[] =
     "young user ids are printed (--json: drift_start, drift_end,\n"
     "drift_first_rating_id, new_movies_from_id, young_users_from_id) and\n"
     "stored as JSON in the dataset's source (datasets table).\n";
+
+static const struct cli_spec synth_spec = {
+    .cmd = "data synth",
+    .usage = "[--users N] [--movies M] [--ratings R]\n"
+             "         [--days D] [--seed S] [--drift none|gradual|sudden]\n"
+             "         [--start YYYY-MM-DD] [--replace] [--home DIR] "
+             "[--json]",
+    .about =
+        "Generate a MovieLens-shaped synthetic dataset (named \"synth\") into\n"
+        "the home's database, as one transaction. Deterministic for a seed.\n",
+    .more = synth_more,
+};
 
 struct progress {
   int on;
@@ -138,17 +146,7 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
       {CLI_OPT(CLI_TRUE, "replace", 0, NULL,
                "replace a dataset already in the database", &c->replace)},
       CLI_OPTS_END};
-  const struct cli_spec spec = {
-      .cmd = "data synth",
-      .usage = "[--users N] [--movies M] [--ratings R]\n"
-               "         [--days D] [--seed S] [--drift none|gradual|sudden]\n"
-               "         [--start YYYY-MM-DD] [--replace] [--home DIR] "
-               "[--json]",
-      .about = synth_about,
-      .more = synth_more,
-      .opts = opts,
-  };
-  return cli_parse(ctx, &spec, argc, argv);
+  return cli_parse_opts(ctx, &synth_spec, opts, argc, argv);
 }
 
 int cmd_data_synth(struct cli_ctx *ctx, int argc, char **argv)

@@ -45,6 +45,28 @@ static void print_report(const struct cli_ctx *ctx, const char *from,
            (long long)r->bytes, r->seconds);
 }
 
+static const struct cli_spec copy_spec = {
+    .cmd = "db copy",
+    .usage = "--from HOME_OR_URL --to URL_OR_HOME [options]",
+    .about =
+        "Copy a Harvest home to PostgreSQL, or a PostgreSQL database to a\n"
+        "new home: every table (catalogue, ratings, runs, params, metrics,\n"
+        "tags, registry and its audit log, users, accounts and tokens) and\n"
+        "every artifact blob the runs and model versions name. The source\n"
+        "is read in one transaction that holds off its writers; the target\n"
+        "is written in one transaction, each table's row count and each\n"
+        "blob's SHA-256 checked, and committed only when all of it passed:\n"
+        "on failure nothing is left (a home folder this copy made is\n"
+        "removed; a database keeps its empty schema). In PostgreSQL the\n"
+        "blobs go into the database unless --artifacts names a folder.\n",
+    .more = "Examples:\n"
+            "  harvest db copy --from ./harvest-data "
+            "--to postgresql://harvest@db/harvest\n"
+            "  harvest db copy --from postgresql:///harvest --to ./home2\n",
+    .max_args = 0,
+    .home_help = "not used: --from and --to name the two ends",
+};
+
 static int db_copy(struct cli_ctx *ctx, int argc, char **argv)
 {
   const char *from = NULL, *to = NULL;
@@ -63,29 +85,7 @@ static int db_copy(struct cli_ctx *ctx, int argc, char **argv)
       {CLI_OPT(CLI_TRUE, "quiet", 'q', NULL, "no progress lines on stderr",
                &quiet)},
       CLI_OPTS_END};
-  const struct cli_spec spec = {
-      .cmd = "db copy",
-      .usage = "--from HOME_OR_URL --to URL_OR_HOME [options]",
-      .about =
-          "Copy a Harvest home to PostgreSQL, or a PostgreSQL database to a\n"
-          "new home: every table (catalogue, ratings, runs, params, metrics,\n"
-          "tags, registry and its audit log, users, accounts and tokens) and\n"
-          "every artifact blob the runs and model versions name. The source\n"
-          "is read in one transaction that holds off its writers; the target\n"
-          "is written in one transaction, each table's row count and each\n"
-          "blob's SHA-256 checked, and committed only when all of it passed:\n"
-          "on failure nothing is left (a home folder this copy made is\n"
-          "removed; a database keeps its empty schema). In PostgreSQL the\n"
-          "blobs go into the database unless --artifacts names a folder.\n",
-      .more = "Examples:\n"
-              "  harvest db copy --from ./harvest-data "
-              "--to postgresql://harvest@db/harvest\n"
-              "  harvest db copy --from postgresql:///harvest --to ./home2\n",
-      .opts = opts,
-      .max_args = 0,
-      .home_help = "not used: --from and --to name the two ends",
-  };
-  int rc = cli_parse(ctx, &spec, argc, argv);
+  int rc = cli_parse_opts(ctx, &copy_spec, opts, argc, argv);
   if (rc)
     return rc == CLI_HELP ? 0 : rc;
   struct dbcopy_opts o = {.from = from, .to = to, .progress = on_table,

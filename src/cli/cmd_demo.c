@@ -19,33 +19,36 @@
 #include "store/db.h"
 #include "util/fsutil.h"
 
-static const char demo_usage[] =
-    "[--dataset synth|ml-100k] [--weeks N] [--port P]\n"
-    "                    [--seed S] [--report-dir DIR] [--json] [options]";
-
-static const char demo_about[] =
-    "Run the continual-learning loop end to end on a fresh home, offline:\n"
-    "generate a synthetic dataset with a planted sudden drift (or use the\n"
-    "home's imported ml-100k), keep the first --train-weeks weeks in the\n"
-    "database and move every later rating to memory (deleted in one\n"
-    "transaction), tune a small grid on the training weeks and register\n"
-    "the best into Production, start the server on 127.0.0.1, then replay\n"
-    "the later ratings in time order, week by week, through POST\n"
-    "/users/add_user_rating/ while clients ask GET\n"
-    "/movies/recommend/{user}/10 (checking X-Model-Version). After each\n"
-    "week: monitor the serving model on the week's ratings, let the\n"
-    "retraining policy decide, retrain statefully (and from scratch, for\n"
-    "the comparison) and promote when the challenger wins; the server\n"
-    "swaps the new model in without a restart.\n"
-    "\n"
-    "Prints the timeline (week, new ratings, top-100 accuracy of the\n"
-    "serving model and of the never-retrained one, drift verdict, action,\n"
-    "model version serving), the stateful-vs-scratch table and the\n"
-    "never-retrained-vs-retrained summary, with the count of failed HTTP\n"
-    "requests, and names every week in which a freshly promoted version\n"
-    "did worse than the never-retrained model; writes the same as HTML\n"
-    "with inline SVG charts into <home>/reports/demo-<time>.html, its\n"
-    "runs, versions and monitoring runs linked into the UI at --ui-url.\n";
+static const struct cli_spec demo_spec = {
+    .cmd = "demo",
+    .usage =
+        "[--dataset synth|ml-100k] [--weeks N] [--port P]\n"
+        "                    [--seed S] [--report-dir DIR] [--json] [options]",
+    .about =
+        "Run the continual-learning loop end to end on a fresh home, offline:\n"
+        "generate a synthetic dataset with a planted sudden drift (or use the\n"
+        "home's imported ml-100k), keep the first --train-weeks weeks in the\n"
+        "database and move every later rating to memory (deleted in one\n"
+        "transaction), tune a small grid on the training weeks and register\n"
+        "the best into Production, start the server on 127.0.0.1, then replay\n"
+        "the later ratings in time order, week by week, through POST\n"
+        "/users/add_user_rating/ while clients ask GET\n"
+        "/movies/recommend/{user}/10 (checking X-Model-Version). After each\n"
+        "week: monitor the serving model on the week's ratings, let the\n"
+        "retraining policy decide, retrain statefully (and from scratch, for\n"
+        "the comparison) and promote when the challenger wins; the server\n"
+        "swaps the new model in without a restart.\n"
+        "\n"
+        "Prints the timeline (week, new ratings, top-100 accuracy of the\n"
+        "serving model and of the never-retrained one, drift verdict, action,\n"
+        "model version serving), the stateful-vs-scratch table and the\n"
+        "never-retrained-vs-retrained summary, with the count of failed HTTP\n"
+        "requests, and names every week in which a freshly promoted version\n"
+        "did worse than the never-retrained model; writes the same as HTML\n"
+        "with inline SVG charts into <home>/reports/demo-<time>.html, its\n"
+        "runs, versions and monitoring runs linked into the UI at --ui-url.\n",
+    .home_help = "data folder (fresh for synth)",
+};
 
 /* The server, in-process. */
 struct srv {
@@ -190,21 +193,11 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
                "--on-dataset-drift --min-top100 0.25; flags override "
                "--policy FILE):"},
       CLI_OPTS_END};
-  const struct cli_spec spec = {
-      .cmd = "demo",
-      .usage = demo_usage,
-      .about = demo_about,
-      .opts = opts,
-      .home_help = "data folder (fresh for synth)",
-  };
-  int rc = cli_parse(ctx, &spec, argc, argv);
-  int own_policy = f.n_set > 0 || f.policy_file;
-  if (!rc)
-    rc = retrain_flags_finish(&f, spec.cmd);
+  int rc = retrain_flags_parse(ctx, &demo_spec, opts, &f, argc, argv);
   if (rc)
     return rc;
   c->dataset = datasets[a.dataset];
-  if (own_policy)
+  if (f.n_set > 0 || f.policy_file) /* else the demo's own default */
     c->policy = f.policy;
   if (a.n_grid) { /* the --grid axes replace the default grid */
     c->n_grid = (size_t)a.n_grid;

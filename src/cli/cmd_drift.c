@@ -55,6 +55,16 @@ static const char drift_about[] =
     "the verdict line names every test that sees drift, so a test that\n"
     "disagrees with the default one is never hidden.\n";
 
+static const struct cli_spec drift_spec = {
+    .cmd = "drift",
+    .usage = "--reference FILE --current FILE [--categorical]\n"
+             "                     [--column NAME|N [--delimiter C]]\n"
+             "                     [--bins N] [--name NAME] [--json]",
+    .about = drift_about,
+    .json_help = "machine-readable output",
+    .home_help = "",
+};
+
 /* ---- reading ----------------------------------------------------------- */
 
 /* Trim ASCII white space in place; returns the first non-space byte. */
@@ -642,17 +652,7 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
                "also time the numeric statistics R times (reading excluded; "
                "for bench/bench_drift.sh)", &a->reps), .lo = 1, .hi = 1000},
       CLI_OPTS_END};
-  const struct cli_spec spec = {
-      .cmd = "drift",
-      .usage = "--reference FILE --current FILE [--categorical]\n"
-               "                     [--column NAME|N [--delimiter C]]\n"
-               "                     [--bins N] [--name NAME] [--json]",
-      .about = drift_about,
-      .opts = opts,
-      .json_help = "machine-readable output",
-      .home_help = "",
-  };
-  return cli_parse(ctx, &spec, argc, argv);
+  return cli_parse_opts(ctx, &drift_spec, opts, argc, argv);
 }
 
 /* The --column / --delimiter pair into spec; 0 or a usage error. */

@@ -77,6 +77,14 @@ static const char eval_more[] =
     "between the most and the least exposed decile (fairness_gap_exposure).\n"
     "--log logs them as metrics of the model's run (test split only).\n";
 
+static const struct cli_spec eval_spec = {
+    .cmd = "evaluate",
+    .usage = "(--model URI | --run RUN_ID) [--split S | --ratings F:L] "
+             "[--ranker URI]",
+    .about = eval_about,
+    .more = eval_more,
+};
+
 static void print_metrics(const struct eval_metrics *m)
 {
   for (int k = 0; k < EVAL_NK; k++)
@@ -425,15 +433,7 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
                "comparison with --ranker) as metrics of the model's run",
                &a->log)},
       CLI_OPTS_END};
-  const struct cli_spec spec = {
-      .cmd = "evaluate",
-      .usage = "(--model URI | --run RUN_ID) [--split S | --ratings F:L] "
-               "[--ranker URI]",
-      .about = eval_about,
-      .more = eval_more,
-      .opts = opts,
-  };
-  int rc = cli_parse(ctx, &spec, argc, argv);
+  int rc = cli_parse_opts(ctx, &eval_spec, opts, argc, argv);
   if (rc)
     return rc; /* CLI_HELP too: the caller stops */
   if (a->ranker && (a->ranged || a->split > MODEL_SPLIT_TEST)) {

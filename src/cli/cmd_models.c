@@ -39,6 +39,26 @@ struct reg_args {
 
 static const char *const order_names[] = {"asc", "desc", NULL};
 
+static const struct cli_spec register_spec = {
+    .cmd = "models register",
+    .usage = "(--run RUN_ID | --best --experiment NAME\n"
+             "         --metric KEY [--order asc|desc]) [--name NAME]\n"
+             "         [--stage STAGE [--archive-existing]] [--artifact "
+             "PATH]\n"
+             "         [--description TEXT] [--reason TEXT] [--json]",
+    .about =
+        "Register a run's model artifact (default model/model.hvm) as the "
+        "next\nversion of NAME (default " REGISTRY_DEFAULT_MODEL "), after "
+        "verifying its SHA-256.\n"
+        "--best picks the FINISHED run of the experiment with the best "
+        "value\nof KEY (--order desc, the default, means higher is "
+        "better).\n"
+        "--stage moves the new version to None, Staging, Production or\n"
+        "Archived in the same transaction; if another version is in\n"
+        "Production, --archive-existing archives it, otherwise nothing is\n"
+        "registered and the command fails.\n",
+};
+
 /* Parse and check `models register`'s flags into a; 0, CLI_HELP or
  * HV_EUSAGE (reported). */
 static int register_parse(struct cli_ctx *ctx, int argc, char **argv,
@@ -69,34 +89,15 @@ static int register_parse(struct cli_ctx *ctx, int argc, char **argv,
                &o->description)},
       {CLI_OPT(CLI_STR, "reason", 0, "TEXT", "for the audit log", &o->reason)},
       CLI_OPTS_END};
-  const struct cli_spec spec = {
-      .cmd = "models register",
-      .usage = "(--run RUN_ID | --best --experiment NAME\n"
-               "         --metric KEY [--order asc|desc]) [--name NAME]\n"
-               "         [--stage STAGE [--archive-existing]] [--artifact "
-               "PATH]\n"
-               "         [--description TEXT] [--reason TEXT] [--json]",
-      .about =
-          "Register a run's model artifact (default model/model.hvm) as the "
-          "next\nversion of NAME (default " REGISTRY_DEFAULT_MODEL "), after "
-          "verifying its SHA-256.\n"
-          "--best picks the FINISHED run of the experiment with the best "
-          "value\nof KEY (--order desc, the default, means higher is "
-          "better).\n"
-          "--stage moves the new version to None, Staging, Production or\n"
-          "Archived in the same transaction; if another version is in\n"
-          "Production, --archive-existing archives it, otherwise nothing is\n"
-          "registered and the command fails.\n",
-      .opts = opts,
-  };
   a->desc = 1;
-  int rc = cli_parse(ctx, &spec, argc, argv);
+  int rc = cli_parse_opts(ctx, &register_spec, opts, argc, argv);
   if (rc)
     return rc;
   if (a->best == (o->run_id != NULL))
-    return cli_usage_error(spec.cmd, "give exactly one of --run and --best");
+    return cli_usage_error(register_spec.cmd,
+                           "give exactly one of --run and --best");
   if (a->best && (!a->exp || !a->metric))
-    return cli_usage_error(spec.cmd,
+    return cli_usage_error(register_spec.cmd,
                            "--best needs --experiment and --metric");
   return 0;
 }

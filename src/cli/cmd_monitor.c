@@ -18,12 +18,6 @@
 #define DEFAULT_MODEL "models:/harvest_recommender/Production"
 #define DEFAULT_RANKER "models:/harvest_ranker/Production"
 
-static const char monitor_usage[] =
-    "[--model URI]\n"
-    "                       (--batches F:L,F:L,... | --window LEN | "
-    "--since TIME)\n"
-    "                       [options] [--json]";
-
 static const char monitor_about[] =
     "Monitor a model on windows of the ratings against the data it was\n"
     "trained on (its lineage): top-1/5/10/50/100 accuracy overall and per\n"
@@ -44,6 +38,18 @@ static const char monitor_about[] =
     "exposure_decile_1..10) is in every window. The pass is a run in\n"
     "the experiment \"Model monitoring\" (metrics by step = window index,\n"
     "report.json artifact) unless --no-log.\n";
+
+static const struct cli_spec monitor_spec = {
+    .cmd = "monitor",
+    .usage =
+        "[--model URI]\n"
+        "                       (--batches F:L,F:L,... | --window LEN | "
+        "--since TIME)\n"
+        "                       [options] [--json]",
+    .about = monitor_about,
+    .more = "See docs/monitoring.md for the statistics and defaults.\n",
+    .json_help = "print the full report as JSON",
+};
 
 struct opts {
   const char *model, *batches, *ranker;
@@ -161,15 +167,7 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv, struct opts *o,
       {CLI_OPT(CLI_TRUE, "quiet", 'q', NULL, "no progress lines on stderr",
                &o->quiet)},
       CLI_OPTS_END};
-  const struct cli_spec spec = {
-      .cmd = "monitor",
-      .usage = monitor_usage,
-      .about = monitor_about,
-      .more = "See docs/monitoring.md for the statistics and defaults.\n",
-      .opts = opts,
-      .json_help = "print the full report as JSON",
-  };
-  int rc = cli_parse(ctx, &spec, argc, argv);
+  int rc = cli_parse_opts(ctx, &monitor_spec, opts, argc, argv);
   cfg->ref_first = o->reference[0];
   cfg->ref_last = o->reference[1];
   return rc;

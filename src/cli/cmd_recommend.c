@@ -50,6 +50,18 @@ static const char rec_about[] =
     "--index-min-recall (0.95) is refused and every movie is scored.\n"
     "What was chosen and why is printed on stderr.\n";
 
+static const struct cli_spec rec_spec = {
+    .cmd = "recommend",
+    .usage = "--model URI --user ID [-n 10]\n"
+             "                         [--ranker URI [--candidates K] "
+             "[--stage S] [--blend W]]\n"
+             "                         [--explain]\n"
+             "                         [--include-rated] [--index "
+             "exact|ivf|auto]\n"
+             "                         [--index-min-recall R] [--json]",
+    .about = rec_about,
+};
+
 /* Title of id into buf; a movie the database lacks reads "(movie ID not
  * in the database)" (a model file trained elsewhere). */
 static int title_of(struct hv_db *db, int64_t id, char *buf, size_t cap,
@@ -263,19 +275,7 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
                "measured recall@100 is below R (0.95)", &a->min_recall),
        .flo = 1e-9, .fhi = 1},
       CLI_OPTS_END};
-  const struct cli_spec spec = {
-      .cmd = "recommend",
-      .usage = "--model URI --user ID [-n 10]\n"
-               "                         [--ranker URI [--candidates K] "
-               "[--stage S] [--blend W]]\n"
-               "                         [--explain]\n"
-               "                         [--include-rated] [--index "
-               "exact|ivf|auto]\n"
-               "                         [--index-min-recall R] [--json]",
-      .about = rec_about,
-      .opts = opts,
-  };
-  int rc = cli_parse(ctx, &spec, argc, argv);
+  int rc = cli_parse_opts(ctx, &rec_spec, opts, argc, argv);
   struct hv_err e = {0};
   if (!rc && a->index && retindex_parse_mode(a->index, &a->index_mode, &e))
     rc = cli_usage_error("recommend", "%s", e.msg);

@@ -14,27 +14,35 @@
 #include "store/db.h"
 #include "train/trainrun.h"
 
-static const char retrain_usage[] =
-    "[--model NAME] [--policy FILE | policy flags]\n"
-    "                       [--from-scratch] [--replay X] [--margin X]\n"
-    "                       [--epochs N] [--compare] [--force] "
-    "[--dry-run] [--json]";
-
-static const char retrain_about[] =
-    "Run the retraining policy once against the Production version of\n"
-    "the model: monitor it on the ratings that arrived since its\n"
-    "training data ended, decide (the decision and its reasons are a\n"
-    "run in the experiment \"Retraining\" whether or not it retrains),\n"
-    "and when a trigger fires: hold out the newest share of the new\n"
-    "ratings, train a challenger (stateful: continue the Production\n"
-    "model's weights and optimiser state on the new ratings plus a\n"
-    "replay sample of older ones), evaluate champion and challenger on\n"
-    "the held-out slice, register the challenger (@challenger) and\n"
-    "promote it to Production (old version archived, @champion moved)\n"
-    "only when its top-100 accuracy wins by more than --margin. Every\n"
-    "registry step is in the audit log ('harvest models show NAME').\n"
-    "A running 'harvest serve' picks up the new Production version by\n"
-    "itself.\n";
+static const struct cli_spec retrain_spec = {
+    .cmd = "retrain",
+    .usage =
+        "[--model NAME] [--policy FILE | policy flags]\n"
+        "                       [--from-scratch] [--replay X] [--margin X]\n"
+        "                       [--epochs N] [--compare] [--force] "
+        "[--dry-run] [--json]",
+    .about =
+        "Run the retraining policy once against the Production version of\n"
+        "the model: monitor it on the ratings that arrived since its\n"
+        "training data ended, decide (the decision and its reasons are a\n"
+        "run in the experiment \"Retraining\" whether or not it retrains),\n"
+        "and when a trigger fires: hold out the newest share of the new\n"
+        "ratings, train a challenger (stateful: continue the Production\n"
+        "model's weights and optimiser state on the new ratings plus a\n"
+        "replay sample of older ones), evaluate champion and challenger on\n"
+        "the held-out slice, register the challenger (@challenger) and\n"
+        "promote it to Production (old version archived, @champion moved)\n"
+        "only when its top-100 accuracy wins by more than --margin. Every\n"
+        "registry step is in the audit log ('harvest models show NAME').\n"
+        "A running 'harvest serve' picks up the new Production version by\n"
+        "itself.\n",
+    .more = "With no trigger given the policy is --max-top100-drop 0.2.\n"
+            "Progress (each step, the challenger's epochs, the\n"
+            "monitoring windows) goes to stderr; -q silences it.\n"
+            "Exit status 0 whatever was decided; 1 on errors (e.g. no\n"
+            "Production version), 2 on bad flags. See "
+            "docs/retraining.md.\n",
+};
 
 static void print_side(const char *label, const struct retrain_side *s,
                        int version)
@@ -129,20 +137,7 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
                "no progress lines (steps, epochs, windows) on stderr",
                quiet)},
       CLI_OPTS_END};
-  const struct cli_spec spec = {
-      .cmd = "retrain",
-      .usage = retrain_usage,
-      .about = retrain_about,
-      .more = "With no trigger given the policy is --max-top100-drop 0.2.\n"
-              "Progress (each step, the challenger's epochs, the\n"
-              "monitoring windows) goes to stderr; -q silences it.\n"
-              "Exit status 0 whatever was decided; 1 on errors (e.g. no\n"
-              "Production version), 2 on bad flags. See "
-              "docs/retraining.md.\n",
-      .opts = opts,
-  };
-  int rc = cli_parse(ctx, &spec, argc, argv);
-  return rc ? rc : retrain_flags_finish(f, spec.cmd);
+  return retrain_flags_parse(ctx, &retrain_spec, opts, f, argc, argv);
 }
 
 int cmd_retrain(struct cli_ctx *ctx, int argc, char **argv)

@@ -214,6 +214,29 @@ static int print_runs_table(const struct list_args *a,
   return rc ? 1 : 0;
 }
 
+static const struct cli_spec list_spec = {
+    .cmd = "runs list",
+    .usage = "[--experiment NAME] [--filter EXPR]\n"
+             "         [--order-by \"metrics.KEY DESC\"] [--columns "
+             "KEY,...] [--max N] [--json]",
+    .about =
+        "Runs, newest first, one per line under a header: run_id, "
+        "status,\nstart_time, experiment, run_name, then the --order-by "
+        "key and the\n--columns (\"-\" where a run has no such value; "
+        "an open rating id\nrange reads \"all\"). --json prints every "
+        "param, latest metric and tag.\n"
+        "EXPR follows MLflow's search syntax, e.g.\n"
+        "  params.dim = '32' and metrics.top_100_categorical_accuracy > "
+        "0.3\n"
+        "  tags.x != 'y'   attributes.status = 'FINISHED'   "
+        "attributes.run_name LIKE 'tune-%'\n"
+        "Operators: = != < <= > >= LIKE ILIKE IN; AND joins comparisons.\n"
+        "A run id may be given by a unique prefix of 4 or more digits to\n"
+        "every command that takes one (runs show 3fa2, runs:/3fa2).\n"
+        "A RUNNING run whose process is gone is marked \"owner gone\" "
+        "until\n'harvest runs gc' marks it FAILED.\n",
+};
+
 static int runs_list(struct cli_ctx *ctx, int argc, char **argv)
 {
   struct list_args a = {0};
@@ -233,36 +256,14 @@ static int runs_list(struct cli_ctx *ctx, int argc, char **argv)
       {CLI_OPT(CLI_SIZE, "max", 'n', "N", "at most N runs", &a.q.max),
        .lo = 1, .hi = 1000000000},
       CLI_OPTS_END};
-  const struct cli_spec spec = {
-      .cmd = "runs list",
-      .usage = "[--experiment NAME] [--filter EXPR]\n"
-               "         [--order-by \"metrics.KEY DESC\"] [--columns "
-               "KEY,...] [--max N] [--json]",
-      .about =
-          "Runs, newest first, one per line under a header: run_id, "
-          "status,\nstart_time, experiment, run_name, then the --order-by "
-          "key and the\n--columns (\"-\" where a run has no such value; "
-          "an open rating id\nrange reads \"all\"). --json prints every "
-          "param, latest metric and tag.\n"
-          "EXPR follows MLflow's search syntax, e.g.\n"
-          "  params.dim = '32' and metrics.top_100_categorical_accuracy > "
-          "0.3\n"
-          "  tags.x != 'y'   attributes.status = 'FINISHED'   "
-          "attributes.run_name LIKE 'tune-%'\n"
-          "Operators: = != < <= > >= LIKE ILIKE IN; AND joins comparisons.\n"
-          "A run id may be given by a unique prefix of 4 or more digits to\n"
-          "every command that takes one (runs show 3fa2, runs:/3fa2).\n"
-          "A RUNNING run whose process is gone is marked \"owner gone\" "
-          "until\n'harvest runs gc' marks it FAILED.\n",
-      .opts = opts,
-  };
-  int rc = cli_parse(ctx, &spec, argc, argv);
+  int rc = cli_parse_opts(ctx, &list_spec, opts, argc, argv);
   if (rc)
     return cli_parse_rc(rc);
   if (parse_cols(&a, &err)) {
     free(a.cols_text);
-    return err.code == HV_EINVAL ? cli_usage_error(spec.cmd, "%s", err.msg)
-                                 : cli_report(&err);
+    return err.code == HV_EINVAL
+               ? cli_usage_error(list_spec.cmd, "%s", err.msg)
+               : cli_report(&err);
   }
   struct hv_db *db = NULL;
   struct tracking_run *runs = NULL;

@@ -63,6 +63,14 @@ static const char serve_more[] =
     "accepting, finish the requests in flight (up to 10 s) and exit\n"
     "0; a second SIGINT/SIGTERM meanwhile exits at once (128 + signal).\n";
 
+static const struct cli_spec serve_spec = {
+    .cmd = "serve",
+    .usage = serve_usage,
+    .about = serve_about,
+    .more = serve_more,
+    .json_help = "",
+};
+
 /* What parse reads into locals first: a value of 0 given on the command
  * line means "off", which serve_config spells -1 (0 there: the default). */
 struct serve_flags {
@@ -248,15 +256,7 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
       {CLI_OPT(CLI_FALSE, "no-access-log", 0, NULL, "do not log one line per "
                "request", &cfg->access_log)},
       CLI_OPTS_END};
-  const struct cli_spec spec = {
-      .cmd = "serve",
-      .usage = serve_usage,
-      .about = serve_about,
-      .more = serve_more,
-      .opts = opts,
-      .json_help = "",
-  };
-  int rc = cli_parse(ctx, &spec, argc, argv);
+  int rc = cli_parse_opts(ctx, &serve_spec, opts, argc, argv);
   return rc ? rc : finish(&fl, cfg);
 }
 

@@ -59,6 +59,14 @@ static const char train_more[] =
     "(row \"pop.\"); a warning when the model's top_100 or recall@10 is\n"
     "below it. See docs/evaluation.md.\n";
 
+static const struct cli_spec train_spec = {
+    .cmd = "train",
+    .about = train_about,
+    .more = train_more,
+    .json_help = "print the result as JSON on stdout (adds run_id and "
+                 "model_uri \"runs:/RUN_ID\")",
+};
+
 static void on_epoch(void *ud, int epoch, double loss, double seconds,
                      const struct eval_metrics *test)
 {
@@ -248,15 +256,7 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
                "64 MiB) and print the bandwidth instead of training",
                &df->measure)},
       CLI_OPTS_END};
-  const struct cli_spec spec = {
-      .cmd = "train",
-      .about = train_about,
-      .more = train_more,
-      .opts = opts,
-      .json_help = "print the result as JSON on stdout (adds run_id and "
-                   "model_uri \"runs:/RUN_ID\")",
-  };
-  int rc = cli_parse(ctx, &spec, argc, argv);
+  int rc = cli_parse_opts(ctx, &train_spec, opts, argc, argv);
   struct hv_err e = {0};
   if (!rc && *index && retindex_parse_mode(*index, &o->index_mode, &e))
     rc = cli_usage_error("train", "%s", e.msg);

@@ -19,35 +19,36 @@
 #include "train/tune.h"
 #include "util/json.h"
 
-static const char tune_usage[] =
-    "--grid KEY=V1,V2,... [--grid ...] [training options]\n"
-    "         [--experiment NAME] [--run-name NAME] [--metric KEY]\n"
-    "         [--order desc|asc]\n"
-    "         [--register NAME [--stage STAGE [--archive-existing]]]\n"
-    "         [--init-from URI] [--json]";
-
-static const char tune_about[] =
-    "Train every combination of the grid (cartesian product, the first\n"
-    "--grid varying slowest) over the base configuration given by the\n"
-    "training options, each as a child run of one parent run, and print\n"
-    "the trials sorted by the metric. The seed's search:\n"
-    "  harvest tune --grid dim=16,32,64,128 --grid lr=0.001,0.01,0.1 \\\n"
-    "               --tutorial --epochs 5 --register "
-    REGISTRY_DEFAULT_MODEL " --stage Production \\\n"
-    "               --archive-existing\n"
-    "\n"
-    "Grid keys: any training setting by its name: dim, lr, optimizer,\n"
-    "epochs, batch, split, seed, features, l2, temperature, logq,\n"
-    "remove_accidental_hits, threads, eval_every, init_scale, ratings\n"
-    "(FIRST:LAST), first_rating_id, last_rating_id; booleans take\n"
-    "true/false. At most " CLI_XSTR(TUNE_MAX_TRIALS) " combinations.\n";
-
-static const char tune_more[] =
-    "The parent run records the grid (grid.KEY), the base settings\n"
-    "(base.KEY), the best child (tag best_run_id, metric KEY) and the\n"
-    "registration. A failed trial is FAILED and the search goes on.\n"
-    "Ctrl-C ends the running trial and the parent KILLED; after kill -9,\n"
-    "'harvest runs gc' marks the runs left RUNNING as FAILED.\n";
+static const struct cli_spec tune_spec = {
+    .cmd = "tune",
+    .usage =
+        "--grid KEY=V1,V2,... [--grid ...] [training options]\n"
+        "         [--experiment NAME] [--run-name NAME] [--metric KEY]\n"
+        "         [--order desc|asc]\n"
+        "         [--register NAME [--stage STAGE [--archive-existing]]]\n"
+        "         [--init-from URI] [--json]",
+    .about =
+        "Train every combination of the grid (cartesian product, the first\n"
+        "--grid varying slowest) over the base configuration given by the\n"
+        "training options, each as a child run of one parent run, and print\n"
+        "the trials sorted by the metric. The seed's search:\n"
+        "  harvest tune --grid dim=16,32,64,128 --grid lr=0.001,0.01,0.1 \\\n"
+        "               --tutorial --epochs 5 --register "
+        REGISTRY_DEFAULT_MODEL " --stage Production \\\n"
+        "               --archive-existing\n"
+        "\n"
+        "Grid keys: any training setting by its name: dim, lr, optimizer,\n"
+        "epochs, batch, split, seed, features, l2, temperature, logq,\n"
+        "remove_accidental_hits, threads, eval_every, init_scale, ratings\n"
+        "(FIRST:LAST), first_rating_id, last_rating_id; booleans take\n"
+        "true/false. At most " CLI_XSTR(TUNE_MAX_TRIALS) " combinations.\n",
+    .more =
+        "The parent run records the grid (grid.KEY), the base settings\n"
+        "(base.KEY), the best child (tag best_run_id, metric KEY) and the\n"
+        "registration. A failed trial is FAILED and the search goes on.\n"
+        "Ctrl-C ends the running trial and the parent KILLED; after kill -9,\n"
+        "'harvest runs gc' marks the runs left RUNNING as FAILED.\n",
+};
 
 struct ui {
   int tty;
@@ -249,15 +250,8 @@ static int parse_args(struct cli_ctx *ctx, int argc, char **argv,
       {CLI_OPT(CLI_STR, "init-from", 0, "URI", "every trial continues "
                "training this model", &o->init_from)},
       CLI_OPTS_END};
-  const struct cli_spec spec = {
-      .cmd = "tune",
-      .usage = tune_usage,
-      .about = tune_about,
-      .more = tune_more,
-      .opts = opts,
-  };
   o->metric = NULL;
-  int rc = cli_parse(ctx, &spec, argc, argv);
+  int rc = cli_parse_opts(ctx, &tune_spec, opts, argc, argv);
   /* a ranking grid ranks by test RMSE, lower first, unless told */
   if (!o->metric)
     o->metric = f->cfg.task == MODEL_TASK_RANKING ? "rmse"

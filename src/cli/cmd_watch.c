@@ -23,22 +23,25 @@
 #include "store/db.h"
 #include "util/fsutil.h"
 
-static const char watch_usage[] =
-    "[--model NAME] [--interval SECONDS] [--ticks N]\n"
-    "                     [--policy FILE | policy flags] [retraining "
-    "options]\n                     [--json]";
-
-static const char watch_about[] =
-    "Run the retraining policy every --interval seconds (first run at\n"
-    "once) until SIGINT or SIGTERM, exactly as 'harvest retrain' does\n"
-    "once: each run is a decision run in the experiment \"Retraining\";\n"
-    "when a challenger wins it is promoted, and a running 'harvest\n"
-    "serve' swaps it in by itself (it polls the registry). A tick is\n"
-    "skipped as idle, with no run logged, when neither the newest\n"
-    "rating nor the Production version changed since the last one\n"
-    "(unless --max-age-days or --force is given). A failing tick is\n"
-    "reported and the next one retries. On a signal the tick in\n"
-    "progress finishes first.\n";
+static const struct cli_spec watch_spec = {
+    .cmd = "watch",
+    .usage =
+        "[--model NAME] [--interval SECONDS] [--ticks N]\n"
+        "                     [--policy FILE | policy flags] [retraining "
+        "options]\n                     [--json]",
+    .about =
+        "Run the retraining policy every --interval seconds (first run at\n"
+        "once) until SIGINT or SIGTERM, exactly as 'harvest retrain' does\n"
+        "once: each run is a decision run in the experiment \"Retraining\";\n"
+        "when a challenger wins it is promoted, and a running 'harvest\n"
+        "serve' swaps it in by itself (it polls the registry). A tick is\n"
+        "skipped as idle, with no run logged, when neither the newest\n"
+        "rating nor the Production version changed since the last one\n"
+        "(unless --max-age-days or --force is given). A failing tick is\n"
+        "reported and the next one retries. On a signal the tick in\n"
+        "progress finishes first.\n",
+    .json_help = "one JSON object per run on stdout",
+};
 
 struct watch_ctx {
   int json;
@@ -118,15 +121,7 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
       {.type = CLI_GROUP, .sub = f->retrain_opts,
        .help = RETRAIN_OPTS_HEADING},
       CLI_OPTS_END};
-  const struct cli_spec spec = {
-      .cmd = "watch",
-      .usage = watch_usage,
-      .about = watch_about,
-      .opts = opts,
-      .json_help = "one JSON object per run on stdout",
-  };
-  int rc = cli_parse(ctx, &spec, argc, argv);
-  return rc ? rc : retrain_flags_finish(f, spec.cmd);
+  return retrain_flags_parse(ctx, &watch_spec, opts, f, argc, argv);
 }
 
 int cmd_watch(struct cli_ctx *ctx, int argc, char **argv)

@@ -133,3 +133,11 @@ int retrain_flags_finish(struct retrain_flags *f, const char *cmd)
   f->opts.policy = &f->policy;
   return 0;
 }
+
+int retrain_flags_parse(struct cli_ctx *ctx, const struct cli_spec *spec,
+                        const struct cli_opt *opts, struct retrain_flags *f,
+                        int argc, char **argv)
+{
+  int rc = cli_parse_opts(ctx, spec, opts, argc, argv);
+  return rc ? rc : retrain_flags_finish(f, spec->cmd);
+}

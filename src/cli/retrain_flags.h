@@ -54,4 +54,11 @@ void retrain_flags_init(struct retrain_flags *f);
  * error (printed with cli_report). */
 int retrain_flags_finish(struct retrain_flags *f, const char *cmd);
 
+/* cli_parse_opts (spec's text, the command's table opts, which embeds
+ * f's sub-tables), then retrain_flags_finish naming spec->cmd. Returns 0,
+ * CLI_HELP, or an error already printed. */
+int retrain_flags_parse(struct cli_ctx *ctx, const struct cli_spec *spec,
+                        const struct cli_opt *opts, struct retrain_flags *f,
+                        int argc, char **argv);
+
 #endif
