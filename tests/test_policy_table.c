@@ -71,6 +71,7 @@ static const struct {
     {"drift", VIEW},        {"reload", OPER},
     {"ui_experiments", UIVIEW}, {"ui_experiments_q", UIVIEW},
     {"ui_runs", UIVIEW},    {"ui_run", UIVIEW},
+    {"ui_tune", UIVIEW},
     {"ui_artifact", UIVIEW},
     {"ui_compare", UIVIEW}, {"ui_models", UIVIEW},
     {"ui_model", UIVIEW},   {"ui_transition", "1333AAA11113"},

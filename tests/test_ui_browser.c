@@ -315,10 +315,30 @@ static void test_registry(void **state)
   HAS(dom, "<tr data-version=\"1\">");
   HAS(dom, "name=\"csrf\"");
   HAS(dom, "form=\"transition\"");
+  HAS(dom, "<form id=\"alias\""); /* alias editing */
+  HAS(dom, "<th>Key metric</th>");
+  HAS(dom, "title=\"top_100_categorical_accuracy\">");
+  HAS(dom, "names the Production version");
   assert_true(count(dom, "<tr><td data-v=") >= 2); /* audit rows */
   free(dom);
   dom = page("/ui/models", NULL, 600, NULL);
   HAS(dom, "harvest_recommender");
+  free(dom);
+}
+
+/* The chart view of the fixture's tune (ui_tune.c): a scatter per grid
+ * axis and parallel coordinates, drawn in the browser (screenshot
+ * tune-charts.png). */
+static void test_tune_charts(void **state)
+{
+  char path[128];
+  snprintf(path, sizeof(path), "/ui/runs/%s/tune", g_f.tune_parent);
+  char *dom = page(path, "tune-charts.png", 1300, NULL);
+  assert_int_equal(count(dom, "<svg class=\"chart scatter\""), 2);
+  HAS(dom, "<svg class=\"chart parallel\"");
+  assert_int_equal(count(dom, "<polyline class=\"trial"), 4);
+  HAS(dom, "<circle class=\"point best\"");
+  HAS(dom, g_f.best_run);
   free(dom);
 }
 
@@ -390,7 +410,8 @@ int main(void)
   }
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_runs_table), cmocka_unit_test(test_run_chart),
-      cmocka_unit_test(test_registry), cmocka_unit_test(test_monitoring),
+      cmocka_unit_test(test_registry), cmocka_unit_test(test_tune_charts),
+      cmocka_unit_test(test_monitoring),
       cmocka_unit_test(test_other_pages),
   };
   return cmocka_run_group_tests_name("ui browser", tests, group_setup,

@@ -96,6 +96,11 @@ static const struct rt_param P_UI_RUNS[] = {
     {NULL}};
 static const struct rt_param P_UI_RUN[] = {
     {"run_id", "path", "string", 1, "32-hex run id"}, {NULL}};
+static const struct rt_param P_UI_TUNE[] = {
+    {"run_id", "path", "string", 1, "32-hex run id of a tune's parent run"},
+    {"metric", "query", "string", 0,
+     "the metric to chart (default: the tune's objective, tune.metric)"},
+    {NULL}};
 static const struct rt_param P_UI_ARTIFACT[] = {
     {"run_id", "path", "string", 1, "32-hex run id"},
     {"path", "query", "string", 1, "the artifact's path, e.g. model/model.hvm"},
@@ -273,6 +278,10 @@ const struct rt_route routes_table[] = {
     {RT_GET, "/ui/runs/{run_id}", ui_route_run, "ui_run", "ui",
      "Web UI: one run with metric charts, lineage and artifacts.", RT_VIEWER,
      NULL, "HTML", P_UI_RUN, E_UI, 0, 0},
+    {RT_GET, "/ui/runs/{run_id}/tune", ui_route_tune, "ui_tune", "ui",
+     "Web UI: a tune's trials as charts (the metric against each param, "
+     "parallel coordinates).", RT_VIEWER, NULL, "HTML", P_UI_TUNE, E_UI, 0,
+     0},
     {RT_GET, "/ui/runs/{run_id}/artifact", ui_route_artifact, "ui_artifact",
      "ui", "Web UI: download a run's artifact (SHA-256 checked first).",
      RT_VIEWER, NULL, "the artifact's bytes (an attachment)", P_UI_ARTIFACT,

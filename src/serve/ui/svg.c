@@ -424,3 +424,154 @@ void svg_heat_grid(struct html *h, const struct svg_heat_opts *o,
   }
   html_raw(h, "</svg>");
 }
+
+/* ---- scatter and parallel coordinates ----------------------------------- */
+
+/* The data range of v (finite values) widened and snapped to ticks; 0 when
+ * there is none. */
+static int value_domain(const double *v, size_t n, double *lo, double *hi)
+{
+  *lo = INFINITY;
+  *hi = -INFINITY;
+  for (size_t i = 0; i < n; i++)
+    if (isfinite(v[i])) {
+      *lo = fmin(*lo, v[i]);
+      *hi = fmax(*hi, v[i]);
+    }
+  if (!isfinite(*lo))
+    return 0;
+  domain(lo, hi, 1);
+  return 1;
+}
+
+void svg_scatter(struct html *h, const struct svg_scatter_opts *o,
+                 const double *x, const double *y, const char *const *tips,
+                 size_t n)
+{
+  int w = o->width > 0 ? o->width : 320, hgt = o->height > 0 ? o->height : 240;
+  struct frame f = {60, o->title ? 28 : 10, w - 24, hgt - 40, 0, 1, 0, 1};
+  svg_open(h, "scatter", w, hgt, o->title);
+  double lo, hi;
+  if (!value_domain(y, n, &lo, &hi)) {
+    html_f(h, "<text class=\"no-data\" x=\"%d\" y=\"%d\" text-anchor=\"middle\" "
+              "fill=\"#777\">no data</text></svg>", w / 2, hgt / 2);
+    return;
+  }
+  f.dy0 = lo;
+  f.dy1 = hi;
+  if (o->n_x_names) { /* categories at 0 .. n - 1, half a slot of margin */
+    f.dx0 = -0.5;
+    f.dx1 = (double)o->n_x_names - 0.5;
+  } else if (!value_domain(x, n, &f.dx0, &f.dx1)) {
+    f.dx0 = 0;
+    f.dx1 = 1;
+  }
+  struct svg_line_opts ax = {.x_label = o->x_label, .x_names = o->x_names,
+                             .n_x_names = o->n_x_names};
+  y_axis(h, &f, o->y_label);
+  x_axis(h, &f, &ax);
+  for (size_t i = 0; i < n; i++) {
+    if (!isfinite(x[i]) || !isfinite(y[i]))
+      continue;
+    char yv[32];
+    int best = (long)i == o->best;
+    html_f(h,
+           "<circle class=\"point%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"%d\" "
+           "fill=\"%s\" fill-opacity=\"0.8\"><title>%s: %s</title></circle>",
+           best ? " best" : "", px(&f, x[i]), py(&f, y[i]), best ? 6 : 4,
+           best ? "#d62728" : "#1f77b4", tips && tips[i] ? tips[i] : "",
+           html_num(y[i], yv, sizeof(yv)));
+  }
+  html_raw(h, "</svg>");
+}
+
+/* The colour of t in [0, 1] from light blue (0) to dark blue (1). */
+static void ramp(double t, char out[8])
+{
+  static const int a[3] = {0xc6, 0xdb, 0xef}, b[3] = {0x08, 0x30, 0x6b};
+  t = isfinite(t) ? fmin(1, fmax(0, t)) : 0;
+  snprintf(out, 8, "#%02x%02x%02x", (int)lround(a[0] + t * (b[0] - a[0])),
+           (int)lround(a[1] + t * (b[1] - a[1])),
+           (int)lround(a[2] + t * (b[2] - a[2])));
+}
+
+/* One vertical axis of a parallel-coordinates chart at pixel x. */
+static void parallel_axis(struct html *h, const struct svg_axis *a, double x,
+                          double top, double bottom, double lo, double hi)
+{
+  html_f(h,
+         "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+         "y2=\"%.1f\" stroke=\"#888\"/><text class=\"axis-label\" x=\"%.1f\" "
+         "y=\"%.1f\" text-anchor=\"start\" fill=\"#222\" "
+         "font-weight=\"bold\">%.32s</text>",
+         x, top, x, bottom, x - 6, top - 10, a->name ? a->name : "");
+  double t[MAX_TICKS], st = 1;
+  size_t n = a->n_names ? a->n_names : svg_ticks(lo, hi, 6, t, &st);
+  for (size_t i = 0; i < n; i++) {
+    double v = a->n_names ? (double)i : t[i];
+    double y = bottom - (v - lo) / (hi - lo) * (bottom - top);
+    char txt[32];
+    html_f(h,
+           "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+           "stroke=\"#888\"/><text x=\"%.1f\" y=\"%.1f\" fill=\"#555\">"
+           "%.14s</text>",
+           x - 3, y, x + 3, y, x + 5, y + 4,
+           a->n_names ? a->names[i] : tick_text(v, st, txt, sizeof(txt)));
+  }
+}
+
+void svg_parallel(struct html *h, const struct svg_parallel_opts *o,
+                  const struct svg_axis *axes, size_t n_axes,
+                  const double *values, size_t n_lines,
+                  const char *const *tips)
+{
+  int w = o->width > 0 ? o->width : 150 * (int)(n_axes ? n_axes : 1) + 60;
+  int hgt = o->height > 0 ? o->height : 320;
+  double top = (o->title ? 28 : 6) + 24, bottom = hgt - 30;
+  double lo[SVG_MAX_AXES], hi[SVG_MAX_AXES];
+  if (n_axes > SVG_MAX_AXES)
+    n_axes = SVG_MAX_AXES;
+  svg_open(h, "parallel", w, hgt, o->title);
+  /* the first axis at x 40, the last 150 px from the right (its label
+   * and tick texts) */
+  double gap = n_axes > 1 ? (w - 190.0) / (double)(n_axes - 1) : 0;
+  for (size_t k = 0; k < n_axes; k++) {
+    double col[1024];
+    size_t m = n_lines < 1024 ? n_lines : 1024;
+    for (size_t i = 0; i < m; i++)
+      col[i] = values[i * n_axes + k];
+    if (axes[k].n_names) {
+      lo[k] = -0.5;
+      hi[k] = (double)axes[k].n_names - 0.5;
+    } else if (!value_domain(col, m, &lo[k], &hi[k])) {
+      lo[k] = 0;
+      hi[k] = 1;
+    }
+    parallel_axis(h, &axes[k], 40 + gap * (double)k, top, bottom, lo[k],
+                  hi[k]);
+  }
+  /* colour by the last axis (the metric): the best dark, drawn last */
+  size_t c = n_axes ? n_axes - 1 : 0;
+  for (int pass = 0; pass < 2; pass++)
+    for (size_t i = 0; i < n_lines && n_axes; i++) {
+      double v = values[i * n_axes + c];
+      if (((long)i == o->best) != pass)
+        continue;
+      double t = (v - lo[c]) / (hi[c] - lo[c]);
+      char colour[8];
+      ramp(o->lower_better ? 1 - t : t, colour);
+      html_f(h, "<polyline class=\"trial%s\" fill=\"none\" stroke=\"%s\" "
+                "stroke-width=\"%d\" points=\"",
+             pass ? " best" : "", isfinite(v) ? colour : "#bbbbbb",
+             pass ? 3 : 2);
+      for (size_t k = 0; k < n_axes; k++) {
+        double x = values[i * n_axes + k];
+        if (isfinite(x))
+          html_f(h, "%.1f,%.1f ", 40 + gap * (double)k,
+                 bottom - (x - lo[k]) / (hi[k] - lo[k]) * (bottom - top));
+      }
+      html_f(h, "\"><title>%s</title></polyline>",
+             tips && tips[i] ? tips[i] : "");
+    }
+  html_raw(h, "</svg>");
+}

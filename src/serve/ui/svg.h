@@ -1,7 +1,8 @@
 /*
  * svg.h - charts drawn by the server as inline SVG: a line chart with
  * several series and an optional threshold line, a bar chart (histograms)
- * and a heat grid (drift statistics per feature and window).
+ * a heat grid (drift statistics per feature and window), a scatter chart
+ * and parallel coordinates (a tune's trials: the metric against params).
  *
  * Design: each chart writes one <svg> element into an html buffer, so a
  * page shows its charts with JavaScript off and no assets to fetch. Every
@@ -78,6 +79,44 @@ void svg_heat_grid(struct html *h, const struct svg_heat_opts *o,
                    const char *const *rows, size_t nr,
                    const char *const *cols, size_t nc,
                    const struct svg_heat_cell *cells);
+
+struct svg_scatter_opts {
+  int width, height;    /* 0: 320 x 240 */
+  const char *title, *x_label, *y_label;
+  const char *const *x_names; /* categories: x = 0 .. n_x_names - 1 */
+  size_t n_x_names;     /* 0: x is a number (round ticks) */
+  long best;            /* the point drawn larger and red; -1: none */
+};
+
+/* Draw n points (x[i], y[i]) with tooltips tips[i] (may be NULL); NaN
+ * points are left out. y gets round ticks; x round ticks or the category
+ * names. */
+void svg_scatter(struct html *h, const struct svg_scatter_opts *o,
+                 const double *x, const double *y, const char *const *tips,
+                 size_t n);
+
+/* One axis of a parallel-coordinates chart. */
+#define SVG_MAX_AXES 16
+struct svg_axis {
+  const char *name;
+  const char *const *names; /* categories: values 0 .. n_names - 1 */
+  size_t n_names;           /* 0: numbers (round ticks) */
+};
+
+struct svg_parallel_opts {
+  int width, height;    /* 0: 150 px per axis x 320 */
+  const char *title;
+  long best;            /* the line drawn last and thicker; -1: none */
+  int lower_better;     /* colour: the last axis, darker = better */
+};
+
+/* Draw n_lines polylines across n_axes (at most SVG_MAX_AXES) vertical
+ * axes, values[line * n_axes + axis] (NaN: the line skips that axis),
+ * coloured by the last axis; tips[line] is each line's tooltip. */
+void svg_parallel(struct html *h, const struct svg_parallel_opts *o,
+                  const struct svg_axis *axes, size_t n_axes,
+                  const double *values, size_t n_lines,
+                  const char *const *tips);
 
 /* The colour of a heat score as "#rrggbb" into out (8 bytes). */
 void svg_heat_colour(double score, char out[8]);

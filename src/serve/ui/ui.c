@@ -441,6 +441,7 @@ int ui_route_experiments(struct srv_req *req, struct srv_resp *resp,
 
 UI_PAGE_ROUTE(ui_route_runs, ui_page_runs, "experiments")
 UI_PAGE_ROUTE(ui_route_run, ui_page_run, "experiments")
+UI_PAGE_ROUTE(ui_route_tune, ui_page_tune, "experiments")
 UI_PAGE_ROUTE(ui_route_artifact, ui_page_artifact, "experiments")
 UI_PAGE_ROUTE(ui_route_compare, ui_page_compare, "experiments")
 UI_PAGE_ROUTE(ui_route_models, ui_page_models, "models")

@@ -72,7 +72,8 @@ void ui_csrf_token(const struct ui *u, const char *session, char out[65]);
 
 /* Route handlers (registered in routes.c). Each answers HTML, also for
  * its errors, and returns 0 unless it could not build any answer. */
-rt_fn ui_route_experiments, ui_route_runs, ui_route_run, ui_route_artifact,
+rt_fn ui_route_experiments, ui_route_runs, ui_route_run, ui_route_tune,
+    ui_route_artifact,
     ui_route_compare,
     ui_route_models, ui_route_model, ui_route_transition, ui_route_alias,
     ui_route_monitoring,

@@ -127,6 +127,7 @@ void ui_artifact_href(struct html *h, const char *run_id, const char *path);
 int ui_page_experiments(struct ui_page *p, struct hv_err *err);
 int ui_page_runs(struct ui_page *p, struct hv_err *err);
 int ui_page_run(struct ui_page *p, struct hv_err *err);
+int ui_page_tune(struct ui_page *p, struct hv_err *err);
 int ui_page_artifact(struct ui_page *p, struct hv_err *err);
 int ui_page_compare(struct ui_page *p, struct hv_err *err);
 int ui_page_models(struct ui_page *p, struct hv_err *err);

@@ -234,10 +234,13 @@ static int run_children(struct html *h, struct hv_db *db,
   if (runs_search(db, &q, &kids, &n, err))
     return err->code;
   if (n) {
-    html_f(h, "<h2>Child runs (%zu)</h2><table class=\"data sortable "
-              "children\"><thead><tr><th>Run</th><th>Experiment</th>"
-              "<th>Status</th></tr></thead><tbody>",
-           n);
+    html_f(h, "<h2>Child runs (%zu)</h2><p><a class=\"tune-charts\" "
+              "href=\"/ui/runs/%s/tune\">Charts of the trials</a> (the "
+              "metric against each param, parallel coordinates)</p>"
+              "<table class=\"data sortable children\"><thead><tr>"
+              "<th>Run</th><th>Experiment</th><th>Status</th></tr></thead>"
+              "<tbody>",
+           n, r->run_id);
     for (size_t i = 0; i < n; i++) {
       html_raw(h, "<tr><td>");
       ui_run_link(h, kids[i].run_id, kids[i].name);

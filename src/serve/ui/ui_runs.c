@@ -316,6 +316,10 @@ static void runs_row(struct html *h, const struct runs_view *v,
   else if (pl->depth)
     html_raw(h, "<span class=\"muted\">&#8627;</span> ");
   ui_run_link(h, r->run_id, r->name);
+  if (pl->kids)
+    html_f(h, " <a class=\"tune-charts\" href=\"/ui/runs/%s/tune\" "
+              "title=\"the nested runs as charts\">charts</a>",
+           r->run_id);
   html_f(h,
          "</td><td data-v=\"%s\">", r->status);
   ui_runs_status_badge(h, r);
