@@ -322,6 +322,31 @@ int catalog_movie_exists(struct hv_db *db, int64_t id, struct hv_err *err)
             : store_no_db(err, "movies");
 }
 
+int catalog_clear(struct hv_db *db, int replace, struct hv_err *err)
+{
+  static const char *const del[] = {
+      "DELETE FROM ratings", "DELETE FROM movie_genres", "DELETE FROM movies",
+      "DELETE FROM users",   "DELETE FROM genres",       "DELETE FROM datasets"};
+  int64_t have = 0;
+  int rc = sql_run_row(db,
+                       "SELECT (SELECT COUNT(*) FROM ratings) + "
+                       "(SELECT COUNT(*) FROM movies)",
+                       NULL, &have, 1, "counting existing rows", err);
+  if (rc || have == 0)
+    return rc;
+  if (!replace)
+    return hv_err_set(err, HV_ECONFLICT,
+                      "%s already holds a dataset; import with --replace to "
+                      "swap it",
+                      db_path(db));
+  for (size_t i = 0; !rc && i < sizeof(del) / sizeof(del[0]); i++)
+    rc = sql_cmd(db, del[i], 0, NULL, NULL, "removing the dataset", err);
+  if (rc && sql_is_constraint(db))
+    hv_err_prefix(err, "rows of other tables refer to the dataset this load "
+                       "would remove; delete those rows first");
+  return rc;
+}
+
 int catalog_ids(struct hv_db *db, enum catalog_table table, int64_t **ids,
                 size_t *n, struct hv_err *err)
 {

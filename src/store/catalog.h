@@ -107,6 +107,14 @@ int catalog_user_exists(struct hv_db *db, int64_t id,
 int catalog_movie_exists(struct hv_db *db, int64_t id,
                          struct hv_err *err) HV_WARN_UNUSED;
 
+/* Make room for a new dataset in db's open transaction (a load's first
+ * step, both backends): nothing to do when no movie or rating is stored;
+ * with replace, delete the ratings, catalogue and dataset record; without,
+ * HV_ECONFLICT ("import with --replace"). Rows of other tables that still
+ * refer to the dataset fail the delete with a message saying so. */
+int catalog_clear(struct hv_db *db, int replace,
+                  struct hv_err *err) HV_WARN_UNUSED;
+
 /* The ids of table (CATALOG_USERS, _MOVIES or _GENRES), ascending, in a new
  * array *ids (caller frees; NULL when *n is 0). */
 int catalog_ids(struct hv_db *db, enum catalog_table table, int64_t **ids,

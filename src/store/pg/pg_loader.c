@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/catalog.h"
 #include "store/pg/pg.h"
 #include "util/fsutil.h"
 
@@ -193,32 +194,6 @@ static int row_room(struct pg_loader *ld, int table, size_t need,
 
 /* ---- begin ------------------------------------------------------------ */
 
-static int clear_catalogue(struct hv_db *db, int replace, struct hv_err *err)
-{
-  int64_t have = 0;
-  if (sql_run_row(db,
-                 "SELECT (SELECT COUNT(*) FROM ratings) + "
-                 "(SELECT COUNT(*) FROM movies)",
-                 NULL, &have, 1, "counting existing rows", err))
-    return HV_EDB;
-  if (have == 0)
-    return 0;
-  if (!replace)
-    return hv_err_set(err, HV_ECONFLICT,
-                      "%s already holds a dataset; import with --replace to "
-                      "swap it",
-                      db->path);
-  int rc = pg_exec(db,
-                   "DELETE FROM ratings; DELETE FROM movie_genres;"
-                   "DELETE FROM movies; DELETE FROM users; DELETE FROM genres;"
-                   "DELETE FROM datasets;",
-                   err);
-  if (rc && pg_is_constraint(db))
-    hv_err_prefix(err, "rows of other tables refer to the dataset this load "
-                       "would remove; delete those rows first");
-  return rc;
-}
-
 static void loader_free(struct pg_loader *ld)
 {
   pg_deferred_free(&ld->checks);
@@ -254,7 +229,7 @@ static int load_begin(struct hv_db *db, const struct loader_opts *opts,
   ld->t_begin = hv_mono();
   int rc = db_begin(db, err);
   if (!rc)
-    rc = clear_catalogue(db, opts->replace, err);
+    rc = catalog_clear(db, opts->replace, err);
   if (!rc)
     rc = pg_deferred_drop(db, "ratings", &ld->checks, err);
   if (rc) {

@@ -75,6 +75,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/catalog.h"
 #include "store/sqlite/sq_loader.h"
 #include "util/fsutil.h"
 
@@ -174,28 +175,6 @@ static void restore_pragmas(struct sq_loader *ld)
 
 /* ---- begin ------------------------------------------------------------ */
 
-static int clear_catalogue(struct hv_db *db, int replace, struct hv_err *err)
-{
-  int64_t have = 0;
-  if (sql_run_row(db,
-                  "SELECT (SELECT COUNT(*) FROM ratings) + "
-                  "(SELECT COUNT(*) FROM movies)",
-                  NULL, &have, 1, "counting existing rows", err))
-    return sq_code(err);
-  if (have == 0)
-    return 0;
-  if (!replace)
-    return hv_err_set(err, HV_ECONFLICT,
-                      "%s already holds a dataset; import with --replace to "
-                      "swap it",
-                      db->path);
-  return sq_exec(db,
-                 "DELETE FROM ratings; DELETE FROM movie_genres;"
-                 "DELETE FROM movies; DELETE FROM users; DELETE FROM genres;"
-                 "DELETE FROM datasets;",
-                 err);
-}
-
 static void load_abort(void *impl);
 static int writer_start(struct sq_loader *ld, struct hv_err *err);
 static int writer_idle(struct sq_loader *ld, struct hv_err *err);
@@ -217,7 +196,7 @@ static int load_begin(struct hv_db *db, const struct loader_opts *opts,
   if (!rc)
     rc = db_begin(db, err);
   if (!rc)
-    rc = clear_catalogue(db, opts->replace, err);
+    rc = catalog_clear(db, opts->replace, err);
   if (!rc)
     rc = sq_bulk_setup(ld, opts->plain, err);
   if (!rc)
