@@ -544,47 +544,108 @@ static int parse_comparison(struct parser *p, struct cmp *c)
   return parse_value(p, c, op_pos);
 }
 
-/* arr (n elements of size bytes) grown by one zeroed element at index n;
- * NULL when out of memory (arr is then unchanged). */
-static void *grow_one(void *arr, size_t n, size_t size)
-{
-  char *a = realloc(arr, (n + 1) * size);
-  if (a)
-    memset(a + n * size, 0, size);
-  return a;
-}
+/* A list of items: item parses one into a new zeroed element of *arr (n
+ * elements of size bytes), then sep accepts what follows it (0), ends the
+ * list (1) or refuses (an error code). An empty expression is an empty
+ * list. */
+struct list_syntax {
+  size_t size;
+  int (*item)(struct parser *p, void *el);
+  int (*sep)(struct parser *p);
+};
 
-static int parse_all(struct parser *p, struct filter *f)
+static int parse_list(struct parser *p, const struct list_syntax *ls,
+                      void **arr, size_t *n)
 {
   if (peek(p)->kind == T_END)
     return 0;
   for (;;) {
-    struct cmp *nc = grow_one(f->cmps, f->n, sizeof(*nc));
-    if (!nc)
+    char *a = realloc(*arr, (*n + 1) * ls->size);
+    if (!a)
       return hv_err_set(p->err, HV_ENOMEM, "filter: out of memory");
-    f->cmps = nc;
-    int rc = parse_comparison(p, &f->cmps[f->n++]);
-    if (rc)
-      return rc;
-    if (peek(p)->kind == T_END)
-      return 0;
-    if (is_word(peek(p), "or"))
-      return hv_err_set(p->err, HV_EINVAL,
-                        "filter: at position %zu: OR is not supported (as in "
-                        "MLflow, only AND); run separate searches",
-                        peek(p)->pos + 1);
-    if (!is_word(peek(p), "and"))
-      return expected(p, "AND or the end of the expression");
-    p->at++;
+    *arr = a;
+    memset(a + *n * ls->size, 0, ls->size);
+    int rc = ls->item(p, a + (*n)++ * ls->size);
+    if (rc || (rc = ls->sep(p)))
+      return rc < 0 ? rc : 0;
   }
 }
 
-static int check_len(const char *s, const char *what, struct hv_err *err)
+static int cmp_item(struct parser *p, void *el)
 {
-  if (strlen(s) > FILTER_MAX_LEN)
+  return parse_comparison(p, el);
+}
+
+/* Comparisons are joined by AND. */
+static int and_sep(struct parser *p)
+{
+  if (peek(p)->kind == T_END)
+    return 1;
+  if (is_word(peek(p), "or"))
+    return hv_err_set(p->err, HV_EINVAL,
+                      "filter: at position %zu: OR is not supported (as in "
+                      "MLflow, only AND); run separate searches",
+                      peek(p)->pos + 1);
+  if (!is_word(peek(p), "and"))
+    return expected(p, "AND or the end of the expression");
+  p->at++;
+  return 0;
+}
+
+/* An order-by term: a key, then ASC or DESC. */
+static int term_item(struct parser *p, void *el)
+{
+  struct order_term *t = el;
+  int rc = parse_key(p, &t->key);
+  if (rc)
+    return rc;
+  if (is_word(peek(p), "desc") || is_word(peek(p), "asc")) {
+    t->desc = is_word(peek(p), "desc");
+    p->at++;
+  }
+  return 0;
+}
+
+/* Order-by terms are joined by commas. */
+static int comma_sep(struct parser *p)
+{
+  if (peek(p)->kind == T_END)
+    return 1;
+  if (peek(p)->kind != T_COMMA)
+    return expected(p, "ASC, DESC, ',' or the end of the order-by list");
+  p->at++;
+  return 0;
+}
+
+static const struct list_syntax filter_syntax = {sizeof(struct cmp),
+                                                 cmp_item, and_sep};
+static const struct list_syntax order_syntax = {sizeof(struct order_term),
+                                                term_item, comma_sep};
+
+/* Lex text (NULL: nothing) and parse it as the list ls into *arr, *n;
+ * what names it in messages ("filter: ..." becomes "what: ..."). */
+static int parse_text(const char *text, const char *what,
+                      const struct list_syntax *ls, void **arr, size_t *n,
+                      struct hv_err *err)
+{
+  if (!text)
+    return 0;
+  if (strlen(text) > FILTER_MAX_LEN)
     return hv_err_set(err, HV_ETOOBIG, "%s: longer than %d bytes", what,
                       FILTER_MAX_LEN);
-  return 0;
+  struct parser p = {.err = err};
+  int rc = lex_all(text, &p.lx, err);
+  if (!rc) {
+    rc = parse_list(&p, ls, arr, n);
+    toks_free(p.lx.toks, p.lx.n);
+  }
+  if (rc && err && strcmp(what, "filter") &&
+      !strncmp(err->msg, "filter: ", 8)) {
+    char tmp[sizeof(err->msg)];
+    snprintf(tmp, sizeof(tmp), "%s: %s", what, err->msg + 8);
+    memcpy(err->msg, tmp, sizeof(tmp));
+  }
+  return rc;
 }
 
 int filter_parse(const char *expr, struct filter **out, struct hv_err *err)
@@ -593,52 +654,15 @@ int filter_parse(const char *expr, struct filter **out, struct hv_err *err)
   struct filter *f = calloc(1, sizeof(*f));
   if (!f)
     return hv_err_set(err, HV_ENOMEM, "filter: out of memory");
-  int rc = expr ? check_len(expr, "filter", err) : 0;
-  if (rc || !expr) {
-    if (rc)
-      filter_free(f);
-    else
-      *out = f;
-    return rc;
-  }
-  struct parser p = {.err = err};
-  if ((rc = lex_all(expr, &p.lx, err))) {
-    filter_free(f);
-    return rc;
-  }
-  rc = parse_all(&p, f);
-  toks_free(p.lx.toks, p.lx.n);
+  void *arr = NULL;
+  int rc = parse_text(expr, "filter", &filter_syntax, &arr, &f->n, err);
+  f->cmps = arr; /* what was parsed, also on failure, for filter_free */
   if (rc) {
     filter_free(f);
     return rc;
   }
   *out = f;
   return 0;
-}
-
-static int parse_order_terms(struct parser *p, struct filter_order *o)
-{
-  if (peek(p)->kind == T_END)
-    return 0;
-  for (;;) {
-    struct order_term *nt = grow_one(o->terms, o->n, sizeof(*nt));
-    if (!nt)
-      return hv_err_set(p->err, HV_ENOMEM, "order-by: out of memory");
-    o->terms = nt;
-    struct order_term *t = &o->terms[o->n++];
-    int rc = parse_key(p, &t->key);
-    if (rc)
-      return rc;
-    if (is_word(peek(p), "desc") || is_word(peek(p), "asc")) {
-      t->desc = is_word(peek(p), "desc");
-      p->at++;
-    }
-    if (peek(p)->kind == T_END)
-      return 0;
-    if (peek(p)->kind != T_COMMA)
-      return expected(p, "ASC, DESC, ',' or the end of the order-by list");
-    p->at++;
-  }
 }
 
 int filter_order_parse(const char *spec, struct filter_order **out,
@@ -648,19 +672,9 @@ int filter_order_parse(const char *spec, struct filter_order **out,
   struct filter_order *o = calloc(1, sizeof(*o));
   if (!o)
     return hv_err_set(err, HV_ENOMEM, "order-by: out of memory");
-  int rc = spec ? check_len(spec, "order-by", err) : 0;
-  if (!rc && spec) {
-    struct parser p = {.err = err};
-    if (!(rc = lex_all(spec, &p.lx, err))) {
-      rc = parse_order_terms(&p, o);
-      toks_free(p.lx.toks, p.lx.n);
-    }
-    if (rc && err && !strncmp(err->msg, "filter: ", 8)) {
-      char tmp[sizeof(err->msg)];
-      snprintf(tmp, sizeof(tmp), "order-by: %s", err->msg + 8);
-      memcpy(err->msg, tmp, sizeof(tmp));
-    }
-  }
+  void *arr = NULL;
+  int rc = parse_text(spec, "order-by", &order_syntax, &arr, &o->n, err);
+  o->terms = arr;
   if (rc) {
     filter_order_free(o);
     return rc;
