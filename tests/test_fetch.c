@@ -288,6 +288,9 @@ static void test_not_found(void **state)
                    HV_EIO);
   assert_false(exists(d.dest));
   assert_false(exists(part));
+  /* and the message does not promise a partial file to resume from */
+  assert_non_null(strstr(e.msg, "nothing downloaded"));
+  assert_null(strstr(e.msg, "partial file kept"));
   tu_rmtree(d.dir);
 }
 

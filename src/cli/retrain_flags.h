@@ -9,7 +9,8 @@
  * policy_set after the policy file is read, so flags override the file
  * wherever they stand on the command line, and a flag and a file key give
  * the same messages. With no trigger at all (no file, no flag) the policy
- * is the seed's rule: retrain when top-100 accuracy <= 0.5.
+ * is relative: retrain when top-100 accuracy falls POLICY_DEFAULT_DROP
+ * below the Production model's own held-out score (--max-top100-drop).
  * Threads: none (command-line parsing).
  */
 #ifndef HV_CLI_RETRAIN_FLAGS_H
@@ -24,8 +25,8 @@
 #define RETRAIN_OPTS_N 12    /* entries of retrain_opts */
 
 #define RETRAIN_POLICY_HEADING                                             \
-  "Policy (any trigger fires a retraining; none given: the seed's\n"      \
-  "rule --min-top100 0.5; flags override --policy FILE):"
+  "Policy (any trigger fires a retraining; none given:\n"                \
+  "--max-top100-drop 0.2; flags override --policy FILE):"
 #define RETRAIN_OPTS_HEADING "Retraining:"
 
 struct retrain_flags {
@@ -49,7 +50,7 @@ struct retrain_flags {
 void retrain_flags_init(struct retrain_flags *f);
 
 /* Read the policy file (if any), apply the trigger flags over it, default
- * to the seed's rule when no trigger is on, and point opts.policy at the
+ * to --max-top100-drop POLICY_DEFAULT_DROP when no trigger is on, and point opts.policy at the
  * result. Returns 0, HV_EUSAGE (bad flag value, printed) or the file's
  * error (printed with cli_report). */
 int retrain_flags_finish(struct retrain_flags *f, const char *cmd);

@@ -231,12 +231,15 @@ static int transfer(const char *url, const char *part,
   if (cc == CURLE_HTTP_RETURNED_ERROR)
     return hv_err_set(err, code == 404 || code == 410 ? HV_ENOTFOUND : HV_EIO,
                       "%.200s: HTTP %ld", url, code);
+  int64_t got = file_size(part);
+  if (got <= 0) /* the caller removes an empty part: say nothing of it */
+    return hv_err_set(err, HV_EIO, "%.200s: %s (nothing downloaded)", url,
+                      ebuf[0] ? ebuf : curl_easy_strerror(cc));
   return hv_err_set(err, HV_EIO,
                     "%.200s: %s after %lld bytes (partial file kept in "
                     "%.200s; run again to resume)",
                     url, ebuf[0] ? ebuf : curl_easy_strerror(cc),
-                    (long long)(file_size(part) > 0 ? file_size(part) : 0),
-                    part);
+                    (long long)got, part);
 }
 
 /* Size and checksum of the finished part; removes it on a mismatch. */
