@@ -342,6 +342,32 @@ static void test_tune_charts(void **state)
   free(dom);
 }
 
+/* Tables fit the window: in a 900 px window a long JSON param folds into
+ * a <details> in the runs table and on the run page, and the wide tables
+ * sit in a box that scrolls (screenshots runs-narrow.png, run-narrow.png,
+ * registry-narrow.png: the page itself does not widen). */
+static void test_narrow_tables(void **state)
+{
+  char *dom = page("/ui/experiments/xss", "runs-narrow.png", 700,
+                   "--window-size=900,700");
+  const char *t = strstr(dom, "<table class=\"data sortable runs\">");
+  assert_non_null(t);
+  HAS(t, "<details class=\"long\"><summary>{");
+  HAS(dom, "<div class=\"scroll\"><table class=\"data sortable runs\">");
+  free(dom);
+  char path[128];
+  snprintf(path, sizeof(path), "/ui/runs/%s", g_f.xss_run);
+  dom = page(path, "run-narrow.png", 900, "--window-size=900,900");
+  HAS(dom, "<div class=\"scroll\"><table class=\"data sortable params\">");
+  HAS(dom, "<details class=\"long\">");
+  free(dom);
+  dom = page("/ui/models/harvest_recommender", "registry-narrow.png", 900,
+             "--window-size=900,900");
+  HAS(dom, "<div class=\"scroll\"><table class=\"data sortable versions\">");
+  HAS(dom, "<div class=\"scroll\"><table class=\"data sortable audit\">");
+  free(dom);
+}
+
 static void test_monitoring(void **state)
 {
   char *dom = page("/ui/monitoring", "monitoring.png", 1900, NULL);
@@ -411,7 +437,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_runs_table), cmocka_unit_test(test_run_chart),
       cmocka_unit_test(test_registry), cmocka_unit_test(test_tune_charts),
-      cmocka_unit_test(test_monitoring),
+      cmocka_unit_test(test_narrow_tables), cmocka_unit_test(test_monitoring),
       cmocka_unit_test(test_other_pages),
   };
   return cmocka_run_group_tests_name("ui browser", tests, group_setup,

@@ -62,17 +62,11 @@ static int group_setup(void **state)
   unsetenv("HARVEST_JWT_SECRET");
   unsetenv("HARVEST_ADMIN_KEY");
   uif_build(&g_f);
-  char path[512], key[256] = "";
+  char path[512];
   snprintf(path, sizeof(path), "%s/server.log", g_f.home);
   g_log = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
   g_s = uif_serve(g_f.home, NULL, g_log, g_base, sizeof(g_base));
-  snprintf(path, sizeof(path), "%s/admin.key", g_f.home);
-  FILE *f = fopen(path, "r");
-  assert_non_null(f);
-  assert_non_null(fgets(key, (int)sizeof(key), f));
-  fclose(f);
-  key[strcspn(key, "\n")] = '\0';
-  snprintf(g_admin, sizeof(g_admin), "X-Admin-Key: %s", key);
+  uif_admin_header(g_f.home, g_admin, sizeof(g_admin));
   return 0;
 }
 

@@ -290,6 +290,20 @@ UIF_FN void uif_hostile_home(char *home, size_t cap, char *model, size_t mcap)
   db_close(db);
 }
 
+/* "X-Admin-Key: KEY" of home's admin.key (written by the server at its
+ * start) into hdr. */
+UIF_FN void uif_admin_header(const char *home, char *hdr, size_t cap)
+{
+  char path[512], key[256] = "";
+  snprintf(path, sizeof(path), "%s/admin.key", home);
+  FILE *f = fopen(path, "r");
+  if (!f || !fgets(key, (int)sizeof(key), f))
+    fail_msg("no admin key in %s", path);
+  fclose(f);
+  key[strcspn(key, "\n")] = '\0';
+  snprintf(hdr, cap, "X-Admin-Key: %s", key);
+}
+
 /* Start a server on a free port of 127.0.0.1 for home (and model_file,
  * may be NULL); logs go to log_fd. */
 UIF_FN struct serve *uif_serve(const char *home, const char *model_file,

@@ -89,8 +89,9 @@ static void compare_row(struct html *h, const struct compare *c,
       html_f(h, "<td class=\"num\">%s</td>",
              html_num(runs_metric(c->runs[i], key), num, sizeof(num)));
     else {
-      const char *v = runs_param(c->runs[i], key);
-      html_f(h, "<td>%s</td>", v ? v : "");
+      html_raw(h, "<td>"); /* a long JSON value folds */
+      ui_long_text(h, runs_param(c->runs[i], key));
+      html_raw(h, "</td>");
     }
   }
   html_raw(h, "</tr>");

@@ -292,10 +292,12 @@ static void metric_cells(struct html *h, const struct tracking_run *r)
          k->label);
   if (isnan(b))
     html_raw(h, "<td class=\"muted\">-</td>");
-  else
-    html_f(h, "<td class=\"num\" title=\"%s\">%s%s</td>", k->baseline,
-           html_num(b, c, sizeof(c)),
-           worse ? " <span class=\"worse\">(model below it)</span>" : "");
+  else {
+    html_f(h, "<td class=\"num\" title=\"%s\">%s", k->baseline,
+           html_num(b, c, sizeof(c)));
+    html_raw(h, worse ? " <span class=\"worse\">(model below it)</span></td>"
+                      : "</td>");
+  }
 }
 
 static int version_row(struct ui_page *p, struct hv_db *db,

@@ -30,15 +30,15 @@ static void kv_table(struct html *h, const char *cls,
     html_f(h, "<p class=\"muted\">%s</p>", none);
     return;
   }
-  html_f(h, "<table class=\"data sortable %s\"><thead><tr><th>Key</th>"
-            "<th>Value</th></tr></thead><tbody>",
+  html_f(h, "<div class=\"scroll\"><table class=\"data sortable %s\">"
+            "<thead><tr><th>Key</th><th>Value</th></tr></thead><tbody>",
          cls);
   for (size_t i = 0; i < n; i++) {
     html_f(h, "<tr><td>%s</td><td class=\"mono\">", kv[i].key);
     ui_long_text(h, kv[i].value);
     html_raw(h, "</td></tr>");
   }
-  html_raw(h, "</tbody></table>");
+  html_raw(h, "</tbody></table></div>");
 }
 
 static void run_summary(struct html *h, const struct tracking_run *r)

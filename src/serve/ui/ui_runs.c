@@ -329,8 +329,9 @@ static void runs_row(struct html *h, const struct runs_view *v,
          r->start_time, ui_time(r->start_time, t, sizeof(t)), secs,
          ui_duration(secs, d, sizeof(d)));
   for (size_t i = 0; i < v->n_p; i++) {
-    const char *pv = runs_param(r, v->cols_p[i]);
-    html_f(h, "<td>%s</td>", pv ? pv : "");
+    html_raw(h, "<td>"); /* a long JSON value folds */
+    ui_long_text(h, runs_param(r, v->cols_p[i]));
+    html_raw(h, "</td>");
   }
   for (size_t i = 0; i < v->n_m; i++) {
     double m = runs_metric(r, v->cols_m[i]);
