@@ -49,18 +49,29 @@ typedef int (*cli_fn)(struct cli_ctx *ctx, int argc, char **argv);
 typedef int (*cli_db_fn)(struct cli_ctx *ctx, struct hv_db *db, void *ud,
                          int argc, char **args, struct hv_err *err);
 
+/* A row of a command table. A subcommand that is only "parse spec, open
+ * the home, run" names spec and run instead of fn: cli_dispatch_group
+ * calls cli_run_db(spec, run) for it. */
 struct cli_command {
   const char *name;
   const char *summary;
-  cli_fn fn;
+  cli_fn fn;                   /* the command, or NULL: */
+  const struct cli_spec *spec; /* ... its spec (flags: spec->opts) */
+  cli_db_fn run;               /* ... and its body (ud NULL) */
 };
 
-/* The common path of a command on the home's database: cli_parse argv
- * against spec, cli_open_home, run(ud), close the database. Returns what
- * the command returns: 0 after --help or success, HV_EUSAGE after a usage
- * message, else the error of the home or of run, reported on stderr. */
-int cli_run_db(struct cli_ctx *ctx, const struct cli_spec *spec, int argc,
-               char **argv, cli_db_fn run, void *ud);
+/* A command table as cli_dispatch_group's (table, n) arguments. */
+#define CLI_TABLE(t) (t), sizeof(t) / sizeof((t)[0])
+
+/* The common path of a command on the home's database: cli_parse_opts
+ * argv against spec and opts (NULL: spec->opts), cli_open_home (or
+ * cli_open_existing_home for spec->reads), run(ud), close the database.
+ * Returns what the command returns: 0 after --help or success, HV_EUSAGE
+ * after a usage message, else the error of the home or of run, reported
+ * on stderr. */
+int cli_run_db(struct cli_ctx *ctx, const struct cli_spec *spec,
+               const struct cli_opt *opts, int argc, char **argv,
+               cli_db_fn run, void *ud);
 
 /* Print "harvest CMD: MESSAGE" and a hint to run --help on stderr; returns
  * HV_EUSAGE. */
@@ -111,7 +122,8 @@ void cli_drop_new_db(const struct cli_ctx *ctx);
 void cli_print_json(json_t *j);
 
 /* Run a command group: look up argv[1] in table (n entries) and call it with
- * argv+1; prints the group's help for "help", -h, --help or no subcommand. */
+ * argv+1 (a row with run: cli_run_db); prints the group's help for "help",
+ * -h, --help or no subcommand. */
 int cli_dispatch_group(struct cli_ctx *ctx, const char *group,
                        const struct cli_command *table, size_t n, int argc,
                        char **argv);

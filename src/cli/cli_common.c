@@ -151,16 +151,23 @@ int cli_dispatch_group(struct cli_ctx *ctx, const char *group,
     group_help(group, table, n);
     return 0;
   }
-  for (size_t i = 0; i < n; i++)
-    if (!strcmp(table[i].name, sub))
-      return table[i].fn(ctx, argc - 1, argv + 1);
+  for (size_t i = 0; i < n; i++) {
+    const struct cli_command *c = &table[i];
+    if (strcmp(c->name, sub))
+      continue;
+    if (c->run)
+      return cli_run_db(ctx, c->spec, NULL, argc - 1, argv + 1, c->run,
+                        NULL);
+    return c->fn(ctx, argc - 1, argv + 1);
+  }
   return cli_usage_error(group, "unknown command '%s'", sub);
 }
 
-int cli_run_db(struct cli_ctx *ctx, const struct cli_spec *spec, int argc,
-               char **argv, cli_db_fn run, void *ud)
+int cli_run_db(struct cli_ctx *ctx, const struct cli_spec *spec,
+               const struct cli_opt *opts, int argc, char **argv,
+               cli_db_fn run, void *ud)
 {
-  int rc = cli_parse(ctx, spec, argc, argv);
+  int rc = cli_parse_opts(ctx, spec, opts ? opts : spec->opts, argc, argv);
   if (rc)
     return cli_parse_rc(rc);
   struct hv_err err = {0};

@@ -11,13 +11,10 @@
 #include "track/artifacts.h"
 #include "track/runs.h"
 
-static const struct cli_opt no_opts[] = {CLI_OPTS_END};
-
 static const struct cli_spec list_spec = {
     .cmd = "artifacts list",
     .usage = "RUN_ID [--json]",
     .about = "The run's artifacts: logical path, size and SHA-256.\n",
-    .opts = no_opts,
     .min_args = 1,
     .max_args = 1,
     .args_msg = "expected one RUN_ID",
@@ -30,7 +27,6 @@ static const struct cli_spec put_spec = {
     .about = "Store FILE as artifact PATH (e.g. report.json, model/model.hvm) "
              "of\nthe run. Artifacts are immutable: the same content again "
              "is a\nno-op, other content at a taken path is refused.\n",
-    .opts = no_opts,
     .min_args = 3,
     .max_args = 3,
     .args_msg = "expected RUN_ID, PATH and FILE",
@@ -63,11 +59,6 @@ static int art_list_run(struct cli_ctx *ctx, struct hv_db *db, void *ud,
   }
   tracking_artifacts_free(a, n);
   return 0;
-}
-
-static int art_list(struct cli_ctx *ctx, int argc, char **argv)
-{
-  return cli_run_db(ctx, &list_spec, argc, argv, art_list_run, NULL);
 }
 
 static const struct cli_spec get_spec = {
@@ -125,20 +116,16 @@ static int art_put_run(struct cli_ctx *ctx, struct hv_db *db, void *ud,
   return 0;
 }
 
-static int art_put(struct cli_ctx *ctx, int argc, char **argv)
-{
-  return cli_run_db(ctx, &put_spec, argc, argv, art_put_run, NULL);
-}
-
 static const struct cli_command art_commands[] = {
-    {"list", "a run's artifacts with size and SHA-256", art_list},
-    {"get", "write a verified artifact to a file or stdout", art_get},
-    {"put", "store a file as an artifact of a run", art_put},
+    {"list", "a run's artifacts with size and SHA-256", .spec = &list_spec,
+     .run = art_list_run},
+    {"get", "write a verified artifact to a file or stdout", .fn = art_get},
+    {"put", "store a file as an artifact of a run", .spec = &put_spec,
+     .run = art_put_run},
 };
 
 int cmd_artifacts(struct cli_ctx *ctx, int argc, char **argv)
 {
-  return cli_dispatch_group(ctx, "artifacts", art_commands,
-                            sizeof(art_commands) / sizeof(art_commands[0]),
-                            argc, argv);
+  return cli_dispatch_group(ctx, "artifacts", CLI_TABLE(art_commands), argc,
+                            argv);
 }

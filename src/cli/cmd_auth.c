@@ -68,8 +68,6 @@ struct auth_args {
   int kind;
 };
 
-static const struct cli_opt no_opts[] = {CLI_OPTS_END};
-
 static const char add_about[] =
     "Add an operator account (apart from the catalogue's end users). The\n"
     "password (8 to 1024 bytes) is read from standard input: the first\n"
@@ -77,6 +75,29 @@ static const char add_about[] =
 static const char create_about[] =
     "Make an API token for an account and print it once (only its digest "
     "is\nstored). Send it as 'Authorization: Bearer hvt_...'.\n";
+
+static const struct cli_spec add_spec = {
+    .cmd = "auth account add",
+    .usage = "NAME --role viewer|operator|admin < password",
+    .about = add_about,
+    .min_args = 1,
+    .max_args = 1,
+    .args_msg = "expected one account NAME",
+    .json_help = "",
+};
+
+static const struct cli_spec create_spec = {
+    .cmd = "auth token create",
+    .usage = "--account NAME [--role ROLE] [--expires 30d] [--note TEXT]",
+    .about = create_about,
+};
+
+static const struct cli_spec tlist_spec = {
+    .cmd = "auth token list",
+    .usage = "[--kind api|session|all] [--json]",
+    .about = "Tokens with their account, scope, state and times (never the "
+             "token).\n",
+};
 
 static int add_act(struct cli_ctx *ctx, struct hv_db *db, void *ud,
                    int argc, char **args, struct hv_err *err)
@@ -103,13 +124,7 @@ static int account_add(struct cli_ctx *ctx, int argc, char **argv)
       {CLI_OPT(CLI_STR, "role", 0, "ROLE", roles_help, &a.role),
        .flags = CLI_REQUIRED},
       CLI_OPTS_END};
-  const struct cli_spec spec = {
-      .cmd = "auth account add",
-      .usage = "NAME --role viewer|operator|admin < password",
-      .about = add_about,
-      .opts = opts, .min_args = 1, .max_args = 1,
-      .args_msg = "expected one account NAME", .json_help = ""};
-  return cli_run_db(ctx, &spec, argc, argv, add_act, &a);
+  return cli_run_db(ctx, &add_spec, opts, argc, argv, add_act, &a);
 }
 
 static int list_act(struct cli_ctx *ctx, struct hv_db *db, void *ud,
@@ -214,12 +229,7 @@ static int token_create(struct cli_ctx *ctx, int argc, char **argv)
       {CLI_OPT(CLI_STR, "note", 0, "TEXT", "what it is for (shown by 'auth "
                "token list')", &a.note), .hi = 120},
       CLI_OPTS_END};
-  const struct cli_spec spec = {
-      .cmd = "auth token create",
-      .usage = "--account NAME [--role ROLE] [--expires 30d] [--note TEXT]",
-      .about = create_about,
-      .opts = opts};
-  return cli_run_db(ctx, &spec, argc, argv, create_act, &a);
+  return cli_run_db(ctx, &create_spec, opts, argc, argv, create_act, &a);
 }
 
 /* "-" for 0, else the UTC time of t. */
@@ -286,12 +296,7 @@ static int token_list(struct cli_ctx *ctx, int argc, char **argv)
       {CLI_OPT(CLI_CHOICE, "kind", 0, "KIND", "api (default), session (web "
                "UI logins) or all", &a.kind), .choices = kinds},
       CLI_OPTS_END};
-  const struct cli_spec spec = {
-      .cmd = "auth token list", .usage = "[--kind api|session|all] [--json]",
-      .about = "Tokens with their account, scope, state and times (never "
-               "the token).\n",
-      .opts = opts};
-  return cli_run_db(ctx, &spec, argc, argv, tlist_act, &a);
+  return cli_run_db(ctx, &tlist_spec, opts, argc, argv, tlist_act, &a);
 }
 
 static int revoke_act(struct cli_ctx *ctx, struct hv_db *db, void *ud,
@@ -325,87 +330,64 @@ static const char revoke_about[] =
     "the\nnext request on (401).\n";
 
 #define SPEC(cmd_, usage_, about_, lo, hi, msg)                          \
-  {.cmd = cmd_, .usage = usage_, .about = about_, .opts = no_opts,        \
-   .min_args = lo, .max_args = hi, .args_msg = msg, .json_help = ""}
+  {.cmd = cmd_, .usage = usage_, .about = about_, .min_args = lo,         \
+   .max_args = hi, .args_msg = msg, .json_help = ""}
 
-/* The subcommands without flags of their own, found by name. */
-static const struct {
-  const char *group, *name;
-  struct cli_spec spec;
-  cli_db_fn act;
-} simple[] = {
-    {"account", "list",
-     SPEC("auth account list", "[--json]", list_about, 0, 0, NULL), list_act},
-    {"account", "passwd",
-     SPEC("auth account passwd", "NAME < password", passwd_about, 1, 1,
-          "expected one account NAME"), passwd_act},
-    {"account", "role",
-     SPEC("auth account role", "NAME viewer|operator|admin", role_about, 2,
-          2, "expected NAME and ROLE"), role_act},
-    {"account", "remove",
-     SPEC("auth account remove", "NAME", remove_about, 1, 1,
-          "expected one account NAME"), remove_act},
-    {"token", "revoke",
-     SPEC("auth token revoke", "ID", revoke_about, 1, 1,
-          "expected one token ID"), revoke_act},
-};
-
-static int run_simple(struct cli_ctx *ctx, const char *group, int argc,
-                      char **argv)
-{
-  for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++)
-    if (!strcmp(simple[i].group, group) && !strcmp(simple[i].name, argv[0]))
-      return cli_run_db(ctx, &simple[i].spec, argc, argv, simple[i].act,
-                        NULL);
-  return HV_EINTERNAL; /* a table row without its entry above */
-}
-
-static int account_simple(struct cli_ctx *ctx, int argc, char **argv)
-{
-  return run_simple(ctx, "account", argc, argv);
-}
-
-static int token_simple(struct cli_ctx *ctx, int argc, char **argv)
-{
-  return run_simple(ctx, "token", argc, argv);
-}
+/* The subcommands without flags of their own. */
+static const struct cli_spec list_spec =
+    SPEC("auth account list", "[--json]", list_about, 0, 0, NULL);
+static const struct cli_spec passwd_spec =
+    SPEC("auth account passwd", "NAME < password", passwd_about, 1, 1,
+         "expected one account NAME");
+static const struct cli_spec role_spec =
+    SPEC("auth account role", "NAME viewer|operator|admin", role_about, 2, 2,
+         "expected NAME and ROLE");
+static const struct cli_spec remove_spec =
+    SPEC("auth account remove", "NAME", remove_about, 1, 1,
+         "expected one account NAME");
+static const struct cli_spec revoke_spec =
+    SPEC("auth token revoke", "ID", revoke_about, 1, 1,
+         "expected one token ID");
 
 static const struct cli_command account_commands[] = {
-    {"add", "add an account with a role (password on stdin)", account_add},
-    {"list", "accounts and their roles", account_simple},
+    {"add", "add an account with a role (password on stdin)",
+     .fn = account_add},
+    {"list", "accounts and their roles", .spec = &list_spec,
+     .run = list_act},
     {"passwd", "set an account's password (ends its UI sessions)",
-     account_simple},
-    {"role", "change an account's role", account_simple},
+     .spec = &passwd_spec, .run = passwd_act},
+    {"role", "change an account's role", .spec = &role_spec,
+     .run = role_act},
     {"remove", "remove an account and its tokens (not the last admin)",
-     account_simple},
+     .spec = &remove_spec, .run = remove_act},
 };
 
 static const struct cli_command token_commands[] = {
-    {"create", "make an API token (printed once)", token_create},
-    {"list", "tokens: account, scope, state, expiry", token_list},
-    {"revoke", "revoke a token by id", token_simple},
+    {"create", "make an API token (printed once)", .fn = token_create},
+    {"list", "tokens: account, scope, state, expiry", .fn = token_list},
+    {"revoke", "revoke a token by id", .spec = &revoke_spec,
+     .run = revoke_act},
 };
-
-#define GROUP(t) t, sizeof(t) / sizeof(t[0])
 
 static int cmd_account(struct cli_ctx *ctx, int argc, char **argv)
 {
-  return cli_dispatch_group(ctx, "auth account", GROUP(account_commands),
+  return cli_dispatch_group(ctx, "auth account", CLI_TABLE(account_commands),
                             argc, argv);
 }
 
 static int cmd_token(struct cli_ctx *ctx, int argc, char **argv)
 {
-  return cli_dispatch_group(ctx, "auth token", GROUP(token_commands), argc,
+  return cli_dispatch_group(ctx, "auth token", CLI_TABLE(token_commands), argc,
                             argv);
 }
 
 static const struct cli_command auth_commands[] = {
-    {"account", "operator accounts: add, list, passwd, role, remove", cmd_account},
-    {"token", "API tokens: create, list, revoke", cmd_token},
+    {"account", "operator accounts: add, list, passwd, role, remove",
+     .fn = cmd_account},
+    {"token", "API tokens: create, list, revoke", .fn = cmd_token},
 };
 
 int cmd_auth(struct cli_ctx *ctx, int argc, char **argv)
 {
-  return cli_dispatch_group(ctx, "auth", GROUP(auth_commands), argc, argv);
+  return cli_dispatch_group(ctx, "auth", CLI_TABLE(auth_commands), argc, argv);
 }

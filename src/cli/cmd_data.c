@@ -7,18 +7,17 @@
 
 static const struct cli_command data_commands[] = {
     {"fetch", "download ml-100k, ml-1m or ml-latest-small and import it",
-     cmd_data_fetch},
+     .fn = cmd_data_fetch},
     {"import", "load ml-100k, ml-1m or ml-latest from a folder or .zip",
-     cmd_data_import},
+     .fn = cmd_data_import},
     {"stats", "counts, time span, rating histogram, sparsity, top movies",
-     cmd_data_stats},
+     .fn = cmd_data_stats},
     {"synth", "generate a MovieLens-shaped dataset with planted drift",
-     cmd_data_synth},
+     .fn = cmd_data_synth},
 };
 
 int cmd_data(struct cli_ctx *ctx, int argc, char **argv)
 {
-  return cli_dispatch_group(ctx, "data", data_commands,
-                            sizeof(data_commands) / sizeof(data_commands[0]),
-                            argc, argv);
+  return cli_dispatch_group(ctx, "data", CLI_TABLE(data_commands), argc,
+                            argv);
 }

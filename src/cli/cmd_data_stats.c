@@ -10,8 +10,6 @@
 #include "store/db.h"
 #include "store/stats.h"
 
-static const struct cli_opt no_opts[] = {CLI_OPTS_END};
-
 static const struct cli_spec spec = {
     .cmd = "data stats",
     .usage = "[--home DIR] [--json]",
@@ -25,7 +23,6 @@ static const struct cli_spec spec = {
         "...}, sparsity, ratings_per_user and ratings_per_movie {min,\n"
         "median, max}, top_movies [{movie_id, title, count, mean_rating}],\n"
         "dataset {name, source, imported_at} (null when none).\n",
-    .opts = no_opts,
     .reads = 1,
 };
 
@@ -139,5 +136,5 @@ static int run(struct cli_ctx *ctx, struct hv_db *db, void *ud,
 
 int cmd_data_stats(struct cli_ctx *ctx, int argc, char **argv)
 {
-  return cli_run_db(ctx, &spec, argc, argv, run, NULL);
+  return cli_run_db(ctx, &spec, NULL, argc, argv, run, NULL);
 }

@@ -113,8 +113,6 @@ static int db_init_run(struct cli_ctx *ctx, struct hv_db *db, void *ud,
   return 0;
 }
 
-static const struct cli_opt init_opts[] = {CLI_OPTS_END};
-
 static const struct cli_spec init_spec = {
     .cmd = "db init",
     .usage = "[--json]",
@@ -126,25 +124,18 @@ static const struct cli_spec init_spec = {
         "(models, runs, recommend, evaluate, monitor, data stats) refuse a\n"
         "home that does not exist rather than making one; data fetch,\n"
         "import and synth make it as they fill it.\n",
-    .opts = init_opts,
     .max_args = 0,
 };
 
-static int db_init(struct cli_ctx *ctx, int argc, char **argv)
-{
-  return cli_run_db(ctx, &init_spec, argc, argv, db_init_run, NULL);
-}
-
 static const struct cli_command db_commands[] = {
-    {"init", "make an empty home (or bring its schema up to date)", db_init},
+    {"init", "make an empty home (or bring its schema up to date)",
+     .spec = &init_spec, .run = db_init_run},
     {"copy", "copy a home or database into a new one (SQLite <-> "
              "PostgreSQL), checked, all or nothing",
-     db_copy},
+     .fn = db_copy},
 };
 
 int cmd_db(struct cli_ctx *ctx, int argc, char **argv)
 {
-  return cli_dispatch_group(ctx, "db", db_commands,
-                            sizeof(db_commands) / sizeof(db_commands[0]),
-                            argc, argv);
+  return cli_dispatch_group(ctx, "db", CLI_TABLE(db_commands), argc, argv);
 }

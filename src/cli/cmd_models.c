@@ -25,8 +25,6 @@ static int parse_version(const char *cmd, const char *s, int *out)
   return 0;
 }
 
-static const struct cli_opt no_opts[] = {CLI_OPTS_END};
-
 /* ---- register ---- */
 
 struct reg_args {
@@ -165,7 +163,6 @@ static const struct cli_spec list_spec = {
     .usage = "[--json]",
     .about =
         "Registered models with their versions, stages and aliases.\n",
-    .opts = no_opts,
     .reads = 1,
 };
 
@@ -209,18 +206,12 @@ static int models_list_run(struct cli_ctx *ctx, struct hv_db *db, void *ud,
   return 0;
 }
 
-static int models_list(struct cli_ctx *ctx, int argc, char **argv)
-{
-  return cli_run_db(ctx, &list_spec, argc, argv, models_list_run, NULL);
-}
-
 static const struct cli_spec show_spec = {
     .cmd = "models show",
     .usage = "NAME [--json]",
     .about =
         "A model's versions (version, stage, source run, artifact, hash),\n"
         "aliases and audit log of stage changes and alias moves.\n",
-    .opts = no_opts,
     .min_args = 1,
     .max_args = 1,
     .args_msg = "expected one NAME",
@@ -299,7 +290,6 @@ static const struct cli_spec transition_spec = {
         "The alias @champion follows Production: it moves to the version\n"
         "that enters Production and is deleted when its version leaves.\n"
         "Every change is written to the audit log with --reason and $USER.\n",
-    .opts = no_opts,
     .min_args = 2,
     .max_args = 2,
     .args_msg = "expected NAME and VERSION",
@@ -317,9 +307,7 @@ static int models_transition(struct cli_ctx *ctx, int argc, char **argv)
                "archive the version(s) now in that stage", &archive)},
       {CLI_OPT(CLI_STR, "reason", 0, "TEXT", "for the audit log", &reason)},
       CLI_OPTS_END};
-  struct cli_spec spec = transition_spec;
-  spec.opts = opts;
-  int rc = cli_parse(ctx, &spec, argc, argv);
+  int rc = cli_parse_opts(ctx, &transition_spec, opts, argc, argv);
   if (rc)
     return cli_parse_rc(rc);
   if (parse_version(cmd, argv[optind + 1], &version))
@@ -353,7 +341,6 @@ static const struct cli_spec alias_spec = {
         "Point ALIAS ([a-z0-9_-], e.g. champion, challenger) at VERSION,\n"
         "moving it if it is set, or delete it. Use it as models:/NAME@ALIAS.\n"
         "Every move is written to the audit log.\n",
-    .opts = no_opts,
     .max_args = 3,
 };
 
@@ -364,9 +351,7 @@ static int models_alias(struct cli_ctx *ctx, int argc, char **argv)
   const struct cli_opt opts[] = {
       {CLI_OPT(CLI_TRUE, "delete", 0, NULL, "delete the alias", &del)},
       CLI_OPTS_END};
-  struct cli_spec spec = alias_spec;
-  spec.opts = opts;
-  int rc = cli_parse(ctx, &spec, argc, argv);
+  int rc = cli_parse_opts(ctx, &alias_spec, opts, argc, argv);
   if (rc)
     return cli_parse_rc(rc);
   if (argc - optind != (del ? 2 : 3))
@@ -402,7 +387,6 @@ static const struct cli_spec resolve_spec = {
         "Resolve a model URI to a checksum-verified file:\n"
         "  models:/NAME/Production  models:/NAME/3  models:/NAME/latest\n"
         "  models:/NAME@champion    runs:/RUN_ID[/PATH]   file path\n",
-    .opts = no_opts,
     .min_args = 1,
     .max_args = 1,
     .args_msg = "expected one URI",
@@ -435,11 +419,6 @@ static int models_resolve_run(struct cli_ctx *ctx, struct hv_db *db, void *ud,
   return 0;
 }
 
-static int models_resolve(struct cli_ctx *ctx, int argc, char **argv)
-{
-  return cli_run_db(ctx, &resolve_spec, argc, argv, models_resolve_run, NULL);
-}
-
 static const struct cli_spec check_spec = {
     .cmd = "models check",
     .usage = "[--json]",
@@ -448,7 +427,6 @@ static const struct cli_spec check_spec = {
         "version per model, every version's artifact present with a valid\n"
         "SHA-256, stages and aliases matching the audit log. Exit 1 with\n"
         "the first problem otherwise.\n",
-    .opts = no_opts,
     .max_args = -1,
 };
 
@@ -472,19 +450,20 @@ static int models_check(struct cli_ctx *ctx, int argc, char **argv)
 }
 
 static const struct cli_command models_commands[] = {
-    {"register", "register a run's model as a new version", models_register},
-    {"list", "registered models, stages and aliases", models_list},
-    {"show", "versions, aliases and audit log of a model", models_show},
-    {"transition", "move a version to another stage", models_transition},
-    {"alias", "set, move or delete an alias (@champion)", models_alias},
-    {"resolve", "resolve a model URI to a verified file", models_resolve},
-    {"check", "verify registry invariants and checksums", models_check},
+    {"register", "register a run's model as a new version",
+     .fn = models_register},
+    {"list", "registered models, stages and aliases", .spec = &list_spec,
+     .run = models_list_run},
+    {"show", "versions, aliases and audit log of a model", .fn = models_show},
+    {"transition", "move a version to another stage", .fn = models_transition},
+    {"alias", "set, move or delete an alias (@champion)", .fn = models_alias},
+    {"resolve", "resolve a model URI to a verified file",
+     .spec = &resolve_spec, .run = models_resolve_run},
+    {"check", "verify registry invariants and checksums", .fn = models_check},
 };
 
 int cmd_models(struct cli_ctx *ctx, int argc, char **argv)
 {
-  return cli_dispatch_group(ctx, "models", models_commands,
-                            sizeof(models_commands) /
-                                sizeof(models_commands[0]),
-                            argc, argv);
+  return cli_dispatch_group(ctx, "models", CLI_TABLE(models_commands), argc,
+                            argv);
 }

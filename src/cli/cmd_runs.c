@@ -22,8 +22,6 @@ static const char *iso_time(double t, char buf[32])
   return t <= 0 ? "-" : cli_utc(t, CLI_UTC_TIME, buf, 32);
 }
 
-static const struct cli_opt no_opts[] = {CLI_OPTS_END};
-
 /* ---- a text table: columns as wide as their widest cell ---- */
 
 #define TABLE_MAX_COLS 40
@@ -299,7 +297,6 @@ static const struct cli_spec show_spec = {
     .about =
         "One run: status, times, owner, lineage (code and data version),\n"
         "params, latest metrics, tags and artifacts.\n",
-    .opts = no_opts,
     .min_args = 1,
     .max_args = 1,
     .args_msg = "expected one RUN_ID",
@@ -393,11 +390,6 @@ static int runs_show_run(struct cli_ctx *ctx, struct hv_db *db, void *ud,
   return 0;
 }
 
-static int runs_show(struct cli_ctx *ctx, int argc, char **argv)
-{
-  return cli_run_db(ctx, &show_spec, argc, argv, runs_show_run, NULL);
-}
-
 /* ---- compare ---- */
 
 static const struct cli_spec compare_spec = {
@@ -408,7 +400,6 @@ static const struct cli_spec compare_spec = {
         "side, nothing cut; '*' marks rows whose values differ. JSON:\n"
         "{runs: [...], params: {key: [value per run]}, metrics: {key:\n"
         "[value per run]}}.\n",
-    .opts = no_opts,
     .min_args = 2,
     .max_args = -1,
     .args_msg = "expected at least two RUN_IDs",
@@ -540,11 +531,6 @@ static int runs_compare_run(struct cli_ctx *ctx, struct hv_db *db, void *ud,
   return 0;
 }
 
-static int runs_compare(struct cli_ctx *ctx, int argc, char **argv)
-{
-  return cli_run_db(ctx, &compare_spec, argc, argv, runs_compare_run, NULL);
-}
-
 /* ---- history ---- */
 
 static const struct cli_spec history_spec = {
@@ -553,7 +539,6 @@ static const struct cli_spec history_spec = {
     .about =
         "Every logged value of one metric of a run, by step (e.g. the\n"
         "per-epoch loss).\n",
-    .opts = no_opts,
     .min_args = 2,
     .max_args = 2,
     .args_msg = "expected RUN_ID and METRIC",
@@ -617,9 +602,7 @@ static int runs_gc_cmd(struct cli_ctx *ctx, int argc, char **argv)
                "only runs started at least SECONDS ago", &older),
        .fhi = 1e12},
       CLI_OPTS_END};
-  struct cli_spec spec = gc_spec;
-  spec.opts = opts;
-  int rc = cli_parse(ctx, &spec, argc, argv);
+  int rc = cli_parse_opts(ctx, &gc_spec, opts, argc, argv);
   if (rc)
     return cli_parse_rc(rc);
   struct hv_db *db = NULL;
@@ -644,17 +627,18 @@ static int runs_gc_cmd(struct cli_ctx *ctx, int argc, char **argv)
 }
 
 static const struct cli_command runs_commands[] = {
-    {"list", "search runs (filter, order, JSON)", runs_list},
+    {"list", "search runs (filter, order, JSON)", .fn = runs_list},
     {"show", "one run with params, metrics, tags, lineage, artifacts",
-     runs_show},
-    {"compare", "params and metrics of runs side by side", runs_compare},
-    {"history", "all values of one metric of a run by step", runs_history},
-    {"gc", "mark RUNNING runs of dead processes as FAILED", runs_gc_cmd},
+     .spec = &show_spec, .run = runs_show_run},
+    {"compare", "params and metrics of runs side by side",
+     .spec = &compare_spec, .run = runs_compare_run},
+    {"history", "all values of one metric of a run by step",
+     .fn = runs_history},
+    {"gc", "mark RUNNING runs of dead processes as FAILED", .fn = runs_gc_cmd},
 };
 
 int cmd_runs(struct cli_ctx *ctx, int argc, char **argv)
 {
-  return cli_dispatch_group(ctx, "runs", runs_commands,
-                            sizeof(runs_commands) / sizeof(runs_commands[0]),
-                            argc, argv);
+  return cli_dispatch_group(ctx, "runs", CLI_TABLE(runs_commands), argc,
+                            argv);
 }

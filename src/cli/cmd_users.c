@@ -10,8 +10,6 @@
 #include "store/catalog.h"
 #include "store/loader.h"
 
-#define GROUP(t) t, sizeof(t) / sizeof(t[0])
-
 struct users_args {
   int64_t id;
   int age;
@@ -23,6 +21,14 @@ static const char add_about[] =
     "password is set with POST /users/update_password, log in). The id is\n"
     "the next free one unless --id is given. Fields left out are unknown.\n"
     "The same as POST /users/ on a server (operator policy).\n";
+
+static const struct cli_spec add_spec = {
+    .cmd = "users add",
+    .usage = "[--id N] [--age YEARS] [--gender M|F] [--occupation TEXT]\n"
+             "                 [--zip CODE] [--home DIR] [--json]",
+    .about = add_about,
+    .json_help = "prints {\"user_id\": N}",
+};
 
 static int add_act(struct cli_ctx *ctx, struct hv_db *db, void *ud,
                    int argc, char **args, struct hv_err *err)
@@ -56,21 +62,15 @@ static int users_add(struct cli_ctx *ctx, int argc, char **argv)
                "occupations (e.g. writer)", &a.occupation)},
       {CLI_OPT(CLI_STR, "zip", 0, "CODE", "zip code", &a.zip)},
       CLI_OPTS_END};
-  const struct cli_spec spec = {
-      .cmd = "users add",
-      .usage = "[--id N] [--age YEARS] [--gender M|F] [--occupation TEXT]\n"
-               "                 [--zip CODE] [--home DIR] [--json]",
-      .about = add_about,
-      .opts = opts,
-      .json_help = "prints {\"user_id\": N}"};
-  return cli_run_db(ctx, &spec, argc, argv, add_act, &a);
+  return cli_run_db(ctx, &add_spec, opts, argc, argv, add_act, &a);
 }
 
 static const struct cli_command users_commands[] = {
-    {"add", "add an end user so they can rate", users_add},
+    {"add", "add an end user so they can rate", .fn = users_add},
 };
 
 int cmd_users(struct cli_ctx *ctx, int argc, char **argv)
 {
-  return cli_dispatch_group(ctx, "users", GROUP(users_commands), argc, argv);
+  return cli_dispatch_group(ctx, "users", CLI_TABLE(users_commands), argc,
+                            argv);
 }

@@ -13,8 +13,12 @@
 static int cmd_help(struct cli_ctx *ctx, int argc, char **argv);
 static int cmd_version(struct cli_ctx *ctx, int argc, char **argv);
 
-/* One row per command; keep sorted as `harvest help` shows it. */
-static const struct cli_command commands[] = {
+/* One row per command; keep sorted as `harvest help` shows it. (Not a
+ * struct cli_command: the top level has no cli_run_db rows.) */
+static const struct {
+  const char *name, *summary;
+  cli_fn fn;
+} commands[] = {
     {"artifacts", "list, get and put a run's artifacts (SHA-256 checked)",
      cmd_artifacts},
     {"auth", "operator accounts (viewer, operator, admin) and API tokens",
