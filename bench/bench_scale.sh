@@ -42,7 +42,8 @@
 #   -D  data steps only: synth, export, import, stats (e.g. the 25m rung's
 #       import when its training does not fit the time at hand)
 # Run it under `nice -n 19` on a shared machine; each step's line carries
-# the 1-minute load average when it started.
+# the 1-minute load average when it started and, first in its note, the
+# step's CPU seconds (user + sys, from /usr/bin/time -v).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNGS=1m,5m WORK="" KEEP=0 EPOCHS=8 THREADS="" WRKD=10 PORT=19500 DATA_ONLY=0
@@ -101,11 +102,14 @@ step() {
     tail -5 "$log.err" >&2
     exit 1
   fi
-  local secs rss
+  local secs rss cpu
   secs=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, a, ":"); s = 0;
            for (i = 1; i <= n; i++) s = s * 60 + a[i]; print s }' "$tv")
   rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$tv")
-  record "$rung" "$name" "$secs" "$rss" "$rows" "$l" "$note"
+  # CPU seconds (user + sys): on a shared machine wall time is mostly the
+  # share of the cores the step got; CPU is what the step cost.
+  cpu=$(awk -F': ' '/User time|System time/ { s += $2 } END { printf "%.1f", s }' "$tv")
+  record "$rung" "$name" "$secs" "$rss" "$rows" "$l" "cpu ${cpu} s${note:+; $note}"
 }
 jnum() { sed -n "s/.*\"$1\": *\"\{0,1\}\([0-9a-f.e+-]*\).*/\1/p" | head -1; }
 

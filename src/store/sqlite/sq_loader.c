@@ -34,12 +34,13 @@
  *   bind per value.
  * - Two threads: full batches go through a bounded queue (LOAD_QUEUE) to a
  *   writer thread that runs those INSERTs, while the caller's thread reads,
- *   parses and checks the next rows (about half of a 25M import's CPU each
- *   side). The connection is used by one thread at a time: before the
- *   caller's thread touches it (catalogue rows, an out-of-order rating,
- *   commit) it waits for the queue to drain. A write failure stops the
- *   writer; the caller gets it at its next batch or at commit, and rolls
- *   back as for any other failure.
+ *   parses and checks the next rows (at 25M the writer is the bound: about
+ *   two thirds of the rows phase's CPU; 25M imported in 24 s against 30 s
+ *   on one thread, docs/scale.md). The connection is used by one thread at
+ *   a time: before the caller's thread touches it (catalogue rows, an
+ *   out-of-order rating, commit) it waits for the queue to drain. A write
+ *   failure stops the writer; the caller gets it at a later batch or at
+ *   commit, and rolls back as for any other failure.
  * - Foreign keys are switched off for the load (PRAGMA foreign_keys is a
  *   no-op inside a transaction, so it is set before BEGIN and restored after)
  *   and checked in C (store/loader.c) against id sets of the loaded users,
