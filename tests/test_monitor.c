@@ -833,6 +833,8 @@ static void test_bad_input(void **state)
   /* trained on everything: nothing after it to monitor */
   assert_int_equal(monitor_run(db, NULL, m, &cfg, &rep, &e), HV_ENOTFOUND);
   assert_non_null(strstr(e.msg, "--since"));
+  assert_non_null(strstr(e.msg, "outside the model's training data"));
+  assert_non_null(strstr(e.msg, "in-sample"));
   /* an empty reference */
   cfg.has_reference = 1;
   cfg.ref_first = 5000;

@@ -164,9 +164,10 @@ int window_time_series(int64_t start, int64_t end, int64_t len_s,
     return hv_err_set(err, HV_EINVAL, "window length must be >= 1 s");
   if (start >= end)
     return hv_err_set(err, HV_ENOTFOUND,
-                      "no ratings at or after %s to monitor; pass --since "
-                      "an earlier time or train on less data",
-                      a);
+                      "no ratings at or after %s outside the model's "
+                      "training data (in-sample, or none); monitor a model "
+                      "trained on less data, or use --batches F:L instead "
+                      "of --since for in-sample numbers", a);
   uint64_t need = ((uint64_t)end - (uint64_t)start + (uint64_t)len_s - 1) /
                   (uint64_t)len_s;
   size_t cap = max_windows ? max_windows : WINDOW_MAX;

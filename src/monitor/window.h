@@ -61,7 +61,8 @@ int window_parse_batches(const char *s, struct window_spec **out, size_t *n,
 /* Consecutive time windows [start + i*len, start + (i+1)*len) covering
  * [start, end) (the last may end after `end`), at most max_windows of them
  * (0: as many as needed, capped at WINDOW_MAX). len_s >= 1; start >= end
- * gives HV_ENOTFOUND ("no data after START"). *out (caller frees) holds *n
+ * gives HV_ENOTFOUND (no rating outside the model's training data at or
+ * after START: the caller's end is the last such rating). *out (caller frees) holds *n
  * windows named by their start. */
 int window_time_series(int64_t start, int64_t end, int64_t len_s,
                        size_t max_windows, struct window_spec **out,
