@@ -9,7 +9,7 @@
 
 #include "cli/cli.h"
 
-/* A trigger flag: keep (o->key, arg) for retrain_flags_finish. */
+/* A trigger flag: keep (the flag, arg) for retrain_flags_finish. */
 static int add_set(const struct cli_opt *o, const char *flag,
                    const char *arg, struct hv_err *err)
 {
@@ -17,48 +17,49 @@ static int add_set(const struct cli_opt *o, const char *flag,
   if (f->n_set == RETRAIN_FLAGS_MAX)
     return hv_err_set(err, HV_EUSAGE, "too many policy flags (at most %d)",
                       RETRAIN_FLAGS_MAX);
-  f->set[f->n_set].key = o->key;
   f->set[f->n_set].value = arg ? arg : "true";
   f->set[f->n_set].opt = o;
   f->n_set++;
   return 0;
 }
 
-#define TRIGGER(type_, name_, meta_, key_, help_)                          \
-  {CLI_OPT(type_, name_, 0, meta_, help_, f), .fn = add_set, .key = key_}
+/* A trigger flag sets the policy key of its name, '-' read as '_'
+ * (--max-top100-drop: max_top100_drop). */
+#define TRIGGER(type_, name_, meta_, help_)                                \
+  {CLI_OPT(type_, name_, 0, meta_, help_, f), .fn = add_set}
 
 static void policy_table(struct retrain_flags *f)
 {
   const struct cli_opt t[] = {
       {CLI_OPT(CLI_STR, "policy", 0, "FILE",
                "JSON policy file (docs/retraining.md)", &f->policy_file)},
-      TRIGGER(CLI_FN, "max-top100-drop", "S", "max_top100_drop",
+      TRIGGER(CLI_FN, "max-top100-drop", "S",
               "worst top_100_categorical_accuracy of the latest windows "
               "<= (1 - S) x the Production model's own held-out top-100 "
               "(the default when no trigger is given: 0.2)"),
-      TRIGGER(CLI_FN, "min-top100", "X", "min_top100",
+      TRIGGER(CLI_FN, "min-top100", "X",
               "... <= X, an absolute bound (the seed's rule: 0.5)"),
-      TRIGGER(CLI_FN, "max-rmse", "X", "max_rmse",
+      TRIGGER(CLI_FN, "max-rmse", "X",
               "the ranking stage: worst ranker RMSE of the latest windows "
               ">= X (with a ranking model as --model, or in Production)"),
-      TRIGGER(CLI_FN, "max-rmse-rise", "S", "max_rmse_rise",
+      TRIGGER(CLI_FN, "max-rmse-rise", "S",
               "... >= (1 + S) x the ranker's own held-out RMSE"),
-      TRIGGER(CLI_FN0, "on-dataset-drift", NULL, "on_dataset_drift",
+      TRIGGER(CLI_FN0, "on-dataset-drift", NULL,
               "any latest window has dataset drift"),
-      TRIGGER(CLI_FN, "psi-bound", "F=X", "psi_bound",
+      TRIGGER(CLI_FN, "psi-bound", "F=X",
               "PSI of feature F > X (repeatable; user_age, user_gender, "
               "user_occupation, movie_genres, movie_year, movie_popularity, "
               "rating, prediction_top1_score)"),
-      TRIGGER(CLI_FN, "min-new-ratings", "N", "min_new_ratings",
+      TRIGGER(CLI_FN, "min-new-ratings", "N",
               "N ratings arrived since the training data"),
-      TRIGGER(CLI_FN, "max-age-days", "D", "max_age_days",
+      TRIGGER(CLI_FN, "max-age-days", "D",
               "the Production model is D days old"),
-      TRIGGER(CLI_FN, "windows", "N", "windows",
+      TRIGGER(CLI_FN, "windows", "N",
               "monitor the new ratings as N windows (1)"),
-      TRIGGER(CLI_FN, "window-ratings", "N", "window_ratings",
+      TRIGGER(CLI_FN, "window-ratings", "N",
               "... of N ratings each, newest last (0: split the new ratings "
               "evenly)"),
-      TRIGGER(CLI_FN, "min-window-ratings", "N", "min_window_ratings",
+      TRIGGER(CLI_FN, "min-window-ratings", "N",
               "smaller windows are not judged (200)"),
       CLI_OPTS_END};
   static_assert(sizeof(t) == sizeof(f->policy_opts), "RETRAIN_POLICY_N");
@@ -117,12 +118,17 @@ void retrain_flags_init(struct retrain_flags *f)
 int retrain_flags_finish(struct retrain_flags *f, const char *cmd)
 {
   struct hv_err err = {0};
-  char flag[64];
+  char flag[64], key[64];
   if (f->policy_file && policy_load_file(&f->policy, f->policy_file, &err))
     return cli_report(&err);
   for (size_t i = 0; i < f->n_set; i++) {
-    snprintf(flag, sizeof(flag), "--%s", f->set[i].opt->name);
-    if (policy_set(&f->policy, f->set[i].key, f->set[i].value, flag, &err))
+    const char *name = f->set[i].opt->name;
+    snprintf(flag, sizeof(flag), "--%s", name);
+    size_t k = 0;
+    for (; name[k] && k + 1 < sizeof(key); k++)
+      key[k] = name[k] == '-' ? '_' : name[k];
+    key[k] = '\0';
+    if (policy_set(&f->policy, key, f->set[i].value, flag, &err))
       return cli_usage_error(cmd, "%s", err.msg);
   }
   if (!policy_any_trigger(&f->policy)) /* relative: never fires on every

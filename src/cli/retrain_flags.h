@@ -5,7 +5,7 @@
  * as two options sub-tables (cli_opts.h) writing a struct policy and a
  * struct retrain_opts.
  *
- * Design: a trigger flag is kept as (key, value) text and applied through
+ * Design: a trigger flag is kept as (flag, value) text and applied through
  * policy_set after the policy file is read, so flags override the file
  * wherever they stand on the command line, and a flag and a file key give
  * the same messages. With no trigger at all (no file, no flag) the policy
@@ -33,8 +33,8 @@ struct retrain_flags {
   const char *policy_file;
   size_t n_set;
   struct {
-    const char *key, *value;
-    const struct cli_opt *opt; /* the flag, for messages */
+    const char *value;
+    const struct cli_opt *opt; /* the flag: its name is the policy key */
   } set[RETRAIN_FLAGS_MAX];
   struct policy policy;   /* filled by retrain_flags_finish */
   struct retrain_opts opts; /* policy points at .policy after finish */
