@@ -21,9 +21,7 @@
 #include "ui_fixture.h"
 
 static struct uif g_f;
-static struct serve *g_s;
-static char g_base[64], g_admin[300];
-static int g_log = -1;
+static struct uif_srv g_v;
 static struct tu_res g_r; /* the last answer (128 KB of body) */
 
 #define HAS(s)                                                              \
@@ -37,7 +35,7 @@ static long http(const char *method, const char *path, const char *body,
                  const char *h1, const char *h2, const char *h3)
 {
   char url[1024];
-  snprintf(url, sizeof(url), "%s%s", g_base, path);
+  snprintf(url, sizeof(url), "%s%s", g_v.base, path);
   const char *hdrs[5] = {0};
   size_t n = 0;
   if (body)
@@ -58,7 +56,7 @@ static long http(const char *method, const char *path, const char *body,
 /* GET a page as the admin (a credential the viewer policy accepts). */
 static long get(const char *path)
 {
-  return http("GET", path, NULL, g_admin, NULL, NULL);
+  return http("GET", path, NULL, g_v.admin, NULL, NULL);
 }
 
 /* The value of response header name (e.g. "Location") into out. */
@@ -116,22 +114,13 @@ static int alias_of(const char *name, const char *alias, int *prod)
 static int group_setup(void **state)
 {
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  unsetenv("HARVEST_JWT_SECRET");
-  unsetenv("HARVEST_ADMIN_KEY");
-  uif_build(&g_f);
-  char path[512];
-  snprintf(path, sizeof(path), "%s/server.log", g_f.home);
-  g_log = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-  g_s = uif_serve(g_f.home, NULL, g_log, g_base, sizeof(g_base));
-  uif_admin_header(g_f.home, g_admin, sizeof(g_admin));
+  uif_start(&g_f, &g_v);
   return 0;
 }
 
 static int group_teardown(void **state)
 {
-  serve_stop(g_s, 5);
-  close(g_log);
-  tu_rmtree(g_f.home);
+  uif_stop(&g_f, &g_v);
   curl_global_cleanup();
   return 0;
 }
@@ -196,7 +185,7 @@ static void test_alias_edit(void **state)
   /* set: 303 back to the page, which says so and shows a remove button */
   snprintf(body, sizeof(body), "csrf=%s&alias=%%40candidate&version=2",
            token);
-  assert_int_equal(http("POST", path, body, cookie, g_admin, NULL), 303);
+  assert_int_equal(http("POST", path, body, cookie, g_v.admin, NULL), 303);
   assert_non_null(header("Location", loc, sizeof(loc)));
   assert_string_equal(loc, "/ui/models/" UIF_CSRF_MODEL
                            "?alias=candidate&moved=2");
@@ -206,7 +195,7 @@ static void test_alias_edit(void **state)
   HAS("name=\"delete\" value=\"candidate\"");
   /* move it */
   snprintf(body, sizeof(body), "csrf=%s&alias=candidate&version=1", token);
-  assert_int_equal(http("POST", path, body, cookie, g_admin, NULL), 303);
+  assert_int_equal(http("POST", path, body, cookie, g_v.admin, NULL), 303);
   assert_int_equal(alias_of(UIF_CSRF_MODEL, "candidate", &prod), 1);
   /* bad input: an error page naming the field, nothing changed */
   static const struct {
@@ -227,7 +216,7 @@ static void test_alias_edit(void **state)
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     snprintf(body, sizeof(body), "csrf=%s&%s", token, bad[i].fields);
-    long st = http("POST", path, body, cookie, g_admin, NULL);
+    long st = http("POST", path, body, cookie, g_v.admin, NULL);
     if (st != bad[i].status || !strstr(g_r.body, bad[i].says))
       fail_msg("%s: status %ld, want %ld saying \"%s\"", bad[i].fields, st,
                bad[i].status, bad[i].says);
@@ -238,19 +227,19 @@ static void test_alias_edit(void **state)
   assert_int_equal(alias_of(UIF_CSRF_MODEL, "ok", &prod), 0);
   /* no CSRF token, a forged one, no session cookie, no credential */
   snprintf(body, sizeof(body), "alias=x&version=1");
-  assert_int_equal(http("POST", path, body, cookie, g_admin, NULL), 403);
+  assert_int_equal(http("POST", path, body, cookie, g_v.admin, NULL), 403);
   /* a forged token: the real one with its last digit changed */
   snprintf(body, sizeof(body), "csrf=%.63s%c&alias=x&version=1", token,
            token[63] == '0' ? '1' : '0');
-  assert_int_equal(http("POST", path, body, cookie, g_admin, NULL), 403);
+  assert_int_equal(http("POST", path, body, cookie, g_v.admin, NULL), 403);
   snprintf(body, sizeof(body), "csrf=%s&alias=x&version=1", token);
-  assert_int_equal(http("POST", path, body, NULL, g_admin, NULL), 403);
+  assert_int_equal(http("POST", path, body, NULL, g_v.admin, NULL), 403);
   assert_int_equal(http("POST", path, body, cookie, NULL, NULL), 401);
-  assert_int_equal(http("GET", path, NULL, g_admin, NULL, NULL), 405);
+  assert_int_equal(http("GET", path, NULL, g_v.admin, NULL, NULL), 405);
   assert_int_equal(alias_of(UIF_CSRF_MODEL, "x", &prod), 0);
   /* remove */
   snprintf(body, sizeof(body), "csrf=%s&alias=&delete=candidate", token);
-  assert_int_equal(http("POST", path, body, cookie, g_admin, NULL), 303);
+  assert_int_equal(http("POST", path, body, cookie, g_v.admin, NULL), 303);
   assert_non_null(header("Location", loc, sizeof(loc)));
   assert_string_equal(loc, "/ui/models/" UIF_CSRF_MODEL "?alias=candidate");
   assert_int_equal(alias_of(UIF_CSRF_MODEL, "candidate", &prod), 0);
@@ -271,7 +260,7 @@ static void test_champion_by_hand(void **state)
   snprintf(body, sizeof(body), "csrf=%s&alias=champion&version=%d", token,
            other);
   assert_int_equal(http("POST", "/ui/models/" UIF_CSRF_MODEL "/alias", body,
-                        cookie, g_admin, NULL),
+                        cookie, g_v.admin, NULL),
                    303);
   assert_int_equal(get("/ui/models/" UIF_CSRF_MODEL), 200);
   char want[200];
@@ -280,7 +269,7 @@ static void test_champion_by_hand(void **state)
   HAS(want);
   snprintf(body, sizeof(body), "csrf=%s&action=%d:Production", token, other);
   assert_int_equal(http("POST", "/ui/models/" UIF_CSRF_MODEL "/transition",
-                        body, cookie, g_admin, NULL),
+                        body, cookie, g_v.admin, NULL),
                    303);
   assert_int_equal(alias_of(UIF_CSRF_MODEL, "champion", &prod), other);
   assert_int_equal(prod, other);
@@ -290,7 +279,7 @@ static void test_champion_by_hand(void **state)
   /* archiving the Production version leaves no champion, and says so */
   snprintf(body, sizeof(body), "csrf=%s&action=%d:Archived", token, other);
   assert_int_equal(http("POST", "/ui/models/" UIF_CSRF_MODEL "/transition",
-                        body, cookie, g_admin, NULL),
+                        body, cookie, g_v.admin, NULL),
                    303);
   assert_int_equal(alias_of(UIF_CSRF_MODEL, "champion", &prod), 0);
   assert_int_equal(prod, 0);

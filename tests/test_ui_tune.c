@@ -23,9 +23,7 @@
 #include "ui_fixture.h"
 
 static struct uif g_f;
-static struct serve *g_s;
-static char g_base[64], g_admin[300];
-static int g_log = -1;
+static struct uif_srv g_v;
 static struct tu_res g_r;
 
 #define HAS(hay, s)                                                         \
@@ -45,8 +43,8 @@ static size_t count(const char *hay, const char *needle)
 static long get(const char *path)
 {
   char url[1024];
-  snprintf(url, sizeof(url), "%s%s", g_base, path);
-  const char *hdrs[] = {g_admin, NULL};
+  snprintf(url, sizeof(url), "%s%s", g_v.base, path);
+  const char *hdrs[] = {g_v.admin, NULL};
   memset(&g_r, 0, sizeof(g_r));
   assert_int_equal(tu_curl("GET", url, NULL, hdrs, NULL, 30, tu_res_body,
                            tu_res_header, &g_r, &g_r.status),
@@ -59,22 +57,13 @@ static long get(const char *path)
 static int group_setup(void **state)
 {
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  unsetenv("HARVEST_JWT_SECRET");
-  unsetenv("HARVEST_ADMIN_KEY");
-  uif_build(&g_f);
-  char path[512];
-  snprintf(path, sizeof(path), "%s/server.log", g_f.home);
-  g_log = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-  g_s = uif_serve(g_f.home, NULL, g_log, g_base, sizeof(g_base));
-  uif_admin_header(g_f.home, g_admin, sizeof(g_admin));
+  uif_start(&g_f, &g_v);
   return 0;
 }
 
 static int group_teardown(void **state)
 {
-  serve_stop(g_s, 5);
-  close(g_log);
-  tu_rmtree(g_f.home);
+  uif_stop(&g_f, &g_v);
   curl_global_cleanup();
   return 0;
 }

@@ -17,15 +17,18 @@
  * And a second, small home whose movie titles are hostile, with a model
  * file, for the escaping tests of the data and user pages.
  *
- * Included by tests/test_ui.c and tests/test_ui_browser.c only.
+ * Included by tests/test_ui.c, test_ui_browser.c, test_ui_models.c and
+ * test_ui_tune.c (the last two start their server through uif_start).
  */
 #ifndef HV_TESTS_UI_FIXTURE_H
 #define HV_TESTS_UI_FIXTURE_H
 
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "data/synth.h"
 #include "model/model.h"
@@ -321,6 +324,35 @@ UIF_FN struct serve *uif_serve(const char *home, const char *model_file,
     fail_msg("serve_start: %s", e.msg);
   snprintf(base, cap, "http://127.0.0.1:%d", serve_port(s));
   return s;
+}
+
+/* A fixture home with its server: built, started on a free port, the
+ * admin key read; logs in the home's server.log. */
+struct uif_srv {
+  struct serve *s;
+  int log;
+  char base[64], admin[300];
+};
+
+UIF_FN void uif_start(struct uif *f, struct uif_srv *v)
+{
+  unsetenv("HARVEST_JWT_SECRET");
+  unsetenv("HARVEST_ADMIN_KEY");
+  uif_build(f);
+  char path[512];
+  snprintf(path, sizeof(path), "%s/server.log", f->home);
+  v->log = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+  if (v->log < 0)
+    fail_msg("%s: cannot open", path);
+  v->s = uif_serve(f->home, NULL, v->log, v->base, sizeof(v->base));
+  uif_admin_header(f->home, v->admin, sizeof(v->admin));
+}
+
+UIF_FN void uif_stop(struct uif *f, struct uif_srv *v)
+{
+  serve_stop(v->s, 5);
+  close(v->log);
+  tu_rmtree(f->home);
 }
 
 #endif
