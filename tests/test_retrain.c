@@ -300,7 +300,7 @@ static void test_stateful_promote(void **state)
   char buf[16];
   assert_string_equal(stage_of(h.db, 1, buf), "Archived");
   assert_string_equal(stage_of(h.db, 2, buf), "Production");
-  assert_int_equal(alias_of(h.db, RETRAIN_ALIAS_CHAMPION), 2);
+  assert_int_equal(alias_of(h.db, REGISTRY_ALIAS_PRODUCTION), 2);
   assert_int_equal(alias_of(h.db, RETRAIN_ALIAS_CHALLENGER), 0);
   assert_int_equal(n_versions(h.db), 2); /* the comparison is not kept */
   struct registry_model m;
@@ -319,11 +319,11 @@ static void test_stateful_promote(void **state)
     if (want[i][1])
       assert_string_equal(m.audit[i].to_stage, want[i][1]);
   }
-  assert_string_equal(m.audit[2].alias, RETRAIN_ALIAS_CHAMPION);
+  assert_string_equal(m.audit[2].alias, REGISTRY_ALIAS_PRODUCTION);
   assert_non_null(strstr(m.audit[3].reason, "challenger: held-out top-100"));
   assert_string_equal(m.audit[4].alias, RETRAIN_ALIAS_CHALLENGER);
   assert_non_null(strstr(m.audit[6].reason, "promoted"));
-  assert_string_equal(m.audit[7].alias, RETRAIN_ALIAS_CHAMPION);
+  assert_string_equal(m.audit[7].alias, REGISTRY_ALIAS_PRODUCTION);
   assert_int_equal(m.audit[7].from_version, 1);
   assert_string_equal(m.audit[6].who, "test");
   registry_db_model_free(&m);
@@ -391,7 +391,7 @@ static void test_margin_keeps(void **state)
   assert_string_equal(stage_of(h.db, 2, buf), "None");
   assert_int_equal(alias_of(h.db, RETRAIN_ALIAS_CHALLENGER), 2);
   /* the Production version keeps @champion (set when it was registered) */
-  assert_int_equal(alias_of(h.db, RETRAIN_ALIAS_CHAMPION), 1);
+  assert_int_equal(alias_of(h.db, REGISTRY_ALIAS_PRODUCTION), 1);
   struct tracking_run *run = NULL;
   assert_int_equal(runs_get(h.db, r.decision_run_id, &run, &e), 0);
   assert_true(metric_of(run, "promoted") == 0);

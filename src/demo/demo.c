@@ -295,13 +295,9 @@ static int first_model(struct demo *d, struct hv_err *err)
   d->r->tune_seconds = tr.seconds;
   d->r->initial_version = tr.registered_version;
   tune_result_free(&tr);
-  rc = registry_db_set_alias(d->db, d->name, "champion",
-                             d->r->initial_version,
-                             "demo: the tuning's best is the first champion",
-                             "demo", err);
+  /* @champion came with the promotion (registry_transition) */
   int v = 0;
-  if (!rc)
-    rc = load_production(d, &d->serving, &v, err);
+  rc = load_production(d, &d->serving, &v, err);
   if (!rc)
     rc = load_production(d, &d->never, &v, err);
   if (!rc && d->c->ranker) /* the second stage, on the same weeks */

@@ -582,8 +582,6 @@ static int register_and_promote(struct hv_db *db,
            (long long)pl->hold_last, r->decision_run_id);
   if (registry_transition(db, pl->name, r->challenger_version, "Production",
                           1, reason, who, err) ||
-      registry_db_set_alias(db, pl->name, RETRAIN_ALIAS_CHAMPION,
-                            r->challenger_version, reason, who, err) ||
       registry_db_set_alias(db, pl->name, RETRAIN_ALIAS_CHALLENGER, 0, reason,
                             who, err))
     return err->code;

@@ -75,7 +75,6 @@ struct hv_db;
 #define RETRAIN_EXPERIMENT "Retraining"
 #define RETRAIN_DEFAULT_REPLAY 0.2
 #define RETRAIN_DEFAULT_HOLDOUT 0.2
-#define RETRAIN_ALIAS_CHAMPION "champion"
 #define RETRAIN_ALIAS_CHALLENGER "challenger"
 
 struct retrain_opts {
