@@ -170,21 +170,41 @@ struct loader_counts {
   struct rating_scale scale; /* recorded with the dataset */
 };
 
+/* The catalogue tables a load writes row by row, parents first. */
+enum loader_table {
+  LOAD_GENRES,       /* id, name */
+  LOAD_MOVIES,       /* id, title, release_date, release_year, imdb_url */
+  LOAD_MOVIE_GENRES, /* movie_id, genre_id (after their movie) */
+  LOAD_USERS,        /* id, raw_age, bucketized_age, gender,
+                      * occupation_text, occupation_label, zip_code */
+  LOAD_TABLES
+};
+
+/* One column value of a catalogue row, in the table's column order. */
+struct loader_value {
+  enum { LV_NULL, LV_INT, LV_TEXT } kind;
+  int64_t num;      /* LV_INT */
+  const char *text; /* LV_TEXT: UTF-8, valid for the call */
+};
+
 /* The backend's half of a bulk load (see loader.h): begin opens the write
  * transaction (clearing or refusing an existing dataset as opts say) and
  * hands back its state in *impl, cleaning up itself on failure; the rows
- * arrive checked (ids known, rating in range, rating_id assigned); commit
- * records the dataset with the counts and commits; commit and abort free
- * impl on every path. */
+ * arrive checked (ids known, rating in range, rating_id assigned): row
+ * writes a catalogue row of n values whose first is its id (loader.c
+ * builds them from struct hv_movie and hv_user), rating one rating;
+ * commit records the dataset with the counts, commits and fills what it
+ * timed into *t (t->rows is the caller's); commit and abort free impl on
+ * every path. */
 struct loader_ops {
   int (*begin)(struct hv_db *db, const struct loader_opts *opts, void **impl,
                struct hv_err *err);
-  int (*genre)(void *impl, int id, const char *name, struct hv_err *err);
-  int (*movie)(void *impl, const struct hv_movie *m, struct hv_err *err);
-  int (*user)(void *impl, const struct hv_user *u, struct hv_err *err);
+  int (*row)(void *impl, enum loader_table table,
+             const struct loader_value *v, int n, struct hv_err *err);
   int (*rating)(void *impl, const struct hv_rating *r, struct hv_err *err);
   int (*commit)(void *impl, const struct loader_counts *n, const char *name,
-                const char *source, struct hv_err *err);
+                const char *source, struct loader_times *t,
+                struct hv_err *err);
   void (*abort)(void *impl);
 };
 

@@ -19,6 +19,7 @@
 
 #include "store/backend.h"
 #include "store/catalog.h"
+#include "util/fsutil.h"
 #include "util/idset.h"
 
 struct loader {
@@ -27,6 +28,8 @@ struct loader {
   struct idset users, movies, genres;
   struct loader_counts n;
   int64_t max_rating_id; /* largest rating_id written or buffered */
+  struct loader_times *times; /* the caller's, filled at commit */
+  double t_begin;
 };
 
 #define LD(ld) ((ld)->db->be->loader)
@@ -64,6 +67,8 @@ int loader_begin_opts(struct hv_db *db, const struct loader_opts *opts,
   if (!ld)
     return hv_err_set(err, HV_ENOMEM, "out of memory");
   ld->db = db;
+  ld->times = opts ? opts->times : NULL;
+  ld->t_begin = hv_mono();
   int rc = LD(ld)->begin(db, opts ? opts : &none, &ld->impl, err);
   if (rc) {
     loader_free(ld);
@@ -113,15 +118,41 @@ static int remember(struct idset *s, int64_t id, int64_t *count,
   return 0;
 }
 
+static struct loader_value v_int(int64_t x)
+{
+  return (struct loader_value){.kind = LV_INT, .num = x};
+}
+
+/* An integer column that is NULL when unknown (x < 0). */
+static struct loader_value v_opt(int64_t x)
+{
+  return (struct loader_value){.kind = x < 0 ? LV_NULL : LV_INT, .num = x};
+}
+
+static struct loader_value v_text(const char *s)
+{
+  return (struct loader_value){.kind = s ? LV_TEXT : LV_NULL, .text = s};
+}
+
+/* A catalogue row whose id (v[0]) is new in s ("WHAT ID: duplicate id"
+ * else): written by the backend, then remembered in s and counted. */
+static int catalog_row(struct loader *ld, enum loader_table table,
+                       const struct loader_value *v, int n, struct idset *s,
+                       const char *what, int64_t *count, struct hv_err *err)
+{
+  int rc = duplicate(s, v[0].num, what, err);
+  if (!rc)
+    rc = LD(ld)->row(ld->impl, table, v, n, err);
+  return rc ? rc : remember(s, v[0].num, count, err);
+}
+
 int loader_genre(struct loader *ld, int id, const char *name,
                  struct hv_err *err)
 {
   if (!ld || !name)
     return hv_err_set(err, HV_EINVAL, "genre %d: missing name", id);
-  int rc = duplicate(&ld->genres, id, "genre", err);
-  if (!rc)
-    rc = LD(ld)->genre(ld->impl, id, name, err);
-  return rc ? rc : remember(&ld->genres, id, NULL, err);
+  const struct loader_value v[] = {v_int(id), v_text(name)};
+  return catalog_row(ld, LOAD_GENRES, v, 2, &ld->genres, "genre", NULL, err);
 }
 
 int loader_movie(struct loader *ld, const struct hv_movie *m,
@@ -135,10 +166,16 @@ int loader_movie(struct loader *ld, const struct hv_movie *m,
       return hv_err_set(err, HV_EINVAL,
                         "movie %lld: unknown genre id %d (load genres first)",
                         (long long)m->id, m->genre_ids[i]);
-  int rc = duplicate(&ld->movies, m->id, "movie", err);
-  if (!rc)
-    rc = LD(ld)->movie(ld->impl, m, err);
-  return rc ? rc : remember(&ld->movies, m->id, &ld->n.movies, err);
+  const struct loader_value v[] = {
+      v_int(m->id), v_text(m->title), v_text(m->release_date),
+      v_opt(m->release_year > 0 ? m->release_year : -1), v_text(m->imdb_url)};
+  int rc = catalog_row(ld, LOAD_MOVIES, v, 5, &ld->movies, "movie",
+                       &ld->n.movies, err);
+  for (int i = 0; i < m->n_genres && !rc; i++) {
+    const struct loader_value g[] = {v_int(m->id), v_int(m->genre_ids[i])};
+    rc = LD(ld)->row(ld->impl, LOAD_MOVIE_GENRES, g, 2, err);
+  }
+  return rc;
 }
 
 int loader_user(struct loader *ld, const struct hv_user *u,
@@ -146,10 +183,13 @@ int loader_user(struct loader *ld, const struct hv_user *u,
 {
   if (!ld || !u)
     return hv_err_set(err, HV_EINVAL, "missing user");
-  int rc = duplicate(&ld->users, u->id, "user", err);
-  if (!rc)
-    rc = LD(ld)->user(ld->impl, u, err);
-  return rc ? rc : remember(&ld->users, u->id, &ld->n.users, err);
+  const struct loader_value v[] = {
+      v_int(u->id),          v_opt(u->raw_age),
+      v_opt(u->bucketized_age), v_text(u->gender),
+      v_text(u->occupation_text), v_opt(u->occupation_label),
+      v_text(u->zip_code)};
+  return catalog_row(ld, LOAD_USERS, v, 7, &ld->users, "user", &ld->n.users,
+                     err);
 }
 
 int loader_rating(struct loader *ld, const struct hv_rating *r,
@@ -184,8 +224,11 @@ int loader_commit(struct loader *ld, const char *name, const char *source,
 {
   if (!ld)
     return hv_err_set(err, HV_EINVAL, "no loader to commit");
+  struct loader_times t = {.rows = hv_mono() - ld->t_begin};
   ratings_scale_of_name(name, &ld->n.scale);
-  int rc = LD(ld)->commit(ld->impl, &ld->n, name, source, err);
+  int rc = LD(ld)->commit(ld->impl, &ld->n, name, source, &t, err);
+  if (ld->times)
+    *ld->times = t;
   loader_free(ld);
   return rc;
 }

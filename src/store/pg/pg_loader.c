@@ -30,17 +30,19 @@
 
 #define PG_COPY_BLOCK (256 * 1024)
 
-enum { T_NONE, T_GENRES, T_MOVIES, T_USERS, T_RATINGS, T_MOVIE_GENRES };
+/* The COPY in progress: a catalogue table (enum loader_table), the
+ * ratings, or none. */
+enum { T_NONE = -1, T_RATINGS = LOAD_TABLES };
 
 static const char *const copy_sql[] = {
-    [T_GENRES] = "COPY genres(id, name) FROM STDIN",
-    [T_MOVIES] = "COPY movies(id, title, release_date, release_year, "
-                 "imdb_url) FROM STDIN",
-    [T_USERS] = "COPY users(id, raw_age, bucketized_age, gender, "
-                "occupation_text, occupation_label, zip_code) FROM STDIN",
+    [LOAD_GENRES] = "COPY genres(id, name) FROM STDIN",
+    [LOAD_MOVIES] = "COPY movies(id, title, release_date, release_year, "
+                    "imdb_url) FROM STDIN",
+    [LOAD_MOVIE_GENRES] = "COPY movie_genres(movie_id, genre_id) FROM STDIN",
+    [LOAD_USERS] = "COPY users(id, raw_age, bucketized_age, gender, "
+                   "occupation_text, occupation_label, zip_code) FROM STDIN",
     [T_RATINGS] = "COPY ratings(rating_id, user_id, movie_id, rating, "
                   "timestamp) FROM STDIN",
-    [T_MOVIE_GENRES] = "COPY movie_genres(movie_id, genre_id) FROM STDIN",
 };
 
 /* A growing text buffer. */
@@ -56,8 +58,6 @@ struct pg_loader {
   struct buf mg;     /* movie_genres rows, sent after the movies */
   struct pg_deferred checks; /* the ratings' keys and indexes, set aside */
   int64_t max_rating_id; /* largest rating_id sent so far */
-  struct loader_times *times;
-  double t_begin;
 };
 
 static int buf_reserve(struct buf *b, size_t more)
@@ -159,12 +159,12 @@ static int copy_to(struct pg_loader *ld, int table, struct hv_err *err)
     return 0;
   if (copy_end(ld, err))
     return err->code;
-  if (table != T_MOVIES && ld->mg.n) { /* the movies are in: their genres */
+  if (table != LOAD_MOVIES && ld->mg.n) { /* the movies are in: genres */
     struct buf keep = ld->out;
     ld->out = ld->mg;
     ld->mg = keep;
     ld->mg.n = 0;
-    if (copy_to(ld, T_MOVIE_GENRES, err) || copy_end(ld, err))
+    if (copy_to(ld, LOAD_MOVIE_GENRES, err) || copy_end(ld, err))
       return err->code;
   }
   if (table == T_NONE)
@@ -225,8 +225,7 @@ static int load_begin(struct hv_db *db, const struct loader_opts *opts,
   if (!ld)
     return hv_err_set(err, HV_ENOMEM, "out of memory");
   ld->db = db;
-  ld->times = opts->times;
-  ld->t_begin = hv_mono();
+  ld->table = T_NONE;
   int rc = db_begin(db, err);
   if (!rc)
     rc = catalog_clear(db, opts->replace, err);
@@ -242,53 +241,43 @@ static int load_begin(struct hv_db *db, const struct loader_opts *opts,
 
 /* ---- rows ------------------------------------------------------------- */
 
-static int load_genre(void *impl, int id, const char *name,
-                      struct hv_err *err)
+/* Append the values of a catalogue row to b as one COPY text line. The
+ * caller reserved row_need(v, n) bytes. */
+static void put_row(struct buf *b, const struct loader_value *v, int n)
 {
-  struct pg_loader *ld = impl;
-  if (row_room(ld, T_GENRES, 24 + text_room(name), err))
-    return err->code;
-  put_i64(&ld->out, id, 0, '\t');
-  put_text(&ld->out, name, '\n');
-  return 0;
-}
-
-static int load_movie(void *impl, const struct hv_movie *m,
-                      struct hv_err *err)
-{
-  struct pg_loader *ld = impl;
-  size_t need = 48 + text_room(m->title) + text_room(m->release_date) +
-                text_room(m->imdb_url);
-  if (row_room(ld, T_MOVIES, need, err))
-    return err->code;
-  put_i64(&ld->out, m->id, 0, '\t');
-  put_text(&ld->out, m->title, '\t');
-  put_text(&ld->out, m->release_date, '\t');
-  put_i64(&ld->out, m->release_year > 0 ? m->release_year : -1, 1, '\t');
-  put_text(&ld->out, m->imdb_url, '\n');
-  if (buf_reserve(&ld->mg, (size_t)m->n_genres * 48))
-    return hv_err_set(err, HV_ENOMEM, "out of memory loading movies");
-  for (int g = 0; g < m->n_genres; g++) {
-    put_i64(&ld->mg, m->id, 0, '\t');
-    put_i64(&ld->mg, m->genre_ids[g], 0, '\n');
+  for (int i = 0; i < n; i++) {
+    char sep = i + 1 < n ? '\t' : '\n';
+    if (v[i].kind == LV_INT)
+      put_i64(b, v[i].num, 0, sep);
+    else
+      put_text(b, v[i].kind == LV_TEXT ? v[i].text : NULL, sep);
   }
-  return 0;
 }
 
-static int load_user(void *impl, const struct hv_user *u, struct hv_err *err)
+static size_t row_need(const struct loader_value *v, int n)
+{
+  size_t need = 0;
+  for (int i = 0; i < n; i++)
+    need += v[i].kind == LV_TEXT ? text_room(v[i].text) : 24;
+  return need;
+}
+
+/* A catalogue row into its table's COPY; a movie's genres wait in mg
+ * until the movies' COPY has ended. */
+static int load_row(void *impl, enum loader_table table,
+                    const struct loader_value *v, int n, struct hv_err *err)
 {
   struct pg_loader *ld = impl;
-  size_t need = 96 + text_room(u->gender) + text_room(u->occupation_text) +
-                text_room(u->zip_code);
-  if (row_room(ld, T_USERS, need, err))
+  size_t need = row_need(v, n);
+  if (table == LOAD_MOVIE_GENRES) {
+    if (buf_reserve(&ld->mg, need))
+      return hv_err_set(err, HV_ENOMEM, "out of memory loading movies");
+    put_row(&ld->mg, v, n);
+    return 0;
+  }
+  if (row_room(ld, (int)table, need, err))
     return err->code;
-  put_i64(&ld->out, u->id, 0, '\t');
-  put_i64(&ld->out, u->raw_age, 1, '\t');
-  put_i64(&ld->out, u->bucketized_age, 1, '\t');
-  put_text(&ld->out, u->gender, '\t');
-  put_text(&ld->out, u->occupation_text, '\t');
-  put_i64(&ld->out, u->occupation_label, 1, '\t');
-  put_text(&ld->out, u->zip_code, '\n');
+  put_row(&ld->out, v, n);
   return 0;
 }
 
@@ -363,12 +352,10 @@ static int finish_tables(struct pg_loader *ld, const struct loader_counts *n,
 
 static int load_commit(void *impl, const struct loader_counts *n,
                        const char *name, const char *source,
-                       struct hv_err *err)
+                       struct loader_times *t, struct hv_err *err)
 {
   struct pg_loader *ld = impl;
-  struct loader_times t = {0};
   double t0 = hv_mono();
-  t.rows = t0 - ld->t_begin;
   int rc = copy_to(ld, T_NONE, err);
   if (!rc)
     rc = finish_tables(ld, n, name, source, err);
@@ -377,16 +364,13 @@ static int load_commit(void *impl, const struct loader_counts *n,
     rc = db_commit(ld->db, err);
   if (rc)
     db_rollback(ld->db);
-  t.indexes = t1 - t0;
-  t.commit = hv_mono() - t1;
-  t.rebuilt = ld->checks.n > 0;
-  if (ld->times)
-    *ld->times = t;
+  t->indexes = t1 - t0;
+  t->commit = hv_mono() - t1;
+  t->rebuilt = ld->checks.n > 0;
   loader_free(ld);
   return rc;
 }
 
 const struct loader_ops pg_loader_ops = {
-    .begin = load_begin, .genre = load_genre, .movie = load_movie,
-    .user = load_user, .rating = load_rating, .commit = load_commit,
-    .abort = load_abort};
+    .begin = load_begin, .row = load_row, .rating = load_rating,
+    .commit = load_commit, .abort = load_abort};

@@ -21,13 +21,15 @@
 #define IMP_TABLE "hv_load_ratings"
 #define FEED "hv_load_feed"
 
-static const char *const loader_sql[ST_RATING] = {
-    "INSERT INTO genres(id, name) VALUES (?, ?)",
-    "INSERT INTO movies(id, title, release_date, release_year, imdb_url) "
-    "VALUES (?, ?, ?, ?, ?)",
-    "INSERT INTO movie_genres(movie_id, genre_id) VALUES (?, ?)",
-    "INSERT INTO users(id, raw_age, bucketized_age, gender, occupation_text, "
-    "occupation_label, zip_code) VALUES (?, ?, ?, ?, ?, ?, ?)",
+static const char *const loader_sql[LOAD_TABLES] = {
+    [LOAD_GENRES] = "INSERT INTO genres(id, name) VALUES (?, ?)",
+    [LOAD_MOVIES] = "INSERT INTO movies(id, title, release_date, "
+                    "release_year, imdb_url) VALUES (?, ?, ?, ?, ?)",
+    [LOAD_MOVIE_GENRES] = "INSERT INTO movie_genres(movie_id, genre_id) "
+                          "VALUES (?, ?)",
+    [LOAD_USERS] = "INSERT INTO users(id, raw_age, bucketized_age, gender, "
+                   "occupation_text, occupation_label, zip_code) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?)",
 };
 
 /* ---- the feed: an eponymous virtual table over the loader's rows -------- */

@@ -189,8 +189,6 @@ static int load_begin(struct hv_db *db, const struct loader_opts *opts,
   if (!ld)
     return hv_err_set(err, HV_ENOMEM, "out of memory");
   ld->db = db;
-  ld->times = opts->times;
-  ld->t_begin = hv_mono();
   ld->saved_fk = ld->saved_temp_store = ld->saved_threads = -1;
   ld->saved_secure_delete = ld->saved_autockpt = -1;
   int rc = bulk_pragmas(ld, opts->keep_wal, err);
@@ -229,22 +227,6 @@ static int step_reset(struct sq_loader *ld, int which, const char *what,
                     sqlite3_errmsg(sq_of(ld->db)->h));
 }
 
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
-{
-  if (s)
-    sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-  else
-    sqlite3_bind_null(st, i);
-}
-
-static void bind_int_or_null(sqlite3_stmt *st, int i, int v)
-{
-  if (v >= 0)
-    sqlite3_bind_int(st, i, v);
-  else
-    sqlite3_bind_null(st, i);
-}
-
 /* Statement `which` for a catalogue row, once the writer thread is idle
  * (it writes ratings only: catalogue rows come first, but a reader may
  * interleave); NULL with err filled when the writer failed. */
@@ -254,57 +236,27 @@ static sqlite3_stmt *idle_stmt(struct sq_loader *ld, int which,
   return writer_idle(ld, err) ? NULL : ld->st[which];
 }
 
-static int load_genre(void *impl, int id, const char *name,
-                      struct hv_err *err)
+/* A catalogue row through its table's prepared INSERT (ST_* is the
+ * table's enum loader_table value). */
+static int load_row(void *impl, enum loader_table table,
+                    const struct loader_value *v, int n, struct hv_err *err)
 {
+  static const char *const what[LOAD_TABLES] = {
+      [LOAD_GENRES] = "genre", [LOAD_MOVIES] = "movie",
+      [LOAD_MOVIE_GENRES] = "genre of movie", [LOAD_USERS] = "user"};
   struct sq_loader *ld = impl;
-  sqlite3_stmt *st = idle_stmt(ld, ST_GENRE, err);
+  sqlite3_stmt *st = idle_stmt(ld, (int)table, err);
   if (!st)
     return err ? err->code : HV_EDB;
-  sqlite3_bind_int(st, 1, id);
-  sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
-  return step_reset(ld, ST_GENRE, "genre", id, err);
-}
-
-static int load_movie(void *impl, const struct hv_movie *m,
-                      struct hv_err *err)
-{
-  struct sq_loader *ld = impl;
-  sqlite3_stmt *st = idle_stmt(ld, ST_MOVIE, err);
-  if (!st)
-    return err ? err->code : HV_EDB;
-  sqlite3_bind_int64(st, 1, m->id);
-  sqlite3_bind_text(st, 2, m->title, -1, SQLITE_TRANSIENT);
-  bind_text_or_null(st, 3, m->release_date);
-  bind_int_or_null(st, 4, m->release_year > 0 ? m->release_year : -1);
-  bind_text_or_null(st, 5, m->imdb_url);
-  if (step_reset(ld, ST_MOVIE, "movie", m->id, err))
-    return err ? err->code : HV_EDB;
-  for (int i = 0; i < m->n_genres; i++) {
-    st = ld->st[ST_MOVIE_GENRE];
-    sqlite3_bind_int64(st, 1, m->id);
-    sqlite3_bind_int(st, 2, m->genre_ids[i]);
-    if (step_reset(ld, ST_MOVIE_GENRE, "genre of movie", m->id, err))
-      return err ? err->code : HV_EDB;
+  for (int i = 0; i < n; i++) {
+    if (v[i].kind == LV_INT)
+      sqlite3_bind_int64(st, i + 1, v[i].num);
+    else if (v[i].kind == LV_TEXT)
+      sqlite3_bind_text(st, i + 1, v[i].text, -1, SQLITE_TRANSIENT);
+    else
+      sqlite3_bind_null(st, i + 1);
   }
-  return 0;
-}
-
-static int load_user(void *impl, const struct hv_user *u,
-                     struct hv_err *err)
-{
-  struct sq_loader *ld = impl;
-  sqlite3_stmt *st = idle_stmt(ld, ST_USER, err);
-  if (!st)
-    return err ? err->code : HV_EDB;
-  sqlite3_bind_int64(st, 1, u->id);
-  bind_int_or_null(st, 2, u->raw_age);
-  bind_int_or_null(st, 3, u->bucketized_age);
-  bind_text_or_null(st, 4, u->gender);
-  bind_text_or_null(st, 5, u->occupation_text);
-  bind_int_or_null(st, 6, u->occupation_label);
-  bind_text_or_null(st, 7, u->zip_code);
-  return step_reset(ld, ST_USER, "user", u->id, err);
+  return step_reset(ld, (int)table, what[table], v[0].num, err);
 }
 
 static void bind_rating(sqlite3_stmt *st, const struct hv_rating *r)
@@ -578,12 +530,11 @@ static void loader_free(struct sq_loader *ld)
 
 static int load_commit(void *impl, const struct loader_counts *n,
                        const char *name, const char *source,
-                       struct hv_err *err)
+                       struct loader_times *t, struct hv_err *err)
 {
   struct sq_loader *ld = impl;
-  struct loader_times t = {.fast = ld->fast};
+  t->fast = ld->fast;
   double t0 = hv_mono();
-  t.rows = t0 - ld->t_begin;
   int rc = write_buffered(ld, err);
   writer_stop(ld, 0);
   if (!rc)
@@ -606,13 +557,11 @@ static int load_commit(void *impl, const struct loader_counts *n,
     sqlite3_wal_checkpoint_v2(sq_of(ld->db)->h, "main",
                               SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
   }
-  t.indexes = t1 - t0;
-  t.commit = t2 - t1;
-  t.checkpoint = hv_mono() - t2;
-  t.rebuilt = ld->rebuilt;
-  t.rollback_journal = ld->journal_switched;
-  if (ld->times)
-    *ld->times = t;
+  t->indexes = t1 - t0;
+  t->commit = t2 - t1;
+  t->checkpoint = hv_mono() - t2;
+  t->rebuilt = ld->rebuilt;
+  t->rollback_journal = ld->journal_switched;
   loader_free(ld);
   return rc;
 }
@@ -629,6 +578,5 @@ static void load_abort(void *impl)
 }
 
 const struct loader_ops sq_loader_ops = {
-    .begin = load_begin, .genre = load_genre, .movie = load_movie,
-    .user = load_user, .rating = load_rating, .commit = load_commit,
-    .abort = load_abort};
+    .begin = load_begin, .row = load_row, .rating = load_rating,
+    .commit = load_commit, .abort = load_abort};

@@ -17,11 +17,13 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "store/backend.h"
 #include "store/loader.h"
 #include "store/sqlite/sq.h"
 
-enum { ST_GENRE, ST_MOVIE, ST_MOVIE_GENRE, ST_USER, ST_RATING, ST_BATCH,
-       ST_TIME, ST_COUNT };
+/* The load's statements: one INSERT per catalogue table (indexed by its
+ * enum loader_table value), then the ratings'. */
+enum { ST_RATING = LOAD_TABLES, ST_BATCH, ST_TIME, ST_COUNT };
 
 /* Rows per INSERT .. SELECT from the feed. */
 #define LOAD_BATCH 4096
@@ -98,8 +100,6 @@ struct sq_loader {
   int saved_fk, saved_temp_store, saved_threads, saved_secure_delete;
   int saved_autockpt;
   int journal_switched; /* WAL switched to DELETE for the load */
-  struct loader_times *times;
-  double t_begin;
   int rebuilt;
 };
 
