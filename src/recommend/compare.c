@@ -277,20 +277,14 @@ static int check(const struct hv_dataset *ds, const struct hv_model *ret,
   if (!ds || !ret || !out)
     return hv_err_set(err, HV_EINVAL, "compare: need a dataset, a retrieval "
                       "model and a result");
-  if (model_task(ret) != MODEL_TASK_RETRIEVAL)
-    return hv_err_set(err, HV_EINVAL, "model: a ranking model cannot "
-                      "retrieve; give the retrieval model");
-  if (rk && model_task(rk) != MODEL_TASK_RANKING)
-    return hv_err_set(err, HV_EINVAL, "ranker: the model is not a ranking "
-                      "model (train one with --task ranking)");
+  int rc = recommend_check_models(ret, rk, err);
+  if (rc)
+    return rc;
   if (n < 1 || n > 1000)
     return hv_err_set(err, HV_EINVAL, "n: %d is out of range 1..1000", n);
-  if (candidates < 0 || candidates > RECOMMEND_MAX_CANDIDATES)
-    return hv_err_set(err, HV_EINVAL, "candidates: %d is out of range "
-                      "1..%d", candidates, RECOMMEND_MAX_CANDIDATES);
-  if (!(blend >= 0.0 && blend <= RECOMMEND_MAX_BLEND))
-    return hv_err_set(err, HV_EINVAL, "blend: %g is out of range (0, %g]",
-                      blend, RECOMMEND_MAX_BLEND);
+  rc = recommend_check_knobs(blend, candidates, "", HV_EINVAL, err);
+  if (rc)
+    return rc;
   if (dataset_check(ds, "compare", err))
     return err->code;
   return rk ? same_split(ret, rk, err) : 0;

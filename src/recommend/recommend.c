@@ -55,10 +55,37 @@ void recommend_list_free(struct recommend_list *l)
   }
 }
 
-/* HV_EINVAL naming what is wrong with q for out, or 0. */
-static int check(const struct hv_db *db, const struct recommend_query *q,
-                 const struct recommend_list *out, struct hv_err *err)
+int recommend_check_knobs(double blend, int candidates, const char *dash,
+                          int code, struct hv_err *err)
 {
+  if (!(blend >= 0.0 && blend <= RECOMMEND_MAX_BLEND))
+    return hv_err_set(err, code, "%sblend: %g is out of range (0, %g]", dash,
+                      blend, RECOMMEND_MAX_BLEND);
+  if (candidates < 0 || candidates > RECOMMEND_MAX_CANDIDATES)
+    return hv_err_set(err, code, "%scandidates: %d is out of range 1..%d",
+                      dash, candidates, RECOMMEND_MAX_CANDIDATES);
+  return 0;
+}
+
+int recommend_check_models(const struct hv_model *model,
+                           const struct hv_model *ranker, struct hv_err *err)
+{
+  if (model_task(model) != MODEL_TASK_RETRIEVAL)
+    return hv_err_set(err, HV_EINVAL, "model: a ranking model cannot "
+                      "retrieve; give the retrieval model");
+  if (ranker && model_task(ranker) != MODEL_TASK_RANKING)
+    return hv_err_set(err, HV_EINVAL, "ranker: the model is not a ranking "
+                      "model (train one with --task ranking)");
+  return 0;
+}
+
+/* The first step of every call: out emptied (when given), then HV_EINVAL
+ * naming what is wrong with q for out, or 0. */
+static int check(const struct hv_db *db, const struct recommend_query *q,
+                 struct recommend_list *out, struct hv_err *err)
+{
+  if (out)
+    out->k = 0;
   if (!q || !q->model || !out || !out->movie_ids || !out->scores ||
       !out->scratch)
     return hv_err_set(err, HV_EINVAL,
@@ -81,21 +108,15 @@ static int check(const struct hv_db *db, const struct recommend_query *q,
                                        : "NULL with n_exclude > 0");
   if (!q->ranker)
     return 0;
-  if (model_task(q->ranker) != MODEL_TASK_RANKING)
-    return hv_err_set(err, HV_EINVAL, "ranker: the model is not a ranking "
-                      "model (train one with --task ranking)");
-  if (model_task(q->model) != MODEL_TASK_RETRIEVAL)
-    return hv_err_set(err, HV_EINVAL, "model: a ranking model cannot "
-                      "retrieve; give the retrieval model");
+  int rc = recommend_check_models(q->model, q->ranker, err);
+  if (rc)
+    return rc;
   if (q->order != RECOMMEND_ORDER_BLEND && q->order != RECOMMEND_ORDER_RANK)
     return hv_err_set(err, HV_EINVAL, "order: %d is not blend or rank",
                       q->order);
-  if (!(q->blend >= 0.0 && q->blend <= RECOMMEND_MAX_BLEND))
-    return hv_err_set(err, HV_EINVAL, "blend: %g is out of range (0, %g]",
-                      q->blend, RECOMMEND_MAX_BLEND);
-  if (q->candidates < 0 || q->candidates > RECOMMEND_MAX_CANDIDATES)
-    return hv_err_set(err, HV_EINVAL, "candidates: %d is out of range "
-                      "1..%d", q->candidates, RECOMMEND_MAX_CANDIDATES);
+  rc = recommend_check_knobs(q->blend, q->candidates, "", HV_EINVAL, err);
+  if (rc)
+    return rc;
   int k = recommend_candidates(q);
   if (!out->cands || out->cand_cap < k)
     return hv_err_set(err, HV_EINVAL, "candidates: %d is more than the list "
@@ -320,8 +341,6 @@ int recommend_rank(const struct recommend_query *q, const int64_t *ids,
                    const float *retrieval, int got,
                    struct recommend_list *out, struct hv_err *err)
 {
-  if (out)
-    out->k = 0;
   int rc = check(NULL, q, out, err);
   if (rc)
     return rc;
@@ -352,8 +371,6 @@ int recommend_rank(const struct recommend_query *q, const int64_t *ids,
 int recommend_user(struct hv_db *db, const struct recommend_query *q,
                    struct recommend_list *out, struct hv_err *err)
 {
-  if (out)
-    out->k = 0;
   int rc = check(db, q, out, err);
   if (rc)
     return rc;

@@ -128,6 +128,19 @@ int recommend_list_alloc(struct recommend_list *l, const struct hv_model *m,
  * least q->n. */
 int recommend_candidates(const struct recommend_query *q);
 
+/* The check of the two-stage knobs every caller takes (query, serve
+ * config, compare): code (HV_EINVAL, HV_EUSAGE) naming "<dash>blend" or
+ * "<dash>candidates" (dash: "" for a field, "--" for a flag) when blend
+ * is outside 0..RECOMMEND_MAX_BLEND or candidates outside
+ * 0..RECOMMEND_MAX_CANDIDATES (0s are the defaults), else 0. */
+int recommend_check_knobs(double blend, int candidates, const char *dash,
+                          int code, struct hv_err *err);
+
+/* HV_EINVAL unless model retrieves and ranker (NULL: none) ranks. */
+int recommend_check_models(const struct hv_model *model,
+                           const struct hv_model *ranker,
+                           struct hv_err *err);
+
 /* A memo of retrieve-then-rank answers for one retrieval model, ranker,
  * order, blend and candidates K (0s for the defaults), for serving: the
  * same user asks again and again under models that never change, and the

@@ -761,13 +761,8 @@ int retrain_run(struct hv_db *db, const struct retrain_opts *o,
     rc = decide_and_act(db, o, p, &c, &pl, res, err);
     if (!rc)
       rc = runs_end(db, res->decision_run_id, "FINISHED", err);
-    if (rc) {
-      struct hv_err e = {0};
-      (void)!runs_set_tag(db, res->decision_run_id, "harvest.error",
-                          err->msg[0] ? err->msg : hv_strerror(err->code),
-                          &e);
-      (void)!runs_end(db, res->decision_run_id, "FAILED", &e);
-    }
+    if (rc)
+      runs_fail(db, res->decision_run_id, err);
   }
   model_free(c.m);
   model_free(c.other);

@@ -252,6 +252,15 @@ int runs_end(struct hv_db *db, const char *run_id, const char *status,
   return tracking_run_finish(db, run_id, status, hv_now(), 1, err);
 }
 
+void runs_fail(struct hv_db *db, const char *run_id,
+               const struct hv_err *why)
+{
+  struct hv_err e = {0};
+  const char *msg = why->msg[0] ? why->msg : hv_strerror(why->code);
+  (void)!runs_set_tag(db, run_id, "harvest.error", msg, &e);
+  (void)!runs_end(db, run_id, "FAILED", &e);
+}
+
 /* The checks of a param or tag (kind "param" or "tag"): the run id, the
  * key, and a value of at most max bytes. */
 static int check_kv(const char *run_id, const char *kind, const char *key,

@@ -48,6 +48,12 @@ int runs_start(struct hv_db *db, const char *experiment, const char *name,
 int runs_end(struct hv_db *db, const char *run_id, const char *status,
              struct hv_err *err) HV_WARN_UNUSED;
 
+/* End run_id FAILED with why (its message, else its code's text) as the
+ * tag harvest.error. Best effort: the caller reports why itself, so a
+ * failure here is not returned. */
+void runs_fail(struct hv_db *db, const char *run_id,
+               const struct hv_err *why);
+
 /* Log param key=value (immutable: the same value again is fine, a different
  * value is HV_ECONFLICT). */
 int runs_log_param(struct hv_db *db, const char *run_id, const char *key,

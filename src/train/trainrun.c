@@ -744,17 +744,6 @@ static int run_body(struct hv_db *db, const struct train_config *c,
   return rc;
 }
 
-/* End run_id FAILED with why as the tag harvest.error (best effort: the
- * original error is what the caller reports). */
-static void fail_run(struct hv_db *db, const char *run_id,
-                     const struct hv_err *why)
-{
-  struct hv_err e = {0};
-  const char *msg = why->msg[0] ? why->msg : hv_strerror(why->code);
-  (void)!runs_set_tag(db, run_id, "harvest.error", msg, &e);
-  (void)!runs_end(db, run_id, "FAILED", &e);
-}
-
 static int load_init(const struct trainrun_opts *o, struct hv_db *db,
                      struct hv_model **out, struct hv_err *err)
 {
@@ -812,7 +801,7 @@ int trainrun_run(struct hv_db *db, const struct train_config *c,
   if (!rc)
     rc = runs_end(db, res->run_id, "FINISHED", err);
   if (rc) {
-    fail_run(db, res->run_id, err);
+    runs_fail(db, res->run_id, err);
     char id[33];
     memcpy(id, res->run_id, sizeof(id));
     trainrun_result_free(res);

@@ -606,14 +606,10 @@ int tune_run(struct hv_db *db, const struct train_config *base,
   }
   res->seconds = hv_mono() - s.t0;
   dataset_free(&s.data);
-  struct hv_err e2 = {0};
   if (!rc)
     rc = runs_end(db, res->parent_run_id, "FINISHED", err);
-  if (rc) {
-    (void)!runs_set_tag(db, res->parent_run_id, "harvest.error",
-                        err->msg[0] ? err->msg : hv_strerror(rc), &e2);
-    (void)!runs_end(db, res->parent_run_id, "FAILED", &e2);
-  }
+  if (rc)
+    runs_fail(db, res->parent_run_id, err);
   return rc;
 }
 

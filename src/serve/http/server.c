@@ -554,12 +554,10 @@ static int check_config(const struct serve_config *cfg, struct hv_err *err)
   if (cfg->stage < 0 || cfg->stage > RECOMMEND_STAGE_RETRIEVAL)
     return hv_err_set(err, HV_EUSAGE, "--stage: %d is not a stage",
                       cfg->stage);
-  if (!(cfg->blend >= 0.0 && cfg->blend <= RECOMMEND_MAX_BLEND))
-    return hv_err_set(err, HV_EUSAGE, "--blend: %g is out of range (0, %g]",
-                      cfg->blend, RECOMMEND_MAX_BLEND);
-  if (cfg->candidates < 0 || cfg->candidates > RECOMMEND_MAX_CANDIDATES)
-    return hv_err_set(err, HV_EUSAGE, "--candidates: %d is out of range "
-                      "1..%d", cfg->candidates, RECOMMEND_MAX_CANDIDATES);
+  int rc = recommend_check_knobs(cfg->blend, cfg->candidates, "--",
+                                 HV_EUSAGE, err);
+  if (rc)
+    return rc;
   if (cfg->slice_us > 100000)
     return hv_err_set(err, HV_EUSAGE, "--slice-us: %d is more than 100000",
                       cfg->slice_us);
