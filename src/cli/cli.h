@@ -109,14 +109,32 @@ int cli_open_home(const struct cli_ctx *ctx, struct hv_db **db,
 int cli_open_existing_home(const struct cli_ctx *ctx, struct hv_db **db,
                            struct hv_err *err) HV_WARN_UNUSED;
 
-/* 1 when the home's database is a SQLite file that does not exist yet (a
- * command that fills it calls cli_drop_new_db on failure), else 0. */
-int cli_home_is_new(const struct cli_ctx *ctx);
+/* The progress line a command rewrites on stderr while it fills the home
+ * (cli_fill_home), when stderr is a terminal. */
+struct cli_progress {
+  int on;      /* stderr is a terminal */
+  int shown;   /* a line was printed: cli_fill_home clears it */
+  double last; /* hv_mono() when it was printed */
+};
 
-/* After a failed import into a database that did not exist before
- * (cli_home_is_new was 1): remove the database file and its -wal, -shm
- * and -journal companions, so no empty database is left behind. */
-void cli_drop_new_db(const struct cli_ctx *ctx);
+/* 1 when the caller should print its progress line now: on a terminal,
+ * at most 4 times a second, and always for the last step. */
+int cli_progress_due(struct cli_progress *p, int last_step);
+
+/* What a command that imports into the home runs on its open database
+ * (cli_fill_home), with p for its progress line: 0, or a negative HV_E*
+ * code with err filled. */
+typedef int (*cli_fill_fn)(struct hv_db *db, void *ud, struct cli_progress *p,
+                           struct hv_err *err);
+
+/* Open (creating) the home's database, fill(db, ud, p, err), clear the
+ * progress line, close the database. When the database is a SQLite file
+ * that did not exist before and the open or fill failed, the file and its
+ * -wal, -shm and -journal companions are removed: a failed import leaves
+ * no empty database behind. Returns 0 or the error code with err filled
+ * (not reported). */
+int cli_fill_home(const struct cli_ctx *ctx, cli_fill_fn fill, void *ud,
+                  struct hv_err *err);
 
 /* Print j (stolen) as indented JSON plus a newline on stdout. */
 void cli_print_json(json_t *j);

@@ -79,20 +79,8 @@ int cli_open_home(const struct cli_ctx *ctx, struct hv_db **db,
   return db_open(path, db, err);
 }
 
-int cli_open_existing_home(const struct cli_ctx *ctx, struct hv_db **db,
-                           struct hv_err *err)
-{
-  if (cli_home_is_new(ctx))
-    return hv_err_set(err, HV_ENOTFOUND,
-                      "no Harvest home at '%.200s' (no database there): "
-                      "make one with 'harvest data fetch ml-100k', 'harvest "
-                      "data import PATH' or 'harvest data synth', or point "
-                      "--home / HARVEST_HOME at an existing one",
-                      ctx->home);
-  return cli_open_home(ctx, db, err);
-}
-
-int cli_home_is_new(const struct cli_ctx *ctx)
+/* 1 when the home's database is a SQLite file that does not exist yet. */
+static int home_is_new(const struct cli_ctx *ctx)
 {
   char path[4096];
   struct hv_err e = {0};
@@ -103,7 +91,21 @@ int cli_home_is_new(const struct cli_ctx *ctx)
   return stat(path, &st) != 0 && errno == ENOENT;
 }
 
-void cli_drop_new_db(const struct cli_ctx *ctx)
+int cli_open_existing_home(const struct cli_ctx *ctx, struct hv_db **db,
+                           struct hv_err *err)
+{
+  if (home_is_new(ctx))
+    return hv_err_set(err, HV_ENOTFOUND,
+                      "no Harvest home at '%.200s' (no database there): "
+                      "make one with 'harvest data fetch ml-100k', 'harvest "
+                      "data import PATH' or 'harvest data synth', or point "
+                      "--home / HARVEST_HOME at an existing one",
+                      ctx->home);
+  return cli_open_home(ctx, db, err);
+}
+
+/* Remove the home's SQLite database file and its companions. */
+static void drop_db(const struct cli_ctx *ctx)
 {
   static const char *const ext[] = {"", "-wal", "-shm", "-journal"};
   char path[4096], f[4200];
@@ -115,6 +117,33 @@ void cli_drop_new_db(const struct cli_ctx *ctx)
     snprintf(f, sizeof(f), "%s%s", path, ext[i]);
     unlink(f);
   }
+}
+
+int cli_progress_due(struct cli_progress *p, int last_step)
+{
+  double now = hv_mono();
+  if (!p->on || (now - p->last < 0.25 && !last_step))
+    return 0;
+  p->last = now;
+  p->shown = 1;
+  return 1;
+}
+
+int cli_fill_home(const struct cli_ctx *ctx, cli_fill_fn fill, void *ud,
+                  struct hv_err *err)
+{
+  struct hv_db *db = NULL;
+  struct cli_progress p = {isatty(STDERR_FILENO), 0, 0};
+  int fresh = home_is_new(ctx);
+  int rc = cli_open_home(ctx, &db, err);
+  if (!rc)
+    rc = fill(db, ud, &p, err);
+  if (p.shown)
+    fprintf(stderr, "\r%60s\r", "");
+  db_close(db);
+  if (rc && fresh)
+    drop_db(ctx);
+  return rc;
 }
 
 void cli_print_json(json_t *j)

@@ -6,26 +6,17 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/cmd_data.h"
 #include "data/fetch.h"
-#include "store/db.h"
 #include "util/fsutil.h"
 #include "util/parse.h"
 
-struct progress {
-  int on;
-  double last;
-};
-
+/* fetch_progress_fn */
 static void on_progress(void *ctx, int64_t done, int64_t total)
 {
-  struct progress *p = ctx;
-  double now = hv_mono();
-  if (!p->on || now - p->last < 0.25)
+  if (!cli_progress_due(ctx, 0))
     return;
-  p->last = now;
   if (total > 0)
     fprintf(stderr, "\rfetch: %lld / %lld bytes (%3.0f%%)   ",
             (long long)done, (long long)total,
@@ -33,6 +24,19 @@ static void on_progress(void *ctx, int64_t done, int64_t total)
   else
     fprintf(stderr, "\rfetch: %lld bytes   ", (long long)done);
   fflush(stderr);
+}
+
+struct fetch_job {
+  struct fetch_request *q;
+  struct fetch_import_result r;
+};
+
+/* cli_fill_fn: download and import job->q. */
+static int fetch_fill(struct hv_db *db, void *ud, struct cli_progress *p,
+                      struct hv_err *err)
+{
+  struct fetch_job *job = ud;
+  return fetch_and_import(db, job->q, on_progress, p, &job->r, err);
 }
 
 static void print_result(const struct cli_ctx *ctx,
@@ -128,28 +132,16 @@ int cmd_data_fetch(struct cli_ctx *ctx, int argc, char **argv)
   if (!q.url)
     q.url = fetch_default_url(q.dataset);
   char dir[4096];
-  struct hv_db *db = NULL;
-  int fresh = cli_home_is_new(ctx);
-  if (hv_path_join(dir, sizeof(dir), ctx->home, "downloads", &err) ||
-      cli_open_home(ctx, &db, &err)) {
-    if (fresh)
-      cli_drop_new_db(ctx);
+  if (hv_path_join(dir, sizeof(dir), ctx->home, "downloads", &err))
     return cli_report(&err);
-  }
   q.dir = dir;
-  struct progress p = {isatty(STDERR_FILENO), 0};
-  struct fetch_import_result r;
-  rc = fetch_and_import(db, &q, on_progress, &p, &r, &err);
-  if (p.on)
-    fprintf(stderr, "\r%60s\r", "");
-  db_close(db);
-  if (rc && fresh)
-    cli_drop_new_db(ctx); /* a failed fetch leaves no empty database */
-  if (rc) {
-    if (rc == HV_EUSAGE)
-      return cli_usage_error("data fetch", "%s", err.msg);
+  struct fetch_job job = {.q = &q};
+  /* a failed fetch leaves no empty database */
+  rc = cli_fill_home(ctx, fetch_fill, &job, &err);
+  if (rc == HV_EUSAGE)
+    return cli_usage_error("data fetch", "%s", err.msg);
+  if (rc)
     return cli_report(&err);
-  }
-  print_result(ctx, &q, &r);
+  print_result(ctx, &q, &job.r);
   return 0;
 }

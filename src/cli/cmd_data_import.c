@@ -8,7 +8,6 @@
 
 #include "cli/cmd_data.h"
 #include "data/import.h"
-#include "store/db.h"
 
 struct progress {
   char file[256];
@@ -34,6 +33,27 @@ static void show_progress(void *ctx, const char *file, int64_t done,
   else
     fprintf(stderr, "\r\033[Kimporting %s %lld bytes", file, (long long)done);
   fflush(stderr);
+}
+
+struct import_job {
+  const char *format, *path;
+  int replace;
+  struct progress prog;
+  struct import_result res;
+};
+
+/* cli_fill_fn: import job->path (a progress line when stderr is a tty). */
+static int import_fill(struct hv_db *db, void *ud, struct cli_progress *p,
+                       struct hv_err *err)
+{
+  struct import_job *job = ud;
+  int tty = isatty(STDERR_FILENO);
+  int rc = import_dataset_progress(db, job->format, job->path, job->replace,
+                                   tty ? show_progress : NULL, &job->prog,
+                                   &job->res, err);
+  if (job->prog.shown)
+    fprintf(stderr, "\r\033[K");
+  return rc;
 }
 
 static void print_result(const struct cli_ctx *ctx, const char *format,
@@ -102,26 +122,10 @@ int cmd_data_import(struct cli_ctx *ctx, int argc, char **argv)
                            format);
   if (!format && import_guess_format(path, &format, &err))
     return cli_report(&err);
-  struct hv_db *db = NULL;
-  int fresh = cli_home_is_new(ctx);
-  if (cli_open_home(ctx, &db, &err)) {
-    db_close(db);
-    if (fresh)
-      cli_drop_new_db(ctx);
+  struct import_job job = {format, path, replace, .prog = {.percent = -1}};
+  /* nothing imported: no empty database */
+  if (cli_fill_home(ctx, import_fill, &job, &err))
     return cli_report(&err);
-  }
-  struct progress prog = {.percent = -1};
-  int tty = isatty(STDERR_FILENO);
-  struct import_result res;
-  rc = import_dataset_progress(
-      db, format, path, replace, tty ? show_progress : NULL, &prog, &res, &err);
-  if (prog.shown)
-    fprintf(stderr, "\r\033[K");
-  db_close(db);
-  if (rc && fresh)
-    cli_drop_new_db(ctx); /* nothing was imported: no empty database */
-  if (rc)
-    return cli_report(&err);
-  print_result(ctx, format, path, &res);
+  print_result(ctx, format, path, &job.res);
   return 0;
 }

@@ -5,12 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "cli/cmd_data.h"
 #include "data/synth.h"
-#include "store/db.h"
-#include "util/fsutil.h"
 #include "util/parse.h"
 
 static const char synth_more[] =
@@ -50,23 +47,29 @@ static const struct cli_spec synth_spec = {
     .more = synth_more,
 };
 
-struct progress {
-  int on;
-  double last;
-};
-
+/* synth_progress_fn */
 static void on_progress(void *ctx, const char *phase, int64_t done,
                         int64_t total)
 {
-  struct progress *p = ctx;
-  double now = hv_mono();
-  if (!p->on || (now - p->last < 0.25 && done < total))
+  if (!cli_progress_due(ctx, done >= total))
     return;
-  p->last = now;
   fprintf(stderr, "\rsynth: %-8s %lld / %lld (%3.0f%%)   ", phase,
           (long long)done, (long long)total,
           total > 0 ? 100.0 * (double)done / (double)total : 100.0);
   fflush(stderr);
+}
+
+struct synth_job {
+  const struct synth_config *cfg;
+  struct synth_result r;
+};
+
+/* cli_fill_fn: generate job->cfg's dataset. */
+static int synth_fill(struct hv_db *db, void *ud, struct cli_progress *p,
+                      struct hv_err *err)
+{
+  struct synth_job *job = ud;
+  return synth_run(db, job->cfg, on_progress, p, &job->r, err);
 }
 
 static void print_result(const struct cli_ctx *ctx,
@@ -159,23 +162,9 @@ int cmd_data_synth(struct cli_ctx *ctx, int argc, char **argv)
     return cli_parse_rc(rc);
   if (synth_check(&cfg, &err))
     return cli_usage_error("data synth", "%s", err.msg);
-  struct hv_db *db = NULL;
-  int fresh = cli_home_is_new(ctx);
-  if (cli_open_home(ctx, &db, &err)) {
-    if (fresh)
-      cli_drop_new_db(ctx);
+  struct synth_job job = {.cfg = &cfg};
+  if (cli_fill_home(ctx, synth_fill, &job, &err))
     return cli_report(&err);
-  }
-  struct progress p = {isatty(STDERR_FILENO), 0};
-  struct synth_result r;
-  rc = synth_run(db, &cfg, on_progress, &p, &r, &err);
-  if (p.on)
-    fprintf(stderr, "\r%60s\r", "");
-  db_close(db);
-  if (rc && fresh)
-    cli_drop_new_db(ctx);
-  if (rc)
-    return cli_report(&err);
-  print_result(ctx, &cfg, &r);
+  print_result(ctx, &cfg, &job.r);
   return 0;
 }
