@@ -74,6 +74,33 @@ static void test_find(void **state)
   assert_int_equal(SORT_NONE + 1, 0); /* model_lookup relies on it */
 }
 
+/* sort_lower_i64 over an int64 field of structs: the first element whose
+ * key is >= x, against a linear scan, for every x around the keys. */
+static void test_lower_strided(void **state)
+{
+  (void)state;
+  static const struct {
+    float pad;
+    int64_t key;
+    int tag;
+  } rows[] = {{0, -5, 0}, {0, 0, 1}, {0, 0, 2}, {0, 3, 3}, {0, 8, 4},
+              {0, 8, 5}, {0, 8, 6}, {0, 40, 7}};
+  size_t n = sizeof(rows) / sizeof(rows[0]);
+  for (int64_t x = -7; x <= 42; x++) {
+    size_t want = 0;
+    while (want < n && rows[want].key < x)
+      want++;
+    assert_int_equal(sort_lower_i64(&rows[0].key, n, sizeof(rows[0]), x),
+                     want);
+  }
+  assert_int_equal(sort_lower_i64(&rows[0].key, 3, sizeof(rows[0]), 1), 3);
+  assert_int_equal(sort_lower_i64(NULL, 0, sizeof(rows[0]), 1), 0);
+  assert_int_equal(
+      sort_lower_i64(&rows[0].key, n, sizeof(rows[0]), INT64_MIN), 0);
+  assert_int_equal(
+      sort_lower_i64(&rows[0].key, n, sizeof(rows[0]), INT64_MAX), n);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -81,6 +108,7 @@ int main(void)
       cmocka_unit_test(test_cmp_f64),
       cmocka_unit_test(test_unique),
       cmocka_unit_test(test_find),
+      cmocka_unit_test(test_lower_strided),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "data/synth_internal.h"
+#include "util/sort.h"
 
 /* ---- Vose alias tables -------------------------------------------------- */
 
@@ -93,15 +94,8 @@ static double seg_blend(const struct synth *s, int seg)
  * decreases with the id, so the available movies are a prefix). */
 static int64_t prefix_movies(const struct synth *s, int64_t end)
 {
-  int64_t lo = 0, hi = s->cfg.movies;
-  while (lo < hi) {
-    int64_t mid = lo + (hi - lo) / 2;
-    if (s->mv[mid].avail < end)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo;
+  return (int64_t)sort_lower_i64(&s->mv[0].avail, (size_t)s->cfg.movies,
+                                 sizeof(*s->mv), end);
 }
 
 static int build_movie_tables(struct synth *s, int64_t nm, double lam)

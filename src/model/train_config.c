@@ -58,6 +58,16 @@ void train_config_ranking(struct train_config *c)
   c->logq = 0;
 }
 
+/* HV_EINVAL "NAME V is outside LO..HI" into err unless lo <= v <= hi. */
+static int outside(const char *name, int v, int lo, int hi,
+                   struct hv_err *err)
+{
+  if (v >= lo && v <= hi)
+    return 0;
+  return hv_err_set(err, HV_EINVAL, "%s %d is outside %d..%d", name, v, lo,
+                    hi);
+}
+
 int train_config_check(const struct train_config *c, struct hv_err *err)
 {
   if (!c)
@@ -65,28 +75,24 @@ int train_config_check(const struct train_config *c, struct hv_err *err)
   if (c->task != MODEL_TASK_RETRIEVAL && c->task != MODEL_TASK_RANKING)
     return hv_err_set(err, HV_EINVAL, "task %d is not retrieval or ranking",
                       c->task);
-  if (c->hidden < 0 || c->hidden > 1024)
-    return hv_err_set(err, HV_EINVAL, "hidden %d is outside 0..1024",
-                      c->hidden);
+  if (outside("hidden", c->hidden, 0, 1024, err))
+    return HV_EINVAL;
   if (c->task == MODEL_TASK_RETRIEVAL && c->hidden)
     return hv_err_set(err, HV_EINVAL, "hidden %d applies to task ranking "
                       "only (--task ranking)", c->hidden);
   if (c->task == MODEL_TASK_RANKING && c->n_extra_rating_ids)
     return hv_err_set(err, HV_EINVAL, "a replay sample applies to task "
                       "retrieval only");
-  if (c->dim < 1 || c->dim > 1024)
-    return hv_err_set(err, HV_EINVAL, "dim %d is outside 1..1024", c->dim);
+  if (outside("dim", c->dim, 1, 1024, err))
+    return HV_EINVAL;
   if (!(isfinite(c->lr) && c->lr > 0 && c->lr <= 100))
     return hv_err_set(err, HV_EINVAL, "lr %g is outside (0, 100]", c->lr);
   if (c->optimizer != MODEL_OPT_ADAGRAD && c->optimizer != MODEL_OPT_ADAM)
     return hv_err_set(err, HV_EINVAL, "optimizer %d is not adagrad or adam",
                       c->optimizer);
-  if (c->epochs < 0 || c->epochs > 10000)
-    return hv_err_set(err, HV_EINVAL, "epochs %d is outside 0..10000",
-                      c->epochs);
-  if (c->batch < 1 || c->batch > (1 << 20))
-    return hv_err_set(err, HV_EINVAL, "batch %d is outside 1..1048576",
-                      c->batch);
+  if (outside("epochs", c->epochs, 0, 10000, err) ||
+      outside("batch", c->batch, 1, 1 << 20, err))
+    return HV_EINVAL;
   if (!(c->split > 0 && c->split <= 1))
     return hv_err_set(err, HV_EINVAL, "split %g is outside (0, 1]",
                       c->split);

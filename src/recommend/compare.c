@@ -113,14 +113,10 @@ struct cmp_user {
 /* The held-out rating of movie in u, or 0. */
 static float gain_of(const struct cmp_user *u, int64_t movie)
 {
-  size_t lo = 0, hi = u->n_held;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (u->held[mid].movie < movie)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
+  if (!u->n_held)
+    return 0.0f;
+  size_t lo = sort_lower_i64(&u->held[0].movie, u->n_held, sizeof(*u->held),
+                             movie);
   return lo < u->n_held && u->held[lo].movie == movie ? u->held[lo].rating
                                                       : 0.0f;
 }

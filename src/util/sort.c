@@ -31,13 +31,6 @@ size_t sort_unique_i64(int64_t *v, size_t n)
 
 size_t sort_find_i64(const int64_t *a, size_t n, int64_t x)
 {
-  size_t lo = 0, hi = n;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (a[mid] < x)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
+  size_t lo = sort_lower_i64(a, n, sizeof(*a), x);
   return lo < n && a[lo] == x ? lo : SORT_NONE;
 }
