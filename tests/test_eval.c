@@ -166,20 +166,28 @@ static void test_build_seen(void **state)
 static void test_segment_of(void **state)
 {
   static const struct {
-    int gender, age, want_g, want_a;
+    int gender, age;
+    unsigned absent;
+    int want_g, want_a;
   } cases[] = {
-      {0, 1, EVAL_SEG_GENDER + 0, EVAL_SEG_AGE + 0},
-      {1, 18, EVAL_SEG_GENDER + 1, EVAL_SEG_AGE + 1},
-      {2, 56, EVAL_SEG_GENDER + 2, EVAL_SEG_AGE + 6},
-      {2, 35, EVAL_SEG_GENDER + 2, EVAL_SEG_AGE + 3},
-      {3, 25, EVAL_SEG_GENDER + 0, EVAL_SEG_AGE + 2},  /* bad gender */
-      {-1, -1, EVAL_SEG_GENDER + 0, EVAL_SEG_AGE_UNKNOWN},
-      {1, 24, EVAL_SEG_GENDER + 1, EVAL_SEG_AGE_UNKNOWN}, /* not a bucket */
-      {1, 0, EVAL_SEG_GENDER + 1, EVAL_SEG_AGE_UNKNOWN},
+      {0, 1, 0, EVAL_SEG_GENDER + 0, EVAL_SEG_AGE + 0},
+      {1, 18, 0, EVAL_SEG_GENDER + 1, EVAL_SEG_AGE + 1},
+      {2, 56, 0, EVAL_SEG_GENDER + 2, EVAL_SEG_AGE + 6},
+      {2, 35, 0, EVAL_SEG_GENDER + 2, EVAL_SEG_AGE + 3},
+      {3, 25, 0, EVAL_SEG_GENDER + 0, EVAL_SEG_AGE + 2},  /* bad gender */
+      {-1, -1, 0, EVAL_SEG_GENDER + 0, EVAL_SEG_AGE_UNKNOWN},
+      {1, 24, 0, EVAL_SEG_GENDER + 1, EVAL_SEG_AGE_UNKNOWN}, /* not a bucket */
+      {1, 0, 0, EVAL_SEG_GENDER + 1, EVAL_SEG_AGE_UNKNOWN},
+      /* a feature the dataset lacks: no slot of it (-1) */
+      {0, -1, DATASET_UF_GENDER, -1, EVAL_SEG_AGE_UNKNOWN},
+      {2, -1, DATASET_UF_AGE, EVAL_SEG_GENDER + 2, -1},
+      {0, -1, DATASET_UF_GENDER | DATASET_UF_AGE, -1, -1},
+      {0, -1, DATASET_UF_OCCUPATION, EVAL_SEG_GENDER + 0,
+       EVAL_SEG_AGE_UNKNOWN},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     int s[2] = {-9, -9};
-    eval_segment_of(cases[i].gender, cases[i].age, s);
+    eval_segment_of(cases[i].gender, cases[i].age, cases[i].absent, s);
     assert_int_equal(s[0], cases[i].want_g);
     assert_int_equal(s[1], cases[i].want_a);
   }
@@ -278,7 +286,7 @@ static void test_hits(void **state)
   struct eval_hits h;
   memset(&h, 0, sizeof(h));
   int seg[2];
-  eval_segment_of(2, 25, seg);
+  eval_segment_of(2, 25, 0, seg);
   /* ranks 0, 4, 9, 49, 99, 100 and a miss: K=1 gets 1 hit, K=5 2, ... */
   static const size_t ranks[7] = {0, 4, 9, 49, 99, 100, SIZE_MAX};
   for (int i = 0; i < 7; i++)
@@ -326,7 +334,7 @@ static void test_run_matches_hits(void **state)
     for (int c = 0; c < 5; c++)
       row[c] = UV[UR[i]] * MV[c + 1];
     int seg[2];
-    eval_segment_of(GENDER[UR[i]], AGE[UR[i]], seg);
+    eval_segment_of(GENDER[UR[i]], AGE[UR[i]], 0, seg);
     eval_hits_add(&h, eval_rank(row, 5, MR[i] ? (size_t)MR[i] - 1 : SIZE_MAX),
                   seg);
   }

@@ -68,7 +68,7 @@ static void planted(struct hv_dataset *ds)
     }
   ds->ratings = (struct ratings_cols){PR, p_rid, p_uid, p_mid, p_rating,
                                       p_ts};
-  ds->users = (struct dataset_users){PU, p_users, p_age, p_gender, p_occ};
+  ds->users = (struct dataset_users){PU, p_users, p_age, p_gender, p_occ, 0};
   ds->movies = (struct dataset_movies){PM, p_movies, p_year, p_goff,
                                        p_genre};
   ds->first_rating_id = 1;

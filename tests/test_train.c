@@ -302,7 +302,7 @@ static void hand_dataset(struct hv_dataset *ds)
   }
   ds->ratings = (struct ratings_cols){HR, h_rid, h_uid, h_mid, h_rating,
                                          h_ts};
-  ds->users = (struct dataset_users){10, h_users, h_age, h_gender, h_occ};
+  ds->users = (struct dataset_users){10, h_users, h_age, h_gender, h_occ, 0};
   ds->movies = (struct dataset_movies){8, h_movies, h_year, h_goff, h_genre};
   ds->first_rating_id = 100;
   ds->last_rating_id = 100 + HR - 1;

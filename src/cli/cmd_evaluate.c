@@ -33,7 +33,10 @@ static const char eval_about[] =
     "in-batch loss (mean over batches of 4096), recall@10/@100 and\n"
     "NDCG@10 excluding the movies the user rated in the model's training\n"
     "range outside this slice, coverage@10, and the same per gender and\n"
-    "age segment.\n";
+    "age segment. A dataset in which no user has a gender (an age), such\n"
+    "as ml-latest, has no gender (age) segments: the output says \"not in\n"
+    "this dataset\" (JSON: segments_not_in_dataset) and the fairness gap\n"
+    "runs over the segments that exist.\n";
 
 static const char eval_more[] =
     "--run RUN_ID is --model runs:/RUN_ID. --split rebuilds the split the\n"
@@ -85,6 +88,17 @@ static const struct cli_spec eval_spec = {
     .more = eval_more,
 };
 
+/* The segment kinds the dataset lacks: said, not shown as one segment of
+ * everybody. */
+static void print_absent(unsigned absent)
+{
+  char kinds[32];
+  eval_absent_segments(absent, kinds, sizeof(kinds));
+  if (kinds[0])
+    printf("%-16s not in this dataset (no user has one): no segments\n",
+           kinds);
+}
+
 static void print_metrics(const struct eval_metrics *m)
 {
   for (int k = 0; k < EVAL_NK; k++)
@@ -102,6 +116,7 @@ static void print_metrics(const struct eval_metrics *m)
     printf("%-16s %8zu %7zu %8.4f %8.4f %10.4f %8.4f\n", g->name, g->n_pairs,
            g->n_users, g->top_10, g->top_100, g->recall_at_10, g->ndcg_at_10);
   }
+  print_absent(m->absent);
 }
 
 static void print_rank(const struct rank_metrics *m)
@@ -116,6 +131,7 @@ static void print_rank(const struct rank_metrics *m)
       printf("%-16s %8zu %8.4f %8.4f\n", name, m->seg_n[s], m->seg_rmse[s],
              m->seg_mae[s]);
   }
+  print_absent(m->absent);
 }
 
 /* The pipeline (harvest serve --stage) with the best nDCG@10; ties go to
@@ -206,6 +222,7 @@ struct fairness {
   double gap_exposure;         /* default pipeline's exposure gap */
   const struct compare_pipeline *served; /* its exposure, or NULL */
   const char *served_name;     /* "retrieval" or "blend" */
+  char absent[32];             /* segment kinds the dataset lacks, or "" */
 };
 
 static void fairness_of(const struct eval_metrics *met,
@@ -213,7 +230,9 @@ static void fairness_of(const struct eval_metrics *met,
                         const struct compare_result *cmp, int has_cmp,
                         int has_ranker, struct fairness *f)
 {
-  *f = (struct fairness){NAN, NAN, NAN, NULL, NULL};
+  *f = (struct fairness){NAN, NAN, NAN, NULL, NULL, ""};
+  eval_absent_segments(met ? met->absent : rmet ? rmet->absent : 0,
+                       f->absent, sizeof(f->absent));
   if (met) {
     double v[EVAL_MAX_SEG];
     size_t n[EVAL_MAX_SEG];
@@ -221,13 +240,16 @@ static void fairness_of(const struct eval_metrics *met,
       v[s] = met->seg[s].top_100;
       n[s] = met->seg[s].n_pairs;
     }
-    f->gap_top_100 = eval_gap(v, n, (size_t)met->n_segments,
-                              EVAL_GAP_MIN_PAIRS);
+    /* no segments at all (a dataset without gender and age): no gap */
+    f->gap_top_100 = met->n_segments ? eval_gap(v, n, (size_t)met->n_segments,
+                                                EVAL_GAP_MIN_PAIRS)
+                                     : NAN;
   }
-  if (rmet)
-    f->gap_rmse = rmet->seg_rmse_gap;
-  else if (has_cmp && has_ranker)
-    f->gap_rmse = cmp->ranker.seg_rmse_gap;
+  const struct rank_metrics *rm =
+      rmet ? rmet : has_cmp && has_ranker ? &cmp->ranker : NULL;
+  if (rm && (rm->absent & (DATASET_UF_GENDER | DATASET_UF_AGE)) !=
+                (DATASET_UF_GENDER | DATASET_UF_AGE))
+    f->gap_rmse = rm->seg_rmse_gap;
   if (has_cmp) { /* serve's default stage: blend with a ranker */
     f->served = has_ranker ? &cmp->blended : &cmp->retrieval;
     f->served_name = has_ranker ? "blend" : "retrieval";
@@ -278,6 +300,8 @@ static void print_fairness(const struct fairness *f,
   if (isfinite(f->gap_rmse))
     printf("fairness_gap_rmse      %.4f  (ranker RMSE by segment)\n",
            f->gap_rmse);
+  if (!isfinite(f->gap_top_100) && !isfinite(f->gap_rmse) && f->absent[0])
+    printf("no segment gap: %s not in this dataset\n", f->absent);
   if (!f->served) {
     printf("exposure by popularity decile: on the test split only (--run "
            "or --split test)\n");

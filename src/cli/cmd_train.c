@@ -95,6 +95,34 @@ static void on_eval(void *ud, const struct train_eval_progress *p)
             "ratings\n", p->index, p->total, p->part, p->n_pairs);
 }
 
+/* The segment kinds the dataset lacks, and the user feature towers left
+ * out with them. */
+static void print_absent(unsigned absent)
+{
+  char kinds[32];
+  eval_absent_segments(absent, kinds, sizeof(kinds));
+  if (kinds[0])
+    printf("segments by %s: not in this dataset (no user has one)\n", kinds);
+}
+
+/* The user feature towers when the dataset lacks some (param
+ * user_features). */
+static void print_towers(const struct hv_model *m)
+{
+  if (!m)
+    return;
+  struct train_config c;
+  model_config(m, &c);
+  unsigned on = model_user_features(m);
+  if (!c.features || on == DATASET_UF_ALL)
+    return;
+  char list[40], off[40];
+  dataset_user_features_str(on, list, sizeof(list));
+  dataset_user_features_str(DATASET_UF_ALL & ~on, off, sizeof(off));
+  printf("user feature towers: %s (%s: not in this dataset, no tower; "
+         "param user_features)\n", list, off);
+}
+
 static void print_table(const struct train_result *r)
 {
   printf("%-6s", "split");
@@ -142,6 +170,7 @@ static void print_rank_table(const struct train_result *r)
     printf("  %-12s  %-8.4f  %-8.4f  %zu\n", name, m->seg_rmse[s],
            m->seg_mae[s], m->seg_n[s]);
   }
+  print_absent(m->absent);
 }
 
 static json_t *result_json(const struct trainrun_result *tr,
@@ -284,7 +313,9 @@ static void print_result(const struct cli_ctx *ctx, struct trainrun_result *tr,
     printf("pop. = popularity baseline on the %s split (metrics "
            "baseline_popularity_*)\n",
            tr->train.has_test ? "test" : "train");
+    print_absent(tr->train.train.absent);
   }
+  print_towers(tr->model);
   if (tr->train.world_size)
     printf("ranks  %d  (%s; %.1f MB exchanged per epoch per rank, %.2fs in "
            "the sums)\n", tr->train.world_size, TRAIN_DIST_SCHEME,

@@ -2,13 +2,17 @@
  * cmd_users.c - `harvest users add`: a new end user in the catalogue, so
  * that someone who is not in the imported dataset can rate movies (as POST
  * /users/ does on a server). Every demographic field is optional: what is
- * not given is unknown, as in datasets without demographics.
+ * not given is unknown, as in datasets without demographics. `harvest
+ * users show ID`: one user, as GET /users/{id} shows it, each unknown
+ * field said to be unknown (and, for a feature no user of the dataset
+ * has, that it is not in this dataset).
  */
 #include <stdio.h>
 
 #include "cli/cli.h"
 #include "store/catalog.h"
 #include "store/loader.h"
+#include "util/parse.h"
 
 struct users_args {
   int64_t id;
@@ -65,8 +69,140 @@ static int users_add(struct cli_ctx *ctx, int argc, char **argv)
   return cli_run_db(ctx, &add_spec, opts, argc, argv, add_act, &a);
 }
 
+/* ---- show ---- */
+
+static const struct cli_spec show_spec = {
+    .cmd = "users show",
+    .usage = "USER_ID [--home DIR] [--json]",
+    .about =
+        "One user of the catalogue: age (years and MovieLens bucket), gender,\n"
+        "occupation and zip code. A field without a value prints \"unknown\";\n"
+        "\"unknown (not in this dataset)\" when no user of the dataset has\n"
+        "that feature (ml-latest has no age, gender or occupation).\n",
+    .json_help = "prints the user as GET /users/{user_id} does: the columns "
+                 "(null when unknown), \"unknown\" and \"not_in_dataset\" "
+                 "lists when not empty",
+    .min_args = 1,
+    .max_args = 1,
+    .args_msg = "expected one USER_ID",
+    .reads = 1,
+};
+
+struct show_out {
+  unsigned present; /* CATALOG_UF_* */
+  int json;
+};
+
+/* The value of a field, or why it has none, into buf. */
+static const char *field_text(int known, const char *value, unsigned bit,
+                              unsigned present, char *buf, size_t cap)
+{
+  if (known)
+    snprintf(buf, cap, "%s", value);
+  else
+    snprintf(buf, cap, "unknown%s",
+             bit && !(present & bit) ? " (not in this dataset)" : "");
+  return buf;
+}
+
+/* A JSON string or null. */
+static json_t *opt_s(const char *s)
+{
+  return s ? json_string(s) : json_null();
+}
+
+static json_t *opt_i(int v)
+{
+  return v >= 0 ? json_integer(v) : json_null();
+}
+
+/* The "unknown" / "not_in_dataset" lists of GET /users/{user_id}. */
+static void names_json(json_t *j, const struct catalog_user_row *u,
+                       unsigned present)
+{
+  const int known[4] = {u->raw_age >= 0 || u->bucketized_age >= 0,
+                        u->gender != NULL,
+                        u->occupation_label >= 0 || u->occupation_text,
+                        u->zip_code != NULL};
+  static const char *const name[4] = {"age", "gender", "occupation",
+                                      "zip_code"};
+  json_t *unk = json_array(), *abs = json_array();
+  for (int i = 0; i < 4; i++) {
+    if (known[i])
+      continue;
+    json_array_append_new(unk, json_string(name[i]));
+    if (i < 3 && !(present & (1u << i)))
+      json_array_append_new(abs, json_string(name[i]));
+  }
+  json_object_set_new(j, "unknown", unk);
+  json_object_set_new(j, "not_in_dataset", abs);
+  if (!json_array_size(unk))
+    json_object_del(j, "unknown");
+  if (!json_array_size(abs))
+    json_object_del(j, "not_in_dataset");
+}
+
+static int show_row(void *ctx, const struct catalog_user_row *u)
+{
+  const struct show_out *o = ctx;
+  if (o->json) {
+    json_t *j = json_pack(
+        "{s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "user_id", (json_int_t)u->id,
+        "bucketized_user_age", opt_i(u->bucketized_age), "raw_user_age",
+        opt_i(u->raw_age), "user_gender", opt_s(u->gender),
+        "user_occupation_label", opt_i(u->occupation_label),
+        "user_occupation_text", opt_s(u->occupation_text), "user_zip_code",
+        opt_s(u->zip_code));
+    if (!j)
+      return HV_ENOMEM;
+    names_json(j, u, o->present);
+    cli_print_json(j);
+    return 0;
+  }
+  char age[48], b[128];
+  snprintf(age, sizeof(age), "%d (bucket %d)", u->raw_age,
+           u->bucketized_age);
+  if (u->raw_age < 0 && u->bucketized_age >= 0)
+    snprintf(age, sizeof(age), "bucket %d", u->bucketized_age);
+  printf("user_id     %lld\n", (long long)u->id);
+  printf("age         %s\n",
+         field_text(u->raw_age >= 0 || u->bucketized_age >= 0, age,
+                    CATALOG_UF_AGE, o->present, b, sizeof(b)));
+  printf("gender      %s\n", field_text(u->gender != NULL, u->gender,
+                                        CATALOG_UF_GENDER, o->present, b,
+                                        sizeof(b)));
+  printf("occupation  %s\n",
+         field_text(u->occupation_text != NULL, u->occupation_text,
+                    CATALOG_UF_OCCUPATION, o->present, b, sizeof(b)));
+  printf("zip_code    %s\n", field_text(u->zip_code != NULL, u->zip_code, 0,
+                                        o->present, b, sizeof(b)));
+  return 0;
+}
+
+static int show_act(struct cli_ctx *ctx, struct hv_db *db, void *ud,
+                    int argc, char **args, struct hv_err *err)
+{
+  (void)ud;
+  (void)argc;
+  int64_t id = 0;
+  struct show_out o = {0, ctx->json};
+  if (hv_parse_i64(args[0], 0, INT64_MAX, &id, "USER_ID", err) ||
+      catalog_user_features(db, &o.present, err))
+    return err->code;
+  int rc = catalog_user_get(db, id, show_row, &o, err);
+  if (rc == HV_ENOMEM)
+    return hv_err_set(err, HV_ENOMEM, "users show: out of memory");
+  return rc;
+}
+
+static int users_show(struct cli_ctx *ctx, int argc, char **argv)
+{
+  return cli_run_db(ctx, &show_spec, NULL, argc, argv, show_act, NULL);
+}
+
 static const struct cli_command users_commands[] = {
     {"add", "add an end user so they can rate", .fn = users_add},
+    {"show", "one user; unknown fields said so", .fn = users_show},
 };
 
 int cmd_users(struct cli_ctx *ctx, int argc, char **argv)

@@ -47,7 +47,7 @@ static const struct {
     {"train", "train the two-tower model as a tracked run", cmd_train},
     {"tune", "grid search: a parent run, one child run per combination",
      cmd_tune},
-    {"users", "end users of the catalogue: add one so they can rate",
+    {"users", "end users of the catalogue: add one so they can rate, show one",
      cmd_users},
     {"version", "print the version and the code version built in",
      cmd_version},

@@ -35,14 +35,30 @@ enum {
   DATASET_GENDER_F = 2
 };
 
+/* User features a dataset may lack (bits; the store's CATALOG_UF_*). */
+enum {
+  DATASET_UF_AGE = 1,
+  DATASET_UF_GENDER = 2,
+  DATASET_UF_OCCUPATION = 4,
+  DATASET_UF_ALL = 7
+};
+
 /* The users table, ordered by id. Unknown values: -1 (age bucket,
- * occupation), DATASET_GENDER_UNKNOWN. */
+ * occupation), DATASET_GENDER_UNKNOWN.
+ *
+ * absent: the user features the dataset lacks (no user has a value; the
+ * store decides, catalog_user_features, and train/dataset.c copies it).
+ * Training leaves their feature towers out (no embedding row learning one
+ * "unknown" shared by everyone) and evaluation reports no segments of
+ * them. 0 (a hand-built dataset): every feature is taken as present, users
+ * without a value fall in the "unknown" row and segment. */
 struct dataset_users {
   size_t n;
   int64_t *id;     /* (n) strictly increasing */
   int *age_bucket; /* (n) MovieLens bucket 1/18/25/.../56, -1 unknown */
   int *gender;     /* (n) DATASET_GENDER_* */
   int *occupation; /* (n) occupation label, -1 unknown */
+  unsigned absent; /* DATASET_UF_* bits */
 };
 
 /* The movies table, ordered by id; the genres of movie i are
@@ -64,10 +80,18 @@ struct hv_dataset {
 
 /* Check the shape model/ relies on: arrays present for every non-empty
  * column, user and movie ids strictly increasing, genre offsets
- * non-decreasing from 0, first_rating_id <= last_rating_id. Returns 0 or
+ * non-decreasing from 0, first_rating_id <= last_rating_id, no value of a
+ * feature users.absent marks absent. Returns 0 or
  * HV_EINVAL naming what is wrong (prefixed with who, e.g. "train"). Empty
  * ratings pass (callers decide whether that is an error). */
 int dataset_check(const struct hv_dataset *ds, const char *who,
                   struct hv_err *err) HV_WARN_UNUSED;
+
+/* "age", "gender" or "occupation" for one DATASET_UF_* bit; "" otherwise. */
+const char *dataset_user_feature_name(unsigned bit);
+
+/* The features in mask as "age,gender,occupation" (DATASET_UF_* order,
+ * comma-separated) or "none", into buf (cap bytes, truncated). */
+void dataset_user_features_str(unsigned mask, char *buf, size_t cap);
 
 #endif

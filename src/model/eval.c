@@ -51,13 +51,18 @@ struct eval_state {
 
 /* ---- segments and ranking (public, see eval.h) ----------------------------- */
 
-void eval_segment_of(int gender, int age_bucket, int seg[2])
+void eval_segment_of(int gender, int age_bucket, unsigned absent,
+                     int seg[2])
 {
   seg[0] = EVAL_SEG_GENDER + (gender >= 0 && gender <= 2 ? gender : 0);
   seg[1] = EVAL_SEG_AGE_UNKNOWN;
   for (int i = 0; i < EVAL_N_AGE; i++)
     if (age_bucket == eval_age_buckets[i])
       seg[1] = EVAL_SEG_AGE + i;
+  if (absent & DATASET_UF_GENDER)
+    seg[0] = -1;
+  if (absent & DATASET_UF_AGE)
+    seg[1] = -1;
 }
 
 void eval_segment_name(int slot, char *buf, size_t cap)
@@ -156,7 +161,7 @@ void eval_hits_user(struct eval_hits *h, const int seg[2])
 static void segs_of(const struct eval_input *in, int32_t r, int s[2])
 {
   eval_segment_of(in->gender_by_row ? in->gender_by_row[r] : 0,
-                  in->age_by_row ? in->age_by_row[r] : -1, s);
+                  in->age_by_row ? in->age_by_row[r] : -1, in->absent, s);
 }
 
 /* Top-K accuracy of the user's pairs from its score row S (n_movies);
@@ -220,6 +225,8 @@ static void rank_user(struct eval_state *st, float *S, int32_t r)
     int sg[2];
     segs_of(in, r, sg);
     for (int j = 0; j < 2; j++) {
+      if (!slot_ok(sg[j]))
+        continue; /* a feature the dataset lacks */
       st->segr[sg[j]].rank_users++;
       st->segr[sg[j]].rec10 += h10 / nrel;
       st->segr[sg[j]].ndcg10 += dcg / idcg;
@@ -325,6 +332,7 @@ static void finish(struct eval_state *st, struct eval_metrics *out)
     c += st->cov[m];
   out->coverage_at_10 =
       st->em->n_movies ? (double)c / (double)st->em->n_movies : 0.0;
+  out->absent = st->in->absent;
   for (int s = 0; s < EVAL_NSEG; s++) {
     const struct eval_hits *h = &st->h;
     const struct seg_rank *a = &st->segr[s];
@@ -457,6 +465,7 @@ struct me_data {
   size_t n;                  /* pairs in the slice */
   int32_t *ur, *mr, *tu, *tm; /* (n) slice rows, seen rows */
   int *gender, *age;          /* (n_users + 1) by model user row */
+  unsigned absent;            /* the dataset's users.absent */
   float *logq;                /* (n_movies + 1) */
   size_t *off;
   int32_t *seen;
@@ -510,6 +519,7 @@ static int me_users(const struct hv_model *m, const struct hv_dataset *ds,
   if (!d->gender || !d->age || !d->logq)
     return hv_err_set(err, HV_ENOMEM, "evaluate: out of memory");
   d->age[0] = -1;
+  d->absent = US->absent;
   for (size_t r = 1; r <= m->n_users; r++) {
     size_t k = model_lookup(US->id, US->n, m->user_ids[r - 1]);
     d->gender[r] = k ? US->gender[k - 1] : 0;
@@ -556,8 +566,8 @@ static int me_eval(const struct hv_model *m, const struct me_data *d,
       m->L.dim, m->n_users, m->n_movies, m->user_vec, m->movie_vec,
       {c->temperature, 0.0, c->remove_accidental_hits},
       c->logq ? d->logq : NULL};
-  struct eval_input in = {d->n,      d->ur,     d->mr, d->off, d->seen,
-                          d->gender, d->age,    NULL,  NULL};
+  struct eval_input in = {d->n,      d->ur,     d->mr,     d->off, d->seen,
+                          d->gender, d->age,    d->absent, NULL,   NULL};
   return eval_run(&em, &in, out, err);
 }
 

@@ -42,6 +42,9 @@ struct eval_input {
   const int32_t *seen;           /* ascending within each user row */
   const int *gender_by_row;      /* (n_users + 1) DATASET_GENDER_*, or NULL */
   const int *age_by_row;         /* (n_users + 1) age bucket, -1, or NULL */
+  unsigned absent;               /* DATASET_UF_* the dataset lacks: no
+                                    segments of them (eval_segment_of);
+                                    copied to eval_metrics.absent */
   /* Progress, or NULL: called from eval_run's thread after about every
    * tenth of the users with pairs (done < total) and once at the end
    * (done == total); ud is passed through. */
@@ -66,8 +69,12 @@ extern const int eval_age_buckets[EVAL_N_AGE]; /* 1, 18, 25, .., 56 */
 
 /* The two slots of a user: seg[0] for gender (0 unknown, 1 M, 2 F; any
  * other value is unknown), seg[1] for age_bucket (a value not in
- * eval_age_buckets, -1 included, is unknown). */
-void eval_segment_of(int gender, int age_bucket, int seg[2]);
+ * eval_age_buckets, -1 included, is unknown). A feature the dataset lacks
+ * (absent: DATASET_UF_GENDER / DATASET_UF_AGE bits, dataset.h) puts the
+ * user in no slot of it: -1, which every consumer skips, so no segment of
+ * it is reported and fairness gaps run over the segments that exist. */
+void eval_segment_of(int gender, int age_bucket, unsigned absent,
+                     int seg[2]);
 
 /* The name of slot ("gender=F", "age=25", "age=unknown") into buf (cap
  * bytes, NUL-terminated, at least 16 fit every name); "" for a slot outside

@@ -50,6 +50,32 @@ void model_layout_init(struct model_layout *L, int dim, size_t n_users,
   L->n_params = off;
 }
 
+void model_layout_drop_user(struct model_layout *L, unsigned off)
+{
+  assert(L->hidden == 0 && L->n_in == 0 && !(off & ~(unsigned)DATASET_UF_ALL));
+  L->user_off = off;
+  for (int k = 0; k < 3; k++)
+    if (off & (1u << k))
+      L->rows[TAB_AGE + k] = 0;
+  size_t at = 0;
+  for (int t = 0; t < TAB_COUNT; t++) {
+    L->off[t] = at;
+    at += L->rows[t] * (size_t)L->dim;
+  }
+  L->n_params = at;
+}
+
+unsigned model_user_features(const struct hv_model *m)
+{
+  if (!m || !m->meta.cfg.features)
+    return 0;
+  unsigned on = 0;
+  for (int k = 0; k < 3; k++)
+    if (m->L.rows[TAB_AGE + k])
+      on |= 1u << k;
+  return on;
+}
+
 void model_layout_rank(struct model_layout *L, int hidden)
 {
   assert(hidden >= 0);

@@ -84,6 +84,8 @@ struct eval_metrics {
   double coverage_at_10;  /* distinct movies in any top-10 / all movies */
   int n_segments;
   struct eval_segment seg[EVAL_MAX_SEG];
+  unsigned absent; /* DATASET_UF_* the dataset lacks (users.absent): its
+                      gender / age segments are not in seg[] */
 };
 #define EVAL_LOSS_BATCH 4096
 
@@ -97,6 +99,8 @@ struct rank_metrics {
   double seg_rmse[EVAL_MAX_SEG], seg_mae[EVAL_MAX_SEG]; /* NaN when empty */
   double seg_rmse_gap;          /* worst minus best segment RMSE over the
                                    slots with >= 100 pairs (0 if < 2) */
+  unsigned absent;              /* DATASET_UF_* the dataset lacks: no pairs
+                                   in its gender / age slots */
 };
 
 /* ---- training ----------------------------------------------------------- */
@@ -546,6 +550,10 @@ int model_rank_evaluate_split(const struct hv_dataset *ds,
 /* ---- accessors (lineage, monitoring) ------------------------------------- */
 
 int model_dim(const struct hv_model *m);
+/* The user feature towers the model has (DATASET_UF_* bits): 0 without
+ * features; a feature the training dataset lacked is left out
+ * (model_layout_drop_user). */
+unsigned model_user_features(const struct hv_model *m);
 size_t model_n_users(const struct hv_model *m);   /* known ids, no OOV */
 size_t model_n_movies(const struct hv_model *m);
 int64_t model_movie_id(const struct hv_model *m, size_t i); /* i < n_movies */

@@ -36,6 +36,9 @@ struct model_layout {
   size_t rows[TAB_COUNT]; /* rows of each table (0 when absent) */
   size_t off[TAB_COUNT];  /* float offset of each table in params */
   size_t n_params;        /* total floats */
+  unsigned user_off;      /* DATASET_UF_* user feature tables left out
+                             (rows 0): features the dataset lacks
+                             (model_layout_drop_user) */
   /* Ranking models only (model_layout_rank), after the tables: */
   int hidden;             /* H, MLP hidden width (0: no MLP) */
   size_t n_in;            /* MLP input: user vec, movie vec, popularity */
@@ -100,6 +103,14 @@ void model_layout_init(struct model_layout *L, int dim, size_t n_users,
                        size_t n_movies, const size_t n_vals[MODEL_NFEAT],
                        int features);
 
+/* Leave out the user feature tables of off (DATASET_UF_* bits: age,
+ * gender, occupation; a feature the dataset lacks): rows 0, the tables
+ * after them move up, L->user_off records it. Call right after
+ * model_layout_init (features on), before model_layout_rank. The towers
+ * then read no row of those tables: no "unknown" row shared by every user
+ * learns a bias. Files before this have user_off 0 and load unchanged. */
+void model_layout_drop_user(struct model_layout *L, unsigned off);
+
 /* Append the ranking blocks (biases, MLP of width hidden) to L, which
  * model_layout_init filled. */
 void model_layout_rank(struct model_layout *L, int hidden);
@@ -114,6 +125,8 @@ struct model_vocab {
   int64_t *vals[MODEL_NFEAT];
   int32_t *user_feat, *movie_year, *genre_off, *genre;
   int *gender_by_row, *age_by_row; /* (n_users + 1) segments */
+  unsigned absent;   /* the dataset's users.absent (segments) */
+  unsigned user_off; /* user feature tables to leave out */
 };
 int model_vocab_build(const struct hv_dataset *ds, struct model_vocab *v,
                       struct hv_err *err) HV_WARN_UNUSED;

@@ -95,8 +95,10 @@ static void put_header(const struct model_parts *p, unsigned char *h,
   put_u32(h + H_NSECT, MODELFILE_NSECT);
   put_u32(h + H_ENDIAN, 0x01020304u);
   put_u32(h + H_DIM, (uint32_t)p->L.dim);
+  /* bits 3..5: user feature tables left out (0 in every older file) */
   put_u32(h + H_FLAGS, (c->features ? 1u : 0u) | (c->logq ? 2u : 0u) |
-                           (c->remove_accidental_hits ? 4u : 0u));
+                           (c->remove_accidental_hits ? 4u : 0u) |
+                           (p->L.user_off << 3));
   put_u32(h + H_OPT, (uint32_t)c->optimizer);
   put_u32(h + H_BATCH, (uint32_t)c->batch);
   put_u32(h + H_EPOCHS, (uint32_t)c->epochs);
@@ -214,8 +216,11 @@ static int parse_meta(const unsigned char *h, struct hv_model *m,
   uint32_t opt = get_u32(h + H_OPT), batch = get_u32(h + H_BATCH);
   if (dim < 1 || dim > 1024)
     return BAD("header: dim %u is outside 1..1024", dim);
-  if (flags > 7)
+  if (flags > 63)
     return BAD("header: unknown flags 0x%x", flags);
+  if ((flags >> 3) && !(flags & 1))
+    return BAD("header: user feature tables left out (flags 0x%x) of a "
+               "model without features", flags);
   if (opt > MODEL_OPT_ADAM)
     return BAD("header: unknown optimiser %u", opt);
   if (batch < 1 || batch > (1u << 20))
@@ -270,6 +275,13 @@ static int parse_meta(const unsigned char *h, struct hv_model *m,
     return err->code;
   model_layout_init(&m->L, c->dim, m->n_users, m->n_movies, m->n_vals,
                     c->features);
+  unsigned off = (flags >> 3) & 7;
+  for (int k = 0; k < 3; k++)
+    if ((off & (1u << k)) && m->n_vals[k])
+      return BAD("header: user feature %d is left out but has %zu values",
+                 k, m->n_vals[k]);
+  if (off)
+    model_layout_drop_user(&m->L, off);
   if (c->task == MODEL_TASK_RANKING)
     model_layout_rank(&m->L, c->hidden);
   if (m->L.n_params == 0 || m->L.n_params > MODELFILE_MAX_BYTES / 8)

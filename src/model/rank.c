@@ -187,19 +187,23 @@ struct rank_acc {
   size_t n;
   double seg_se[EVAL_NSEG], seg_ae[EVAL_NSEG];
   size_t seg_n[EVAL_NSEG];
+  unsigned absent; /* the dataset's users.absent */
 };
 
 static void acc_add(struct rank_acc *a, float pred, float y, int gender,
-                    int age)
+                    int age, unsigned absent)
 {
   double p = pred < 1.0f ? 1.0 : pred > 5.0f ? 5.0 : (double)pred;
   double e = p - y;
   int seg[2];
-  eval_segment_of(gender, age, seg);
+  eval_segment_of(gender, age, absent, seg);
   a->se += e * e;
   a->ae += fabs(e);
   a->n++;
+  a->absent = absent;
   for (int s = 0; s < 2; s++) {
+    if (seg[s] < 0)
+      continue;
     a->seg_se[seg[s]] += e * e;
     a->seg_ae[seg[s]] += fabs(e);
     a->seg_n[seg[s]]++;
@@ -227,6 +231,7 @@ static void acc_finish(const struct rank_acc *a, struct rank_metrics *out)
   for (int s = EVAL_NSEG; s < EVAL_MAX_SEG; s++)
     out->seg_rmse[s] = out->seg_mae[s] = NAN;
   out->seg_rmse_gap = big >= 2 ? hi - lo : 0.0;
+  out->absent = a->absent;
 }
 
 /* The user rows' state of a pass over ratings (uh is the user part of the
@@ -252,7 +257,8 @@ static void pass_add(struct rank_pass *p, const struct hv_dataset *ds,
   size_t mr = model_lookup(m->movie_ids, m->n_movies, R->movie_id[i]);
   size_t k = model_lookup(US->id, US->n, R->user_id[i]);
   acc_add(&p->a, rank_predict_row(m, p->ur, mr, p->uh), R->rating[i],
-          k ? US->gender[k - 1] : 0, k ? US->age_bucket[k - 1] : -1);
+          k ? US->gender[k - 1] : 0, k ? US->age_bucket[k - 1] : -1,
+          US->absent);
 }
 
 static int rank_check(const struct hv_dataset *ds, const struct hv_model *m,
@@ -425,6 +431,8 @@ static int rt_setup(struct rtrainer *t, struct hv_err *err)
                               V->genre};
   model_layout_init(&t->L, t->cfg.dim, V->n_users, V->n_movies, V->n_vals,
                     t->cfg.features);
+  if (t->cfg.features)
+    model_layout_drop_user(&t->L, V->user_off);
   model_layout_rank(&t->L, t->cfg.hidden);
   const size_t np = t->L.n_params, B = (size_t)t->cfg.batch;
   const size_t cap = B < t->n_train ? B : t->n_train;
@@ -551,7 +559,8 @@ static void rt_metrics(const struct rtrainer *t, const struct hv_model *m,
       rank_user_hidden(m, (size_t)u[i], uh);
       p = rank_predict_row(m, (size_t)u[i], (size_t)mv[i], uh);
     }
-    acc_add(&a, p, y[i], t->V.gender_by_row[u[i]], t->V.age_by_row[u[i]]);
+    acc_add(&a, p, y[i], t->V.gender_by_row[u[i]], t->V.age_by_row[u[i]],
+            t->V.absent);
   }
   acc_finish(&a, out);
 }

@@ -84,25 +84,29 @@ struct rank_ws *rank_ws_new(size_t cap, const struct model_layout *L)
 
 /* ---- the feature rows of an example ------------------------------------ */
 
-/* The feature rows of example (urow, mrow) in PF/SF: its four one-hot rows
- * (age, gender, occupation, year) into fix, weight 1, and its genre rows
+/* The feature rows of example (urow, mrow) in PF/SF: its one-hot rows
+ * (age, gender, occupation of the tables the layout has, year) into fix,
+ * weight 1, their number returned, and its genre rows
  * genre[*g0 .. *g1) + *gb, weight *wb (1 / number of genres, as the
  * tower's mean). The row of table t's value v is (off[t] - off[AGE]) / d
  * + v. */
-static void feat_rows(const struct model_layout *L,
-                      const struct model_feats *F, int32_t urow, int32_t mrow,
-                      size_t fix[4], size_t *gb, int32_t *g0, int32_t *g1,
-                      float *wb)
+static int feat_rows(const struct model_layout *L,
+                     const struct model_feats *F, int32_t urow, int32_t mrow,
+                     size_t fix[4], size_t *gb, int32_t *g0, int32_t *g1,
+                     float *wb)
 {
   const size_t d = (size_t)L->dim, base = L->off[TAB_AGE];
   const int32_t *uf = F->user_feat + 3 * (size_t)urow;
-  for (int k = 0; k < 3; k++)
-    fix[k] = (L->off[TAB_AGE + k] - base) / d + (size_t)uf[k];
-  fix[3] = (L->off[TAB_YEAR] - base) / d + (size_t)F->movie_year[mrow];
+  int nfix = 0;
+  for (int k = 0; k < 3; k++) /* a table left out has no row to read */
+    if (L->rows[TAB_AGE + k])
+      fix[nfix++] = (L->off[TAB_AGE + k] - base) / d + (size_t)uf[k];
+  fix[nfix++] = (L->off[TAB_YEAR] - base) / d + (size_t)F->movie_year[mrow];
   *g0 = F->genre_off[mrow];
   *g1 = F->genre_off[mrow + 1];
   *wb = *g1 > *g0 ? 1.0f / (float)(*g1 - *g0) : 1.0f;
   *gb = (L->off[TAB_GENRE] - base) / d;
+  return nfix;
 }
 
 /* dst (n) += wt * src (n) */
@@ -153,8 +157,8 @@ static void mlp_forward(const struct rank_net *n, const float *P,
       size_t fix[4], gb;
       int32_t g0, g1;
       float wb;
-      feat_rows(L, n->F, bu[i], bm[i], fix, &gb, &g0, &g1, &wb);
-      for (int j = 0; j < 4; j++)
+      int nfix = feat_rows(L, n->F, bu[i], bm[i], fix, &gb, &g0, &g1, &wb);
+      for (int j = 0; j < nfix; j++)
         axpy(h, w->PF + fix[j] * H, 1.0f, H);
       for (int32_t j = g0; j < g1; j++)
         axpy(h, w->PF + (gb + (size_t)n->F->genre[j]) * H, wb, H);
@@ -218,8 +222,8 @@ static void mlp_backward(const struct rank_net *n, const float *P,
       size_t fix[4], gb;
       int32_t g0, g1;
       float wb;
-      feat_rows(L, n->F, bu[i], bm[i], fix, &gb, &g0, &g1, &wb);
-      for (int j = 0; j < 4; j++)
+      int nfix = feat_rows(L, n->F, bu[i], bm[i], fix, &gb, &g0, &g1, &wb);
+      for (int j = 0; j < nfix; j++)
         axpy(w->SF + fix[j] * H, dh, 1.0f, (size_t)H);
       for (int32_t j = g0; j < g1; j++)
         axpy(w->SF + (gb + (size_t)n->F->genre[j]) * H, dh, wb, (size_t)H);

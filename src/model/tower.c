@@ -19,25 +19,35 @@ static void add_row(float *restrict dst, const float *restrict src, int d,
 }
 
 /* One tower as tables: its id table, nfix one-hot feature tables (example
- * r's index into fix_tab[k] is fix[r * nfix + k]) and, when bag_off is
- * set, a bag of GENRE rows averaged (bag[bag_off[r] .. bag_off[r + 1])). */
+ * r's index into fix_tab[k] is fix[r * stride + col[k]]) and, when bag_off
+ * is set, a bag of GENRE rows averaged (bag[bag_off[r] .. bag_off[r + 1])).
+ * A table the layout left out (rows 0: a feature the dataset lacks) is not
+ * among the fix_tab. */
 struct side {
   int id;
   int nfix;
   int fix_tab[3];
+  int col[3];
+  int stride;
   const int32_t *fix;
   const int32_t *bag_off, *bag;
 };
 
-static struct side user_side(const struct model_feats *F)
+static struct side user_side(const struct model_layout *L,
+                             const struct model_feats *F)
 {
-  return (struct side){TAB_USER, 3, {TAB_AGE, TAB_GENDER, TAB_OCC},
-                       F->user_feat, NULL, NULL};
+  struct side s = {TAB_USER, 0, {0}, {0}, 3, F->user_feat, NULL, NULL};
+  for (int c = 0; c < 3; c++)
+    if (L->rows[TAB_AGE + c]) {
+      s.fix_tab[s.nfix] = TAB_AGE + c;
+      s.col[s.nfix++] = c;
+    }
+  return s;
 }
 
 static struct side movie_side(const struct model_feats *F)
 {
-  return (struct side){TAB_MOVIE, 1, {TAB_YEAR}, F->movie_year,
+  return (struct side){TAB_MOVIE, 1, {TAB_YEAR}, {0}, 1, F->movie_year,
                        F->genre_off, F->genre};
 }
 
@@ -50,7 +60,8 @@ static inline size_t row_at(const struct model_layout *L, const struct side *s,
   if (j == 0)
     return L->off[s->id] + r * d;
   if (j <= nfix)
-    return L->off[s->fix_tab[j - 1]] + (size_t)s->fix[r * nfix + j - 1] * d;
+    return L->off[s->fix_tab[j - 1]] +
+           (size_t)s->fix[r * (size_t)s->stride + (size_t)s->col[j - 1]] * d;
   return L->off[TAB_GENRE] + (size_t)s->bag[s->bag_off[r] + (j - 1 - nfix)] * d;
 }
 
@@ -86,17 +97,18 @@ static inline void side_pass(const struct model_layout *L, const struct side *s,
   }
 }
 
-static struct side side_of(enum tower which, const struct model_feats *F)
+static struct side side_of(enum tower which, const struct model_layout *L,
+                           const struct model_feats *F)
 {
   assert(which == TOWER_USER || which == TOWER_MOVIE);
-  return which == TOWER_USER ? user_side(F) : movie_side(F);
+  return which == TOWER_USER ? user_side(L, F) : movie_side(F);
 }
 
 void tower_forward(enum tower which, const struct model_layout *L,
                    const float *params, const struct model_feats *F,
                    int features, const int32_t *rows, size_t n, float *out)
 {
-  const struct side s = side_of(which, F);
+  const struct side s = side_of(which, L, F);
   side_pass(L, &s, features, rows, n, params, out, NULL, NULL);
 }
 
@@ -105,6 +117,6 @@ void tower_backward(enum tower which, const struct model_layout *L,
                     const int32_t *rows, size_t n, const float *dout,
                     float *grad)
 {
-  const struct side s = side_of(which, F);
+  const struct side s = side_of(which, L, F);
   side_pass(L, &s, features, rows, n, NULL, NULL, dout, grad);
 }

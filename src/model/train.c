@@ -255,6 +255,20 @@ static void init_params(struct trainer *t, size_t *new_users,
     t->adam_step = im->meta.adam_step;
 }
 
+/* The user feature tables to leave out: features the dataset lacks
+ * (users.absent) that have no values and that an init model does not
+ * carry a table of (its learnt rows are kept). */
+static unsigned user_tables_off(const struct trainer *t)
+{
+  const struct hv_model *im = t->init;
+  unsigned off = 0;
+  for (int k = 0; t->cfg.features && k < 3; k++)
+    if ((t->US->absent & (1u << k)) && t->n_vals[k] == 0 &&
+        !(im && im->L.rows[TAB_AGE + k]))
+      off |= 1u << k;
+  return off;
+}
+
 static int setup_model(struct trainer *t, size_t *new_users,
                        size_t *new_movies, struct hv_err *err)
 {
@@ -268,6 +282,7 @@ static int setup_model(struct trainer *t, size_t *new_users,
     return err->code;
   model_layout_init(&t->L, t->cfg.dim, t->n_users, t->n_movies, t->n_vals,
                     t->cfg.features);
+  model_layout_drop_user(&t->L, user_tables_off(t));
   t->n_slots = optim_slots(t->cfg.optimizer);
   t->params = malloc(t->L.n_params * sizeof(float));
   t->grad = calloc(t->L.n_params, sizeof(float));
@@ -397,6 +412,9 @@ int model_vocab_build(const struct hv_dataset *ds, struct model_vocab *v,
     v->genre = t.genre;
     v->gender_by_row = t.gender_by_row;
     v->age_by_row = t.age_by_row;
+    v->absent = ds->users.absent;
+    t.cfg.features = 1; /* the ranking trainer applies it with features */
+    v->user_off = user_tables_off(&t);
     t.user_feat = t.movie_year = t.genre_off = t.genre = NULL;
     t.gender_by_row = t.age_by_row = NULL;
   }

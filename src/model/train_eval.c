@@ -52,6 +52,7 @@ int train_eval_split(struct trainer *t, const float *uv, const float *mv,
   in.mrow = test ? t->te_m : t->tr_m;
   in.gender_by_row = t->gender_by_row;
   in.age_by_row = t->age_by_row;
+  in.absent = t->US->absent;
   if (test) {
     if (eval_build_seen(t->n_users + 1, t->tr_u, t->tr_m, t->n_train, &off,
                         &seen, err))

@@ -287,7 +287,8 @@ static void rank_user(const struct mon *x, const struct ratings_cols *R,
   size_t ui = sort_find_i64(x->U.id, x->U.n, p->uid[u]);
   int segs[2];
   eval_segment_of(ui != SORT_NONE ? x->U.gender[ui] : 0,
-                  ui != SORT_NONE ? x->U.age_bucket[ui] : -1, segs);
+                  ui != SORT_NONE ? x->U.age_bucket[ui] : -1,
+                  DATASET_UF_ALL & ~x->U.present, segs);
   int known_user = model_knows_user(x->m, p->uid[u]);
   eval_hits_user(&p->ev, segs);
   int64_t top[EVAL_RANK_CAP]; /* many pairs: ranked from the best 100 */
@@ -490,8 +491,10 @@ static void metrics_of(const struct upass *p, const struct side *s,
     v[i] = m->segments[i].top_k[EVAL_NK - 1]; /* top 100 */
     np[i] = m->segments[i].n_pairs;
   }
-  m->fairness_gap_top_100 =
-      p->n_pairs ? eval_gap(v, np, m->n_segments, EVAL_GAP_MIN_PAIRS) : NAN;
+  m->fairness_gap_top_100 = p->n_pairs && m->n_segments /* none: no gap */
+                                 ? eval_gap(v, np, m->n_segments,
+                                            EVAL_GAP_MIN_PAIRS)
+                                 : NAN;
 }
 
 /* ---- the ranking stage -------------------------------------------------------- */
@@ -507,7 +510,8 @@ static int rank_window(const struct mon *x, const struct ratings_cols *R,
   memset(&ds, 0, sizeof(ds));
   ds.ratings = *R;
   ds.users = (struct dataset_users){x->U.n, x->U.id, x->U.age_bucket,
-                                    x->U.gender, x->U.occupation};
+                                    x->U.gender, x->U.occupation,
+                                    DATASET_UF_ALL & ~x->U.present};
   ds.first_rating_id = INT64_MIN;
   ds.last_rating_id = INT64_MAX;
   struct rank_metrics rm;

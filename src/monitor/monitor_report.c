@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "monitor/side.h"
 #include "util/json.h"
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -723,6 +724,23 @@ static void print_drifted(const struct monitor_window *w, FILE *out)
     fputc('\n', out);
 }
 
+/* The features the windows do not judge because the dataset lacks them
+ * (the first window says for all: they share the dataset). */
+static void print_absent(const struct monitor_report *r, FILE *out)
+{
+  const struct monitor_window *w = r->n_windows ? &r->windows[0] : NULL;
+  int first = 1;
+  for (size_t k = 0; w && k < w->n_features; k++) {
+    if (strcmp(w->features[k].skipped, SIDE_NOT_IN_DATASET))
+      continue;
+    fprintf(out, "%s%s", first ? "not in this dataset, not judged: " : ", ",
+            w->features[k].verdict.name);
+    first = 0;
+  }
+  if (!first)
+    fputs(" (outside the drifted count)\n", out);
+}
+
 void monitor_report_print_table(const struct monitor_report *r, FILE *out)
 {
   if (!r || !out)
@@ -743,6 +761,7 @@ void monitor_report_print_table(const struct monitor_report *r, FILE *out)
             "ranker)\n", c->lists, c->candidates);
   else
     fprintf(out, "top-10 lists: retrieval\n");
+  print_absent(r, out);
   fprintf(out, "%-3s %-20s %7s %6s %7s %8s %8s %8s  %s\n", "#", "window", "n",
           "users", "top-10", "top-100", "cov@10", "drifted", "verdict");
   for (size_t i = 0; i < r->n_windows; i++) {

@@ -282,6 +282,26 @@ static int feat_categorical(const struct side_catalog *c,
   return categories(c, fi, r, cur, f, err);
 }
 
+/* The catalogue bit of report feature f (side_judge's order code) when it
+ * is a user feature, else 0. */
+static unsigned user_bit(int f)
+{
+  return f == SIDE_AGE             ? CATALOG_UF_AGE
+         : f == 100 + SIDE_GENDER ? CATALOG_UF_GENDER
+         : f == 100 + SIDE_OCC    ? CATALOG_UF_OCCUPATION
+                                  : 0u;
+}
+
+/* A user feature the dataset lacks (no user has a value,
+ * catalog_user_features): skipped, so it counts in no drift share. */
+static void feat_absent(int f, struct monitor_feature *out)
+{
+  const int num = f < 100;
+  feature_head(out, num ? num_name[f] : cat_name[f - 100], MONITOR_COVARIATE,
+               num ? MONITOR_NUMERIC : MONITOR_CATEGORICAL, 0, 0);
+  snprintf(out->skipped, sizeof(out->skipped), "%s", SIDE_NOT_IN_DATASET);
+}
+
 /* The dataset verdict of w from its features; a window below min_ratings
  * keeps its statistics but gets no verdicts (effect sizes of a handful of
  * rows are noise). */
@@ -327,7 +347,9 @@ int side_judge(const struct side_catalog *c, const struct monitor_config *cfg,
   for (size_t i = 0; !rc && i < N_ORDER; i++) {
     int f = order[i];
     struct monitor_feature *out = &w->features[w->n_features++];
-    if (f < 100)
+    if (user_bit(f) && !(c->users->present & user_bit(f)))
+      feat_absent(f, out);
+    else if (f < 100)
       rc = feat_numeric(cfg, num_name[f], MONITOR_COVARIATE, ref->num[f],
                         ref->n_num[f], cur->num[f], cur->n_num[f], out, err);
     else

@@ -14,6 +14,10 @@
  *    stream shows no drift), rating (categorical on half stars);
  *  - per distinct user: prediction_top1_score (the model's top-1 score;
  *    the caller scores and hands the sorted sample in).
+ * A user feature the dataset lacks (no user has a value: users->present,
+ * store/catalog.h's catalog_user_features; ml-latest has no demographics)
+ * is not judged: skipped with SIDE_NOT_IN_DATASET, outside the drift
+ * share's denominator (n_judged).
  *
  * Threads: pure functions on caller-owned data.
  */
@@ -33,6 +37,9 @@ enum { SIDE_AGE, SIDE_YEAR, SIDE_POP, SIDE_NUM };
 enum { SIDE_GENDER, SIDE_OCC, SIDE_GENRE, SIDE_RATING, SIDE_CAT };
 
 #define SIDE_RATING_CATS 10 /* half stars 0.5 .. 5 */
+
+/* The skip reason of a feature the dataset lacks. */
+#define SIDE_NOT_IN_DATASET "not in this dataset"
 
 /* What the samples are drawn from (all borrowed) and the category layout
  * derived from it. */
@@ -79,7 +86,8 @@ void side_free(struct side *s);
 /* Judge every feature of cur against ref with cfg's tests and thresholds
  * into w->features (MONITOR_N_FEATURES, in the report's order) and the
  * window's verdict (n_judged, n_drifted, drifted_share, dataset_drift). A
- * feature with an empty side is skipped; a window with fewer than
+ * feature with an empty side is skipped, so is a user feature the dataset
+ * lacks (SIDE_NOT_IN_DATASET); a window with fewer than
  * cfg->min_ratings ratings keeps its statistics but gets no verdicts.
  * Returns 0, HV_ENOMEM, or a drift.h error prefixed with the feature. */
 int side_judge(const struct side_catalog *c, const struct monitor_config *cfg,

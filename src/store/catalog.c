@@ -394,6 +394,32 @@ static int user_append(void *ctx, const struct catalog_user_row *r)
   return 0;
 }
 
+int catalog_user_features(struct hv_db *db, unsigned *present,
+                          struct hv_err *err)
+{
+  if (!present)
+    return hv_err_set(err, HV_EINVAL, "user features: no output");
+  *present = 0;
+  if (!db)
+    return store_no_db(err, "users");
+  int64_t has[3] = {0, 0, 0};
+  int rc = sql_run_row(
+      db,
+      "SELECT CASE WHEN EXISTS(SELECT 1 FROM users WHERE raw_age IS NOT NULL "
+      "OR bucketized_age IS NOT NULL) THEN 1 ELSE 0 END, "
+      "CASE WHEN EXISTS(SELECT 1 FROM users WHERE gender IS NOT NULL) "
+      "THEN 1 ELSE 0 END, "
+      "CASE WHEN EXISTS(SELECT 1 FROM users WHERE occupation_label IS NOT "
+      "NULL OR occupation_text IS NOT NULL) THEN 1 ELSE 0 END",
+      NULL, has, 3, "user features", err);
+  if (rc)
+    return rc;
+  *present = (has[0] ? CATALOG_UF_AGE : 0u) |
+             (has[1] ? CATALOG_UF_GENDER : 0u) |
+             (has[2] ? CATALOG_UF_OCCUPATION : 0u);
+  return 0;
+}
+
 int catalog_load_users(struct hv_db *db, struct catalog_users *out,
                        struct hv_err *err)
 {
@@ -404,6 +430,8 @@ int catalog_load_users(struct hv_db *db, struct catalog_users *out,
   int rc = q_users(db, NULL, user_append, &a, NULL, err);
   if (rc == HV_ENOMEM)
     return hv_err_set(err, HV_ENOMEM, "users: out of memory");
+  if (!rc)
+    rc = catalog_user_features(db, &out->present, err);
   return rc;
 }
 

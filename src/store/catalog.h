@@ -120,10 +120,31 @@ int catalog_clear(struct hv_db *db, int replace,
 int catalog_ids(struct hv_db *db, enum catalog_table table, int64_t **ids,
                 size_t *n, struct hv_err *err) HV_WARN_UNUSED;
 
+/* The user features a dataset may lack (ml-latest has no demographics):
+ * bits of catalog_user_features. */
+enum {
+  CATALOG_UF_AGE = 1,
+  CATALOG_UF_GENDER = 2,
+  CATALOG_UF_OCCUPATION = 4,
+  CATALOG_UF_ALL = 7
+};
+
+/* Which user features the dataset has, into *present (CATALOG_UF_* bits):
+ * a feature is present when at least one user has a value for it (age:
+ * raw or bucketed age; gender; occupation: label or text), absent when no
+ * user has. The one definition every layer uses (training's feature
+ * towers and segments, monitoring, /users/{id}, `harvest users show`);
+ * derived from the data, never from the format it was imported from. One
+ * query (three EXISTS). Names: model/dataset.h's
+ * dataset_user_feature_name (the bits are DATASET_UF_*). Returns 0, HV_EINVAL (no database) or HV_EDB. */
+int catalog_user_features(struct hv_db *db, unsigned *present,
+                          struct hv_err *err) HV_WARN_UNUSED;
+
 /* All users, ordered by id, as columns. Unknown values are -1 (ages,
  * occupation) or CATALOG_GENDER_UNKNOWN. */
 struct catalog_users {
   size_t n;
+  unsigned present; /* CATALOG_UF_* the table has (catalog_user_features) */
   int64_t *id;     /* (n) strictly increasing */
   int *raw_age;    /* (n) years, -1 unknown */
   int *age_bucket; /* (n) MovieLens bucket 1/18/25/.../56, -1 unknown */

@@ -14,12 +14,18 @@ _Static_assert((int)DATASET_GENDER_UNKNOWN == (int)CATALOG_GENDER_UNKNOWN &&
                    (int)DATASET_GENDER_M == (int)CATALOG_GENDER_M &&
                    (int)DATASET_GENDER_F == (int)CATALOG_GENDER_F,
                "the store's gender codes are the dataset's");
+_Static_assert((int)DATASET_UF_AGE == (int)CATALOG_UF_AGE &&
+                   (int)DATASET_UF_GENDER == (int)CATALOG_UF_GENDER &&
+                   (int)DATASET_UF_OCCUPATION == (int)CATALOG_UF_OCCUPATION &&
+                   (int)DATASET_UF_ALL == (int)CATALOG_UF_ALL,
+               "the store's user feature bits are the dataset's");
 
 /* ---- hand-over of the store's arrays ---------------------------------------- */
 
 static void take_users(struct dataset_users *d, struct catalog_users *u)
 {
   d->n = u->n;
+  d->absent = DATASET_UF_ALL & ~u->present;
   d->id = u->id;
   d->age_bucket = u->age_bucket;
   d->gender = u->gender;

@@ -9,6 +9,36 @@
 
 #include <stdio.h>
 
+void eval_absent_segments(unsigned absent, char *buf, size_t cap)
+{
+  static const unsigned kinds[2] = {DATASET_UF_GENDER, DATASET_UF_AGE};
+  size_t o = 0;
+  if (!buf || !cap)
+    return;
+  buf[0] = '\0';
+  for (int i = 0; i < 2; i++)
+    if ((absent & kinds[i]) && o < cap)
+      o += (size_t)snprintf(buf + o, cap - o, "%s%s", o ? ", " : "",
+                            dataset_user_feature_name(kinds[i]));
+}
+
+/* segments_not_in_dataset into j when the dataset lacks a segment kind. */
+static json_t *with_absent(json_t *j, unsigned absent)
+{
+  static const unsigned kinds[2] = {DATASET_UF_GENDER, DATASET_UF_AGE};
+  if (!j || !(absent & (DATASET_UF_GENDER | DATASET_UF_AGE)))
+    return j;
+  json_t *a = json_array();
+  for (int i = 0; a && i < 2; i++)
+    if (absent & kinds[i])
+      json_array_append_new(a, json_string(dataset_user_feature_name(kinds[i])));
+  if (!a || json_object_set_new(j, "segments_not_in_dataset", a)) {
+    json_decref(j);
+    return NULL;
+  }
+  return j;
+}
+
 json_t *eval_metrics_to_json(const struct eval_metrics *m)
 {
   if (!m)
@@ -48,7 +78,7 @@ json_t *eval_metrics_to_json(const struct eval_metrics *m)
                         g->ndcg_at_10));
   }
   json_object_set_new(j, "segments", segs);
-  return j;
+  return with_absent(j, m->absent);
 }
 
 json_t *rank_metrics_to_json(const struct rank_metrics *m)
@@ -66,9 +96,10 @@ json_t *rank_metrics_to_json(const struct rank_metrics *m)
                         (json_int_t)m->seg_n[s], "rmse", m->seg_rmse[s],
                         "mae", m->seg_mae[s]));
   }
-  return json_pack("{s:f, s:f, s:I, s:f, s:o}", "rmse",
-                   isfinite(m->rmse) ? m->rmse : 0.0, "mae",
-                   isfinite(m->mae) ? m->mae : 0.0, "n_pairs",
-                   (json_int_t)m->n, "rmse_segment_gap", m->seg_rmse_gap,
-                   "segments", segs);
+  return with_absent(
+      json_pack("{s:f, s:f, s:I, s:f, s:o}", "rmse",
+                isfinite(m->rmse) ? m->rmse : 0.0, "mae",
+                isfinite(m->mae) ? m->mae : 0.0, "n_pairs", (json_int_t)m->n,
+                "rmse_segment_gap", m->seg_rmse_gap, "segments", segs),
+      m->absent);
 }

@@ -25,14 +25,23 @@
  * recall_at_10, recall_at_100, ndcg_at_10, coverage_at_10, n_pairs,
  * n_users, n_unknown_users, n_unknown_movies, segments (an array of
  * {segment, n_pairs, n_users, top_10_categorical_accuracy,
- * top_100_categorical_accuracy, recall_at_10, ndcg_at_10} in slot order).
+ * top_100_categorical_accuracy, recall_at_10, ndcg_at_10} in slot order),
+ * and, only when the dataset lacks a segment kind (m->absent),
+ * segments_not_in_dataset: ["gender", "age"] (those kinds, none of whose
+ * segments is in segments).
  * NULL when m is NULL or out of memory. Caller owns the reference. */
 json_t *eval_metrics_to_json(const struct eval_metrics *m);
 
 /* Ranking metrics as a new JSON object: rmse, mae, n_pairs,
  * rmse_segment_gap, segments (an array of {segment, n_pairs, rmse, mae}
- * for the slots with pairs, in slot order). NULL when m is NULL or out of
+ * for the slots with pairs, in slot order), segments_not_in_dataset as
+ * above. NULL when m is NULL or out of
  * memory. Caller owns the reference. */
 json_t *rank_metrics_to_json(const struct rank_metrics *m);
+
+/* The segment kinds a dataset lacks (absent: DATASET_UF_* bits; gender and
+ * age are the kinds segments are made of) as "gender, age" into buf (cap
+ * bytes); "" when it has both. For the "not in this dataset" lines. */
+void eval_absent_segments(unsigned absent, char *buf, size_t cap);
 
 #endif

@@ -727,6 +727,11 @@ static int run_body(struct hv_db *db, const struct train_config *c,
     *err = x.err;
     rc = err->code ? err->code : HV_EDB;
   }
+  if (!rc) { /* the user towers it has: "none" without demographics */
+    char uf[40];
+    dataset_user_features_str(model_user_features(m), uf, sizeof(uf));
+    rc = runs_log_param(db, res->run_id, "user_features", uf, err);
+  }
   if (!rc)
     rc = log_final(db, res->run_id, &res->train, c->epochs, err);
   if (!rc)

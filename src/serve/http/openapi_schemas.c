@@ -40,7 +40,13 @@ static const char components_json[] = S({
              "user_gender": {"type": "string", "nullable": true},
              "user_occupation_label": {"type": "integer", "nullable": true},
              "user_occupation_text": {"type": "string", "nullable": true},
-             "user_zip_code": {"type": "string", "nullable": true}}},
+             "user_zip_code": {"type": "string", "nullable": true},
+             "unknown": {"type": "array", "minItems": 1, "uniqueItems": true,
+                         "description": "The fields whose null means unknown for this user; absent when every field has a value.",
+                         "items": {"type": "string", "enum": ["age", "gender", "occupation", "zip_code"]}},
+             "not_in_dataset": {"type": "array", "minItems": 1, "uniqueItems": true,
+                                "description": "Of the unknown fields, the features no user of the dataset has (ml-latest has no demographics); absent when there are none.",
+                                "items": {"type": "string", "enum": ["age", "gender", "occupation"]}}}},
   "UserList": {"type": "object", "required": ["message"],
                "properties": {"message": {"type": "array", "items":
                                           {"$ref": "#/components/schemas/User"}}}},
@@ -166,7 +172,11 @@ static const char components_json[] = S({
               "additionalProperties": {"type": "number", "nullable": true}},
   "Metrics": {"type": "object",
               "properties": {"segments": {"type": "array", "items":
-                                          {"$ref": "#/components/schemas/Segment"}}},
+                                          {"$ref": "#/components/schemas/Segment"}},
+                             "segments_not_in_dataset": {
+                                 "type": "array", "items": {
+                                     "type": "string",
+                                     "enum": ["gender", "age"]}}},
               "additionalProperties": {"type": "number", "nullable": true}},
   "Evaluation": {"type": "object",
                  "required": ["model", "version", "stage", "first_rating_id",

@@ -29,29 +29,79 @@ static json_t *opt_int(int v)
   return v >= 0 ? json_integer(v) : json_null();
 }
 
-static json_t *user_json(const struct catalog_user_row *u)
+/* The rows of the user listings and what the dataset has. */
+struct users_out {
+  json_t *list;
+  unsigned present; /* CATALOG_UF_* (catalog_user_features) */
+};
+
+/* Set key to the array of names when any: the fields a null stands for
+ * ("unknown") and why ("not_in_dataset"). Returns 0 or HV_ENOMEM. */
+static int set_names(json_t *j, const char *key, const char *const *names,
+                     size_t n)
 {
-  return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "user_id",
-                   (json_int_t)u->id, "bucketized_user_age",
-                   opt_int(u->bucketized_age), "raw_user_age",
-                   opt_int(u->raw_age), "user_gender", opt_str(u->gender),
-                   "user_occupation_label", opt_int(u->occupation_label),
-                   "user_occupation_text", opt_str(u->occupation_text),
-                   "user_zip_code", opt_str(u->zip_code));
+  json_t *a = n ? json_array() : NULL;
+  for (size_t i = 0; a && i < n; i++)
+    if (json_array_append_new(a, json_string(names[i])))
+      break;
+  if (n && (!a || json_array_size(a) != n || json_object_set_new(j, key, a)))
+    return HV_ENOMEM;
+  return 0;
+}
+
+/* A user row; a null value is never silent: "unknown" names the fields
+ * without a value (age, gender, occupation, zip_code) and "not_in_dataset"
+ * those of them no user of the dataset has (ml-latest: age, gender,
+ * occupation). Neither key when everything is known. */
+static json_t *user_json(const struct catalog_user_row *u, unsigned present)
+{
+  const char *unk[4], *absent[3];
+  size_t nu = 0, na = 0;
+  const struct {
+    int known;
+    unsigned bit;
+    const char *name;
+  } f[] = {{u->raw_age >= 0 || u->bucketized_age >= 0, CATALOG_UF_AGE, "age"},
+           {u->gender != NULL, CATALOG_UF_GENDER, "gender"},
+           {u->occupation_label >= 0 || u->occupation_text,
+            CATALOG_UF_OCCUPATION, "occupation"},
+           {u->zip_code != NULL, 0, "zip_code"}};
+  for (size_t i = 0; i < 4; i++) {
+    if (f[i].known)
+      continue;
+    unk[nu++] = f[i].name;
+    if (f[i].bit && !(present & f[i].bit))
+      absent[na++] = f[i].name;
+  }
+  json_t *j = json_pack(
+      "{s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "user_id", (json_int_t)u->id,
+      "bucketized_user_age", opt_int(u->bucketized_age), "raw_user_age",
+      opt_int(u->raw_age), "user_gender", opt_str(u->gender),
+      "user_occupation_label", opt_int(u->occupation_label),
+      "user_occupation_text", opt_str(u->occupation_text), "user_zip_code",
+      opt_str(u->zip_code));
+  if (j && (set_names(j, "unknown", unk, nu) ||
+            set_names(j, "not_in_dataset", absent, na))) {
+    json_decref(j);
+    return NULL;
+  }
+  return j;
 }
 
 static int append_user(void *ctx, const struct catalog_user_row *u)
 {
-  json_t *j = user_json(u);
-  return j && json_array_append_new(ctx, j) == 0 ? 0 : HV_ENOMEM;
+  struct users_out *o = ctx;
+  json_t *j = user_json(u, o->present);
+  return j && json_array_append_new(o->list, j) == 0 ? 0 : HV_ENOMEM;
 }
 
 /* The list without operator rights: ids only (age, gender, occupation and
  * zip code are personal data; finding 7 of issue 17). */
 static int append_user_id(void *ctx, const struct catalog_user_row *u)
 {
+  struct users_out *o = ctx;
   json_t *j = json_pack("{s:I}", "user_id", (json_int_t)u->id);
-  return j && json_array_append_new(ctx, j) == 0 ? 0 : HV_ENOMEM;
+  return j && json_array_append_new(o->list, j) == 0 ? 0 : HV_ENOMEM;
 }
 
 int routes_users(struct srv_req *req, struct srv_resp *resp,
@@ -63,10 +113,13 @@ int routes_users(struct srv_req *req, struct srv_resp *resp,
   /* public: the credential is checked only here, to show staff more */
   int full = srv_config(req)->seed_compat ||
              policy_caller(req)->role >= AUTH_OPERATOR;
-  json_t *list = json_array();
-  int rc = list ? catalog_users_each(c, full ? append_user : append_user_id,
-                                     list, err)
-                : HV_ENOMEM;
+  struct users_out o = {json_array(), 0};
+  int rc = o.list ? 0 : HV_ENOMEM;
+  if (!rc && full)
+    rc = catalog_user_features(c, &o.present, err);
+  if (!rc)
+    rc = catalog_users_each(c, full ? append_user : append_user_id, &o, err);
+  json_t *list = o.list;
   if (rc) {
     json_decref(list);
     return rc == HV_ENOMEM ? hv_err_set(err, HV_ENOMEM, "out of memory") : rc;
@@ -83,8 +136,11 @@ int routes_user(struct srv_req *req, struct srv_resp *resp, struct hv_err *err)
   struct hv_db *c = srv_db(req, err);
   if (!c)
     return err->code;
-  json_t *list = json_array();
-  int rc = list ? catalog_user_get(c, id, append_user, list, err) : HV_ENOMEM;
+  struct users_out o = {json_array(), 0};
+  int rc = o.list ? catalog_user_features(c, &o.present, err) : HV_ENOMEM;
+  if (!rc)
+    rc = catalog_user_get(c, id, append_user, &o, err);
+  json_t *list = o.list;
   if (rc) {
     json_decref(list);
     return rc == HV_ENOMEM ? hv_err_set(err, HV_ENOMEM, "out of memory") : rc;
