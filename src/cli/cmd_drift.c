@@ -417,23 +417,35 @@ static json_t *timing_json(const struct timing t[3], int reps)
   return o;
 }
 
-static void numeric_judge_all(const char *name,
-                              const struct drift_numeric_report *r,
-                              struct drift_feature_result res[4],
-                              struct drift_feature_result *verdict)
+/* Judge a report (numeric nr or categorical cr, the other NULL) by every
+ * test of its kind into res (numeric: KS, W1, PSI, JS; categorical:
+ * chi-square, PSI, JS) and by the test drift_default_test picks for it
+ * into verdict. */
+static void judge_all(const char *name, const struct drift_numeric_report *nr,
+                      const struct drift_categorical_report *cr,
+                      struct drift_feature_result *res,
+                      struct drift_feature_result *verdict)
 {
-  static const enum drift_test tests[] = {
+  static const enum drift_test numeric[] = {
       DRIFT_TEST_KS, DRIFT_TEST_WASSERSTEIN_NORM, DRIFT_TEST_PSI,
       DRIFT_TEST_JS};
+  static const enum drift_test categorical[] = {DRIFT_TEST_CHI2,
+                                                DRIFT_TEST_PSI, DRIFT_TEST_JS};
+  const enum drift_test *tests = nr ? numeric : categorical;
+  int n = nr ? 4 : 3;
   struct drift_thresholds th;
-  struct hv_err e = {0};
   drift_thresholds_default(&th);
-  for (int i = 0; i < 4; i++)
-    if (drift_numeric_judge(name, r, tests[i], &th, &res[i], &e))
-      memset(&res[i], 0, sizeof(res[i])); /* cannot happen: all apply */
-  enum drift_test dt = drift_default_test(0, r->n_ref, &th);
-  if (drift_numeric_judge(name, r, dt, &th, verdict, &e))
-    memset(verdict, 0, sizeof(*verdict));
+  for (int i = 0; i <= n; i++) {
+    enum drift_test t =
+        i < n ? tests[i]
+              : drift_default_test(!nr, nr ? nr->n_ref : (size_t)cr->n_ref,
+                                   &th);
+    struct drift_feature_result *out = i < n ? &res[i] : verdict;
+    struct hv_err e = {0};
+    if (nr ? drift_numeric_judge(name, nr, t, &th, out, &e)
+           : drift_categorical_judge(name, cr, t, &th, out, &e))
+      memset(out, 0, sizeof(*out)); /* cannot happen: all apply */
+  }
 }
 
 static void numeric_print(const char *ref, const char *cur,
@@ -499,7 +511,7 @@ static int run_numeric(struct cli_ctx *ctx, const char *ref, const char *cur,
     return cli_report(&err);
   }
   struct drift_feature_result res[4], verdict;
-  numeric_judge_all(name, rep, res, &verdict);
+  judge_all(name, rep, NULL, res, &verdict);
   if (ctx->json) {
     json_t *o = numeric_json(rep, res, &verdict);
     if (o && reps > 0)
@@ -567,24 +579,6 @@ static void categorical_print(const char *ref, const char *cur,
   print_results(res, 3, verdict);
 }
 
-static void categorical_judge_all(const char *name,
-                                  const struct drift_categorical_report *r,
-                                  struct drift_feature_result res[3],
-                                  struct drift_feature_result *verdict)
-{
-  static const enum drift_test tests[] = {DRIFT_TEST_CHI2, DRIFT_TEST_PSI,
-                                          DRIFT_TEST_JS};
-  struct drift_thresholds th;
-  struct hv_err e = {0};
-  drift_thresholds_default(&th);
-  for (int i = 0; i < 3; i++)
-    if (drift_categorical_judge(name, r, tests[i], &th, &res[i], &e))
-      memset(&res[i], 0, sizeof(res[i])); /* cannot happen: all apply */
-  enum drift_test dt = drift_default_test(1, (size_t)r->n_ref, &th);
-  if (drift_categorical_judge(name, r, dt, &th, verdict, &e))
-    memset(verdict, 0, sizeof(*verdict));
-}
-
 static int run_categorical(struct cli_ctx *ctx, const char *ref,
                            const char *cur, const struct col_spec *spec,
                            const char *name)
@@ -603,7 +597,7 @@ static int run_categorical(struct cli_ctx *ctx, const char *ref,
     return cli_report(&err);
   }
   struct drift_feature_result res[3], verdict;
-  categorical_judge_all(name, &rep, res, &verdict);
+  judge_all(name, NULL, &rep, res, &verdict);
   if (ctx->json)
     cli_print_json(categorical_json(&t, &rep, res, &verdict));
   else
