@@ -261,6 +261,48 @@ static void test_order(void **state)
   }
 }
 
+/* filter_order_missing: the metric, param and tag keys no run has (issue
+ * 16: `runs list --order-by` warns about them); attributes never count;
+ * a key one run has is not missing; the text is cut to the buffer. */
+static void test_order_missing(void **state)
+{
+  static const struct {
+    const char *spec;
+    size_t n_runs, want;
+    const char *text;
+  } cases[] = {
+      {"metrics.loss", 4, 0, ""},
+      {"metrics.top_100_categorical_accuracy", 4, 0, ""},
+      {"metrics.top_100_categorical_accuracy", 0, 0, ""}, /* no runs */
+      {"metrics.nosuch", 4, 1, "metrics.nosuch"},
+      {"m.nosuch DESC, params.dim, tags.gone ASC", 4, 2,
+       "metrics.nosuch, tags.gone"},
+      {"params.`my param`, p.nope", 4, 1, "params.nope"},
+      {"attributes.end_time", 4, 0, ""}, /* no run ended: still no warning */
+      {NULL, 4, 0, ""},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    struct filter_order *o = NULL;
+    struct hv_err e = {0};
+    char buf[128];
+    assert_int_equal(filter_order_parse(cases[i].spec, &o, &e), 0);
+    size_t k = filter_order_missing(o, runs, cases[i].n_runs, buf,
+                                    sizeof(buf));
+    if (k != cases[i].want || strcmp(buf, cases[i].text))
+      fail_msg("'%s': %zu '%s', want %zu '%s'",
+               cases[i].spec ? cases[i].spec : "(null)", k, buf,
+               cases[i].want, cases[i].text);
+    char tiny[6];
+    k = filter_order_missing(o, runs, cases[i].n_runs, tiny, sizeof(tiny));
+    assert_int_equal(k, cases[i].want);
+    assert_true(strlen(tiny) < sizeof(tiny));
+    filter_order_free(o);
+  }
+  char buf[8] = "x";
+  assert_int_equal(filter_order_missing(NULL, runs, 4, buf, sizeof(buf)), 0);
+  assert_string_equal(buf, "");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -269,6 +311,7 @@ int main(void)
       cmocka_unit_test(test_oversized),
       cmocka_unit_test(test_like),
       cmocka_unit_test(test_order),
+      cmocka_unit_test(test_order_missing),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zip.h>
 
@@ -971,6 +972,30 @@ static void test_cli_end_to_end(void **state)
   snprintf(f, sizeof(f), "%s/fresh/harvest.db", v.dir);
   assert_int_not_equal(access(f, F_OK), 0);
   snprintf(f, sizeof(f), "%s/fresh/harvest.db-wal", v.dir);
+  assert_int_not_equal(access(f, F_OK), 0);
+  /* ... nor the home folder it made (with its artifacts/), nor the new
+   * parents of a nested home */
+  snprintf(f, sizeof(f), "%s/fresh", v.dir);
+  assert_int_not_equal(access(f, F_OK), 0);
+  snprintf(cmd, sizeof(cmd),
+           "'%s' --home '%s/new1/new2/home' data import '%s' 2>&1", bin,
+           v.dir, v.data);
+  assert_int_equal(run(cmd, out, sizeof(out)), 1);
+  snprintf(f, sizeof(f), "%s/new1", v.dir);
+  assert_int_not_equal(access(f, F_OK), 0);
+  assert_int_equal(access(v.dir, F_OK), 0);
+  /* a home that existed before a failed import stays, with what it had */
+  snprintf(f, sizeof(f), "%s/kept", v.dir);
+  assert_int_equal(mkdir(f, 0700), 0);
+  snprintf(f, sizeof(f), "%s/kept/note.txt", v.dir);
+  write_bytes(v.dir, "kept/note.txt", "mine\n", 5);
+  snprintf(cmd, sizeof(cmd), "'%s' --home '%s/kept' data import '%s' 2>&1",
+           bin, v.dir, v.data);
+  assert_int_equal(run(cmd, out, sizeof(out)), 1);
+  assert_int_equal(access(f, F_OK), 0);
+  snprintf(f, sizeof(f), "%s/kept/harvest.db", v.dir);
+  assert_int_not_equal(access(f, F_OK), 0);
+  snprintf(f, sizeof(f), "%s/kept/artifacts", v.dir);
   assert_int_not_equal(access(f, F_OK), 0);
   /* read commands on a home that does not exist say so, create nothing */
   static const char *const reads[] = {

@@ -841,8 +841,8 @@ static void test_bad_input(void **state)
   cfg.ref_last = 6000;
   assert_int_equal(monitor_run(db, NULL, m, &cfg, &rep, &e), HV_EINVAL);
   assert_non_null(strstr(e.msg, "reference"));
-  /* --since alone: one window to the end; a window below min_ratings gets
-   * statistics but no verdicts */
+  /* --since alone: one window to the end; a window below min_ratings is
+   * skipped: counted, not evaluated */
   cfg.ref_first = 1;
   cfg.ref_last = 1000;
   cfg.has_since = 1;
@@ -857,9 +857,10 @@ static void test_bad_input(void **state)
   assert_int_equal(monitor_run(db, NULL, m, &cfg, &rep, &e), 0);
   const struct monitor_window *w = &rep.windows[0];
   assert_int_equal(w->n_judged, 0);
-  assert_non_null(strstr(feature(w, "user_age")->skipped, "min_ratings"));
-  assert_true(feature(w, "user_age")->measured);
-  assert_true(isfinite(feature(w, "user_age")->verdict.statistic));
+  assert_int_equal(w->n_features, 0);
+  assert_string_equal(w->skipped, "200 ratings < min_ratings 201");
+  assert_true(isnan(top(&w->metrics, 100)));
+  assert_int_equal(w->n_ratings, 200);
   monitor_report_free(&rep);
   /* a forced test that does not fit is refused before any work */
   cfg.num_test = DRIFT_TEST_CHI2;
@@ -883,6 +884,193 @@ static void test_bad_input(void **state)
   monitor_report_free(NULL);
   model_free(m);
   db_close(db);
+}
+
+/* The window's fields as the report's JSON holds them. */
+static const json_t *window_json_at(const json_t *j, size_t i)
+{
+  const json_t *w = json_array_get(json_object_get(j, "windows"), i);
+  if (!w)
+    fail_msg("no window %zu in the JSON", i);
+  return w;
+}
+
+/* Progress calls: how many, and the windows they named. */
+struct progress_log {
+  size_t calls, folded, last_index, total;
+};
+
+static void on_progress(void *ud, const struct monitor_window *w,
+                        size_t total)
+{
+  struct progress_log *p = ud;
+  if (p->calls && w->index <= p->last_index)
+    fail_msg("progress out of order: %zu after %zu", w->index,
+             p->last_index);
+  p->calls++;
+  p->folded += w->n_folded > 1 ? w->n_folded : 0;
+  p->last_index = w->index;
+  p->total = total;
+}
+
+/* Issue 16: in-sample windows say so, a window under min_ratings is
+ * skipped with the reason (no metrics, no verdicts, no top-100 logged),
+ * and a run of empty time windows is one entry. */
+static void test_window_flags(void **state)
+{
+  char home[256], path[512];
+  tu_tmpdir(home, sizeof(home));
+  snprintf(path, sizeof(path), "%s/harvest.db", home);
+  struct hv_db *db = NULL;
+  struct hv_err e = {0};
+  assert_int_equal(db_open(path, &db, &e), 0);
+  struct fx_spec s = {100, 120, 30, 4, 0, 0, 1, 23, 1, 0};
+  assert_int_equal(fx_load(db, &s), 3000);
+  struct hv_model *m = train(db, 1, 2000, 8, 2);
+  struct window_spec *ws = NULL;
+  size_t n = 0;
+  assert_int_equal(window_parse_batches("1:500,1901:2300,2501:2501,"
+                                        "2601:3000", &ws, &n, &e), 0);
+  struct monitor_config cfg;
+  monitor_config_defaults(&cfg);
+  cfg.mode = MONITOR_BATCHES;
+  cfg.windows = ws;
+  cfg.n_windows = n;
+  cfg.log_run = 1;
+  struct monitor_report rep;
+  assert_int_equal(monitor_run(db, home, m, &cfg, &rep, &e), 0);
+  assert_int_equal(rep.n_windows, 4);
+  const struct monitor_window *w = rep.windows;
+  /* in-sample: all of window 0, a quarter of window 1, none of 3 */
+  assert_int_equal(w[0].n_in_sample, 500);
+  assert_float_equal(monitor_window_in_sample(&w[0]), 1.0, 0);
+  assert_int_equal(w[1].n_in_sample, 100);
+  assert_float_equal(monitor_window_in_sample(&w[1]), 0.25, 1e-12);
+  assert_int_equal(w[3].n_in_sample, 0);
+  for (int i = 0; i < 4; i++)
+    if (i != 2 && (w[i].skipped[0] || isnan(top(&w[i].metrics, 100))))
+      fail_msg("window %d not evaluated: %s", i, w[i].skipped);
+  /* the 1-rating window: skipped, counted, nothing measured */
+  assert_int_equal(w[2].n_ratings, 1);
+  assert_int_equal(w[2].n_users, 1);
+  assert_string_equal(w[2].skipped, "1 rating < min_ratings 200");
+  assert_true(isnan(top(&w[2].metrics, 100)));
+  assert_true(isnan(w[2].health.coverage_at_10));
+  assert_int_equal(w[2].n_features, 0);
+  assert_int_equal(w[2].n_judged, 0);
+  assert_false(w[2].dataset_drift);
+  /* the table: in-smp column, "ok, in-sample", "skipped" with its reason,
+   * never "0/0  ok" for the small window; the note names the range */
+  char tpath[600], text[8192];
+  snprintf(tpath, sizeof(tpath), "%s/table.txt", home);
+  FILE *f = fopen(tpath, "w+");
+  assert_non_null(f);
+  monitor_report_print_table(&rep, f);
+  rewind(f);
+  size_t len = fread(text, 1, sizeof(text) - 1, f);
+  text[len] = '\0';
+  fclose(f);
+  if (!strstr(text, "in-smp") || !strstr(text, "100%") ||
+      !strstr(text, " 25%") || !strstr(text, "ok, in-sample") ||
+      !strstr(text, "skipped: 1 rating < min_ratings 200") ||
+      !strstr(text, "in-sample: 2 windows hold ratings of the model's "
+                    "training range 1:2000") ||
+      strstr(text, "0/0  ok") || strstr(text, "nan"))
+    fail_msg("table:\n%s", text);
+  /* the JSON: in_sample, its share, skipped; metrics null when skipped */
+  json_t *j = monitor_report_to_json(&rep);
+  assert_true(json_is_true(json_object_get(window_json_at(j, 0),
+                                           "in_sample")));
+  assert_float_equal(num(window_json_at(j, 1), "in_sample_share"), 0.25,
+                     1e-12);
+  assert_true(json_is_false(json_object_get(window_json_at(j, 3),
+                                            "in_sample")));
+  assert_null(json_object_get(window_json_at(j, 3), "skipped"));
+  assert_string_equal(json_string_value(json_object_get(
+                          window_json_at(j, 2), "skipped")),
+                      "1 rating < min_ratings 200");
+  assert_true(json_is_null(json_object_get(window_json_at(j, 2), "metrics")));
+  assert_int_equal((int)num(j, "n_empty_windows"), 0);
+  json_decref(j);
+  /* the run: no top-100 for the skipped window, its counts all the same */
+  struct tracking_metric *hist = NULL;
+  size_t nh = 0;
+  assert_int_equal(tracking_metric_history(
+                       db, rep.run_id, "top_100_categorical_accuracy", &hist,
+                       &nh, &e), 0);
+  assert_int_equal(nh, 3);
+  for (size_t i = 0; i < nh; i++)
+    assert_int_not_equal(hist[i].step, 2);
+  tracking_metrics_free(hist, nh);
+  assert_int_equal(tracking_metric_history(db, rep.run_id, "in_sample_share",
+                                           &hist, &nh, &e), 0);
+  assert_int_equal(nh, 4);
+  assert_float_equal(hist[1].value, 0.25, 1e-12);
+  tracking_metrics_free(hist, nh);
+  monitor_report_free(&rep);
+  free(ws);
+  /* time windows: a rating far after the rest leaves a gap of empty
+   * windows, folded into one entry; the last window (1 rating) skipped */
+  struct ratings_new late = {1, 1, 4.0};
+  int64_t late_id = 0;
+  assert_int_equal(ratings_insert(db, &late, 1, 1000000 + 3001 + 100000,
+                                  &late_id, &e), 0);
+  /* fixture: rating r at 1000001 + r; windows of 100 s from rating 2001 */
+  monitor_config_defaults(&cfg);
+  cfg.window_seconds = 100;
+  cfg.has_since = 1;
+  cfg.since = 1000001 + 2001;
+  struct progress_log pl = {0};
+  cfg.progress = on_progress;
+  cfg.progress_ud = &pl;
+  assert_int_equal(monitor_run(db, NULL, m, &cfg, &rep, &e), 0);
+  /* progress: once per entry, the empty run once (not 999 times) */
+  assert_int_equal(pl.calls, 12);
+  assert_int_equal(pl.folded, 999);
+  assert_int_equal(pl.total, 1010);
+  assert_int_equal(pl.last_index, 1009);
+  /* 10 windows of 100 ratings, 999 empty ones, the late rating's */
+  assert_int_equal(rep.n_windows, 12);
+  assert_int_equal(monitor_report_n_empty(&rep), 999);
+  for (size_t i = 0; i < 10; i++)
+    assert_int_equal(rep.windows[i].n_ratings, 100);
+  w = &rep.windows[10];
+  assert_int_equal(w->n_ratings, 0);
+  assert_int_equal(w->n_folded, 999);
+  assert_int_equal(w->index, 10);
+  assert_int_equal(w->spec.first, rep.windows[9].spec.last);
+  assert_int_equal(w->spec.last, rep.windows[11].spec.first);
+  assert_string_equal(w->skipped, "no ratings");
+  assert_int_equal(rep.windows[11].index, 1009);
+  assert_int_equal(rep.windows[11].n_ratings, 1);
+  assert_string_equal(rep.windows[11].skipped, "1 rating < min_ratings 200");
+  j = monitor_report_to_json(&rep);
+  assert_int_equal((int)num(j, "n_empty_windows"), 999);
+  assert_int_equal((int)num(window_json_at(j, 10), "n_windows"), 999);
+  assert_int_equal(json_array_size(json_object_get(j, "windows")), 12);
+  /* ... and it reads back as written */
+  struct monitor_report rb;
+  assert_int_equal(monitor_report_from_json(j, &rb, &e), 0);
+  assert_int_equal(rb.windows[10].n_folded, 999);
+  json_t *j2 = monitor_report_to_json(&rb);
+  assert_true(json_equal(j, j2));
+  json_decref(j2);
+  json_decref(j);
+  monitor_report_free(&rb);
+  f = fopen(tpath, "w+");
+  assert_non_null(f);
+  monitor_report_print_table(&rep, f);
+  rewind(f);
+  len = fread(text, 1, sizeof(text) - 1, f);
+  text[len] = '\0';
+  fclose(f);
+  if (!strstr(text, "10-1008 999 empty windows, ") ||
+      strstr(text, "  empty\n"))
+    fail_msg("table:\n%s", text);
+  monitor_report_free(&rep);
+  model_free(m);
+  db_close(db);
+  tu_rmtree(home);
 }
 
 /* `harvest monitor` end to end: usage errors, the table, --json. */
@@ -988,6 +1176,7 @@ int main(void)
       cmocka_unit_test(test_synth_none),
       cmocka_unit_test(test_logged_run),
       cmocka_unit_test(test_bad_input),
+      cmocka_unit_test(test_window_flags),
       cmocka_unit_test(test_cli),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

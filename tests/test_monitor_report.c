@@ -197,7 +197,7 @@ static void test_shape(void **state)
   fixture(&r);
   json_t *j = monitor_report_to_json(&r);
   assert_non_null(j);
-  ASSERT_KEYS(j, "model,reference,config,windows,seconds");
+  ASSERT_KEYS(j, "model,reference,config,windows,n_empty_windows,seconds");
   ASSERT_KEYS(json_object_get(j, "model"),
               "uri,sha256,trained_first_rating_id,trained_last_rating_id,"
               "n_train_ratings,n_users,n_movies,dim,features");
@@ -241,12 +241,16 @@ static void test_windows_json(void **state)
   fixture(&r);
   snprintf(r.run_id, sizeof(r.run_id), "%032d", 5);
   json_t *j = monitor_report_to_json(&r);
-  ASSERT_KEYS(j, "model,reference,config,windows,seconds,run_id");
+  ASSERT_KEYS(j, "model,reference,config,windows,n_empty_windows,seconds,"
+                 "run_id");
   const json_t *w0 = json_array_get(json_object_get(j, "windows"), 0);
   const json_t *w1 = json_array_get(json_object_get(j, "windows"), 1);
   ASSERT_KEYS(w0, "index,name,kind,n_ratings,first_rating_id,last_rating_id,"
+                  "n_in_sample,in_sample,in_sample_share,"
                   "features,n_features,n_drifted,drifted_share,"
                   "dataset_drift,n_users,metrics,health");
+  assert_true(json_is_false(json_object_get(w0, "in_sample")));
+  assert_null(json_object_get(w0, "skipped"));
   assert_int_equal((int)num(w0, "n_features"), 2); /* judged ones */
   assert_true(json_is_true(json_object_get(w0, "dataset_drift")));
   assert_int_equal(
@@ -258,8 +262,12 @@ static void test_windows_json(void **state)
               "reference,coverage_ratio,gini_delta,mean_popularity_ratio");
   /* an empty window: its own key order, null metrics and health */
   ASSERT_KEYS(w1, "index,name,kind,n_ratings,start,end,start_ts,end_ts,"
+                  "n_in_sample,in_sample,in_sample_share,skipped,n_windows,"
                   "n_users,metrics,features,n_features,n_drifted,"
                   "drifted_share,dataset_drift,health");
+  assert_string_equal(json_string_value(json_object_get(w1, "skipped")),
+                      "no ratings");
+  assert_int_equal((int)num(w1, "n_windows"), 1);
   assert_true(json_is_null(json_object_get(w1, "metrics")));
   assert_true(json_is_null(json_object_get(w1, "health")));
   assert_int_equal(json_array_size(json_object_get(w1, "features")), 0);
@@ -527,6 +535,89 @@ static void test_table(void **state)
   monitor_report_free(&r);
 }
 
+/* Issue 16: in-sample, skipped and folded-empty windows in the JSON, the
+ * table and back; older reports without the fields read sensibly. */
+static void test_flags(void **state)
+{
+  (void)state;
+  struct monitor_report r;
+  struct hv_err e = {0};
+  fixture(&r);
+  struct monitor_window *w0 = &r.windows[0], *w1 = &r.windows[1];
+  w0->n_in_sample = 125; /* of 500 */
+  snprintf(w1->skipped, sizeof(w1->skipped), "no ratings");
+  w1->n_folded = 40;
+  w1->index = 1;
+  assert_float_equal(monitor_window_in_sample(w0), 0.25, 1e-12);
+  assert_float_equal(monitor_window_in_sample(w1), 0.0, 0);
+  assert_float_equal(monitor_window_in_sample(NULL), 0.0, 0);
+  assert_int_equal(monitor_report_n_empty(&r), 40);
+  assert_int_equal(monitor_report_n_empty(NULL), 0);
+  json_t *j = monitor_report_to_json(&r);
+  const json_t *j0 = json_array_get(json_object_get(j, "windows"), 0),
+               *j1 = json_array_get(json_object_get(j, "windows"), 1);
+  assert_true(json_is_true(json_object_get(j0, "in_sample")));
+  assert_int_equal((int)num(j0, "n_in_sample"), 125);
+  assert_float_equal(num(j0, "in_sample_share"), 0.25, 1e-12);
+  assert_int_equal((int)num(j1, "n_windows"), 40);
+  assert_int_equal((int)num(j, "n_empty_windows"), 40);
+  struct monitor_report back;
+  assert_int_equal(monitor_report_from_json(j, &back, &e), 0);
+  assert_int_equal(back.windows[0].n_in_sample, 125);
+  assert_string_equal(back.windows[1].skipped, "no ratings");
+  assert_int_equal(back.windows[1].n_folded, 40);
+  monitor_report_free(&back);
+  json_decref(j);
+  /* the table: the in-sample share and verdict, the run of empty windows
+   * on one line, the note naming the model's training range */
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  assert_non_null(f);
+  monitor_report_print_table(&r, f);
+  fclose(f);
+  static const char *const want[] = {
+      "in-smp", "25%", "DATASET DRIFT, in-sample",
+      "1-40 40 empty windows, 1998-01-01 to 1998-01-08 (no ratings)",
+      "in-sample: 1 window holds ratings of the model's training range"};
+  for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+    if (!strstr(text, want[i]))
+      fail_msg("table lacks '%s':\n%s", want[i], text);
+  free(text);
+  /* a small window: skipped with its reason, no numbers, never "ok" */
+  w0->n_in_sample = 0;
+  snprintf(w0->skipped, sizeof(w0->skipped), "5 ratings < min_ratings 200");
+  w0->n_ratings = 5;
+  w0->dataset_drift = 0;
+  text = NULL;
+  f = open_memstream(&text, &len);
+  monitor_report_print_table(&r, f);
+  fclose(f);
+  if (!strstr(text, "skipped: 5 ratings < min_ratings 200") ||
+      !strstr(text, "  skipped\n") || strstr(text, " ok") ||
+      strstr(text, "in-sample:"))
+    fail_msg("table:\n%s", text);
+  free(text);
+  j = monitor_report_to_json(&r);
+  j0 = json_array_get(json_object_get(j, "windows"), 0);
+  assert_true(json_is_null(json_object_get(j0, "metrics")));
+  assert_true(json_is_null(json_object_get(j0, "health")));
+  assert_int_equal(json_array_size(json_object_get(j0, "features")), 0);
+  assert_null(json_object_get(j0, "n_windows")); /* it has ratings */
+  json_decref(j);
+  monitor_report_free(&r);
+  /* an older report: an empty window without "skipped" or "n_windows" */
+  j = json_loads("{\"windows\": [{\"n_ratings\": 0}, {\"n_ratings\": 3}]}",
+                 0, NULL);
+  assert_int_equal(monitor_report_from_json(j, &r, &e), 0);
+  assert_string_equal(r.windows[0].skipped, "no ratings");
+  assert_int_equal(r.windows[0].n_folded, 1);
+  assert_string_equal(r.windows[1].skipped, "");
+  assert_int_equal(r.windows[1].n_in_sample, 0);
+  monitor_report_free(&r);
+  json_decref(j);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -538,6 +629,7 @@ int main(void)
       cmocka_unit_test(test_from_json_lenient_and_bad),
       cmocka_unit_test(test_drifted_names_and_lookup),
       cmocka_unit_test(test_table),
+      cmocka_unit_test(test_flags),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

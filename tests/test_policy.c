@@ -41,6 +41,8 @@ static struct monitor_report report(size_t n, const double *top100,
   for (size_t i = 0; i < n; i++) {
     struct monitor_window *w = &r.windows[i];
     snprintf(w->spec.name, sizeof(w->spec.name), "w");
+    w->index = i;
+    w->n_folded = 1;
     w->n_ratings = (size_t)n_ratings[i];
     monitor_metrics_init(&w->metrics);
     w->metrics.top_k[EVAL_NK - 1] = top100[i];
@@ -192,6 +194,65 @@ static void test_top100_drop(void **state)
   p.max_top100_drop = 2;
   assert_int_equal(policy_check(&p, &e), HV_EINVAL);
   assert_non_null(strstr(e.msg, "max_top100_drop"));
+}
+
+/* Issue 16: a window the pass skipped (too small) is never judged, even
+ * when the policy's own minimum is lower; an in-sample window is judged
+ * for drift but its top-100 is not read as held-out evidence. */
+static void test_skipped_and_in_sample(void **state)
+{
+  (void)state;
+  struct policy p;
+  policy_defaults(&p);
+  p.min_top100 = 0.5;
+  p.max_top100_drop = 0.2;
+  p.on_dataset_drift = 1;
+  p.min_window_ratings = 1;
+  double top[3] = {0.1, 0.2, 0.6}, psi[3] = {0, 0, 0};
+  int n[3] = {500, 150, 500}, drift[3] = {1, 1, 0};
+  struct monitor_report r = report(3, top, n, drift, psi);
+  /* window 0: in-sample (a quarter of its ratings), window 1: skipped */
+  r.windows[0].n_in_sample = 125;
+  snprintf(r.windows[1].skipped, sizeof(r.windows[1].skipped),
+           "150 ratings < min_ratings 200");
+  struct policy_input in = {&r, 1150, 1.0, 0, 0.6, NAN};
+  struct policy_decision d;
+  struct hv_err e = {0};
+  assert_int_equal(policy_decide(&p, &in, &d, &e), 0);
+  assert_int_equal(d.n_judged, 2);    /* 0 and 2; 1 was skipped */
+  assert_int_equal(d.n_in_sample, 1); /* 0 */
+  /* the worst top-100 is the held-out window's, 0.6: nothing fires on
+   * performance; window 0's 0.1 would have */
+  assert_true(fabs(d.worst_top100 - 0.6) < 1e-12);
+  assert_false(find(&d, "min_top100")->fired);
+  assert_false(find(&d, "max_top100_drop")->fired);
+  /* drift is still judged on the in-sample window (not the skipped one) */
+  const struct policy_check *c = find(&d, "dataset_drift");
+  assert_true(c->fired);
+  assert_non_null(strstr(c->text, "window 0"));
+  json_t *j = policy_decision_to_json(&d);
+  assert_int_equal(json_integer_value(json_object_get(j, "n_in_sample")), 1);
+  json_decref(j);
+  /* only in-sample windows: no held-out evidence, and the checks say so */
+  r.windows[2].n_in_sample = 500;
+  assert_int_equal(policy_decide(&p, &in, &d, &e), 0);
+  assert_true(isnan(d.worst_top100));
+  for (int k = 0; k < 2; k++) {
+    c = find(&d, k ? "min_top100" : "max_top100_drop");
+    assert_false(c->fired);
+    if (!strstr(c->text, "no held-out window (the 2 judged windows are "
+                         "in-sample"))
+      fail_msg("%s", c->text);
+  }
+  /* only skipped windows: nothing fires, not even drift */
+  snprintf(r.windows[0].skipped, sizeof(r.windows[0].skipped), "no ratings");
+  snprintf(r.windows[2].skipped, sizeof(r.windows[2].skipped), "no ratings");
+  assert_int_equal(policy_decide(&p, &in, &d, &e), 0);
+  assert_int_equal(d.n_judged, 0);
+  assert_false(d.retrain);
+  assert_non_null(strstr(find(&d, "min_top100")->text,
+                         "no window with >= 1 ratings"));
+  monitor_report_free(&r);
 }
 
 static void test_drift_and_psi(void **state)
@@ -559,6 +620,7 @@ int main(void)
       cmocka_unit_test(test_defaults),
       cmocka_unit_test(test_top100),
       cmocka_unit_test(test_top100_drop),
+      cmocka_unit_test(test_skipped_and_in_sample),
       cmocka_unit_test(test_drift_and_psi),
       cmocka_unit_test(test_volume_age_force),
       cmocka_unit_test(test_set_flags),

@@ -705,6 +705,27 @@ static void test_prefixes_and_columns(void **state)
   assert_non_null(strstr(l1, " all "));
   assert_non_null(strstr(l1, "a value much longer than fourteen bytes"));
   assert_null(strstr(out, "9223372036854775807"));
+  /* an --order-by key no run has: still listed, exit 0, a warning naming
+   * it (and only it) on stderr; a key some run has: no warning */
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s runs list -o 'm.nosuch DESC, metrics.m, "
+           "tags.gone' 2>&1", tu_bin(), dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  if (!strstr(out, "warning: --order-by: none of the") ||
+      !strstr(out, "listed has metrics.nosuch, tags.gone, so they do not "
+                   "change the order") ||
+      !strstr(out, ID_C))
+    fail_msg("no warning for keys no run has: %s", out);
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s runs list --json -o 'params.nosuch' 2>&1 >/dev/null",
+           tu_bin(), dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_non_null(strstr(out, "has params.nosuch, so it does not change"));
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s runs list -o 'metrics.m DESC, attributes.run_name' "
+           "2>&1", tu_bin(), dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_null(strstr(out, "warning"));
   /* every command that takes a run id takes a unique prefix */
   static const char *const ok[] = {
       "runs show abce", "runs compare abce " ID_A, "runs history abce m",

@@ -642,15 +642,21 @@ static void test_bad_parameters(void **state)
   assert_true(json_is_number(json_object_get(m,
                                              "top_10_categorical_accuracy")));
   json_decref(j);
-  /* the drift report of the served model on two rating-id windows */
-  assert_int_equal(get(&v, "/monitor/drift?batches=1:100,101:200", &r), 200);
+  /* the drift report of the served model on two rating-id windows: the
+   * first under the minimum size (200) is skipped, with the reason */
+  assert_int_equal(get(&v, "/monitor/drift?batches=1:100,101:400", &r), 200);
   j = parse(&r);
   json_t *w = json_object_get(j, "windows");
   assert_int_equal(json_array_size(w), 2);
-  json_t *w0 = json_array_get(w, 0);
+  json_t *w0 = json_array_get(w, 0), *w1 = json_array_get(w, 1);
   assert_int_equal(json_integer_value(json_object_get(w0, "n_ratings")), 100);
-  assert_true(json_is_boolean(json_object_get(w0, "dataset_drift")));
-  assert_true(json_array_size(json_object_get(w0, "features")) > 0);
+  assert_string_equal(json_string_value(json_object_get(w0, "skipped")),
+                      "100 ratings < min_ratings 200");
+  assert_true(json_is_null(json_object_get(w0, "metrics")));
+  assert_int_equal(json_array_size(json_object_get(w0, "features")), 0);
+  assert_true(json_is_boolean(json_object_get(w1, "dataset_drift")));
+  assert_true(json_array_size(json_object_get(w1, "features")) > 0);
+  assert_null(json_object_get(w1, "skipped"));
   assert_non_null(json_object_get(json_object_get(j, "served"), "version"));
   json_decref(j);
   stop(&v);

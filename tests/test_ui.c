@@ -1264,6 +1264,52 @@ static void test_monitoring_relative_threshold(void **state)
   res_free(&r);
 }
 
+/* Issue 16: a pass with an in-sample window and a skipped one; the page
+ * says so (In-sample column and note, the chart's label, the skip reason
+ * instead of numbers, the reason in the drift grid's tooltip). Last: it
+ * adds a monitoring run to the fixture. */
+static void test_monitoring_flags(void **state)
+{
+  struct hv_db *db = NULL;
+  struct hv_err e = {0};
+  char path[4096];
+  struct hv_model *m = NULL;
+  assert_int_equal(db_open(g_f.db_path, &db, &e), 0);
+  assert_int_equal(uri_resolve(g_f.home, db,
+                               "models:/harvest_recommender/Production",
+                               path, sizeof(path), &e), 0);
+  assert_int_equal(model_load(path, &m, &e), 0);
+  struct train_config tc;
+  model_config(m, &tc);
+  struct window_spec w[2] = {
+      {"in-sample", WINDOW_RATING_IDS, tc.first_rating_id,
+       tc.first_rating_id + 399},
+      {"tiny", WINDOW_RATING_IDS, tc.last_rating_id + 1,
+       tc.last_rating_id + 5}};
+  struct monitor_config c;
+  monitor_config_defaults(&c);
+  c.mode = MONITOR_BATCHES;
+  c.windows = w;
+  c.n_windows = 2;
+  c.log_run = 1;
+  struct monitor_report rep;
+  assert_int_equal(monitor_run(db, g_f.home, m, &c, &rep, &e), 0);
+  char url[128];
+  snprintf(url, sizeof(url), "/ui/monitoring?run=%s", rep.run_id);
+  monitor_report_free(&rep);
+  model_free(m);
+  db_close(db);
+  struct res r;
+  assert_int_equal(get(url, &r), 200);
+  EXPECT_HAS(&r, "<th>In-sample</th>");
+  EXPECT_HAS(&r, "<td class=\"num insample\">100%</td>");
+  EXPECT_HAS(&r, "1 window is in-sample: it holds ratings of the model");
+  EXPECT_HAS(&r, "in-sample (in-sample)"); /* the chart's label */
+  EXPECT_HAS(&r, "<td colspan=\"3\" class=\"skipped\">skipped: 5 ratings "
+                 "&lt; min_ratings 200</td>");
+  res_free(&r);
+}
+
 static void test_runs_table_1000(void **state)
 {
   struct hv_db *db = NULL;
@@ -1349,6 +1395,7 @@ int main(void)
       cmocka_unit_test(test_user_page_needs_a_credential),
       cmocka_unit_test(test_runs_table_1000),
       cmocka_unit_test(test_monitoring_relative_threshold),
+      cmocka_unit_test(test_monitoring_flags),
   };
   int rc = cmocka_run_group_tests_name("ui units", units, NULL, NULL);
   return rc | cmocka_run_group_tests_name("ui pages", pages, group_setup,

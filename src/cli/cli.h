@@ -130,9 +130,11 @@ typedef int (*cli_fill_fn)(struct hv_db *db, void *ud, struct cli_progress *p,
 /* Open (creating) the home's database, fill(db, ud, p, err), clear the
  * progress line, close the database. When the database is a SQLite file
  * that did not exist before and the open or fill failed, the file and its
- * -wal, -shm and -journal companions are removed: a failed import leaves
- * no empty database behind. Returns 0 or the error code with err filled
- * (not reported). */
+ * -wal, -shm and -journal companions are removed, and so are the folders
+ * opening the home created (HOME/artifacts, HOME and its new parents, each
+ * only when empty): a failed import leaves no empty database or home
+ * behind, and a home that existed keeps what it had. Returns 0 or the
+ * error code with err filled (not reported). */
 int cli_fill_home(const struct cli_ctx *ctx, cli_fill_fn fill, void *ud,
                   struct hv_err *err);
 

@@ -2,6 +2,7 @@
  * cli_common.c - helpers every `harvest` command shares: see cli.h.
  */
 #include <errno.h>
+#include <libgen.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -119,6 +120,38 @@ static void drop_db(const struct cli_ctx *ctx)
   }
 }
 
+/* The topmost folder of path that does not exist yet into top (cap
+ * bytes), or "" when path exists (or is too long to tell). */
+static void new_top(const char *path, char *top, size_t cap)
+{
+  char p[4096];
+  struct stat st;
+  top[0] = '\0';
+  if (snprintf(p, sizeof(p), "%s", path) >= (int)sizeof(p))
+    return;
+  while (p[0] && strcmp(p, "/") && strcmp(p, ".") && stat(p, &st) != 0 &&
+         errno == ENOENT) {
+    snprintf(top, cap, "%s", p);
+    char *d = dirname(p); /* points into p, or at a static "." / "/" */
+    memmove(p, d, strlen(d) + 1);
+  }
+}
+
+/* The folders opening the home made (top: the topmost of HOME/artifacts
+ * and its parents that did not exist; "" for none) removed again, from
+ * HOME/artifacts up to top; rmdir keeps a folder that is not empty. */
+static void drop_dirs(const struct cli_ctx *ctx, const char *top)
+{
+  char p[4096];
+  if (!top[0] ||
+      snprintf(p, sizeof(p), "%s/artifacts", ctx->home) >= (int)sizeof(p))
+    return;
+  while (rmdir(p) == 0 && strcmp(p, top)) {
+    char *d = dirname(p);
+    memmove(p, d, strlen(d) + 1);
+  }
+}
+
 int cli_progress_due(struct cli_progress *p, int last_step)
 {
   double now = hv_mono();
@@ -135,6 +168,9 @@ int cli_fill_home(const struct cli_ctx *ctx, cli_fill_fn fill, void *ud,
   struct hv_db *db = NULL;
   struct cli_progress p = {isatty(STDERR_FILENO), 0, 0};
   int fresh = home_is_new(ctx);
+  char top[4096], arts[4096];
+  snprintf(arts, sizeof(arts), "%s/artifacts", ctx->home);
+  new_top(arts, top, sizeof(top));
   int rc = cli_open_home(ctx, &db, err);
   if (!rc)
     rc = fill(db, ud, &p, err);
@@ -143,6 +179,8 @@ int cli_fill_home(const struct cli_ctx *ctx, cli_fill_fn fill, void *ud,
   db_close(db);
   if (rc && fresh)
     drop_db(ctx);
+  if (rc) /* and the home folder, when this command made it */
+    drop_dirs(ctx, top);
   return rc;
 }
 

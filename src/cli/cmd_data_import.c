@@ -100,7 +100,8 @@ int cmd_data_import(struct cli_ctx *ctx, int argc, char **argv)
                "ml-100k/).\n",
       .more = "The import is all or nothing: the first bad line is reported "
               "as\nFILE:LINE: what is wrong, and the database is left "
-              "unchanged.\nA progress line is shown on stderr when it is a "
+              "unchanged (a home\nfolder or database the failed import "
+              "created is removed again).\nA progress line is shown on stderr when it is a "
               "terminal.\nExit status: 0 imported, 1 failed (bad data, "
               "already imported, I/O),\n2 usage error.\n",
       .opts = opts,
@@ -123,7 +124,7 @@ int cmd_data_import(struct cli_ctx *ctx, int argc, char **argv)
   if (!format && import_guess_format(path, &format, &err))
     return cli_report(&err);
   struct import_job job = {format, path, replace, .prog = {.percent = -1}};
-  /* nothing imported: no empty database */
+  /* nothing imported: no empty database, no new home folder */
   if (cli_fill_home(ctx, import_fill, &job, &err))
     return cli_report(&err);
   print_result(ctx, format, path, &job.res);

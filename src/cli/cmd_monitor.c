@@ -35,9 +35,13 @@ static const char monitor_about[] =
     "top K ordered by the ranker (--stage, --candidates, --blend as\n"
     "harvest serve); the report says which (\"top-10 lists\"). The\n"
     "fairness report (fairness_gap_top_100, fairness_gap_exposure,\n"
-    "exposure_decile_1..10) is in every window. The pass is a run in\n"
-    "the experiment \"Model monitoring\" (metrics by step = window index,\n"
-    "report.json artifact) unless --no-log.\n";
+    "exposure_decile_1..10) is in every window. A window with ratings\n"
+    "of the model's training range is in-sample (column in-smp, verdict\n"
+    "\"ok, in-sample\"): its top-K is not held-out evidence. A window of\n"
+    "fewer than --min-ratings ratings is skipped (counted, not\n"
+    "evaluated); a run of empty time windows is one line. The pass is a\n"
+    "run in the experiment \"Model monitoring\" (metrics by step = window\n"
+    "index, report.json artifact) unless --no-log.\n";
 
 static const struct cli_spec monitor_spec = {
     .cmd = "monitor",
@@ -156,7 +160,8 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv, struct opts *o,
       {CLI_OPT(CLI_SIZE, "small-n", 0, "N", "largest reference judged by "
                "p-values (1000)", &th->small_n), .hi = INT64_MAX / 2},
       {CLI_OPT(CLI_SIZE, "min-ratings", 0, "N", "windows with fewer ratings "
-               "get no verdicts (200)", &cfg->min_ratings),
+               "are skipped: counted, not evaluated (no metrics, no "
+               "verdicts; 200)", &cfg->min_ratings),
        .hi = 1000000000},
       {CLI_OPT(CLI_FALSE, "no-log", 0, NULL, "do not record a run",
                &cfg->log_run)},
@@ -197,11 +202,21 @@ static int pick_mode(struct opts *o, struct monitor_config *cfg,
   return 0;
 }
 
-/* A line on stderr per window done (monitor_config.progress). */
+/* A line on stderr per window done, or per run of empty time windows
+ * (monitor_config.progress). */
 static void on_window(void *ud, const struct monitor_window *w, size_t total)
 {
-  fprintf(stderr, "harvest monitor: window %zu/%zu done (%lld ratings)\n",
-          w->index + 1, total, (long long)w->n_ratings);
+  (void)ud;
+  if (w->n_folded > 1)
+    fprintf(stderr, "harvest monitor: windows %zu-%zu/%zu: no ratings "
+            "(%zu empty windows)\n", w->index + 1, w->index + w->n_folded,
+            total, w->n_folded);
+  else if (w->skipped[0])
+    fprintf(stderr, "harvest monitor: window %zu/%zu skipped (%s)\n",
+            w->index + 1, total, w->skipped);
+  else
+    fprintf(stderr, "harvest monitor: window %zu/%zu done (%zu ratings)\n",
+            w->index + 1, total, w->n_ratings);
 }
 
 /* The ranking stage of uri into *rk and cfg->ranker: "none" is none, and

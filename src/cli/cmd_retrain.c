@@ -64,10 +64,15 @@ static void print_windows(const struct monitor_report *report)
          "top-100", "drift");
   for (size_t i = 0; i < report->n_windows; i++) {
     const struct monitor_window *w = &report->windows[i];
-    printf("%-10zu %-20s %8zu %8.4f  %s (%zu/%zu)\n", i, w->spec.name,
-           w->n_ratings, monitor_metrics_top(&w->metrics, 100),
-           w->dataset_drift ? "DATASET DRIFT" : "ok", w->n_drifted,
-           w->n_judged);
+    if (w->skipped[0]) /* too small: not evaluated, not judged */
+      printf("%-10zu %-20s %8zu %8s  skipped (%s)\n", w->index,
+             w->spec.name, w->n_ratings, "-", w->skipped);
+    else
+      printf("%-10zu %-20s %8zu %8.4f  %s (%zu/%zu)\n", w->index,
+             w->spec.name, w->n_ratings,
+             monitor_metrics_top(&w->metrics, 100),
+             w->dataset_drift ? "DATASET DRIFT" : "ok", w->n_drifted,
+             w->n_judged);
   }
 }
 
@@ -114,8 +119,9 @@ static void on_epoch(void *ud, int epoch, double loss, double seconds,
 
 static void on_window(void *ud, const struct monitor_window *w, size_t total)
 {
-  fprintf(stderr, "harvest retrain:   window %zu/%zu done (%lld ratings)\n",
-          w->index + 1, total, (long long)w->n_ratings);
+  fprintf(stderr, "harvest retrain:   window %zu/%zu %s (%zu ratings)\n",
+          w->index + 1, total, w->skipped[0] ? "skipped" : "done",
+          w->n_ratings);
 }
 
 static const struct train_callbacks epochs_cb = {.on_epoch = on_epoch};

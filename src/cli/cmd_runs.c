@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "store/db.h"
 #include "track/artifacts.h"
+#include "track/filter.h"
 #include "track/runs.h"
 #include "util/json.h"
 #include "util/parse.h"
@@ -212,6 +213,26 @@ static int print_runs_table(const struct list_args *a,
   return rc ? 1 : 0;
 }
 
+/* A warning on stderr for each --order-by key that none of the n runs
+ * listed has: it sorts nothing and its column is all "-" (the list still
+ * prints and the exit status stays 0, as MLflow's search with such a
+ * key). */
+static void warn_order_keys(const struct list_args *a,
+                            const struct tracking_run *runs, size_t n)
+{
+  struct filter_order *o = NULL;
+  struct hv_err e = {0};
+  char keys[512];
+  if (!a->q.order_by || !n || filter_order_parse(a->q.order_by, &o, &e))
+    return;
+  size_t k = filter_order_missing(o, runs, n, keys, sizeof(keys));
+  if (k)
+    fprintf(stderr, "harvest runs list: warning: --order-by: none of the "
+            "%zu run%s listed has %s, so %s not change the order\n", n,
+            n == 1 ? "" : "s", CLI_SAFE(keys), k == 1 ? "it does" : "they do");
+  filter_order_free(o);
+}
+
 static const struct cli_spec list_spec = {
     .cmd = "runs list",
     .usage = "[--experiment NAME] [--filter EXPR]\n"
@@ -221,7 +242,8 @@ static const struct cli_spec list_spec = {
         "Runs, newest first, one per line under a header: run_id, "
         "status,\nstart_time, experiment, run_name, then the --order-by "
         "key and the\n--columns (\"-\" where a run has no such value; "
-        "an open rating id\nrange reads \"all\"). --json prints every "
+        "an open rating id\nrange reads \"all\"; an --order-by key no "
+        "run listed has is warned\nabout on stderr). --json prints every "
         "param, latest metric and tag.\n"
         "EXPR follows MLflow's search syntax, e.g.\n"
         "  params.dim = '32' and metrics.top_100_categorical_accuracy > "
@@ -274,6 +296,7 @@ static int runs_list(struct cli_ctx *ctx, int argc, char **argv)
                                  : cli_report(&err);
   }
   db_close(db);
+  warn_order_keys(&a, runs, n);
   if (ctx->json) {
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < n; i++)

@@ -547,44 +547,81 @@ static size_t count_fresh(const struct mon *x, const struct upass *p)
   return fresh;
 }
 
-/* Describe window ws (index) into w. */
+/* Ratings of R in the model's training range (its lineage), and R's
+ * distinct users. */
+static int count_window(const struct mon *x, const struct ratings_cols *R,
+                        struct monitor_window *w, struct hv_err *err)
+{
+  struct train_config tc;
+  model_config(x->m, &tc);
+  int64_t *u = malloc((R->n + 1) * sizeof(int64_t));
+  if (!u)
+    return oom(err);
+  w->n_in_sample = 0;
+  for (size_t i = 0; i < R->n; i++) {
+    w->n_in_sample += R->rating_id[i] >= tc.first_rating_id &&
+                      R->rating_id[i] <= tc.last_rating_id;
+    u[i] = R->user_id[i];
+  }
+  w->n_users = sort_unique_i64(u, R->n);
+  free(u);
+  return 0;
+}
+
+/* Evaluate the ratings R of window w: drift, performance, health. */
+static int eval_window(struct mon *x, const struct ratings_cols *R,
+                       struct monitor_window *w, struct hv_err *err)
+{
+  struct side s;
+  struct upass p;
+  memset(&s, 0, sizeof(s));
+  memset(&p, 0, sizeof(p));
+  int rc = side_build(&x->cat, R, 0, &s, err);
+  if (!rc)
+    rc = upass_run(x, R, &p, err);
+  s.top1 = p.top1_sorted;
+  s.n_top1 = p.n;
+  if (!rc)
+    rc = side_judge(&x->cat, x->cfg, &x->ref, &s, w, err);
+  if (!rc)
+    rc = health_window(x, &p, w, err);
+  if (!rc) {
+    metrics_of(&p, &s, &w->metrics);
+    w->metrics.n_users_not_in_reference = (int64_t)count_fresh(x, &p);
+    rc = rank_window(x, R, &w->metrics, err);
+  }
+  side_free(&s);
+  upass_free(&p);
+  return rc;
+}
+
+/* Describe window ws (index) into w: counts, then either why it is
+ * skipped (no ratings, fewer than min_ratings: a handful of ratings gives
+ * a top-100 of 0 or 1 and effect sizes that are noise) or its evaluation. */
 static int run_window(struct mon *x, const struct window_spec *ws,
                       size_t index, struct monitor_window *w,
                       struct hv_err *err)
 {
   struct ratings_cols R;
-  struct side s;
-  struct upass p;
-  memset(&s, 0, sizeof(s));
-  memset(&p, 0, sizeof(p));
   w->index = index;
   w->spec = *ws;
+  w->n_folded = 1;
   monitor_metrics_init(&w->metrics);
   monitor_health_init(&w->health);
   monitor_health_init(&w->health_ref);
   w->coverage_ratio = w->gini_delta = w->mean_popularity_ratio = NAN;
   int rc = load_window(x, ws, &R, err);
   w->n_ratings = rc ? 0 : R.n;
-  if (!rc && R.n > 0) {
-    rc = side_build(&x->cat, &R, 0, &s, err);
-    if (!rc)
-      rc = upass_run(x, &R, &p, err);
-    s.top1 = p.top1_sorted;
-    s.n_top1 = p.n;
-    if (!rc)
-      rc = side_judge(&x->cat, x->cfg, &x->ref, &s, w, err);
-    if (!rc)
-      rc = health_window(x, &p, w, err);
-    if (!rc) {
-      w->n_users = p.n;
-      metrics_of(&p, &s, &w->metrics);
-      w->metrics.n_users_not_in_reference = (int64_t)count_fresh(x, &p);
-      rc = rank_window(x, &R, &w->metrics, err);
-    }
-  }
+  if (!rc)
+    rc = count_window(x, &R, w, err);
+  if (!rc && R.n == 0)
+    snprintf(w->skipped, sizeof(w->skipped), "no ratings");
+  else if (!rc && R.n < x->cfg->min_ratings)
+    snprintf(w->skipped, sizeof(w->skipped), "%zu rating%s < min_ratings %zu",
+             R.n, R.n == 1 ? "" : "s", x->cfg->min_ratings);
+  else if (!rc)
+    rc = eval_window(x, &R, w, err);
   ratings_cols_free(&R);
-  side_free(&s);
-  upass_free(&p);
   return rc;
 }
 
@@ -717,20 +754,50 @@ static void lists_of(const struct mon *x, struct monitor_settings *s)
 
 /* ---- entry point -------------------------------------------------------------- */
 
+/* Fold empty time window w into the entry before it (last) when that
+ * one is empty too: the entry then spans both. 1 when folded. */
+static int fold_empty(const struct monitor_config *c,
+                      struct monitor_window *last,
+                      const struct monitor_window *w)
+{
+  if (c->mode != MONITOR_TIME || !last || last->n_ratings || w->n_ratings)
+    return 0;
+  last->spec.last = w->spec.last;
+  last->n_folded++;
+  return 1;
+}
+
+/* Run every window of the pass into rep->windows, a run of empty time
+ * windows as one entry. Progress once per entry: a window with ratings
+ * (or an explicit one) when done, a run of empty ones when it ends. */
 static int build_windows(struct mon *x, struct monitor_report *rep,
                          struct hv_err *err)
 {
+  const struct monitor_config *c = x->cfg;
   struct window_spec *ws = NULL;
   size_t n = 0;
   int rc = make_windows(x, &ws, &n, err);
   if (!rc && n && !(rep->windows = calloc(n, sizeof(*rep->windows))))
     rc = oom(err);
+  struct monitor_window *pending = NULL; /* an empty run not yet told */
   for (size_t i = 0; !rc && i < n; i++) {
-    rep->n_windows++;
-    rc = run_window(x, &ws[i], i, &rep->windows[i], err);
-    if (!rc && x->cfg->progress)
-      x->cfg->progress(x->cfg->progress_ud, &rep->windows[i], n);
+    struct monitor_window *last =
+        rep->n_windows ? &rep->windows[rep->n_windows - 1] : NULL;
+    struct monitor_window *w = &rep->windows[rep->n_windows++];
+    rc = run_window(x, &ws[i], i, w, err);
+    if (!rc && fold_empty(c, last, w)) {
+      memset(w, 0, sizeof(*w)); /* an empty window holds nothing to free */
+      rep->n_windows--;
+      continue;
+    }
+    if (!rc && c->progress && pending)
+      c->progress(c->progress_ud, pending, n);
+    pending = !rc && c->mode == MONITOR_TIME && !w->n_ratings ? w : NULL;
+    if (!rc && c->progress && !pending)
+      c->progress(c->progress_ud, w, n);
   }
+  if (!rc && c->progress && pending)
+    c->progress(c->progress_ud, pending, n);
   free(ws);
   return rc;
 }

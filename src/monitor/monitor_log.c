@@ -66,27 +66,29 @@ static int fairness_metrics(const struct monitor_window *w, int64_t step,
   return rc;
 }
 
-/* The metrics of window w into kb. */
+/* The metrics of window w into kb: its counts, and when it was evaluated
+ * (not skipped) its verdicts, performance, health and statistics. */
 static int window_metrics(const struct monitor_window *w, int64_t step,
                           struct keybuf *kb)
 {
   int rc = 0;
   rc |= kb_add(kb, "n_ratings", (double)w->n_ratings, step);
   rc |= kb_add(kb, "n_users", (double)w->n_users, step);
+  rc |= kb_add(kb, "in_sample_share", monitor_window_in_sample(w), step);
+  if (w->skipped[0]) /* too small or empty: nothing measured */
+    return rc ? HV_ENOMEM : 0;
   rc |= kb_add(kb, "drifted_share", w->drifted_share, step);
   rc |= kb_add(kb, "dataset_drift", w->dataset_drift, step);
-  for (int k = 0; w->n_ratings && k < EVAL_NK; k++) {
+  for (int k = 0; k < EVAL_NK; k++) {
     char key[64];
     snprintf(key, sizeof(key), "top_%d_categorical_accuracy", eval_ks[k]);
     rc |= kb_add(kb, key, w->metrics.top_k[k], step);
   }
-  if (w->n_ratings) {
-    rc |= kb_add(kb, "health.coverage_at_10", w->health.coverage_at_10, step);
-    rc |= kb_add(kb, "health.gini_at_10", w->health.gini_at_10, step);
-    rc |= kb_add(kb, "health.mean_popularity_at_10",
-                 w->health.mean_popularity_at_10, step);
-    rc |= fairness_metrics(w, step, kb);
-  }
+  rc |= kb_add(kb, "health.coverage_at_10", w->health.coverage_at_10, step);
+  rc |= kb_add(kb, "health.gini_at_10", w->health.gini_at_10, step);
+  rc |= kb_add(kb, "health.mean_popularity_at_10",
+               w->health.mean_popularity_at_10, step);
+  rc |= fairness_metrics(w, step, kb);
   for (size_t i = 0; i < w->n_features; i++) {
     const struct monitor_feature *f = &w->features[i];
     if (f->skipped[0])
@@ -139,7 +141,8 @@ static int log_metrics(struct hv_db *db, const char *run,
   struct keybuf kb = {0};
   int rc = 0;
   for (size_t i = 0; !rc && i < rep->n_windows; i++)
-    if (window_metrics(&rep->windows[i], (int64_t)i, &kb))
+    if (window_metrics(&rep->windows[i], (int64_t)rep->windows[i].index,
+                       &kb))
       rc = hv_err_set(err, HV_ENOMEM, "monitor: out of memory");
   for (size_t k = 0; !rc && k < kb.n; k++)
     kb.m[k].key = kb.key[k];

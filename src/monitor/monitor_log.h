@@ -21,10 +21,12 @@ struct hv_db;
 /* Start a run in cfg->experiment (named cfg->run_name, else "monitor-<first
  * window>", child of cfg->parent_run_id), set rep->run_id, log params
  * (model_uri, model_sha256, reference, mode, threshold_share,
- * window_seconds for time windows) and metrics (n_ratings, n_users,
- * drifted_share, dataset_drift; for windows with ratings
- * top_K_categorical_accuracy and health.*; FEATURE.statistic and
- * FEATURE.drift of the judged features), store the artifact under home and
+ * window_seconds for time windows) and metrics by step = the window's
+ * index (n_ratings, n_users, in_sample_share; for windows not skipped
+ * drifted_share, dataset_drift, top_K_categorical_accuracy, health.*,
+ * the fairness report, FEATURE.statistic and FEATURE.drift of the judged
+ * features; a run of empty windows logs its counts once, at its first
+ * index), store the artifact under home and
  * end the run FINISHED, or FAILED when a step fails. Returns 0, HV_EINVAL
  * (no home), or a store / artifact error. */
 int monitor_log_run(struct hv_db *db, const char *home,

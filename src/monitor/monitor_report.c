@@ -1,6 +1,6 @@
 /*
  * monitor_report.c - the monitoring report: helpers, the one JSON writer
- * and the table. See monitor_report.h; the reader is monitor_report_read.c.
+ * and its reader. See monitor_report.h; the table is monitor_table.c.
  *
  * The writer keeps the key order stored reports and clients have always
  * seen (jansson keeps insertion order), including the different order of
@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "monitor/side.h"
 #include "util/json.h"
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -55,6 +54,21 @@ void monitor_report_free(struct monitor_report *r)
       free(r->windows[i].features[f].categories);
   free(r->windows);
   memset(r, 0, sizeof(*r));
+}
+
+double monitor_window_in_sample(const struct monitor_window *w)
+{
+  return w && w->n_ratings ? (double)w->n_in_sample / (double)w->n_ratings
+                           : 0.0;
+}
+
+size_t monitor_report_n_empty(const struct monitor_report *r)
+{
+  size_t n = 0;
+  for (size_t i = 0; r && i < r->n_windows; i++)
+    n += r->windows[i].n_ratings ? 0
+         : r->windows[i].n_folded ? r->windows[i].n_folded : 1;
+  return n;
 }
 
 const struct monitor_feature *monitor_report_feature(
@@ -277,16 +291,43 @@ static void set_verdicts(json_t *j, const struct monitor_window *w)
   json_object_set_new(j, "dataset_drift", json_boolean(w->dataset_drift));
 }
 
+/* Why w was not evaluated, or "" (an empty window always: "no ratings",
+ * also in a report made by hand). */
+static const char *skip_reason(const struct monitor_window *w)
+{
+  return w->skipped[0] || w->n_ratings ? w->skipped : "no ratings";
+}
+
+/* The in-sample counts, and why the window was skipped (with the empty
+ * windows an entry stands for). */
+static int set_sample(json_t *j, const struct monitor_window *w)
+{
+  int rc = 0;
+  const char *why = skip_reason(w);
+  rc |= json_object_set_new(j, "n_in_sample",
+                            json_integer((json_int_t)w->n_in_sample));
+  rc |= json_object_set_new(j, "in_sample", json_boolean(w->n_in_sample));
+  rc |= json_object_set_new(j, "in_sample_share",
+                            json_real(monitor_window_in_sample(w)));
+  if (why[0])
+    rc |= json_object_set_new(j, "skipped", json_string(why));
+  if (!w->n_ratings)
+    rc |= json_object_set_new(
+        j, "n_windows", json_integer((json_int_t)(w->n_folded ? w->n_folded
+                                                              : 1)));
+  return rc;
+}
+
 static json_t *window_json(const struct monitor_window *w)
 {
   json_t *j = window_head(w), *fs = json_array();
-  if (!j || !fs) {
+  if (!j || !fs || set_sample(j, w)) {
     json_decref(j);
     json_decref(fs);
     return NULL;
   }
-  if (w->n_ratings == 0) {
-    json_object_set_new(j, "n_users", json_integer(0));
+  if (skip_reason(w)[0]) { /* counts only: no metrics, features, health */
+    json_object_set_new(j, "n_users", json_integer((json_int_t)w->n_users));
     json_object_set_new(j, "metrics", json_null());
     json_object_set_new(j, "features", fs);
     set_verdicts(j, w);
@@ -393,6 +434,10 @@ json_t *monitor_report_to_json(const struct monitor_report *r)
     rc = json_object_set_new(j, "windows", wins);
     wins = NULL;
   }
+  if (!rc)
+    rc = json_object_set_new(
+        j, "n_empty_windows",
+        json_integer((json_int_t)monitor_report_n_empty(r)));
   if (!rc)
     rc = json_object_set_new(j, "seconds", json_real(r->seconds));
   if (!rc && r->run_id[0])
@@ -592,6 +637,13 @@ static int read_window(const json_t *o, struct monitor_window *w,
   read_spec(o, &w->spec);
   w->n_ratings = rsize(o, "n_ratings");
   w->n_users = rsize(o, "n_users");
+  w->n_in_sample = rsize(o, "n_in_sample");
+  rstr(o, "skipped", w->skipped, sizeof(w->skipped));
+  if (!w->n_ratings && !w->skipped[0]) /* reports before "skipped" */
+    snprintf(w->skipped, sizeof(w->skipped), "no ratings");
+  w->n_folded = w->n_ratings ? 1 : rsize(o, "n_windows");
+  if (!w->n_folded)
+    w->n_folded = 1;
   read_metrics(json_object_get(o, "metrics"), &w->metrics);
   const json_t *h = json_object_get(o, "health");
   read_health(h, &w->health);
@@ -703,78 +755,4 @@ int monitor_report_from_json(const json_t *j, struct monitor_report *r,
   if (rc)
     monitor_report_free(r);
   return rc;
-}
-
-/* ---- table ------------------------------------------------------------- */
-
-static void print_drifted(const struct monitor_window *w, FILE *out)
-{
-  int first = 1;
-  for (size_t k = 0; k < w->n_features; k++) {
-    const struct drift_feature_result *v = &w->features[k].verdict;
-    if (!v->drift)
-      continue;
-    int pv = isfinite(v->pvalue);
-    fprintf(out, "%s%s (%s %s%.3g)", first ? "      drifted: " : ", ",
-            v->name, drift_test_name(v->test), pv ? "p=" : "",
-            pv ? v->pvalue : v->statistic);
-    first = 0;
-  }
-  if (!first)
-    fputc('\n', out);
-}
-
-/* The features the windows do not judge because the dataset lacks them
- * (the first window says for all: they share the dataset). */
-static void print_absent(const struct monitor_report *r, FILE *out)
-{
-  const struct monitor_window *w = r->n_windows ? &r->windows[0] : NULL;
-  int first = 1;
-  for (size_t k = 0; w && k < w->n_features; k++) {
-    if (strcmp(w->features[k].skipped, SIDE_NOT_IN_DATASET))
-      continue;
-    fprintf(out, "%s%s", first ? "not in this dataset, not judged: " : ", ",
-            w->features[k].verdict.name);
-    first = 0;
-  }
-  if (!first)
-    fputs(" (outside the drifted count)\n", out);
-}
-
-void monitor_report_print_table(const struct monitor_report *r, FILE *out)
-{
-  if (!r || !out)
-    return;
-  const struct monitor_reference *ref = &r->reference;
-  fprintf(out, "reference: rating_id %lld:%lld, %zu ratings, %zu users "
-          "(%s), in-sample top-100 %.4f\n",
-          (long long)ref->first_rating_id, (long long)ref->last_rating_id,
-          ref->n_ratings, ref->n_users,
-          ref->from_model ? "model lineage" : "config",
-          monitor_metrics_top(&ref->metrics, 100));
-  const struct monitor_settings *c = &r->config;
-  if (c->blend > 0)
-    fprintf(out, "top-10 lists: %s (retrieval's top %d ordered by the "
-            "ranker, blend weight %g)\n", c->lists, c->candidates, c->blend);
-  else if (c->candidates > 0)
-    fprintf(out, "top-10 lists: %s (retrieval's top %d ordered by the "
-            "ranker)\n", c->lists, c->candidates);
-  else
-    fprintf(out, "top-10 lists: retrieval\n");
-  print_absent(r, out);
-  fprintf(out, "%-3s %-20s %7s %6s %7s %8s %8s %8s  %s\n", "#", "window", "n",
-          "users", "top-10", "top-100", "cov@10", "drifted", "verdict");
-  for (size_t i = 0; i < r->n_windows; i++) {
-    const struct monitor_window *w = &r->windows[i];
-    int empty = w->n_ratings == 0;
-    char drifted[48];
-    snprintf(drifted, sizeof(drifted), "%zu/%zu", w->n_drifted, w->n_judged);
-    fprintf(out, "%-3zu %-20.20s %7zu %6zu %7.4f %8.4f %8.4f %8s  %s\n", i,
-            w->spec.name, w->n_ratings, w->n_users,
-            empty ? NAN : monitor_metrics_top(&w->metrics, 10),
-            empty ? NAN : monitor_metrics_top(&w->metrics, 100),
-            empty ? NAN : w->health.coverage_at_10, drifted,
-            w->dataset_drift ? "DATASET DRIFT" : (empty ? "empty" : "ok"));
-    print_drifted(w, out);
-  }
 }

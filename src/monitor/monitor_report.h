@@ -122,11 +122,26 @@ struct monitor_feature {
 };
 
 struct monitor_window {
-  size_t index;
+  size_t index;                  /* in the pass's windows (the first one
+                                    when n_folded > 1) */
   struct window_spec spec;       /* name, kind and bounds */
   size_t n_ratings, n_users;
-  /* The rest is meaningful when n_ratings > 0 (an empty window is
-   * reported with metrics and health null, no features). */
+  /* In-sample: the window's ratings with rating_id in the model's
+   * training range (its lineage, monitor_model_info.trained_*; the range's
+   * train and test splits alike). A window with any is in-sample: its
+   * top-K is not held-out evidence (the retraining policy does not read
+   * it as such). */
+  size_t n_in_sample;
+  /* Why the window was not evaluated: "" when it was; "no ratings";
+   * "N ratings < min_ratings M" (monitor_config.min_ratings). A skipped
+   * window has n_ratings, n_users and n_in_sample only: metrics and
+   * health NaN, no features, no verdicts. */
+  char skipped[64];
+  /* Consecutive empty time windows this entry stands for (>= 1; spec
+   * spans them all, named by the first): a pass over years of time
+   * windows with a few ratings lists each gap once. */
+  size_t n_folded;
+  /* The rest is meaningful when the window was evaluated (skipped ""). */
   struct monitor_metrics metrics;
   struct monitor_health health;      /* the window's users' top-10s */
   struct monitor_health health_ref;  /* as many reference users' */
@@ -197,6 +212,13 @@ double monitor_metrics_top(const struct monitor_metrics *m, int k);
 /* Free what r holds and zero it; NULL does nothing. */
 void monitor_report_free(struct monitor_report *r);
 
+/* Share of w's ratings in the model's training range (n_in_sample /
+ * n_ratings; 0 without ratings). */
+double monitor_window_in_sample(const struct monitor_window *w);
+
+/* Empty time windows of r (the sum of the empty entries' n_folded). */
+size_t monitor_report_n_empty(const struct monitor_report *r);
+
 /* The window feature named name, or NULL (borrowed from w). */
 const struct monitor_feature *monitor_report_feature(
     const struct monitor_window *w, const char *name);
@@ -216,12 +238,14 @@ int monitor_report_verdict_json(json_t *o,
  *   {"model": {...}, "reference": {...}, "config": {...},
  *    "windows": [{"index", "name", "kind", "n_ratings",
  *      "first_rating_id"/"last_rating_id" or "start"/"end"/"start_ts"/
- *      "end_ts", "features": [{"name", "group", "kind", "n_ref", "n_cur",
+ *      "end_ts", "n_in_sample", "in_sample", "in_sample_share",
+ *      "skipped"? (why not evaluated), "n_windows"? (an empty entry: the
+ *      empty windows it stands for), "features": [{"name", "group", "kind", "n_ref", "n_cur",
  *      statistics..., "test", "statistic", "pvalue", "threshold", "drift",
  *      "skipped"?}], "n_features", "n_drifted", "drifted_share",
  *      "dataset_drift", "n_users", "metrics": {..., "segments": [...]},
  *      "health": {..., "reference": {...}}}],
- *    "seconds", "run_id"? (when logged)}
+ *    "n_empty_windows", "seconds", "run_id"? (when logged)}
  * (docs/monitoring.md describes every field). */
 json_t *monitor_report_to_json(const struct monitor_report *r);
 
@@ -234,8 +258,10 @@ int monitor_report_from_json(const json_t *j, struct monitor_report *r,
                              struct hv_err *err) HV_WARN_UNUSED;
 
 /* Print the report as a table (window, n, users, top-10, top-100,
- * coverage, drifted features, verdict) plus the drifted features' names
- * per window, on out. Nothing when r or out is NULL. */
+ * coverage, in-sample share, drifted features, verdict) plus per window
+ * the drifted features' names or why it was skipped, a run of empty time
+ * windows as one line, and a note when windows are in-sample, on out.
+ * Nothing when r or out is NULL. */
 void monitor_report_print_table(const struct monitor_report *r, FILE *out);
 
 #endif

@@ -480,15 +480,35 @@ static struct policy_check *add_check(struct policy_decision *d,
 }
 
 /* Window w of the report is judged when it has enough ratings
- * (min_window_ratings >= 1: policy_check). */
+ * (min_window_ratings >= 1: policy_check) and the pass evaluated it (a
+ * window the pass skipped has no metrics or verdicts to judge). */
 static int judged(const struct policy *p, const struct monitor_window *w)
 {
-  return w->n_ratings >= (size_t)p->min_window_ratings;
+  return w->n_ratings >= (size_t)p->min_window_ratings && !w->skipped[0];
 }
 
+/* The window's top-100 as held-out evidence: NaN for an in-sample window
+ * (ratings the model was trained on score what it memorised). */
 static double window_top100(const struct monitor_window *w)
 {
-  return w->n_ratings ? monitor_metrics_top(&w->metrics, 100) : NAN;
+  return w->n_ratings && !w->n_in_sample
+             ? monitor_metrics_top(&w->metrics, 100)
+             : NAN;
+}
+
+/* Why no window gave a top-100: "no window with >= N ratings", or that
+ * the judged ones are in-sample. */
+static void no_top100(const struct policy *p, const struct policy_decision *d,
+                      const char *what, char *buf, size_t cap)
+{
+  if (d->n_judged && d->n_in_sample == d->n_judged)
+    snprintf(buf, cap, "%s: no held-out window (the %zu judged window%s "
+             "in-sample: %s top-100 is not held-out evidence)", what,
+             d->n_judged, d->n_judged == 1 ? " is" : "s are",
+             d->n_judged == 1 ? "its" : "their");
+  else
+    snprintf(buf, cap, "%s: no window with >= %lld ratings", what,
+             (long long)p->min_window_ratings);
 }
 
 static double window_rmse(const struct monitor_window *w)
@@ -510,7 +530,7 @@ static double worst_window(const struct policy *p,
     double v = metric(&r->windows[i]);
     if (!isnan(v) && (isnan(worst) || sign * (v - worst) > 0)) {
       worst = v;
-      *at = i;
+      *at = r->windows[i].index;
     }
   }
   return worst;
@@ -535,8 +555,7 @@ static void check_drop(const struct policy *p, double worst, size_t at,
              "held-out top-100 of its own to compare with (use "
              "--min-top100)");
   else if (isnan(worst))
-    snprintf(c->text, sizeof(c->text), "top-100 drop: no window with >= "
-             "%lld ratings", (long long)p->min_window_ratings);
+    no_top100(p, d, "top-100 drop", c->text, sizeof(c->text));
   else
     snprintf(c->text, sizeof(c->text), "worst top-100 accuracy %.4f %s "
              "%.4f = %.0f%% below the model's own %.4f (window %zu)",
@@ -560,8 +579,7 @@ static void check_top100(const struct policy *p,
   if (!c)
     return;
   if (isnan(worst))
-    snprintf(c->text, sizeof(c->text), "top-100 accuracy: no window with "
-             ">= %lld ratings", (long long)p->min_window_ratings);
+    no_top100(p, d, "top-100 accuracy", c->text, sizeof(c->text));
   else
     snprintf(c->text, sizeof(c->text), "worst top-100 accuracy %.4f %s %.4g "
              "(window %zu)", worst, fired ? "<=" : ">", p->min_top100, at);
@@ -637,7 +655,7 @@ static void check_drift(const struct policy *p,
     const struct monitor_window *aw = &r->windows[at];
     monitor_report_drifted_names(aw, names, sizeof(names));
     snprintf(c->text, sizeof(c->text), "dataset drift in window %zu "
-             "(%zu/%zu features: %s)", at, aw->n_drifted, aw->n_judged,
+             "(%zu/%zu features: %s)", aw->index, aw->n_drifted, aw->n_judged,
              names);
   } else {
     snprintf(c->text, sizeof(c->text), "no dataset drift");
@@ -656,7 +674,7 @@ static double max_psi(const struct policy *p, const struct monitor_report *r,
       continue;
     if (!isnan(f->psi) && (isnan(best) || f->psi > best)) {
       best = f->psi;
-      *at = i;
+      *at = w->index;
     }
   }
   return best;
@@ -750,8 +768,11 @@ int policy_decide(const struct policy *p, const struct policy_input *in,
   d->new_ratings = in->new_ratings;
   d->age_days = in->age_days;
   d->n_windows = r->n_windows;
-  for (size_t i = 0; i < r->n_windows; i++)
-    d->n_judged += (size_t)judged(p, &r->windows[i]);
+  for (size_t i = 0; i < r->n_windows; i++) {
+    int j = judged(p, &r->windows[i]);
+    d->n_judged += (size_t)j;
+    d->n_in_sample += (size_t)(j && r->windows[i].n_in_sample);
+  }
   check_top100(p, r, in->reference_top100, d);
   check_rmse(p, r, in->reference_rmse, d);
   check_drift(p, r, d);
@@ -779,14 +800,15 @@ json_t *policy_decision_to_json(const struct policy_decision *d)
                           hv_json_num(c->threshold), "fired", c->fired, "text",
                           c->text));
   }
-  return json_pack("{s:b, s:s, s:o, s:o, s:o, s:I, s:I, s:I, s:o, s:o}",
+  return json_pack("{s:b, s:s, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:o, s:o}",
                    "retrain", d->retrain, "reasons", d->reasons, "checks",
                    checks, "worst_top100", hv_json_num(d->worst_top100),
                    "dataset_drift",
                    d->dataset_drift < 0 ? json_null()
                                         : json_boolean(d->dataset_drift),
                    "n_windows", (json_int_t)d->n_windows, "n_judged",
-                   (json_int_t)d->n_judged, "new_ratings",
+                   (json_int_t)d->n_judged, "n_in_sample",
+                   (json_int_t)d->n_in_sample, "new_ratings",
                    (json_int_t)d->new_ratings, "age_days",
                    hv_json_num(d->age_days), "worst_rmse",
                    hv_json_num(d->worst_rmse));

@@ -25,9 +25,16 @@
  *   max_rmse_rise    ... is >= (1 + this) x the ranker's own held-out RMSE
  *                    (its training run's test split, or a retrained
  *                    ranker's hold-out slice): a relative rise
- * Windows with fewer than min_window_ratings ratings are not judged
+ * Windows with fewer than min_window_ratings ratings, and windows the
+ * monitoring pass skipped (monitor_window.skipped), are not judged
  * (performance and PSI of a handful of ratings are noise); a report whose
- * windows are all too small fires none of the monitoring triggers.
+ * windows are all too small fires none of the monitoring triggers. An
+ * in-sample window (ratings of the model's training range,
+ * monitor_window.n_in_sample) is judged for drift and PSI but its top-100
+ * is not read by max_top100_drop or min_top100: what a model scores on
+ * ratings it trained on is not held-out evidence (retrain.c's windows are
+ * after the training range, so this guards hand-made and --batches
+ * reports).
  *
  * Policy file (JSON object; every key optional, unknown keys refused):
  *   {"max_top100_drop": 0.2, "min_top100": 0.5, "on_dataset_drift": true,
@@ -102,11 +109,14 @@ struct policy_decision {
   size_t n_checks;
   struct policy_check checks[POLICY_MAX_CHECKS];
   /* What was observed (NaN / -1 when unknown). */
-  double worst_top100;          /* over the judged windows */
+  double worst_top100;          /* over the judged windows that are not
+                                   in-sample (monitor_window.n_in_sample:
+                                   their top-100 is not held-out) */
   double worst_rmse;            /* the ranker's, over the judged windows
                                    (NaN: no ranker in the pass) */
   int dataset_drift;            /* 1 / 0; -1 without judged windows */
   size_t n_windows, n_judged;   /* windows in the report, judged ones */
+  size_t n_in_sample;           /* judged windows that are in-sample */
   int64_t new_ratings;
   double age_days;
   char reasons[1024];           /* the fired checks' texts joined by "; ",
@@ -186,7 +196,7 @@ int policy_decide(const struct policy *p, const struct policy_input *in,
 /* The decision as JSON: {"retrain", "reasons", "checks": [{"trigger",
  * "value", "threshold", "fired", "text"}], "worst_top100",
  * "dataset_drift", "n_windows", "n_judged", "new_ratings", "age_days",
- * "worst_rmse"}
+ * "worst_rmse", "n_in_sample"}
  * (NaN as null). New reference; NULL when out of memory. */
 json_t *policy_decision_to_json(const struct policy_decision *d);
 

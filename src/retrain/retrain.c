@@ -813,6 +813,9 @@ static json_t *windows_json(const struct monitor_report *report)
     if (w->metrics.ranker_n)
       json_object_set_new(json_array_get(out, i), "ranker_rmse",
                           hv_json_num(w->metrics.ranker_rmse));
+    if (w->skipped[0]) /* too small: not evaluated, not judged */
+      json_object_set_new(json_array_get(out, i), "skipped",
+                          json_string(w->skipped));
   }
   return out;
 }

@@ -875,3 +875,26 @@ void filter_sort(struct tracking_run *runs, size_t n,
     runs[i] = it[i].run;
   free(it);
 }
+
+size_t filter_order_missing(const struct filter_order *o,
+                            const struct tracking_run *runs, size_t n,
+                            char *buf, size_t cap)
+{
+  size_t missing = 0, off = 0, i;
+  double v;
+  buf[0] = '\0';
+  for (size_t t = 0; o && n && t < o->n; t++) {
+    const struct key *k = &o->terms[t].key;
+    for (i = 0; k->kind != K_ATTR && i < n; i++)
+      if (k->kind == K_METRIC ? key_num(k, &runs[i], &v)
+                              : key_text(k, &runs[i]) != NULL)
+        break;
+    if (k->kind == K_ATTR || i < n)
+      continue;
+    missing++;
+    if (off < cap)
+      off += (size_t)snprintf(buf + off, cap - off, "%s%s.%s",
+                              off ? ", " : "", key_prefix(k), k->name);
+  }
+  return missing;
+}

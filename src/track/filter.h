@@ -59,6 +59,14 @@ int filter_order_parse(const char *spec, struct filter_order **out,
 
 void filter_order_free(struct filter_order *o);
 
+/* The order-by keys (metrics, params and tags) that none of runs[0..n)
+ * has, as "metrics.a, params.b" into buf (cap > 0; "" when every key is
+ * held by some run, or n is 0). Such a key sorts nothing: the caller can
+ * say so. Returns how many keys are missing. */
+size_t filter_order_missing(const struct filter_order *o,
+                            const struct tracking_run *runs, size_t n,
+                            char *buf, size_t cap);
+
 /* Sort runs in place by o; missing values and NaN sort last in either
  * direction; ties go newest first. */
 void filter_sort(struct tracking_run *runs, size_t n,

@@ -199,6 +199,10 @@ static const char components_json[] = S({
     "type": "object", "required": ["index", "name", "features", "dataset_drift"],
     "properties": {
       "index": {"type": "integer"}, "name": {"type": "string"},
+      "n_ratings": {"type": "integer"}, "n_in_sample": {"type": "integer"},
+      "in_sample": {"type": "boolean"},
+      "in_sample_share": {"type": "number"},
+      "skipped": {"type": "string"}, "n_windows": {"type": "integer"},
       "n_users": {"type": "integer"}, "drifted_share": {"type": "number"},
       "metrics": {"type": "object", "nullable": true},
       "features": {"type": "array",
@@ -213,6 +217,7 @@ static const char components_json[] = S({
     "properties": {
       "model": {"type": "object"}, "config": {"type": "object"},
       "reference": {"type": "object"}, "seconds": {"type": "number"},
+      "n_empty_windows": {"type": "integer"},
       "windows": {"type": "array",
                   "items": {"$ref": "#/components/schemas/DriftWindow"}},
       "served": {"$ref": "#/components/schemas/ServedModel"}}},

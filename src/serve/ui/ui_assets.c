@@ -113,6 +113,8 @@ const char ui_assets_css[] =
     ".l0{background:#d9f0d3}.l1{background:#fee08b}.l2{background:#fdae61}"
     ".l3{background:#d73027}.lx{background:#e6e6e6}\n"
     "td.drift{color:var(--bad);font-weight:700}\n"
+    "td.insample,p.insample{color:var(--warn)}td.skipped{color:var(--muted);"
+    "font-style:italic}\n"
     "details.long{margin:0;max-width:48em}details.long summary{"
     "color:var(--fg);overflow-wrap:anywhere}\n"
     "details.long .full{white-space:pre-wrap;overflow-wrap:anywhere;"

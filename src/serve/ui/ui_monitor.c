@@ -216,17 +216,20 @@ static void performance_chart(struct html *h,
                                               : MAX_WINDOWS;
   double x[MAX_WINDOWS + 1], y[3][MAX_WINDOWS + 1];
   const char *xn[MAX_WINDOWS + 1];
-  xn[0] = "reference";
+  char lab[MAX_WINDOWS][80]; /* x labels: name, "(in-sample)" */
+  xn[0] = "reference (in-sample)";
   x[0] = 0;
   for (size_t k = 0; k < 3; k++)
     y[k][0] = monitor_metrics_top(&report->reference.metrics, ks[k]);
   for (size_t i = 0; i < nw; i++) {
     const struct monitor_window *w = &report->windows[i];
-    xn[i + 1] = w->spec.name;
+    snprintf(lab[i], sizeof(lab[i]), "%s%s", w->spec.name,
+             w->n_in_sample ? " (in-sample)" : "");
+    xn[i + 1] = lab[i];
     x[i + 1] = (double)(i + 1);
     for (size_t k = 0; k < 3; k++)
-      y[k][i + 1] =
-          w->n_ratings == 0 ? NAN : monitor_metrics_top(&w->metrics, ks[k]);
+      y[k][i + 1] = w->skipped[0] ? NAN
+                                  : monitor_metrics_top(&w->metrics, ks[k]);
   }
   struct svg_series s[3];
   for (size_t k = 0; k < 3; k++)
@@ -303,13 +306,25 @@ static void drift_cell(const struct monitor_feature *f, const char *wname,
   c->tip = tip;
 }
 
-/* The rows (features of the first window) and the cells of the grid. */
+/* The first of the nw windows with features (skipped and empty ones have
+ * none), or the first window. */
+static const struct monitor_window *first_measured(
+    const struct monitor_report *report, size_t nw)
+{
+  for (size_t i = 0; i < nw; i++)
+    if (report->windows[i].n_features)
+      return &report->windows[i];
+  return &report->windows[0];
+}
+
+/* The rows (features of the first measured window) and the cells of the
+ * grid. */
 static void grid_cells(const struct monitor_report *report, size_t nf,
                        size_t nw, char (*rowl)[96], const char **rows,
                        const char **cols, struct svg_heat_cell *cells,
                        char (*text)[40], char (*tip)[256])
 {
-  const struct monitor_window *w0 = &report->windows[0];
+  const struct monitor_window *w0 = first_measured(report, nw);
   for (size_t r = 0; r < nf; r++) {
     const struct monitor_feature *f = &w0->features[r];
     snprintf(rowl[r], sizeof(rowl[r]), "%s (%s)", f->verdict.name,
@@ -327,7 +342,8 @@ static void grid_cells(const struct monitor_report *report, size_t nf,
         drift_cell(f, cols[c], &cells[i], text[i], sizeof(text[i]), tip[i],
                    sizeof(tip[i]));
       else
-        cells[i] = (struct svg_heat_cell){NAN, "-", "not measured", 0};
+        cells[i] = (struct svg_heat_cell){
+            NAN, "-", w->skipped[0] ? w->skipped : "not measured", 0};
     }
   }
 }
@@ -337,7 +353,7 @@ static int drift_grid(struct html *h, const struct monitor_report *report,
 {
   size_t nw = report->n_windows < MAX_WINDOWS ? report->n_windows
                                               : MAX_WINDOWS;
-  size_t nf = nw ? report->windows[0].n_features : 0;
+  size_t nf = nw ? first_measured(report, nw)->n_features : 0;
   html_raw(h, "<h2>Drift per feature and window</h2>");
   if (nf == 0 || nw == 0) {
     html_raw(h, "<p class=\"muted\">The report has no feature verdicts."
@@ -377,30 +393,80 @@ cleanup:
   return rc;
 }
 
+/* A window's in-sample share as "100%", "<1%" or "-" into buf. */
+static const char *in_sample_text(const struct monitor_window *w,
+                                  char *buf, size_t cap)
+{
+  double v = 100.0 * monitor_window_in_sample(w);
+  if (!w->n_in_sample)
+    return "-";
+  if (v < 0.5)
+    return "<1%";
+  snprintf(buf, cap, "%.0f%%", v);
+  return buf;
+}
+
+/* One row of the windows table: a run of empty time windows spans the
+ * columns; a skipped window says why instead of numbers. */
+static void window_row(struct html *h, const struct monitor_window *w)
+{
+  char a[32], b[32], c[32], in[8];
+  if (!w->n_ratings && w->n_folded > 1) {
+    window_format_time(w->spec.first, a, sizeof(a));
+    window_format_time(w->spec.last, b, sizeof(b));
+    html_f(h, "<tr class=\"empty\"><td>%s</td><td colspan=\"8\" "
+           "class=\"muted\">%zu empty windows, %s to %s (no ratings)</td>"
+           "</tr>", w->spec.name, w->n_folded, a, b);
+    return;
+  }
+  int done = !w->skipped[0];
+  html_f(h,
+         "<tr%s><td>%s</td><td class=\"num\">%zu</td><td class=\"num\">"
+         "%zu</td><td class=\"num\">%s</td><td class=\"num\">%s</td>"
+         "<td class=\"num%s\">%s</td>",
+         w->n_in_sample ? " class=\"insample\"" : "", w->spec.name,
+         w->n_ratings, w->n_users,
+         html_num(done ? monitor_metrics_top(&w->metrics, 10) : NAN, a,
+                  sizeof(a)),
+         html_num(done ? monitor_metrics_top(&w->metrics, 100) : NAN, b,
+                  sizeof(b)),
+         w->n_in_sample ? " insample" : "",
+         in_sample_text(w, in, sizeof(in)));
+  if (!done) {
+    html_f(h, "<td colspan=\"3\" class=\"skipped\">skipped: %s</td></tr>",
+           w->skipped);
+    return;
+  }
+  html_f(h,
+         "<td class=\"num\">%zu / %zu</td><td class=\"num\">%s</td>"
+         "<td class=\"%s\">%s</td></tr>",
+         w->n_drifted, w->n_judged, html_num(w->drifted_share, c, sizeof(c)),
+         w->dataset_drift ? "drift" : "nodrift",
+         w->dataset_drift ? "yes" : "no");
+}
+
 static void windows_table(struct html *h, const struct monitor_report *report)
 {
+  size_t n_in = 0;
+  for (size_t i = 0; i < report->n_windows; i++)
+    n_in += report->windows[i].n_in_sample > 0;
+  if (n_in)
+    html_f(h, "<p class=\"note insample\">%zu window%s in-sample: %s "
+           "ratings of the model's training range %lld..%lld (column "
+           "In-sample: their share), so %s top-K is not held-out evidence "
+           "and the retraining policy does not read it as such.</p>",
+           n_in, n_in == 1 ? " is" : "s are", n_in == 1 ? "it holds"
+                                                       : "they hold",
+           (long long)report->model.trained_first_rating_id,
+           (long long)report->model.trained_last_rating_id,
+           n_in == 1 ? "its" : "their");
   html_raw(h, "<table class=\"data sortable windows\"><thead><tr><th>Window"
               "</th><th>Ratings</th><th>Users</th><th>Top-10</th>"
-              "<th>Top-100</th><th>Drifted features</th><th>Drifted share"
-              "</th><th>Dataset drift</th></tr></thead><tbody>");
-  for (size_t i = 0; i < report->n_windows && i < MAX_WINDOWS; i++) {
-    const struct monitor_window *w = &report->windows[i];
-    int empty = w->n_ratings == 0;
-    char a[32], b[32], c[32];
-    html_f(h,
-           "<tr><td>%s</td><td class=\"num\">%zu</td><td class=\"num\">"
-           "%zu</td><td class=\"num\">%s</td><td class=\"num\">%s</td>"
-           "<td class=\"num\">%zu / %zu</td><td class=\"num\">%s</td>"
-           "<td class=\"%s\">%s</td></tr>",
-           w->spec.name, w->n_ratings, w->n_users,
-           html_num(empty ? NAN : monitor_metrics_top(&w->metrics, 10), a,
-                    sizeof(a)),
-           html_num(empty ? NAN : monitor_metrics_top(&w->metrics, 100), b,
-                    sizeof(b)),
-           w->n_drifted, w->n_judged, html_num(w->drifted_share, c, sizeof(c)),
-           w->dataset_drift ? "drift" : "nodrift",
-           w->dataset_drift ? "yes" : "no");
-  }
+              "<th>Top-100</th><th>In-sample</th><th>Drifted features</th>"
+              "<th>Drifted share</th><th>Dataset drift</th></tr></thead>"
+              "<tbody>");
+  for (size_t i = 0; i < report->n_windows && i < MAX_WINDOWS; i++)
+    window_row(h, &report->windows[i]);
   html_raw(h, "</tbody></table>");
 }
 
@@ -455,7 +521,7 @@ static void health_section(struct html *h, const struct monitor_report *report)
   for (size_t i = 0; i < nw; i++) {
     const struct monitor_window *w = &report->windows[i];
     struct monitor_health hw = w->health, hr = w->health_ref;
-    if (w->n_ratings == 0) { /* reported without health */
+    if (w->skipped[0]) { /* skipped or empty: reported without health */
       monitor_health_init(&hw);
       monitor_health_init(&hr);
     }
