@@ -62,29 +62,6 @@ static inline void store_copy_text(char *dst, size_t cap, const char *src)
   dst[n] = '\0';
 }
 
-/* The start of a backend's open: *out = NULL and a new zeroed connection
- * of sz bytes (a backend's struct, its struct hv_db first) of backend be
- * for path; NULL with err filled (HV_ENOMEM) when out of memory. */
-static inline struct hv_db *store_conn_new(size_t sz,
-                                           const struct store_backend *be,
-                                           const char *path,
-                                           struct hv_db **out,
-                                           struct hv_err *err)
-{
-  *out = NULL;
-  struct hv_db *db = calloc(1, sz);
-  if (!db) {
-    char shown[512];
-    db_redact(path, shown, sizeof(shown));
-    hv_err_set(err, HV_ENOMEM, "out of memory opening %s", shown);
-    return NULL;
-  }
-  db->be = be;
-  db_redact(path, db->path, sizeof(db->path));
-  store_copy_text(db->conn, sizeof(db->conn), path);
-  return db;
-}
-
 /* Fill err for a call without a database (WHAT: no database) and return
  * HV_EINVAL: the one answer every entity module gives to db == NULL. */
 static inline int store_no_db(struct hv_err *err, const char *what)
@@ -263,8 +240,16 @@ struct rows_ops {
 struct store_backend {
   const char *name; /* "sqlite", "postgresql" */
   int (*schema_latest)(void); /* the schema version this build creates */
-  /* Open (creating and migrating) the database at path. */
-  int (*open)(const char *path, struct hv_db **out, struct hv_err *err);
+  /* Opening (db_open, store/db.c): a zeroed conn_size-byte connection
+   * (the backend's struct, its struct hv_db first, be/path/conn filled),
+   * then connect (its errors name the database themselves), then setup
+   * (settings, creating and migrating the schema: db_open prefixes its
+   * errors with the path but for HV_EVERSION, HV_ENOSPC and HV_EBUSY,
+   * which name the file), and close on any failure: close takes a
+   * connection that connect left half open. */
+  size_t conn_size;
+  int (*connect)(struct hv_db *db, struct hv_err *err);
+  int (*setup)(struct hv_db *db, struct hv_err *err);
   void (*close)(struct hv_db *db);
   int (*begin)(struct hv_db *db, struct hv_err *err);
   int (*commit)(struct hv_db *db, struct hv_err *err);

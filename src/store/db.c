@@ -37,15 +37,44 @@ static const struct store_backend *backend_for(const char *path)
   return db_is_url(path) ? &pg_backend : &sq_backend;
 }
 
+/* A new zeroed connection of backend be for path; NULL with err filled
+ * when out of memory. */
+static struct hv_db *conn_new(const struct store_backend *be,
+                              const char *path, struct hv_err *err)
+{
+  assert(be->conn_size >= sizeof(struct hv_db));
+  struct hv_db *db = calloc(1, be->conn_size);
+  if (!db) {
+    char shown[512];
+    db_redact(path, shown, sizeof(shown));
+    hv_err_set(err, HV_ENOMEM, "out of memory opening %s", shown);
+    return NULL;
+  }
+  db->be = be;
+  db_redact(path, db->path, sizeof(db->path));
+  store_copy_text(db->conn, sizeof(db->conn), path);
+  return db;
+}
+
 int db_open(const char *path, struct hv_db **out, struct hv_err *err)
 {
   *out = NULL;
   if (!path || !*path)
     return hv_err_set(err, HV_EINVAL, "no database path");
   const struct store_backend *be = backend_for(path);
-  int rc = be->open(path, out, err);
-  assert(rc || (*out && (*out)->be == be));
-  return rc;
+  struct hv_db *db = conn_new(be, path, err);
+  if (!db)
+    return HV_ENOMEM;
+  int rc = be->connect(db, err);
+  if (!rc && (rc = be->setup(db, err)) && rc != HV_EVERSION &&
+      rc != HV_ENOSPC && rc != HV_EBUSY)
+    hv_err_prefix(err, "%s", db->path);
+  if (rc) {
+    be->close(db);
+    return rc;
+  }
+  *out = db;
+  return 0;
 }
 
 void db_close(struct hv_db *db)

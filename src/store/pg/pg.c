@@ -419,30 +419,18 @@ static void pg_close(struct hv_db *db)
   free(p);
 }
 
-static int pg_open(const char *path, struct hv_db **out, struct hv_err *err)
+static int pg_connect(struct hv_db *db, struct hv_err *err)
 {
-  struct pg_db *p = (struct pg_db *)store_conn_new(sizeof(*p), &pg_backend,
-                                                   path, out, err);
-  if (!p)
-    return HV_ENOMEM;
-  p->c = PQconnectdb(path);
-  int rc = 0;
-  if (!p->c || PQstatus(p->c) != CONNECTION_OK) {
-    const char *m = p->c ? PQerrorMessage(p->c) : "out of memory";
-    size_t n = strlen(m);
-    while (n && m[n - 1] == '\n')
-      n--;
-    rc = hv_err_set(err, HV_EDB, "cannot connect to %s: %.*s", p->base.path,
+  struct pg_db *p = pg_of(db);
+  p->c = PQconnectdb(db->conn);
+  if (p->c && PQstatus(p->c) == CONNECTION_OK)
+    return 0;
+  const char *m = p->c ? PQerrorMessage(p->c) : "out of memory";
+  size_t n = strlen(m);
+  while (n && m[n - 1] == '\n')
+    n--;
+  return hv_err_set(err, HV_EDB, "cannot connect to %s: %.*s", db->path,
                     (int)n, m);
-  }
-  if (!rc && (rc = migrate(&p->base, err)) && err->code != HV_EVERSION)
-    hv_err_prefix(err, "%s", p->base.path);
-  if (rc) {
-    pg_close(&p->base);
-    return rc;
-  }
-  *out = &p->base;
-  return 0;
 }
 
 /* PostgreSQL checks foreign keys and constraints on every write; what is
@@ -474,7 +462,8 @@ static int pg_alive(struct hv_db *db)
 
 const struct store_backend pg_backend = {
     .name = "postgresql", .schema_latest = pg_schema_latest,
-    .open = pg_open, .close = pg_close,
+    .conn_size = sizeof(struct pg_db), .connect = pg_connect,
+    .setup = migrate, .close = pg_close,
     .begin = pg_begin, .commit = pg_commit, .rollback = pg_rollback,
     .schema_version = pg_schema_version, .check = pg_check,
     .alive = pg_alive,

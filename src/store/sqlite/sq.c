@@ -249,32 +249,23 @@ static void create_private(const char *path)
     close(fd);
 }
 
-static int sq_open(const char *path, struct hv_db **out, struct hv_err *err)
+static int sq_connect(struct hv_db *db, struct hv_err *err)
 {
-  struct sq_db *s = (struct sq_db *)store_conn_new(sizeof(*s), &sq_backend,
-                                                   path, out, err);
-  if (!s)
-    return HV_ENOMEM;
+  struct sq_db *s = sq_of(db);
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
               SQLITE_OPEN_NOMUTEX;
-  create_private(path);
-  if (sqlite3_open_v2(path, &s->h, flags, NULL) != SQLITE_OK) {
-    hv_err_set(err, HV_EDB, "cannot open database %s: %s", path,
-               s->h ? sqlite3_errmsg(s->h) : "out of memory");
-    sq_close(&s->base);
-    return HV_EDB;
-  }
+  create_private(db->conn);
+  if (sqlite3_open_v2(db->conn, &s->h, flags, NULL) != SQLITE_OK)
+    return hv_err_set(err, HV_EDB, "cannot open database %s: %s", db->conn,
+                      s->h ? sqlite3_errmsg(s->h) : "out of memory");
   sqlite3_extended_result_codes(s->h, 1);
-  if (set_pragmas(&s->base, err) || migrate(&s->base, err)) {
-    if (err && err->code != HV_EVERSION && err->code != HV_ENOSPC &&
-        err->code != HV_EBUSY) /* those two name the file */
-      hv_err_prefix(err, "%s", path);
-    int rc = err ? err->code : HV_EDB;
-    sq_close(&s->base);
-    return rc;
-  }
-  *out = &s->base;
   return 0;
+}
+
+static int sq_setup(struct hv_db *db, struct hv_err *err)
+{
+  int rc = set_pragmas(db, err);
+  return rc ? rc : migrate(db, err);
 }
 
 static int check_pragma(struct hv_db *db, const char *sql, int want_ok,
@@ -306,7 +297,8 @@ static int sq_check(struct hv_db *db, struct hv_err *err)
 
 const struct store_backend sq_backend = {
     .name = "sqlite", .schema_latest = sq_schema_latest,
-    .open = sq_open, .close = sq_close,
+    .conn_size = sizeof(struct sq_db), .connect = sq_connect,
+    .setup = sq_setup, .close = sq_close,
     .begin = sq_begin, .commit = sq_commit, .rollback = sq_rollback,
     .schema_version = sq_schema_version, .check = sq_check,
     .loader = &sq_loader_ops, .sql = &sq_sql_ops,
