@@ -586,6 +586,14 @@ static void test_cli(void **state)
       {"--min-top100 0 --json --no-monitor-log", 0, "\"action\": \"none\""},
       /* no trigger given: the relative default, not the seed's 0.5 */
       {"--dry-run --json --no-monitor-log", 0, "\"max_top100_drop\""},
+      /* a window under the minimum: skipped, with the reason, judged by
+       * nothing (issue 16) */
+      {"--dry-run --min-window-ratings 1000000 --no-monitor-log", 0,
+       "window 1/1 skipped ("},
+      {"--dry-run --min-window-ratings 1000000 --no-monitor-log", 0,
+       "-  skipped ("},
+      {"--dry-run --min-window-ratings 1000000 --json --no-monitor-log", 0,
+       "\"skipped\": \""},
       {"--max-top100-drop 0 --json", 2, ""},
       {"--max-top100-drop 1.5 --json", 2, ""},
       {"--force --epochs 2 --margin -1 --json", 0,

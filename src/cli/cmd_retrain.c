@@ -119,9 +119,12 @@ static void on_epoch(void *ud, int epoch, double loss, double seconds,
 
 static void on_window(void *ud, const struct monitor_window *w, size_t total)
 {
-  fprintf(stderr, "harvest retrain:   window %zu/%zu %s (%zu ratings)\n",
-          w->index + 1, total, w->skipped[0] ? "skipped" : "done",
-          w->n_ratings);
+  if (w->skipped[0])
+    fprintf(stderr, "harvest retrain:   window %zu/%zu skipped (%s)\n",
+            w->index + 1, total, w->skipped);
+  else
+    fprintf(stderr, "harvest retrain:   window %zu/%zu done (%zu ratings)\n",
+            w->index + 1, total, w->n_ratings);
 }
 
 static const struct train_callbacks epochs_cb = {.on_epoch = on_epoch};
