@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "cli/cli.h"
+#include "data/user_json.h"
 #include "store/catalog.h"
 #include "store/loader.h"
 #include "util/parse.h"
@@ -105,57 +106,13 @@ static const char *field_text(int known, const char *value, unsigned bit,
   return buf;
 }
 
-/* A JSON string or null. */
-static json_t *opt_s(const char *s)
-{
-  return s ? json_string(s) : json_null();
-}
-
-static json_t *opt_i(int v)
-{
-  return v >= 0 ? json_integer(v) : json_null();
-}
-
-/* The "unknown" / "not_in_dataset" lists of GET /users/{user_id}. */
-static void names_json(json_t *j, const struct catalog_user_row *u,
-                       unsigned present)
-{
-  const int known[4] = {u->raw_age >= 0 || u->bucketized_age >= 0,
-                        u->gender != NULL,
-                        u->occupation_label >= 0 || u->occupation_text,
-                        u->zip_code != NULL};
-  static const char *const name[4] = {"age", "gender", "occupation",
-                                      "zip_code"};
-  json_t *unk = json_array(), *abs = json_array();
-  for (int i = 0; i < 4; i++) {
-    if (known[i])
-      continue;
-    json_array_append_new(unk, json_string(name[i]));
-    if (i < 3 && !(present & (1u << i)))
-      json_array_append_new(abs, json_string(name[i]));
-  }
-  json_object_set_new(j, "unknown", unk);
-  json_object_set_new(j, "not_in_dataset", abs);
-  if (!json_array_size(unk))
-    json_object_del(j, "unknown");
-  if (!json_array_size(abs))
-    json_object_del(j, "not_in_dataset");
-}
-
 static int show_row(void *ctx, const struct catalog_user_row *u)
 {
   const struct show_out *o = ctx;
   if (o->json) {
-    json_t *j = json_pack(
-        "{s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "user_id", (json_int_t)u->id,
-        "bucketized_user_age", opt_i(u->bucketized_age), "raw_user_age",
-        opt_i(u->raw_age), "user_gender", opt_s(u->gender),
-        "user_occupation_label", opt_i(u->occupation_label),
-        "user_occupation_text", opt_s(u->occupation_text), "user_zip_code",
-        opt_s(u->zip_code));
+    json_t *j = user_row_json(u, o->present); /* as GET /users/{id} */
     if (!j)
       return HV_ENOMEM;
-    names_json(j, u, o->present);
     cli_print_json(j);
     return 0;
   }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "data/user_json.h"
 #include "serve/http/auth.h"
 #include "serve/http/policy.h"
 #include "serve/http/routes.h"
@@ -18,80 +19,16 @@
 
 #define MAX_RATINGS_PER_CALL 10000
 
-/* JSON value of a nullable string / int column. */
-static json_t *opt_str(const char *s)
-{
-  return s ? json_string(s) : json_null();
-}
-
-static json_t *opt_int(int v)
-{
-  return v >= 0 ? json_integer(v) : json_null();
-}
-
 /* The rows of the user listings and what the dataset has. */
 struct users_out {
   json_t *list;
   unsigned present; /* CATALOG_UF_* (catalog_user_features) */
 };
 
-/* Set key to the array of names when any: the fields a null stands for
- * ("unknown") and why ("not_in_dataset"). Returns 0 or HV_ENOMEM. */
-static int set_names(json_t *j, const char *key, const char *const *names,
-                     size_t n)
-{
-  json_t *a = n ? json_array() : NULL;
-  for (size_t i = 0; a && i < n; i++)
-    if (json_array_append_new(a, json_string(names[i])))
-      break;
-  if (n && (!a || json_array_size(a) != n || json_object_set_new(j, key, a)))
-    return HV_ENOMEM;
-  return 0;
-}
-
-/* A user row; a null value is never silent: "unknown" names the fields
- * without a value (age, gender, occupation, zip_code) and "not_in_dataset"
- * those of them no user of the dataset has (ml-latest: age, gender,
- * occupation). Neither key when everything is known. */
-static json_t *user_json(const struct catalog_user_row *u, unsigned present)
-{
-  const char *unk[4], *absent[3];
-  size_t nu = 0, na = 0;
-  const struct {
-    int known;
-    unsigned bit;
-    const char *name;
-  } f[] = {{u->raw_age >= 0 || u->bucketized_age >= 0, CATALOG_UF_AGE, "age"},
-           {u->gender != NULL, CATALOG_UF_GENDER, "gender"},
-           {u->occupation_label >= 0 || u->occupation_text,
-            CATALOG_UF_OCCUPATION, "occupation"},
-           {u->zip_code != NULL, 0, "zip_code"}};
-  for (size_t i = 0; i < 4; i++) {
-    if (f[i].known)
-      continue;
-    unk[nu++] = f[i].name;
-    if (f[i].bit && !(present & f[i].bit))
-      absent[na++] = f[i].name;
-  }
-  json_t *j = json_pack(
-      "{s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "user_id", (json_int_t)u->id,
-      "bucketized_user_age", opt_int(u->bucketized_age), "raw_user_age",
-      opt_int(u->raw_age), "user_gender", opt_str(u->gender),
-      "user_occupation_label", opt_int(u->occupation_label),
-      "user_occupation_text", opt_str(u->occupation_text), "user_zip_code",
-      opt_str(u->zip_code));
-  if (j && (set_names(j, "unknown", unk, nu) ||
-            set_names(j, "not_in_dataset", absent, na))) {
-    json_decref(j);
-    return NULL;
-  }
-  return j;
-}
-
 static int append_user(void *ctx, const struct catalog_user_row *u)
 {
   struct users_out *o = ctx;
-  json_t *j = user_json(u, o->present);
+  json_t *j = user_row_json(u, o->present);
   return j && json_array_append_new(o->list, j) == 0 ? 0 : HV_ENOMEM;
 }
 
