@@ -98,6 +98,54 @@ fail:
   return -1;
 }
 
+/* A dataset without demographics, as ml-latest, into the empty db: users
+ * 1..users with no age, gender or occupation; movies 1..movies with a year
+ * and one genre; user u rates movies (u + 2k) % movies + 1 for k <
+ * per_user (per_user <= movies / 2 keeps them distinct) in half stars,
+ * rating ids 1.. in that order. Returns the number of ratings, or -1. */
+static inline int64_t fx_load_no_demographics(struct hv_db *db, int users,
+                                              int movies, int per_user)
+{
+  struct hv_err e = {0};
+  struct loader *ld = NULL;
+  static const int g[2] = {0, 1};
+  if (loader_begin(db, 1, &ld, &e) || loader_genre(ld, 0, "Drama", &e) ||
+      loader_genre(ld, 1, "Comedy", &e))
+    goto fail;
+  for (int id = 1; id <= movies; id++) {
+    char title[32];
+    snprintf(title, sizeof(title), "Movie %d (%d)", id, 1980 + id % 40);
+    struct hv_movie m = {.id = id, .title = title,
+                         .release_year = 1980 + id % 40,
+                         .genre_ids = g + id % 2, .n_genres = 1};
+    if (loader_movie(ld, &m, &e))
+      goto fail;
+  }
+  int64_t rid = 1;
+  for (int u = 1; u <= users; u++) {
+    struct hv_user us = {.id = u, .raw_age = -1, .bucketized_age = -1,
+                         .occupation_label = -1};
+    if (loader_user(ld, &us, &e))
+      goto fail;
+    for (int k = 0; k < per_user; k++, rid++) {
+      struct hv_rating r = {.rating_id = rid, .user_id = u,
+                            .movie_id = (u + 2 * k) % movies + 1,
+                            .rating = 0.5 * (double)(1 + (u + k) % 10),
+                            .timestamp = 1000 + rid};
+      if (loader_rating(ld, &r, &e))
+        goto fail;
+    }
+  }
+  if (loader_commit(ld, "test", "no demographics", &e))
+    return -1;
+  return rid - 1;
+fail:
+  fprintf(stderr, "fixture: %s\n", e.msg);
+  if (ld)
+    loader_abort(ld);
+  return -1;
+}
+
 /* A hand-made model image: nu users (ids 10, 20, ...), nm movies (ids 1, 3,
  * 5, ...), dim d, params from the LCG (seed), features on or off, opt
  * MODEL_OPT_*. *img is malloc'd (free). Returns 0 or an HV_E* code. */

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "store/catalog.h"
 #include "store_fixture.h"
 
@@ -270,6 +272,56 @@ static void test_column_loads(void **state)
   assert_int_equal(m.n, 0);
 }
 
+/* catalog_user_features: derived from the values, one bit per feature a
+ * user has; a dataset without demographics (ml-latest) has none. */
+static void test_user_features(void **state)
+{
+  struct hv_db *db = *state, *lat = NULL;
+  struct hv_err e = {0};
+  unsigned present = 99;
+  assert_int_equal(catalog_user_features(db, &present, &e), 0);
+  assert_int_equal(present, CATALOG_UF_ALL); /* user 5 lacks all: others not */
+  struct catalog_users u;
+  assert_int_equal(catalog_load_users(db, &u, &e), 0);
+  assert_int_equal(u.present, CATALOG_UF_ALL);
+  catalog_users_free(&u);
+  /* bad input */
+  assert_int_equal(catalog_user_features(NULL, &present, &e), HV_EINVAL);
+  assert_int_equal(present, 0);
+  assert_int_equal(catalog_user_features(db, NULL, &e), HV_EINVAL);
+  /* users without demographics, as ml-latest's */
+  char url[512];
+  assert_int_equal(db_open(tu_db(":memory:", url, sizeof(url)), &lat, &e), 0);
+  struct loader *ld = NULL;
+  assert_int_equal(loader_begin(lat, 1, &ld, &e), 0);
+  struct hv_movie mv = {.id = 1, .title = "Heat (1995)"};
+  assert_int_equal(loader_movie(ld, &mv, &e), 0);
+  for (int id = 1; id <= 3; id++) {
+    struct hv_user us = {.id = id, .raw_age = -1, .bucketized_age = -1,
+                         .occupation_label = -1};
+    assert_int_equal(loader_user(ld, &us, &e), 0);
+  }
+  assert_int_equal(loader_commit(ld, "test", "no demographics", &e), 0);
+  assert_int_equal(catalog_user_features(lat, &present, &e), 0);
+  assert_int_equal(present, 0);
+  assert_int_equal(catalog_load_users(lat, &u, &e), 0);
+  assert_int_equal(u.present, 0);
+  catalog_users_free(&u);
+  /* one user with a gender: the dataset has gender, nothing else */
+  struct hv_user one = {.raw_age = -1, .bucketized_age = -1, .gender = "F",
+                        .occupation_label = -1};
+  int64_t id = 0;
+  assert_int_equal(catalog_user_add(lat, &one, &id, &e), 0);
+  assert_int_equal(catalog_user_features(lat, &present, &e), 0);
+  assert_int_equal(present, CATALOG_UF_GENDER);
+  one.gender = NULL;
+  one.raw_age = 30;
+  assert_int_equal(catalog_user_add(lat, &one, &id, &e), 0);
+  assert_int_equal(catalog_user_features(lat, &present, &e), 0);
+  assert_int_equal(present, CATALOG_UF_GENDER | CATALOG_UF_AGE);
+  db_close(lat);
+}
+
 static void test_names(void **state)
 {
   struct hv_db *db = *state;
@@ -388,6 +440,70 @@ static void test_user_add(void **state)
 /* `harvest users add` through the binary, on a synthetic home: the next
  * free id, every field, --json, a taken id and bad fields (exit 1 naming
  * the field), out-of-range numbers (exit 2), --help. */
+/* harvest users show: each unknown field said so; on a dataset without
+ * demographics (an ml-latest folder) that it is not in this dataset. */
+static void test_users_show_cli(void **state)
+{
+  (void)state;
+  char dir[256], cmd[1024], out[4096], path[512];
+  tu_tmpdir(dir, sizeof(dir));
+  tu_write(dir, "movies.csv",
+           "movieId,title,genres\n1,Heat (1995),Action\n"
+           "2,Fargo (1996),Drama\n", path, sizeof(path));
+  tu_write(dir, "ratings.csv",
+           "userId,movieId,rating,timestamp\n1,1,4.5,1000\n1,2,3.0,1001\n"
+           "2,1,2.5,1002\n", path, sizeof(path));
+  snprintf(cmd, sizeof(cmd), "%s --home %s/h data import --format ml-latest "
+           "%s >/dev/null 2>&1", tu_bin(), dir, dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  snprintf(cmd, sizeof(cmd), "%s --home %s/h users show 1", tu_bin(), dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_string_equal(out, "user_id     1\n"
+                           "age         unknown (not in this dataset)\n"
+                           "gender      unknown (not in this dataset)\n"
+                           "occupation  unknown (not in this dataset)\n"
+                           "zip_code    unknown\n");
+  snprintf(cmd, sizeof(cmd), "%s --home %s/h --json users show 2", tu_bin(),
+           dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  json_error_t je;
+  json_t *j = json_loads(out, 0, &je);
+  assert_non_null(j);
+  assert_true(json_is_null(json_object_get(j, "user_gender")));
+  assert_int_equal(json_array_size(json_object_get(j, "unknown")), 4);
+  assert_int_equal(json_array_size(json_object_get(j, "not_in_dataset")), 3);
+  json_decref(j);
+  /* a user with a gender: the dataset now has gender, not the rest */
+  snprintf(cmd, sizeof(cmd), "%s --home %s/h users add --gender F --zip "
+           "55455 >/dev/null && %s --home %s/h users show 3", tu_bin(), dir,
+           tu_bin(), dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_non_null(strstr(out, "gender      F\n"));
+  assert_non_null(strstr(out, "age         unknown (not in this dataset)\n"));
+  assert_non_null(strstr(out, "zip_code    55455\n"));
+  snprintf(cmd, sizeof(cmd), "%s --home %s/h users show 1", tu_bin(), dir);
+  assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_non_null(strstr(out, "gender      unknown\n"));
+  static const struct {
+    const char *args, *msg;
+    int rc;
+  } bad[] = {
+      {"", "expected one USER_ID", 2},
+      {"1 2", "", 2},
+      {"x", "USER_ID: 'x'", 1},
+      {"-- -1", "USER_ID", 1},
+      {"99", "unknown user 99", 1},
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    snprintf(cmd, sizeof(cmd), "%s --home %s/h users show %s 2>&1",
+             tu_bin(), dir, bad[i].args);
+    assert_int_equal(tu_run(cmd, out, sizeof(out)), bad[i].rc);
+    if (!strstr(out, bad[i].msg))
+      fail_msg("'%s': '%s' lacks '%s'", bad[i].args, out, bad[i].msg);
+  }
+  tu_rmtree(dir);
+}
+
 static void test_users_add_cli(void **state)
 {
   (void)state;
@@ -451,8 +567,11 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_column_loads, sf_setup,
                                       sf_teardown),
       cmocka_unit_test_setup_teardown(test_names, sf_setup, sf_teardown),
+      cmocka_unit_test_setup_teardown(test_user_features, sf_setup,
+                                      sf_teardown),
       cmocka_unit_test(test_rules),
       cmocka_unit_test(test_users_add_cli),
+      cmocka_unit_test(test_users_show_cli),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -141,6 +141,40 @@ static void test_version_and_foreign(void **state)
   tu_rmtree(dir);
 }
 
+/* The header's bits 3..5 (user feature tables left out: a dataset
+ * without demographics; 0 in every older file) must agree with the rest:
+ * only with features, only for an empty vocabulary. */
+static void test_user_tables_off_flags(void **state)
+{
+  unsigned char *img;
+  size_t len;
+  struct hv_model *m = NULL;
+  struct hv_err e = {0};
+  assert_int_equal(fx_image(2, 3, 3, 0, 0, 1, &img, &len), 0);
+  assert_int_equal(model_load_buffer(img, len, &m, &e), 0); /* flags 0 */
+  assert_int_equal(model_user_features(m), 0);
+  model_free(m);
+  img[36] |= 8; /* the age table off, but no features */
+  reseal(img, len);
+  assert_int_equal(model_load_buffer(img, len, &m, &e), HV_ECORRUPT);
+  assert_non_null(strstr(e.msg, "without features"));
+  img[36] = 64; /* a bit no harvest knows */
+  reseal(img, len);
+  assert_int_equal(model_load_buffer(img, len, &m, &e), HV_ECORRUPT);
+  assert_non_null(strstr(e.msg, "unknown flags"));
+  free(img);
+  assert_int_equal(fx_image(2, 3, 3, 1, 0, 1, &img, &len), 0);
+  assert_int_equal(model_load_buffer(img, len, &m, &e), 0);
+  assert_int_equal(model_user_features(m), DATASET_UF_ALL);
+  model_free(m);
+  img[36] |= 16; /* gender off, though the file has gender values */
+  reseal(img, len);
+  assert_int_equal(model_load_buffer(img, len, &m, &e), HV_ECORRUPT);
+  assert_non_null(strstr(e.msg, "left out but has 2 values"));
+  assert_null(m);
+  free(img);
+}
+
 /* Hostile files with a valid checksum: mutate header, section table and
  * index sections, re-seal, load. Must never crash or accept garbage
  * indices; loads that succeed must give a usable model. */
@@ -198,6 +232,7 @@ int main(void)
       cmocka_unit_test(test_round_trip),
       cmocka_unit_test(test_truncations_and_flips),
       cmocka_unit_test(test_version_and_foreign),
+      cmocka_unit_test(test_user_tables_off_flags),
       cmocka_unit_test(test_fuzz_resealed),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

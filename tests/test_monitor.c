@@ -813,6 +813,60 @@ static void test_logged_run(void **state)
   tu_rmtree(home);
 }
 
+/* Issue 16: a dataset without demographics (ml-latest) has no user_age,
+ * user_gender or user_occupation to judge: each is skipped "not in this
+ * dataset", outside the drift share's denominator, and no gender or age
+ * segment (nor a fairness gap over none) is reported. */
+static void test_no_demographics(void **state)
+{
+  struct hv_db *db = NULL;
+  struct hv_err e = {0};
+  assert_int_equal(db_open(":memory:", &db, &e), 0);
+  assert_int_equal(fx_load_no_demographics(db, 60, 40, 20), 1200);
+  struct hv_model *m = train(db, 1, 1000, 8, 1);
+  struct monitor_config cfg;
+  monitor_config_defaults(&cfg);
+  cfg.has_reference = 1;
+  cfg.ref_first = 1;
+  cfg.ref_last = 1000;
+  cfg.has_since = 1;
+  cfg.since = 0;
+  struct monitor_report rep;
+  assert_int_equal(monitor_run(db, NULL, m, &cfg, &rep, &e), 0);
+  assert_int_equal(rep.n_windows, 1);
+  const struct monitor_window *w = &rep.windows[0];
+  assert_int_equal(w->n_ratings, 200);
+  assert_int_equal(w->n_judged, 5); /* 8 features, 3 not in the dataset */
+  static const char *const absent[] = {"user_age", "user_gender",
+                                       "user_occupation"};
+  for (int i = 0; i < 3; i++) {
+    const struct monitor_feature *f = feature(w, absent[i]);
+    assert_string_equal(f->skipped, "not in this dataset");
+    assert_false(f->measured);
+    assert_false(f->verdict.drift);
+    assert_int_equal(f->n_categories, 0);
+  }
+  assert_true(feature(w, "movie_year")->measured);
+  assert_int_equal(w->metrics.n_segments, 0);
+  assert_true(isnan(w->metrics.fairness_gap_top_100));
+  json_t *j = monitor_report_to_json(&rep);
+  json_t *jw = json_array_get(json_object_get(j, "windows"), 0);
+  assert_int_equal(json_integer_value(json_object_get(jw, "n_features")), 5);
+  json_decref(j);
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  monitor_report_print_table(&rep, f);
+  fclose(f);
+  assert_non_null(strstr(text, "not in this dataset, not judged: user_age, "
+                               "user_gender, user_occupation"));
+  assert_non_null(strstr(text, "/5"));
+  free(text);
+  monitor_report_free(&rep);
+  model_free(m);
+  db_close(db);
+}
+
 static void test_bad_input(void **state)
 {
   struct hv_db *db = NULL;
@@ -1177,6 +1231,7 @@ int main(void)
       cmocka_unit_test(test_logged_run),
       cmocka_unit_test(test_bad_input),
       cmocka_unit_test(test_window_flags),
+      cmocka_unit_test(test_no_demographics),
       cmocka_unit_test(test_cli),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -58,6 +58,8 @@ static void load_catalogue(struct hv_db *db)
                          .gender = u % 2 ? "M" : "F",
                          .occupation_text = "writer", .occupation_label = 3,
                          .zip_code = "55455"};
+    if (u == 5) /* unknown age and zip code: the "unknown" list */
+      us.raw_age = us.bucketized_age = -1, us.zip_code = NULL;
     assert_int_equal(loader_user(ld, &us, &e), 0);
     for (int k = 0; k < 12; k++) {
       seed = seed * 1103515245u + 12345u;
@@ -382,6 +384,7 @@ static const struct call calls[] = {
     {"GET", "/users/", "/users/", NULL, NULL, 0, 200},
     {"GET", "/users/", "/users/", NULL, NULL, 1, 200},
     {"GET", "/users/{user_id}", "/users/3", NULL, NULL, 1, 200},
+    {"GET", "/users/{user_id}", "/users/5", NULL, NULL, 1, 200},
     {"GET", "/users/{user_id}", "/users/999", NULL, NULL, 1, 404},
     {"GET", "/users/{user_id}", "/users/x", NULL, NULL, 1, 422},
     {"GET", "/users/{user_id}", "/users/3", NULL, NULL, 0, 401},

@@ -278,8 +278,8 @@ static int parse_meta(const unsigned char *h, struct hv_model *m,
   unsigned off = (flags >> 3) & 7;
   for (int k = 0; k < 3; k++)
     if ((off & (1u << k)) && m->n_vals[k])
-      return BAD("header: user feature %d is left out but has %zu values",
-                 k, m->n_vals[k]);
+      return BAD("header: the %s table is left out but has %zu values",
+                 dataset_user_feature_name(1u << k), m->n_vals[k]);
   if (off)
     model_layout_drop_user(&m->L, off);
   if (c->task == MODEL_TASK_RANKING)
