@@ -476,6 +476,31 @@ static void test_dense_and_replace(void **state)
   home_close(&hm);
 }
 
+/* The drift facts the stored source and data synth --json share: added
+ * after the caller's keys, in their documented order. */
+static void test_drift_facts_json(void **state)
+{
+  static const char *const keys[] = {
+      "seed", "drift_start", "drift_end", "drift_first_rating_id",
+      "new_movies_from_id", "young_users_from_id", "rating_shift"};
+  struct synth_result r = {.drift_start_ts = 100, .drift_end_ts = 200,
+                           .drift_first_rating_id = 7,
+                           .new_movies_from_id = 33,
+                           .young_users_from_id = 46, .rating_shift = -0.5};
+  json_t *j = json_pack("{s:i}", "seed", 42), *v;
+  const char *k;
+  size_t i = 0;
+  assert_int_equal(synth_drift_facts_json(j, &r), 0);
+  assert_int_equal(json_object_size(j), 7);
+  json_object_foreach(j, k, v) assert_string_equal(k, keys[i++]);
+  assert_int_equal(json_integer_value(json_object_get(j, "drift_end")), 200);
+  assert_int_equal(
+      json_integer_value(json_object_get(j, "young_users_from_id")), 46);
+  assert_true(json_real_value(json_object_get(j, "rating_shift")) == -0.5);
+  json_decref(j);
+  assert_int_equal(synth_drift_facts_json(NULL, &r), HV_ENOMEM);
+}
+
 static void test_cli(void **state)
 {
   char dir[256], cmd[1024], out[16384];
@@ -548,6 +573,7 @@ int main(void)
       cmocka_unit_test(test_drift_gradual_and_none),
       cmocka_unit_test(test_bad_config),
       cmocka_unit_test(test_dense_and_replace),
+      cmocka_unit_test(test_drift_facts_json),
       cmocka_unit_test(test_cli),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -84,27 +84,26 @@ static void print_result(const struct cli_ctx *ctx,
   cli_utc((double)r->drift_start_ts, CLI_UTC_TIME, d, sizeof(d));
   if (ctx->json) {
     json_t *j = json_pack(
-        "{s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:I, s:s, s:s, s:I, s:I, "
-        "s:I, s:I, s:I, s:f, s:f, s:f}",
-        "dataset", "synth", "users", (json_int_t)r->users, "movies",
+        "{s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:I, s:s, s:s}", "dataset",
+        "synth", "users", (json_int_t)r->users, "movies",
         (json_int_t)r->movies, "ratings", (json_int_t)r->ratings, "genres",
         (json_int_t)r->genres, "seed", (json_int_t)c->seed, "drift",
         synth_drift_name(c->drift), "first_timestamp",
         (json_int_t)r->first_ts, "last_timestamp", (json_int_t)r->last_ts,
-        "first_date", a, "last_date", b, "drift_start",
-        (json_int_t)r->drift_start_ts, "drift_end", (json_int_t)r->drift_end_ts,
-        "drift_first_rating_id", (json_int_t)r->drift_first_rating_id,
-        "new_movies_from_id", (json_int_t)r->new_movies_from_id,
-        "young_users_from_id", (json_int_t)r->young_users_from_id,
-        "rating_shift", r->rating_shift, "seconds", r->seconds,
-        "rows_per_second", rate);
-    json_object_set_new(
-        j, "phases",
+        "first_date", a, "last_date", b);
+    json_t *tail = json_pack(
+        "{s:f, s:f, s:o}", "seconds", r->seconds, "rows_per_second", rate,
+        "phases",
         json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "model", r->t_model,
                   "rows", r->t_rows, "indexes", r->t_indexes, "commit",
                   r->t_commit, "checkpoint", r->t_checkpoint,
                   "generator_cpu", r->t_generate, "waiting_for_generator",
                   r->t_wait));
+    if (synth_drift_facts_json(j, r) || !tail || json_object_update(j, tail)) {
+      json_decref(j);
+      j = NULL; /* cli_print_json reports it */
+    }
+    json_decref(tail);
     cli_print_json(j);
     return;
   }

@@ -154,22 +154,32 @@ static int write_ratings(struct synth *s, struct ring *g,
 }
 
 /* The dataset row's source: the parameters and drift facts as JSON. */
+int synth_drift_facts_json(json_t *j, const struct synth_result *r)
+{
+  json_t *f = json_pack(
+      "{s:I, s:I, s:I, s:I, s:I, s:f}", "drift_start",
+      (json_int_t)r->drift_start_ts, "drift_end", (json_int_t)r->drift_end_ts,
+      "drift_first_rating_id", (json_int_t)r->drift_first_rating_id,
+      "new_movies_from_id", (json_int_t)r->new_movies_from_id,
+      "young_users_from_id", (json_int_t)r->young_users_from_id,
+      "rating_shift", r->rating_shift);
+  int rc = f && j && json_object_update(j, f) == 0 ? 0 : HV_ENOMEM;
+  json_decref(f);
+  return rc;
+}
+
 static char *source_json(const struct synth *s, const struct synth_result *r)
 {
   const struct synth_config *c = &s->cfg;
   json_t *j = json_pack(
-      "{s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, "
-      "s:I, s:f}",
-      "generator", "harvest data synth", "seed", (json_int_t)c->seed, "users",
+      "{s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:I}", "generator",
+      "harvest data synth", "seed", (json_int_t)c->seed, "users",
       (json_int_t)c->users, "movies", (json_int_t)c->movies, "ratings",
       (json_int_t)c->ratings, "days", (json_int_t)c->days, "drift",
       synth_drift_name(c->drift), "start", (json_int_t)s->t0, "end",
-      (json_int_t)s->t1, "drift_start", (json_int_t)r->drift_start_ts,
-      "drift_end", (json_int_t)r->drift_end_ts, "drift_first_rating_id",
-      (json_int_t)r->drift_first_rating_id, "new_movies_from_id",
-      (json_int_t)r->new_movies_from_id, "young_users_from_id",
-      (json_int_t)r->young_users_from_id, "rating_shift", r->rating_shift);
-  char *out = j ? json_dumps(j, JSON_COMPACT) : NULL;
+      (json_int_t)s->t1);
+  char *out = synth_drift_facts_json(j, r) ? NULL
+                                           : json_dumps(j, JSON_COMPACT);
   json_decref(j);
   return out;
 }

@@ -67,6 +67,7 @@
 #ifndef HV_DATA_SYNTH_H
 #define HV_DATA_SYNTH_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "util/err.h"
@@ -106,6 +107,12 @@ struct synth_result {
   double t_wait;       /* loader waiting for the generator */
   int64_t peak_model_bytes; /* model + duplicate filter + ring */
 };
+
+/* Add r's drift facts to the object j, in this order: drift_start,
+ * drift_end, drift_first_rating_id, new_movies_from_id,
+ * young_users_from_id, rating_shift. The one list the dataset's stored
+ * source and `harvest data synth --json` share. Returns 0, or HV_ENOMEM. */
+int synth_drift_facts_json(json_t *j, const struct synth_result *r);
 
 /* Called from the calling thread: phase is "users", "movies", "ratings" or
  * "indexes" (borrowed), done/total count rows of that phase. */
