@@ -738,8 +738,14 @@ static void test_cli(void **state)
     if (!strstr(out, bad_msg[i]))
       fail_msg("evaluate %s: '%s' not in: %s", bad_eval[i], bad_msg[i], out);
   }
+  /* the model is checked first, then the ranker */
   snprintf(cmd, sizeof(cmd),
            "%s --home %s recommend --model %s/r.hvm --ranker %s/m.hvm "
+           "--user 3 2>&1", bin, dir, dir, dir);
+  assert_int_not_equal(tu_run(cmd, out, sizeof(out)), 0);
+  assert_non_null(strstr(out, "a ranking model cannot retrieve"));
+  snprintf(cmd, sizeof(cmd),
+           "%s --home %s recommend --model %s/m.hvm --ranker %s/m.hvm "
            "--user 3 2>&1", bin, dir, dir, dir);
   assert_int_not_equal(tu_run(cmd, out, sizeof(out)), 0);
   assert_non_null(strstr(out, "not a ranking model"));
