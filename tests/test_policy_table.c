@@ -678,6 +678,15 @@ static void test_policy_allows(void **state)
     }
   struct hv_err e = {0};
   assert_int_equal(policy_allows(RT_VIEWER, NULL, &e), HV_EAUTH);
+  /* 401 says what to send, 403 what the credential is */
+  assert_string_equal(e.msg, "not authenticated: this route needs viewer "
+                             "rights (send 'Authorization: Bearer TOKEN')");
+  assert_int_equal(policy_allows(RT_ADMIN, &op, &e), HV_EFORBIDDEN);
+  assert_string_equal(e.msg, "forbidden: this route needs admin rights; the "
+                             "credential is an operator's");
+  assert_int_equal(policy_allows(RT_OPERATOR, &view, &e), HV_EFORBIDDEN);
+  assert_string_equal(e.msg, "forbidden: this route needs operator rights; "
+                             "the credential is a viewer's");
   assert_string_equal(policy_name(RT_OPERATOR), "operator");
   assert_string_equal(policy_name((enum rt_policy)99), "?");
   enum auth_role r;

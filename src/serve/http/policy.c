@@ -4,6 +4,7 @@
  */
 #include "serve/http/policy.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sodium.h>
@@ -39,27 +40,42 @@ static enum auth_role least_role(enum rt_policy p)
   }
 }
 
+/* Refuse a caller who lacks the rights: HV_EAUTH ("not authenticated: "
+ * and send, the credential to send) when it gave none, else HV_EFORBIDDEN
+ * ("forbidden: " and why). The one place that tells 401 from 403. */
+static int refuse(const struct auth_principal *who, const char *send,
+                  struct hv_err *err, const char *why, ...) HV_PRINTF(4, 5);
+
+static int refuse(const struct auth_principal *who, const char *send,
+                  struct hv_err *err, const char *why, ...)
+{
+  if (!who || who->role == AUTH_ANON)
+    return hv_err_set(err, HV_EAUTH, "not authenticated: %s", send);
+  char text[320];
+  va_list ap;
+  va_start(ap, why);
+  vsnprintf(text, sizeof(text), why, ap);
+  va_end(ap);
+  return hv_err_set(err, HV_EFORBIDDEN, "forbidden: %s", text);
+}
+
 int policy_allows(enum rt_policy p, const struct auth_principal *who,
                   struct hv_err *err)
 {
   enum auth_role need = least_role(p);
-  if (need == AUTH_ANON)
+  if (need == AUTH_ANON || (who && who->role >= need))
     return 0;
-  if (!who || who->role == AUTH_ANON)
-    return hv_err_set(err, HV_EAUTH,
-                      "not authenticated: this route needs %s rights (send "
-                      "'Authorization: Bearer TOKEN')",
-                      policy_name(p));
-  if (who->role < need)
-    return hv_err_set(err, HV_EFORBIDDEN,
-                      "forbidden: this route needs %s rights; the credential "
-                      "is a%s %s's",
-                      policy_name(p),
-                      who->role == AUTH_ADMIN || who->role == AUTH_OPERATOR
-                          ? "n"
-                          : "",
-                      auth_role_name(who->role));
-  return 0;
+  char send[128];
+  snprintf(send, sizeof(send),
+           "this route needs %s rights (send 'Authorization: Bearer TOKEN')",
+           policy_name(p));
+  return refuse(who, send, err,
+                "this route needs %s rights; the credential is a%s %s's",
+                policy_name(p),
+                who && (who->role == AUTH_ADMIN || who->role == AUTH_OPERATOR)
+                    ? "n"
+                    : "",
+                who ? auth_role_name(who->role) : "");
 }
 
 static int admin_key(struct srv_req *req, const char *key, struct hv_err *err)
@@ -218,14 +234,9 @@ int policy_self(struct srv_req *req, int64_t uid, struct hv_err *err)
                     : AUTH_OPERATOR;
   if (who->role >= staff)
     return 0;
-  if (who->role == AUTH_ANON)
-    return hv_err_set(err, HV_EAUTH,
-                      "not authenticated: send the user's own 'Authorization: "
-                      "Bearer TOKEN'");
-  return hv_err_set(err, HV_EFORBIDDEN,
-                    "forbidden: user %lld's data needs that user's own token "
-                    "or %s rights",
-                    (long long)uid, auth_role_name(staff));
+  return refuse(who, "send the user's own 'Authorization: Bearer TOKEN'",
+                err, "user %lld's data needs that user's own token or %s "
+                "rights", (long long)uid, auth_role_name(staff));
 }
 
 int policy_user(struct srv_req *req, int64_t *uid, struct hv_err *err)
@@ -235,12 +246,8 @@ int policy_user(struct srv_req *req, int64_t *uid, struct hv_err *err)
     *uid = who->uid;
     return 0;
   }
-  if (who->role == AUTH_ANON)
-    return hv_err_set(err, HV_EAUTH,
-                      "not authenticated: send 'Authorization: Bearer TOKEN' "
-                      "(get one from POST /users/token)");
-  return hv_err_set(err, HV_EFORBIDDEN,
-                    "forbidden: this route answers for an end user's own "
-                    "token; a %s credential has no ratings",
-                    auth_role_name(who->role));
+  return refuse(who, "send 'Authorization: Bearer TOKEN' (get one from POST "
+                "/users/token)", err, "this route answers for an end user's "
+                "own token; a %s credential has no ratings",
+                auth_role_name(who->role));
 }
