@@ -66,7 +66,9 @@ void train_flags_init(struct train_flags *f)
             "train on rating_id FIRST..LAST (default all)"),
       {CLI_OPT(CLI_TRUE, "features", 0, NULL,
                "feature towers (age, gender, occupation; genres, release "
-               "year) (default on)", &c->features)},
+               "year) (default on); a user feature no user of the dataset "
+               "has (ml-latest: all three) gets no tower (param "
+               "user_features)", &c->features)},
       {CLI_OPT(CLI_FALSE, "no-features", 0, NULL, NULL, &c->features)},
       FIELD("l2", "X", "l2", "L2 on the tower outputs per row (default "
             "0.05)"),
