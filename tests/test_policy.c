@@ -255,6 +255,56 @@ static void test_skipped_and_in_sample(void **state)
   monitor_report_free(&r);
 }
 
+/* The ranker RMSE of an in-sample window is not held-out evidence either:
+ * max_rmse and max_rmse_rise read the held-out windows only. */
+static void test_rmse_in_sample(void **state)
+{
+  (void)state;
+  struct policy p;
+  policy_defaults(&p);
+  p.max_rmse = 1.0;
+  p.max_rmse_rise = 0.1;
+  p.min_window_ratings = 1;
+  double top[3] = {0.9, 0.9, 0.9}, psi[3] = {0, 0, 0},
+         rmse[3] = {1.5, 0.95, 0.9};
+  int n[3] = {500, 500, 500}, drift[3] = {0, 0, 0};
+  struct monitor_report r = report(3, top, n, drift, psi);
+  for (int i = 0; i < 3; i++) {
+    r.windows[i].metrics.ranker_rmse = rmse[i];
+    r.windows[i].metrics.ranker_n = 100;
+  }
+  struct policy_input in = {&r, 1500, 1.0, 0, NAN, 0.9};
+  struct policy_decision d;
+  struct hv_err e = {0};
+  /* all held-out: window 0's 1.5 fires both */
+  assert_int_equal(policy_decide(&p, &in, &d, &e), 0);
+  assert_true(d.retrain && fabs(d.worst_rmse - 1.5) < 1e-12);
+  /* window 0 in-sample: the worst is window 1's 0.95, nothing fires */
+  r.windows[0].n_in_sample = 10;
+  assert_int_equal(policy_decide(&p, &in, &d, &e), 0);
+  assert_false(d.retrain);
+  assert_true(fabs(d.worst_rmse - 0.95) < 1e-12);
+  assert_non_null(strstr(find(&d, "max_rmse")->text, "(window 1)"));
+  /* every window in-sample: no held-out window, and the checks say so */
+  r.windows[1].n_in_sample = r.windows[2].n_in_sample = 500;
+  assert_int_equal(policy_decide(&p, &in, &d, &e), 0);
+  assert_false(d.retrain);
+  assert_true(isnan(d.worst_rmse));
+  for (int k = 0; k < 2; k++) {
+    const struct policy_check *c = find(&d, k ? "max_rmse_rise" : "max_rmse");
+    assert_false(c->fired);
+    if (!strstr(c->text, "ranker RMSE: no held-out window (the 3 judged "
+                         "windows are in-sample: their ranker RMSE"))
+      fail_msg("%s", c->text);
+  }
+  /* no ranker in the pass: "not measured", in-sample or not */
+  for (int i = 0; i < 3; i++)
+    r.windows[i].metrics.ranker_n = 0;
+  assert_int_equal(policy_decide(&p, &in, &d, &e), 0);
+  assert_non_null(strstr(find(&d, "max_rmse")->text, "not measured"));
+  monitor_report_free(&r);
+}
+
 static void test_drift_and_psi(void **state)
 {
   (void)state;
@@ -621,6 +671,7 @@ int main(void)
       cmocka_unit_test(test_top100),
       cmocka_unit_test(test_top100_drop),
       cmocka_unit_test(test_skipped_and_in_sample),
+      cmocka_unit_test(test_rmse_in_sample),
       cmocka_unit_test(test_drift_and_psi),
       cmocka_unit_test(test_volume_age_force),
       cmocka_unit_test(test_set_flags),

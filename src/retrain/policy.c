@@ -496,24 +496,34 @@ static double window_top100(const struct monitor_window *w)
              : NAN;
 }
 
+/* "WHAT: no held-out window (the N judged windows are in-sample: their
+ * METRIC is not held-out evidence)" into buf. */
+static void no_held_out(size_t n, const char *what, const char *metric,
+                        char *buf, size_t cap)
+{
+  snprintf(buf, cap, "%s: no held-out window (the %zu judged window%s "
+           "in-sample: %s %s is not held-out evidence)", what, n,
+           n == 1 ? " is" : "s are", n == 1 ? "its" : "their", metric);
+}
+
 /* Why no window gave a top-100: "no window with >= N ratings", or that
  * the judged ones are in-sample. */
 static void no_top100(const struct policy *p, const struct policy_decision *d,
                       const char *what, char *buf, size_t cap)
 {
   if (d->n_judged && d->n_in_sample == d->n_judged)
-    snprintf(buf, cap, "%s: no held-out window (the %zu judged window%s "
-             "in-sample: %s top-100 is not held-out evidence)", what,
-             d->n_judged, d->n_judged == 1 ? " is" : "s are",
-             d->n_judged == 1 ? "its" : "their");
+    no_held_out(d->n_judged, what, "top-100", buf, cap);
   else
     snprintf(buf, cap, "%s: no window with >= %lld ratings", what,
              (long long)p->min_window_ratings);
 }
 
+/* The window's ranker RMSE as held-out evidence: NaN without a ranker
+ * and, as for the top-100, for an in-sample window. */
 static double window_rmse(const struct monitor_window *w)
 {
-  return w->metrics.ranker_n ? w->metrics.ranker_rmse : NAN;
+  return w->metrics.ranker_n && !w->n_in_sample ? w->metrics.ranker_rmse
+                                                : NAN;
 }
 
 /* The worst value of metric over the judged windows (sign -1: the lowest
@@ -585,16 +595,21 @@ static void check_top100(const struct policy *p,
              "(window %zu)", worst, fired ? "<=" : ">", p->min_top100, at);
 }
 
-/* One RMSE trigger: worst >= bound fires (bound NaN: cannot). */
+/* One RMSE trigger: worst >= bound fires (bound NaN: cannot);
+ * in_sample > 0: that many judged windows measured a ranker RMSE, all
+ * in-sample. */
 static void rmse_check(struct policy_decision *d, const char *trig,
                        double worst, size_t at, double bound,
-                       const char *what)
+                       const char *what, size_t in_sample)
 {
   int fired = !isnan(worst) && !isnan(bound) && worst >= bound;
   struct policy_check *c = add_check(d, trig, worst, bound, fired);
   if (!c)
     return;
-  if (isnan(worst))
+  if (isnan(worst) && in_sample)
+    no_held_out(in_sample, "ranker RMSE", "ranker RMSE", c->text,
+                sizeof(c->text));
+  else if (isnan(worst))
     snprintf(c->text, sizeof(c->text), "ranker RMSE: not measured (no "
              "ranking model in the monitoring pass, or no judged window)");
   else if (isnan(bound))
@@ -613,15 +628,19 @@ static void check_rmse(const struct policy *p,
   size_t at = 0;
   double worst = worst_window(p, r, window_rmse, 1, &at);
   d->worst_rmse = worst;
+  size_t measured = 0; /* judged windows with a ranker RMSE */
+  for (size_t i = 0; i < r->n_windows; i++)
+    measured += judged(p, &r->windows[i]) && r->windows[i].metrics.ranker_n;
+  size_t in_sample = isnan(worst) ? measured : 0;
   if (!isnan(p->max_rmse))
-    rmse_check(d, "max_rmse", worst, at, p->max_rmse, "");
+    rmse_check(d, "max_rmse", worst, at, p->max_rmse, "", in_sample);
   if (isnan(p->max_rmse_rise))
     return;
   char what[96];
   snprintf(what, sizeof(what), " = %.0f%% above the ranker's own %.4f",
            100 * p->max_rmse_rise, ref);
   rmse_check(d, "max_rmse_rise", worst, at,
-             ref > 0 ? (1 + p->max_rmse_rise) * ref : NAN, what);
+             ref > 0 ? (1 + p->max_rmse_rise) * ref : NAN, what, in_sample);
 }
 
 static void check_drift(const struct policy *p,

@@ -31,8 +31,9 @@
  * windows are all too small fires none of the monitoring triggers. An
  * in-sample window (ratings of the model's training range,
  * monitor_window.n_in_sample) is judged for drift and PSI but its top-100
- * is not read by max_top100_drop or min_top100: what a model scores on
- * ratings it trained on is not held-out evidence (retrain.c's windows are
+ * is not read by max_top100_drop or min_top100, nor its ranker RMSE by
+ * max_rmse or max_rmse_rise: what a model scores on ratings it trained
+ * on is not held-out evidence (retrain.c's windows are
  * after the training range, so this guards hand-made and --batches
  * reports).
  *
