@@ -158,6 +158,14 @@ static void test_full_loop(void **state)
   assert_true(r.serving_mean_later > r.never_mean_later);
   for (size_t k = (size_t)r.first_promotion_week; k < r.n_weeks; k++)
     assert_true(r.weeks[k].top100 > r.weeks[k].top100_never);
+  /* a week is scored for both models or, skipped, for neither */
+  for (size_t k = 0; k < r.n_weeks; k++) {
+    const struct demo_week *w = &r.weeks[k];
+    int small = w->new_ratings < c.policy.min_window_ratings;
+    assert_int_equal(w->skipped[0] != '\0', small);
+    assert_int_equal(isnan(w->top100), small);
+    assert_int_equal(isnan(w->top100_never), small);
+  }
   /* the report: self-contained HTML with charts */
   char *html = NULL;
   size_t len = 0;
@@ -704,10 +712,64 @@ static void test_report(void **state)
   assert_int_equal(demo_report_html(NULL, &html, &len, &e), HV_EINVAL);
 }
 
+/* A skipped week (too few ratings) is "–" for both models, in the table,
+ * the chart and the JSON, and no comparison is drawn on it; even when its
+ * figures were filled in. */
+static void test_report_skipped(void **state)
+{
+  (void)state;
+  struct demo_week w[6];
+  struct demo_result r;
+  fake_result(&r, w);
+  assert_int_equal(demo_fresh_worse(&r, 2), 1); /* week 3, planted */
+  snprintf(w[2].skipped, sizeof(w[2].skipped),
+           "150 ratings < min_ratings 200");
+  assert_int_equal(demo_fresh_worse(&r, 2), 0);
+  assert_true(isnan(demo_week_top100(&w[2], 0)));
+  assert_true(isnan(demo_week_top100(&w[2], 1)));
+  assert_true(demo_week_top100(&w[3], 1) == 0.236);
+  char *html = NULL;
+  size_t len = 0;
+  struct hv_err e = {0};
+  assert_int_equal(demo_report_html(&r, &html, &len, &e), 0);
+  char href[128];
+  snprintf(href, sizeof(href), "href=\"/ui/monitoring?run=%s\">3</a>",
+           w[2].monitor_run_id);
+  const char *row = strstr(html, href);
+  assert_non_null(row);
+  const char *end = strstr(row, "</tr>");
+  assert_non_null(end);
+  char buf[1024];
+  snprintf(buf, sizeof(buf), "%.*s", (int)(end - row), row);
+  if (!strstr(buf, "<td>&ndash;</td><td>&ndash;</td><td class=\"skipped\"") ||
+      !strstr(buf, "skipped (150 ratings &lt; min_ratings 200)"))
+    fail_msg("week 3's row: %s", buf);
+  assert_null(strstr(html, "0.2400")); /* the never-retrained figure */
+  assert_non_null(strstr(html, "None: in every week right after a "
+                               "promotion"));
+  free(html);
+  json_t *j = demo_result_to_json(&r);
+  json_t *t = json_array_get(json_object_get(j, "timeline"), 2);
+  assert_string_equal(json_string_value(json_object_get(t, "skipped")),
+                      "150 ratings < min_ratings 200");
+  assert_true(json_is_null(json_object_get(t, "top_100_categorical_accuracy")));
+  assert_true(json_is_null(json_object_get(t, "never_retrained_top_100")));
+  t = json_array_get(json_object_get(j, "timeline"), 3);
+  assert_true(json_is_null(json_object_get(t, "skipped")));
+  assert_true(json_number_value(json_object_get(t, "never_retrained_top_100"))
+              == 0.236);
+  json_t *pw = json_object_get(
+      json_object_get(json_object_get(j, "comparison"), "never_vs_retrained"),
+      "promoted_worse_than_never");
+  assert_int_equal(json_array_size(pw), 0);
+  json_decref(j);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_report),
+      cmocka_unit_test(test_report_skipped),
       cmocka_unit_test(test_full_loop),
       cmocka_unit_test(test_bad_input),
       cmocka_unit_test(test_apiclient),

@@ -489,6 +489,10 @@ static int monitor_week(struct demo *d, struct demo_week *w,
     return err->code;
   memcpy(w->monitor_run_id, report->run_id, sizeof(w->monitor_run_id));
   const struct monitor_window *win = &report->windows[0];
+  if (win->skipped[0]) { /* too few ratings: neither model is scored */
+    snprintf(w->skipped, sizeof(w->skipped), "%s", win->skipped);
+    return 0;
+  }
   w->top100 = monitor_metrics_top(&win->metrics, 100);
   w->top10 = monitor_metrics_top(&win->metrics, 10);
   w->dataset_drift = w->new_ratings < d->c->policy.min_window_ratings
@@ -605,6 +609,7 @@ static int run_week(struct demo *d, struct demo_week *w, size_t lo, size_t hi,
   post_week(d, lo, hi, w);
   if (!w->new_ratings) {
     snprintf(w->detail, sizeof(w->detail), "no ratings this week");
+    snprintf(w->skipped, sizeof(w->skipped), "no ratings");
     return 0;
   }
   struct monitor_report report;
@@ -612,7 +617,11 @@ static int run_week(struct demo *d, struct demo_week *w, size_t lo, size_t hi,
   if (!rc)
     rc = decide_week(d, w, &report, err);
   monitor_report_free(&report);
-  if (!rc)
+  if (!rc && w->skipped[0])
+    say(d->c->progress, d->c->ud, "week %2d: %6lld ratings, skipped (%s): "
+        "no top-100 for either model, %s", w->week,
+        (long long)w->new_ratings, w->skipped, w->action);
+  else if (!rc)
     say(d->c->progress, d->c->ud, "week %2d: %6lld ratings, top-100 %.4f (never retrained "
         "%.4f), drift %s, %s%s%s", w->week, (long long)w->new_ratings,
         w->top100, w->top100_never,
@@ -672,8 +681,14 @@ static double mean_of(const struct demo_result *r, size_t from,
   return n ? s / n : NAN;
 }
 
-static double g_top(const struct demo_week *w) { return w->top100; }
-static double g_never(const struct demo_week *w) { return w->top100_never; }
+static double g_top(const struct demo_week *w)
+{
+  return demo_week_top100(w, 0);
+}
+static double g_never(const struct demo_week *w)
+{
+  return demo_week_top100(w, 1);
+}
 static double g_sf_s(const struct demo_week *w) { return w->stateful_seconds; }
 static double g_sc_s(const struct demo_week *w) { return w->scratch_seconds; }
 static double g_sf_t(const struct demo_week *w) { return w->stateful_top100; }

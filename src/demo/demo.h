@@ -116,6 +116,9 @@ struct demo_week {
   int64_t new_ratings, first_id, last_id;
   double top100, top10;         /* serving model on the week */
   double top100_never;          /* never-retrained model on the week */
+  char skipped[96];             /* why the week has no top-100 for either
+                                   model (the monitoring pass skipped it:
+                                   < min_window_ratings); "" when judged */
   int dataset_drift;            /* 1 / 0; -1 not judged */
   int n_drifted, n_features;
   char drifted[256];            /* drifted feature names */
@@ -189,7 +192,8 @@ void demo_result_free(struct demo_result *res);
 
 /* The result as JSON: {"dataset": {...}, "tune": {...}, "timeline":
  * [{"week", "new_ratings", "top_100_categorical_accuracy",
- * "never_retrained_top_100", "dataset_drift", "drifted_features",
+ * "never_retrained_top_100", "skipped" (string or null; both top-100s
+ * null when set), "dataset_drift", "drifted_features",
  * "action", "model_version", "next_model_version", "retrain": {...} or
  * null, "ranker": {...} or null (demo_rank_week_json), ...}],
  * "ranker": {"initial_version", "test_rmse", "retrains", "promotions",
@@ -198,10 +202,17 @@ void demo_result_free(struct demo_result *res);
  * "report", "seconds"}. New reference; NULL when out of memory. */
 json_t *demo_result_to_json(const struct demo_result *res);
 
+/* The week's top-100 of the serving model (never 0) or of the
+ * never-retrained one (never 1); NaN when not measured and, for both
+ * alike, when the week was skipped (w->skipped), so no comparison is
+ * drawn on it. */
+double demo_week_top100(const struct demo_week *w, int never);
+
 /* 1 when week index i (0-based) is the first week served by a version
  * promoted after the week before, and that version's top-100 accuracy on
  * it is below the never-retrained model's: a promotion that did worse. 0
- * otherwise (also when either accuracy is NaN or i is out of range). */
+ * otherwise (also when either accuracy is NaN, the week was skipped or i
+ * is out of range). */
 int demo_fresh_worse(const struct demo_result *res, size_t i);
 
 /* The HTML report into a new buffer *out of *len bytes (caller frees):

@@ -32,14 +32,15 @@ static json_t *week_json(const struct demo_week *w)
         (json_int_t)w->scratch_ratings, "promoted", w->stateful_promoted,
         "swap_seconds", hv_json_num(w->swap_seconds));
   return json_pack(
-      "{s:i, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:i, s:i, s:s, s:s, s:s, "
-      "s:s, s:i, s:i, s:o, s:I, s:I, s:s, s:o, s:o, s:o, s:o}",
+      "{s:i, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:i, s:i, s:s, s:s, "
+      "s:s, s:s, s:i, s:i, s:o, s:I, s:I, s:s, s:o, s:o, s:o, s:o}",
       "week", w->week, "new_ratings", (json_int_t)w->new_ratings,
       "first_rating_id", (json_int_t)w->first_id, "last_rating_id",
       (json_int_t)w->last_id, "top_100_categorical_accuracy",
-      hv_json_num(w->top100), "top_10_categorical_accuracy",
-      hv_json_num(w->top10), "never_retrained_top_100",
-      hv_json_num(w->top100_never), "dataset_drift",
+      hv_json_num(demo_week_top100(w, 0)), "top_10_categorical_accuracy",
+      hv_json_num(w->skipped[0] ? NAN : w->top10), "never_retrained_top_100",
+      hv_json_num(demo_week_top100(w, 1)), "skipped",
+      w->skipped[0] ? json_string(w->skipped) : json_null(), "dataset_drift",
       w->dataset_drift < 0 ? json_null() : json_boolean(w->dataset_drift),
       "n_drifted", w->n_drifted, "n_features", w->n_features,
       "drifted_features", w->drifted, "action", w->action, "detail", w->detail,
@@ -62,9 +63,9 @@ static json_t *worse_json(const struct demo_result *r)
       json_array_append_new(
           a, json_pack("{s:i, s:i, s:o, s:o}", "week", r->weeks[i].week,
                        "model_version", r->weeks[i].version, "top_100",
-                       hv_json_num(r->weeks[i].top100),
+                       hv_json_num(demo_week_top100(&r->weeks[i], 0)),
                        "never_retrained_top_100",
-                       hv_json_num(r->weeks[i].top100_never)));
+                       hv_json_num(demo_week_top100(&r->weeks[i], 1))));
   return a;
 }
 

@@ -151,7 +151,7 @@ static void polyline(FILE *f, const struct demo_result *r, int never,
   fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2.5\" "
           "stroke-dasharray=\"%s\" points=\"", colour, dash);
   for (size_t i = 0; i < r->n_weeks; i++) {
-    double v = never ? r->weeks[i].top100_never : r->weeks[i].top100;
+    double v = demo_week_top100(&r->weeks[i], never);
     if (!isnan(v))
       fprintf(f, "%.1f,%.1f ", xpos(i, r->n_weeks),
               ypos(a, v, MT, CH - MB));
@@ -164,7 +164,8 @@ static void accuracy_axis(const struct demo_result *r, struct axis *a)
 {
   double lo = INFINITY, hi = -INFINITY;
   for (size_t i = 0; i < r->n_weeks; i++) {
-    double v[2] = {r->weeks[i].top100, r->weeks[i].top100_never};
+    double v[2] = {demo_week_top100(&r->weeks[i], 0),
+                   demo_week_top100(&r->weeks[i], 1)};
     for (int k = 0; k < 2; k++)
       if (!isnan(v[k])) {
         lo = fmin(lo, v[k]);
@@ -268,14 +269,22 @@ static void volume_chart(FILE *f, const struct demo_result *r)
   fputs("</g></svg>\n", f);
 }
 
+double demo_week_top100(const struct demo_week *w, int never)
+{
+  if (!w || w->skipped[0])
+    return NAN;
+  return never ? w->top100_never : w->top100;
+}
+
 int demo_fresh_worse(const struct demo_result *r, size_t i)
 {
   if (!r || i == 0 || i >= r->n_weeks)
     return 0;
   const struct demo_week *prev = &r->weeks[i - 1], *w = &r->weeks[i];
+  double top = demo_week_top100(w, 0), never = demo_week_top100(w, 1);
   return prev->stateful_promoted && w->version == prev->version_after &&
-         w->version != prev->version && !isnan(w->top100) &&
-         !isnan(w->top100_never) && w->top100 < w->top100_never;
+         w->version != prev->version && !isnan(top) && !isnan(never) &&
+         top < never;
 }
 
 /* ---- links into the UI --------------------------------------------------- */
@@ -331,14 +340,23 @@ static void timeline_row(FILE *f, const struct demo_result *r, size_t i)
   ui_link(f, "/ui/monitoring?run=", w->monitor_run_id, wk);
   fprintf(f, "</td><td>%s</td><td>%lld</td><td>", day,
           (long long)w->new_ratings);
-  num(f, w->top100, 4);
+  num(f, demo_week_top100(w, 0), 4);
   if (worse)
     fputs(" <b class=\"bad\">&#9660; below never retrained</b>", f);
   fputs("</td><td>", f);
-  num(f, w->top100_never, 4);
-  fprintf(f, "</td><td>%s</td><td>",
-          w->dataset_drift == 1 ? "DRIFT" : w->dataset_drift == 0 ? "no"
-                                                                   : "&ndash;");
+  num(f, demo_week_top100(w, 1), 4);
+  if (w->skipped[0]) { /* neither model scored: say why */
+    fputs("</td><td class=\"skipped\" title=\"", f);
+    htmlesc_fputs(f, w->skipped);
+    fputs("\">skipped (", f);
+    htmlesc_fputs(f, w->skipped);
+    fputs(")</td><td>", f);
+  } else {
+    fprintf(f, "</td><td>%s</td><td>",
+            w->dataset_drift == 1  ? "DRIFT"
+            : w->dataset_drift == 0 ? "no"
+                                    : "&ndash;");
+  }
   htmlesc_fputs(f, w->drifted);
   fputs("</td><td title=\"", f);
   htmlesc_fputs(f, w->reasons);
