@@ -6,7 +6,8 @@
 #   SERVE_ARGS (extra harvest serve flags, e.g. "--cache-n 20": the memo too shallow for the 100 candidates)
 # Needs: wrk, curl, ml-100k in ../shared/data (or env DATA). Runs wrk and the server under nice -n 10.
 # wrk -t2 -c64 is bench_serve.sh's default concurrency (-t2 -c64), so the two scripts' figures compare.
-# Figures: docs/serving.md (session 9, load 2.7-3.6: 1.02x, p99 1.71 vs 2.19 ms). On a quiet machine:
+# Figures: docs/serving.md (session 10, quiet: 1.01x, p99 2.97 vs 2.63 ms; session 9, load 2.7-3.6: 1.02x,
+#   p99 1.71 vs 2.19 ms). Re-measure on a quiet machine:
 #   bench/bench_rank_serve.sh -d 15 -r 5   and   SERVE_ARGS="--cache-n 0" bench/bench_rank_serve.sh -d 15 -r 3
 set -u
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
