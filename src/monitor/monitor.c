@@ -126,12 +126,8 @@ int monitor_config_check(const struct monitor_config *c, struct hv_err *err)
   if (c->stage < 0 || c->stage > RECOMMEND_STAGE_RETRIEVAL)
     return hv_err_set(err, HV_EINVAL, "stage: %d is not blend, ranking or "
                       "retrieval", c->stage);
-  if (c->candidates < 0 || c->candidates > RECOMMEND_MAX_CANDIDATES)
-    return hv_err_set(err, HV_EINVAL, "--candidates: %d is out of range "
-                      "1..%d", c->candidates, RECOMMEND_MAX_CANDIDATES);
-  if (!(c->blend >= 0.0 && c->blend <= RECOMMEND_MAX_BLEND))
-    return hv_err_set(err, HV_EINVAL, "--blend: %g is out of range (0, %g]",
-                      c->blend, RECOMMEND_MAX_BLEND);
+  if (recommend_check_knobs(c->blend, c->candidates, "--", HV_EINVAL, err))
+    return err->code;
   if (c->has_reference && c->ref_first > c->ref_last)
     return hv_err_set(err, HV_EINVAL, "--reference: first %lld > last %lld",
                       (long long)c->ref_first, (long long)c->ref_last);
