@@ -49,6 +49,21 @@ static struct hv_model *train(struct hv_db *db, int64_t first, int64_t last,
   return m;
 }
 
+/* A home with 3,000 fixture ratings (fx seed) and a model trained on
+ * ratings 1:2000: the database open in *db, its path in home. */
+static struct hv_model *trained_home(char *home, size_t cap, uint64_t seed,
+                                     struct hv_db **db)
+{
+  char path[512];
+  struct hv_err e = {0};
+  tu_tmpdir(home, cap);
+  snprintf(path, sizeof(path), "%s/harvest.db", home);
+  assert_int_equal(db_open(path, db, &e), 0);
+  struct fx_spec s = {100, 120, 30, 4, 0, 0, 1, seed, 1, 0};
+  assert_int_equal(fx_load(*db, &s), 3000);
+  return train(*db, 1, 2000, 8, 2);
+}
+
 static const struct monitor_feature *feature(const struct monitor_window *w,
                                              const char *name)
 {
@@ -725,15 +740,10 @@ static void test_synth_none(void **state)
  * as artifact, byte for byte what monitor_run returned. */
 static void test_logged_run(void **state)
 {
-  char home[256], path[512];
-  tu_tmpdir(home, sizeof(home));
-  snprintf(path, sizeof(path), "%s/harvest.db", home);
+  char home[256];
   struct hv_db *db = NULL;
   struct hv_err e = {0};
-  assert_int_equal(db_open(path, &db, &e), 0);
-  struct fx_spec s = {100, 120, 30, 4, 0, 0, 1, 13, 1, 0};
-  assert_int_equal(fx_load(db, &s), 3000);
-  struct hv_model *m = train(db, 1, 2000, 8, 2);
+  struct hv_model *m = trained_home(home, sizeof(home), 13, &db);
   struct window_spec *ws = NULL;
   size_t n = 0;
   assert_int_equal(window_parse_batches("2001:2500,2501:3000,9000:9999", &ws,
@@ -972,15 +982,10 @@ static void on_progress(void *ud, const struct monitor_window *w,
  * and a run of empty time windows is one entry. */
 static void test_window_flags(void **state)
 {
-  char home[256], path[512];
-  tu_tmpdir(home, sizeof(home));
-  snprintf(path, sizeof(path), "%s/harvest.db", home);
+  char home[256];
   struct hv_db *db = NULL;
   struct hv_err e = {0};
-  assert_int_equal(db_open(path, &db, &e), 0);
-  struct fx_spec s = {100, 120, 30, 4, 0, 0, 1, 23, 1, 0};
-  assert_int_equal(fx_load(db, &s), 3000);
-  struct hv_model *m = train(db, 1, 2000, 8, 2);
+  struct hv_model *m = trained_home(home, sizeof(home), 23, &db);
   struct window_spec *ws = NULL;
   size_t n = 0;
   assert_int_equal(window_parse_batches("1:500,1901:2300,2501:2501,"
@@ -1131,14 +1136,9 @@ static void test_window_flags(void **state)
 static void test_cli(void **state)
 {
   char home[256], path[512], cmd[2048], out[1 << 16];
-  tu_tmpdir(home, sizeof(home));
-  snprintf(path, sizeof(path), "%s/harvest.db", home);
   struct hv_db *db = NULL;
   struct hv_err e = {0};
-  assert_int_equal(db_open(path, &db, &e), 0);
-  struct fx_spec s = {100, 120, 30, 4, 0, 0, 1, 19, 1, 0};
-  assert_int_equal(fx_load(db, &s), 3000);
-  struct hv_model *m = train(db, 1, 2000, 8, 2);
+  struct hv_model *m = trained_home(home, sizeof(home), 19, &db);
   snprintf(path, sizeof(path), "%s/m.hvm", home);
   assert_int_equal(model_save(m, path, &e), 0);
   model_free(m);
