@@ -543,23 +543,28 @@ static size_t count_fresh(const struct mon *x, const struct upass *p)
   return fresh;
 }
 
-/* Ratings of R in the model's training range (its lineage), and R's
- * distinct users. */
-static int count_window(const struct mon *x, const struct ratings_cols *R,
-                        struct monitor_window *w, struct hv_err *err)
+/* Ratings of R in the model's training range (its lineage). */
+static size_t count_in_sample(const struct mon *x, const struct ratings_cols *R)
 {
   struct train_config tc;
   model_config(x->m, &tc);
+  size_t n = 0;
+  for (size_t i = 0; i < R->n; i++)
+    n += R->rating_id[i] >= tc.first_rating_id &&
+         R->rating_id[i] <= tc.last_rating_id;
+  return n;
+}
+
+/* R's distinct users, for a window the pass skips (an evaluated one
+ * counts them in its user pass). */
+static int count_users(const struct ratings_cols *R, size_t *n,
+                       struct hv_err *err)
+{
   int64_t *u = malloc((R->n + 1) * sizeof(int64_t));
   if (!u)
     return oom(err);
-  w->n_in_sample = 0;
-  for (size_t i = 0; i < R->n; i++) {
-    w->n_in_sample += R->rating_id[i] >= tc.first_rating_id &&
-                      R->rating_id[i] <= tc.last_rating_id;
-    u[i] = R->user_id[i];
-  }
-  w->n_users = sort_unique_i64(u, R->n);
+  memcpy(u, R->user_id, R->n * sizeof(int64_t));
+  *n = sort_unique_i64(u, R->n);
   free(u);
   return 0;
 }
@@ -575,6 +580,7 @@ static int eval_window(struct mon *x, const struct ratings_cols *R,
   int rc = side_build(&x->cat, R, 0, &s, err);
   if (!rc)
     rc = upass_run(x, R, &p, err);
+  w->n_users = p.n;
   s.top1 = p.top1_sorted;
   s.n_top1 = p.n;
   if (!rc)
@@ -609,13 +615,14 @@ static int run_window(struct mon *x, const struct window_spec *ws,
   int rc = load_window(x, ws, &R, err);
   w->n_ratings = rc ? 0 : R.n;
   if (!rc)
-    rc = count_window(x, &R, w, err);
+    w->n_in_sample = count_in_sample(x, &R);
   if (!rc && R.n == 0)
     snprintf(w->skipped, sizeof(w->skipped), "no ratings");
-  else if (!rc && R.n < x->cfg->min_ratings)
+  else if (!rc && R.n < x->cfg->min_ratings) {
     snprintf(w->skipped, sizeof(w->skipped), "%zu rating%s < min_ratings %zu",
              R.n, R.n == 1 ? "" : "s", x->cfg->min_ratings);
-  else if (!rc)
+    rc = count_users(&R, &w->n_users, err);
+  } else if (!rc)
     rc = eval_window(x, &R, w, err);
   ratings_cols_free(&R);
   return rc;
