@@ -6,7 +6,8 @@
  * registry and from a file (including a refused corrupt model), readiness,
  * graceful stop with a request in flight, TLS, the access log, the
  * per-user top-n memo and the workers' scheduler slice, and the
- * `harvest serve` binary stopping on SIGTERM (and its usage errors).
+ * `harvest serve` binary stopping on SIGTERM (and its usage errors) and
+ * sizing its worker pool to its CPU affinity.
  *
  * Synchronisation: no fixed sleeps. A test waits for what it needs (an
  * answer, a header, a /metrics line such as harvest_http_requests_in_flight,
@@ -2004,9 +2005,11 @@ static void test_topn_memo_and_slice(void **state)
 }
 
 /* Start `harvest serve --port 0` with stderr in logf and OpenBLAS allowed
- * its own threads (they start before main, with every signal open); returns
- * the port it listens on, once its event=listening line says so. */
-static int cli_start(const char *logf, pid_t *pid)
+ * its own threads (they start before main, with every signal open), under
+ * `taskset -c cpu` when cpu is not NULL; returns the port it listens on,
+ * once its event=listening line says so (*line: that line, when asked). */
+static int cli_start_on(const char *logf, pid_t *pid, const char *cpu,
+                        char **line)
 {
   *pid = fork();
   assert_true(*pid >= 0);
@@ -2014,8 +2017,12 @@ static int cli_start(const char *logf, pid_t *pid)
     int fd = open(logf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     dup2(fd, 2);
     setenv("OPENBLAS_NUM_THREADS", "2", 1);
-    execl(tu_bin(), "harvest", "--home", g_home, "serve", "--port", "0",
-          "--model-file", g_m1, (char *)NULL);
+    if (cpu)
+      execlp("taskset", "taskset", "-c", cpu, tu_bin(), "--home", g_home,
+             "serve", "--port", "0", "--model-file", g_m1, (char *)NULL);
+    else
+      execl(tu_bin(), "harvest", "--home", g_home, "serve", "--port", "0",
+            "--model-file", g_m1, (char *)NULL);
     _exit(127);
   }
   static const char ready[] = "event=listening url=http://127.0.0.1:";
@@ -2029,10 +2036,18 @@ static int cli_start(const char *logf, pid_t *pid)
     free(text);
     fail_msg("harvest serve never logged \"%s\"", ready);
   }
-  int port = atoi(strstr(log, ready) + strlen(ready));
+  const char *at = strstr(log, ready);
+  int port = atoi(at + strlen(ready));
+  if (line)
+    *line = strndup(at, strcspn(at, "\n"));
   free(log);
   assert_true(port > 0);
   return port;
+}
+
+static int cli_start(const char *logf, pid_t *pid)
+{
+  return cli_start_on(logf, pid, NULL, NULL);
 }
 
 /* Wait for the CLI server pid to exit with status want; returns its log
@@ -2136,6 +2151,33 @@ static void test_cli_sigterm(void **state)
   }
 }
 
+/* The default worker count is the CPUs the server may run on (its affinity
+ * mask), not the machine's: under `taskset -c N` one worker, not one per
+ * core of the machine taking turns on N a scheduler tick at a time. */
+static void test_cli_threads_follow_affinity(void **state)
+{
+  (void)state;
+  char cpus[64] = "";
+  FILE *f = fopen("/proc/self/status", "r");
+  assert_non_null(f);
+  char row[4096];
+  while (fgets(row, sizeof(row), f))
+    if (sscanf(row, "Cpus_allowed_list: %63[0-9]", cpus) == 1)
+      break;
+  fclose(f);
+  assert_true(cpus[0] != '\0'); /* the first CPU this test may use */
+  char logf[512];
+  snprintf(logf, sizeof(logf), "%s/cli_cpu.log", g_home);
+  pid_t pid;
+  char *line = NULL;
+  cli_start_on(logf, &pid, cpus, &line);
+  kill(pid, SIGTERM); /* stopped first: a failed assert leaks no server */
+  free(cli_exit_log(pid, 0, logf));
+  if (!strstr(line, " threads=1 "))
+    fail_msg("under taskset -c %s: %s", cpus, line);
+  free(line);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -2157,6 +2199,7 @@ int main(void)
       cmocka_unit_test(test_topn_memo_and_slice),
       cmocka_unit_test(test_cli_sigterm),
       cmocka_unit_test(test_cli_second_signal),
+      cmocka_unit_test(test_cli_threads_follow_affinity),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -530,10 +530,8 @@ static void copy_config(struct serve *s, const struct serve_config *cfg)
     s->cfg.monitor_max_windows = 20;
   if (s->cfg.monitor_max_rows <= 0)
     s->cfg.monitor_max_rows = 1000000;
-  if (s->cfg.threads <= 0) {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    s->cfg.threads = n > 0 ? (int)n : 2;
-  }
+  if (s->cfg.threads <= 0)
+    s->cfg.threads = slice_cpus();
   s->refused_version = -1;
   s->loaded_version = -1;
 }

@@ -48,7 +48,7 @@ struct serve_config {
                              * "postgresql://" URI or a SQLite file */
   const char *host;         /* NULL = 127.0.0.1 */
   int port;                 /* 0 = any free port (see serve_port) */
-  int threads;              /* 0 = one per CPU */
+  int threads;              /* 0 = one per CPU it may run on */
   const char *model_name;   /* NULL = SERVE_DEFAULT_MODEL */
   const char *ranker_name;  /* the ranking model whose Production version
                                orders retrieval's candidates (issue 14);

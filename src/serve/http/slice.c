@@ -1,6 +1,7 @@
 /*
  * slice.c - a worker's scheduler slice: see slice.h.
  */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "serve/http/slice.h"
 
 #include <stdint.h>
@@ -15,6 +16,16 @@ struct hv_sched_attr {
   uint32_t priority;
   uint64_t runtime, deadline, period;
 };
+
+int slice_cpus(void)
+{
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+    return CPU_COUNT(&set);
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (int)n : 2;
+}
 
 void slice_set(int us)
 {

@@ -9,12 +9,19 @@
  * most once per N us of work, at the end of a request. slice_maybe_yield is
  * inline: it runs on every request.
  *
- * Threads: both act on the calling thread only.
+ * Threads: all three act on the calling thread only.
  */
 #ifndef HV_SERVE_HTTP_SLICE_H
 #define HV_SERVE_HTTP_SLICE_H
 
 #include <sched.h>
+
+/* The CPUs the calling thread may run on: its affinity mask (taskset(1),
+ * Docker --cpuset-cpus, systemd CPUAffinity=), else the CPUs online; at
+ * least 1. The default worker count: a worker per CPU the server has, not
+ * per CPU the machine has (two workers pinned to one core take turns a
+ * scheduler tick at a time). */
+int slice_cpus(void);
 
 /* Ask for a scheduler slice of us microseconds for the calling thread.
  * Keeps policy and nice. Best effort: a refusal leaves the kernel's
