@@ -573,6 +573,11 @@ static void test_reserve_for_new_addresses(void **state)
   c.max_connections = 8;
   c.reserve = 4;
   c.per_ip = 8;
+  /* the 4 idle connections below must outlive the wait for a refusal: with
+   * the default 10 s request deadline, a slow start (a loaded CI machine
+   * under ASan) saw them cut before the fifth was ever refused */
+  c.request_timeout = 2 * tu_wait_s();
+  c.timeout_s = (unsigned)(2 * tu_wait_s());
   start(&v, &c);
   /* 4 connections from one address reach max - reserve */
   int fds[4];

@@ -67,8 +67,9 @@ struct flat {
 };
 
 /* Does dst's C type (CLI_OPT's dst_kind) fit the entry's type? Entries
- * not written with CLI_OPT (kind OTHER) are not checked. */
-static int dst_fits(const struct cli_opt *o)
+ * not written with CLI_OPT (kind OTHER) are not checked. Only asserts call
+ * it (unused under NDEBUG). */
+__attribute__((unused)) static int dst_fits(const struct cli_opt *o)
 {
   static const int want[] = {
       [CLI_TRUE] = CLI_DST_INT, [CLI_FALSE] = CLI_DST_INT,

@@ -415,7 +415,7 @@ int ml_rating_line(struct ml_load *ml, const struct ml_file *f, char *line,
                          movies_file, err);
   char *fld[4];
   int64_t user, movie, ts;
-  double r;
+  double r = 0; /* set by ml_rating_whole; gcc -O3 cannot tell */
   if (ml_split(f, line, sep, sep_name, fld, 4, err) ||
       ml_id(f, fld[0], "user id", &user, err) ||
       ml_id(f, fld[1], "movie id", &movie, err) ||

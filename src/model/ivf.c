@@ -235,7 +235,7 @@ static int ivf_from_image(unsigned char *image, size_t len,
   }
   ix->image = image;
   ix->len = len;
-  struct layout L;
+  struct layout L = {0}; /* set by check_info; gcc -O3 cannot tell */
   int rc = check_header(image, len, err);
   if (!rc)
     rc = check_info(image, len, ix, &L, err);

@@ -184,14 +184,16 @@ int pg_run_cursor(struct hv_db *db, const char *sql, const struct sql_args *a,
                   struct hv_err *err)
 {
   struct pg_db *p = pg_of(db);
-  int own = PQtransactionStatus(p->c) == PQTRANS_IDLE;
-  if (own && pg_exec(db, "BEGIN", err))
-    return HV_EDB;
   char cur[32], decl[4096];
   snprintf(cur, sizeof(cur), "hv_cur%d", p->n_cursors++);
   int len = snprintf(decl, sizeof(decl), "DECLARE %s NO SCROLL CURSOR FOR %s",
                      cur, sql);
-  assert(len > 0 && (size_t)len < sizeof(decl));
+  if (len < 0 || (size_t)len >= sizeof(decl))
+    return hv_err_set(err, HV_EDB, "%s: query of %zu bytes is over the "
+                      "cursor's %zu", what, strlen(sql), sizeof(decl));
+  int own = PQtransactionStatus(p->c) == PQTRANS_IDLE;
+  if (own && pg_exec(db, "BEGIN", err))
+    return HV_EDB;
   int64_t ignored;
   int rc = pg_cmd(db, decl, 0, a, &ignored, what, err);
   if (!rc)
