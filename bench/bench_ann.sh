@@ -22,6 +22,7 @@
 # Every number is printed with the 1-minute load average beside it: this is a shared 2-core machine.
 set -u
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+. "$ROOT/bench/lib.sh"
 PEERS="${PEERS:-}"
 for d in "$PEERS" "$ROOT/../shared/peers" "$ROOT/../../shared/peers"; do   # main checkout or a worktree
   [ -n "$d" ] && [ -f "$d/ann_peer.py" ] && { PEERS=$d; break; }; done
@@ -33,7 +34,6 @@ HARVEST="${HARVEST:-$ROOT/build/harvest}"
 [ -x "$HARVEST" ] || { echo "no harvest binary; build it or set HARVEST" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "needs wrk" >&2; exit 1; }
 HPORT="${HPORT:-18140}"
-load1() { cut -d' ' -f1 /proc/loadavg; }
 SP1="" SP2="" TMPH=""
 cleanup() { for p in $SP1 $SP2; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; [ -n "$TMPH" ] && rm -rf "$TMPH"; }
 trap cleanup EXIT
@@ -100,7 +100,6 @@ echo "   served recall@100 (titles in common / exact's): $(echo "scale=4; $hits 
 
 echo "== 3. uncached serving: wrk -t$T -c$C -d${D}s, /movies/recommend/{1..$NU}/10, memo off"
 HZ=$(getconf CLK_TCK)
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 for rep in $(seq 1 "$REPS"); do
   for conc in "$T $C" "1 1"; do
     for mode in exact ivf; do

@@ -14,6 +14,7 @@
 # Needs: /usr/bin/python3 with numpy and torch (Debian python3-torch).
 set -u
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+. "$ROOT/bench/lib.sh"
 DATA="${DATA:-$ROOT/../shared/data/ml-100k}"
 E=20 REPS=3 T=1
 while getopts "e:r:t:" o; do case $o in
@@ -24,7 +25,6 @@ HARVEST="${HARVEST:-$ROOT/build/harvest}"
 /usr/bin/python3 -c "import numpy, torch" 2>/dev/null || { echo "need /usr/bin/python3 with numpy and torch (apt-get install python3-torch)" >&2; exit 1; }
 H="$(mktemp -d /tmp/hvrank.XXXXXX)"
 trap 'rm -rf "$H"' EXIT
-median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (shared)"
 "$HARVEST" --home "$H" data import "$DATA" >/dev/null || exit 1
 HV_S="" PY_S="" HV_R="" PY_R="" HV_M="" PY_M=""

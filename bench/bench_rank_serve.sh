@@ -16,6 +16,7 @@
 #   SERVE_ARGS="--cache-n 0" bench/bench_rank_serve.sh -d 15 -r 3
 set -u
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+. "$ROOT/bench/lib.sh"
 DATA="${DATA:-$ROOT/../shared/data/ml-100k}"
 LUA="$ROOT/bench/recommend_q.lua"
 D=10 REPS=3 PIN=0
@@ -34,7 +35,6 @@ H="$(mktemp -d /tmp/hvrankserve.XXXXXX)"
 SPID=""
 cleanup() { [ -n "$SPID" ] && kill "$SPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$H"; }
 trap cleanup EXIT
-run_id() { sed -n 's/^ *"run_id": "\([0-9a-f]*\)".*/\1/p' | head -1; }
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (shared)"
 "$HARVEST" --home "$H" data import "$DATA" >/dev/null || exit 1
 R1=$("$HARVEST" --home "$H" --json train 2>/dev/null | run_id)
@@ -50,20 +50,16 @@ echo "serve flags: ${SERVE_ARGS:-(defaults)}; default stage: blend; $(if [ "$PIN
   echo "server on CPU 0, wrk -t1 on CPU 1"; else echo "server and wrk -t2 share the cores"; fi)"
 echo "X-Model-Version: $(curl -s -D - -o /dev/null "$URL/movies/recommend/1/10" | tr -d '\r' | sed -n 's/^X-Model-Version: //Ip')"
 HZ=$(getconf CLK_TCK)
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$SPID/stat"; }   # utime + stime, clock ticks
-served() { curl -s "$URL/metrics" | awk '/^harvest_http_requests_total\{route="recommend",status="200"\}/ {print $2}'; }
 # one wrk run; its SUMMARY line plus cpu_us (server CPU per request it counted)
 wrk_run() {
   local c0 r0 s c1 r1
-  c0=$(cpu_ticks) r0=$(served)
+  c0=$(cpu_ticks "$SPID") r0=$(served "$URL")
   # shellcheck disable=SC2086
   s=$(WRK_QUERY="$1" nice -n 10 $WPIN wrk -t$WT -c64 -d"${D}s" --latency -s "$LUA" "$URL" | sed -n 's/^SUMMARY //p')
-  c1=$(cpu_ticks) r1=$(served)
+  c1=$(cpu_ticks "$SPID") r1=$(served "$URL")
   echo "$s cpu_us=$(awk -v c="$((c1 - c0))" -v n="$((${r1:-0} - ${r0:-0}))" -v hz="$HZ" \
     'BEGIN {printf "%.1f", (n > 0 ? c * 1e6 / hz / n : 0)}')"
 }
-field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
-median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 wrk_run "" >/dev/null   # warm-up (memo, pages)
 B_RPS="" B_P99="" B_CPU="" R_RPS="" R_P99="" R_CPU=""
 for _ in $(seq "$REPS"); do

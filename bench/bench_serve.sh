@@ -21,6 +21,7 @@
 # Needs: wrk, curl, nginx, bc, /usr/bin/python3 with fastapi/uvicorn (the peer).
 set -u
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+. "$ROOT/bench/lib.sh"
 PEERS="$ROOT/../shared/peers"
 DATA="$ROOT/../shared/data/ml-100k"
 D=15 C=64 T=2 SWAPS=10 REPS=3 STHREADS="" XARGS=""
@@ -40,17 +41,11 @@ cleanup() { [ -n "$SPID" ] && kill "$SPID" 2>/dev/null; wait 2>/dev/null; rm -rf
 trap cleanup EXIT
 
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }   # utime + stime, clock ticks
-load1() { cut -d' ' -f1 /proc/loadavg; }
-served() { curl -s "$URL/metrics" | sed -n 's/^harvest_http_requests_total{route="recommend",status="200"} //p'; }
-median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
-field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 version_of() { curl -s -D - -o /dev/null "$URL/movies/recommend/1/10" | tr -d '\r' | sed -n 's/^X-Model-Version: //Ip'; }
 
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (shared with other engineers' builds)"
 echo "== preparing ml-100k home and two models (tutorial config, seeds 42 and 43)"
 "$HARVEST" --home "$H" data import "$DATA" >/dev/null || exit 1
-run_id() { sed -n 's/^ *"run_id": "\([0-9a-f]*\)".*/\1/p' | head -1; }
 RUN1=$("$HARVEST" --home "$H" --json train --tutorial 2>/dev/null | run_id)
 RUN2=$("$HARVEST" --home "$H" --json train --tutorial --seed 43 2>/dev/null | run_id)
 [ -n "$RUN1" ] && [ -n "$RUN2" ] || { echo "training the two models failed" >&2; exit 1; }
@@ -69,9 +64,9 @@ HZ=$(getconf CLK_TCK)
 HRPS="" HP99="" NRPS="" NP99="" TOTAL=0
 for rep in $(seq 1 "$REPS"); do
   echo "== run $rep/$REPS: harvest serve${STHREADS:+ --threads $STHREADS}${XARGS:+ $XARGS}, wrk -t$T -c$C -d${D}s on /movies/recommend/{1..943}/10 (load $(load1))"
-  c0=$(cpu_ticks $SPID) r0=$(served)
+  c0=$(cpu_ticks $SPID) r0=$(served "$URL")
   HLINE=$(LOGDIR=$LOGDIR "$PEERS/run_serve_bench.sh" -t "$T" -c "$C" -d "$D" -l harvest "$URL")
-  c1=$(cpu_ticks $SPID) r1=$(served)
+  c1=$(cpu_ticks $SPID) r1=$(served "$URL")
   n=$(field "$HLINE" requests)
   # CPU over the warm-up and the run, per request served in both (from /metrics)
   echo "$HLINE server_cpu_us_per_req=$(echo "scale=2; ($c1 - $c0) * 1000000 / $HZ / (${r1:-0} - ${r0:-0} + 1)" | bc)"

@@ -211,7 +211,8 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv,
       {CLI_OPT(CLI_INT, "port", 0, "N", "TCP port, 0 = any free one (default "
                "8000)", &cfg->port), .hi = 65535},
       {CLI_OPT(CLI_INT, "threads", 0, "N", "worker threads (default: one per "
-               "CPU it may run on: taskset, Docker --cpuset-cpus)", &cfg->threads), .lo = 1, .hi = 256},
+               "CPU it may run on: taskset, Docker --cpuset-cpus)",
+               &cfg->threads), .lo = 1, .hi = 256},
       {.type = CLI_GROUP, .sub = models},
       {CLI_OPT(CLI_STR, "tls-cert", 0, "FILE", "PEM certificate: serve HTTPS "
                "(with --tls-key)", &cfg->tls_cert)},
