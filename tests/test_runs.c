@@ -883,6 +883,24 @@ static void test_sql_layer(void **state)
                    0);
   assert_int_equal(streamed, n_exp);
   assert_true(n_exp >= 1);
+  /* a streamed query of any length (PostgreSQL's cursor once had a 4 KiB
+   * buffer: an assert, and a truncated DECLARE where asserts are off) */
+  char *big = NULL;
+  size_t big_len = 0;
+  FILE *bf = open_memstream(&big, &big_len);
+  assert_non_null(bf);
+  fputs("SELECT id FROM experiments WHERE id NOT IN (-1", bf);
+  for (int i = 2; i <= 1500; i++)
+    fprintf(bf, ", -%d", i);
+  fputs(") ORDER BY id", bf);
+  fclose(bf);
+  assert_true(big_len > 8192);
+  streamed = 0;
+  assert_int_equal(sql_run(db, big, SQL_STREAM, NULL, NULL, NULL, &streamed,
+                           "stream", &e),
+                   0);
+  free(big);
+  assert_int_equal(streamed, n_exp);
 
   struct tracking_experiment *x = NULL;
   assert_int_equal(tracking_experiments(db, &x, &n, &e), 0);

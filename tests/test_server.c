@@ -2140,7 +2140,8 @@ static void test_cli_sigterm(void **state)
       "--cache-n 1025", "--cache-n -1",     "--cache-n x",
       "--slice-us 100001", "--slice-us -5", "--slice-us 1.5",
       "--stage best",   "--blend 0",        "--blend x",
-      "--blend 101",    "--candidates 0",   "--candidates 1001"};
+      "--blend 101",    "--candidates 0",   "--candidates 1001",
+      "--threads 0",    "--threads 257",    "--threads x"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     char out[512] = "", flag[32];
     snprintf(cmd, sizeof(cmd), "'%s' --home '%s' serve %s 2>&1", tu_bin(),

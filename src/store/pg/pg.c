@@ -184,18 +184,22 @@ int pg_run_cursor(struct hv_db *db, const char *sql, const struct sql_args *a,
                   struct hv_err *err)
 {
   struct pg_db *p = pg_of(db);
-  char cur[32], decl[4096];
+  char cur[32];
   snprintf(cur, sizeof(cur), "hv_cur%d", p->n_cursors++);
-  int len = snprintf(decl, sizeof(decl), "DECLARE %s NO SCROLL CURSOR FOR %s",
-                     cur, sql);
-  if (len < 0 || (size_t)len >= sizeof(decl))
-    return hv_err_set(err, HV_EDB, "%s: query of %zu bytes is over the "
-                      "cursor's %zu", what, strlen(sql), sizeof(decl));
+  static const char fmt[] = "DECLARE %s NO SCROLL CURSOR FOR %s";
+  size_t cap = sizeof(fmt) + strlen(cur) + strlen(sql);
+  char *decl = malloc(cap);
+  if (!decl)
+    return hv_err_set(err, HV_ENOMEM, "%s: out of memory", what);
+  snprintf(decl, cap, fmt, cur, sql);
   int own = PQtransactionStatus(p->c) == PQTRANS_IDLE;
-  if (own && pg_exec(db, "BEGIN", err))
+  if (own && pg_exec(db, "BEGIN", err)) {
+    free(decl);
     return HV_EDB;
+  }
   int64_t ignored;
   int rc = pg_cmd(db, decl, 0, a, &ignored, what, err);
+  free(decl);
   if (!rc)
     rc = fetch_all(db, cur, row, arg, what, err);
   if (!rc) {
